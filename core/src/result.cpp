@@ -11,6 +11,7 @@ const char* errc_name(Errc code) noexcept {
     case Errc::unauthorized: return "unauthorized";
     case Errc::forbidden: return "forbidden";
     case Errc::not_found: return "not_found";
+    case Errc::method_not_allowed: return "method_not_allowed";
     case Errc::invalid_state: return "invalid_state";
     case Errc::conflict: return "conflict";
     case Errc::too_large: return "too_large";
@@ -30,6 +31,7 @@ int errc_http_status(Errc code) noexcept {
     case Errc::unauthorized: return 401;
     case Errc::forbidden: return 403;
     case Errc::not_found: return 404;
+    case Errc::method_not_allowed: return 405;
     case Errc::invalid_state:
     case Errc::conflict: return 409;
     case Errc::too_large: return 413;

@@ -15,6 +15,7 @@ enum class Errc {
     unauthorized,
     forbidden,
     not_found,
+    method_not_allowed,
     invalid_state,
     conflict,
     too_large,

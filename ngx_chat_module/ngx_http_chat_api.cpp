@@ -1,0 +1,214 @@
+/*
+ * The chat_api content handler: routes /v1/... under the location to the
+ * endpoint handlers and parks requests (NGX_DONE) while core works.
+ */
+
+#include "ngx_http_chat.h"
+
+#include "chat/json.h"
+#include "chat/pg_pool.h"
+#include "chat/redis_client.h"
+
+
+typedef ngx_int_t (*ngx_http_chat_route_pt)(ngx_http_request_t *r);
+
+typedef struct {
+    ngx_uint_t               methods;     /* NGX_HTTP_GET|NGX_HTTP_POST|... */
+    const char              *path;        /* below the location, e.g. "v1/health" */
+    ngx_http_chat_route_pt   handler;
+} ngx_http_chat_route_t;
+
+
+static ngx_int_t ngx_http_chat_health(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chat_health_db(ngx_http_request_t *r);
+static ngx_int_t ngx_http_chat_health_redis(ngx_http_request_t *r);
+
+
+static ngx_http_chat_route_t  ngx_http_chat_routes[] = {
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health", ngx_http_chat_health },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/db", ngx_http_chat_health_db },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/redis",
+      ngx_http_chat_health_redis },
+    { 0, NULL, NULL }
+};
+
+
+static const std::string_view  ngx_http_chat_status_ok = "{\"status\":\"ok\"}";
+
+
+/* the part of the URI below the location: "/chat/api/v1/x" -> "v1/x" */
+static std::string_view
+ngx_http_chat_api_path(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t  *hclcf;
+
+    hclcf = static_cast<ngx_http_core_loc_conf_t *>(
+                ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+
+    std::string_view uri = ngx_http_chat_sv(r->uri);
+    std::string_view loc = ngx_http_chat_sv(hclcf->name);
+
+    if (uri.substr(0, loc.size()) == loc) {
+        uri.remove_prefix(loc.size());
+    }
+
+    while (!uri.empty() && uri.front() == '/') {
+        uri.remove_prefix(1);
+    }
+
+    while (!uri.empty() && uri.back() == '/') {
+        uri.remove_suffix(1);
+    }
+
+    return uri;
+}
+
+
+ngx_int_t
+ngx_http_chat_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t               rc;
+    ngx_uint_t              path_known;
+    ngx_http_chat_route_t  *rt;
+
+    std::string_view  path = ngx_http_chat_api_path(r);
+
+    path_known = 0;
+
+    for (rt = ngx_http_chat_routes; rt->path; rt++) {
+        if (path != rt->path) {
+            continue;
+        }
+
+        if (r->method & rt->methods) {
+            return rt->handler(r);
+        }
+
+        path_known = 1;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (path_known) {
+        return ngx_http_chat_send_error(r, chat::Errc::method_not_allowed,
+                                        "method not allowed");
+    }
+
+    return ngx_http_chat_send_error(r, chat::Errc::not_found,
+                                    "no such endpoint");
+}
+
+
+static ngx_int_t
+ngx_http_chat_health(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_chat_send_json(r, NGX_HTTP_OK, ngx_http_chat_status_ok);
+}
+
+
+/* a real round trip through the worker's async Postgres pool */
+static ngx_int_t
+ngx_http_chat_health_db(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_http_chat_worker_t  *w;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    w = ngx_http_chat_worker();
+
+    if (w == NULL || w->pg == NULL) {
+        return ngx_http_chat_send_error(r, chat::Errc::unavailable,
+                                        "chat_postgres is not configured");
+    }
+
+    try {
+        w->pg->query("SELECT 1", {},
+            [r](chat::Result<chat::pg::QueryResult> res) {
+                ngx_int_t  rc;
+
+                if (res.ok()) {
+                    rc = ngx_http_chat_send_json(r, NGX_HTTP_OK,
+                                                 ngx_http_chat_status_ok);
+                } else {
+                    rc = ngx_http_chat_send_error(r, chat::Errc::unavailable,
+                                                  res.error().message);
+                }
+
+                ngx_http_chat_finish(r, rc);
+            });
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: health/db query failed: %s", e.what());
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* a real PING through the worker's async Redis client */
+static ngx_int_t
+ngx_http_chat_health_redis(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_http_chat_worker_t  *w;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    w = ngx_http_chat_worker();
+
+    if (w == NULL || w->redis == NULL) {
+        return ngx_http_chat_send_json(r, NGX_HTTP_OK,
+                                       "{\"status\":\"disabled\"}");
+    }
+
+    try {
+        w->redis->command({"PING"},
+            [r](chat::Result<chat::redis::Reply> res) {
+                ngx_int_t  rc;
+
+                if (res.ok()
+                    && res.value().type != chat::redis::Reply::Type::error)
+                {
+                    rc = ngx_http_chat_send_json(r, NGX_HTTP_OK,
+                                                 ngx_http_chat_status_ok);
+
+                } else {
+                    rc = ngx_http_chat_send_error(r, chat::Errc::unavailable,
+                             res.ok() ? res.value().str
+                                      : res.error().message);
+                }
+
+                ngx_http_chat_finish(r, rc);
+            });
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: health/redis command failed: %s", e.what());
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}

@@ -1,0 +1,42 @@
+/*
+ * core's EventLoop implemented on nginx: file descriptors become nginx
+ * connections with level-triggered events, timers are cancelable nginx timers,
+ * posted callbacks run from one posted event.
+ */
+
+#ifndef NGX_HTTP_CHAT_LOOP_H_INCLUDED_
+#define NGX_HTTP_CHAT_LOOP_H_INCLUDED_
+
+#include "ngx_http_chat.h"
+
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "chat/event_loop.h"
+
+
+class ngx_http_chat_loop_t final : public chat::EventLoop {
+public:
+    explicit ngx_http_chat_loop_t(ngx_log_t *log);
+    ~ngx_http_chat_loop_t() override;
+
+    std::unique_ptr<chat::IoWatch> watch(int fd,
+        std::function<void(bool, bool)> on_ready) override;
+    std::unique_ptr<chat::Timer> timer(std::function<void()> on_fire) override;
+    void post(std::function<void()> fn) override;
+    std::uint64_t now_ms() override;
+    std::int64_t wall_ms() override;
+    void random_bytes(std::span<std::byte> out) override;
+
+    ngx_log_t *log() const { return log_; }
+
+private:
+    static void run_posted(ngx_event_t *ev);
+
+    ngx_log_t                          *log_;
+    ngx_event_t                         posted_ev_;
+    std::deque<std::function<void()>>   posted_;
+};
+
+#endif /* NGX_HTTP_CHAT_LOOP_H_INCLUDED_ */

@@ -1,0 +1,487 @@
+/*
+ * The chat module: directives, module definition, and the per-worker state
+ * (event loop adapter, Postgres pool, Redis client) created in init_process.
+ */
+
+#include "ngx_http_chat.h"
+#include "ngx_http_chat_loop.h"
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "chat/pg_pool.h"
+#include "chat/redis_client.h"
+
+
+static void *ngx_http_chat_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_chat_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_chat_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_chat_init_process(ngx_cycle_t *cycle);
+static void ngx_http_chat_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_chat_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chat_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chat_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chat_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_chat_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_command_t  ngx_http_chat_commands[] = {
+
+    { ngx_string("chat_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_chat_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chat_postgres"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_chat_postgres,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chat_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_chat_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chat_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_chat_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chat_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_chat_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chat_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_chat_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_chat_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_chat_create_main_conf,        /* create main configuration */
+    ngx_http_chat_init_main_conf,          /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_chat_create_loc_conf,         /* create location configuration */
+    ngx_http_chat_merge_loc_conf           /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_chat_module = {
+    NGX_MODULE_V1,
+    &ngx_http_chat_module_ctx,             /* module context */
+    ngx_http_chat_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_chat_init_process,            /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_chat_exit_process,            /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * The worker's C++ state. It lives exactly as long as the worker process:
+ * built in init_process, torn down in exit_process (before nginx frees the
+ * connections it borrowed).
+ */
+struct ngx_http_chat_worker_state_t {
+    std::unique_ptr<ngx_http_chat_loop_t>   loop;
+    std::unique_ptr<chat::pg::Pool>         pg;
+    std::unique_ptr<chat::redis::Client>    redis;
+    ngx_http_chat_worker_t                  view;
+};
+
+static std::unique_ptr<ngx_http_chat_worker_state_t>  ngx_http_chat_state;
+
+
+ngx_http_chat_worker_t *
+ngx_http_chat_worker(void)
+{
+    return ngx_http_chat_state ? &ngx_http_chat_state->view : NULL;
+}
+
+
+static ngx_int_t
+ngx_http_chat_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_chat_main_conf_t  *cmcf;
+
+    cmcf = static_cast<ngx_http_chat_main_conf_t *>(
+               ngx_http_cycle_get_module_main_conf(cycle, ngx_http_chat_module));
+
+    if (cmcf == NULL) {
+        return NGX_OK;
+    }
+
+    try {
+        auto st = std::make_unique<ngx_http_chat_worker_state_t>();
+
+        st->loop = std::make_unique<ngx_http_chat_loop_t>(cycle->log);
+
+        if (cmcf->pg_conninfo.len) {
+            chat::pg::PoolConfig  pc;
+
+            pc.conninfo = std::string(ngx_http_chat_sv(cmcf->pg_conninfo));
+            pc.size = (int) cmcf->pg_pool_size;
+
+            st->pg = std::make_unique<chat::pg::Pool>(*st->loop, std::move(pc));
+            st->pg->start();
+        }
+
+        if (cmcf->redis_ip.len) {
+            chat::redis::Config  rc;
+
+            rc.endpoint.ip = std::string(ngx_http_chat_sv(cmcf->redis_ip));
+            rc.endpoint.port = (int) cmcf->redis_port;
+
+            st->redis = std::make_unique<chat::redis::Client>(*st->loop,
+                                                              std::move(rc));
+            st->redis->start();
+        }
+
+        st->view.loop = st->loop.get();
+        st->view.pg = st->pg.get();
+        st->view.redis = st->redis.get();
+
+        ngx_http_chat_state = std::move(st);
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "chat: worker init failed: %s", e.what());
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_chat_exit_process(ngx_cycle_t *cycle)
+{
+    try {
+        ngx_http_chat_state.reset();
+
+    } catch (...) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "chat: exception while shutting the worker down");
+    }
+}
+
+
+static void *
+ngx_http_chat_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_chat_main_conf_t  *cmcf;
+
+    cmcf = static_cast<ngx_http_chat_main_conf_t *>(
+               ngx_pcalloc(cf->pool, sizeof(ngx_http_chat_main_conf_t)));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->zone = NULL;
+     *     cmcf->pg_conninfo = { 0, NULL };
+     *     cmcf->redis_ip = { 0, NULL };
+     *     cmcf->secret = { 0, NULL };
+     */
+
+    cmcf->pg_pool_size = NGX_CONF_UNSET_UINT;
+    cmcf->redis_port = NGX_CONF_UNSET_UINT;
+
+    return cmcf;
+}
+
+
+static char *
+ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
+
+    ngx_conf_init_uint_value(cmcf->pg_pool_size, 4);
+    ngx_conf_init_uint_value(cmcf->redis_port, 6379);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_chat_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_chat_loc_conf_t  *clcf;
+
+    clcf = static_cast<ngx_http_chat_loc_conf_t *>(
+               ngx_pcalloc(cf->pool, sizeof(ngx_http_chat_loc_conf_t)));
+    if (clcf == NULL) {
+        return NULL;
+    }
+
+    clcf->api = NGX_CONF_UNSET;
+    clcf->status = NGX_CONF_UNSET;
+
+    return clcf;
+}
+
+
+static char *
+ngx_http_chat_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_chat_loc_conf_t  *prev = static_cast<ngx_http_chat_loc_conf_t *>(parent);
+    ngx_http_chat_loc_conf_t  *conf = static_cast<ngx_http_chat_loc_conf_t *>(child);
+
+    ngx_conf_merge_value(conf->api, prev->api, 0);
+    ngx_conf_merge_value(conf->status, prev->status, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chat_conf_str(ngx_conf_t *cf, std::string_view in, ngx_str_t *out)
+{
+    out->len = in.size();
+    out->data = static_cast<u_char *>(ngx_pnalloc(cf->pool, in.size() + 1));
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, in.data(), in.size());
+    out->data[in.size()] = '\0';
+
+    return NGX_OK;
+}
+
+
+/* chat_postgres "conninfo" [pool=N]; resolved here, in the master, once */
+static char *
+ngx_http_chat_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (cmcf->pg_conninfo.len) {
+        return (char *) "is duplicate";
+    }
+
+    value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "pool=", 5) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", expected pool=N",
+                               &value[2]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        n = ngx_atoi(value[2].data + 5, value[2].len - 5);
+        if (n == NGX_ERROR || n < 1 || n > 64) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid pool size \"%V\", expected 1..64",
+                               &value[2]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        cmcf->pg_pool_size = n;
+    }
+
+    try {
+        auto resolved = chat::pg::resolve_conninfo(ngx_http_chat_sv(value[1]));
+
+        if (!resolved.ok()) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid chat_postgres conninfo: %s",
+                               resolved.error().message.c_str());
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        if (ngx_http_chat_conf_str(cf, resolved.value(), &cmcf->pg_conninfo)
+            != NGX_OK)
+        {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_postgres: %s", e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* chat_redis HOST[:PORT]; a name is resolved here, in the master, once */
+static char *
+ngx_http_chat_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
+
+    ngx_str_t  *value;
+
+    if (cmcf->redis_ip.len) {
+        return (char *) "is duplicate";
+    }
+
+    value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    try {
+        auto ep = chat::redis::resolve_endpoint(ngx_http_chat_sv(value[1]));
+
+        if (!ep.ok()) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid chat_redis address \"%V\": %s",
+                               &value[1], ep.error().message.c_str());
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        if (ngx_http_chat_conf_str(cf, ep.value().ip, &cmcf->redis_ip)
+            != NGX_OK)
+        {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        cmcf->redis_port = ep.value().port;
+
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_redis: %s", e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* chat_secret FILE: the HMAC key; its bytes are never logged */
+static char *
+ngx_http_chat_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
+
+    ngx_str_t  *value, file;
+
+    if (cmcf->secret.len) {
+        return (char *) "is duplicate";
+    }
+
+    value = static_cast<ngx_str_t *>(cf->args->elts);
+    file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    try {
+        std::ifstream       in(reinterpret_cast<const char *>(file.data),
+                               std::ios::binary);
+        std::ostringstream  buf;
+
+        if (!in) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "cannot read chat_secret file \"%V\"", &file);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        buf << in.rdbuf();
+        std::string key = buf.str();
+
+        while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
+            key.pop_back();
+        }
+
+        if (key.size() < 32) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "chat_secret file \"%V\" holds %uz bytes, "
+                               "at least 32 are needed", &file, key.size());
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        if (ngx_http_chat_conf_str(cf, key, &cmcf->secret) != NGX_OK) {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_secret: %s", e.what());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_chat_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chat_loc_conf_t  *clcf = static_cast<ngx_http_chat_loc_conf_t *>(conf);
+
+    ngx_http_core_loc_conf_t  *hclcf;
+
+    if (clcf->api != NGX_CONF_UNSET) {
+        return (char *) "is duplicate";
+    }
+
+    clcf->api = 1;
+
+    hclcf = static_cast<ngx_http_core_loc_conf_t *>(
+                ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    hclcf->handler = ngx_http_chat_api_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_chat_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chat_loc_conf_t  *clcf = static_cast<ngx_http_chat_loc_conf_t *>(conf);
+
+    ngx_http_core_loc_conf_t  *hclcf;
+
+    if (clcf->status != NGX_CONF_UNSET) {
+        return (char *) "is duplicate";
+    }
+
+    clcf->status = 1;
+
+    hclcf = static_cast<ngx_http_core_loc_conf_t *>(
+                ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    hclcf->handler = ngx_http_chat_status_handler;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,140 @@
+/*
+ * The chat shared-memory zone: `chat_zone NAME size=SIZE`, its init (which
+ * reattaches, never wipes, on reload) and the counters every worker bumps.
+ */
+
+#include "ngx_http_chat.h"
+
+
+static ngx_int_t ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data);
+
+
+char *
+ngx_http_chat_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
+
+    ssize_t                size;
+    ngx_str_t             *value, name, s;
+    ngx_http_chat_zone_t  *zone;
+
+    if (cmcf->zone) {
+        return (char *) "is duplicate";
+    }
+
+    value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    name = value[1];
+    size = 0;
+
+    if (cf->args->nelts != 3
+        || ngx_strncmp(value[2].data, "size=", 5) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameters of chat_zone \"%V\", "
+                           "expected \"chat_zone NAME size=SIZE\"", &name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    s.len = value[2].len - 5;
+    s.data = value[2].data + 5;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[2]);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small: %z bytes, "
+                           "at least %ui needed", &name, size,
+                           8 * ngx_pagesize);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    zone = static_cast<ngx_http_chat_zone_t *>(
+               ngx_pcalloc(cf->pool, sizeof(ngx_http_chat_zone_t)));
+    if (zone == NULL) {
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    zone->size = size;
+    zone->shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_chat_module);
+    if (zone->shm_zone == NULL) {
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    if (zone->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    zone->shm_zone->init = ngx_http_chat_zone_init;
+    zone->shm_zone->data = zone;
+
+    cmcf->zone = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_chat_zone_t  *ozone = static_cast<ngx_http_chat_zone_t *>(data);
+    ngx_http_chat_zone_t  *zone = static_cast<ngx_http_chat_zone_t *>(shm_zone->data);
+
+    size_t  len;
+
+    if (ozone) {
+        /* reload: keep the cache and the counters of the previous cycle */
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        (void) ngx_atomic_fetch_add(&zone->sh->counters.reloads, 1);
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = static_cast<ngx_http_chat_shctx_t *>(zone->shpool->data);
+        return NGX_OK;
+    }
+
+    zone->sh = static_cast<ngx_http_chat_shctx_t *>(
+                   ngx_slab_calloc(zone->shpool, sizeof(ngx_http_chat_shctx_t)));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    len = sizeof(" in chat zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = static_cast<u_char *>(
+                                ngx_slab_alloc(zone->shpool, len));
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in chat zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    return NGX_OK;
+}
+
+
+ngx_http_chat_counters_t *
+ngx_http_chat_counters(ngx_http_chat_main_conf_t *cmcf)
+{
+    if (cmcf == NULL || cmcf->zone == NULL || cmcf->zone->sh == NULL) {
+        return NULL;
+    }
+
+    return &cmcf->zone->sh->counters;
+}

@@ -110,6 +110,9 @@ void Connection::connect_now() {
         schedule_retry();
         return;
     }
+    // A peer that vanishes without a FIN or RST is noticed by TCP keepalive
+    // (hiredis: idle 15 s); a Subscriber sends nothing that could time out.
+    redisEnableKeepAlive(&ac->c);
     ac_ = ac;
     ac->data = this;
     ac->ev.data = this;

@@ -67,6 +67,9 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
     std::shared_ptr<Batch> batch;
     std::size_t confirmed = 0;
     bool subscribed = false;
+    // A SUBSCRIBE refused by the server (e.g. ACL) is never confirmed, and
+    // hiredis 0.14 reports no error for it: give up and retry after a while.
+    std::unique_ptr<Timer> confirm_timer;
     std::unique_ptr<detail::Connection> conn;  // last: its callbacks use the members above
 
     Impl(EventLoop& l, Config c, std::vector<std::string> ch, std::vector<std::string> pa, MessageFn m, StateFn s)
@@ -75,6 +78,12 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
           channels(std::move(ch)),
           patterns(std::move(pa)),
           shared(std::make_shared<Shared>(Shared{true, std::move(m), std::move(s)})),
+          confirm_timer(loop.timer([this] {
+              try {
+                  if (!subscribed && conn->up()) conn->drop("subscribe not confirmed");
+              } catch (...) {
+              }
+          })),
           conn(std::make_unique<detail::Connection>(loop, cfg, *this)) {}
 
     ~Impl() override {
@@ -114,10 +123,15 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
             return;
         }
         redisAsyncContext* ac = conn->context();
-        if (!send(ac, "SUBSCRIBE", channels) || !send(ac, "PSUBSCRIBE", patterns)) conn->drop("cannot subscribe");
+        if (!send(ac, "SUBSCRIBE", channels) || !send(ac, "PSUBSCRIBE", patterns)) {
+            conn->drop("cannot subscribe");
+            return;
+        }
+        confirm_timer->arm(cfg.connect_timeout_ms);
     }
 
     void on_down(bool) override {
+        confirm_timer->cancel();
         confirmed = 0;
         if (subscribed) {
             subscribed = false;
@@ -149,6 +163,7 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
             // Redis confirms each channel and pattern on its own.
             if (++confirmed == expected() && !subscribed) {
                 subscribed = true;
+                confirm_timer->cancel();
                 post(Event{true, true, {}, {}});
             }
         }

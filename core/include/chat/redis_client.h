@@ -3,7 +3,12 @@
 // Built on hiredis's async API with an adapter onto chat::EventLoop, so the
 // same code runs on nginx's loop and on the epoll test loop. Nothing here
 // blocks except resolve_endpoint(), which is for configuration time only.
-// No public function lets an exception escape.
+// No public function lets an exception escape; only the constructors may
+// throw (std::bad_alloc, or whatever EventLoop::timer throws).
+//
+// What the EventLoop must allow (the epoll loop and the module's loop do): an
+// IoWatch destroyed inside its own callback, and an IoWatch destroyed just
+// before hiredis closes its fd (the watch must not close the fd itself).
 #pragma once
 
 #include <cstddef>
@@ -82,9 +87,8 @@ public:
     // Drops the connection, fails what is pending, stops reconnecting.
     void shutdown() noexcept;
 
-    struct Impl;
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
@@ -111,9 +115,8 @@ public:
     bool connected() const noexcept;  // every subscription confirmed
     void shutdown() noexcept;
 
-    struct Impl;
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

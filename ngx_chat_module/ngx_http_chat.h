@@ -29,11 +29,28 @@ typedef struct {
     ngx_atomic_t                cache_hits;
     ngx_atomic_t                cache_misses;
     ngx_atomic_t                reloads;
+    ngx_atomic_t                rate_limited;
 } ngx_http_chat_counters_t;
+
+/*
+ * One token bucket. The table is a fixed array indexed by a hash of the
+ * session id: bounded, no allocation, one compare-and-replace under the lock.
+ * A colliding session takes the slot over (and gets a fresh burst); with
+ * NGX_HTTP_CHAT_RATE_SLOTS slots that is rare and never lets anyone exceed
+ * burst + rate on their own slot.
+ */
+#define NGX_HTTP_CHAT_RATE_SLOTS  4096
+
+typedef struct {
+    uint32_t                    key;             /* crc32 of the session id */
+    uint32_t                    tokens;          /* in millionths */
+    ngx_msec_t                  last;
+} ngx_http_chat_bucket_t;
 
 /* the head of the shared zone; everything else lives in the slab pool */
 typedef struct {
     ngx_http_chat_counters_t    counters;
+    ngx_http_chat_bucket_t     *buckets;
 } ngx_http_chat_shctx_t;
 
 typedef struct {
@@ -53,6 +70,13 @@ typedef struct {
     ngx_uint_t                  redis_port;
 
     ngx_str_t                   secret;          /* HMAC key bytes */
+
+    ngx_uint_t                  message_max;     /* characters per message */
+    ngx_uint_t                  history;         /* messages per conversation
+                                                    in the cache and answers */
+    ngx_uint_t                  rate;            /* millionths of a token
+                                                    per millisecond */
+    ngx_uint_t                  burst;
 } ngx_http_chat_main_conf_t;
 
 typedef struct {
@@ -85,8 +109,53 @@ ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
 /* for requests finished asynchronously (after NGX_DONE) */
 void ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept;
 
-/* ngx_http_chat_api.cpp */
+/* ngx_http_chat_request.cpp */
+typedef void (*ngx_http_chat_body_pt)(ngx_http_request_t *r, std::string body);
+
+/* per-request state, pool-allocated: plain data only */
+typedef struct {
+    ngx_http_chat_body_pt   body_handler;
+    ngx_str_t               principal;     /* session id or agent id */
+} ngx_http_chat_ctx_t;
+
+struct ngx_http_chat_credentials_t {
+    std::string_view   token;
+    bool               from_cookie = false;
+};
+
+ngx_http_chat_ctx_t *ngx_http_chat_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_chat_ctx_set_principal(ngx_http_request_t *r,
+    std::string_view id);
+ngx_int_t ngx_http_chat_read_body(ngx_http_request_t *r,
+    ngx_http_chat_body_pt handler);
+std::string_view ngx_http_chat_header(ngx_http_request_t *r,
+    std::string_view name);
+ngx_http_chat_credentials_t ngx_http_chat_credentials(ngx_http_request_t *r,
+    std::string_view cookie);
+bool ngx_http_chat_csrf_ok(ngx_http_request_t *r);
+ngx_int_t ngx_http_chat_set_cookie(ngx_http_request_t *r,
+    std::string_view name, std::string_view value, ngx_int_t max_age);
+
+/* ngx_http_chat_api.cpp: routing */
+typedef ngx_int_t (*ngx_http_chat_route_pt)(ngx_http_request_t *r);
+
+typedef struct {
+    ngx_uint_t               methods;     /* NGX_HTTP_GET|NGX_HTTP_POST|... */
+    const char              *path;        /* below the location: "v1/health" */
+    ngx_http_chat_route_pt   handler;
+} ngx_http_chat_route_t;
+
 ngx_int_t ngx_http_chat_api_handler(ngx_http_request_t *r);
+
+/* ngx_http_chat_customer.cpp */
+extern ngx_http_chat_route_t  ngx_http_chat_customer_routes[];
+
+/* ngx_http_chat_rate.cpp: per-session token buckets in the zone */
+ngx_msec_t ngx_http_chat_rate_take(ngx_http_chat_main_conf_t *cmcf,
+    std::string_view key);
+ngx_int_t ngx_http_chat_send_rate_limited(ngx_http_request_t *r,
+    ngx_msec_t retry);
+char *ngx_http_chat_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_chat_status.cpp */
 ngx_int_t ngx_http_chat_status_handler(ngx_http_request_t *r);
@@ -95,9 +164,11 @@ ngx_int_t ngx_http_chat_status_handler(ngx_http_request_t *r);
 namespace chat { class EventLoop; }
 namespace chat::pg { class Pool; }
 namespace chat::redis { class Client; }
+namespace chat::customer { class Service; }
 
 struct ngx_http_chat_worker_t {
     chat::EventLoop            *loop;
+    chat::customer::Service    *customer;  /* NULL: no chat_postgres */
     chat::pg::Pool             *pg;        /* NULL: no chat_postgres */
     chat::redis::Client        *redis;     /* NULL: no chat_redis */
 };

@@ -10,26 +10,24 @@
 #include "chat/redis_client.h"
 
 
-typedef ngx_int_t (*ngx_http_chat_route_pt)(ngx_http_request_t *r);
-
-typedef struct {
-    ngx_uint_t               methods;     /* NGX_HTTP_GET|NGX_HTTP_POST|... */
-    const char              *path;        /* below the location, e.g. "v1/health" */
-    ngx_http_chat_route_pt   handler;
-} ngx_http_chat_route_t;
-
-
 static ngx_int_t ngx_http_chat_health(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chat_health_db(ngx_http_request_t *r);
 static ngx_int_t ngx_http_chat_health_redis(ngx_http_request_t *r);
 
 
-static ngx_http_chat_route_t  ngx_http_chat_routes[] = {
+static ngx_http_chat_route_t  ngx_http_chat_ops_routes[] = {
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health", ngx_http_chat_health },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/db", ngx_http_chat_health_db },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/redis",
       ngx_http_chat_health_redis },
     { 0, NULL, NULL }
+};
+
+
+static ngx_http_chat_route_t  *ngx_http_chat_routes[] = {
+    ngx_http_chat_ops_routes,
+    ngx_http_chat_customer_routes,
+    NULL
 };
 
 
@@ -69,22 +67,24 @@ ngx_http_chat_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t               rc;
     ngx_uint_t              path_known;
-    ngx_http_chat_route_t  *rt;
+    ngx_http_chat_route_t  *rt, **table;
 
     std::string_view  path = ngx_http_chat_api_path(r);
 
     path_known = 0;
 
-    for (rt = ngx_http_chat_routes; rt->path; rt++) {
-        if (path != rt->path) {
-            continue;
-        }
+    for (table = ngx_http_chat_routes; *table; table++) {
+        for (rt = *table; rt->path; rt++) {
+            if (path != rt->path) {
+                continue;
+            }
 
-        if (r->method & rt->methods) {
-            return rt->handler(r);
-        }
+            if (r->method & rt->methods) {
+                return rt->handler(r);
+            }
 
-        path_known = 1;
+            path_known = 1;
+        }
     }
 
     rc = ngx_http_discard_request_body(r);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 
+#include "chat/customer.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
 
@@ -62,6 +63,27 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       ngx_http_chat_secret,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("chat_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_chat_rate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chat_message_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chat_main_conf_t, message_max),
+      NULL },
+
+    { ngx_string("chat_history"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chat_main_conf_t, history),
       NULL },
 
     { ngx_string("chat_api"),
@@ -122,6 +144,8 @@ struct ngx_http_chat_worker_state_t {
     std::unique_ptr<ngx_http_chat_loop_t>   loop;
     std::unique_ptr<chat::pg::Pool>         pg;
     std::unique_ptr<chat::redis::Client>    redis;
+    std::unique_ptr<chat::customer::Service> customer;
+    std::unique_ptr<chat::Timer>            faq_timer;
     ngx_http_chat_worker_t                  view;
 };
 
@@ -132,6 +156,33 @@ ngx_http_chat_worker_t *
 ngx_http_chat_worker(void)
 {
     return ngx_http_chat_state ? &ngx_http_chat_state->view : NULL;
+}
+
+
+/*
+ * Loads the active FAQ into the worker's matcher, retrying every second until
+ * Postgres answers (the worker serves the rest meanwhile).
+ */
+static void
+ngx_http_chat_load_faq(ngx_http_chat_worker_state_t *st)
+{
+    st->pg->query("SELECT chat_faq_json(false)::text", {},
+        [st](chat::Result<chat::pg::QueryResult> res) {
+            if (res.ok() && res.value().rows() == 1) {
+                auto faq = chat::customer::load_faq(res.value().get(0, 0), 1);
+
+                if (faq.ok()) {
+                    st->customer->set_faq(std::move(faq.value()));
+                    return;
+                }
+
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "chat: loading the FAQ failed: %s",
+                              faq.error().message.c_str());
+            }
+
+            st->faq_timer->arm(1000);
+        });
 }
 
 
@@ -160,6 +211,22 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
 
             st->pg = std::make_unique<chat::pg::Pool>(*st->loop, std::move(pc));
             st->pg->start();
+
+            chat::customer::Settings  cs;
+
+            cs.message_max = cmcf->message_max;
+            cs.history = (int) cmcf->history;
+
+            st->customer = std::make_unique<chat::customer::Service>(
+                               *st->loop, *st->pg,
+                               std::string(ngx_http_chat_sv(cmcf->secret)),
+                               cs);
+
+            auto *raw = st.get();
+            st->faq_timer = st->loop->timer([raw] {
+                ngx_http_chat_load_faq(raw);
+            });
+            ngx_http_chat_load_faq(raw);
         }
 
         if (cmcf->redis_ip.len) {
@@ -176,6 +243,7 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
         st->view.loop = st->loop.get();
         st->view.pg = st->pg.get();
         st->view.redis = st->redis.get();
+        st->view.customer = st->customer.get();
 
         ngx_http_chat_state = std::move(st);
 
@@ -224,6 +292,10 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
 
     cmcf->pg_pool_size = NGX_CONF_UNSET_UINT;
     cmcf->redis_port = NGX_CONF_UNSET_UINT;
+    cmcf->message_max = NGX_CONF_UNSET_UINT;
+    cmcf->history = NGX_CONF_UNSET_UINT;
+    cmcf->rate = NGX_CONF_UNSET_UINT;
+    cmcf->burst = NGX_CONF_UNSET_UINT;
 
     return cmcf;
 }
@@ -236,6 +308,29 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_uint_value(cmcf->pg_pool_size, 4);
     ngx_conf_init_uint_value(cmcf->redis_port, 6379);
+    ngx_conf_init_uint_value(cmcf->message_max, 4000);
+    ngx_conf_init_uint_value(cmcf->history, 50);
+    ngx_conf_init_uint_value(cmcf->rate, 1000);     /* 1r/s */
+    ngx_conf_init_uint_value(cmcf->burst, 30);
+
+    if (cmcf->history < 1 || cmcf->history > 200) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "chat_history must be between 1 and 200");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    if (cmcf->message_max < 1 || cmcf->message_max > 100000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "chat_message_max must be between 1 and 100000");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    if (cmcf->pg_conninfo.len && cmcf->secret.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "chat_postgres needs chat_secret (the key that "
+                           "signs session tokens)");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
 
     return NGX_CONF_OK;
 }

@@ -88,7 +88,7 @@ ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
         w.end_object();
         w.end_object();
 
-        if (code == chat::Errc::unavailable || code == chat::Errc::rate_limited) {
+        if (code == chat::Errc::unavailable) {
             ngx_table_elt_t  *h = static_cast<ngx_table_elt_t *>(
                                       ngx_list_push(&r->headers_out.headers));
             if (h == NULL) {

@@ -47,11 +47,10 @@ ngx_http_chat_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
+    if (size < 256 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "zone \"%V\" is too small: %z bytes, "
-                           "at least %ui needed", &name, size,
-                           8 * ngx_pagesize);
+                           "at least 256k needed", &name, size);
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
@@ -113,6 +112,14 @@ ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     zone->shpool->data = zone->sh;
+
+    zone->sh->buckets = static_cast<ngx_http_chat_bucket_t *>(
+        ngx_slab_calloc(zone->shpool,
+                        sizeof(ngx_http_chat_bucket_t)
+                        * NGX_HTTP_CHAT_RATE_SLOTS));
+    if (zone->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
 
     len = sizeof(" in chat zone \"\"") + shm_zone->shm.name.len;
 

@@ -1,0 +1,116 @@
+// The customer use cases of API.md ("Customer endpoints"): open a session, post a
+// message (with the FAQ bot's reply), escalate, read, mark read, list the FAQ.
+//
+// Each takes parsed request parts from the module, validates them, runs one SQL
+// function (one transaction, one round trip) and completes with the HTTP answer
+// and a Snapshot for the shared-memory cache. The rules of the lifecycle live in
+// sql/002_conversations.sql; the rules of input live here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/event_loop.h"
+#include "chat/faq.h"
+#include "chat/result.h"
+#include "chat/snapshot.h"
+
+namespace chat::pg {
+class Pool;
+}
+
+namespace chat::customer {
+
+struct Settings {
+    std::size_t message_max = 4000;        // characters (code points) per message
+    int history = 50;                       // messages returned by POST /session
+    std::int64_t session_ttl_ms = 30LL * 24 * 3600 * 1000;
+};
+
+// The HTTP answer of a use case. `token` is set when a session token must be
+// (re)sent as the chat_session cookie.
+struct Answer {
+    int status = 200;
+    std::string body;                       // JSON; empty for 204
+    std::string token;
+    std::optional<Snapshot> snapshot;       // for the cache, when the conversation was read or written
+    bool invalidate = false;                // drop the cached entry of `key`
+};
+
+using Done = std::function<void(Result<Answer>)>;
+
+// The FAQ as one worker knows it: the matcher plus the public JSON list.
+struct FaqSet {
+    std::int64_t version = 0;
+    faq::Matcher matcher;
+    std::string public_json;                // [FaqEntry] by display_order, active only
+};
+
+// Builds a FaqSet from chat_faq_json(false)'s JSON text.
+Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view json, std::int64_t version) noexcept;
+
+class Service {
+public:
+    Service(EventLoop& loop, pg::Pool& pg, std::string secret, Settings settings);
+
+    void set_faq(std::shared_ptr<const FaqSet> faq) noexcept { faq_ = std::move(faq); }
+    const FaqSet* faq() const noexcept { return faq_.get(); }
+    const Settings& settings() const noexcept { return settings_; }
+
+    // The session id of a valid, unexpired session token; else unauthorized.
+    Result<std::string> authenticate(std::string_view token) const noexcept;
+
+    // A fresh token (new expiry) for a known session id.
+    std::string renew_session(const std::string& sid);
+
+    // POST /session. `token` may be empty or invalid: then a new session starts.
+    void open_session(std::string_view token, std::string_view body, Done done) noexcept;
+    // GET /conversation?after=&limit= (limit already clamped by parse_window).
+    void conversation(const std::string& sid, std::int64_t after, std::int64_t limit, Done done) noexcept;
+    // POST /messages
+    void post_message(const std::string& sid, std::string_view body, Done done) noexcept;
+    // POST /escalate
+    void escalate(const std::string& sid, Done done) noexcept;
+    // POST /read
+    void mark_read(const std::string& sid, std::string_view body, Done done) noexcept;
+    // GET /faq (no database round trip)
+    Result<Answer> faq_list() const noexcept;
+
+    // The answer for a read the cache could serve (same shape as conversation()).
+    static std::string render_conversation(std::string_view conversation_json,
+                                           std::span<const CachedMessage> messages);
+    // The answer of POST /session restored from the cache.
+    std::string render_session(std::string_view token, std::string_view conversation_json,
+                               std::span<const CachedMessage> messages) const;
+
+private:
+    void run(std::string sql, std::vector<std::optional<std::string>> params,
+             std::function<Result<Answer>(std::string_view json)> make, Done done) noexcept;
+    std::string new_session_id();
+
+    EventLoop& loop_;
+    pg::Pool& pg_;
+    std::string secret_;
+    Settings settings_;
+    std::shared_ptr<const FaqSet> faq_;
+};
+
+// Parses after= and limit= of a query string: after >= 0 (default 0), limit in
+// 1..200 (default 50). Errc::validation on anything else.
+struct Window {
+    std::int64_t after = 0;
+    std::int64_t limit = 50;
+};
+Result<Window> parse_window(std::string_view query) noexcept;
+
+// True for the 8-4-4-4-12 hex form of a UUID.
+bool is_uuid(std::string_view s) noexcept;
+
+}  // namespace chat::customer

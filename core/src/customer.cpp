@@ -1,0 +1,419 @@
+// The customer use cases: input rules, the SQL call of each, and the answers.
+#include "chat/customer.h"
+
+#include <charconv>
+
+#include "chat/json.h"
+#include "chat/pg_pool.h"
+#include "chat/token.h"
+#include "chat/utf8.h"
+
+namespace chat::customer {
+
+namespace {
+
+constexpr std::string_view kQueuedText = "All agents are busy. You are in queue.";
+constexpr std::size_t kContextFieldMax = 2048;
+
+std::span<const std::byte> key_bytes(const std::string& s) {
+    return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+// A request body as a JSON object. Invalid UTF-8 is a validation error (422)
+// per API.md; broken JSON is invalid_json (400); another shape is bad_request.
+Result<json::Value> parse_body(std::string_view body) {
+    if (!json::valid_utf8(body)) return make_error(Errc::validation, "body is not valid UTF-8");
+    std::string_view trimmed = body;
+    while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' ||
+                                trimmed.front() == '\r' || trimmed.front() == '\t'))
+        trimmed.remove_prefix(1);
+    if (trimmed.empty()) return json::Value(json::Object{});
+    auto v = json::parse(body);
+    if (!v.ok()) return v.error();
+    if (v.value().type() != json::Type::object)
+        return make_error(Errc::bad_request, "body must be a JSON object");
+    return v;
+}
+
+bool blank(std::string_view s) {
+    for (char c : s)
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
+    return true;
+}
+
+// The PG functions answer {"conversation": {...}, "messages": [...], ...}.
+struct Parsed {
+    json::Value root;
+    const json::Value* conversation = nullptr;
+    const json::Array* messages = nullptr;
+};
+
+Result<Parsed> parse_db_json(std::string_view text) {
+    json::Limits lim;
+    lim.max_bytes = 64u << 20;
+    auto v = json::parse(text, lim);
+    if (!v.ok()) return make_error(Errc::internal, "unexpected database answer: " + v.error().message);
+    Parsed p{std::move(v.value())};
+    p.conversation = p.root.find("conversation");
+    if (const json::Value* m = p.root.find("messages")) p.messages = m->as_array();
+    if (!p.conversation || !p.conversation->as_object())
+        return make_error(Errc::internal, "database answer without a conversation");
+    return p;
+}
+
+Snapshot make_snapshot(const std::string& sid, const Parsed& p) {
+    Snapshot s;
+    s.key = sid;
+    s.version = p.conversation->find_int("version").value_or(0);
+    s.last_seq = p.conversation->find_int("last_seq").value_or(0);
+    s.conversation_json = json::to_string(*p.conversation);
+    if (p.messages) {
+        for (const json::Value& m : *p.messages)
+            s.messages.push_back(CachedMessage{m.find_int("seq").value_or(0), json::to_string(m)});
+    }
+    return s;
+}
+
+void write_messages(json::Writer& w, std::span<const CachedMessage> messages) {
+    w.begin_array();
+    for (const auto& m : messages) w.raw(m.json);
+    w.end_array();
+}
+
+}  // namespace
+
+bool is_uuid(std::string_view s) noexcept {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<Window> parse_window(std::string_view query) noexcept {
+    Window w;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        auto eq = pair.find('=');
+        std::string_view name = pair.substr(0, eq);
+        std::string_view val = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        std::int64_t* target = name == "after" ? &w.after : name == "limit" ? &w.limit : nullptr;
+        if (!target) continue;
+        std::int64_t n = 0;
+        auto [ptr, ec] = std::from_chars(val.data(), val.data() + val.size(), n);
+        if (val.empty() || ec != std::errc() || ptr != val.data() + val.size())
+            return make_error(Errc::validation, std::string(name) + " must be an integer");
+        *target = n;
+    }
+    if (w.after < 0) return make_error(Errc::validation, "after must be >= 0");
+    if (w.limit < 1 || w.limit > 200) return make_error(Errc::validation, "limit must be between 1 and 200");
+    return w;
+}
+
+Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view text, std::int64_t version) noexcept {
+    try {
+        auto v = json::parse(text);
+        if (!v.ok()) return v.error();
+        const json::Array* arr = v.value().as_array();
+        if (!arr) return make_error(Errc::internal, "FAQ list is not an array");
+        std::vector<faq::Entry> entries;
+        std::string pub;
+        json::Writer w(pub);
+        w.begin_array();
+        for (const json::Value& e : *arr) {
+            if (e.find("is_active") && !e.find("is_active")->as_bool().value_or(true)) continue;
+            faq::Entry entry;
+            if (const auto* s = e.find_string("slug")) entry.slug = *s;
+            if (const auto* s = e.find_string("question")) entry.question = *s;
+            if (const auto* s = e.find_string("answer")) entry.answer = *s;
+            entry.display_order = static_cast<int>(e.find_int("display_order").value_or(0));
+            if (const json::Value* kw = e.find("keywords"); kw && kw->as_array())
+                for (const json::Value& k : *kw->as_array())
+                    if (const auto* s = k.as_string()) entry.keywords.push_back(*s);
+            w.begin_object();
+            w.key("slug").string(entry.slug);
+            w.key("question").string(entry.question);
+            w.key("answer").string(entry.answer);
+            w.key("display_order").number(static_cast<std::int64_t>(entry.display_order));
+            w.end_object();
+            entries.push_back(std::move(entry));
+        }
+        w.end_array();
+        auto set = std::make_shared<FaqSet>(FaqSet{version, faq::Matcher(std::move(entries)), std::move(pub)});
+        return std::shared_ptr<const FaqSet>(std::move(set));
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, std::string("loading the FAQ failed: ") + e.what());
+    }
+}
+
+Service::Service(EventLoop& loop, pg::Pool& pg, std::string secret, Settings settings)
+    : loop_(loop), pg_(pg), secret_(std::move(secret)), settings_(settings) {}
+
+Result<std::string> Service::authenticate(std::string_view token) const noexcept {
+    auto claims = token::decode_session(key_bytes(secret_), token, loop_.wall_ms());
+    if (!claims.ok()) return claims.error();
+    return std::move(claims.value().sid);
+}
+
+std::string Service::new_session_id() {
+    std::byte raw[16];
+    loop_.random_bytes(raw);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string sid;
+    for (std::byte b : raw) {
+        sid += hex[static_cast<unsigned>(b) >> 4];
+        sid += hex[static_cast<unsigned>(b) & 15];
+    }
+    return sid;
+}
+
+void Service::run(std::string sql, std::vector<std::optional<std::string>> params,
+                  std::function<Result<Answer>(std::string_view json)> make, Done done) noexcept {
+    try {
+        pg_.query(std::move(sql), std::move(params),
+                  [make = std::move(make), done](Result<pg::QueryResult> r) {
+                      if (!r.ok()) return done(r.error());
+                      if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
+                      Result<Answer> a = make_error(Errc::internal, "answer failed");
+                      try {
+                          a = make(r.value().get(0, 0));
+                      } catch (const std::exception& e) {
+                          a = make_error(Errc::internal, e.what());
+                      }
+                      done(std::move(a));
+                  });
+    } catch (const std::exception& e) {
+        loop_.post([done, msg = std::string(e.what())] { done(make_error(Errc::internal, msg)); });
+    }
+}
+
+std::string Service::render_conversation(std::string_view conversation_json,
+                                         std::span<const CachedMessage> messages) {
+    std::string out;
+    json::Writer w(out);
+    w.begin_object();
+    w.key("conversation").raw(conversation_json);
+    w.key("messages");
+    write_messages(w, messages);
+    w.end_object();
+    return out;
+}
+
+std::string Service::render_session(std::string_view token, std::string_view conversation_json,
+                                    std::span<const CachedMessage> messages) const {
+    std::string out;
+    json::Writer w(out);
+    w.begin_object();
+    w.key("token").string(token);
+    w.key("conversation").raw(conversation_json);
+    w.key("messages");
+    write_messages(w, messages);
+    w.key("faq").raw(faq_ ? std::string_view(faq_->public_json) : std::string_view("[]"));
+    w.end_object();
+    return out;
+}
+
+std::string Service::renew_session(const std::string& sid) {
+    return token::encode_session(key_bytes(secret_), {sid, loop_.wall_ms() + settings_.session_ttl_ms});
+}
+
+void Service::open_session(std::string_view token, std::string_view body, Done done) noexcept {
+    try {
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
+
+        // Only the context fields API.md names are kept, as bounded strings.
+        json::Value context{json::Object{}};
+        if (const json::Value* c = parsed.value().find("context"); c && !c->is_null()) {
+            if (!c->as_object())
+                return loop_.post([done] { done(make_error(Errc::validation, "context must be an object")); });
+            for (std::string_view field : {"product_id", "product_name", "page_url"}) {
+                const json::Value* f = c->find(field);
+                if (!f || f->is_null()) continue;
+                const std::string* s = f->as_string();
+                if (!s || s->size() > kContextFieldMax)
+                    return loop_.post([done, f = std::string(field)] {
+                        done(make_error(Errc::validation, "context." + f + " must be a string of at most 2048 bytes"));
+                    });
+                context.set(std::string(field), json::Value(*s));
+            }
+        }
+
+        std::string sid;
+        if (!token.empty()) {
+            if (auto a = authenticate(token); a.ok()) sid = std::move(a.value());
+        }
+        if (sid.empty()) sid = new_session_id();
+        std::string fresh = renew_session(sid);
+        if (fresh.empty())
+            return loop_.post([done] { done(make_error(Errc::internal, "signing the session failed")); });
+
+        run("SELECT chat_open_session($1, $2::jsonb, $3, $4)::text",
+            {sid, json::to_string(context), faq::greeting(), std::to_string(settings_.history)},
+            [this, sid, fresh](std::string_view text) -> Result<Answer> {
+                auto p = parse_db_json(text);
+                if (!p.ok()) return p.error();
+                Answer a;
+                a.snapshot = make_snapshot(sid, p.value());
+                a.body = render_session(fresh, a.snapshot->conversation_json, a.snapshot->messages);
+                a.token = fresh;
+                return a;
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+    }
+}
+
+void Service::conversation(const std::string& sid, std::int64_t after, std::int64_t limit, Done done) noexcept {
+    run("SELECT chat_customer_conversation($1, $2, $3)::text",
+        {sid, std::to_string(after), std::to_string(limit)},
+        [sid](std::string_view text) -> Result<Answer> {
+            auto p = parse_db_json(text);
+            if (!p.ok()) return p.error();
+            Answer a;
+            a.snapshot = make_snapshot(sid, p.value());
+            a.body = render_conversation(a.snapshot->conversation_json, a.snapshot->messages);
+            // only a run that reaches last_seq is a tail the cache may keep
+            if (a.snapshot->messages.empty() || a.snapshot->messages.back().seq != a.snapshot->last_seq)
+                a.snapshot->messages.clear();
+            return a;
+        },
+        std::move(done));
+}
+
+void Service::post_message(const std::string& sid, std::string_view body, Done done) noexcept {
+    try {
+        auto fail = [this, &done](Errc code, std::string msg) {
+            loop_.post([done, code, msg = std::move(msg)] { done(make_error(code, msg)); });
+        };
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
+        const json::Value& in = parsed.value();
+
+        std::optional<std::string> client_id;
+        if (const json::Value* c = in.find("client_id"); c && !c->is_null()) {
+            const std::string* s = c->as_string();
+            if (!s || !is_uuid(*s)) return fail(Errc::validation, "client_id must be a UUID");
+            client_id = *s;
+        }
+
+        const json::Value* text = in.find("text");
+        const json::Value* faq_slug = in.find("faq");
+        if ((text && faq_slug) || (!text && !faq_slug))
+            return fail(Errc::bad_request, "expected exactly one of \"text\" or \"faq\"");
+
+        std::string kind, content, bot, bot_meta;
+        if (faq_slug) {
+            const std::string* slug = faq_slug->as_string();
+            if (!slug) return fail(Errc::validation, "faq must be a string");
+            const faq::Entry* e = faq_ ? faq_->matcher.by_slug(*slug) : nullptr;
+            if (!e) return fail(Errc::validation, "unknown FAQ entry \"" + *slug + "\"");
+            kind = "quick_reply";
+            content = e->question;
+            bot = e->answer;
+            json::Writer w(bot_meta);
+            w.begin_object().key("faq").string(e->slug).end_object();
+        } else {
+            const std::string* s = text->as_string();
+            if (!s) return fail(Errc::validation, "text must be a string");
+            if (blank(*s)) return fail(Errc::validation, "text is empty");
+            if (json::utf8_length(*s) > settings_.message_max)
+                return fail(Errc::validation,
+                            "text is longer than " + std::to_string(settings_.message_max) + " characters");
+            kind = "text";
+            content = *s;
+            std::optional<faq::Matcher::Match> m;
+            if (faq_) m = faq_->matcher.match(*s);
+            json::Writer w(bot_meta);
+            w.begin_object();
+            if (m) {
+                bot = m->entry->answer;
+                w.key("faq").string(m->entry->slug);
+                w.key("score").number(m->score);
+            } else {
+                bot = faq::fallback_reply();
+                w.key("fallback").boolean(true);
+                w.key("offer_agent").boolean(true);
+            }
+            w.end_object();
+        }
+
+        run("SELECT chat_customer_post($1, $2::uuid, $3, $4, $5, $6::jsonb)::text",
+            {sid, client_id, kind, content, bot, bot_meta},
+            [sid](std::string_view text) -> Result<Answer> {
+                auto p = parse_db_json(text);
+                if (!p.ok()) return p.error();
+                Answer a;
+                a.status = 201;
+                Snapshot s = make_snapshot(sid, p.value());
+                a.body = render_conversation(s.conversation_json, s.messages);
+                // new messages end at last_seq: they extend the cached tail
+                if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
+                a.snapshot = std::move(s);
+                return a;
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+    }
+}
+
+void Service::escalate(const std::string& sid, Done done) noexcept {
+    run("SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
+        [sid](std::string_view text) -> Result<Answer> {
+            auto p = parse_db_json(text);
+            if (!p.ok()) return p.error();
+            Answer a;
+            Snapshot s = make_snapshot(sid, p.value());
+            a.body = render_conversation(s.conversation_json, s.messages);
+            if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
+            a.snapshot = std::move(s);
+            return a;
+        },
+        std::move(done));
+}
+
+void Service::mark_read(const std::string& sid, std::string_view body, Done done) noexcept {
+    try {
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
+        const json::Value* up = parsed.value().find("up_to_seq");
+        std::optional<std::int64_t> n = up ? up->as_int() : std::nullopt;
+        if (!n || *n < 0 || *n > INT32_MAX)
+            return loop_.post([done] { done(make_error(Errc::validation, "up_to_seq must be a non-negative integer")); });
+
+        run("SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},
+            [](std::string_view text) -> Result<Answer> {
+                auto v = json::parse(text);
+                Answer a;
+                a.status = 204;
+                // read_at changed inside cached messages: let the next read refill
+                a.invalidate = !v.ok() || v.value().find_int("marked").value_or(0) > 0;
+                return a;
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+    }
+}
+
+Result<Answer> Service::faq_list() const noexcept {
+    try {
+        Answer a;
+        json::Writer w(a.body);
+        w.begin_object().key("faq").raw(faq_ ? std::string_view(faq_->public_json) : "[]").end_object();
+        return a;
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
+}
+
+}  // namespace chat::customer

@@ -1,0 +1,68 @@
+/*
+ * The shared-memory conversation cache: hot conversations and their last
+ * messages, shared by all workers, bounded, evicted least recently used.
+ */
+
+#ifndef NGX_HTTP_CHAT_CACHE_H_INCLUDED_
+#define NGX_HTTP_CHAT_CACHE_H_INCLUDED_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ngx_http_chat.h"
+#include "chat/snapshot.h"
+
+
+/*
+ * Every function takes the zone's slab mutex for a few memcpy()s only and
+ * tolerates zone == NULL (no chat_zone: the cache is simply always empty).
+ * The tree and LRU queue live in ngx_http_chat_shctx_t; they are set up
+ * lazily on first use, so a zeroed shctx is a valid empty cache.
+ */
+
+/*
+ * Applies s if it is newer than the cached entry (s.version > version) or no
+ * entry exists; at the same version it only merges a tail that reaches
+ * further back than the cached one.  With a tail (s.messages ending at
+ * s.last_seq) the cached messages contiguous with it are kept in front of
+ * it; without one the cached messages survive only if they still end at
+ * s.last_seq.  At most max_messages are kept, the newest.  If the entry
+ * cannot be stored, the key's old entry is dropped too: a stale entry must
+ * never outlive a newer write.
+ */
+void ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone,
+    const chat::Snapshot &s, size_t max_messages) noexcept;
+
+/*
+ * after >= 0: the messages with seq > after, ascending, at most limit;
+ * after < 0: the last limit messages.  Succeeds only if the cached list
+ * covers the whole answer; messages == NULL asks for the conversation only.
+ * Bumps the cache_hits/cache_misses counters and, on a hit, moves the entry
+ * to the front of the LRU queue.
+ */
+bool ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone,
+    std::string_view key, std::int64_t after, std::int64_t limit,
+    std::string *conversation_json,
+    std::vector<chat::CachedMessage> *messages) noexcept;
+
+/* the cached version of a key, 0 if absent */
+std::int64_t ngx_http_chat_cache_version(ngx_http_chat_zone_t *zone,
+    std::string_view key) noexcept;
+
+void ngx_http_chat_cache_remove(ngx_http_chat_zone_t *zone,
+    std::string_view key) noexcept;
+
+
+typedef struct {
+    ngx_uint_t                  entries;
+    ngx_uint_t                  alloc_failures;
+    ngx_uint_t                  evictions;
+} ngx_http_chat_cache_stats_t;
+
+void ngx_http_chat_cache_stats(ngx_http_chat_zone_t *zone,
+    ngx_http_chat_cache_stats_t *st) noexcept;
+
+
+#endif /* NGX_HTTP_CHAT_CACHE_H_INCLUDED_ */

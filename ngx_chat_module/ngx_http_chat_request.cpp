@@ -1,0 +1,314 @@
+/*
+ * Request plumbing shared by every endpoint: reading the body without
+ * blocking, finding the credentials (cookie, Bearer, ?token=), the CSRF rule,
+ * and the session cookie.
+ */
+
+#include "ngx_http_chat.h"
+
+
+static void ngx_http_chat_body_read(ngx_http_request_t *r);
+
+
+/*
+ * Reads the request body, then calls handler(r, body) once. Returns what the
+ * content handler should return (NGX_DONE while reading).
+ */
+ngx_int_t
+ngx_http_chat_read_body(ngx_http_request_t *r, ngx_http_chat_body_pt handler)
+{
+    ngx_int_t                  rc;
+    ngx_http_core_loc_conf_t  *hclcf;
+    ngx_http_chat_ctx_t       *ctx;
+
+    hclcf = static_cast<ngx_http_core_loc_conf_t *>(
+                ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+
+    /* answer an oversized body in the API's shape before reading it */
+    if (hclcf->client_max_body_size
+        && r->headers_in.content_length_n > hclcf->client_max_body_size)
+    {
+        r->keepalive = 0;
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_chat_send_error(r, chat::Errc::too_large,
+                                        "request body is too large");
+    }
+
+    ctx = ngx_http_chat_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->body_handler = handler;
+
+    /* small API bodies: keep them in memory, never in a temp file */
+    r->request_body_in_single_buf = 1;
+    r->request_body_no_buffering = 0;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_chat_body_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            r->keepalive = 0;
+            return ngx_http_chat_send_error(r, chat::Errc::too_large,
+                                            "request body is too large");
+        }
+
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_chat_body_read(ngx_http_request_t *r)
+{
+    ssize_t                    n;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    ngx_http_chat_ctx_t       *ctx;
+
+    ctx = static_cast<ngx_http_chat_ctx_t *>(
+              ngx_http_get_module_ctx(r, ngx_http_chat_module));
+
+    try {
+        std::string  body;
+
+        if (r->request_body) {
+            for (cl = r->request_body->bufs; cl; cl = cl->next) {
+                b = cl->buf;
+
+                if (b->in_file) {
+                    /* a body larger than client_body_buffer_size */
+                    size_t  len = b->file_last - b->file_pos;
+                    size_t  old = body.size();
+
+                    body.resize(old + len);
+                    n = ngx_read_file(b->file, (u_char *) &body[old], len,
+                                      b->file_pos);
+                    if (n != (ssize_t) len) {
+                        ngx_http_finalize_request(r,
+                                              NGX_HTTP_INTERNAL_SERVER_ERROR);
+                        return;
+                    }
+
+                    continue;
+                }
+
+                body.append(reinterpret_cast<const char *>(b->pos),
+                            b->last - b->pos);
+            }
+        }
+
+        ctx->body_handler(r, std::move(body));
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: reading the body failed: %s", e.what());
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+/* the module's per-request context, created on first use */
+ngx_http_chat_ctx_t *
+ngx_http_chat_ctx(ngx_http_request_t *r)
+{
+    ngx_http_chat_ctx_t  *ctx;
+
+    ctx = static_cast<ngx_http_chat_ctx_t *>(
+              ngx_http_get_module_ctx(r, ngx_http_chat_module));
+
+    if (ctx == NULL) {
+        ctx = static_cast<ngx_http_chat_ctx_t *>(
+                  ngx_pcalloc(r->pool, sizeof(ngx_http_chat_ctx_t)));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_chat_module);
+    }
+
+    return ctx;
+}
+
+
+ngx_int_t
+ngx_http_chat_ctx_set_principal(ngx_http_request_t *r, std::string_view id)
+{
+    ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
+
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->principal.data = static_cast<u_char *>(ngx_pnalloc(r->pool,
+                                                            id.size() + 1));
+    if (ctx->principal.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->principal.data, id.data(), id.size());
+    ctx->principal.data[id.size()] = '\0';
+    ctx->principal.len = id.size();
+
+    return NGX_OK;
+}
+
+
+/* the value of a request header, case-insensitive; empty when absent */
+std::string_view
+ngx_http_chat_header(ngx_http_request_t *r, std::string_view name)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = static_cast<ngx_table_elt_t *>(part->elts);
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = static_cast<ngx_table_elt_t *>(part->elts);
+            i = 0;
+        }
+
+        if (h[i].key.len == name.size()
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name.data(),
+                               name.size()) == 0)
+        {
+            return ngx_http_chat_sv(h[i].value);
+        }
+    }
+
+    return {};
+}
+
+
+/*
+ * The credentials of a request, in order: "Authorization: Bearer", the
+ * cookie, then "?token=" (WebSocket clients that cannot set headers).
+ */
+ngx_http_chat_credentials_t
+ngx_http_chat_credentials(ngx_http_request_t *r, std::string_view cookie)
+{
+    ngx_str_t                    name, value;
+    ngx_http_chat_credentials_t  cr;
+
+    if (r->headers_in.authorization) {
+        std::string_view  auth = ngx_http_chat_sv(
+                                     r->headers_in.authorization->value);
+
+        if (auth.size() > 7 && ngx_strncasecmp((u_char *) auth.data(),
+                                               (u_char *) "Bearer ", 7) == 0)
+        {
+            cr.token = auth.substr(7);
+            cr.from_cookie = false;
+            return cr;
+        }
+    }
+
+    name.data = (u_char *) cookie.data();
+    name.len = cookie.size();
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
+                                          &value)
+        != NGX_DECLINED)
+    {
+        cr.token = ngx_http_chat_sv(value);
+        cr.from_cookie = true;
+        return cr;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "token", 5, &value) == NGX_OK) {
+        cr.token = ngx_http_chat_sv(value);
+        cr.from_cookie = false;
+    }
+
+    return cr;
+}
+
+
+/*
+ * A cookie-authenticated write must prove it comes from our pages: the
+ * X-Chat-Csrf header (which a cross-site form cannot set) or an Origin equal
+ * to the request's own host.
+ */
+bool
+ngx_http_chat_csrf_ok(ngx_http_request_t *r)
+{
+    std::string_view  csrf = ngx_http_chat_header(r, "X-Chat-Csrf");
+
+    if (csrf == "1") {
+        return true;
+    }
+
+    std::string_view  origin = ngx_http_chat_header(r, "Origin");
+
+    if (origin.empty() || r->headers_in.host == NULL) {
+        return false;
+    }
+
+    auto pos = origin.find("://");
+    if (pos == std::string_view::npos) {
+        return false;
+    }
+
+    std::string_view  host = ngx_http_chat_sv(r->headers_in.host->value);
+
+    return origin.substr(pos + 3) == host;
+}
+
+
+ngx_int_t
+ngx_http_chat_set_cookie(ngx_http_request_t *r, std::string_view name,
+    std::string_view value, ngx_int_t max_age)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_table_elt_t  *h;
+    bool              secure = false;
+
+#if (NGX_HTTP_SSL)
+    secure = r->connection->ssl != NULL;
+#endif
+
+    len = name.size() + 1 + value.size()
+          + sizeof("; Path=/chat; HttpOnly; SameSite=Lax; Secure; Max-Age=")
+          + NGX_INT_T_LEN;
+
+    p = static_cast<u_char *>(ngx_pnalloc(r->pool, len));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Set-Cookie");
+    h->value.data = p;
+
+    p = ngx_cpymem(p, name.data(), name.size());
+    *p++ = '=';
+    p = ngx_cpymem(p, value.data(), value.size());
+    p = ngx_sprintf(p, "; Path=/chat; HttpOnly; SameSite=Lax%s; Max-Age=%i",
+                    secure ? "; Secure" : "", max_age);
+
+    h->value.len = p - h->value.data;
+
+    return NGX_OK;
+}

@@ -32,15 +32,17 @@ if ($child == 0) {
     my ($n, @bad) = (0);
     my $stop = 0;
     local $SIG{TERM} = sub { $stop = 1 };
-    eval { while (!$stop) {
-        for my $p ('/chat/api/v1/health', '/chat/api/v1/health/db', '/chat/status') {
-            my $r = $http->get($ng->url($p));
-            $n++;
-            push @bad, "$p: $r->{status} $r->{reason} " . substr($r->{content} // '', 0, 200)
-                if $r->{status} >= 500;
+    eval {
+        while (!$stop) {
+            for my $p ('/chat/api/v1/health', '/chat/api/v1/health/db', '/chat/status') {
+                my $r = $http->get($ng->url($p));
+                $n++;
+                push @bad, "$p: $r->{status} $r->{reason} " . substr($r->{content} // '', 0, 200)
+                    if $r->{status} >= 500;
+            }
         }
-    }
-    } }; push @bad, "client died: $@" if $@;
+        1;
+    } or push @bad, "client died: $@";
     print $wr "$n\n", map { "$_\n" } @bad;
     close $wr;
     _exit(0);

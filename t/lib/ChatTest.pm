@@ -269,7 +269,8 @@ sub worker_pids {
         my $cmd = <$cf> // '';
         push @w, $pid if $cmd =~ /worker process/ && $cmd !~ /shutting down/;
     }
-    return sort { $a <=> $b } @w;
+    my @sorted = sort { $a <=> $b } @w;
+    return @sorted;    # in scalar context: how many
 }
 
 # SIGHUP and wait until a new set of workers answers

@@ -15,6 +15,10 @@ std::string trimmed(const char* s) {
 
 bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
+// libpq's default prints notices and asynchronous errors to stderr, which in nginx is not
+// the error log; the pool reports failures through its callbacks and stats instead.
+void ignore_notice(void*, const char*) {}
+
 }  // namespace
 
 Conn::Conn(EventLoop& loop, ConnListener& listener, const PoolConfig& cfg)
@@ -38,6 +42,7 @@ bool Conn::connect(const std::string& conninfo) {
         close();
         return false;
     }
+    PQsetNoticeProcessor(pg_.get(), ignore_notice, nullptr);
     state_ = State::connecting;
     timer_->arm(cfg_.connect_timeout_ms);
     // libpq: after PQconnectStart, behave as if PQconnectPoll had returned POLLING_WRITING.

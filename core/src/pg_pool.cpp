@@ -73,7 +73,12 @@ public:
         for (auto& r : q) fail_later(std::move(r), make_error(Errc::unavailable, "shutting down"));
     }
 
-    // Destructor path: everything closed, no callback called (they are destroyed).
+    // ~Pool: close everything and drop callbacks still posted (they are destroyed, not called).
+    void kill() noexcept {
+        dead_ = true;
+        close_all();
+    }
+
     void close_all() noexcept {
         stopping_ = true;
         for (auto& s : slots_) {
@@ -260,13 +265,10 @@ private:
         });
     }
 
-public:
-    bool dead_ = false;  // set by ~Pool: callbacks still posted are dropped
-
-private:
     EventLoop& loop_;
     PoolConfig cfg_;
     bool needs_dns_ = false;
+    bool dead_ = false;  // the Pool is gone: posted callbacks are dropped
     bool started_ = false;
     bool stopping_ = false;
     bool db_down_ = false;  // the last connection attempt failed and nothing is up
@@ -280,10 +282,7 @@ private:
 
 Pool::Pool(EventLoop& loop, PoolConfig cfg) : impl_(std::make_shared<detail::PoolImpl>(loop, std::move(cfg))) {}
 
-Pool::~Pool() {
-    impl_->dead_ = true;
-    impl_->close_all();
-}
+Pool::~Pool() { impl_->kill(); }
 
 void Pool::start() {
     try {

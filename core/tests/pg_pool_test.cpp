@@ -146,6 +146,7 @@ TEST(PgPool, TwoHundredConcurrentQueriesOnFourConnections) {
     EpollLoop loop;
     Pool pool(loop, config(conninfo, 4));
     pool.start();
+    ASSERT_TRUE(wait_connected(loop, pool, 4));  // so the spread over connections is deterministic
     constexpr int n = 200;
     int done = 0, wrong = 0, follow_ups = 0;
     std::set<std::string> pids;
@@ -220,7 +221,7 @@ TEST(PgPool, SqlErrorsMapToErrorCodes) {
     }
     // Errors leave the connections usable.
     EXPECT_TRUE(run(loop, pool, "select 1")->ok());
-    EXPECT_EQ(pool.stats().connected, 2);
+    EXPECT_TRUE(wait_connected(loop, pool, 2));
     exec_blocking(conninfo, "drop table " + table + "; drop function " + fn + "(text, text)");
 }
 

@@ -97,7 +97,8 @@ class PoolImpl;
 // SQL functions). Queries are never retried: a query whose connection is lost gets
 // unavailable, because it may or may not have committed.
 //
-// Routing: an idle connection takes the query at once; otherwise it waits in a FIFO queue
+// Routing: one query in flight per connection (no pipelining yet); an idle connection
+// takes the query at once; otherwise it waits in a FIFO queue
 // (at most queue_timeout_ms). When no connection is up and the last connection attempt
 // failed (the database is known to be down), query() fails fast with unavailable
 // "database unavailable" and queued requests are failed too; the connections keep

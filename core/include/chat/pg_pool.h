@@ -12,6 +12,7 @@
 //   23505 unique_violation                                      -> Errc::conflict
 //   'CH400' -> bad_request, 'CH403' -> forbidden, 'CH404' -> not_found,
 //   'CH409' -> invalid_state, 'CH422' -> validation   (RAISE ... USING ERRCODE = 'CH409')
+//   a NUL byte in the SQL or a parameter (text format cannot carry it) -> Errc::bad_request
 //   anything else (SQL errors, unsupported results)              -> Errc::internal
 // For the CHxxx codes the message is the RAISE message (PG_DIAG_MESSAGE_PRIMARY) as is,
 // meant for the client. For all other server errors it is "SQLSTATE: primary message",

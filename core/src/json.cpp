@@ -79,7 +79,9 @@ bool operator==(const Value& a, const Value& b) noexcept {
     case Type::number: {
         const auto& x = std::get<Number>(a.v_);
         const auto& y = std::get<Number>(b.v_);
-        return x.value == y.value && x.integer == y.integer;
+        // 2.5e3 and 2500 are the same JSON number; exact integers decide when both have one.
+        if (x.integer && y.integer) return *x.integer == *y.integer;
+        return x.value == y.value;
     }
     case Type::string: return *a.as_string() == *b.as_string();
     case Type::array: return *a.as_array() == *b.as_array();
@@ -585,6 +587,10 @@ Writer& Writer::number(double d) noexcept {
     try {
         if (!std::isfinite(d)) {
             out_.append("null");
+            return *this;
+        }
+        if (d == 0 && std::signbit(d)) {
+            out_.append("-0.0");  // "-0" would read back as the integer 0
             return *this;
         }
         char buf[32];

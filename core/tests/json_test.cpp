@@ -270,6 +270,7 @@ TEST(JsonRoundTrip, ParseWriteParseIsIdentity) {
     const char* docs[] = {
         R"({"id":"0b7e","seq":12,"neg":-3,"f":0.1,"big":1e300,"arr":[[],{},[null,true,false]],"s":"\u2028<&>\ud83d\ude00"})",
         R"([1,-0.5,"x\u0000y",{"a":{"b":{"c":[1,2,3]}}}])",
+        R"([-0.0,-0,2.5e3,1e18,1e20,5e-324])",
         R"("just a string")",
         R"(12345678901234567)",
     };

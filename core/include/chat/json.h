@@ -43,18 +43,19 @@ struct Number {
 // nullopt when the value has another type.
 class Value {
 public:
-    Value() = default;  // null
-    Value(std::nullptr_t) {}
-    Value(bool b) : v_(b) {}
-    Value(int i) : v_(Number{static_cast<double>(i), i}) {}
-    Value(std::int64_t i) : v_(Number{static_cast<double>(i), i}) {}
-    Value(double d) : v_(Number{d, std::nullopt}) {}
-    Value(Number n) : v_(n) {}
-    Value(std::string s) : v_(std::move(s)) {}
-    Value(std::string_view s) : v_(std::string(s)) {}
-    Value(const char* s) : v_(std::string(s)) {}
-    Value(Array a) : v_(std::move(a)) {}
-    Value(Object o) : v_(std::move(o)) {}
+    // Defined below Member: Object must be complete for them.
+    Value() noexcept;  // null
+    Value(std::nullptr_t) noexcept;
+    Value(bool b) noexcept;
+    Value(int i) noexcept;
+    Value(std::int64_t i) noexcept;
+    Value(double d) noexcept;
+    Value(Number n) noexcept;
+    Value(std::string s) noexcept;
+    Value(std::string_view s);
+    Value(const char* s);
+    Value(Array a) noexcept;
+    Value(Object o) noexcept;
 
     Type type() const noexcept { return static_cast<Type>(v_.index()); }
     bool is_null() const noexcept { return type() == Type::null; }
@@ -82,6 +83,8 @@ public:
     void set(std::string key, Value v);
     void push_back(Value v);
 
+    // Structural equality; numbers compare by value (2.5e3 == 2500), by their
+    // exact integers when both have one.
     friend bool operator==(const Value& a, const Value& b) noexcept;
 
 private:
@@ -93,6 +96,19 @@ struct Member {
     Value value;
     friend bool operator==(const Member&, const Member&) = default;
 };
+
+inline Value::Value() noexcept = default;
+inline Value::Value(std::nullptr_t) noexcept {}
+inline Value::Value(bool b) noexcept : v_(b) {}
+inline Value::Value(int i) noexcept : v_(Number{static_cast<double>(i), i}) {}
+inline Value::Value(std::int64_t i) noexcept : v_(Number{static_cast<double>(i), i}) {}
+inline Value::Value(double d) noexcept : v_(Number{d, std::nullopt}) {}
+inline Value::Value(Number n) noexcept : v_(n) {}
+inline Value::Value(std::string s) noexcept : v_(std::move(s)) {}
+inline Value::Value(std::string_view s) : v_(std::string(s)) {}
+inline Value::Value(const char* s) : v_(std::string(s)) {}
+inline Value::Value(Array a) noexcept : v_(std::move(a)) {}
+inline Value::Value(Object o) noexcept : v_(std::move(o)) {}
 
 struct Limits {
     std::size_t max_bytes = 1 << 20;   // whole input

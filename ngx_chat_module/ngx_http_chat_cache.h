@@ -39,8 +39,8 @@ void ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone,
  * after >= 0: the messages with seq > after, ascending, at most limit;
  * after < 0: the last limit messages.  Succeeds only if the cached list
  * covers the whole answer; messages == NULL asks for the conversation only.
- * Bumps the cache_hits/cache_misses counters and, on a hit, moves the entry
- * to the front of the LRU queue.
+ * On a hit the entry moves to the front of the LRU queue.  The caller
+ * counts cache_hits/cache_misses (it knows whether the answer was used).
  */
 bool ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone,
     std::string_view key, std::int64_t after, std::int64_t limit,

@@ -1,0 +1,39 @@
+// libFuzzer target: parse() never crashes, and whatever it accepts the Writer writes back identically.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "chat/json.h"
+#include "chat/utf8.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string_view text(reinterpret_cast<const char*>(data), size);
+    chat::json::Limits lim;
+    lim.max_depth = 16;
+    lim.max_members = 64;
+    lim.max_string = 256;
+    auto r = chat::json::parse(text, lim);
+    if (r.ok()) {
+        // Accepted input is valid UTF-8 by construction.
+        if (!chat::valid_utf8(text)) std::abort();
+        std::string out = chat::json::to_string(r.value());
+        auto again = chat::json::parse(out);  // default limits: escaping may grow strings
+        if (!again.ok()) std::abort();
+        if (!(again.value() == r.value())) std::abort();
+        if (chat::json::to_string(again.value()) != out) std::abort();
+        if (out.find('<') != std::string::npos || out.find('>') != std::string::npos) std::abort();
+    } else if (r.error().code == chat::Errc::invalid_json &&
+               r.error().message.rfind("invalid JSON at offset ", 0) != 0) {
+        std::abort();
+    }
+    // The writer must turn any byte string into valid JSON.
+    std::string quoted;
+    chat::json::append_quoted(quoted, text);
+    auto q = chat::json::parse(quoted);
+    if (!q.ok() || !chat::valid_utf8(quoted)) std::abort();
+    if (chat::valid_utf8(text) && *q.value().as_string() != text) std::abort();
+    (void)chat::utf8_length(text);
+    return 0;
+}

@@ -1,0 +1,130 @@
+// The asynchronous Postgres client: a per-worker pool of non-blocking libpq connections on chat::EventLoop.
+//
+// Nothing here blocks: connections are made with PQconnectStartParams/PQconnectPoll,
+// queries sent with PQsendQueryParams/PQflush and read with PQconsumeInput/PQisBusy/
+// PQgetResult, all driven by the loop's level-triggered readiness. Host names must be
+// resolved beforehand with resolve_conninfo() (a Pool refuses a conninfo that would make
+// libpq do DNS). Exceptions never escape the public functions.
+//
+// Error mapping (Result<QueryResult>::error().code):
+//   connection refused/lost, connect/query/queue timeout, queue full,
+//   pool shut down, SQLSTATE class 08, 57P01..57P03, 53300, 57014 -> Errc::unavailable
+//   23505 unique_violation                                      -> Errc::conflict
+//   'CH400' -> bad_request, 'CH403' -> forbidden, 'CH404' -> not_found,
+//   'CH409' -> invalid_state, 'CH422' -> validation   (RAISE ... USING ERRCODE = 'CH409')
+//   a NUL byte in the SQL or a parameter (text format cannot carry it) -> Errc::bad_request
+//   anything else (SQL errors, unsupported results)              -> Errc::internal
+// For the CHxxx codes the message is the RAISE message (PG_DIAG_MESSAGE_PRIMARY) as is,
+// meant for the client. For all other server errors it is "SQLSTATE: primary message",
+// meant for the log.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/event_loop.h"
+#include "chat/pg_conninfo.h"
+#include "chat/result.h"
+
+struct pg_result;  // libpq's PGresult, kept out of this header
+
+namespace chat::pg {
+
+struct PoolConfig {
+    std::string conninfo;  // already resolved (resolve_conninfo)
+    int size = 4;          // connections per pool (per nginx worker)
+    std::uint64_t connect_timeout_ms = 2000;
+    // A query pending longer: its connection is dropped (PQfinish, no PQcancel: it blocks),
+    // the callback gets unavailable, the connection reconnects.
+    std::uint64_t query_timeout_ms = 5000;
+    // A request waiting for a free connection longer than this fails with unavailable.
+    std::uint64_t queue_timeout_ms = 1000;
+    // Reconnect delay after a failed attempt: exponential from min to max, with jitter.
+    std::uint64_t backoff_min_ms = 100, backoff_max_ms = 2000;
+    std::size_t max_queue = 4096;  // more waiting requests fail at once with unavailable
+};
+
+// A successful result (PGRES_TUPLES_OK / PGRES_COMMAND_OK). Owns the PGresult; move-only.
+// Out-of-range rows/columns read as "" (never UB).
+class QueryResult {
+public:
+    explicit QueryResult(pg_result* owned) noexcept;  // takes ownership; used by the pool
+    QueryResult(QueryResult&&) noexcept = default;
+    QueryResult& operator=(QueryResult&&) noexcept = default;
+    ~QueryResult();
+
+    int rows() const;
+    int cols() const;
+    int col(std::string_view name) const;  // -1 if absent
+    bool is_null(int row, int col) const;
+    std::string_view get(int row, int col) const;  // "" for NULL
+    std::string_view get(int row, std::string_view col) const;
+    std::string_view command_tuples() const;  // PQcmdTuples: "3" after an UPDATE of 3 rows
+
+private:
+    struct Free {
+        void operator()(pg_result* r) const noexcept;
+    };
+    std::unique_ptr<pg_result, Free> res_;
+};
+
+using Param = std::optional<std::string>;  // nullopt = SQL NULL; text format
+using QueryCallback = std::function<void(Result<QueryResult>)>;
+
+struct PoolStats {
+    int size = 0, connected = 0, connecting = 0, busy = 0;
+    std::size_t queued = 0;
+    std::uint64_t queries = 0;     // accepted by query()
+    std::uint64_t errors = 0;      // callbacks that got an Error (SQL errors included)
+    std::uint64_t reconnects = 0;  // connection attempts after each slot's first one
+    std::uint64_t timeouts = 0;    // query timeouts plus queue timeouts
+};
+
+namespace detail {
+class PoolImpl;
+}
+
+// One pool per nginx worker (per loop); use it from the loop thread only.
+//
+// Callbacks always run from the loop (posted), never inside query(), shutdown() or
+// start(); a callback may call query() again. Each query runs in its own implicit
+// transaction on one connection; one statement per query (put multi-statement logic in
+// SQL functions). Queries are never retried: a query whose connection is lost gets
+// unavailable, because it may or may not have committed.
+//
+// Routing: one query in flight per connection (no pipelining yet); an idle connection
+// takes the query at once; otherwise it waits in a FIFO queue
+// (at most queue_timeout_ms). When no connection is up and the last connection attempt
+// failed (the database is known to be down), query() fails fast with unavailable
+// "database unavailable" and queued requests are failed too; the connections keep
+// retrying with backoff and the pool serves again as soon as one is back.
+class Pool {
+public:
+    Pool(EventLoop& loop, PoolConfig cfg);
+    // Closes every connection. Callbacks not yet delivered are DROPPED (destroyed without
+    // being called): calling into users from a destructor invites use-after-free. Call
+    // shutdown() and let the loop run first if they must hear "shutting down".
+    // No callback is ever called after the Pool is destroyed.
+    ~Pool();
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    void start();  // begin connecting all connections (nginx init_process)
+    void query(std::string sql, std::vector<Param> params, QueryCallback cb);
+    bool healthy() const;  // at least one connection is up
+    PoolStats stats() const;
+    // Stops reconnecting, closes the connections, and fails queued and in-flight
+    // requests with unavailable "shutting down" (posted). Later queries fail likewise.
+    void shutdown();
+
+private:
+    std::shared_ptr<detail::PoolImpl> impl_;
+};
+
+}  // namespace chat::pg

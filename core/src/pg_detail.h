@@ -1,0 +1,41 @@
+// Internal pieces shared by the Postgres client's files: the request record, libpq deleters, error mapping.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chat/pg_pool.h"
+
+namespace chat::pg::detail {
+
+struct PgConnFree {
+    void operator()(PGconn* c) const noexcept { PQfinish(c); }
+};
+using PgConnPtr = std::unique_ptr<PGconn, PgConnFree>;
+
+struct PgResultFree {
+    void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using PgResultPtr = std::unique_ptr<PGresult, PgResultFree>;
+
+// One query waiting for or running on a connection.
+struct Request {
+    std::string sql;
+    std::vector<Param> params;
+    QueryCallback cb;
+    std::uint64_t enqueued_ms = 0;
+};
+
+// Turns a finished query's PGresult into the caller's Result (see the mapping in pg_pool.h).
+// conn_bad: the connection died with this result, so an error result means "unavailable"
+// whatever its SQLSTATE; a complete successful result stays a success.
+Result<QueryResult> to_result(PgResultPtr res, bool conn_bad);
+
+// Maps a SQLSTATE and libpq's primary message to an Error.
+Error map_server_error(const char* sqlstate, const char* primary);
+
+}  // namespace chat::pg::detail

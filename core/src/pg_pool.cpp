@@ -1,0 +1,326 @@
+// The Postgres pool: queues requests, hands them to idle connections, reconnects with backoff, fails fast when down.
+#include "chat/pg_pool.h"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <exception>
+
+#include "pg_conn.h"
+
+namespace chat::pg {
+namespace detail {
+
+class PoolImpl final : public ConnListener, public std::enable_shared_from_this<PoolImpl> {
+public:
+    PoolImpl(EventLoop& loop, PoolConfig cfg) : loop_(loop), cfg_(std::move(cfg)) {
+        cfg_.size = std::max(cfg_.size, 1);
+        cfg_.backoff_max_ms = std::max(cfg_.backoff_max_ms, cfg_.backoff_min_ms);
+        // A name in the conninfo would make PQconnectStart resolve it synchronously.
+        needs_dns_ = conninfo_needs_dns(cfg_.conninfo);
+        queue_timer_ = loop_.timer([this] { guarded([this] { expire_queue(); }); });
+        slots_.resize(static_cast<std::size_t>(cfg_.size));
+        for (auto& s : slots_) {
+            s.conn = std::make_unique<Conn>(loop_, *this, cfg_);
+            Slot* sp = &s;
+            s.backoff = loop_.timer([this, sp] { guarded([this, sp] { connect_slot(*sp); }); });
+        }
+    }
+
+    ~PoolImpl() override { close_all(); }
+
+    void start() {
+        if (started_ || stopping_) return;
+        started_ = true;
+        for (auto& s : slots_) connect_slot(s);
+    }
+
+    void query(std::string sql, std::vector<Param> params, QueryCallback cb) {
+        ++stats_.queries;
+        Request req{std::move(sql), std::move(params), std::move(cb), loop_.now_ms()};
+        try {
+            submit(req);
+        } catch (const std::exception& e) {
+            // req is only moved from once it is safely queued; otherwise it still has its callback.
+            if (req.cb) fail_later(std::move(req), make_error(Errc::internal, std::string("pg pool: ") + e.what()));
+        }
+    }
+
+    bool healthy() const { return any_up(); }
+
+    PoolStats stats() const {
+        PoolStats s = stats_;
+        s.size = cfg_.size;
+        for (const auto& sl : slots_) {
+            if (sl.conn->up()) s.connected++;
+            if (sl.conn->state() == Conn::State::connecting) s.connecting++;
+            if (sl.conn->state() == Conn::State::busy) s.busy++;
+        }
+        s.queued = queue_.size();
+        return s;
+    }
+
+    void shutdown() {
+        if (stopping_) return;
+        stopping_ = true;
+        for (auto& s : slots_) {
+            s.backoff->cancel();
+            if (auto req = s.conn->close()) fail_later(std::move(*req), make_error(Errc::unavailable, "shutting down"));
+        }
+        queue_timer_->cancel();
+        auto q = std::move(queue_);
+        queue_.clear();
+        for (auto& r : q) fail_later(std::move(r), make_error(Errc::unavailable, "shutting down"));
+    }
+
+    // ~Pool: close everything and drop callbacks still posted (they are destroyed, not called).
+    void kill() noexcept {
+        dead_ = true;
+        close_all();
+    }
+
+    void close_all() noexcept {
+        stopping_ = true;
+        for (auto& s : slots_) {
+            s.backoff->cancel();
+            s.conn->close();
+        }
+        queue_timer_->cancel();
+        queue_.clear();
+    }
+
+    // ConnListener
+    void conn_changed(Conn& c) override {
+        guarded([&] {
+            Slot& s = slot_of(c);
+            if (c.up()) {
+                s.failures = 0;
+                db_down_ = false;
+                dispatch();
+                return;
+            }
+            on_down(s);
+        });
+    }
+
+    void conn_done(Conn& c, Request req, Result<QueryResult> res) override {
+        guarded([&] {
+            Slot& s = slot_of(c);
+            if (!c.up() && c.down_reason() == Conn::DownReason::timeout) ++stats_.timeouts;
+            deliver(std::move(req.cb), std::move(res));
+            if (c.up())
+                dispatch();
+            else
+                on_down(s);
+        });
+    }
+
+private:
+    void submit(Request& req) {
+        if (stopping_) return fail_later(std::move(req), make_error(Errc::unavailable, "shutting down"));
+        if (!any_up() && db_down_) return fail_later(std::move(req), unavailable());
+        if (queue_.size() >= cfg_.max_queue)
+            return fail_later(std::move(req), make_error(Errc::unavailable, "database queue full"));
+        queue_.push_back(std::move(req));
+        dispatch();
+        arm_queue_timer();
+    }
+
+    struct Slot {
+        std::unique_ptr<Conn> conn;
+        std::unique_ptr<Timer> backoff;
+        int failures = 0;     // consecutive failed connection attempts
+        bool attempted = false;
+    };
+
+    static Error unavailable() { return make_error(Errc::unavailable, "database unavailable"); }
+
+    // Loop callbacks must not throw into the host (nginx is C).
+    template <class F>
+    void guarded(F&& f) noexcept {
+        try {
+            f();
+        } catch (...) {
+            ++stats_.errors;
+        }
+    }
+
+    Slot& slot_of(Conn& c) {
+        for (auto& s : slots_)
+            if (s.conn.get() == &c) return s;
+        std::terminate();  // a connection always belongs to its pool
+    }
+
+    bool any_up() const {
+        for (const auto& s : slots_)
+            if (s.conn->up()) return true;
+        return false;
+    }
+
+    void connect_slot(Slot& s) {
+        if (stopping_ || s.conn->state() != Conn::State::down) return;
+        if (s.attempted) ++stats_.reconnects;
+        s.attempted = true;
+        if (needs_dns_) {
+            on_connect_failed(s);
+            return;
+        }
+        if (!s.conn->connect(cfg_.conninfo)) on_connect_failed(s);
+    }
+
+    void on_down(Slot& s) {
+        if (stopping_) return;
+        if (s.conn->down_reason() == Conn::DownReason::connect_failed) return on_connect_failed(s);
+        // An established connection was lost: try again soon, then back off if that fails.
+        s.failures = 0;
+        s.backoff->arm(jitter(cfg_.backoff_min_ms));
+    }
+
+    void on_connect_failed(Slot& s) {
+        if (stopping_) return;
+        ++s.failures;
+        std::uint64_t delay = cfg_.backoff_min_ms;
+        for (int i = 1; i < s.failures && delay < cfg_.backoff_max_ms; ++i) delay *= 2;
+        delay = std::min(delay, cfg_.backoff_max_ms);
+        // Jitter in [delay/2, delay] so a fleet of workers does not reconnect in lockstep.
+        s.backoff->arm(delay / 2 + jitter(delay - delay / 2));
+        if (any_up()) return;
+        // Nothing up and the latest attempt failed: the database is down. Waiting
+        // requests would only time out; fail them now, and new ones at once.
+        db_down_ = true;
+        auto q = std::move(queue_);
+        queue_.clear();
+        queue_timer_->cancel();
+        for (auto& r : q) fail_later(std::move(r), unavailable());
+    }
+
+    std::uint64_t jitter(std::uint64_t max) {
+        if (max == 0) return 0;
+        std::array<std::byte, 8> b{};
+        loop_.random_bytes(b);
+        std::uint64_t v = 0;
+        for (auto x : b) v = (v << 8) | static_cast<std::uint64_t>(x);
+        return v % (max + 1);
+    }
+
+    Conn* idle_conn() {
+        for (auto& s : slots_)
+            if (s.conn->state() == Conn::State::idle) return s.conn.get();
+        return nullptr;
+    }
+
+    void dispatch() {
+        while (!queue_.empty()) {
+            Conn* c = idle_conn();
+            if (!c) break;
+            Request req = std::move(queue_.front());
+            queue_.pop_front();
+            if (auto err = c->send(req)) {
+                fail_later(std::move(req), std::move(*err));
+                if (!c->up()) on_down(slot_of(*c));
+            }
+        }
+        if (queue_.empty()) queue_timer_->cancel();
+    }
+
+    void arm_queue_timer() {
+        if (queue_.empty() || queue_timer_->armed()) return;
+        std::uint64_t now = loop_.now_ms();
+        std::uint64_t due = queue_.front().enqueued_ms + cfg_.queue_timeout_ms;
+        queue_timer_->arm(due > now ? due - now : 0);
+    }
+
+    void expire_queue() {
+        std::uint64_t now = loop_.now_ms();
+        while (!queue_.empty() && queue_.front().enqueued_ms + cfg_.queue_timeout_ms <= now) {
+            ++stats_.timeouts;
+            fail_later(std::move(queue_.front()),
+                       make_error(Errc::unavailable, "timed out waiting for a database connection"));
+            queue_.pop_front();
+        }
+        arm_queue_timer();
+    }
+
+    void fail_later(Request req, Error e) { deliver(std::move(req.cb), std::move(e)); }
+
+    // Every callback goes through the loop: never inside query(), never after ~Pool.
+    void deliver(QueryCallback cb, Result<QueryResult> res) {
+        if (!res.ok()) ++stats_.errors;
+        if (!cb) return;
+        struct Pending {
+            QueryCallback cb;
+            Result<QueryResult> res;
+        };
+        // std::function needs a copyable closure; QueryResult is move-only.
+        auto p = std::make_shared<Pending>(Pending{std::move(cb), std::move(res)});
+        std::weak_ptr<PoolImpl> self = weak_from_this();
+        loop_.post([self, p] {
+            auto alive = self.lock();  // keeps the impl alive if the callback destroys the Pool
+            if (!alive || alive->dead_) return;
+            try {
+                p->cb(std::move(p->res));
+            } catch (...) {
+                // A throwing callback is the caller's bug; it must not unwind into the loop.
+            }
+        });
+    }
+
+    EventLoop& loop_;
+    PoolConfig cfg_;
+    bool needs_dns_ = false;
+    bool dead_ = false;  // the Pool is gone: posted callbacks are dropped
+    bool started_ = false;
+    bool stopping_ = false;
+    bool db_down_ = false;  // the last connection attempt failed and nothing is up
+    std::vector<Slot> slots_;
+    std::deque<Request> queue_;
+    std::unique_ptr<Timer> queue_timer_;
+    PoolStats stats_;
+};
+
+}  // namespace detail
+
+Pool::Pool(EventLoop& loop, PoolConfig cfg) : impl_(std::make_shared<detail::PoolImpl>(loop, std::move(cfg))) {}
+
+Pool::~Pool() { impl_->kill(); }
+
+void Pool::start() {
+    try {
+        impl_->start();
+    } catch (...) {
+        // Connections that did not start are retried by their backoff timers.
+    }
+}
+
+void Pool::query(std::string sql, std::vector<Param> params, QueryCallback cb) {
+    try {
+        impl_->query(std::move(sql), std::move(params), std::move(cb));
+    } catch (...) {
+        // Only reachable when even posting the error failed (out of memory): nothing to tell.
+    }
+}
+
+bool Pool::healthy() const {
+    try {
+        return impl_->healthy();
+    } catch (...) {
+        return false;
+    }
+}
+
+PoolStats Pool::stats() const {
+    try {
+        return impl_->stats();
+    } catch (...) {
+        return {};
+    }
+}
+
+void Pool::shutdown() {
+    try {
+        impl_->shutdown();
+    } catch (...) {
+    }
+}
+
+}  // namespace chat::pg

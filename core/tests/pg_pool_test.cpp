@@ -1,0 +1,501 @@
+// The async Postgres pool against a real Postgres (CHAT_TEST_PG): results, errors, loss, timeouts, recovery.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "chat/epoll_loop.h"
+#include "chat/pg_pool.h"
+
+namespace {
+
+using chat::Errc;
+using chat::EpollLoop;
+using chat::Result;
+using chat::pg::Param;
+using chat::pg::Pool;
+using chat::pg::PoolConfig;
+using chat::pg::QueryResult;
+
+// `make test` always provides a database, so a missing one is a failure, not a skip.
+#define REQUIRE_PG(var)                                                                        \
+    const char* var##_env = std::getenv("CHAT_TEST_PG");                                       \
+    if (!var##_env || !*var##_env)                                                             \
+        GTEST_FAIL() << "CHAT_TEST_PG is not set; it must hold a conninfo for a test Postgres " \
+                        "(e.g. \"host=127.0.0.1 port=55499 dbname=postgres user=postgres\")";  \
+    const std::string var = resolved(var##_env)
+
+std::string resolved(const char* conninfo) {
+    auto r = chat::pg::resolve_conninfo(conninfo);
+    return r.ok() ? r.value() : std::string(conninfo);
+}
+
+std::string unique_name(const char* prefix) {
+    return std::string(prefix) + std::to_string(::getpid()) + "_" + std::to_string(std::rand() % 1000000);
+}
+
+// Test set-up only: a blocking libpq session (the code under test is the async pool).
+void exec_blocking(const std::string& conninfo, const std::string& sql) {
+    PGconn* c = PQconnectdb(conninfo.c_str());
+    ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+    PGresult* r = PQexec(c, sql.c_str());
+    auto st = PQresultStatus(r);
+    EXPECT_TRUE(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+}
+
+PoolConfig config(const std::string& conninfo, int size = 4) {
+    PoolConfig cfg;
+    cfg.conninfo = conninfo;
+    cfg.size = size;
+    return cfg;
+}
+
+// Runs one query through the pool and the loop; nullopt if no callback within timeout_ms.
+std::optional<Result<QueryResult>> run(EpollLoop& loop, Pool& pool, std::string sql, std::vector<Param> params = {},
+                                       std::uint64_t timeout_ms = 5000) {
+    std::optional<Result<QueryResult>> out;
+    pool.query(std::move(sql), std::move(params), [&](Result<QueryResult> r) { out.emplace(std::move(r)); });
+    loop.run_until([&] { return out.has_value(); }, timeout_ms);
+    return out;
+}
+
+bool wait_connected(EpollLoop& loop, Pool& pool, int n, std::uint64_t timeout_ms = 5000) {
+    return loop.run_until([&] { return pool.stats().connected >= n; }, timeout_ms);
+}
+
+TEST(PgPool, ReturnsRowsAndNulls) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo));
+    pool.start();
+    auto r = run(loop, pool,
+                 "select * from (values (1, null::text, 'x'), (2, 'y', null)) as t(a, b, \"C\") order by a");
+    ASSERT_TRUE(r.has_value());
+    ASSERT_TRUE(r->ok()) << r->error().message;
+    const QueryResult& q = r->value();
+    EXPECT_EQ(q.rows(), 2);
+    EXPECT_EQ(q.cols(), 3);
+    EXPECT_EQ(q.col("a"), 0);
+    EXPECT_EQ(q.col("C"), 2);
+    EXPECT_EQ(q.col("c"), -1);
+    EXPECT_EQ(q.col("nope"), -1);
+    EXPECT_EQ(q.get(0, "a"), "1");
+    EXPECT_TRUE(q.is_null(0, 1));
+    EXPECT_EQ(q.get(0, 1), "");
+    EXPECT_EQ(q.get(0, "C"), "x");
+    EXPECT_EQ(q.get(1, "b"), "y");
+    EXPECT_TRUE(q.is_null(1, 2));
+    EXPECT_EQ(q.command_tuples(), "2");
+    // Out of range reads are harmless.
+    EXPECT_EQ(q.get(5, 0), "");
+    EXPECT_EQ(q.get(0, 9), "");
+    EXPECT_EQ(q.get(0, "nope"), "");
+    EXPECT_TRUE(q.is_null(-1, 0));
+    EXPECT_TRUE(pool.healthy());
+}
+
+TEST(PgPool, ParametersIncludingNullAndUtf8) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 2));
+    pool.start();
+    const std::string text = "h\xC3\xA9llo \xE2\x9C\x93 \xE6\x97\xA5\xE6\x9C\xAC 'quoted' \\ $1";
+    auto r = run(loop, pool, "select $1::text as t, $2::text as n, $3::int + 1 as i, octet_length($1::text) as len",
+                 {text, std::nullopt, std::string("41")});
+    ASSERT_TRUE(r.has_value());
+    ASSERT_TRUE(r->ok()) << r->error().message;
+    EXPECT_EQ(r->value().get(0, "t"), text);
+    EXPECT_TRUE(r->value().is_null(0, r->value().col("n")));
+    EXPECT_EQ(r->value().get(0, "i"), "42");
+    EXPECT_EQ(r->value().get(0, "len"), std::to_string(text.size()));
+
+    // A table round trip, and the command tag count.
+    std::string table = unique_name("pg_pool_test_p");
+    ASSERT_TRUE(run(loop, pool, "create table " + table + " (id int, body text)")->ok());
+    auto ins = run(loop, pool, "insert into " + table + " values ($1::int, $2), ($3::int, $4)",
+                   {std::string("1"), text, std::string("2"), std::nullopt});
+    ASSERT_TRUE(ins->ok()) << ins->error().message;
+    EXPECT_EQ(ins->value().command_tuples(), "2");
+    auto sel = run(loop, pool, "select body from " + table + " order by id");
+    ASSERT_TRUE(sel->ok());
+    EXPECT_EQ(sel->value().get(0, 0), text);
+    EXPECT_TRUE(sel->value().is_null(1, 0));
+    EXPECT_TRUE(run(loop, pool, "drop table " + table)->ok());
+
+    // A NUL byte cannot travel as a text parameter: rejected, not truncated.
+    auto nul = run(loop, pool, "select $1::text", {std::string("a\0b", 3)});
+    ASSERT_FALSE(nul->ok());
+    EXPECT_EQ(nul->error().code, Errc::bad_request);
+    // The connection is still fine afterwards.
+    EXPECT_TRUE(run(loop, pool, "select 1")->ok());
+}
+
+TEST(PgPool, TwoHundredConcurrentQueriesOnFourConnections) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 4));
+    pool.start();
+    ASSERT_TRUE(wait_connected(loop, pool, 4));  // so the spread over connections is deterministic
+    constexpr int n = 200;
+    int done = 0, wrong = 0, follow_ups = 0;
+    std::set<std::string> pids;
+    for (int i = 0; i < n; ++i) {
+        pool.query("select $1::int * 2 as v, pg_backend_pid() as pid", {std::to_string(i)},
+                   [&, i](Result<QueryResult> r) {
+                       if (!r.ok() || r.value().get(0, "v") != std::to_string(2 * i)) {
+                           ++wrong;
+                       } else {
+                           pids.insert(std::string(r.value().get(0, "pid")));
+                       }
+                       ++done;
+                       // A callback may issue the next query on the same pool.
+                       if (i % 50 == 0)
+                           pool.query("select $1::text as echo", {std::to_string(i)}, [&, i](Result<QueryResult> r2) {
+                               if (r2.ok() && r2.value().get(0, 0) == std::to_string(i)) ++follow_ups;
+                           });
+                   });
+    }
+    EXPECT_EQ(done, 0) << "callbacks must never run inside query()";
+    ASSERT_TRUE(loop.run_until([&] { return done == n && follow_ups == 4; }, 10000))
+        << "done=" << done << " follow_ups=" << follow_ups;
+    EXPECT_EQ(wrong, 0);
+    EXPECT_GT(pids.size(), 1u) << "work should be spread over the connections";
+    EXPECT_LE(pids.size(), 4u);
+    auto st = pool.stats();
+    EXPECT_EQ(st.queries, static_cast<std::uint64_t>(n + 4));
+    EXPECT_EQ(st.errors, 0u);
+    EXPECT_EQ(st.queued, 0u);
+    EXPECT_EQ(st.busy, 0);
+    EXPECT_EQ(st.connected, 4);
+}
+
+TEST(PgPool, SqlErrorsMapToErrorCodes) {
+    REQUIRE_PG(conninfo);
+    const std::string table = unique_name("pg_pool_test_u");
+    const std::string fn = unique_name("pg_pool_test_raise");
+    exec_blocking(conninfo, "create table " + table + " (k text primary key)");
+    exec_blocking(conninfo, "create function " + fn +
+                                "(code text, msg text) returns void language plpgsql as $$ "
+                                "begin raise exception using errcode = code, message = msg; end $$");
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 2));
+    pool.start();
+
+    auto syntax = run(loop, pool, "selec 1");
+    ASSERT_FALSE(syntax->ok());
+    EXPECT_EQ(syntax->error().code, Errc::internal);
+    EXPECT_EQ(syntax->error().message.rfind("42601: ", 0), 0u) << syntax->error().message;
+
+    auto div = run(loop, pool, "select 1/0");
+    ASSERT_FALSE(div->ok());
+    EXPECT_EQ(div->error().code, Errc::internal);
+    EXPECT_NE(div->error().message.find("22012"), std::string::npos);
+
+    ASSERT_TRUE(run(loop, pool, "insert into " + table + " values ($1)", {std::string("a")})->ok());
+    auto dup = run(loop, pool, "insert into " + table + " values ($1)", {std::string("a")});
+    ASSERT_FALSE(dup->ok());
+    EXPECT_EQ(dup->error().code, Errc::conflict);
+    EXPECT_NE(dup->error().message.find("23505"), std::string::npos);
+
+    struct Case {
+        const char* state;
+        Errc code;
+    };
+    for (auto c : {Case{"CH409", Errc::invalid_state}, Case{"CH404", Errc::not_found}, Case{"CH403", Errc::forbidden},
+                   Case{"CH422", Errc::validation}, Case{"CH400", Errc::bad_request}}) {
+        auto r = run(loop, pool, "select " + fn + "($1, $2)", {std::string(c.state), std::string("conversation is closed")});
+        ASSERT_FALSE(r->ok()) << c.state;
+        EXPECT_EQ(r->error().code, c.code) << c.state;
+        EXPECT_EQ(r->error().message, "conversation is closed") << c.state;
+    }
+    // Errors leave the connections usable.
+    EXPECT_TRUE(run(loop, pool, "select 1")->ok());
+    EXPECT_TRUE(wait_connected(loop, pool, 2));
+    exec_blocking(conninfo, "drop table " + table + "; drop function " + fn + "(text, text)");
+}
+
+TEST(PgPool, ServerTerminatedConnectionsFailInFlightAndReconnect) {
+    REQUIRE_PG(conninfo);
+    const std::string app = unique_name("chat_victim_");
+    EpollLoop loop;
+    Pool victim(loop, config(conninfo + " application_name='" + app + "'", 4));
+    Pool killer(loop, config(conninfo, 1));
+    victim.start();
+    killer.start();
+    ASSERT_TRUE(wait_connected(loop, victim, 4));
+
+    std::optional<Result<QueryResult>> slow;
+    victim.query("select pg_sleep(5)", {}, [&](Result<QueryResult> r) { slow.emplace(std::move(r)); });
+    loop.run_until([] { return false; }, 200);
+    auto kill = run(loop, killer,
+                    "select count(pg_terminate_backend(pid)) as n from pg_stat_activity where application_name = $1",
+                    {app});
+    ASSERT_TRUE(kill->ok()) << kill->error().message;
+    EXPECT_EQ(kill->value().get(0, "n"), "4");
+
+    ASSERT_TRUE(loop.run_until([&] { return slow.has_value(); }, 2000)) << "in-flight query must not hang";
+    ASSERT_FALSE(slow->ok());
+    EXPECT_EQ(slow->error().code, Errc::unavailable) << slow->error().message;
+
+    // The pool reconnects by itself and serves again.
+    ASSERT_TRUE(wait_connected(loop, victim, 4, 5000));
+    auto again = run(loop, victim, "select 1 as one");
+    ASSERT_TRUE(again->ok()) << again->error().message;
+    EXPECT_EQ(again->value().get(0, 0), "1");
+    EXPECT_GE(victim.stats().reconnects, 4u);
+}
+
+int closed_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);  // nobody listens there now
+    return ntohs(a.sin_port);
+}
+
+TEST(PgPool, ClosedPortFailsFastWithUnavailable) {
+    EpollLoop loop;
+    PoolConfig cfg = config("hostaddr=127.0.0.1 port=" + std::to_string(closed_port()) + " dbname=x user=x connect_timeout=10", 4);
+    Pool pool(loop, cfg);
+    pool.start();
+    auto t0 = loop.now_ms();
+    auto r = run(loop, pool, "select 1", {}, 3000);
+    auto elapsed = loop.now_ms() - t0;
+    ASSERT_TRUE(r.has_value()) << "must never hang";
+    ASSERT_FALSE(r->ok());
+    EXPECT_EQ(r->error().code, Errc::unavailable);
+    EXPECT_LE(elapsed, 1100u);
+    auto st = pool.stats();
+    EXPECT_EQ(st.connected, 0);
+    EXPECT_FALSE(pool.healthy());
+
+    // Known down: later requests fail at once, but still from the loop.
+    t0 = loop.now_ms();
+    auto r2 = run(loop, pool, "select 1", {}, 3000);
+    ASSERT_TRUE(r2.has_value());
+    EXPECT_EQ(r2->error().code, Errc::unavailable);
+    EXPECT_EQ(r2->error().message, "database unavailable");
+    EXPECT_LE(loop.now_ms() - t0, 100u);
+}
+
+TEST(PgPool, QueryTimeoutDropsConnectionAndRecovers) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    PoolConfig cfg = config(conninfo, 1);
+    cfg.query_timeout_ms = 300;
+    Pool pool(loop, cfg);
+    pool.start();
+    ASSERT_TRUE(wait_connected(loop, pool, 1));
+    auto t0 = loop.now_ms();
+    auto r = run(loop, pool, "select pg_sleep(2)", {}, 3000);
+    auto elapsed = loop.now_ms() - t0;
+    ASSERT_TRUE(r.has_value());
+    ASSERT_FALSE(r->ok());
+    EXPECT_EQ(r->error().code, Errc::unavailable);
+    EXPECT_GE(elapsed, 290u);
+    EXPECT_LT(elapsed, 1000u);
+    EXPECT_EQ(pool.stats().timeouts, 1u);
+    // The next query waits for the reconnect and succeeds.
+    auto again = run(loop, pool, "select 2");
+    ASSERT_TRUE(again.has_value());
+    ASSERT_TRUE(again->ok()) << again->error().message;
+    EXPECT_EQ(again->value().get(0, 0), "2");
+}
+
+TEST(PgPool, QueueTimeoutWhenAllConnectionsBusy) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    PoolConfig cfg = config(conninfo, 1);
+    cfg.queue_timeout_ms = 200;
+    Pool pool(loop, cfg);
+    pool.start();
+    ASSERT_TRUE(wait_connected(loop, pool, 1));
+    std::optional<Result<QueryResult>> slow;
+    pool.query("select pg_sleep(0.6)", {}, [&](Result<QueryResult> r) { slow.emplace(std::move(r)); });
+    auto t0 = loop.now_ms();
+    auto waiting = run(loop, pool, "select 1", {}, 2000);
+    ASSERT_TRUE(waiting.has_value());
+    ASSERT_FALSE(waiting->ok());
+    EXPECT_EQ(waiting->error().code, Errc::unavailable);
+    EXPECT_GE(loop.now_ms() - t0, 190u);
+    EXPECT_LT(loop.now_ms() - t0, 550u);
+    ASSERT_TRUE(loop.run_until([&] { return slow.has_value(); }, 2000));
+    EXPECT_TRUE(slow->ok());
+}
+
+TEST(PgPool, ShutdownFailsPendingAndDestructorDropsCallbacks) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    auto pool = std::make_unique<Pool>(loop, config(conninfo, 1));
+    pool->start();
+    ASSERT_TRUE(wait_connected(loop, *pool, 1));
+    std::vector<Errc> got;
+    auto record = [&](Result<QueryResult> r) { got.push_back(r.ok() ? Errc::ok : r.error().code); };
+    pool->query("select pg_sleep(5)", {}, record);  // in flight
+    pool->query("select 1", {}, record);            // queued
+    pool->shutdown();
+    EXPECT_TRUE(got.empty()) << "shutdown posts, never calls back synchronously";
+    pool->query("select 1", {}, record);  // after shutdown
+    loop.run_until([&] { return got.size() == 3; }, 1000);
+    ASSERT_EQ(got.size(), 3u);
+    for (auto c : got) EXPECT_EQ(c, Errc::unavailable);
+    EXPECT_FALSE(pool->healthy());
+
+    // Callbacks still posted when the Pool dies are dropped, never called.
+    auto pool2 = std::make_unique<Pool>(loop, config(conninfo, 1));
+    pool2->query("select 1", {}, record);  // not started: queued
+    pool2->shutdown();                     // failure posted...
+    pool2.reset();                         // ...and dropped with the pool
+    loop.run_until([] { return false; }, 50);
+    EXPECT_EQ(got.size(), 3u);
+}
+
+TEST(PgPool, RefusesConninfoThatWouldResolveDns) {
+    EpollLoop loop;
+    Pool pool(loop, config("host=localhost port=1 dbname=x", 1));
+    pool.start();
+    auto r = run(loop, pool, "select 1", {}, 2000);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->error().code, Errc::unavailable);
+}
+
+// A TCP proxy in front of the real Postgres, so a test can take "the database" away and
+// bring it back. Threads and blocking sockets are fine here: it is test scaffolding.
+class Proxy {
+public:
+    Proxy(int target_port, int port) : target_(target_port) {
+        lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        ::setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<std::uint16_t>(port));
+        if (::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd_, 16) != 0) {
+            ::close(lfd_);
+            lfd_ = -1;
+            return;
+        }
+        socklen_t len = sizeof a;
+        ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        acceptor_ = std::thread([this] { accept_loop(); });
+    }
+    ~Proxy() {
+        stop_ = true;
+        if (acceptor_.joinable()) acceptor_.join();  // no new pumps after this
+        for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+        for (auto& t : threads_) t.join();
+        for (int fd : fds_) ::close(fd);
+        if (lfd_ >= 0) ::close(lfd_);
+    }
+    int port() const { return port_; }
+    bool ok() const { return lfd_ >= 0; }
+
+private:
+    void accept_loop() {
+        while (!stop_) {
+            pollfd p{lfd_, POLLIN, 0};
+            if (::poll(&p, 1, 20) <= 0) continue;
+            int c = ::accept(lfd_, nullptr, nullptr);
+            if (c < 0) continue;
+            int s = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            a.sin_port = htons(static_cast<std::uint16_t>(target_));
+            if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+                ::close(c);
+                ::close(s);
+                continue;
+            }
+            fds_.push_back(c);
+            fds_.push_back(s);
+            threads_.emplace_back([c, s] { pump(c, s); });
+            threads_.emplace_back([c, s] { pump(s, c); });
+        }
+    }
+    static void pump(int from, int to) {
+        char buf[8192];
+        for (;;) {
+            ssize_t n = ::read(from, buf, sizeof buf);
+            if (n <= 0) break;
+            if (::send(to, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL) != n) break;
+        }
+        ::shutdown(from, SHUT_RDWR);
+        ::shutdown(to, SHUT_RDWR);
+    }
+
+    int target_;
+    int lfd_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::vector<int> fds_;
+    std::vector<std::thread> threads_;
+    std::thread acceptor_;
+};
+
+int port_of(const std::string& conninfo) {
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+    int port = 5432;
+    for (auto* o = opts; o && o->keyword; ++o)
+        if (std::string_view(o->keyword) == "port" && o->val) port = std::atoi(o->val);
+    PQconninfoFree(opts);
+    if (err) PQfreemem(err);
+    return port;
+}
+
+TEST(PgPool, DatabaseGoneFailsFastThenPoolRecoversByItself) {
+    REQUIRE_PG(conninfo);
+    auto proxy = std::make_unique<Proxy>(port_of(conninfo), 0);
+    ASSERT_TRUE(proxy->ok());
+    const int port = proxy->port();
+    EpollLoop loop;
+    PoolConfig cfg = config(conninfo + " hostaddr=127.0.0.1 port=" + std::to_string(port), 2);
+    Pool pool(loop, cfg);
+    pool.start();
+    ASSERT_TRUE(wait_connected(loop, pool, 2));
+    ASSERT_TRUE(run(loop, pool, "select 1")->ok());
+
+    proxy.reset();  // the database goes away: connections drop, reconnects are refused
+    auto t0 = loop.now_ms();
+    ASSERT_TRUE(loop.run_until([&] { return !pool.healthy(); }, 1000));
+    auto r = run(loop, pool, "select 1", {}, 2000);
+    ASSERT_TRUE(r.has_value()) << "must never hang";
+    EXPECT_EQ(r->error().code, Errc::unavailable);
+    EXPECT_LE(loop.now_ms() - t0, 1000u);
+
+    // Stay down for a while so the backoff grows to its maximum.
+    loop.run_until([] { return false; }, 2500);
+    r = run(loop, pool, "select 1", {}, 2000);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->error().code, Errc::unavailable);
+
+    proxy = std::make_unique<Proxy>(port_of(conninfo), port);  // back
+    ASSERT_TRUE(proxy->ok());
+    t0 = loop.now_ms();
+    ASSERT_TRUE(wait_connected(loop, pool, 1, 4000)) << "pool must reconnect within the 2 s backoff cap";
+    EXPECT_LE(loop.now_ms() - t0, 2600u);
+    auto ok = run(loop, pool, "select 3");
+    ASSERT_TRUE(ok.has_value());
+    ASSERT_TRUE(ok->ok()) << ok->error().message;
+    EXPECT_EQ(ok->value().get(0, 0), "3");
+}
+
+}  // namespace

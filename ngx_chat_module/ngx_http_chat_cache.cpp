@@ -1,0 +1,954 @@
+/*
+ * The shared-memory conversation cache: one slab block per conversation in
+ * an rbtree keyed by crc32 of the session id, with an LRU queue for eviction.
+ *
+ * Crash safety: a worker may die while holding the slab mutex (nginx's
+ * master then force-unlocks it).  So a new block is written completely
+ * before it becomes reachable, and the few pointer writes that link and
+ * unlink blocks are bracketed by sh->cache_linking; the next locker that
+ * finds the bracket open throws the (possibly half-rotated) tree away and
+ * frees what the LRU queue's forward links still reach.
+ */
+
+#include <cstring>
+#include <new>
+
+#include "ngx_http_chat_cache.h"
+
+
+#define NGX_HTTP_CHAT_CACHE_MAGIC     0x63686174   /* "chat" */
+
+/* evictions tried for one allocation before giving the entry up */
+#define NGX_HTTP_CHAT_CACHE_EVICT     16
+
+/* a packed message: [int64 seq][uint32 len][len bytes of JSON] */
+#define NGX_HTTP_CHAT_CACHE_REC_HDR   (sizeof(int64_t) + sizeof(uint32_t))
+
+
+typedef struct {
+    ngx_rbtree_node_t           node;       /* node.key: crc32 of the key */
+    ngx_queue_t                 queue;      /* LRU, most recent first */
+
+    /* written last, cleared on free: a block is valid only with it set */
+    uint32_t                    magic;
+    uint32_t                    key_len;
+
+    size_t                      size;       /* of the whole block */
+    size_t                      conv_len;
+    size_t                      msgs_len;
+
+    int64_t                     version;
+    int64_t                     last_seq;   /* the conversation's last seq */
+    int64_t                     first;      /* first cached seq, if any */
+    int64_t                     end;        /* last cached seq, if any */
+    uint32_t                    nmessages;  /* contiguous: first .. end */
+
+    u_char                      data[1];    /* key, conversation, messages */
+} ngx_http_chat_cache_node_t;
+
+
+/* locks the zone for a scope; logs what crash recovery did after unlock */
+class ngx_http_chat_cache_lock_t {
+public:
+    explicit ngx_http_chat_cache_lock_t(ngx_http_chat_zone_t *zone) noexcept;
+    ~ngx_http_chat_cache_lock_t();
+
+    ngx_http_chat_cache_lock_t(const ngx_http_chat_cache_lock_t &) = delete;
+    ngx_http_chat_cache_lock_t &operator=(
+        const ngx_http_chat_cache_lock_t &) = delete;
+
+private:
+    ngx_http_chat_zone_t       *zone_;
+    ngx_uint_t                  recovered_;
+};
+
+
+static ngx_uint_t ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone);
+static void ngx_http_chat_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_chat_cache_node_t *ngx_http_chat_cache_lookup(
+    ngx_http_chat_shctx_t *sh, std::string_view key, uint32_t hash);
+static void ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
+    ngx_http_chat_cache_node_t *cn, ngx_http_chat_cache_node_t *old);
+static void ngx_http_chat_cache_touch(ngx_http_chat_shctx_t *sh,
+    ngx_http_chat_cache_node_t *cn);
+static ngx_uint_t ngx_http_chat_cache_evict(ngx_http_chat_zone_t *zone,
+    ngx_http_chat_cache_node_t *keep);
+static ngx_int_t ngx_http_chat_cache_range(ngx_http_chat_cache_node_t *cn,
+    int64_t from, int64_t count, size_t *off, size_t *len);
+static ngx_int_t ngx_http_chat_cache_record(const u_char *p, size_t len,
+    size_t off, int64_t *seq, uint32_t *rlen);
+static ngx_int_t ngx_http_chat_cache_select(int64_t first, int64_t end,
+    uint32_t n, int64_t last_seq, int64_t after, int64_t limit,
+    int64_t *from, int64_t *count);
+static ngx_int_t ngx_http_chat_cache_pack(const chat::Snapshot &s,
+    size_t max_messages, std::string *buf, uint32_t *n, int64_t *front);
+
+
+static inline uint32_t
+ngx_http_chat_cache_hash(std::string_view key)
+{
+    return ngx_crc32_short((u_char *) key.data(), key.size());
+}
+
+
+static inline u_char *
+ngx_http_chat_cache_msgs(ngx_http_chat_cache_node_t *cn)
+{
+    return cn->data + cn->key_len + cn->conv_len;
+}
+
+
+void
+ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
+    size_t max_messages) noexcept
+{
+    u_char                      *p;
+    size_t                       size, cap, off, old_len;
+    int64_t                      front, keep_from, keep_count, room;
+    uint32_t                     hash, nnew;
+    ngx_int_t                    tail;
+    ngx_uint_t                   n, failed, nomem;
+    std::string                  buf;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_chat_shctx_t       *sh;
+    ngx_http_chat_cache_node_t  *cn, *old;
+
+    if (zone == NULL || zone->sh == NULL) {
+        return;
+    }
+
+    sh = zone->sh;
+    shpool = zone->shpool;
+    hash = ngx_http_chat_cache_hash(s.key);
+
+    /* the packing allocates, so it is done before taking the lock */
+
+    try {
+        tail = ngx_http_chat_cache_pack(s, max_messages, &buf, &nnew, &front);
+
+    } catch (...) {
+        /* the entry would go stale: drop it rather than keep it */
+        ngx_http_chat_cache_remove(zone, s.key);
+        return;
+    }
+
+    failed = 0;
+    size = 0;
+
+    {
+        ngx_http_chat_cache_lock_t  lock(zone);
+
+        old = ngx_http_chat_cache_lookup(sh, s.key, hash);
+
+        if (old) {
+            if (s.version < old->version) {
+                return;
+            }
+
+            /*
+             * The same version is the same conversation state, so its
+             * messages may only add coverage: a tail reaching further back
+             * (say, a history read that missed the cache) is merged in.
+             */
+
+            if (s.version == old->version
+                && (tail != NGX_OK
+                    || nnew == 0
+                    || old->last_seq != s.last_seq
+                    || (old->nmessages > 0 && old->end == old->last_seq
+                        && front >= old->first)))
+            {
+                return;
+            }
+        }
+
+        /* which of the old messages survive, as a run of seqs */
+
+        keep_from = 0;
+        keep_count = 0;
+
+        if (old && old->nmessages > 0) {
+
+            if (tail == NGX_OK) {
+                room = (int64_t) max_messages - nnew;
+
+                if (nnew > 0 && room > 0
+                    && old->first <= front - 1 && front - 1 <= old->end)
+                {
+                    keep_count = ngx_min(front - old->first, room);
+                    keep_from = front - keep_count;
+                }
+
+            } else if (old->end == s.last_seq) {
+                keep_count = ngx_min((int64_t) old->nmessages,
+                                     (int64_t) max_messages);
+                keep_from = old->end - keep_count + 1;
+            }
+        }
+
+        off = 0;
+        old_len = 0;
+
+        if (keep_count > 0
+            && ngx_http_chat_cache_range(old, keep_from, keep_count,
+                                         &off, &old_len)
+               != NGX_OK)
+        {
+            keep_count = 0;
+            old_len = 0;
+        }
+
+        size = offsetof(ngx_http_chat_cache_node_t, data) + s.key.size()
+               + s.conversation_json.size() + old_len + buf.size();
+
+        /*
+         * Above half a page the slab hands out whole pages; one entry may
+         * take at most a quarter of the zone so that it cannot flush the
+         * cache, however large the conversation.
+         */
+
+        cap = (size_t) (shpool->end - shpool->start) / 4;
+
+        cn = NULL;
+
+        if (size <= cap && s.key.size() <= NGX_MAX_UINT32_VALUE) {
+
+            /* NULL is expected here and handled: no "no memory" crit */
+            nomem = shpool->log_nomem;
+            shpool->log_nomem = 0;
+
+            for (n = 0; /* void */; n++) {
+                cn = static_cast<ngx_http_chat_cache_node_t *>(
+                         ngx_slab_alloc_locked(shpool, size));
+
+                if (cn != NULL || n == NGX_HTTP_CHAT_CACHE_EVICT) {
+                    break;
+                }
+
+                if (ngx_http_chat_cache_evict(zone, old) == 0) {
+                    break;
+                }
+            }
+
+            shpool->log_nomem = nomem;
+        }
+
+        if (cn == NULL) {
+            /* a stale entry must not outlive a newer write */
+            if (old) {
+                ngx_http_chat_cache_replace(zone, NULL, old);
+            }
+
+            sh->cache_alloc_failures++;
+            failed = 1;
+
+        } else {
+            /* if we die while copying, the next locker frees the block */
+            sh->cache_pending = cn;
+            ngx_memory_barrier();
+
+            cn->magic = 0;
+            cn->node.key = hash;
+            cn->key_len = (uint32_t) s.key.size();
+            cn->size = size;
+            cn->conv_len = s.conversation_json.size();
+            cn->msgs_len = old_len + buf.size();
+            cn->version = s.version;
+            cn->last_seq = s.last_seq;
+            cn->nmessages = (uint32_t) keep_count + nnew;
+            cn->first = keep_count > 0 ? keep_from : (nnew > 0 ? front : 0);
+            cn->end = nnew > 0 ? front + nnew - 1
+                               : (keep_count > 0 ? keep_from + keep_count - 1
+                                                 : 0);
+
+            p = ngx_cpymem(cn->data, s.key.data(), s.key.size());
+            p = ngx_cpymem(p, s.conversation_json.data(),
+                           s.conversation_json.size());
+            if (old_len) {
+                p = ngx_cpymem(p, ngx_http_chat_cache_msgs(old) + off,
+                               old_len);
+            }
+            ngx_memcpy(p, buf.data(), buf.size());
+
+            ngx_memory_barrier();
+            cn->magic = NGX_HTTP_CHAT_CACHE_MAGIC;
+
+            ngx_http_chat_cache_replace(zone, cn, old);
+        }
+    }
+
+    if (failed) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "chat cache: could not store a conversation of %uz "
+                      "bytes in zone \"%V\", it will be read from Postgres",
+                      size, &zone->shm_zone->shm.name);
+    }
+}
+
+
+bool
+ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
+    std::int64_t after, std::int64_t limit, std::string *conversation_json,
+    std::vector<chat::CachedMessage> *messages) noexcept
+{
+    size_t                       conv_len, off, len, roff;
+    int64_t                      from, count, seq, i;
+    uint32_t                     hash, rlen;
+    ngx_uint_t                   hit;
+    std::string                  raw;
+    ngx_http_chat_shctx_t       *sh;
+    ngx_http_chat_cache_node_t  *cn;
+
+    if (zone == NULL || zone->sh == NULL || conversation_json == NULL) {
+        return false;
+    }
+
+    sh = zone->sh;
+    hash = ngx_http_chat_cache_hash(key);
+    hit = 0;
+    conv_len = 0;
+    count = 0;
+
+    try {
+        {
+            ngx_http_chat_cache_lock_t  lock(zone);
+
+            cn = ngx_http_chat_cache_lookup(sh, key, hash);
+
+            if (cn != NULL) {
+                off = 0;
+                len = 0;
+
+                if (messages == NULL) {
+                    hit = 1;
+
+                } else if (ngx_http_chat_cache_select(cn->first, cn->end,
+                                                      cn->nmessages,
+                                                      cn->last_seq, after,
+                                                      limit, &from, &count)
+                           == NGX_OK)
+                {
+                    if (ngx_http_chat_cache_range(cn, from, count, &off, &len)
+                        == NGX_OK)
+                    {
+                        hit = 1;
+
+                    } else {
+                        /* inconsistent: never serve it again */
+                        ngx_http_chat_cache_replace(zone, NULL, cn);
+                        cn = NULL;
+                    }
+                }
+
+                if (hit) {
+                    /* one allocation and two memcpy()s under the lock */
+                    conv_len = cn->conv_len;
+                    raw.reserve(conv_len + len);
+                    raw.append((char *) cn->data + cn->key_len, conv_len);
+                    raw.append((char *) ngx_http_chat_cache_msgs(cn) + off,
+                               len);
+
+                    ngx_http_chat_cache_touch(sh, cn);
+                }
+            }
+        }
+
+        if (!hit) {
+            return false;
+        }
+
+        conversation_json->assign(raw, 0, conv_len);
+
+        if (messages != NULL) {
+            messages->clear();
+            messages->reserve((size_t) count);
+
+            roff = conv_len;
+
+            for (i = 0; i < count; i++) {
+                /* validated under the lock by ngx_http_chat_cache_range() */
+                (void) ngx_http_chat_cache_record((u_char *) raw.data(),
+                                                  raw.size(), roff, &seq,
+                                                  &rlen);
+                roff += NGX_HTTP_CHAT_CACHE_REC_HDR;
+
+                messages->push_back(chat::CachedMessage{
+                    seq, std::string(raw, roff, rlen)});
+
+                roff += rlen;
+            }
+        }
+
+    } catch (...) {
+        return false;
+    }
+
+    return true;
+}
+
+
+std::int64_t
+ngx_http_chat_cache_version(ngx_http_chat_zone_t *zone,
+    std::string_view key) noexcept
+{
+    uint32_t                     hash;
+    ngx_http_chat_cache_node_t  *cn;
+
+    if (zone == NULL || zone->sh == NULL) {
+        return 0;
+    }
+
+    hash = ngx_http_chat_cache_hash(key);
+
+    ngx_http_chat_cache_lock_t  lock(zone);
+
+    cn = ngx_http_chat_cache_lookup(zone->sh, key, hash);
+
+    return cn ? cn->version : 0;
+}
+
+
+void
+ngx_http_chat_cache_remove(ngx_http_chat_zone_t *zone,
+    std::string_view key) noexcept
+{
+    uint32_t                     hash;
+    ngx_http_chat_cache_node_t  *cn;
+
+    if (zone == NULL || zone->sh == NULL) {
+        return;
+    }
+
+    hash = ngx_http_chat_cache_hash(key);
+
+    ngx_http_chat_cache_lock_t  lock(zone);
+
+    cn = ngx_http_chat_cache_lookup(zone->sh, key, hash);
+
+    if (cn) {
+        ngx_http_chat_cache_replace(zone, NULL, cn);
+    }
+}
+
+
+void
+ngx_http_chat_cache_stats(ngx_http_chat_zone_t *zone,
+    ngx_http_chat_cache_stats_t *st) noexcept
+{
+    ngx_memzero(st, sizeof(ngx_http_chat_cache_stats_t));
+
+    if (zone == NULL || zone->sh == NULL) {
+        return;
+    }
+
+    ngx_http_chat_cache_lock_t  lock(zone);
+
+    st->entries = zone->sh->cache_entries;
+    st->alloc_failures = zone->sh->cache_alloc_failures;
+    st->evictions = zone->sh->cache_evictions;
+}
+
+
+ngx_http_chat_cache_lock_t::ngx_http_chat_cache_lock_t(
+    ngx_http_chat_zone_t *zone) noexcept
+    : zone_(zone)
+{
+    ngx_shmtx_lock(&zone_->shpool->mutex);
+
+    recovered_ = ngx_http_chat_cache_recover(zone_);
+}
+
+
+ngx_http_chat_cache_lock_t::~ngx_http_chat_cache_lock_t()
+{
+    ngx_shmtx_unlock(&zone_->shpool->mutex);
+
+    /* logging is I/O: never under the lock */
+
+    if (recovered_) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "chat cache: a worker died while changing zone \"%V\", "
+                      "%ui blocks freed", &zone_->shm_zone->shm.name,
+                      recovered_ - 1);
+    }
+}
+
+
+/*
+ * Called with the lock held.  Returns 0 if all was well, else 1 + the number
+ * of blocks freed.  A zeroed shctx (fresh zone) is initialized here, so the
+ * zone init need not know about the cache.
+ */
+
+static ngx_uint_t
+ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
+{
+    size_t                       max;
+    ngx_uint_t                   n, pending_seen, victim_seen;
+    ngx_queue_t                 *q, *next;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_chat_shctx_t       *sh;
+    ngx_http_chat_cache_node_t  *cn, *pending, *victim;
+
+    sh = zone->sh;
+    shpool = zone->shpool;
+
+    if (sh->cache_rbtree.root == NULL) {
+        ngx_rbtree_init(&sh->cache_rbtree, &sh->cache_sentinel,
+                        ngx_http_chat_cache_rbtree_insert_value);
+        ngx_queue_init(&sh->cache_lru);
+        return 0;
+    }
+
+    pending = static_cast<ngx_http_chat_cache_node_t *>(sh->cache_pending);
+    victim = static_cast<ngx_http_chat_cache_node_t *>(sh->cache_victim);
+
+    if (!sh->cache_linking) {
+        if (pending == NULL) {
+            return 0;
+        }
+
+        /* died while copying into a block that nothing points to yet */
+        pending->magic = 0;
+        ngx_slab_free_locked(shpool, pending);
+        sh->cache_pending = NULL;
+        sh->cache_victim = NULL;
+        return 2;
+    }
+
+    /*
+     * Died inside ngx_rbtree_insert/delete or the queue macros: the tree may
+     * be mid-rotation, but every queue "next" link still points at a live,
+     * complete block (blocks are freed only after being unlinked), so the
+     * forward walk is safe; the walk is bounded in case it is not.
+     */
+
+    n = 0;
+    pending_seen = 0;
+    victim_seen = 0;
+    max = (size_t) (shpool->end - shpool->start)
+          / sizeof(ngx_http_chat_cache_node_t) + 1;
+
+    q = sh->cache_lru.next;
+
+    while (q != NULL && q != &sh->cache_lru && max--) {
+        cn = ngx_queue_data(q, ngx_http_chat_cache_node_t, queue);
+
+        if (cn->magic != NGX_HTTP_CHAT_CACHE_MAGIC) {
+            break;
+        }
+
+        next = q->next;
+
+        pending_seen |= (cn == pending);
+        victim_seen |= (cn == victim);
+
+        cn->magic = 0;
+        ngx_slab_free_locked(shpool, cn);
+        n++;
+
+        q = next;
+    }
+
+    if (pending && !pending_seen) {
+        pending->magic = 0;
+        ngx_slab_free_locked(shpool, pending);
+        n++;
+    }
+
+    if (victim && !victim_seen) {
+        victim->magic = 0;
+        ngx_slab_free_locked(shpool, victim);
+        n++;
+    }
+
+    ngx_rbtree_init(&sh->cache_rbtree, &sh->cache_sentinel,
+                    ngx_http_chat_cache_rbtree_insert_value);
+    ngx_queue_init(&sh->cache_lru);
+
+    sh->cache_entries = 0;
+    sh->cache_pending = NULL;
+    sh->cache_victim = NULL;
+    sh->cache_linking = 0;
+
+    return n + 1;
+}
+
+
+static void
+ngx_http_chat_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t          **p;
+    ngx_http_chat_cache_node_t  *cn, *cnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            cn = (ngx_http_chat_cache_node_t *) node;
+            cnt = (ngx_http_chat_cache_node_t *) temp;
+
+            p = (ngx_memn2cmp(cn->data, cnt->data, cn->key_len, cnt->key_len)
+                 < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_chat_cache_node_t *
+ngx_http_chat_cache_lookup(ngx_http_chat_shctx_t *sh, std::string_view key,
+    uint32_t hash)
+{
+    ngx_int_t                    rc;
+    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_http_chat_cache_node_t  *cn;
+
+    node = sh->cache_rbtree.root;
+    sentinel = sh->cache_rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        cn = (ngx_http_chat_cache_node_t *) node;
+
+        rc = ngx_memn2cmp((u_char *) key.data(), cn->data, key.size(),
+                          cn->key_len);
+
+        if (rc == 0) {
+            return cn->magic == NGX_HTTP_CHAT_CACHE_MAGIC ? cn : NULL;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Links cn (if any) in place of old (if any) and frees old.  The pointer
+ * writes are bracketed by cache_linking so that a crash among them is seen
+ * by the next locker; pending/victim are cleared inside the bracket, which
+ * at worst leaks a block on a crash, never frees one twice.
+ */
+
+static void
+ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
+    ngx_http_chat_cache_node_t *cn, ngx_http_chat_cache_node_t *old)
+{
+    ngx_http_chat_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    sh->cache_victim = old;
+    ngx_memory_barrier();
+    sh->cache_linking = 1;
+    ngx_memory_barrier();
+
+    if (cn) {
+        /*
+         * The insert callback is a pointer into this module's .so, stored in
+         * shared memory; set it each time in case a reload mapped the module
+         * elsewhere.
+         */
+        sh->cache_rbtree.insert = ngx_http_chat_cache_rbtree_insert_value;
+
+        ngx_rbtree_insert(&sh->cache_rbtree, &cn->node);
+        ngx_queue_insert_head(&sh->cache_lru, &cn->queue);
+        sh->cache_entries++;
+    }
+
+    if (old) {
+        ngx_queue_remove(&old->queue);
+        ngx_rbtree_delete(&sh->cache_rbtree, &old->node);
+        sh->cache_entries--;
+    }
+
+    ngx_memory_barrier();
+    sh->cache_pending = NULL;
+    sh->cache_victim = NULL;
+    ngx_memory_barrier();
+    sh->cache_linking = 0;
+    ngx_memory_barrier();
+
+    if (old) {
+        old->magic = 0;
+        ngx_slab_free_locked(zone->shpool, old);
+    }
+}
+
+
+static void
+ngx_http_chat_cache_touch(ngx_http_chat_shctx_t *sh,
+    ngx_http_chat_cache_node_t *cn)
+{
+    sh->cache_linking = 1;
+    ngx_memory_barrier();
+
+    ngx_queue_remove(&cn->queue);
+    ngx_queue_insert_head(&sh->cache_lru, &cn->queue);
+
+    ngx_memory_barrier();
+    sh->cache_linking = 0;
+}
+
+
+/* evicts the least recently used entry other than keep; 0 if none */
+
+static ngx_uint_t
+ngx_http_chat_cache_evict(ngx_http_chat_zone_t *zone,
+    ngx_http_chat_cache_node_t *keep)
+{
+    ngx_queue_t                 *q;
+    ngx_http_chat_shctx_t       *sh;
+    ngx_http_chat_cache_node_t  *cn;
+
+    sh = zone->sh;
+
+    q = ngx_queue_last(&sh->cache_lru);
+
+    if (q != ngx_queue_sentinel(&sh->cache_lru)
+        && ngx_queue_data(q, ngx_http_chat_cache_node_t, queue) == keep)
+    {
+        q = ngx_queue_prev(q);
+    }
+
+    if (q == ngx_queue_sentinel(&sh->cache_lru)) {
+        return 0;
+    }
+
+    cn = ngx_queue_data(q, ngx_http_chat_cache_node_t, queue);
+
+    ngx_http_chat_cache_replace(zone, NULL, cn);
+    sh->cache_evictions++;
+
+    return 1;
+}
+
+
+/*
+ * Finds the bytes of the cached messages from .. from + count - 1, checking
+ * every record on the way: a block is trusted only as far as it parses.
+ */
+
+static ngx_int_t
+ngx_http_chat_cache_range(ngx_http_chat_cache_node_t *cn, int64_t from,
+    int64_t count, size_t *off, size_t *len)
+{
+    u_char    *p;
+    size_t     o, start;
+    int64_t    seq, i, stop;
+    uint32_t   rlen;
+
+    *off = 0;
+    *len = 0;
+
+    if (count == 0) {
+        return NGX_OK;
+    }
+
+    if (cn->magic != NGX_HTTP_CHAT_CACHE_MAGIC
+        || cn->size != offsetof(ngx_http_chat_cache_node_t, data)
+                       + cn->key_len + cn->conv_len + cn->msgs_len
+        || count < 0
+        || from < cn->first
+        || from + count - 1 > cn->end
+        || cn->end - cn->first + 1 != (int64_t) cn->nmessages)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_http_chat_cache_msgs(cn);
+    o = 0;
+    start = 0;
+    stop = from - cn->first + count;
+
+    for (i = 0; i < stop; i++) {
+
+        if (i == from - cn->first) {
+            start = o;
+        }
+
+        if (ngx_http_chat_cache_record(p, cn->msgs_len, o, &seq, &rlen)
+            != NGX_OK
+            || seq != cn->first + i)
+        {
+            return NGX_ERROR;
+        }
+
+        o += NGX_HTTP_CHAT_CACHE_REC_HDR + rlen;
+    }
+
+    *off = start;
+    *len = o - start;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_chat_cache_record(const u_char *p, size_t len, size_t off,
+    int64_t *seq, uint32_t *rlen)
+{
+    if (off > len || len - off < NGX_HTTP_CHAT_CACHE_REC_HDR) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(seq, p + off, sizeof(int64_t));
+    ngx_memcpy(rlen, p + off + sizeof(int64_t), sizeof(uint32_t));
+
+    if (len - off - NGX_HTTP_CHAT_CACHE_REC_HDR < *rlen) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Which cached messages answer a read: NGX_OK with the run from .. from +
+ * count - 1 (count may be 0), or NGX_DECLINED if the cache does not cover
+ * the answer and Postgres must.
+ */
+
+static ngx_int_t
+ngx_http_chat_cache_select(int64_t first, int64_t end, uint32_t n,
+    int64_t last_seq, int64_t after, int64_t limit, int64_t *from,
+    int64_t *count)
+{
+    int64_t  start, need;
+
+    *from = 0;
+    *count = 0;
+
+    if (limit <= 0) {
+        return NGX_DECLINED;
+    }
+
+    if (last_seq == 0) {
+        /* no messages yet: every read is answered, empty */
+        return NGX_OK;
+    }
+
+    if (n == 0 || end != last_seq) {
+        /* not the tail: newer messages exist that we do not hold */
+        return NGX_DECLINED;
+    }
+
+    if (after >= 0) {
+        if (after < first - 1 && first != 1) {
+            return NGX_DECLINED;
+        }
+
+        start = ngx_max(after + 1, first);
+
+        if (start > end) {
+            return NGX_OK;
+        }
+
+        *from = start;
+        *count = ngx_min(limit, end - start + 1);
+
+        return NGX_OK;
+    }
+
+    need = ngx_min(limit, last_seq);
+
+    if (need > (int64_t) n) {
+        return NGX_DECLINED;
+    }
+
+    *from = end - need + 1;
+    *count = need;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Packs the newest max_messages of s.messages into buf.  NGX_OK if they are
+ * a tail (contiguous, ascending, ending at s.last_seq), with *front the seq
+ * of the first packed one; NGX_DECLINED if s carries no usable tail.
+ */
+
+static ngx_int_t
+ngx_http_chat_cache_pack(const chat::Snapshot &s, size_t max_messages,
+    std::string *buf, uint32_t *n, int64_t *front)
+{
+    size_t    i, k, total, size;
+    int64_t   seq;
+    uint32_t  len;
+
+    *n = 0;
+    *front = 0;
+
+    total = s.messages.size();
+
+    if (total == 0 || s.messages.back().seq != s.last_seq) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < total; i++) {
+        if (s.messages[i].seq != s.last_seq - (int64_t) (total - 1 - i)
+            || s.messages[i].seq <= 0
+            || s.messages[i].json.size() > NGX_MAX_UINT32_VALUE)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    k = ngx_min(total, ngx_min(max_messages, (size_t) NGX_MAX_UINT32_VALUE));
+
+    size = 0;
+    for (i = total - k; i < total; i++) {
+        size += NGX_HTTP_CHAT_CACHE_REC_HDR + s.messages[i].json.size();
+    }
+
+    buf->reserve(size);
+
+    for (i = total - k; i < total; i++) {
+        seq = s.messages[i].seq;
+        len = (uint32_t) s.messages[i].json.size();
+
+        buf->append((const char *) &seq, sizeof(int64_t));
+        buf->append((const char *) &len, sizeof(uint32_t));
+        buf->append(s.messages[i].json);
+    }
+
+    *n = (uint32_t) k;
+    *front = k > 0 ? s.messages[total - k].seq : 0;
+
+    return NGX_OK;
+}

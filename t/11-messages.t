@@ -1,0 +1,158 @@
+# Customer messages (API.md "Customer endpoints", POST /messages and GET
+# /conversation): the FAQ bot answers instantly, validation answers exactly
+# as the contract says, client_id makes retries harmless, and seq stays
+# gapless under concurrent posts through several workers.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use ChatTest;
+use POSIX ();
+
+my $ng = ChatTest::start_nginx(workers => 3, http => 'chat_rate 1000r/s burst=1000;');
+
+sub session {
+    my $r = $ng->post('/chat/api/v1/session', json => {});
+    return { Authorization => "Bearer $r->{json}{token}" };
+}
+
+my $n = 0;
+sub uuid { sprintf('00000000-0000-4000-8000-%012d', ++$n + $$ * 1000) }
+
+my $auth = session();
+
+my $r = $ng->post('/chat/api/v1/messages', headers => $auth,
+                  json => { text => 'How long does shipping take?', client_id => uuid() });
+is($r->{status}, 201, 'posting a message answers 201');
+my @m = @{ $r->{json}{messages} };
+is(scalar @m, 2, 'the customer message and the bot reply come back');
+is($m[0]{sender_type}, 'customer', 'first the customer message');
+is($m[0]{seq}, 2, 'after the greeting: seq 2');
+is($m[0]{kind}, 'text', 'of kind text');
+is($m[1]{sender_type}, 'bot', 'then the bot');
+is($m[1]{seq}, 3, 'with seq 3');
+is($m[1]{metadata}{faq}, 'shipping-time', 'the bot found the shipping-time answer');
+is($r->{json}{conversation}{last_seq}, 3, 'the conversation knows its last seq');
+
+my $typo = $ng->post('/chat/api/v1/messages', headers => $auth,
+                     json => { text => 'hi, can i get my money back please?', client_id => uuid() });
+is($typo->{json}{messages}[1]{metadata}{faq}, 'refunds', 'a synonym with extra words finds refunds');
+
+my $fb = $ng->post('/chat/api/v1/messages', headers => $auth,
+                   json => { text => 'what is the meaning of life', client_id => uuid() });
+is($fb->{status}, 201, 'an unknown question answers 201');
+ok($fb->{json}{messages}[1]{metadata}{fallback}, 'with the fallback reply');
+like($fb->{json}{messages}[1]{content}, qr/human/i, 'which offers a human');
+
+my $q = $ng->post('/chat/api/v1/messages', headers => $auth,
+                  json => { faq => 'returns', client_id => uuid() });
+is($q->{status}, 201, 'a FAQ chip answers 201');
+is($q->{json}{messages}[0]{kind}, 'quick_reply', 'it posts a quick_reply');
+my $faq = $ng->get('/chat/api/v1/faq')->{json}{faq};
+my ($ret) = grep { $_->{slug} eq 'returns' } @$faq;
+is($q->{json}{messages}[0]{content}, $ret->{question}, 'with the question as its text');
+is($q->{json}{messages}[1]{content}, $ret->{answer}, 'and the bot answers exactly that entry');
+
+# idempotency
+my $cid = uuid();
+my $first = $ng->post('/chat/api/v1/messages', headers => $auth, json => { text => 'do you ship to canada', client_id => $cid });
+my $again = $ng->post('/chat/api/v1/messages', headers => $auth, json => { text => 'do you ship to canada', client_id => $cid });
+is($again->{status}, 201, 'a retried client_id answers 201');
+is_deeply([ map { $_->{id} } @{ $again->{json}{messages} } ],
+          [ map { $_->{id} } @{ $first->{json}{messages} } ], 'with the original messages');
+my $hist = $ng->get('/chat/api/v1/conversation?after=0&limit=200', headers => $auth)->{json};
+is(scalar(grep { ($_->{content} // '') eq 'do you ship to canada' } @{ $hist->{messages} }), 1,
+   'and nothing is written twice');
+
+# polling
+my $after = $ng->get('/chat/api/v1/conversation?after=3&limit=2', headers => $auth);
+is($after->{status}, 200, 'GET /conversation answers 200');
+is_deeply([ map { $_->{seq} } @{ $after->{json}{messages} } ], [4, 5], 'after=3&limit=2 gives seq 4 and 5');
+my @all = map { $_->{seq} } @{ $hist->{messages} };
+is_deeply(\@all, [ 1 .. $hist->{conversation}{last_seq} ], 'the history has no gaps');
+is($ng->get('/chat/api/v1/conversation?limit=500', headers => $auth)->{status}, 422, 'limit over 200 is 422');
+is($ng->get('/chat/api/v1/conversation?after=x', headers => $auth)->{status}, 422, 'a bad after is 422');
+
+# validation, exactly as API.md
+my %cases = (
+    'empty text'      => [ { text => '', client_id => uuid() }, 422, 'validation' ],
+    'blank text'      => [ { text => "  \n ", client_id => uuid() }, 422, 'validation' ],
+    'text too long'   => [ { text => ('x' x 4001), client_id => uuid() }, 422, 'validation' ],
+    'text not string' => [ { text => 42, client_id => uuid() }, 422, 'validation' ],
+    'no text'         => [ { client_id => uuid() }, 400, 'bad_request' ],
+    'bad client_id'   => [ { text => 'hi', client_id => 'nope' }, 422, 'validation' ],
+    'unknown faq'     => [ { faq => 'no-such-entry', client_id => uuid() }, 422, 'validation' ],
+);
+for my $name (sort keys %cases) {
+    my ($body, $status, $code) = @{ $cases{$name} };
+    my $res = $ng->post('/chat/api/v1/messages', headers => $auth, json => $body);
+    is($res->{status}, $status, "$name: $status");
+    is($res->{json}{error}{code}, $code, "$name: code $code");
+}
+my $ok4000 = $ng->post('/chat/api/v1/messages', headers => $auth,
+                       json => { text => ("\x{e9}" x 4000), client_id => uuid() });
+is($ok4000->{status}, 201, '4000 characters (8000 bytes of UTF-8) are accepted');
+
+my $utf = $ng->post('/chat/api/v1/messages', headers => { %$auth, 'Content-Type' => 'application/json' },
+                    body => qq({"text":"caf\xc3\x28","client_id":"@{[uuid()]}"}));
+is($utf->{status}, 422, 'invalid UTF-8 is 422');
+is($utf->{json}{error}{code}, 'validation', 'with code validation');
+my $broken = $ng->post('/chat/api/v1/messages', headers => { %$auth, 'Content-Type' => 'application/json' },
+                       body => '{"text": "hi"');
+is($broken->{status}, 400, 'broken JSON is 400');
+is($broken->{json}{error}{code}, 'invalid_json', 'with code invalid_json');
+my $arr = $ng->post('/chat/api/v1/messages', headers => $auth, json => [1]);
+is($arr->{status}, 400, 'a JSON array body is 400 bad_request');
+my $big = $ng->post('/chat/api/v1/messages', headers => { %$auth, 'Content-Type' => 'application/json' },
+                    body => '{"text":"' . ('a' x (2 * 1024 * 1024)) . '"}');
+is($big->{status}, 413, 'a body over client_max_body_size is 413');
+is($big->{json}{error}{code}, 'too_large', 'with code too_large');
+
+# CSRF: cookie-authenticated writes need X-Chat-Csrf or a same-origin Origin
+my ($tok) = $auth->{Authorization} =~ /Bearer (.*)/;
+my $ck = { Cookie => "chat_session=$tok" };
+my $nocsrf = $ng->post('/chat/api/v1/messages', headers => $ck, json => { text => 'hi', client_id => uuid() });
+is($nocsrf->{status}, 403, 'a cookie write without the CSRF header is 403');
+is($nocsrf->{json}{error}{code}, 'forbidden', 'with code forbidden');
+my $csrf = $ng->post('/chat/api/v1/messages', headers => { %$ck, 'X-Chat-Csrf' => '1' },
+                     json => { text => 'hi', client_id => uuid() });
+is($csrf->{status}, 201, 'with X-Chat-Csrf: 1 it is accepted');
+my $origin = $ng->post('/chat/api/v1/messages',
+                       headers => { %$ck, Origin => 'http://127.0.0.1:' . $ng->port },
+                       json => { text => 'hi', client_id => uuid() });
+is($origin->{status}, 201, 'a same-origin Origin is accepted');
+my $evil = $ng->post('/chat/api/v1/messages', headers => { %$ck, Origin => 'http://evil.test' },
+                     json => { text => 'hi', client_id => uuid() });
+is($evil->{status}, 403, 'a foreign Origin is 403');
+
+# concurrency: 4 processes x 10 posts on one conversation through 3 workers
+my $conc = session();
+my @pids;
+for my $p (1 .. 4) {
+    my $pid = fork // die;
+    if (!$pid) {
+        my $h = HTTP::Tiny->new(timeout => 20);
+        for my $i (1 .. 10) {
+            my $res = $h->request('POST', $ng->url('/chat/api/v1/messages'), {
+                headers => { %$conc, 'Content-Type' => 'application/json' },
+                content => qq({"text":"p$p m$i","client_id":"00000000-0000-4000-9000-0000000${p}00$i"}) });
+            POSIX::_exit(1) unless $res->{status} == 201;
+        }
+        POSIX::_exit(0);
+    }
+    push @pids, $pid;
+}
+my $fails = 0;
+for (@pids) { waitpid($_, 0); $fails++ if $? }
+is($fails, 0, 'every concurrent post answers 201');
+my $c = $ng->get('/chat/api/v1/conversation?after=0&limit=200', headers => $conc)->{json};
+my @seqs = map { $_->{seq} } @{ $c->{messages} };
+is_deeply(\@seqs, [ 1 .. 81 ], '40 concurrent posts and their replies get seq 1..81 without gaps');
+my %texts;
+$texts{ $_->{content} }++ for grep { $_->{sender_type} eq 'customer' } @{ $c->{messages} };
+is(scalar(keys %texts), 40, 'every message is there once');
+ok(!(grep { $_ != 1 } values %texts), 'and none twice');
+
+$ng->stop;
+done_testing;

@@ -144,6 +144,7 @@ sub start_nginx {
     my $name = $n > 1 ? "$base-$n" : $base;
     my $dir  = var_dir() . "/t/$name";
 
+    _stop_leftover($dir);
     remove_tree($dir);
     make_path("$dir/tmp");
     chmod 0755, var_dir(), var_dir() . '/t', $dir, "$dir/tmp";
@@ -197,6 +198,19 @@ sub start_nginx {
     }
 
     return $self;
+}
+
+# an nginx left running in this test's directory by an interrupted earlier run
+sub _stop_leftover {
+    my ($dir) = @_;
+    open my $fh, '<', "$dir/nginx.pid" or return;
+    my $pid = <$fh> // return;
+    chomp $pid;
+    return unless $pid =~ /^\d+$/ && open my $cf, '<', "/proc/$pid/cmdline";
+    my $cmd = <$cf> // '';
+    return unless $cmd =~ /^nginx: master process/ && index($cmd, $dir) >= 0;
+    kill 'TERM', $pid;
+    wait_until(sub { !kill 0, $pid }, 5, 0.05);
 }
 
 sub _tail {

@@ -51,6 +51,17 @@ typedef struct {
 typedef struct {
     ngx_http_chat_counters_t    counters;
     ngx_http_chat_bucket_t     *buckets;
+
+    /* ngx_http_chat_cache.cpp, under shpool->mutex; zero is a valid start */
+    ngx_rbtree_t                cache_rbtree;
+    ngx_rbtree_node_t           cache_sentinel;
+    ngx_queue_t                 cache_lru;         /* most recent first */
+    ngx_uint_t                  cache_entries;
+    ngx_uint_t                  cache_evictions;
+    ngx_uint_t                  cache_alloc_failures;
+    void                       *cache_pending;     /* written, not linked */
+    void                       *cache_victim;      /* being unlinked */
+    ngx_uint_t                  cache_linking;     /* tree/LRU mid-change */
 } ngx_http_chat_shctx_t;
 
 typedef struct {

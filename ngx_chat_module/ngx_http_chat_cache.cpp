@@ -368,9 +368,16 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
 
             for (i = 0; i < count; i++) {
                 /* validated under the lock by ngx_http_chat_cache_range() */
-                (void) ngx_http_chat_cache_record((u_char *) raw.data(),
-                                                  raw.size(), roff, &seq,
-                                                  &rlen);
+                seq = 0;
+                rlen = 0;
+
+                if (ngx_http_chat_cache_record((u_char *) raw.data(),
+                                               raw.size(), roff, &seq, &rlen)
+                    != NGX_OK)
+                {
+                    return false;
+                }
+
                 roff += NGX_HTTP_CHAT_CACHE_REC_HDR;
 
                 messages->push_back(chat::CachedMessage{

@@ -22,7 +22,7 @@ std::span<const std::byte> key_bytes(const std::string& s) {
 // A request body as a JSON object. Invalid UTF-8 is a validation error (422)
 // per API.md; broken JSON is invalid_json (400); another shape is bad_request.
 Result<json::Value> parse_body(std::string_view body) {
-    if (!json::valid_utf8(body)) return make_error(Errc::validation, "body is not valid UTF-8");
+    if (!chat::valid_utf8(body)) return make_error(Errc::validation, "body is not valid UTF-8");
     std::string_view trimmed = body;
     while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' ||
                                 trimmed.front() == '\r' || trimmed.front() == '\t'))
@@ -325,7 +325,7 @@ void Service::post_message(const std::string& sid, std::string_view body, Done d
             const std::string* s = text->as_string();
             if (!s) return fail(Errc::validation, "text must be a string");
             if (blank(*s)) return fail(Errc::validation, "text is empty");
-            if (json::utf8_length(*s) > settings_.message_max)
+            if (chat::utf8_length(*s) > settings_.message_max)
                 return fail(Errc::validation,
                             "text is longer than " + std::to_string(settings_.message_max) + " characters");
             kind = "text";

@@ -328,7 +328,9 @@ std::optional<Matcher::Match> Matcher::match(std::string_view text) const noexce
         std::sort(query.begin(), query.end());
         query.erase(std::unique(query.begin(), query.end()), query.end());
 
-        const double n = static_cast<double>(entries_.size());
+        // A tiny FAQ would give every word a tiny IDF and nothing would ever
+        // clear the threshold: score as if the set had at least a dozen entries.
+        const double n = std::max(static_cast<double>(entries_.size()), 12.0);
         std::optional<Match> best;
         for (std::size_t i = 0; i < entries_.size(); i++) {
             const Doc& d = docs_[i];

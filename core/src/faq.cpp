@@ -246,7 +246,13 @@ std::vector<std::string> Matcher::terms(std::string_view text, bool correct_typo
     return out;
 }
 
-std::vector<std::string> Matcher::analyze(std::string_view text) const { return terms(text, true); }
+std::vector<std::string> Matcher::analyze(std::string_view text) const noexcept {
+    try {
+        return terms(text, true);
+    } catch (...) {
+        return {};
+    }
+}
 
 // Question terms count once per occurrence. A keyword term counts
 // kKeywordWeight once per entry however many keywords repeat it, so a long

@@ -233,7 +233,7 @@ sub request {
     my %h = %{ $o{headers} // {} };
     my $body = $o{body};
     if (exists $o{json}) {
-        $body = JSON::PP->new->canonical->encode($o{json});
+        $body = JSON::PP->new->utf8->canonical->encode($o{json});    # UTF-8 bytes
         $h{'content-type'} //= 'application/json';
     }
     my $t0 = time;
@@ -243,7 +243,7 @@ sub request {
     if (($res->{headers}{'content-type'} // '') =~ m{^application/json}
         && length($res->{content} // ''))
     {
-        $json = eval { JSON::PP->new->decode($res->{content}) };
+        $json = eval { JSON::PP->new->utf8->decode($res->{content}) };
     }
     return { status => $res->{status}, headers => $res->{headers},
              body => $res->{content}, json => $json, elapsed => time - $t0,

@@ -122,6 +122,7 @@ ngx_int_t ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
     std::string_view json) noexcept;
 ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept;
+ngx_int_t ngx_http_chat_filter_init(ngx_conf_t *cf);
 /* for requests finished asynchronously (after NGX_DONE) */
 void ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept;
 
@@ -138,6 +139,9 @@ typedef void (*ngx_http_chat_body_pt)(ngx_http_request_t *r, std::string body);
 typedef struct {
     ngx_http_chat_body_pt   body_handler;
     ngx_str_t               principal;     /* session id or agent id */
+    ngx_buf_t              *error_body;    /* JSON replacing nginx's page */
+    unsigned                own_response:1;
+    unsigned                error_sent:1;
 } ngx_http_chat_ctx_t;
 
 struct ngx_http_chat_credentials_t {

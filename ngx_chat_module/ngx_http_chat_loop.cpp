@@ -13,6 +13,7 @@
 
 #include <openssl/rand.h>
 
+#include <fcntl.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -34,12 +35,21 @@ public:
 
     ~ngx_http_chat_io_watch_t() override
     {
+        ngx_uint_t  flags;
+
+        /*
+         * libpq closes its socket itself when the server goes away, before
+         * the client drops the watch: the kernel has then already forgotten
+         * the fd, and epoll_ctl(DEL) would fail with EBADF.
+         */
+        flags = (fcntl(c_->fd, F_GETFD) == -1) ? NGX_CLOSE_EVENT : 0;
+
         if (c_->read->active) {
-            ngx_del_event(c_->read, NGX_READ_EVENT, 0);
+            ngx_del_event(c_->read, NGX_READ_EVENT, flags);
         }
 
         if (c_->write->active) {
-            ngx_del_event(c_->write, NGX_WRITE_EVENT, 0);
+            ngx_del_event(c_->write, NGX_WRITE_EVENT, flags);
         }
 
         if (c_->read->posted) {
@@ -58,8 +68,12 @@ public:
             ngx_del_timer(c_->write);
         }
 
-        /* libpq/hiredis own the fd: free the connection, never close it */
+        /*
+         * libpq/hiredis own the fd: free the connection, never close it, and
+         * mark it unused so nginx does not report it as a leaked socket
+         */
         ngx_free_connection(c_);
+        c_->fd = (ngx_socket_t) -1;
     }
 
     void want_read(bool on) override

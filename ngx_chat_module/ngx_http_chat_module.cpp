@@ -106,7 +106,7 @@ static ngx_command_t  ngx_http_chat_commands[] = {
 
 static ngx_http_module_t  ngx_http_chat_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_chat_filter_init,             /* postconfiguration */
 
     ngx_http_chat_create_main_conf,        /* create main configuration */
     ngx_http_chat_init_main_conf,          /* init main configuration */

@@ -1,11 +1,36 @@
 /*
- * Sending answers: JSON bodies, API.md's error shape, and finishing requests
- * that were parked with NGX_DONE while core worked asynchronously.
+ * Sending answers: JSON bodies, API.md's error shape (also for the errors
+ * nginx itself answers in an API location, such as 413 before the handler
+ * runs), and finishing requests parked with NGX_DONE.
  */
 
 #include "ngx_http_chat.h"
 
 #include "chat/json.h"
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+static std::string
+ngx_http_chat_error_json(chat::Errc code, std::string_view message)
+{
+    std::string         body;
+    chat::json::Writer  w(body);
+
+    w.begin_object();
+    w.key("error");
+    w.begin_object();
+    w.key("code");
+    w.string(chat::errc_name(code));
+    w.key("message");
+    w.string(message);
+    w.end_object();
+    w.end_object();
+
+    return body;
+}
 
 
 ngx_int_t
@@ -20,6 +45,12 @@ ngx_http_chat_send(ngx_http_request_t *r, ngx_uint_t status,
 
     cmcf = static_cast<ngx_http_chat_main_conf_t *>(
                ngx_http_get_module_main_conf(r, ngx_http_chat_module));
+
+    ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
+
+    if (ctx) {
+        ctx->own_response = 1;
+    }
 
     ngx_http_chat_count(cmcf, requests);
 
@@ -75,18 +106,7 @@ ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     ngx_uint_t  status = chat::errc_http_status(code);
 
     try {
-        std::string        body;
-        chat::json::Writer w(body);
-
-        w.begin_object();
-        w.key("error");
-        w.begin_object();
-        w.key("code");
-        w.string(chat::errc_name(code));
-        w.key("message");
-        w.string(message);
-        w.end_object();
-        w.end_object();
+        std::string  body = ngx_http_chat_error_json(code, message);
 
         if (code == chat::Errc::unavailable) {
             ngx_table_elt_t  *h = static_cast<ngx_table_elt_t *>(
@@ -113,4 +133,159 @@ ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
 {
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(r->connection);
+}
+
+
+/*
+ * nginx answers some errors itself before or around our handler (413 from
+ * client_max_body_size, 400 on a broken request, 500 on failures). In a
+ * chat_api location those answers get API.md's JSON shape too.
+ */
+static chat::Errc
+ngx_http_chat_status_errc(ngx_uint_t status, const char **message)
+{
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+        *message = "bad request";
+        return chat::Errc::bad_request;
+    case NGX_HTTP_UNAUTHORIZED:
+        *message = "unauthorized";
+        return chat::Errc::unauthorized;
+    case NGX_HTTP_FORBIDDEN:
+        *message = "forbidden";
+        return chat::Errc::forbidden;
+    case NGX_HTTP_NOT_FOUND:
+        *message = "not found";
+        return chat::Errc::not_found;
+    case NGX_HTTP_NOT_ALLOWED:
+        *message = "method not allowed";
+        return chat::Errc::method_not_allowed;
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        *message = "request body is too large";
+        return chat::Errc::too_large;
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        *message = "service unavailable";
+        return chat::Errc::unavailable;
+    }
+
+    if (status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        *message = "internal error";
+        return chat::Errc::internal;
+    }
+
+    *message = "bad request";
+    return chat::Errc::bad_request;
+}
+
+
+static ngx_int_t
+ngx_http_chat_header_filter(ngx_http_request_t *r)
+{
+    const char                *message;
+    ngx_buf_t                 *b;
+    chat::Errc                 code;
+    ngx_http_chat_ctx_t       *ctx;
+    ngx_http_chat_loc_conf_t  *lcf;
+
+    lcf = static_cast<ngx_http_chat_loc_conf_t *>(
+              ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
+
+    if (lcf == NULL || lcf->api != 1 || r != r->main
+        || r->headers_out.status < NGX_HTTP_BAD_REQUEST)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = static_cast<ngx_http_chat_ctx_t *>(
+              ngx_http_get_module_ctx(r, ngx_http_chat_module));
+
+    if (ctx && ctx->own_response) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_chat_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    code = ngx_http_chat_status_errc(r->headers_out.status, &message);
+
+    try {
+        std::string  body = ngx_http_chat_error_json(code, message);
+
+        b = ngx_create_temp_buf(r->pool, body.size());
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->last = ngx_cpymem(b->pos, body.data(), body.size());
+        b->last_buf = 1;
+        b->last_in_chain = 1;
+
+    } catch (...) {
+        return NGX_ERROR;
+    }
+
+    ctx->error_body = b;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_chat_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t           out, *cl;
+    ngx_http_chat_ctx_t  *ctx;
+
+    ctx = static_cast<ngx_http_chat_ctx_t *>(
+              ngx_http_get_module_ctx(r, ngx_http_chat_module));
+
+    if (ctx == NULL || ctx->error_body == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* swallow nginx's HTML page; send ours once */
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    if (ctx->error_sent) {
+        return NGX_OK;
+    }
+
+    ctx->error_sent = 1;
+
+    out.buf = ctx->error_body;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_chat_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_chat_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_chat_body_filter;
+
+    return NGX_OK;
 }

@@ -136,7 +136,7 @@ for my $p (1 .. 4) {
         for my $i (1 .. 10) {
             my $res = $h->request('POST', $ng->url('/chat/api/v1/messages'), {
                 headers => { %$conc, 'Content-Type' => 'application/json' },
-                content => qq({"text":"p$p m$i","client_id":"00000000-0000-4000-9000-0000000${p}00$i"}) });
+                content => sprintf('{"text":"p%d m%d","client_id":"00000000-0000-4000-9000-%012d"}', $p, $i, $p * 1000 + $i) });
             POSIX::_exit(1) unless $res->{status} == 201;
         }
         POSIX::_exit(0);

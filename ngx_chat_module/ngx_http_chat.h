@@ -123,7 +123,8 @@ ngx_int_t ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept;
 ngx_int_t ngx_http_chat_filter_init(ngx_conf_t *cf);
-/* for requests finished asynchronously (after NGX_DONE) */
+/* for requests finished asynchronously: park before, finish once after */
+void ngx_http_chat_park(ngx_http_request_t *r) noexcept;
 void ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept;
 
 /* ngx_http_chat_faq.cpp */

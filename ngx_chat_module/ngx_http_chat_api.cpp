@@ -136,6 +136,8 @@ ngx_http_chat_health_db(ngx_http_request_t *r)
     }
 
     try {
+        ngx_http_chat_park(r);
+
         w->pg->query("SELECT 1", {},
             [r](chat::Result<chat::pg::QueryResult> res) {
                 ngx_int_t  rc;
@@ -183,6 +185,8 @@ ngx_http_chat_health_redis(ngx_http_request_t *r)
     }
 
     try {
+        ngx_http_chat_park(r);
+
         w->redis->command({"PING"},
             [r](chat::Result<chat::redis::Reply> res) {
                 ngx_int_t  rc;

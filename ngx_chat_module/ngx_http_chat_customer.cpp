@@ -41,6 +41,11 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
     ngx_http_chat_ctx_t        *ctx;
 
     if (!res.ok()) {
+        if (res.error().code == chat::Errc::unavailable) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "chat: %s", res.error().message.c_str());
+        }
+
         if (res.error().code == chat::Errc::internal) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "chat: %s", res.error().message.c_str());
@@ -84,6 +89,8 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
 static chat::customer::Done
 ngx_http_chat_customer_done(ngx_http_request_t *r)
 {
+    ngx_http_chat_park(r);
+
     return [r](chat::Result<chat::customer::Answer> res) {
         ngx_http_chat_finish(r, ngx_http_chat_customer_answer(r,
                                                              std::move(res)));

@@ -128,9 +128,45 @@ ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
 }
 
 
+/*
+ * A worker shutting down (reload) exits as soon as no non-cancelable timer
+ * is left, even with requests still waiting for Postgres or Redis. While any
+ * request is parked, this timer keeps the worker until they are answered.
+ */
+static ngx_uint_t   ngx_http_chat_parked;
+static ngx_event_t  ngx_http_chat_park_ev;
+
+
+static void
+ngx_http_chat_park_handler(ngx_event_t *ev)
+{
+    if (ngx_http_chat_parked) {
+        ngx_add_timer(ev, 1000);
+    }
+}
+
+
+void
+ngx_http_chat_park(ngx_http_request_t *r) noexcept
+{
+    ngx_http_chat_parked++;
+
+    if (!ngx_http_chat_park_ev.timer_set) {
+        ngx_http_chat_park_ev.handler = ngx_http_chat_park_handler;
+        ngx_http_chat_park_ev.log = ngx_cycle->log;
+        ngx_http_chat_park_ev.data = &ngx_http_chat_parked;
+        ngx_add_timer(&ngx_http_chat_park_ev, 1000);
+    }
+}
+
+
 void
 ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
 {
+    if (ngx_http_chat_parked) {
+        ngx_http_chat_parked--;
+    }
+
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(r->connection);
 }

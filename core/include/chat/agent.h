@@ -1,0 +1,145 @@
+// The agent and admin use cases of API.md ("Agent endpoints", admin table, "Assignment"):
+// login, token checks, presence, the views, claim/transfer/close/read, the grace sweep,
+// and the admin API for agents and the FAQ.
+//
+// Like customer::Service, each use case validates its input here, runs one SQL function
+// of sql/003_agents.sql (one transaction) through the pg::Pool, and completes with the
+// HTTP answer. The lifecycle and assignment rules live in SQL, where they are decided
+// under row and advisory locks (correct on any number of workers and nodes). Password
+// hashing and verification run on the Executor, never on the event loop.
+//
+// Every entry point is noexcept and completes `done` exactly once, on the loop, never
+// inside the call. The Service must outlive its pending operations.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "chat/event_loop.h"
+#include "chat/executor.h"
+#include "chat/result.h"
+
+namespace chat::pg {
+class Pool;
+}
+
+namespace chat::agent {
+
+struct Settings {
+    std::size_t message_max = 4000;                    // characters per agent message
+    std::int64_t token_ttl_ms = 12LL * 3600 * 1000;    // agent token lifetime
+    int login_max_failures = 10;                       // per (username, address) ...
+    int login_window_s = 300;                          // ... within this window, then 429
+};
+
+// The authenticated agent of a request (from authenticate()).
+struct Principal {
+    std::string agent_id;
+    std::string role;                // "agent" | "supervisor" | "admin"
+    std::int64_t token_version = 0;
+    std::string agent_json;          // the Agent object, as of this request
+};
+
+// The HTTP answer of a use case.
+struct Answer {
+    int status = 200;
+    std::string body;                // JSON; empty for 204
+    std::string token;               // set the chat_agent cookie to this (login)
+    bool clear_token = false;        // expire the chat_agent cookie (logout)
+    // The SQL function's whole answer, for the module's cache and events (shapes in
+    // sql/003_agents.sql): "conversation", "messages", "assigned" [{conversation_id,
+    // agent_id}], "requeued" [ids], "agent", FAQ "version" ... Empty when no write.
+    std::string result_json;
+};
+
+using Done = std::function<void(Result<Answer>)>;
+
+class Service {
+public:
+    Service(EventLoop& loop, pg::Pool& pg, Executor& executor, std::string secret, Settings settings);
+
+    const Settings& settings() const noexcept { return settings_; }
+
+    // A valid agent token whose version is current and whose agent is not deleted;
+    // also the agent's heartbeat. Errc::unauthorized otherwise.
+    void authenticate(std::string_view token, std::function<void(Result<Principal>)> done) noexcept;
+
+    // POST /agent/login {"username", "password"}: 200 {"token", "agent"}. Unknown user and
+    // wrong password get the same 401. After settings.login_max_failures failures for
+    // (username, client_address) within login_window_s: Errc::rate_limited (429; the
+    // module sends Retry-After: settings().login_window_s).
+    void login(std::string_view body, std::string_view client_address, Done done) noexcept;
+    // POST /agent/logout: 204, clear_token; every earlier token is revoked.
+    void logout(const Principal& p, Done done) noexcept;
+    // GET /agent/me: 200 {"agent"}
+    void me(const Principal& p, Done done) noexcept;
+    // POST /agent/presence {"presence"}: 200 {"agent"}; online runs assignment.
+    void presence(const Principal& p, std::string_view body, Done done) noexcept;
+
+    // GET /agent/conversations?view=active|queue|closed|all&limit=&cursor= (raw query):
+    // 200 {"conversations": [Conversation + "last_message"], "next_cursor"}.
+    void conversations(const Principal& p, std::string_view query, Done done) noexcept;
+    // GET /agent/conversations/{id}?after=&limit=: 200 {"conversation", "messages"}.
+    void conversation(const Principal& p, std::string_view id, std::string_view query, Done done) noexcept;
+    // POST .../{id}/messages {"text", "client_id"}: 201 {"conversation", "messages"}.
+    void post(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
+    // POST .../{id}/claim: 200 {"conversation", "messages"}.
+    void claim(const Principal& p, std::string_view id, Done done) noexcept;
+    // POST .../{id}/transfer {"agent_id"}: 200 {"conversation", "messages"}.
+    void transfer(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
+    // POST .../{id}/close: 200 {"conversation", "messages"}.
+    void close(const Principal& p, std::string_view id, Done done) noexcept;
+    // POST .../{id}/read {"up_to_seq"}: 204.
+    void read(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
+
+    // The background sweep (a cancelable timer in the module calls it): agents without a
+    // heartbeat for grace_ms go offline, their chats go back to the front of the queue,
+    // and the queue is retried. Completes with chat_sweep's JSON
+    // {"ran", "offline", "requeued", "assigned"}; "ran" is false when another node runs it.
+    void sweep(std::uint64_t grace_ms, std::function<void(Result<std::string>)> done) noexcept;
+
+    // Admin API. Each checks p.role == "admin" itself (403 otherwise).
+    // GET /admin/agents[?deleted=1]: 200 {"agents"}
+    void admin_agents(const Principal& p, std::string_view query, Done done) noexcept;
+    // POST /admin/agents: 201 {"agent"}; 409 conflict on a taken username; 422 weak password.
+    void admin_create_agent(const Principal& p, std::string_view body, Done done) noexcept;
+    // PATCH /admin/agents/{id}: 200 {"agent"}; a password change revokes the agent's tokens.
+    void admin_update_agent(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
+    // DELETE /admin/agents/{id}: 204; soft delete, open chats back to the queue.
+    void admin_delete_agent(const Principal& p, std::string_view id, Done done) noexcept;
+    // GET /admin/faq: 200 {"faq": [FaqEntry + keywords, is_active]}
+    void admin_faq(const Principal& p, Done done) noexcept;
+    // POST /admin/faq: 201 {"faq"}; 409 conflict on a taken slug.
+    void admin_create_faq(const Principal& p, std::string_view body, Done done) noexcept;
+    // PATCH /admin/faq/{slug}: 200 {"faq"}
+    void admin_update_faq(const Principal& p, std::string_view slug, std::string_view body, Done done) noexcept;
+    // DELETE /admin/faq/{slug}: 204
+    void admin_delete_faq(const Principal& p, std::string_view slug, Done done) noexcept;
+
+private:
+    using Make = std::function<Result<Answer>(std::string_view json, bool is_null)>;
+    void run(std::string sql, std::vector<std::optional<std::string>> params, Make make, Done done) noexcept;
+    void fail(Done& done, Errc code, std::string message) noexcept;
+
+    EventLoop& loop_;
+    pg::Pool& pg_;
+    Executor& executor_;
+    std::string secret_;
+    Settings settings_;
+};
+
+// Opaque pagination cursors of GET /agent/conversations: base64url of "<us>|<uuid>".
+std::string encode_cursor(std::int64_t us, std::string_view id);
+// Errc::validation for anything encode_cursor did not produce.
+Result<std::pair<std::int64_t, std::string>> decode_cursor(std::string_view cursor) noexcept;
+
+// True for a FAQ slug the schema accepts: ^[a-z0-9][a-z0-9-]{0,63}$.
+bool valid_slug(std::string_view slug) noexcept;
+
+}  // namespace chat::agent

@@ -1,0 +1,671 @@
+// The agent and admin use cases against a real Postgres (CHAT_TEST_PG): login, tokens, presence, assignment, views, lifecycle, sweep, admin, concurrency.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "chat/agent.h"
+#include "chat/epoll_loop.h"
+#include "chat/json.h"
+#include "chat/password.h"
+#include "chat/pg_pool.h"
+#include "chat/token.h"
+
+namespace {
+
+using chat::Errc;
+using chat::EpollLoop;
+using chat::Result;
+using chat::agent::Answer;
+using chat::agent::Principal;
+using chat::agent::Service;
+
+const std::string kSecret = "agent-test-secret-0123456789abcdef";
+const std::string kPassword = "correct horse battery";
+const std::string kQueued = "All agents are busy. You are in queue.";
+
+// The Executor of the tests: each task on its own std::thread; `done` goes back to the
+// loop through an eventfd the loop watches.
+class ThreadExecutor final : public chat::Executor {
+public:
+    explicit ThreadExecutor(EpollLoop& loop) : efd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+        watch_ = loop.watch(efd_, [this](bool, bool) { drain(); });
+        watch_->want_read(true);
+    }
+    ~ThreadExecutor() override {
+        for (auto& t : threads_) t.join();
+        watch_.reset();
+        ::close(efd_);
+    }
+    void run(std::function<void()> work, std::function<void()> done) override {
+        threads_.emplace_back([this, work = std::move(work), done = std::move(done)]() mutable {
+            work();
+            {
+                std::lock_guard<std::mutex> l(mu_);
+                ready_.push_back(std::move(done));
+            }
+            std::uint64_t one = 1;
+            (void)!::write(efd_, &one, sizeof one);
+        });
+    }
+
+private:
+    void drain() {
+        std::uint64_t v;
+        (void)!::read(efd_, &v, sizeof v);
+        std::deque<std::function<void()>> q;
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            q.swap(ready_);
+        }
+        for (auto& f : q) f();
+    }
+    int efd_;
+    std::unique_ptr<chat::IoWatch> watch_;
+    std::mutex mu_;
+    std::deque<std::function<void()>> ready_;
+    std::vector<std::thread> threads_;
+};
+
+std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Test set-up only: blocking libpq (the code under test is the async pool).
+class Db {
+public:
+    explicit Db(const std::string& conninfo) : c_(PQconnectdb(conninfo.c_str())) {
+        PQsetNoticeProcessor(c_, [](void*, const char*) {}, nullptr);  // DROP ... CASCADE chatter
+    }
+    ~Db() { PQfinish(c_); }
+    bool ok() const { return PQstatus(c_) == CONNECTION_OK; }
+    std::string error() const { return PQerrorMessage(c_); }
+    // Runs sql (several statements allowed); the first cell of the last result, or
+    // "ERROR: ..." on failure.
+    std::string q(const std::string& sql) {
+        PGresult* r = PQexec(c_, sql.c_str());
+        std::string out;
+        auto st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) out = "ERROR: " + std::string(PQresultErrorMessage(r));
+        else if (PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+        PQclear(r);
+        return out;
+    }
+    std::string lit(const std::string& s) {
+        char* e = PQescapeLiteral(c_, s.c_str(), s.size());
+        std::string out = e;
+        PQfreemem(e);
+        return out;
+    }
+
+private:
+    PGconn* c_;
+};
+
+std::string g_conninfo;   // with search_path set to the suite's schema
+std::string g_hash;       // kPassword's hash, made once
+std::string g_error;      // set-up failure
+
+class AgentTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        const char* env = std::getenv("CHAT_TEST_PG");
+        if (!env || !*env) {
+            g_error = "CHAT_TEST_PG is not set; it must hold a conninfo for a test Postgres "
+                      "(e.g. \"host=127.0.0.1 port=55480 dbname=postgres user=postgres\")";
+            return;
+        }
+        auto r = chat::pg::resolve_conninfo(env);
+        std::string base = r.ok() ? r.value() : std::string(env);
+        // A fresh schema per run: the CI role may create schemas but not databases.
+        std::string schema = "chat_test_" + std::to_string(::getpid());
+        Db admin(base);
+        if (!admin.ok()) {
+            g_error = "cannot connect: " + admin.error();
+            return;
+        }
+        std::string e = admin.q("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
+        if (e.rfind("ERROR", 0) == 0) {
+            g_error = e;
+            return;
+        }
+        g_conninfo = base + " options='-c search_path=" + schema + "'";
+        Db db(g_conninfo);
+        auto sql = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "sql";
+        for (const char* f : {"001_init.sql", "002_conversations.sql", "003_agents.sql"}) {
+            if (!std::filesystem::exists(sql / f)) {
+                g_error = "missing " + (sql / f).string();
+                return;
+            }
+            std::string out = db.q(read_file(sql / f));
+            if (out.rfind("ERROR", 0) == 0) {
+                g_error = std::string(f) + ": " + out;
+                return;
+            }
+        }
+        std::byte salt[chat::password::kSaltBytes] = {std::byte{1}, std::byte{2}};
+        g_hash = chat::password::hash(kPassword, salt);
+    }
+    static void TearDownTestSuite() {
+        const char* env = std::getenv("CHAT_TEST_PG");
+        if (!env || !*env) return;
+        auto r = chat::pg::resolve_conninfo(env);
+        Db admin(r.ok() ? r.value() : std::string(env));
+        admin.q("DROP SCHEMA IF EXISTS chat_test_" + std::to_string(::getpid()) + " CASCADE");
+    }
+
+    void SetUp() override {
+        ASSERT_TRUE(g_error.empty()) << g_error;
+        db_.emplace(g_conninfo);
+        ASSERT_TRUE(db_->ok()) << db_->error();
+        ASSERT_EQ(db_->q("TRUNCATE messages, conversations, agents, faq_entries, login_failures"), "");
+        chat::pg::PoolConfig cfg;
+        cfg.conninfo = g_conninfo;
+        cfg.size = 4;
+        cfg.queue_timeout_ms = 10000;
+        pool_.emplace(loop_, cfg);
+        pool_->start();
+        ASSERT_TRUE(loop_.run_until([&] { return pool_->stats().connected == 4; }, 5000));
+        svc_.emplace(loop_, *pool_, exec_, kSecret, chat::agent::Settings{});
+    }
+    void TearDown() override {
+        svc_.reset();
+        if (pool_) {
+            pool_->shutdown();
+            loop_.run_until([] { return false; }, 50);
+        }
+        pool_.reset();
+    }
+
+    Db& db() { return *db_; }
+
+    // Runs one use case to completion on the loop.
+    Result<Answer> call(const std::function<void(chat::agent::Done)>& op) {
+        std::optional<Result<Answer>> out;
+        op([&](Result<Answer> r) { out.emplace(std::move(r)); });
+        if (!loop_.run_until([&] { return out.has_value(); }, 20000))
+            return chat::make_error(Errc::internal, "timed out");
+        return std::move(*out);
+    }
+    static chat::json::Value body(const Result<Answer>& r) {
+        auto v = chat::json::parse(r.value().body);
+        return v.ok() ? v.value() : chat::json::Value();
+    }
+
+    // An agent row with kPassword (role, capacity, presence).
+    std::string make_agent(const std::string& username, const std::string& name, const std::string& role = "agent",
+                           int cap = 2, const std::string& presence = "offline") {
+        std::string id = db().q("SELECT chat_admin_agent_create(" + db().lit(username) + "," + db().lit(name) + "," +
+                                db().lit(g_hash) + "," + db().lit(role) + "," + std::to_string(cap) +
+                                ")->'agent'->>'id'");
+        if (presence != "offline") db().q("SELECT chat_agent_presence('" + id + "', '" + presence + "')");
+        return id;
+    }
+    std::string token_for(const std::string& id, std::int64_t version = 1) {
+        return chat::token::encode_agent(std::as_bytes(std::span(kSecret.data(), kSecret.size())),
+                                         {id, version, loop_.wall_ms() + 3600 * 1000});
+    }
+    Result<Principal> auth(const std::string& token) {
+        std::optional<Result<Principal>> out;
+        svc_->authenticate(token, [&](Result<Principal> r) { out.emplace(std::move(r)); });
+        if (!loop_.run_until([&] { return out.has_value(); }, 10000))
+            return chat::make_error(Errc::internal, "timed out");
+        return std::move(*out);
+    }
+    Principal principal(const std::string& id) {
+        auto p = auth(token_for(id));
+        EXPECT_TRUE(p.ok()) << p.error().message;
+        return p.ok() ? p.value() : Principal{};
+    }
+    // A customer conversation, escalated; returns its id.
+    std::string escalated(const std::string& sid) {
+        db().q("SELECT chat_open_session('" + sid + "', NULL, 'Hi!', 50)");
+        db().q("SELECT chat_escalate('" + sid + "', " + db().lit(kQueued) + ")");
+        return conv_of(sid);
+    }
+    std::string conv_of(const std::string& sid) {
+        return db().q("SELECT id FROM conversations WHERE session_id = '" + sid + "'");
+    }
+    std::string assignee(const std::string& conv) {
+        return db().q("SELECT coalesce(assigned_agent_id::text, '') FROM conversations WHERE id = '" + conv + "'");
+    }
+    int position(const std::string& conv) {
+        std::string s = db().q("SELECT coalesce(chat_queue_position(c), 0) FROM conversations c WHERE id = '" + conv + "'");
+        return std::atoi(s.c_str());
+    }
+    int count(const std::string& sql) { return std::atoi(db().q(sql).c_str()); }
+
+    EpollLoop loop_;
+    ThreadExecutor exec_{loop_};
+    std::optional<Db> db_;
+    std::optional<chat::pg::Pool> pool_;
+    std::optional<Service> svc_;
+};
+
+std::string login_body(const std::string& user, const std::string& pw) {
+    std::string out;
+    chat::json::Writer w(out);
+    w.begin_object().key("username").string(user).key("password").string(pw).end_object();
+    return out;
+}
+
+TEST_F(AgentTest, LoginOkAndTheSame401ForWrongPasswordAndUnknownUser) {
+    std::string id = make_agent("Ann.Lee", "Ann Lee");
+    auto ok = call([&](auto d) { svc_->login(login_body("ann.lee", kPassword), "10.0.0.1", d); });
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_EQ(ok.value().status, 200);
+    EXPECT_FALSE(ok.value().token.empty());
+    auto b = body(ok);
+    EXPECT_EQ(*b.find_string("token"), ok.value().token);
+    EXPECT_EQ(*b.find("agent")->find_string("id"), id);
+    EXPECT_EQ(*b.find("agent")->find_string("display_name"), "Ann Lee");
+    auto p = auth(ok.value().token);
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ(p.value().agent_id, id);
+    EXPECT_EQ(p.value().role, "agent");
+
+    auto wrong = call([&](auto d) { svc_->login(login_body("ann.lee", "wrong password!"), "10.0.0.1", d); });
+    auto unknown = call([&](auto d) { svc_->login(login_body("nobody", kPassword), "10.0.0.1", d); });
+    ASSERT_FALSE(wrong.ok());
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(wrong.error().code, Errc::unauthorized);
+    EXPECT_EQ(unknown.error().code, Errc::unauthorized);
+    EXPECT_EQ(wrong.error().message, unknown.error().message);
+
+    auto bad = call([&](auto d) { svc_->login("{\"username\": 1}", "10.0.0.1", d); });
+    EXPECT_EQ(bad.error().code, Errc::bad_request);
+    auto notjson = call([&](auto d) { svc_->login("{nope", "10.0.0.1", d); });
+    EXPECT_EQ(notjson.error().code, Errc::invalid_json);
+    // a forged token
+    EXPECT_EQ(auth(ok.value().token + "x").error().code, Errc::unauthorized);
+}
+
+TEST_F(AgentTest, LoginIsRateLimitedAfterTenFailuresPerUsernameAndAddress) {
+    make_agent("bob", "Bob");
+    for (int i = 0; i < 10; i++) {
+        auto r = call([&](auto d) { svc_->login(login_body("bob", "not the password"), "10.0.0.2", d); });
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().code, Errc::unauthorized) << i;
+    }
+    auto limited = call([&](auto d) { svc_->login(login_body("BOB", kPassword), "10.0.0.2", d); });
+    ASSERT_FALSE(limited.ok());
+    EXPECT_EQ(limited.error().code, Errc::rate_limited);
+    EXPECT_EQ(chat::errc_http_status(limited.error().code), 429);
+    // another address is not affected
+    auto other = call([&](auto d) { svc_->login(login_body("bob", kPassword), "10.0.0.3", d); });
+    EXPECT_TRUE(other.ok());
+    // the window passes: the counter is in Postgres, so age it there
+    db().q("UPDATE login_failures SET at = at - interval '6 minutes'");
+    auto again = call([&](auto d) { svc_->login(login_body("bob", kPassword), "10.0.0.2", d); });
+    EXPECT_TRUE(again.ok());
+}
+
+TEST_F(AgentTest, LogoutRevokesTheToken) {
+    make_agent("cid", "Cid", "agent", 2, "online");
+    auto ok = call([&](auto d) { svc_->login(login_body("cid", kPassword), "10.0.0.1", d); });
+    ASSERT_TRUE(ok.ok());
+    auto p = auth(ok.value().token);
+    ASSERT_TRUE(p.ok());
+    auto out = call([&](auto d) { svc_->logout(p.value(), d); });
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out.value().status, 204);
+    EXPECT_TRUE(out.value().clear_token);
+    auto after = auth(ok.value().token);
+    ASSERT_FALSE(after.ok());
+    EXPECT_EQ(after.error().code, Errc::unauthorized);
+}
+
+TEST_F(AgentTest, GoingOnlineAssignsQueuedChats) {
+    std::string a = make_agent("dee", "Dee", "agent", 2);
+    std::string c1 = escalated("s1"), c2 = escalated("s2"), c3 = escalated("s3");
+    EXPECT_EQ(position(c1), 1);
+    EXPECT_EQ(position(c3), 3);
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE metadata->>'event' = 'queued'"), 3);
+    Principal p = principal(a);
+    auto bad = call([&](auto d) { svc_->presence(p, "{\"presence\": \"busy\"}", d); });
+    EXPECT_EQ(bad.error().code, Errc::validation);
+    auto r = call([&](auto d) { svc_->presence(p, "{\"presence\": \"online\"}", d); });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(*body(r).find("agent")->find_string("presence"), "online");
+    EXPECT_EQ(body(r).find("agent")->find_int("active_chats"), 2);
+    EXPECT_EQ(assignee(c1), a);
+    EXPECT_EQ(assignee(c2), a);
+    EXPECT_EQ(assignee(c3), "");
+    EXPECT_EQ(position(c3), 1);
+    EXPECT_NE(r.value().result_json.find(c1), std::string::npos);  // "assigned" for events
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE content = 'Dee joined the chat'"), 2);
+    // away and back: nothing requeued, nothing doubled
+    call([&](auto d) { svc_->presence(p, "{\"presence\": \"away\"}", d); });
+    EXPECT_EQ(assignee(c1), a);
+    auto me = call([&](auto d) { svc_->me(principal(a), d); });
+    EXPECT_EQ(*body(me).find("agent")->find_string("presence"), "away");
+}
+
+TEST_F(AgentTest, CapacityIsRespectedAndACloseGivesTheSlotToTheOldestQueued) {
+    std::string a = make_agent("eve", "Eve", "agent", 2, "online");
+    std::string b = make_agent("fay", "Fay", "agent", 2, "online");
+    std::vector<std::string> convs;
+    for (int i = 1; i <= 6; i++) convs.push_back(escalated("s" + std::to_string(i)));
+    EXPECT_EQ(count("SELECT count(*) FROM conversations WHERE assigned_agent_id IS NOT NULL"), 4);
+    EXPECT_EQ(count("SELECT max(chat_agent_active(id)) FROM agents"), 2);
+    EXPECT_EQ(position(convs[4]), 1);
+    EXPECT_EQ(position(convs[5]), 2);
+    // escalation with a free agent: only the joined message; queued once only otherwise
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE conversation_id = '" + convs[0] +
+                    "' AND sender_type = 'system'"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE conversation_id = '" + convs[4] +
+                    "' AND sender_type = 'system'"), 1);
+    // repeated escalation changes nothing
+    db().q("SELECT chat_escalate('s5', " + db().lit(kQueued) + ")");
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE conversation_id = '" + convs[4] + "'"), 2);
+
+    std::string owner = assignee(convs[0]);
+    Principal p = principal(owner);
+    auto r = call([&](auto d) { svc_->close(p, convs[0], d); });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    auto b0 = body(r);
+    EXPECT_EQ(*b0.find("conversation")->find_string("status"), "closed");
+    EXPECT_EQ(*(*b0.find("messages")->as_array())[0].find_string("content"),
+              (owner == a ? "Eve" : "Fay") + std::string(" closed the chat"));
+    EXPECT_EQ(assignee(convs[4]), owner);
+    EXPECT_EQ(position(convs[5]), 1);
+    // closing again: 409; posting to a closed chat: 409
+    EXPECT_EQ(call([&](auto d) { svc_->close(p, convs[0], d); }).error().code, Errc::invalid_state);
+    EXPECT_EQ(call([&](auto d) { svc_->post(p, convs[0], "{\"text\": \"hi\"}", d); }).error().code,
+              Errc::invalid_state);
+    // the close is visible to the customer
+    EXPECT_EQ(db().q("SELECT status FROM conversations WHERE id = '" + convs[0] + "'"), "closed");
+    EXPECT_NE(db().q("SELECT chat_escalate('s1', 'x')").find("conversation is closed"), std::string::npos);
+}
+
+TEST_F(AgentTest, ClaimOverCapacityIs409) {
+    std::string a = make_agent("gus", "Gus", "agent", 1, "online");
+    std::string b = make_agent("hal", "Hal", "agent", 1, "away");
+    std::string c1 = escalated("s1"), c2 = escalated("s2"), c3 = escalated("s3");
+    EXPECT_EQ(assignee(c1), a);
+    Principal pa = principal(a), pb = principal(b);
+    auto full = call([&](auto d) { svc_->claim(pa, c2, d); });
+    ASSERT_FALSE(full.ok());
+    EXPECT_EQ(full.error().code, Errc::invalid_state);
+    auto ok = call([&](auto d) { svc_->claim(pb, c3, d); });
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_EQ(*body(ok).find("conversation")->find("assigned_agent")->find_string("id"), b);
+    EXPECT_EQ(position(c2), 1);
+    // an assigned chat is not claimable
+    EXPECT_EQ(call([&](auto d) { svc_->claim(pb, c3, d); }).error().code, Errc::invalid_state);
+    EXPECT_EQ(call([&](auto d) { svc_->claim(pb, "not-a-uuid", d); }).error().code, Errc::not_found);
+}
+
+TEST_F(AgentTest, TransferNeedsAnOnlineAgentWithCapacity) {
+    std::string a = make_agent("ida", "Ida", "agent", 2, "online");
+    std::string off = make_agent("jon", "Jon", "agent", 2, "offline");
+    std::string c1 = escalated("s1");
+    make_agent("kim", "Kim", "agent", 2, "online");
+    std::string c2 = escalated("s2");  // Kim is idle longest: c2 goes to Kim
+    std::string kim = assignee(c2);
+    ASSERT_NE(kim, a);
+    Principal pa = principal(a);
+    auto r = call([&](auto d) { svc_->transfer(pa, c1, "{\"agent_id\": \"" + off + "\"}", d); });
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::invalid_state);
+    EXPECT_EQ(call([&](auto d) { svc_->transfer(pa, c1, "{\"agent_id\": 5}", d); }).error().code, Errc::validation);
+    // Kim at capacity after a third chat? capacity 2: one more is fine
+    auto ok = call([&](auto d) { svc_->transfer(pa, c1, "{\"agent_id\": \"" + kim + "\"}", d); });
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    EXPECT_EQ(assignee(c1), kim);
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE content = 'Transferred to Kim'"), 1);
+    // now Kim is full
+    std::string c3 = escalated("s3");
+    EXPECT_EQ(assignee(c3), a);
+    auto full = call([&](auto d) { svc_->transfer(pa, c3, "{\"agent_id\": \"" + kim + "\"}", d); });
+    EXPECT_EQ(full.error().code, Errc::invalid_state);
+    // Ida no longer holds c1: she may not transfer it
+    EXPECT_EQ(call([&](auto d) { svc_->transfer(pa, c1, "{\"agent_id\": \"" + a + "\"}", d); }).error().code,
+              Errc::not_found);
+}
+
+TEST_F(AgentTest, AnAgentCannotReadAnotherAgentsChatButASupervisorCan) {
+    std::string a = make_agent("lea", "Lea", "agent", 1, "online");
+    std::string b = make_agent("max", "Max", "agent", 1, "online");
+    std::string s = make_agent("ned", "Ned", "supervisor", 0, "online");
+    std::string c1 = escalated("s1");
+    std::string owner = assignee(c1);
+    std::string other = owner == a ? b : a;
+    Principal po = principal(owner), pother = principal(other), ps = principal(s);
+    auto mine = call([&](auto d) { svc_->conversation(po, c1, "after=0&limit=10", d); });
+    ASSERT_TRUE(mine.ok()) << mine.error().message;
+    EXPECT_EQ(body(mine).find("messages")->as_array()->size(), 2u);
+    EXPECT_EQ(call([&](auto d) { svc_->conversation(pother, c1, "", d); }).error().code, Errc::not_found);
+    EXPECT_EQ(call([&](auto d) { svc_->post(pother, c1, "{\"text\": \"hi\"}", d); }).error().code, Errc::not_found);
+    EXPECT_EQ(call([&](auto d) { svc_->close(pother, c1, d); }).error().code, Errc::not_found);
+    EXPECT_EQ(call([&](auto d) { svc_->conversation(pother, "zzz", "", d); }).error().code, Errc::not_found);
+    auto sup = call([&](auto d) { svc_->conversation(ps, c1, "", d); });
+    ASSERT_TRUE(sup.ok()) << sup.error().message;
+
+    // the owner writes (idempotent by client_id) and reads
+    std::string msg = "{\"text\": \"Hello, how can I help?\", \"client_id\": \"6f1c1a4e-8a3b-4c55-9d2e-0a1b2c3d4e5f\"}";
+    auto p1 = call([&](auto d) { svc_->post(po, c1, msg, d); });
+    ASSERT_TRUE(p1.ok()) << p1.error().message;
+    EXPECT_EQ(p1.value().status, 201);
+    auto p2 = call([&](auto d) { svc_->post(po, c1, msg, d); });
+    ASSERT_TRUE(p2.ok());
+    EXPECT_EQ(*(*body(p1).find("messages")->as_array())[0].find_string("id"),
+              *(*body(p2).find("messages")->as_array())[0].find_string("id"));
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE sender_type = 'agent'"), 1);
+    EXPECT_EQ(call([&](auto d) { svc_->post(po, c1, "{\"text\": \"  \"}", d); }).error().code, Errc::validation);
+    db().q("SELECT chat_customer_post('s1', NULL, 'text', 'thanks', NULL, NULL)");
+    auto rd = call([&](auto d) { svc_->read(po, c1, "{\"up_to_seq\": 10}", d); });
+    ASSERT_TRUE(rd.ok());
+    EXPECT_EQ(rd.value().status, 204);
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE sender_type = 'customer' AND read_at IS NULL"), 0);
+
+    // views: the owner's active, the supervisor's all
+    auto act = call([&](auto d) { svc_->conversations(po, "view=active", d); });
+    ASSERT_TRUE(act.ok()) << act.error().message;
+    ASSERT_EQ(body(act).find("conversations")->as_array()->size(), 1u);
+    EXPECT_EQ(*(*body(act).find("conversations")->as_array())[0].find("last_message")->find_string("content"),
+              "thanks");
+    auto oth = call([&](auto d) { svc_->conversations(pother, "view=all", d); });
+    EXPECT_EQ(body(oth).find("conversations")->as_array()->size(), 0u);
+    auto all = call([&](auto d) { svc_->conversations(ps, "view=all", d); });
+    EXPECT_EQ(body(all).find("conversations")->as_array()->size(), 1u);
+    EXPECT_EQ(call([&](auto d) { svc_->conversations(ps, "view=mine", d); }).error().code, Errc::validation);
+    EXPECT_EQ(call([&](auto d) { svc_->conversations(ps, "cursor=%%%", d); }).error().code, Errc::validation);
+}
+
+TEST_F(AgentTest, QueueViewPaginatesWithACursor) {
+    std::string a = make_agent("ora", "Ora", "agent", 2, "offline");
+    std::vector<std::string> convs;
+    for (int i = 1; i <= 5; i++) convs.push_back(escalated("q" + std::to_string(i)));
+    Principal p = principal(a);
+    std::vector<std::string> seen;
+    std::string cursor;
+    for (int page = 0; page < 5; page++) {
+        std::string q = "view=queue&limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor);
+        auto r = call([&](auto d) { svc_->conversations(p, q, d); });
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        auto b = body(r);
+        for (const auto& c : *b.find("conversations")->as_array()) seen.push_back(*c.find_string("id"));
+        if (b.find("next_cursor")->is_null()) break;
+        cursor = *b.find("next_cursor")->as_string();
+    }
+    EXPECT_EQ(seen, convs);
+}
+
+TEST_F(AgentTest, SweepRequeuesAGoneAgentsChatsAtTheFront) {
+    std::string a = make_agent("pia", "Pia", "agent", 2, "online");
+    std::string c1 = escalated("s1"), c2 = escalated("s2"), c3 = escalated("s3");
+    EXPECT_EQ(position(c3), 1);
+    std::optional<Result<std::string>> out;
+    svc_->sweep(0, [&](Result<std::string> r) { out.emplace(std::move(r)); });
+    ASSERT_TRUE(loop_.run_until([&] { return out.has_value(); }, 10000));
+    ASSERT_TRUE(out->ok()) << out->error().message;
+    auto v = chat::json::parse(out->value());
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v.value().find("offline")->as_array()->size(), 1u);
+    EXPECT_EQ(v.value().find("requeued")->as_array()->size(), 2u);
+    EXPECT_EQ(db().q("SELECT presence FROM agents WHERE id = '" + a + "'"), "offline");
+    EXPECT_EQ(position(c1), 1);
+    EXPECT_EQ(position(c2), 2);
+    EXPECT_EQ(position(c3), 3);
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE metadata->>'event' = 'requeued'"), 2);
+    // a fresh heartbeat keeps an agent: with a long grace nothing happens
+    db().q("SELECT chat_agent_presence('" + a + "', 'online')");
+    EXPECT_EQ(assignee(c1), a);
+    out.reset();
+    svc_->sweep(60000, [&](Result<std::string> r) { out.emplace(std::move(r)); });
+    ASSERT_TRUE(loop_.run_until([&] { return out.has_value(); }, 10000));
+    EXPECT_EQ(assignee(c1), a);
+    EXPECT_EQ(db().q("SELECT presence FROM agents WHERE id = '" + a + "'"), "online");
+}
+
+TEST_F(AgentTest, AdminManagesAgents) {
+    std::string admin = make_agent("root", "Root", "admin", 0, "online");
+    std::string plain = make_agent("quin", "Quin", "agent", 2, "online");
+    Principal pa = principal(admin), pq = principal(plain);
+    std::string create =
+        "{\"username\": \"rita\", \"display_name\": \"Rita\", \"password\": \"long enough pw\", "
+        "\"role\": \"agent\", \"max_active_chats\": 3}";
+    EXPECT_EQ(call([&](auto d) { svc_->admin_create_agent(pq, create, d); }).error().code, Errc::forbidden);
+    EXPECT_EQ(call([&](auto d) { svc_->admin_agents(pq, "", d); }).error().code, Errc::forbidden);
+    auto weak = call([&](auto d) {
+        svc_->admin_create_agent(pa, "{\"username\": \"x\", \"display_name\": \"X\", \"password\": \"short\"}", d);
+    });
+    EXPECT_EQ(weak.error().code, Errc::validation);
+    auto made = call([&](auto d) { svc_->admin_create_agent(pa, create, d); });
+    ASSERT_TRUE(made.ok()) << made.error().message;
+    EXPECT_EQ(made.value().status, 201);
+    std::string rita = *body(made).find("agent")->find_string("id");
+    EXPECT_EQ(body(made).find("agent")->find_int("max_active_chats"), 3);
+    auto taken = call([&](auto d) { svc_->admin_create_agent(pa, create, d); });
+    EXPECT_EQ(taken.error().code, Errc::conflict);
+
+    auto login = call([&](auto d) { svc_->login(login_body("rita", "long enough pw"), "10.0.0.9", d); });
+    ASSERT_TRUE(login.ok()) << login.error().message;
+    ASSERT_TRUE(auth(login.value().token).ok());
+
+    // a password change revokes earlier tokens
+    auto upd = call([&](auto d) {
+        svc_->admin_update_agent(pa, rita, "{\"password\": \"another long pw\", \"display_name\": \"Rita R\"}", d);
+    });
+    ASSERT_TRUE(upd.ok()) << upd.error().message;
+    EXPECT_EQ(*body(upd).find("agent")->find_string("display_name"), "Rita R");
+    EXPECT_EQ(auth(login.value().token).error().code, Errc::unauthorized);
+    EXPECT_FALSE(call([&](auto d) { svc_->login(login_body("rita", "long enough pw"), "10.0.0.9", d); }).ok());
+    auto relog = call([&](auto d) { svc_->login(login_body("rita", "another long pw"), "10.0.0.9", d); });
+    ASSERT_TRUE(relog.ok()) << relog.error().message;
+    EXPECT_EQ(call([&](auto d) { svc_->admin_update_agent(pa, rita, "{\"role\": \"king\"}", d); }).error().code,
+              Errc::validation);
+    EXPECT_EQ(call([&](auto d) { svc_->admin_update_agent(pa, "nope", "{}", d); }).error().code, Errc::not_found);
+
+    // delete: Quin's chats go back to the queue, Quin can't log in, history keeps the name
+    std::string c1 = escalated("s1");
+    EXPECT_EQ(assignee(c1), plain);
+    auto del = call([&](auto d) { svc_->admin_delete_agent(pa, plain, d); });
+    ASSERT_TRUE(del.ok()) << del.error().message;
+    EXPECT_EQ(del.value().status, 204);
+    EXPECT_EQ(assignee(c1), "");
+    EXPECT_EQ(position(c1), 1);
+    EXPECT_EQ(auth(token_for(plain)).error().code, Errc::unauthorized);
+    EXPECT_EQ(call([&](auto d) { svc_->login(login_body("quin", kPassword), "10.0.0.9", d); }).error().code,
+              Errc::unauthorized);
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE content = 'Quin joined the chat'"), 1);
+    EXPECT_EQ(call([&](auto d) { svc_->admin_delete_agent(pa, admin, d); }).error().code, Errc::invalid_state);
+    auto list = call([&](auto d) { svc_->admin_agents(pa, "", d); });
+    EXPECT_EQ(body(list).find("agents")->as_array()->size(), 2u);
+    auto withdel = call([&](auto d) { svc_->admin_agents(pa, "deleted=1", d); });
+    EXPECT_EQ(body(withdel).find("agents")->as_array()->size(), 3u);
+    // Rita comes online: she takes the requeued chat
+    auto pr = auth(relog.value().token);
+    ASSERT_TRUE(pr.ok());
+    call([&](auto d) { svc_->presence(pr.value(), "{\"presence\": \"online\"}", d); });
+    EXPECT_EQ(assignee(c1), rita);
+}
+
+TEST_F(AgentTest, AdminManagesTheFaq) {
+    std::string admin = make_agent("root", "Root", "admin", 0);
+    Principal pa = principal(admin);
+    std::string v0 = db().q("SELECT version FROM chat_faq_version");
+    std::string entry =
+        "{\"slug\": \"shipping-time\", \"question\": \"How long does shipping take?\", "
+        "\"answer\": \"3-5 days.\", \"display_order\": 1, \"keywords\": [\"shipping\", \"delivery\"]}";
+    auto made = call([&](auto d) { svc_->admin_create_faq(pa, entry, d); });
+    ASSERT_TRUE(made.ok()) << made.error().message;
+    EXPECT_EQ(made.value().status, 201);
+    EXPECT_EQ(*body(made).find("faq")->find_string("slug"), "shipping-time");
+    EXPECT_EQ(call([&](auto d) { svc_->admin_create_faq(pa, entry, d); }).error().code, Errc::conflict);
+    EXPECT_EQ(call([&](auto d) { svc_->admin_create_faq(pa, "{\"slug\": \"Bad Slug\", \"question\": \"q\", \"answer\": \"a\"}", d); })
+                  .error()
+                  .code,
+              Errc::validation);
+    auto upd = call([&](auto d) { svc_->admin_update_faq(pa, "shipping-time", "{\"is_active\": false}", d); });
+    ASSERT_TRUE(upd.ok()) << upd.error().message;
+    EXPECT_EQ(body(upd).find("faq")->find("is_active")->as_bool(), false);
+    auto list = call([&](auto d) { svc_->admin_faq(pa, d); });
+    ASSERT_EQ(body(list).find("faq")->as_array()->size(), 1u);
+    auto del = call([&](auto d) { svc_->admin_delete_faq(pa, "shipping-time", d); });
+    ASSERT_TRUE(del.ok());
+    EXPECT_EQ(del.value().status, 204);
+    EXPECT_EQ(call([&](auto d) { svc_->admin_delete_faq(pa, "shipping-time", d); }).error().code, Errc::not_found);
+    EXPECT_EQ(std::atoll(db().q("SELECT version FROM chat_faq_version").c_str()), std::atoll(v0.c_str()) + 3);
+}
+
+// 30 customers escalate at once through two pools ("two nodes", 4 connections each)
+// against 2 agents with capacity 2.
+TEST_F(AgentTest, ConcurrentEscalationsNeverExceedCapacity) {
+    make_agent("sam", "Sam", "agent", 2, "online");
+    make_agent("tia", "Tia", "agent", 2, "online");
+    for (int i = 0; i < 30; i++)
+        db().q("SELECT chat_open_session('c" + std::to_string(i) + "', NULL, 'Hi!', 50)");
+    chat::pg::PoolConfig cfg;
+    cfg.conninfo = g_conninfo;
+    cfg.size = 4;
+    cfg.queue_timeout_ms = 20000;
+    cfg.query_timeout_ms = 20000;
+    chat::pg::Pool second(loop_, cfg);
+    second.start();
+    ASSERT_TRUE(loop_.run_until([&] { return second.stats().connected == 4; }, 5000));
+    int finished = 0, failed = 0;
+    for (int i = 0; i < 30; i++) {
+        chat::pg::Pool& pool = i % 2 ? second : *pool_;
+        pool.query("SELECT chat_escalate($1, $2)::text", {"c" + std::to_string(i), kQueued},
+                   [&](Result<chat::pg::QueryResult> r) {
+                       finished++;
+                       if (!r.ok()) {
+                           failed++;
+                           ADD_FAILURE() << r.error().message;
+                       }
+                   });
+    }
+    ASSERT_TRUE(loop_.run_until([&] { return finished == 30; }, 30000));
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(count("SELECT count(*) FROM conversations WHERE status = 'agent' AND assigned_agent_id IS NOT NULL"), 4);
+    EXPECT_EQ(count("SELECT max(chat_agent_active(id)) FROM agents"), 2);
+    EXPECT_EQ(db().q("SELECT string_agg(p::text, ',' ORDER BY p) FROM (SELECT chat_queue_position(c) p "
+                     "FROM conversations c WHERE assigned_agent_id IS NULL) q"),
+              [] {
+                  std::string s;
+                  for (int i = 1; i <= 26; i++) s += (i > 1 ? "," : "") + std::to_string(i);
+                  return s;
+              }());
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE metadata->>'event' = 'queued'"), 26);
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE metadata->>'event' = 'assigned'"), 4);
+    second.shutdown();
+    loop_.run_until([] { return false; }, 50);
+}
+
+}  // namespace

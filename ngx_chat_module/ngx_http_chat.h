@@ -10,6 +10,7 @@ extern "C" {
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <ngx_thread_pool.h>
 }
 
 #include <string>
@@ -90,6 +91,9 @@ typedef struct {
     ngx_uint_t                  message_max;     /* characters per message */
     ngx_uint_t                  history;         /* messages per conversation
                                                     in the cache and answers */
+    ngx_msec_t                  agent_grace;     /* offline after silence */
+    ngx_thread_pool_t          *thread_pool;     /* password hashing */
+
     ngx_uint_t                  rate;            /* millionths of a token
                                                     per millisecond */
     ngx_uint_t                  burst;
@@ -125,6 +129,7 @@ ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
 ngx_int_t ngx_http_chat_filter_init(ngx_conf_t *cf);
 /* for requests finished asynchronously: park before, finish once after */
 void ngx_http_chat_park(ngx_http_request_t *r) noexcept;
+void ngx_http_chat_unpark(void) noexcept;
 void ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept;
 
 /* ngx_http_chat_faq.cpp */
@@ -141,6 +146,7 @@ typedef struct {
     ngx_http_chat_body_pt   body_handler;
     ngx_str_t               principal;     /* session id or agent id */
     ngx_buf_t              *error_body;    /* JSON replacing nginx's page */
+    ngx_uint_t              op;            /* agent/admin route */
     unsigned                own_response:1;
     unsigned                error_sent:1;
 } ngx_http_chat_ctx_t;
@@ -174,6 +180,10 @@ typedef struct {
 
 ngx_int_t ngx_http_chat_api_handler(ngx_http_request_t *r);
 
+/* ngx_http_chat_agent.cpp: path is below "v1/" */
+ngx_int_t ngx_http_chat_agent_handler(ngx_http_request_t *r,
+    std::string_view path);
+
 /* ngx_http_chat_customer.cpp */
 extern ngx_http_chat_route_t  ngx_http_chat_customer_routes[];
 
@@ -192,10 +202,12 @@ namespace chat { class EventLoop; }
 namespace chat::pg { class Pool; }
 namespace chat::redis { class Client; }
 namespace chat::customer { class Service; }
+namespace chat::agent { class Service; }
 
 struct ngx_http_chat_worker_t {
     chat::EventLoop            *loop;
     chat::customer::Service    *customer;  /* NULL: no chat_postgres */
+    chat::agent::Service       *agent;     /* NULL: no chat_postgres */
     chat::pg::Pool             *pg;        /* NULL: no chat_postgres */
     chat::redis::Client        *redis;     /* NULL: no chat_redis */
 };

@@ -60,9 +60,12 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
     chat::customer::Answer  &a = res.value();
 
     if (cmcf->zone) {
-        if (a.snapshot) {
+        if (a.snapshot && a.snapshot->cacheable) {
             ngx_http_chat_cache_apply(cmcf->zone, *a.snapshot,
                                       cmcf->history);
+
+        } else if (a.snapshot) {
+            ngx_http_chat_cache_remove(cmcf->zone, a.snapshot->key);
 
         } else if (a.invalidate) {
             ctx = ngx_http_chat_ctx(r);

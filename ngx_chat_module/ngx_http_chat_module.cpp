@@ -4,13 +4,16 @@
  */
 
 #include "ngx_http_chat.h"
+#include "ngx_http_chat_executor.h"
 #include "ngx_http_chat_loop.h"
 
 #include <fstream>
 #include <memory>
 #include <sstream>
 
+#include "chat/agent.h"
 #include "chat/customer.h"
+#include "chat/json.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
 
@@ -86,6 +89,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       offsetof(ngx_http_chat_main_conf_t, history),
       NULL },
 
+    { ngx_string("chat_agent_grace"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chat_main_conf_t, agent_grace),
+      NULL },
+
     { ngx_string("chat_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_chat_api,
@@ -145,7 +155,12 @@ struct ngx_http_chat_worker_state_t {
     std::unique_ptr<chat::pg::Pool>         pg;
     std::unique_ptr<chat::redis::Client>    redis;
     std::unique_ptr<chat::customer::Service> customer;
+    std::unique_ptr<ngx_http_chat_executor_t> executor;
+    std::unique_ptr<chat::agent::Service>   agent;
     std::unique_ptr<chat::Timer>            faq_timer;
+    std::unique_ptr<chat::Timer>            sweep_timer;
+    ngx_http_chat_zone_t                   *zone;
+    ngx_msec_t                              grace;
     ngx_http_chat_worker_t                  view;
 };
 
@@ -160,46 +175,84 @@ ngx_http_chat_worker(void)
 
 
 /*
- * Loads the active FAQ into the worker's matcher: from the chat zone when an
- * earlier worker put it there, else from Postgres (then shared through the
- * zone), retrying every second until Postgres answers.
+ * Keeps the worker's FAQ current. A newer set in the chat zone (put there by
+ * another worker) is taken without a round trip; every few seconds Postgres
+ * is asked whether an admin changed the FAQ (chat_faq_version), so changes
+ * reach every worker of every node without a restart.
  */
 static void
-ngx_http_chat_load_faq(ngx_http_chat_worker_state_t *st,
-    ngx_http_chat_zone_t *zone)
+ngx_http_chat_sync_faq(ngx_http_chat_worker_state_t *st)
 {
     std::string  json;
     int64_t      version;
 
-    if (ngx_http_chat_faq_get(zone, &json, &version)) {
+    const chat::customer::FaqSet  *cur = st->customer->faq();
+    int64_t                        have = cur ? cur->version : -1;
+
+    if (ngx_http_chat_faq_get(st->zone, &json, &version) && version > have) {
         auto faq = chat::customer::load_faq(json, version);
 
         if (faq.ok()) {
             st->customer->set_faq(std::move(faq.value()));
-            return;
+            have = version;
         }
     }
 
-    st->pg->query("SELECT chat_faq_json(false)::text", {},
-        [st, zone](chat::Result<chat::pg::QueryResult> res) {
-            if (res.ok() && res.value().rows() == 1) {
-                std::string_view  text = res.value().get(0, 0);
+    st->pg->query("SELECT CASE WHEN version > $1 THEN chat_faq_current()::text"
+                  " END FROM chat_faq_version",
+                  {std::to_string(have)},
+        [st](chat::Result<chat::pg::QueryResult> res) {
+            bool  loaded = st->customer->faq() != NULL;
 
-                auto faq = chat::customer::load_faq(text, 1);
+            if (res.ok() && res.value().rows() == 1
+                && !res.value().is_null(0, 0))
+            {
+                auto v = chat::json::parse(res.value().get(0, 0));
+                const chat::json::Value *faq = v.ok()
+                                               ? v.value().find("faq") : NULL;
+                int64_t version = v.ok()
+                                  ? v.value().find_int("version").value_or(0)
+                                  : 0;
 
-                if (faq.ok()) {
-                    st->customer->set_faq(std::move(faq.value()));
-                    ngx_http_chat_faq_put(zone, text, 1);
-                    return;
+                if (faq) {
+                    std::string  text = chat::json::to_string(*faq);
+                    auto set = chat::customer::load_faq(text, version);
+
+                    if (set.ok()) {
+                        st->customer->set_faq(std::move(set.value()));
+                        ngx_http_chat_faq_put(st->zone, text, version);
+                        loaded = true;
+
+                    } else {
+                        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                                      "chat: loading the FAQ failed: %s",
+                                      set.error().message.c_str());
+                    }
                 }
-
-                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                              "chat: loading the FAQ failed: %s",
-                              faq.error().message.c_str());
             }
 
-            st->faq_timer->arm(1000);
+            st->faq_timer->arm(loaded ? 5000 : 1000);
         });
+}
+
+
+/*
+ * The presence sweep: agents silent longer than chat_agent_grace go offline
+ * and their chats back to the front of the queue. Every worker runs it; an
+ * advisory lock in chat_sweep() lets one node at a time do the work.
+ */
+static void
+ngx_http_chat_sweep(ngx_http_chat_worker_state_t *st)
+{
+    st->agent->sweep(st->grace, [st](chat::Result<std::string> res) {
+        if (!res.ok() && res.error().code != chat::Errc::unavailable) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "chat: agent sweep failed: %s",
+                          res.error().message.c_str());
+        }
+
+        st->sweep_timer->arm(5000);
+    });
 }
 
 
@@ -239,13 +292,34 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                                std::string(ngx_http_chat_sv(cmcf->secret)),
                                cs);
 
-            auto                  *raw = st.get();
-            ngx_http_chat_zone_t  *zone = cmcf->zone;
+            ngx_str_t  pool_name = ngx_string("default");
 
-            st->faq_timer = st->loop->timer([raw, zone] {
-                ngx_http_chat_load_faq(raw, zone);
+            st->executor = std::make_unique<ngx_http_chat_executor_t>(
+                               ngx_thread_pool_get(cycle, &pool_name),
+                               cycle->log, *st->loop);
+
+            chat::agent::Settings  as;
+
+            as.message_max = cmcf->message_max;
+
+            st->agent = std::make_unique<chat::agent::Service>(
+                            *st->loop, *st->pg, *st->executor,
+                            std::string(ngx_http_chat_sv(cmcf->secret)), as);
+
+            auto  *raw = st.get();
+
+            st->zone = cmcf->zone;
+            st->grace = cmcf->agent_grace;
+
+            st->faq_timer = st->loop->timer([raw] {
+                ngx_http_chat_sync_faq(raw);
             });
-            ngx_http_chat_load_faq(raw, zone);
+            ngx_http_chat_sync_faq(raw);
+
+            st->sweep_timer = st->loop->timer([raw] {
+                ngx_http_chat_sweep(raw);
+            });
+            st->sweep_timer->arm(5000);
         }
 
         if (cmcf->redis_ip.len) {
@@ -263,6 +337,7 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
         st->view.pg = st->pg.get();
         st->view.redis = st->redis.get();
         st->view.customer = st->customer.get();
+        st->view.agent = st->agent.get();
 
         ngx_http_chat_state = std::move(st);
 
@@ -315,6 +390,7 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
     cmcf->history = NGX_CONF_UNSET_UINT;
     cmcf->rate = NGX_CONF_UNSET_UINT;
     cmcf->burst = NGX_CONF_UNSET_UINT;
+    cmcf->agent_grace = NGX_CONF_UNSET_MSEC;
 
     return cmcf;
 }
@@ -342,6 +418,18 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "chat_message_max must be between 1 and 100000");
         return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    ngx_conf_init_msec_value(cmcf->agent_grace, 60000);
+
+    if (cmcf->pg_conninfo.len) {
+        /* agents' passwords are hashed on nginx's thread pool */
+        ngx_str_t  pool_name = ngx_string("default");
+
+        cmcf->thread_pool = ngx_thread_pool_add(cf, &pool_name);
+        if (cmcf->thread_pool == NULL) {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
     }
 
     if (cmcf->pg_conninfo.len && cmcf->secret.len == 0) {

@@ -161,11 +161,18 @@ ngx_http_chat_park(ngx_http_request_t *r) noexcept
 
 
 void
-ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
+ngx_http_chat_unpark(void) noexcept
 {
     if (ngx_http_chat_parked) {
         ngx_http_chat_parked--;
     }
+}
+
+
+void
+ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
+{
+    ngx_http_chat_unpark();
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(r->connection);

@@ -67,6 +67,8 @@ Snapshot make_snapshot(const std::string& sid, const Parsed& p) {
     s.version = p.conversation->find_int("version").value_or(0);
     s.last_seq = p.conversation->find_int("last_seq").value_or(0);
     s.conversation_json = json::to_string(*p.conversation);
+    const std::string* status = p.conversation->find_string("status");
+    s.cacheable = !status || *status != "agent";
     if (p.messages) {
         for (const json::Value& m : *p.messages)
             s.messages.push_back(CachedMessage{m.find_int("seq").value_or(0), json::to_string(m)});

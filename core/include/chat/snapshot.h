@@ -22,6 +22,11 @@ struct Snapshot {
     std::int64_t last_seq = 0;
     std::string conversation_json;
     std::vector<CachedMessage> messages;
+    // False while agents (on any node) may change the conversation behind the
+    // customer's back (status "agent"): then the cache must drop the entry.
+    // Automated conversations change only by the customer's own writes, closed
+    // ones not at all, so those may be served from the cache.
+    bool cacheable = true;
 };
 
 }  // namespace chat

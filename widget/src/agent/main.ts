@@ -100,7 +100,7 @@ function showLogin(message = ""): void {
   const err = h("p", { class: "form-error", role: "alert" }, message);
   const btn = h("button", { class: "btn primary wide", type: "submit", "data-testid": "agent-login" }, "Sign in");
   const form = h("form", { class: "login-card", "aria-labelledby": "login-title" },
-    h("div", { class: "brand-mark", "aria-hidden": "true" }, "💬"),
+    h("div", { class: "brand-mark", "aria-hidden": "true" }, "nginx-chat"),
     h("h1", { id: "login-title" }, "Support dashboard"),
     h("p", { class: "muted" }, "Sign in to answer customer chats."),
     h("label", { for: "u" }, "Username"), user,
@@ -147,7 +147,7 @@ function enterApp(): void {
   logout.addEventListener("click", async () => { try { await api("POST", "/agent/logout", {}); } catch { /* */ } showLogin(); });
   app.replaceChildren(
     h("header", { class: "topbar" },
-      h("div", { class: "brand" }, h("span", { "aria-hidden": "true" }, "💬"), " Support"),
+      h("div", { class: "brand" }, "nginx-chat ", h("span", null, "Support")),
       nav,
       h("div", { class: "spacer" }),
       connState,
@@ -350,7 +350,7 @@ function setCustTyping(on: boolean): void {
 function renderOpen(): void {
   if (!openId || !openConv) {
     chatPane.replaceChildren(h("div", { class: "placeholder" },
-      h("div", { class: "big", "aria-hidden": "true" }, "💬"),
+      h("div", { class: "big", "aria-hidden": "true" }, "No conversation open"),
       h("p", null, lists.queue.length ? `${lists.queue.length} customer${lists.queue.length === 1 ? " is" : "s are"} waiting in the queue.` : "Select a conversation on the left."),
       lists.queue.length ? h("p", { class: "muted" }, "Open the Queue view to claim one.") : null));
     ctxPane.replaceChildren(h("h3", null, "Customer context"), h("p", { class: "muted" }, "Nothing selected."));

@@ -51,6 +51,8 @@ declare const __WIDGET_CSS__: string;
   }
   const I_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z";
   const I_SEND = "M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z";
+  const I_CLOCK = "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 10.4 3.5 2.1-1 1.7L11 13V6h2z";
+  const I_CHECK = "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z";
   const I_DOWN = "M7.4 8.6 12 13.2l4.6-4.6L18 10l-6 6-6-6z";
 
   // ---- DOM ----
@@ -147,16 +149,17 @@ declare const __WIDGET_CSS__: string;
     const st = conv ? conv.status : null;
     // header
     let line = "Connecting…";
-    if (st === "automated") { title.textContent = "Customer support"; avatar.textContent = "🛍"; line = "Our assistant answers instantly"; }
+    const setAvatar = (v: string | SVGSVGElement) => { if (avatar.textContent !== v || typeof v !== "string") avatar.replaceChildren(v); };
+    if (st === "automated") { title.textContent = "Customer support"; setAvatar(icon(I_CHAT, 22)); line = "Our assistant answers instantly"; }
     else if (st === "agent") {
       if (conv!.assigned_agent) {
-        title.textContent = agentName(); avatar.textContent = initials(agentName());
+        title.textContent = agentName(); setAvatar(initials(agentName()));
         line = `You're chatting with ${agentName()}`;
       } else {
-        title.textContent = "Customer support"; avatar.textContent = "⏳";
+        title.textContent = "Customer support"; setAvatar(icon(I_CLOCK, 22));
         line = conv!.queue_position ? `Waiting for an agent · you are #${conv!.queue_position} in the queue` : "Waiting for an agent…";
       }
-    } else if (st === "closed") { title.textContent = "Customer support"; avatar.textContent = "✓"; line = "This chat has ended"; }
+    } else if (st === "closed") { title.textContent = "Customer support"; setAvatar(icon(I_CHECK, 22)); line = "This chat has ended"; }
     if (status.textContent !== line) status.textContent = line;
     // bottom area
     const automated = st === "automated";

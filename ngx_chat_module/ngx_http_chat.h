@@ -62,6 +62,11 @@ typedef struct {
     void                       *cache_pending;     /* written, not linked */
     void                       *cache_victim;      /* being unlinked */
     ngx_uint_t                  cache_linking;     /* tree/LRU mid-change */
+
+    /* ngx_http_chat_faq.cpp, under shpool->mutex */
+    u_char                     *faq_blob;          /* chat_faq_json() text */
+    size_t                      faq_len;
+    int64_t                     faq_version;
 } ngx_http_chat_shctx_t;
 
 typedef struct {
@@ -119,6 +124,12 @@ ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept;
 /* for requests finished asynchronously (after NGX_DONE) */
 void ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept;
+
+/* ngx_http_chat_faq.cpp */
+bool ngx_http_chat_faq_get(ngx_http_chat_zone_t *zone, std::string *json,
+    int64_t *version) noexcept;
+void ngx_http_chat_faq_put(ngx_http_chat_zone_t *zone, std::string_view json,
+    int64_t version) noexcept;
 
 /* ngx_http_chat_request.cpp */
 typedef void (*ngx_http_chat_body_pt)(ngx_http_request_t *r, std::string body);

@@ -160,19 +160,36 @@ ngx_http_chat_worker(void)
 
 
 /*
- * Loads the active FAQ into the worker's matcher, retrying every second until
- * Postgres answers (the worker serves the rest meanwhile).
+ * Loads the active FAQ into the worker's matcher: from the chat zone when an
+ * earlier worker put it there, else from Postgres (then shared through the
+ * zone), retrying every second until Postgres answers.
  */
 static void
-ngx_http_chat_load_faq(ngx_http_chat_worker_state_t *st)
+ngx_http_chat_load_faq(ngx_http_chat_worker_state_t *st,
+    ngx_http_chat_zone_t *zone)
 {
+    std::string  json;
+    int64_t      version;
+
+    if (ngx_http_chat_faq_get(zone, &json, &version)) {
+        auto faq = chat::customer::load_faq(json, version);
+
+        if (faq.ok()) {
+            st->customer->set_faq(std::move(faq.value()));
+            return;
+        }
+    }
+
     st->pg->query("SELECT chat_faq_json(false)::text", {},
-        [st](chat::Result<chat::pg::QueryResult> res) {
+        [st, zone](chat::Result<chat::pg::QueryResult> res) {
             if (res.ok() && res.value().rows() == 1) {
-                auto faq = chat::customer::load_faq(res.value().get(0, 0), 1);
+                std::string_view  text = res.value().get(0, 0);
+
+                auto faq = chat::customer::load_faq(text, 1);
 
                 if (faq.ok()) {
                     st->customer->set_faq(std::move(faq.value()));
+                    ngx_http_chat_faq_put(zone, text, 1);
                     return;
                 }
 
@@ -222,11 +239,13 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                                std::string(ngx_http_chat_sv(cmcf->secret)),
                                cs);
 
-            auto *raw = st.get();
-            st->faq_timer = st->loop->timer([raw] {
-                ngx_http_chat_load_faq(raw);
+            auto                  *raw = st.get();
+            ngx_http_chat_zone_t  *zone = cmcf->zone;
+
+            st->faq_timer = st->loop->timer([raw, zone] {
+                ngx_http_chat_load_faq(raw, zone);
             });
-            ngx_http_chat_load_faq(raw);
+            ngx_http_chat_load_faq(raw, zone);
         }
 
         if (cmcf->redis_ip.len) {

@@ -246,7 +246,13 @@ std::vector<std::string> Matcher::terms(std::string_view text, bool correct_typo
     return out;
 }
 
-std::vector<std::string> Matcher::analyze(std::string_view text) const { return terms(text, true); }
+std::vector<std::string> Matcher::analyze(std::string_view text) const noexcept {
+    try {
+        return terms(text, true);
+    } catch (...) {
+        return {};
+    }
+}
 
 // Question terms count once per occurrence. A keyword term counts
 // kKeywordWeight once per entry however many keywords repeat it, so a long
@@ -328,7 +334,9 @@ std::optional<Matcher::Match> Matcher::match(std::string_view text) const noexce
         std::sort(query.begin(), query.end());
         query.erase(std::unique(query.begin(), query.end()), query.end());
 
-        const double n = static_cast<double>(entries_.size());
+        // A tiny FAQ would give every word a tiny IDF and nothing would ever
+        // clear the threshold: score as if the set had at least a dozen entries.
+        const double n = std::max(static_cast<double>(entries_.size()), 12.0);
         std::optional<Match> best;
         for (std::size_t i = 0; i < entries_.size(); i++) {
             const Doc& d = docs_[i];

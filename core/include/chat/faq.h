@@ -11,9 +11,11 @@
 // count as one edit).
 //
 // Scoring is BM25 over unigrams and bigrams of each entry's question plus its
-// keywords (a keyword term counts double, once per entry). The best entry wins if its score reaches
-// an absolute threshold; otherwise there is no match and the bot falls back.
-// Ties go to the lower display_order.
+// keywords (a keyword term counts double, once per entry). The best entry wins
+// if its score reaches an absolute threshold; otherwise there is no match and
+// the bot falls back. Ties go to the lower display_order. A handful of nouns
+// every shop question contains ("order", "item", "product") are stop words, so
+// one generic word never selects an answer on its own.
 #pragma once
 
 #include <cstddef>
@@ -53,8 +55,8 @@ public:
     std::size_t size() const noexcept { return entries_.size(); }
 
     // The terms (after analysis, before bigrams) that match() scores for text;
-    // for tests and diagnostics.
-    std::vector<std::string> analyze(std::string_view text) const;
+    // for tests and diagnostics. Empty on allocation failure.
+    std::vector<std::string> analyze(std::string_view text) const noexcept;
 
     // Minimum BM25 score for a match.
     static constexpr double kThreshold = 2.5;

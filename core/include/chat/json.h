@@ -155,7 +155,6 @@ public:
 private:
     enum class Frame : unsigned char { object_key, object_value, array };
     bool before_value() noexcept;
-    void write_escaped(std::string_view s);
     void value_rec(const Value& v);
 
     std::string& out_;

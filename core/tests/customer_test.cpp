@@ -1,0 +1,66 @@
+// The customer use cases' input rules that need no database: windows, ids, the FAQ set.
+#include <gtest/gtest.h>
+
+#include "chat/customer.h"
+
+namespace {
+
+using chat::customer::parse_window;
+
+TEST(CustomerWindow, DefaultsToEverythingFromTheStartFiftyAtATime) {
+    auto w = parse_window("");
+    ASSERT_TRUE(w.ok());
+    EXPECT_EQ(w.value().after, 0);
+    EXPECT_EQ(w.value().limit, 50);
+}
+
+TEST(CustomerWindow, ReadsAfterAndLimitAndIgnoresOtherArguments) {
+    auto w = parse_window("token=abc&after=12&limit=200&x=");
+    ASSERT_TRUE(w.ok());
+    EXPECT_EQ(w.value().after, 12);
+    EXPECT_EQ(w.value().limit, 200);
+}
+
+TEST(CustomerWindow, RejectsWhatTheContractDoesNotAllow) {
+    for (const char* q : {"limit=0", "limit=201", "after=-1", "after=x", "limit=", "after=1e3", "limit=5x"}) {
+        auto w = parse_window(q);
+        ASSERT_FALSE(w.ok()) << q;
+        EXPECT_EQ(w.error().code, chat::Errc::validation) << q;
+    }
+}
+
+TEST(CustomerIds, AcceptsOnlyCanonicalUuids) {
+    EXPECT_TRUE(chat::customer::is_uuid("6f1c0c6e-6d1f-4d2e-9a3a-1b2c3d4e5f60"));
+    EXPECT_TRUE(chat::customer::is_uuid("6F1C0C6E-6D1F-4D2E-9A3A-1B2C3D4E5F60"));
+    EXPECT_FALSE(chat::customer::is_uuid("6f1c0c6e6d1f4d2e9a3a1b2c3d4e5f60"));
+    EXPECT_FALSE(chat::customer::is_uuid("6f1c0c6e-6d1f-4d2e-9a3a-1b2c3d4e5f6g"));
+    EXPECT_FALSE(chat::customer::is_uuid(""));
+    EXPECT_FALSE(chat::customer::is_uuid("'; drop table messages; --"));
+}
+
+TEST(CustomerFaq, LoadsActiveEntriesAndPublishesThemWithoutKeywords) {
+    auto set = chat::customer::load_faq(
+        R"([{"slug":"returns","question":"How do I return an item?","answer":"Within 30 days.",)"
+        R"("display_order":2,"keywords":["return","send back"],"is_active":true},)"
+        R"({"slug":"shipping-time","question":"How long does shipping take?","answer":"3-5 days.",)"
+        R"("display_order":1,"keywords":["delivery"],"is_active":true},)"
+        R"({"slug":"old","question":"Old?","answer":"Gone.","display_order":3,"keywords":[],"is_active":false}])",
+        7);
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    EXPECT_EQ(set.value()->version, 7);
+    EXPECT_NE(set.value()->matcher.by_slug("returns"), nullptr);
+    EXPECT_EQ(set.value()->matcher.by_slug("old"), nullptr);
+    EXPECT_EQ(set.value()->public_json,
+              R"([{"slug":"returns","question":"How do I return an item?","answer":"Within 30 days.","display_order":2},)"
+              R"({"slug":"shipping-time","question":"How long does shipping take?","answer":"3-5 days.","display_order":1}])");
+    auto m = set.value()->matcher.match("How do I return an item?");
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->entry->slug, "returns");
+}
+
+TEST(CustomerFaq, RejectsADatabaseAnswerThatIsNotAList) {
+    EXPECT_FALSE(chat::customer::load_faq("{}", 1).ok());
+    EXPECT_FALSE(chat::customer::load_faq("[", 1).ok());
+}
+
+}  // namespace

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make test`: brings up Postgres and Redis (migrated, seeded), runs core's CTest suite and `prove -r t/`,
+# then stops the servers it had to start (ones already running, e.g. from `make up`, stay up).
+set -euo pipefail
+S="$(dirname "$0")"
+source "$S/env.sh"
+
+started_pg=0
+started_redis=0
+"$S/db.sh" status || started_pg=1
+"$S/redis.sh" status || started_redis=1
+
+cleanup() {
+    local rc=$?
+    [ "$started_redis" = 1 ] && "$S/redis.sh" stop || true
+    [ "$started_pg" = 1 ] && "$S/db.sh" stop || true
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$S/db.sh" start
+"$S/redis.sh" start
+"$S/migrate.sh"
+"$S/seed.sh"
+"$S/nginx-conf.sh"                  # the dev secret, which the t/ harness uses too
+
+export CHAT_TEST_PG="$CHAT_PG_CONNINFO"
+export CHAT_TEST_REDIS="127.0.0.1:$CHAT_REDIS_PORT"
+
+chat_log "core: ctest"
+ctest --test-dir "$CHAT_ROOT/build/core" --output-on-failure -j"$(nproc)" --timeout 120
+
+chat_log "t/: prove"
+cd "$CHAT_ROOT"
+prove -r ${PROVE_ARGS:-} t/

@@ -1,0 +1,344 @@
+# ChatTest: the t/ harness. Starts a real nginx (master + several workers) with the built
+# chat module per test, against the Postgres and Redis that `make test` brought up, and fails
+# the test file when error.log shows [alert], [emerg] or a worker that exited on a signal.
+package ChatTest;
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Exporter qw(import);
+use File::Basename qw(basename dirname);
+use File::Path qw(make_path remove_tree);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+our @EXPORT = qw(start_nginx pg_stop pg_start redis_stop redis_start
+                 free_port repo_root var_dir module_so nginx_bin nginx_test
+                 wait_until);
+
+my $ROOT = abs_path(dirname(__FILE__) . '/../..');
+
+sub repo_root { $ROOT }
+sub nginx_bin { $ENV{CHAT_NGINX} || '/usr/sbin/nginx' }
+sub module_so { "$ROOT/build/nginx/objs/ngx_http_chat_module.so" }
+
+# var/ may be a symlink to /var/tmp/nginx-chat-* (see scripts/env.sh)
+sub var_dir {
+    return $ENV{CHAT_VAR} if $ENV{CHAT_VAR};
+    my $v = "$ROOT/var";
+    return -l $v ? abs_path($v) : $v;
+}
+
+sub pg_port    { $ENV{CHAT_PG_PORT}    || 55432 }
+sub redis_port { $ENV{CHAT_REDIS_PORT} || 56379 }
+
+# a TCP port nobody listens on right now
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1)
+        or die "free_port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# poll $cond every $step seconds until it returns true or $timeout passes
+sub wait_until {
+    my ($cond, $timeout, $step) = @_;
+    $timeout //= 10;
+    $step    //= 0.1;
+    my $deadline = time + $timeout;
+    while (1) {
+        my $r = $cond->();
+        return $r if $r;
+        return undef if time > $deadline;
+        sleep $step;
+    }
+}
+
+# `nginx -t` on a config file; returns (ok, output)
+sub nginx_test {
+    my ($conf, $prefix) = @_;
+    $prefix //= dirname($conf);
+    my $out = qx{@{[nginx_bin()]} -t -p '$prefix/' -c '$conf' -e '$prefix/error.log' 2>&1};
+    return ($? == 0, $out);
+}
+
+
+# --- shared Postgres and Redis: stop/start for outage tests -------------------
+
+my %stopped;
+
+sub _script {
+    my ($script, $cmd) = @_;
+    local $ENV{CHAT_PG_PORT}    = pg_port();
+    local $ENV{CHAT_REDIS_PORT} = redis_port();
+    my $out = qx{'$ROOT/scripts/$script' $cmd 2>&1};
+    die "scripts/$script $cmd failed: $out" if $?;
+    return 1;
+}
+
+sub pg_stop     { $stopped{pg} = 1;    _script('db.sh', 'stop') }
+sub pg_start    { _script('db.sh', 'start');    delete $stopped{pg}; 1 }
+sub redis_stop  { $stopped{redis} = 1; _script('redis.sh', 'stop') }
+sub redis_start { _script('redis.sh', 'start'); delete $stopped{redis}; 1 }
+
+
+# --- nginx instances -----------------------------------------------------------
+
+my @instances;
+my %names;
+
+my $TEMPLATE = <<'CONF';
+load_module %MODULE%;
+
+user              nobody nogroup;
+worker_processes  %WORKERS%;
+error_log         %DIR%/error.log info;
+pid               %DIR%/nginx.pid;
+
+events {
+    worker_connections  1024;
+}
+
+http {
+    access_log  %DIR%/access.log;
+
+    client_body_temp_path  %DIR%/tmp/client_body;
+    proxy_temp_path        %DIR%/tmp/proxy;
+    fastcgi_temp_path      %DIR%/tmp/fastcgi;
+    uwsgi_temp_path        %DIR%/tmp/uwsgi;
+    scgi_temp_path         %DIR%/tmp/scgi;
+
+    chat_zone      %ZONE_NAME% size=%ZONE_SIZE%;
+%POSTGRES%
+%REDIS%
+    chat_secret    %SECRET%;
+
+%HTTP%
+
+    server {
+        listen  127.0.0.1:%PORT%;
+
+        location /chat/api/       { chat_api; }
+        location = /chat/status   { chat_status; allow 127.0.0.1; deny all; }
+        location = /chat/metrics  { chat_status; allow 127.0.0.1; deny all; }
+
+%SERVER%
+    }
+}
+CONF
+
+# start_nginx(workers => 3, http => '', server => '', no_redis => 0,
+#             no_postgres => 0, port => free, zone_size => '16m', name => ...)
+sub start_nginx {
+    my (%o) = @_;
+
+    my $base = $o{name} // basename($0, '.t');
+    my $n    = ++$names{$base};
+    my $name = $n > 1 ? "$base-$n" : $base;
+    my $dir  = var_dir() . "/t/$name";
+
+    _stop_leftover($dir);
+    remove_tree($dir);
+    make_path("$dir/tmp");
+    chmod 0755, var_dir(), var_dir() . '/t', $dir, "$dir/tmp";
+
+    my $secret = var_dir() . '/chat.secret';
+    die "no $secret: run the tests with `make test`\n" unless -s $secret;
+    die "no module at " . module_so() . ": run `make build`\n" unless -f module_so();
+
+    my $port = $o{port} // free_port();
+    my %v = (
+        MODULE    => module_so(),
+        WORKERS   => $o{workers} // 3,
+        DIR       => $dir,
+        ZONE_NAME => 'chat',
+        ZONE_SIZE => $o{zone_size} // '16m',
+        POSTGRES  => $o{no_postgres} ? '' :
+            sprintf('    chat_postgres  "host=127.0.0.1 port=%d dbname=chat user=chat password=chat" pool=%d;',
+                    pg_port(), $o{pool} // 2),
+        REDIS     => $o{no_redis} ? '' :
+            sprintf('    chat_redis     127.0.0.1:%d;', redis_port()),
+        SECRET    => $secret,
+        HTTP      => $o{http} // '',
+        SERVER    => $o{server} // '',
+        PORT      => $port,
+    );
+
+    (my $conf = $TEMPLATE) =~ s/%(\w+)%/exists $v{$1} ? $v{$1} : die "no $1"/ge;
+
+    open my $fh, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
+    print $fh $conf;
+    close $fh;
+
+    my $self = bless {
+        name => $name, dir => $dir, port => $port, workers => $v{WORKERS},
+        http => HTTP::Tiny->new(timeout => 10, keep_alive => 0,
+                                max_redirect => 0, agent => 'chat-test/1'),
+    }, __PACKAGE__;
+
+    my $out = qx{@{[nginx_bin()]} -p '$dir/' -c '$dir/nginx.conf' -e '$dir/error.log' 2>&1};
+    if ($?) {
+        diag("nginx did not start:\n$out" . _tail("$dir/error.log"));
+        die "start_nginx($name) failed\n";
+    }
+    push @instances, $self;
+
+    my $ok = wait_until(sub { $self->get('/chat/api/v1/health')->{status} == 200 }, 10);
+    unless ($ok) {
+        diag("nginx $name: /chat/api/v1/health never answered 200" . _tail("$dir/error.log"));
+        $self->stop;
+        die "start_nginx($name): not healthy\n";
+    }
+
+    return $self;
+}
+
+# an nginx left running in this test's directory by an interrupted earlier run
+sub _stop_leftover {
+    my ($dir) = @_;
+    open my $fh, '<', "$dir/nginx.pid" or return;
+    my $pid = <$fh> // return;
+    chomp $pid;
+    return unless $pid =~ /^\d+$/ && open my $cf, '<', "/proc/$pid/cmdline";
+    my $cmd = <$cf> // '';
+    return unless $cmd =~ /^nginx: master process/ && index($cmd, $dir) >= 0;
+    kill 'TERM', $pid;
+    wait_until(sub { !kill 0, $pid }, 5, 0.05);
+}
+
+sub _tail {
+    my ($file) = @_;
+    open my $fh, '<', $file or return '';
+    my @l = <$fh>;
+    splice @l, 0, @l - 30 if @l > 30;
+    return "\n--- $file:\n" . join('', @l);
+}
+
+sub name { $_[0]{name} }
+sub dir  { $_[0]{dir} }
+sub port { $_[0]{port} }
+sub url  { my ($s, $path) = @_; "http://127.0.0.1:$s->{port}" . ($path // '/') }
+
+# request(METHOD, PATH, json => REF | body => STR, headers => {...})
+# -> {status, headers, json (decoded or undef), body, elapsed}
+sub request {
+    my ($self, $method, $path, %o) = @_;
+    my %h = %{ $o{headers} // {} };
+    my $body = $o{body};
+    if (exists $o{json}) {
+        $body = JSON::PP->new->utf8->canonical->encode($o{json});    # UTF-8 bytes
+        $h{'content-type'} //= 'application/json';
+    }
+    my $t0 = time;
+    my $res = $self->{http}->request($method, $self->url($path),
+        { headers => \%h, (defined $body ? (content => $body) : ()) });
+    my $json;
+    if (($res->{headers}{'content-type'} // '') =~ m{^application/json}
+        && length($res->{content} // ''))
+    {
+        $json = eval { JSON::PP->new->utf8->decode($res->{content}) };
+    }
+    return { status => $res->{status}, headers => $res->{headers},
+             body => $res->{content}, json => $json, elapsed => time - $t0,
+             reason => $res->{reason} };
+}
+
+sub get    { my ($s, $p, %o) = @_; $s->request('GET',    $p, %o) }
+sub head   { my ($s, $p, %o) = @_; $s->request('HEAD',   $p, %o) }
+sub post   { my ($s, $p, %o) = @_; $s->request('POST',   $p, %o) }
+sub put    { my ($s, $p, %o) = @_; $s->request('PUT',    $p, %o) }
+sub patch  { my ($s, $p, %o) = @_; $s->request('PATCH',  $p, %o) }
+sub delete { my ($s, $p, %o) = @_; $s->request('DELETE', $p, %o) }
+
+# the decoded /chat/status of one worker
+sub status { my ($s) = @_; $s->get('/chat/status')->{json} }
+
+sub master_pid {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/nginx.pid" or return undef;
+    my $pid = <$fh>;
+    return undef unless defined $pid;
+    chomp $pid;
+    return $pid =~ /^\d+$/ ? $pid : undef;
+}
+
+# pids of the master's live worker processes (not the ones shutting down)
+sub worker_pids {
+    my ($self) = @_;
+    my $master = $self->master_pid or return ();
+    my @w;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($pid, $state, $ppid) = $line =~ /^(\d+) \(.*\) (\S) (\d+)/ or next;
+        next unless $ppid == $master && $state ne 'Z';
+        open my $cf, '<', "/proc/$pid/cmdline" or next;
+        my $cmd = <$cf> // '';
+        push @w, $pid if $cmd =~ /worker process/ && $cmd !~ /shutting down/;
+    }
+    my @sorted = sort { $a <=> $b } @w;
+    return @sorted;    # in scalar context: how many
+}
+
+# SIGHUP and wait until a new set of workers answers
+sub reload {
+    my ($self, $timeout) = @_;
+    my %old = map { $_ => 1 } $self->worker_pids;
+    kill 'HUP', $self->master_pid or die "reload: kill: $!";
+    my $ok = wait_until(sub {
+        my @w = $self->worker_pids;
+        return 0 unless @w >= $self->{workers};
+        return 0 if grep { $old{$_} } @w;
+        return $self->get('/chat/api/v1/health')->{status} == 200;
+    }, $timeout // 10, 0.05);
+    die "reload of $self->{name}: new workers did not come up" . _tail("$self->{dir}/error.log") . "\n"
+        unless $ok;
+    return 1;
+}
+
+# lines of error.log that fail a test file
+sub log_problems {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/error.log" or return ();
+    return grep { /\[alert\]|\[emerg\]|exited on signal/ } <$fh>;
+}
+
+sub stop {
+    my ($self) = @_;
+    return if $self->{stopped};
+    $self->{stopped} = 1;
+
+    my $pid = $self->master_pid;
+    if ($pid && kill 0, $pid) {
+        kill 'QUIT', $pid;
+        unless (wait_until(sub { !kill 0, $pid }, 10, 0.05)) {
+            kill 'TERM', $pid;
+            wait_until(sub { !kill 0, $pid }, 5, 0.05) or kill 'KILL', $pid;
+        }
+    }
+
+    my @bad = $self->log_problems;
+    ok(!@bad, "error.log of $self->{name} has no [alert], [emerg] or crashed worker")
+        or diag(join '', @bad);
+    return !@bad;
+}
+
+END {
+    my $rc = $?;
+    for my $i (@instances) {
+        $i->stop unless $i->{stopped};
+    }
+    # the shared servers stay running whatever happened to the test
+    eval { pg_start() }    if $stopped{pg};
+    eval { redis_start() } if $stopped{redis};
+    $? = $rc;
+}
+
+1;

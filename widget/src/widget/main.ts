@@ -407,9 +407,10 @@ declare const __WIDGET_CSS__: string;
     launcher.setAttribute("aria-expanded", String(open));
     store(sessionStorage, SS_OPEN, open ? "1" : null);
     if (open) {
-      start().then(() => { afterChange(); log.scrollTop = log.scrollHeight; });
+      const focusBest = () => { if (focus && isOpen) (!input.disabled ? input : conv && conv.status === "closed" ? newBtn : closeBtn).focus(); };
+      start().then(() => { afterChange(); log.scrollTop = log.scrollHeight; focusBest(); });
       render();
-      if (focus) setTimeout(() => (input.disabled ? (newBtn.hidden ? closeBtn : newBtn) : input).focus(), 0);
+      if (conv) setTimeout(focusBest, 0);
     } else {
       render();
       if (focus) launcher.focus();

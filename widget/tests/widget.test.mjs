@@ -122,3 +122,18 @@ test("usable on a 360 px wide screen, keyboard only", async () => {
   assert.equal(await page.getByTestId("chat-launcher").getAttribute("aria-expanded"), "false");
   await context.close();
 });
+
+test("the agent dashboard shows a login form and explains a failed sign-in", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(BASE + "/chat/agent/");
+  await page.getByTestId("agent-username").fill("nobody");
+  await page.getByTestId("agent-password").fill("wrong-password");
+  await shot(page, "agent-login");
+  await page.getByTestId("agent-login").click();
+  const err = page.locator(".form-error");
+  await page.waitForFunction(() => document.querySelector(".form-error").textContent.length > 0);
+  assert.match(await err.textContent(), /wrong username or password|not available|too many/i);
+  await shot(page, "agent-login-error");
+  await context.close();
+});

@@ -177,7 +177,7 @@ declare const __WIDGET_CSS__: string;
     badge.hidden = n === 0;
     badge.textContent = n > 9 ? "9+" : String(n);
     badge.setAttribute("aria-label", `${n} unread message${n === 1 ? "" : "s"}`);
-    launcher.setAttribute("aria-label", n ? `Open chat with customer support, ${n} unread` : "Open chat with customer support");
+    launcher.setAttribute("aria-label", isOpen ? "Minimize chat" : n ? `Open chat with customer support, ${n} unread` : "Open chat with customer support");
   }
 
   function renderChips(): void {
@@ -405,6 +405,7 @@ declare const __WIDGET_CSS__: string;
     panel.hidden = !open;
     host.classList.toggle("open", open);
     launcher.setAttribute("aria-expanded", String(open));
+    launcher.replaceChildren(icon(open ? I_DOWN : I_CHAT, 28), badge);
     store(sessionStorage, SS_OPEN, open ? "1" : null);
     if (open) {
       const focusBest = () => { if (focus && isOpen) (!input.disabled ? input : conv && conv.status === "closed" ? newBtn : closeBtn).focus(); };

@@ -1,0 +1,716 @@
+// The agent dashboard at /chat/agent/: inbox (views, conversation, context, reply),
+// presence, notifications, and for admins the Agents and FAQ screens.
+// Speaks only ../../../shared/API.md. Customer text is only ever set with textContent.
+import { h, uuid, timeOf, ago, api as rawApi, HttpError, sleep, wsUrl } from "../shared/util";
+import { Live } from "../shared/live";
+import type { Agent, Conversation, Message, FaqEntry, ChatEvent } from "../shared/types";
+
+type View = "active" | "queue" | "closed" | "all";
+const VIEWS: View[] = ["active", "queue", "closed", "all"];
+const VIEW_LABEL: Record<View, string> = { active: "Active", queue: "Queue", closed: "Closed", all: "All" };
+
+const API = new URL("../api/v1", location.href).pathname;
+const app = document.getElementById("app")!;
+
+let token: string | undefined;
+let me: Agent | null = null;
+let screen: "inbox" | "agents" | "faq" = "inbox";
+let view: View = "active";
+const lists: Record<View, Conversation[]> = { active: [], queue: [], closed: [], all: [] };
+const more: Record<View, boolean> = { active: false, queue: false, closed: false, all: false };
+let seenActive: Set<string> | null = null; // ids in my active view at the last refresh
+const selfClaimed = new Set<string>();
+let openId: string | null = null;
+let openConv: Conversation | null = null;
+const openMsgs = new Map<number, Message>();
+let openLastSeq = 0;
+const knownAgents = new Map<string, Agent>();
+let audio: AudioContext | null = null;
+let typingAt = 0;
+let typingStop = 0;
+let custTypingTimer = 0;
+
+const api = <T = any>(method: string, path: string, body?: unknown) => rawApi<T>(API, method, path, body, token);
+
+// ---------------------------------------------------------------- helpers
+function toast(text: string, kind: "error" | "info" = "error"): void {
+  let t = document.getElementById("toast");
+  if (!t) { t = h("div", { id: "toast", role: "status", "aria-live": "assertive" }); document.body.appendChild(t); }
+  const item = h("div", { class: "toast-item " + kind }, text);
+  t.appendChild(item);
+  setTimeout(() => item.remove(), 5000);
+}
+function errText(e: unknown): string {
+  if (e instanceof HttpError) return e.message || e.code;
+  return "Network error: the server could not be reached.";
+}
+function shortId(id: string): string { return id ? id.slice(0, 6) : "?"; }
+function custName(c: Conversation): string { return "Visitor " + shortId(c.id); }
+function senderLabel(m: Message): string {
+  if (m.sender_type === "customer") return "Customer";
+  if (m.sender_type === "bot") return "Bot";
+  if (m.sender_type === "system") return "System";
+  if (me && m.sender_agent_id === me.id) return "You";
+  const a = m.sender_agent_id ? knownAgents.get(m.sender_agent_id) : undefined;
+  if (a) return a.display_name;
+  if (openConv && openConv.assigned_agent && openConv.assigned_agent.id === m.sender_agent_id) return openConv.assigned_agent.display_name;
+  return "Agent";
+}
+function canReply(c: Conversation | null): boolean {
+  if (!c || !me || c.status !== "agent") return false;
+  if (c.assigned_agent && c.assigned_agent.id === me.id) return true;
+  return me.role !== "agent" && !!c.assigned_agent;
+}
+function beep(): void {
+  try {
+    const Ctx = window.AudioContext || (window as any).webkitAudioContext;
+    if (!Ctx) return;
+    audio = audio || new Ctx();
+    if (audio.state === "suspended") audio.resume();
+    const t0 = audio.currentTime;
+    [880, 1320].forEach((f, i) => {
+      const o = audio!.createOscillator(), g = audio!.createGain();
+      o.frequency.value = f; o.type = "sine";
+      g.gain.setValueAtTime(0.0001, t0 + i * 0.16);
+      g.gain.exponentialRampToValueAtTime(0.2, t0 + i * 0.16 + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t0 + i * 0.16 + 0.15);
+      o.connect(g).connect(audio!.destination);
+      o.start(t0 + i * 0.16); o.stop(t0 + i * 0.16 + 0.16);
+    });
+  } catch { /* no sound */ }
+}
+function notifyAssigned(c: Conversation): void {
+  beep();
+  const body = (c.context && c.context.product_name ? c.context.product_name + " · " : "") + custName(c);
+  toast("New chat assigned: " + body, "info");
+  try {
+    if ("Notification" in window && Notification.permission === "granted") {
+      const n = new Notification("New chat assigned", { body, tag: c.id });
+      n.onclick = () => { window.focus(); selectConversation(c.id); n.close(); };
+    }
+  } catch { /* not allowed */ }
+}
+
+// ---------------------------------------------------------------- login
+function showLogin(message = ""): void {
+  live.stop();
+  me = null; token = undefined;
+  const user = h("input", { id: "u", name: "username", autocomplete: "username", required: true, "data-testid": "agent-username" });
+  const pass = h("input", { id: "p", name: "password", type: "password", autocomplete: "current-password", required: true, "data-testid": "agent-password" });
+  const err = h("p", { class: "form-error", role: "alert" }, message);
+  const btn = h("button", { class: "btn primary wide", type: "submit", "data-testid": "agent-login" }, "Sign in");
+  const form = h("form", { class: "login-card", "aria-labelledby": "login-title" },
+    h("div", { class: "brand-mark", "aria-hidden": "true" }, "nginx-chat"),
+    h("h1", { id: "login-title" }, "Support dashboard"),
+    h("p", { class: "muted" }, "Sign in to answer customer chats."),
+    h("label", { for: "u" }, "Username"), user,
+    h("label", { for: "p" }, "Password"), pass,
+    err, btn);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.textContent = ""; btn.disabled = true; btn.textContent = "Signing in…";
+    // both need the click: the permission prompt and an AudioContext that may play later
+    try { if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {}); } catch { /* */ }
+    try { const Ctx = window.AudioContext || (window as any).webkitAudioContext; if (Ctx && !audio) audio = new Ctx(); } catch { /* */ }
+    try {
+      const r = await api("POST", "/agent/login", { username: user.value.trim(), password: pass.value });
+      token = r.token; me = r.agent;
+      enterApp();
+    } catch (ex) {
+      btn.disabled = false; btn.textContent = "Sign in";
+      err.textContent = ex instanceof HttpError
+        ? ex.status === 401 ? "Wrong username or password."
+          : ex.status === 429 ? "Too many attempts. Please wait a minute and try again."
+            : ex.status === 404 ? "The agent API is not available on this server."
+              : errText(ex)
+        : errText(ex);
+      pass.select();
+    }
+  });
+  app.replaceChildren(h("div", { class: "login-wrap" }, form));
+  user.focus();
+}
+
+// ---------------------------------------------------------------- shell
+const presenceSel = h("select", { "data-testid": "agent-presence", "aria-label": "Your presence" },
+  h("option", { value: "online" }, "Online"), h("option", { value: "away" }, "Away"), h("option", { value: "offline" }, "Offline"));
+const presenceDot = h("span", { class: "dot", "aria-hidden": "true" });
+const connState = h("span", { class: "conn", title: "" });
+const meName = h("span", { class: "me" });
+const nav = h("nav", { class: "screens", "aria-label": "Screens" });
+const main = h("main", { class: "main" });
+
+function enterApp(): void {
+  if (!me) return;
+  knownAgents.set(me.id, me);
+  const logout = h("button", { class: "btn ghost", type: "button" }, "Sign out");
+  logout.addEventListener("click", async () => { try { await api("POST", "/agent/logout", {}); } catch { /* */ } showLogin(); });
+  app.replaceChildren(
+    h("header", { class: "topbar" },
+      h("div", { class: "brand" }, "nginx-chat ", h("span", null, "Support")),
+      nav,
+      h("div", { class: "spacer" }),
+      connState,
+      h("label", { class: "presence" }, presenceDot, h("span", { class: "sr" }, "Presence"), presenceSel),
+      meName, logout),
+    main);
+  renderMe();
+  screen = "inbox";
+  renderNav();
+  renderScreen();
+  live.start();
+  refreshAll();
+  if (me.role === "admin") loadAgents().catch(() => {});
+}
+
+function renderMe(): void {
+  if (!me) return;
+  presenceSel.value = me.presence;
+  presenceDot.className = "dot " + me.presence;
+  meName.textContent = `${me.display_name} · ${me.role}`;
+}
+
+presenceSel.addEventListener("change", async () => {
+  const want = presenceSel.value;
+  try {
+    const r = await api("POST", "/agent/presence", { presence: want });
+    me = r.agent; renderMe(); refreshAll();
+  } catch (e) { toast("Couldn't change presence: " + errText(e)); renderMe(); }
+});
+
+function renderNav(): void {
+  const items: [typeof screen, string][] = [["inbox", "Inbox"]];
+  if (me && me.role === "admin") items.push(["agents", "Agents"], ["faq", "FAQ"]);
+  nav.replaceChildren(...items.map(([s, label]) => {
+    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null }, label);
+    b.addEventListener("click", () => { screen = s; renderNav(); renderScreen(); });
+    return b;
+  }));
+}
+
+function renderScreen(): void {
+  if (screen === "inbox") renderInbox();
+  else if (screen === "agents") renderAgentsAdmin();
+  else renderFaqAdmin();
+}
+
+// ---------------------------------------------------------------- inbox
+const viewBtns = {} as Record<View, HTMLButtonElement>;
+const viewTabs = h("div", { class: "views", role: "tablist", "aria-label": "Conversation views" },
+  ...VIEWS.map((v) => {
+    const b = h("button", { type: "button", role: "tab", class: "view", "data-testid": "agent-view-" + v, "aria-selected": "false" });
+    b.addEventListener("click", () => { view = v; renderViews(); renderList(); });
+    viewBtns[v] = b;
+    return b;
+  }));
+const convList = h("ul", { class: "convlist", "aria-label": "Conversations" });
+const chatPane = h("section", { class: "chat", "aria-label": "Conversation" });
+const ctxPane = h("aside", { class: "context", "data-testid": "agent-context", "aria-label": "Customer context" });
+const transcript = h("div", { class: "transcript", role: "log", "aria-live": "polite", "aria-label": "Transcript", tabindex: "0" });
+const custTyping = h("div", { class: "typing", hidden: true }, "Customer is typing…");
+const replyInput = h("textarea", { "data-testid": "agent-input", rows: 2, "aria-label": "Reply to the customer", placeholder: "Write a reply… (Enter to send, Shift+Enter for a new line)" });
+const sendBtn = h("button", { class: "btn primary", type: "submit", "data-testid": "agent-send" }, "Send");
+const replyForm = h("form", { class: "reply" }, replyInput, sendBtn);
+const claimBtn = h("button", { class: "btn primary", type: "button", "data-testid": "agent-claim" }, "Claim");
+const transferBtn = h("button", { class: "btn", type: "button", "data-testid": "agent-transfer", "aria-haspopup": "true" }, "Transfer");
+const closeBtn = h("button", { class: "btn danger", type: "button", "data-testid": "agent-close" }, "Close chat");
+const transferBox = h("div", { class: "transfer", hidden: true });
+const chatHead = h("div", { class: "chat-head" });
+const replyNote = h("p", { class: "reply-note" });
+
+function renderInbox(): void {
+  main.className = "main inbox";
+  main.replaceChildren(
+    h("aside", { class: "sidebar" }, viewTabs, convList),
+    chatPane, ctxPane);
+  renderViews(); renderList(); renderOpen();
+}
+
+function renderViews(): void {
+  for (const v of VIEWS) {
+    const b = viewBtns[v];
+    const n = lists[v].length;
+    b.replaceChildren(VIEW_LABEL[v], h("span", { class: "count" + (v === "queue" && n ? " hot" : "") }, String(n) + (more[v] ? "+" : "")));
+    b.classList.toggle("on", v === view);
+    b.setAttribute("aria-selected", String(v === view));
+  }
+}
+
+function lastLine(c: Conversation): string {
+  const m = c.last_message;
+  if (!m) return "No messages yet";
+  const who = m.sender_type === "customer" ? "" : m.sender_type === "agent" ? (me && m.sender_agent_id === me.id ? "You: " : "Agent: ") :
+    m.sender_type === "bot" ? "Bot: " : "";
+  return who + m.content;
+}
+
+function renderList(): void {
+  const cs = lists[view];
+  if (!cs.length) {
+    const empty: Record<View, string> = {
+      active: "No active chats. New chats are assigned to you while you are online.",
+      queue: "Nobody is waiting.", closed: "No closed chats yet.", all: "No conversations yet.",
+    };
+    convList.replaceChildren(h("li", { class: "empty" }, empty[view]));
+    return;
+  }
+  convList.replaceChildren(...cs.map((c) => {
+    const waiting = c.status === "agent" && !c.assigned_agent && c.requested_agent_at;
+    const when = c.status === "closed" ? "closed " + ago(c.closed_at || c.updated_at) + " ago"
+      : waiting ? "waiting " + ago(c.requested_agent_at) : ago(c.updated_at);
+    const b = h("button", {
+      type: "button", class: "conv" + (c.id === openId ? " on" : ""), "data-testid": "agent-conversation", "data-id": c.id,
+      "aria-current": c.id === openId ? "true" : null,
+    },
+      h("div", { class: "row1" },
+        h("span", { class: "cname" }, (c.context && c.context.product_name) || "General question"),
+        h("span", { class: "when" + (waiting ? " waiting" : "") }, when.replace(/^just now ago$/, "just now"))),
+      h("div", { class: "row2" },
+        h("span", { class: "last" }, lastLine(c)),
+        c.unread_count > 0 && c.id !== openId ? h("span", { class: "unread", "aria-label": c.unread_count + " unread" }, String(c.unread_count)) : null),
+      h("div", { class: "row3" }, custName(c), " · ", statusLabel(c)));
+    b.addEventListener("click", () => selectConversation(c.id));
+    return h("li", null, b);
+  }));
+}
+
+function statusLabel(c: Conversation): string {
+  if (c.status === "closed") return "Closed";
+  if (c.status === "automated") return "With the bot";
+  if (!c.assigned_agent) return c.queue_position ? `In queue (#${c.queue_position})` : "In queue";
+  return me && c.assigned_agent.id === me.id ? "Assigned to you" : "With " + c.assigned_agent.display_name;
+}
+
+async function refreshViews(): Promise<void> {
+  const results = await Promise.all(VIEWS.map((v) =>
+    api(`GET`, `/agent/conversations?view=${v}&limit=100`).then((r) => [v, r] as const).catch((e) => [v, e] as const)));
+  for (const [v, r] of results) {
+    if (r instanceof Error) {
+      if (r instanceof HttpError && r.status === 401) { showLogin("Your session has ended. Please sign in again."); return; }
+      continue;
+    }
+    lists[v] = r.conversations || [];
+    more[v] = !!r.next_cursor;
+  }
+  // a chat that appeared in my active view without my claiming it: a new assignment
+  const ids = new Set(lists.active.map((c) => c.id));
+  if (seenActive) for (const c of lists.active) if (!seenActive.has(c.id) && !selfClaimed.has(c.id)) notifyAssigned(c);
+  seenActive = ids;
+  if (screen === "inbox") { renderViews(); renderList(); }
+  document.title = (lists.queue.length ? `(${lists.queue.length}) ` : "") + "Support dashboard · nginx-chat";
+}
+
+async function refreshOpen(): Promise<void> {
+  if (!openId) return;
+  const id = openId;
+  const r = await api("GET", `/agent/conversations/${encodeURIComponent(id)}?after=${openLastSeq}&limit=200`);
+  if (id !== openId) return;
+  openConv = r.conversation;
+  addOpenMessages(r.messages);
+  if (r.messages && r.messages.length >= 200) return refreshOpen();
+  renderOpen();
+}
+
+let refreshing = false;
+async function refreshAll(): Promise<void> {
+  if (refreshing || !me) return;
+  refreshing = true;
+  try { await Promise.all([refreshViews(), refreshOpen().catch(() => {})]); } finally { refreshing = false; }
+}
+let refreshSoonTimer = 0;
+function refreshSoon(): void { clearTimeout(refreshSoonTimer); refreshSoonTimer = window.setTimeout(refreshAll, 250); }
+
+function addOpenMessages(ms: Message[] | undefined): void {
+  for (const m of ms || []) {
+    if (!m || m.conversation_id !== openId) continue;
+    openMsgs.set(m.seq, m);
+    if (m.seq > openLastSeq) openLastSeq = m.seq;
+    if (m.sender_type === "customer") setCustTyping(false);
+  }
+}
+
+async function selectConversation(id: string): Promise<void> {
+  if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); }
+  if (openId !== id) {
+    openId = id; openConv = lists.active.concat(lists.queue, lists.closed, lists.all).find((c) => c.id === id) || null;
+    openMsgs.clear(); openLastSeq = 0; transferBox.hidden = true; replyInput.value = "";
+    setCustTyping(false);
+  }
+  renderList(); renderOpen();
+  try { await refreshOpen(); } catch (e) { toast("Couldn't load the conversation: " + errText(e)); }
+  replyInput.disabled || replyInput.focus();
+}
+
+function setCustTyping(on: boolean): void {
+  clearTimeout(custTypingTimer);
+  custTyping.hidden = !on;
+  if (on) custTypingTimer = window.setTimeout(() => setCustTyping(false), 6000);
+}
+
+function renderOpen(): void {
+  if (!openId || !openConv) {
+    chatPane.replaceChildren(h("div", { class: "placeholder" },
+      h("div", { class: "big", "aria-hidden": "true" }, "No conversation open"),
+      h("p", null, lists.queue.length ? `${lists.queue.length} customer${lists.queue.length === 1 ? " is" : "s are"} waiting in the queue.` : "Select a conversation on the left."),
+      lists.queue.length ? h("p", { class: "muted" }, "Open the Queue view to claim one.") : null));
+    ctxPane.replaceChildren(h("h3", null, "Customer context"), h("p", { class: "muted" }, "Nothing selected."));
+    return;
+  }
+  const c = openConv;
+  // header
+  chatHead.replaceChildren(
+    h("div", { class: "title" },
+      h("h2", null, (c.context && c.context.product_name) || "General question"),
+      h("span", { class: "pill " + (c.status === "agent" && !c.assigned_agent ? "queue" : c.status) }, statusLabel(c))),
+    h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn));
+  claimBtn.hidden = !(c.status === "agent" && !c.assigned_agent);
+  transferBtn.hidden = closeBtn.hidden = c.status !== "agent" || !c.assigned_agent || !canReply(c);
+  // transcript
+  const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
+  const seqs = [...openMsgs.keys()].sort((a, b) => a - b);
+  let lastAgentSeq = 0;
+  for (const s of seqs) if (openMsgs.get(s)!.sender_type === "agent") lastAgentSeq = s;
+  transcript.replaceChildren(...seqs.map((s) => {
+    const m = openMsgs.get(s)!;
+    if (m.sender_type === "system" || m.kind === "event") {
+      return h("div", { class: "msg system", "data-testid": "agent-message", "data-sender": m.sender_type, "data-seq": s }, h("span", null, m.content), h("time", null, timeOf(m.created_at)));
+    }
+    return h("div", { class: "msg " + m.sender_type, "data-testid": "agent-message", "data-sender": m.sender_type, "data-seq": s },
+      h("div", { class: "who" }, senderLabel(m), h("time", null, timeOf(m.created_at)),
+        s === lastAgentSeq ? h("span", { class: "receipt" }, m.read_at ? "Seen" : "Delivered") : null),
+      h("div", { class: "bubble" }, m.content));
+  }));
+  if (nearBottom) transcript.scrollTop = transcript.scrollHeight;
+  // reply area
+  const reply = canReply(c);
+  replyInput.disabled = sendBtn.disabled = !reply;
+  replyNote.textContent = c.status === "closed" ? "This conversation is closed." :
+    c.status === "automated" ? "The customer is talking to the bot." :
+      !c.assigned_agent ? "Claim this chat to reply." : !reply ? `Assigned to ${c.assigned_agent.display_name}.` : "";
+  replyNote.hidden = !replyNote.textContent;
+  replyForm.hidden = c.status === "closed";
+  if (!chatPane.contains(transcript)) chatPane.replaceChildren(chatHead, transferBox, transcript, custTyping, replyNote, replyForm);
+  // context
+  const ctx = c.context || {};
+  const dl = h("dl", null);
+  const row = (k: string, v: Node | string | null | undefined) => { if (v) dl.append(h("dt", null, k), h("dd", null, v)); };
+  row("Product", ctx.product_name || "—");
+  row("Product ID", ctx.product_id || "—");
+  let page: Node | string = "—";
+  if (ctx.page_url) {
+    let safe = false;
+    try { safe = /^https?:$/.test(new URL(ctx.page_url).protocol); } catch { /* */ }
+    page = safe ? h("a", { href: ctx.page_url, target: "_blank", rel: "noopener noreferrer" }, ctx.page_url) : ctx.page_url;
+  }
+  row("Page", page);
+  row("Customer", custName(c));
+  row("Status", statusLabel(c));
+  row("Started", new Date(c.created_at).toLocaleString());
+  if (c.requested_agent_at) row("Asked for an agent", new Date(c.requested_agent_at).toLocaleString() + ` (${ago(c.requested_agent_at)} ago)`.replace("(just now ago)", "(just now)"));
+  if (c.closed_at) row("Closed", new Date(c.closed_at).toLocaleString());
+  row("Conversation", h("code", null, c.id));
+  ctxPane.replaceChildren(h("h3", null, "Customer context"), dl);
+  markOpenRead();
+}
+
+let readPosted = "";
+function markOpenRead(): void {
+  if (!openConv || document.hidden || !canReply(openConv)) return;
+  let upTo = 0, unread = false;
+  for (const m of openMsgs.values()) if (m.sender_type === "customer") { upTo = Math.max(upTo, m.seq); if (!m.read_at) unread = true; }
+  const key = openConv.id + ":" + upTo;
+  if (!unread || !upTo || readPosted === key) return;
+  readPosted = key;
+  api("POST", `/agent/conversations/${encodeURIComponent(openConv.id)}/read`, { up_to_seq: upTo }).catch(() => { readPosted = ""; });
+}
+
+// actions
+async function act(btn: HTMLButtonElement, fn: () => Promise<any>, what: string): Promise<void> {
+  btn.disabled = true;
+  try {
+    const r = await fn();
+    if (r && r.conversation && r.conversation.id === openId) openConv = r.conversation;
+    if (r && r.messages) addOpenMessages(r.messages);
+    renderOpen();
+    await refreshAll();
+  } catch (e) {
+    toast(`Couldn't ${what}: ` + (e instanceof HttpError && e.status === 409 ? "the chat has changed or you are at capacity." : errText(e)));
+    refreshAll();
+  } finally { btn.disabled = false; }
+}
+claimBtn.addEventListener("click", () => {
+  if (!openId) return;
+  const id = openId;
+  selfClaimed.add(id);
+  act(claimBtn, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/claim`, {}), "claim the chat")
+    .then(() => { view = "active"; renderViews(); renderList(); replyInput.focus(); });
+});
+closeBtn.addEventListener("click", () => {
+  if (!openId) return;
+  const id = openId;
+  act(closeBtn, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/close`, {}), "close the chat");
+});
+transferBtn.addEventListener("click", async () => {
+  if (!transferBox.hidden) { transferBox.hidden = true; return; }
+  if (me && me.role === "admin") await loadAgents().catch(() => {});
+  const others = [...knownAgents.values()].filter((a) => me && a.id !== me.id && a.presence === "online");
+  const sel = h("select", { "aria-label": "Transfer to" }, ...others.map((a) =>
+    h("option", { value: a.id }, `${a.display_name} (${a.active_chats}/${a.max_active_chats})`)));
+  const go = h("button", { class: "btn primary", type: "button" }, "Transfer");
+  const cancel = h("button", { class: "btn ghost", type: "button" }, "Cancel");
+  cancel.addEventListener("click", () => { transferBox.hidden = true; });
+  go.addEventListener("click", () => {
+    if (!openId || !sel.value) return;
+    const id = openId;
+    act(go, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/transfer`, { agent_id: sel.value }), "transfer the chat")
+      .then(() => { transferBox.hidden = true; });
+  });
+  transferBox.replaceChildren(...(others.length
+    ? [h("span", null, "Transfer to "), sel, go, cancel]
+    : [h("span", null, "No other agent is online right now."), cancel]));
+  transferBox.hidden = false;
+  (others.length ? sel : cancel).focus();
+});
+
+replyForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = replyInput.value.trim();
+  if (!text || !openId || replyInput.disabled) return;
+  const id = openId, client_id = uuid();
+  replyInput.value = "";
+  stopTyping();
+  sendBtn.disabled = true;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await api("POST", `/agent/conversations/${encodeURIComponent(id)}/messages`, { text, client_id });
+      if (id === openId) { if (r.conversation) openConv = r.conversation; addOpenMessages(r.messages); renderOpen(); transcript.scrollTop = transcript.scrollHeight; }
+      refreshSoon();
+      break;
+    } catch (ex) {
+      const transient = !(ex instanceof HttpError) || ex.status === 429 || ex.status >= 500;
+      if (!transient || attempt >= 4) {
+        toast("Message not sent: " + errText(ex));
+        if (id === openId && !replyInput.value) replyInput.value = text;
+        break;
+      }
+      await sleep(ex instanceof HttpError && ex.retryAfter ? ex.retryAfter * 1000 : 1000 * 2 ** attempt);
+    }
+  }
+  sendBtn.disabled = !canReply(openConv);
+});
+replyInput.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); replyForm.requestSubmit(); }
+});
+function stopTyping(): void {
+  clearTimeout(typingStop);
+  if (typingAt && openId) live.send({ type: "typing", conversation_id: openId, typing: false });
+  typingAt = 0;
+}
+replyInput.addEventListener("input", () => {
+  if (!openId) return;
+  const now = Date.now();
+  if (now - typingAt > 3000 && live.send({ type: "typing", conversation_id: openId, typing: true })) typingAt = now;
+  clearTimeout(typingStop);
+  typingStop = window.setTimeout(stopTyping, 4000);
+});
+
+// ---------------------------------------------------------------- live
+function onEvent(e: ChatEvent): void {
+  const d = e.data || {};
+  const mine = e.conversation_id && e.conversation_id === openId;
+  switch (e.type) {
+    case "message.created":
+      if (mine) { addOpenMessages([d]); renderOpen(); }
+      refreshSoon();
+      return;
+    case "conversation.updated": case "chat.closed":
+      if (mine && d.id) { openConv = { ...(openConv || {}), ...d }; renderOpen(); }
+      refreshSoon();
+      return;
+    case "agent.assigned":
+      if (d.agent) knownAgents.set(d.agent.id, d.agent);
+      refreshSoon();
+      return;
+    case "agent.presence.changed":
+      if (d.id) {
+        knownAgents.set(d.id, d);
+        if (me && d.id === me.id) { me = { ...me, ...d }; renderMe(); }
+      }
+      return;
+    case "typing":
+      if (mine && d.sender_type === "customer") setCustTyping(!!d.typing);
+      return;
+    case "read":
+      if (mine && d.sender_type === "customer" && typeof d.up_to_seq === "number") {
+        for (const m of openMsgs.values()) if (m.sender_type !== "customer" && m.seq <= d.up_to_seq && !m.read_at) m.read_at = new Date().toISOString();
+        renderOpen();
+      }
+      return;
+  }
+}
+
+const live = new Live({
+  url: () => wsUrl(API + "/agent/ws"),
+  onEvent,
+  poll: () => refreshAll(),
+  pollMs: 3000,
+  onOpen: () => refreshAll(), // no replay on the agent socket: refetch
+  onState: (c) => {
+    connState.textContent = c ? "● Live" : "● Polling";
+    connState.className = "conn " + (c ? "live" : "polling");
+    connState.title = c ? "Live updates over WebSocket" : "Live connection unavailable: refreshing every 3 seconds";
+  },
+});
+connState.textContent = "● Polling"; connState.className = "conn polling";
+// even with a socket, a slow safety refresh (counts, waiting times)
+setInterval(() => { if (me && live.connected) refreshAll(); }, 30000);
+setInterval(() => { if (me && screen === "inbox") renderList(); }, 30000);
+document.addEventListener("visibilitychange", () => { if (!document.hidden) markOpenRead(); });
+
+// ---------------------------------------------------------------- admin: agents
+async function loadAgents(): Promise<Agent[]> {
+  const r = await api("GET", "/admin/agents");
+  for (const a of r.agents || []) knownAgents.set(a.id, a);
+  return r.agents || [];
+}
+
+function field(label: string, el: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement): HTMLElement {
+  return h("label", { class: "field" }, h("span", null, label), el);
+}
+function roleSelect(v = "agent"): HTMLSelectElement {
+  const s = h("select", null, ...["agent", "supervisor", "admin"].map((r) => h("option", { value: r }, r)));
+  s.value = v; return s;
+}
+
+async function renderAgentsAdmin(): Promise<void> {
+  main.className = "main admin";
+  const tbody = h("tbody");
+  const user = h("input", { required: true, autocomplete: "off" }), name = h("input", { required: true });
+  const pw = h("input", { type: "password", required: true, minlength: 10, autocomplete: "new-password" });
+  const role = roleSelect(), max = h("input", { type: "number", min: 0, max: 100, value: 5 });
+  const form = h("form", { class: "card create" }, h("h3", null, "Add an agent"),
+    h("div", { class: "grid" }, field("Username", user), field("Display name", name), field("Password (10+ characters)", pw), field("Role", role), field("Max active chats", max)),
+    h("button", { class: "btn primary", type: "submit" }, "Add agent"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("POST", "/admin/agents", { username: user.value.trim(), display_name: name.value.trim(), password: pw.value, role: role.value, max_active_chats: Number(max.value) });
+      toast("Agent added.", "info"); form.reset(); load();
+    } catch (ex) { toast("Couldn't add the agent: " + (ex instanceof HttpError && ex.status === 409 ? "that username is taken." : errText(ex))); }
+  });
+  main.replaceChildren(h("div", { class: "admin-page" }, h("h2", null, "Agents"), form,
+    h("div", { class: "card" }, h("table", null,
+      h("thead", null, h("tr", null, ...["Username", "Name", "Role", "Max chats", "Presence", "Active", ""].map((t) => h("th", null, t)))), tbody))));
+  async function load(): Promise<void> {
+    let agents: Agent[];
+    try { agents = await loadAgents(); } catch (e) { tbody.replaceChildren(h("tr", null, h("td", { colspan: 7 }, "Couldn't load agents: " + errText(e)))); return; }
+    tbody.replaceChildren(...agents.map((a) => agentRow(a, load)));
+  }
+  load();
+}
+
+function agentRow(a: Agent, reload: () => void): HTMLTableRowElement {
+  const edit = h("button", { class: "btn small", type: "button" }, "Edit");
+  const del = h("button", { class: "btn small danger", type: "button" }, "Delete");
+  const tr = h("tr", null, h("td", null, a.username), h("td", null, a.display_name), h("td", null, a.role),
+    h("td", null, String(a.max_active_chats)), h("td", null, h("span", { class: "dot " + a.presence }), " ", a.presence),
+    h("td", null, String(a.active_chats)), h("td", { class: "row-actions" }, edit, me && a.id === me.id ? null : del));
+  del.addEventListener("click", async () => {
+    if (!confirm(`Delete ${a.display_name}? Their open chats go back to the queue.`)) return;
+    try { await api("DELETE", `/admin/agents/${encodeURIComponent(a.id)}`); reload(); } catch (e) { toast("Couldn't delete: " + errText(e)); }
+  });
+  edit.addEventListener("click", () => {
+    const name = h("input", { value: a.display_name }), role = roleSelect(a.role);
+    const max = h("input", { type: "number", min: 0, max: 100, value: a.max_active_chats });
+    const pw = h("input", { type: "password", placeholder: "unchanged", autocomplete: "new-password" });
+    const save = h("button", { class: "btn small primary", type: "button" }, "Save");
+    const cancel = h("button", { class: "btn small ghost", type: "button" }, "Cancel");
+    cancel.addEventListener("click", reload);
+    save.addEventListener("click", async () => {
+      const body: Record<string, unknown> = { display_name: name.value.trim(), role: role.value, max_active_chats: Number(max.value) };
+      if (pw.value) body.password = pw.value;
+      try { await api("PATCH", `/admin/agents/${encodeURIComponent(a.id)}`, body); toast("Saved.", "info"); reload(); }
+      catch (e) { toast("Couldn't save: " + errText(e)); }
+    });
+    tr.replaceChildren(h("td", null, a.username), h("td", null, name), h("td", null, role), h("td", null, max),
+      h("td", { colspan: 2 }, field("New password", pw)), h("td", { class: "row-actions" }, save, cancel));
+    name.focus();
+  });
+  return tr;
+}
+
+// ---------------------------------------------------------------- admin: FAQ
+async function renderFaqAdmin(): Promise<void> {
+  main.className = "main admin";
+  const tbody = h("tbody");
+  const slug = h("input", { required: true, pattern: "[a-z0-9-]+", placeholder: "shipping-time" });
+  const q = h("input", { required: true }), a = h("textarea", { required: true, rows: 3 });
+  const order = h("input", { type: "number", value: 100 }), kw = h("input", { placeholder: "shipping, delivery, how long" });
+  const form = h("form", { class: "card create" }, h("h3", null, "Add an FAQ entry"),
+    h("div", { class: "grid" }, field("Slug", slug), field("Order", order), field("Question", q), field("Keywords (comma separated)", kw)),
+    field("Answer", a),
+    h("button", { class: "btn primary", type: "submit" }, "Add entry"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("POST", "/admin/faq", { slug: slug.value.trim(), question: q.value.trim(), answer: a.value.trim(), display_order: Number(order.value), keywords: splitKw(kw.value) });
+      toast("FAQ entry added.", "info"); form.reset(); load();
+    } catch (ex) { toast("Couldn't add the entry: " + (ex instanceof HttpError && ex.status === 409 ? "that slug is taken." : errText(ex))); }
+  });
+  main.replaceChildren(h("div", { class: "admin-page" }, h("h2", null, "FAQ"), form,
+    h("div", { class: "card" }, h("table", null,
+      h("thead", null, h("tr", null, ...["#", "Slug", "Question", "Answer", "Active", ""].map((t) => h("th", null, t)))), tbody))));
+  async function load(): Promise<void> {
+    try {
+      const r = await api("GET", "/admin/faq");
+      const entries: FaqEntry[] = (r.faq || []).slice().sort((x: FaqEntry, y: FaqEntry) => x.display_order - y.display_order);
+      tbody.replaceChildren(...entries.map((f) => faqRow(f, load)));
+    } catch (e) { tbody.replaceChildren(h("tr", null, h("td", { colspan: 6 }, "Couldn't load the FAQ: " + errText(e)))); }
+  }
+  load();
+}
+function splitKw(s: string): string[] { return s.split(",").map((x) => x.trim()).filter(Boolean); }
+
+function faqRow(f: FaqEntry, reload: () => void): HTMLTableRowElement {
+  const active = h("input", { type: "checkbox", "aria-label": "Active" });
+  active.checked = f.is_active !== false;
+  active.addEventListener("change", async () => {
+    try { await api("PATCH", `/admin/faq/${encodeURIComponent(f.slug)}`, { is_active: active.checked }); }
+    catch (e) { toast("Couldn't save: " + errText(e)); active.checked = !active.checked; }
+  });
+  const edit = h("button", { class: "btn small", type: "button" }, "Edit");
+  const del = h("button", { class: "btn small danger", type: "button" }, "Delete");
+  del.addEventListener("click", async () => {
+    if (!confirm(`Delete the FAQ entry "${f.question}"?`)) return;
+    try { await api("DELETE", `/admin/faq/${encodeURIComponent(f.slug)}`); reload(); } catch (e) { toast("Couldn't delete: " + errText(e)); }
+  });
+  const tr = h("tr", null, h("td", null, String(f.display_order)), h("td", null, h("code", null, f.slug)), h("td", null, f.question),
+    h("td", { class: "answer" }, f.answer), h("td", null, active), h("td", { class: "row-actions" }, edit, del));
+  edit.addEventListener("click", () => {
+    const q = h("input", { value: f.question }), a = h("textarea", { rows: 4 }), order = h("input", { type: "number", value: f.display_order });
+    a.value = f.answer;
+    const kw = h("input", { value: (f.keywords || []).join(", "), placeholder: "keywords, comma separated" });
+    const save = h("button", { class: "btn small primary", type: "button" }, "Save");
+    const cancel = h("button", { class: "btn small ghost", type: "button" }, "Cancel");
+    cancel.addEventListener("click", reload);
+    save.addEventListener("click", async () => {
+      const body: Record<string, unknown> = { question: q.value.trim(), answer: a.value.trim(), display_order: Number(order.value) };
+      if (kw.value.trim()) body.keywords = splitKw(kw.value);
+      try { await api("PATCH", `/admin/faq/${encodeURIComponent(f.slug)}`, body); toast("Saved.", "info"); reload(); }
+      catch (e) { toast("Couldn't save: " + errText(e)); }
+    });
+    tr.replaceChildren(h("td", null, order), h("td", null, h("code", null, f.slug)), h("td", null, q, kw), h("td", null, a),
+      h("td", null, active), h("td", { class: "row-actions" }, save, cancel));
+    q.focus();
+  });
+  return tr;
+}
+
+// ---------------------------------------------------------------- boot
+(async () => {
+  try {
+    const r = await api("GET", "/agent/me");
+    me = r.agent;
+    enterApp();
+  } catch { showLogin(); }
+})();

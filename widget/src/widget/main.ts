@@ -1,0 +1,469 @@
+// The embeddable customer widget: one <script src="/chat/widget.js" data-product-id=…
+// data-product-name=… defer> adds a launcher and a chat panel inside an open Shadow DOM.
+// Speaks only ../../../shared/API.md. User text is only ever set with textContent.
+import { h, uuid, timeOf, api, HttpError, sleep, wsUrl } from "../shared/util";
+import { Live } from "../shared/live";
+import type { Conversation, Message, FaqEntry, ChatEvent } from "../shared/types";
+
+declare const __WIDGET_CSS__: string;
+
+(() => {
+  const w = window as any;
+  if (w.__nginxChat) return; // embedded twice
+  w.__nginxChat = true;
+
+  const script = document.currentScript as HTMLScriptElement | null;
+  const ds: DOMStringMap = (script && script.dataset) || {};
+  const ROOT = script && script.src ? new URL(".", script.src).pathname : "/chat/";
+  const API = ROOT + "api/v1";
+  const LS_ACTIVE = "nginx-chat:active";
+  const SS_OPEN = "nginx-chat:open";
+
+  let conv: Conversation | null = null;
+  const msgs = new Map<number, Message>();
+  const msgEls = new Map<number, HTMLElement>();
+  const pending = new Set<HTMLElement>();
+  let faq: FaqEntry[] = [];
+  let lastSeq = 0;
+  let readSeq = 0; // the customer has seen everything up to here
+  let isOpen = false;
+  let starting: Promise<void> | null = null;
+  let typingTimer = 0;
+  let myTypingAt = 0;
+  let myTypingStop = 0;
+  let escalating = false;
+
+  const store = (s: Storage | undefined, k: string, v: string | null) => {
+    try { if (!s) return; if (v == null) s.removeItem(k); else s.setItem(k, v); } catch { /* private mode */ }
+  };
+  const load = (s: Storage | undefined, k: string) => { try { return s ? s.getItem(k) : null; } catch { return null; } };
+
+  // ---- icons (built with the DOM, no markup strings) ----
+  const SVG = "http://www.w3.org/2000/svg";
+  function icon(d: string, size = 24): SVGSVGElement {
+    const s = document.createElementNS(SVG, "svg");
+    s.setAttribute("viewBox", "0 0 24 24"); s.setAttribute("width", String(size)); s.setAttribute("height", String(size));
+    s.setAttribute("aria-hidden", "true"); s.setAttribute("focusable", "false");
+    const p = document.createElementNS(SVG, "path");
+    p.setAttribute("d", d); p.setAttribute("fill", "currentColor");
+    s.appendChild(p);
+    return s;
+  }
+  const I_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z";
+  const I_SEND = "M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z";
+  const I_CLOCK = "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 10.4 3.5 2.1-1 1.7L11 13V6h2z";
+  const I_CHECK = "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z";
+  const I_DOWN = "M7.4 8.6 12 13.2l4.6-4.6L18 10l-6 6-6-6z";
+
+  // ---- DOM ----
+  const host = h("div", { id: "nginx-chat-widget" });
+  const root = host.attachShadow({ mode: "open" });
+  root.appendChild(h("style", null, __WIDGET_CSS__));
+
+  const badge = h("span", { class: "badge", "data-testid": "chat-unread", hidden: true });
+  const launcher = h("button", {
+    class: "launcher", type: "button", "data-testid": "chat-launcher",
+    "aria-label": "Open chat with customer support", "aria-expanded": "false", "aria-controls": "nc-panel",
+  }, icon(I_CHAT, 28), badge);
+
+  const title = h("h2", { id: "nc-title" }, "Customer support");
+  const status = h("p", { class: "status", "data-testid": "chat-status", role: "status", "aria-live": "polite" }, "Connecting…");
+  const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, "?");
+  const closeBtn = h("button", { class: "icon-btn", type: "button", "aria-label": "Minimize chat", title: "Minimize" }, icon(I_DOWN));
+  const list = h("div", { class: "list" });
+  const typing = h("div", { class: "typing", hidden: true, "aria-live": "polite" });
+  const log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" }, list, typing);
+  const chips = h("div", { class: "chips", role: "group", "aria-label": "Common questions", hidden: true });
+  const talk = h("button", { class: "talk", type: "button", "data-testid": "chat-talk-to-agent", hidden: true }, "Talk to a person");
+  const input = h("textarea", {
+    "data-testid": "chat-input", rows: 1, "aria-label": "Type your message", placeholder: "Type your message…", maxlength: 2000,
+  });
+  const sendBtn = h("button", { class: "send", type: "submit", "data-testid": "chat-send", "aria-label": "Send message", title: "Send" }, icon(I_SEND, 20));
+  const composer = h("form", { class: "composer" }, input, sendBtn);
+  const newBtn = h("button", { class: "primary", type: "button", "data-testid": "chat-new" }, "Start a new chat");
+  const closedBox = h("div", { class: "closed", hidden: true }, h("p", null, "This chat has ended. Thanks for reaching out!"), newBtn);
+  const errorBox = h("div", { class: "error", role: "alert", hidden: true });
+  const panel = h("section", {
+    class: "panel", id: "nc-panel", role: "dialog", "aria-labelledby": "nc-title", "data-testid": "chat-panel", hidden: true,
+  },
+    h("header", null, avatar, h("div", { class: "who" }, title, status), closeBtn),
+    log, errorBox, h("div", { class: "bottom" }, chips, talk, closedBox, composer),
+    h("div", { class: "foot" }, "Powered by nginx-chat"));
+  root.append(launcher, panel);
+
+  // ---- rendering ----
+  function agentName(): string {
+    return (conv && conv.assigned_agent && conv.assigned_agent.display_name) || "Support agent";
+  }
+  function initials(name: string): string {
+    return name.split(/\s+/).filter(Boolean).slice(0, 2).map((s) => s[0].toUpperCase()).join("") || "?";
+  }
+
+  function msgEl(m: Message): HTMLElement {
+    const who = m.sender_type;
+    if (who === "system" || m.kind === "event") {
+      return h("div", { class: "msg system", "data-testid": "chat-message", "data-sender": who, "data-seq": m.seq },
+        h("span", null, m.content));
+    }
+    const label = who === "agent" ? agentName() : who === "bot" ? "Assistant" : "";
+    const meta = h("div", { class: "meta" }, timeOf(m.created_at));
+    return h("div", { class: "msg " + who, "data-testid": "chat-message", "data-sender": who, "data-seq": m.seq },
+      label ? h("div", { class: "name" }, label) : null,
+      h("div", { class: "bubble" }, m.content),
+      meta);
+  }
+
+  function renderMessages(): void {
+    const seqs = [...msgs.keys()].sort((a, b) => a - b);
+    const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    let prev: Element | null = null;
+    let lastCustomer: Message | null = null;
+    for (const s of seqs) {
+      const m = msgs.get(s)!;
+      let el = msgEls.get(s);
+      if (!el) { el = msgEl(m); msgEls.set(s, el); }
+      const want: Element | null = prev ? prev.nextElementSibling : list.firstElementChild;
+      if (want !== el) list.insertBefore(el, want);
+      prev = el;
+      if (m.sender_type === "customer") lastCustomer = m;
+    }
+    for (const p of pending) list.appendChild(p);
+    // read receipt under the customer's last message
+    list.querySelectorAll(".receipt").forEach((r) => r.remove());
+    if (lastCustomer && conv && conv.status === "agent") {
+      const el = msgEls.get(lastCustomer.seq);
+      const meta = el && el.querySelector(".meta");
+      if (meta) meta.appendChild(h("span", { class: "receipt" + (lastCustomer.read_at ? " seen" : "") },
+        lastCustomer.read_at ? " · Seen" : " · Delivered"));
+    }
+    if (nearBottom || !isOpen) log.scrollTop = log.scrollHeight;
+  }
+
+  function unreadCount(): number {
+    let n = 0;
+    for (const m of msgs.values()) if (m.sender_type !== "customer" && m.seq > readSeq && !m.read_at) n++;
+    return n;
+  }
+
+  function render(): void {
+    const st = conv ? conv.status : null;
+    // header
+    let line = "Connecting…";
+    const setAvatar = (v: string | SVGSVGElement) => { if (avatar.textContent !== v || typeof v !== "string") avatar.replaceChildren(v); };
+    if (st === "automated") { title.textContent = "Customer support"; setAvatar(icon(I_CHAT, 22)); line = "Our assistant answers instantly"; }
+    else if (st === "agent") {
+      if (conv!.assigned_agent) {
+        title.textContent = agentName(); setAvatar(initials(agentName()));
+        line = `You're chatting with ${agentName()}`;
+      } else {
+        title.textContent = "Customer support"; setAvatar(icon(I_CLOCK, 22));
+        line = conv!.queue_position ? `Waiting for an agent · you are #${conv!.queue_position} in the queue` : "Waiting for an agent…";
+      }
+    } else if (st === "closed") { title.textContent = "Customer support"; setAvatar(icon(I_CHECK, 22)); line = "This chat has ended"; }
+    if (status.textContent !== line) status.textContent = line;
+    // bottom area
+    const automated = st === "automated";
+    chips.hidden = !automated || faq.length === 0;
+    talk.hidden = !automated;
+    talk.disabled = escalating;
+    closedBox.hidden = st !== "closed";
+    composer.hidden = st === "closed";
+    input.disabled = st === "closed" || !conv;
+    sendBtn.disabled = st === "closed" || !conv;
+    panel.classList.toggle("is-closed", st === "closed");
+    renderMessages();
+    // unread badge
+    const n = isOpen ? 0 : unreadCount();
+    badge.hidden = n === 0;
+    badge.textContent = n > 9 ? "9+" : String(n);
+    badge.setAttribute("aria-label", `${n} unread message${n === 1 ? "" : "s"}`);
+    launcher.setAttribute("aria-label", isOpen ? "Minimize chat" : n ? `Open chat with customer support, ${n} unread` : "Open chat with customer support");
+  }
+
+  function renderChips(): void {
+    chips.textContent = "";
+    for (const f of faq) {
+      chips.appendChild(h("button", {
+        type: "button", class: "chip", "data-testid": "chat-faq", "data-slug": f.slug,
+        onclick: () => send({ faq: f.slug }, f.question),
+      }, f.question));
+    }
+  }
+
+  function showError(text: string, retry?: () => void): void {
+    errorBox.textContent = "";
+    errorBox.hidden = !text;
+    if (!text) return;
+    errorBox.append(h("span", null, text));
+    if (retry) errorBox.append(h("button", { type: "button", class: "link", onclick: () => { showError(""); retry(); } }, "Try again"));
+  }
+
+  // ---- state ----
+  function applyConv(c: Conversation | null | undefined): void {
+    if (!c) return;
+    if (conv && c.id !== conv.id) return; // an old conversation's late event
+    const wasClosed = conv && conv.status === "closed";
+    conv = { ...(conv || {}), ...c };
+    if (c.status === "closed" && !wasClosed) setTyping(false);
+  }
+
+  function addMessages(ms: Message[] | null | undefined, fromLive = false): void {
+    if (!ms) return;
+    let gap = false;
+    for (const m of ms) {
+      if (!m || typeof m.seq !== "number" || (conv && m.conversation_id && m.conversation_id !== conv.id)) continue;
+      if (fromLive && m.seq > lastSeq + 1) gap = true;
+      const old = msgs.get(m.seq);
+      msgs.set(m.seq, m);
+      if (old && old.read_at !== m.read_at) { /* receipt re-rendered below */ }
+      if (m.seq > lastSeq) lastSeq = m.seq;
+      if (m.sender_type === "agent") setTyping(false);
+    }
+    if (gap) catchUp();
+  }
+
+  async function catchUp(): Promise<void> {
+    if (!conv) return;
+    // look back over the customer's messages still awaiting a read receipt
+    let from = lastSeq;
+    if (conv.status === "agent" && conv.assigned_agent) {
+      for (const m of msgs.values()) if (m.sender_type === "customer" && !m.read_at && m.seq - 1 < from) from = m.seq - 1;
+      from = Math.max(from, lastSeq - 50, 0);
+    }
+    const r = await api(API, "GET", `/conversation?after=${from}&limit=200`);
+    const id = conv && conv.id;
+    if (!r || !r.conversation || r.conversation.id !== id) return;
+    applyConv(r.conversation);
+    addMessages(r.messages);
+    if (r.messages && r.messages.length >= 200) return catchUp();
+    afterChange();
+  }
+
+  function afterChange(): void {
+    render();
+    if (isOpen && !document.hidden) markRead();
+  }
+
+  let readPosted = 0;
+  function markRead(): void {
+    let upTo = 0;
+    for (const m of msgs.values()) if (m.sender_type !== "customer" && m.seq > upTo) upTo = m.seq;
+    if (upTo > readSeq) readSeq = upTo;
+    if (!conv || upTo <= readPosted) return;
+    let any = false;
+    for (const m of msgs.values()) if (m.sender_type !== "customer" && !m.read_at && m.seq <= upTo) any = true;
+    readPosted = upTo;
+    if (!any) return;
+    if (!live.send({ type: "read", up_to_seq: upTo })) api(API, "POST", "/read", { up_to_seq: upTo }).catch(() => { readPosted = 0; });
+  }
+
+  function setTyping(on: boolean): void {
+    clearTimeout(typingTimer);
+    typing.hidden = !on;
+    if (on) {
+      typing.textContent = `${agentName()} is typing…`;
+      typingTimer = window.setTimeout(() => setTyping(false), 6000);
+      log.scrollTop = log.scrollHeight;
+    }
+  }
+
+  function onEvent(e: ChatEvent): void {
+    if (!conv || (e.conversation_id && e.conversation_id !== conv.id)) return;
+    const d = e.data || {};
+    switch (e.type) {
+      case "message.created": addMessages([d], true); break;
+      case "conversation.updated": case "chat.closed": applyConv(d); break;
+      case "agent.assigned":
+        if (d.agent) applyConv({ ...conv, status: conv.status === "closed" ? "closed" : "agent", queue_position: null,
+          assigned_agent: { id: d.agent.id, display_name: d.agent.display_name } });
+        break;
+      case "typing": if (d.sender_type === "agent") setTyping(!!d.typing); return;
+      case "read":
+        if (d.sender_type === "agent" && typeof d.up_to_seq === "number") {
+          for (const m of msgs.values()) if (m.sender_type === "customer" && m.seq <= d.up_to_seq && !m.read_at) m.read_at = new Date().toISOString();
+        }
+        break;
+      default: return;
+    }
+    afterChange();
+  }
+
+  const live = new Live({
+    url: () => wsUrl(`${API}/ws?after=${lastSeq}`),
+    onEvent,
+    poll: () => catchUp(),
+    pollMs: 2500,
+  });
+
+  // ---- actions ----
+  function context(): Record<string, string> {
+    const c: Record<string, string> = { page_url: location.href };
+    if (ds.productId) c.product_id = ds.productId;
+    if (ds.productName) c.product_name = ds.productName;
+    return c;
+  }
+
+  function start(): Promise<void> {
+    if (!starting) {
+      starting = (async () => {
+        try {
+          const r = await api(API, "POST", "/session", { context: context() });
+          store(localStorage, LS_ACTIVE, "1");
+          useSession(r);
+          showError("");
+        } catch (e) {
+          starting = null;
+          showError(e instanceof HttpError && e.status === 429 ? "Too many requests, please wait a moment." :
+            "We couldn't connect to support right now.", () => start());
+        }
+      })();
+    }
+    return starting;
+  }
+
+  function useSession(r: { conversation: Conversation; messages: Message[]; faq?: FaqEntry[] }): void {
+    live.stop();
+    conv = null;
+    msgs.clear(); msgEls.clear(); list.textContent = "";
+    for (const p of pending) p.remove();
+    pending.clear();
+    lastSeq = 0; readSeq = 0; readPosted = 0;
+    applyConv(r.conversation);
+    addMessages(r.messages);
+    if (r.conversation.last_seq > lastSeq) lastSeq = r.conversation.last_seq;
+    for (const m of r.messages || []) if (m.sender_type !== "customer" && m.read_at && m.seq > readSeq) readSeq = m.seq;
+    faq = r.faq || [];
+    renderChips();
+    afterChange();
+    const c = conv as Conversation | null;
+    if (c && c.status !== "closed") live.start();
+  }
+
+  function pendingEl(text: string): HTMLElement {
+    const el = h("div", { class: "msg customer pending", "data-testid": "chat-message", "data-sender": "customer" },
+      h("div", { class: "bubble" }, text), h("div", { class: "meta" }, "Sending…"));
+    pending.add(el);
+    return el;
+  }
+
+  async function send(body: { text?: string; faq?: string }, label: string, el?: HTMLElement, clientId?: string): Promise<void> {
+    await start();
+    if (!conv || conv.status === "closed") return;
+    const client_id = clientId || uuid();
+    el = el || pendingEl(label);
+    el.classList.remove("failed");
+    el.querySelector(".meta")!.textContent = "Sending…";
+    renderMessages();
+    log.scrollTop = log.scrollHeight;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await api(API, "POST", "/messages", { ...body, client_id });
+        pending.delete(el); el.remove();
+        applyConv(r.conversation);
+        addMessages(r.messages);
+        afterChange();
+        log.scrollTop = log.scrollHeight;
+        return;
+      } catch (e) {
+        const he = e instanceof HttpError ? e : null;
+        const transient = !he || he.status === 429 || he.status >= 500;
+        if (!transient || attempt >= 5) {
+          const meta = el.querySelector(".meta")!;
+          meta.textContent = "";
+          el.classList.add("failed");
+          if (he && he.status === 409) { pending.delete(el); el.remove(); catchUp().catch(() => {}); return; }
+          meta.append(he && he.status === 422 ? "Not sent: " + he.message + " " : "Not sent. ",
+            transient ? h("button", { type: "button", class: "link", onclick: () => send(body, label, el, client_id) }, "Retry") : "");
+          if (!transient) setTimeout(() => { pending.delete(el!); el!.remove(); }, 8000);
+          return;
+        }
+        await sleep(he && he.retryAfter ? he.retryAfter * 1000 : Math.min(1000 * 2 ** attempt, 8000));
+      }
+    }
+  }
+
+  async function escalate(): Promise<void> {
+    if (escalating) return;
+    escalating = true; render();
+    try {
+      await start();
+      const r = await api(API, "POST", "/escalate", {});
+      applyConv(r.conversation);
+      addMessages(r.messages);
+      showError("");
+    } catch (e) {
+      showError("We couldn't reach an agent right now.", () => escalate());
+    } finally {
+      escalating = false;
+      afterChange();
+      input.focus();
+    }
+  }
+
+  function setOpen(open: boolean, focus = true): void {
+    isOpen = open;
+    panel.hidden = !open;
+    host.classList.toggle("open", open);
+    launcher.setAttribute("aria-expanded", String(open));
+    launcher.replaceChildren(icon(open ? I_DOWN : I_CHAT, 28), badge);
+    store(sessionStorage, SS_OPEN, open ? "1" : null);
+    if (open) {
+      const focusBest = () => { if (focus && isOpen) (!input.disabled ? input : conv && conv.status === "closed" ? newBtn : closeBtn).focus(); };
+      start().then(() => { afterChange(); log.scrollTop = log.scrollHeight; focusBest(); });
+      render();
+      if (conv) setTimeout(focusBest, 0);
+    } else {
+      render();
+      if (focus) launcher.focus();
+    }
+  }
+
+  // ---- wiring ----
+  launcher.addEventListener("click", () => setOpen(!isOpen));
+  closeBtn.addEventListener("click", () => setOpen(false));
+  panel.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); setOpen(false); } });
+  talk.addEventListener("click", escalate);
+  newBtn.addEventListener("click", async () => {
+    newBtn.disabled = true;
+    try {
+      const r = await api(API, "POST", "/session", { context: context() });
+      useSession(r);
+      showError("");
+      input.focus();
+    } catch { showError("We couldn't start a new chat right now.", () => newBtn.click()); }
+    finally { newBtn.disabled = false; }
+  });
+  composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text || input.disabled) return;
+    input.value = ""; autosize();
+    stopTyping();
+    send({ text }, text);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); composer.requestSubmit(); }
+  });
+  function autosize(): void { input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight, 120) + "px"; }
+  function stopTyping(): void {
+    clearTimeout(myTypingStop);
+    if (myTypingAt) { live.send({ type: "typing", typing: false }); myTypingAt = 0; }
+  }
+  input.addEventListener("input", () => {
+    autosize();
+    if (!conv || conv.status !== "agent") return;
+    const now = Date.now();
+    if (now - myTypingAt > 3000 && live.send({ type: "typing", typing: true })) myTypingAt = now;
+    clearTimeout(myTypingStop);
+    myTypingStop = window.setTimeout(stopTyping, 4000);
+  });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && isOpen) markRead(); });
+
+  function mount(): void {
+    document.body.appendChild(host);
+    // resume a chat this browser already started (history, unread badge, live updates)
+    if (load(localStorage, LS_ACTIVE)) start();
+    if (load(sessionStorage, SS_OPEN)) setOpen(true, false);
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();

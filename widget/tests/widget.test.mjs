@@ -1,0 +1,139 @@
+// The customer widget in real Chromium against a running stack (CHAT_URL).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { BASE, launch, shot, inShadow, customerConversation } from "./helpers.mjs";
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function openWidget(context, path = "/product-mug.html") {
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+  page.on("pageerror", (e) => console.log("page error:", e.message));
+  await page.goto(BASE + path);
+  await page.getByTestId("chat-launcher").click();
+  await page.getByTestId("chat-panel").waitFor({ state: "visible" });
+  await page.locator('[data-testid="chat-message"][data-sender="bot"]').first().waitFor();
+  return { page, dialogs };
+}
+const texts = (page) => page.getByTestId("chat-message").locator(".bubble, span").allTextContents();
+
+test("a customer asks an FAQ question and sees the bot's answer; a refresh keeps the history", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { page } = await openWidget(context);
+  await shot(page, "widget-greeting");
+  const faq = (await (await page.request.get(BASE + "/chat/api/v1/faq")).json()).faq;
+  assert.ok(faq.length > 0, "the FAQ has entries");
+  const chip = page.getByTestId("chat-faq").first();
+  await chip.waitFor();
+  const slug = await chip.getAttribute("data-slug");
+  const entry = faq.find((f) => f.slug === slug);
+  assert.ok(entry, "the first chip is an FAQ entry");
+  await chip.click();
+  const answer = page.locator('[data-testid="chat-message"][data-sender="bot"]').filter({ hasText: entry.answer.slice(0, 40) });
+  await answer.first().waitFor();
+  await page.locator('[data-testid="chat-message"][data-sender="customer"]').filter({ hasText: entry.question }).first().waitFor();
+
+  // a typed question gets an instant bot reply too
+  const before = await page.locator('[data-testid="chat-message"][data-sender="bot"]').count();
+  await page.getByTestId("chat-input").fill("How long does shipping take?");
+  await page.getByTestId("chat-input").press("Enter");
+  await page.locator('[data-testid="chat-message"][data-sender="customer"]').filter({ hasText: "How long does shipping take?" }).first().waitFor();
+  await page.waitForFunction((n) => {
+    const r = document.getElementById("nginx-chat-widget").shadowRoot;
+    return r.querySelectorAll('[data-testid="chat-message"][data-sender="bot"]').length > n;
+  }, before);
+  await shot(page, "widget-faq-answer");
+
+  // refresh: same conversation, same history
+  const convBefore = (await customerConversation(page)).conversation.id;
+  const history = await texts(page);
+  await page.reload();
+  await page.getByTestId("chat-panel").waitFor({ state: "visible" }); // the panel stays open across a refresh
+  await page.locator('[data-testid="chat-message"][data-sender="bot"]').nth(2).waitFor();
+  assert.deepEqual(await texts(page), history, "the history is the same after a refresh");
+  assert.equal((await customerConversation(page)).conversation.id, convBefore, "and so is the conversation");
+  await context.close();
+});
+
+test("an XSS payload in a message stays text", async () => {
+  const context = await browser.newContext();
+  const { page, dialogs } = await openWidget(context);
+  const payload = "<img src=x onerror=alert(1)>";
+  await page.getByTestId("chat-input").fill(payload);
+  await page.getByTestId("chat-send").click();
+  const mine = page.locator('[data-testid="chat-message"][data-sender="customer"] .bubble').filter({ hasText: payload });
+  await mine.first().waitFor();
+  assert.equal(await mine.first().textContent(), payload, "the payload is shown as text");
+  assert.equal(await inShadow(page, (root) => root.querySelectorAll("img").length), 0, "no img element in the widget");
+  assert.equal(await page.locator("img").count(), 0, "none on the page either");
+  await page.waitForTimeout(300);
+  assert.deepEqual(dialogs, [], "no script ran");
+  await shot(page, "widget-xss");
+  await context.close();
+});
+
+test('"Talk to agent" shows the queue and hides itself', async () => {
+  const context = await browser.newContext();
+  const { page } = await openWidget(context, "/product-tee.html");
+  const talk = page.getByTestId("chat-talk-to-agent");
+  await talk.waitFor();
+  await talk.click();
+  await talk.waitFor({ state: "hidden" });
+  const status = page.getByTestId("chat-status");
+  await page.waitForFunction(() => {
+    const s = document.getElementById("nginx-chat-widget").shadowRoot.querySelector('[data-testid="chat-status"]');
+    return /queue|chatting with|waiting/i.test(s.textContent);
+  });
+  const st = await status.textContent();
+  if (/queue/i.test(st)) {
+    await page.locator('[data-testid="chat-message"][data-sender="system"]').filter({ hasText: "You are in queue" }).first().waitFor();
+    assert.match(st, /#\d+ in the queue|waiting/i);
+  }
+  assert.equal(await page.getByTestId("chat-faq").first().isVisible(), false, "FAQ chips go away once a person is asked for");
+  await shot(page, "widget-queue");
+  await context.close();
+});
+
+test("usable on a 360 px wide screen, keyboard only", async () => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await page.goto(BASE + "/product-beans.html");
+  await shot(page, "mobile-shop");
+  // keyboard: focus the launcher, open with Enter, type, send with Enter, close with Escape
+  await page.getByTestId("chat-launcher").focus();
+  await page.keyboard.press("Enter");
+  await page.getByTestId("chat-panel").waitFor({ state: "visible" });
+  await page.locator('[data-testid="chat-message"][data-sender="bot"]').first().waitFor();
+  const box = await page.getByTestId("chat-panel").boundingBox();
+  assert.ok(box.x >= 0 && box.x + box.width <= 360.5, "the panel fits in 360 px");
+  const input = page.getByTestId("chat-input");
+  assert.ok(await input.evaluate((el) => el.getRootNode().activeElement === el), "the input has the focus");
+  await page.keyboard.type("Do you ship to Norway?");
+  await page.keyboard.press("Enter");
+  await page.locator('[data-testid="chat-message"][data-sender="customer"]').filter({ hasText: "Norway" }).first().waitFor();
+  await page.locator('[data-testid="chat-message"][data-sender="bot"]').nth(1).waitFor();
+  await shot(page, "mobile-chat");
+  assert.equal(await page.getByTestId("chat-launcher").getAttribute("aria-expanded"), "true");
+  await page.keyboard.press("Escape");
+  await page.getByTestId("chat-panel").waitFor({ state: "hidden" });
+  assert.equal(await page.getByTestId("chat-launcher").getAttribute("aria-expanded"), "false");
+  await context.close();
+});
+
+test("the agent dashboard shows a login form and explains a failed sign-in", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(BASE + "/chat/agent/");
+  await page.getByTestId("agent-username").fill("nobody");
+  await page.getByTestId("agent-password").fill("wrong-password");
+  await shot(page, "agent-login");
+  await page.getByTestId("agent-login").click();
+  const err = page.locator(".form-error");
+  await page.waitForFunction(() => document.querySelector(".form-error").textContent.length > 0);
+  assert.match(await err.textContent(), /wrong username or password|not available|too many/i);
+  await shot(page, "agent-login-error");
+  await context.close();
+});

@@ -13,7 +13,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CORE_LIB   := build/core/libchatcore.a
 MODULE_SO  := build/nginx/objs/ngx_http_chat_module.so
 
-.PHONY: all deps core module build tools db redis migrate seed up run down test clean
+.PHONY: all deps core module widget build tools db redis migrate seed up run down test clean
 
 all: build
 
@@ -30,7 +30,11 @@ tools: core
 module: core
 	@scripts/build-module.sh
 
-build: core module
+# The widget and the agent dashboard (TypeScript, esbuild) into widget/dist/.
+widget: deps
+	@scripts/widget.sh
+
+build: core module widget
 
 db: deps
 	@scripts/db.sh start

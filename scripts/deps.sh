@@ -12,7 +12,10 @@ PKGS=(
     openssl ca-certificates curl                # dev secret, scrypt hashes, health checks
     perl libprotocol-websocket-perl             # t/ (Test::More, HTTP::Tiny, JSON::PP are in perl)
     clang libclang-rt-14-dev                    # fuzzing and sanitizers
+    chromium                                    # widget/ browser tests (playwright-core)
 )
+# widget/ builds with Node and npm; use the machine's if it has them
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

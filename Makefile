@@ -42,7 +42,7 @@ db: deps
 redis: deps
 	@scripts/redis.sh start
 
-migrate: db
+migrate: db core
 	@scripts/migrate.sh
 
 seed: migrate

@@ -1,0 +1,753 @@
+// chatctl: the operator CLI (migrations, agents, FAQ) on the same conninfo as nginx's chat_postgres.
+//
+// It is not nginx, so it blocks: synchronous libpq (PQconnectdbParams, PQexecParams).
+// Keep code like this in core/tools/ only; nothing here is linked into the module.
+//
+// Exit status: 0 ok, 1 usage or invalid input, 2 database error, 3 not found or conflict.
+#include <libpq-fe.h>
+#include <openssl/rand.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "chat/json.h"
+#include "chat/password.h"
+#include "chat/utf8.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 1;
+constexpr int kExitDb = 2;
+constexpr int kExitNotFound = 3;
+
+// The advisory lock every migration transaction takes (the key scripts/migrate.sh used).
+constexpr std::string_view kMigrateLockKey = "74061001";
+
+// The admin API's limits (core/src/agent.cpp), so the CLI refuses what the API refuses.
+constexpr std::size_t kUsernameMax = 64;
+constexpr std::size_t kDisplayNameMax = 128;
+constexpr std::size_t kPasswordMin = 10;
+constexpr std::size_t kPasswordMax = 1024;
+constexpr long kMaxActiveChatsMax = 1000;
+constexpr std::size_t kFaqQuestionMax = 1000;
+constexpr std::size_t kFaqAnswerMax = 10000;
+constexpr std::size_t kKeywordsMax = 100;
+constexpr std::size_t kKeywordMax = 100;
+constexpr std::int64_t kDisplayOrderMax = 1000000;
+
+constexpr const char* kUsage = R"(usage: chatctl [--conninfo CONNINFO] COMMAND [ARGS]
+
+Commands:
+  migrate [--dir DIR]         apply DIR/NNN_*.sql (default DIR: sql) not yet recorded in
+                              schema_migrations, in order, each in one transaction
+  agent add USERNAME [--name "Display Name"] [--role agent|supervisor|admin] [--max N]
+                              create an agent (role default agent, max default 5);
+                              the password is read from stdin
+  agent passwd USERNAME       set a new password (from stdin); revokes the agent's tokens
+  agent list                  every agent, disabled ones too
+  agent disable USERNAME      soft delete: no more logins, open chats back to the queue
+  faq import FILE.json|-      upsert the entries of a JSON array by slug, in one transaction,
+                              then tell every nginx worker to reload the FAQ
+                              (--keep-existing: only add slugs that are not there yet)
+  faq export [--compact]      the FAQ (inactive entries too) as a JSON array ordered by
+                              display_order, slug; `faq import` takes it back unchanged
+
+Options:
+  --conninfo CONNINFO   libpq connection string, key=value or postgresql:// URI; default
+                        $CHAT_PG_CONNINFO. The same string as nginx's chat_postgres.
+  --password-stdin      read the password as one line from stdin without a prompt (the
+                        default when stdin is not a terminal; a terminal is prompted twice)
+  -h, --help            this help
+
+FAQ entries: {"slug", "question", "answer", "keywords": [...], "display_order": N,
+"is_active": true|false}; slug, question and answer are required.
+
+Exit status: 0 ok, 1 usage or invalid input, 2 database error, 3 not found or conflict.
+)";
+
+// Every failure ends up here: main prints "chatctl: <message>" and exits with `code`.
+struct Failure : std::runtime_error {
+    int code;
+    bool show_usage = false;  // print the whole usage after the message
+    Failure(int c, const std::string& m) : std::runtime_error(m), code(c) {}
+};
+
+[[noreturn]] void fail(int code, const std::string& message) { throw Failure(code, message); }
+[[noreturn]] void usage_error(const std::string& message) {
+    fail(kExitUsage, message + "\n(chatctl --help for usage)");
+}
+
+std::string trim_right(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+bool has_control(std::string_view s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == 0x7f) return true;
+    return false;
+}
+
+bool blank(std::string_view s) {
+    return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+bool valid_slug(std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && !(i > 0 && c == '-')) return false;
+    }
+    return true;
+}
+
+// --- command line --------------------------------------------------------------
+
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> values;  // --opt VALUE
+    std::set<std::string> flags;                // --flag
+    bool help = false;
+
+    std::optional<std::string> get(const std::string& k) const {
+        auto it = values.find(k);
+        if (it == values.end()) return std::nullopt;
+        return it->second;
+    }
+    bool has(const std::string& k) const { return flags.count(k) > 0; }
+};
+
+const std::set<std::string> kValueOptions = {"--conninfo", "--dir", "--name", "--role", "--max"};
+const std::set<std::string> kFlagOptions = {"--password-stdin", "--compact", "--keep-existing"};
+
+Args parse_args(int argc, char** argv) {
+    Args a;
+    bool options_done = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (options_done || arg.size() < 2 || arg[0] != '-' || arg == "-") {
+            a.positional.push_back(std::move(arg));
+            continue;
+        }
+        if (arg == "--") {
+            options_done = true;
+        } else if (arg == "-h" || arg == "--help") {
+            a.help = true;
+        } else if (auto eq = arg.find('='); eq != std::string::npos && kValueOptions.count(arg.substr(0, eq))) {
+            a.values[arg.substr(0, eq)] = arg.substr(eq + 1);
+        } else if (kValueOptions.count(arg)) {
+            if (i + 1 >= argc) usage_error(arg + " needs a value");
+            a.values[arg] = argv[++i];
+        } else if (kFlagOptions.count(arg)) {
+            a.flags.insert(arg);
+        } else {
+            usage_error("unknown option " + arg);
+        }
+    }
+    return a;
+}
+
+// Refuses options that the command does not take, and a wrong number of operands.
+void expect(const Args& a, std::size_t operands, std::initializer_list<const char*> allowed,
+            const char* synopsis) {
+    std::set<std::string> ok(allowed.begin(), allowed.end());
+    ok.insert("--conninfo");
+    for (const auto& [k, v] : a.values)
+        if (!ok.count(k)) usage_error(k + " does not apply here; usage: chatctl " + synopsis);
+    for (const auto& k : a.flags)
+        if (!ok.count(k)) usage_error(k + " does not apply here; usage: chatctl " + synopsis);
+    if (a.positional.size() != operands) usage_error(std::string("usage: chatctl ") + synopsis);
+}
+
+// --- Postgres -------------------------------------------------------------------
+
+struct ResultDeleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using Res = std::unique_ptr<PGresult, ResultDeleter>;
+
+// A database error: not found (CH404) and unique violations (23505) exit 3, the rest 2.
+[[noreturn]] void db_fail(const PGresult* r, PGconn* c, const std::string& context) {
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    std::string msg = r ? PQresultErrorMessage(r) : "";
+    if (msg.empty()) msg = PQerrorMessage(c);
+    msg = trim_right(msg);
+    const std::string s = state ? state : "";
+    const int code = (s == "CH404" || s == "23505") ? kExitNotFound : kExitDb;
+    fail(code, context.empty() ? msg : context + ": " + msg);
+}
+
+// Notices go to stderr, except the "already exists, skipping" of IF NOT EXISTS.
+void on_notice(void*, const char* message) {
+    if (std::strstr(message, "already exists, skipping")) return;
+    std::fputs(message, stderr);
+}
+
+class Db {
+public:
+    explicit Db(const std::string& conninfo) {
+        // dbname is expanded as a full conninfo; keywords before it are defaults it may override.
+        const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+        const char* vals[] = {"10", "chatctl", conninfo.c_str(), nullptr};
+        c_ = PQconnectdbParams(keys, vals, 1);
+        if (!c_) fail(kExitDb, "cannot connect to Postgres: out of memory");
+        if (PQstatus(c_) != CONNECTION_OK) {
+            std::string msg = trim_right(PQerrorMessage(c_));
+            PQfinish(c_);
+            c_ = nullptr;
+            fail(kExitDb, "cannot connect to Postgres: " + msg);
+        }
+        PQsetNoticeProcessor(c_, on_notice, nullptr);
+    }
+    ~Db() {
+        if (c_) PQfinish(c_);
+    }
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+
+    // One statement with parameters (text format); throws Failure on any error.
+    Res exec(const std::string& sql, const std::vector<std::optional<std::string>>& params = {},
+             const std::string& context = "") {
+        std::vector<const char*> p;
+        p.reserve(params.size());
+        for (const auto& v : params) p.push_back(v ? v->c_str() : nullptr);
+        Res r(PQexecParams(c_, sql.c_str(), static_cast<int>(p.size()), nullptr, p.data(), nullptr,
+                           nullptr, 0));
+        check(r.get(), context);
+        return r;
+    }
+
+    // A script of several statements (a migration file): the simple query protocol.
+    void exec_script(const std::string& sql, const std::string& context) {
+        Res r(PQexec(c_, sql.c_str()));
+        check(r.get(), context);
+    }
+
+    void rollback_quietly() { Res r(PQexec(c_, "ROLLBACK")); }
+
+private:
+    void check(const PGresult* r, const std::string& context) {
+        const auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return;
+        db_fail(r, c_, context);
+    }
+
+    PGconn* c_ = nullptr;
+};
+
+// A transaction that rolls back unless committed (also when a Failure flies through).
+class Tx {
+public:
+    explicit Tx(Db& db) : db_(db) { db_.exec("BEGIN"); }
+    ~Tx() {
+        if (open_) db_.rollback_quietly();
+    }
+    void commit() {
+        db_.exec("COMMIT");
+        open_ = false;
+    }
+
+private:
+    Db& db_;
+    bool open_ = true;
+};
+
+std::string conninfo_of(const Args& a) {
+    if (auto c = a.get("--conninfo")) return *c;
+    if (const char* e = std::getenv("CHAT_PG_CONNINFO"); e && *e) return e;
+    usage_error("no database: pass --conninfo \"host=... dbname=... user=...\" or set CHAT_PG_CONNINFO");
+}
+
+std::string value(const PGresult* r, int row, int col) {
+    return PQgetisnull(r, row, col) ? std::string() : std::string(PQgetvalue(r, row, col));
+}
+
+// --- migrate --------------------------------------------------------------------
+
+struct Migration {
+    long number;
+    std::string version;  // the file name without .sql, as scripts/migrate.sh recorded it
+    std::filesystem::path path;
+};
+
+// DIR/NNN_*.sql (exactly three digits, like scripts/migrate.sh's glob), in numeric order.
+std::vector<Migration> find_migrations(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) usage_error("migrate: no such directory: " + dir.string());
+    std::vector<Migration> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.size() < 9 || name.compare(name.size() - 4, 4, ".sql") != 0) continue;
+        if (!std::isdigit(static_cast<unsigned char>(name[0])) ||
+            !std::isdigit(static_cast<unsigned char>(name[1])) ||
+            !std::isdigit(static_cast<unsigned char>(name[2])) || name[3] != '_')
+            continue;
+        if (!e.is_regular_file()) continue;
+        out.push_back({std::stol(name.substr(0, 3)), name.substr(0, name.size() - 4), e.path()});
+    }
+    if (ec) fail(kExitUsage, "migrate: cannot read " + dir.string() + ": " + ec.message());
+    std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) {
+        return a.number != b.number ? a.number < b.number : a.version < b.version;
+    });
+    return out;
+}
+
+std::string read_file(const std::filesystem::path& p, const char* what) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) fail(kExitUsage, std::string(what) + ": cannot read " + p.string() + ": " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void say(const std::string& line) {
+    std::fputs(line.c_str(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);  // scripts/migrate.sh relays each line as it comes
+}
+
+int cmd_migrate(const Args& a) {
+    expect(a, 1, {"--dir"}, "migrate [--dir DIR]");
+    const std::filesystem::path dir = a.get("--dir").value_or("sql");
+    const std::vector<Migration> files = find_migrations(dir);
+    Db db(conninfo_of(a));
+
+    {
+        // Under the lock, so two first runs do not race on creating the table.
+        Tx tx(db);
+        db.exec("SELECT pg_advisory_xact_lock(" + std::string(kMigrateLockKey) + ")");
+        db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version    text PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())");
+        tx.commit();
+    }
+
+    int applied = 0;
+    for (const Migration& m : files) {
+        Tx tx(db);
+        // Serialize with every other runner, then look again: one that held the lock
+        // before us may have applied this very file.
+        db.exec("SELECT pg_advisory_xact_lock(" + std::string(kMigrateLockKey) + ")");
+        Res done = db.exec("SELECT 1 FROM schema_migrations WHERE version = $1", {m.version});
+        if (PQntuples(done.get()) > 0) continue;  // Tx rolls back: nothing to do
+        const std::string sql = read_file(m.path, "migrate");
+        say("applying " + m.version);
+        db.exec("INSERT INTO schema_migrations (version) VALUES ($1)", {m.version}, m.version);
+        db.exec_script(sql, m.version);
+        tx.commit();
+        ++applied;
+    }
+
+    Res total = db.exec("SELECT count(*) FROM schema_migrations");
+    say(std::to_string(applied) + " applied, " + value(total.get(), 0, 0) + " total");
+    return kExitOk;
+}
+
+// --- agents ---------------------------------------------------------------------
+
+std::string read_line_no_echo(const char* prompt) {
+    std::fputs(prompt, stderr);
+    std::fflush(stderr);
+    termios old{};
+    const bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    std::string line;
+    const bool got = static_cast<bool>(std::getline(std::cin, line));
+    if (tty) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    std::fputc('\n', stderr);
+    if (!got) fail(kExitUsage, "no password given");
+    return line;
+}
+
+// The password: never from argv (visible in ps). A terminal is prompted twice; otherwise
+// (or with --password-stdin) one line of stdin.
+std::string read_password(const Args& a) {
+    std::string pw;
+    if (!a.has("--password-stdin") && isatty(STDIN_FILENO)) {
+        pw = read_line_no_echo("Password: ");
+        if (read_line_no_echo("Repeat password: ") != pw) fail(kExitUsage, "the passwords do not match");
+    } else if (!std::getline(std::cin, pw)) {
+        fail(kExitUsage, "no password on stdin (one line expected)");
+    }
+    if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+    if (!chat::valid_utf8(pw)) fail(kExitUsage, "the password is not valid UTF-8");
+    if (chat::utf8_length(pw) < kPasswordMin)
+        fail(kExitUsage, "the password must have at least " + std::to_string(kPasswordMin) + " characters");
+    if (pw.size() > kPasswordMax) fail(kExitUsage, "the password is too long");
+    return pw;
+}
+
+std::string hash_password(const std::string& pw) {
+    std::array<std::byte, chat::password::kSaltBytes> salt{};
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size())) != 1)
+        fail(kExitDb, "RAND_bytes failed");
+    std::string h = chat::password::hash(pw, salt);
+    if (h.empty()) fail(kExitDb, "scrypt failed");
+    return h;
+}
+
+void check_username(const std::string& u) {
+    if (u.empty() || u.size() > kUsernameMax || has_control(u) || blank(u) ||
+        u.find(' ') != std::string::npos || !chat::valid_utf8(u))
+        usage_error("USERNAME must be 1..64 bytes without spaces or control characters");
+}
+
+int cmd_agent_add(const Args& a) {
+    expect(a, 3, {"--name", "--role", "--max", "--password-stdin"},
+           "agent add USERNAME [--name \"Display Name\"] [--role agent|supervisor|admin] [--max N]");
+    const std::string& username = a.positional[2];
+    check_username(username);
+    const std::string name = a.get("--name").value_or(username);
+    if (blank(name) || name.size() > kDisplayNameMax || has_control(name) || !chat::valid_utf8(name))
+        usage_error("--name must be 1..128 bytes of text");
+    const std::string role = a.get("--role").value_or("agent");
+    if (role != "agent" && role != "supervisor" && role != "admin")
+        usage_error("--role must be agent, supervisor or admin");
+    long max = 5;
+    if (auto m = a.get("--max")) {
+        char* end = nullptr;
+        errno = 0;
+        max = std::strtol(m->c_str(), &end, 10);
+        if (m->empty() || *end || errno || max < 0 || max > kMaxActiveChatsMax)
+            usage_error("--max must be an integer in 0..1000");
+    }
+    const std::string hash = hash_password(read_password(a));
+
+    Db db(conninfo_of(a));
+    Res r = [&] {
+        try {
+            return db.exec("SELECT chat_admin_agent_create($1, $2, $3, $4, $5::int)->'agent'->>'id'",
+                           {username, name, hash, role, std::to_string(max)});
+        } catch (const Failure& f) {
+            if (f.code == kExitNotFound) fail(kExitNotFound, "agent " + username + " already exists");
+            throw;
+        }
+    }();
+    say("added " + role + " " + username + " (" + name + "), id " + value(r.get(), 0, 0));
+    return kExitOk;
+}
+
+int cmd_agent_passwd(const Args& a) {
+    expect(a, 3, {"--password-stdin"}, "agent passwd USERNAME");
+    const std::string& username = a.positional[2];
+    Db db(conninfo_of(a));
+    // Look the agent up first, so a typo fails before the password is asked for.
+    Res who = db.exec("SELECT id FROM agents WHERE lower(username) = lower($1) AND deleted_at IS NULL",
+                      {username});
+    if (PQntuples(who.get()) == 0) fail(kExitNotFound, "no active agent " + username);
+    const std::string id = value(who.get(), 0, 0);
+    const std::string hash = hash_password(read_password(a));
+    db.exec("SELECT chat_admin_agent_update($1::uuid, '{}'::jsonb, $2)", {id, hash}, "agent " + username);
+    say("password of " + username + " changed; earlier tokens are revoked");
+    return kExitOk;
+}
+
+int cmd_agent_disable(const Args& a) {
+    expect(a, 3, {}, "agent disable USERNAME");
+    const std::string& username = a.positional[2];
+    Db db(conninfo_of(a));
+    Res r = db.exec(
+        "SELECT jsonb_array_length(chat_admin_agent_delete(id)->'requeued') FROM agents"
+        " WHERE lower(username) = lower($1) AND deleted_at IS NULL",
+        {username}, "agent " + username);
+    if (PQntuples(r.get()) == 0) fail(kExitNotFound, "no active agent " + username);
+    say("disabled " + username + "; " + value(r.get(), 0, 0) + " open conversation(s) back in the queue");
+    return kExitOk;
+}
+
+// Display width: code points (good enough for names in a terminal table).
+std::size_t width(const std::string& s) {
+    return chat::valid_utf8(s) ? chat::utf8_length(s) : s.size();
+}
+
+int cmd_agent_list(const Args& a) {
+    expect(a, 2, {}, "agent list");
+    Db db(conninfo_of(a));
+    Res r = db.exec(
+        "SELECT username, display_name, role, presence, max_active_chats::text,"
+        "       chat_agent_active(id)::text,"
+        "       coalesce(to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-')"
+        "  FROM agents ORDER BY lower(username)");
+    std::vector<std::vector<std::string>> rows = {
+        {"USERNAME", "DISPLAY NAME", "ROLE", "PRESENCE", "MAX", "ACTIVE", "DELETED"}};
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        std::vector<std::string> row;
+        for (int j = 0; j < 7; ++j) row.push_back(value(r.get(), i, j));
+        rows.push_back(std::move(row));
+    }
+    std::vector<std::size_t> w(7, 0);
+    for (const auto& row : rows)
+        for (std::size_t j = 0; j < row.size(); ++j) w[j] = std::max(w[j], width(row[j]));
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t j = 0; j < row.size(); ++j) {
+            line += row[j];
+            if (j + 1 < row.size()) line.append(w[j] - width(row[j]) + 2, ' ');
+        }
+        say(line);
+    }
+    return kExitOk;
+}
+
+// --- FAQ --------------------------------------------------------------------------
+
+struct FaqEntry {
+    std::string slug, question, answer;
+    std::vector<std::string> keywords;
+    std::int64_t display_order = 0;
+    bool is_active = true;
+};
+
+std::vector<FaqEntry> parse_faq_file(const std::string& text, const std::string& file) {
+    chat::json::Limits limits;
+    limits.max_bytes = 64u << 20;
+    limits.max_members = 100000;
+    auto parsed = chat::json::parse(text, limits);
+    if (!parsed) fail(kExitUsage, file + ": " + parsed.error().message);
+    const chat::json::Array* arr = parsed.value().as_array();
+    if (!arr) fail(kExitUsage, file + ": expected a JSON array of FAQ entries");
+
+    std::vector<FaqEntry> out;
+    std::set<std::string> seen;
+    static const std::set<std::string> known = {"slug", "question", "answer", "keywords",
+                                                "display_order", "is_active"};
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+        const chat::json::Value& e = (*arr)[i];
+        const std::string where = file + ": entry " + std::to_string(i);
+        auto bad = [&](const std::string& what) { fail(kExitUsage, where + ": " + what); };
+        const chat::json::Object* obj = e.as_object();
+        if (!obj) bad("expected an object");
+        for (const auto& m : *obj)
+            if (!known.count(m.key)) bad("unknown field \"" + m.key + "\"");
+        FaqEntry f;
+        const std::string* slug = e.find_string("slug");
+        if (!slug || !valid_slug(*slug)) bad("slug must match ^[a-z0-9][a-z0-9-]{0,63}$");
+        f.slug = *slug;
+        const std::string at = where + " (" + f.slug + ")";
+        auto text_field = [&](const char* name, std::size_t max) {
+            const std::string* s = e.find_string(name);
+            if (!s || blank(*s) || chat::utf8_length(*s) > max)
+                fail(kExitUsage, at + ": " + name + " must be non-empty text of at most " +
+                                     std::to_string(max) + " characters");
+            return *s;
+        };
+        f.question = text_field("question", kFaqQuestionMax);
+        f.answer = text_field("answer", kFaqAnswerMax);
+        if (const auto* k = e.find("keywords"); k && !k->is_null()) {
+            const chat::json::Array* ks = k->as_array();
+            if (!ks || ks->size() > kKeywordsMax)
+                fail(kExitUsage, at + ": keywords must be an array of at most 100 strings");
+            for (const auto& kv : *ks) {
+                const std::string* s = kv.as_string();
+                if (!s || blank(*s) || chat::utf8_length(*s) > kKeywordMax)
+                    fail(kExitUsage, at + ": each keyword must be non-empty text of at most 100 characters");
+                f.keywords.push_back(*s);
+            }
+        }
+        if (const auto* o = e.find("display_order"); o && !o->is_null()) {
+            auto n = o->as_int();
+            if (!n || *n < -kDisplayOrderMax || *n > kDisplayOrderMax)
+                fail(kExitUsage, at + ": display_order must be an integer in -1000000..1000000");
+            f.display_order = *n;
+        }
+        if (const auto* b = e.find("is_active"); b && !b->is_null()) {
+            auto v = b->as_bool();
+            if (!v) fail(kExitUsage, at + ": is_active must be true or false");
+            f.is_active = *v;
+        }
+        if (!seen.insert(f.slug).second) fail(kExitUsage, at + ": slug appears twice in the file");
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+int cmd_faq_import(const Args& a) {
+    expect(a, 3, {"--keep-existing"}, "faq import FILE.json|- [--keep-existing]");
+    const std::string& file = a.positional[2];
+    std::string text;
+    if (file == "-") {
+        std::ostringstream ss;
+        ss << std::cin.rdbuf();
+        text = ss.str();
+    } else {
+        text = read_file(file, "faq import");
+    }
+    const std::vector<FaqEntry> entries = parse_faq_file(text, file == "-" ? "stdin" : file);
+
+    const std::string upsert =
+        "INSERT INTO faq_entries (slug, question, answer, keywords, display_order, is_active)"
+        " VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5::int, $6::bool)"
+        " ON CONFLICT (slug) DO " +
+        std::string(a.has("--keep-existing")
+                        ? "NOTHING"
+                        : "UPDATE SET question = EXCLUDED.question, answer = EXCLUDED.answer,"
+                          " keywords = EXCLUDED.keywords, display_order = EXCLUDED.display_order,"
+                          " is_active = EXCLUDED.is_active, updated_at = clock_timestamp()"
+                          " WHERE (faq_entries.question, faq_entries.answer, faq_entries.keywords,"
+                          "        faq_entries.display_order, faq_entries.is_active)"
+                          " IS DISTINCT FROM (EXCLUDED.question, EXCLUDED.answer, EXCLUDED.keywords,"
+                          "        EXCLUDED.display_order, EXCLUDED.is_active)") +
+        " RETURNING (xmax = 0)";
+
+    Db db(conninfo_of(a));
+    Tx tx(db);
+    int inserted = 0, updated = 0, unchanged = 0;
+    for (const FaqEntry& f : entries) {
+        chat::json::Value kw{chat::json::Array{}};
+        for (const auto& k : f.keywords) kw.push_back(chat::json::Value(k));
+        Res r = db.exec(upsert,
+                        {f.slug, f.question, f.answer, chat::json::to_string(kw),
+                         std::to_string(f.display_order), f.is_active ? "true" : "false"},
+                        "faq " + f.slug);
+        if (PQntuples(r.get()) == 0)
+            ++unchanged;
+        else if (value(r.get(), 0, 0) == "t")
+            ++inserted;
+        else
+            ++updated;
+    }
+    std::string version;
+    if (inserted + updated > 0) {
+        // Every nginx worker on every node reloads its FAQ cache (at commit).
+        Res v = db.exec("SELECT chat_faq_bump()");
+        version = value(v.get(), 0, 0);
+    }
+    tx.commit();
+    say("faq import: " + std::to_string(inserted) + " added, " + std::to_string(updated) + " updated, " +
+        std::to_string(unchanged) + " unchanged" + (version.empty() ? "" : "; FAQ version " + version));
+    return kExitOk;
+}
+
+void append_entry(std::string& out, const FaqEntry& f, bool pretty) {
+    using chat::json::append_quoted;
+    const char* nl = pretty ? "\n    " : "";
+    const char* sep = pretty ? ": " : ":";
+    auto field = [&](const char* k, bool first) {
+        if (!first) out += ',';
+        out += nl;
+        append_quoted(out, k);
+        out += sep;
+    };
+    out += pretty ? "  {" : "{";
+    field("slug", true), append_quoted(out, f.slug);
+    field("question", false), append_quoted(out, f.question);
+    field("answer", false), append_quoted(out, f.answer);
+    field("keywords", false);
+    out += '[';
+    for (std::size_t i = 0; i < f.keywords.size(); ++i) {
+        if (i) out += pretty ? ", " : ",";
+        append_quoted(out, f.keywords[i]);
+    }
+    out += ']';
+    field("display_order", false), out += std::to_string(f.display_order);
+    field("is_active", false), out += f.is_active ? "true" : "false";
+    out += pretty ? "\n  }" : "}";
+}
+
+int cmd_faq_export(const Args& a) {
+    expect(a, 2, {"--compact"}, "faq export [--compact]");
+    Db db(conninfo_of(a));
+    Res r = db.exec(
+        "SELECT f.slug, f.question, f.answer, to_jsonb(f.keywords)::text, f.display_order::text,"
+        "       f.is_active::text FROM faq_entries f ORDER BY f.display_order, f.slug");
+    const bool pretty = !a.has("--compact");
+    std::string out = "[";
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        FaqEntry f;
+        f.slug = value(r.get(), i, 0);
+        f.question = value(r.get(), i, 1);
+        f.answer = value(r.get(), i, 2);
+        auto kw = chat::json::parse(value(r.get(), i, 3));
+        if (kw && kw.value().as_array())
+            for (const auto& k : *kw.value().as_array())
+                if (const std::string* s = k.as_string()) f.keywords.push_back(*s);
+        f.display_order = std::stoll(value(r.get(), i, 4));
+        f.is_active = value(r.get(), i, 5) == "true";
+        if (i) out += ',';
+        if (pretty) out += '\n';
+        append_entry(out, f, pretty);
+    }
+    out += (pretty && PQntuples(r.get()) > 0) ? "\n]" : "]";
+    say(out);
+    return kExitOk;
+}
+
+// --- main -------------------------------------------------------------------------
+
+int run(int argc, char** argv) {
+    const Args a = parse_args(argc, argv);
+    if (a.help) {
+        std::fputs(kUsage, stdout);
+        return kExitOk;
+    }
+    const auto& p = a.positional;
+    if (p.empty()) {
+        Failure f(kExitUsage, "no command given");
+        f.show_usage = true;
+        throw f;
+    }
+    const std::string cmd = p[0];
+    const std::string sub = p.size() > 1 ? p[1] : "";
+    if (cmd == "help") {
+        std::fputs(kUsage, stdout);
+        return kExitOk;
+    }
+    if (cmd == "migrate") return cmd_migrate(a);
+    if (cmd == "agent") {
+        if (sub == "add") return cmd_agent_add(a);
+        if (sub == "passwd") return cmd_agent_passwd(a);
+        if (sub == "list") return cmd_agent_list(a);
+        if (sub == "disable") return cmd_agent_disable(a);
+        usage_error(sub.empty() ? "agent: add, passwd, list or disable?" : "unknown command: agent " + sub);
+    }
+    if (cmd == "faq") {
+        if (sub == "import") return cmd_faq_import(a);
+        if (sub == "export") return cmd_faq_export(a);
+        usage_error(sub.empty() ? "faq: import or export?" : "unknown command: faq " + sub);
+    }
+    Failure f(kExitUsage, "unknown command: " + cmd);
+    f.show_usage = true;
+    throw f;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const Failure& f) {
+        std::fprintf(stderr, "chatctl: %s\n", f.what());
+        if (f.show_usage) std::fputs(kUsage, stderr);
+        return f.code;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "chatctl: %s\n", e.what());
+        return kExitDb;
+    }
+}

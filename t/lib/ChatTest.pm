@@ -89,6 +89,24 @@ sub redis_stop  { $stopped{redis} = 1; _script('redis.sh', 'stop') }
 sub redis_start { _script('redis.sh', 'start'); delete $stopped{redis}; 1 }
 
 
+# --- SQL on the shared database (for isolating a test from global state) -------
+
+# sql($statement): runs it through psql -At as the chat user; returns the output
+# (rows as lines, columns separated by '|'), chomped. Dies if psql fails.
+sub sql {
+    my ($statement) = @_;
+    local $ENV{PGPASSWORD} = 'chat';
+    my @cmd = ('psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1',
+               '-p', pg_port(), '-U', 'chat', '-d', 'chat', '-c', $statement);
+    open my $fh, '-|', @cmd or die "sql: psql: $!";
+    local $/;
+    my $out = <$fh> // '';
+    close $fh or die "sql: psql failed ($?) for: $statement\n";
+    $out =~ s/\n+\z//;
+    return $out;
+}
+
+
 # --- nginx instances -----------------------------------------------------------
 
 my @instances;

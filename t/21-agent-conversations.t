@@ -1,0 +1,284 @@
+# The agent side of a conversation (API.md "Agent endpoints", "Lifecycle",
+# "Assignment"): a customer escalates into an empty queue, an agent comes online
+# and gets the chat, both sides talk, others can't touch it (a supervisor can),
+# close is terminal, and the views paginate with a cursor.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use ChatTest;
+use Time::HiRes qw(time);
+
+# Deterministic global state: nobody online, no open conversation (the database is
+# shared with the other test files). Before nginx starts, so no cache holds old state.
+ChatTest::sql("UPDATE agents SET presence = 'offline';
+               UPDATE conversations SET status = 'closed', closed_at = now(), assigned_agent_id = NULL
+                WHERE status <> 'closed'");
+
+my $ng = ChatTest::start_nginx(workers => 3, http => 'chat_rate 1000r/s burst=1000;');
+
+my $run = sprintf('%d%d', $$, int(time * 1000) % 100000);
+my $n = 0;
+sub uuid { sprintf('00000000-0000-4000-8000-%012d', ++$n + $$ * 1000) }
+sub bearer { { Authorization => "Bearer $_[0]" } }
+my $A = '/chat/api/v1/agent';
+
+sub login {
+    my ($u, $p) = @_;
+    my $r = $ng->post("$A/login", json => { username => $u, password => $p });
+    die "login $u: $r->{status} $r->{body}" unless $r->{status} == 200;
+    return $r->{json};
+}
+
+my $admin = bearer(login('admin', 'Admin@123')->{token});
+sub create_agent {
+    my ($tag, $name, $role, $max) = @_;
+    my $u = "t21.$tag.$run";
+    my $p = "T21-Pass-$tag-$run";
+    my $c = $ng->post('/chat/api/v1/admin/agents', headers => $admin,
+                      json => { username => $u, password => $p, display_name => $name,
+                                role => $role, max_active_chats => $max });
+    die "create $u: $c->{status} $c->{body}" unless $c->{status} == 201;
+    my $l = login($u, $p);
+    return { id => $l->{agent}{id}, name => $name, auth => bearer($l->{token}) };
+}
+
+my $name = "T21 Agent $run";
+my $ag  = create_agent('one', $name, 'agent', 10);
+my $ag2 = create_agent('two', "T21 Second $run", 'agent', 10);
+my $sup = create_agent('sup', "T21 Supervisor $run", 'supervisor', 10);
+
+sub customer {
+    my (%ctx) = @_;
+    my $s = $ng->post('/chat/api/v1/session', json => { context => \%ctx });
+    die "session: $s->{status}" unless $s->{status} == 200;
+    return bearer($s->{json}{token});
+}
+sub cust_conv { $ng->get("/chat/api/v1/conversation?after=$_[1]&limit=200", headers => $_[0])->{json} }
+
+# --- escalation into an empty queue ----------------------------------------------
+
+my $cust = customer(product_id => "sku-t21-$run", product_name => 'Blue Kettle');
+my $esc = $ng->post('/chat/api/v1/escalate', headers => $cust, json => {});
+is($esc->{status}, 200, 'a customer escalates with nobody online');
+my $cid = $esc->{json}{conversation}{id};
+is($esc->{json}{conversation}{queue_position}, 1, 'and is first in the queue');
+is($esc->{json}{conversation}{assigned_agent}, undef, 'with no agent');
+my $c0 = cust_conv($cust, 0);
+is(scalar(grep { $_->{content} eq 'All agents are busy. You are in queue.' } @{ $c0->{messages} }), 1,
+   'the customer sees the queue message once');
+is($c0->{conversation}{queue_position}, 1, 'GET /conversation shows queue_position 1');
+$ng->post('/chat/api/v1/escalate', headers => $cust, json => {});
+is(scalar(grep { $_->{content} eq 'All agents are busy. You are in queue.' }
+          @{ cust_conv($cust, 0)->{messages} }), 1, 'escalating again does not repeat it');
+
+my $q = $ng->get("$A/conversations?view=queue", headers => $ag->{auth});
+is($q->{status}, 200, 'an agent lists the queue');
+is_deeply([ map { $_->{id} } @{ $q->{json}{conversations} } ], [$cid], 'it holds exactly this conversation');
+is($q->{json}{conversations}[0]{last_message}{content}, 'All agents are busy. You are in queue.',
+   'with its last_message');
+
+# --- an agent comes online and gets it ------------------------------------------
+
+my $on = $ng->post("$A/presence", headers => $ag->{auth}, json => { presence => 'online' });
+is($on->{status}, 200, 'the agent goes online');
+is($on->{json}{agent}{presence}, 'online', 'presence is online');
+
+my $c1 = wait_until(sub { my $c = cust_conv($cust, 0); $c->{conversation}{assigned_agent} ? $c : undef }, 5);
+ok($c1, 'the queued conversation is assigned to them');
+is($c1->{conversation}{assigned_agent}{display_name}, $name, 'the customer sees assigned_agent.display_name');
+is($c1->{conversation}{assigned_agent}{id}, $ag->{id}, 'and its id');
+is($c1->{conversation}{queue_position}, undef, 'queue_position is null once assigned');
+is($c1->{conversation}{status}, 'agent', 'status stays agent');
+is(scalar(grep { $_->{sender_type} eq 'system' && $_->{content} eq "$name joined the chat" }
+          @{ $c1->{messages} }), 1, "the customer sees \"$name joined the chat\" once");
+is($ng->get("$A/me", headers => $ag->{auth})->{json}{agent}{active_chats}, 1,
+   'the agent has one active chat');
+
+my $act = $ng->get("$A/conversations?view=active", headers => $ag->{auth});
+is($act->{status}, 200, 'view=active answers 200');
+my ($mine) = grep { $_->{id} eq $cid } @{ $act->{json}{conversations} };
+ok($mine, 'the agent sees it in view=active');
+is($mine->{context}{product_id}, "sku-t21-$run", 'with the context product_id');
+ok($mine->{last_message}, 'and a last_message');
+is(scalar @{ $ng->get("$A/conversations?view=queue", headers => $ag->{auth})->{json}{conversations} }, 0,
+   'the queue is empty now');
+
+my $one = $ng->get("$A/conversations/$cid?after=0", headers => $ag->{auth});
+is($one->{status}, 200, 'the agent reads the conversation');
+is($one->{json}{conversation}{context}{product_name}, 'Blue Kettle', 'with its full context');
+is_deeply([ map { $_->{seq} } @{ $one->{json}{messages} } ], [ 1 .. $one->{json}{conversation}{last_seq} ],
+   'and the whole history, seq 1.. without gaps');
+
+# --- talking --------------------------------------------------------------------
+
+my $seq0 = $one->{json}{conversation}{last_seq};
+my $pcid = uuid();
+my $post = $ng->post("$A/conversations/$cid/messages", headers => $ag->{auth},
+                     json => { text => 'Hi, I can help with the kettle.', client_id => $pcid });
+is($post->{status}, 201, 'the agent posts a message: 201');
+my $am = $post->{json}{messages}[0];
+is($am->{sender_type}, 'agent', 'sender_type agent');
+is($am->{sender_agent_id}, $ag->{id}, 'sender_agent_id is the agent');
+is($am->{seq}, $seq0 + 1, 'the next seq');
+
+my $got = cust_conv($cust, $seq0);
+is_deeply([ map { $_->{content} } @{ $got->{messages} } ], ['Hi, I can help with the kettle.'],
+   'the customer gets it via GET /conversation?after=');
+
+my $again = $ng->post("$A/conversations/$cid/messages", headers => $ag->{auth},
+                      json => { text => 'Hi, I can help with the kettle.', client_id => $pcid });
+ok($again->{status} == 201 || $again->{status} == 200, 'the same client_id again succeeds');
+is($again->{json}{messages}[0]{id}, $am->{id}, 'with the original message');
+is(scalar @{ cust_conv($cust, $seq0)->{messages} }, 1, 'and nothing is written twice');
+
+my $reply = $ng->post('/chat/api/v1/messages', headers => $cust,
+                      json => { text => 'Great, is it in stock?', client_id => uuid() });
+is($reply->{status}, 201, 'the customer replies');
+is(scalar @{ $reply->{json}{messages} }, 1, 'the bot stays silent');
+my $seen = $ng->get("$A/conversations/$cid?after=" . ($seq0 + 1), headers => $ag->{auth});
+is_deeply([ map { [$_->{sender_type}, $_->{content}] } @{ $seen->{json}{messages} } ],
+          [[ 'customer', 'Great, is it in stock?' ]], 'the agent sees it via GET /agent/conversations/{id}?after=');
+ok($seen->{json}{conversation}{unread_count} >= 1, 'unread for the agent');
+my $rd = $ng->post("$A/conversations/$cid/read", headers => $ag->{auth},
+                   json => { up_to_seq => $seen->{json}{conversation}{last_seq} });
+is($rd->{status}, 204, 'the agent marks it read: 204');
+is($ng->get("$A/conversations/$cid", headers => $ag->{auth})->{json}{conversation}{unread_count}, 0,
+   'then nothing is unread for the agent');
+my ($cm) = grep { $_->{sender_type} eq 'customer' && $_->{content} eq 'Great, is it in stock?' }
+           @{ cust_conv($cust, 0)->{messages} };
+ok($cm->{read_at}, "the customer's message carries read_at");
+
+my $empty = $ng->post("$A/conversations/$cid/messages", headers => $ag->{auth},
+                      json => { text => '', client_id => uuid() });
+is($empty->{status}, 422, 'an empty agent message is 422');
+
+# --- someone else's conversation --------------------------------------------------
+
+my $other_get = $ng->get("$A/conversations/$cid", headers => $ag2->{auth});
+ok($other_get->{status} == 404 || $other_get->{status} == 403,
+   "another agent can't read it (404 or 403)") or diag($other_get->{status});
+my $other_post = $ng->post("$A/conversations/$cid/messages", headers => $ag2->{auth},
+                           json => { text => 'not mine', client_id => uuid() });
+ok($other_post->{status} == 404 || $other_post->{status} == 403, "nor write to it")
+    or diag($other_post->{status});
+my $other_close = $ng->post("$A/conversations/$cid/close", headers => $ag2->{auth}, json => {});
+ok($other_close->{status} == 404 || $other_close->{status} == 403, "nor close it")
+    or diag($other_close->{status});
+my $other_claim = $ng->post("$A/conversations/$cid/claim", headers => $ag2->{auth}, json => {});
+ok($other_claim->{status} == 404 || $other_claim->{status} == 403 || $other_claim->{status} == 409,
+   "nor claim it") or diag($other_claim->{status});
+ok(!(grep { $_->{id} eq $cid } @{ $ng->get("$A/conversations?view=all", headers => $ag2->{auth})->{json}{conversations} }),
+   "and it is not in the other agent's view=all");
+is(scalar(grep { ($_->{content} // '') eq 'not mine' } @{ cust_conv($cust, 0)->{messages} }), 0,
+   'nothing was written by the other agent');
+
+my $sup_get = $ng->get("$A/conversations/$cid?after=0", headers => $sup->{auth});
+is($sup_get->{status}, 200, 'a supervisor can read it');
+is($sup_get->{json}{conversation}{assigned_agent}{id}, $ag->{id}, 'and sees who has it');
+ok((grep { $_->{id} eq $cid } @{ $ng->get("$A/conversations?view=all&limit=100", headers => $sup->{auth})->{json}{conversations} }),
+   "it is in the supervisor's view=all");
+
+# --- bad ids -----------------------------------------------------------------------
+
+for my $bad ('not-a-uuid', '12345', '00000000-0000-4000-8000-000000000000') {
+    my $r = $ng->get("$A/conversations/$bad", headers => $ag->{auth});
+    is($r->{status}, 404, "GET /agent/conversations/$bad is 404");
+    is($r->{json}{error}{code}, 'not_found', '  with code not_found');
+}
+is($ng->post("$A/conversations/not-a-uuid/close", headers => $ag->{auth}, json => {})->{status}, 404,
+   'closing a malformed id is 404');
+is($ng->get("$A/conversations?view=nonsense", headers => $ag->{auth})->{status}, 422, 'an unknown view is 422');
+is($ng->get("$A/conversations?view=all&cursor=%21%21garbage", headers => $ag->{auth})->{status}, 422,
+   'a cursor that was never issued is 422');
+is($ng->get("$A/conversations?view=active")->{status}, 401, 'the views need a token');
+
+# --- close --------------------------------------------------------------------------
+
+my $cl = $ng->post("$A/conversations/$cid/close", headers => $ag->{auth}, json => {});
+is($cl->{status}, 200, 'the agent closes the conversation: 200');
+is($cl->{json}{conversation}{status}, 'closed', 'status closed');
+ok($cl->{json}{conversation}{closed_at}, 'closed_at is set');
+is(scalar @{ $cl->{json}{messages} }, 1, 'one message is added');
+is($cl->{json}{messages}[0]{sender_type}, 'system', 'a system message');
+my $cc = cust_conv($cust, 0);
+is($cc->{conversation}{status}, 'closed', 'the customer sees the chat closed');
+is($cc->{messages}[-1]{id}, $cl->{json}{messages}[0]{id}, 'and the close message last');
+
+my $after_close = $ng->post('/chat/api/v1/messages', headers => $cust,
+                            json => { text => 'one more thing', client_id => uuid() });
+is($after_close->{status}, 409, 'then a customer message is 409');
+is($after_close->{json}{error}{code}, 'invalid_state', 'with code invalid_state');
+my $ag_after = $ng->post("$A/conversations/$cid/messages", headers => $ag->{auth},
+                         json => { text => 'one more thing', client_id => uuid() });
+is($ag_after->{status}, 409, 'an agent message is 409');
+is($ag_after->{json}{error}{code}, 'invalid_state', 'with code invalid_state');
+my $reclose = $ng->post("$A/conversations/$cid/close", headers => $ag->{auth}, json => {});
+is($reclose->{status}, 409, 'closing again is 409');
+is($reclose->{json}{error}{code}, 'invalid_state', 'with code invalid_state');
+is($ng->post('/chat/api/v1/escalate', headers => $cust, json => {})->{status}, 409,
+   'the customer cannot escalate a closed chat');
+is($ng->get("$A/me", headers => $ag->{auth})->{json}{agent}{active_chats}, 0, 'the agent has no active chat');
+
+my $closed = $ng->get("$A/conversations?view=closed&limit=100", headers => $ag->{auth});
+is($closed->{status}, 200, 'view=closed answers 200');
+ok((grep { $_->{id} eq $cid } @{ $closed->{json}{conversations} }), 'and lists it');
+ok(!(grep { $_->{id} eq $cid } @{ $ng->get("$A/conversations?view=active", headers => $ag->{auth})->{json}{conversations} }),
+   'view=active no longer does');
+is($ng->get("$A/conversations/$cid", headers => $ag->{auth})->{status}, 200,
+   'the agent can still read the closed chat they handled');
+
+# an automated conversation can't be closed
+my $auto = customer();
+my $auto_id = cust_conv($auto, 0)->{conversation}{id};
+my $auto_close = $ng->post("$A/conversations/$auto_id/close", headers => $sup->{auth}, json => {});
+is($auto_close->{status}, 409, 'closing an automated conversation is 409 (even for a supervisor)');
+
+# --- cursor pagination over view=all ---------------------------------------------------
+
+# the agent (online, room for 10) gets 4 more chats; one of them closed
+my @ids = ($cid);
+for my $i (1 .. 4) {
+    my $c = customer(product_id => "sku-page-$i");
+    my $e = $ng->post('/chat/api/v1/escalate', headers => $c, json => {});
+    is($e->{json}{conversation}{assigned_agent}{id}, $ag->{id}, "customer $i is assigned to the online agent at once");
+    push @ids, $e->{json}{conversation}{id};
+}
+is($ng->post("$A/conversations/$ids[2]/close", headers => $ag->{auth}, json => {})->{status}, 200,
+   'one of them is closed');
+
+my (@visited, $cursor, $pages);
+while (1) {
+    my $url = "$A/conversations?view=all&limit=2" . (defined $cursor ? "&cursor=$cursor" : '');
+    my $p = $ng->get($url, headers => $ag->{auth});
+    is($p->{status}, 200, 'a page of view=all answers 200') or last;
+    my @c = @{ $p->{json}{conversations} };
+    ok(@c <= 2, 'with at most limit=2 conversations');
+    push @visited, map { $_->{id} } @c;
+    $cursor = $p->{json}{next_cursor};
+    last unless defined $cursor && length $cursor;
+    last if ++$pages > 20;
+}
+is(scalar(@visited), 5, 'the pages hold 5 conversations in all');
+is_deeply([ sort @visited ], [ sort @ids ], 'each of the agent\'s conversations exactly once');
+
+my (@qv, $qc);
+for (1 .. 10) {
+    my $p = $ng->get("$A/conversations?view=active&limit=1" . (defined $qc ? "&cursor=$qc" : ''),
+                     headers => $ag->{auth})->{json};
+    push @qv, map { $_->{id} } @{ $p->{conversations} };
+    $qc = $p->{next_cursor};
+    last unless defined $qc && length $qc;
+}
+is_deeply([ sort @qv ], [ sort grep { $_ ne $cid && $_ ne $ids[2] } @ids ],
+          'view=active with limit=1 pages through the 3 open ones exactly once');
+
+# leave nothing open for the next files
+for my $id (@ids) {
+    $ng->post("$A/conversations/$id/close", headers => $sup->{auth}, json => {});
+}
+$ng->post("$A/presence", headers => $ag->{auth}, json => { presence => 'offline' });
+
+$ng->stop;
+done_testing;

@@ -1,9 +1,15 @@
-// Customer and agent together: escalate, claim with context, reply live, XSS in the
-// dashboard, close -> read-only widget, admin screens. Skipped while the server has
-// no agent API (POST /chat/api/v1/agent/login answers 404).
+// Customer and agent together: escalate, auto-assignment or claim with context, reply
+// live, XSS in the dashboard, close -> read-only widget; presence, counts and a visible
+// "at capacity" error; admin screens. Skipped while the server has no agent API
+// (POST /chat/api/v1/agent/login answers 404).
+//
+// The database is shared with the other suites and earlier runs (many queued chats,
+// seeded agents in any state), so every test works with agents created for this run
+// (helpers.mjs) and finds its own customer's chat by id and by a product id unique to
+// this run, wherever it sits.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, launch, shot, customerConversation, agentApiAvailable, AGENT, ADMIN } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, customerConversation, agentApiAvailable, ADMIN, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";
 
 const available = await agentApiAvailable();
 if (!available) console.log("skipped: agent API not available (POST /chat/api/v1/agent/login answers 404)");
@@ -11,7 +17,7 @@ const skip = available ? false : "agent API not available";
 
 let browser;
 before(async () => { if (available) browser = await launch(); });
-after(async () => { await browser?.close(); });
+after(async () => { await browser?.close(); if (available) await removeFreshAgents(); });
 
 async function login(context, who) {
   const page = await context.newPage();
@@ -24,11 +30,29 @@ async function login(context, who) {
   await page.getByTestId("agent-presence").waitFor();
   return page;
 }
+/** picks a presence in the dashboard and waits for the server's 200 */
+async function setPresence(page, p) {
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/agent/presence") && r.request().method() === "POST"),
+    page.getByTestId("agent-presence").selectOption(p),
+  ]);
+  assert.equal(res.status(), 200, `presence ${p}: ${await res.text()}`);
+  return (await res.json()).agent;
+}
 const sel = (id) => `[data-testid="agent-conversation"][data-id="${id}"]`;
 
-test("escalate → claim with context → live reply → XSS stays text → close makes the widget read-only", { skip }, async () => {
-  // the customer, on a product page, asks for a person
+test("escalate → assignment (or claim) with context → live reply → XSS stays text → close makes the widget read-only", { skip }, async () => {
+  // room for everything already queued, so that going online also hands us our customer
+  const me = await freshAgent("maya", { max_active_chats: 1000, display_name: "Maya Lindqvist" });
+  const productId = "sku-tee-014-" + RUN;
+
+  // the customer, on the tee's page (with a product id unique to this run), asks for a person
   const cctx = await browser.newContext();
+  await cctx.route("**/product-tee.html", async (route) => {
+    const res = await route.fetch();
+    const body = (await res.text()).replace('data-product-id="sku-tee-014"', `data-product-id="${productId}"`);
+    await route.fulfill({ response: res, body });
+  });
   const customer = await cctx.newPage();
   const dialogs = [];
   customer.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
@@ -38,25 +62,29 @@ test("escalate → claim with context → live reply → XSS stays text → clos
   await customer.getByTestId("chat-input").fill("Is the tee available in XL?");
   await customer.getByTestId("chat-send").click();
   await customer.locator('[data-testid="chat-message"][data-sender="bot"]').nth(1).waitFor();
+  await waitForNoFreeAgent(); // else the chat would go to someone else at once
   await customer.getByTestId("chat-talk-to-agent").click();
   await customer.getByTestId("chat-talk-to-agent").waitFor({ state: "hidden" });
-  const convId = (await customerConversation(customer)).conversation.id;
+  const { conversation } = await customerConversation(customer);
+  const convId = conversation.id;
+  assert.equal(conversation.context.product_id, productId);
 
-  // the agent, in a second browser context
+  // the agent, in a second browser context, goes online: assignment is automatic
   const actx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
-  const agent = await login(actx, AGENT);
-  await shot(agent, "agent-inbox");
+  const agent = await login(actx, me);
+  await setPresence(agent, "online");
   let row = agent.locator(sel(convId));
-  const assigned = await row.count();
-  if (!assigned) { // still queued (agent offline): take it from the queue
+  try {
+    await row.waitFor({ timeout: 8000 }); // assigned to us: in Active, the most recent
+  } catch { // still queued (e.g. we were full): take it from the queue
     await agent.getByTestId("agent-view-queue").click();
-    row = agent.locator(sel(convId));
+    await row.waitFor({ timeout: 8000 });
   }
-  await row.waitFor({ timeout: 10000 });
+  await shot(agent, "agent-inbox");
   await row.click();
   const ctx = agent.getByTestId("agent-context");
   await ctx.getByText("Organic Cotton Tee").waitFor();
-  await ctx.getByText("sku-tee-014").waitFor();
+  await ctx.getByText(productId).waitFor();
   await ctx.getByText("/product-tee.html").waitFor();
   await agent.locator('[data-testid="agent-message"][data-sender="customer"]').filter({ hasText: "XL" }).first().waitFor();
   const claim = agent.getByTestId("agent-claim");
@@ -65,8 +93,10 @@ test("escalate → claim with context → live reply → XSS stays text → clos
     await claim.click();
     await claim.waitFor({ state: "hidden" });
   }
+  await agent.getByTestId("agent-input").waitFor({ state: "visible" });
+  assert.equal(await agent.getByTestId("agent-input").isEditable(), true, "the assigned agent can reply");
   // the customer sees who is helping
-  await customer.waitForFunction(() => /chatting with/i.test(
+  await customer.waitForFunction(() => /chatting with maya/i.test(
     document.getElementById("nginx-chat-widget").shadowRoot.querySelector('[data-testid="chat-status"]').textContent), null, { timeout: 10000 });
 
   // the agent replies; the customer sees it without reloading
@@ -95,6 +125,7 @@ test("escalate → claim with context → live reply → XSS stays text → clos
   await agent.getByTestId("agent-view-closed").click();
   await agent.locator(sel(convId)).waitFor();
   await shot(agent, "agent-closed-view");
+  await setPresence(agent, "offline"); // take no more chats from here on
 
   // "Start a new chat": a fresh automated conversation
   await customer.getByTestId("chat-new").click();
@@ -106,16 +137,51 @@ test("escalate → claim with context → live reply → XSS stays text → clos
   await cctx.close(); await actx.close();
 });
 
-test("presence control and the view counts", { skip }, async () => {
+test("presence control, the view counts, and a claim at capacity is refused visibly", { skip }, async () => {
+  // no room at all: going online takes nothing from the shared queue
+  const me = await freshAgent("full", { max_active_chats: 0, display_name: "Full Agent" });
+  // a queued customer of our own (nobody free may take it)
+  await waitForNoFreeAgent();
+  const s = await fetch(BASE + "/chat/api/v1/session", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ context: { product_id: "sku-mug-" + RUN, product_name: "Stoneware Mug" } }),
+  }).then((r) => r.json());
+  const cust = { Authorization: "Bearer " + s.token, "Content-Type": "application/json" };
+  await fetch(BASE + "/chat/api/v1/messages", { method: "POST", headers: cust, body: JSON.stringify({ text: "My mug arrived cracked", client_id: crypto.randomUUID() }) });
+  const esc = await fetch(BASE + "/chat/api/v1/escalate", { method: "POST", headers: cust, body: "{}" }).then((r) => r.json());
+  assert.equal(esc.conversation.assigned_agent, null, "our customer waits in the queue");
+
   const actx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
-  const agent = await login(actx, AGENT);
-  for (const p of ["away", "offline"]) {
-    await agent.getByTestId("agent-presence").selectOption(p);
-    await agent.waitForResponse((r) => r.url().endsWith("/agent/presence") && r.status() === 200);
+  const agent = await login(actx, me);
+  assert.equal(await agent.getByTestId("agent-presence").inputValue(), "offline", "a new agent starts offline");
+  for (const p of ["online", "away", "offline"]) {
+    const a = await setPresence(agent, p);
+    assert.equal(a.presence, p);
+    assert.equal(await agent.getByTestId("agent-presence").inputValue(), p);
   }
-  const me = await agent.evaluate(async () => (await (await fetch("/chat/api/v1/agent/me")).json()).agent);
-  assert.equal(me.presence, "offline");
+  const who = await agent.evaluate(async () => (await (await fetch("/chat/api/v1/agent/me")).json()).agent);
+  assert.equal(who.presence, "offline");
   for (const v of ["active", "queue", "closed", "all"]) assert.match(await agent.getByTestId("agent-view-" + v).textContent(), /\d/);
+  assert.match(await agent.getByTestId("agent-view-active").textContent(), /0/);
+  assert.match(await agent.getByTestId("agent-view-queue").textContent(), /[1-9]/, "our customer is in the queue");
+
+  // claim with no free slot: the server's 409 reaches the agent, in words
+  await agent.getByTestId("agent-view-queue").click();
+  const row = agent.locator(sel(esc.conversation.id));
+  const anyRow = (await row.count()) ? row : agent.getByTestId("agent-conversation").first(); // ours may be past the first page
+  await anyRow.click();
+  const claim = agent.getByTestId("agent-claim");
+  await claim.waitFor();
+  const [res] = await Promise.all([
+    agent.waitForResponse((r) => /\/claim$/.test(r.url())),
+    claim.click(),
+  ]);
+  assert.equal(res.status(), 409);
+  const alert = agent.getByTestId("agent-error");
+  await alert.waitFor({ state: "visible" });
+  assert.match(await alert.textContent(), /capacity/i);
+  await shot(agent, "agent-claim-at-capacity");
+  assert.equal(await claim.isVisible(), true, "still claimable once a slot is free");
   await actx.close();
 });
 

@@ -47,5 +47,72 @@ export async function agentApiAvailable() {
   } catch { return false; }
 }
 
-export const AGENT = { username: process.env.CHAT_AGENT_USER || "john.doe", password: process.env.CHAT_AGENT_PASS || "AgentPass123!" };
 export const ADMIN = { username: process.env.CHAT_ADMIN_USER || "admin", password: process.env.CHAT_ADMIN_PASS || "Admin@123" };
+
+// ---------------------------------------------------------------- agents made per test run
+// The database is shared with every other suite (the Perl tests, earlier runs): the queue
+// may hold many conversations and the seeded agents may be online or full. So the agent
+// tests sign in as the admin from node, create fresh agents with unique usernames for
+// this run, and delete them afterwards (their open chats go back to the queue).
+export const RUN = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+const API = BASE + "/chat/api/v1";
+let adminToken = null;
+
+/** a call to the API as the admin (token from POST /agent/login); JSON answer, throws on HTTP errors */
+export async function adminApi(method, path, body) {
+  if (!adminToken) {
+    const r = await fetch(API + "/agent/login", {
+      method: "POST", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
+      body: JSON.stringify(ADMIN),
+    });
+    const j = await r.json().catch(() => null);
+    if (r.status !== 200) throw new Error(`admin login: ${r.status} ${JSON.stringify(j)}`);
+    adminToken = j.token;
+  }
+  const r = await fetch(API + path, {
+    method,
+    headers: { Authorization: "Bearer " + adminToken, "X-Chat-Csrf": "1", ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const j = r.status === 204 ? null : await r.json().catch(() => null);
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
+  return j;
+}
+
+const created = [];
+/** a fresh agent for this run: {id, username, password, display_name, ...} */
+export async function freshAgent(tag, { role = "agent", max_active_chats = 5, display_name } = {}) {
+  const username = `e2e-${RUN}-${tag}`;
+  const password = `Pw-${RUN}-${tag}-0123456789`;
+  const { agent } = await adminApi("POST", "/admin/agents", {
+    username, password, role, max_active_chats, display_name: display_name || `E2E ${tag} ${RUN}`,
+  });
+  created.push(agent.id);
+  return { ...agent, password };
+}
+
+/** deletes this run's agents (soft delete: they can't sign in, their open chats are requeued) */
+export async function removeFreshAgents() {
+  while (created.length) {
+    const id = created.pop();
+    await adminApi("DELETE", `/admin/agents/${id}`).catch((e) => console.log("cleanup:", e.message));
+  }
+}
+
+/**
+ * Waits until no agent outside `except` is online with a free slot, so that a chat
+ * escalated now stays in the queue for us (assignment is automatic). Agents left online
+ * by an earlier run go offline by themselves after chat_agent_grace without a heartbeat.
+ */
+export async function waitForNoFreeAgent(except = [], timeoutMs = 120000) {
+  const t0 = Date.now();
+  let said = false;
+  for (;;) {
+    const { agents } = await adminApi("GET", "/admin/agents");
+    const free = agents.filter((a) => !except.includes(a.id) && a.presence === "online" && a.active_chats < a.max_active_chats);
+    if (!free.length) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error("agents online with free slots: " + free.map((a) => a.username).join(", "));
+    if (!said) { console.log("waiting for agents left online to go offline:", free.map((a) => a.username).join(", ")); said = true; }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}

@@ -79,14 +79,21 @@ function beep(): void {
     });
   } catch { /* no sound */ }
 }
-function notifyAssigned(c: Conversation): void {
+/** one sound, one toast and one desktop notification per refresh, however many chats arrived */
+function notifyAssigned(cs: Conversation[]): void {
+  if (!cs.length) return;
   beep();
-  const body = (c.context && c.context.product_name ? c.context.product_name + " · " : "") + custName(c);
-  toast("New chat assigned: " + body, "info");
+  const c = cs[0];
+  const n = cs.length + (cs.length === lists.active.length && more.active ? "+" : "");
+  const title = cs.length === 1 ? "New chat assigned" : `${n} new chats assigned`;
+  const body = cs.length === 1
+    ? (c.context && c.context.product_name ? c.context.product_name + " · " : "") + custName(c)
+    : "Open the Active view to answer them.";
+  toast(title + ": " + body, "info");
   try {
     if ("Notification" in window && Notification.permission === "granted") {
-      const n = new Notification("New chat assigned", { body, tag: c.id });
-      n.onclick = () => { window.focus(); selectConversation(c.id); n.close(); };
+      const n = new Notification(title, { body, tag: cs.length === 1 ? c.id : "assigned" });
+      n.onclick = () => { window.focus(); if (cs.length === 1) selectConversation(c.id); else { view = "active"; renderViews(); renderList(); } n.close(); };
     }
   } catch { /* not allowed */ }
 }
@@ -216,6 +223,15 @@ const transferBtn = h("button", { class: "btn", type: "button", "data-testid": "
 const closeBtn = h("button", { class: "btn danger", type: "button", "data-testid": "agent-close" }, "Close chat");
 const transferBox = h("div", { class: "transfer", hidden: true });
 const chatHead = h("div", { class: "chat-head" });
+const actionError = h("div", { class: "action-error", role: "alert", "data-testid": "agent-error", hidden: true });
+function showActionError(text: string): void {
+  actionError.replaceChildren(h("span", null, text));
+  const x = h("button", { class: "btn small ghost", type: "button", "aria-label": "Dismiss" }, "Dismiss");
+  x.addEventListener("click", clearActionError);
+  actionError.appendChild(x);
+  actionError.hidden = false;
+}
+function clearActionError(): void { actionError.hidden = true; actionError.replaceChildren(); }
 const replyNote = h("p", { class: "reply-note" });
 
 function renderInbox(): void {
@@ -294,7 +310,7 @@ async function refreshViews(): Promise<void> {
   }
   // a chat that appeared in my active view without my claiming it: a new assignment
   const ids = new Set(lists.active.map((c) => c.id));
-  if (seenActive) for (const c of lists.active) if (!seenActive.has(c.id) && !selfClaimed.has(c.id)) notifyAssigned(c);
+  if (seenActive) notifyAssigned(lists.active.filter((c) => !seenActive!.has(c.id) && !selfClaimed.has(c.id)));
   seenActive = ids;
   if (screen === "inbox") { renderViews(); renderList(); }
   document.title = (lists.queue.length ? `(${lists.queue.length}) ` : "") + "Support dashboard · nginx-chat";
@@ -311,11 +327,21 @@ async function refreshOpen(): Promise<void> {
   renderOpen();
 }
 
-let refreshing = false;
+let refreshing: Promise<void> | null = null;
+let refreshAgain = false;
+/** refetches the views and the open conversation; a call during a refresh runs once more after it */
 async function refreshAll(): Promise<void> {
-  if (refreshing || !me) return;
-  refreshing = true;
-  try { await Promise.all([refreshViews(), refreshOpen().catch(() => {})]); } finally { refreshing = false; }
+  if (!me) return;
+  if (refreshing) { refreshAgain = true; return refreshing; }
+  refreshing = (async () => {
+    try {
+      do {
+        refreshAgain = false;
+        await Promise.all([refreshViews(), refreshOpen().catch(() => {})]);
+      } while (refreshAgain && me);
+    } finally { refreshing = null; }
+  })();
+  return refreshing;
 }
 let refreshSoonTimer = 0;
 function refreshSoon(): void { clearTimeout(refreshSoonTimer); refreshSoonTimer = window.setTimeout(refreshAll, 250); }
@@ -334,6 +360,7 @@ async function selectConversation(id: string): Promise<void> {
   if (openId !== id) {
     openId = id; openConv = lists.active.concat(lists.queue, lists.closed, lists.all).find((c) => c.id === id) || null;
     openMsgs.clear(); openLastSeq = 0; transferBox.hidden = true; replyInput.value = "";
+    clearActionError();
     setCustTyping(false);
   }
   renderList(); renderOpen();
@@ -389,7 +416,7 @@ function renderOpen(): void {
       !c.assigned_agent ? "Claim this chat to reply." : !reply ? `Assigned to ${c.assigned_agent.display_name}.` : "";
   replyNote.hidden = !replyNote.textContent;
   replyForm.hidden = c.status === "closed";
-  if (!chatPane.contains(transcript)) chatPane.replaceChildren(chatHead, transferBox, transcript, custTyping, replyNote, replyForm);
+  if (!chatPane.contains(transcript)) chatPane.replaceChildren(chatHead, actionError, transferBox, transcript, custTyping, replyNote, replyForm);
   // context
   const ctx = c.context || {};
   const dl = h("dl", null);
@@ -425,17 +452,39 @@ function markOpenRead(): void {
 }
 
 // actions
-async function act(btn: HTMLButtonElement, fn: () => Promise<any>, what: string): Promise<void> {
+/** what went wrong with an action, for the agent: the server's reason and what to do */
+function actionErrText(e: unknown, what: string): string {
+  if (!(e instanceof HttpError)) return `Couldn't ${what}: ` + errText(e);
+  const why = (e.message || e.code).replace(/\.$/, "");
+  let hint = "";
+  if (/capacity/i.test(why)) {
+    const max = me ? me.max_active_chats : 0, n = lists.active.length;
+    hint = /target/i.test(why) ? " Pick another agent."
+      : max === 0 ? " Your limit is 0 chats: ask an admin to raise it."
+        : ` You have ${n} of ${max} chats: close or transfer one first.`;
+  }
+  else if (/not in the queue/i.test(why)) hint = " Another agent has probably taken it.";
+  else if (/not online/i.test(why)) hint = " Pick an agent who is online.";
+  else if (e.status === 403) hint = " It is assigned to someone else.";
+  else if (e.status === 404) hint = " It may have been removed.";
+  return `Couldn't ${what}: ${why}.${hint}`;
+}
+
+async function act(btn: HTMLButtonElement, fn: () => Promise<any>, what: string): Promise<boolean> {
   btn.disabled = true;
+  clearActionError();
   try {
     const r = await fn();
     if (r && r.conversation && r.conversation.id === openId) openConv = r.conversation;
     if (r && r.messages) addOpenMessages(r.messages);
     renderOpen();
     await refreshAll();
+    return true;
   } catch (e) {
-    toast(`Couldn't ${what}: ` + (e instanceof HttpError && e.status === 409 ? "the chat has changed or you are at capacity." : errText(e)));
+    if (e instanceof HttpError && e.status === 401) { showLogin("Your session has ended. Please sign in again."); return false; }
+    showActionError(actionErrText(e, what));
     refreshAll();
+    return false;
   } finally { btn.disabled = false; }
 }
 claimBtn.addEventListener("click", () => {
@@ -443,7 +492,7 @@ claimBtn.addEventListener("click", () => {
   const id = openId;
   selfClaimed.add(id);
   act(claimBtn, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/claim`, {}), "claim the chat")
-    .then(() => { view = "active"; renderViews(); renderList(); replyInput.focus(); });
+    .then((ok) => { if (!ok) { selfClaimed.delete(id); return; } view = "active"; renderViews(); renderList(); replyInput.focus(); });
 });
 closeBtn.addEventListener("click", () => {
   if (!openId) return;
@@ -463,7 +512,7 @@ transferBtn.addEventListener("click", async () => {
     if (!openId || !sel.value) return;
     const id = openId;
     act(go, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/transfer`, { agent_id: sel.value }), "transfer the chat")
-      .then(() => { transferBox.hidden = true; });
+      .then((ok) => { if (ok) transferBox.hidden = true; });
   });
   transferBox.replaceChildren(...(others.length
     ? [h("span", null, "Transfer to "), sel, go, cancel]
@@ -587,7 +636,7 @@ async function renderAgentsAdmin(): Promise<void> {
   const tbody = h("tbody");
   const user = h("input", { required: true, autocomplete: "off" }), name = h("input", { required: true });
   const pw = h("input", { type: "password", required: true, minlength: 10, autocomplete: "new-password" });
-  const role = roleSelect(), max = h("input", { type: "number", min: 0, max: 100, value: 5 });
+  const role = roleSelect(), max = h("input", { type: "number", min: 0, max: 1000, value: 5 });
   const form = h("form", { class: "card create" }, h("h3", null, "Add an agent"),
     h("div", { class: "grid" }, field("Username", user), field("Display name", name), field("Password (10+ characters)", pw), field("Role", role), field("Max active chats", max)),
     h("button", { class: "btn primary", type: "submit" }, "Add agent"));
@@ -621,7 +670,7 @@ function agentRow(a: Agent, reload: () => void): HTMLTableRowElement {
   });
   edit.addEventListener("click", () => {
     const name = h("input", { value: a.display_name }), role = roleSelect(a.role);
-    const max = h("input", { type: "number", min: 0, max: 100, value: a.max_active_chats });
+    const max = h("input", { type: "number", min: 0, max: 1000, value: a.max_active_chats });
     const pw = h("input", { type: "password", placeholder: "unchanged", autocomplete: "new-password" });
     const save = h("button", { class: "btn small primary", type: "button" }, "Save");
     const cancel = h("button", { class: "btn small ghost", type: "button" }, "Cancel");

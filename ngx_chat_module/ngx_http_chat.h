@@ -15,6 +15,7 @@ extern "C" {
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chat/result.h"
 
@@ -183,6 +184,14 @@ ngx_int_t ngx_http_chat_api_handler(ngx_http_request_t *r);
 /* ngx_http_chat_agent.cpp: path is below "v1/" */
 ngx_int_t ngx_http_chat_agent_handler(ngx_http_request_t *r,
     std::string_view path);
+
+/* ngx_http_chat_ws.cpp: WebSockets and the worker's events */
+namespace chat::events { struct Event; }
+ngx_int_t ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent);
+ngx_uint_t ngx_http_chat_ws_count(void);
+void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
+    noexcept;
+void ngx_http_chat_dispatch(const chat::events::Event &e) noexcept;
 
 /* ngx_http_chat_customer.cpp */
 extern ngx_http_chat_route_t  ngx_http_chat_customer_routes[];

@@ -7,6 +7,7 @@
 #include "ngx_http_chat.h"
 
 #include "chat/agent.h"
+#include "chat/events.h"
 
 
 #define NGX_HTTP_CHAT_AGENT_COOKIE   "chat_agent"
@@ -220,6 +221,13 @@ ngx_http_chat_agent_answer(ngx_http_request_t *r,
     }
 
     chat::agent::Answer  &a = res.value();
+
+    if (!a.result_json.empty()) {
+        auto events = chat::events::from_answer(a.result_json);
+
+        events.push_back(chat::events::presence(a.result_json));
+        ngx_http_chat_publish(events);
+    }
 
     if ((!a.token.empty() || a.clear_token)
         && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_AGENT_COOKIE, a.token,

@@ -71,6 +71,10 @@ ngx_http_chat_api_handler(ngx_http_request_t *r)
 
     std::string_view  path = ngx_http_chat_api_path(r);
 
+    if (path == "v1/ws" || path == "v1/agent/ws") {
+        return ngx_http_chat_ws_handler(r, path == "v1/agent/ws");
+    }
+
     if (path.starts_with("v1/agent/") || path.starts_with("v1/admin/")) {
         return ngx_http_chat_agent_handler(r, path.substr(3));
     }

@@ -8,6 +8,7 @@
 #include "ngx_http_chat_cache.h"
 
 #include "chat/customer.h"
+#include "chat/events.h"
 #include "chat/json.h"
 
 
@@ -35,7 +36,7 @@ ngx_http_chat_service(void)
 /* sends a use case's answer: cookie, cache update, status and body */
 static ngx_int_t
 ngx_http_chat_customer_answer(ngx_http_request_t *r,
-    chat::Result<chat::customer::Answer> res)
+    chat::Result<chat::customer::Answer> res, bool publish = false)
 {
     ngx_http_chat_main_conf_t  *cmcf = ngx_http_chat_cmcf(r);
     ngx_http_chat_ctx_t        *ctx;
@@ -76,6 +77,10 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
         }
     }
 
+    if (publish) {
+        ngx_http_chat_publish(chat::events::from_answer(a.body));
+    }
+
     if (!a.token.empty()
         && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_SESSION_COOKIE, a.token,
                                     NGX_HTTP_CHAT_SESSION_MAX_AGE)
@@ -90,13 +95,13 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
 
 /* completion of a use case started from a body handler (count held by it) */
 static chat::customer::Done
-ngx_http_chat_customer_done(ngx_http_request_t *r)
+ngx_http_chat_customer_done(ngx_http_request_t *r, bool publish = false)
 {
     ngx_http_chat_park(r);
 
-    return [r](chat::Result<chat::customer::Answer> res) {
+    return [r, publish](chat::Result<chat::customer::Answer> res) {
         ngx_http_chat_finish(r, ngx_http_chat_customer_answer(r,
-                                                             std::move(res)));
+                                                   std::move(res), publish));
     };
 }
 
@@ -335,7 +340,7 @@ static void
 ngx_http_chat_messages_body(ngx_http_request_t *r, std::string body)
 {
     ngx_http_chat_service()->post_message(ngx_http_chat_principal(r), body,
-                                          ngx_http_chat_customer_done(r));
+                                          ngx_http_chat_customer_done(r, true));
 }
 
 
@@ -352,7 +357,7 @@ static void
 ngx_http_chat_escalate_body(ngx_http_request_t *r, std::string body)
 {
     ngx_http_chat_service()->escalate(ngx_http_chat_principal(r),
-                                      ngx_http_chat_customer_done(r));
+                                      ngx_http_chat_customer_done(r, true));
 }
 
 

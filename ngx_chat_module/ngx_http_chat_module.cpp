@@ -13,6 +13,7 @@
 
 #include "chat/agent.h"
 #include "chat/customer.h"
+#include "chat/events.h"
 #include "chat/json.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
@@ -154,6 +155,7 @@ struct ngx_http_chat_worker_state_t {
     std::unique_ptr<ngx_http_chat_loop_t>   loop;
     std::unique_ptr<chat::pg::Pool>         pg;
     std::unique_ptr<chat::redis::Client>    redis;
+    std::unique_ptr<chat::redis::Subscriber> events;
     std::unique_ptr<chat::customer::Service> customer;
     std::unique_ptr<ngx_http_chat_executor_t> executor;
     std::unique_ptr<chat::agent::Service>   agent;
@@ -327,6 +329,19 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
 
             rc.endpoint.ip = std::string(ngx_http_chat_sv(cmcf->redis_ip));
             rc.endpoint.port = (int) cmcf->redis_port;
+
+            /* every worker of every node hears every event once */
+            st->events = std::make_unique<chat::redis::Subscriber>(
+                *st->loop, rc, std::vector<std::string>{"chat:events"},
+                std::vector<std::string>{},
+                [](std::string_view, std::string_view payload) {
+                    auto e = chat::events::parse(payload);
+
+                    if (e.ok()) {
+                        ngx_http_chat_dispatch(e.value());
+                    }
+                });
+            st->events->start();
 
             st->redis = std::make_unique<chat::redis::Client>(*st->loop,
                                                               std::move(rc));

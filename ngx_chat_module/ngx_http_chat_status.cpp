@@ -153,6 +153,12 @@ ngx_http_chat_status_json(ngx_http_chat_main_conf_t *cmcf)
         j.end_object();
     }
 
+    j.key("sockets");
+    j.begin_object();
+    j.key("open");
+    j.number((std::int64_t) ngx_http_chat_ws_count());
+    j.end_object();
+
     j.key("postgres");
     j.begin_object();
 

@@ -1,0 +1,39 @@
+// The realtime events of API.md ("Events"): built from a write's answer, parsed
+// back from Redis, and the routing facts a worker needs to pick the sockets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/result.h"
+
+namespace chat::events {
+
+struct Event {
+    std::string type;               // "message.created", "conversation.updated", ...
+    std::string conversation_id;    // empty for agent.presence.changed
+    std::int64_t seq = 0;           // message.created only
+    std::string assigned_agent_id;  // the conversation's agent, empty when queued/none
+    std::string json;               // the event as sent to clients
+};
+
+// The events of a write whose answer is {"conversation": C, "messages": [M...], ...}:
+// one message.created per message (ascending), then conversation.updated, plus
+// chat.closed when C is closed and agent.assigned when the messages say an agent joined.
+std::vector<Event> from_answer(std::string_view answer_json) noexcept;
+
+// agent.presence.changed from {"agent": A, ...}; empty json when there is no agent.
+Event presence(std::string_view answer_json) noexcept;
+
+// An event as published (the same JSON the clients get); Errc::bad_request if it is not one.
+Result<Event> parse(std::string_view json) noexcept;
+
+// Ephemeral events raised by client frames.
+Event typing(std::string_view conversation_id, std::string_view assigned_agent_id,
+             std::string_view sender_type, bool on);
+Event read(std::string_view conversation_id, std::string_view assigned_agent_id,
+           std::string_view sender_type, std::int64_t up_to_seq);
+
+}  // namespace chat::events

@@ -1,0 +1,129 @@
+// Building and parsing the realtime events of API.md.
+#include "chat/events.h"
+
+#include "chat/json.h"
+
+namespace chat::events {
+
+namespace {
+
+std::string assigned_of(const json::Value* conversation) {
+    if (!conversation) return {};
+    const json::Value* a = conversation->find("assigned_agent");
+    if (!a) return {};
+    const std::string* id = a->find_string("id");
+    return id ? *id : std::string();
+}
+
+Event make(std::string type, std::string conversation_id, std::int64_t seq, std::string assigned,
+           const json::Value* data) {
+    Event e;
+    e.type = std::move(type);
+    e.conversation_id = std::move(conversation_id);
+    e.seq = seq;
+    e.assigned_agent_id = std::move(assigned);
+    json::Writer w(e.json);
+    w.begin_object();
+    w.key("type").string(e.type);
+    if (!e.conversation_id.empty()) w.key("conversation_id").string(e.conversation_id);
+    if (e.type == "message.created") w.key("seq").number(e.seq);
+    w.key("data");
+    if (data) w.value(*data);
+    else w.null();
+    w.end_object();
+    return e;
+}
+
+}  // namespace
+
+std::vector<Event> from_answer(std::string_view answer_json) noexcept {
+    std::vector<Event> out;
+    try {
+        json::Limits lim;
+        lim.max_bytes = 64u << 20;
+        auto v = json::parse(answer_json, lim);
+        if (!v.ok()) return out;
+        const json::Value* c = v.value().find("conversation");
+        if (!c || !c->as_object()) return out;
+        std::string conv_id = c->find_string("id") ? *c->find_string("id") : std::string();
+        std::string assigned = assigned_of(c);
+        bool joined = false;
+        if (const json::Value* ms = v.value().find("messages"); ms && ms->as_array()) {
+            for (const json::Value& m : *ms->as_array()) {
+                out.push_back(make("message.created", conv_id, m.find_int("seq").value_or(0), assigned, &m));
+                if (const json::Value* md = m.find("metadata"))
+                    if (const std::string* ev = md->find_string("event"); ev && *ev == "assigned") joined = true;
+            }
+        }
+        out.push_back(make("conversation.updated", conv_id, 0, assigned, c));
+        if (joined && c->find("assigned_agent")) {
+            json::Value data{json::Object{}};
+            data.set("agent", *c->find("assigned_agent"));
+            out.push_back(make("agent.assigned", conv_id, 0, assigned, &data));
+        }
+        if (const std::string* st = c->find_string("status"); st && *st == "closed")
+            out.push_back(make("chat.closed", conv_id, 0, assigned, c));
+    } catch (...) {
+        out.clear();
+    }
+    return out;
+}
+
+Event presence(std::string_view answer_json) noexcept {
+    try {
+        auto v = json::parse(answer_json);
+        if (!v.ok()) return {};
+        const json::Value* a = v.value().find("agent");
+        if (!a || !a->as_object()) return {};
+        return make("agent.presence.changed", "", 0, "", a);
+    } catch (...) {
+        return {};
+    }
+}
+
+Result<Event> parse(std::string_view text) noexcept {
+    try {
+        auto v = json::parse(text);
+        if (!v.ok()) return make_error(Errc::bad_request, "event is not JSON");
+        const std::string* type = v.value().find_string("type");
+        if (!type) return make_error(Errc::bad_request, "event without a type");
+        Event e;
+        e.type = *type;
+        if (const std::string* c = v.value().find_string("conversation_id")) e.conversation_id = *c;
+        e.seq = v.value().find_int("seq").value_or(0);
+        if (const json::Value* d = v.value().find("data")) {
+            if (e.type == "agent.assigned") {
+                if (const json::Value* ag = d->find("agent"))
+                    if (const std::string* id = ag->find_string("id")) e.assigned_agent_id = *id;
+            } else if (e.type == "typing" || e.type == "read") {
+                if (const std::string* id = d->find_string("assigned_agent_id")) e.assigned_agent_id = *id;
+            } else {
+                e.assigned_agent_id = assigned_of(d);
+            }
+        }
+        e.json = std::string(text);
+        return e;
+    } catch (...) {
+        return make_error(Errc::internal, "parsing an event failed");
+    }
+}
+
+Event typing(std::string_view conversation_id, std::string_view assigned_agent_id, std::string_view sender_type,
+             bool on) {
+    json::Value data{json::Object{}};
+    data.set("sender_type", json::Value(sender_type));
+    data.set("typing", json::Value(on));
+    if (!assigned_agent_id.empty()) data.set("assigned_agent_id", json::Value(assigned_agent_id));
+    return make("typing", std::string(conversation_id), 0, std::string(assigned_agent_id), &data);
+}
+
+Event read(std::string_view conversation_id, std::string_view assigned_agent_id, std::string_view sender_type,
+           std::int64_t up_to_seq) {
+    json::Value data{json::Object{}};
+    data.set("sender_type", json::Value(sender_type));
+    data.set("up_to_seq", json::Value(up_to_seq));
+    if (!assigned_agent_id.empty()) data.set("assigned_agent_id", json::Value(assigned_agent_id));
+    return make("read", std::string(conversation_id), 0, std::string(assigned_agent_id), &data);
+}
+
+}  // namespace chat::events

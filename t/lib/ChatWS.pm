@@ -1,0 +1,95 @@
+# ChatWS: a small blocking WebSocket client for t/ (Protocol::WebSocket framing,
+# IO::Socket::INET transport), with helpers to read JSON events with a timeout.
+package ChatWS;
+use strict;
+use warnings;
+use IO::Socket::INET;
+use IO::Select;
+use Protocol::WebSocket::Handshake::Client;
+use Protocol::WebSocket::Frame;
+use JSON::PP;
+use Time::HiRes qw(time);
+
+# connect(port => P, path => '/chat/api/v1/ws?after=0', headers => {...})
+# -> object, or (undef, status line) when the server refuses the upgrade
+sub connect {
+    my ($class, %o) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $o{port},
+                                     Proto => 'tcp', Timeout => 5) or die "connect: $!";
+    binmode $sock;
+    my $hs = Protocol::WebSocket::Handshake::Client->new(url => "ws://127.0.0.1:$o{port}$o{path}");
+    my $req = $hs->to_string;
+    my $extra = join '', map { "$_: $o{headers}{$_}\r\n" } keys %{ $o{headers} // {} };
+    $req =~ s/\r\n\r\n$/\r\n$extra\r\n/;
+    print $sock $req;
+    my $buf = '';
+    my $sel = IO::Select->new($sock);
+    my $deadline = time + 5;
+    while ($buf !~ /\r\n\r\n/ && time < $deadline) {
+        last unless $sel->can_read($deadline - time);
+        my $n = sysread($sock, my $chunk, 65536);
+        last unless $n;
+        $buf .= $chunk;
+    }
+    my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
+    my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d+)};
+    return (undef, $status // 0, $head) unless ($status // 0) == 101;
+    my $self = bless { sock => $sock, sel => $sel,
+                       frame => Protocol::WebSocket::Frame->new(max_payload_size => 16 << 20),
+                       closed => undef }, $class;
+    $self->{frame}->append($rest) if defined $rest && length $rest;
+    return $self;
+}
+
+sub send_text {
+    my ($self, $text) = @_;
+    my $f = Protocol::WebSocket::Frame->new(buffer => $text, type => 'text', masked => 1, max_payload_size => 16 << 20);
+    syswrite($self->{sock}, $f->to_bytes);
+}
+
+sub send_json { my ($self, $v) = @_; $self->send_text(JSON::PP->new->canonical->encode($v)) }
+
+sub send_raw { my ($self, $bytes) = @_; syswrite($self->{sock}, $bytes) }
+
+# next message (text payload, or undef on close/timeout); sets ->{closed} to the close code
+sub next_message {
+    my ($self, $timeout) = @_;
+    my $deadline = time + ($timeout // 5);
+    while (1) {
+        my $msg = $self->{frame}->next_bytes;
+        if (defined $msg) {
+            if ($self->{frame}->is_close) {
+                $self->{closed} = length($msg) >= 2 ? unpack('n', $msg) : 1005;
+                return undef;
+            }
+            next if $self->{frame}->is_ping || $self->{frame}->is_pong;
+            return $msg;
+        }
+        my $left = $deadline - time;
+        return undef if $left <= 0;
+        return undef unless $self->{sel}->can_read($left);
+        my $n = sysread($self->{sock}, my $chunk, 65536);
+        if (!$n) { $self->{closed} //= 'eof'; return undef }
+        $self->{frame}->append($chunk);
+    }
+}
+
+# next decoded JSON event (skipping nothing), or undef
+sub next_event {
+    my ($self, $timeout) = @_;
+    my $m = $self->next_message($timeout);
+    return undef unless defined $m;
+    return JSON::PP->new->decode($m);
+}
+
+# every event until $timeout passes quietly
+sub drain {
+    my ($self, $timeout) = @_;
+    my @ev;
+    while (defined(my $e = $self->next_event($timeout // 0.5))) { push @ev, $e }
+    return @ev;
+}
+
+sub close { my ($self) = @_; close $self->{sock} if $self->{sock}; delete $self->{sock} }
+
+1;

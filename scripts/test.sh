@@ -35,3 +35,16 @@ ctest --test-dir "$CHAT_ROOT/build/core" --output-on-failure -j"$(nproc)" --time
 chat_log "t/: prove"
 cd "$CHAT_ROOT"
 prove -r ${PROVE_ARGS:-} t/
+
+chat_log "core: fuzzing (bounded)"
+"$S/fuzz.sh"
+
+# widget/: the widget and the dashboard in headless Chromium against the dev nginx
+started_nginx=0
+"$S/nginx.sh" status >/dev/null 2>&1 || started_nginx=1
+"$S/nginx.sh" start
+chat_log "widget/: browser tests"
+rc=0
+CHAT_URL="http://127.0.0.1:$CHAT_PORT" npm test --prefix "$CHAT_ROOT/widget" || rc=$?
+[ "$started_nginx" = 1 ] && "$S/nginx.sh" stop || true
+exit "$rc"

@@ -78,7 +78,16 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
     }
 
     if (publish) {
-        ngx_http_chat_publish(chat::events::from_answer(a.body));
+        auto events = chat::events::from_answer(a.body);
+
+        for (auto &e : events) {
+            if (a.snapshot) {
+                e.cache_key = a.snapshot->key;
+                e.version = a.snapshot->version;
+            }
+        }
+
+        ngx_http_chat_publish(events);
     }
 
     if (!a.token.empty()

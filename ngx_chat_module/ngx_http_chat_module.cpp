@@ -4,6 +4,7 @@
  */
 
 #include "ngx_http_chat.h"
+#include "ngx_http_chat_cache.h"
 #include "ngx_http_chat_executor.h"
 #include "ngx_http_chat_loop.h"
 
@@ -334,12 +335,22 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
             st->events = std::make_unique<chat::redis::Subscriber>(
                 *st->loop, rc, std::vector<std::string>{"chat:events"},
                 std::vector<std::string>{},
-                [](std::string_view, std::string_view payload) {
+                [zone = cmcf->zone](std::string_view, std::string_view payload) {
                     auto e = chat::events::parse(payload);
 
-                    if (e.ok()) {
-                        ngx_http_chat_dispatch(e.value());
+                    if (!e.ok()) {
+                        return;
                     }
+
+                    /* a write on another node: drop this node's older copy */
+                    if (!e.value().cache_key.empty()
+                        && ngx_http_chat_cache_version(zone, e.value().cache_key)
+                           < e.value().version)
+                    {
+                        ngx_http_chat_cache_remove(zone, e.value().cache_key);
+                    }
+
+                    ngx_http_chat_dispatch(e.value());
                 });
             st->events->start();
 

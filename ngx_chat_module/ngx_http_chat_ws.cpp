@@ -278,7 +278,8 @@ ngx_http_chat_publish(const std::vector<chat::events::Event> &events) noexcept
             if (w && w->redis && w->redis->connected()) {
                 chat::events::Event  copy = e;
 
-                w->redis->command({"PUBLISH", "chat:events", e.json},
+                w->redis->command({"PUBLISH", "chat:events",
+                                   chat::events::encode(e)},
                     [copy](chat::Result<chat::redis::Reply> res) {
                         if (!res.ok()) {
                             ngx_http_chat_dispatch(copy);

@@ -46,6 +46,15 @@ $b->post('/chat/api/v1/messages', headers => $auth, json => { text => 'hello fro
 my @via = grep { $_->{type} eq 'message.created' } $ws->drain(1.5);
 is(types(@via), 'message.created:6,message.created:7', 'a write through another nginx reaches the socket');
 
+# the other node's shared cache learns about the write too (through Redis)
+my $cached = $a->get('/chat/api/v1/conversation?after=0', headers => $auth)->{json}{conversation}{last_seq};
+$b->post('/chat/api/v1/messages', headers => $auth, json => { text => 'cache check', client_id => uuid() });
+my $fresh = ChatTest::wait_until(sub {
+    ($a->get('/chat/api/v1/conversation?after=0', headers => $auth)->{json}{conversation}{last_seq} // 0) > $cached
+}, 5);
+ok($fresh, "a write through another nginx is visible in this nginx's cached reads");
+$ws->drain(1);
+
 # client frames
 $ws->send_json({ type => 'ping' });
 is($ws->next_event(2)->{type}, 'pong', 'a ping frame is answered with pong');

@@ -81,8 +81,30 @@ Event presence(std::string_view answer_json) noexcept {
     }
 }
 
+std::string encode(const Event& e) {
+    return "e1\n" + e.cache_key + "\n" + std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" +
+           e.json;
+}
+
 Result<Event> parse(std::string_view text) noexcept {
     try {
+        // The envelope: "e1\n<cache key>\n<version>\n<assigned agent>\n<json>".
+        std::string fields[3];
+        bool envelope = text.starts_with("e1\n");
+        if (envelope) {
+            text.remove_prefix(3);
+            for (std::string& f : fields) {
+                auto nl = text.find('\n');
+                if (nl == std::string_view::npos) return make_error(Errc::bad_request, "broken event envelope");
+                f = std::string(text.substr(0, nl));
+                text.remove_prefix(nl + 1);
+            }
+        }
+        std::int64_t version = 0;
+        for (char ch : fields[1]) {
+            if (ch < '0' || ch > '9') return make_error(Errc::bad_request, "broken event version");
+            version = version * 10 + (ch - '0');
+        }
         auto v = json::parse(text);
         if (!v.ok()) return make_error(Errc::bad_request, "event is not JSON");
         const std::string* type = v.value().find_string("type");
@@ -102,6 +124,11 @@ Result<Event> parse(std::string_view text) noexcept {
             }
         }
         e.json = std::string(text);
+        if (envelope) {
+            e.cache_key = std::move(fields[0]);
+            e.version = version;
+            e.assigned_agent_id = std::move(fields[2]);  // the sender knew it; message data does not say
+        }
         return e;
     } catch (...) {
         return make_error(Errc::internal, "parsing an event failed");

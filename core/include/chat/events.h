@@ -17,7 +17,16 @@ struct Event {
     std::int64_t seq = 0;           // message.created only
     std::string assigned_agent_id;  // the conversation's agent, empty when queued/none
     std::string json;               // the event as sent to clients
+    // Set for customer writes: the session whose cached conversation the event
+    // changes, and the conversation's version after it, so every node can drop
+    // an older cached copy. Travels only between nodes, never to clients.
+    std::string cache_key;
+    std::int64_t version = 0;
 };
+
+// The Redis payload of an event: its JSON behind an envelope with the routing
+// facts clients never see ("e1\n<cache key>\n<version>\n<assigned agent>\n").
+std::string encode(const Event& e);
 
 // The events of a write whose answer is {"conversation": C, "messages": [M...], ...}:
 // one message.created per message (ascending), then conversation.updated, plus
@@ -27,7 +36,7 @@ std::vector<Event> from_answer(std::string_view answer_json) noexcept;
 // agent.presence.changed from {"agent": A, ...}; empty json when there is no agent.
 Event presence(std::string_view answer_json) noexcept;
 
-// An event as published (the same JSON the clients get); Errc::bad_request if it is not one.
+// An event as published (encode()'s payload); Errc::bad_request if it is not one.
 Result<Event> parse(std::string_view json) noexcept;
 
 // Ephemeral events raised by client frames.

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# bench/run.sh: measures requests/s and p50/p99 latency of four nginx-chat endpoints with wrk against a running `make up` stack.
+#
+#   make up && bench/run.sh            (same CHAT_PORT as `make up`; default 8080)
+#
+# Scenarios (each: a BENCH_WARMUP warm-up run, then a BENCH_DURATION measured run,
+# BENCH_THREADS threads, BENCH_CONNS connections, all on 127.0.0.1:$CHAT_PORT):
+#   1. GET  /chat/api/v1/health                  nginx + module baseline
+#   2. GET  /chat/api/v1/conversation?after=0    ~20 messages from the shared-memory cache
+#   3. GET  /chat/api/v1/health/db               one Postgres round trip through the async pool
+#   4. POST /chat/api/v1/messages                the full write path, fresh client_id per request,
+#                                                round-robin over BENCH_SESSIONS sessions
+# The nginx config is not touched: the per-session rate limit (default 1r/s burst=30) is
+# respected by spreading writes over enough sessions; 429s are counted and reported.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd -P)"
+CHAT_PORT="${CHAT_PORT:-8080}"
+THREADS="${BENCH_THREADS:-2}"
+CONNS="${BENCH_CONNS:-50}"
+DURATION="${BENCH_DURATION:-15s}"
+WARMUP="${BENCH_WARMUP:-3s}"
+SESSIONS="${BENCH_SESSIONS:-2000}"
+base="http://127.0.0.1:$CHAT_PORT"
+api="$base/chat/api/v1"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# --- tools -----------------------------------------------------------------------------
+need=()
+command -v wrk  >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+command -v jq   >/dev/null || need+=(jq)
+if [ "${#need[@]}" -gt 0 ]; then
+    log "installing ${need[*]} with apt-get"
+    sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+curl -fsS -o /dev/null "$api/health" \
+    || die "nothing answers $api/health: start the stack first (make up, same CHAT_PORT)"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# --- fixtures --------------------------------------------------------------------------
+# POST /session once per URL, all over one keep-alive connection; the answers are
+# concatenated JSON documents, jq reads them as a stream.
+new_sessions() {
+    local n="$1" i
+    { printf 'silent\nshow-error\nfail\nrequest = "POST"\nheader = "Content-Type: application/json"\ndata = "{}"\n'
+      for ((i = 0; i < n; i++)); do printf 'url = "%s/session"\n' "$api"; done
+    } > "$work/session.curlrc"
+    curl -K "$work/session.curlrc" | jq -r '.token'
+}
+
+post_text() {  # token text client_id
+    curl -fsS -o /dev/null -X POST "$api/messages" \
+        -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+        --data "{\"text\":\"$2\",\"client_id\":\"$3\"}"
+}
+
+status_counter() { curl -fsS "$base/chat/status" | jq -r ".counters.$1"; }
+
+log "creating the read session (~20 messages)"
+read_token="$(new_sessions 1)"
+if [ -z "$read_token" ] || [ "$read_token" = null ]; then die "POST /session gave no token"; fi
+for i in $(seq 1 10); do   # greeting + 10 x (customer message + bot reply) = 21
+    post_text "$read_token" "How long does shipping take? ($i)" \
+        "$(printf '%08x-0000-4000-8000-%012x' "$((RANDOM * 32768 + RANDOM))" "$i")"
+done
+nmsg="$(curl -fsS -H "Authorization: Bearer $read_token" "$api/conversation?after=0" | jq '.messages | length')"
+log "read session has $nmsg messages"
+
+log "creating $SESSIONS write sessions"
+new_sessions "$SESSIONS" > "$work/tokens"
+ntok="$(grep -c . "$work/tokens")"
+[ "$ntok" -eq "$SESSIONS" ] || die "wanted $SESSIONS session tokens, got $ntok"
+
+# --- runs ------------------------------------------------------------------------------
+export BENCH_LUA_DIR="$here" BENCH_TOKENS="$work/tokens" BENCH_THREADS="$THREADS"
+rows=()
+
+# run NAME SCRIPT URL [wrk args...]: warm-up, measured run, one table row
+run() {
+    local name="$1" script="$2" url="$3"; shift 3
+    log "$name: warm-up $WARMUP"
+    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$here/$script" "$@" "$url" > /dev/null
+    log "$name: measuring $DURATION"
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$here/$script" "$@" "$url" > "$work/out"
+    local line; line="$(grep '^BENCH ' "$work/out")" || { cat "$work/out" >&2; die "$name: no result"; }
+    local -A v; local kv
+    for kv in ${line#BENCH }; do v[${kv%%=*}]="${kv#*=}"; done
+    local rps p50 p99 notes=""
+    rps="$(awk -v r="${v[requests]}" -v d="${v[duration_us]}" 'BEGIN{printf "%.0f", r / (d / 1e6)}')"
+    p50="$(awk -v u="${v[p50_us]}" 'BEGIN{printf "%.2f", u / 1000}')"
+    p99="$(awk -v u="${v[p99_us]}" 'BEGIN{printf "%.2f", u / 1000}')"
+    [ "${v[non2xx]}" -eq 0 ] || notes+=" non-2xx=${v[non2xx]}"
+    [ "${v[socket_errors]}" -eq 0 ] || notes+=" socket-errors=${v[socket_errors]}"
+    for kv in ${line#BENCH }; do   # per-status counts (post.lua only), e.g. " 201:N 429:M"
+        case "$kv" in status_*) kv="${kv#status_}"; notes+=" ${kv%%=*}:${kv#*=}" ;; esac
+    done
+    rows+=("$(printf '| %-44s | %10s | %8s | %8s |%s' "$name" "$rps" "$p50" "$p99" "${notes:+ $notes}")")
+}
+
+run "GET /health" report.lua "$api/health"
+
+hits0="$(status_counter cache_hits)"
+run "GET /conversation?after=0 ($nmsg msgs, cached)" report.lua "$api/conversation?after=0" \
+    -H "Authorization: Bearer $read_token"
+hits1="$(status_counter cache_hits)"
+log "cache_hits grew by $((hits1 - hits0)) during the conversation runs"
+[ "$hits1" -gt "$hits0" ] || log "WARNING: cache_hits did not grow: the conversation was not served from the cache"
+
+run "GET /health/db" report.lua "$api/health/db"
+run "POST /messages ($SESSIONS sessions)" post.lua "$api/messages"
+
+# --- report ----------------------------------------------------------------------------
+workers="?"
+if [ -f "$here/../scripts/env.sh" ]; then
+    # shellcheck source=/dev/null
+    workers="$( (source "$here/../scripts/env.sh"; pid="$(cat "$CHAT_VAR/nginx.pid" 2>/dev/null)"; pgrep -c -P "$pid" -f 'worker process') 2>/dev/null || echo '?')"
+fi
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+
+echo
+echo "nginx-chat bench, $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) cores ($cpu), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "nginx workers: $workers; wrk -t$THREADS -c$CONNS -d$DURATION after a $WARMUP warm-up, 127.0.0.1:$CHAT_PORT"
+echo "cache_hits +$((hits1 - hits0)) during the conversation runs"
+echo
+printf '| %-44s | %10s | %8s | %8s |\n' "scenario" "requests/s" "p50 ms" "p99 ms"
+printf '| %-44s | %10s | %8s | %8s |\n' "---" "---:" "---:" "---:"
+printf '%s\n' "${rows[@]}"

@@ -93,6 +93,7 @@ typedef struct {
     ngx_uint_t                  history;         /* messages per conversation
                                                     in the cache and answers */
     ngx_msec_t                  agent_grace;     /* offline after silence */
+    size_t                      ws_max_message;  /* WebSocket frame/message */
     ngx_thread_pool_t          *thread_pool;     /* password hashing */
 
     ngx_uint_t                  rate;            /* millionths of a token

@@ -36,7 +36,7 @@ ngx_http_chat_service(void)
 /* sends a use case's answer: cookie, cache update, status and body */
 static ngx_int_t
 ngx_http_chat_customer_answer(ngx_http_request_t *r,
-    chat::Result<chat::customer::Answer> res, bool publish = false)
+    chat::Result<chat::customer::Answer> res)
 {
     ngx_http_chat_main_conf_t  *cmcf = ngx_http_chat_cmcf(r);
     ngx_http_chat_ctx_t        *ctx;
@@ -77,18 +77,7 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
         }
     }
 
-    if (publish) {
-        auto events = chat::events::from_answer(a.body);
-
-        for (auto &e : events) {
-            if (a.snapshot) {
-                e.cache_key = a.snapshot->key;
-                e.version = a.snapshot->version;
-            }
-        }
-
-        ngx_http_chat_publish(events);
-    }
+    ngx_http_chat_publish(a.events);
 
     if (!a.token.empty()
         && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_SESSION_COOKIE, a.token,
@@ -104,13 +93,13 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
 
 /* completion of a use case started from a body handler (count held by it) */
 static chat::customer::Done
-ngx_http_chat_customer_done(ngx_http_request_t *r, bool publish = false)
+ngx_http_chat_customer_done(ngx_http_request_t *r)
 {
     ngx_http_chat_park(r);
 
-    return [r, publish](chat::Result<chat::customer::Answer> res) {
+    return [r](chat::Result<chat::customer::Answer> res) {
         ngx_http_chat_finish(r, ngx_http_chat_customer_answer(r,
-                                                   std::move(res), publish));
+                                                             std::move(res)));
     };
 }
 
@@ -349,7 +338,7 @@ static void
 ngx_http_chat_messages_body(ngx_http_request_t *r, std::string body)
 {
     ngx_http_chat_service()->post_message(ngx_http_chat_principal(r), body,
-                                          ngx_http_chat_customer_done(r, true));
+                                          ngx_http_chat_customer_done(r));
 }
 
 
@@ -366,7 +355,7 @@ static void
 ngx_http_chat_escalate_body(ngx_http_request_t *r, std::string body)
 {
     ngx_http_chat_service()->escalate(ngx_http_chat_principal(r),
-                                      ngx_http_chat_customer_done(r, true));
+                                      ngx_http_chat_customer_done(r));
 }
 
 

@@ -98,6 +98,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       offsetof(ngx_http_chat_main_conf_t, agent_grace),
       NULL },
 
+    { ngx_string("chat_ws_max_message"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chat_main_conf_t, ws_max_message),
+      NULL },
+
     { ngx_string("chat_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_chat_api,
@@ -417,6 +424,7 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
     cmcf->rate = NGX_CONF_UNSET_UINT;
     cmcf->burst = NGX_CONF_UNSET_UINT;
     cmcf->agent_grace = NGX_CONF_UNSET_MSEC;
+    cmcf->ws_max_message = NGX_CONF_UNSET_SIZE;
 
     return cmcf;
 }
@@ -447,6 +455,13 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_msec_value(cmcf->agent_grace, 60000);
+    ngx_conf_init_size_value(cmcf->ws_max_message, 64 * 1024);
+
+    if (cmcf->ws_max_message < 125 || cmcf->ws_max_message > 16 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "chat_ws_max_message must be between 125 and 16m");
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
 
     if (cmcf->pg_conninfo.len) {
         /* agents' passwords are hashed on nginx's thread pool */

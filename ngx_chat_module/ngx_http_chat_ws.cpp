@@ -465,17 +465,19 @@ ngx_http_chat_ws_frame(ngx_http_chat_socket_t *s, const chat::ws::Message &m)
         chat::events::Event  ev = chat::events::read(conv, assigned,
                                        s->agent ? "agent" : "customer", *up);
 
-        auto done = [ev](auto res) {
-            if (res.ok()) {
-                ngx_http_chat_publish({ev});
-            }
-        };
-
         if (s->agent && w->agent) {
-            w->agent->read(s->who, conv, body, done);
+            w->agent->read(s->who, conv, body, [ev](auto res) {
+                if (res.ok()) {
+                    ngx_http_chat_publish({ev});
+                }
+            });
 
         } else if (!s->agent && w->customer) {
-            w->customer->mark_read(s->principal, body, done);
+            w->customer->mark_read(s->principal, body, [](auto res) {
+                if (res.ok()) {
+                    ngx_http_chat_publish(res.value().events);
+                }
+            });
         }
     }
 }
@@ -674,6 +676,11 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
 
     auto s = std::make_unique<ngx_http_chat_socket_t>();
 
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(
+        ngx_http_get_module_main_conf(r, ngx_http_chat_module));
+
+    s->parser = chat::ws::Parser(chat::ws::Limits{cmcf->ws_max_message,
+                                                  cmcf->ws_max_message});
     s->r = r;
     s->agent = agent;
     s->last_seen = ngx_current_msec;

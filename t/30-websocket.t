@@ -95,6 +95,14 @@ my @cm = grep { $_->{type} eq 'message.created' } $ws->drain(1.5);
 is(scalar(@cm), 1, "the agent's reply reaches the customer on the other instance once");
 is($cm[0]{data}{sender_type}, 'agent', 'as an agent message');
 
+my $last = $cm[0]{seq};
+$aws->drain(0.5);
+is($a->post('/chat/api/v1/read', headers => $auth, json => { up_to_seq => $last })->{status}, 204,
+   'the customer marks the reply read');
+my ($rd) = grep { $_->{type} eq 'read' } $aws->drain(1.5);
+ok($rd && $rd->{data}{up_to_seq} == $last && $rd->{data}{sender_type} eq 'customer',
+   'the agent hears the read receipt');
+
 $aws->send_json({ type => 'typing', typing => JSON::PP::true, conversation_id => $cid });
 my ($typing) = grep { $_->{type} eq 'typing' } $ws->drain(1.5);
 ok($typing && $typing->{data}{typing}, 'agent typing reaches the customer');

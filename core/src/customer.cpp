@@ -76,6 +76,16 @@ Snapshot make_snapshot(const std::string& sid, const Parsed& p) {
     return s;
 }
 
+// The events of a customer write, tagged so other nodes drop older cached copies.
+std::vector<events::Event> written_events(std::string_view body, const Snapshot& s) {
+    auto ev = events::from_answer(body);
+    for (auto& e : ev) {
+        e.cache_key = s.key;
+        e.version = s.version;
+    }
+    return ev;
+}
+
 void write_messages(json::Writer& w, std::span<const CachedMessage> messages) {
     w.begin_array();
     for (const auto& m : messages) w.raw(m.json);
@@ -357,6 +367,8 @@ void Service::post_message(const std::string& sid, std::string_view body, Done d
                 a.status = 201;
                 Snapshot s = make_snapshot(sid, p.value());
                 a.body = render_conversation(s.conversation_json, s.messages);
+                if (!p.value().root.find("replayed") || !p.value().root.find("replayed")->as_bool().value_or(false))
+                    a.events = written_events(a.body, s);
                 // new messages end at last_seq: they extend the cached tail
                 if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
                 a.snapshot = std::move(s);
@@ -376,6 +388,7 @@ void Service::escalate(const std::string& sid, Done done) noexcept {
             Answer a;
             Snapshot s = make_snapshot(sid, p.value());
             a.body = render_conversation(s.conversation_json, s.messages);
+            a.events = written_events(a.body, s);
             if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
             a.snapshot = std::move(s);
             return a;
@@ -393,9 +406,18 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
             return loop_.post([done] { done(make_error(Errc::validation, "up_to_seq must be a non-negative integer")); });
 
         run("SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},
-            [](std::string_view text) -> Result<Answer> {
+            [n = *n](std::string_view text) -> Result<Answer> {
                 auto v = json::parse(text);
                 Answer a;
+                if (v.ok() && v.value().find_int("marked").value_or(0) > 0) {
+                    if (const json::Value* c = v.value().find("conversation")) {
+                        const std::string* id = c->find_string("id");
+                        std::string assigned;
+                        if (const json::Value* ag = c->find("assigned_agent"))
+                            if (const std::string* aid = ag->find_string("id")) assigned = *aid;
+                        if (id) a.events.push_back(events::read(*id, assigned, "customer", n));
+                    }
+                }
                 a.status = 204;
                 // read_at changed inside cached messages: let the next read refill
                 a.invalidate = !v.ok() || v.value().find_int("marked").value_or(0) > 0;

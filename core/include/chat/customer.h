@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "chat/event_loop.h"
+#include "chat/events.h"
 #include "chat/faq.h"
 #include "chat/result.h"
 #include "chat/snapshot.h"
@@ -42,6 +43,7 @@ struct Answer {
     std::string token;
     std::optional<Snapshot> snapshot;       // for the cache, when the conversation was read or written
     bool invalidate = false;                // drop the cached entry of `key`
+    std::vector<events::Event> events;      // what the other side should hear (publish after commit)
 };
 
 using Done = std::function<void(Result<Answer>)>;

@@ -49,6 +49,16 @@ typedef struct {
     ngx_msec_t                  last;
 } ngx_http_chat_bucket_t;
 
+/* one event in the no-Redis ring (ngx_http_chat_ring.cpp) */
+#define NGX_HTTP_CHAT_RING_SIZE  1024
+
+typedef struct {
+    uint64_t                    seq;
+    ngx_pid_t                   pid;             /* the worker that raised it */
+    size_t                      len;
+    u_char                     *data;            /* encoded event, slab */
+} ngx_http_chat_ring_t;
+
 /* the head of the shared zone; everything else lives in the slab pool */
 typedef struct {
     ngx_http_chat_counters_t    counters;
@@ -69,6 +79,10 @@ typedef struct {
     u_char                     *faq_blob;          /* chat_faq_json() text */
     size_t                      faq_len;
     int64_t                     faq_version;
+
+    /* ngx_http_chat_ring.cpp, under shpool->mutex (head also read alone) */
+    ngx_http_chat_ring_t        ring[NGX_HTTP_CHAT_RING_SIZE];
+    volatile uint64_t           ring_head;
 } ngx_http_chat_shctx_t;
 
 typedef struct {
@@ -193,6 +207,13 @@ ngx_uint_t ngx_http_chat_ws_count(void);
 void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
     noexcept;
 void ngx_http_chat_dispatch(const chat::events::Event &e) noexcept;
+
+/* ngx_http_chat_ring.cpp: events between workers without Redis */
+void ngx_http_chat_ring_put(ngx_http_chat_zone_t *zone,
+    const chat::events::Event &e) noexcept;
+void ngx_http_chat_ring_start(ngx_http_chat_zone_t *zone, ngx_log_t *log)
+    noexcept;
+void ngx_http_chat_ring_stop(void) noexcept;
 
 /* ngx_http_chat_customer.cpp */
 extern ngx_http_chat_route_t  ngx_http_chat_customer_routes[];

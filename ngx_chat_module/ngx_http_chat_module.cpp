@@ -366,6 +366,10 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
             st->redis->start();
         }
 
+        if (st->redis == NULL) {
+            ngx_http_chat_ring_start(cmcf->zone, cycle->log);
+        }
+
         st->view.loop = st->loop.get();
         st->view.pg = st->pg.get();
         st->view.redis = st->redis.get();
@@ -388,6 +392,7 @@ static void
 ngx_http_chat_exit_process(ngx_cycle_t *cycle)
 {
     try {
+        ngx_http_chat_ring_stop();
         ngx_http_chat_state.reset();
 
     } catch (...) {

@@ -288,7 +288,17 @@ ngx_http_chat_publish(const std::vector<chat::events::Event> &events) noexcept
                 continue;
             }
 
+            /* no Redis: this worker's sockets now, the others via the ring */
             ngx_http_chat_dispatch(e);
+
+            if (w && w->redis == NULL) {
+                ngx_http_chat_main_conf_t  *cmcf;
+
+                cmcf = static_cast<ngx_http_chat_main_conf_t *>(
+                    ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                        ngx_http_chat_module));
+                ngx_http_chat_ring_put(cmcf ? cmcf->zone : NULL, e);
+            }
         }
 
     } catch (const std::exception &e) {

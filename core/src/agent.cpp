@@ -7,6 +7,7 @@
 
 #include "chat/base64.h"
 #include "chat/customer.h"
+#include "chat/input.h"
 #include "chat/json.h"
 #include "chat/password.h"
 #include "chat/pg_pool.h"
@@ -32,25 +33,8 @@ std::span<const std::byte> key_bytes(const std::string& s) {
     return std::as_bytes(std::span(s.data(), s.size()));
 }
 
-// A request body as a JSON object, with customer.cpp's rules: invalid UTF-8 is 422,
-// broken JSON 400 invalid_json, another shape 400 bad_request; empty means {}.
-Result<json::Value> parse_body(std::string_view body) {
-    if (!chat::valid_utf8(body)) return make_error(Errc::validation, "body is not valid UTF-8");
-    std::string_view t = body;
-    while (!t.empty() && (t.front() == ' ' || t.front() == '\n' || t.front() == '\r' || t.front() == '\t'))
-        t.remove_prefix(1);
-    if (t.empty()) return json::Value(json::Object{});
-    auto v = json::parse(body);
-    if (!v.ok()) return v.error();
-    if (v.value().type() != json::Type::object) return make_error(Errc::bad_request, "body must be a JSON object");
-    return v;
-}
-
-bool blank(std::string_view s) {
-    for (char c : s)
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
-    return true;
-}
+using input::blank;
+using input::parse_body;
 
 bool has_control(std::string_view s) {
     for (unsigned char c : s)

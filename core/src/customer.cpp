@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "chat/input.h"
 #include "chat/json.h"
 #include "chat/pg_pool.h"
 #include "chat/token.h"
@@ -19,27 +20,8 @@ std::span<const std::byte> key_bytes(const std::string& s) {
     return std::as_bytes(std::span(s.data(), s.size()));
 }
 
-// A request body as a JSON object. Invalid UTF-8 is a validation error (422)
-// per API.md; broken JSON is invalid_json (400); another shape is bad_request.
-Result<json::Value> parse_body(std::string_view body) {
-    if (!chat::valid_utf8(body)) return make_error(Errc::validation, "body is not valid UTF-8");
-    std::string_view trimmed = body;
-    while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' ||
-                                trimmed.front() == '\r' || trimmed.front() == '\t'))
-        trimmed.remove_prefix(1);
-    if (trimmed.empty()) return json::Value(json::Object{});
-    auto v = json::parse(body);
-    if (!v.ok()) return v.error();
-    if (v.value().type() != json::Type::object)
-        return make_error(Errc::bad_request, "body must be a JSON object");
-    return v;
-}
-
-bool blank(std::string_view s) {
-    for (char c : s)
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
-    return true;
-}
+using input::blank;
+using input::parse_body;
 
 // The PG functions answer {"conversation": {...}, "messages": [...], ...}.
 struct Parsed {
@@ -94,18 +76,7 @@ void write_messages(json::Writer& w, std::span<const CachedMessage> messages) {
 
 }  // namespace
 
-bool is_uuid(std::string_view s) noexcept {
-    if (s.size() != 36) return false;
-    for (std::size_t i = 0; i < s.size(); i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return false;
-        }
-    }
-    return true;
-}
+bool is_uuid(std::string_view s) noexcept { return input::is_uuid(s); }
 
 Result<Window> parse_window(std::string_view query) noexcept {
     Window w;

@@ -1,0 +1,36 @@
+// The input rules every use case shares.
+#include "chat/input.h"
+
+#include "chat/utf8.h"
+
+namespace chat::input {
+
+Result<json::Value> parse_body(std::string_view body) noexcept {
+    if (!chat::valid_utf8(body)) return make_error(Errc::validation, "body is not valid UTF-8");
+    if (blank(body)) return json::Value(json::Object{});
+    auto v = json::parse(body);
+    if (!v.ok()) return v.error();
+    if (v.value().type() != json::Type::object) return make_error(Errc::bad_request, "body must be a JSON object");
+    return v;
+}
+
+bool blank(std::string_view s) noexcept {
+    for (char c : s)
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
+    return true;
+}
+
+bool is_uuid(std::string_view s) noexcept {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace chat::input

@@ -207,6 +207,8 @@ ngx_uint_t ngx_http_chat_ws_count(void);
 void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
     noexcept;
 void ngx_http_chat_dispatch(const chat::events::Event &e) noexcept;
+void ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
+    noexcept;
 
 /* ngx_http_chat_ring.cpp: events between workers without Redis */
 void ngx_http_chat_ring_put(ngx_http_chat_zone_t *zone,

@@ -227,6 +227,8 @@ ngx_http_chat_agent_answer(ngx_http_request_t *r,
 
         events.push_back(chat::events::presence(a.result_json));
         ngx_http_chat_publish(events);
+        ngx_http_chat_publish_side_effects(
+            chat::events::side_effects(a.result_json));
     }
 
     if ((!a.token.empty() || a.clear_token)

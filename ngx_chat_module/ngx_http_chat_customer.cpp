@@ -78,6 +78,7 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
     }
 
     ngx_http_chat_publish(a.events);
+    ngx_http_chat_publish_side_effects(a.side_effects);
 
     if (!a.token.empty()
         && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_SESSION_COOKIE, a.token,

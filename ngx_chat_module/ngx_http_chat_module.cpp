@@ -255,6 +255,11 @@ static void
 ngx_http_chat_sweep(ngx_http_chat_worker_state_t *st)
 {
     st->agent->sweep(st->grace, [st](chat::Result<std::string> res) {
+        if (res.ok()) {
+            ngx_http_chat_publish_side_effects(
+                chat::events::side_effects(res.value()));
+        }
+
         if (!res.ok() && res.error().code != chat::Errc::unavailable) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "chat: agent sweep failed: %s",

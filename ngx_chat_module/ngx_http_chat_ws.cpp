@@ -16,6 +16,7 @@
 #include "chat/customer.h"
 #include "chat/events.h"
 #include "chat/json.h"
+#include "chat/pg_pool.h"
 #include "chat/redis_client.h"
 #include "chat/ws.h"
 
@@ -304,6 +305,42 @@ ngx_http_chat_publish(const std::vector<chat::events::Event> &events) noexcept
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "chat: publishing an event failed: %s", e.what());
+    }
+}
+
+
+/*
+ * Conversations changed as a side effect of a write (assigned when an agent
+ * came online or a slot freed, requeued by the sweep): read each once and
+ * publish its events, so waiting customers hear it at once.
+ */
+void
+ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
+    noexcept
+{
+    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+    if (w == NULL || w->pg == NULL) {
+        return;
+    }
+
+    try {
+        for (const auto &id : ids) {
+            w->pg->query("SELECT chat_conversation_event_json($1::uuid)::text",
+                         {id},
+                [](chat::Result<chat::pg::QueryResult> res) {
+                    if (res.ok() && res.value().rows() == 1
+                        && !res.value().is_null(0, 0))
+                    {
+                        ngx_http_chat_publish(chat::events::from_answer(
+                                                  res.value().get(0, 0)));
+                    }
+                });
+        }
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "chat: publishing side effects failed: %s", e.what());
     }
 }
 

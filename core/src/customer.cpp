@@ -360,6 +360,7 @@ void Service::escalate(const std::string& sid, Done done) noexcept {
             Snapshot s = make_snapshot(sid, p.value());
             a.body = render_conversation(s.conversation_json, s.messages);
             a.events = written_events(a.body, s);
+            a.side_effects = events::side_effects(text);
             if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
             a.snapshot = std::move(s);
             return a;

@@ -1,6 +1,8 @@
 // Building and parsing the realtime events of API.md.
 #include "chat/events.h"
 
+#include <algorithm>
+
 #include "chat/json.h"
 
 namespace chat::events {
@@ -67,6 +69,30 @@ std::vector<Event> from_answer(std::string_view answer_json) noexcept {
         out.clear();
     }
     return out;
+}
+
+std::vector<std::string> side_effects(std::string_view answer_json) noexcept {
+    std::vector<std::string> ids;
+    try {
+        json::Limits lim;
+        lim.max_bytes = 64u << 20;
+        auto v = json::parse(answer_json, lim);
+        if (!v.ok()) return ids;
+        std::string own;
+        if (const json::Value* c = v.value().find("conversation"))
+            if (const std::string* id = c->find_string("id")) own = *id;
+        for (std::string_view list : {"assigned", "requeued"}) {
+            const json::Value* l = v.value().find(list);
+            if (!l || !l->as_array()) continue;
+            for (const json::Value& x : *l->as_array()) {
+                const std::string* id = x.as_string() ? x.as_string() : x.find_string("conversation_id");
+                if (id && *id != own && std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+            }
+        }
+    } catch (...) {
+        ids.clear();
+    }
+    return ids;
 }
 
 Event presence(std::string_view answer_json) noexcept {

@@ -50,3 +50,16 @@ TEST(Events, BrokenPayloadsAreRejected) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Events, SideEffectsAreTheOtherConversationsAWriteAssignedOrRequeued) {
+    auto ids = chat::events::side_effects(
+        R"({"conversation":{"id":"c1"},"assigned":[{"conversation_id":"c1","agent_id":"a"},)"
+        R"({"conversation_id":"c2","agent_id":"a"}],"requeued":["c3","c2"]})");
+    EXPECT_EQ(ids, (std::vector<std::string>{"c2", "c3"}));
+    EXPECT_TRUE(chat::events::side_effects("{}").empty());
+    EXPECT_TRUE(chat::events::side_effects("nope").empty());
+}
+
+}  // namespace

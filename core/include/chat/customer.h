@@ -44,6 +44,7 @@ struct Answer {
     std::optional<Snapshot> snapshot;       // for the cache, when the conversation was read or written
     bool invalidate = false;                // drop the cached entry of `key`
     std::vector<events::Event> events;      // what the other side should hear (publish after commit)
+    std::vector<std::string> side_effects;  // other conversations the write changed (events::side_effects)
 };
 
 using Done = std::function<void(Result<Answer>)>;

@@ -33,6 +33,10 @@ std::string encode(const Event& e);
 // chat.closed when C is closed and agent.assigned when the messages say an agent joined.
 std::vector<Event> from_answer(std::string_view answer_json) noexcept;
 
+// Conversations a write changed besides its own (the "assigned" and "requeued" lists of
+// sql/003's answers): their events need a read of each (chat_conversation_event_json).
+std::vector<std::string> side_effects(std::string_view answer_json) noexcept;
+
 // agent.presence.changed from {"agent": A, ...}; empty json when there is no agent.
 Event presence(std::string_view answer_json) noexcept;
 

@@ -4,6 +4,7 @@
  */
 
 #include "ngx_http_chat.h"
+#include "ngx_http_chat_cache.h"
 
 #include "chat/json.h"
 #include "chat/pg_pool.h"
@@ -48,10 +49,35 @@ struct ngx_http_chat_metric_t {
 };
 
 
+/* read from Postgres when the status is asked for; -1 while it is down */
+typedef struct {
+    int64_t   queue_length;
+    int64_t   agents_online;
+} ngx_http_chat_live_t;
+
+
 static std::vector<ngx_http_chat_metric_t>
-ngx_http_chat_collect(ngx_http_chat_main_conf_t *cmcf)
+ngx_http_chat_collect(ngx_http_chat_main_conf_t *cmcf,
+    const ngx_http_chat_live_t &live)
 {
     std::vector<ngx_http_chat_metric_t>  m;
+    ngx_http_chat_cache_stats_t          cs;
+
+    ngx_http_chat_cache_stats(cmcf->zone, &cs);
+
+    m.push_back({"cached_conversations", (double) cs.entries,
+                 "conversations in the shared-memory cache"});
+    m.push_back({"cache_evictions_total", (double) cs.evictions,
+                 "cache entries evicted to make room"});
+    m.push_back({"open_sockets", (double) ngx_http_chat_ws_count(),
+                 "WebSockets open in this worker"});
+
+    if (live.queue_length >= 0) {
+        m.push_back({"queue_length", (double) live.queue_length,
+                     "conversations waiting for an agent"});
+        m.push_back({"agents_online", (double) live.agents_online,
+                     "agents online"});
+    }
 
     ngx_http_chat_worker_t    *w = ngx_http_chat_worker();
     ngx_http_chat_counters_t  *c = ngx_http_chat_counters(cmcf);
@@ -121,17 +147,45 @@ ngx_http_chat_collect(ngx_http_chat_main_conf_t *cmcf)
 
 
 static std::string
-ngx_http_chat_status_json(ngx_http_chat_main_conf_t *cmcf)
+ngx_http_chat_status_json(ngx_http_chat_main_conf_t *cmcf,
+    const ngx_http_chat_live_t &live)
 {
-    std::string         out;
-    chat::json::Writer  j(out);
+    std::string                   out;
+    chat::json::Writer            j(out);
+    ngx_http_chat_cache_stats_t   cs;
 
     ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+    ngx_http_chat_cache_stats(cmcf->zone, &cs);
 
     j.begin_object();
 
     j.key("worker_pid");
     j.number((std::int64_t) ngx_pid);
+
+    j.key("cache");
+    j.begin_object();
+    j.key("conversations");
+    j.number((std::int64_t) cs.entries);
+    j.key("evictions");
+    j.number((std::int64_t) cs.evictions);
+    j.key("alloc_failures");
+    j.number((std::int64_t) cs.alloc_failures);
+    j.end_object();
+
+    j.key("queue_length");
+    if (live.queue_length >= 0) {
+        j.number(live.queue_length);
+    } else {
+        j.null();
+    }
+
+    j.key("agents_online");
+    if (live.agents_online >= 0) {
+        j.number(live.agents_online);
+    } else {
+        j.null();
+    }
 
     if (cmcf->zone) {
         ngx_http_chat_zone_use_t  u;
@@ -240,12 +294,13 @@ ngx_http_chat_status_json(ngx_http_chat_main_conf_t *cmcf)
 
 
 static std::string
-ngx_http_chat_status_prometheus(ngx_http_chat_main_conf_t *cmcf)
+ngx_http_chat_status_prometheus(ngx_http_chat_main_conf_t *cmcf,
+    const ngx_http_chat_live_t &live)
 {
     std::string  out;
     char         line[64];
 
-    for (const auto &m : ngx_http_chat_collect(cmcf)) {
+    for (const auto &m : ngx_http_chat_collect(cmcf, live)) {
         bool  counter = std::string_view(m.name).ends_with("_total");
 
         out += "# HELP nginx_chat_";
@@ -263,6 +318,29 @@ ngx_http_chat_status_prometheus(ngx_http_chat_main_conf_t *cmcf)
     }
 
     return out;
+}
+
+
+static ngx_int_t
+ngx_http_chat_status_send(ngx_http_request_t *r,
+    ngx_http_chat_main_conf_t *cmcf, ngx_http_chat_live_t live)
+{
+    try {
+        if (ngx_http_chat_sv(r->uri).ends_with("metrics")) {
+            return ngx_http_chat_send(r, NGX_HTTP_OK,
+                                      ngx_http_chat_status_prometheus(cmcf,
+                                                                      live),
+                                      "text/plain; version=0.0.4");
+        }
+
+        return ngx_http_chat_send_json(r, NGX_HTTP_OK,
+                                       ngx_http_chat_status_json(cmcf, live));
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: status failed: %s", e.what());
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 }
 
 
@@ -285,19 +363,42 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
     cmcf = static_cast<ngx_http_chat_main_conf_t *>(
                ngx_http_get_module_main_conf(r, ngx_http_chat_module));
 
-    try {
-        if (ngx_http_chat_sv(r->uri).ends_with("metrics")) {
-            return ngx_http_chat_send(r, NGX_HTTP_OK,
-                                      ngx_http_chat_status_prometheus(cmcf),
-                                      "text/plain; version=0.0.4");
-        }
+    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
 
-        return ngx_http_chat_send_json(r, NGX_HTTP_OK,
-                                       ngx_http_chat_status_json(cmcf));
+    if (w == NULL || w->pg == NULL) {
+        return ngx_http_chat_status_send(r, cmcf, {-1, -1});
+    }
+
+    /* the queue and the agents online are Postgres's to say */
+    try {
+        ngx_http_chat_park(r);
+
+        w->pg->query("SELECT (SELECT count(*) FROM conversations WHERE status = "
+                     "'agent' AND assigned_agent_id IS NULL), (SELECT count(*) "
+                     "FROM agents WHERE presence = 'online' AND deleted_at IS "
+                     "NULL)", {},
+            [r, cmcf](chat::Result<chat::pg::QueryResult> res) {
+                ngx_http_chat_live_t  live = {-1, -1};
+
+                if (res.ok() && res.value().rows() == 1) {
+                    live.queue_length = ngx_atoi(
+                        (u_char *) res.value().get(0, 0).data(),
+                        res.value().get(0, 0).size());
+                    live.agents_online = ngx_atoi(
+                        (u_char *) res.value().get(0, 1).data(),
+                        res.value().get(0, 1).size());
+                }
+
+                ngx_http_chat_finish(r, ngx_http_chat_status_send(r, cmcf,
+                                                                  live));
+            });
 
     } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: status failed: %s", e.what());
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_http_chat_unpark();
+        return ngx_http_chat_status_send(r, cmcf, {-1, -1});
     }
+
+    r->main->count++;
+
+    return NGX_DONE;
 }

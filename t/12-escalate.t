@@ -25,6 +25,10 @@ is(scalar @{ $e->{json}{messages} }, 1, 'one system message is added');
 is($e->{json}{messages}[0]{sender_type}, 'system', 'from the system');
 is($e->{json}{messages}[0]{content}, 'All agents are busy. You are in queue.', 'saying the customer waits in the queue');
 
+my $st = $ng->status;
+ok($st->{queue_length} >= 1, '/chat/status counts the queue');
+is($st->{agents_online}, 0, 'and the agents online');
+
 my $e2 = $ng->post('/chat/api/v1/escalate', headers => $auth, json => {});
 is($e2->{status}, 200, 'escalating again answers 200');
 is(scalar @{ $e2->{json}{messages} }, 0, 'and adds no message');

@@ -32,6 +32,8 @@ export CHAT_TEST_REDIS="127.0.0.1:$CHAT_REDIS_PORT"
 chat_log "core: ctest"
 ctest --test-dir "$CHAT_ROOT/build/core" --output-on-failure -j"$(nproc)" --timeout 120
 
+"$S/asan.sh"
+
 chat_log "t/: prove"
 cd "$CHAT_ROOT"
 prove -r ${PROVE_ARGS:-} t/

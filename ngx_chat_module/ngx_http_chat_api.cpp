@@ -124,6 +124,39 @@ ngx_http_chat_health(ngx_http_request_t *r)
 }
 
 
+/*
+ * The common part of the backend probes: park the request, start the probe,
+ * answer {"status":"ok"} or 503 unavailable with the probe's reason.
+ */
+typedef std::function<void(bool ok, std::string why)>  ngx_http_chat_probe_done_t;
+
+static ngx_int_t
+ngx_http_chat_health_probe(ngx_http_request_t *r,
+    const std::function<void(ngx_http_chat_probe_done_t)> &start)
+{
+    try {
+        ngx_http_chat_park(r);
+
+        start([r](bool ok, std::string why) {
+            ngx_http_chat_finish(r, ok
+                ? ngx_http_chat_send_json(r, NGX_HTTP_OK,
+                                          ngx_http_chat_status_ok)
+                : ngx_http_chat_send_error(r, chat::Errc::unavailable, why));
+        });
+
+    } catch (const std::exception &e) {
+        ngx_http_chat_unpark();
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: health probe failed: %s", e.what());
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
 /* a real round trip through the worker's async Postgres pool */
 static ngx_int_t
 ngx_http_chat_health_db(ngx_http_request_t *r)
@@ -143,33 +176,12 @@ ngx_http_chat_health_db(ngx_http_request_t *r)
                                         "chat_postgres is not configured");
     }
 
-    try {
-        ngx_http_chat_park(r);
-
+    return ngx_http_chat_health_probe(r, [w](ngx_http_chat_probe_done_t done) {
         w->pg->query("SELECT 1", {},
-            [r](chat::Result<chat::pg::QueryResult> res) {
-                ngx_int_t  rc;
-
-                if (res.ok()) {
-                    rc = ngx_http_chat_send_json(r, NGX_HTTP_OK,
-                                                 ngx_http_chat_status_ok);
-                } else {
-                    rc = ngx_http_chat_send_error(r, chat::Errc::unavailable,
-                                                  res.error().message);
-                }
-
-                ngx_http_chat_finish(r, rc);
+            [done](chat::Result<chat::pg::QueryResult> res) {
+                done(res.ok(), res.ok() ? "" : res.error().message);
             });
-
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: health/db query failed: %s", e.what());
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
+    });
 }
 
 
@@ -192,35 +204,15 @@ ngx_http_chat_health_redis(ngx_http_request_t *r)
                                        "{\"status\":\"disabled\"}");
     }
 
-    try {
-        ngx_http_chat_park(r);
-
+    return ngx_http_chat_health_probe(r, [w](ngx_http_chat_probe_done_t done) {
         w->redis->command({"PING"},
-            [r](chat::Result<chat::redis::Reply> res) {
-                ngx_int_t  rc;
+            [done](chat::Result<chat::redis::Reply> res) {
+                bool ok = res.ok()
+                          && res.value().type
+                             != chat::redis::Reply::Type::error;
 
-                if (res.ok()
-                    && res.value().type != chat::redis::Reply::Type::error)
-                {
-                    rc = ngx_http_chat_send_json(r, NGX_HTTP_OK,
-                                                 ngx_http_chat_status_ok);
-
-                } else {
-                    rc = ngx_http_chat_send_error(r, chat::Errc::unavailable,
-                             res.ok() ? res.value().str
-                                      : res.error().message);
-                }
-
-                ngx_http_chat_finish(r, rc);
+                done(ok, ok ? "" : res.ok() ? res.value().str
+                                            : res.error().message);
             });
-
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: health/redis command failed: %s", e.what());
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
+    });
 }

@@ -214,52 +214,7 @@ BEGIN
 END
 $$;
 
--- POST /escalate: automated -> agent, once. Repeats change nothing.
-CREATE OR REPLACE FUNCTION chat_escalate(p_sid text, p_queued_text text)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-    c conversations;
-    m messages;
-    out jsonb := '[]'::jsonb;
-BEGIN
-    SELECT * INTO c FROM conversations
-     WHERE session_id = p_sid
-     ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1
-       FOR UPDATE;
-
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no conversation for this session' USING ERRCODE = 'CH404';
-    END IF;
-
-    IF c.status = 'closed' THEN
-        RAISE EXCEPTION 'conversation is closed' USING ERRCODE = 'CH409';
-    END IF;
-
-    IF c.status = 'automated' THEN
-        UPDATE conversations
-           SET status = 'agent', requested_agent_at = clock_timestamp(),
-               queued_at = clock_timestamp(), updated_at = clock_timestamp(),
-               version = version + 1
-         WHERE id = c.id;
-
-        -- Assignment (agents) hooks in here; until an agent takes the chat
-        -- the customer is told, once, that they wait in the queue.
-        IF NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id
-                          AND sender_type = 'system'
-                          AND metadata->>'event' = 'queued') THEN
-            m := chat_append(c.id, 'system', NULL, 'event', p_queued_text,
-                             '{"event": "queued"}'::jsonb, NULL);
-            out := jsonb_build_array(chat_message_json(m));
-        END IF;
-    END IF;
-
-    SELECT * INTO c FROM conversations WHERE id = c.id;
-
-    RETURN jsonb_build_object(
-        'conversation', chat_conversation_json(c, 'customer'),
-        'messages', out);
-END
-$$;
+-- POST /escalate is chat_escalate() in 003_agents.sql, next to the assignment it runs.
 
 -- GET /conversation: the session's latest conversation and messages after a seq.
 CREATE OR REPLACE FUNCTION chat_customer_conversation(p_sid text, p_after int,

@@ -554,14 +554,19 @@ void Service::post(const Principal& p, std::string_view id, std::string_view bod
     }
 }
 
-void Service::claim(const Principal& p, std::string_view id, Done done) noexcept {
+// claim and close: the agent, their role and the conversation in; conversation and messages out.
+void Service::lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept {
     try {
         if (!customer::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
-        run("SELECT chat_agent_claim($1::uuid, $2, $3::uuid)::text", {p.agent_id, p.role, std::string(id)},
+        run(sql, {p.agent_id, p.role, std::string(id)},
             [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}); }, std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }
+}
+
+void Service::claim(const Principal& p, std::string_view id, Done done) noexcept {
+    lifecycle("SELECT chat_agent_claim($1::uuid, $2, $3::uuid)::text", p, id, std::move(done));
 }
 
 void Service::transfer(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {
@@ -582,13 +587,7 @@ void Service::transfer(const Principal& p, std::string_view id, std::string_view
 }
 
 void Service::close(const Principal& p, std::string_view id, Done done) noexcept {
-    try {
-        if (!customer::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
-        run("SELECT chat_agent_close($1::uuid, $2, $3::uuid)::text", {p.agent_id, p.role, std::string(id)},
-            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}); }, std::move(done));
-    } catch (const std::exception& e) {
-        fail(done, Errc::internal, e.what());
-    }
+    lifecycle("SELECT chat_agent_close($1::uuid, $2, $3::uuid)::text", p, id, std::move(done));
 }
 
 void Service::read(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {

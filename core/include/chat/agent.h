@@ -123,6 +123,7 @@ public:
     void admin_delete_faq(const Principal& p, std::string_view slug, Done done) noexcept;
 
 private:
+    void lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept;
     using Make = std::function<Result<Answer>(std::string_view json, bool is_null)>;
     void run(std::string sql, std::vector<std::optional<std::string>> params, Make make, Done done) noexcept;
     void fail(Done& done, Errc code, std::string message) noexcept;

@@ -113,6 +113,13 @@ typedef struct {
     ngx_uint_t                  rate;            /* millionths of a token
                                                     per millisecond */
     ngx_uint_t                  burst;
+
+    /* chat_login_limit */
+    ngx_uint_t                  login_failures;  /* per username and address */
+    ngx_uint_t                  login_address_failures;
+    ngx_msec_t                  login_window;
+    ngx_uint_t                  login_queue;     /* logins in progress, worker */
+    ngx_uint_t                  login_address_queue;
 } ngx_http_chat_main_conf_t;
 
 typedef struct {

@@ -199,28 +199,32 @@ ngx_http_chat_agent_answer(ngx_http_request_t *r,
                           res.error().message.c_str());
         }
 
-        if (code == chat::Errc::rate_limited) {
-            h = static_cast<ngx_table_elt_t *>(
-                    ngx_list_push(&r->headers_out.headers));
-            p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT_T_LEN));
-            if (h == NULL || p == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            h->hash = 1;
-            ngx_str_set(&h->key, "Retry-After");
-            h->value.data = p;
-            h->value.len = ngx_sprintf(p, "%i",
-                (ngx_int_t) ngx_http_chat_agent_service()->settings()
-                                .login_window_s) - p;
-        }
-
         return ngx_http_chat_send_error(r, code,
                    code == chat::Errc::internal ? "internal error"
                                                 : res.error().message);
     }
 
     chat::agent::Answer  &a = res.value();
+
+    if (a.retry_after_s > 0) {
+        /* a refused login (chat_login_limit): 429 with the time left */
+        h = static_cast<ngx_table_elt_t *>(
+                ngx_list_push(&r->headers_out.headers));
+        p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
+        if (h == NULL || p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        h->value.data = p;
+        h->value.len = ngx_sprintf(p, "%L", (int64_t) a.retry_after_s) - p;
+
+        ngx_http_chat_count(static_cast<ngx_http_chat_main_conf_t *>(
+                                ngx_http_get_module_main_conf(r,
+                                    ngx_http_chat_module)),
+                            rate_limited);
+    }
 
     if (!a.result_json.empty()) {
         auto events = chat::events::from_answer(a.result_json);

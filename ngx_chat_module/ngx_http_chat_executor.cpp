@@ -11,8 +11,10 @@
 namespace {
 
 struct ngx_http_chat_job_t {
-    std::function<void()>  work;
-    std::function<void()>  done;
+    std::function<void()>      work;
+    std::function<void()>      done;
+    ngx_http_chat_executor_t  *executor;    /* outlives its tasks: both end
+                                               with the worker */
 };
 
 
@@ -38,6 +40,7 @@ ngx_http_chat_job_done(ngx_event_t *ev)
         *static_cast<ngx_http_chat_job_t **>(task->ctx));
 
     ngx_free(task);
+    job->executor->finished();
 
     try {
         job->done();
@@ -64,6 +67,13 @@ ngx_http_chat_executor_t::run(std::function<void()> work,
     auto job = std::make_unique<ngx_http_chat_job_t>();
     job->work = std::move(work);
     job->done = std::move(done);
+    job->executor = this;
+
+    if (pending_ >= capacity_) {
+        /* the bounded queue is full: refused at once, work() never runs */
+        loop_.post(std::move(job->done));
+        return;
+    }
 
     /* the task outlives any request pool: plain heap, freed on completion */
     task = static_cast<ngx_thread_task_t *>(
@@ -88,5 +98,6 @@ ngx_http_chat_executor_t::run(std::function<void()> work,
         return;
     }
 
+    pending_++;
     (void) job.release();
 }

@@ -34,6 +34,8 @@ static char *ngx_http_chat_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chat_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_chat_login_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_chat_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chat_status(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -73,6 +75,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
     { ngx_string("chat_rate"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_chat_rate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("chat_login_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_chat_login_limit,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -311,11 +320,16 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
 
             st->executor = std::make_unique<ngx_http_chat_executor_t>(
                                ngx_thread_pool_get(cycle, &pool_name),
-                               cycle->log, *st->loop);
+                               cycle->log, *st->loop, cmcf->login_queue);
 
             chat::agent::Settings  as;
 
             as.message_max = cmcf->message_max;
+            as.login_max_failures = (int) cmcf->login_failures;
+            as.login_max_address_failures = (int) cmcf->login_address_failures;
+            as.login_window_s = (int) ((cmcf->login_window + 999) / 1000);
+            as.login_queue = (int) cmcf->login_queue;
+            as.login_address_queue = (int) cmcf->login_address_queue;
 
             st->agent = std::make_unique<chat::agent::Service>(
                             *st->loop, *st->pg, *st->executor,
@@ -435,6 +449,11 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
     cmcf->burst = NGX_CONF_UNSET_UINT;
     cmcf->agent_grace = NGX_CONF_UNSET_MSEC;
     cmcf->ws_max_message = NGX_CONF_UNSET_SIZE;
+    cmcf->login_failures = NGX_CONF_UNSET_UINT;
+    cmcf->login_address_failures = NGX_CONF_UNSET_UINT;
+    cmcf->login_window = NGX_CONF_UNSET_MSEC;
+    cmcf->login_queue = NGX_CONF_UNSET_UINT;
+    cmcf->login_address_queue = NGX_CONF_UNSET_UINT;
 
     return cmcf;
 }
@@ -465,6 +484,11 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_msec_value(cmcf->agent_grace, 60000);
+    ngx_conf_init_uint_value(cmcf->login_failures, 10);
+    ngx_conf_init_uint_value(cmcf->login_address_failures, 30);
+    ngx_conf_init_msec_value(cmcf->login_window, 300000);
+    ngx_conf_init_uint_value(cmcf->login_queue, 32);
+    ngx_conf_init_uint_value(cmcf->login_address_queue, 2);
     ngx_conf_init_size_value(cmcf->ws_max_message, 64 * 1024);
 
     if (cmcf->ws_max_message < 125 || cmcf->ws_max_message > 16 * 1024 * 1024) {
@@ -692,6 +716,92 @@ ngx_http_chat_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     } catch (const std::exception &e) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_secret: %s", e.what());
         return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * chat_login_limit [failures=N] [address=N] [window=time] [queue=N]
+ *                  [address_queue=N];
+ */
+static char *
+ngx_http_chat_login_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
+
+    ngx_int_t    n;
+    ngx_str_t   *value, v;
+    ngx_uint_t   i, *field;
+    ngx_msec_t   ms;
+
+    if (cmcf->login_failures != NGX_CONF_UNSET_UINT
+        || cmcf->login_address_failures != NGX_CONF_UNSET_UINT
+        || cmcf->login_window != NGX_CONF_UNSET_MSEC
+        || cmcf->login_queue != NGX_CONF_UNSET_UINT
+        || cmcf->login_address_queue != NGX_CONF_UNSET_UINT)
+    {
+        return (char *) "is duplicate";
+    }
+
+    value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "window=", 7) == 0) {
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+
+            ms = ngx_parse_time(&v, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms < 1000
+                || ms > 24 * 3600 * 1000)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid window \"%V\", expected 1s..24h",
+                                   &value[i]);
+                return static_cast<char *>(NGX_CONF_ERROR);
+            }
+
+            cmcf->login_window = ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "failures=", 9) == 0) {
+            field = &cmcf->login_failures;
+            v.data = value[i].data + 9;
+            v.len = value[i].len - 9;
+
+        } else if (ngx_strncmp(value[i].data, "address=", 8) == 0) {
+            field = &cmcf->login_address_failures;
+            v.data = value[i].data + 8;
+            v.len = value[i].len - 8;
+
+        } else if (ngx_strncmp(value[i].data, "queue=", 6) == 0) {
+            field = &cmcf->login_queue;
+            v.data = value[i].data + 6;
+            v.len = value[i].len - 6;
+
+        } else if (ngx_strncmp(value[i].data, "address_queue=", 14) == 0) {
+            field = &cmcf->login_address_queue;
+            v.data = value[i].data + 14;
+            v.len = value[i].len - 14;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        n = ngx_atoi(v.data, v.len);
+        if (n == NGX_ERROR || n < 1 || n > 10000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\", expected 1..10000",
+                               &value[i]);
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        *field = n;
     }
 
     return NGX_CONF_OK;

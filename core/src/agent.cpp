@@ -1,7 +1,11 @@
 // The agent and admin use cases: input rules, the SQL call of each, and the answers.
 #include "chat/agent.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <map>
 #include <memory>
 
@@ -119,6 +123,18 @@ const std::string& dummy_hash() {
         return password::hash("no such agent: timing equalizer", salt);
     }();
     return h;
+}
+
+// A 429 of login: the API's error object and the seconds for Retry-After.
+Answer limited(std::int64_t retry_after_s, std::string_view message) {
+    Answer a;
+    a.status = errc_http_status(Errc::rate_limited);
+    a.retry_after_s = retry_after_s;
+    json::Writer w(a.body);
+    w.begin_object().key("error").begin_object();
+    w.key("code").string(errc_name(Errc::rate_limited)).key("message").string(message);
+    w.end_object().end_object();
+    return a;
 }
 
 struct Validated {
@@ -257,7 +273,12 @@ Result<std::pair<std::int64_t, std::string>> decode_cursor(std::string_view curs
 }
 
 Service::Service(EventLoop& loop, pg::Pool& pg, Executor& executor, std::string secret, Settings settings)
-    : loop_(loop), pg_(pg), executor_(executor), secret_(std::move(secret)), settings_(settings) {}
+    : loop_(loop),
+      pg_(pg),
+      executor_(executor),
+      secret_(std::move(secret)),
+      settings_(settings),
+      login_gate_(settings.login_queue, settings.login_address_queue) {}
 
 void Service::fail(Done& done, Errc code, std::string message) noexcept {
     try {
@@ -323,6 +344,16 @@ void Service::authenticate(std::string_view token, std::function<void(Result<Pri
     }
 }
 
+// The login pipeline, one attempt:
+//   1. a place in the LoginGate (else 429 at once: too many logins in progress here);
+//   2. chat_agent_login_begin reserves the attempt in Postgres, atomically checking the
+//      per-(username, address) and per-address limits (else 429 with the time left);
+//   3. the KDF on the executor, against the agent's hash or a dummy one (unknown and
+//      deleted users cost the same; their attempts count the same);
+//   4. a wrong password: 401, the reserved row already counts it; a right one:
+//      chat_agent_login_ok forgets the pair's failures, this attempt's included.
+// If the executor refused the work (its queue is full), the reservation is cancelled and
+// the answer is 429: never a 401 for a password nobody checked.
 void Service::login(std::string_view body, std::string_view client_address, Done done) noexcept {
     try {
         auto parsed = parse_body(body);
@@ -335,58 +366,73 @@ void Service::login(std::string_view body, std::string_view client_address, Done
             return fail(done, Errc::unauthorized, std::string(kBadLogin));
 
         struct State {
-            std::string username, password, address, agent_id, hash;
+            std::optional<LoginGate::Ticket> ticket;   // held until the answer
+            std::string username, address, agent_id;
+            std::int64_t attempt = 0;
             std::int64_t token_version = 0;
+        };
+        // What the KDF needs on the executor's thread (State stays on the loop).
+        struct Check {
+            std::string password, hash;
             bool known = false;
+            bool ran = false;
             bool verified = false;
         };
         auto st = std::make_shared<State>();
+        st->address = login_address_key(client_address);
+        st->ticket = login_gate_.enter(st->address);
+        if (!st->ticket) {
+            loop_.post([done, a = limited(1, "too many logins in progress; retry in 1 s")] { done(a); });
+            return;
+        }
         st->username = *user;
-        st->password = *pass;
-        st->address = std::string(client_address);
+        auto check = std::make_shared<Check>();
+        check->password = *pass;
 
         pg_.query(
-            "SELECT chat_agent_login_fetch($1, $2, $3, $4)::text",
+            "SELECT chat_agent_login_begin($1, $2, $3, $4, $5)::text",
             {st->username, st->address, std::to_string(settings_.login_max_failures),
-             std::to_string(settings_.login_window_s)},
-            [this, st, done](Result<pg::QueryResult> r) mutable {
+             std::to_string(settings_.login_max_address_failures), std::to_string(settings_.login_window_s)},
+            [this, st, check, done](Result<pg::QueryResult> r) mutable {
               try {
                 if (!r.ok()) return done(r.error());
                 auto v = json::parse(r.value().get(0, 0));
                 if (!v.ok()) return done(make_error(Errc::internal, "unexpected database answer"));
                 const json::Value& f = v.value();
-                if (f.find("limited") && f.find("limited")->as_bool().value_or(false))
-                    return done(make_error(Errc::rate_limited,
-                                           "too many failed logins; retry in " +
-                                               std::to_string(f.find_int("retry_after").value_or(1)) + " s"));
+                if (f.find("limited") && f.find("limited")->as_bool().value_or(false)) {
+                    std::int64_t s = std::max<std::int64_t>(1, f.find_int("retry_after").value_or(1));
+                    return done(limited(s, "too many failed logins; retry in " + std::to_string(s) + " s"));
+                }
+                st->attempt = f.find_int("attempt").value_or(0);
                 if (const auto* id = f.find_string("agent_id")) {
                     bool deleted = f.find("deleted") && f.find("deleted")->as_bool().value_or(true);
-                    st->known = !deleted;
+                    check->known = !deleted;
                     st->agent_id = *id;
-                    if (const auto* h = f.find_string("password_hash")) st->hash = *h;
+                    if (const auto* h = f.find_string("password_hash")) check->hash = *h;
                     st->token_version = f.find_int("token_version").value_or(0);
                 }
-                // The KDF runs on the executor; unknown users verify against a dummy hash
-                // so both failures take the same time.
                 executor_.run(
-                    [st] {
+                    [check] {
+                        check->ran = true;
                         try {
-                            bool ok = password::verify(st->password, st->known ? st->hash : dummy_hash());
-                            st->verified = ok && st->known;
+                            bool ok = password::verify(check->password, check->known ? check->hash : dummy_hash());
+                            check->verified = ok && check->known;
                         } catch (...) {
-                            st->verified = false;
+                            check->verified = false;
                         }
                     },
-                    [this, st, done] {
-                        if (!st->verified) {
-                            run("SELECT chat_agent_login_failed($1, $2, $3)::text",
-                                {st->username, st->address, std::to_string(settings_.login_window_s)},
+                    [this, st, check, done] {
+                        if (!check->ran) {
+                            // the queue was full: this attempt was never checked, so it
+                            // must not count (nor be answered 401)
+                            run("SELECT chat_agent_login_cancel($1)::text", {std::to_string(st->attempt)},
                                 [](std::string_view, bool) -> Result<Answer> {
-                                    return make_error(Errc::unauthorized, std::string(kBadLogin));
+                                    return limited(1, "too many logins in progress; retry in 1 s");
                                 },
                                 done);
                             return;
                         }
+                        if (!check->verified) return done(make_error(Errc::unauthorized, std::string(kBadLogin)));
                         run("SELECT chat_agent_login_ok($1::uuid, $2, $3, $4)::text",
                             {st->agent_id, std::to_string(st->token_version), st->username, st->address},
                             [this, st](std::string_view text, bool is_null) -> Result<Answer> {
@@ -818,5 +864,60 @@ void Service::admin_delete_faq(const Principal& p, std::string_view slug, Done d
 }
 
 #undef CHAT_REQUIRE_ADMIN
+
+// ---------------------------------------------------------------------------
+// Login admission
+
+LoginGate::Ticket::~Ticket() {
+    if (gate_) gate_->leave(key_);
+}
+
+LoginGate::Ticket& LoginGate::Ticket::operator=(Ticket&& o) noexcept {
+    if (this != &o) {
+        if (gate_) gate_->leave(key_);
+        gate_ = std::exchange(o.gate_, nullptr);
+        key_ = std::move(o.key_);
+    }
+    return *this;
+}
+
+std::optional<LoginGate::Ticket> LoginGate::enter(std::string_view address_key) {
+    if (in_progress_ >= total_) return std::nullopt;
+    std::string key(address_key);
+    auto it = by_address_.find(key);
+    if (it != by_address_.end() && it->second >= per_address_) return std::nullopt;
+    if (it == by_address_.end()) {
+        if (per_address_ < 1) return std::nullopt;
+        it = by_address_.emplace(key, 0).first;
+    }
+    it->second++;
+    in_progress_++;
+    return Ticket(this, std::move(key));
+}
+
+void LoginGate::leave(const std::string& key) noexcept {
+    auto it = by_address_.find(key);
+    if (it == by_address_.end()) return;
+    in_progress_--;
+    if (--it->second == 0) by_address_.erase(it);
+}
+
+std::string login_address_key(std::string_view address) {
+    if (address.find(':') == std::string_view::npos || address.size() >= INET6_ADDRSTRLEN)
+        return std::string(address);
+    char text[INET6_ADDRSTRLEN];
+    std::memcpy(text, address.data(), address.size());
+    text[address.size()] = '\0';
+    unsigned char a[16];
+    if (::inet_pton(AF_INET6, text, a) != 1) return std::string(address);
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(a, kMapped, sizeof kMapped) == 0) {
+        if (!::inet_ntop(AF_INET, a + 12, text, sizeof text)) return std::string(address);
+        return text;
+    }
+    std::memset(a + 8, 0, 8);
+    if (!::inet_ntop(AF_INET6, a, text, sizeof text)) return std::string(address);
+    return std::string(text) + "/64";
+}
 
 }  // namespace chat::agent

@@ -78,6 +78,16 @@ private:
     std::vector<std::thread> threads_;
 };
 
+// An Executor whose queue is always full: `done` runs on the loop, `work` never.
+class FullExecutor final : public chat::Executor {
+public:
+    explicit FullExecutor(EpollLoop& loop) : loop_(loop) {}
+    void run(std::function<void()>, std::function<void()> done) override { loop_.post(std::move(done)); }
+
+private:
+    EpollLoop& loop_;
+};
+
 std::string read_file(const std::filesystem::path& p) {
     std::ifstream in(p);
     std::stringstream ss;
@@ -146,7 +156,7 @@ protected:
         g_conninfo = base + " options='-c search_path=" + schema + "'";
         Db db(g_conninfo);
         auto sql = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "sql";
-        for (const char* f : {"001_init.sql", "002_conversations.sql", "003_agents.sql"}) {
+        for (const char* f : {"001_init.sql", "002_conversations.sql", "003_agents.sql", "005_login_limits.sql"}) {
             if (!std::filesystem::exists(sql / f)) {
                 g_error = "missing " + (sql / f).string();
                 return;
@@ -302,9 +312,12 @@ TEST_F(AgentTest, LoginIsRateLimitedAfterTenFailuresPerUsernameAndAddress) {
         EXPECT_EQ(r.error().code, Errc::unauthorized) << i;
     }
     auto limited = call([&](auto d) { svc_->login(login_body("BOB", kPassword), "10.0.0.2", d); });
-    ASSERT_FALSE(limited.ok());
-    EXPECT_EQ(limited.error().code, Errc::rate_limited);
-    EXPECT_EQ(chat::errc_http_status(limited.error().code), 429);
+    ASSERT_TRUE(limited.ok()) << limited.error().message;
+    EXPECT_EQ(limited.value().status, 429);
+    EXPECT_EQ(*body(limited).find("error")->find_string("code"), "rate_limited");
+    EXPECT_TRUE(limited.value().token.empty());
+    EXPECT_GT(limited.value().retry_after_s, 0);
+    EXPECT_LE(limited.value().retry_after_s, 300);
     // another address is not affected
     auto other = call([&](auto d) { svc_->login(login_body("bob", kPassword), "10.0.0.3", d); });
     EXPECT_TRUE(other.ok());
@@ -666,6 +679,164 @@ TEST_F(AgentTest, ConcurrentEscalationsNeverExceedCapacity) {
     EXPECT_EQ(count("SELECT count(*) FROM messages WHERE metadata->>'event' = 'assigned'"), 4);
     second.shutdown();
     loop_.run_until([] { return false; }, 50);
+}
+
+// --- login limits (issue 9, item 7) ---------------------------------------------------
+
+TEST(LoginGate, BoundsLoginsInProgressInTotalAndPerAddress) {
+    chat::agent::LoginGate gate(3, 2);
+    auto a1 = gate.enter("10.0.0.1");
+    auto a2 = gate.enter("10.0.0.1");
+    EXPECT_TRUE(a1 && a2);
+    EXPECT_FALSE(gate.enter("10.0.0.1")) << "a third login from one address waits for none: refused";
+    auto b1 = gate.enter("10.0.0.2");
+    EXPECT_TRUE(b1) << "another address still gets in";
+    EXPECT_FALSE(gate.enter("10.0.0.3")) << "the total is full";
+    EXPECT_EQ(gate.in_progress(), 3);
+    a1.reset();
+    EXPECT_EQ(gate.in_progress(), 2);
+    auto a3 = gate.enter("10.0.0.1");
+    EXPECT_TRUE(a3) << "a finished login gives its place back";
+    {
+        std::optional<chat::agent::LoginGate::Ticket> moved(std::move(*b1));
+        b1.reset();
+        EXPECT_EQ(gate.in_progress(), 3) << "a moved-from ticket gives nothing back";
+    }
+    EXPECT_EQ(gate.in_progress(), 2);
+    a2.reset();
+    a3.reset();
+    EXPECT_EQ(gate.in_progress(), 0);
+    EXPECT_TRUE(gate.enter("10.0.0.9"));
+}
+
+TEST(LoginAddressKey, CountsIPv6PerSlash64AndKeepsTheRest) {
+    using chat::agent::login_address_key;
+    EXPECT_EQ(login_address_key("192.0.2.7"), "192.0.2.7");
+    EXPECT_EQ(login_address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+    EXPECT_EQ(login_address_key("2001:db8:1:2::1"), login_address_key("2001:db8:1:2:ffff::9"));
+    EXPECT_NE(login_address_key("2001:db8:1:2::1"), login_address_key("2001:db8:1:3::1"));
+    EXPECT_EQ(login_address_key("::ffff:192.0.2.7"), "192.0.2.7");
+    EXPECT_EQ(login_address_key("unix:"), "unix:");
+    EXPECT_EQ(login_address_key("not:an:address:at:all"), "not:an:address:at:all");
+    EXPECT_EQ(login_address_key(std::string(100, ':')), std::string(100, ':'));
+}
+
+TEST_F(AgentTest, ConcurrentWrongGuessesNeverExceedTheLimit) {
+    chat::agent::Settings s;
+    s.login_queue = 64;
+    s.login_address_queue = 64;    // all 30 reach Postgres at once
+    svc_.emplace(loop_, *pool_, exec_, kSecret, s);
+    make_agent("carol", "Carol");
+    std::vector<std::optional<Result<Answer>>> out(30);
+    for (int i = 0; i < 30; i++)
+        svc_->login(login_body("carol", "guess number " + std::to_string(i)), "10.0.1.1",
+                    [&out, i](Result<Answer> r) { out[i].emplace(std::move(r)); });
+    ASSERT_TRUE(loop_.run_until([&] { return std::all_of(out.begin(), out.end(), [](auto& o) { return o.has_value(); }); },
+                                60000));
+    int unauthorized = 0, limited = 0;
+    for (auto& o : out) {
+        if (!o->ok() && o->error().code == Errc::unauthorized) unauthorized++;
+        if (o->ok() && o->value().status == 429 && o->value().retry_after_s > 0) limited++;
+    }
+    EXPECT_EQ(unauthorized, 10) << "only the limit's worth of guesses is ever checked";
+    EXPECT_EQ(limited, 20);
+    EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE username = 'carol'"), 10);
+}
+
+TEST_F(AgentTest, AnAddressIsLimitedAcrossUsernamesAndSuccessesNeverCount) {
+    chat::agent::Settings s;
+    s.login_max_address_failures = 5;
+    svc_.emplace(loop_, *pool_, exec_, kSecret, s);
+    make_agent("dave", "Dave");
+    for (int i = 0; i < 4; i++) {
+        auto r = call([&](auto d) { svc_->login(login_body("random" + std::to_string(i), "pw-" + std::to_string(i)), "10.0.2.1", d); });
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().code, Errc::unauthorized) << i;
+    }
+    for (int i = 0; i < 6; i++) {
+        auto ok = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.1", d); });
+        ASSERT_TRUE(ok.ok()) << ok.error().message;
+        EXPECT_EQ(ok.value().status, 200) << "successful login " << i << " does not count";
+    }
+    auto fifth = call([&](auto d) { svc_->login(login_body("random-x", "pw"), "10.0.2.1", d); });
+    ASSERT_FALSE(fifth.ok());
+    EXPECT_EQ(fifth.error().code, Errc::unauthorized) << "the fifth failure is still checked";
+    auto sixth = call([&](auto d) { svc_->login(login_body("random-y", "pw"), "10.0.2.1", d); });
+    ASSERT_TRUE(sixth.ok());
+    EXPECT_EQ(sixth.value().status, 429) << "a sixth username from the address is refused";
+    EXPECT_GT(sixth.value().retry_after_s, 0);
+    EXPECT_LE(sixth.value().retry_after_s, 300);
+    auto right = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.1", d); });
+    ASSERT_TRUE(right.ok());
+    EXPECT_EQ(right.value().status, 429) << "while the address is limited, even a right password";
+    auto elsewhere = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.2", d); });
+    ASSERT_TRUE(elsewhere.ok());
+    EXPECT_EQ(elsewhere.value().status, 200) << "another address is not affected";
+    EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE address = '10.0.2.1'"), 5);
+}
+
+TEST_F(AgentTest, IPv6AddressesOfOneSlash64ShareTheirLimit) {
+    chat::agent::Settings s;
+    s.login_max_address_failures = 3;
+    svc_.emplace(loop_, *pool_, exec_, kSecret, s);
+    for (int i = 1; i <= 3; i++) {
+        auto r = call([&](auto d) { svc_->login(login_body("u" + std::to_string(i), "pw"), "2001:db8:7:7::" + std::to_string(i), d); });
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().code, Errc::unauthorized);
+    }
+    auto r = call([&](auto d) { svc_->login(login_body("u4", "pw"), "2001:db8:7:7:1234::99", d); });
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value().status, 429);
+}
+
+TEST_F(AgentTest, LoginsInProgressFromOneAddressAreBoundedAndRefusedAtOnce) {
+    chat::agent::Settings s;
+    s.login_address_queue = 1;
+    svc_.emplace(loop_, *pool_, exec_, kSecret, s);
+    make_agent("erin", "Erin");
+    std::optional<Result<Answer>> first, second, other;
+    svc_->login(login_body("nobody-1", "pw"), "10.0.3.1", [&](Result<Answer> r) { first.emplace(std::move(r)); });
+    svc_->login(login_body("nobody-2", "pw"), "10.0.3.1", [&](Result<Answer> r) { second.emplace(std::move(r)); });
+    svc_->login(login_body("erin", kPassword), "10.0.3.2", [&](Result<Answer> r) { other.emplace(std::move(r)); });
+    ASSERT_TRUE(loop_.run_until([&] { return first && second && other; }, 20000));
+    ASSERT_FALSE(first->ok());
+    EXPECT_EQ(first->error().code, Errc::unauthorized);
+    ASSERT_TRUE(second->ok());
+    EXPECT_EQ(second->value().status, 429) << "the second login in progress from one address is refused";
+    EXPECT_EQ(second->value().retry_after_s, 1);
+    ASSERT_TRUE(other->ok()) << other->error().message;
+    EXPECT_EQ(other->value().status, 200) << "another address gets in meanwhile";
+    EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE address = '10.0.3.1'"), 1)
+        << "the refused attempt never counted";
+    auto later = call([&](auto d) { svc_->login(login_body("nobody-3", "pw"), "10.0.3.1", d); });
+    ASSERT_FALSE(later.ok());
+    EXPECT_EQ(later.error().code, Errc::unauthorized) << "the place is free again once the first is answered";
+}
+
+TEST_F(AgentTest, AFullHashingQueueAnswers429AndTheAttemptDoesNotCount) {
+    FullExecutor full(loop_);
+    svc_.emplace(loop_, *pool_, full, kSecret, chat::agent::Settings{});
+    make_agent("frank", "Frank");
+    auto r = call([&](auto d) { svc_->login(login_body("frank", kPassword), "10.0.4.1", d); });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value().status, 429);
+    EXPECT_EQ(r.value().retry_after_s, 1);
+    EXPECT_TRUE(r.value().token.empty());
+    EXPECT_EQ(count("SELECT count(*) FROM login_failures"), 0);
+    svc_.reset();
+}
+
+TEST_F(AgentTest, OldFailuresArePrunedInBoundedBatches) {
+    db().q("INSERT INTO login_failures (username, address, at) SELECT 'old' || i, '192.0.2.' || (i % 250), "
+           "now() - interval '1 day' FROM generate_series(1, 150) i");
+    db().q("INSERT INTO login_failures (username, address, at) VALUES ('recent', '192.0.2.1', now() - interval '1 minute')");
+    auto r = call([&](auto d) { svc_->login(login_body("someone", "pw"), "10.0.5.1", d); });
+    EXPECT_EQ(r.error().code, Errc::unauthorized);
+    EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE username LIKE 'old%'"), 50) << "one batch of 100";
+    r = call([&](auto d) { svc_->login(login_body("someone", "pw"), "10.0.5.1", d); });
+    EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE username LIKE 'old%'"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE username IN ('recent', 'someone')"), 3)
+        << "failures within the window stay";
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -35,7 +36,10 @@ struct Settings {
     std::size_t message_max = 4000;                    // characters per agent message
     std::int64_t token_ttl_ms = 12LL * 3600 * 1000;    // agent token lifetime
     int login_max_failures = 10;                       // per (username, address) ...
+    int login_max_address_failures = 30;               // ... and per address, any username,
     int login_window_s = 300;                          // ... within this window, then 429
+    int login_queue = 32;                              // logins in progress (per Service) ...
+    int login_address_queue = 2;                       // ... and from one address; more: 429
 };
 
 // The authenticated agent of a request (from authenticate()).
@@ -56,9 +60,55 @@ struct Answer {
     // sql/003_agents.sql): "conversation", "messages", "assigned" [{conversation_id,
     // agent_id}], "requeued" [ids], "agent", FAQ "version" ... Empty when no write.
     std::string result_json;
+    // With status 429 (login limits): the seconds for Retry-After; body is the API's
+    // error object {"error": {"code": "rate_limited", "message"}}.
+    std::int64_t retry_after_s = 0;
 };
 
 using Done = std::function<void(Result<Answer>)>;
+
+// Logins in progress (from the limit check in Postgres to the answer), bounded in total
+// and per address, so that a flood is refused at once instead of queueing for the KDF
+// ahead of everyone else's logins: a flood from one address holds at most per_address
+// places. Loop thread only. The map holds only addresses with a login in progress, so
+// it never has more than `total` entries.
+class LoginGate {
+public:
+    LoginGate(int total, int per_address) noexcept : total_(total), per_address_(per_address) {}
+    LoginGate(const LoginGate&) = delete;
+    LoginGate& operator=(const LoginGate&) = delete;
+
+    // A place in the gate, given back when destroyed. The gate must outlive it.
+    class Ticket {
+    public:
+        Ticket(Ticket&& o) noexcept : gate_(std::exchange(o.gate_, nullptr)), key_(std::move(o.key_)) {}
+        Ticket& operator=(Ticket&& o) noexcept;
+        ~Ticket();
+
+    private:
+        friend class LoginGate;
+        Ticket(LoginGate* gate, std::string key) noexcept : gate_(gate), key_(std::move(key)) {}
+        LoginGate* gate_;
+        std::string key_;
+    };
+
+    // A place for a login from `address_key`, or nullopt when the gate is full.
+    std::optional<Ticket> enter(std::string_view address_key);
+    int in_progress() const noexcept { return in_progress_; }
+
+private:
+    void leave(const std::string& key) noexcept;
+
+    int total_;
+    int per_address_;
+    int in_progress_ = 0;
+    std::unordered_map<std::string, int> by_address_;
+};
+
+// The address a login is counted under: an IPv4 address as it is, an IPv6 address as its
+// /64 ("2001:db8:1:2::/64": one subscriber usually holds a whole /64), an IPv4-mapped
+// IPv6 address as the IPv4 one, anything else (a unix socket) as given.
+std::string login_address_key(std::string_view address);
 
 class Service {
 public:
@@ -71,9 +121,15 @@ public:
     void authenticate(std::string_view token, std::function<void(Result<Principal>)> done) noexcept;
 
     // POST /agent/login {"username", "password"}: 200 {"token", "agent"}. Unknown user and
-    // wrong password get the same 401. After settings.login_max_failures failures for
-    // (username, client_address) within login_window_s: Errc::rate_limited (429; the
-    // module sends Retry-After: settings().login_window_s).
+    // wrong password get the same 401 after the same work (a dummy hash is verified).
+    // Answered 429 with retry_after_s, at once and without hashing:
+    //  - after login_max_failures failures of (username, address), or
+    //    login_max_address_failures of the address with any username, within
+    //    login_window_s (counted in Postgres, the attempt reserved before hashing, so
+    //    concurrent guesses cannot exceed the limits; a successful login never counts);
+    //  - while login_queue logins are in progress here, or login_address_queue of them
+    //    from this address, or the executor's queue is full (retry_after_s 1).
+    // The address is the client's; IPv6 addresses count per /64 (login_address_key).
     void login(std::string_view body, std::string_view client_address, Done done) noexcept;
     // POST /agent/logout: 204, clear_token; every earlier token is revoked.
     void logout(const Principal& p, Done done) noexcept;
@@ -133,6 +189,7 @@ private:
     Executor& executor_;
     std::string secret_;
     Settings settings_;
+    LoginGate login_gate_;
 };
 
 // Opaque pagination cursors of GET /agent/conversations: base64url of "<us>|<uuid>".

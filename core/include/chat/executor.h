@@ -14,8 +14,10 @@ public:
     virtual ~Executor() = default;
     // Runs `work` on another thread, then `done` on the loop thread (never inside run()).
     // `work` must not throw and must touch no loop-owned state; `done` may. If the
-    // executor cannot take the task (pool gone, shutdown) it still calls `done` on the
-    // loop, after not running `work`: callers detect that from state `work` would set.
+    // executor cannot take the task (pool gone, shutdown, or its queue is full: an
+    // executor may bound the tasks it holds, so that a flood of work is refused at once
+    // rather than queued for ever) it still calls `done` on the loop, after not running
+    // `work`: callers detect that from state `work` would set.
     virtual void run(std::function<void()> work, std::function<void()> done) = 0;
 };
 

@@ -219,11 +219,6 @@ ngx_http_chat_agent_answer(ngx_http_request_t *r,
         ngx_str_set(&h->key, "Retry-After");
         h->value.data = p;
         h->value.len = ngx_sprintf(p, "%L", (int64_t) a.retry_after_s) - p;
-
-        ngx_http_chat_count(static_cast<ngx_http_chat_main_conf_t *>(
-                                ngx_http_get_module_main_conf(r,
-                                    ngx_http_chat_module)),
-                            rate_limited);
     }
 
     if (!a.result_json.empty()) {

@@ -868,38 +868,41 @@ void Service::admin_delete_faq(const Principal& p, std::string_view slug, Done d
 // ---------------------------------------------------------------------------
 // Login admission
 
+LoginGate::LoginGate(int total, int per_address)
+    : counts_(std::make_shared<Counts>(Counts{total, per_address, 0, {}})) {}
+
 LoginGate::Ticket::~Ticket() {
-    if (gate_) gate_->leave(key_);
+    if (auto c = counts_.lock()) c->leave(key_);
 }
 
 LoginGate::Ticket& LoginGate::Ticket::operator=(Ticket&& o) noexcept {
     if (this != &o) {
-        if (gate_) gate_->leave(key_);
-        gate_ = std::exchange(o.gate_, nullptr);
+        if (auto c = counts_.lock()) c->leave(key_);
+        counts_ = std::move(o.counts_);
         key_ = std::move(o.key_);
     }
     return *this;
 }
 
 std::optional<LoginGate::Ticket> LoginGate::enter(std::string_view address_key) {
-    if (in_progress_ >= total_) return std::nullopt;
+    Counts& c = *counts_;
+    if (c.in_progress >= c.total || c.per_address < 1) return std::nullopt;
     std::string key(address_key);
-    auto it = by_address_.find(key);
-    if (it != by_address_.end() && it->second >= per_address_) return std::nullopt;
-    if (it == by_address_.end()) {
-        if (per_address_ < 1) return std::nullopt;
-        it = by_address_.emplace(key, 0).first;
-    }
+    auto it = c.by_address.find(key);
+    if (it != c.by_address.end() && it->second >= c.per_address) return std::nullopt;
+    if (it == c.by_address.end()) it = c.by_address.emplace(key, 0).first;
     it->second++;
-    in_progress_++;
-    return Ticket(this, std::move(key));
+    c.in_progress++;
+    return Ticket(counts_, std::move(key));
 }
 
-void LoginGate::leave(const std::string& key) noexcept {
-    auto it = by_address_.find(key);
-    if (it == by_address_.end()) return;
-    in_progress_--;
-    if (--it->second == 0) by_address_.erase(it);
+int LoginGate::in_progress() const noexcept { return counts_->in_progress; }
+
+void LoginGate::Counts::leave(const std::string& key) noexcept {
+    auto it = by_address.find(key);
+    if (it == by_address.end()) return;
+    in_progress--;
+    if (--it->second == 0) by_address.erase(it);
 }
 
 std::string login_address_key(std::string_view address) {

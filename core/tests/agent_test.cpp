@@ -709,6 +709,17 @@ TEST(LoginGate, BoundsLoginsInProgressInTotalAndPerAddress) {
     EXPECT_TRUE(gate.enter("10.0.0.9"));
 }
 
+TEST(LoginGate, ATicketMayOutliveItsGate) {
+    std::optional<chat::agent::LoginGate::Ticket> t;
+    {
+        chat::agent::LoginGate gate(1, 1);
+        t = gate.enter("10.0.0.1");
+        ASSERT_TRUE(t);
+    }
+    t.reset();    // gives back nothing (ASan would see a use after free)
+    SUCCEED();
+}
+
 TEST(LoginAddressKey, CountsIPv6PerSlash64AndKeepsTheRest) {
     using chat::agent::login_address_key;
     EXPECT_EQ(login_address_key("192.0.2.7"), "192.0.2.7");

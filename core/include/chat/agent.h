@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,38 +72,42 @@ using Done = std::function<void(Result<Answer>)>;
 // and per address, so that a flood is refused at once instead of queueing for the KDF
 // ahead of everyone else's logins: a flood from one address holds at most per_address
 // places. Loop thread only. The map holds only addresses with a login in progress, so
-// it never has more than `total` entries.
+// it never has more than `total` entries. A Ticket may outlive its gate (a pending query
+// destroyed after the Service at worker exit): it then gives back nothing.
 class LoginGate {
-public:
-    LoginGate(int total, int per_address) noexcept : total_(total), per_address_(per_address) {}
-    LoginGate(const LoginGate&) = delete;
-    LoginGate& operator=(const LoginGate&) = delete;
+    struct Counts;
 
-    // A place in the gate, given back when destroyed. The gate must outlive it.
+public:
+    LoginGate(int total, int per_address);
+
+    // A place in the gate, given back when destroyed.
     class Ticket {
     public:
-        Ticket(Ticket&& o) noexcept : gate_(std::exchange(o.gate_, nullptr)), key_(std::move(o.key_)) {}
+        Ticket(Ticket&&) noexcept = default;
         Ticket& operator=(Ticket&& o) noexcept;
         ~Ticket();
 
     private:
         friend class LoginGate;
-        Ticket(LoginGate* gate, std::string key) noexcept : gate_(gate), key_(std::move(key)) {}
-        LoginGate* gate_;
+        Ticket(std::weak_ptr<Counts> counts, std::string key) noexcept
+            : counts_(std::move(counts)), key_(std::move(key)) {}
+        std::weak_ptr<Counts> counts_;
         std::string key_;
     };
 
     // A place for a login from `address_key`, or nullopt when the gate is full.
     std::optional<Ticket> enter(std::string_view address_key);
-    int in_progress() const noexcept { return in_progress_; }
+    int in_progress() const noexcept;
 
 private:
-    void leave(const std::string& key) noexcept;
-
-    int total_;
-    int per_address_;
-    int in_progress_ = 0;
-    std::unordered_map<std::string, int> by_address_;
+    struct Counts {
+        int total;
+        int per_address;
+        int in_progress = 0;
+        std::unordered_map<std::string, int> by_address;
+        void leave(const std::string& key) noexcept;
+    };
+    std::shared_ptr<Counts> counts_;
 };
 
 // The address a login is counted under: an IPv4 address as it is, an IPv6 address as its

@@ -485,7 +485,7 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(cmcf->agent_grace, 60000);
     ngx_conf_init_uint_value(cmcf->login_failures, 10);
-    ngx_conf_init_uint_value(cmcf->login_address_failures, 30);
+    ngx_conf_init_uint_value(cmcf->login_address_failures, 50);
     ngx_conf_init_msec_value(cmcf->login_window, 300000);
     ngx_conf_init_uint_value(cmcf->login_queue, 32);
     ngx_conf_init_uint_value(cmcf->login_address_queue, 2);

@@ -37,7 +37,7 @@ struct Settings {
     std::size_t message_max = 4000;                    // characters per agent message
     std::int64_t token_ttl_ms = 12LL * 3600 * 1000;    // agent token lifetime
     int login_max_failures = 10;                       // per (username, address) ...
-    int login_max_address_failures = 30;               // ... and per address, any username,
+    int login_max_address_failures = 50;               // ... and per address, any username,
     int login_window_s = 300;                          // ... within this window, then 429
     int login_queue = 32;                              // logins in progress (per Service) ...
     int login_address_queue = 2;                       // ... and from one address; more: 429

@@ -350,9 +350,11 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
             ngx_http_chat_unpark();
 
             if (!p.ok()) {
+                ngx_connection_t  *c = r->connection;
+
                 ngx_http_finalize_request(r, ngx_http_chat_agent_answer(r,
                                                                   p.error()));
-                ngx_http_run_posted_requests(r->connection);
+                ngx_http_run_posted_requests(c);
                 return;
             }
 

@@ -172,10 +172,12 @@ ngx_http_chat_unpark(void) noexcept
 void
 ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
 {
+    ngx_connection_t  *c = r->connection;    /* r may be freed by finalize */
+
     ngx_http_chat_unpark();
 
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 

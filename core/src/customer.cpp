@@ -207,7 +207,39 @@ std::string Service::renew_session(const std::string& sid) {
     return token::encode_session(key_bytes(secret_), {sid, loop_.wall_ms() + settings_.session_ttl_ms});
 }
 
+void Service::with_faq(std::function<void()> next) noexcept {
+    try {
+        pg_.query("SELECT chat_faq_current()::text", {}, [this, next](Result<pg::QueryResult> r) {
+            if (!faq_ && r.ok() && r.value().rows() == 1 && !r.value().is_null(0, 0)) {
+                auto v = json::parse(r.value().get(0, 0));
+                const json::Value* list = v.ok() ? v.value().find("faq") : nullptr;
+                if (list) {
+                    auto set = load_faq(json::to_string(*list), v.value().find_int("version").value_or(0));
+                    if (set.ok()) faq_ = std::move(set.value());
+                }
+            }
+            next();  // without it (Postgres down, a bad set) the use case answers as it would have
+        });
+    } catch (const std::exception&) {
+        loop_.post(std::move(next));
+    }
+}
+
 void Service::open_session(std::string_view token, std::string_view body, Done done) noexcept {
+    if (faq_) return open_session_now(token, body, std::move(done));
+    with_faq([this, token = std::string(token), body = std::string(body), done = std::move(done)]() mutable {
+        open_session_now(token, body, std::move(done));
+    });
+}
+
+void Service::post_message(const std::string& sid, std::string_view body, Done done) noexcept {
+    if (faq_) return post_message_now(sid, body, std::move(done));
+    with_faq([this, sid, body = std::string(body), done = std::move(done)]() mutable {
+        post_message_now(sid, body, std::move(done));
+    });
+}
+
+void Service::open_session_now(std::string_view token, std::string_view body, Done done) noexcept {
     try {
         auto parsed = parse_body(body);
         if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
@@ -272,7 +304,7 @@ void Service::conversation(const std::string& sid, std::int64_t after, std::int6
         std::move(done));
 }
 
-void Service::post_message(const std::string& sid, std::string_view body, Done done) noexcept {
+void Service::post_message_now(const std::string& sid, std::string_view body, Done done) noexcept {
     try {
         auto fail = [this, &done](Errc code, std::string msg) {
             loop_.post([done, code, msg = std::move(msg)] { done(make_error(code, msg)); });

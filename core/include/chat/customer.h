@@ -94,6 +94,12 @@ public:
                                std::span<const CachedMessage> messages) const;
 
 private:
+    // A worker that just started has no FAQ until its first sync: the sessions and
+    // messages it serves meanwhile wait for one read of it (chat_faq_current), so the
+    // bot never answers with the fallback or lists no FAQ for want of it.
+    void with_faq(std::function<void()> next) noexcept;
+    void open_session_now(std::string_view token, std::string_view body, Done done) noexcept;
+    void post_message_now(const std::string& sid, std::string_view body, Done done) noexcept;
     void run(std::string sql, std::vector<std::optional<std::string>> params,
              std::function<Result<Answer>(std::string_view json)> make, Done done) noexcept;
     std::string new_session_id();

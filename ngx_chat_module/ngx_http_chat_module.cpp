@@ -40,6 +40,14 @@ static char *ngx_http_chat_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
+static ngx_conf_enum_t  ngx_http_chat_cookie_secure[] = {
+    { ngx_string("off"), NGX_HTTP_CHAT_COOKIE_SECURE_OFF },
+    { ngx_string("on"), NGX_HTTP_CHAT_COOKIE_SECURE_ON },
+    { ngx_string("auto"), NGX_HTTP_CHAT_COOKIE_SECURE_AUTO },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_chat_commands[] = {
 
     { ngx_string("chat_zone"),
@@ -74,8 +82,22 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_chat_rate,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_chat_main_conf_t, rate),
       NULL },
+
+    { ngx_string("chat_session_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
+      ngx_http_chat_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chat_loc_conf_t, session_rate),
+      NULL },
+
+    { ngx_string("chat_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chat_loc_conf_t, cookie_secure),
+      &ngx_http_chat_cookie_secure },
 
     { ngx_string("chat_message_max"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -431,8 +453,8 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
     cmcf->redis_port = NGX_CONF_UNSET_UINT;
     cmcf->message_max = NGX_CONF_UNSET_UINT;
     cmcf->history = NGX_CONF_UNSET_UINT;
-    cmcf->rate = NGX_CONF_UNSET_UINT;
-    cmcf->burst = NGX_CONF_UNSET_UINT;
+    cmcf->rate.rate = NGX_CONF_UNSET_UINT;
+    cmcf->rate.burst = NGX_CONF_UNSET_UINT;
     cmcf->agent_grace = NGX_CONF_UNSET_MSEC;
     cmcf->ws_max_message = NGX_CONF_UNSET_SIZE;
 
@@ -449,8 +471,8 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->redis_port, 6379);
     ngx_conf_init_uint_value(cmcf->message_max, 4000);
     ngx_conf_init_uint_value(cmcf->history, 50);
-    ngx_conf_init_uint_value(cmcf->rate, 1000);     /* 1r/s */
-    ngx_conf_init_uint_value(cmcf->burst, 30);
+    ngx_conf_init_uint_value(cmcf->rate.rate, 1000);     /* 1r/s */
+    ngx_conf_init_uint_value(cmcf->rate.burst, 30);
 
     if (cmcf->history < 1 || cmcf->history > 200) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -507,6 +529,9 @@ ngx_http_chat_create_loc_conf(ngx_conf_t *cf)
 
     clcf->api = NGX_CONF_UNSET;
     clcf->status = NGX_CONF_UNSET;
+    clcf->session_rate.rate = NGX_CONF_UNSET_UINT;
+    clcf->session_rate.burst = NGX_CONF_UNSET_UINT;
+    clcf->cookie_secure = NGX_CONF_UNSET_UINT;
 
     return clcf;
 }
@@ -520,6 +545,16 @@ ngx_http_chat_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
     ngx_conf_merge_value(conf->status, prev->status, 0);
+    ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
+                              NGX_HTTP_CHAT_COOKIE_SECURE_AUTO);
+
+    /* chat_session_rate: 30r/m burst=60 */
+    if (conf->session_rate.rate == NGX_CONF_UNSET_UINT) {
+        conf->session_rate = prev->session_rate;
+    }
+
+    ngx_conf_init_uint_value(conf->session_rate.rate, 500);
+    ngx_conf_init_uint_value(conf->session_rate.burst, 60);
 
     return NGX_CONF_OK;
 }

@@ -370,14 +370,19 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
     }
 
     /* the queue and the agents online are Postgres's to say */
+    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
+
+    if (id == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     try {
-        ngx_http_chat_park(r);
 
         w->pg->query("SELECT (SELECT count(*) FROM conversations WHERE status = "
                      "'agent' AND assigned_agent_id IS NULL), (SELECT count(*) "
                      "FROM agents WHERE presence = 'online' AND deleted_at IS "
                      "NULL)", {},
-            [r, cmcf](chat::Result<chat::pg::QueryResult> res) {
+            [id, cmcf](chat::Result<chat::pg::QueryResult> res) {
                 ngx_http_chat_live_t  live = {-1, -1};
 
                 if (res.ok() && res.value().rows() == 1) {
@@ -389,12 +394,13 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
                         res.value().get(0, 1).size());
                 }
 
-                ngx_http_chat_finish(r, ngx_http_chat_status_send(r, cmcf,
-                                                                  live));
+                ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                    return ngx_http_chat_status_send(r, cmcf, live);
+                });
             });
 
     } catch (const std::exception &e) {
-        ngx_http_chat_unpark();
+        (void) ngx_http_chat_unpark(id);
         return ngx_http_chat_status_send(r, cmcf, {-1, -1});
     }
 

@@ -15,6 +15,7 @@
 #include "chat/agent.h"
 #include "chat/customer.h"
 #include "chat/events.h"
+#include "chat/input.h"
 #include "chat/json.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
@@ -163,8 +164,6 @@ ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s)
     s->finalized = true;
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0, "chat: websocket closed");
-
-    ngx_http_chat_unpark();
 
     /*
      * Terminating a request whose write handler is set is done through a
@@ -719,7 +718,8 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
                                         "chat_postgres is not configured");
     }
 
-    cr = ngx_http_chat_credentials(r, agent ? "chat_agent" : "chat_session");
+    cr = ngx_http_chat_credentials(r, agent ? "chat_agent" : "chat_session",
+                                   ngx_http_chat_token_or_url);
 
     auto s = std::make_unique<ngx_http_chat_socket_t>();
 
@@ -744,14 +744,14 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
         s->principal = sid.value();
 
         if (ngx_http_arg(r, (u_char *) "after", 5, &arg) == NGX_OK) {
-            ngx_int_t  n = ngx_atoi(arg.data, arg.len);
+            auto  n = chat::input::parse_seq(ngx_http_chat_sv(arg));
 
-            if (n == NGX_ERROR) {
+            if (!n) {
                 return ngx_http_chat_send_error(r, chat::Errc::validation,
-                                                "after must be an integer");
+                           "after must be an integer between 0 and 2147483647");
             }
 
-            s->last_seq = n;
+            s->last_seq = *n;
         }
     }
 
@@ -811,7 +811,8 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
                   "chat: websocket open (%s)", agent ? "agent" : "customer");
 
     r->main->count++;
-    ngx_http_chat_park(r);
+    (void) ngx_http_chat_park(r);   /* keeps an exiting worker; the pool
+                                       cleanup ends it */
 
     r->read_event_handler = ngx_http_chat_ws_read;
     r->write_event_handler = ngx_http_chat_ws_write;

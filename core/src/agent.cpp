@@ -249,7 +249,9 @@ Result<std::pair<std::int64_t, std::string>> decode_cursor(std::string_view curs
         if (bar == std::string_view::npos) return bad;
         auto us = parse_int(s.substr(0, bar));
         std::string_view id = s.substr(bar + 1);
-        if (!us || !customer::is_uuid(id)) return bad;
+        // microseconds since 1970 of a timestamp Postgres can hold (up to year 9999)
+        constexpr std::int64_t kUsMax = 253402300799999999;
+        if (!us || *us < 0 || *us > kUsMax || !customer::is_uuid(id)) return bad;
         return std::pair<std::int64_t, std::string>{*us, std::string(id)};
     } catch (const std::exception& e) {
         return make_error(Errc::internal, e.what());
@@ -597,7 +599,7 @@ void Service::read(const Principal& p, std::string_view id, std::string_view bod
         if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
         const json::Value* up = parsed.value().find("up_to_seq");
         std::optional<std::int64_t> n = up ? up->as_int() : std::nullopt;
-        if (!n || *n < 0 || *n > INT32_MAX)
+        if (!n || *n < 0 || *n > input::kSeqMax)
             return fail(done, Errc::validation, "up_to_seq must be a non-negative integer");
         run("SELECT chat_agent_read($1::uuid, $2, $3::uuid, $4)::text",
             {p.agent_id, p.role, std::string(id), std::to_string(*n)},

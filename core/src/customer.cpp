@@ -95,7 +95,8 @@ Result<Window> parse_window(std::string_view query) noexcept {
             return make_error(Errc::validation, std::string(name) + " must be an integer");
         *target = n;
     }
-    if (w.after < 0) return make_error(Errc::validation, "after must be >= 0");
+    if (w.after < 0 || w.after > input::kSeqMax)
+        return make_error(Errc::validation, "after must be between 0 and " + std::to_string(input::kSeqMax));
     if (w.limit < 1 || w.limit > 200) return make_error(Errc::validation, "limit must be between 1 and 200");
     return w;
 }
@@ -383,7 +384,10 @@ void Service::post_message_now(const std::string& sid, std::string_view body, Do
     }
 }
 
-void Service::escalate(const std::string& sid, Done done) noexcept {
+void Service::escalate(const std::string& sid, std::string_view body, Done done) noexcept {
+    // The body carries nothing yet, but it is a write like the others: a JSON object or nothing.
+    auto parsed = parse_body(body);
+    if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
     run("SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
         [sid](std::string_view text) -> Result<Answer> {
             auto p = parse_db_json(text);
@@ -406,7 +410,7 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
         if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
         const json::Value* up = parsed.value().find("up_to_seq");
         std::optional<std::int64_t> n = up ? up->as_int() : std::nullopt;
-        if (!n || *n < 0 || *n > INT32_MAX)
+        if (!n || *n < 0 || *n > input::kSeqMax)
             return loop_.post([done] { done(make_error(Errc::validation, "up_to_seq must be a non-negative integer")); });
 
         run("SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},

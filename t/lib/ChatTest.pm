@@ -130,6 +130,7 @@ user              nobody nogroup;
 worker_processes  %WORKERS%;
 error_log         %DIR%/error.log info;
 pid               %DIR%/nginx.pid;
+%MAIN%
 
 events {
     worker_connections  1024;
@@ -148,6 +149,7 @@ http {
 %POSTGRES%
 %REDIS%
     chat_secret    %SECRET%;
+%SESSION_RATE%
 
 %HTTP%
 
@@ -164,7 +166,10 @@ http {
 CONF
 
 # start_nginx(workers => 3, http => '', server => '', no_redis => 0,
-#             no_postgres => 0, port => free, zone_size => '16m', name => ...)
+#             no_postgres => 0, port => free, zone_size => '16m', name => ...,
+#             main => '' (top-level directives, e.g. worker_shutdown_timeout),
+#             session_rate => '1000r/s burst=4000' ('default': the module's own
+#             chat_session_rate, so tests may open many sessions from 127.0.0.1))
 sub start_nginx {
     my (%o) = @_;
 
@@ -196,6 +201,9 @@ sub start_nginx {
             sprintf('    chat_redis     127.0.0.1:%d;', redis_port()),
         SECRET    => $secret,
         HTTP      => $o{http} // '',
+        MAIN      => $o{main} // '',
+        SESSION_RATE => ($o{session_rate} // '') eq 'default' ? '' :
+            sprintf('    chat_session_rate  %s;', $o{session_rate} // '1000r/s burst=4000'),
         SERVER    => $o{server} // '',
         PORT      => $port,
     );

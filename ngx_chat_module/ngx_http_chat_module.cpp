@@ -105,6 +105,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       offsetof(ngx_http_chat_main_conf_t, ws_max_message),
       NULL },
 
+    { ngx_string("chat_allowed_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_chat_allowed_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chat_loc_conf_t, allowed_origins),
+      NULL },
+
     { ngx_string("chat_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_chat_api,
@@ -507,6 +514,7 @@ ngx_http_chat_create_loc_conf(ngx_conf_t *cf)
 
     clcf->api = NGX_CONF_UNSET;
     clcf->status = NGX_CONF_UNSET;
+    clcf->allowed_origins = static_cast<ngx_array_t *>(NGX_CONF_UNSET_PTR);
 
     return clcf;
 }
@@ -520,6 +528,8 @@ ngx_http_chat_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
     ngx_conf_merge_value(conf->status, prev->status, 0);
+    ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
+                             NULL);
 
     return NGX_CONF_OK;
 }

@@ -12,8 +12,9 @@ use JSON::PP;
 use Time::HiRes qw(time);
 
 # connect(port => P, path => '/chat/api/v1/ws?after=0', headers => {...},
-#         early => [texts sent in the same write as the handshake], rcvbuf => bytes)
-# -> object, or (undef, status line) when the server refuses the upgrade
+#         early => [texts sent in the same write as the handshake], rcvbuf => bytes,
+#         no_origin => 1 to send no Origin header)
+# -> object, or (undef, status, head, body) when the server refuses the upgrade
 sub connect {
     my ($class, %o) = @_;
     my $sock;
@@ -29,6 +30,9 @@ sub connect {
     binmode $sock;
     my $hs = Protocol::WebSocket::Handshake::Client->new(url => "ws://127.0.0.1:$o{port}$o{path}");
     my $req = $hs->to_string;
+    # the handshake library always sends its own Origin: replace it, or drop it (no_origin => 1)
+    $req =~ s/^Origin: [^\r]*\r\n//mi
+        if $o{no_origin} || grep { lc eq 'origin' } keys %{ $o{headers} // {} };
     my $extra = join '', map { "$_: $o{headers}{$_}\r\n" } keys %{ $o{headers} // {} };
     $req =~ s/\r\n\r\n$/\r\n$extra\r\n/;
     $req .= join '', map { frame_bytes($_) } @{ $o{early} // [] };
@@ -44,7 +48,18 @@ sub connect {
     }
     my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
     my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d+)};
-    return (undef, $status // 0, $head) unless ($status // 0) == 101;
+    if (($status // 0) != 101) {
+        # a refusal: its body too, as far as Content-Length says
+        my ($len) = ($head // '') =~ /^Content-Length:\s*(\d+)/mi;
+        $rest //= '';
+        while (defined $len && length($rest) < $len && time < $deadline) {
+            last unless $sel->can_read($deadline - time);
+            my $n = sysread($sock, my $chunk, 65536);
+            last unless $n;
+            $rest .= $chunk;
+        }
+        return (undef, $status // 0, $head, $rest);
+    }
     my $self = bless { sock => $sock, sel => $sel,
                        frame => Protocol::WebSocket::Frame->new(max_payload_size => 16 << 20),
                        closed => undef }, $class;

@@ -297,6 +297,10 @@ sub owner_pid {
     my $pid = owner_pid($nr, $ws);
     ok($pid, 'the socket lives in one worker');
     kill 'STOP', $pid;
+    # stopped for real (state T) before any write connects, so the other worker takes them all
+    ok(wait_until(sub { open(my $st, '<', "/proc/$pid/stat") or return 0;
+                        (<$st> // '') =~ /^\d+ \(.*\) T /; }, 5, 0.02), 'the worker is stopped');
+    sleep 0.2;
     # 3 events per write (message, bot reply, conversation): more than the ring holds
     my $ok = 0;
     for my $i (1 .. 400) {

@@ -32,6 +32,8 @@ typedef struct {
     ngx_atomic_t                cache_misses;
     ngx_atomic_t                reloads;
     ngx_atomic_t                rate_limited;
+    ngx_atomic_t                ring_dropped;    /* events a lagging worker
+                                                    missed (no Redis) */
 } ngx_http_chat_counters_t;
 
 /*
@@ -135,6 +137,7 @@ typedef struct {
     ngx_http_chat_limit_t       session_rate;    /* chat_session_rate (http,
                                                     server) */
     ngx_uint_t                  cookie_secure;   /* chat_cookie_secure */
+    ngx_array_t                *allowed_origins; /* of ngx_str_t, normalized */
 } ngx_http_chat_loc_conf_t;
 
 
@@ -257,6 +260,9 @@ void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
 void ngx_http_chat_dispatch(const chat::events::Event &e) noexcept;
 void ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
     noexcept;
+void ngx_http_chat_ws_resume_all(std::string_view reason) noexcept;
+char *ngx_http_chat_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_chat_ring.cpp: events between workers without Redis */
 void ngx_http_chat_ring_put(ngx_http_chat_zone_t *zone,

@@ -127,6 +127,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       offsetof(ngx_http_chat_main_conf_t, ws_max_message),
       NULL },
 
+    { ngx_string("chat_allowed_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_chat_allowed_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chat_loc_conf_t, allowed_origins),
+      NULL },
+
     { ngx_string("chat_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_chat_api,
@@ -532,6 +539,7 @@ ngx_http_chat_create_loc_conf(ngx_conf_t *cf)
     clcf->session_rate.rate = NGX_CONF_UNSET_UINT;
     clcf->session_rate.burst = NGX_CONF_UNSET_UINT;
     clcf->cookie_secure = NGX_CONF_UNSET_UINT;
+    clcf->allowed_origins = static_cast<ngx_array_t *>(NGX_CONF_UNSET_PTR);
 
     return clcf;
 }
@@ -555,6 +563,8 @@ ngx_http_chat_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_init_uint_value(conf->session_rate.rate, 500);
     ngx_conf_init_uint_value(conf->session_rate.burst, 60);
+    ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
+                             NULL);
 
     return NGX_CONF_OK;
 }

@@ -106,6 +106,8 @@ ngx_http_chat_collect(ngx_http_chat_main_conf_t *cmcf,
                      "reads that went to Postgres"});
         m.push_back({"reloads_total", (double) c->reloads,
                      "configuration reloads since the zone was created"});
+        m.push_back({"ring_dropped_total", (double) c->ring_dropped,
+                     "events workers missed in the no-Redis event ring"});
     }
 
     if (w && w->pg) {
@@ -284,6 +286,8 @@ ngx_http_chat_status_json(ngx_http_chat_main_conf_t *cmcf,
         j.number((std::int64_t) c->cache_misses);
         j.key("reloads");
         j.number((std::int64_t) c->reloads);
+        j.key("ring_dropped");
+        j.number((std::int64_t) c->ring_dropped);
         j.end_object();
     }
 

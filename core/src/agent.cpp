@@ -630,6 +630,92 @@ void Service::sweep(std::uint64_t grace_ms, std::function<void(Result<std::strin
 }
 
 // ---------------------------------------------------------------------------
+// Open sockets: standing re-checks and write access
+
+namespace {
+
+int role_rank(std::string_view role) {
+    return role == "admin" ? 3 : role == "supervisor" ? 2 : role == "agent" ? 1 : 0;
+}
+
+}  // namespace
+
+Recheck recheck(const Principal& p, const Standing* now) noexcept {
+    if (!now || now->deleted || now->token_version != p.token_version) return Recheck::revoke;
+    if (now->role == p.role) return Recheck::keep;
+    return role_rank(now->role) > role_rank(p.role) ? Recheck::promote : Recheck::revoke;
+}
+
+void Service::standing(const std::vector<std::string>& agent_ids,
+                       std::function<void(Result<std::vector<Standing>>)> done) noexcept {
+    try {
+        std::string ids = "{";
+        for (const auto& id : agent_ids) {
+            if (!customer::is_uuid(id)) continue;
+            if (ids.size() > 1) ids += ',';
+            ids += id;
+        }
+        ids += '}';
+        pg_.query("SELECT id::text, role, token_version, deleted_at IS NOT NULL FROM agents"
+                  " WHERE id = ANY($1::uuid[])",
+                  {ids}, [done](Result<pg::QueryResult> r) {
+                      if (!r.ok()) return done(r.error());
+                      std::vector<Standing> out;
+                      try {
+                          const pg::QueryResult& q = r.value();
+                          for (int i = 0; i < q.rows(); i++) {
+                              Standing s;
+                              s.agent_id = std::string(q.get(i, 0));
+                              s.role = std::string(q.get(i, 1));
+                              auto v = parse_int(q.get(i, 2));
+                              s.token_version = v.value_or(-1);
+                              s.deleted = q.get(i, 3) != "f";
+                              out.push_back(std::move(s));
+                          }
+                      } catch (const std::exception& e) {
+                          return done(make_error(Errc::internal, e.what()));
+                      }
+                      done(std::move(out));
+                  });
+    } catch (const std::exception& e) {
+        try {
+            loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+        } catch (...) {
+        }
+    }
+}
+
+void Service::write_access(const Principal& p, std::string_view conversation_id,
+                           std::function<void(Result<WriteAccess>)> done) noexcept {
+    try {
+        if (!customer::is_uuid(conversation_id)) {
+            loop_.post([done] { done(make_error(Errc::not_found, "conversation not found")); });
+            return;
+        }
+        pg_.query("SELECT c.status, coalesce(c.assigned_agent_id::text, ''),"
+                  " chat_agent_can_write(c, $1::uuid, $2) FROM conversations c WHERE c.id = $3::uuid",
+                  {p.agent_id, p.role, std::string(conversation_id)}, [done](Result<pg::QueryResult> r) {
+                      if (!r.ok()) return done(r.error());
+                      if (r.value().rows() < 1) return done(make_error(Errc::not_found, "conversation not found"));
+                      WriteAccess a;
+                      try {
+                          a.status = std::string(r.value().get(0, 0));
+                          a.assigned_agent_id = std::string(r.value().get(0, 1));
+                          a.allowed = r.value().get(0, 2) == "t";
+                      } catch (const std::exception& e) {
+                          return done(make_error(Errc::internal, e.what()));
+                      }
+                      done(std::move(a));
+                  });
+    } catch (const std::exception& e) {
+        try {
+            loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+        } catch (...) {
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Admin
 
 #define CHAT_REQUIRE_ADMIN(p, done) \

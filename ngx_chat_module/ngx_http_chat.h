@@ -32,22 +32,34 @@ typedef struct {
     ngx_atomic_t                cache_misses;
     ngx_atomic_t                reloads;
     ngx_atomic_t                rate_limited;
+    ngx_atomic_t                ring_dropped;    /* events a lagging worker
+                                                    missed (no Redis) */
 } ngx_http_chat_counters_t;
 
 /*
- * One token bucket. The table is a fixed array indexed by a hash of the
- * session id: bounded, no allocation, one compare-and-replace under the lock.
- * A colliding session takes the slot over (and gets a fresh burst); with
- * NGX_HTTP_CHAT_RATE_SLOTS slots that is rare and never lets anyone exceed
- * burst + rate on their own slot.
+ * Token buckets (ngx_http_chat_rate.cpp): a fixed table in the zone, set
+ * associative (NGX_HTTP_CHAT_RATE_WAYS buckets per set) and keyed by a 64-bit
+ * hash of the key. A key takes an empty bucket of its set, or one that has
+ * refilled to its burst (evicting it loses nothing); when every bucket of the
+ * set is in use it shares one of them. A bucket is never reset while in use,
+ * so two colliding keys can only slow each other down, never refill each
+ * other.
  */
 #define NGX_HTTP_CHAT_RATE_SLOTS  4096
+#define NGX_HTTP_CHAT_RATE_WAYS   4
 
 typedef struct {
-    uint32_t                    key;             /* crc32 of the session id */
+    uint64_t                    key;             /* 0: empty */
     uint32_t                    tokens;          /* in millionths */
     ngx_msec_t                  last;
 } ngx_http_chat_bucket_t;
+
+/* a rate: chat_rate, chat_session_rate */
+typedef struct {
+    ngx_uint_t                  rate;            /* millionths of a token
+                                                    per millisecond */
+    ngx_uint_t                  burst;
+} ngx_http_chat_limit_t;
 
 /* one event in the no-Redis ring (ngx_http_chat_ring.cpp) */
 #define NGX_HTTP_CHAT_RING_SIZE  1024
@@ -62,7 +74,9 @@ typedef struct {
 /* the head of the shared zone; everything else lives in the slab pool */
 typedef struct {
     ngx_http_chat_counters_t    counters;
-    ngx_http_chat_bucket_t     *buckets;
+    ngx_http_chat_bucket_t     *buckets;         /* per session: chat_rate */
+    ngx_http_chat_bucket_t     *session_buckets; /* per address:
+                                                    chat_session_rate */
 
     /* ngx_http_chat_cache.cpp, under shpool->mutex; zero is a valid start */
     ngx_rbtree_t                cache_rbtree;
@@ -110,9 +124,7 @@ typedef struct {
     size_t                      ws_max_message;  /* WebSocket frame/message */
     ngx_thread_pool_t          *thread_pool;     /* password hashing */
 
-    ngx_uint_t                  rate;            /* millionths of a token
-                                                    per millisecond */
-    ngx_uint_t                  burst;
+    ngx_http_chat_limit_t       rate;            /* chat_rate */
 
     /* chat_login_limit */
     ngx_uint_t                  login_failures;  /* per username and address */
@@ -122,9 +134,17 @@ typedef struct {
     ngx_uint_t                  login_address_queue;
 } ngx_http_chat_main_conf_t;
 
+#define NGX_HTTP_CHAT_COOKIE_SECURE_OFF   0
+#define NGX_HTTP_CHAT_COOKIE_SECURE_ON    1
+#define NGX_HTTP_CHAT_COOKIE_SECURE_AUTO  2
+
 typedef struct {
     ngx_flag_t                  api;
     ngx_flag_t                  status;
+    ngx_http_chat_limit_t       session_rate;    /* chat_session_rate (http,
+                                                    server) */
+    ngx_uint_t                  cookie_secure;   /* chat_cookie_secure */
+    ngx_array_t                *allowed_origins; /* of ngx_str_t, normalized */
 } ngx_http_chat_loc_conf_t;
 
 
@@ -150,10 +170,31 @@ ngx_int_t ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept;
 ngx_int_t ngx_http_chat_filter_init(ngx_conf_t *cf);
-/* for requests finished asynchronously: park before, finish once after */
-void ngx_http_chat_park(ngx_http_request_t *r) noexcept;
-void ngx_http_chat_unpark(void) noexcept;
+/*
+ * Requests finished asynchronously (NGX_DONE, answered from a completion).
+ * Park the request before starting the work: the handle is a never-reused
+ * id, 0 when parking failed (answer 500 at once then). The completion
+ * captures the handle, never the request: ngx_http_chat_unpark() gives the
+ * request back once, or NULL when nginx freed it in the meantime (client
+ * abort, worker_shutdown_timeout); ngx_http_chat_resume() does both steps.
+ */
+typedef ngx_rbtree_key_t  ngx_http_chat_park_t;
+
+ngx_http_chat_park_t ngx_http_chat_park(ngx_http_request_t *r) noexcept;
+ngx_http_request_t *ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept;
 void ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept;
+
+/* answer(r) -> rc, then finish; nothing when the request is gone */
+template <typename F>
+void
+ngx_http_chat_resume(ngx_http_chat_park_t id, F &&answer) noexcept
+{
+    ngx_http_request_t  *r = ngx_http_chat_unpark(id);
+
+    if (r != NULL) {
+        ngx_http_chat_finish(r, answer(r));
+    }
+}
 
 /* ngx_http_chat_faq.cpp */
 bool ngx_http_chat_faq_get(ngx_http_chat_zone_t *zone, std::string *json,
@@ -179,6 +220,16 @@ struct ngx_http_chat_credentials_t {
     bool               from_cookie = false;
 };
 
+/*
+ * Where a token may come from. "?token=" only on the WebSocket upgrades
+ * (browsers cannot set headers there); a URL is logged, cached and can be
+ * forged cross-site, so REST endpoints never read it.
+ */
+typedef enum {
+    ngx_http_chat_token_header_or_cookie = 0,
+    ngx_http_chat_token_or_url
+} ngx_http_chat_token_src_e;
+
 ngx_http_chat_ctx_t *ngx_http_chat_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_chat_ctx_set_principal(ngx_http_request_t *r,
     std::string_view id);
@@ -187,7 +238,7 @@ ngx_int_t ngx_http_chat_read_body(ngx_http_request_t *r,
 std::string_view ngx_http_chat_header(ngx_http_request_t *r,
     std::string_view name);
 ngx_http_chat_credentials_t ngx_http_chat_credentials(ngx_http_request_t *r,
-    std::string_view cookie);
+    std::string_view cookie, ngx_http_chat_token_src_e src);
 bool ngx_http_chat_csrf_ok(ngx_http_request_t *r);
 ngx_int_t ngx_http_chat_set_cookie(ngx_http_request_t *r,
     std::string_view name, std::string_view value, ngx_int_t max_age);
@@ -216,6 +267,9 @@ void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
 void ngx_http_chat_dispatch(const chat::events::Event &e) noexcept;
 void ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
     noexcept;
+void ngx_http_chat_ws_resume_all(std::string_view reason) noexcept;
+char *ngx_http_chat_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_chat_ring.cpp: events between workers without Redis */
 void ngx_http_chat_ring_put(ngx_http_chat_zone_t *zone,
@@ -227,11 +281,12 @@ void ngx_http_chat_ring_stop(void) noexcept;
 /* ngx_http_chat_customer.cpp */
 extern ngx_http_chat_route_t  ngx_http_chat_customer_routes[];
 
-/* ngx_http_chat_rate.cpp: per-session token buckets in the zone */
+/* ngx_http_chat_rate.cpp: token buckets in the zone */
 ngx_msec_t ngx_http_chat_rate_take(ngx_http_chat_main_conf_t *cmcf,
+    ngx_http_chat_bucket_t *table, const ngx_http_chat_limit_t *limit,
     std::string_view key);
 ngx_int_t ngx_http_chat_send_rate_limited(ngx_http_request_t *r,
-    ngx_msec_t retry);
+    ngx_msec_t retry, std::string_view message);
 char *ngx_http_chat_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_chat_status.cpp */

@@ -221,15 +221,6 @@ ngx_http_chat_agent_answer(ngx_http_request_t *r,
         h->value.len = ngx_sprintf(p, "%L", (int64_t) a.retry_after_s) - p;
     }
 
-    if (!a.result_json.empty()) {
-        auto events = chat::events::from_answer(a.result_json);
-
-        events.push_back(chat::events::presence(a.result_json));
-        ngx_http_chat_publish(events);
-        ngx_http_chat_publish_side_effects(
-            chat::events::side_effects(a.result_json));
-    }
-
     if ((!a.token.empty() || a.clear_token)
         && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_AGENT_COOKIE, a.token,
                                     a.clear_token ? 0
@@ -243,14 +234,52 @@ ngx_http_chat_agent_answer(ngx_http_request_t *r,
 }
 
 
-static chat::agent::Done
-ngx_http_chat_agent_done(ngx_http_request_t *r)
+/* the events of a committed write: published even when the request is gone */
+static void
+ngx_http_chat_agent_apply(const chat::agent::Answer &a)
 {
-    ngx_http_chat_park(r);
+    if (!a.result_json.empty()) {
+        auto events = chat::events::from_answer(a.result_json);
 
-    return [r](chat::Result<chat::agent::Answer> res) {
-        ngx_http_chat_finish(r, ngx_http_chat_agent_answer(r, std::move(res)));
-    };
+        events.push_back(chat::events::presence(a.result_json));
+        ngx_http_chat_publish(events);
+        ngx_http_chat_publish_side_effects(
+            chat::events::side_effects(a.result_json));
+    }
+}
+
+
+/*
+ * Parks the request for a use case and makes its completion, which captures
+ * the park handle, never r: NGX_ERROR when that failed (answer 500 then).
+ */
+static ngx_int_t
+ngx_http_chat_agent_park(ngx_http_request_t *r, chat::agent::Done *done)
+    noexcept
+{
+    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
+
+    if (id == 0) {
+        return NGX_ERROR;
+    }
+
+    try {
+        *done = [id](chat::Result<chat::agent::Answer> res) {
+            if (res.ok()) {
+                ngx_http_chat_agent_apply(res.value());
+            }
+
+            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                return ngx_http_chat_agent_answer(r, std::move(res));
+            });
+        };
+
+    } catch (const std::exception &e) {
+        (void) ngx_http_chat_unpark(id);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -262,50 +291,57 @@ ngx_http_chat_agent_dispatch(ngx_http_request_t *r,
     chat::agent::Service  *svc = ngx_http_chat_agent_service();
     ngx_http_chat_ctx_t   *ctx = ngx_http_chat_ctx(r);
     std::string_view       args = ngx_http_chat_sv(r->args);
+    chat::agent::Done      done;
+
+    if (ngx_http_chat_agent_park(r, &done) != NGX_OK) {
+        ngx_http_chat_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     switch (ctx->op) {
     case ngx_http_chat_op_logout:
-        return svc->logout(p, ngx_http_chat_agent_done(r));
+        return svc->logout(p, std::move(done));
     case ngx_http_chat_op_me:
-        return svc->me(p, ngx_http_chat_agent_done(r));
+        return svc->me(p, std::move(done));
     case ngx_http_chat_op_presence:
-        return svc->presence(p, body, ngx_http_chat_agent_done(r));
+        return svc->presence(p, body, std::move(done));
     case ngx_http_chat_op_list:
-        return svc->conversations(p, args, ngx_http_chat_agent_done(r));
+        return svc->conversations(p, args, std::move(done));
     case ngx_http_chat_op_get:
-        return svc->conversation(p, id, args, ngx_http_chat_agent_done(r));
+        return svc->conversation(p, id, args, std::move(done));
     case ngx_http_chat_op_post:
-        return svc->post(p, id, body, ngx_http_chat_agent_done(r));
+        return svc->post(p, id, body, std::move(done));
     case ngx_http_chat_op_claim:
-        return svc->claim(p, id, ngx_http_chat_agent_done(r));
+        return svc->claim(p, id, std::move(done));
     case ngx_http_chat_op_transfer:
-        return svc->transfer(p, id, body, ngx_http_chat_agent_done(r));
+        return svc->transfer(p, id, body, std::move(done));
     case ngx_http_chat_op_close:
-        return svc->close(p, id, ngx_http_chat_agent_done(r));
+        return svc->close(p, id, std::move(done));
     case ngx_http_chat_op_read:
-        return svc->read(p, id, body, ngx_http_chat_agent_done(r));
+        return svc->read(p, id, body, std::move(done));
     case ngx_http_chat_op_admin_agents:
-        return svc->admin_agents(p, args, ngx_http_chat_agent_done(r));
+        return svc->admin_agents(p, args, std::move(done));
     case ngx_http_chat_op_admin_agent_create:
-        return svc->admin_create_agent(p, body, ngx_http_chat_agent_done(r));
+        return svc->admin_create_agent(p, body, std::move(done));
     case ngx_http_chat_op_admin_agent_update:
         return svc->admin_update_agent(p, id, body,
-                                       ngx_http_chat_agent_done(r));
+                                       std::move(done));
     case ngx_http_chat_op_admin_agent_delete:
-        return svc->admin_delete_agent(p, id, ngx_http_chat_agent_done(r));
+        return svc->admin_delete_agent(p, id, std::move(done));
     case ngx_http_chat_op_admin_faq:
-        return svc->admin_faq(p, ngx_http_chat_agent_done(r));
+        return svc->admin_faq(p, std::move(done));
     case ngx_http_chat_op_admin_faq_create:
-        return svc->admin_create_faq(p, body, ngx_http_chat_agent_done(r));
+        return svc->admin_create_faq(p, body, std::move(done));
     case ngx_http_chat_op_admin_faq_update:
         return svc->admin_update_faq(p, id, body,
-                                     ngx_http_chat_agent_done(r));
+                                     std::move(done));
     case ngx_http_chat_op_admin_faq_delete:
-        return svc->admin_delete_faq(p, id, ngx_http_chat_agent_done(r));
+        return svc->admin_delete_faq(p, id, std::move(done));
     }
 
-    ngx_http_finalize_request(r, ngx_http_chat_send_error(r,
-                              chat::Errc::not_found, "no such endpoint"));
+    /* not reached: every op has a case (the parked entry goes with r->pool) */
+    ngx_http_chat_finish(r, ngx_http_chat_send_error(r,
+                         chat::Errc::not_found, "no such endpoint"));
 }
 
 
@@ -317,12 +353,20 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
     ngx_http_chat_credentials_t   cr;
 
     if (ctx->op == ngx_http_chat_op_login) {
+        chat::agent::Done  done;
+
+        if (ngx_http_chat_agent_park(r, &done) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
         svc->login(body, ngx_http_chat_sv(r->connection->addr_text),
-                   ngx_http_chat_agent_done(r));
+                   std::move(done));
         return;
     }
 
-    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_AGENT_COOKIE);
+    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_AGENT_COOKIE,
+                                   ngx_http_chat_token_header_or_cookie);
 
     if (cr.token.empty()) {
         ngx_http_finalize_request(r, ngx_http_chat_send_error(r,
@@ -340,18 +384,27 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
         return;
     }
 
-    ngx_http_chat_park(r);
+    ngx_http_chat_park_t  pid = ngx_http_chat_park(r);
+
+    if (pid == 0) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     std::string  id(ngx_http_chat_sv(ctx->principal));
 
     svc->authenticate(cr.token,
-        [r, id, body = std::move(body)](chat::Result<chat::agent::Principal> p) {
-            ngx_http_chat_unpark();
+        [pid, id, body = std::move(body)]
+        (chat::Result<chat::agent::Principal> p) {
+            ngx_http_request_t  *r = ngx_http_chat_unpark(pid);
+
+            if (r == NULL) {
+                return;                 /* the request is gone */
+            }
 
             if (!p.ok()) {
-                ngx_http_finalize_request(r, ngx_http_chat_agent_answer(r,
+                ngx_http_chat_finish(r, ngx_http_chat_agent_answer(r,
                                                                   p.error()));
-                ngx_http_run_posted_requests(r->connection);
                 return;
             }
 

@@ -134,18 +134,25 @@ static ngx_int_t
 ngx_http_chat_health_probe(ngx_http_request_t *r,
     const std::function<void(ngx_http_chat_probe_done_t)> &start)
 {
-    try {
-        ngx_http_chat_park(r);
+    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
 
-        start([r](bool ok, std::string why) {
-            ngx_http_chat_finish(r, ok
-                ? ngx_http_chat_send_json(r, NGX_HTTP_OK,
-                                          ngx_http_chat_status_ok)
-                : ngx_http_chat_send_error(r, chat::Errc::unavailable, why));
+    if (id == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    try {
+        start([id](bool ok, std::string why) {
+            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                return ok ? ngx_http_chat_send_json(r, NGX_HTTP_OK,
+                                                    ngx_http_chat_status_ok)
+                          : ngx_http_chat_send_error(r,
+                                                     chat::Errc::unavailable,
+                                                     why);
+            });
         });
 
     } catch (const std::exception &e) {
-        ngx_http_chat_unpark();
+        (void) ngx_http_chat_unpark(id);
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "chat: health probe failed: %s", e.what());
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

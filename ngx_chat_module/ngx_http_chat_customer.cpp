@@ -33,14 +33,38 @@ ngx_http_chat_service(void)
 }
 
 
-/* sends a use case's answer: cookie, cache update, status and body */
+/*
+ * The effects of a use case's outcome on this node: the cache and the
+ * events. Applied even when the request that asked is gone: the write is
+ * committed, and the other side must hear about it.
+ */
+static void
+ngx_http_chat_customer_apply(ngx_http_chat_main_conf_t *cmcf,
+    std::string_view sid, const chat::customer::Answer &a)
+{
+    if (cmcf->zone) {
+        if (a.snapshot && a.snapshot->cacheable) {
+            ngx_http_chat_cache_apply(cmcf->zone, *a.snapshot,
+                                      cmcf->history);
+
+        } else if (a.snapshot) {
+            ngx_http_chat_cache_remove(cmcf->zone, a.snapshot->key);
+
+        } else if (a.invalidate && !sid.empty()) {
+            ngx_http_chat_cache_remove(cmcf->zone, sid);
+        }
+    }
+
+    ngx_http_chat_publish(a.events);
+    ngx_http_chat_publish_side_effects(a.side_effects);
+}
+
+
+/* sends a use case's answer: cookie, status and body */
 static ngx_int_t
-ngx_http_chat_customer_answer(ngx_http_request_t *r,
+ngx_http_chat_customer_respond(ngx_http_request_t *r,
     chat::Result<chat::customer::Answer> res)
 {
-    ngx_http_chat_main_conf_t  *cmcf = ngx_http_chat_cmcf(r);
-    ngx_http_chat_ctx_t        *ctx;
-
     if (!res.ok()) {
         if (res.error().code == chat::Errc::unavailable) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -60,26 +84,6 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
 
     chat::customer::Answer  &a = res.value();
 
-    if (cmcf->zone) {
-        if (a.snapshot && a.snapshot->cacheable) {
-            ngx_http_chat_cache_apply(cmcf->zone, *a.snapshot,
-                                      cmcf->history);
-
-        } else if (a.snapshot) {
-            ngx_http_chat_cache_remove(cmcf->zone, a.snapshot->key);
-
-        } else if (a.invalidate) {
-            ctx = ngx_http_chat_ctx(r);
-            if (ctx && ctx->principal.len) {
-                ngx_http_chat_cache_remove(cmcf->zone,
-                                           ngx_http_chat_sv(ctx->principal));
-            }
-        }
-    }
-
-    ngx_http_chat_publish(a.events);
-    ngx_http_chat_publish_side_effects(a.side_effects);
-
     if (!a.token.empty()
         && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_SESSION_COOKIE, a.token,
                                     NGX_HTTP_CHAT_SESSION_MAX_AGE)
@@ -92,16 +96,50 @@ ngx_http_chat_customer_answer(ngx_http_request_t *r,
 }
 
 
-/* completion of a use case started from a body handler (count held by it) */
-static chat::customer::Done
-ngx_http_chat_customer_done(ngx_http_request_t *r)
+static std::string
+ngx_http_chat_principal(ngx_http_request_t *r)
 {
-    ngx_http_chat_park(r);
+    ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
 
-    return [r](chat::Result<chat::customer::Answer> res) {
-        ngx_http_chat_finish(r, ngx_http_chat_customer_answer(r,
-                                                             std::move(res)));
-    };
+    return ctx ? std::string(ngx_http_chat_sv(ctx->principal)) : std::string();
+}
+
+
+/*
+ * Parks the request for a use case and makes its completion, which captures
+ * the park handle, never r: NGX_ERROR when that failed (answer 500 then).
+ */
+static ngx_int_t
+ngx_http_chat_customer_park(ngx_http_request_t *r,
+    chat::customer::Done *done) noexcept
+{
+    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
+
+    if (id == 0) {
+        return NGX_ERROR;
+    }
+
+    try {
+        *done = [id, cmcf = ngx_http_chat_cmcf(r),
+                 sid = ngx_http_chat_principal(r)]
+                (chat::Result<chat::customer::Answer> res) {
+            if (res.ok()) {
+                ngx_http_chat_customer_apply(cmcf, sid, res.value());
+            }
+
+            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                return ngx_http_chat_customer_respond(r, std::move(res));
+            });
+        };
+
+    } catch (const std::exception &e) {
+        (void) ngx_http_chat_unpark(id);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: %s", e.what());
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -124,7 +162,8 @@ ngx_http_chat_customer_auth(ngx_http_request_t *r, bool write,
                                         "chat_postgres is not configured");
     }
 
-    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_SESSION_COOKIE);
+    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_SESSION_COOKIE,
+                                   ngx_http_chat_token_header_or_cookie);
 
     if (cr.token.empty()) {
         return ngx_http_chat_send_error(r, chat::Errc::unauthorized,
@@ -153,15 +192,6 @@ ngx_http_chat_customer_auth(ngx_http_request_t *r, bool write,
 }
 
 
-static std::string
-ngx_http_chat_principal(ngx_http_request_t *r)
-{
-    ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
-
-    return ctx ? std::string(ngx_http_chat_sv(ctx->principal)) : std::string();
-}
-
-
 /* a use case that reads a body: authenticate, then read, then run */
 static ngx_int_t
 ngx_http_chat_customer_write(ngx_http_request_t *r,
@@ -177,15 +207,20 @@ ngx_http_chat_customer_write(ngx_http_request_t *r,
     }
 
     if (rate_limited) {
-        retry = ngx_http_chat_rate_take(ngx_http_chat_cmcf(r),
-                                        ngx_http_chat_principal(r));
+        ngx_http_chat_main_conf_t  *cmcf = ngx_http_chat_cmcf(r);
+
+        retry = ngx_http_chat_rate_take(cmcf,
+                    cmcf->zone && cmcf->zone->sh ? cmcf->zone->sh->buckets
+                                                 : NULL,
+                    &cmcf->rate, ngx_http_chat_principal(r));
         if (retry) {
             rc = ngx_http_discard_request_body(r);
             if (rc != NGX_OK) {
                 return rc;
             }
 
-            return ngx_http_chat_send_rate_limited(r, retry);
+            return ngx_http_chat_send_rate_limited(r, retry,
+                                               "too many messages, slow down");
         }
     }
 
@@ -209,7 +244,8 @@ ngx_http_chat_session_body(ngx_http_request_t *r, std::string body)
         return;
     }
 
-    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_SESSION_COOKIE);
+    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_SESSION_COOKIE,
+                                   ngx_http_chat_token_header_or_cookie);
 
     /*
      * Refresh resilience without a round trip: a valid token, no new
@@ -259,21 +295,74 @@ ngx_http_chat_session_body(ngx_http_request_t *r, std::string body)
         ngx_http_chat_count(cmcf, cache_misses);
     }
 
-    svc->open_session(cr.token, body, ngx_http_chat_customer_done(r));
+    chat::customer::Done  done;
+
+    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    svc->open_session(cr.token, body, std::move(done));
+}
+
+
+/*
+ * A new session (no valid token) inserts a conversation: limited per client
+ * address by chat_session_rate, answered at once, before the body is read.
+ */
+static ngx_msec_t
+ngx_http_chat_session_rate_take(ngx_http_request_t *r,
+    chat::customer::Service *svc)
+{
+    ngx_http_chat_loc_conf_t     *lcf;
+    ngx_http_chat_main_conf_t    *cmcf = ngx_http_chat_cmcf(r);
+    ngx_http_chat_credentials_t   cr;
+
+    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_SESSION_COOKIE,
+                                   ngx_http_chat_token_header_or_cookie);
+
+    if (!cr.token.empty() && svc->authenticate(cr.token).ok()) {
+        return 0;
+    }
+
+    lcf = static_cast<ngx_http_chat_loc_conf_t *>(
+              ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
+
+    return ngx_http_chat_rate_take(cmcf,
+               cmcf->zone && cmcf->zone->sh ? cmcf->zone->sh->session_buckets
+                                            : NULL,
+               &lcf->session_rate,
+               ngx_http_chat_sv(r->connection->addr_text));
 }
 
 
 static ngx_int_t
 ngx_http_chat_session(ngx_http_request_t *r)
 {
-    if (ngx_http_chat_service() == NULL) {
-        ngx_int_t rc = ngx_http_discard_request_body(r);
+    ngx_int_t                 rc;
+    ngx_msec_t                retry;
+    chat::customer::Service  *svc = ngx_http_chat_service();
+
+    if (svc == NULL) {
+        rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
         }
 
         return ngx_http_chat_send_error(r, chat::Errc::unavailable,
                                         "chat_postgres is not configured");
+    }
+
+    retry = ngx_http_chat_session_rate_take(r, svc);
+
+    if (retry) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_chat_send_rate_limited(r, retry,
+                             "too many new sessions from this address");
     }
 
     return ngx_http_chat_read_body(r, ngx_http_chat_session_body);
@@ -323,11 +412,16 @@ ngx_http_chat_conversation(ngx_http_request_t *r)
         ngx_http_chat_count(cmcf, cache_misses);
     }
 
-    ngx_http_chat_service()->conversation(sid, win.value().after,
-                                          win.value().limit,
-                                          ngx_http_chat_customer_done(r));
+    chat::customer::Done  done;
+
+    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     r->main->count++;
+
+    ngx_http_chat_service()->conversation(sid, win.value().after,
+                                          win.value().limit, std::move(done));
 
     return NGX_DONE;
 }
@@ -338,8 +432,15 @@ ngx_http_chat_conversation(ngx_http_request_t *r)
 static void
 ngx_http_chat_messages_body(ngx_http_request_t *r, std::string body)
 {
+    chat::customer::Done  done;
+
+    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     ngx_http_chat_service()->post_message(ngx_http_chat_principal(r), body,
-                                          ngx_http_chat_customer_done(r));
+                                          std::move(done));
 }
 
 
@@ -355,8 +456,15 @@ ngx_http_chat_messages(ngx_http_request_t *r)
 static void
 ngx_http_chat_escalate_body(ngx_http_request_t *r, std::string body)
 {
-    ngx_http_chat_service()->escalate(ngx_http_chat_principal(r),
-                                      ngx_http_chat_customer_done(r));
+    chat::customer::Done  done;
+
+    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_chat_service()->escalate(ngx_http_chat_principal(r), body,
+                                      std::move(done));
 }
 
 
@@ -372,8 +480,15 @@ ngx_http_chat_escalate(ngx_http_request_t *r)
 static void
 ngx_http_chat_read_body_done(ngx_http_request_t *r, std::string body)
 {
+    chat::customer::Done  done;
+
+    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     ngx_http_chat_service()->mark_read(ngx_http_chat_principal(r), body,
-                                       ngx_http_chat_customer_done(r));
+                                       std::move(done));
 }
 
 
@@ -403,7 +518,7 @@ ngx_http_chat_faq(ngx_http_request_t *r)
                                         "the FAQ is not loaded yet");
     }
 
-    return ngx_http_chat_customer_answer(r, svc->faq_list());
+    return ngx_http_chat_customer_respond(r, svc->faq_list());
 }
 
 

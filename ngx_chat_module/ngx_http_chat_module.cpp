@@ -42,6 +42,14 @@ static char *ngx_http_chat_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
+static ngx_conf_enum_t  ngx_http_chat_cookie_secure[] = {
+    { ngx_string("off"), NGX_HTTP_CHAT_COOKIE_SECURE_OFF },
+    { ngx_string("on"), NGX_HTTP_CHAT_COOKIE_SECURE_ON },
+    { ngx_string("auto"), NGX_HTTP_CHAT_COOKIE_SECURE_AUTO },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_chat_commands[] = {
 
     { ngx_string("chat_zone"),
@@ -76,7 +84,7 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_chat_rate,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_chat_main_conf_t, rate),
       NULL },
 
     { ngx_string("chat_login_limit"),
@@ -85,6 +93,20 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("chat_session_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
+      ngx_http_chat_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chat_loc_conf_t, session_rate),
+      NULL },
+
+    { ngx_string("chat_cookie_secure"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chat_loc_conf_t, cookie_secure),
+      &ngx_http_chat_cookie_secure },
 
     { ngx_string("chat_message_max"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -112,6 +134,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_chat_main_conf_t, ws_max_message),
+      NULL },
+
+    { ngx_string("chat_allowed_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_chat_allowed_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chat_loc_conf_t, allowed_origins),
       NULL },
 
     { ngx_string("chat_api"),
@@ -445,8 +474,8 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
     cmcf->redis_port = NGX_CONF_UNSET_UINT;
     cmcf->message_max = NGX_CONF_UNSET_UINT;
     cmcf->history = NGX_CONF_UNSET_UINT;
-    cmcf->rate = NGX_CONF_UNSET_UINT;
-    cmcf->burst = NGX_CONF_UNSET_UINT;
+    cmcf->rate.rate = NGX_CONF_UNSET_UINT;
+    cmcf->rate.burst = NGX_CONF_UNSET_UINT;
     cmcf->agent_grace = NGX_CONF_UNSET_MSEC;
     cmcf->ws_max_message = NGX_CONF_UNSET_SIZE;
     cmcf->login_failures = NGX_CONF_UNSET_UINT;
@@ -468,8 +497,8 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->redis_port, 6379);
     ngx_conf_init_uint_value(cmcf->message_max, 4000);
     ngx_conf_init_uint_value(cmcf->history, 50);
-    ngx_conf_init_uint_value(cmcf->rate, 1000);     /* 1r/s */
-    ngx_conf_init_uint_value(cmcf->burst, 30);
+    ngx_conf_init_uint_value(cmcf->rate.rate, 1000);     /* 1r/s */
+    ngx_conf_init_uint_value(cmcf->rate.burst, 30);
 
     if (cmcf->history < 1 || cmcf->history > 200) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -531,6 +560,10 @@ ngx_http_chat_create_loc_conf(ngx_conf_t *cf)
 
     clcf->api = NGX_CONF_UNSET;
     clcf->status = NGX_CONF_UNSET;
+    clcf->session_rate.rate = NGX_CONF_UNSET_UINT;
+    clcf->session_rate.burst = NGX_CONF_UNSET_UINT;
+    clcf->cookie_secure = NGX_CONF_UNSET_UINT;
+    clcf->allowed_origins = static_cast<ngx_array_t *>(NGX_CONF_UNSET_PTR);
 
     return clcf;
 }
@@ -544,6 +577,18 @@ ngx_http_chat_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
     ngx_conf_merge_value(conf->status, prev->status, 0);
+    ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
+                              NGX_HTTP_CHAT_COOKIE_SECURE_AUTO);
+
+    /* chat_session_rate: 30r/m burst=60 */
+    if (conf->session_rate.rate == NGX_CONF_UNSET_UINT) {
+        conf->session_rate = prev->session_rate;
+    }
+
+    ngx_conf_init_uint_value(conf->session_rate.rate, 500);
+    ngx_conf_init_uint_value(conf->session_rate.burst, 60);
+    ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
+                             NULL);
 
     return NGX_CONF_OK;
 }

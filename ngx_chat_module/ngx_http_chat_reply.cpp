@@ -129,53 +129,141 @@ ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
 
 
 /*
+ * Parked requests: a request answered from a completion (Postgres, Redis,
+ * the thread pool) is registered here under a never-reused id, and the
+ * completion captures that id, never the pointer. A cleanup on r->pool
+ * removes the entry whenever nginx frees the request without us (a client
+ * abort, worker_shutdown_timeout closing every connection, a WebSocket
+ * closing), so a completion that comes later finds nothing and touches
+ * nothing. The entry lives in the cleanup's own storage: one allocation,
+ * made before the work starts, and the rbtree finds it by id.
+ *
  * A worker shutting down (reload) exits as soon as no non-cancelable timer
  * is left, even with requests still waiting for Postgres or Redis. While any
- * request is parked, this timer keeps the worker until they are answered.
+ * request is parked, a timer keeps the worker until they are answered (or
+ * freed by worker_shutdown_timeout).
  */
-static ngx_uint_t   ngx_http_chat_parked;
-static ngx_event_t  ngx_http_chat_park_ev;
+typedef struct {
+    ngx_rbtree_node_t    node;          /* key: the id */
+    ngx_http_request_t  *request;       /* NULL once unparked */
+} ngx_http_chat_parked_t;
+
+static ngx_rbtree_t          ngx_http_chat_parked_tree;
+static ngx_rbtree_node_t     ngx_http_chat_parked_sentinel;
+static ngx_uint_t            ngx_http_chat_parked_n;
+static ngx_http_chat_park_t  ngx_http_chat_park_last;
+static ngx_event_t           ngx_http_chat_park_ev;
 
 
 static void
 ngx_http_chat_park_handler(ngx_event_t *ev)
 {
-    if (ngx_http_chat_parked) {
+    if (ngx_http_chat_parked_n) {
         ngx_add_timer(ev, 1000);
     }
 }
 
 
-void
+static void
+ngx_http_chat_park_remove(ngx_http_chat_parked_t *p)
+{
+    ngx_rbtree_delete(&ngx_http_chat_parked_tree, &p->node);
+    p->request = NULL;
+    ngx_http_chat_parked_n--;
+}
+
+
+/* r->pool is being destroyed: the request is gone */
+static void
+ngx_http_chat_park_cleanup(void *data)
+{
+    ngx_http_chat_parked_t  *p = static_cast<ngx_http_chat_parked_t *>(data);
+
+    if (p->request) {
+        ngx_http_chat_park_remove(p);
+    }
+}
+
+
+ngx_http_chat_park_t
 ngx_http_chat_park(ngx_http_request_t *r) noexcept
 {
-    ngx_http_chat_parked++;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_chat_parked_t  *p;
+
+    if (ngx_http_chat_parked_tree.root == NULL) {
+        ngx_rbtree_init(&ngx_http_chat_parked_tree,
+                        &ngx_http_chat_parked_sentinel,
+                        ngx_rbtree_insert_value);
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_chat_parked_t));
+    if (cln == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: parking the request failed");
+        return 0;
+    }
+
+    p = static_cast<ngx_http_chat_parked_t *>(cln->data);
+    p->node.key = ++ngx_http_chat_park_last;
+    p->request = r;
+
+    cln->handler = ngx_http_chat_park_cleanup;
+    cln->data = p;
+
+    ngx_rbtree_insert(&ngx_http_chat_parked_tree, &p->node);
+    ngx_http_chat_parked_n++;
 
     if (!ngx_http_chat_park_ev.timer_set) {
         ngx_http_chat_park_ev.handler = ngx_http_chat_park_handler;
         ngx_http_chat_park_ev.log = ngx_cycle->log;
-        ngx_http_chat_park_ev.data = &ngx_http_chat_parked;
+        ngx_http_chat_park_ev.data = &ngx_http_chat_parked_n;
         ngx_add_timer(&ngx_http_chat_park_ev, 1000);
     }
+
+    return p->node.key;
 }
 
 
-void
-ngx_http_chat_unpark(void) noexcept
+ngx_http_request_t *
+ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept
 {
-    if (ngx_http_chat_parked) {
-        ngx_http_chat_parked--;
+    ngx_rbtree_node_t       *node, *sentinel;
+    ngx_http_request_t      *r;
+    ngx_http_chat_parked_t  *p;
+
+    if (id == 0 || ngx_http_chat_parked_tree.root == NULL) {
+        return NULL;
     }
+
+    node = ngx_http_chat_parked_tree.root;
+    sentinel = ngx_http_chat_parked_tree.sentinel;
+
+    while (node != sentinel) {
+        if (id != node->key) {
+            node = (id < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        p = reinterpret_cast<ngx_http_chat_parked_t *>(node);
+        r = p->request;
+        ngx_http_chat_park_remove(p);
+
+        return r;
+    }
+
+    return NULL;
 }
 
 
+/* finalizes a request answered from a completion */
 void
 ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
 {
-    ngx_http_chat_unpark();
+    ngx_connection_t  *c = r->connection;   /* r may be freed below */
 
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -1,10 +1,16 @@
 /*
  * Request plumbing shared by every endpoint: reading the body without
- * blocking, finding the credentials (cookie, Bearer, ?token=), the CSRF rule,
- * and the session cookie.
+ * blocking, finding the credentials (Bearer, cookie, and ?token= on the
+ * WebSocket upgrades only), the CSRF rule, and the cookies.
  */
 
 #include "ngx_http_chat.h"
+
+#if (NGX_HTTP_REALIP)
+extern "C" {
+extern ngx_module_t  ngx_http_realip_module;
+}
+#endif
 
 
 static void ngx_http_chat_body_read(ngx_http_request_t *r);
@@ -198,10 +204,14 @@ ngx_http_chat_header(ngx_http_request_t *r, std::string_view name)
 
 /*
  * The credentials of a request, in order: "Authorization: Bearer", the
- * cookie, then "?token=" (WebSocket clients that cannot set headers).
+ * cookie, then "?token=" when src allows it (the WebSocket upgrades, whose
+ * browser clients cannot set headers). Every other endpoint ignores a URL
+ * token: a cross-site form can put one there (session fixation), so it must
+ * never authenticate a REST call, let alone become a cookie.
  */
 ngx_http_chat_credentials_t
-ngx_http_chat_credentials(ngx_http_request_t *r, std::string_view cookie)
+ngx_http_chat_credentials(ngx_http_request_t *r, std::string_view cookie,
+    ngx_http_chat_token_src_e src)
 {
     ngx_str_t                    name, value;
     ngx_http_chat_credentials_t  cr;
@@ -231,7 +241,9 @@ ngx_http_chat_credentials(ngx_http_request_t *r, std::string_view cookie)
         return cr;
     }
 
-    if (ngx_http_arg(r, (u_char *) "token", 5, &value) == NGX_OK) {
+    if (src == ngx_http_chat_token_or_url
+        && ngx_http_arg(r, (u_char *) "token", 5, &value) == NGX_OK)
+    {
         cr.token = ngx_http_chat_sv(value);
         cr.from_cookie = false;
     }
@@ -271,6 +283,49 @@ ngx_http_chat_csrf_ok(ngx_http_request_t *r)
 }
 
 
+/*
+ * chat_cookie_secure: on, off, or auto: Secure when nginx terminates TLS, or
+ * when a TLS-terminating proxy says so with "X-Forwarded-Proto: https" and
+ * the request came from that proxy, which only the realip module can vouch
+ * for: its context exists when it took the client address from a
+ * set_real_ip_from peer. Anyone else's X-Forwarded-Proto is ignored.
+ */
+static bool
+ngx_http_chat_cookie_secure(ngx_http_request_t *r)
+{
+    ngx_http_chat_loc_conf_t  *lcf;
+
+    lcf = static_cast<ngx_http_chat_loc_conf_t *>(
+              ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
+
+    if (lcf->cookie_secure == NGX_HTTP_CHAT_COOKIE_SECURE_ON) {
+        return true;
+    }
+
+    if (lcf->cookie_secure == NGX_HTTP_CHAT_COOKIE_SECURE_OFF) {
+        return false;
+    }
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        return true;
+    }
+#endif
+
+#if (NGX_HTTP_REALIP)
+    if (ngx_http_get_module_ctx(r, ngx_http_realip_module) != NULL) {
+        std::string_view  proto = ngx_http_chat_header(r, "X-Forwarded-Proto");
+
+        return proto.size() == 5
+               && ngx_strncasecmp((u_char *) proto.data(), (u_char *) "https",
+                                  5) == 0;
+    }
+#endif
+
+    return false;
+}
+
+
 ngx_int_t
 ngx_http_chat_set_cookie(ngx_http_request_t *r, std::string_view name,
     std::string_view value, ngx_int_t max_age)
@@ -278,11 +333,7 @@ ngx_http_chat_set_cookie(ngx_http_request_t *r, std::string_view name,
     u_char           *p;
     size_t            len;
     ngx_table_elt_t  *h;
-    bool              secure = false;
-
-#if (NGX_HTTP_SSL)
-    secure = r->connection->ssl != NULL;
-#endif
+    bool              secure = ngx_http_chat_cookie_secure(r);
 
     len = name.size() + 1 + value.size()
           + sizeof("; Path=/chat; HttpOnly; SameSite=Lax; Secure; Max-Age=")

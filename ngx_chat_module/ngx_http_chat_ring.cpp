@@ -3,7 +3,11 @@
  * the latest events in the chat zone. A worker appends what it raises; every
  * worker polls the ring every 50 ms (one atomic read when nothing is new) and
  * delivers what others appended to its own sockets. A worker that falls more
- * than a ring behind skips ahead: its clients resume with after=.
+ * than a ring behind skips ahead: the events it missed are counted
+ * (counters.ring_dropped in /chat/status), and its sockets are closed with a
+ * code clients treat as "reconnect", so customers resume with after= and
+ * dashboards refetch. An event that finds no room in the zone is counted too
+ * (nobody can tell which sockets would have wanted it; polling recovers it).
  */
 
 #include "ngx_http_chat.h"
@@ -64,13 +68,19 @@ ngx_http_chat_ring_put(ngx_http_chat_zone_t *zone,
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
+    if (data == NULL) {
+        (void) ngx_atomic_fetch_add(&sh->counters.ring_dropped, 1);
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "chat: no room in the zone for an event of %uz bytes; "
+                      "other workers miss it", wire.size());
+    }
 }
 
 
 static void
 ngx_http_chat_ring_poll(ngx_event_t *ev)
 {
-    uint64_t                 head, seq;
+    uint64_t                 head, seq, missed = 0;
     std::vector<std::string> batch;
     ngx_http_chat_ring_t    *slot;
     ngx_http_chat_zone_t    *zone;
@@ -89,6 +99,7 @@ ngx_http_chat_ring_poll(ngx_event_t *ev)
             seq = ngx_http_chat_ring_seen;
 
             if (head - seq > NGX_HTTP_CHAT_RING_SIZE) {
+                missed = head - seq - NGX_HTTP_CHAT_RING_SIZE;
                 seq = head - NGX_HTTP_CHAT_RING_SIZE;
             }
 
@@ -107,6 +118,16 @@ ngx_http_chat_ring_poll(ngx_event_t *ev)
         }
 
         ngx_http_chat_ring_seen = head;
+
+        if (missed) {
+            (void) ngx_atomic_fetch_add(&sh->counters.ring_dropped, missed);
+            ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                          "chat: this worker fell %uL events behind the "
+                          "event ring; its sockets reconnect", missed);
+
+            /* whatever they missed, they get it back with after= */
+            ngx_http_chat_ws_resume_all("missed events; reconnect");
+        }
 
         for (const auto &wire : batch) {
             auto e = chat::events::parse(wire);

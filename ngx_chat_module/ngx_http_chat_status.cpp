@@ -106,6 +106,8 @@ ngx_http_chat_collect(ngx_http_chat_main_conf_t *cmcf,
                      "reads that went to Postgres"});
         m.push_back({"reloads_total", (double) c->reloads,
                      "configuration reloads since the zone was created"});
+        m.push_back({"ring_dropped_total", (double) c->ring_dropped,
+                     "events workers missed in the no-Redis event ring"});
     }
 
     if (w && w->pg) {
@@ -284,6 +286,8 @@ ngx_http_chat_status_json(ngx_http_chat_main_conf_t *cmcf,
         j.number((std::int64_t) c->cache_misses);
         j.key("reloads");
         j.number((std::int64_t) c->reloads);
+        j.key("ring_dropped");
+        j.number((std::int64_t) c->ring_dropped);
         j.end_object();
     }
 
@@ -370,14 +374,19 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
     }
 
     /* the queue and the agents online are Postgres's to say */
+    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
+
+    if (id == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     try {
-        ngx_http_chat_park(r);
 
         w->pg->query("SELECT (SELECT count(*) FROM conversations WHERE status = "
                      "'agent' AND assigned_agent_id IS NULL), (SELECT count(*) "
                      "FROM agents WHERE presence = 'online' AND deleted_at IS "
                      "NULL)", {},
-            [r, cmcf](chat::Result<chat::pg::QueryResult> res) {
+            [id, cmcf](chat::Result<chat::pg::QueryResult> res) {
                 ngx_http_chat_live_t  live = {-1, -1};
 
                 if (res.ok() && res.value().rows() == 1) {
@@ -389,12 +398,13 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
                         res.value().get(0, 1).size());
                 }
 
-                ngx_http_chat_finish(r, ngx_http_chat_status_send(r, cmcf,
-                                                                  live));
+                ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                    return ngx_http_chat_status_send(r, cmcf, live);
+                });
             });
 
     } catch (const std::exception &e) {
-        ngx_http_chat_unpark();
+        (void) ngx_http_chat_unpark(id);
         return ngx_http_chat_status_send(r, cmcf, {-1, -1});
     }
 

@@ -121,6 +121,14 @@ ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    zone->sh->session_buckets = static_cast<ngx_http_chat_bucket_t *>(
+        ngx_slab_calloc(zone->shpool,
+                        sizeof(ngx_http_chat_bucket_t)
+                        * NGX_HTTP_CHAT_RATE_SLOTS));
+    if (zone->sh->session_buckets == NULL) {
+        return NGX_ERROR;
+    }
+
     len = sizeof(" in chat zone \"\"") + shm_zone->shm.name.len;
 
     zone->shpool->log_ctx = static_cast<u_char *>(

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds core and its tests with AddressSanitizer (leak checks included) in build/asan and runs them.
+# AddressSanitizer: core and its tests (leak checks included) in build/asan, then the nginx module
+# itself built with ASan (build/nginx-asan, linked with build/asan's core) and the t/ files that
+# exercise sockets, the event ring and reloads run against it (libasan preloaded into nginx).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -10,7 +12,21 @@ if [ ! -f "$B/CMakeCache.txt" ]; then
 fi
 
 chat_log "core: ASan build"
-cmake --build "$B" -j"$(nproc)" --target core_tests >/dev/null
+cmake --build "$B" -j"$(nproc)" --target core_tests chatcore >/dev/null
 
 chat_log "core: ctest under ASan"
 ctest --test-dir "$B" --output-on-failure -j"$(nproc)" --timeout 180
+
+chat_log "module: ASan build"
+CHAT_MODULE_BUILD="$CHAT_ROOT/build/nginx-asan" CHAT_CORE_LIB="$B/libchatcore.a" \
+CHAT_CC_EXTRA="-fsanitize=address -fno-omit-frame-pointer" "$(dirname "$0")/build-module.sh"
+
+# the t/ files run under ASan (the WebSocket and ring suites, and a reload suite)
+ASAN_T="${CHAT_ASAN_T:-t/03-reload.t $(echo t/3[0-9]-*.t)}"
+
+chat_log "t/ under ASan: $ASAN_T"
+cd "$CHAT_ROOT"
+# shellcheck disable=SC2086
+CHAT_MODULE_SO="$CHAT_ROOT/build/nginx-asan/objs/ngx_http_chat_module.so" \
+CHAT_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so)" \
+    prove ${PROVE_ARGS:-} $ASAN_T

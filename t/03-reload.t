@@ -31,12 +31,15 @@ if ($child == 0) {
     my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
     my ($n, @bad) = (0);
     my $stop = 0;
+    open my $progress, '>', "$results.progress" or die "progress: $!";
+    $progress->autoflush(1);
     local $SIG{TERM} = sub { $stop = 1 };
     eval {
         while (!$stop) {
             for my $p ('/chat/api/v1/health', '/chat/api/v1/health/db', '/chat/status') {
                 my $r = $http->get($ng->url($p));
                 $n++;
+                print $progress '.';
                 push @bad, "$p: $r->{status} $r->{reason} " . substr($r->{content} // '', 0, 200)
                     if $r->{status} >= 500;
             }
@@ -49,11 +52,16 @@ if ($child == 0) {
 }
 close $wr;
 
+# each reload happens while the client is busy: after at least 12 more of its requests
+# (a fixed pause would count fewer on a slow or sanitized build)
+sub client_sent { -s "$results.progress" // 0 }
 for my $i (1 .. 5) {
-    sleep 0.3;
+    my $mark = client_sent();
+    wait_until(sub { client_sent() >= $mark + 12 }, 20, 0.05);
     ok(eval { $ng->reload }, "reload $i: new workers answer") or diag($@);
 }
-sleep 0.3;
+my $mark = client_sent();
+wait_until(sub { client_sent() >= $mark + 12 }, 20, 0.05);
 kill 'TERM', $child;
 my @lines = <$rd>;
 waitpid $child, 0;

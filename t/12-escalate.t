@@ -76,5 +76,19 @@ my $later = $ng->post('/chat/api/v1/messages', headers => $a2,
                       json => { text => 'later', client_id => '00000000-0000-4000-8000-0000000ff100' });
 is($later->{status}, 201, 'the bucket refills');
 
+# a body that is JSON but not an object is refused like on every other write,
+# and escalates nothing
+for my $body ('[]', '"x"', '1', 'null') {
+    my $sx = $ng->post('/chat/api/v1/session', json => {})->{json};
+    my $h = { Authorization => "Bearer $sx->{token}", 'Content-Type' => 'application/json' };
+    my $m = $ng->post('/chat/api/v1/messages', headers => $h, body => $body);
+    my $x = $ng->post('/chat/api/v1/escalate', headers => $h, body => $body);
+    is($m->{status}, 400, "POST /messages with body $body is 400");
+    is($x->{status}, $m->{status}, "POST /escalate with body $body answers the same");
+    is($x->{json}{error}{code}, 'bad_request', '  with code bad_request');
+    is($ng->get('/chat/api/v1/conversation', headers => $h)->{json}{conversation}{status}, 'automated',
+       '  and the conversation is not escalated');
+}
+
 $ng->stop;
 done_testing;

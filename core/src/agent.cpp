@@ -265,7 +265,9 @@ Result<std::pair<std::int64_t, std::string>> decode_cursor(std::string_view curs
         if (bar == std::string_view::npos) return bad;
         auto us = parse_int(s.substr(0, bar));
         std::string_view id = s.substr(bar + 1);
-        if (!us || !customer::is_uuid(id)) return bad;
+        // microseconds since 1970 of a timestamp Postgres can hold (up to year 9999)
+        constexpr std::int64_t kUsMax = 253402300799999999;
+        if (!us || *us < 0 || *us > kUsMax || !customer::is_uuid(id)) return bad;
         return std::pair<std::int64_t, std::string>{*us, std::string(id)};
     } catch (const std::exception& e) {
         return make_error(Errc::internal, e.what());
@@ -643,7 +645,7 @@ void Service::read(const Principal& p, std::string_view id, std::string_view bod
         if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
         const json::Value* up = parsed.value().find("up_to_seq");
         std::optional<std::int64_t> n = up ? up->as_int() : std::nullopt;
-        if (!n || *n < 0 || *n > INT32_MAX)
+        if (!n || *n < 0 || *n > input::kSeqMax)
             return fail(done, Errc::validation, "up_to_seq must be a non-negative integer");
         run("SELECT chat_agent_read($1::uuid, $2, $3::uuid, $4)::text",
             {p.agent_id, p.role, std::string(id), std::to_string(*n)},
@@ -665,6 +667,92 @@ void Service::sweep(std::uint64_t grace_ms, std::function<void(Result<std::strin
                 if (!r.ok()) return done(r.error());
                 done(std::move(r.value().result_json));
             });
+    } catch (const std::exception& e) {
+        try {
+            loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+        } catch (...) {
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Open sockets: standing re-checks and write access
+
+namespace {
+
+int role_rank(std::string_view role) {
+    return role == "admin" ? 3 : role == "supervisor" ? 2 : role == "agent" ? 1 : 0;
+}
+
+}  // namespace
+
+Recheck recheck(const Principal& p, const Standing* now) noexcept {
+    if (!now || now->deleted || now->token_version != p.token_version) return Recheck::revoke;
+    if (now->role == p.role) return Recheck::keep;
+    return role_rank(now->role) > role_rank(p.role) ? Recheck::promote : Recheck::revoke;
+}
+
+void Service::standing(const std::vector<std::string>& agent_ids,
+                       std::function<void(Result<std::vector<Standing>>)> done) noexcept {
+    try {
+        std::string ids = "{";
+        for (const auto& id : agent_ids) {
+            if (!customer::is_uuid(id)) continue;
+            if (ids.size() > 1) ids += ',';
+            ids += id;
+        }
+        ids += '}';
+        pg_.query("SELECT id::text, role, token_version, deleted_at IS NOT NULL FROM agents"
+                  " WHERE id = ANY($1::uuid[])",
+                  {ids}, [done](Result<pg::QueryResult> r) {
+                      if (!r.ok()) return done(r.error());
+                      std::vector<Standing> out;
+                      try {
+                          const pg::QueryResult& q = r.value();
+                          for (int i = 0; i < q.rows(); i++) {
+                              Standing s;
+                              s.agent_id = std::string(q.get(i, 0));
+                              s.role = std::string(q.get(i, 1));
+                              auto v = parse_int(q.get(i, 2));
+                              s.token_version = v.value_or(-1);
+                              s.deleted = q.get(i, 3) != "f";
+                              out.push_back(std::move(s));
+                          }
+                      } catch (const std::exception& e) {
+                          return done(make_error(Errc::internal, e.what()));
+                      }
+                      done(std::move(out));
+                  });
+    } catch (const std::exception& e) {
+        try {
+            loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+        } catch (...) {
+        }
+    }
+}
+
+void Service::write_access(const Principal& p, std::string_view conversation_id,
+                           std::function<void(Result<WriteAccess>)> done) noexcept {
+    try {
+        if (!customer::is_uuid(conversation_id)) {
+            loop_.post([done] { done(make_error(Errc::not_found, "conversation not found")); });
+            return;
+        }
+        pg_.query("SELECT c.status, coalesce(c.assigned_agent_id::text, ''),"
+                  " chat_agent_can_write(c, $1::uuid, $2) FROM conversations c WHERE c.id = $3::uuid",
+                  {p.agent_id, p.role, std::string(conversation_id)}, [done](Result<pg::QueryResult> r) {
+                      if (!r.ok()) return done(r.error());
+                      if (r.value().rows() < 1) return done(make_error(Errc::not_found, "conversation not found"));
+                      WriteAccess a;
+                      try {
+                          a.status = std::string(r.value().get(0, 0));
+                          a.assigned_agent_id = std::string(r.value().get(0, 1));
+                          a.allowed = r.value().get(0, 2) == "t";
+                      } catch (const std::exception& e) {
+                          return done(make_error(Errc::internal, e.what()));
+                      }
+                      done(std::move(a));
+                  });
     } catch (const std::exception& e) {
         try {
             loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });

@@ -95,7 +95,8 @@ Result<Window> parse_window(std::string_view query) noexcept {
             return make_error(Errc::validation, std::string(name) + " must be an integer");
         *target = n;
     }
-    if (w.after < 0) return make_error(Errc::validation, "after must be >= 0");
+    if (w.after < 0 || w.after > input::kSeqMax)
+        return make_error(Errc::validation, "after must be between 0 and " + std::to_string(input::kSeqMax));
     if (w.limit < 1 || w.limit > 200) return make_error(Errc::validation, "limit must be between 1 and 200");
     return w;
 }
@@ -207,7 +208,39 @@ std::string Service::renew_session(const std::string& sid) {
     return token::encode_session(key_bytes(secret_), {sid, loop_.wall_ms() + settings_.session_ttl_ms});
 }
 
+void Service::with_faq(std::function<void()> next) noexcept {
+    try {
+        pg_.query("SELECT chat_faq_current()::text", {}, [this, next](Result<pg::QueryResult> r) {
+            if (!faq_ && r.ok() && r.value().rows() == 1 && !r.value().is_null(0, 0)) {
+                auto v = json::parse(r.value().get(0, 0));
+                const json::Value* list = v.ok() ? v.value().find("faq") : nullptr;
+                if (list) {
+                    auto set = load_faq(json::to_string(*list), v.value().find_int("version").value_or(0));
+                    if (set.ok()) faq_ = std::move(set.value());
+                }
+            }
+            next();  // without it (Postgres down, a bad set) the use case answers as it would have
+        });
+    } catch (const std::exception&) {
+        loop_.post(std::move(next));
+    }
+}
+
 void Service::open_session(std::string_view token, std::string_view body, Done done) noexcept {
+    if (faq_) return open_session_now(token, body, std::move(done));
+    with_faq([this, token = std::string(token), body = std::string(body), done = std::move(done)]() mutable {
+        open_session_now(token, body, std::move(done));
+    });
+}
+
+void Service::post_message(const std::string& sid, std::string_view body, Done done) noexcept {
+    if (faq_) return post_message_now(sid, body, std::move(done));
+    with_faq([this, sid, body = std::string(body), done = std::move(done)]() mutable {
+        post_message_now(sid, body, std::move(done));
+    });
+}
+
+void Service::open_session_now(std::string_view token, std::string_view body, Done done) noexcept {
     try {
         auto parsed = parse_body(body);
         if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
@@ -272,7 +305,7 @@ void Service::conversation(const std::string& sid, std::int64_t after, std::int6
         std::move(done));
 }
 
-void Service::post_message(const std::string& sid, std::string_view body, Done done) noexcept {
+void Service::post_message_now(const std::string& sid, std::string_view body, Done done) noexcept {
     try {
         auto fail = [this, &done](Errc code, std::string msg) {
             loop_.post([done, code, msg = std::move(msg)] { done(make_error(code, msg)); });
@@ -351,7 +384,10 @@ void Service::post_message(const std::string& sid, std::string_view body, Done d
     }
 }
 
-void Service::escalate(const std::string& sid, Done done) noexcept {
+void Service::escalate(const std::string& sid, std::string_view body, Done done) noexcept {
+    // The body carries nothing yet, but it is a write like the others: a JSON object or nothing.
+    auto parsed = parse_body(body);
+    if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
     run("SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
         [sid](std::string_view text) -> Result<Answer> {
             auto p = parse_db_json(text);
@@ -374,7 +410,7 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
         if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
         const json::Value* up = parsed.value().find("up_to_seq");
         std::optional<std::int64_t> n = up ? up->as_int() : std::nullopt;
-        if (!n || *n < 0 || *n > INT32_MAX)
+        if (!n || *n < 0 || *n > input::kSeqMax)
             return loop_.post([done] { done(make_error(Errc::validation, "up_to_seq must be a non-negative integer")); });
 
         run("SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},
@@ -387,7 +423,8 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
                         std::string assigned;
                         if (const json::Value* ag = c->find("assigned_agent"))
                             if (const std::string* aid = ag->find_string("id")) assigned = *aid;
-                        if (id) a.events.push_back(events::read(*id, assigned, "customer", n));
+                        const std::string* st = c->find_string("status");
+                        if (id) a.events.push_back(events::read(*id, assigned, "customer", n, st ? *st : ""));
                     }
                 }
                 a.status = 204;

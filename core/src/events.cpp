@@ -17,13 +17,19 @@ std::string assigned_of(const json::Value* conversation) {
     return id ? *id : std::string();
 }
 
+std::string status_of(const json::Value* conversation) {
+    const std::string* s = conversation ? conversation->find_string("status") : nullptr;
+    return s ? *s : std::string();
+}
+
 Event make(std::string type, std::string conversation_id, std::int64_t seq, std::string assigned,
-           const json::Value* data) {
+           const json::Value* data, std::string status = {}) {
     Event e;
     e.type = std::move(type);
     e.conversation_id = std::move(conversation_id);
     e.seq = seq;
     e.assigned_agent_id = std::move(assigned);
+    e.status = std::move(status);
     json::Writer w(e.json);
     w.begin_object();
     w.key("type").string(e.type);
@@ -49,22 +55,22 @@ std::vector<Event> from_answer(std::string_view answer_json) noexcept {
         if (!c || !c->as_object()) return out;
         std::string conv_id = c->find_string("id") ? *c->find_string("id") : std::string();
         std::string assigned = assigned_of(c);
+        std::string status = status_of(c);
         bool joined = false;
         if (const json::Value* ms = v.value().find("messages"); ms && ms->as_array()) {
             for (const json::Value& m : *ms->as_array()) {
-                out.push_back(make("message.created", conv_id, m.find_int("seq").value_or(0), assigned, &m));
+                out.push_back(make("message.created", conv_id, m.find_int("seq").value_or(0), assigned, &m, status));
                 if (const json::Value* md = m.find("metadata"))
                     if (const std::string* ev = md->find_string("event"); ev && *ev == "assigned") joined = true;
             }
         }
-        out.push_back(make("conversation.updated", conv_id, 0, assigned, c));
+        out.push_back(make("conversation.updated", conv_id, 0, assigned, c, status));
         if (joined && c->find("assigned_agent")) {
             json::Value data{json::Object{}};
             data.set("agent", *c->find("assigned_agent"));
-            out.push_back(make("agent.assigned", conv_id, 0, assigned, &data));
+            out.push_back(make("agent.assigned", conv_id, 0, assigned, &data, status));
         }
-        if (const std::string* st = c->find_string("status"); st && *st == "closed")
-            out.push_back(make("chat.closed", conv_id, 0, assigned, c));
+        if (status == "closed") out.push_back(make("chat.closed", conv_id, 0, assigned, c, status));
     } catch (...) {
         out.clear();
     }
@@ -108,18 +114,30 @@ Event presence(std::string_view answer_json) noexcept {
 }
 
 std::string encode(const Event& e) {
-    return "e1\n" + e.cache_key + "\n" + std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" +
-           e.json;
+    return "e2\n" + e.cache_key + "\n" + std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" +
+           e.status + "\n" + e.json;
+}
+
+bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role) noexcept {
+    if (role == "supervisor" || role == "admin") return true;
+    if (e.conversation_id.empty()) return true;  // agent.presence.changed
+    // assigned to them: open, or closed and handled by them (an agent is only ever
+    // assigned conversations in status agent, and a closed one keeps its agent)
+    if (!e.assigned_agent_id.empty()) return !agent_id.empty() && e.assigned_agent_id == agent_id;
+    return e.status == "agent";  // the queue; never a bot-only chat, never an unknown one
 }
 
 Result<Event> parse(std::string_view text) noexcept {
     try {
-        // The envelope: "e1\n<cache key>\n<version>\n<assigned agent>\n<json>".
-        std::string fields[3];
-        bool envelope = text.starts_with("e1\n");
+        // The envelope: "e2\n<cache key>\n<version>\n<assigned agent>\n<status>\n<json>"
+        // ("e1": the same without <status>).
+        std::string fields[4];
+        int nfields = text.starts_with("e2\n") ? 4 : text.starts_with("e1\n") ? 3 : 0;
+        bool envelope = nfields > 0;
         if (envelope) {
             text.remove_prefix(3);
-            for (std::string& f : fields) {
+            for (int i = 0; i < nfields; i++) {
+                std::string& f = fields[i];
                 auto nl = text.find('\n');
                 if (nl == std::string_view::npos) return make_error(Errc::bad_request, "broken event envelope");
                 f = std::string(text.substr(0, nl));
@@ -147,6 +165,7 @@ Result<Event> parse(std::string_view text) noexcept {
                 if (const std::string* id = d->find_string("assigned_agent_id")) e.assigned_agent_id = *id;
             } else {
                 e.assigned_agent_id = assigned_of(d);
+                if (e.type == "conversation.updated" || e.type == "chat.closed") e.status = status_of(d);
             }
         }
         e.json = std::string(text);
@@ -154,6 +173,7 @@ Result<Event> parse(std::string_view text) noexcept {
             e.cache_key = std::move(fields[0]);
             e.version = version;
             e.assigned_agent_id = std::move(fields[2]);  // the sender knew it; message data does not say
+            if (nfields == 4) e.status = std::move(fields[3]);
         }
         return e;
     } catch (...) {
@@ -162,21 +182,23 @@ Result<Event> parse(std::string_view text) noexcept {
 }
 
 Event typing(std::string_view conversation_id, std::string_view assigned_agent_id, std::string_view sender_type,
-             bool on) {
+             bool on, std::string_view status) {
     json::Value data{json::Object{}};
     data.set("sender_type", json::Value(sender_type));
     data.set("typing", json::Value(on));
     if (!assigned_agent_id.empty()) data.set("assigned_agent_id", json::Value(assigned_agent_id));
-    return make("typing", std::string(conversation_id), 0, std::string(assigned_agent_id), &data);
+    return make("typing", std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
+                std::string(status));
 }
 
 Event read(std::string_view conversation_id, std::string_view assigned_agent_id, std::string_view sender_type,
-           std::int64_t up_to_seq) {
+           std::int64_t up_to_seq, std::string_view status) {
     json::Value data{json::Object{}};
     data.set("sender_type", json::Value(sender_type));
     data.set("up_to_seq", json::Value(up_to_seq));
     if (!assigned_agent_id.empty()) data.set("assigned_agent_id", json::Value(assigned_agent_id));
-    return make("read", std::string(conversation_id), 0, std::string(assigned_agent_id), &data);
+    return make("read", std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
+                std::string(status));
 }
 
 }  // namespace chat::events

@@ -1,6 +1,8 @@
 // The input rules every use case shares.
 #include "chat/input.h"
 
+#include <charconv>
+
 #include "chat/utf8.h"
 
 namespace chat::input {
@@ -12,6 +14,13 @@ Result<json::Value> parse_body(std::string_view body) noexcept {
     if (!v.ok()) return v.error();
     if (v.value().type() != json::Type::object) return make_error(Errc::bad_request, "body must be a JSON object");
     return v;
+}
+
+std::optional<std::int64_t> parse_seq(std::string_view s) noexcept {
+    std::int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || n < 0 || n > kSeqMax) return std::nullopt;
+    return n;
 }
 
 bool blank(std::string_view s) noexcept {

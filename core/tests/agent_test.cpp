@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "chat/agent.h"
+#include "chat/base64.h"
 #include "chat/epoll_loop.h"
 #include "chat/json.h"
 #include "chat/password.h"
@@ -271,6 +272,20 @@ std::string login_body(const std::string& user, const std::string& pw) {
     chat::json::Writer w(out);
     w.begin_object().key("username").string(user).key("password").string(pw).end_object();
     return out;
+}
+
+TEST(AgentCursor, RoundTripsAndRejectsTimesPostgresCannotHold) {
+    const std::string id = "00000000-0000-4000-8000-000000000001";
+    auto c = chat::agent::decode_cursor(chat::agent::encode_cursor(1700000000123456, id));
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c.value().first, 1700000000123456);
+    EXPECT_EQ(c.value().second, id);
+    // a forged cursor outside 1970..9999 would be "timestamp out of range", a 500
+    for (const char* us : {"-1", "-9223372036854775807", "9223372036854775807", "253402300800000000"}) {
+        auto bad = chat::agent::decode_cursor(chat::base64::encode_url(std::string(us) + "|" + id));
+        ASSERT_FALSE(bad.ok()) << us;
+        EXPECT_EQ(bad.error().code, chat::Errc::validation) << us;
+    }
 }
 
 TEST_F(AgentTest, LoginOkAndTheSame401ForWrongPasswordAndUnknownUser) {

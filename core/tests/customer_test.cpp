@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "chat/customer.h"
+#include "chat/input.h"
 
 namespace {
 
@@ -27,6 +28,26 @@ TEST(CustomerWindow, RejectsWhatTheContractDoesNotAllow) {
         ASSERT_FALSE(w.ok()) << q;
         EXPECT_EQ(w.error().code, chat::Errc::validation) << q;
     }
+}
+
+TEST(CustomerWindow, RejectsASeqThatSqlCannotHold) {
+    // seq is an int in SQL: a larger after= would be a 500 from Postgres, not a 422
+    for (const char* q : {"after=2147483648", "after=9223372036854775807", "after=99999999999999999999",
+                          "limit=99999999999999999999"}) {
+        auto w = parse_window(q);
+        ASSERT_FALSE(w.ok()) << q;
+        EXPECT_EQ(w.error().code, chat::Errc::validation) << q;
+    }
+    auto max = parse_window("after=2147483647");
+    ASSERT_TRUE(max.ok());
+    EXPECT_EQ(max.value().after, 2147483647);
+}
+
+TEST(InputSeq, AcceptsZeroToTheLargestSqlIntOnly) {
+    EXPECT_EQ(chat::input::parse_seq("0"), 0);
+    EXPECT_EQ(chat::input::parse_seq("2147483647"), 2147483647);
+    for (const char* s : {"", "-1", "2147483648", "99999999999999999999", "1e3", " 1", "1 ", "+1", "x"})
+        EXPECT_FALSE(chat::input::parse_seq(s).has_value()) << s;
 }
 
 TEST(CustomerIds, AcceptsOnlyCanonicalUuids) {

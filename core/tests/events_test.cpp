@@ -63,3 +63,52 @@ TEST(Events, SideEffectsAreTheOtherConversationsAWriteAssignedOrRequeued) {
 }
 
 }  // namespace
+
+namespace {
+
+chat::events::Event conv_event(const char* status, const char* assigned) {
+    std::string answer = std::string(R"({"conversation":{"id":"c9","status":")") + status + R"(","assigned_agent":)" +
+                         (assigned[0] ? std::string(R"({"id":")") + assigned + R"("})" : std::string("null")) + "}}";
+    auto ev = chat::events::from_answer(answer);
+    return ev.at(0);
+}
+
+TEST(Events, TheEnvelopeCarriesTheConversationStatus) {
+    auto ev = chat::events::from_answer(kAnswer);
+    EXPECT_EQ(ev[0].status, "agent");
+    auto back = chat::events::parse(chat::events::encode(ev[0]));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back.value().status, "agent");
+    EXPECT_EQ(back.value().json, ev[0].json);
+    // an older node's envelope still parses; the status then comes from a conversation's data
+    auto old = chat::events::parse(std::string("e1\nsid\n3\n\n") + conv_event("automated", "").json);
+    ASSERT_TRUE(old.ok());
+    EXPECT_EQ(old.value().status, "automated");
+    EXPECT_EQ(chat::events::typing("c1", "", "customer", true, "agent").status, "agent");
+}
+
+TEST(Events, APlainAgentHearsOnlyWhatTheyMayGet) {
+    using chat::events::visible_to_agent;
+    auto bot = conv_event("automated", "");
+    auto queued = conv_event("agent", "");
+    auto mine = conv_event("agent", "a1");
+    auto theirs = conv_event("agent", "a2");
+    auto closed_mine = conv_event("closed", "a1");
+    auto closed_theirs = conv_event("closed", "a2");
+    EXPECT_FALSE(visible_to_agent(bot, "a1", "agent"));
+    EXPECT_TRUE(visible_to_agent(queued, "a1", "agent"));
+    EXPECT_TRUE(visible_to_agent(mine, "a1", "agent"));
+    EXPECT_FALSE(visible_to_agent(theirs, "a1", "agent"));
+    EXPECT_TRUE(visible_to_agent(closed_mine, "a1", "agent"));
+    EXPECT_FALSE(visible_to_agent(closed_theirs, "a1", "agent"));
+    chat::events::Event unknown = chat::events::typing("c1", "", "customer", true);
+    EXPECT_FALSE(visible_to_agent(unknown, "a1", "agent"));
+    EXPECT_TRUE(visible_to_agent(chat::events::presence(R"({"agent":{"id":"a2"}})"), "a1", "agent"));
+    for (const char* role : {"supervisor", "admin"}) {
+        EXPECT_TRUE(visible_to_agent(bot, "s1", role));
+        EXPECT_TRUE(visible_to_agent(theirs, "s1", role));
+        EXPECT_TRUE(visible_to_agent(unknown, "s1", role));
+    }
+}
+
+}  // namespace

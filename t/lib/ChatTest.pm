@@ -25,7 +25,18 @@ my $ROOT = abs_path(dirname(__FILE__) . '/../..');
 
 sub repo_root { $ROOT }
 sub nginx_bin { $ENV{CHAT_NGINX} || '/usr/sbin/nginx' }
-sub module_so { "$ROOT/build/nginx/objs/ngx_http_chat_module.so" }
+sub module_so { $ENV{CHAT_MODULE_SO} || "$ROOT/build/nginx/objs/ngx_http_chat_module.so" }
+
+# With CHAT_ASAN_PRELOAD (scripts/asan.sh: the path of libasan.so) nginx runs a module built
+# with AddressSanitizer; each instance's reports go to <dir>/asan/ and fail the test file.
+sub _nginx_env {
+    my ($dir) = @_;
+    my $lib = $ENV{CHAT_ASAN_PRELOAD} or return '';
+    make_path("$dir/asan");
+    chmod 0777, "$dir/asan";                       # workers run as nobody
+    return "LD_PRELOAD='$lib' ASAN_OPTIONS='log_path=$dir/asan/report:detect_leaks=0"
+         . ":abort_on_error=0:allocator_may_return_null=1' ";
+}
 
 # var/ may be a symlink to /var/tmp/nginx-chat-* (see scripts/env.sh)
 sub var_dir {
@@ -119,6 +130,7 @@ user              nobody nogroup;
 worker_processes  %WORKERS%;
 error_log         %DIR%/error.log info;
 pid               %DIR%/nginx.pid;
+%MAIN%
 
 events {
     worker_connections  1024;
@@ -137,6 +149,7 @@ http {
 %POSTGRES%
 %REDIS%
     chat_secret    %SECRET%;
+%SESSION_RATE%
 
 %HTTP%
 
@@ -153,7 +166,10 @@ http {
 CONF
 
 # start_nginx(workers => 3, http => '', server => '', no_redis => 0,
-#             no_postgres => 0, port => free, zone_size => '16m', name => ...)
+#             no_postgres => 0, port => free, zone_size => '16m', name => ...,
+#             main => '' (top-level directives, e.g. worker_shutdown_timeout),
+#             session_rate => '1000r/s burst=4000' ('default': the module's own
+#             chat_session_rate, so tests may open many sessions from 127.0.0.1))
 sub start_nginx {
     my (%o) = @_;
 
@@ -185,6 +201,9 @@ sub start_nginx {
             sprintf('    chat_redis     127.0.0.1:%d;', redis_port()),
         SECRET    => $secret,
         HTTP      => $o{http} // '',
+        MAIN      => $o{main} // '',
+        SESSION_RATE => ($o{session_rate} // '') eq 'default' ? '' :
+            sprintf('    chat_session_rate  %s;', $o{session_rate} // '1000r/s burst=4000'),
         SERVER    => $o{server} // '',
         PORT      => $port,
     );
@@ -201,7 +220,7 @@ sub start_nginx {
                                 max_redirect => 0, agent => 'chat-test/1'),
     }, __PACKAGE__;
 
-    my $out = qx{@{[nginx_bin()]} -p '$dir/' -c '$dir/nginx.conf' -e '$dir/error.log' 2>&1};
+    my $out = qx{@{[_nginx_env($dir)]}@{[nginx_bin()]} -p '$dir/' -c '$dir/nginx.conf' -e '$dir/error.log' 2>&1};
     if ($?) {
         diag("nginx did not start:\n$out" . _tail("$dir/error.log"));
         die "start_nginx($name) failed\n";
@@ -324,8 +343,15 @@ sub reload {
 # lines of error.log that fail a test file
 sub log_problems {
     my ($self) = @_;
-    open my $fh, '<', "$self->{dir}/error.log" or return ();
-    return grep { /\[alert\]|\[emerg\]|exited on signal/ } <$fh>;
+    my @bad;
+    if (open my $fh, '<', "$self->{dir}/error.log") {
+        @bad = grep { /\[alert\]|\[emerg\]|exited on signal/ } <$fh>;
+    }
+    for my $report (glob "$self->{dir}/asan/report*") {
+        open my $fh, '<', $report or next;
+        push @bad, "AddressSanitizer ($report):\n", <$fh>;
+    }
+    return @bad;
 }
 
 sub stop {
@@ -343,7 +369,8 @@ sub stop {
     }
 
     my @bad = $self->log_problems;
-    ok(!@bad, "error.log of $self->{name} has no [alert], [emerg] or crashed worker")
+    ok(!@bad, "error.log of $self->{name} has no [alert], [emerg] or crashed worker"
+             . ($ENV{CHAT_ASAN_PRELOAD} ? ', and AddressSanitizer reported nothing' : ''))
         or diag(join '', @bad);
     return !@bad;
 }

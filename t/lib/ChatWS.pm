@@ -4,24 +4,39 @@ package ChatWS;
 use strict;
 use warnings;
 use IO::Socket::INET;
+use Socket ();
 use IO::Select;
 use Protocol::WebSocket::Handshake::Client;
 use Protocol::WebSocket::Frame;
 use JSON::PP;
 use Time::HiRes qw(time);
 
-# connect(port => P, path => '/chat/api/v1/ws?after=0', headers => {...})
-# -> object, or (undef, status line) when the server refuses the upgrade
+# connect(port => P, path => '/chat/api/v1/ws?after=0', headers => {...},
+#         early => [texts sent in the same write as the handshake], rcvbuf => bytes,
+#         no_origin => 1 to send no Origin header)
+# -> object, or (undef, status, head, body) when the server refuses the upgrade
 sub connect {
     my ($class, %o) = @_;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $o{port},
-                                     Proto => 'tcp', Timeout => 5) or die "connect: $!";
+    my $sock;
+    if ($o{rcvbuf}) {
+        # a small receive buffer, set before connecting so the window stays small
+        $sock = IO::Socket::INET->new(Proto => 'tcp') or die "socket: $!";
+        setsockopt($sock, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), pack('i', $o{rcvbuf})) or die "rcvbuf: $!";
+        $sock->connect(Socket::pack_sockaddr_in($o{port}, Socket::inet_aton('127.0.0.1'))) or die "connect: $!";
+    } else {
+        $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $o{port},
+                                      Proto => 'tcp', Timeout => 5) or die "connect: $!";
+    }
     binmode $sock;
     my $hs = Protocol::WebSocket::Handshake::Client->new(url => "ws://127.0.0.1:$o{port}$o{path}");
     my $req = $hs->to_string;
+    # the handshake library always sends its own Origin: replace it, or drop it (no_origin => 1)
+    $req =~ s/^Origin: [^\r]*\r\n//mi
+        if $o{no_origin} || grep { lc eq 'origin' } keys %{ $o{headers} // {} };
     my $extra = join '', map { "$_: $o{headers}{$_}\r\n" } keys %{ $o{headers} // {} };
     $req =~ s/\r\n\r\n$/\r\n$extra\r\n/;
-    print $sock $req;
+    $req .= join '', map { frame_bytes($_) } @{ $o{early} // [] };
+    syswrite($sock, $req);
     my $buf = '';
     my $sel = IO::Select->new($sock);
     my $deadline = time + 5;
@@ -33,7 +48,18 @@ sub connect {
     }
     my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
     my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d+)};
-    return (undef, $status // 0, $head) unless ($status // 0) == 101;
+    if (($status // 0) != 101) {
+        # a refusal: its body too, as far as Content-Length says
+        my ($len) = ($head // '') =~ /^Content-Length:\s*(\d+)/mi;
+        $rest //= '';
+        while (defined $len && length($rest) < $len && time < $deadline) {
+            last unless $sel->can_read($deadline - time);
+            my $n = sysread($sock, my $chunk, 65536);
+            last unless $n;
+            $rest .= $chunk;
+        }
+        return (undef, $status // 0, $head, $rest);
+    }
     my $self = bless { sock => $sock, sel => $sel,
                        frame => Protocol::WebSocket::Frame->new(max_payload_size => 16 << 20),
                        closed => undef }, $class;
@@ -41,10 +67,16 @@ sub connect {
     return $self;
 }
 
+# the bytes of one masked client text frame
+sub frame_bytes {
+    my ($text) = @_;
+    return Protocol::WebSocket::Frame->new(buffer => $text, type => 'text', masked => 1,
+                                           max_payload_size => 16 << 20)->to_bytes;
+}
+
 sub send_text {
     my ($self, $text) = @_;
-    my $f = Protocol::WebSocket::Frame->new(buffer => $text, type => 'text', masked => 1, max_payload_size => 16 << 20);
-    syswrite($self->{sock}, $f->to_bytes);
+    syswrite($self->{sock}, frame_bytes($text));
 }
 
 sub send_json { my ($self, $v) = @_; $self->send_text(JSON::PP->new->canonical->encode($v)) }

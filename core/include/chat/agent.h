@@ -51,6 +51,28 @@ struct Principal {
     std::string agent_json;          // the Agent object, as of this request
 };
 
+// An agent's standing now (Service::standing), to re-check an open socket's Principal.
+struct Standing {
+    std::string agent_id;
+    std::string role;
+    std::int64_t token_version = 0;
+    bool deleted = false;
+};
+
+// What an open socket does when its agent's standing is read again: keep going; take
+// the new, larger role (a promotion); or close (4401) because the token was revoked
+// (logout, password change), the agent was deleted or lost a role. `now` is null when
+// the agent no longer exists.
+enum class Recheck { keep, promote, revoke };
+Recheck recheck(const Principal& p, const Standing* now) noexcept;
+
+// Service::write_access's answer.
+struct WriteAccess {
+    bool allowed = false;
+    std::string status;              // the conversation's
+    std::string assigned_agent_id;   // empty when nobody has it
+};
+
 // The HTTP answer of a use case.
 struct Answer {
     int status = 200;
@@ -164,6 +186,18 @@ public:
     // and the queue is retried. Completes with chat_sweep's JSON
     // {"ran", "offline", "requeued", "assigned"}; "ran" is false when another node runs it.
     void sweep(std::uint64_t grace_ms, std::function<void(Result<std::string>)> done) noexcept;
+
+    // Open agent sockets re-check their agents with this (one query for all of them):
+    // the current role, token version and deletion of each id. An id missing from the
+    // answer is an agent that no longer exists.
+    void standing(const std::vector<std::string>& agent_ids,
+                  std::function<void(Result<std::vector<Standing>>)> done) noexcept;
+
+    // Whether the agent may write (typing, read) into a conversation: the assigned agent,
+    // or a supervisor/admin (sql/006's chat_agent_can_write), with the conversation's
+    // status and agent for routing the event. Errc::not_found for an unknown id.
+    void write_access(const Principal& p, std::string_view conversation_id,
+                      std::function<void(Result<WriteAccess>)> done) noexcept;
 
     // Admin API. Each checks p.role == "admin" itself (403 otherwise).
     // GET /admin/agents[?deleted=1]: 200 {"agents"}

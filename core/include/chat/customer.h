@@ -79,8 +79,8 @@ public:
     void conversation(const std::string& sid, std::int64_t after, std::int64_t limit, Done done) noexcept;
     // POST /messages
     void post_message(const std::string& sid, std::string_view body, Done done) noexcept;
-    // POST /escalate
-    void escalate(const std::string& sid, Done done) noexcept;
+    // POST /escalate (body: a JSON object or empty)
+    void escalate(const std::string& sid, std::string_view body, Done done) noexcept;
     // POST /read
     void mark_read(const std::string& sid, std::string_view body, Done done) noexcept;
     // GET /faq (no database round trip)
@@ -94,6 +94,12 @@ public:
                                std::span<const CachedMessage> messages) const;
 
 private:
+    // A worker that just started has no FAQ until its first sync: the sessions and
+    // messages it serves meanwhile wait for one read of it (chat_faq_current), so the
+    // bot never answers with the fallback or lists no FAQ for want of it.
+    void with_faq(std::function<void()> next) noexcept;
+    void open_session_now(std::string_view token, std::string_view body, Done done) noexcept;
+    void post_message_now(const std::string& sid, std::string_view body, Done done) noexcept;
     void run(std::string sql, std::vector<std::optional<std::string>> params,
              std::function<Result<Answer>(std::string_view json)> make, Done done) noexcept;
     std::string new_session_id();
@@ -105,8 +111,8 @@ private:
     std::shared_ptr<const FaqSet> faq_;
 };
 
-// Parses after= and limit= of a query string: after >= 0 (default 0), limit in
-// 1..200 (default 50). Errc::validation on anything else.
+// Parses after= and limit= of a query string: after in 0..input::kSeqMax
+// (default 0), limit in 1..200 (default 50). Errc::validation on anything else.
 struct Window {
     std::int64_t after = 0;
     std::int64_t limit = 50;

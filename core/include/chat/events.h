@@ -16,6 +16,8 @@ struct Event {
     std::string conversation_id;    // empty for agent.presence.changed
     std::int64_t seq = 0;           // message.created only
     std::string assigned_agent_id;  // the conversation's agent, empty when queued/none
+    std::string status;             // the conversation's status when the event was raised
+                                    // ("automated" | "agent" | "closed"), empty if unknown
     std::string json;               // the event as sent to clients
     // Set for customer writes: the session whose cached conversation the event
     // changes, and the conversation's version after it, so every node can drop
@@ -25,8 +27,17 @@ struct Event {
 };
 
 // The Redis payload of an event: its JSON behind an envelope with the routing
-// facts clients never see ("e1\n<cache key>\n<version>\n<assigned agent>\n").
+// facts clients never see ("e2\n<cache key>\n<version>\n<assigned agent>\n<status>\n").
+// parse() also reads the older "e1" envelope (no status) of nodes not yet upgraded.
 std::string encode(const Event& e);
+
+// Whether an agent socket may hear the event: exactly what GET /agent/conversations/{id}
+// would show that agent (sql/003's chat_agent_can_see). Supervisors and admins hear
+// everything; an agent hears events without a conversation (presence), the queue
+// (status agent, nobody assigned) and conversations assigned to them (open, or closed
+// ones they handled). Bot-only conversations, other agents' chats and events whose
+// conversation status is unknown are not theirs.
+bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role) noexcept;
 
 // The events of a write whose answer is {"conversation": C, "messages": [M...], ...}:
 // one message.created per message (ascending), then conversation.updated, plus
@@ -44,9 +55,10 @@ Event presence(std::string_view answer_json) noexcept;
 Result<Event> parse(std::string_view json) noexcept;
 
 // Ephemeral events raised by client frames.
+// `status` is the conversation's, for routing (see visible_to_agent).
 Event typing(std::string_view conversation_id, std::string_view assigned_agent_id,
-             std::string_view sender_type, bool on);
+             std::string_view sender_type, bool on, std::string_view status = {});
 Event read(std::string_view conversation_id, std::string_view assigned_agent_id,
-           std::string_view sender_type, std::int64_t up_to_seq);
+           std::string_view sender_type, std::int64_t up_to_seq, std::string_view status = {});
 
 }  // namespace chat::events

@@ -1,0 +1,29 @@
+// libFuzzer target: events::parse reads network input (every Redis message of chat:events);
+// it never crashes, and what it accepts survives encode -> parse unchanged.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "chat/events.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view in(reinterpret_cast<const char*>(data), size);
+
+    if (auto e = chat::events::parse(in); e.ok()) {
+        const auto& a = e.value();
+        auto again = chat::events::parse(chat::events::encode(a));
+        if (!again.ok()) std::abort();
+        const auto& b = again.value();
+        if (a.type != b.type || a.conversation_id != b.conversation_id || a.seq != b.seq ||
+            a.assigned_agent_id != b.assigned_agent_id || a.json != b.json ||
+            a.cache_key != b.cache_key || a.version != b.version)
+            std::abort();
+    }
+
+    // The builders read database answers; arbitrary JSON must not crash them either.
+    (void)chat::events::from_answer(in);
+    (void)chat::events::side_effects(in);
+    (void)chat::events::presence(in);
+    return 0;
+}

@@ -157,11 +157,18 @@ protected:
         g_conninfo = base + " options='-c search_path=" + schema + "'";
         Db db(g_conninfo);
         auto sql = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "sql";
-        for (const char* f : {"001_init.sql", "002_conversations.sql", "003_agents.sql", "005_login_limits.sql"}) {
-            if (!std::filesystem::exists(sql / f)) {
-                g_error = "missing " + (sql / f).string();
-                return;
-            }
+        // every migration, in order, as chatctl migrate applies them
+        std::vector<std::string> files;
+        for (const auto& entry : std::filesystem::directory_iterator(sql)) {
+            const std::string name = entry.path().filename().string();
+            if (name.size() > 4 && name[0] >= '0' && name[0] <= '9' && name.ends_with(".sql")) files.push_back(name);
+        }
+        std::sort(files.begin(), files.end());
+        if (files.size() < 3) {
+            g_error = "no migrations in " + sql.string();
+            return;
+        }
+        for (const std::string& f : files) {
             std::string out = db.q(read_file(sql / f));
             if (out.rfind("ERROR", 0) == 0) {
                 g_error = std::string(f) + ": " + out;

@@ -145,6 +145,7 @@ Result<Event> parse(std::string_view text) noexcept {
             }
         }
         std::int64_t version = 0;
+        if (fields[1].size() > 18) return make_error(Errc::bad_request, "broken event version");
         for (char ch : fields[1]) {
             if (ch < '0' || ch > '9') return make_error(Errc::bad_request, "broken event version");
             version = version * 10 + (ch - '0');

@@ -46,6 +46,8 @@ TEST(Events, BrokenPayloadsAreRejected) {
     EXPECT_FALSE(chat::events::parse("e1\nsid\nx\na1\n{}").ok());
     EXPECT_FALSE(chat::events::parse("{\"no\":\"type\"}").ok());
     EXPECT_FALSE(chat::events::parse("not json").ok());
+    // a version no int64 holds is refused, not overflowed
+    EXPECT_FALSE(chat::events::parse("e2\nsid\n99999999999999999999999\na1\nagent\n{\"type\":\"read\"}").ok());
     EXPECT_TRUE(chat::events::from_answer("{}").empty());
 }
 

@@ -7,6 +7,9 @@
  * clients may read once per callback like they do under poll(). The fd is never
  * closed here: on release the events are deleted and the connection is given
  * back with ngx_free_connection().
+ *
+ * Core's log lines (e.g. why Postgres is unavailable) go to the current
+ * cycle's error log, prefixed "chat: " like the module's own lines.
  */
 
 #include "ngx_http_chat_loop.h"
@@ -298,4 +301,29 @@ ngx_http_chat_loop_t::random_bytes(std::span<std::byte> out)
     {
         throw std::runtime_error("RAND_bytes failed");
     }
+}
+
+
+void
+ngx_http_chat_loop_t::log(chat::LogLevel level, std::string_view line) noexcept
+{
+    ngx_uint_t  ngx_level;
+
+    switch (level) {
+    case chat::LogLevel::error:
+        ngx_level = NGX_LOG_ERR;
+        break;
+    case chat::LogLevel::warn:
+        ngx_level = NGX_LOG_WARN;
+        break;
+    case chat::LogLevel::notice:
+        ngx_level = NGX_LOG_NOTICE;
+        break;
+    default:
+        ngx_level = NGX_LOG_INFO;
+        break;
+    }
+
+    ngx_log_error(ngx_level, ngx_cycle->log, 0, "chat: %*s",
+                  line.size(), line.data());
 }

@@ -1,7 +1,8 @@
 /*
  * core's EventLoop implemented on nginx: file descriptors become nginx
  * connections with level-triggered events, timers are cancelable nginx timers,
- * posted callbacks run from one posted event.
+ * posted callbacks run from one posted event, core's log lines go to the
+ * cycle's error log.
  */
 
 #ifndef NGX_HTTP_CHAT_LOOP_H_INCLUDED_
@@ -28,8 +29,7 @@ public:
     std::uint64_t now_ms() override;
     std::int64_t wall_ms() override;
     void random_bytes(std::span<std::byte> out) override;
-
-    ngx_log_t *log() const { return log_; }
+    void log(chat::LogLevel level, std::string_view line) noexcept override;
 
 private:
     static void run_posted(ngx_event_t *ev);

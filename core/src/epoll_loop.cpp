@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 
 #include <openssl/rand.h>
@@ -123,6 +124,20 @@ std::int64_t EpollLoop::wall_ms() {
 void EpollLoop::random_bytes(std::span<std::byte> out) {
     if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(out.size())) != 1)
         throw std::runtime_error("RAND_bytes failed");
+}
+
+void EpollLoop::log(LogLevel level, std::string_view line) noexcept {
+    if (log_sink_) {
+        try {
+            log_sink_(level, line);
+        } catch (...) {
+            // A test's sink failing must not unwind into the client that logged.
+        }
+        return;
+    }
+    static constexpr const char* names[] = {"error", "warn", "notice", "info"};
+    std::fprintf(stderr, "chat: %s: %.*s\n", names[static_cast<int>(level)], static_cast<int>(line.size()),
+                 line.data());
 }
 
 bool EpollLoop::run_once(int max_wait_ms) {

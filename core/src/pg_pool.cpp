@@ -1,4 +1,8 @@
 // The Postgres pool: queues requests, hands them to idle connections, reconnects with backoff, fails fast when down.
+//
+// It also tells the operator why the database is unavailable: one log line when the
+// pool goes down (with libpq's reason: refused, wrong password, timeout), one when the
+// reason changes, one when it is back; never one per retry or per connection.
 #include "chat/pg_pool.h"
 
 #include <algorithm>
@@ -96,6 +100,7 @@ public:
             if (c.up()) {
                 s.failures = 0;
                 db_down_ = false;
+                say_up();
                 dispatch();
                 return;
             }
@@ -188,10 +193,41 @@ private:
         // Nothing up and the latest attempt failed: the database is down. Waiting
         // requests would only time out; fail them now, and new ones at once.
         db_down_ = true;
+        say_down(needs_dns_ ? std::string("the conninfo names a host that was not resolved beforehand")
+                            : s.conn->error());
         auto q = std::move(queue_);
         queue_.clear();
         queue_timer_->cancel();
         for (auto& r : q) fail_later(std::move(r), unavailable());
+    }
+
+    // The log follows the pool's state, not its connections': down once nothing is up
+    // and an attempt failed, up again when one connection is. The first up is not news.
+    void say_down(const std::string& reason) {
+        std::string line = one_line(reason);
+        if (said_ == Said::down && said_reason_ == line) return;
+        said_ = Said::down;
+        said_reason_ = line;
+        loop_.log(LogLevel::error, "postgres unavailable: " + line);
+    }
+
+    void say_up() {
+        if (said_ == Said::down) loop_.log(LogLevel::notice, "postgres available again");
+        said_ = Said::up;
+        said_reason_.clear();
+    }
+
+    // libpq's messages span lines ("...failed: Connection refused\n\tIs the server
+    // running..."); a log line must not.
+    static std::string one_line(std::string_view msg) {
+        std::string out;
+        for (char c : msg) {
+            bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+            if (space && (out.empty() || out.back() == ' ')) continue;
+            out.push_back(space ? ' ' : c);
+        }
+        while (!out.empty() && out.back() == ' ') out.pop_back();
+        return out.empty() ? std::string("unknown reason") : out;
     }
 
     std::uint64_t jitter(std::uint64_t max) {
@@ -272,6 +308,10 @@ private:
     bool started_ = false;
     bool stopping_ = false;
     bool db_down_ = false;  // the last connection attempt failed and nothing is up
+    // What the log last said about the database.
+    enum class Said { nothing, up, down };
+    Said said_ = Said::nothing;
+    std::string said_reason_;
     std::vector<Slot> slots_;
     std::deque<Request> queue_;
     std::unique_ptr<Timer> queue_timer_;

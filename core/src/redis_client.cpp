@@ -69,7 +69,7 @@ struct Client::Impl final : detail::ConnectionEvents {
         : loop(l),
           cfg(std::move(c)),
           command_timer(loop.timer([this] { on_command_timer(); })),
-          conn(std::make_unique<detail::Connection>(loop, cfg, *this)) {}
+          conn(std::make_unique<detail::Connection>(loop, cfg, *this, "redis")) {}
 
     ~Impl() override {
         // Fails what is pending (their callbacks are posted and run later).

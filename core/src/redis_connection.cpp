@@ -8,7 +8,7 @@
 
 namespace chat::redis::detail {
 
-Connection::Connection(EventLoop& loop, const Config& cfg, ConnectionEvents& events)
+Connection::Connection(EventLoop& loop, const Config& cfg, ConnectionEvents& events, std::string name)
     : loop_(loop),
       cfg_(cfg),
       events_(events),
@@ -29,6 +29,7 @@ Connection::Connection(EventLoop& loop, const Config& cfg, ConnectionEvents& eve
           }
       })),
       backoff_ms_(std::max<std::uint64_t>(cfg.backoff_min_ms, 1)),
+      name_(std::move(name)),
       alive_(std::make_shared<Connection*>(this)) {}
 
 Connection::~Connection() {
@@ -140,7 +141,23 @@ std::uint64_t Connection::jittered(std::uint64_t ms) {
     return half + (r % (ms - half + 1));
 }
 
+// Every failure ends in schedule_retry, every success in pong: the two places to log.
+void Connection::say_down() {
+    const std::string& why = reason_.empty() ? std::string("unknown reason") : reason_;
+    if (said_ == Said::down && said_reason_ == why) return;
+    said_ = Said::down;
+    said_reason_ = why;
+    loop_.log(LogLevel::error, name_ + " unavailable: " + why);
+}
+
+void Connection::say_up() {
+    if (said_ == Said::down) loop_.log(LogLevel::notice, name_ + " available again");
+    said_ = Said::up;
+    said_reason_.clear();
+}
+
 void Connection::schedule_retry() {
+    say_down();
     state_ = State::waiting;
     retry_timer_->arm(jittered(backoff_ms_));
     backoff_ms_ = std::min(backoff_ms_ * 2, std::max(cfg_.backoff_max_ms, cfg_.backoff_min_ms));
@@ -241,6 +258,7 @@ void Connection::pong(const redisReply& r) {
     if (ever_up_) reconnects_++;
     ever_up_ = true;
     announced_up_ = true;
+    say_up();
     events_.on_up();
 }
 

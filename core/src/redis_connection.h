@@ -13,6 +13,9 @@
 // callback with a NULL reply, then ev.cleanup (our single "context gone"
 // signal), then closes the fd. redisAsyncFree is never called from inside a
 // hiredis callback: such requests are deferred with loop.post.
+//
+// It logs, through the loop, why Redis is unavailable: once when it goes down,
+// once when the reason changes, once when it is back; never once per retry.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +43,8 @@ public:
 
 class Connection {
 public:
-    Connection(EventLoop& loop, const Config& cfg, ConnectionEvents& events);
+    // name says which connection a log line is about ("redis", "redis subscriber").
+    Connection(EventLoop& loop, const Config& cfg, ConnectionEvents& events, std::string name);
     // Frees the context synchronously, so pending reply callbacks and on_down
     // run from here: the owner destroys the Connection first.
     ~Connection();
@@ -68,6 +72,8 @@ private:
     void schedule_retry();
     void free_context();
     std::uint64_t jittered(std::uint64_t ms);
+    void say_down();
+    void say_up();
 
     // hiredis hooks; data is the Connection.
     static void hook_add_read(void* data);
@@ -95,6 +101,11 @@ private:
     int in_hiredis_ = 0;   // depth of our calls into hiredis that may run callbacks
     bool freeing_ = false;  // inside our redisAsyncFree: reason_ is already set
     std::string reason_;
+    std::string name_;
+    // What the log last said about this connection.
+    enum class Said { nothing, up, down };
+    Said said_ = Said::nothing;
+    std::string said_reason_;
     // Posted deferrals check it: the Connection may be gone when they run.
     std::shared_ptr<Connection*> alive_;
 };

@@ -84,7 +84,7 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
               } catch (...) {
               }
           })),
-          conn(std::make_unique<detail::Connection>(loop, cfg, *this)) {}
+          conn(std::make_unique<detail::Connection>(loop, cfg, *this, "redis subscriber")) {}
 
     ~Impl() override {
         shared->alive = false;

@@ -11,7 +11,10 @@
 #include <cstdlib>
 #include <optional>
 #include <set>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "chat/epoll_loop.h"
 #include "chat/pg_pool.h"
@@ -496,6 +499,78 @@ TEST(PgPool, DatabaseGoneFailsFastThenPoolRecoversByItself) {
     ASSERT_TRUE(ok.has_value());
     ASSERT_TRUE(ok->ok()) << ok->error().message;
     EXPECT_EQ(ok->value().get(0, 0), "3");
+}
+
+// What the pool wrote to the loop's log, captured.
+struct LogLines {
+    explicit LogLines(EpollLoop& loop) {
+        loop.set_log_sink([this](chat::LogLevel level, std::string_view line) {
+            lines.emplace_back(level, std::string(line));
+        });
+    }
+    std::vector<std::pair<chat::LogLevel, std::string>> lines;
+};
+
+PoolConfig fast_retry(PoolConfig cfg) {
+    cfg.backoff_min_ms = 10;
+    cfg.backoff_max_ms = 40;
+    return cfg;
+}
+
+TEST(PgPoolLog, ClosedPortLogsTheReasonOnceNotOncePerRetry) {
+    EpollLoop loop;
+    LogLines log(loop);
+    Pool pool(loop, fast_retry(config("hostaddr=127.0.0.1 port=" + std::to_string(closed_port()) + " dbname=x user=x", 4)));
+    pool.start();
+    loop.run_until([] { return false; }, 800);
+    ASSERT_GT(pool.stats().reconnects, 20u) << "the pool must have retried many times";
+    ASSERT_EQ(log.lines.size(), 1u);
+    EXPECT_EQ(log.lines[0].first, chat::LogLevel::error);
+    EXPECT_EQ(log.lines[0].second.rfind("postgres unavailable: ", 0), 0u) << log.lines[0].second;
+    EXPECT_NE(log.lines[0].second.find("Connection refused"), std::string::npos) << log.lines[0].second;
+    EXPECT_EQ(log.lines[0].second.find('\n'), std::string::npos) << "one line per message";
+}
+
+TEST(PgPoolLog, WrongPasswordLogsLibpqsReasonOnceAndNeverThePassword) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    LogLines log(loop);
+    // A later keyword overrides an earlier one in a libpq conninfo.
+    Pool pool(loop, fast_retry(config(conninfo + " password=not-the-Secret-42", 2)));
+    pool.start();
+    loop.run_until([] { return false; }, 800);
+    ASSERT_GT(pool.stats().reconnects, 4u);
+    ASSERT_EQ(log.lines.size(), 1u);
+    EXPECT_EQ(log.lines[0].first, chat::LogLevel::error);
+    EXPECT_NE(log.lines[0].second.find("password authentication failed"), std::string::npos) << log.lines[0].second;
+    EXPECT_EQ(log.lines[0].second.find("not-the-Secret-42"), std::string::npos);
+}
+
+TEST(PgPoolLog, LogsDownOnceAndUpOnceAcrossAnOutage) {
+    REQUIRE_PG(conninfo);
+    auto proxy = std::make_unique<Proxy>(port_of(conninfo), 0);
+    ASSERT_TRUE(proxy->ok());
+    const int port = proxy->port();
+    EpollLoop loop;
+    LogLines log(loop);
+    Pool pool(loop, fast_retry(config(conninfo + " hostaddr=127.0.0.1 port=" + std::to_string(port), 2)));
+    pool.start();
+    ASSERT_TRUE(wait_connected(loop, pool, 2));
+    EXPECT_TRUE(log.lines.empty()) << "coming up the first time is not news: " << log.lines[0].second;
+
+    proxy.reset();  // refused from now on
+    loop.run_until([] { return false; }, 600);
+    ASSERT_EQ(log.lines.size(), 1u);
+    EXPECT_EQ(log.lines[0].first, chat::LogLevel::error);
+    EXPECT_NE(log.lines[0].second.find("Connection refused"), std::string::npos) << log.lines[0].second;
+
+    proxy = std::make_unique<Proxy>(port_of(conninfo), port);
+    ASSERT_TRUE(proxy->ok());
+    ASSERT_TRUE(wait_connected(loop, pool, 2, 4000));
+    loop.run_until([] { return false; }, 100);
+    ASSERT_EQ(log.lines.size(), 2u);
+    EXPECT_EQ(log.lines[1].first, chat::LogLevel::notice);
+    EXPECT_EQ(log.lines[1].second, "postgres available again");
 }
 
 }  // namespace

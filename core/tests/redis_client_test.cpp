@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "chat/epoll_loop.h"
@@ -391,6 +392,40 @@ TEST_F(RedisTest, SubscriberDestroyedInsideItsCallbackIsSafe) {
     ASSERT_TRUE(loop.run_until([&] { return !sub; }, 2000));
     loop.run_until([] { return false; }, 50);
     EXPECT_EQ(messages, 1);
+}
+
+TEST_F(RedisTest, LogsWhyRedisIsDownOncePerChangeNotOncePerRetry) {
+    std::vector<std::pair<chat::LogLevel, std::string>> lines;
+    loop.set_log_sink([&](chat::LogLevel level, std::string_view line) { lines.emplace_back(level, line); });
+    auto cfg = config();
+    cfg.backoff_min_ms = 10;
+    cfg.backoff_max_ms = 40;
+    chat::redis::Client client(loop, cfg);
+
+    server.stop();  // refused from the first attempt on, retried every 10-40 ms
+    client.start();
+    loop.run_until([] { return false; }, 500);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].first, chat::LogLevel::error);
+    EXPECT_EQ(lines[0].second, "redis unavailable: Connection refused");
+
+    ASSERT_TRUE(server.start());
+    ASSERT_TRUE(loop.run_until([&] { return client.connected(); }, 2000));
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[1].first, chat::LogLevel::notice);
+    EXPECT_EQ(lines[1].second, "redis available again");
+
+    // Lost, then refused: one line per reason, however many retries.
+    server.stop();
+    loop.run_until([] { return false; }, 500);
+    ASSERT_GE(lines.size(), 3u);
+    ASSERT_LE(lines.size(), 4u);
+    for (std::size_t i = 2; i < lines.size(); i++) {
+        EXPECT_EQ(lines[i].first, chat::LogLevel::error);
+        EXPECT_EQ(lines[i].second.rfind("redis unavailable: ", 0), 0u) << lines[i].second;
+        EXPECT_NE(lines[i].second, lines[i - 1].second);
+    }
+    EXPECT_EQ(lines.back().second, "redis unavailable: Connection refused");
 }
 
 TEST(RedisEndpoint, ResolvesNamesAndRejectsBadPorts) {

@@ -1,7 +1,9 @@
 // A small level-triggered epoll EventLoop for core's tests, benches and chatctl.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "chat/event_loop.h"
@@ -21,6 +23,12 @@ public:
     std::uint64_t now_ms() override;
     std::int64_t wall_ms() override;
     void random_bytes(std::span<std::byte> out) override;
+    // To stderr ("chat: <level>: <line>"), or to the sink set below.
+    void log(LogLevel level, std::string_view line) noexcept override;
+
+    // Tests capture log lines here; an empty function restores stderr.
+    using LogSink = std::function<void(LogLevel, std::string_view)>;
+    void set_log_sink(LogSink sink) { log_sink_ = std::move(sink); }
 
     // Runs one iteration, waiting at most max_wait_ms. Returns false when idle
     // (no watch with interest, no timer, nothing posted).
@@ -42,6 +50,7 @@ private:
     std::map<int, WatchState*> watches_;
     std::multimap<std::uint64_t, TimerState*> timers_;
     std::vector<std::function<void()>> posted_;
+    LogSink log_sink_;
 };
 
 }  // namespace chat

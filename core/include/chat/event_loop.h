@@ -1,4 +1,4 @@
-// The seam between core and its host: an event loop, a clock and random bytes.
+// The seam between core and its host: an event loop, a clock, random bytes and a log.
 //
 // core's Postgres and Redis clients are written against this interface only.
 // The nginx module implements it on nginx's connections, timers and posted
@@ -6,6 +6,10 @@
 // (chat/epoll_loop.h). Readiness is level-triggered in both: a watcher that
 // wants reads is called for as long as the fd is readable, so a client may read
 // once per callback and need not drain the socket to EAGAIN.
+//
+// The log is for what an operator must act on (the database refuses our
+// password, Redis is unreachable), written by core's clients once per change
+// of state, never once per request or retry.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 
 namespace chat {
 
@@ -34,6 +39,9 @@ public:
     virtual bool armed() const = 0;
 };
 
+// Severities, named as nginx names them; the host maps them onto its own.
+enum class LogLevel { error, warn, notice, info };
+
 class EventLoop {
 public:
     virtual ~EventLoop() = default;
@@ -50,6 +58,9 @@ public:
     virtual std::int64_t wall_ms() = 0;
     // Cryptographically secure random bytes.
     virtual void random_bytes(std::span<std::byte> out) = 0;
+    // One line per call, no trailing newline, never a secret (passwords, tokens);
+    // the host adds time and process. Callable from any callback.
+    virtual void log(LogLevel level, std::string_view line) noexcept = 0;
 };
 
 }  // namespace chat

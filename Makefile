@@ -1,6 +1,7 @@
 # nginx-chat: build, run and test. The logic lives in scripts/*.sh; this file only wires targets.
 #   make run    everything, nginx in the foreground (Ctrl-C stops all)
-#   make test   core unit tests + t/ integration tests
+#   make test   lint, core unit tests, t/ integration tests, fuzzing, browser tests
+#   make lint   clang-tidy on core (scripts/lint.sh)
 # Ports: CHAT_PORT (8080), CHAT_PG_PORT (55432), CHAT_REDIS_PORT (56379).
 
 CHAT_PORT       ?= 8080
@@ -13,7 +14,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CORE_LIB   := build/core/libchatcore.a
 MODULE_SO  := build/nginx/objs/ngx_http_chat_module.so
 
-.PHONY: all deps core module widget build tools db redis migrate seed up run down test clean
+.PHONY: all deps core module widget build tools db redis migrate seed up run down lint test clean
 
 all: build
 
@@ -56,6 +57,9 @@ run: build db redis migrate seed
 
 down:
 	@scripts/down.sh
+
+lint: core
+	@scripts/lint.sh
 
 test: build
 	@scripts/test.sh

@@ -12,6 +12,7 @@ PKGS=(
     openssl ca-certificates curl                # dev secret, scrypt hashes, health checks
     perl libprotocol-websocket-perl             # t/ (Test::More, HTTP::Tiny, JSON::PP are in perl)
     clang libclang-rt-14-dev                    # fuzzing and sanitizers
+    clang-tidy clang-format                     # make lint (core/.clang-tidy, .clang-format)
     chromium                                    # widget/ browser tests (playwright-core)
 )
 # widget/ builds with Node and npm; use the machine's if it has them

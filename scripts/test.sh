@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `make test`: brings up Postgres and Redis (migrated, seeded), runs core's CTest suite and `prove -r t/`,
+# `make test`: runs clang-tidy on core, brings up Postgres and Redis (migrated, seeded), runs core's CTest suite and `prove -r t/`,
 # then stops the servers it had to start (ones already running, e.g. from `make up`, stay up).
 set -euo pipefail
 S="$(dirname "$0")"
 source "$S/env.sh"
+
+"$S/lint.sh"                        # first: it needs no servers and fails fast
 
 started_pg=0
 started_redis=0

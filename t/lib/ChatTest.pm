@@ -166,7 +166,8 @@ http {
 CONF
 
 # start_nginx(workers => 3, http => '', server => '', no_redis => 0,
-#             no_postgres => 0, port => free, zone_size => '16m', name => ...,
+#             no_postgres => 0, postgres => conninfo (default: the test database),
+#             port => free, zone_size => '16m', name => ...,
 #             main => '' (top-level directives, e.g. worker_shutdown_timeout),
 #             session_rate => '1000r/s burst=4000' ('default': the module's own
 #             chat_session_rate, so tests may open many sessions from 127.0.0.1))
@@ -195,8 +196,9 @@ sub start_nginx {
         ZONE_NAME => 'chat',
         ZONE_SIZE => $o{zone_size} // '16m',
         POSTGRES  => $o{no_postgres} ? '' :
-            sprintf('    chat_postgres  "host=127.0.0.1 port=%d dbname=chat user=chat password=chat" pool=%d;',
-                    pg_port(), $o{pool} // 2),
+            sprintf('    chat_postgres  "%s" pool=%d;',
+                    $o{postgres} // sprintf('host=127.0.0.1 port=%d dbname=chat user=chat password=chat', pg_port()),
+                    $o{pool} // 2),
         REDIS     => $o{no_redis} ? '' :
             sprintf('    chat_redis     127.0.0.1:%d;', redis_port()),
         SECRET    => $secret,

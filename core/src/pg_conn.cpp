@@ -16,7 +16,8 @@ std::string trimmed(const char* s) {
 bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
 // libpq's default prints notices and asynchronous errors to stderr, which in nginx is not
-// the error log; the pool reports failures through its callbacks and stats instead.
+// the error log; the pool reports failures through its callbacks, its stats and, once per
+// change of state, the loop's log.
 void ignore_notice(void*, const char*) {}
 
 }  // namespace

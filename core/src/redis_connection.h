@@ -61,7 +61,7 @@ public:
     // Non-null only while up.
     redisAsyncContext* context() const { return state_ == State::up ? ac_ : nullptr; }
     bool up() const { return state_ == State::up; }
-    // Why the last context went away, for error messages.
+    // Why the last context went away, for error messages and the log.
     const std::string& reason() const { return reason_; }
     std::uint64_t reconnects() const { return reconnects_; }
 

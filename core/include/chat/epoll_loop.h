@@ -1,4 +1,4 @@
-// A small level-triggered epoll EventLoop for core's tests, benches and chatctl.
+// A small level-triggered epoll EventLoop for core's tests (chatctl is synchronous and needs none).
 #pragma once
 
 #include <functional>

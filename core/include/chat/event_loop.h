@@ -2,10 +2,10 @@
 //
 // core's Postgres and Redis clients are written against this interface only.
 // The nginx module implements it on nginx's connections, timers and posted
-// events; core's tests and chatctl implement it on a small epoll loop
-// (chat/epoll_loop.h). Readiness is level-triggered in both: a watcher that
-// wants reads is called for as long as the fd is readable, so a client may read
-// once per callback and need not drain the socket to EAGAIN.
+// events; core's tests implement it on a small epoll loop (chat/epoll_loop.h).
+// Readiness is level-triggered in both: a watcher that wants reads is called
+// for as long as the fd is readable, so a client may read once per callback
+// and need not drain the socket to EAGAIN.
 //
 // The log is for what an operator must act on (the database refuses our
 // password, Redis is unreachable), written by core's clients once per change

@@ -62,8 +62,8 @@ ngx_http_chat_api_path(ngx_http_request_t *r)
 }
 
 
-ngx_int_t
-ngx_http_chat_api_handler(ngx_http_request_t *r)
+static ngx_int_t
+ngx_http_chat_api_route(ngx_http_request_t *r)
 {
     ngx_int_t               rc;
     ngx_uint_t              path_known;
@@ -107,6 +107,25 @@ ngx_http_chat_api_handler(ngx_http_request_t *r)
 
     return ngx_http_chat_send_error(r, chat::Errc::not_found,
                                     "no such endpoint");
+}
+
+
+/*
+ * The content handler: the one door from nginx into the chat's handlers, so
+ * no exception (std::bad_alloc from a string, a map) ever crosses into nginx.
+ */
+ngx_int_t
+ngx_http_chat_api_handler(ngx_http_request_t *r)
+{
+    try {
+        return ngx_http_chat_api_route(r);
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: handling the request failed: %s", e.what());
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 

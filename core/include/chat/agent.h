@@ -132,11 +132,6 @@ private:
     std::shared_ptr<Counts> counts_;
 };
 
-// The address a login is counted under: an IPv4 address as it is, an IPv6 address as its
-// /64 ("2001:db8:1:2::/64": one subscriber usually holds a whole /64), an IPv4-mapped
-// IPv6 address as the IPv4 one, anything else (a unix socket) as given.
-std::string login_address_key(std::string_view address);
-
 class Service {
 public:
     Service(EventLoop& loop, pg::Pool& pg, Executor& executor, std::string secret, Settings settings);
@@ -156,7 +151,7 @@ public:
     //    concurrent guesses cannot exceed the limits; a successful login never counts);
     //  - while login_queue logins are in progress here, or login_address_queue of them
     //    from this address, or the executor's queue is full (retry_after_s 1).
-    // The address is the client's; IPv6 addresses count per /64 (login_address_key).
+    // The address is the client's; IPv6 addresses count per /64 (chat::address_key).
     void login(std::string_view body, std::string_view client_address, Done done) noexcept;
     // POST /agent/logout: 204, clear_token; every earlier token is revoked.
     void logout(const Principal& p, Done done) noexcept;

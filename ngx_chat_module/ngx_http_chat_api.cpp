@@ -6,8 +6,7 @@
 #include "ngx_http_chat.h"
 
 #include "chat/json.h"
-#include "chat/pg_pool.h"
-#include "chat/redis_client.h"
+#include "chat/ops.h"
 
 
 static ngx_int_t ngx_http_chat_health(ngx_http_request_t *r);
@@ -183,7 +182,7 @@ ngx_http_chat_health_probe(ngx_http_request_t *r,
 }
 
 
-/* a real round trip through the worker's async Postgres pool */
+/* a real round trip through the worker's async Postgres pool (chat::ops) */
 static ngx_int_t
 ngx_http_chat_health_db(ngx_http_request_t *r)
 {
@@ -203,15 +202,14 @@ ngx_http_chat_health_db(ngx_http_request_t *r)
     }
 
     return ngx_http_chat_health_probe(r, [w](ngx_http_chat_probe_done_t done) {
-        w->pg->query("SELECT 1", {},
-            [done](chat::Result<chat::pg::QueryResult> res) {
-                done(res.ok(), res.ok() ? "" : res.error().message);
-            });
+        w->ops->probe_postgres([done](chat::Result<void> res) {
+            done(res.ok(), res.ok() ? "" : res.error().message);
+        });
     });
 }
 
 
-/* a real PING through the worker's async Redis client */
+/* a real round trip through the worker's async Redis client (chat::ops) */
 static ngx_int_t
 ngx_http_chat_health_redis(ngx_http_request_t *r)
 {
@@ -231,14 +229,8 @@ ngx_http_chat_health_redis(ngx_http_request_t *r)
     }
 
     return ngx_http_chat_health_probe(r, [w](ngx_http_chat_probe_done_t done) {
-        w->redis->command({"PING"},
-            [done](chat::Result<chat::redis::Reply> res) {
-                bool ok = res.ok()
-                          && res.value().type
-                             != chat::redis::Reply::Type::error;
-
-                done(ok, ok ? "" : res.ok() ? res.value().str
-                                            : res.error().message);
-            });
+        w->ops->probe_redis([done](chat::Result<void> res) {
+            done(res.ok(), res.ok() ? "" : res.error().message);
+        });
     });
 }

@@ -59,6 +59,14 @@ struct FaqSet {
 // Builds a FaqSet from chat_faq_json(false)'s JSON text.
 Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view json, std::int64_t version) noexcept;
 
+// A FaqSet from chat_faq_current()'s answer {"version": N, "faq": [...]}, with the list
+// as load_faq() reads it (what a worker shares with the node's other workers).
+struct LoadedFaq {
+    std::shared_ptr<const FaqSet> set;
+    std::string list_json;
+};
+Result<LoadedFaq> load_faq_current(std::string_view answer) noexcept;
+
 class Service {
 public:
     Service(EventLoop& loop, pg::Pool& pg, std::string secret, Settings settings);

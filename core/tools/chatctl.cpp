@@ -2,6 +2,8 @@
 //
 // It is not nginx, so it blocks: synchronous libpq (PQconnectdbParams, PQexecParams).
 // Keep code like this in core/tools/ only; nothing here is linked into the module.
+// One file over 500 lines on purpose: one main whose three commands (migrate, agent, faq)
+// share the blocking Db helper and the argument parser, and nothing else uses them.
 //
 // Exit status: 0 ok, 1 usage or invalid input, 2 database error, 3 not found or conflict.
 #include <libpq-fe.h>

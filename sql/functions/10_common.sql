@@ -4,9 +4,10 @@
 -- Function files are source, not history: `chatctl migrate` re-applies each one (in name
 -- order, one transaction each) whenever it changed or the database no longer holds
 -- exactly its functions. Only CREATE OR REPLACE FUNCTION here; a table, an index or
--- the removal of a function is a schema migration (sql/NNN_*.sql). A LANGUAGE sql
--- function is checked when it is created, so it may only use functions of this file
--- (above it) or of files before this one.
+-- the removal of a function is a schema migration (sql/NNN_*.sql), and so is the DROP
+-- that must come first when a function's arguments or result type change (CREATE OR
+-- REPLACE cannot change them). A LANGUAGE sql function is checked when it is created,
+-- so it may only use functions of this file (above it) or of files before this one.
 
 -- RFC 3339 UTC with milliseconds, as every timestamp of the API.
 CREATE OR REPLACE FUNCTION chat_ts(t timestamptz) RETURNS text

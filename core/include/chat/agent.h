@@ -3,7 +3,7 @@
 // and the admin API for agents and the FAQ.
 //
 // Like customer::Service, each use case validates its input here, runs one SQL function
-// of sql/003_agents.sql (one transaction) through the pg::Pool, and completes with the
+// of sql/functions/ (one transaction) through the pg::Pool, and completes with the
 // HTTP answer. The lifecycle and assignment rules live in SQL, where they are decided
 // under row and advisory locks (correct on any number of workers and nodes). Password
 // hashing and verification run on the Executor, never on the event loop.
@@ -80,7 +80,7 @@ struct Answer {
     std::string token;               // set the chat_agent cookie to this (login)
     bool clear_token = false;        // expire the chat_agent cookie (logout)
     // The SQL function's whole answer, for the module's cache and events (shapes in
-    // sql/003_agents.sql): "conversation", "messages", "assigned" [{conversation_id,
+    // sql/functions/50_assignment.sql, 60_agent_views.sql): "conversation", "messages", "assigned" [{conversation_id,
     // agent_id}], "requeued" [ids], "agent", FAQ "version" ... Empty when no write.
     std::string result_json;
     // With status 429 (login limits): the seconds for Retry-After; body is the API's
@@ -189,7 +189,7 @@ public:
                   std::function<void(Result<std::vector<Standing>>)> done) noexcept;
 
     // Whether the agent may write (typing, read) into a conversation: the assigned agent,
-    // or a supervisor/admin (sql/006's chat_agent_can_write), with the conversation's
+    // or a supervisor/admin (chat_agent_can_write, sql/functions/20_access.sql), with the conversation's
     // status and agent for routing the event. Errc::not_found for an unknown id.
     void write_access(const Principal& p, std::string_view conversation_id,
                       std::function<void(Result<WriteAccess>)> done) noexcept;

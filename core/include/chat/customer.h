@@ -4,7 +4,7 @@
 // Each takes parsed request parts from the module, validates them, runs one SQL
 // function (one transaction, one round trip) and completes with the HTTP answer
 // and a Snapshot for the shared-memory cache. The rules of the lifecycle live in
-// sql/002_conversations.sql; the rules of input live here.
+// sql/functions/30_session.sql and 40_messages.sql; the rules of input live here.
 #pragma once
 
 #include <cstddef>

@@ -262,11 +262,7 @@ ngx_int_t ngx_http_chat_agent_handler(ngx_http_request_t *r,
 namespace chat::events { struct Event; }
 ngx_int_t ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent);
 ngx_uint_t ngx_http_chat_ws_count(void);
-void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
-    noexcept;
 void ngx_http_chat_dispatch(const chat::events::Event &e) noexcept;
-void ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
-    noexcept;
 void ngx_http_chat_ws_resume_all(std::string_view reason) noexcept;
 char *ngx_http_chat_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -292,12 +288,20 @@ char *ngx_http_chat_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* ngx_http_chat_status.cpp */
 ngx_int_t ngx_http_chat_status_handler(ngx_http_request_t *r);
 
-/* ngx_http_chat_module.cpp: per-worker state, created in init_process */
+/* ngx_http_chat_module.cpp: per-worker state, created in init_process, and
+ * the worker's core event bus */
+void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
+    noexcept;
+void ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
+    noexcept;
+
 namespace chat { class EventLoop; }
 namespace chat::pg { class Pool; }
 namespace chat::redis { class Client; }
 namespace chat::customer { class Service; }
 namespace chat::agent { class Service; }
+namespace chat::bus { class Bus; }
+namespace chat::ops { class Service; }
 
 struct ngx_http_chat_worker_t {
     chat::EventLoop            *loop;
@@ -305,6 +309,8 @@ struct ngx_http_chat_worker_t {
     chat::agent::Service       *agent;     /* NULL: no chat_postgres */
     chat::pg::Pool             *pg;        /* NULL: no chat_postgres */
     chat::redis::Client        *redis;     /* NULL: no chat_redis */
+    chat::bus::Bus             *bus;
+    chat::ops::Service         *ops;
 };
 
 ngx_http_chat_worker_t *ngx_http_chat_worker(void);

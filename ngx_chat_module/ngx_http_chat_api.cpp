@@ -6,8 +6,7 @@
 #include "ngx_http_chat.h"
 
 #include "chat/json.h"
-#include "chat/pg_pool.h"
-#include "chat/redis_client.h"
+#include "chat/ops.h"
 
 
 static ngx_int_t ngx_http_chat_health(ngx_http_request_t *r);
@@ -62,8 +61,8 @@ ngx_http_chat_api_path(ngx_http_request_t *r)
 }
 
 
-ngx_int_t
-ngx_http_chat_api_handler(ngx_http_request_t *r)
+static ngx_int_t
+ngx_http_chat_api_route(ngx_http_request_t *r)
 {
     ngx_int_t               rc;
     ngx_uint_t              path_known;
@@ -107,6 +106,25 @@ ngx_http_chat_api_handler(ngx_http_request_t *r)
 
     return ngx_http_chat_send_error(r, chat::Errc::not_found,
                                     "no such endpoint");
+}
+
+
+/*
+ * The content handler: the one door from nginx into the chat's handlers, so
+ * no exception (std::bad_alloc from a string, a map) ever crosses into nginx.
+ */
+ngx_int_t
+ngx_http_chat_api_handler(ngx_http_request_t *r)
+{
+    try {
+        return ngx_http_chat_api_route(r);
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: handling the request failed: %s", e.what());
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 
@@ -164,7 +182,7 @@ ngx_http_chat_health_probe(ngx_http_request_t *r,
 }
 
 
-/* a real round trip through the worker's async Postgres pool */
+/* a real round trip through the worker's async Postgres pool (chat::ops) */
 static ngx_int_t
 ngx_http_chat_health_db(ngx_http_request_t *r)
 {
@@ -184,15 +202,14 @@ ngx_http_chat_health_db(ngx_http_request_t *r)
     }
 
     return ngx_http_chat_health_probe(r, [w](ngx_http_chat_probe_done_t done) {
-        w->pg->query("SELECT 1", {},
-            [done](chat::Result<chat::pg::QueryResult> res) {
-                done(res.ok(), res.ok() ? "" : res.error().message);
-            });
+        w->ops->probe_postgres([done](chat::Result<void> res) {
+            done(res.ok(), res.ok() ? "" : res.error().message);
+        });
     });
 }
 
 
-/* a real PING through the worker's async Redis client */
+/* a real round trip through the worker's async Redis client (chat::ops) */
 static ngx_int_t
 ngx_http_chat_health_redis(ngx_http_request_t *r)
 {
@@ -212,14 +229,8 @@ ngx_http_chat_health_redis(ngx_http_request_t *r)
     }
 
     return ngx_http_chat_health_probe(r, [w](ngx_http_chat_probe_done_t done) {
-        w->redis->command({"PING"},
-            [done](chat::Result<chat::redis::Reply> res) {
-                bool ok = res.ok()
-                          && res.value().type
-                             != chat::redis::Reply::Type::error;
-
-                done(ok, ok ? "" : res.ok() ? res.value().str
-                                            : res.error().message);
-            });
+        w->ops->probe_redis([done](chat::Result<void> res) {
+            done(res.ok(), res.ok() ? "" : res.error().message);
+        });
     });
 }

@@ -7,6 +7,7 @@
 #include "ngx_http_chat.h"
 #include "ngx_http_chat_cache.h"
 
+#include "chat/address.h"
 #include "chat/customer.h"
 #include "chat/events.h"
 #include "chat/json.h"
@@ -328,11 +329,14 @@ ngx_http_chat_session_rate_take(ngx_http_request_t *r,
     lcf = static_cast<ngx_http_chat_loc_conf_t *>(
               ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
 
+    /* IPv6 per /64: one subscriber holds a whole one */
+    std::string  key = chat::address_key(
+                           ngx_http_chat_sv(r->connection->addr_text));
+
     return ngx_http_chat_rate_take(cmcf,
                cmcf->zone && cmcf->zone->sh ? cmcf->zone->sh->session_buckets
                                             : NULL,
-               &lcf->session_rate,
-               ngx_http_chat_sv(r->connection->addr_text));
+               &lcf->session_rate, key);
 }
 
 

@@ -1,6 +1,7 @@
 /*
  * The chat module: directives, module definition, and the per-worker state
- * (event loop adapter, Postgres pool, Redis client) created in init_process.
+ * (event loop adapter, Postgres pool, Redis client, event bus, FAQ sync)
+ * created in init_process.
  */
 
 #include "ngx_http_chat.h"
@@ -13,9 +14,12 @@
 #include <sstream>
 
 #include "chat/agent.h"
+#include "chat/bus.h"
 #include "chat/customer.h"
 #include "chat/events.h"
+#include "chat/faq_sync.h"
 #include "chat/json.h"
+#include "chat/ops.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
 
@@ -193,6 +197,63 @@ ngx_module_t  ngx_http_chat_module = {
 
 
 /*
+ * Where core's event bus reaches into this worker: its sockets, and the
+ * zone's event ring and cache.
+ */
+struct ngx_http_chat_bus_sink_t : chat::bus::Sink {
+    ngx_http_chat_zone_t  *zone = NULL;
+
+    void dispatch(const chat::events::Event &e) noexcept override
+    {
+        ngx_http_chat_dispatch(e);
+    }
+
+    void share(const chat::events::Event &e) noexcept override
+    {
+        ngx_http_chat_ring_put(zone, e);
+    }
+
+    void forget(std::string_view key, std::int64_t version) noexcept override
+    {
+        try {
+            if (ngx_http_chat_cache_version(zone, std::string(key)) < version) {
+                ngx_http_chat_cache_remove(zone, std::string(key));
+            }
+
+        } catch (...) {
+            /* no memory for the key: the entry expires with its TTL */
+        }
+    }
+};
+
+
+/* the FAQ set one worker loaded, kept in the zone for the others */
+struct ngx_http_chat_faq_shelf_t : chat::faq_sync::Shelf {
+    ngx_http_chat_zone_t  *zone = NULL;
+
+    std::optional<Copy> get() noexcept override
+    {
+        try {
+            Copy  c;
+
+            if (ngx_http_chat_faq_get(zone, &c.list_json, &c.version)) {
+                return c;
+            }
+
+        } catch (...) {
+        }
+
+        return std::nullopt;
+    }
+
+    void put(std::string_view json, std::int64_t version) noexcept override
+    {
+        ngx_http_chat_faq_put(zone, json, version);
+    }
+};
+
+
+/*
  * The worker's C++ state. It lives exactly as long as the worker process:
  * built in init_process, torn down in exit_process (before nginx frees the
  * connections it borrowed).
@@ -205,6 +266,11 @@ struct ngx_http_chat_worker_state_t {
     std::unique_ptr<chat::customer::Service> customer;
     std::unique_ptr<ngx_http_chat_executor_t> executor;
     std::unique_ptr<chat::agent::Service>   agent;
+    ngx_http_chat_bus_sink_t                sink;
+    ngx_http_chat_faq_shelf_t               shelf;
+    std::unique_ptr<chat::bus::Bus>         bus;
+    std::unique_ptr<chat::ops::Service>     ops;
+    std::unique_ptr<chat::faq_sync::FaqSync> faq;
     std::unique_ptr<chat::Timer>            faq_timer;
     std::unique_ptr<chat::Timer>            sweep_timer;
     ngx_http_chat_zone_t                   *zone;
@@ -223,64 +289,62 @@ ngx_http_chat_worker(void)
 
 
 /*
- * Keeps the worker's FAQ current. A newer set in the chat zone (put there by
- * another worker) is taken without a round trip; every few seconds Postgres
- * is asked whether an admin changed the FAQ (chat_faq_version), so changes
- * reach every worker of every node without a restart.
+ * Events raised in this worker: core's bus sends them to Redis (every worker
+ * of every node), or, without Redis or while it is down, to this worker's
+ * own sockets (and, without Redis, the node's other workers via the ring).
+ */
+void
+ngx_http_chat_publish(const std::vector<chat::events::Event> &events) noexcept
+{
+    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+    if (w && w->bus) {
+        w->bus->publish(events);
+        return;
+    }
+
+    for (const auto &e : events) {
+        if (!e.json.empty()) {
+            ngx_http_chat_dispatch(e);
+        }
+    }
+}
+
+
+/*
+ * Conversations changed as a side effect of a write (assigned when an agent
+ * came online or a slot freed, requeued by the sweep): the bus reads each
+ * once and publishes its events, so waiting customers hear it at once.
+ */
+void
+ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
+    noexcept
+{
+    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+    if (w && w->bus) {
+        w->bus->publish_side_effects(ids);
+    }
+}
+
+
+/*
+ * Keeps the worker's FAQ current (chat::faq_sync: the zone's copy first,
+ * then Postgres's version), so an admin's change reaches every worker of
+ * every node without a restart; here only the timer and the log.
  */
 static void
 ngx_http_chat_sync_faq(ngx_http_chat_worker_state_t *st)
 {
-    std::string  json;
-    int64_t      version;
-
-    const chat::customer::FaqSet  *cur = st->customer->faq();
-    int64_t                        have = cur ? cur->version : -1;
-
-    if (ngx_http_chat_faq_get(st->zone, &json, &version) && version > have) {
-        auto faq = chat::customer::load_faq(json, version);
-
-        if (faq.ok()) {
-            st->customer->set_faq(std::move(faq.value()));
-            have = version;
+    st->faq->run([st](chat::faq_sync::Step step) {
+        if (step.error) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "chat: loading the FAQ failed: %s",
+                          step.error->message.c_str());
         }
-    }
 
-    st->pg->query("SELECT CASE WHEN version > $1 THEN chat_faq_current()::text"
-                  " END FROM chat_faq_version",
-                  {std::to_string(have)},
-        [st](chat::Result<chat::pg::QueryResult> res) {
-            bool  loaded = st->customer->faq() != NULL;
-
-            if (res.ok() && res.value().rows() == 1
-                && !res.value().is_null(0, 0))
-            {
-                auto v = chat::json::parse(res.value().get(0, 0));
-                const chat::json::Value *faq = v.ok()
-                                               ? v.value().find("faq") : NULL;
-                int64_t version = v.ok()
-                                  ? v.value().find_int("version").value_or(0)
-                                  : 0;
-
-                if (faq) {
-                    std::string  text = chat::json::to_string(*faq);
-                    auto set = chat::customer::load_faq(text, version);
-
-                    if (set.ok()) {
-                        st->customer->set_faq(std::move(set.value()));
-                        ngx_http_chat_faq_put(st->zone, text, version);
-                        loaded = true;
-
-                    } else {
-                        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                                      "chat: loading the FAQ failed: %s",
-                                      set.error().message.c_str());
-                    }
-                }
-            }
-
-            st->faq_timer->arm(loaded ? 5000 : 1000);
-        });
+        st->faq_timer->arm(step.next_ms);
+    });
 }
 
 
@@ -369,6 +433,10 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
             st->zone = cmcf->zone;
             st->grace = cmcf->agent_grace;
 
+            st->shelf.zone = cmcf->zone;
+            st->faq = std::make_unique<chat::faq_sync::FaqSync>(
+                          *st->customer, *st->pg, st->shelf);
+
             st->faq_timer = st->loop->timer([raw] {
                 ngx_http_chat_sync_faq(raw);
             });
@@ -387,25 +455,15 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
             rc.endpoint.port = (int) cmcf->redis_port;
 
             /* every worker of every node hears every event once */
+            auto  *raw = st.get();
+
             st->events = std::make_unique<chat::redis::Subscriber>(
-                *st->loop, rc, std::vector<std::string>{"chat:events"},
+                *st->loop, rc, chat::bus::channels(),
                 std::vector<std::string>{},
-                [zone = cmcf->zone](std::string_view, std::string_view payload) {
-                    auto e = chat::events::parse(payload);
-
-                    if (!e.ok()) {
-                        return;
+                [raw](std::string_view channel, std::string_view payload) {
+                    if (raw->bus) {
+                        raw->bus->heard(channel, payload);
                     }
-
-                    /* a write on another node: drop this node's older copy */
-                    if (!e.value().cache_key.empty()
-                        && ngx_http_chat_cache_version(zone, e.value().cache_key)
-                           < e.value().version)
-                    {
-                        ngx_http_chat_cache_remove(zone, e.value().cache_key);
-                    }
-
-                    ngx_http_chat_dispatch(e.value());
                 });
             st->events->start();
 
@@ -418,11 +476,23 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
             ngx_http_chat_ring_start(cmcf->zone, cycle->log);
         }
 
+        st->sink.zone = cmcf->zone;
+        st->bus = std::make_unique<chat::bus::Bus>(
+                      st->sink, st->pg.get(), st->redis.get(),
+                      [](const chat::Error &e) {
+                          ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                                        "chat: %s", e.message.c_str());
+                      });
+        st->ops = std::make_unique<chat::ops::Service>(
+                      *st->loop, st->pg.get(), st->redis.get());
+
         st->view.loop = st->loop.get();
         st->view.pg = st->pg.get();
         st->view.redis = st->redis.get();
         st->view.customer = st->customer.get();
         st->view.agent = st->agent.get();
+        st->view.bus = st->bus.get();
+        st->view.ops = st->ops.get();
 
         ngx_http_chat_state = std::move(st);
 

@@ -37,8 +37,6 @@
 #include "chat/input.h"
 #include "chat/json.h"
 #include "chat/origin.h"
-#include "chat/pg_pool.h"
-#include "chat/redis_client.h"
 #include "chat/token_bucket.h"
 #include "chat/ws.h"
 
@@ -415,88 +413,6 @@ ngx_http_chat_ws_write(ngx_http_request_t *r)
 
     if (s) {
         ngx_http_chat_ws_flush(s);
-    }
-}
-
-
-/* events raised here go to Redis (every worker of every node), or, without
- * Redis or while it is down, to this worker's own sockets */
-void
-ngx_http_chat_publish(const std::vector<chat::events::Event> &events) noexcept
-{
-    try {
-        ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
-
-        for (const auto &e : events) {
-            if (e.json.empty()) {
-                continue;
-            }
-
-            if (w && w->redis && w->redis->connected()) {
-                chat::events::Event  copy = e;
-
-                w->redis->command({"PUBLISH", "chat:events",
-                                   chat::events::encode(e)},
-                    [copy](chat::Result<chat::redis::Reply> res) {
-                        if (!res.ok()) {
-                            ngx_http_chat_dispatch(copy);
-                        }
-                    });
-                continue;
-            }
-
-            /* no Redis: this worker's sockets now, the others via the ring */
-            ngx_http_chat_dispatch(e);
-
-            if (w && w->redis == NULL) {
-                ngx_http_chat_main_conf_t  *cmcf;
-
-                cmcf = static_cast<ngx_http_chat_main_conf_t *>(
-                    ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                                        ngx_http_chat_module));
-                ngx_http_chat_ring_put(cmcf ? cmcf->zone : NULL, e);
-            }
-        }
-
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "chat: publishing an event failed: %s", e.what());
-    }
-}
-
-
-/*
- * Conversations changed as a side effect of a write (assigned when an agent
- * came online or a slot freed, requeued by the sweep): read each once and
- * publish its events, so waiting customers hear it at once.
- */
-void
-ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
-    noexcept
-{
-    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
-
-    if (w == NULL || w->pg == NULL) {
-        return;
-    }
-
-    try {
-        for (const auto &id : ids) {
-            w->pg->query("SELECT chat_conversation_event_json($1::uuid)::text",
-                         {id},
-                [](chat::Result<chat::pg::QueryResult> res) {
-                    if (res.ok() && res.value().rows() == 1
-                        && !res.value().is_null(0, 0))
-                    {
-                        ngx_http_chat_publish(chat::events::from_answer(
-                                                  res.value().get(0, 0)));
-                    }
-                });
-        }
-
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "chat: publishing side effects failed: %s", e.what());
     }
 }
 

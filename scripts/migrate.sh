@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Applies sql/NNN_*.sql in order, each exactly once and in its own transaction, tracked in
-# schema_migrations: `chatctl migrate` does the work (build/core/chatctl, from `make core`).
-# Migration files must not contain BEGIN/COMMIT: chatctl wraps each in a transaction.
+# Brings the database to sql/ with `chatctl migrate` (build/core/chatctl, from `make core`): the
+# schema migrations sql/NNN_*.sql each exactly once, in order, tracked in schema_migrations;
+# then the function files sql/functions/*.sql, re-applied unless unchanged and still intact in
+# the database. Each file runs in its own transaction, so files must not contain BEGIN/COMMIT.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -12,7 +13,8 @@ if [ ! -x "$chatctl" ]; then
     exit 1
 fi
 
-# chatctl prints "applying NNN_name" per file and "N applied, M total" at the end
+# chatctl prints "applying NNN_name" per schema migration, "N applied, M total", then a line
+# per function file (applied and why, or unchanged and skipped) and "functions: ..."
 "$chatctl" --conninfo "$conninfo" migrate --dir "$CHAT_ROOT/sql" | while IFS= read -r line; do
     chat_log "migrate: $line"
 done

@@ -1,5 +1,6 @@
 -- 001_init: the tables the chat API needs (conversations, messages, agents, FAQ).
--- Applied once by scripts/migrate.sh inside a transaction; use-case functions come in 002_*.sql.
+-- A schema migration: applied once by `chatctl migrate` inside a transaction; the
+-- use-case functions live in sql/functions/.
 
 -- Agents, supervisors and admins who answer chats; soft-deleted with deleted_at.
 CREATE TABLE agents (

@@ -1,9 +1,3 @@
--- What a realtime event needs to tell about a conversation changed as a side effect
--- of another write (assigned or requeued by someone else's action): the conversation
--- and its newest message (the system message that change added).
-CREATE OR REPLACE FUNCTION chat_conversation_event_json(conv uuid) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('conversation', chat_conversation_json(c, 'customer'),
-                              'messages', chat_last_messages_json(c.id, 1))
-      FROM conversations c WHERE c.id = conv
-$$;
+-- 004_events: no schema change. It held chat_conversation_event_json, which lives in
+-- sql/functions/95_events.sql now; the file stays so every database records the same
+-- versions.

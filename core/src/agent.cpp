@@ -1,7 +1,6 @@
 // The agent and admin use cases: input rules, the SQL call of each, and the answers.
 #include "chat/agent.h"
 
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <charconv>
@@ -9,6 +8,7 @@
 #include <map>
 #include <memory>
 
+#include "chat/address.h"
 #include "chat/base64.h"
 #include "chat/customer.h"
 #include "chat/input.h"
@@ -381,7 +381,7 @@ void Service::login(std::string_view body, std::string_view client_address, Done
             bool verified = false;
         };
         auto st = std::make_shared<State>();
-        st->address = login_address_key(client_address);
+        st->address = chat::address_key(client_address);
         st->ticket = login_gate_.enter(st->address);
         if (!st->ticket) {
             loop_.post([done, a = limited(1, "too many logins in progress; retry in 1 s")] { done(a); });
@@ -993,22 +993,5 @@ void LoginGate::Counts::leave(const std::string& key) noexcept {
     if (--it->second == 0) by_address.erase(it);
 }
 
-std::string login_address_key(std::string_view address) {
-    if (address.find(':') == std::string_view::npos || address.size() >= INET6_ADDRSTRLEN)
-        return std::string(address);
-    char text[INET6_ADDRSTRLEN];
-    std::memcpy(text, address.data(), address.size());
-    text[address.size()] = '\0';
-    unsigned char a[16];
-    if (::inet_pton(AF_INET6, text, a) != 1) return std::string(address);
-    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(a, kMapped, sizeof kMapped) == 0) {
-        if (!::inet_ntop(AF_INET, a + 12, text, sizeof text)) return std::string(address);
-        return text;
-    }
-    std::memset(a + 8, 0, 8);
-    if (!::inet_ntop(AF_INET6, a, text, sizeof text)) return std::string(address);
-    return std::string(text) + "/64";
-}
 
 }  // namespace chat::agent

@@ -137,6 +137,22 @@ Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view text, std::int64
     }
 }
 
+Result<LoadedFaq> load_faq_current(std::string_view answer) noexcept {
+    try {
+        auto v = json::parse(answer);
+        const json::Value* list = v.ok() ? v.value().find("faq") : nullptr;
+        if (!list) return make_error(Errc::internal, "the FAQ answer has no list");
+        LoadedFaq out;
+        out.list_json = json::to_string(*list);
+        auto set = load_faq(out.list_json, v.value().find_int("version").value_or(0));
+        if (!set.ok()) return set.error();
+        out.set = std::move(set.value());
+        return out;
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, std::string("loading the FAQ failed: ") + e.what());
+    }
+}
+
 Service::Service(EventLoop& loop, pg::Pool& pg, std::string secret, Settings settings)
     : loop_(loop), pg_(pg), secret_(std::move(secret)), settings_(settings) {}
 
@@ -212,12 +228,8 @@ void Service::with_faq(std::function<void()> next) noexcept {
     try {
         pg_.query("SELECT chat_faq_current()::text", {}, [this, next](Result<pg::QueryResult> r) {
             if (!faq_ && r.ok() && r.value().rows() == 1 && !r.value().is_null(0, 0)) {
-                auto v = json::parse(r.value().get(0, 0));
-                const json::Value* list = v.ok() ? v.value().find("faq") : nullptr;
-                if (list) {
-                    auto set = load_faq(json::to_string(*list), v.value().find_int("version").value_or(0));
-                    if (set.ok()) faq_ = std::move(set.value());
-                }
+                auto loaded = load_faq_current(r.value().get(0, 0));
+                if (loaded.ok()) faq_ = std::move(loaded.value().set);
             }
             next();  // without it (Postgres down, a bad set) the use case answers as it would have
         });

@@ -2,6 +2,8 @@
 //
 // It is not nginx, so it blocks: synchronous libpq (PQconnectdbParams, PQexecParams).
 // Keep code like this in core/tools/ only; nothing here is linked into the module.
+// One file over 500 lines on purpose: one main whose three commands (migrate, agent, faq)
+// share the blocking Db helper and the argument parser, and nothing else uses them.
 //
 // Exit status: 0 ok, 1 usage or invalid input, 2 database error, 3 not found or conflict.
 #include <libpq-fe.h>
@@ -60,8 +62,11 @@ constexpr std::int64_t kDisplayOrderMax = 1000000;
 constexpr const char* kUsage = R"(usage: chatctl [--conninfo CONNINFO] COMMAND [ARGS]
 
 Commands:
-  migrate [--dir DIR]         apply DIR/NNN_*.sql (default DIR: sql) not yet recorded in
-                              schema_migrations, in order, each in one transaction
+  migrate [--dir DIR]         apply the schema migrations DIR/NNN_*.sql (default DIR: sql)
+                              not yet recorded in schema_migrations, in order; then every
+                              function file DIR/functions/*.sql, in name order, unless it
+                              is unchanged and the database still holds exactly its
+                              functions; each file in one transaction
   agent add USERNAME [--name "Display Name"] [--role agent|supervisor|admin] [--max N]
                               create an agent (role default agent, max default 5);
                               the password is read from stdin
@@ -329,28 +334,39 @@ void say(const std::string& line) {
     std::fflush(stdout);  // scripts/migrate.sh relays each line as it comes
 }
 
-int cmd_migrate(const Args& a) {
-    expect(a, 1, {"--dir"}, "migrate [--dir DIR]");
-    const std::filesystem::path dir = a.get("--dir").value_or("sql");
-    const std::vector<Migration> files = find_migrations(dir);
-    Db db(conninfo_of(a));
+// DIR/functions/*.sql in name order (the order they may depend on each other in); none
+// when DIR has no functions/.
+std::vector<std::filesystem::path> find_function_files(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> out;
+    std::error_code ec;
+    const std::filesystem::path fdir = dir / "functions";
+    if (!std::filesystem::is_directory(fdir, ec)) return out;
+    for (const auto& e : std::filesystem::directory_iterator(fdir, ec))
+        if (e.is_regular_file() && e.path().extension() == ".sql") out.push_back(e.path());
+    if (ec) fail(kExitUsage, "migrate: cannot read " + fdir.string() + ": " + ec.message());
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
-    {
-        // Under the lock, so two first runs do not race on creating the table.
-        Tx tx(db);
-        db.exec("SELECT pg_advisory_xact_lock(" + std::string(kMigrateLockKey) + ")");
-        db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version    text PRIMARY KEY,"
-                " applied_at timestamptz NOT NULL DEFAULT now())");
-        tx.commit();
-    }
+// The advisory lock every migration transaction takes first.
+void lock_migrations(Db& db) { db.exec("SELECT pg_advisory_xact_lock(" + std::string(kMigrateLockKey) + ")"); }
 
+// SQL for what the database holds of the functions in `list` (a text[] of regprocedure
+// texts): a digest of their pg_get_functiondef, or NULL when one of them is missing.
+std::string fingerprint_sql(const std::string& list) {
+    return "(SELECT CASE WHEN coalesce(bool_and(to_regprocedure(f) IS NOT NULL), true) THEN"
+           " encode(sha256(convert_to(coalesce(string_agg(pg_get_functiondef(to_regprocedure(f)),"
+           " E'\\n' ORDER BY f), ''), 'UTF8')), 'hex') END FROM unnest(" + list + ") f)";
+}
+
+// Schema migrations: each file once, recorded by name. Returns how many it applied.
+int apply_schema_migrations(Db& db, const std::vector<Migration>& files) {
     int applied = 0;
     for (const Migration& m : files) {
         Tx tx(db);
         // Serialize with every other runner, then look again: one that held the lock
         // before us may have applied this very file.
-        db.exec("SELECT pg_advisory_xact_lock(" + std::string(kMigrateLockKey) + ")");
+        lock_migrations(db);
         Res done = db.exec("SELECT 1 FROM schema_migrations WHERE version = $1", {m.version});
         if (PQntuples(done.get()) > 0) continue;  // Tx rolls back: nothing to do
         const std::string sql = read_file(m.path, "migrate");
@@ -360,9 +376,83 @@ int cmd_migrate(const Args& a) {
         tx.commit();
         ++applied;
     }
+    return applied;
+}
 
+// Function files are source: one is skipped only when its text is the one last applied
+// AND the database still holds exactly the functions it defined then (none dropped or
+// replaced by hand); otherwise it is applied again. Returns true when it applied it.
+bool apply_function_file(Db& db, const std::filesystem::path& path) {
+    const std::string name = "functions/" + path.filename().string();
+    const std::string sql = read_file(path, "migrate");
+    Tx tx(db);
+    lock_migrations(db);
+    Res sum = db.exec("SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", {sql}, name);
+    const std::string checksum = value(sum.get(), 0, 0);
+    Res rec = db.exec("SELECT checksum, cardinality(functions), fingerprint = " + fingerprint_sql("functions") +
+                          " FROM schema_functions WHERE file = $1",
+                      {name}, name);
+    std::string why = "new";
+    if (PQntuples(rec.get()) > 0) {
+        const bool same_text = value(rec.get(), 0, 0) == checksum;
+        const bool intact = value(rec.get(), 0, 2) == "t";
+        if (same_text && intact) {
+            say(name + ": unchanged, skipped (" + value(rec.get(), 0, 1) + " functions)");
+            return false;  // Tx rolls back: nothing written
+        }
+        why = !same_text ? "file changed" : "functions differ from the database";
+    }
+    db.exec_script(sql, name);
+    // The functions this transaction wrote: CREATE OR REPLACE writes a new pg_proc row
+    // even for an unchanged definition, so its xmin is ours.
+    Res fns = db.exec("SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text),"
+                      " '{}')::text FROM pg_proc p"
+                      " WHERE p.xmin = (pg_current_xact_id()::text::bigint % 4294967296)::text::xid",
+                      {}, name);
+    const std::string functions = value(fns.get(), 0, 0);
+    db.exec("INSERT INTO schema_functions (file, checksum, functions, fingerprint)"
+            " VALUES ($1, $2, $3::text[], " + fingerprint_sql("$3::text[]") + ")"
+            " ON CONFLICT (file) DO UPDATE SET checksum = EXCLUDED.checksum,"
+            " functions = EXCLUDED.functions, fingerprint = EXCLUDED.fingerprint, applied_at = now()",
+            {name, checksum, functions}, name);
+    tx.commit();
+    Res n = db.exec("SELECT cardinality($1::text[])", {functions});
+    say(name + ": " + why + ", applied (" + value(n.get(), 0, 0) + " functions)");
+    return true;
+}
+
+int cmd_migrate(const Args& a) {
+    expect(a, 1, {"--dir"}, "migrate [--dir DIR]");
+    const std::filesystem::path dir = a.get("--dir").value_or("sql");
+    const std::vector<Migration> files = find_migrations(dir);
+    const std::vector<std::filesystem::path> function_files = find_function_files(dir);
+    Db db(conninfo_of(a));
+
+    {
+        // Under the lock, so two first runs do not race on creating the tables.
+        Tx tx(db);
+        lock_migrations(db);
+        db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version    text PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())");
+        db.exec("CREATE TABLE IF NOT EXISTS schema_functions ("
+                " file        text PRIMARY KEY,"         // functions/NN_area.sql
+                " checksum    text NOT NULL,"            // sha256 of the file's text
+                " functions   text[] NOT NULL,"          // regprocedure of each function it wrote
+                " fingerprint text,"                     // sha256 of their pg_get_functiondef
+                " applied_at  timestamptz NOT NULL DEFAULT now())");
+        tx.commit();
+    }
+
+    const int applied = apply_schema_migrations(db, files);
     Res total = db.exec("SELECT count(*) FROM schema_migrations");
     say(std::to_string(applied) + " applied, " + value(total.get(), 0, 0) + " total");
+
+    int reapplied = 0;
+    for (const auto& f : function_files) reapplied += apply_function_file(db, f) ? 1 : 0;
+    if (!function_files.empty())
+        say("functions: " + std::to_string(reapplied) + " files applied, " +
+            std::to_string(function_files.size() - reapplied) + " unchanged");
     return kExitOk;
 }
 

@@ -3,7 +3,7 @@
 // and the admin API for agents and the FAQ.
 //
 // Like customer::Service, each use case validates its input here, runs one SQL function
-// of sql/003_agents.sql (one transaction) through the pg::Pool, and completes with the
+// of sql/functions/ (one transaction) through the pg::Pool, and completes with the
 // HTTP answer. The lifecycle and assignment rules live in SQL, where they are decided
 // under row and advisory locks (correct on any number of workers and nodes). Password
 // hashing and verification run on the Executor, never on the event loop.
@@ -80,7 +80,7 @@ struct Answer {
     std::string token;               // set the chat_agent cookie to this (login)
     bool clear_token = false;        // expire the chat_agent cookie (logout)
     // The SQL function's whole answer, for the module's cache and events (shapes in
-    // sql/003_agents.sql): "conversation", "messages", "assigned" [{conversation_id,
+    // sql/functions/50_assignment.sql, 60_agent_views.sql): "conversation", "messages", "assigned" [{conversation_id,
     // agent_id}], "requeued" [ids], "agent", FAQ "version" ... Empty when no write.
     std::string result_json;
     // With status 429 (login limits): the seconds for Retry-After; body is the API's
@@ -132,11 +132,6 @@ private:
     std::shared_ptr<Counts> counts_;
 };
 
-// The address a login is counted under: an IPv4 address as it is, an IPv6 address as its
-// /64 ("2001:db8:1:2::/64": one subscriber usually holds a whole /64), an IPv4-mapped
-// IPv6 address as the IPv4 one, anything else (a unix socket) as given.
-std::string login_address_key(std::string_view address);
-
 class Service {
 public:
     Service(EventLoop& loop, pg::Pool& pg, Executor& executor, std::string secret, Settings settings);
@@ -156,7 +151,7 @@ public:
     //    concurrent guesses cannot exceed the limits; a successful login never counts);
     //  - while login_queue logins are in progress here, or login_address_queue of them
     //    from this address, or the executor's queue is full (retry_after_s 1).
-    // The address is the client's; IPv6 addresses count per /64 (login_address_key).
+    // The address is the client's; IPv6 addresses count per /64 (chat::address_key).
     void login(std::string_view body, std::string_view client_address, Done done) noexcept;
     // POST /agent/logout: 204, clear_token; every earlier token is revoked.
     void logout(const Principal& p, Done done) noexcept;
@@ -194,7 +189,7 @@ public:
                   std::function<void(Result<std::vector<Standing>>)> done) noexcept;
 
     // Whether the agent may write (typing, read) into a conversation: the assigned agent,
-    // or a supervisor/admin (sql/006's chat_agent_can_write), with the conversation's
+    // or a supervisor/admin (chat_agent_can_write, sql/functions/20_access.sql), with the conversation's
     // status and agent for routing the event. Errc::not_found for an unknown id.
     void write_access(const Principal& p, std::string_view conversation_id,
                       std::function<void(Result<WriteAccess>)> done) noexcept;

@@ -4,7 +4,7 @@
 // Each takes parsed request parts from the module, validates them, runs one SQL
 // function (one transaction, one round trip) and completes with the HTTP answer
 // and a Snapshot for the shared-memory cache. The rules of the lifecycle live in
-// sql/002_conversations.sql; the rules of input live here.
+// sql/functions/30_session.sql and 40_messages.sql; the rules of input live here.
 #pragma once
 
 #include <cstddef>
@@ -58,6 +58,14 @@ struct FaqSet {
 
 // Builds a FaqSet from chat_faq_json(false)'s JSON text.
 Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view json, std::int64_t version) noexcept;
+
+// A FaqSet from chat_faq_current()'s answer {"version": N, "faq": [...]}, with the list
+// as load_faq() reads it (what a worker shares with the node's other workers).
+struct LoadedFaq {
+    std::shared_ptr<const FaqSet> set;
+    std::string list_json;
+};
+Result<LoadedFaq> load_faq_current(std::string_view answer) noexcept;
 
 class Service {
 public:

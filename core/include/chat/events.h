@@ -32,7 +32,7 @@ struct Event {
 std::string encode(const Event& e);
 
 // Whether an agent socket may hear the event: exactly what GET /agent/conversations/{id}
-// would show that agent (sql/003's chat_agent_can_see). Supervisors and admins hear
+// would show that agent (chat_agent_can_see, sql/functions/20_access.sql). Supervisors and admins hear
 // everything; an agent hears events without a conversation (presence), the queue
 // (status agent, nobody assigned) and conversations assigned to them (open, or closed
 // ones they handled). Bot-only conversations, other agents' chats and events whose
@@ -45,7 +45,7 @@ bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_vie
 std::vector<Event> from_answer(std::string_view answer_json) noexcept;
 
 // Conversations a write changed besides its own (the "assigned" and "requeued" lists of
-// sql/003's answers): their events need a read of each (chat_conversation_event_json).
+// sql/functions/50_assignment.sql's answers): their events need a read of each (chat_conversation_event_json).
 std::vector<std::string> side_effects(std::string_view answer_json) noexcept;
 
 // agent.presence.changed from {"agent": A, ...}; empty json when there is no agent.

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# bench/instructions.sh: CPU instructions an nginx worker spends per request, counted by valgrind's
+# callgrind — repeatable whatever else the machine is doing, so two builds compare exactly.
+#
+#   make up && bench/instructions.sh           (uses the running stack's Postgres, Redis and config)
+#
+# It starts one more nginx from the stack's var/nginx.conf, single process (master_process off) under
+# callgrind with instrumentation off, on CHAT_PORT+1000; then for each scenario switches counting on
+# for BENCH_REQUESTS requests sent over one keep-alive connection and prints instructions per request
+# of that worker (Postgres and Redis run in their own processes and are not counted).
+#   1. GET  /chat/api/v1/health
+#   2. GET  /chat/api/v1/conversation?after=0    21 messages from the shared-memory cache
+#   3. POST /chat/api/v1/messages                 text + FAQ bot reply, fresh client_id each
+#   4. POST /chat/api/v1/session                  a new session each (the session rate limit counts)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd -P)"
+# shellcheck source=/dev/null
+source "$here/../scripts/env.sh"
+N="${BENCH_REQUESTS:-300}"
+PORT="$((CHAT_PORT + 1000))"
+api="http://127.0.0.1:$PORT/chat/api/v1"
+
+log() { printf 'instructions: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+command -v valgrind >/dev/null || die "valgrind is missing (apt-get install -y valgrind)"
+[ -f "$CHAT_VAR/nginx.conf" ] || die "no $CHAT_VAR/nginx.conf: run make up first"
+
+work="$(mktemp -d)"
+chmod 0755 "$work"
+cleanup() {
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    [ -n "${vg:-}" ] && wait "$vg" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# the stack's config, one process, on another port, its own pid and logs
+sed -e "s|^worker_processes .*|worker_processes 1; master_process off; daemon off;|" \
+    -e "s|^user .*||" \
+    -e "s|^pid .*|pid $work/nginx.pid;|" \
+    -e "s|^error_log .*|error_log $work/error.log info;|" \
+    -e "s|access_log .*|access_log off;|" \
+    -e "s|listen  *127.0.0.1:$CHAT_PORT;|listen 127.0.0.1:$PORT;|" \
+    "$CHAT_VAR/nginx.conf" > "$work/nginx.conf"
+grep -q "listen 127.0.0.1:$PORT;" "$work/nginx.conf" || die "could not move the listen port in nginx.conf"
+
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.%p" \
+    /usr/sbin/nginx -p "$work/" -c "$work/nginx.conf" > "$work/valgrind.log" 2>&1 &
+vg=$!
+for _ in $(seq 1 600); do
+    curl -fsS -o /dev/null "$api/health" 2>/dev/null && break
+    sleep 0.1
+done
+curl -fsS -o /dev/null "$api/health" || { tail -20 "$work/valgrind.log" "$work/error.log" >&2; die "nginx under callgrind did not answer"; }
+# the worker's pool, its FAQ and Redis connect lazily: give them a moment
+sleep 2
+
+# count SCENARIO CURLRC: instructions per request while curl runs CURLRC (N requests)
+rows=()
+count() {
+    local name="$1" rc="$2" total
+    callgrind_control -z "$vg" >/dev/null 2>&1
+    callgrind_control -i on "$vg" >/dev/null 2>&1
+    curl -K "$rc" > "$work/out" || die "$name: a request failed"
+    rm -f "$work"/cg.*.[0-9]*
+    callgrind_control -d "$vg" >/dev/null 2>&1
+    callgrind_control -i off "$vg" >/dev/null 2>&1
+    total="$(grep -h '^summary:\|^totals:' "$work"/cg.*.[0-9]* | head -1 | awk '{print $2}')"
+    [ -n "$total" ] || die "$name: no callgrind dump"
+    rows+=("$(printf '| %-44s | %12d |' "$name" "$((total / N))")")
+}
+
+# a curl config of N requests on one connection: METHOD URL [header | @tokens-file]
+curlrc() {
+    local method="$1" url="$2" header="${3:-}" i
+    local -a tokens=()
+    if [ "${header:0:1}" = @ ]; then mapfile -t tokens < "${header:1}"; header=""; fi
+    printf 'silent\nshow-error\nfail\noutput = /dev/null\n'
+    for ((i = 0; i < N; i++)); do
+        printf 'next\nrequest = "%s"\nurl = "%s"\noutput = /dev/null\n' "$method" "$url"
+        [ -n "$header" ] && printf 'header = "%s"\n' "$header"
+        [ "${#tokens[@]}" -gt 0 ] && printf 'header = "Authorization: Bearer %s"\n' "${tokens[$i]}"
+        if [ "$method" = POST ]; then
+            printf 'header = "Content-Type: application/json"\n'
+            if [ "${url##*/}" = messages ]; then
+                printf 'data = "{\\"text\\":\\"How long does shipping take?\\",\\"client_id\\":\\"%s\\"}"\n' \
+                    "$(printf '%08x-0000-4000-8000-%012x' "$RANDOM$RANDOM" "$i")"
+            else
+                printf 'data = "{}"\n'
+            fi
+        fi
+    done
+}
+
+log "fixtures"
+read_token="$(curl -fsS -X POST -H 'Content-Type: application/json' --data '{}' "$api/session" | jq -r .token)"
+for i in $(seq 1 10); do
+    curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $read_token" -H 'Content-Type: application/json' \
+        --data "{\"text\":\"How long does shipping take? ($i)\",\"client_id\":\"$(printf '%08x-0000-4000-8000-%012x' "$RANDOM" "$i")\"}" \
+        "$api/messages"
+done
+# one session per write, so the per-session rate limit (chat_rate) never answers 429
+{ printf 'silent\nshow-error\nfail\nrequest = "POST"\nheader = "Content-Type: application/json"\ndata = "{}"\n'
+  for ((i = 0; i < N; i++)); do printf 'url = "%s/session"\n' "$api"; done
+} > "$work/tokens.rc"
+curl -K "$work/tokens.rc" | jq -r .token > "$work/tokens"
+[ "$(grep -c . "$work/tokens")" -eq "$N" ] || die "wanted $N session tokens"
+curlrc GET "$api/health" > "$work/health.rc"
+curlrc GET "$api/conversation?after=0" "Authorization: Bearer $read_token" > "$work/conv.rc"
+curlrc POST "$api/messages" "@$work/tokens" > "$work/post.rc"
+curlrc POST "$api/session" > "$work/session.rc"
+# warm the cache and the code paths once
+curl -K "$work/conv.rc" > /dev/null
+
+log "counting $N requests per scenario"
+count "GET /health" "$work/health.rc"
+count "GET /conversation?after=0 (21 msgs, cached)" "$work/conv.rc"
+count "POST /messages (text + bot reply)" "$work/post.rc"
+count "POST /session (new)" "$work/session.rc"
+
+echo
+module="$(awk '$1 == "load_module" {gsub(";", "", $2); print $2}' "$work/nginx.conf")"
+built="$(git -C "${module%/build/*}" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "nginx-chat instructions per request (callgrind, one worker, $N requests each, module of $built)"
+echo
+printf '| %-44s | %12s |\n' "scenario" "instructions"
+printf '| %-44s | %12s |\n' "---" "---:"
+printf '%s\n' "${rows[@]}"

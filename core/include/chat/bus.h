@@ -1,0 +1,88 @@
+// The worker's event bus: where the events of a write go so that every socket that should
+// hear them does, on this worker, on the node's other workers and on every other node.
+//
+// With Redis, an event is PUBLISHed on its channel and every worker (this one included)
+// hears it back through its subscription, then hands it to its sockets. Without Redis
+// configured, the event goes to this worker's sockets at once and to the node's other
+// workers through the host's shared memory (Sink::share). While a configured Redis is
+// down, or when a PUBLISH fails, only this worker's sockets hear it: the other workers'
+// clients catch up when they reconnect (replay from Postgres with after=).
+//
+// The bus never touches sockets or shared memory itself: its host (the nginx module)
+// implements Sink. Everything the host hears on a subscribed channel goes through
+// heard(), so the channel of a message is always known to both sides: routing by
+// conversation shard (DESIGN.md "Scale": sharded pub/sub, one channel per shard, each
+// worker subscribed to the shards of the sockets it holds) changes channel_of() and
+// channels() here and what the host subscribes to, not the Sink.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/events.h"
+#include "chat/result.h"
+
+namespace chat::pg {
+class Pool;
+}
+namespace chat::redis {
+class Client;
+}
+
+namespace chat::bus {
+
+// The one channel every event travels on today.
+inline constexpr std::string_view kEventsChannel = "chat:events";
+
+// The channel an event is published on.
+std::string channel_of(const events::Event& e);
+// The channels a worker subscribes to.
+std::vector<std::string> channels();
+
+// What the bus needs from its host. Called from the loop; must not throw.
+class Sink {
+public:
+    virtual ~Sink() = default;
+    // Hand the event to this worker's sockets that should see it.
+    virtual void dispatch(const events::Event& e) noexcept = 0;
+    // Hand it to the node's other workers (no Redis configured: a ring in shared memory).
+    virtual void share(const events::Event& e) noexcept = 0;
+    // A write elsewhere changed a cached conversation: drop a cached copy of `cache_key`
+    // older than `version`.
+    virtual void forget(std::string_view cache_key, std::int64_t version) noexcept = 0;
+};
+
+// What went wrong where no caller waits for an answer (the host logs it).
+using Report = std::function<void(const Error&)>;
+
+class Bus {
+public:
+    // `pg` reads the conversations of side effects (nullptr: none are read); `redis`
+    // nullptr means no Redis is configured. All three must outlive the Bus; callbacks
+    // still pending when the Bus is destroyed do nothing.
+    Bus(Sink& sink, pg::Pool* pg, redis::Client* redis, Report report = {});
+    ~Bus();
+    Bus(const Bus&) = delete;
+    Bus& operator=(const Bus&) = delete;
+
+    // Publishes the events in order; events without JSON are skipped.
+    void publish(std::span<const events::Event> events) noexcept;
+    // Conversations a write changed besides its own (events::side_effects): each is read
+    // once (chat_conversation_event_json) and its events published, so that waiting
+    // customers hear at once that an agent took them or that they were requeued.
+    void publish_side_effects(std::span<const std::string> conversation_ids) noexcept;
+    // A message heard on a subscribed channel: the cached copy it makes stale is
+    // forgotten, then the event dispatched. Messages that are not events are ignored.
+    void heard(std::string_view channel, std::string_view payload) noexcept;
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace chat::bus

@@ -1,0 +1,93 @@
+// chat::bus::Bus: publishing events through Redis or, without it, to the host's sockets and ring.
+#include "chat/bus.h"
+
+#include "chat/pg_pool.h"
+#include "chat/redis_client.h"
+
+namespace chat::bus {
+
+std::string channel_of(const events::Event&) { return std::string(kEventsChannel); }
+
+std::vector<std::string> channels() { return {std::string(kEventsChannel)}; }
+
+// Callbacks hold a weak_ptr to this: once the Bus is gone they find nothing and do nothing.
+struct Bus::Impl : std::enable_shared_from_this<Impl> {
+    Impl(Sink& s, pg::Pool* p, redis::Client* r, Report rep)
+        : sink(s), pg(p), redis(r), report(std::move(rep)) {}
+
+    Sink& sink;
+    pg::Pool* pg;
+    redis::Client* redis;
+    Report report;
+
+    void fail(std::string message) noexcept {
+        try {
+            if (report) report(make_error(Errc::internal, std::move(message)));
+        } catch (...) {
+        }
+    }
+
+    void publish(std::span<const events::Event> events) noexcept {
+        try {
+            for (const events::Event& e : events) {
+                if (e.json.empty()) continue;
+
+                if (redis && redis->connected()) {
+                    // Every worker hears it back through its subscription, this one
+                    // too; if it never reached Redis, this worker's sockets still do.
+                    redis->command({"PUBLISH", channel_of(e), events::encode(e)},
+                                   [weak = weak_from_this(), copy = e](Result<redis::Reply> res) {
+                                       auto self = weak.lock();
+                                       if (self && !res.ok()) self->sink.dispatch(copy);
+                                   });
+                    continue;
+                }
+
+                sink.dispatch(e);
+                // Redis configured but down: the node's other workers miss it; their
+                // sockets resume from Postgres once the subscription is back.
+                if (!redis) sink.share(e);
+            }
+        } catch (const std::exception& x) {
+            fail(std::string("publishing an event failed: ") + x.what());
+        }
+    }
+
+    void publish_side_effects(std::span<const std::string> ids) noexcept {
+        if (!pg) return;
+        try {
+            for (const std::string& id : ids) {
+                pg->query("SELECT chat_conversation_event_json($1::uuid)::text", {id},
+                          [weak = weak_from_this()](Result<pg::QueryResult> res) {
+                              auto self = weak.lock();
+                              if (!self || !res.ok() || res.value().rows() != 1 || res.value().is_null(0, 0))
+                                  return;
+                              self->publish(events::from_answer(res.value().get(0, 0)));
+                          });
+            }
+        } catch (const std::exception& x) {
+            fail(std::string("publishing side effects failed: ") + x.what());
+        }
+    }
+};
+
+Bus::Bus(Sink& sink, pg::Pool* pg, redis::Client* redis, Report report)
+    : impl_(std::make_shared<Impl>(sink, pg, redis, std::move(report))) {}
+
+Bus::~Bus() = default;
+
+void Bus::publish(std::span<const events::Event> events) noexcept { impl_->publish(events); }
+
+void Bus::publish_side_effects(std::span<const std::string> conversation_ids) noexcept {
+    impl_->publish_side_effects(conversation_ids);
+}
+
+void Bus::heard(std::string_view, std::string_view payload) noexcept {
+    auto e = events::parse(payload);
+    if (!e.ok()) return;
+    // A write on another node: this node's older cached copy goes.
+    if (!e.value().cache_key.empty()) impl_->sink.forget(e.value().cache_key, e.value().version);
+    impl_->sink.dispatch(e.value());
+}
+
+}  // namespace chat::bus

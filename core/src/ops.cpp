@@ -1,0 +1,79 @@
+// chat::ops::Service: the health probes' round trips and the live counts of /chat/status.
+#include "chat/ops.h"
+
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include "chat/pg_pool.h"
+#include "chat/redis_client.h"
+
+namespace chat::ops {
+
+namespace {
+
+// A count(*) column; -1 if it is not one.
+std::int64_t count_of(std::string_view text) {
+    std::int64_t n = -1;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || n < 0) return -1;
+    return n;
+}
+
+}  // namespace
+
+void Service::probe_postgres(std::function<void(Result<void>)> done) noexcept {
+    try {
+        if (!pg_) {
+            loop_.post([done] { done(make_error(Errc::unavailable, "chat_postgres is not configured")); });
+            return;
+        }
+        pg_->query("SELECT 1", {}, [done](Result<pg::QueryResult> res) {
+            if (res.ok()) done(Result<void>());
+            else done(make_error(Errc::unavailable, res.error().message));
+        });
+    } catch (const std::exception& e) {
+        loop_.post([done, why = std::string(e.what())] { done(make_error(Errc::unavailable, why)); });
+    }
+}
+
+void Service::probe_redis(std::function<void(Result<void>)> done) noexcept {
+    try {
+        if (!redis_) {
+            loop_.post([done] { done(make_error(Errc::unavailable, "chat_redis is not configured")); });
+            return;
+        }
+        redis_->command({"PING"}, [done](Result<redis::Reply> res) {
+            if (!res.ok()) done(make_error(Errc::unavailable, res.error().message));
+            else if (res.value().type == redis::Reply::Type::error)
+                done(make_error(Errc::unavailable, res.value().str));
+            else done(Result<void>());
+        });
+    } catch (const std::exception& e) {
+        loop_.post([done, why = std::string(e.what())] { done(make_error(Errc::unavailable, why)); });
+    }
+}
+
+void Service::counts(std::function<void(Counts)> done) noexcept {
+    try {
+        if (!pg_) {
+            loop_.post([done] { done(Counts{}); });
+            return;
+        }
+        pg_->query(
+            "SELECT (SELECT count(*) FROM conversations WHERE status = 'agent' AND assigned_agent_id IS NULL),"
+            " (SELECT count(*) FROM agents WHERE presence = 'online' AND deleted_at IS NULL)",
+            {}, [done](Result<pg::QueryResult> res) {
+                Counts c;
+                if (res.ok() && res.value().rows() == 1) {
+                    c.queue_length = count_of(res.value().get(0, 0));
+                    c.agents_online = count_of(res.value().get(0, 1));
+                }
+                done(c);
+            });
+    } catch (const std::exception&) {
+        loop_.post([done] { done(Counts{}); });
+    }
+}
+
+}  // namespace chat::ops

@@ -1,0 +1,109 @@
+-- functions/10_common: the API's JSON shapes (timestamps, messages, conversations, agents)
+-- and the capacity count, which every other function file builds on.
+--
+-- Function files are source, not history: `chatctl migrate` re-applies each one (in name
+-- order, one transaction each) whenever it changed or the database no longer holds
+-- exactly its functions. Only CREATE OR REPLACE FUNCTION here; a table, an index or
+-- the removal of a function is a schema migration (sql/NNN_*.sql), and so is the DROP
+-- that must come first when a function's arguments or result type change (CREATE OR
+-- REPLACE cannot change them). A LANGUAGE sql function is checked when it is created,
+-- so it may only use functions of this file (above it) or of files before this one.
+
+-- RFC 3339 UTC with milliseconds, as every timestamp of the API.
+CREATE OR REPLACE FUNCTION chat_ts(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
+CREATE OR REPLACE FUNCTION chat_message_json(m messages) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', m.id,
+        'conversation_id', m.conversation_id,
+        'seq', m.seq,
+        'sender_type', m.sender_type,
+        'sender_agent_id', m.sender_agent_id,
+        'kind', m.kind,
+        'content', m.content,
+        'metadata', m.metadata,
+        'created_at', chat_ts(m.created_at),
+        'read_at', chat_ts(m.read_at))
+$$;
+
+-- Position in the agent queue: 1 for the oldest waiting conversation.
+CREATE OR REPLACE FUNCTION chat_queue_position(c conversations) RETURNS int
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN c.status = 'agent' AND c.assigned_agent_id IS NULL THEN
+        (SELECT count(*)::int + 1 FROM conversations q
+          WHERE q.status = 'agent' AND q.assigned_agent_id IS NULL
+            AND (q.queued_at, q.id) < (c.queued_at, c.id))
+    END
+$$;
+
+-- viewer: 'customer' counts unread agent/bot/system messages, 'agent' counts
+-- unread customer messages.
+CREATE OR REPLACE FUNCTION chat_conversation_json(c conversations, viewer text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', c.id,
+        'status', c.status,
+        'assigned_agent', (SELECT jsonb_build_object('id', a.id,
+                                                     'display_name', a.display_name)
+                             FROM agents a WHERE a.id = c.assigned_agent_id),
+        'queue_position', chat_queue_position(c),
+        'context', c.context,
+        'last_seq', c.last_seq,
+        'unread_count', (SELECT count(*) FROM messages m
+                          WHERE m.conversation_id = c.id AND m.read_at IS NULL
+                            AND CASE WHEN viewer = 'customer'
+                                     THEN m.sender_type <> 'customer'
+                                     ELSE m.sender_type = 'customer' END),
+        'created_at', chat_ts(c.created_at),
+        'updated_at', chat_ts(c.updated_at),
+        'requested_agent_at', chat_ts(c.requested_agent_at),
+        'closed_at', chat_ts(c.closed_at),
+        'version', c.version)
+$$;
+
+-- Messages with seq > after, ascending, at most lim.
+CREATE OR REPLACE FUNCTION chat_messages_json(conv uuid, after int, lim int)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(chat_message_json(m) ORDER BY m.seq), '[]'::jsonb)
+      FROM (SELECT * FROM messages
+             WHERE conversation_id = conv AND seq > after
+             ORDER BY seq LIMIT lim) m
+$$;
+
+-- The last lim messages, ascending.
+CREATE OR REPLACE FUNCTION chat_last_messages_json(conv uuid, lim int)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(chat_message_json(m) ORDER BY m.seq), '[]'::jsonb)
+      FROM (SELECT * FROM messages
+             WHERE conversation_id = conv
+             ORDER BY seq DESC LIMIT lim) m
+$$;
+
+-- Conversations the agent holds right now (the capacity count).
+CREATE OR REPLACE FUNCTION chat_agent_active(p_agent uuid) RETURNS int
+LANGUAGE sql STABLE AS $$
+    SELECT count(*)::int FROM conversations
+     WHERE assigned_agent_id = p_agent AND status = 'agent'
+$$;
+
+CREATE OR REPLACE FUNCTION chat_agent_json(a agents) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', a.id,
+        'username', a.username,
+        'display_name', a.display_name,
+        'role', a.role,
+        'presence', a.presence,
+        'max_active_chats', a.max_active_chats,
+        'active_chats', chat_agent_active(a.id))
+$$;
+
+-- A conversation as the agent API shows it.
+CREATE OR REPLACE FUNCTION chat_agent_conv_json(p_conv uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT chat_conversation_json(c, 'agent') FROM conversations c WHERE c.id = p_conv
+$$;

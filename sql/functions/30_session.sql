@@ -1,0 +1,84 @@
+-- functions/30_session: a customer's session and its conversation (POST /session, GET
+-- /conversation), and the session's conversation as every customer write finds it.
+--
+-- Errors are raised with SQLSTATEs the Postgres client maps to API codes: CH404
+-- not_found, CH409 invalid_state, CH422 validation.
+
+-- The session's conversation as every customer request but POST /session finds it: its
+-- open one, else its latest; row-locked for a write when p_lock. CH404 when it has none.
+CREATE OR REPLACE FUNCTION chat_session_conv(p_sid text, p_lock bool)
+RETURNS conversations LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+BEGIN
+    IF p_lock THEN
+        SELECT * INTO c FROM conversations
+         WHERE session_id = p_sid
+         ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1
+           FOR UPDATE;
+    ELSE
+        SELECT * INTO c FROM conversations
+         WHERE session_id = p_sid
+         ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no conversation for this session' USING ERRCODE = 'CH404';
+    END IF;
+    RETURN c;
+END
+$$;
+
+-- POST /session: the session's open conversation (context merged when given),
+-- or a new automated one whose first message is the bot's greeting.
+CREATE OR REPLACE FUNCTION chat_open_session(p_sid text, p_context jsonb,
+    p_greeting text, p_history int)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    created bool := false;
+BEGIN
+    SELECT * INTO c FROM conversations
+     WHERE session_id = p_sid AND status <> 'closed'
+     ORDER BY created_at DESC LIMIT 1
+       FOR UPDATE;
+
+    IF NOT FOUND THEN
+        INSERT INTO conversations (session_id, context, created_at, updated_at)
+        VALUES (p_sid, coalesce(p_context, '{}'::jsonb),
+                clock_timestamp(), clock_timestamp())
+        RETURNING * INTO c;
+        PERFORM chat_append(c.id, 'bot', NULL, 'text', p_greeting,
+                            '{"greeting": true}'::jsonb, NULL);
+        created := true;
+
+    ELSIF p_context IS NOT NULL AND p_context <> '{}'::jsonb
+          AND NOT (c.context @> p_context) THEN
+        UPDATE conversations
+           SET context = context || p_context, updated_at = clock_timestamp(),
+               version = version + 1
+         WHERE id = c.id;
+    END IF;
+
+    SELECT * INTO c FROM conversations WHERE id = c.id;
+
+    RETURN jsonb_build_object(
+        'conversation', chat_conversation_json(c, 'customer'),
+        'messages', chat_last_messages_json(c.id, p_history),
+        'created', created);
+END
+$$;
+
+-- GET /conversation: the session's latest conversation and messages after a seq.
+CREATE OR REPLACE FUNCTION chat_customer_conversation(p_sid text, p_after int,
+    p_limit int)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    c conversations;
+BEGIN
+    c := chat_session_conv(p_sid, false);
+
+    RETURN jsonb_build_object(
+        'conversation', chat_conversation_json(c, 'customer'),
+        'messages', chat_messages_json(c.id, p_after, p_limit));
+END
+$$;

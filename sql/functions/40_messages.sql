@@ -1,0 +1,170 @@
+-- functions/40_messages: appending a message (gapless seq under the conversation's row
+-- lock), posts by customers and agents (idempotent by client_id), read receipts.
+--
+-- Every function that changes a conversation locks its row first (FOR UPDATE), so seq
+-- is assigned gaplessly and in order however many workers and nodes post at once.
+
+-- Appends one message under the conversation's row lock (the caller holds it).
+CREATE OR REPLACE FUNCTION chat_append(conv uuid, p_sender text, p_agent uuid,
+    p_kind text, p_content text, p_metadata jsonb, p_client_id uuid)
+RETURNS messages LANGUAGE plpgsql AS $$
+DECLARE
+    m messages;
+BEGIN
+    UPDATE conversations
+       SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
+           version = version + 1
+     WHERE id = conv;
+
+    INSERT INTO messages (conversation_id, seq, sender_type, sender_agent_id,
+                          kind, content, metadata, client_id, created_at)
+    SELECT conv, c.last_seq, p_sender, p_agent, p_kind, p_content,
+           coalesce(p_metadata, '{}'::jsonb), p_client_id, clock_timestamp()
+      FROM conversations c WHERE c.id = conv
+    RETURNING * INTO m;
+
+    RETURN m;
+END
+$$;
+
+-- POST /messages from the customer. p_bot_reply (with p_bot_metadata) is the
+-- FAQ bot's answer, stored only while the conversation is automated. The same
+-- client_id again returns the original messages and writes nothing.
+CREATE OR REPLACE FUNCTION chat_customer_post(p_sid text, p_client_id uuid,
+    p_kind text, p_content text, p_bot_reply text, p_bot_metadata jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    m messages;
+    b messages;
+    out jsonb;
+BEGIN
+    c := chat_session_conv(p_sid, true);
+
+    IF p_client_id IS NOT NULL THEN
+        SELECT * INTO m FROM messages
+         WHERE conversation_id = c.id AND client_id = p_client_id;
+        IF FOUND THEN
+            SELECT coalesce(jsonb_agg(chat_message_json(x) ORDER BY x.seq), '[]')
+              INTO out
+              FROM messages x
+             WHERE x.conversation_id = c.id
+               AND (x.id = m.id OR x.metadata->>'in_reply_to' = m.id::text);
+            RETURN jsonb_build_object(
+                'conversation', chat_conversation_json(c, 'customer'),
+                'messages', out, 'replayed', true);
+        END IF;
+    END IF;
+
+    IF c.status = 'closed' THEN
+        RAISE EXCEPTION 'conversation is closed' USING ERRCODE = 'CH409';
+    END IF;
+
+    m := chat_append(c.id, 'customer', NULL, p_kind, p_content, NULL, p_client_id);
+    out := jsonb_build_array(chat_message_json(m));
+
+    IF c.status = 'automated' AND p_bot_reply IS NOT NULL THEN
+        b := chat_append(c.id, 'bot', NULL, 'text', p_bot_reply,
+                         coalesce(p_bot_metadata, '{}'::jsonb)
+                             || jsonb_build_object('in_reply_to', m.id),
+                         NULL);
+        out := out || jsonb_build_array(chat_message_json(b));
+    END IF;
+
+    SELECT * INTO c FROM conversations WHERE id = c.id;
+
+    RETURN jsonb_build_object(
+        'conversation', chat_conversation_json(c, 'customer'),
+        'messages', out, 'replayed', false);
+END
+$$;
+
+-- POST /agent/conversations/{id}/messages: only the assignee (or supervisor/admin),
+-- only in status agent; the same client_id again returns the original message.
+-- {"conversation", "messages": [msg], "replayed"}
+CREATE OR REPLACE FUNCTION chat_agent_post(p_agent uuid, p_role text, p_conv uuid,
+    p_client_id uuid, p_text text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    m messages;
+BEGIN
+    PERFORM chat_agent_actor(p_agent);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+
+    IF p_client_id IS NOT NULL THEN
+        SELECT * INTO m FROM messages
+         WHERE conversation_id = c.id AND client_id = p_client_id;
+        IF FOUND THEN
+            RETURN jsonb_build_object(
+                'conversation', chat_conversation_json(c, 'agent'),
+                'messages', jsonb_build_array(chat_message_json(m)), 'replayed', true);
+        END IF;
+    END IF;
+
+    IF c.status <> 'agent' THEN
+        RAISE EXCEPTION 'conversation is %', c.status USING ERRCODE = 'CH409';
+    END IF;
+    PERFORM chat_agent_require_write(c, p_agent, p_role);
+
+    m := chat_append(c.id, 'agent', p_agent, 'text', p_text, NULL, p_client_id);
+    SELECT * INTO c FROM conversations WHERE id = c.id;
+    RETURN jsonb_build_object(
+        'conversation', chat_conversation_json(c, 'agent'),
+        'messages', jsonb_build_array(chat_message_json(m)), 'replayed', false);
+END
+$$;
+
+-- POST /read from the customer: agent, bot and system messages up to a seq.
+CREATE OR REPLACE FUNCTION chat_customer_read(p_sid text, p_up_to int)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    n int;
+BEGIN
+    c := chat_session_conv(p_sid, false);
+
+    UPDATE messages SET read_at = clock_timestamp()
+     WHERE conversation_id = c.id AND seq <= p_up_to
+       AND sender_type <> 'customer' AND read_at IS NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+
+    IF n > 0 THEN
+        UPDATE conversations SET version = version + 1,
+               customer_last_read_seq = greatest(customer_last_read_seq, p_up_to)
+         WHERE id = c.id
+        RETURNING * INTO c;
+    END IF;
+
+    RETURN jsonb_build_object(
+        'conversation', chat_conversation_json(c, 'customer'),
+        'marked', n);
+END
+$$;
+
+-- POST .../read: the customer's messages up to a seq are read. A conversation the agent
+-- cannot see is 404 (as before); one they see but may not write to (the queue, a chat
+-- they handled before it was transferred) is 403. {"conversation", "marked"}
+CREATE OR REPLACE FUNCTION chat_agent_read(p_agent uuid, p_role text, p_conv uuid,
+    p_up_to int)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    n int;
+BEGIN
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    PERFORM chat_agent_require_write(c, p_agent, p_role);
+    UPDATE messages SET read_at = clock_timestamp()
+     WHERE conversation_id = c.id AND seq <= p_up_to
+       AND sender_type = 'customer' AND read_at IS NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        UPDATE conversations SET version = version + 1,
+               agent_last_read_seq = greatest(agent_last_read_seq, p_up_to)
+         WHERE id = c.id
+        RETURNING * INTO c;
+    END IF;
+    RETURN jsonb_build_object('conversation', chat_conversation_json(c, 'agent'),
+                              'marked', n);
+END
+$$;

@@ -1,0 +1,323 @@
+-- functions/50_assignment: who gets which queued chat (assignment, escalate, claim,
+-- transfer, close, requeue, the grace sweep) and the proof that it is correct under
+-- concurrency.
+--
+-- Concurrency (why it is correct on any number of workers and nodes):
+-- every write that can ADD an active chat to an agent (assignment, claim, transfer)
+-- first takes the transaction-level advisory lock chat_assign_lock_key(), so such
+-- decisions are serialized cluster-wide; capacity checks made under that lock can
+-- only be invalidated by writes that free slots (close, requeue), never by ones that
+-- fill them. Each statement in these (volatile, READ COMMITTED) functions takes a fresh
+-- snapshot, so after acquiring the lock a function sees every earlier assignment.
+-- Lock order is always: advisory lock, then conversation rows, then agent rows, so
+-- the lock graph has no cycles. Under the lock, SKIP LOCKED would only skip a queued
+-- conversation that a customer is momentarily writing to and hand the agent a younger
+-- one, breaking oldest-first; so the queue head is taken with a plain FOR UPDATE.
+-- The sweep additionally uses pg_try_advisory_xact_lock(chat_sweep_lock_key()) so only
+-- one node at a time runs it.
+
+-- Arbitrary but fixed keys of the advisory locks (shared by every node).
+CREATE OR REPLACE FUNCTION chat_assign_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$ SELECT 72435120031::bigint $$;
+
+CREATE OR REPLACE FUNCTION chat_sweep_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$ SELECT 72435120032::bigint $$;
+
+-- Gives one conversation (row locked by the caller, under the assign lock) to an
+-- agent: the "<name> joined the chat" system message, version bump, idle clock.
+CREATE OR REPLACE FUNCTION chat_assign_to(p_conv uuid, a agents) RETURNS messages
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE conversations
+       SET assigned_agent_id = a.id, updated_at = clock_timestamp(), version = version + 1
+     WHERE id = p_conv;
+    UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = a.id;
+    RETURN chat_append(p_conv, 'system', NULL, 'event', a.display_name || ' joined the chat',
+                       jsonb_build_object('event', 'assigned', 'agent_id', a.id), NULL);
+END
+$$;
+
+-- Hands queued conversations, oldest first, to the online agent with the fewest
+-- active chats below capacity (ties: idle longest), until the queue is empty or
+-- nobody is free. Returns [{conversation_id, agent_id}] of what it assigned.
+CREATE OR REPLACE FUNCTION chat_assign_queue() RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    a agents;
+    out jsonb := '[]'::jsonb;
+BEGIN
+    PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+    LOOP
+        SELECT * INTO c FROM conversations
+         WHERE status = 'agent' AND assigned_agent_id IS NULL
+         ORDER BY queued_at, id
+         LIMIT 1
+           FOR UPDATE;
+        EXIT WHEN NOT FOUND;
+
+        SELECT * INTO a FROM agents g
+         WHERE g.presence = 'online' AND g.deleted_at IS NULL
+           AND chat_agent_active(g.id) < g.max_active_chats
+         ORDER BY chat_agent_active(g.id), g.last_assigned_at NULLS FIRST, g.id
+         LIMIT 1
+           FOR UPDATE;
+        EXIT WHEN NOT FOUND;
+
+        PERFORM chat_assign_to(c.id, a);
+        out := out || jsonb_build_array(jsonb_build_object('conversation_id', c.id,
+                                                           'agent_id', a.id));
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+-- Puts the open chats of some agents back at the FRONT of the queue (before everything
+-- queued now, in their original queue order, whoever held them) with a system message
+-- each. The caller holds the assign lock. Returns the conversation ids.
+CREATE OR REPLACE FUNCTION chat_requeue_agents(p_agents uuid[]) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    base timestamptz;
+    r record;
+    out jsonb := '[]'::jsonb;
+BEGIN
+    SELECT coalesce(min(queued_at), clock_timestamp()) INTO base FROM conversations
+     WHERE status = 'agent' AND assigned_agent_id IS NULL;
+
+    -- lock first: FOR UPDATE cannot be combined with the window function below
+    PERFORM 1 FROM conversations
+     WHERE status = 'agent' AND assigned_agent_id = ANY (p_agents)
+       FOR UPDATE;
+
+    -- k = 1 for the youngest, so the oldest ends up first in the queue
+    FOR r IN
+        SELECT c.id, g.id AS agent_id, g.display_name,
+               row_number() OVER (ORDER BY c.queued_at DESC, c.id DESC) AS k
+          FROM conversations c JOIN agents g ON g.id = c.assigned_agent_id
+         WHERE c.status = 'agent' AND c.assigned_agent_id = ANY (p_agents)
+         ORDER BY c.queued_at, c.id
+    LOOP
+        UPDATE conversations
+           SET assigned_agent_id = NULL,
+               queued_at = base - r.k * interval '1 millisecond',
+               updated_at = clock_timestamp(), version = version + 1
+         WHERE id = r.id;
+        PERFORM chat_append(r.id, 'system', NULL, 'event',
+                            r.display_name || ' left; you are back in the queue',
+                            jsonb_build_object('event', 'requeued', 'agent_id', r.agent_id),
+                            NULL);
+        out := out || to_jsonb(r.id);
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+-- POST /escalate: automated -> agent (once), then assignment.
+-- The queued message is added once, and only when nobody could take the chat; with a
+-- free agent the only new message is "<name> joined the chat". Repeats change nothing;
+-- closed is 409. Returns the messages this call added.
+CREATE OR REPLACE FUNCTION chat_escalate(p_sid text, p_queued_text text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    before int;
+    m messages;
+    assigned jsonb := '[]'::jsonb;
+BEGIN
+    -- the assign lock first (lock order), so queued_at order is commit order too
+    PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+
+    c := chat_session_conv(p_sid, true);
+    IF c.status = 'closed' THEN
+        RAISE EXCEPTION 'conversation is closed' USING ERRCODE = 'CH409';
+    END IF;
+
+    before := c.last_seq;
+    IF c.status = 'automated' THEN
+        UPDATE conversations
+           SET status = 'agent', requested_agent_at = clock_timestamp(),
+               queued_at = clock_timestamp(), updated_at = clock_timestamp(),
+               version = version + 1
+         WHERE id = c.id;
+
+        assigned := chat_assign_queue();
+
+        SELECT * INTO c FROM conversations WHERE id = c.id;
+        IF c.assigned_agent_id IS NULL
+           AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id
+                              AND sender_type = 'system'
+                              AND metadata->>'event' = 'queued') THEN
+            m := chat_append(c.id, 'system', NULL, 'event', p_queued_text,
+                             '{"event": "queued"}'::jsonb, NULL);
+        END IF;
+    END IF;
+
+    SELECT * INTO c FROM conversations WHERE id = c.id;
+    RETURN jsonb_build_object(
+        'conversation', chat_conversation_json(c, 'customer'),
+        'messages', chat_messages_json(c.id, before, 1000),
+        'assigned', assigned);
+END
+$$;
+
+-- POST .../claim: a queued chat to the caller if they are under capacity, else 409.
+-- {"conversation", "messages": [joined], "assigned"}
+CREATE OR REPLACE FUNCTION chat_agent_claim(p_agent uuid, p_role text, p_conv uuid)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    a agents;
+    m messages;
+BEGIN
+    PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    SELECT * INTO a FROM agents WHERE id = p_agent FOR UPDATE;
+    IF NOT FOUND OR a.deleted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'agent is disabled' USING ERRCODE = 'CH403';
+    END IF;
+    IF c.status <> 'agent' OR c.assigned_agent_id IS NOT NULL THEN
+        RAISE EXCEPTION 'conversation is not in the queue' USING ERRCODE = 'CH409';
+    END IF;
+    IF chat_agent_active(a.id) >= a.max_active_chats THEN
+        RAISE EXCEPTION 'you are at capacity' USING ERRCODE = 'CH409';
+    END IF;
+
+    m := chat_assign_to(c.id, a);
+    RETURN jsonb_build_object(
+        'conversation', chat_agent_conv_json(c.id),
+        'messages', jsonb_build_array(chat_message_json(m)),
+        'assigned', jsonb_build_array(jsonb_build_object('conversation_id', c.id,
+                                                         'agent_id', a.id)));
+END
+$$;
+
+-- POST .../transfer: by the assignee or a supervisor/admin, to an online, non-deleted
+-- agent under capacity (else 409); "Transferred to <name>"; then the freed slot is
+-- offered to the queue. {"conversation", "messages", "assigned"}
+CREATE OR REPLACE FUNCTION chat_agent_transfer(p_agent uuid, p_role text, p_conv uuid,
+    p_target uuid)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    t agents;
+    before int;
+    assigned jsonb;
+BEGIN
+    PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+    PERFORM chat_agent_actor(p_agent);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    IF c.status <> 'agent' THEN
+        RAISE EXCEPTION 'conversation is %', c.status USING ERRCODE = 'CH409';
+    END IF;
+    PERFORM chat_agent_require_write(c, p_agent, p_role);
+
+    SELECT * INTO t FROM agents WHERE id = p_target FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'target agent not found' USING ERRCODE = 'CH404';
+    END IF;
+    IF t.deleted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'target agent is disabled' USING ERRCODE = 'CH409';
+    END IF;
+    IF t.presence <> 'online' THEN
+        RAISE EXCEPTION 'target agent is not online' USING ERRCODE = 'CH409';
+    END IF;
+    IF c.assigned_agent_id = t.id THEN
+        RAISE EXCEPTION 'conversation is already assigned to that agent' USING ERRCODE = 'CH409';
+    END IF;
+    IF chat_agent_active(t.id) >= t.max_active_chats THEN
+        RAISE EXCEPTION 'target agent is at capacity' USING ERRCODE = 'CH409';
+    END IF;
+
+    before := c.last_seq;
+    UPDATE conversations
+       SET assigned_agent_id = t.id, updated_at = clock_timestamp(), version = version + 1
+     WHERE id = c.id;
+    UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = t.id;
+    PERFORM chat_append(c.id, 'system', NULL, 'event', 'Transferred to ' || t.display_name,
+                        jsonb_build_object('event', 'transferred', 'agent_id', t.id,
+                                           'from_agent_id', c.assigned_agent_id,
+                                           'by_agent_id', p_agent), NULL);
+    assigned := chat_assign_queue();
+    RETURN jsonb_build_object(
+        'conversation', chat_agent_conv_json(c.id),
+        'messages', chat_messages_json(c.id, before, 1000),
+        'assigned', jsonb_build_array(jsonb_build_object('conversation_id', c.id,
+                                                         'agent_id', t.id)) || assigned);
+END
+$$;
+
+-- POST .../close: only from status agent (409 otherwise), by the assignee or a
+-- supervisor/admin (another agent: 403); then the freed slot goes to the queue.
+-- {"conversation", "messages": [system message], "assigned"}
+CREATE OR REPLACE FUNCTION chat_agent_close(p_agent uuid, p_role text, p_conv uuid)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    a agents;
+    m messages;
+    assigned jsonb;
+BEGIN
+    PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+    a := chat_agent_actor(p_agent);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    IF c.status <> 'agent' THEN
+        RAISE EXCEPTION 'conversation is %', c.status USING ERRCODE = 'CH409';
+    END IF;
+    PERFORM chat_agent_require_write(c, p_agent, p_role);
+
+    m := chat_append(c.id, 'system', NULL, 'event',
+                     coalesce(a.display_name || ' closed the chat', 'The chat was closed'),
+                     jsonb_build_object('event', 'closed', 'agent_id', a.id), NULL);
+    UPDATE conversations
+       SET status = 'closed', closed_at = clock_timestamp(), updated_at = clock_timestamp(),
+           version = version + 1
+     WHERE id = c.id;
+    assigned := chat_assign_queue();
+    RETURN jsonb_build_object(
+        'conversation', chat_agent_conv_json(c.id),
+        'messages', jsonb_build_array(chat_message_json(m)),
+        'assigned', assigned);
+END
+$$;
+
+-- The background sweep (every node runs it on a timer; one at a time gets through):
+-- agents without a heartbeat for grace seconds that are online/away, or still hold
+-- open chats (e.g. after logout), go offline and their open chats go back to the front
+-- of the queue; then the queue is retried.
+-- {"ran": bool, "offline": [ids], "requeued": [ids], "assigned": [...]}
+CREATE OR REPLACE FUNCTION chat_sweep(p_grace_s double precision) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    a agents;
+    offline jsonb := '[]'::jsonb;
+    gone uuid[] := '{}';
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(chat_sweep_lock_key()) THEN
+        RETURN jsonb_build_object('ran', false, 'offline', '[]'::jsonb,
+                                  'requeued', '[]'::jsonb, 'assigned', '[]'::jsonb);
+    END IF;
+    PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+
+    FOR a IN
+        SELECT * FROM agents
+         WHERE deleted_at IS NULL
+           AND (presence <> 'offline' OR chat_agent_active(id) > 0)
+           AND (last_seen_at IS NULL
+                OR last_seen_at < clock_timestamp() - make_interval(secs => p_grace_s))
+         ORDER BY id
+           FOR UPDATE
+    LOOP
+        IF a.presence <> 'offline' THEN
+            UPDATE agents SET presence = 'offline', updated_at = clock_timestamp()
+             WHERE id = a.id;
+            offline := offline || to_jsonb(a.id);
+        END IF;
+        gone := gone || a.id;
+    END LOOP;
+
+    RETURN jsonb_build_object('ran', true, 'offline', offline,
+                              'requeued', chat_requeue_agents(gone),
+                              'assigned', chat_assign_queue());
+END
+$$;

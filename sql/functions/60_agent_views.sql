@@ -1,0 +1,88 @@
+-- functions/60_agent_views: the agent's reads (GET /agent/conversations with its views
+-- and keyset pages, GET /agent/conversations/{id}), filtered by 20_access's visibility.
+
+-- GET /agent/conversations. Views: active (assigned to me, open), queue (unassigned,
+-- oldest first), closed (closed ones I handled; supervisor/admin: all), all (mine of any
+-- status; supervisor/admin: everyone's). Keyset pagination: queue is ordered by
+-- (queued_at, id) ascending, the others by (updated_at DESC, id); the cursor is the last
+-- item's key, (p_cur_us = epoch microseconds, p_cur_id), NULL for the first page.
+-- {"conversations": [Conversation + last_message], "next": {"us", "id"} | null}
+CREATE OR REPLACE FUNCTION chat_agent_conversations(p_agent uuid, p_role text,
+    p_view text, p_limit int, p_cur_us bigint, p_cur_id uuid)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    boss bool := p_role IN ('supervisor', 'admin');
+    cur timestamptz := to_timestamp(0) + p_cur_us * interval '1 microsecond';
+    ids uuid[];
+    keys bigint[];
+    more bool;
+    items jsonb;
+BEGIN
+    IF p_view NOT IN ('active', 'queue', 'closed', 'all') THEN
+        RAISE EXCEPTION 'view must be active, queue, closed or all' USING ERRCODE = 'CH422';
+    END IF;
+
+    IF p_view = 'queue' THEN
+        SELECT array_agg(id ORDER BY queued_at, id),
+               array_agg((extract(epoch FROM queued_at) * 1000000)::bigint ORDER BY queued_at, id)
+          INTO ids, keys
+          FROM (SELECT id, queued_at FROM conversations
+                 WHERE status = 'agent' AND assigned_agent_id IS NULL
+                   AND (cur IS NULL OR (queued_at, id) > (cur, p_cur_id))
+                 ORDER BY queued_at, id
+                 LIMIT p_limit + 1) q;
+    ELSE
+        SELECT array_agg(id ORDER BY updated_at DESC, id),
+               array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
+          INTO ids, keys
+          FROM (SELECT c.id, c.updated_at FROM conversations c
+                 WHERE (cur IS NULL OR c.updated_at < cur
+                        OR (c.updated_at = cur AND c.id > p_cur_id))
+                   AND CASE p_view
+                       WHEN 'active' THEN c.status = 'agent' AND c.assigned_agent_id = p_agent
+                       WHEN 'closed' THEN c.status = 'closed'
+                                          AND (boss OR chat_agent_handled(c, p_agent))
+                       ELSE boss OR (c.status <> 'automated' AND chat_agent_handled(c, p_agent))
+                       END
+                 ORDER BY c.updated_at DESC, c.id
+                 LIMIT p_limit + 1) q;
+    END IF;
+
+    ids := coalesce(ids, '{}');
+    more := cardinality(ids) > p_limit;
+    IF more THEN
+        ids := ids[1:p_limit];
+    END IF;
+
+    SELECT coalesce(jsonb_agg(chat_conversation_json(c, 'agent')
+                                || jsonb_build_object('last_message',
+                                       (SELECT chat_message_json(m) FROM messages m
+                                         WHERE m.conversation_id = c.id
+                                         ORDER BY m.seq DESC LIMIT 1))
+                              ORDER BY k.ord), '[]'::jsonb)
+      INTO items
+      FROM unnest(ids) WITH ORDINALITY AS k(id, ord)
+      JOIN conversations c ON c.id = k.id;
+
+    RETURN jsonb_build_object('conversations', items,
+        'next', CASE WHEN more THEN jsonb_build_object('us', keys[p_limit], 'id', ids[p_limit])
+                END);
+END
+$$;
+
+-- GET /agent/conversations/{id}: {"conversation", "messages"} (seq > after, at most lim).
+CREATE OR REPLACE FUNCTION chat_agent_conversation(p_agent uuid, p_role text,
+    p_conv uuid, p_after int, p_limit int)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    c conversations;
+BEGIN
+    SELECT * INTO c FROM conversations WHERE id = p_conv;
+    IF NOT FOUND OR NOT chat_agent_can_see(c, p_agent, p_role) THEN
+        RAISE EXCEPTION 'conversation not found' USING ERRCODE = 'CH404';
+    END IF;
+    RETURN jsonb_build_object(
+        'conversation', chat_conversation_json(c, 'agent'),
+        'messages', chat_messages_json(c.id, p_after, p_limit));
+END
+$$;

@@ -1,0 +1,101 @@
+-- functions/90_faq: the FAQ the bot answers from, its version, and the admin API that
+-- edits it. Every change bumps chat_faq_version, so every worker on every node, comparing
+-- versions on a timer, reloads.
+
+-- Active FAQ entries by display_order, with the keywords the matcher needs.
+CREATE OR REPLACE FUNCTION chat_faq_json(with_inactive bool) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'slug', f.slug, 'question', f.question, 'answer', f.answer,
+               'display_order', f.display_order, 'keywords', f.keywords,
+               'is_active', f.is_active)
+             ORDER BY f.display_order, f.slug), '[]'::jsonb)
+      FROM faq_entries f
+     WHERE with_inactive OR f.is_active
+$$;
+
+-- The current FAQ and its version, for a worker (re)loading its cache.
+CREATE OR REPLACE FUNCTION chat_faq_current() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('version', (SELECT version FROM chat_faq_version),
+                              'faq', chat_faq_json(false))
+$$;
+
+CREATE OR REPLACE FUNCTION chat_faq_entry_json(f faq_entries) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('slug', f.slug, 'question', f.question, 'answer', f.answer,
+                              'display_order', f.display_order, 'keywords', f.keywords,
+                              'is_active', f.is_active)
+$$;
+
+-- Every FAQ change calls this: the new version, which workers compare on their timer.
+-- (It used to also pg_notify('chat_faq'); nobody listened.)
+CREATE OR REPLACE FUNCTION chat_faq_bump() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v bigint;
+BEGIN
+    UPDATE chat_faq_version SET version = version + 1 WHERE id RETURNING version INTO v;
+    RETURN v;
+END
+$$;
+
+-- GET /admin/faq: {"faq": [FaqEntry + keywords, is_active]} inactive included.
+CREATE OR REPLACE FUNCTION chat_admin_faq_list() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('faq', chat_faq_json(true),
+                              'version', (SELECT version FROM chat_faq_version))
+$$;
+
+-- POST /admin/faq (slug validated by core; a taken slug is 23505 -> 409).
+-- {"faq", "version"}
+CREATE OR REPLACE FUNCTION chat_admin_faq_create(p_slug text, p_question text,
+    p_answer text, p_display_order int, p_keywords jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    f faq_entries;
+BEGIN
+    INSERT INTO faq_entries (slug, question, answer, display_order, keywords)
+    VALUES (p_slug, p_question, p_answer, coalesce(p_display_order, 0),
+            ARRAY(SELECT jsonb_array_elements_text(coalesce(p_keywords, '[]'::jsonb))))
+    RETURNING * INTO f;
+    RETURN jsonb_build_object('faq', chat_faq_entry_json(f), 'version', chat_faq_bump());
+END
+$$;
+
+-- PATCH /admin/faq/{slug}: any of question, answer, display_order, keywords, is_active.
+CREATE OR REPLACE FUNCTION chat_admin_faq_update(p_slug text, p_patch jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    f faq_entries;
+BEGIN
+    UPDATE faq_entries SET
+           question = coalesce(p_patch->>'question', question),
+           answer = coalesce(p_patch->>'answer', answer),
+           display_order = coalesce((p_patch->>'display_order')::int, display_order),
+           keywords = CASE WHEN p_patch ? 'keywords'
+                           THEN ARRAY(SELECT jsonb_array_elements_text(p_patch->'keywords'))
+                           ELSE keywords END,
+           is_active = coalesce((p_patch->>'is_active')::bool, is_active),
+           updated_at = clock_timestamp()
+     WHERE slug = p_slug
+    RETURNING * INTO f;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'FAQ entry not found' USING ERRCODE = 'CH404';
+    END IF;
+    RETURN jsonb_build_object('faq', chat_faq_entry_json(f), 'version', chat_faq_bump());
+END
+$$;
+
+-- DELETE /admin/faq/{slug}: a hard delete (the slug may be reused; hiding an entry
+-- is PATCH is_active=false). Messages keep the answer text they showed.
+CREATE OR REPLACE FUNCTION chat_admin_faq_delete(p_slug text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM faq_entries WHERE slug = p_slug;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'FAQ entry not found' USING ERRCODE = 'CH404';
+    END IF;
+    RETURN jsonb_build_object('deleted', p_slug, 'version', chat_faq_bump());
+END
+$$;

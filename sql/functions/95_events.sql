@@ -1,0 +1,12 @@
+-- functions/95_events: what a realtime event tells about a conversation changed as a
+-- side effect of another write.
+
+-- What a realtime event needs to tell about a conversation changed as a side effect
+-- of another write (assigned or requeued by someone else's action): the conversation
+-- and its newest message (the system message that change added).
+CREATE OR REPLACE FUNCTION chat_conversation_event_json(conv uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('conversation', chat_conversation_json(c, 'customer'),
+                              'messages', chat_last_messages_json(c.id, 1))
+      FROM conversations c WHERE c.id = conv
+$$;

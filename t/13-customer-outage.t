@@ -52,8 +52,14 @@ ok($back, 'writes work again once Postgres is back, without touching nginx');
 my $h = $ng->get('/chat/api/v1/conversation?after=0', headers => $auth)->{json};
 ok(!(grep { $_->{content} eq 'lost?' } @{ $h->{messages} }), 'the failed write left nothing behind');
 is_deeply([ map { $_->{seq} } @{ $h->{messages} } ], [ 1 .. $h->{conversation}{last_seq} ], 'and seq has no gap');
-is($ng->post('/chat/api/v1/escalate', headers => $auth, json => {})->{json}{conversation}{status}, 'agent',
-   'escalation works again');
+# each worker's pool reconnects on its own backoff (at most 2 s): the one that answers the
+# escalation may still be reconnecting when another already took a write (503, Retry-After)
+my $esc;
+ChatTest::wait_until(sub {
+    $esc = $ng->post('/chat/api/v1/escalate', headers => $auth, json => {});
+    $esc->{status} != 503
+}, 15);
+is($esc->{json}{conversation}{status}, 'agent', 'escalation works again');
 
 $ng->stop;
 done_testing;

@@ -17,6 +17,7 @@ extern "C" {
 #include <string_view>
 #include <vector>
 
+#include "chat/outcome.h"
 #include "chat/result.h"
 
 
@@ -195,6 +196,21 @@ ngx_http_chat_resume(ngx_http_chat_park_t id, F &&answer) noexcept
         ngx_http_chat_finish(r, answer(r));
     }
 }
+
+/*
+ * ngx_http_chat_outcome.cpp: every use case's chat::Outcome is carried out
+ * here. ngx_http_chat_outcome_park() parks r and makes the completion that
+ * calls ngx_http_chat_apply(): the effects first (cache, events, side
+ * effects: a committed write is heard even when the request is gone), then
+ * the answer if the request is still there. _send() answers at once.
+ */
+ngx_int_t ngx_http_chat_outcome_park(ngx_http_request_t *r,
+    chat::OutcomeDone *done) noexcept;
+void ngx_http_chat_apply(ngx_http_chat_park_t id,
+    ngx_http_chat_main_conf_t *cmcf, chat::Result<chat::Outcome> res)
+    noexcept;
+ngx_int_t ngx_http_chat_outcome_send(ngx_http_request_t *r,
+    const chat::Result<chat::Outcome> &res) noexcept;
 
 /* ngx_http_chat_faq.cpp */
 bool ngx_http_chat_faq_get(ngx_http_chat_zone_t *zone, std::string *json,

@@ -7,11 +7,6 @@
 #include "ngx_http_chat.h"
 
 #include "chat/agent.h"
-#include "chat/events.h"
-
-
-#define NGX_HTTP_CHAT_AGENT_COOKIE   "chat_agent"
-#define NGX_HTTP_CHAT_AGENT_MAX_AGE  (12 * 3600)
 
 
 typedef enum {
@@ -182,107 +177,6 @@ ngx_http_chat_agent_handler(ngx_http_request_t *r, std::string_view path)
 }
 
 
-static ngx_int_t
-ngx_http_chat_agent_answer(ngx_http_request_t *r,
-    chat::Result<chat::agent::Answer> res)
-{
-    u_char           *p;
-    ngx_table_elt_t  *h;
-
-    if (!res.ok()) {
-        chat::Errc  code = res.error().code;
-
-        if (code == chat::Errc::internal || code == chat::Errc::unavailable) {
-            ngx_log_error((code == chat::Errc::internal ? NGX_LOG_ERR
-                                                        : NGX_LOG_WARN),
-                          r->connection->log, 0, "chat: %s",
-                          res.error().message.c_str());
-        }
-
-        return ngx_http_chat_send_error(r, code,
-                   code == chat::Errc::internal ? "internal error"
-                                                : res.error().message);
-    }
-
-    chat::agent::Answer  &a = res.value();
-
-    if (a.retry_after_s > 0) {
-        /* a refused login (chat_login_limit): 429 with the time left */
-        h = static_cast<ngx_table_elt_t *>(
-                ngx_list_push(&r->headers_out.headers));
-        p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
-        if (h == NULL || p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        h->value.data = p;
-        h->value.len = ngx_sprintf(p, "%L", (int64_t) a.retry_after_s) - p;
-    }
-
-    if ((!a.token.empty() || a.clear_token)
-        && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_AGENT_COOKIE, a.token,
-                                    a.clear_token ? 0
-                                        : NGX_HTTP_CHAT_AGENT_MAX_AGE)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_chat_send_json(r, a.status, a.body);
-}
-
-
-/* the events of a committed write: published even when the request is gone */
-static void
-ngx_http_chat_agent_apply(const chat::agent::Answer &a)
-{
-    if (!a.result_json.empty()) {
-        auto events = chat::events::from_answer(a.result_json);
-
-        events.push_back(chat::events::presence(a.result_json));
-        ngx_http_chat_publish(events);
-        ngx_http_chat_publish_side_effects(
-            chat::events::side_effects(a.result_json));
-    }
-}
-
-
-/*
- * Parks the request for a use case and makes its completion, which captures
- * the park handle, never r: NGX_ERROR when that failed (answer 500 then).
- */
-static ngx_int_t
-ngx_http_chat_agent_park(ngx_http_request_t *r, chat::agent::Done *done)
-    noexcept
-{
-    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
-
-    if (id == 0) {
-        return NGX_ERROR;
-    }
-
-    try {
-        *done = [id](chat::Result<chat::agent::Answer> res) {
-            if (res.ok()) {
-                ngx_http_chat_agent_apply(res.value());
-            }
-
-            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-                return ngx_http_chat_agent_answer(r, std::move(res));
-            });
-        };
-
-    } catch (const std::exception &e) {
-        (void) ngx_http_chat_unpark(id);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
 static void
 ngx_http_chat_agent_dispatch(ngx_http_request_t *r,
     const chat::agent::Principal &p, const std::string &id,
@@ -293,7 +187,7 @@ ngx_http_chat_agent_dispatch(ngx_http_request_t *r,
     std::string_view       args = ngx_http_chat_sv(r->args);
     chat::agent::Done      done;
 
-    if (ngx_http_chat_agent_park(r, &done) != NGX_OK) {
+    if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
         ngx_http_chat_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -355,7 +249,7 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
     if (ctx->op == ngx_http_chat_op_login) {
         chat::agent::Done  done;
 
-        if (ngx_http_chat_agent_park(r, &done) != NGX_OK) {
+        if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
@@ -365,7 +259,7 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
         return;
     }
 
-    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_AGENT_COOKIE,
+    cr = ngx_http_chat_credentials(r, chat::agent::kAgentCookie,
                                    ngx_http_chat_token_header_or_cookie);
 
     if (cr.token.empty()) {
@@ -403,8 +297,8 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
             }
 
             if (!p.ok()) {
-                ngx_http_chat_finish(r, ngx_http_chat_agent_answer(r,
-                                                                  p.error()));
+                ngx_http_chat_finish(r, ngx_http_chat_outcome_send(r,
+                                                                 p.error()));
                 return;
             }
 

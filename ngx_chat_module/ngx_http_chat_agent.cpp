@@ -1,7 +1,7 @@
 /*
- * The agent and admin endpoints of API.md: routing of /v1/agent/... and
- * /v1/admin/..., the agent's credentials (cookie chat_agent or Bearer), CSRF,
- * and the answers. Every rule is core's (chat::agent::Service).
+ * The agent and admin endpoints of API.md: their routes, the agent's
+ * credentials (cookie chat_agent or Bearer), CSRF, and the call of each use
+ * case. Every rule is core's (chat::agent::Service).
  */
 
 #include "ngx_http_chat.h"
@@ -32,13 +32,6 @@ typedef enum {
 } ngx_http_chat_op_e;
 
 
-typedef struct {
-    ngx_uint_t   op;            /* 0: no such path */
-    bool         method_ok;
-    std::string  id;            /* {id} or {slug} */
-} ngx_http_chat_agent_route_t;
-
-
 static void ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body);
 
 
@@ -51,130 +44,73 @@ ngx_http_chat_agent_service(void)
 }
 
 
-/* path is below "v1/": "agent/conversations/ID/claim", "admin/faq/SLUG" */
-static ngx_http_chat_agent_route_t
-ngx_http_chat_agent_route(ngx_uint_t method, std::string_view path)
+/*
+ * The handler of every agent and admin route (ctx->op says which, ctx->id
+ * holds its {id}): every route reads its (possibly empty) body, then
+ * authenticates.
+ */
+static ngx_int_t
+ngx_http_chat_agent_route(ngx_http_request_t *r)
 {
-    ngx_http_chat_agent_route_t  rt;
-    std::vector<std::string_view>  seg;
+    ngx_int_t  rc;
 
-    rt.op = 0;
-    rt.method_ok = false;
-
-    while (!path.empty()) {
-        auto slash = path.find('/');
-        seg.push_back(path.substr(0, slash));
-        path = slash == std::string_view::npos ? std::string_view()
-                                               : path.substr(slash + 1);
-    }
-
-    auto is = [&](ngx_uint_t m, ngx_uint_t op) {
-        if (rt.op == 0 || !rt.method_ok) {
-            rt.op = op;
-            rt.method_ok = (method & m) != 0;
-        }
-    };
-
-    if (seg.size() == 2 && seg[0] == "agent") {
-        if (seg[1] == "login") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_login);
-        } else if (seg[1] == "logout") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_logout);
-        } else if (seg[1] == "me") {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_me);
-        } else if (seg[1] == "presence") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_presence);
-        } else if (seg[1] == "conversations") {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_list);
-        }
-
-    } else if (seg.size() >= 3 && seg.size() <= 4 && seg[0] == "agent"
-               && seg[1] == "conversations" && !seg[2].empty())
-    {
-        rt.id = std::string(seg[2]);
-
-        if (seg.size() == 3) {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_get);
-        } else if (seg[3] == "messages") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_post);
-        } else if (seg[3] == "claim") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_claim);
-        } else if (seg[3] == "transfer") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_transfer);
-        } else if (seg[3] == "close") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_close);
-        } else if (seg[3] == "read") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_read);
-        }
-
-    } else if (seg.size() == 2 && seg[0] == "admin") {
-        if (seg[1] == "agents") {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_admin_agents);
-            is(NGX_HTTP_POST, ngx_http_chat_op_admin_agent_create);
-        } else if (seg[1] == "faq") {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_admin_faq);
-            is(NGX_HTTP_POST, ngx_http_chat_op_admin_faq_create);
-        }
-
-    } else if (seg.size() == 3 && seg[0] == "admin" && !seg[2].empty()) {
-        rt.id = std::string(seg[2]);
-
-        if (seg[1] == "agents") {
-            is(NGX_HTTP_PATCH, ngx_http_chat_op_admin_agent_update);
-            is(NGX_HTTP_DELETE, ngx_http_chat_op_admin_agent_delete);
-        } else if (seg[1] == "faq") {
-            is(NGX_HTTP_PATCH, ngx_http_chat_op_admin_faq_update);
-            is(NGX_HTTP_DELETE, ngx_http_chat_op_admin_faq_delete);
-        }
-    }
-
-    return rt;
-}
-
-
-/* the routes below v1/agent/ and v1/admin/; path is below "v1/" */
-ngx_int_t
-ngx_http_chat_agent_handler(ngx_http_request_t *r, std::string_view path)
-{
-    ngx_int_t             rc;
-    ngx_http_chat_ctx_t  *ctx;
-
-    ngx_http_chat_agent_route_t  rt = ngx_http_chat_agent_route(r->method,
-                                                                path);
-
-    if (rt.op == 0 || !rt.method_ok || ngx_http_chat_agent_service() == NULL) {
+    if (ngx_http_chat_agent_service() == NULL) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
-        }
-
-        if (rt.op == 0) {
-            return ngx_http_chat_send_error(r, chat::Errc::not_found,
-                                            "no such endpoint");
-        }
-
-        if (!rt.method_ok) {
-            return ngx_http_chat_send_error(r,
-                                            chat::Errc::method_not_allowed,
-                                            "method not allowed");
         }
 
         return ngx_http_chat_send_error(r, chat::Errc::unavailable,
                                         "chat_postgres is not configured");
     }
 
-    ctx = ngx_http_chat_ctx(r);
-    if (ctx == NULL
-        || ngx_http_chat_ctx_set_principal(r, rt.id) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->op = rt.op;
-
-    /* every route reads its (possibly empty) body, then authenticates */
     return ngx_http_chat_read_body(r, ngx_http_chat_agent_body);
 }
+
+
+#define NGX_HTTP_CHAT_READ  (NGX_HTTP_GET|NGX_HTTP_HEAD)
+
+ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
+    { NGX_HTTP_POST, "v1/agent/login", ngx_http_chat_agent_route,
+      ngx_http_chat_op_login },
+    { NGX_HTTP_POST, "v1/agent/logout", ngx_http_chat_agent_route,
+      ngx_http_chat_op_logout },
+    { NGX_HTTP_CHAT_READ, "v1/agent/me", ngx_http_chat_agent_route,
+      ngx_http_chat_op_me },
+    { NGX_HTTP_POST, "v1/agent/presence", ngx_http_chat_agent_route,
+      ngx_http_chat_op_presence },
+    { NGX_HTTP_CHAT_READ, "v1/agent/conversations",
+      ngx_http_chat_agent_route, ngx_http_chat_op_list },
+    { NGX_HTTP_CHAT_READ, "v1/agent/conversations/{id}",
+      ngx_http_chat_agent_route, ngx_http_chat_op_get },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/messages",
+      ngx_http_chat_agent_route, ngx_http_chat_op_post },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/claim",
+      ngx_http_chat_agent_route, ngx_http_chat_op_claim },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/transfer",
+      ngx_http_chat_agent_route, ngx_http_chat_op_transfer },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/close",
+      ngx_http_chat_agent_route, ngx_http_chat_op_close },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/read",
+      ngx_http_chat_agent_route, ngx_http_chat_op_read },
+    { NGX_HTTP_CHAT_READ, "v1/admin/agents", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_agents },
+    { NGX_HTTP_POST, "v1/admin/agents", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_agent_create },
+    { NGX_HTTP_PATCH, "v1/admin/agents/{id}", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_agent_update },
+    { NGX_HTTP_DELETE, "v1/admin/agents/{id}", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_agent_delete },
+    { NGX_HTTP_CHAT_READ, "v1/admin/faq", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_faq },
+    { NGX_HTTP_POST, "v1/admin/faq", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_faq_create },
+    { NGX_HTTP_PATCH, "v1/admin/faq/{id}", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_faq_update },
+    { NGX_HTTP_DELETE, "v1/admin/faq/{id}", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_faq_delete },
+    { 0, NULL, NULL, 0 }
+};
 
 
 static void
@@ -285,7 +221,7 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
         return;
     }
 
-    std::string  id(ngx_http_chat_sv(ctx->principal));
+    std::string  id(ngx_http_chat_sv(ctx->id));
 
     svc->authenticate(cr.token,
         [pid, id, body = std::move(body)]

@@ -404,12 +404,12 @@ ngx_http_chat_faq(ngx_http_request_t *r)
 
 
 ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
-    { NGX_HTTP_POST, "v1/session", ngx_http_chat_session },
+    { NGX_HTTP_POST, "v1/session", ngx_http_chat_session, 0 },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/conversation",
-      ngx_http_chat_conversation },
-    { NGX_HTTP_POST, "v1/messages", ngx_http_chat_messages },
-    { NGX_HTTP_POST, "v1/escalate", ngx_http_chat_escalate },
-    { NGX_HTTP_POST, "v1/read", ngx_http_chat_read },
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_faq },
-    { 0, NULL, NULL }
+      ngx_http_chat_conversation, 0 },
+    { NGX_HTTP_POST, "v1/messages", ngx_http_chat_messages, 0 },
+    { NGX_HTTP_POST, "v1/escalate", ngx_http_chat_escalate, 0 },
+    { NGX_HTTP_POST, "v1/read", ngx_http_chat_read, 0 },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_faq, 0 },
+    { 0, NULL, NULL, 0 }
 };

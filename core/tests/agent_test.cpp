@@ -372,6 +372,40 @@ TEST_F(AgentTest, LogoutRevokesTheToken) {
     EXPECT_EQ(after.error().code, Errc::unauthorized);
 }
 
+TEST_F(AgentTest, TheOutcomeCarriesTheCookieAndTheEventsOfAWrite) {
+    std::string a = make_agent("gus", "Gus", "agent", 2);
+    auto in = call([&](auto d) { svc_->login(login_body("gus", kPassword), "10.0.0.1", d); });
+    ASSERT_TRUE(in.ok()) << in.error().message;
+    EXPECT_EQ(in.value().cookie.name, "chat_agent");
+    EXPECT_EQ(in.value().cookie.max_age_s, 12 * 3600);
+    EXPECT_FALSE(in.value().cookie.clear);
+    EXPECT_EQ(in.value().cache.kind, chat::CacheEffect::Kind::none);
+    std::string c = escalated("s-gus");
+    Principal p = principal(a);
+    auto on = call([&](auto d) { svc_->presence(p, "{\"presence\": \"online\"}", d); });
+    ASSERT_TRUE(on.ok()) << on.error().message;
+    ASSERT_FALSE(on.value().events.empty());
+    EXPECT_EQ(on.value().events.back().type, "agent.presence.changed");
+    const auto& fx = on.value().side_effects;
+    EXPECT_NE(std::find(fx.begin(), fx.end(), c), fx.end());
+    // a read publishes nothing
+    auto got = call([&](auto d) { svc_->conversation(p, c, "", d); });
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_TRUE(got.value().events.empty());
+    EXPECT_TRUE(got.value().side_effects.empty());
+    // a write: its messages, then the conversation
+    auto posted = call([&](auto d) { svc_->post(p, c, "{\"text\": \"hello\"}", d); });
+    ASSERT_TRUE(posted.ok()) << posted.error().message;
+    ASSERT_GE(posted.value().events.size(), 2u);
+    EXPECT_EQ(posted.value().events.front().type, "message.created");
+    EXPECT_EQ(posted.value().events.back().type, "conversation.updated");
+    EXPECT_EQ(posted.value().events.back().assigned_agent_id, a);
+    auto out = call([&](auto d) { svc_->logout(p, d); });
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out.value().cookie.name, "chat_agent");
+    EXPECT_TRUE(out.value().cookie.value.empty());
+}
+
 TEST_F(AgentTest, GoingOnlineAssignsQueuedChats) {
     std::string a = make_agent("dee", "Dee", "agent", 2);
     std::string c1 = escalated("s1"), c2 = escalated("s2"), c3 = escalated("s3");

@@ -17,6 +17,7 @@ extern "C" {
 #include <string_view>
 #include <vector>
 
+#include "chat/outcome.h"
 #include "chat/result.h"
 
 
@@ -196,6 +197,21 @@ ngx_http_chat_resume(ngx_http_chat_park_t id, F &&answer) noexcept
     }
 }
 
+/*
+ * ngx_http_chat_outcome.cpp: every use case's chat::Outcome is carried out
+ * here. ngx_http_chat_outcome_park() parks r and makes the completion that
+ * calls ngx_http_chat_apply(): the effects first (cache, events, side
+ * effects: a committed write is heard even when the request is gone), then
+ * the answer if the request is still there. _send() answers at once.
+ */
+ngx_int_t ngx_http_chat_outcome_park(ngx_http_request_t *r,
+    chat::OutcomeDone *done) noexcept;
+void ngx_http_chat_apply(ngx_http_chat_park_t id,
+    ngx_http_chat_main_conf_t *cmcf, chat::Result<chat::Outcome> res)
+    noexcept;
+ngx_int_t ngx_http_chat_outcome_send(ngx_http_request_t *r,
+    const chat::Result<chat::Outcome> &res) noexcept;
+
 /* ngx_http_chat_faq.cpp */
 bool ngx_http_chat_faq_get(ngx_http_chat_zone_t *zone, std::string *json,
     int64_t *version) noexcept;
@@ -208,9 +224,10 @@ typedef void (*ngx_http_chat_body_pt)(ngx_http_request_t *r, std::string body);
 /* per-request state, pool-allocated: plain data only */
 typedef struct {
     ngx_http_chat_body_pt   body_handler;
-    ngx_str_t               principal;     /* session id or agent id */
+    ngx_str_t               principal;     /* session id */
+    ngx_str_t               id;            /* the route's {id}, if any */
     ngx_buf_t              *error_body;    /* JSON replacing nginx's page */
-    ngx_uint_t              op;            /* agent/admin route */
+    ngx_uint_t              op;            /* the route's op */
     unsigned                own_response:1;
     unsigned                error_sent:1;
 } ngx_http_chat_ctx_t;
@@ -233,6 +250,8 @@ typedef enum {
 ngx_http_chat_ctx_t *ngx_http_chat_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_chat_ctx_set_principal(ngx_http_request_t *r,
     std::string_view id);
+ngx_int_t ngx_http_chat_ctx_set_id(ngx_http_request_t *r,
+    std::string_view id);
 ngx_int_t ngx_http_chat_read_body(ngx_http_request_t *r,
     ngx_http_chat_body_pt handler);
 std::string_view ngx_http_chat_header(ngx_http_request_t *r,
@@ -243,20 +262,27 @@ bool ngx_http_chat_csrf_ok(ngx_http_request_t *r);
 ngx_int_t ngx_http_chat_set_cookie(ngx_http_request_t *r,
     std::string_view name, std::string_view value, ngx_int_t max_age);
 
-/* ngx_http_chat_api.cpp: routing */
+/*
+ * ngx_http_chat_api.cpp: routing. One table for all of /v1/...: each part
+ * (ops, customer, agent and admin) lists its routes; a "{id}" segment matches
+ * any non-empty segment and goes to ctx->id, and ctx->op is the route's op
+ * (the handler's own: the agent use case to run). A known path with another
+ * method is 405, an unknown one 404.
+ */
 typedef ngx_int_t (*ngx_http_chat_route_pt)(ngx_http_request_t *r);
 
 typedef struct {
     ngx_uint_t               methods;     /* NGX_HTTP_GET|NGX_HTTP_POST|... */
-    const char              *path;        /* below the location: "v1/health" */
+    const char              *path;        /* below the location: "v1/health",
+                                             "v1/admin/faq/{id}" */
     ngx_http_chat_route_pt   handler;
+    ngx_uint_t               op;
 } ngx_http_chat_route_t;
 
 ngx_int_t ngx_http_chat_api_handler(ngx_http_request_t *r);
 
-/* ngx_http_chat_agent.cpp: path is below "v1/" */
-ngx_int_t ngx_http_chat_agent_handler(ngx_http_request_t *r,
-    std::string_view path);
+/* ngx_http_chat_agent.cpp */
+extern ngx_http_chat_route_t  ngx_http_chat_agent_routes[];
 
 /* ngx_http_chat_ws.cpp: WebSockets and the worker's events */
 namespace chat::events { struct Event; }

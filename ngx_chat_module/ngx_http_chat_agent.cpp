@@ -1,17 +1,12 @@
 /*
- * The agent and admin endpoints of API.md: routing of /v1/agent/... and
- * /v1/admin/..., the agent's credentials (cookie chat_agent or Bearer), CSRF,
- * and the answers. Every rule is core's (chat::agent::Service).
+ * The agent and admin endpoints of API.md: their routes, the agent's
+ * credentials (cookie chat_agent or Bearer), CSRF, and the call of each use
+ * case. Every rule is core's (chat::agent::Service).
  */
 
 #include "ngx_http_chat.h"
 
 #include "chat/agent.h"
-#include "chat/events.h"
-
-
-#define NGX_HTTP_CHAT_AGENT_COOKIE   "chat_agent"
-#define NGX_HTTP_CHAT_AGENT_MAX_AGE  (12 * 3600)
 
 
 typedef enum {
@@ -37,13 +32,6 @@ typedef enum {
 } ngx_http_chat_op_e;
 
 
-typedef struct {
-    ngx_uint_t   op;            /* 0: no such path */
-    bool         method_ok;
-    std::string  id;            /* {id} or {slug} */
-} ngx_http_chat_agent_route_t;
-
-
 static void ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body);
 
 
@@ -56,231 +44,73 @@ ngx_http_chat_agent_service(void)
 }
 
 
-/* path is below "v1/": "agent/conversations/ID/claim", "admin/faq/SLUG" */
-static ngx_http_chat_agent_route_t
-ngx_http_chat_agent_route(ngx_uint_t method, std::string_view path)
+/*
+ * The handler of every agent and admin route (ctx->op says which, ctx->id
+ * holds its {id}): every route reads its (possibly empty) body, then
+ * authenticates.
+ */
+static ngx_int_t
+ngx_http_chat_agent_route(ngx_http_request_t *r)
 {
-    ngx_http_chat_agent_route_t  rt;
-    std::vector<std::string_view>  seg;
+    ngx_int_t  rc;
 
-    rt.op = 0;
-    rt.method_ok = false;
-
-    while (!path.empty()) {
-        auto slash = path.find('/');
-        seg.push_back(path.substr(0, slash));
-        path = slash == std::string_view::npos ? std::string_view()
-                                               : path.substr(slash + 1);
-    }
-
-    auto is = [&](ngx_uint_t m, ngx_uint_t op) {
-        if (rt.op == 0 || !rt.method_ok) {
-            rt.op = op;
-            rt.method_ok = (method & m) != 0;
-        }
-    };
-
-    if (seg.size() == 2 && seg[0] == "agent") {
-        if (seg[1] == "login") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_login);
-        } else if (seg[1] == "logout") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_logout);
-        } else if (seg[1] == "me") {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_me);
-        } else if (seg[1] == "presence") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_presence);
-        } else if (seg[1] == "conversations") {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_list);
-        }
-
-    } else if (seg.size() >= 3 && seg.size() <= 4 && seg[0] == "agent"
-               && seg[1] == "conversations" && !seg[2].empty())
-    {
-        rt.id = std::string(seg[2]);
-
-        if (seg.size() == 3) {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_get);
-        } else if (seg[3] == "messages") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_post);
-        } else if (seg[3] == "claim") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_claim);
-        } else if (seg[3] == "transfer") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_transfer);
-        } else if (seg[3] == "close") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_close);
-        } else if (seg[3] == "read") {
-            is(NGX_HTTP_POST, ngx_http_chat_op_read);
-        }
-
-    } else if (seg.size() == 2 && seg[0] == "admin") {
-        if (seg[1] == "agents") {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_admin_agents);
-            is(NGX_HTTP_POST, ngx_http_chat_op_admin_agent_create);
-        } else if (seg[1] == "faq") {
-            is(NGX_HTTP_GET|NGX_HTTP_HEAD, ngx_http_chat_op_admin_faq);
-            is(NGX_HTTP_POST, ngx_http_chat_op_admin_faq_create);
-        }
-
-    } else if (seg.size() == 3 && seg[0] == "admin" && !seg[2].empty()) {
-        rt.id = std::string(seg[2]);
-
-        if (seg[1] == "agents") {
-            is(NGX_HTTP_PATCH, ngx_http_chat_op_admin_agent_update);
-            is(NGX_HTTP_DELETE, ngx_http_chat_op_admin_agent_delete);
-        } else if (seg[1] == "faq") {
-            is(NGX_HTTP_PATCH, ngx_http_chat_op_admin_faq_update);
-            is(NGX_HTTP_DELETE, ngx_http_chat_op_admin_faq_delete);
-        }
-    }
-
-    return rt;
-}
-
-
-/* the routes below v1/agent/ and v1/admin/; path is below "v1/" */
-ngx_int_t
-ngx_http_chat_agent_handler(ngx_http_request_t *r, std::string_view path)
-{
-    ngx_int_t             rc;
-    ngx_http_chat_ctx_t  *ctx;
-
-    ngx_http_chat_agent_route_t  rt = ngx_http_chat_agent_route(r->method,
-                                                                path);
-
-    if (rt.op == 0 || !rt.method_ok || ngx_http_chat_agent_service() == NULL) {
+    if (ngx_http_chat_agent_service() == NULL) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
-        }
-
-        if (rt.op == 0) {
-            return ngx_http_chat_send_error(r, chat::Errc::not_found,
-                                            "no such endpoint");
-        }
-
-        if (!rt.method_ok) {
-            return ngx_http_chat_send_error(r,
-                                            chat::Errc::method_not_allowed,
-                                            "method not allowed");
         }
 
         return ngx_http_chat_send_error(r, chat::Errc::unavailable,
                                         "chat_postgres is not configured");
     }
 
-    ctx = ngx_http_chat_ctx(r);
-    if (ctx == NULL
-        || ngx_http_chat_ctx_set_principal(r, rt.id) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->op = rt.op;
-
-    /* every route reads its (possibly empty) body, then authenticates */
     return ngx_http_chat_read_body(r, ngx_http_chat_agent_body);
 }
 
 
-static ngx_int_t
-ngx_http_chat_agent_answer(ngx_http_request_t *r,
-    chat::Result<chat::agent::Answer> res)
-{
-    u_char           *p;
-    ngx_table_elt_t  *h;
+#define NGX_HTTP_CHAT_READ  (NGX_HTTP_GET|NGX_HTTP_HEAD)
 
-    if (!res.ok()) {
-        chat::Errc  code = res.error().code;
-
-        if (code == chat::Errc::internal || code == chat::Errc::unavailable) {
-            ngx_log_error((code == chat::Errc::internal ? NGX_LOG_ERR
-                                                        : NGX_LOG_WARN),
-                          r->connection->log, 0, "chat: %s",
-                          res.error().message.c_str());
-        }
-
-        return ngx_http_chat_send_error(r, code,
-                   code == chat::Errc::internal ? "internal error"
-                                                : res.error().message);
-    }
-
-    chat::agent::Answer  &a = res.value();
-
-    if (a.retry_after_s > 0) {
-        /* a refused login (chat_login_limit): 429 with the time left */
-        h = static_cast<ngx_table_elt_t *>(
-                ngx_list_push(&r->headers_out.headers));
-        p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
-        if (h == NULL || p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        h->value.data = p;
-        h->value.len = ngx_sprintf(p, "%L", (int64_t) a.retry_after_s) - p;
-    }
-
-    if ((!a.token.empty() || a.clear_token)
-        && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_AGENT_COOKIE, a.token,
-                                    a.clear_token ? 0
-                                        : NGX_HTTP_CHAT_AGENT_MAX_AGE)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_chat_send_json(r, a.status, a.body);
-}
-
-
-/* the events of a committed write: published even when the request is gone */
-static void
-ngx_http_chat_agent_apply(const chat::agent::Answer &a)
-{
-    if (!a.result_json.empty()) {
-        auto events = chat::events::from_answer(a.result_json);
-
-        events.push_back(chat::events::presence(a.result_json));
-        ngx_http_chat_publish(events);
-        ngx_http_chat_publish_side_effects(
-            chat::events::side_effects(a.result_json));
-    }
-}
-
-
-/*
- * Parks the request for a use case and makes its completion, which captures
- * the park handle, never r: NGX_ERROR when that failed (answer 500 then).
- */
-static ngx_int_t
-ngx_http_chat_agent_park(ngx_http_request_t *r, chat::agent::Done *done)
-    noexcept
-{
-    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
-
-    if (id == 0) {
-        return NGX_ERROR;
-    }
-
-    try {
-        *done = [id](chat::Result<chat::agent::Answer> res) {
-            if (res.ok()) {
-                ngx_http_chat_agent_apply(res.value());
-            }
-
-            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-                return ngx_http_chat_agent_answer(r, std::move(res));
-            });
-        };
-
-    } catch (const std::exception &e) {
-        (void) ngx_http_chat_unpark(id);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
+ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
+    { NGX_HTTP_POST, "v1/agent/login", ngx_http_chat_agent_route,
+      ngx_http_chat_op_login },
+    { NGX_HTTP_POST, "v1/agent/logout", ngx_http_chat_agent_route,
+      ngx_http_chat_op_logout },
+    { NGX_HTTP_CHAT_READ, "v1/agent/me", ngx_http_chat_agent_route,
+      ngx_http_chat_op_me },
+    { NGX_HTTP_POST, "v1/agent/presence", ngx_http_chat_agent_route,
+      ngx_http_chat_op_presence },
+    { NGX_HTTP_CHAT_READ, "v1/agent/conversations",
+      ngx_http_chat_agent_route, ngx_http_chat_op_list },
+    { NGX_HTTP_CHAT_READ, "v1/agent/conversations/{id}",
+      ngx_http_chat_agent_route, ngx_http_chat_op_get },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/messages",
+      ngx_http_chat_agent_route, ngx_http_chat_op_post },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/claim",
+      ngx_http_chat_agent_route, ngx_http_chat_op_claim },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/transfer",
+      ngx_http_chat_agent_route, ngx_http_chat_op_transfer },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/close",
+      ngx_http_chat_agent_route, ngx_http_chat_op_close },
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/read",
+      ngx_http_chat_agent_route, ngx_http_chat_op_read },
+    { NGX_HTTP_CHAT_READ, "v1/admin/agents", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_agents },
+    { NGX_HTTP_POST, "v1/admin/agents", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_agent_create },
+    { NGX_HTTP_PATCH, "v1/admin/agents/{id}", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_agent_update },
+    { NGX_HTTP_DELETE, "v1/admin/agents/{id}", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_agent_delete },
+    { NGX_HTTP_CHAT_READ, "v1/admin/faq", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_faq },
+    { NGX_HTTP_POST, "v1/admin/faq", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_faq_create },
+    { NGX_HTTP_PATCH, "v1/admin/faq/{id}", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_faq_update },
+    { NGX_HTTP_DELETE, "v1/admin/faq/{id}", ngx_http_chat_agent_route,
+      ngx_http_chat_op_admin_faq_delete },
+    { 0, NULL, NULL, 0 }
+};
 
 
 static void
@@ -293,7 +123,7 @@ ngx_http_chat_agent_dispatch(ngx_http_request_t *r,
     std::string_view       args = ngx_http_chat_sv(r->args);
     chat::agent::Done      done;
 
-    if (ngx_http_chat_agent_park(r, &done) != NGX_OK) {
+    if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
         ngx_http_chat_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -355,7 +185,7 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
     if (ctx->op == ngx_http_chat_op_login) {
         chat::agent::Done  done;
 
-        if (ngx_http_chat_agent_park(r, &done) != NGX_OK) {
+        if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
@@ -365,7 +195,7 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
         return;
     }
 
-    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_AGENT_COOKIE,
+    cr = ngx_http_chat_credentials(r, chat::agent::kAgentCookie,
                                    ngx_http_chat_token_header_or_cookie);
 
     if (cr.token.empty()) {
@@ -391,7 +221,7 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
         return;
     }
 
-    std::string  id(ngx_http_chat_sv(ctx->principal));
+    std::string  id(ngx_http_chat_sv(ctx->id));
 
     svc->authenticate(cr.token,
         [pid, id, body = std::move(body)]
@@ -403,8 +233,8 @@ ngx_http_chat_agent_body(ngx_http_request_t *r, std::string body)
             }
 
             if (!p.ok()) {
-                ngx_http_chat_finish(r, ngx_http_chat_agent_answer(r,
-                                                                  p.error()));
+                ngx_http_chat_finish(r, ngx_http_chat_outcome_send(r,
+                                                                 p.error()));
                 return;
             }
 

@@ -1,6 +1,7 @@
 /*
  * The chat_api content handler: routes /v1/... under the location to the
- * endpoint handlers and parks requests (NGX_DONE) while core works.
+ * endpoint handlers (one table of every part's routes) and the health
+ * probes.
  */
 
 #include "ngx_http_chat.h"
@@ -15,17 +16,19 @@ static ngx_int_t ngx_http_chat_health_redis(ngx_http_request_t *r);
 
 
 static ngx_http_chat_route_t  ngx_http_chat_ops_routes[] = {
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health", ngx_http_chat_health },
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/db", ngx_http_chat_health_db },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health", ngx_http_chat_health, 0 },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/db", ngx_http_chat_health_db,
+      0 },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/redis",
-      ngx_http_chat_health_redis },
-    { 0, NULL, NULL }
+      ngx_http_chat_health_redis, 0 },
+    { 0, NULL, NULL, 0 }
 };
 
 
 static ngx_http_chat_route_t  *ngx_http_chat_routes[] = {
     ngx_http_chat_ops_routes,
     ngx_http_chat_customer_routes,
+    ngx_http_chat_agent_routes,
     NULL
 };
 
@@ -61,36 +64,78 @@ ngx_http_chat_api_path(ngx_http_request_t *r)
 }
 
 
+/*
+ * Whether path matches a route's pattern, segment by segment; a "{id}"
+ * segment matches any non-empty one, returned in *id.
+ */
+static bool
+ngx_http_chat_route_match(std::string_view pattern, std::string_view path,
+    std::string_view *id)
+{
+    for ( ;; ) {
+        auto ps = pattern.find('/');
+        auto s = path.find('/');
+
+        std::string_view  want = pattern.substr(0, ps);
+        std::string_view  seg = path.substr(0, s);
+
+        if (want == "{id}") {
+            if (seg.empty()) {
+                return false;
+            }
+
+            *id = seg;
+
+        } else if (want != seg) {
+            return false;
+        }
+
+        if (ps == std::string_view::npos || s == std::string_view::npos) {
+            return ps == s;
+        }
+
+        pattern.remove_prefix(ps + 1);
+        path.remove_prefix(s + 1);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_chat_api_route(ngx_http_request_t *r)
 {
     ngx_int_t               rc;
     ngx_uint_t              path_known;
+    ngx_http_chat_ctx_t    *ctx;
     ngx_http_chat_route_t  *rt, **table;
 
     std::string_view  path = ngx_http_chat_api_path(r);
+    std::string_view  id;
 
     if (path == "v1/ws" || path == "v1/agent/ws") {
         return ngx_http_chat_ws_handler(r, path == "v1/agent/ws");
-    }
-
-    if (path.starts_with("v1/agent/") || path.starts_with("v1/admin/")) {
-        return ngx_http_chat_agent_handler(r, path.substr(3));
     }
 
     path_known = 0;
 
     for (table = ngx_http_chat_routes; *table; table++) {
         for (rt = *table; rt->path; rt++) {
-            if (path != rt->path) {
+            if (!ngx_http_chat_route_match(rt->path, path, &id)) {
                 continue;
             }
 
-            if (r->method & rt->methods) {
-                return rt->handler(r);
+            if (!(r->method & rt->methods)) {
+                path_known = 1;
+                continue;
             }
 
-            path_known = 1;
+            ctx = ngx_http_chat_ctx(r);
+            if (ctx == NULL || ngx_http_chat_ctx_set_id(r, id) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ctx->op = rt->op;
+
+            return rt->handler(r);
         }
     }
 

@@ -9,12 +9,7 @@
 
 #include "chat/address.h"
 #include "chat/customer.h"
-#include "chat/events.h"
 #include "chat/json.h"
-
-
-#define NGX_HTTP_CHAT_SESSION_COOKIE  "chat_session"
-#define NGX_HTTP_CHAT_SESSION_MAX_AGE  (30 * 24 * 3600)
 
 
 static ngx_http_chat_main_conf_t *
@@ -34,113 +29,12 @@ ngx_http_chat_service(void)
 }
 
 
-/*
- * The effects of a use case's outcome on this node: the cache and the
- * events. Applied even when the request that asked is gone: the write is
- * committed, and the other side must hear about it.
- */
-static void
-ngx_http_chat_customer_apply(ngx_http_chat_main_conf_t *cmcf,
-    std::string_view sid, const chat::customer::Answer &a)
-{
-    if (cmcf->zone) {
-        if (a.snapshot && a.snapshot->cacheable) {
-            ngx_http_chat_cache_apply(cmcf->zone, *a.snapshot,
-                                      cmcf->history);
-
-        } else if (a.snapshot) {
-            ngx_http_chat_cache_remove(cmcf->zone, a.snapshot->key);
-
-        } else if (a.invalidate && !sid.empty()) {
-            ngx_http_chat_cache_remove(cmcf->zone, sid);
-        }
-    }
-
-    ngx_http_chat_publish(a.events);
-    ngx_http_chat_publish_side_effects(a.side_effects);
-}
-
-
-/* sends a use case's answer: cookie, status and body */
-static ngx_int_t
-ngx_http_chat_customer_respond(ngx_http_request_t *r,
-    chat::Result<chat::customer::Answer> res)
-{
-    if (!res.ok()) {
-        if (res.error().code == chat::Errc::unavailable) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "chat: %s", res.error().message.c_str());
-        }
-
-        if (res.error().code == chat::Errc::internal) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "chat: %s", res.error().message.c_str());
-            return ngx_http_chat_send_error(r, chat::Errc::internal,
-                                            "internal error");
-        }
-
-        return ngx_http_chat_send_error(r, res.error().code,
-                                        res.error().message);
-    }
-
-    chat::customer::Answer  &a = res.value();
-
-    if (!a.token.empty()
-        && ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_SESSION_COOKIE, a.token,
-                                    NGX_HTTP_CHAT_SESSION_MAX_AGE)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_chat_send_json(r, a.status, a.body);
-}
-
-
 static std::string
 ngx_http_chat_principal(ngx_http_request_t *r)
 {
     ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
 
     return ctx ? std::string(ngx_http_chat_sv(ctx->principal)) : std::string();
-}
-
-
-/*
- * Parks the request for a use case and makes its completion, which captures
- * the park handle, never r: NGX_ERROR when that failed (answer 500 then).
- */
-static ngx_int_t
-ngx_http_chat_customer_park(ngx_http_request_t *r,
-    chat::customer::Done *done) noexcept
-{
-    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
-
-    if (id == 0) {
-        return NGX_ERROR;
-    }
-
-    try {
-        *done = [id, cmcf = ngx_http_chat_cmcf(r),
-                 sid = ngx_http_chat_principal(r)]
-                (chat::Result<chat::customer::Answer> res) {
-            if (res.ok()) {
-                ngx_http_chat_customer_apply(cmcf, sid, res.value());
-            }
-
-            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-                return ngx_http_chat_customer_respond(r, std::move(res));
-            });
-        };
-
-    } catch (const std::exception &e) {
-        (void) ngx_http_chat_unpark(id);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: %s", e.what());
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
 }
 
 
@@ -163,7 +57,7 @@ ngx_http_chat_customer_auth(ngx_http_request_t *r, bool write,
                                         "chat_postgres is not configured");
     }
 
-    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_SESSION_COOKIE,
+    cr = ngx_http_chat_credentials(r, chat::customer::kSessionCookie,
                                    ngx_http_chat_token_header_or_cookie);
 
     if (cr.token.empty()) {
@@ -245,7 +139,7 @@ ngx_http_chat_session_body(ngx_http_request_t *r, std::string body)
         return;
     }
 
-    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_SESSION_COOKIE,
+    cr = ngx_http_chat_credentials(r, chat::customer::kSessionCookie,
                                    ngx_http_chat_token_header_or_cookie);
 
     /*
@@ -266,29 +160,12 @@ ngx_http_chat_session_body(ngx_http_request_t *r, std::string body)
             && ngx_http_chat_cache_read(cmcf->zone, sid.value(), -1,
                                         cmcf->history, &conv, &msgs))
         {
-            auto c = chat::json::parse(conv);
-            const std::string *status = c.ok()
-                                        ? c.value().find_string("status")
-                                        : NULL;
+            auto resumed = svc->resume_session(sid.value(), conv, msgs);
 
-            if (status && *status != "closed") {
-                std::string token = svc->renew_session(sid.value());
-
+            if (resumed) {
                 ngx_http_chat_count(cmcf, cache_hits);
-
-                if (ngx_http_chat_set_cookie(r, NGX_HTTP_CHAT_SESSION_COOKIE,
-                                             token,
-                                             NGX_HTTP_CHAT_SESSION_MAX_AGE)
-                    != NGX_OK)
-                {
-                    ngx_http_finalize_request(r,
-                                              NGX_HTTP_INTERNAL_SERVER_ERROR);
-                    return;
-                }
-
-                ngx_http_finalize_request(r, ngx_http_chat_send_json(r,
-                                 NGX_HTTP_OK,
-                                 svc->render_session(token, conv, msgs)));
+                ngx_http_finalize_request(r,
+                    ngx_http_chat_outcome_send(r, std::move(*resumed)));
                 return;
             }
         }
@@ -298,7 +175,7 @@ ngx_http_chat_session_body(ngx_http_request_t *r, std::string body)
 
     chat::customer::Done  done;
 
-    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+    if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -319,7 +196,7 @@ ngx_http_chat_session_rate_take(ngx_http_request_t *r,
     ngx_http_chat_main_conf_t    *cmcf = ngx_http_chat_cmcf(r);
     ngx_http_chat_credentials_t   cr;
 
-    cr = ngx_http_chat_credentials(r, NGX_HTTP_CHAT_SESSION_COOKIE,
+    cr = ngx_http_chat_credentials(r, chat::customer::kSessionCookie,
                                    ngx_http_chat_token_header_or_cookie);
 
     if (!cr.token.empty() && svc->authenticate(cr.token).ok()) {
@@ -418,7 +295,7 @@ ngx_http_chat_conversation(ngx_http_request_t *r)
 
     chat::customer::Done  done;
 
-    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+    if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -438,7 +315,7 @@ ngx_http_chat_messages_body(ngx_http_request_t *r, std::string body)
 {
     chat::customer::Done  done;
 
-    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+    if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -462,7 +339,7 @@ ngx_http_chat_escalate_body(ngx_http_request_t *r, std::string body)
 {
     chat::customer::Done  done;
 
-    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+    if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -486,7 +363,7 @@ ngx_http_chat_read_body_done(ngx_http_request_t *r, std::string body)
 {
     chat::customer::Done  done;
 
-    if (ngx_http_chat_customer_park(r, &done) != NGX_OK) {
+    if (ngx_http_chat_outcome_park(r, &done) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -522,17 +399,17 @@ ngx_http_chat_faq(ngx_http_request_t *r)
                                         "the FAQ is not loaded yet");
     }
 
-    return ngx_http_chat_customer_respond(r, svc->faq_list());
+    return ngx_http_chat_outcome_send(r, svc->faq_list());
 }
 
 
 ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
-    { NGX_HTTP_POST, "v1/session", ngx_http_chat_session },
+    { NGX_HTTP_POST, "v1/session", ngx_http_chat_session, 0 },
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/conversation",
-      ngx_http_chat_conversation },
-    { NGX_HTTP_POST, "v1/messages", ngx_http_chat_messages },
-    { NGX_HTTP_POST, "v1/escalate", ngx_http_chat_escalate },
-    { NGX_HTTP_POST, "v1/read", ngx_http_chat_read },
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_faq },
-    { 0, NULL, NULL }
+      ngx_http_chat_conversation, 0 },
+    { NGX_HTTP_POST, "v1/messages", ngx_http_chat_messages, 0 },
+    { NGX_HTTP_POST, "v1/escalate", ngx_http_chat_escalate, 0 },
+    { NGX_HTTP_POST, "v1/read", ngx_http_chat_read, 0 },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_faq, 0 },
+    { 0, NULL, NULL, 0 }
 };

@@ -144,26 +144,38 @@ ngx_http_chat_ctx(ngx_http_request_t *r)
 }
 
 
+static ngx_int_t
+ngx_http_chat_ctx_copy(ngx_http_request_t *r, ngx_str_t *to,
+    std::string_view s)
+{
+    to->data = static_cast<u_char *>(ngx_pnalloc(r->pool, s.size() + 1));
+    if (to->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(to->data, s.data(), s.size());
+    to->data[s.size()] = '\0';
+    to->len = s.size();
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_chat_ctx_set_principal(ngx_http_request_t *r, std::string_view id)
 {
     ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
 
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
+    return ctx ? ngx_http_chat_ctx_copy(r, &ctx->principal, id) : NGX_ERROR;
+}
 
-    ctx->principal.data = static_cast<u_char *>(ngx_pnalloc(r->pool,
-                                                            id.size() + 1));
-    if (ctx->principal.data == NULL) {
-        return NGX_ERROR;
-    }
 
-    ngx_memcpy(ctx->principal.data, id.data(), id.size());
-    ctx->principal.data[id.size()] = '\0';
-    ctx->principal.len = id.size();
+ngx_int_t
+ngx_http_chat_ctx_set_id(ngx_http_request_t *r, std::string_view id)
+{
+    ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
 
-    return NGX_OK;
+    return ctx ? ngx_http_chat_ctx_copy(r, &ctx->id, id) : NGX_ERROR;
 }
 
 

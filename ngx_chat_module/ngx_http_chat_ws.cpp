@@ -682,22 +682,23 @@ ngx_http_chat_ws_frame(ngx_http_chat_socket_t *s, const chat::ws::Message &m)
     if (s->agent && w->agent) {
         /* chat_agent_read() refuses conversations the agent may not write to */
         w->agent->read(s->who, conv, body,
-            [conv, up = *up](chat::Result<chat::agent::Answer> res) {
+            [conv, up = *up](chat::Result<chat::Outcome> res) {
                 if (!res.ok()) {
                     return;
                 }
 
-                auto a = chat::json::parse(res.value().result_json);
-                const chat::json::Value *c = a.ok()
-                    ? a.value().find("conversation") : NULL;
-                const std::string *st = c ? c->find_string("status") : NULL;
-                const chat::json::Value *ag = c ? c->find("assigned_agent")
-                                                : NULL;
-                const std::string *aid = ag ? ag->find_string("id") : NULL;
+                /* the conversation's agent and status, for routing */
+                std::string  aid, st;
 
-                ngx_http_chat_publish({chat::events::read(conv,
-                                           aid ? *aid : "", "agent", up,
-                                           st ? *st : "")});
+                for (const auto &e : res.value().events) {
+                    if (e.type == "conversation.updated") {
+                        aid = e.assigned_agent_id;
+                        st = e.status;
+                    }
+                }
+
+                ngx_http_chat_publish({chat::events::read(conv, aid, "agent",
+                                                          up, st)});
             });
 
     } else if (!s->agent && w->customer) {
@@ -798,8 +799,8 @@ ngx_http_chat_ws_replay(ngx_http_chat_socket_t *s)
 {
     ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
 
-    w->customer->conversation(s->principal, s->last_seq, 200,
-        [id = s->id](chat::Result<chat::customer::Answer> res) {
+    w->customer->replay(s->principal, s->last_seq, 200,
+        [id = s->id](chat::Result<chat::customer::Replay> res) {
             ngx_http_chat_socket_t  *s = ngx_http_chat_ws_find(id);
 
             if (s == NULL || s->closing) {
@@ -812,20 +813,14 @@ ngx_http_chat_ws_replay(ngx_http_chat_socket_t *s)
                 return;
             }
 
-            auto events = chat::events::from_answer(res.value().body);
-            std::int64_t  last = 0, total = 0;
+            auto          &events = res.value().events;
+            std::int64_t   last = 0, total = res.value().last_seq;
 
             for (auto &e : events) {
                 if (e.type == "conversation.updated") {
                     s->conversation_id = e.conversation_id;
                     s->assigned_agent_id = e.assigned_agent_id;
                     s->status = e.status;
-
-                    auto v = chat::json::parse(e.json);
-                    if (v.ok() && v.value().find("data")) {
-                        total = v.value().find("data")->find_int("last_seq")
-                                    .value_or(0);
-                    }
                 }
             }
 
@@ -1060,7 +1055,8 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
                                         "chat_postgres is not configured");
     }
 
-    cr = ngx_http_chat_credentials(r, agent ? "chat_agent" : "chat_session",
+    cr = ngx_http_chat_credentials(r,
+             agent ? chat::agent::kAgentCookie : chat::customer::kSessionCookie,
                                    ngx_http_chat_token_or_url);
 
     auto s = std::make_unique<ngx_http_chat_socket_t>();

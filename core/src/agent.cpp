@@ -11,6 +11,7 @@
 #include "chat/address.h"
 #include "chat/base64.h"
 #include "chat/customer.h"
+#include "chat/events.h"
 #include "chat/input.h"
 #include "chat/json.h"
 #include "chat/password.h"
@@ -93,15 +94,36 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
     return n;
 }
 
-// An Answer whose body is picked out of the SQL function's JSON: {"<k>": root[k], ...}.
-Result<Answer> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status = 200) {
+// Completes `done` with an internal error from the loop (never inside the call).
+template <typename F>
+void fail_with(EventLoop& loop, const F& done, std::string message) noexcept {
+    try {
+        loop.post([done, m = std::move(message)] { done(make_error(Errc::internal, m)); });
+    } catch (...) {
+        // posting failed (out of memory): nothing sane is left to do
+    }
+}
+
+// Whether an answer's events are published: a write's are, a read has none.
+enum class Effects { none, publish };
+
+// The events and side effects of a write, from its parsed answer (see Done in agent.h).
+void add_effects(Outcome& a, const json::Value& root) {
+    a.events = events::from_parsed(root);
+    if (events::Event p = events::presence_parsed(root); !p.json.empty()) a.events.push_back(std::move(p));
+    a.side_effects = events::side_effects_parsed(root);
+}
+
+// An Outcome whose body is picked out of the SQL function's JSON: {"<k>": root[k], ...}.
+Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status = 200,
+                     Effects fx = Effects::publish) {
     json::Limits lim;
     lim.max_bytes = 64u << 20;
     auto v = json::parse(text, lim);
     if (!v.ok()) return make_error(Errc::internal, "unexpected database answer: " + v.error().message);
-    Answer a;
+    Outcome a;
     a.status = status;
-    a.result_json = std::string(text);
+    if (fx == Effects::publish) add_effects(a, v.value());
     if (status == 204) return a;
     json::Writer w(a.body);
     w.begin_object();
@@ -126,8 +148,8 @@ const std::string& dummy_hash() {
 }
 
 // A 429 of login: the API's error object and the seconds for Retry-After.
-Answer limited(std::int64_t retry_after_s, std::string_view message) {
-    Answer a;
+Outcome limited(std::int64_t retry_after_s, std::string_view message) {
+    Outcome a;
     a.status = errc_http_status(Errc::rate_limited);
     a.retry_after_s = retry_after_s;
     json::Writer w(a.body);
@@ -290,22 +312,36 @@ void Service::fail(Done& done, Errc code, std::string message) noexcept {
     }
 }
 
-void Service::run(std::string sql, std::vector<std::optional<std::string>> params, Make make, Done done) noexcept {
+void Service::query(std::string sql, std::vector<std::optional<std::string>> params, Text done) noexcept {
     try {
-        pg_.query(std::move(sql), std::move(params), [make = std::move(make), done](Result<pg::QueryResult> r) {
+        pg_.query(std::move(sql), std::move(params), [done](Result<pg::QueryResult> r) {
             if (!r.ok()) return done(r.error());
             if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
-            Result<Answer> a = make_error(Errc::internal, "answer failed");
+            Result<std::optional<std::string>> text = std::optional<std::string>();
             try {
-                a = make(r.value().get(0, 0), r.value().is_null(0, 0));
+                if (!r.value().is_null(0, 0)) text = std::optional<std::string>(std::string(r.value().get(0, 0)));
             } catch (const std::exception& e) {
-                a = make_error(Errc::internal, e.what());
+                text = make_error(Errc::internal, e.what());
             }
-            done(std::move(a));
+            done(std::move(text));
         });
     } catch (const std::exception& e) {
-        fail(done, Errc::internal, e.what());
+        fail_with(loop_, done, e.what());
     }
+}
+
+void Service::run(std::string sql, std::vector<std::optional<std::string>> params, Make make, Done done) noexcept {
+    query(std::move(sql), std::move(params), [make = std::move(make), done](Result<std::optional<std::string>> r) {
+        if (!r.ok()) return done(r.error());
+        Result<Outcome> a = make_error(Errc::internal, "answer failed");
+        try {
+            const std::optional<std::string>& text = r.value();
+            a = make(text ? std::string_view(*text) : std::string_view(), !text);
+        } catch (const std::exception& e) {
+            a = make_error(Errc::internal, e.what());
+        }
+        done(std::move(a));
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -319,30 +355,22 @@ void Service::authenticate(std::string_view token, std::function<void(Result<Pri
             return;
         }
         auto c = claims.value();
-        run("SELECT chat_agent_auth($1::uuid, $2)::text", {c.agent_id, std::to_string(c.token_version)},
-            [](std::string_view text, bool is_null) -> Result<Answer> {
-                if (is_null) return make_error(Errc::unauthorized, "agent token revoked");
-                Answer a;
-                a.result_json = std::string(text);
-                return a;
-            },
-            [done](Result<Answer> r) {
-                if (!r.ok()) return done(r.error());
-                auto v = json::parse(r.value().result_json);
-                const json::Value* ag = v.ok() ? v.value().find("agent") : nullptr;
-                if (!ag) return done(make_error(Errc::internal, "unexpected database answer"));
-                Principal p;
-                if (const auto* s = ag->find_string("id")) p.agent_id = *s;
-                if (const auto* s = ag->find_string("role")) p.role = *s;
-                p.token_version = v.value().find_int("token_version").value_or(0);
-                p.agent_json = json::to_string(*ag);
-                done(std::move(p));
-            });
+        query("SELECT chat_agent_auth($1::uuid, $2)::text", {c.agent_id, std::to_string(c.token_version)},
+              [done](Result<std::optional<std::string>> r) {
+                  if (!r.ok()) return done(r.error());
+                  if (!r.value()) return done(make_error(Errc::unauthorized, "agent token revoked"));
+                  auto v = json::parse(*r.value());
+                  const json::Value* ag = v.ok() ? v.value().find("agent") : nullptr;
+                  if (!ag) return done(make_error(Errc::internal, "unexpected database answer"));
+                  Principal p;
+                  if (const auto* s = ag->find_string("id")) p.agent_id = *s;
+                  if (const auto* s = ag->find_string("role")) p.role = *s;
+                  p.token_version = v.value().find_int("token_version").value_or(0);
+                  p.agent_json = json::to_string(*ag);
+                  done(std::move(p));
+              });
     } catch (const std::exception& e) {
-        try {
-            loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
-        } catch (...) {
-        }
+        fail_with(loop_, done, e.what());
     }
 }
 
@@ -428,7 +456,7 @@ void Service::login(std::string_view body, std::string_view client_address, Done
                             // the queue was full: this attempt was never checked, so it
                             // must not count (nor be answered 401)
                             run("SELECT chat_agent_login_cancel($1)::text", {std::to_string(st->attempt)},
-                                [](std::string_view, bool) -> Result<Answer> {
+                                [](std::string_view, bool) -> Result<Outcome> {
                                     return limited(1, "too many logins in progress; retry in 1 s");
                                 },
                                 done);
@@ -437,20 +465,21 @@ void Service::login(std::string_view body, std::string_view client_address, Done
                         if (!check->verified) return done(make_error(Errc::unauthorized, std::string(kBadLogin)));
                         run("SELECT chat_agent_login_ok($1::uuid, $2, $3, $4)::text",
                             {st->agent_id, std::to_string(st->token_version), st->username, st->address},
-                            [this, st](std::string_view text, bool is_null) -> Result<Answer> {
+                            [this, st](std::string_view text, bool is_null) -> Result<Outcome> {
                                 // a password change or delete raced the check
                                 if (is_null) return make_error(Errc::unauthorized, std::string(kBadLogin));
                                 auto v = json::parse(text);
                                 const json::Value* ag = v.ok() ? v.value().find("agent") : nullptr;
                                 if (!ag) return make_error(Errc::internal, "unexpected database answer");
-                                Answer a;
-                                a.token = token::encode_agent(
+                                Outcome a;
+                                std::string token = token::encode_agent(
                                     key_bytes(secret_),
                                     {st->agent_id, st->token_version, loop_.wall_ms() + settings_.token_ttl_ms});
-                                if (a.token.empty()) return make_error(Errc::internal, "signing the token failed");
+                                if (token.empty()) return make_error(Errc::internal, "signing the token failed");
                                 json::Writer w(a.body);
-                                w.begin_object().key("token").string(a.token).key("agent").value(*ag).end_object();
-                                a.result_json = std::string(text);
+                                w.begin_object().key("token").string(token).key("agent").value(*ag).end_object();
+                                a.cookie = Cookie{std::string(kAgentCookie), std::move(token), kAgentCookieMaxAge, false};
+                                add_effects(a, v.value());
                                 return a;
                             },
                             done);
@@ -467,9 +496,9 @@ void Service::login(std::string_view body, std::string_view client_address, Done
 void Service::logout(const Principal& p, Done done) noexcept {
     try {
         run("SELECT chat_agent_logout($1::uuid)::text", {p.agent_id},
-            [](std::string_view text, bool) -> Result<Answer> {
+            [](std::string_view text, bool) -> Result<Outcome> {
                 auto a = pick(text, {}, 204);
-                if (a.ok()) a.value().clear_token = true;
+                if (a.ok()) a.value().cookie = Cookie{std::string(kAgentCookie), "", 0, true};
                 return a;
             },
             std::move(done));
@@ -480,7 +509,7 @@ void Service::logout(const Principal& p, Done done) noexcept {
 
 void Service::me(const Principal& p, Done done) noexcept {
     try {
-        Answer a;
+        Outcome a;
         json::Writer w(a.body);
         w.begin_object().key("agent").raw(p.agent_json.empty() ? std::string_view("null") : p.agent_json).end_object();
         loop_.post([done, a = std::move(a)] { done(a); });
@@ -530,12 +559,12 @@ void Service::conversations(const Principal& p, std::string_view query, Done don
         }
         run("SELECT chat_agent_conversations($1::uuid, $2, $3, $4, $5, $6::uuid)::text",
             {p.agent_id, p.role, view, std::to_string(limit), cur_us, cur_id},
-            [](std::string_view text, bool) -> Result<Answer> {
+            [](std::string_view text, bool) -> Result<Outcome> {
                 json::Limits lim;
                 lim.max_bytes = 64u << 20;
                 auto v = json::parse(text, lim);
                 if (!v.ok()) return make_error(Errc::internal, "unexpected database answer");
-                Answer a;
+                Outcome a;
                 json::Writer w(a.body);
                 w.begin_object().key("conversations");
                 if (const json::Value* c = v.value().find("conversations")) w.value(*c);
@@ -562,11 +591,7 @@ void Service::conversation(const Principal& p, std::string_view id, std::string_
         if (!w.ok()) return fail(done, w.error().code, w.error().message);
         run("SELECT chat_agent_conversation($1::uuid, $2, $3::uuid, $4, $5)::text",
             {p.agent_id, p.role, std::string(id), std::to_string(w.value().after), std::to_string(w.value().limit)},
-            [](std::string_view text, bool) {
-                auto a = pick(text, {"conversation", "messages"});
-                if (a.ok()) a.value().result_json.clear();  // a read: nothing to publish
-                return a;
-            },
+            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}, 200, Effects::none); },
             std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
@@ -657,21 +682,13 @@ void Service::read(const Principal& p, std::string_view id, std::string_view bod
 
 void Service::sweep(std::uint64_t grace_ms, std::function<void(Result<std::string>)> done) noexcept {
     try {
-        run("SELECT chat_sweep($1)::text", {std::to_string(static_cast<double>(grace_ms) / 1000.0)},
-            [](std::string_view text, bool) -> Result<Answer> {
-                Answer a;
-                a.result_json = std::string(text);
-                return a;
-            },
-            [done](Result<Answer> r) {
-                if (!r.ok()) return done(r.error());
-                done(std::move(r.value().result_json));
-            });
+        query("SELECT chat_sweep($1)::text", {std::to_string(static_cast<double>(grace_ms) / 1000.0)},
+              [done](Result<std::optional<std::string>> r) {
+                  if (!r.ok()) return done(r.error());
+                  done(std::move(r.value()).value_or(std::string()));
+              });
     } catch (const std::exception& e) {
-        try {
-            loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
-        } catch (...) {
-        }
+        fail_with(loop_, done, e.what());
     }
 }
 
@@ -777,11 +794,7 @@ void Service::admin_agents(const Principal& p, std::string_view query, Done done
             with_deleted = it->second == "1";
         }
         run("SELECT chat_admin_agents($1)::text", {std::string(with_deleted ? "true" : "false")},
-            [](std::string_view text, bool) {
-                auto a = pick(text, {"agents"});
-                if (a.ok()) a.value().result_json.clear();
-                return a;
-            },
+            [](std::string_view text, bool) { return pick(text, {"agents"}, 200, Effects::none); },
             std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
@@ -889,11 +902,7 @@ void Service::admin_faq(const Principal& p, Done done) noexcept {
     try {
         CHAT_REQUIRE_ADMIN(p, done);
         run("SELECT chat_admin_faq_list()::text", {},
-            [](std::string_view text, bool) {
-                auto a = pick(text, {"faq"});
-                if (a.ok()) a.value().result_json.clear();
-                return a;
-            },
+            [](std::string_view text, bool) { return pick(text, {"faq"}, 200, Effects::none); },
             std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());

@@ -59,8 +59,8 @@ Snapshot make_snapshot(const std::string& sid, const Parsed& p) {
 }
 
 // The events of a customer write, tagged so other nodes drop older cached copies.
-std::vector<events::Event> written_events(std::string_view body, const Snapshot& s) {
-    auto ev = events::from_answer(body);
+std::vector<events::Event> written_events(const Parsed& p, const Snapshot& s) {
+    auto ev = events::from_parsed(p.root);
     for (auto& e : ev) {
         e.cache_key = s.key;
         e.version = s.version;
@@ -175,13 +175,13 @@ std::string Service::new_session_id() {
 }
 
 void Service::run(std::string sql, std::vector<std::optional<std::string>> params,
-                  std::function<Result<Answer>(std::string_view json)> make, Done done) noexcept {
+                  std::function<Result<Outcome>(std::string_view json)> make, Done done) noexcept {
     try {
         pg_.query(std::move(sql), std::move(params),
                   [make = std::move(make), done](Result<pg::QueryResult> r) {
                       if (!r.ok()) return done(r.error());
                       if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
-                      Result<Answer> a = make_error(Errc::internal, "answer failed");
+                      Result<Outcome> a = make_error(Errc::internal, "answer failed");
                       try {
                           a = make(r.value().get(0, 0));
                       } catch (const std::exception& e) {
@@ -285,13 +285,14 @@ void Service::open_session_now(std::string_view token, std::string_view body, Do
 
         run("SELECT chat_open_session($1, $2::jsonb, $3, $4)::text",
             {sid, json::to_string(context), faq::greeting(), std::to_string(settings_.history)},
-            [this, sid, fresh](std::string_view text) -> Result<Answer> {
+            [this, sid, fresh](std::string_view text) -> Result<Outcome> {
                 auto p = parse_db_json(text);
                 if (!p.ok()) return p.error();
-                Answer a;
-                a.snapshot = make_snapshot(sid, p.value());
-                a.body = render_session(fresh, a.snapshot->conversation_json, a.snapshot->messages);
-                a.token = fresh;
+                Outcome a;
+                Snapshot s = make_snapshot(sid, p.value());
+                a.body = render_session(fresh, s.conversation_json, s.messages);
+                a.cookie = session_cookie(fresh);
+                a.cache_snapshot(std::move(s));
                 return a;
             },
             std::move(done));
@@ -303,15 +304,15 @@ void Service::open_session_now(std::string_view token, std::string_view body, Do
 void Service::conversation(const std::string& sid, std::int64_t after, std::int64_t limit, Done done) noexcept {
     run("SELECT chat_customer_conversation($1, $2, $3)::text",
         {sid, std::to_string(after), std::to_string(limit)},
-        [sid](std::string_view text) -> Result<Answer> {
+        [sid](std::string_view text) -> Result<Outcome> {
             auto p = parse_db_json(text);
             if (!p.ok()) return p.error();
-            Answer a;
-            a.snapshot = make_snapshot(sid, p.value());
-            a.body = render_conversation(a.snapshot->conversation_json, a.snapshot->messages);
+            Outcome a;
+            Snapshot s = make_snapshot(sid, p.value());
+            a.body = render_conversation(s.conversation_json, s.messages);
             // only a run that reaches last_seq is a tail the cache may keep
-            if (a.snapshot->messages.empty() || a.snapshot->messages.back().seq != a.snapshot->last_seq)
-                a.snapshot->messages.clear();
+            if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
+            a.cache_snapshot(std::move(s));
             return a;
         },
         std::move(done));
@@ -376,18 +377,18 @@ void Service::post_message_now(const std::string& sid, std::string_view body, Do
 
         run("SELECT chat_customer_post($1, $2::uuid, $3, $4, $5, $6::jsonb)::text",
             {sid, client_id, kind, content, bot, bot_meta},
-            [sid](std::string_view text) -> Result<Answer> {
+            [sid](std::string_view text) -> Result<Outcome> {
                 auto p = parse_db_json(text);
                 if (!p.ok()) return p.error();
-                Answer a;
+                Outcome a;
                 a.status = 201;
                 Snapshot s = make_snapshot(sid, p.value());
                 a.body = render_conversation(s.conversation_json, s.messages);
                 if (!p.value().root.find("replayed") || !p.value().root.find("replayed")->as_bool().value_or(false))
-                    a.events = written_events(a.body, s);
+                    a.events = written_events(p.value(), s);
                 // new messages end at last_seq: they extend the cached tail
                 if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
-                a.snapshot = std::move(s);
+                a.cache_snapshot(std::move(s));
                 return a;
             },
             std::move(done));
@@ -401,16 +402,16 @@ void Service::escalate(const std::string& sid, std::string_view body, Done done)
     auto parsed = parse_body(body);
     if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
     run("SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
-        [sid](std::string_view text) -> Result<Answer> {
+        [sid](std::string_view text) -> Result<Outcome> {
             auto p = parse_db_json(text);
             if (!p.ok()) return p.error();
-            Answer a;
+            Outcome a;
             Snapshot s = make_snapshot(sid, p.value());
             a.body = render_conversation(s.conversation_json, s.messages);
-            a.events = written_events(a.body, s);
-            a.side_effects = events::side_effects(text);
+            a.events = written_events(p.value(), s);
+            a.side_effects = events::side_effects_parsed(p.value().root);
             if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
-            a.snapshot = std::move(s);
+            a.cache_snapshot(std::move(s));
             return a;
         },
         std::move(done));
@@ -426,9 +427,9 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
             return loop_.post([done] { done(make_error(Errc::validation, "up_to_seq must be a non-negative integer")); });
 
         run("SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},
-            [n = *n](std::string_view text) -> Result<Answer> {
+            [sid, n = *n](std::string_view text) -> Result<Outcome> {
                 auto v = json::parse(text);
-                Answer a;
+                Outcome a;
                 if (v.ok() && v.value().find_int("marked").value_or(0) > 0) {
                     if (const json::Value* c = v.value().find("conversation")) {
                         const std::string* id = c->find_string("id");
@@ -441,7 +442,7 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
                 }
                 a.status = 204;
                 // read_at changed inside cached messages: let the next read refill
-                a.invalidate = !v.ok() || v.value().find_int("marked").value_or(0) > 0;
+                if (!v.ok() || v.value().find_int("marked").value_or(0) > 0) a.cache_drop(sid);
                 return a;
             },
             std::move(done));
@@ -450,14 +451,58 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
     }
 }
 
-Result<Answer> Service::faq_list() const noexcept {
+Result<Outcome> Service::faq_list() const noexcept {
     try {
-        Answer a;
+        Outcome a;
         json::Writer w(a.body);
         w.begin_object().key("faq").raw(faq_ ? std::string_view(faq_->public_json) : "[]").end_object();
         return a;
     } catch (const std::exception& e) {
         return make_error(Errc::internal, e.what());
+    }
+}
+
+Cookie Service::session_cookie(std::string token) {
+    return Cookie{std::string(kSessionCookie), std::move(token), kSessionCookieMaxAge, false};
+}
+
+std::optional<Outcome> Service::resume_session(const std::string& sid, std::string_view conversation_json,
+                                               std::span<const CachedMessage> messages) {
+    auto c = json::parse(conversation_json);
+    const std::string* status = c.ok() ? c.value().find_string("status") : nullptr;
+    if (!status || *status == "closed") return std::nullopt;  // a new conversation starts in Postgres
+    Outcome a;
+    std::string token = renew_session(sid);
+    a.body = render_session(token, conversation_json, messages);
+    a.cookie = session_cookie(std::move(token));
+    return a;
+}
+
+void Service::replay(const std::string& sid, std::int64_t after, std::int64_t limit,
+                     std::function<void(Result<Replay>)> done) noexcept {
+    try {
+        pg_.query("SELECT chat_customer_conversation($1, $2, $3)::text",
+                  {sid, std::to_string(after), std::to_string(limit)}, [done](Result<pg::QueryResult> r) {
+                      if (!r.ok()) return done(r.error());
+                      if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
+                      Result<Replay> out = make_error(Errc::internal, "answer failed");
+                      try {
+                          auto p = parse_db_json(r.value().get(0, 0));
+                          if (!p.ok()) {
+                              out = p.error();
+                          } else {
+                              Replay rp;
+                              rp.events = events::from_parsed(p.value().root);
+                              rp.last_seq = p.value().conversation->find_int("last_seq").value_or(0);
+                              out = std::move(rp);
+                          }
+                      } catch (const std::exception& e) {
+                          out = make_error(Errc::internal, e.what());
+                      }
+                      done(std::move(out));
+                  });
+    } catch (const std::exception& e) {
+        loop_.post([done, msg = std::string(e.what())] { done(make_error(Errc::internal, msg)); });
     }
 }
 

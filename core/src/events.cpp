@@ -42,22 +42,35 @@ Event make(std::string type, std::string conversation_id, std::int64_t seq, std:
     return e;
 }
 
+// The database answers of conversations can be large (a page of messages).
+Result<json::Value> parse_answer(std::string_view answer_json) {
+    json::Limits lim;
+    lim.max_bytes = 64u << 20;
+    return json::parse(answer_json, lim);
+}
+
 }  // namespace
 
 std::vector<Event> from_answer(std::string_view answer_json) noexcept {
+    try {
+        auto v = parse_answer(answer_json);
+        if (!v.ok()) return {};
+        return from_parsed(v.value());
+    } catch (...) {
+        return {};
+    }
+}
+
+std::vector<Event> from_parsed(const json::Value& answer) noexcept {
     std::vector<Event> out;
     try {
-        json::Limits lim;
-        lim.max_bytes = 64u << 20;
-        auto v = json::parse(answer_json, lim);
-        if (!v.ok()) return out;
-        const json::Value* c = v.value().find("conversation");
+        const json::Value* c = answer.find("conversation");
         if (!c || !c->as_object()) return out;
         std::string conv_id = c->find_string("id") ? *c->find_string("id") : std::string();
         std::string assigned = assigned_of(c);
         std::string status = status_of(c);
         bool joined = false;
-        if (const json::Value* ms = v.value().find("messages"); ms && ms->as_array()) {
+        if (const json::Value* ms = answer.find("messages"); ms && ms->as_array()) {
             for (const json::Value& m : *ms->as_array()) {
                 out.push_back(make("message.created", conv_id, m.find_int("seq").value_or(0), assigned, &m, status));
                 if (const json::Value* md = m.find("metadata"))
@@ -78,17 +91,23 @@ std::vector<Event> from_answer(std::string_view answer_json) noexcept {
 }
 
 std::vector<std::string> side_effects(std::string_view answer_json) noexcept {
+    try {
+        auto v = parse_answer(answer_json);
+        if (!v.ok()) return {};
+        return side_effects_parsed(v.value());
+    } catch (...) {
+        return {};
+    }
+}
+
+std::vector<std::string> side_effects_parsed(const json::Value& answer) noexcept {
     std::vector<std::string> ids;
     try {
-        json::Limits lim;
-        lim.max_bytes = 64u << 20;
-        auto v = json::parse(answer_json, lim);
-        if (!v.ok()) return ids;
         std::string own;
-        if (const json::Value* c = v.value().find("conversation"))
+        if (const json::Value* c = answer.find("conversation"))
             if (const std::string* id = c->find_string("id")) own = *id;
         for (std::string_view list : {"assigned", "requeued"}) {
-            const json::Value* l = v.value().find(list);
+            const json::Value* l = answer.find(list);
             if (!l || !l->as_array()) continue;
             for (const json::Value& x : *l->as_array()) {
                 const std::string* id = x.as_string() ? x.as_string() : x.find_string("conversation_id");
@@ -105,7 +124,15 @@ Event presence(std::string_view answer_json) noexcept {
     try {
         auto v = json::parse(answer_json);
         if (!v.ok()) return {};
-        const json::Value* a = v.value().find("agent");
+        return presence_parsed(v.value());
+    } catch (...) {
+        return {};
+    }
+}
+
+Event presence_parsed(const json::Value& answer) noexcept {
+    try {
+        const json::Value* a = answer.find("agent");
         if (!a || !a->as_object()) return {};
         return make("agent.presence.changed", "", 0, "", a);
     } catch (...) {

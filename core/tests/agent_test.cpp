@@ -29,7 +29,7 @@ namespace {
 using chat::Errc;
 using chat::EpollLoop;
 using chat::Result;
-using chat::agent::Answer;
+using Answer = chat::Outcome;
 using chat::agent::Principal;
 using chat::agent::Service;
 
@@ -308,12 +308,12 @@ TEST_F(AgentTest, LoginOkAndTheSame401ForWrongPasswordAndUnknownUser) {
     auto ok = call([&](auto d) { svc_->login(login_body("ann.lee", kPassword), "10.0.0.1", d); });
     ASSERT_TRUE(ok.ok()) << ok.error().message;
     EXPECT_EQ(ok.value().status, 200);
-    EXPECT_FALSE(ok.value().token.empty());
+    EXPECT_FALSE(ok.value().cookie.value.empty());
     auto b = body(ok);
-    EXPECT_EQ(*b.find_string("token"), ok.value().token);
+    EXPECT_EQ(*b.find_string("token"), ok.value().cookie.value);
     EXPECT_EQ(*b.find("agent")->find_string("id"), id);
     EXPECT_EQ(*b.find("agent")->find_string("display_name"), "Ann Lee");
-    auto p = auth(ok.value().token);
+    auto p = auth(ok.value().cookie.value);
     ASSERT_TRUE(p.ok()) << p.error().message;
     EXPECT_EQ(p.value().agent_id, id);
     EXPECT_EQ(p.value().role, "agent");
@@ -331,7 +331,7 @@ TEST_F(AgentTest, LoginOkAndTheSame401ForWrongPasswordAndUnknownUser) {
     auto notjson = call([&](auto d) { svc_->login("{nope", "10.0.0.1", d); });
     EXPECT_EQ(notjson.error().code, Errc::invalid_json);
     // a forged token
-    EXPECT_EQ(auth(ok.value().token + "x").error().code, Errc::unauthorized);
+    EXPECT_EQ(auth(ok.value().cookie.value + "x").error().code, Errc::unauthorized);
 }
 
 TEST_F(AgentTest, LoginIsRateLimitedAfterTenFailuresPerUsernameAndAddress) {
@@ -345,7 +345,7 @@ TEST_F(AgentTest, LoginIsRateLimitedAfterTenFailuresPerUsernameAndAddress) {
     ASSERT_TRUE(limited.ok()) << limited.error().message;
     EXPECT_EQ(limited.value().status, 429);
     EXPECT_EQ(*body(limited).find("error")->find_string("code"), "rate_limited");
-    EXPECT_TRUE(limited.value().token.empty());
+    EXPECT_TRUE(limited.value().cookie.value.empty());
     EXPECT_GT(limited.value().retry_after_s, 0);
     EXPECT_LE(limited.value().retry_after_s, 300);
     // another address is not affected
@@ -361,15 +361,49 @@ TEST_F(AgentTest, LogoutRevokesTheToken) {
     make_agent("cid", "Cid", "agent", 2, "online");
     auto ok = call([&](auto d) { svc_->login(login_body("cid", kPassword), "10.0.0.1", d); });
     ASSERT_TRUE(ok.ok());
-    auto p = auth(ok.value().token);
+    auto p = auth(ok.value().cookie.value);
     ASSERT_TRUE(p.ok());
     auto out = call([&](auto d) { svc_->logout(p.value(), d); });
     ASSERT_TRUE(out.ok());
     EXPECT_EQ(out.value().status, 204);
-    EXPECT_TRUE(out.value().clear_token);
-    auto after = auth(ok.value().token);
+    EXPECT_TRUE(out.value().cookie.clear);
+    auto after = auth(ok.value().cookie.value);
     ASSERT_FALSE(after.ok());
     EXPECT_EQ(after.error().code, Errc::unauthorized);
+}
+
+TEST_F(AgentTest, TheOutcomeCarriesTheCookieAndTheEventsOfAWrite) {
+    std::string a = make_agent("gus", "Gus", "agent", 2);
+    auto in = call([&](auto d) { svc_->login(login_body("gus", kPassword), "10.0.0.1", d); });
+    ASSERT_TRUE(in.ok()) << in.error().message;
+    EXPECT_EQ(in.value().cookie.name, "chat_agent");
+    EXPECT_EQ(in.value().cookie.max_age_s, 12 * 3600);
+    EXPECT_FALSE(in.value().cookie.clear);
+    EXPECT_EQ(in.value().cache.kind, chat::CacheEffect::Kind::none);
+    std::string c = escalated("s-gus");
+    Principal p = principal(a);
+    auto on = call([&](auto d) { svc_->presence(p, "{\"presence\": \"online\"}", d); });
+    ASSERT_TRUE(on.ok()) << on.error().message;
+    ASSERT_FALSE(on.value().events.empty());
+    EXPECT_EQ(on.value().events.back().type, "agent.presence.changed");
+    const auto& fx = on.value().side_effects;
+    EXPECT_NE(std::find(fx.begin(), fx.end(), c), fx.end());
+    // a read publishes nothing
+    auto got = call([&](auto d) { svc_->conversation(p, c, "", d); });
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_TRUE(got.value().events.empty());
+    EXPECT_TRUE(got.value().side_effects.empty());
+    // a write: its messages, then the conversation
+    auto posted = call([&](auto d) { svc_->post(p, c, "{\"text\": \"hello\"}", d); });
+    ASSERT_TRUE(posted.ok()) << posted.error().message;
+    ASSERT_GE(posted.value().events.size(), 2u);
+    EXPECT_EQ(posted.value().events.front().type, "message.created");
+    EXPECT_EQ(posted.value().events.back().type, "conversation.updated");
+    EXPECT_EQ(posted.value().events.back().assigned_agent_id, a);
+    auto out = call([&](auto d) { svc_->logout(p, d); });
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out.value().cookie.name, "chat_agent");
+    EXPECT_TRUE(out.value().cookie.value.empty());
 }
 
 TEST_F(AgentTest, GoingOnlineAssignsQueuedChats) {
@@ -389,7 +423,8 @@ TEST_F(AgentTest, GoingOnlineAssignsQueuedChats) {
     EXPECT_EQ(assignee(c2), a);
     EXPECT_EQ(assignee(c3), "");
     EXPECT_EQ(position(c3), 1);
-    EXPECT_NE(r.value().result_json.find(c1), std::string::npos);  // "assigned" for events
+    const auto& fx = r.value().side_effects;  // "assigned": their events are published
+    EXPECT_NE(std::find(fx.begin(), fx.end(), c1), fx.end());
     EXPECT_EQ(count("SELECT count(*) FROM messages WHERE content = 'Dee joined the chat'"), 2);
     // away and back: nothing requeued, nothing doubled
     call([&](auto d) { svc_->presence(p, "{\"presence\": \"away\"}", d); });
@@ -599,7 +634,7 @@ TEST_F(AgentTest, AdminManagesAgents) {
 
     auto login = call([&](auto d) { svc_->login(login_body("rita", "long enough pw"), "10.0.0.9", d); });
     ASSERT_TRUE(login.ok()) << login.error().message;
-    ASSERT_TRUE(auth(login.value().token).ok());
+    ASSERT_TRUE(auth(login.value().cookie.value).ok());
 
     // a password change revokes earlier tokens
     auto upd = call([&](auto d) {
@@ -607,7 +642,7 @@ TEST_F(AgentTest, AdminManagesAgents) {
     });
     ASSERT_TRUE(upd.ok()) << upd.error().message;
     EXPECT_EQ(*body(upd).find("agent")->find_string("display_name"), "Rita R");
-    EXPECT_EQ(auth(login.value().token).error().code, Errc::unauthorized);
+    EXPECT_EQ(auth(login.value().cookie.value).error().code, Errc::unauthorized);
     EXPECT_FALSE(call([&](auto d) { svc_->login(login_body("rita", "long enough pw"), "10.0.0.9", d); }).ok());
     auto relog = call([&](auto d) { svc_->login(login_body("rita", "another long pw"), "10.0.0.9", d); });
     ASSERT_TRUE(relog.ok()) << relog.error().message;
@@ -633,7 +668,7 @@ TEST_F(AgentTest, AdminManagesAgents) {
     auto withdel = call([&](auto d) { svc_->admin_agents(pa, "deleted=1", d); });
     EXPECT_EQ(body(withdel).find("agents")->as_array()->size(), 3u);
     // Rita comes online: she takes the requeued chat
-    auto pr = auth(relog.value().token);
+    auto pr = auth(relog.value().cookie.value);
     ASSERT_TRUE(pr.ok());
     call([&](auto d) { svc_->presence(pr.value(), "{\"presence\": \"online\"}", d); });
     EXPECT_EQ(assignee(c1), rita);
@@ -850,7 +885,7 @@ TEST_F(AgentTest, AFullHashingQueueAnswers429AndTheAttemptDoesNotCount) {
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r.value().status, 429);
     EXPECT_EQ(r.value().retry_after_s, 1);
-    EXPECT_TRUE(r.value().token.empty());
+    EXPECT_TRUE(r.value().cookie.value.empty());
     EXPECT_EQ(count("SELECT count(*) FROM login_failures"), 0);
     svc_.reset();
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "chat/events.h"
+#include "chat/json.h"
 
 namespace {
 
@@ -25,6 +26,24 @@ TEST(Events, AWriteGivesMessagesThenTheConversationThenTheAssignment) {
     EXPECT_EQ(ev[0].json,
               R"({"type":"message.created","conversation_id":"c1","seq":2,)"
               R"("data":{"seq":2,"sender_type":"customer","content":"hi"}})");
+}
+
+TEST(Events, AParsedAnswerGivesTheSameEventsAsItsText) {
+    auto v = chat::json::parse(kAnswer);
+    ASSERT_TRUE(v.ok());
+    auto parsed = chat::events::from_parsed(v.value());
+    auto text = chat::events::from_answer(kAnswer);
+    ASSERT_EQ(parsed.size(), text.size());
+    for (std::size_t i = 0; i < parsed.size(); i++) {
+        EXPECT_EQ(parsed[i].type, text[i].type);
+        EXPECT_EQ(parsed[i].json, text[i].json);
+    }
+    auto fx = chat::json::parse(R"({"conversation":{"id":"c1"},"assigned":[{"conversation_id":"c2"}],"requeued":["c1","c3"]})");
+    ASSERT_TRUE(fx.ok());
+    EXPECT_EQ(chat::events::side_effects_parsed(fx.value()), (std::vector<std::string>{"c2", "c3"}));
+    auto ag = chat::json::parse(R"({"agent":{"id":"a2"}})");
+    ASSERT_TRUE(ag.ok());
+    EXPECT_EQ(chat::events::presence_parsed(ag.value()).type, "agent.presence.changed");
 }
 
 TEST(Events, TheCacheEnvelopeRoundTripsAndNeverReachesClients) {

@@ -3,8 +3,9 @@
 // and the admin API for agents and the FAQ.
 //
 // Like customer::Service, each use case validates its input here, runs one SQL function
-// of sql/functions/ (one transaction) through the pg::Pool, and completes with the
-// HTTP answer. The lifecycle and assignment rules live in SQL, where they are decided
+// of sql/functions/ (one transaction) through the pg::Pool, and completes with an
+// Outcome (outcome.h) built from one parse of its answer: the HTTP answer, the agent
+// cookie, and the events and side effects of a write. The lifecycle and assignment rules live in SQL, where they are decided
 // under row and advisory locks (correct on any number of workers and nodes). Password
 // hashing and verification run on the Executor, never on the event loop.
 //
@@ -25,6 +26,7 @@
 
 #include "chat/event_loop.h"
 #include "chat/executor.h"
+#include "chat/outcome.h"
 #include "chat/result.h"
 
 namespace chat::pg {
@@ -73,22 +75,16 @@ struct WriteAccess {
     std::string assigned_agent_id;   // empty when nobody has it
 };
 
-// The HTTP answer of a use case.
-struct Answer {
-    int status = 200;
-    std::string body;                // JSON; empty for 204
-    std::string token;               // set the chat_agent cookie to this (login)
-    bool clear_token = false;        // expire the chat_agent cookie (logout)
-    // The SQL function's whole answer, for the module's cache and events (shapes in
-    // sql/functions/50_assignment.sql, 60_agent_views.sql): "conversation", "messages", "assigned" [{conversation_id,
-    // agent_id}], "requeued" [ids], "agent", FAQ "version" ... Empty when no write.
-    std::string result_json;
-    // With status 429 (login limits): the seconds for Retry-After; body is the API's
-    // error object {"error": {"code": "rate_limited", "message"}}.
-    std::int64_t retry_after_s = 0;
-};
+// The agent cookie (API.md "Agent endpoints"): the agent's token, 12 hours.
+inline constexpr std::string_view kAgentCookie = "chat_agent";
+inline constexpr std::int64_t kAgentCookieMaxAge = 12LL * 3600;
 
-using Done = std::function<void(Result<Answer>)>;
+// Writes complete with the events of the SQL function's answer (shapes in
+// sql/functions/50_assignment.sql, 60_agent_views.sql): one per message, the
+// conversation's, agent.presence.changed when it names an "agent", and the
+// "assigned"/"requeued" conversations as side effects. Reads carry none.
+// A 429 of login carries retry_after_s and the API's error object as its body.
+using Done = OutcomeDone;
 
 // Logins in progress (from the limit check in Postgres to the answer), bounded in total
 // and per address, so that a flood is refused at once instead of queueing for the KDF
@@ -153,7 +149,7 @@ public:
     //    from this address, or the executor's queue is full (retry_after_s 1).
     // The address is the client's; IPv6 addresses count per /64 (chat::address_key).
     void login(std::string_view body, std::string_view client_address, Done done) noexcept;
-    // POST /agent/logout: 204, clear_token; every earlier token is revoked.
+    // POST /agent/logout: 204, the cookie cleared; every earlier token is revoked.
     void logout(const Principal& p, Done done) noexcept;
     // GET /agent/me: 200 {"agent"}
     void me(const Principal& p, Done done) noexcept;
@@ -214,7 +210,10 @@ public:
 
 private:
     void lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept;
-    using Make = std::function<Result<Answer>(std::string_view json, bool is_null)>;
+    // One SQL function's single text cell (nullopt for NULL), or the error.
+    using Text = std::function<void(Result<std::optional<std::string>>)>;
+    void query(std::string sql, std::vector<std::optional<std::string>> params, Text done) noexcept;
+    using Make = std::function<Result<Outcome>(std::string_view json, bool is_null)>;
     void run(std::string sql, std::vector<std::optional<std::string>> params, Make make, Done done) noexcept;
     void fail(Done& done, Errc code, std::string message) noexcept;
 

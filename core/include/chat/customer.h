@@ -2,8 +2,8 @@
 // message (with the FAQ bot's reply), escalate, read, mark read, list the FAQ.
 //
 // Each takes parsed request parts from the module, validates them, runs one SQL
-// function (one transaction, one round trip) and completes with the HTTP answer
-// and a Snapshot for the shared-memory cache. The rules of the lifecycle live in
+// function (one transaction, one round trip) and completes with an Outcome (outcome.h):
+// the HTTP answer, the session cookie, the cache effect and the events. The rules of the lifecycle live in
 // sql/functions/30_session.sql and 40_messages.sql; the rules of input live here.
 #pragma once
 
@@ -20,6 +20,7 @@
 #include "chat/event_loop.h"
 #include "chat/events.h"
 #include "chat/faq.h"
+#include "chat/outcome.h"
 #include "chat/result.h"
 #include "chat/snapshot.h"
 
@@ -35,19 +36,18 @@ struct Settings {
     std::int64_t session_ttl_ms = 30LL * 24 * 3600 * 1000;
 };
 
-// The HTTP answer of a use case. `token` is set when a session token must be
-// (re)sent as the chat_session cookie.
-struct Answer {
-    int status = 200;
-    std::string body;                       // JSON; empty for 204
-    std::string token;
-    std::optional<Snapshot> snapshot;       // for the cache, when the conversation was read or written
-    bool invalidate = false;                // drop the cached entry of `key`
-    std::vector<events::Event> events;      // what the other side should hear (publish after commit)
-    std::vector<std::string> side_effects;  // other conversations the write changed (events::side_effects)
-};
+// The session cookie (API.md "Authentication"): the customer's token, 30 days.
+inline constexpr std::string_view kSessionCookie = "chat_session";
+inline constexpr std::int64_t kSessionCookieMaxAge = 30LL * 24 * 3600;
 
-using Done = std::function<void(Result<Answer>)>;
+using Done = OutcomeDone;
+
+// The customer's replay on a WebSocket: the events of every message after a seq, then
+// conversation.updated, and the conversation's last_seq (more pages while below it).
+struct Replay {
+    std::vector<events::Event> events;
+    std::int64_t last_seq = 0;
+};
 
 // The FAQ as one worker knows it: the matcher plus the public JSON list.
 struct FaqSet {
@@ -92,7 +92,17 @@ public:
     // POST /read
     void mark_read(const std::string& sid, std::string_view body, Done done) noexcept;
     // GET /faq (no database round trip)
-    Result<Answer> faq_list() const noexcept;
+    Result<Outcome> faq_list() const noexcept;
+    // A WebSocket's replay: up to `limit` messages after `after` (Replay), for that socket only.
+    void replay(const std::string& sid, std::int64_t after, std::int64_t limit,
+                std::function<void(Result<Replay>)> done) noexcept;
+
+    // POST /session served from the cache: a renewed token and the cached conversation,
+    // unless that conversation is closed (nullopt: ask Postgres, a new one starts).
+    std::optional<Outcome> resume_session(const std::string& sid, std::string_view conversation_json,
+                                          std::span<const CachedMessage> messages);
+    // The session cookie carrying `token`.
+    static Cookie session_cookie(std::string token);
 
     // The answer for a read the cache could serve (same shape as conversation()).
     static std::string render_conversation(std::string_view conversation_json,
@@ -109,7 +119,7 @@ private:
     void open_session_now(std::string_view token, std::string_view body, Done done) noexcept;
     void post_message_now(const std::string& sid, std::string_view body, Done done) noexcept;
     void run(std::string sql, std::vector<std::optional<std::string>> params,
-             std::function<Result<Answer>(std::string_view json)> make, Done done) noexcept;
+             std::function<Result<Outcome>(std::string_view json)> make, Done done) noexcept;
     std::string new_session_id();
 
     EventLoop& loop_;

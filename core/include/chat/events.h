@@ -9,6 +9,10 @@
 
 #include "chat/result.h"
 
+namespace chat::json {
+class Value;
+}
+
 namespace chat::events {
 
 struct Event {
@@ -43,13 +47,17 @@ bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_vie
 // one message.created per message (ascending), then conversation.updated, plus
 // chat.closed when C is closed and agent.assigned when the messages say an agent joined.
 std::vector<Event> from_answer(std::string_view answer_json) noexcept;
+// The same from an answer already parsed (a use case parses the database answer once).
+std::vector<Event> from_parsed(const json::Value& answer) noexcept;
 
 // Conversations a write changed besides its own (the "assigned" and "requeued" lists of
 // sql/functions/50_assignment.sql's answers): their events need a read of each (chat_conversation_event_json).
 std::vector<std::string> side_effects(std::string_view answer_json) noexcept;
+std::vector<std::string> side_effects_parsed(const json::Value& answer) noexcept;
 
 // agent.presence.changed from {"agent": A, ...}; empty json when there is no agent.
 Event presence(std::string_view answer_json) noexcept;
+Event presence_parsed(const json::Value& answer) noexcept;
 
 // An event as published (encode()'s payload); Errc::bad_request if it is not one.
 Result<Event> parse(std::string_view json) noexcept;

@@ -1,0 +1,143 @@
+/*
+ * Carrying out a use case's chat::Outcome, customer or agent, in one place:
+ * the cache effect, the events and side effects, then the answer (cookie,
+ * Retry-After, status and body). Core decided all of it; nothing here reads
+ * the database answer again.
+ */
+
+#include "ngx_http_chat.h"
+#include "ngx_http_chat_cache.h"
+
+#include "chat/outcome.h"
+
+
+/*
+ * The effects of a committed write on this node and beyond: the cache, the
+ * events, the side effects. Applied even when the request that asked is
+ * gone: the write is committed, and the other side must hear about it.
+ */
+static void
+ngx_http_chat_outcome_effects(ngx_http_chat_main_conf_t *cmcf,
+    const chat::Outcome &o) noexcept
+{
+    if (cmcf->zone) {
+        switch (o.cache.kind) {
+        case chat::CacheEffect::Kind::apply:
+            ngx_http_chat_cache_apply(cmcf->zone, o.cache.snapshot,
+                                      cmcf->history);
+            break;
+
+        case chat::CacheEffect::Kind::drop:
+            if (!o.cache.key.empty()) {
+                ngx_http_chat_cache_remove(cmcf->zone, o.cache.key);
+            }
+            break;
+
+        case chat::CacheEffect::Kind::none:
+            break;
+        }
+    }
+
+    ngx_http_chat_publish(o.events);
+    ngx_http_chat_publish_side_effects(o.side_effects);
+}
+
+
+ngx_int_t
+ngx_http_chat_outcome_send(ngx_http_request_t *r,
+    const chat::Result<chat::Outcome> &res) noexcept
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    if (!res.ok()) {
+        chat::Errc  code = res.error().code;
+
+        if (code == chat::Errc::internal || code == chat::Errc::unavailable) {
+            ngx_log_error((code == chat::Errc::internal ? NGX_LOG_ERR
+                                                        : NGX_LOG_WARN),
+                          r->connection->log, 0, "chat: %s",
+                          res.error().message.c_str());
+        }
+
+        return ngx_http_chat_send_error(r, code,
+                   code == chat::Errc::internal ? "internal error"
+                                                : res.error().message);
+    }
+
+    const chat::Outcome  &o = res.value();
+
+    if (o.retry_after_s > 0) {
+        /* a refused login (chat_login_limit): 429 with the time left */
+        h = static_cast<ngx_table_elt_t *>(
+                ngx_list_push(&r->headers_out.headers));
+        p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
+        if (h == NULL || p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        h->value.data = p;
+        h->value.len = ngx_sprintf(p, "%L", (int64_t) o.retry_after_s) - p;
+    }
+
+    if (!o.cookie.empty()
+        && ngx_http_chat_set_cookie(r, o.cookie.name, o.cookie.value,
+                                    o.cookie.clear
+                                        ? 0 : (ngx_int_t) o.cookie.max_age_s)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_chat_send_json(r, o.status, o.body);
+}
+
+
+void
+ngx_http_chat_apply(ngx_http_chat_park_t id, ngx_http_chat_main_conf_t *cmcf,
+    chat::Result<chat::Outcome> res) noexcept
+{
+    if (res.ok()) {
+        ngx_http_chat_outcome_effects(cmcf, res.value());
+    }
+
+    ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+        return ngx_http_chat_outcome_send(r, res);
+    });
+}
+
+
+/*
+ * Parks the request for a use case and makes its completion, which captures
+ * the park handle, never r: NGX_ERROR when that failed (answer 500 then).
+ */
+ngx_int_t
+ngx_http_chat_outcome_park(ngx_http_request_t *r, chat::OutcomeDone *done)
+    noexcept
+{
+    ngx_http_chat_park_t        id = ngx_http_chat_park(r);
+    ngx_http_chat_main_conf_t  *cmcf;
+
+    if (id == 0) {
+        return NGX_ERROR;
+    }
+
+    cmcf = static_cast<ngx_http_chat_main_conf_t *>(
+               ngx_http_get_module_main_conf(r, ngx_http_chat_module));
+
+    try {
+        *done = [id, cmcf](chat::Result<chat::Outcome> res) {
+            ngx_http_chat_apply(id, cmcf, std::move(res));
+        };
+
+    } catch (const std::exception &e) {
+        (void) ngx_http_chat_unpark(id);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: %s", e.what());
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}

@@ -67,14 +67,7 @@ sub psql {
     return $out;
 }
 
-my @schemas;
-sub fresh_schema {
-    my $s = "chatctl_t_${$}_" . scalar(@schemas);
-    psql(undef, "DROP SCHEMA IF EXISTS $s CASCADE; CREATE SCHEMA $s");
-    push @schemas, $s;
-    return $s;
-}
-END { eval { psql(undef, "DROP SCHEMA IF EXISTS $_ CASCADE") for @schemas } }
+sub fresh_schema { ChatTest::fresh_schema('chatctl_t') }
 
 my @files    = sort map { (m{/(\d{3}_[^/]*)\.sql$})[0] } glob "$root/sql/[0-9][0-9][0-9]_*.sql";
 my $nfiles   = scalar @files;

@@ -62,14 +62,7 @@ sub migrate {
     return run_cmd($chatctl, '--conninfo', ci($schema), 'migrate', '--dir', $dir // "$root/sql");
 }
 
-my @schemas;
-sub fresh_schema {
-    my $s = "sqlsrc_t_${$}_" . scalar(@schemas);
-    psql(undef, "DROP SCHEMA IF EXISTS $s CASCADE; CREATE SCHEMA $s");
-    push @schemas, $s;
-    return $s;
-}
-END { eval { psql(undef, "DROP SCHEMA IF EXISTS $_ CASCADE") for @schemas } }
+sub fresh_schema { ChatTest::fresh_schema('sqlsrc_t') }
 
 # Everything a migrated schema is made of, with its name taken out so two schemas compare.
 sub functions_of {

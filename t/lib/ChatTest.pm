@@ -377,8 +377,20 @@ sub stop {
     return !@bad;
 }
 
+# fresh_schema($prefix): an empty schema of the shared database for this test file alone
+# (migrations applied into it by the test); dropped when the file ends.
+my @fresh_schemas;
+sub fresh_schema {
+    my ($prefix) = @_;
+    my $s = "${prefix}_${$}_" . scalar(@fresh_schemas);
+    sql("DROP SCHEMA IF EXISTS $s CASCADE; CREATE SCHEMA $s");
+    push @fresh_schemas, $s;
+    return $s;
+}
+
 END {
     my $rc = $?;
+    eval { sql("DROP SCHEMA IF EXISTS $_ CASCADE") for @fresh_schemas };
     for my $i (@instances) {
         $i->stop unless $i->{stopped};
     }

@@ -40,24 +40,25 @@ LANGUAGE sql STABLE AS $$
     END
 $$;
 
--- viewer: 'customer' counts unread agent/bot/system messages, 'agent' counts
--- unread customer messages.
+-- viewer 'customer': unread agent/bot/system messages; 'agent': unread customer messages
+-- (the conversation's counters, 008_unread_counters). The agent and the queue position are
+-- looked up only when there is one.
 CREATE OR REPLACE FUNCTION chat_conversation_json(c conversations, viewer text)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'id', c.id,
         'status', c.status,
-        'assigned_agent', (SELECT jsonb_build_object('id', a.id,
-                                                     'display_name', a.display_name)
-                             FROM agents a WHERE a.id = c.assigned_agent_id),
-        'queue_position', chat_queue_position(c),
+        'assigned_agent', CASE WHEN c.assigned_agent_id IS NOT NULL THEN
+                              (SELECT jsonb_build_object('id', a.id,
+                                                         'display_name', a.display_name)
+                                 FROM agents a WHERE a.id = c.assigned_agent_id)
+                          END,
+        'queue_position', CASE WHEN c.status = 'agent' AND c.assigned_agent_id IS NULL
+                               THEN chat_queue_position(c) END,
         'context', c.context,
         'last_seq', c.last_seq,
-        'unread_count', (SELECT count(*) FROM messages m
-                          WHERE m.conversation_id = c.id AND m.read_at IS NULL
-                            AND CASE WHEN viewer = 'customer'
-                                     THEN m.sender_type <> 'customer'
-                                     ELSE m.sender_type = 'customer' END),
+        'unread_count', CASE WHEN viewer = 'customer' THEN c.customer_unread
+                             ELSE c.agent_unread END,
         'created_at', chat_ts(c.created_at),
         'updated_at', chat_ts(c.updated_at),
         'requested_agent_at', chat_ts(c.requested_agent_at),

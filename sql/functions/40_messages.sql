@@ -4,23 +4,27 @@
 -- Every function that changes a conversation locks its row first (FOR UPDATE), so seq
 -- is assigned gaplessly and in order however many workers and nodes post at once.
 
--- Appends one message under the conversation's row lock (the caller holds it).
+-- Appends one message under the conversation's row lock (the caller holds it): the next
+-- seq, the version, and the unread counter of the side that has not read it yet.
 CREATE OR REPLACE FUNCTION chat_append(conv uuid, p_sender text, p_agent uuid,
     p_kind text, p_content text, p_metadata jsonb, p_client_id uuid)
 RETURNS messages LANGUAGE plpgsql AS $$
 DECLARE
+    s int;
     m messages;
 BEGIN
     UPDATE conversations
        SET last_seq = last_seq + 1, updated_at = clock_timestamp(),
-           version = version + 1
-     WHERE id = conv;
+           version = version + 1,
+           customer_unread = customer_unread + (p_sender <> 'customer')::int,
+           agent_unread = agent_unread + (p_sender = 'customer')::int
+     WHERE id = conv
+    RETURNING last_seq INTO s;
 
     INSERT INTO messages (conversation_id, seq, sender_type, sender_agent_id,
                           kind, content, metadata, client_id, created_at)
-    SELECT conv, c.last_seq, p_sender, p_agent, p_kind, p_content,
-           coalesce(p_metadata, '{}'::jsonb), p_client_id, clock_timestamp()
-      FROM conversations c WHERE c.id = conv
+    VALUES (conv, s, p_sender, p_agent, p_kind, p_content,
+            coalesce(p_metadata, '{}'::jsonb), p_client_id, clock_timestamp())
     RETURNING * INTO m;
 
     RETURN m;
@@ -36,7 +40,8 @@ RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
     m messages;
-    b messages;
+    n int;
+    mid uuid := gen_random_uuid();
     out jsonb;
 BEGIN
     c := chat_session_conv(p_sid, true);
@@ -60,18 +65,30 @@ BEGIN
         RAISE EXCEPTION 'conversation is closed' USING ERRCODE = 'CH409';
     END IF;
 
-    m := chat_append(c.id, 'customer', NULL, p_kind, p_content, NULL, p_client_id);
-    out := jsonb_build_array(chat_message_json(m));
+    -- the customer's message and the bot's reply: one update of the conversation (seq,
+    -- version and unread as chat_append would count them) and one insert of both rows
+    n := CASE WHEN c.status = 'automated' AND p_bot_reply IS NOT NULL THEN 2 ELSE 1 END;
 
-    IF c.status = 'automated' AND p_bot_reply IS NOT NULL THEN
-        b := chat_append(c.id, 'bot', NULL, 'text', p_bot_reply,
-                         coalesce(p_bot_metadata, '{}'::jsonb)
-                             || jsonb_build_object('in_reply_to', m.id),
-                         NULL);
-        out := out || jsonb_build_array(chat_message_json(b));
-    END IF;
+    UPDATE conversations
+       SET last_seq = last_seq + n, updated_at = clock_timestamp(),
+           version = version + n,
+           customer_unread = customer_unread + n - 1,
+           agent_unread = agent_unread + 1
+     WHERE id = c.id
+    RETURNING * INTO c;
 
-    SELECT * INTO c FROM conversations WHERE id = c.id;
+    WITH ins AS (
+        INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
+                              metadata, client_id, created_at)
+        SELECT mid, c.id, c.last_seq - n + 1, 'customer', p_kind, p_content,
+               '{}'::jsonb, p_client_id, clock_timestamp()
+        UNION ALL
+        SELECT gen_random_uuid(), c.id, c.last_seq, 'bot', 'text', p_bot_reply,
+               coalesce(p_bot_metadata, '{}'::jsonb) || jsonb_build_object('in_reply_to', mid),
+               NULL, clock_timestamp()
+         WHERE n = 2
+        RETURNING *)
+    SELECT jsonb_agg(chat_message_json(ins) ORDER BY ins.seq) INTO out FROM ins;
 
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'customer'),
@@ -131,7 +148,8 @@ BEGIN
 
     IF n > 0 THEN
         UPDATE conversations SET version = version + 1,
-               customer_last_read_seq = greatest(customer_last_read_seq, p_up_to)
+               customer_last_read_seq = greatest(customer_last_read_seq, p_up_to),
+               customer_unread = customer_unread - n
          WHERE id = c.id
         RETURNING * INTO c;
     END IF;
@@ -160,7 +178,8 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         UPDATE conversations SET version = version + 1,
-               agent_last_read_seq = greatest(agent_last_read_seq, p_up_to)
+               agent_last_read_seq = greatest(agent_last_read_seq, p_up_to),
+               agent_unread = agent_unread - n
          WHERE id = c.id
         RETURNING * INTO c;
     END IF;

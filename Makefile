@@ -2,6 +2,7 @@
 #   make run    everything, nginx in the foreground (Ctrl-C stops all)
 #   make test   lint, core unit tests, t/ integration tests, fuzzing, browser tests
 #   make lint   clang-tidy on core (scripts/lint.sh)
+#   make bench  the stack of make up, then bench/run.sh: throughput, latency and the ratios of the goals
 # Ports: CHAT_PORT (8080), CHAT_PG_PORT (55432), CHAT_REDIS_PORT (56379).
 
 CHAT_PORT       ?= 8080
@@ -14,7 +15,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CORE_LIB   := build/core/libchatcore.a
 MODULE_SO  := build/nginx/objs/ngx_http_chat_module.so
 
-.PHONY: all deps core module widget build tools db redis migrate seed up run down lint test clean
+.PHONY: all deps core module widget build tools db redis migrate seed up run down lint test bench clean
 
 all: build
 
@@ -63,6 +64,9 @@ lint: core
 
 test: build
 	@scripts/test.sh
+
+bench: up
+	@bench/run.sh
 
 clean: down
 	rm -rf build "$$(readlink -f var)" var

@@ -5,11 +5,15 @@
 #
 # Scenarios (each: a BENCH_WARMUP warm-up run, then a BENCH_DURATION measured run,
 # BENCH_THREADS threads, BENCH_CONNS connections, all on 127.0.0.1:$CHAT_PORT):
+#   0. GET  /bench/return200                     nginx's own floor: `return 200` on the same build
 #   1. GET  /chat/api/v1/health                  nginx + module baseline
 #   2. GET  /chat/api/v1/conversation?after=0    ~20 messages from the shared-memory cache
 #   3. GET  /chat/api/v1/health/db               one Postgres round trip through the async pool
 #   4. POST /chat/api/v1/messages                the full write path, fresh client_id per request,
 #                                                round-robin over BENCH_SESSIONS sessions
+#   5. pgbench: a single-row INSERT, BENCH_CONNS clients, on the stack's Postgres (the floor
+#      of one durable transaction there; table bench.insert_floor, created here)
+# and then the ratios the issue tracker's goals are written in (same run, same machine).
 # The nginx config is not touched: the per-session rate limit (default 1r/s burst=30) is
 # respected by spreading writes over enough sessions; 429s are counted and reported.
 set -euo pipefail
@@ -17,7 +21,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 CHAT_PORT="${CHAT_PORT:-8080}"
 THREADS="${BENCH_THREADS:-2}"
-CONNS="${BENCH_CONNS:-50}"
+CONNS="${BENCH_CONNS:-64}"
 DURATION="${BENCH_DURATION:-15s}"
 WARMUP="${BENCH_WARMUP:-3s}"
 SESSIONS="${BENCH_SESSIONS:-2000}"
@@ -32,6 +36,7 @@ need=()
 command -v wrk  >/dev/null || need+=(wrk)
 command -v curl >/dev/null || need+=(curl)
 command -v jq   >/dev/null || need+=(jq)
+command -v pgbench >/dev/null || need+=(postgresql-contrib)
 if [ "${#need[@]}" -gt 0 ]; then
     log "installing ${need[*]} with apt-get"
     sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
@@ -103,19 +108,52 @@ run() {
         case "$kv" in status_*) kv="${kv#status_}"; notes+=" ${kv%%=*}:${kv#*=}" ;; esac
     done
     rows+=("$(printf '| %-44s | %10s | %8s | %8s |%s' "$name" "$rps" "$p50" "$p99" "${notes:+ $notes}")")
+    last_rps="$rps"; last_p99="$p99"
 }
 
+# pgbench NAME SCRIPT: the same warm-up and measured run with pgbench, one table row
+pg_run() {
+    local name="$1" script="$2" lat
+    local -a pg=(pgbench -h 127.0.0.1 -p "${CHAT_PG_PORT:-55432}" -U chat -n -c "$CONNS" -j "$THREADS" -f "$script" chat)
+    log "$name: warm-up $WARMUP"
+    PGPASSWORD=chat "${pg[@]}" -T "${WARMUP%s}" > /dev/null 2>&1
+    log "$name: measuring $DURATION"
+    rm -f "$work"/pgbench_log.*
+    (cd "$work" && PGPASSWORD=chat "${pg[@]}" -T "${DURATION%s}" -l > "$work/pgout" 2>&1) \
+        || { cat "$work/pgout" >&2; die "$name: pgbench failed"; }
+    # the per-transaction log: 3rd field is the latency in microseconds
+    lat="$(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n \
+           | awk '{a[NR]=$1} END {printf "%.2f %.2f", a[int(NR*0.50)]/1000, a[int(NR*0.99)]/1000}')"
+    last_rps="$(awk '/^tps/ {printf "%.0f", $3}' "$work/pgout")"
+    last_p99="${lat#* }"
+    rows+=("$(printf '| %-44s | %10s | %8s | %8s |' "$name" "$last_rps" "${lat% *}" "$last_p99")")
+}
+
+run "GET /bench/return200 (nginx return 200)" report.lua "$base/bench/return200"
+floor_rps="$last_rps"
 run "GET /health" report.lua "$api/health"
 
 hits0="$(status_counter cache_hits)"
 run "GET /conversation?after=0 ($nmsg msgs, cached)" report.lua "$api/conversation?after=0" \
     -H "Authorization: Bearer $read_token"
+read_rps="$last_rps"
 hits1="$(status_counter cache_hits)"
 log "cache_hits grew by $((hits1 - hits0)) during the conversation runs"
 [ "$hits1" -gt "$hits0" ] || log "WARNING: cache_hits did not grow: the conversation was not served from the cache"
 
 run "GET /health/db" report.lua "$api/health/db"
 run "POST /messages ($SESSIONS sessions)" post.lua "$api/messages"
+write_rps="$last_rps"; write_p99="$last_p99"
+
+PGPASSWORD=chat psql -qX -h 127.0.0.1 -p "${CHAT_PG_PORT:-55432}" -U chat chat -c \
+    'CREATE SCHEMA IF NOT EXISTS bench;
+     CREATE TABLE IF NOT EXISTS bench.insert_floor (id bigserial PRIMARY KEY, conversation_id uuid,
+         content text, created_at timestamptz NOT NULL DEFAULT now());
+     TRUNCATE bench.insert_floor' > /dev/null
+printf '%s\n' "INSERT INTO bench.insert_floor (conversation_id, content) VALUES (gen_random_uuid(), 'How long does shipping take?');" \
+    > "$work/insert.sql"
+pg_run "pgbench single-row INSERT ($CONNS clients)" "$work/insert.sql"
+insert_tps="$last_rps"
 
 # --- report ----------------------------------------------------------------------------
 workers="?"
@@ -133,3 +171,10 @@ echo
 printf '| %-44s | %10s | %8s | %8s |\n' "scenario" "requests/s" "p50 ms" "p99 ms"
 printf '| %-44s | %10s | %8s | %8s |\n' "---" "---:" "---:" "---:"
 printf '%s\n' "${rows[@]}"
+echo
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b > 0 ? a / b : 0)}'; }
+echo "| ratio (same run) | value | goal |"
+echo "| --- | ---: | ---: |"
+echo "| cached GET /conversation ÷ nginx return 200 | $(ratio "$read_rps" "$floor_rps")× | ≥ 0.8× |"
+echo "| POST /messages ÷ pgbench single-row INSERT | $(ratio "$write_rps" "$insert_tps")× | ≥ 0.5× |"
+echo "| POST /messages p99 at $CONNS connections | $write_p99 ms | ≤ 25 ms |"

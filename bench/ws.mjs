@@ -141,8 +141,8 @@ await new Promise((done) => {
         }
     }, 2);
 });
-await new Promise((r) => setTimeout(r, 2000));       // the last events
 const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+await new Promise((r) => setTimeout(r, 2000));       // the last events
 
 let missing = 0;
 for (const text of pending.keys()) if (!seen.has(text)) missing++;

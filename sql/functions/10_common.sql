@@ -42,19 +42,27 @@ $$;
 
 -- viewer 'customer': unread agent/bot/system messages; 'agent': unread customer messages
 -- (the conversation's counters, 008_unread_counters). The agent and the queue position are
--- looked up only when there is one.
+-- looked up only when there is one. plpgsql, not sql: a sql function with subqueries is
+-- not inlined and would be planned again on every call; plpgsql keeps its plans.
 CREATE OR REPLACE FUNCTION chat_conversation_json(c conversations, viewer text)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    agent jsonb;
+    queue_position int;
+BEGIN
+    IF c.assigned_agent_id IS NOT NULL THEN
+        SELECT jsonb_build_object('id', a.id, 'display_name', a.display_name)
+          INTO agent
+          FROM agents a WHERE a.id = c.assigned_agent_id;
+    END IF;
+    IF c.status = 'agent' AND c.assigned_agent_id IS NULL THEN
+        queue_position := chat_queue_position(c);
+    END IF;
+    RETURN jsonb_build_object(
         'id', c.id,
         'status', c.status,
-        'assigned_agent', CASE WHEN c.assigned_agent_id IS NOT NULL THEN
-                              (SELECT jsonb_build_object('id', a.id,
-                                                         'display_name', a.display_name)
-                                 FROM agents a WHERE a.id = c.assigned_agent_id)
-                          END,
-        'queue_position', CASE WHEN c.status = 'agent' AND c.assigned_agent_id IS NULL
-                               THEN chat_queue_position(c) END,
+        'assigned_agent', agent,
+        'queue_position', queue_position,
         'context', c.context,
         'last_seq', c.last_seq,
         'unread_count', CASE WHEN viewer = 'customer' THEN c.customer_unread
@@ -63,25 +71,30 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
         'updated_at', chat_ts(c.updated_at),
         'requested_agent_at', chat_ts(c.requested_agent_at),
         'closed_at', chat_ts(c.closed_at),
-        'version', c.version)
+        'version', c.version);
+END
 $$;
 
--- Messages with seq > after, ascending, at most lim.
+-- Messages with seq > after, ascending, at most lim. (plpgsql for its cached plan, as above.)
 CREATE OR REPLACE FUNCTION chat_messages_json(conv uuid, after int, lim int)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(chat_message_json(m) ORDER BY m.seq), '[]'::jsonb)
-      FROM (SELECT * FROM messages
-             WHERE conversation_id = conv AND seq > after
-             ORDER BY seq LIMIT lim) m
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(chat_message_json(m) ORDER BY m.seq), '[]'::jsonb)
+              FROM (SELECT * FROM messages
+                     WHERE conversation_id = conv AND seq > after
+                     ORDER BY seq LIMIT lim) m);
+END
 $$;
 
 -- The last lim messages, ascending.
 CREATE OR REPLACE FUNCTION chat_last_messages_json(conv uuid, lim int)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(chat_message_json(m) ORDER BY m.seq), '[]'::jsonb)
-      FROM (SELECT * FROM messages
-             WHERE conversation_id = conv
-             ORDER BY seq DESC LIMIT lim) m
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(chat_message_json(m) ORDER BY m.seq), '[]'::jsonb)
+              FROM (SELECT * FROM messages
+                     WHERE conversation_id = conv
+                     ORDER BY seq DESC LIMIT lim) m);
+END
 $$;
 
 -- Conversations the agent holds right now (the capacity count).

@@ -70,6 +70,11 @@ count() {
     total="$(grep -h '^summary:\|^totals:' "$work"/cg.*.[0-9]* | head -1 | awk '{print $2}')"
     [ -n "$total" ] || die "$name: no callgrind dump"
     rows+=("$(printf '| %-44s | %12d |' "$name" "$((total / N))")")
+    # BENCH_KEEP=DIR keeps each scenario's profile for callgrind_annotate
+    if [ -n "${BENCH_KEEP:-}" ]; then
+        mkdir -p "$BENCH_KEEP"
+        cat "$work"/cg.*.[0-9]* > "$BENCH_KEEP/$(printf '%s' "$name" | tr -c 'A-Za-z0-9' '_').cg"
+    fi
 }
 
 # a curl config of N requests on one connection: METHOD URL [header | @tokens-file]
@@ -107,6 +112,7 @@ done
 } > "$work/tokens.rc"
 curl -K "$work/tokens.rc" | jq -r .token > "$work/tokens"
 [ "$(grep -c . "$work/tokens")" -eq "$N" ] || die "wanted $N session tokens"
+curlrc GET "http://127.0.0.1:$PORT/bench/return200" > "$work/return200.rc"
 curlrc GET "$api/health" > "$work/health.rc"
 curlrc GET "$api/conversation?after=0" "Authorization: Bearer $read_token" > "$work/conv.rc"
 curlrc POST "$api/messages" "@$work/tokens" > "$work/post.rc"
@@ -115,6 +121,7 @@ curlrc POST "$api/session" > "$work/session.rc"
 curl -K "$work/conv.rc" > /dev/null
 
 log "counting $N requests per scenario"
+count "GET /bench/return200 (nginx return 200)" "$work/return200.rc"
 count "GET /health" "$work/health.rc"
 count "GET /conversation?after=0 (21 msgs, cached)" "$work/conv.rc"
 count "POST /messages (text + bot reply)" "$work/post.rc"

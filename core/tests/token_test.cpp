@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "chat/base64.h"
 #include "chat/token.h"
 
@@ -34,6 +37,30 @@ TEST(Token, SignsInTheDocumentedFormat) {
     EXPECT_EQ(t.substr(0, t.find('.')), "dGhlIHBheWxvYWQ");
     EXPECT_EQ(t.size(), std::string("dGhlIHBheWxvYWQ.").size() + 43);
     EXPECT_EQ(t, "dGhlIHBheWxvYWQ.z5Myxtl9-JRhiMQLg98fHQs79T5rgCZNMFTG7RI3DjI");
+}
+
+// The MAC keeps the key's padded blocks between calls: it must give OpenSSL's HMAC() for
+// every key length (empty, short, exactly one block, longer than a block: hashed first)
+// and follow a change of key at once.
+TEST(Token, MacMatchesOpenSslForEveryKeyLength) {
+    const std::string body = "dGhlIHBheWxvYWQ";
+    for (std::size_t n : {0, 1, 3, 32, 63, 64, 65, 100, 200}) {
+        std::vector<std::byte> k;
+        for (std::size_t i = 0; i < n; i++) k.push_back(static_cast<std::byte>(i * 7 + 1));
+        unsigned char ref[32];
+        unsigned int len = 0;
+        const unsigned char empty = 0;
+        ASSERT_NE(HMAC(EVP_sha256(), n ? reinterpret_cast<const unsigned char*>(k.data()) : &empty,
+                       static_cast<int>(n), reinterpret_cast<const unsigned char*>(body.data()), body.size(),
+                       ref, &len),
+                  nullptr);
+        const std::string want =
+            body + "." + chat::base64::encode_url(std::span<const std::byte>(reinterpret_cast<std::byte*>(ref), 32));
+        EXPECT_EQ(sign(k, "the payload"), want) << "key of " << n << " bytes";
+        EXPECT_EQ(sign(kKey, "the payload"), sign(kKey, "the payload"));  // and back: another key between
+        EXPECT_EQ(sign(k, "the payload"), want) << "key of " << n << " bytes, again after another key";
+    }
+    expect_unauthorized(verify(kOtherKey, sign(kKey, "x")));
 }
 
 TEST(Token, RoundTripsAnyPayload) {

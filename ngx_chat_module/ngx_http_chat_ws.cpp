@@ -16,8 +16,8 @@
  *    (ngx_http_chat_ws_finalize): no send, deliver, dispatch, read or tick
  *    frees a socket under its caller's feet, so a socket pointer obtained in
  *    an event handler (and the Transport its session calls) stays valid until
- *    that handler returns. Loops that send check s->closing (set by every
- *    close and by finalize) instead;
+ *    that handler returns. Loops that send check closing() (s->in_close,
+ *    set by every close and by finalize) instead;
  *  - nothing is read from a socket before its session is authenticated
  *    (Transport::start_reading arms the read handler).
  */

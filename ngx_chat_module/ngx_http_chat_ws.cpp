@@ -6,6 +6,10 @@
  * core's (chat::ws::Session, chat/ws_session.h: authentication, visibility,
  * replay, commands; chat::ws::StandingCheck: agents' standing).
  *
+ * Longer than 500 lines because a socket's transport reads best whole, the
+ * way nginx's own modules are written: its handshake, I/O, queue, timers and
+ * lifetime share the socket struct and the invariants below.
+ *
  * Socket lifetime, the invariants that make it hard to get wrong:
  *
  *  - a socket owns its session (a shared_ptr); the session's async

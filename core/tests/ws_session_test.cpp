@@ -1,9 +1,7 @@
-// The rules of one WebSocket (chat::ws::Session) and the agents' re-check, driven through
-// a fake transport and a fake backend: no nginx, no database, time passed in.
+// The rules of one WebSocket (chat::ws::Session), driven through a fake transport and a
+// fake backend (ws_fakes.h): no nginx, no database, time passed in.
 #include <gtest/gtest.h>
 
-#include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,134 +9,11 @@
 #include "chat/events.h"
 #include "chat/ws.h"
 #include "chat/ws_session.h"
-#include "chat/ws_standing.h"
+#include "ws_fakes.h"
 
 namespace {
 
-using chat::Result;
-using chat::events::Event;
-using chat::events::Sender;
-using chat::ws::CloseCode;
-using chat::ws::Message;
-using chat::ws::Opcode;
-using chat::ws::Session;
-
-constexpr const char* kConv = "11111111-1111-1111-1111-111111111111";
-constexpr const char* kOther = "22222222-2222-2222-2222-222222222222";
-
-// Records what the session asked of its socket.
-struct FakeTransport : chat::ws::Transport {
-    std::vector<std::string> frames;
-    bool is_closing = false;
-    bool reading = false;
-    int closes = 0;
-    CloseCode code = CloseCode::normal;
-    std::string reason;
-
-    void send(std::string frame) override {
-        if (!is_closing) frames.push_back(std::move(frame));
-    }
-    void close(CloseCode c, std::string_view r) override {
-        if (is_closing) return;
-        is_closing = true;
-        closes++;
-        code = c;
-        reason = std::string(r);
-    }
-    bool closing() const override { return is_closing; }
-    void start_reading() override { reading = true; }
-
-    // The payloads of the frames sent (server frames: unmasked, FIN set).
-    std::vector<std::string> texts() const {
-        std::vector<std::string> out;
-        for (const std::string& f : frames) {
-            auto len = static_cast<unsigned char>(f[1]);
-            std::size_t off = len < 126 ? 2 : len == 126 ? 4 : 10;
-            out.push_back(f.substr(off));
-        }
-        return out;
-    }
-};
-
-// Holds every call so that a test completes them when and how it wants.
-struct FakeBackend : chat::ws::Backend {
-    struct ReplayCall {
-        std::string sid;
-        std::int64_t after, limit;
-        std::function<void(Result<chat::customer::Replay>)> done;
-    };
-    struct AccessCall {
-        std::string conv;
-        std::function<void(Result<chat::agent::WriteAccess>)> done;
-    };
-    struct ReadCall {
-        std::string who, conv, body;
-        chat::OutcomeDone done;
-    };
-    std::vector<std::pair<std::string, std::function<void(Result<chat::agent::Principal>)>>> auths;
-    std::vector<ReplayCall> replays;
-    std::vector<AccessCall> accesses;
-    std::vector<ReadCall> reads;
-    std::vector<std::pair<std::vector<std::string>, std::function<void(Result<std::vector<chat::agent::Standing>>)>>>
-        standings;
-    std::vector<Event> published;
-
-    void authenticate(std::string_view token, std::function<void(Result<chat::agent::Principal>)> done) override {
-        auths.emplace_back(std::string(token), std::move(done));
-    }
-    void replay(const std::string& sid, std::int64_t after, std::int64_t limit,
-                std::function<void(Result<chat::customer::Replay>)> done) override {
-        replays.push_back({sid, after, limit, std::move(done)});
-    }
-    void write_access(const chat::agent::Principal&, std::string_view conv,
-                      std::function<void(Result<chat::agent::WriteAccess>)> done) override {
-        accesses.push_back({std::string(conv), std::move(done)});
-    }
-    void agent_read(const chat::agent::Principal& p, std::string_view conv, std::string_view body,
-                    chat::OutcomeDone done) override {
-        reads.push_back({p.agent_id, std::string(conv), std::string(body), std::move(done)});
-    }
-    void customer_read(const std::string& sid, std::string_view body, chat::OutcomeDone done) override {
-        reads.push_back({sid, "", std::string(body), std::move(done)});
-    }
-    void standing(const std::vector<std::string>& ids,
-                  std::function<void(Result<std::vector<chat::agent::Standing>>)> done) override {
-        standings.emplace_back(ids, std::move(done));
-    }
-    void publish(const std::vector<Event>& events) override {
-        published.insert(published.end(), events.begin(), events.end());
-    }
-};
-
-// The events of a conversation answer: messages `from`..`to`, then conversation.updated.
-std::vector<Event> conversation(const char* id, const char* status, const char* agent, int from, int to) {
-    std::string a = std::string(R"({"conversation":{"id":")") + id + R"(","status":")" + status +
-                    R"(","assigned_agent":)" + (agent[0] ? std::string(R"({"id":")") + agent + R"("})" : "null") +
-                    R"(},"messages":[)";
-    for (int s = from; s <= to; s++) {
-        if (s > from) a += ",";
-        a += R"({"seq":)" + std::to_string(s) + R"(,"sender_type":"customer","content":"m"})";
-    }
-    a += "]}";
-    return chat::events::from_answer(a);
-}
-
-chat::customer::Replay page(std::vector<Event> events, std::int64_t last_seq) {
-    chat::customer::Replay r;
-    r.events = std::move(events);
-    r.last_seq = last_seq;
-    return r;
-}
-
-Message text(std::string payload) { return Message{Opcode::text, std::move(payload)}; }
-
-chat::agent::Principal principal(const char* id, const char* role) {
-    chat::agent::Principal p;
-    p.agent_id = id;
-    p.role = role;
-    p.token_version = 1;
-    return p;
-}
+using namespace chat_test;
 
 // A customer session of conversation kConv whose replay (nothing after `after`) is done.
 struct Customer {
@@ -454,52 +329,6 @@ TEST(WsSession, AnAgentTypesOnlyWhereItMayWriteAskingOnceForAWhile) {
     a.s->on_message(text(other), 5000);
     a.b.accesses[2].done(chat::agent::WriteAccess{true, "automated", ""});  // not an agent chat
     EXPECT_EQ(a.b.published.size(), 2u);
-}
-
-TEST(WsSession, AgentsStandingIsReadOnceForAllAndKeepsPromotesOrRevokes) {
-    FakeBackend b;
-    FakeTransport t1, t2, t3, t4, tc;
-    std::vector<std::shared_ptr<Session>> all;
-    const char* roles[] = {"agent", "agent", "supervisor"};
-    const char* ids[] = {"a1", "a2", "a1"};
-    FakeTransport* ts[] = {&t1, &t2, &t3};
-    for (int i = 0; i < 3; i++) {
-        all.push_back(Session::agent(*ts[i], b));
-        all.back()->start("tok");
-        b.auths.back().second(principal(ids[i], roles[i]));
-    }
-    all.push_back(Session::agent(t4, b));  // token not checked yet
-    all.back()->start("tok");
-    all.push_back(Session::customer(tc, b, "sid", 0));
-
-    chat::ws::StandingCheck check(2000, 30000);
-    EXPECT_TRUE(check.due(10000));
-    check.start(all, b, 10000);
-    ASSERT_EQ(b.standings.size(), 1u);
-    EXPECT_EQ(b.standings[0].first, (std::vector<std::string>{"a1", "a2"}));
-    EXPECT_FALSE(check.due(12000));  // one round at a time
-    EXPECT_TRUE(check.due(40001));   // ... unless its answer was lost
-
-    b.auths.back().second(principal("a3", "agent"));  // after the question: next round
-    b.standings[0].second(std::vector<chat::agent::Standing>{{"a1", "supervisor", 1, false}});
-    EXPECT_EQ(t1.closes, 0);  // a1 promoted: hears more
-    all[0]->on_event(conversation(kConv, "agent", "a9", 1, 1).back());
-    EXPECT_EQ(t1.frames.size(), 1u);
-    EXPECT_EQ(t2.code, chat::ws::kRevoked);  // a2 gone
-    EXPECT_EQ(t2.reason, "token revoked or role changed");
-    EXPECT_EQ(t3.closes, 0);  // kept
-    EXPECT_EQ(t4.closes, 0);
-    EXPECT_EQ(tc.closes, 0);
-
-    EXPECT_FALSE(check.due(11000));
-    EXPECT_TRUE(check.due(12000));
-    check.start(all, b, 12000);
-    ASSERT_EQ(b.standings.size(), 2u);
-    EXPECT_EQ(b.standings[1].first, (std::vector<std::string>{"a1", "a3"}));  // a2 closing
-    b.standings[1].second(std::vector<chat::agent::Standing>{{"a1", "agent", 1, false}, {"a3", "agent", 1, false}});
-    EXPECT_EQ(t1.code, chat::ws::kRevoked);  // demoted from supervisor
-    EXPECT_EQ(t3.code, chat::ws::kRevoked);
-    EXPECT_EQ(t4.closes, 0);
 }
 
 }  // namespace

@@ -1,33 +1,34 @@
 /*
- * WebSockets of API.md: /v1/ws (customer, replaying every event after
- * ?after=SEQ first) and /v1/agent/ws (agent). The handshake (with its Origin
- * check), the frame I/O on the request's connection, a bounded outbound queue,
- * per-socket frame budgets, pings, close timeouts, the periodic re-check of
- * agents' standing, and delivery of the worker's events to the sockets that
- * should see them. Frames are parsed by core (chat::ws); events and who may
- * see them are core's too (chat::events).
+ * WebSockets of API.md (/v1/ws, /v1/agent/ws): the transport. The handshake
+ * (with its Origin check), frame I/O on the request's connection, a bounded
+ * outbound queue, pings, dead peers, close timeouts, and the worker's socket
+ * registry. What a socket may hear and what its client's frames do are
+ * core's (chat::ws::Session, chat/ws_session.h: authentication, visibility,
+ * replay, commands; chat::ws::StandingCheck: agents' standing).
+ *
+ * Longer than 500 lines because a socket's transport reads best whole, the
+ * way nginx's own modules are written: its handshake, I/O, queue, timers and
+ * lifetime share the socket struct and the invariants below.
  *
  * Socket lifetime, the invariants that make it hard to get wrong:
  *
- *  - every socket has a 64-bit id that is never reused in the worker; async
- *    callbacks (Postgres answers, the token check) capture the id, never the
- *    socket or the request, and look it up when they run: a socket that went
- *    away, or a later one that got the same memory, is never touched;
+ *  - a socket owns its session (a shared_ptr); the session's async
+ *    completions hold a weak_ptr, so an answer for a socket that went away
+ *    does nothing (nothing else keeps a socket's address);
  *  - a socket is freed only from nginx's side (the request pool's cleanup),
  *    and this file asks for that only through a posted event
  *    (ngx_http_chat_ws_finalize): no send, deliver, dispatch, read or tick
  *    frees a socket under its caller's feet, so a socket pointer obtained in
- *    an event handler stays valid until that handler returns. Loops that
- *    send check s->closing (set by every close and by finalize) instead;
- *  - nothing is read from an agent socket before its token is verified, and
- *    every client frame spends from the socket's frame budget first.
+ *    an event handler (and the Transport its session calls) stays valid until
+ *    that handler returns. Loops that send check closing() (s->in_close,
+ *    set by every close and by finalize) instead;
+ *  - nothing is read from a socket before its session is authenticated
+ *    (Transport::start_reading arms the read handler).
  */
 
 #include "ngx_http_chat.h"
 
-#include <algorithm>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <unordered_map>
 
@@ -35,93 +36,63 @@
 #include "chat/customer.h"
 #include "chat/events.h"
 #include "chat/input.h"
-#include "chat/json.h"
 #include "chat/origin.h"
-#include "chat/token_bucket.h"
 #include "chat/ws.h"
+#include "chat/ws_session.h"
+#include "chat/ws_standing.h"
 
 
 #define NGX_HTTP_CHAT_WS_OUT_MAX      (1024 * 1024)   /* slow consumer bound */
-#define NGX_HTTP_CHAT_WS_PENDING_MAX  1000            /* events during replay */
 #define NGX_HTTP_CHAT_WS_PING         30000
 #define NGX_HTTP_CHAT_WS_DEAD         75000
 #define NGX_HTTP_CHAT_WS_CLOSE_WAIT   5000    /* closing longer: finalize */
-#define NGX_HTTP_CHAT_WS_RECHECK      2000    /* agents' standing re-read */
-#define NGX_HTTP_CHAT_WS_GRANT_TTL    2000    /* cached write access */
-#define NGX_HTTP_CHAT_WS_GRANTS       16
-
-/* client frames: all of them, and typing (excess typing is dropped) */
-#define NGX_HTTP_CHAT_WS_FRAMES_RATE  20
-#define NGX_HTTP_CHAT_WS_FRAMES_BURST 60
-#define NGX_HTTP_CHAT_WS_TYPING_RATE  3
-#define NGX_HTTP_CHAT_WS_TYPING_BURST 3
-
-/* API.md: a socket whose agent's token or role no longer stands */
-static const chat::ws::CloseCode  ngx_http_chat_ws_revoked =
-    static_cast<chat::ws::CloseCode>(4401);
-
-
-/* an agent's answer to "may I write into this conversation", for a while */
-struct ngx_http_chat_ws_grant_t {
-    std::string                        conversation_id;
-    chat::agent::WriteAccess           access;
-    ngx_msec_t                         until;
-};
-
-
-struct ngx_http_chat_socket_t {
-    uint64_t                           id = 0;
-    ngx_http_request_t                *r = NULL;
-    bool                               agent = false;
-    bool                               authenticated = false;
-    uint64_t                           auth_gen = 0;
-    std::string                        principal;     /* sid or agent id */
-    chat::agent::Principal             who;           /* agents */
-    std::string                        conversation_id;    /* customers */
-    std::string                        assigned_agent_id;  /* customers */
-    std::string                        status;             /* customers */
-    std::int64_t                       last_seq = 0;
-    bool                               replaying = true;
-    bool                               closing = false;
-    bool                               finalizing = false;
-    ngx_msec_t                         closing_since = 0;
-    std::vector<chat::events::Event>   pending;
-    chat::ws::Parser                   parser;
-    std::deque<std::string>            out;
-    size_t                             out_off = 0;
-    size_t                             out_bytes = 0;
-    ngx_msec_t                         last_seen = 0;
-    ngx_msec_t                         last_ping = 0;
-    chat::TokenBucket                  frames{NGX_HTTP_CHAT_WS_FRAMES_RATE,
-                                              NGX_HTTP_CHAT_WS_FRAMES_BURST};
-    chat::TokenBucket                  typing{NGX_HTTP_CHAT_WS_TYPING_RATE,
-                                              NGX_HTTP_CHAT_WS_TYPING_BURST};
-    std::vector<ngx_http_chat_ws_grant_t>  grants;
-    ngx_event_t                        finalize_ev{};
-};
-
-
-/* the worker's sockets by id, and by request for nginx's event handlers */
-static std::unordered_map<uint64_t, std::unique_ptr<ngx_http_chat_socket_t>>
-    ngx_http_chat_sockets;
-static std::unordered_map<ngx_http_request_t *, ngx_http_chat_socket_t *>
-    ngx_http_chat_socket_of;
-static uint64_t     ngx_http_chat_ws_last_id;
-static uint64_t     ngx_http_chat_ws_auth_gen;
-static ngx_event_t  ngx_http_chat_ws_tick_ev;
-static ngx_msec_t   ngx_http_chat_ws_last_recheck;
-static bool         ngx_http_chat_ws_rechecking;
 
 
 static void ngx_http_chat_ws_read(ngx_http_request_t *r);
-static void ngx_http_chat_ws_write(ngx_http_request_t *r);
-static void ngx_http_chat_ws_flush(ngx_http_chat_socket_t *s);
-static void ngx_http_chat_ws_close(ngx_http_chat_socket_t *s,
-    chat::ws::CloseCode code, std::string_view reason);
-static void ngx_http_chat_ws_deliver(ngx_http_chat_socket_t *s,
-    const chat::events::Event &e);
-static void ngx_http_chat_ws_recheck(void);
-static void ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s);
+
+
+struct ngx_http_chat_socket_t final : chat::ws::Transport {
+    ngx_http_request_t                  *r = NULL;
+    std::shared_ptr<chat::ws::Session>   session;
+    bool                                 in_close = false;
+    bool                                 finalizing = false;
+    ngx_msec_t                           closing_since = 0;
+    std::deque<std::string>              out;
+    size_t                               out_off = 0;
+    size_t                               out_bytes = 0;
+    ngx_msec_t                           last_seen = 0;
+    ngx_msec_t                           last_ping = 0;
+    ngx_event_t                          finalize_ev{};
+
+    void send(std::string frame) override;
+    void close(chat::ws::CloseCode code, std::string_view reason) override;
+    bool closing() const override { return in_close; }
+    void start_reading() override;
+};
+
+
+/*
+ * The worker's sockets, by their request: a request is not reused while its
+ * socket lives (the socket goes in the request pool's cleanup).
+ */
+static std::unordered_map<ngx_http_request_t *,
+                          std::unique_ptr<ngx_http_chat_socket_t>>
+    ngx_http_chat_sockets;
+static ngx_event_t  ngx_http_chat_ws_tick_ev;
+
+/* what sessions ask of the worker: its services, looked up at each call */
+static chat::ws::ServiceBackend  ngx_http_chat_ws_backend(
+    [] {
+        ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+        return w ? chat::ws::Services{w->customer, w->agent}
+                 : chat::ws::Services{};
+    },
+    [](const std::vector<chat::events::Event> &events) {
+        ngx_http_chat_publish(events);
+    });
+
+static chat::ws::StandingCheck  ngx_http_chat_ws_standing;
 
 
 ngx_uint_t
@@ -131,11 +102,10 @@ ngx_http_chat_ws_count(void)
 }
 
 
-/* a live socket by id: NULL once it is gone or being finalized */
 static ngx_http_chat_socket_t *
-ngx_http_chat_ws_find(uint64_t id)
+ngx_http_chat_ws_socket(ngx_http_request_t *r)
 {
-    auto it = ngx_http_chat_sockets.find(id);
+    auto it = ngx_http_chat_sockets.find(r);
 
     if (it == ngx_http_chat_sockets.end() || it->second->finalizing) {
         return NULL;
@@ -145,17 +115,8 @@ ngx_http_chat_ws_find(uint64_t id)
 }
 
 
-static ngx_http_chat_socket_t *
-ngx_http_chat_ws_socket(ngx_http_request_t *r)
-{
-    auto it = ngx_http_chat_socket_of.find(r);
-
-    if (it == ngx_http_chat_socket_of.end() || it->second->finalizing) {
-        return NULL;
-    }
-
-    return it->second;
-}
+static void ngx_http_chat_ws_flush(ngx_http_chat_socket_t *s);
+static void ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s);
 
 
 /*
@@ -163,8 +124,8 @@ ngx_http_chat_ws_socket(ngx_http_request_t *r)
  * peers, drops dead ones, finalizes sockets whose close did not get through
  * within NGX_HTTP_CHAT_WS_CLOSE_WAIT (a peer that stops reading must not pin
  * an old worker after a reload), on a graceful shutdown (reload) closes every
- * socket with 1001, and every NGX_HTTP_CHAT_WS_RECHECK re-reads the standing
- * of the agents with open sockets. O(sockets), no allocation but the ping.
+ * socket with 1001, and lets core re-read the standing of the agents with
+ * open sockets. O(sockets), no allocation but the ping and a re-check.
  */
 static void
 ngx_http_chat_ws_tick(ngx_event_t *ev)
@@ -178,7 +139,7 @@ ngx_http_chat_ws_tick(ngx_event_t *ev)
             continue;
         }
 
-        if (s->closing) {
+        if (s->in_close) {
             if (ngx_current_msec - s->closing_since
                 >= NGX_HTTP_CHAT_WS_CLOSE_WAIT)
             {
@@ -191,14 +152,12 @@ ngx_http_chat_ws_tick(ngx_event_t *ev)
         }
 
         if (ngx_exiting || ngx_terminate || ngx_quit) {
-            ngx_http_chat_ws_close(s, chat::ws::CloseCode::going_away,
-                                   "server restarting");
+            s->close(chat::ws::CloseCode::going_away, "server restarting");
             continue;
         }
 
         if (ngx_current_msec - s->last_seen > NGX_HTTP_CHAT_WS_DEAD) {
-            ngx_http_chat_ws_close(s, chat::ws::CloseCode::policy,
-                                   "ping timeout");
+            s->close(chat::ws::CloseCode::policy, "ping timeout");
             continue;
         }
 
@@ -211,17 +170,19 @@ ngx_http_chat_ws_tick(ngx_event_t *ev)
             ngx_http_chat_ws_flush(s);
         }
 
-        agents = agents || (s->agent && s->authenticated);
+        agents = agents
+                 || (s->session->is_agent() && s->session->authenticated());
     }
 
-    /* (an answer lost for 30 s no longer holds the next round back) */
-    if (agents
-        && (!ngx_http_chat_ws_rechecking
-            || ngx_current_msec - ngx_http_chat_ws_last_recheck > 30000)
-        && ngx_current_msec - ngx_http_chat_ws_last_recheck
-           >= NGX_HTTP_CHAT_WS_RECHECK)
-    {
-        ngx_http_chat_ws_recheck();
+    if (agents && ngx_http_chat_ws_standing.due(ngx_current_msec)) {
+        std::vector<std::shared_ptr<chat::ws::Session>>  sessions;
+
+        for (auto &it : ngx_http_chat_sockets) {
+            sessions.push_back(it.second->session);
+        }
+
+        ngx_http_chat_ws_standing.start(sessions, ngx_http_chat_ws_backend,
+                                        ngx_current_msec);
     }
 
     if (!ngx_http_chat_sockets.empty()) {
@@ -234,8 +195,7 @@ ngx_http_chat_ws_tick(ngx_event_t *ev)
 static void
 ngx_http_chat_ws_cleanup(void *data)
 {
-    auto      *s = static_cast<ngx_http_chat_socket_t *>(data);
-    uint64_t   id = s->id;
+    auto  *s = static_cast<ngx_http_chat_socket_t *>(data);
 
     if (s->finalize_ev.posted) {
         ngx_delete_posted_event(&s->finalize_ev);
@@ -243,8 +203,7 @@ ngx_http_chat_ws_cleanup(void *data)
 
     /* the park of the upgrade ends with the request pool's own cleanup */
 
-    ngx_http_chat_socket_of.erase(s->r);
-    ngx_http_chat_sockets.erase(id);               /* destroys s */
+    ngx_http_chat_sockets.erase(s->r);             /* destroys s */
 }
 
 
@@ -280,7 +239,7 @@ ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s)
     }
 
     s->finalizing = true;
-    s->closing = true;
+    s->in_close = true;
 
     s->finalize_ev.handler = ngx_http_chat_ws_finalize_handler;
     s->finalize_ev.data = s;
@@ -290,57 +249,65 @@ ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s)
 }
 
 
-static void
-ngx_http_chat_ws_close(ngx_http_chat_socket_t *s, chat::ws::CloseCode code,
+void
+ngx_http_chat_socket_t::close(chat::ws::CloseCode code,
     std::string_view reason)
 {
-    if (s->closing) {
+    if (in_close) {
         return;
     }
 
-    s->out.push_back(chat::ws::frame_close(code, reason));
-    s->out_bytes += s->out.back().size();
-    s->closing = true;
-    s->closing_since = ngx_current_msec;
+    out.push_back(chat::ws::frame_close(code, reason));
+    out_bytes += out.back().size();
+    in_close = true;
+    closing_since = ngx_current_msec;
 
-    ngx_http_chat_ws_flush(s);
+    ngx_http_chat_ws_flush(this);
 }
 
 
-static void
-ngx_http_chat_ws_send(ngx_http_chat_socket_t *s, std::string frame)
+void
+ngx_http_chat_socket_t::send(std::string frame)
 {
-    if (s->closing) {
+    if (in_close) {
         return;
     }
 
-    s->out_bytes += frame.size();
-    s->out.push_back(std::move(frame));
+    out_bytes += frame.size();
+    out.push_back(std::move(frame));
 
-    if (s->out_bytes > NGX_HTTP_CHAT_WS_OUT_MAX) {
+    if (out_bytes > NGX_HTTP_CHAT_WS_OUT_MAX) {
         /*
          * A slow consumer never stalls the worker: it resumes with after=.
          * A frame already partly on the wire stays, so the close frame that
          * follows it is still a valid frame.
          */
-        if (s->out_off) {
-            std::string  partial = std::move(s->out.front());
+        if (out_off) {
+            std::string  partial = std::move(out.front());
 
-            s->out.clear();
-            s->out.push_back(std::move(partial));
-            s->out_bytes = s->out.front().size();
+            out.clear();
+            out.push_back(std::move(partial));
+            out_bytes = out.front().size();
 
         } else {
-            s->out.clear();
-            s->out_bytes = 0;
+            out.clear();
+            out_bytes = 0;
         }
 
-        ngx_http_chat_ws_close(s, chat::ws::CloseCode::policy,
-                               "too slow; reconnect with after=");
+        close(chat::ws::CloseCode::policy, "too slow; reconnect with after=");
         return;
     }
 
-    ngx_http_chat_ws_flush(s);
+    ngx_http_chat_ws_flush(this);
+}
+
+
+/* the session stands: read what the client sent, from now on */
+void
+ngx_http_chat_socket_t::start_reading()
+{
+    r->read_event_handler = ngx_http_chat_ws_read;
+    ngx_post_event(r->connection->read, &ngx_posted_events);
 }
 
 
@@ -395,7 +362,7 @@ ngx_http_chat_ws_flush(ngx_http_chat_socket_t *s)
         }
     }
 
-    if (s->out.empty() && s->closing) {
+    if (s->out.empty() && s->in_close) {
         ngx_http_chat_ws_finalize(s);
         return;
     }
@@ -418,38 +385,15 @@ ngx_http_chat_ws_write(ngx_http_request_t *r)
 
 
 /*
- * An event reached this worker: hand it to the sockets that should see it.
- * Nothing in here frees a socket (see the top of the file), so the map is
- * walked directly.
+ * An event reached this worker: each socket's session decides whether its
+ * client hears it. Nothing in here frees a socket (see the top of the file),
+ * so the map is walked directly.
  */
 void
 ngx_http_chat_dispatch(const chat::events::Event &e) noexcept
 {
-    try {
-        for (auto &it : ngx_http_chat_sockets) {
-            ngx_http_chat_socket_t  *s = it.second.get();
-
-            if (s->closing) {
-                continue;
-            }
-
-            if (!s->agent && s->replaying) {
-                if (s->pending.size() >= NGX_HTTP_CHAT_WS_PENDING_MAX) {
-                    ngx_http_chat_ws_close(s, chat::ws::CloseCode::internal,
-                                           "overloaded; reconnect");
-                    continue;
-                }
-
-                s->pending.push_back(e);
-                continue;
-            }
-
-            ngx_http_chat_ws_deliver(s, e);
-        }
-
-    } catch (...) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "chat: dispatching an event failed");
+    for (auto &it : ngx_http_chat_sockets) {
+        it.second->session->on_event(e);
     }
 }
 
@@ -464,8 +408,7 @@ ngx_http_chat_ws_resume_all(std::string_view reason) noexcept
 {
     try {
         for (auto &it : ngx_http_chat_sockets) {
-            ngx_http_chat_ws_close(it.second.get(),
-                                   chat::ws::CloseCode::internal, reason);
+            it.second->close(chat::ws::CloseCode::internal, reason);
         }
 
     } catch (...) {
@@ -475,270 +418,7 @@ ngx_http_chat_ws_resume_all(std::string_view reason) noexcept
 }
 
 
-static bool
-ngx_http_chat_ws_own_echo(ngx_http_chat_socket_t *s,
-    const chat::events::Event &e)
-{
-    if (e.type != "typing" && e.type != "read") {
-        return false;
-    }
-
-    std::string_view  mine = s->agent ? "\"sender_type\":\"agent\""
-                                      : "\"sender_type\":\"customer\"";
-
-    return e.json.find(mine) != std::string::npos;
-}
-
-
-static void
-ngx_http_chat_ws_deliver(ngx_http_chat_socket_t *s,
-    const chat::events::Event &e)
-{
-    if (ngx_http_chat_ws_own_echo(s, e)) {
-        return;
-    }
-
-    if (!s->agent) {
-        if (e.conversation_id.empty() || e.conversation_id != s->conversation_id) {
-            return;
-        }
-
-        /* the routing facts of the customer's own typing and read frames */
-        if (!e.status.empty()) {
-            s->status = e.status;
-            s->assigned_agent_id = e.assigned_agent_id;
-        }
-
-        if (e.type == "message.created") {
-            if (e.seq <= s->last_seq) {
-                return;        /* replayed already, or delivered twice */
-            }
-
-            s->last_seq = e.seq;
-        }
-
-        ngx_http_chat_ws_send(s, chat::ws::frame_text(e.json));
-        return;
-    }
-
-    /* agents: what GET /agent/conversations/{id} would show them */
-    if (!s->authenticated
-        || !chat::events::visible_to_agent(e, s->principal, s->who.role))
-    {
-        return;
-    }
-
-    ngx_http_chat_ws_send(s, chat::ws::frame_text(e.json));
-}
-
-
-/*
- * Runs `act` once the agent's write access to a conversation is known: from
- * the socket's short-lived cache, or after asking Postgres (the callback
- * finds the socket by id; a socket gone meanwhile is skipped).
- */
-typedef std::function<void(ngx_http_chat_socket_t *,
-                           const chat::agent::WriteAccess &)>
-    ngx_http_chat_ws_act_t;
-
-static void
-ngx_http_chat_ws_with_access(ngx_http_chat_socket_t *s,
-    const std::string &conv, ngx_http_chat_ws_act_t act)
-{
-    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
-
-    for (auto it = s->grants.begin(); it != s->grants.end(); ) {
-        if ((ngx_msec_int_t) (it->until - ngx_current_msec) <= 0) {
-            it = s->grants.erase(it);
-            continue;
-        }
-
-        if (it->conversation_id == conv) {
-            act(s, it->access);
-            return;
-        }
-
-        ++it;
-    }
-
-    if (w == NULL || w->agent == NULL) {
-        return;
-    }
-
-    w->agent->write_access(s->who, conv,
-        [id = s->id, conv, act](chat::Result<chat::agent::WriteAccess> res) {
-            ngx_http_chat_socket_t  *s = ngx_http_chat_ws_find(id);
-
-            if (s == NULL || s->closing || !res.ok()) {
-                return;
-            }
-
-            if (s->grants.size() >= NGX_HTTP_CHAT_WS_GRANTS) {
-                s->grants.erase(s->grants.begin());
-            }
-
-            s->grants.push_back({conv, res.value(),
-                                 ngx_current_msec + NGX_HTTP_CHAT_WS_GRANT_TTL});
-            act(s, res.value());
-        });
-}
-
-
-/* one client frame of an authenticated socket that had budget for it */
-static void
-ngx_http_chat_ws_frame(ngx_http_chat_socket_t *s, const chat::ws::Message &m)
-{
-    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
-
-    switch (m.opcode) {
-    case chat::ws::Opcode::ping:
-        ngx_http_chat_ws_send(s, chat::ws::frame_pong(m.payload));
-        return;
-
-    case chat::ws::Opcode::pong:
-        return;
-
-    case chat::ws::Opcode::close:
-        ngx_http_chat_ws_close(s, chat::ws::CloseCode::normal, "");
-        return;
-
-    case chat::ws::Opcode::binary:
-        ngx_http_chat_ws_close(s, chat::ws::CloseCode::unsupported,
-                               "text frames only");
-        return;
-
-    default:
-        break;
-    }
-
-    auto v = chat::json::parse(m.payload);
-    const std::string *type = v.ok() ? v.value().find_string("type") : NULL;
-
-    if (type == NULL) {
-        ngx_http_chat_ws_send(s, chat::ws::frame_text(
-            "{\"type\":\"error\",\"data\":{\"code\":\"invalid_json\","
-            "\"message\":\"expected a JSON object with a type\"}}"));
-        return;
-    }
-
-    if (*type == "ping") {
-        ngx_http_chat_ws_send(s, chat::ws::frame_text("{\"type\":\"pong\"}"));
-        return;
-    }
-
-    if (*type != "typing" && *type != "read") {
-        return;
-    }
-
-    std::string  conv = s->conversation_id;
-
-    if (s->agent) {
-        const std::string  *c = v.value().find_string("conversation_id");
-
-        if (c == NULL || !chat::customer::is_uuid(*c)) {
-            return;
-        }
-
-        conv = *c;
-    }
-
-    if (*type == "typing") {
-        auto  on_v = v.value().find("typing");
-        bool  on = on_v && on_v->as_bool().value_or(false);
-
-        if (!s->typing.take(ngx_current_msec)) {
-            return;                        /* excess typing is dropped */
-        }
-
-        if (!s->agent) {
-            ngx_http_chat_publish({chat::events::typing(conv,
-                                       s->assigned_agent_id, "customer", on,
-                                       s->status)});
-            return;
-        }
-
-        /* API.md: only into conversations the agent may write to */
-        ngx_http_chat_ws_with_access(s, conv,
-            [conv, on](ngx_http_chat_socket_t *,
-                       const chat::agent::WriteAccess &a) {
-                if (a.allowed && a.status == "agent") {
-                    ngx_http_chat_publish({chat::events::typing(conv,
-                                               a.assigned_agent_id, "agent",
-                                               on, a.status)});
-                }
-            });
-        return;
-    }
-
-    /* read */
-    auto up = v.value().find_int("up_to_seq");
-
-    if (!up || w == NULL) {
-        return;
-    }
-
-    std::string  body = "{\"up_to_seq\":" + std::to_string(*up) + "}";
-
-    if (s->agent && w->agent) {
-        /* chat_agent_read() refuses conversations the agent may not write to */
-        w->agent->read(s->who, conv, body,
-            [conv, up = *up](chat::Result<chat::Outcome> res) {
-                if (!res.ok()) {
-                    return;
-                }
-
-                /* the conversation's agent and status, for routing */
-                std::string  aid, st;
-
-                for (const auto &e : res.value().events) {
-                    if (e.type == "conversation.updated") {
-                        aid = e.assigned_agent_id;
-                        st = e.status;
-                    }
-                }
-
-                ngx_http_chat_publish({chat::events::read(conv, aid, "agent",
-                                                          up, st)});
-            });
-
-    } else if (!s->agent && w->customer) {
-        w->customer->mark_read(s->principal, body, [](auto res) {
-            if (res.ok()) {
-                ngx_http_chat_publish(res.value().events);
-            }
-        });
-    }
-}
-
-
-static void
-ngx_http_chat_ws_feed(ngx_http_chat_socket_t *s, std::string_view bytes)
-{
-    auto outcome = s->parser.feed(bytes);
-
-    s->last_seen = ngx_current_msec;
-
-    for (const auto &m : outcome.messages) {
-        if (s->closing) {
-            return;
-        }
-
-        if (!s->frames.take(ngx_current_msec)) {
-            ngx_http_chat_ws_close(s, chat::ws::CloseCode::policy,
-                                   "too many frames");
-            return;
-        }
-
-        ngx_http_chat_ws_frame(s, m);
-    }
-
-    if (outcome.fail) {
-        ngx_http_chat_ws_close(s, *outcome.fail, outcome.reason);
-    }
-}
-
-
-/* the read handler; armed only once the socket's token is verified */
+/* the read handler; armed only once the socket's session is authenticated */
 static void
 ngx_http_chat_ws_read(ngx_http_request_t *r)
 {
@@ -747,7 +427,7 @@ ngx_http_chat_ws_read(ngx_http_request_t *r)
     ngx_connection_t        *c = r->connection;
     ngx_http_chat_socket_t  *s = ngx_http_chat_ws_socket(r);
 
-    if (s == NULL || !s->authenticated) {
+    if (s == NULL || !s->session->authenticated()) {
         return;
     }
 
@@ -757,7 +437,8 @@ ngx_http_chat_ws_read(ngx_http_request_t *r)
             std::string_view  early((char *) r->header_in->pos,
                                     r->header_in->last - r->header_in->pos);
             r->header_in->pos = r->header_in->last;
-            ngx_http_chat_ws_feed(s, early);
+            s->last_seen = ngx_current_msec;
+            s->session->on_bytes(early, ngx_current_msec);
         }
 
         for ( ;; ) {
@@ -776,8 +457,10 @@ ngx_http_chat_ws_read(ngx_http_request_t *r)
                 return;
             }
 
-            if (!s->closing) {
-                ngx_http_chat_ws_feed(s, std::string_view((char *) buf, n));
+            if (!s->in_close) {
+                s->last_seen = ngx_current_msec;
+                s->session->on_bytes(std::string_view((char *) buf, n),
+                                     ngx_current_msec);
             }
         }
 
@@ -790,194 +473,6 @@ ngx_http_chat_ws_read(ngx_http_request_t *r)
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_http_chat_ws_finalize(s);
     }
-}
-
-
-/* the customer's replay: every message after SEQ, then the live events */
-static void
-ngx_http_chat_ws_replay(ngx_http_chat_socket_t *s)
-{
-    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
-
-    w->customer->replay(s->principal, s->last_seq, 200,
-        [id = s->id](chat::Result<chat::customer::Replay> res) {
-            ngx_http_chat_socket_t  *s = ngx_http_chat_ws_find(id);
-
-            if (s == NULL || s->closing) {
-                return;
-            }
-
-            if (!res.ok()) {
-                ngx_http_chat_ws_close(s, chat::ws::CloseCode::internal,
-                                       res.error().message);
-                return;
-            }
-
-            auto          &events = res.value().events;
-            std::int64_t   last = 0, total = res.value().last_seq;
-
-            for (auto &e : events) {
-                if (e.type == "conversation.updated") {
-                    s->conversation_id = e.conversation_id;
-                    s->assigned_agent_id = e.assigned_agent_id;
-                    s->status = e.status;
-                }
-            }
-
-            for (auto &e : events) {
-                if (s->closing) {
-                    return;
-                }
-
-                if (e.type == "message.created") {
-                    last = e.seq;
-                }
-
-                ngx_http_chat_ws_deliver(s, e);
-            }
-
-            if (s->closing) {
-                return;
-            }
-
-            if (last && last < total) {
-                ngx_http_chat_ws_replay(s);       /* the next page */
-                return;
-            }
-
-            s->replaying = false;
-
-            auto pending = std::move(s->pending);
-
-            s->pending.clear();
-
-            for (auto &e : pending) {
-                if (s->closing) {
-                    return;
-                }
-
-                ngx_http_chat_ws_deliver(s, e);
-            }
-        });
-}
-
-
-/*
- * Re-reads the standing of every agent with an open socket in this worker,
- * in one query: a socket whose token was revoked (logout, password change),
- * whose agent was deleted or lost a role is closed with 4401; a promoted one
- * sees more from now on. Sockets authenticated after the query was sent are
- * left for the next round (the answer may predate their token).
- */
-static void
-ngx_http_chat_ws_recheck(void)
-{
-    ngx_http_chat_worker_t    *w = ngx_http_chat_worker();
-    std::vector<std::string>   ids;
-
-    if (w == NULL || w->agent == NULL) {
-        return;
-    }
-
-    for (auto &it : ngx_http_chat_sockets) {
-        ngx_http_chat_socket_t  *s = it.second.get();
-
-        if (s->agent && s->authenticated && !s->closing) {
-            ids.push_back(s->principal);
-        }
-    }
-
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-
-    if (ids.empty()) {
-        return;
-    }
-
-    ngx_http_chat_ws_rechecking = true;
-    ngx_http_chat_ws_last_recheck = ngx_current_msec;
-
-    w->agent->standing(ids,
-        [gen = ngx_http_chat_ws_auth_gen](
-            chat::Result<std::vector<chat::agent::Standing>> res) {
-            ngx_http_chat_ws_rechecking = false;
-
-            if (!res.ok()) {
-                return;                   /* Postgres down: next round */
-            }
-
-            std::unordered_map<std::string_view,
-                               const chat::agent::Standing *>  by_id;
-
-            for (const auto &st : res.value()) {
-                by_id.emplace(st.agent_id, &st);
-            }
-
-            for (auto &it : ngx_http_chat_sockets) {
-                ngx_http_chat_socket_t  *s = it.second.get();
-
-                if (!s->agent || !s->authenticated || s->closing
-                    || s->auth_gen > gen)
-                {
-                    continue;
-                }
-
-                auto  f = by_id.find(s->principal);
-                const chat::agent::Standing  *now =
-                    f == by_id.end() ? NULL : f->second;
-
-                switch (chat::agent::recheck(s->who, now)) {
-
-                case chat::agent::Recheck::keep:
-                    break;
-
-                case chat::agent::Recheck::promote:
-                    s->who.role = now->role;
-                    s->grants.clear();
-                    break;
-
-                case chat::agent::Recheck::revoke:
-                    ngx_http_chat_ws_close(s, ngx_http_chat_ws_revoked,
-                                           "token revoked or role changed");
-                    break;
-                }
-            }
-        });
-}
-
-
-/* the agent socket's token check completed */
-static void
-ngx_http_chat_ws_authenticated(uint64_t id,
-    chat::Result<chat::agent::Principal> p)
-{
-    ngx_http_chat_socket_t  *s = ngx_http_chat_ws_find(id);
-
-    if (s == NULL || s->closing) {
-        return;
-    }
-
-    if (!p.ok()) {
-        if (p.error().code == chat::Errc::unauthorized) {
-            ngx_http_chat_ws_close(s, ngx_http_chat_ws_revoked,
-                                   "unauthorized");
-
-        } else {
-            ngx_http_chat_ws_close(s, chat::ws::CloseCode::internal,
-                                   "try again later");
-        }
-
-        return;
-    }
-
-    s->who = p.value();
-    s->principal = p.value().agent_id;
-    s->authenticated = true;
-    s->auth_gen = ++ngx_http_chat_ws_auth_gen;
-
-    /* only now is anything the client sent read */
-    s->r->read_event_handler = ngx_http_chat_ws_read;
-    ngx_post_event(s->r->connection->read, &ngx_posted_events);
 }
 
 
@@ -1012,12 +507,41 @@ ngx_http_chat_ws_origin_ok(ngx_http_request_t *r)
 }
 
 
+/* one header of the 101 answer; `value` is copied into the request pool */
+static ngx_int_t
+ngx_http_chat_ws_header(ngx_http_request_t *r, const char *key,
+    std::string_view value)
+{
+    ngx_table_elt_t  *h;
+
+    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.len = value.size();
+    h->value.data = static_cast<u_char *>(ngx_pnalloc(r->pool, value.size()));
+
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(h->value.data, value.data(), value.size());
+
+    return NGX_OK;
+}
+
+
 /* GET /v1/ws and /v1/agent/ws */
 ngx_int_t
 ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
 {
     ngx_str_t                     arg;
-    ngx_table_elt_t              *h;
+    std::string                   sid;
+    std::int64_t                  after = 0;
     ngx_pool_cleanup_t           *cln;
     ngx_http_chat_worker_t       *w = ngx_http_chat_worker();
     ngx_http_chat_credentials_t   cr;
@@ -1059,28 +583,16 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
              agent ? chat::agent::kAgentCookie : chat::customer::kSessionCookie,
                                    ngx_http_chat_token_or_url);
 
-    auto s = std::make_unique<ngx_http_chat_socket_t>();
-
-    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(
-        ngx_http_get_module_main_conf(r, ngx_http_chat_module));
-
-    s->parser = chat::ws::Parser(chat::ws::Limits{cmcf->ws_max_message,
-                                                  cmcf->ws_max_message});
-    s->r = r;
-    s->agent = agent;
-    s->last_seen = ngx_current_msec;
-    s->last_ping = ngx_current_msec;
-
+    /* a customer's session token is checked before the upgrade (401) */
     if (!agent) {
-        auto sid = w->customer->authenticate(cr.token);
+        auto ok = w->customer->authenticate(cr.token);
 
-        if (!sid.ok()) {
+        if (!ok.ok()) {
             return ngx_http_chat_send_error(r, chat::Errc::unauthorized,
                                             "invalid or missing session token");
         }
 
-        s->principal = sid.value();
-        s->authenticated = true;
+        sid = std::move(ok.value());
 
         if (ngx_http_arg(r, (u_char *) "after", 5, &arg) == NGX_OK) {
             auto  n = chat::input::parse_seq(ngx_http_chat_sv(arg));
@@ -1090,9 +602,27 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
                            "after must be an integer between 0 and 2147483647");
             }
 
-            s->last_seq = *n;
+            after = *n;
         }
     }
+
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(
+        ngx_http_get_module_main_conf(r, ngx_http_chat_module));
+
+    chat::ws::SessionLimits  limits;
+
+    limits.frames = chat::ws::Limits{cmcf->ws_max_message,
+                                     cmcf->ws_max_message};
+
+    auto s = std::make_unique<ngx_http_chat_socket_t>();
+
+    s->r = r;
+    s->last_seen = ngx_current_msec;
+    s->last_ping = ngx_current_msec;
+    s->session = agent
+        ? chat::ws::Session::agent(*s, ngx_http_chat_ws_backend, limits)
+        : chat::ws::Session::customer(*s, ngx_http_chat_ws_backend,
+                                      std::move(sid), after, limits);
 
     /* the 101 answer */
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
@@ -1101,32 +631,13 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
     r->header_only = 1;
     r->keepalive = 0;
 
-    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Upgrade");
-    ngx_str_set(&h->value, "websocket");
-
-    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Sec-WebSocket-Accept");
-    h->value.len = accept.value().size();
-    h->value.data = static_cast<u_char *>(ngx_pnalloc(r->pool, h->value.len));
-    if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(h->value.data, accept.value().data(), h->value.len);
-
     cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
+
+    if (cln == NULL
+        || ngx_http_chat_ws_header(r, "Upgrade", "websocket") != NGX_OK
+        || ngx_http_chat_ws_header(r, "Sec-WebSocket-Accept", accept.value())
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1139,13 +650,9 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
         return NGX_ERROR;
     }
 
-    auto     *raw = s.get();
-    uint64_t  id = ++ngx_http_chat_ws_last_id;
+    auto  *raw = s.get();
 
-    raw->id = id;
-
-    ngx_http_chat_sockets.emplace(id, std::move(s));
-    ngx_http_chat_socket_of[r] = raw;
+    ngx_http_chat_sockets[r] = std::move(s);
 
     cln->handler = ngx_http_chat_ws_cleanup;
     cln->data = raw;
@@ -1157,9 +664,8 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
     (void) ngx_http_chat_park(r);   /* keeps an exiting worker; the pool
                                        cleanup ends it */
 
-    /* an agent's socket reads nothing before its token is verified */
-    r->read_event_handler = agent ? ngx_http_block_reading
-                                  : ngx_http_chat_ws_read;
+    /* nothing is read before the session stands (start_reading) */
+    r->read_event_handler = ngx_http_block_reading;
     r->write_event_handler = ngx_http_chat_ws_write;
 
     if (r->connection->read->timer_set) {
@@ -1173,22 +679,12 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
         ngx_add_timer(&ngx_http_chat_ws_tick_ev, 1000);
     }
 
-    if (agent) {
-        w->agent->authenticate(cr.token,
-            [id](chat::Result<chat::agent::Principal> p) {
-                ngx_http_chat_ws_authenticated(id, std::move(p));
-            });
-
-        return NGX_DONE;
-    }
-
     /*
-     * Everything that may close the socket runs from the loop, after this
-     * handler returned: read what the client sent behind its handshake.
+     * A customer's session starts reading at once (a posted read event: all
+     * that may close the socket runs from the loop, after this handler
+     * returned) and replays; an agent's verifies its token first.
      */
-    ngx_post_event(r->connection->read, &ngx_posted_events);
-
-    ngx_http_chat_ws_replay(raw);
+    raw->session->start(cr.token);
 
     return NGX_DONE;
 }

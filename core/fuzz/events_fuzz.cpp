@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto again = chat::events::parse(chat::events::encode(a));
         if (!again.ok()) std::abort();
         const auto& b = again.value();
-        if (a.type != b.type || a.conversation_id != b.conversation_id || a.seq != b.seq ||
+        if (a.type != b.type || a.sender != b.sender || a.conversation_id != b.conversation_id || a.seq != b.seq ||
             a.assigned_agent_id != b.assigned_agent_id || a.json != b.json ||
             a.cache_key != b.cache_key || a.version != b.version || a.status != b.status)
             std::abort();

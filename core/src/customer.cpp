@@ -437,7 +437,7 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
                         if (const json::Value* ag = c->find("assigned_agent"))
                             if (const std::string* aid = ag->find_string("id")) assigned = *aid;
                         const std::string* st = c->find_string("status");
-                        if (id) a.events.push_back(events::read(*id, assigned, "customer", n, st ? *st : ""));
+                        if (id) a.events.push_back(events::read(*id, assigned, events::Sender::customer, n, st ? *st : ""));
                     }
                 }
                 a.status = 204;

@@ -22,19 +22,19 @@ std::string status_of(const json::Value* conversation) {
     return s ? *s : std::string();
 }
 
-Event make(std::string type, std::string conversation_id, std::int64_t seq, std::string assigned,
+Event make(Type type, std::string conversation_id, std::int64_t seq, std::string assigned,
            const json::Value* data, std::string status = {}) {
     Event e;
-    e.type = std::move(type);
+    e.type = type;
     e.conversation_id = std::move(conversation_id);
     e.seq = seq;
     e.assigned_agent_id = std::move(assigned);
     e.status = std::move(status);
     json::Writer w(e.json);
     w.begin_object();
-    w.key("type").string(e.type);
+    w.key("type").string(wire_name(e.type));
     if (!e.conversation_id.empty()) w.key("conversation_id").string(e.conversation_id);
-    if (e.type == "message.created") w.key("seq").number(e.seq);
+    if (e.type == Type::message_created) w.key("seq").number(e.seq);
     w.key("data");
     if (data) w.value(*data);
     else w.null();
@@ -49,7 +49,42 @@ Result<json::Value> parse_answer(std::string_view answer_json) {
     return json::parse(answer_json, lim);
 }
 
+Sender sender_named(std::string_view name) noexcept {
+    if (name == "customer") return Sender::customer;
+    if (name == "agent") return Sender::agent;
+    return Sender::none;
+}
+
 }  // namespace
+
+std::string_view wire_name(Type t) noexcept {
+    switch (t) {
+    case Type::message_created: return "message.created";
+    case Type::conversation_updated: return "conversation.updated";
+    case Type::agent_assigned: return "agent.assigned";
+    case Type::chat_closed: return "chat.closed";
+    case Type::agent_presence_changed: return "agent.presence.changed";
+    case Type::typing: return "typing";
+    case Type::read: return "read";
+    }
+    return "";
+}
+
+std::optional<Type> type_named(std::string_view name) noexcept {
+    for (Type t : {Type::message_created, Type::conversation_updated, Type::agent_assigned, Type::chat_closed,
+                   Type::agent_presence_changed, Type::typing, Type::read})
+        if (wire_name(t) == name) return t;
+    return std::nullopt;
+}
+
+std::string_view wire_name(Sender s) noexcept {
+    switch (s) {
+    case Sender::customer: return "customer";
+    case Sender::agent: return "agent";
+    case Sender::none: break;
+    }
+    return "";
+}
 
 std::vector<Event> from_answer(std::string_view answer_json) noexcept {
     try {
@@ -72,18 +107,18 @@ std::vector<Event> from_parsed(const json::Value& answer) noexcept {
         bool joined = false;
         if (const json::Value* ms = answer.find("messages"); ms && ms->as_array()) {
             for (const json::Value& m : *ms->as_array()) {
-                out.push_back(make("message.created", conv_id, m.find_int("seq").value_or(0), assigned, &m, status));
+                out.push_back(make(Type::message_created, conv_id, m.find_int("seq").value_or(0), assigned, &m, status));
                 if (const json::Value* md = m.find("metadata"))
                     if (const std::string* ev = md->find_string("event"); ev && *ev == "assigned") joined = true;
             }
         }
-        out.push_back(make("conversation.updated", conv_id, 0, assigned, c, status));
+        out.push_back(make(Type::conversation_updated, conv_id, 0, assigned, c, status));
         if (joined && c->find("assigned_agent")) {
             json::Value data{json::Object{}};
             data.set("agent", *c->find("assigned_agent"));
-            out.push_back(make("agent.assigned", conv_id, 0, assigned, &data, status));
+            out.push_back(make(Type::agent_assigned, conv_id, 0, assigned, &data, status));
         }
-        if (status == "closed") out.push_back(make("chat.closed", conv_id, 0, assigned, c, status));
+        if (status == "closed") out.push_back(make(Type::chat_closed, conv_id, 0, assigned, c, status));
     } catch (...) {
         out.clear();
     }
@@ -134,7 +169,7 @@ Event presence_parsed(const json::Value& answer) noexcept {
     try {
         const json::Value* a = answer.find("agent");
         if (!a || !a->as_object()) return {};
-        return make("agent.presence.changed", "", 0, "", a);
+        return make(Type::agent_presence_changed, "", 0, "", a);
     } catch (...) {
         return {};
     }
@@ -181,19 +216,22 @@ Result<Event> parse(std::string_view text) noexcept {
         if (!v.ok()) return make_error(Errc::bad_request, "event is not JSON");
         const std::string* type = v.value().find_string("type");
         if (!type) return make_error(Errc::bad_request, "event without a type");
+        std::optional<Type> t = type_named(*type);
+        if (!t) return make_error(Errc::bad_request, "event of an unknown type");
         Event e;
-        e.type = *type;
+        e.type = *t;
         if (const std::string* c = v.value().find_string("conversation_id")) e.conversation_id = *c;
         e.seq = v.value().find_int("seq").value_or(0);
         if (const json::Value* d = v.value().find("data")) {
-            if (e.type == "agent.assigned") {
+            if (e.type == Type::agent_assigned) {
                 if (const json::Value* ag = d->find("agent"))
                     if (const std::string* id = ag->find_string("id")) e.assigned_agent_id = *id;
-            } else if (e.type == "typing" || e.type == "read") {
+            } else if (e.type == Type::typing || e.type == Type::read) {
                 if (const std::string* id = d->find_string("assigned_agent_id")) e.assigned_agent_id = *id;
+                if (const std::string* who = d->find_string("sender_type")) e.sender = sender_named(*who);
             } else {
                 e.assigned_agent_id = assigned_of(d);
-                if (e.type == "conversation.updated" || e.type == "chat.closed") e.status = status_of(d);
+                if (e.type == Type::conversation_updated || e.type == Type::chat_closed) e.status = status_of(d);
             }
         }
         e.json = std::string(text);
@@ -209,24 +247,28 @@ Result<Event> parse(std::string_view text) noexcept {
     }
 }
 
-Event typing(std::string_view conversation_id, std::string_view assigned_agent_id, std::string_view sender_type,
-             bool on, std::string_view status) {
+Event typing(std::string_view conversation_id, std::string_view assigned_agent_id, Sender sender, bool on,
+             std::string_view status) {
     json::Value data{json::Object{}};
-    data.set("sender_type", json::Value(sender_type));
+    data.set("sender_type", json::Value(wire_name(sender)));
     data.set("typing", json::Value(on));
     if (!assigned_agent_id.empty()) data.set("assigned_agent_id", json::Value(assigned_agent_id));
-    return make("typing", std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
-                std::string(status));
+    Event e = make(Type::typing, std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
+                   std::string(status));
+    e.sender = sender;
+    return e;
 }
 
-Event read(std::string_view conversation_id, std::string_view assigned_agent_id, std::string_view sender_type,
+Event read(std::string_view conversation_id, std::string_view assigned_agent_id, Sender sender,
            std::int64_t up_to_seq, std::string_view status) {
     json::Value data{json::Object{}};
-    data.set("sender_type", json::Value(sender_type));
+    data.set("sender_type", json::Value(wire_name(sender)));
     data.set("up_to_seq", json::Value(up_to_seq));
     if (!assigned_agent_id.empty()) data.set("assigned_agent_id", json::Value(assigned_agent_id));
-    return make("read", std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
-                std::string(status));
+    Event e = make(Type::read, std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
+                   std::string(status));
+    e.sender = sender;
+    return e;
 }
 
 }  // namespace chat::events

@@ -385,7 +385,7 @@ TEST_F(AgentTest, TheOutcomeCarriesTheCookieAndTheEventsOfAWrite) {
     auto on = call([&](auto d) { svc_->presence(p, "{\"presence\": \"online\"}", d); });
     ASSERT_TRUE(on.ok()) << on.error().message;
     ASSERT_FALSE(on.value().events.empty());
-    EXPECT_EQ(on.value().events.back().type, "agent.presence.changed");
+    EXPECT_EQ(on.value().events.back().type, chat::events::Type::agent_presence_changed);
     const auto& fx = on.value().side_effects;
     EXPECT_NE(std::find(fx.begin(), fx.end(), c), fx.end());
     // a read publishes nothing
@@ -397,8 +397,8 @@ TEST_F(AgentTest, TheOutcomeCarriesTheCookieAndTheEventsOfAWrite) {
     auto posted = call([&](auto d) { svc_->post(p, c, "{\"text\": \"hello\"}", d); });
     ASSERT_TRUE(posted.ok()) << posted.error().message;
     ASSERT_GE(posted.value().events.size(), 2u);
-    EXPECT_EQ(posted.value().events.front().type, "message.created");
-    EXPECT_EQ(posted.value().events.back().type, "conversation.updated");
+    EXPECT_EQ(posted.value().events.front().type, chat::events::Type::message_created);
+    EXPECT_EQ(posted.value().events.back().type, chat::events::Type::conversation_updated);
     EXPECT_EQ(posted.value().events.back().assigned_agent_id, a);
     auto out = call([&](auto d) { svc_->logout(p, d); });
     ASSERT_TRUE(out.ok());

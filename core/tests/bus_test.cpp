@@ -27,9 +27,9 @@ struct FakeSink : chat::bus::Sink {
 
 std::vector<Event> some_events() {
     std::vector<Event> ev;
-    ev.push_back(chat::events::typing("c1", "a1", "customer", true, "agent"));
+    ev.push_back(chat::events::typing("c1", "a1", chat::events::Sender::customer, true, "agent"));
     ev.push_back(Event{});  // no JSON: nothing to send
-    ev.push_back(chat::events::read("c1", "a1", "agent", 7, "agent"));
+    ev.push_back(chat::events::read("c1", "a1", chat::events::Sender::agent, 7, "agent"));
     return ev;
 }
 
@@ -50,8 +50,8 @@ TEST(Bus, WithoutRedisThisWorkersSocketsAndTheRingHearEveryEventInOrder) {
     bus.publish(some_events());
     ASSERT_EQ(sink.dispatched.size(), 2u);
     ASSERT_EQ(sink.shared.size(), 2u);
-    EXPECT_EQ(sink.dispatched[0].type, "typing");
-    EXPECT_EQ(sink.dispatched[1].type, "read");
+    EXPECT_EQ(sink.dispatched[0].type, chat::events::Type::typing);
+    EXPECT_EQ(sink.dispatched[1].type, chat::events::Type::read);
     EXPECT_EQ(sink.shared[0].json, sink.dispatched[0].json);
     EXPECT_EQ(sink.shared[1].json, sink.dispatched[1].json);
 }
@@ -130,7 +130,7 @@ TEST_F(BusRedis, APublishedEventComesBackThroughTheSubscriptionNotDirectly) {
     ASSERT_TRUE(loop.run_until([&] { return redis.connected() && sub.connected(); }, 3000));
 
     // Other tests may publish too: look for ours.
-    Event mine = chat::events::read("bus-test-conversation", "", "customer", 3, "automated");
+    Event mine = chat::events::read("bus-test-conversation", "", chat::events::Sender::customer, 3, "automated");
     bus.publish(std::vector<Event>{mine});
     EXPECT_TRUE(sink.dispatched.empty());  // not before Redis sent it back
     auto heard = [&] {
@@ -151,8 +151,8 @@ TEST_F(BusRedis, APublishRedisRefusesStillReachesThisWorkersSockets) {
     ASSERT_TRUE(loop.run_until([&] { return redis.connected(); }, 3000));
     bus.publish(some_events());
     ASSERT_TRUE(loop.run_until([&] { return sink.dispatched.size() == 2; }, 3000));
-    EXPECT_EQ(sink.dispatched[0].type, "typing");
-    EXPECT_EQ(sink.dispatched[1].type, "read");
+    EXPECT_EQ(sink.dispatched[0].type, chat::events::Type::typing);
+    EXPECT_EQ(sink.dispatched[1].type, chat::events::Type::read);
     EXPECT_TRUE(sink.shared.empty());
 }
 

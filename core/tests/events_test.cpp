@@ -14,11 +14,11 @@ const char* kAnswer =
 TEST(Events, AWriteGivesMessagesThenTheConversationThenTheAssignment) {
     auto ev = chat::events::from_answer(kAnswer);
     ASSERT_EQ(ev.size(), 4u);
-    EXPECT_EQ(ev[0].type, "message.created");
+    EXPECT_EQ(ev[0].type, chat::events::Type::message_created);
     EXPECT_EQ(ev[0].seq, 2);
     EXPECT_EQ(ev[1].seq, 3);
-    EXPECT_EQ(ev[2].type, "conversation.updated");
-    EXPECT_EQ(ev[3].type, "agent.assigned");
+    EXPECT_EQ(ev[2].type, chat::events::Type::conversation_updated);
+    EXPECT_EQ(ev[3].type, chat::events::Type::agent_assigned);
     for (const auto& e : ev) {
         EXPECT_EQ(e.conversation_id, "c1");
         EXPECT_EQ(e.assigned_agent_id, "a1");
@@ -43,7 +43,7 @@ TEST(Events, AParsedAnswerGivesTheSameEventsAsItsText) {
     EXPECT_EQ(chat::events::side_effects_parsed(fx.value()), (std::vector<std::string>{"c2", "c3"}));
     auto ag = chat::json::parse(R"({"agent":{"id":"a2"}})");
     ASSERT_TRUE(ag.ok());
-    EXPECT_EQ(chat::events::presence_parsed(ag.value()).type, "agent.presence.changed");
+    EXPECT_EQ(chat::events::presence_parsed(ag.value()).type, chat::events::Type::agent_presence_changed);
 }
 
 TEST(Events, TheCacheEnvelopeRoundTripsAndNeverReachesClients) {
@@ -68,6 +68,36 @@ TEST(Events, BrokenPayloadsAreRejected) {
     // a version no int64 holds is refused, not overflowed
     EXPECT_FALSE(chat::events::parse("e2\nsid\n99999999999999999999999\na1\nagent\n{\"type\":\"read\"}").ok());
     EXPECT_TRUE(chat::events::from_answer("{}").empty());
+    // a type this node does not know cannot be routed, so it is not an event
+    EXPECT_FALSE(chat::events::parse(R"({"type":"note.created","conversation_id":"c1"})").ok());
+}
+
+TEST(Events, EveryTypeHasOneWireNameThatReadsBackAsItself) {
+    using chat::events::Type;
+    for (Type t : {Type::message_created, Type::conversation_updated, Type::agent_assigned, Type::chat_closed,
+                   Type::agent_presence_changed, Type::typing, Type::read}) {
+        EXPECT_FALSE(chat::events::wire_name(t).empty());
+        EXPECT_EQ(chat::events::type_named(chat::events::wire_name(t)), t);
+    }
+    EXPECT_EQ(chat::events::wire_name(Type::agent_presence_changed), "agent.presence.changed");
+    EXPECT_FALSE(chat::events::type_named("message_created").has_value());
+}
+
+TEST(Events, TypingAndReadCarryTheirSenderOnTheWireAndBack) {
+    using chat::events::Sender;
+    auto t = chat::events::typing("c1", "a1", Sender::agent, true, "agent");
+    EXPECT_EQ(t.sender, Sender::agent);
+    EXPECT_EQ(t.json, R"({"type":"typing","conversation_id":"c1","data":)"
+                      R"({"sender_type":"agent","typing":true,"assigned_agent_id":"a1"}})");
+    auto r = chat::events::read("c1", "", Sender::customer, 7, "automated");
+    EXPECT_EQ(r.json, R"({"type":"read","conversation_id":"c1","data":{"sender_type":"customer","up_to_seq":7}})");
+    auto back = chat::events::parse(chat::events::encode(r));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back.value().type, chat::events::Type::read);
+    EXPECT_EQ(back.value().sender, Sender::customer);
+    EXPECT_EQ(chat::events::encode(r), "e2\n\n0\n\nautomated\n" + r.json);
+    // other events have no sender
+    EXPECT_EQ(chat::events::from_answer(kAnswer).at(0).sender, Sender::none);
 }
 
 }  // namespace
@@ -105,7 +135,7 @@ TEST(Events, TheEnvelopeCarriesTheConversationStatus) {
     auto old = chat::events::parse(std::string("e1\nsid\n3\n\n") + conv_event("automated", "").json);
     ASSERT_TRUE(old.ok());
     EXPECT_EQ(old.value().status, "automated");
-    EXPECT_EQ(chat::events::typing("c1", "", "customer", true, "agent").status, "agent");
+    EXPECT_EQ(chat::events::typing("c1", "", chat::events::Sender::customer, true, "agent").status, "agent");
 }
 
 TEST(Events, APlainAgentHearsOnlyWhatTheyMayGet) {
@@ -122,7 +152,7 @@ TEST(Events, APlainAgentHearsOnlyWhatTheyMayGet) {
     EXPECT_FALSE(visible_to_agent(theirs, "a1", "agent"));
     EXPECT_TRUE(visible_to_agent(closed_mine, "a1", "agent"));
     EXPECT_FALSE(visible_to_agent(closed_theirs, "a1", "agent"));
-    chat::events::Event unknown = chat::events::typing("c1", "", "customer", true);
+    chat::events::Event unknown = chat::events::typing("c1", "", chat::events::Sender::customer, true);
     EXPECT_FALSE(visible_to_agent(unknown, "a1", "agent"));
     EXPECT_TRUE(visible_to_agent(chat::events::presence(R"({"agent":{"id":"a2"}})"), "a1", "agent"));
     for (const char* role : {"supervisor", "admin"}) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,8 +16,27 @@ class Value;
 
 namespace chat::events {
 
+// Every event type of API.md ("Events"); wire_name() is how it is spelled on the wire.
+enum class Type {
+    message_created,         // "message.created"
+    conversation_updated,    // "conversation.updated"
+    agent_assigned,          // "agent.assigned"
+    chat_closed,             // "chat.closed"
+    agent_presence_changed,  // "agent.presence.changed"
+    typing,                  // "typing" (ephemeral, raised by a client frame)
+    read,                    // "read" (likewise)
+};
+std::string_view wire_name(Type t) noexcept;
+// The type spelled `name` on the wire; nullopt for a name that is none of them.
+std::optional<Type> type_named(std::string_view name) noexcept;
+
+// Who raised a typing or read event (its data's "sender_type"); none for the others.
+enum class Sender { none, customer, agent };
+std::string_view wire_name(Sender s) noexcept;
+
 struct Event {
-    std::string type;               // "message.created", "conversation.updated", ...
+    Type type = Type::message_created;
+    Sender sender = Sender::none;   // typing and read only
     std::string conversation_id;    // empty for agent.presence.changed
     std::int64_t seq = 0;           // message.created only
     std::string assigned_agent_id;  // the conversation's agent, empty when queued/none
@@ -59,14 +79,15 @@ std::vector<std::string> side_effects_parsed(const json::Value& answer) noexcept
 Event presence(std::string_view answer_json) noexcept;
 Event presence_parsed(const json::Value& answer) noexcept;
 
-// An event as published (encode()'s payload); Errc::bad_request if it is not one.
+// An event as published (encode()'s payload); Errc::bad_request if it is not one
+// (including a type this node does not know).
 Result<Event> parse(std::string_view json) noexcept;
 
 // Ephemeral events raised by client frames.
 // `status` is the conversation's, for routing (see visible_to_agent).
-Event typing(std::string_view conversation_id, std::string_view assigned_agent_id,
-             std::string_view sender_type, bool on, std::string_view status = {});
-Event read(std::string_view conversation_id, std::string_view assigned_agent_id,
-           std::string_view sender_type, std::int64_t up_to_seq, std::string_view status = {});
+Event typing(std::string_view conversation_id, std::string_view assigned_agent_id, Sender sender, bool on,
+             std::string_view status = {});
+Event read(std::string_view conversation_id, std::string_view assigned_agent_id, Sender sender,
+           std::int64_t up_to_seq, std::string_view status = {});
 
 }  // namespace chat::events

@@ -1,0 +1,153 @@
+// One WebSocket of API.md (/v1/ws for a customer, /v1/agent/ws for an agent), its rules
+// without its transport: who it is, what it may hear, what its client's frames do.
+//
+// The host (the nginx module) owns the socket: the handshake, frame I/O, the outbound
+// queue, pings and timeouts. It implements Transport and hands the session the bytes it
+// reads and the events its worker hears; the session decides everything else:
+//
+//  - authentication: a customer's session token is checked at the handshake, so a
+//    customer session starts authenticated; an agent session verifies its token first
+//    (start()) and asks the transport to start reading only once it stands. Until then
+//    nothing the client sent is read, and on_bytes()/on_message() ignore anything;
+//  - budgets: every client frame spends from a frame budget first (empty: closed 1008
+//    "too many frames"); typing frames also from a small typing budget (excess dropped);
+//  - visibility: a customer hears the events of its own conversation only, each
+//    message.created once (seq above the last one it got); an agent hears what
+//    events::visible_to_agent says for its role. Nobody hears the echo of its own side's
+//    typing and read (Event::sender);
+//  - replay: a customer session first replays every message after ?after=SEQ, page by
+//    page; live events that arrive meanwhile wait in a bounded queue (full: closed 1011
+//    "overloaded; reconnect", the client resumes with after=) and follow the replay;
+//  - commands: typing and read frames become events and use cases (Backend); an agent
+//    only into conversations it may write to, asked once and cached for a moment;
+//  - standing: StandingCheck (ws_standing.h) re-reads agents' standing; on_standing()
+//    keeps, promotes or closes (4401) the session.
+//
+// Lifetime. The host holds the session in a shared_ptr and destroys it when it frees
+// the socket. Every asynchronous completion holds a weak_ptr, so one that arrives for a
+// session that is gone does nothing, and one for a session whose transport is closing
+// does nothing either. The session never frees its transport: the host frees a socket
+// only from its own event, never inside a call into the session, so the Transport
+// outlives every call the session makes on it. Loops that send check closing().
+//
+// Every entry point is noexcept: an exception inside closes the socket (1011).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/agent.h"
+#include "chat/events.h"
+#include "chat/token_bucket.h"
+#include "chat/ws.h"
+#include "chat/ws_backend.h"
+
+namespace chat::ws {
+
+// API.md: a socket whose agent's token or role no longer stands (or never stood).
+inline constexpr CloseCode kRevoked = static_cast<CloseCode>(4401);
+
+// What the session needs from its socket. Called on the loop only.
+class Transport {
+public:
+    virtual ~Transport() = default;
+    // Queues one whole frame for the client; nothing once closing. May start closing
+    // (a client too slow to read its queue).
+    virtual void send(std::string frame) = 0;
+    // Sends a close frame; from then on closing() is true. A second close does nothing.
+    virtual void close(CloseCode code, std::string_view reason) = 0;
+    virtual bool closing() const = 0;
+    // The session is authenticated: read the client's bytes from now on (on_bytes).
+    virtual void start_reading() = 0;
+};
+
+struct SessionLimits {
+    Limits frames;                      // the parser's caps on frames and messages
+    std::size_t pending_max = 1000;     // live events held during the replay
+    std::int64_t replay_page = 200;     // messages per replay page
+    std::uint64_t grant_ttl_ms = 2000;  // an agent's write access, cached
+    std::size_t grants_max = 16;        // conversations cached per socket
+    std::uint32_t frames_rate = 20;     // client frames per second ...
+    std::uint32_t frames_burst = 60;    // ... and at once
+    std::uint32_t typing_rate = 3;      // typing frames per second ...
+    std::uint32_t typing_burst = 3;     // ... and at once
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+    struct Private {};
+
+public:
+    // A customer socket whose session token was verified (`sid`), replaying from `after`.
+    static std::shared_ptr<Session> customer(Transport& t, Backend& b, std::string sid, std::int64_t after,
+                                             SessionLimits limits = {});
+    // An agent socket; start(token) verifies its token.
+    static std::shared_ptr<Session> agent(Transport& t, Backend& b, SessionLimits limits = {});
+
+    Session(Private, Transport& t, Backend& b, bool agent, SessionLimits limits);
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Once the host registered the socket: a customer starts reading and replaying, an
+    // agent's `token` is verified (the transport starts reading once it stands).
+    void start(std::string_view token = {}) noexcept;
+    // Bytes the client sent (after the handshake), at now_ms.
+    void on_bytes(std::string_view bytes, std::uint64_t now_ms) noexcept;
+    // One client message (as the parser gives them), at now_ms: spends from the frame
+    // budget, then pings, close, typing, read.
+    void on_message(const Message& m, std::uint64_t now_ms) noexcept;
+    // An event this worker heard: delivered, held (replay in progress) or ignored.
+    void on_event(const events::Event& e) noexcept;
+    // The agent's standing re-read (nullptr: the agent no longer exists).
+    void on_standing(const agent::Standing* now) noexcept;
+
+    bool is_agent() const noexcept { return agent_; }
+    bool authenticated() const noexcept { return authenticated_; }
+    // Whether its socket is closing (nothing is sent or decided any more).
+    bool closing() const { return transport_.closing(); }
+    // The session id (customer) or the agent id (once authenticated).
+    const std::string& principal() const noexcept { return principal_; }
+
+private:
+    struct Grant {
+        std::string conversation_id;
+        agent::WriteAccess access;
+        std::uint64_t until = 0;
+    };
+    using Act = std::function<void(const agent::WriteAccess&)>;
+
+    void on_principal(Result<agent::Principal> p);
+    void replay();
+    void replayed(Result<customer::Replay> res);
+    void deliver(const events::Event& e);
+    bool own_echo(const events::Event& e) const noexcept;
+    void handle(const Message& m, std::uint64_t now_ms);
+    void typing(const std::string& conversation_id, bool on, std::uint64_t now_ms);
+    void read(const std::string& conversation_id, std::int64_t up_to_seq);
+    void with_access(const std::string& conversation_id, std::uint64_t now_ms, Act act);
+    void fail() noexcept;
+
+    Transport& transport_;
+    Backend& backend_;
+    SessionLimits limits_;
+    bool agent_;
+    bool authenticated_ = false;
+    std::string principal_;          // sid or agent id
+    agent::Principal who_;           // agents
+    std::string conversation_id_;    // customers: what they hear and write into
+    std::string assigned_agent_id_;  // customers: routing facts of their typing
+    std::string status_;
+    std::int64_t last_seq_ = 0;  // customers: the last message.created sent
+    bool replaying_ = false;
+    std::vector<events::Event> pending_;
+    Parser parser_;
+    TokenBucket frames_;
+    TokenBucket typing_;
+    std::vector<Grant> grants_;
+};
+
+}  // namespace chat::ws

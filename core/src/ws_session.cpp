@@ -1,0 +1,315 @@
+// chat::ws::Session: the rules of one WebSocket (authentication, visibility, replay, commands).
+#include "chat/ws_session.h"
+
+#include <utility>
+
+#include "chat/customer.h"
+#include "chat/json.h"
+
+namespace chat::ws {
+
+std::shared_ptr<Session> Session::customer(Transport& t, Backend& b, std::string sid, std::int64_t after,
+                                           SessionLimits limits) {
+    auto s = std::make_shared<Session>(Private{}, t, b, false, limits);
+    s->principal_ = std::move(sid);
+    s->authenticated_ = true;
+    s->last_seq_ = after;
+    s->replaying_ = true;
+    return s;
+}
+
+std::shared_ptr<Session> Session::agent(Transport& t, Backend& b, SessionLimits limits) {
+    return std::make_shared<Session>(Private{}, t, b, true, limits);
+}
+
+Session::Session(Private, Transport& t, Backend& b, bool agent, SessionLimits limits)
+    : transport_(t),
+      backend_(b),
+      limits_(limits),
+      agent_(agent),
+      parser_(limits.frames),
+      frames_(limits.frames_rate, limits.frames_burst),
+      typing_(limits.typing_rate, limits.typing_burst) {}
+
+void Session::fail() noexcept {
+    try {
+        transport_.close(CloseCode::internal, "internal error");
+    } catch (...) {
+    }
+}
+
+void Session::start(std::string_view token) noexcept {
+    try {
+        if (agent_) {
+            backend_.authenticate(token, [weak = weak_from_this()](Result<agent::Principal> p) {
+                if (auto self = weak.lock()) self->on_principal(std::move(p));
+            });
+            return;
+        }
+        transport_.start_reading();  // what the client sent behind its handshake, too
+        replay();
+    } catch (...) {
+        fail();
+    }
+}
+
+void Session::on_principal(Result<agent::Principal> p) {
+    try {
+        if (transport_.closing()) return;
+        if (!p.ok()) {
+            if (p.error().code == Errc::unauthorized)
+                transport_.close(kRevoked, "unauthorized");
+            else
+                transport_.close(CloseCode::internal, "try again later");
+            return;
+        }
+        who_ = std::move(p).value();
+        principal_ = who_.agent_id;
+        authenticated_ = true;
+        transport_.start_reading();  // only now is anything the client sent read
+    } catch (...) {
+        fail();
+    }
+}
+
+void Session::on_bytes(std::string_view bytes, std::uint64_t now_ms) noexcept {
+    try {
+        if (!authenticated_ || transport_.closing()) return;
+        auto out = parser_.feed(bytes);
+        for (const Message& m : out.messages) {
+            if (transport_.closing()) return;
+            on_message(m, now_ms);
+        }
+        if (out.fail) transport_.close(*out.fail, out.reason);
+    } catch (...) {
+        fail();
+    }
+}
+
+void Session::on_message(const Message& m, std::uint64_t now_ms) noexcept {
+    try {
+        if (!authenticated_ || transport_.closing()) return;
+        if (!frames_.take(now_ms)) {
+            transport_.close(CloseCode::policy, "too many frames");
+            return;
+        }
+        handle(m, now_ms);
+    } catch (...) {
+        fail();
+    }
+}
+
+// One client frame of an authenticated session that had budget for it.
+void Session::handle(const Message& m, std::uint64_t now_ms) {
+    switch (m.opcode) {
+        case Opcode::ping:
+            return transport_.send(frame_pong(m.payload));
+        case Opcode::pong:
+            return;
+        case Opcode::close:
+            return transport_.close(CloseCode::normal, "");
+        case Opcode::binary:
+            return transport_.close(CloseCode::unsupported, "text frames only");
+        default:
+            break;
+    }
+
+    auto v = json::parse(m.payload);
+    const std::string* type = v.ok() ? v.value().find_string("type") : nullptr;
+    if (!type) {
+        return transport_.send(frame_text(R"({"type":"error","data":{"code":"invalid_json",)"
+                                          R"("message":"expected a JSON object with a type"}})"));
+    }
+    if (*type == "ping") return transport_.send(frame_text(R"({"type":"pong"})"));
+    if (*type != "typing" && *type != "read") return;
+
+    // API.md: an agent names the conversation, a customer writes into its own
+    std::string conv = conversation_id_;
+    if (agent_) {
+        const std::string* c = v.value().find_string("conversation_id");
+        if (!c || !customer::is_uuid(*c)) return;
+        conv = *c;
+    }
+
+    if (*type == "typing") {
+        const json::Value* on = v.value().find("typing");
+        return typing(conv, on && on->as_bool().value_or(false), now_ms);
+    }
+    if (auto up = v.value().find_int("up_to_seq")) read(conv, *up);
+}
+
+void Session::typing(const std::string& conv, bool on, std::uint64_t now_ms) {
+    if (!typing_.take(now_ms)) return;  // excess typing is dropped
+    if (!agent_) {
+        backend_.publish({events::typing(conv, assigned_agent_id_, events::Sender::customer, on, status_)});
+        return;
+    }
+    // API.md: only into conversations the agent may write to
+    with_access(conv, now_ms, [backend = &backend_, conv, on](const agent::WriteAccess& a) {
+        if (a.allowed && a.status == "agent")
+            backend->publish({events::typing(conv, a.assigned_agent_id, events::Sender::agent, on, a.status)});
+    });
+}
+
+// A read is a committed write: its event is published even if the socket went away meanwhile.
+void Session::read(const std::string& conv, std::int64_t up_to_seq) {
+    std::string body = R"({"up_to_seq":)" + std::to_string(up_to_seq) + "}";
+    Backend* backend = &backend_;
+    if (!agent_) {
+        backend_.customer_read(principal_, body, [backend](Result<Outcome> res) {
+            if (res.ok()) backend->publish(res.value().events);
+        });
+        return;
+    }
+    // chat_agent_read() refuses conversations the agent may not write to
+    backend_.agent_read(who_, conv, body, [backend, conv, up_to_seq](Result<Outcome> res) {
+        if (!res.ok()) return;
+        std::string aid, status;  // the conversation's agent and status, for routing
+        for (const events::Event& e : res.value().events) {
+            if (e.type == events::Type::conversation_updated) {
+                aid = e.assigned_agent_id;
+                status = e.status;
+            }
+        }
+        backend->publish({events::read(conv, aid, events::Sender::agent, up_to_seq, status)});
+    });
+}
+
+// Runs `act` once the agent's write access to a conversation is known: from the short-lived
+// cache, or after asking (the answer is cached from the time of the question, so it never
+// lives longer than grant_ttl_ms; a session gone or closing meanwhile does nothing).
+void Session::with_access(const std::string& conv, std::uint64_t now_ms, Act act) {
+    for (auto it = grants_.begin(); it != grants_.end();) {
+        if (it->until <= now_ms) {
+            it = grants_.erase(it);
+            continue;
+        }
+        if (it->conversation_id == conv) return act(it->access);
+        ++it;
+    }
+    backend_.write_access(
+        who_, conv, [weak = weak_from_this(), conv, act = std::move(act), now_ms](Result<agent::WriteAccess> res) {
+            auto self = weak.lock();
+            if (!self || !res.ok()) return;
+            try {
+                if (self->transport_.closing()) return;
+                if (self->grants_.size() >= self->limits_.grants_max) self->grants_.erase(self->grants_.begin());
+                self->grants_.push_back({conv, res.value(), now_ms + self->limits_.grant_ttl_ms});
+                act(res.value());
+            } catch (...) {
+                self->fail();
+            }
+        });
+}
+
+void Session::on_event(const events::Event& e) noexcept {
+    try {
+        if (transport_.closing()) return;
+        if (!agent_ && replaying_) {
+            if (pending_.size() >= limits_.pending_max) {
+                transport_.close(CloseCode::internal, "overloaded; reconnect");
+                return;
+            }
+            pending_.push_back(e);
+            return;
+        }
+        deliver(e);
+    } catch (...) {
+        fail();
+    }
+}
+
+bool Session::own_echo(const events::Event& e) const noexcept {
+    if (e.type != events::Type::typing && e.type != events::Type::read) return false;
+    return e.sender == (agent_ ? events::Sender::agent : events::Sender::customer);
+}
+
+void Session::deliver(const events::Event& e) {
+    if (own_echo(e)) return;
+
+    if (agent_) {
+        // what GET /agent/conversations/{id} would show them
+        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role)) transport_.send(frame_text(e.json));
+        return;
+    }
+
+    if (e.conversation_id.empty() || e.conversation_id != conversation_id_) return;
+    // the routing facts of the customer's own typing and read frames
+    if (!e.status.empty()) {
+        status_ = e.status;
+        assigned_agent_id_ = e.assigned_agent_id;
+    }
+    if (e.type == events::Type::message_created) {
+        if (e.seq <= last_seq_) return;  // replayed already, or delivered twice
+        last_seq_ = e.seq;
+    }
+    transport_.send(frame_text(e.json));
+}
+
+// The customer's replay: every message after last_seq, a page at a time, then the live
+// events that waited.
+void Session::replay() {
+    backend_.replay(principal_, last_seq_, limits_.replay_page,
+                    [weak = weak_from_this()](Result<customer::Replay> res) {
+                        if (auto self = weak.lock()) self->replayed(std::move(res));
+                    });
+}
+
+void Session::replayed(Result<customer::Replay> res) {
+    try {
+        if (transport_.closing()) return;
+        if (!res.ok()) {
+            transport_.close(CloseCode::internal, res.error().message);
+            return;
+        }
+
+        const auto& events = res.value().events;
+        std::int64_t last = 0;
+        std::int64_t total = res.value().last_seq;
+
+        for (const events::Event& e : events) {
+            if (e.type == events::Type::conversation_updated) {
+                conversation_id_ = e.conversation_id;
+                assigned_agent_id_ = e.assigned_agent_id;
+                status_ = e.status;
+            }
+        }
+        for (const events::Event& e : events) {
+            if (transport_.closing()) return;
+            if (e.type == events::Type::message_created) last = e.seq;
+            deliver(e);
+        }
+        if (transport_.closing()) return;
+        if (last && last < total) return replay();  // the next page
+
+        replaying_ = false;
+        auto pending = std::exchange(pending_, {});
+        for (const events::Event& e : pending) {
+            if (transport_.closing()) return;
+            deliver(e);
+        }
+    } catch (...) {
+        fail();
+    }
+}
+
+void Session::on_standing(const agent::Standing* now) noexcept {
+    try {
+        if (!agent_ || !authenticated_ || transport_.closing()) return;
+        switch (agent::recheck(who_, now)) {
+            case agent::Recheck::keep:
+                break;
+            case agent::Recheck::promote:  // sees more from now on
+                who_.role = now->role;
+                grants_.clear();
+                break;
+            case agent::Recheck::revoke:
+                transport_.close(kRevoked, "token revoked or role changed");
+                break;
+        }
+    } catch (...) {
+        fail();
+    }
+}
+
+}  // namespace chat::ws

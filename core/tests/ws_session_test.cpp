@@ -1,0 +1,334 @@
+// The rules of one WebSocket (chat::ws::Session), driven through a fake transport and a
+// fake backend (ws_fakes.h): no nginx, no database, time passed in.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chat/events.h"
+#include "chat/ws.h"
+#include "chat/ws_session.h"
+#include "ws_fakes.h"
+
+namespace {
+
+using namespace chat_test;
+
+// A customer session of conversation kConv whose replay (nothing after `after`) is done.
+struct Customer {
+    FakeTransport t;
+    FakeBackend b;
+    std::shared_ptr<Session> s;
+
+    explicit Customer(std::int64_t after = 0, chat::ws::SessionLimits limits = {}) {
+        s = Session::customer(t, b, "sid-1", after, limits);
+        s->start();
+    }
+    void replay_done(std::int64_t last_seq = 0) {
+        auto done = std::move(b.replays.back().done);
+        done(page(conversation(kConv, "automated", "", 1, static_cast<int>(last_seq)), last_seq));
+    }
+};
+
+// An agent session whose token stood.
+struct Agent {
+    FakeTransport t;
+    FakeBackend b;
+    std::shared_ptr<Session> s;
+
+    explicit Agent(const char* id = "a1", const char* role = "agent") {
+        s = Session::agent(t, b);
+        s->start("token");
+        auto done = std::move(b.auths.at(0).second);
+        done(principal(id, role));
+    }
+};
+
+TEST(WsSession, AnAgentSocketHandlesNothingBeforeItsTokenStands) {
+    FakeTransport t;
+    FakeBackend b;
+    auto s = Session::agent(t, b);
+    s->start("tok");
+    ASSERT_EQ(b.auths.size(), 1u);
+    EXPECT_EQ(b.auths[0].first, "tok");
+    EXPECT_FALSE(s->authenticated());
+    EXPECT_FALSE(t.reading);
+
+    s->on_message(text(R"({"type":"ping"})"), 0);
+    s->on_message(Message{Opcode::ping, "x"}, 0);
+    s->on_bytes(std::string("\x89\x80\x00\x00\x00\x00", 6), 0);
+    s->on_event(chat::events::presence(R"({"agent":{"id":"a2"}})"));
+    EXPECT_TRUE(t.frames.empty());
+    EXPECT_EQ(t.closes, 0);
+
+    b.auths[0].second(principal("a1", "agent"));
+    EXPECT_TRUE(s->authenticated());
+    EXPECT_TRUE(t.reading);
+    EXPECT_EQ(s->principal(), "a1");
+    s->on_message(text(R"({"type":"ping"})"), 0);
+    EXPECT_EQ(t.texts(), std::vector<std::string>{R"({"type":"pong"})"});
+}
+
+TEST(WsSession, ARefusedTokenClosesWith4401AndAnUnreachableCheckWith1011) {
+    {
+        FakeTransport t;
+        FakeBackend b;
+        auto s = Session::agent(t, b);
+        s->start("bad");
+        b.auths[0].second(chat::make_error(chat::Errc::unauthorized, "no"));
+        EXPECT_EQ(t.code, chat::ws::kRevoked);
+        EXPECT_EQ(t.reason, "unauthorized");
+        EXPECT_FALSE(t.reading);
+    }
+    {
+        FakeTransport t;
+        FakeBackend b;
+        auto s = Session::agent(t, b);
+        s->start("tok");
+        b.auths[0].second(chat::make_error(chat::Errc::unavailable, "db down"));
+        EXPECT_EQ(t.code, CloseCode::internal);
+        EXPECT_EQ(t.reason, "try again later");
+        EXPECT_FALSE(s->authenticated());
+    }
+}
+
+TEST(WsSession, AnAnswerForASessionThatIsGoneDoesNothing) {
+    FakeTransport t;
+    FakeBackend b;
+    auto s = Session::agent(t, b);
+    s->start("tok");
+    auto done = std::move(b.auths[0].second);
+    s.reset();
+    done(principal("a1", "agent"));
+    EXPECT_FALSE(t.reading);
+
+    Customer c;
+    auto replay = std::move(c.b.replays[0].done);
+    c.s.reset();
+    replay(page(conversation(kConv, "automated", "", 1, 1), 1));
+    EXPECT_TRUE(c.t.frames.empty());
+}
+
+TEST(WsSession, ACustomerHearsOnlyItsOwnConversation) {
+    Customer c;
+    EXPECT_TRUE(c.t.reading);
+    ASSERT_EQ(c.b.replays.size(), 1u);
+    EXPECT_EQ(c.b.replays[0].sid, "sid-1");
+    EXPECT_EQ(c.b.replays[0].after, 0);
+    EXPECT_EQ(c.b.replays[0].limit, 200);
+    c.replay_done(0);
+    ASSERT_EQ(c.t.frames.size(), 1u);  // conversation.updated
+
+    c.s->on_event(conversation(kOther, "agent", "", 1, 1)[0]);
+    c.s->on_event(chat::events::presence(R"({"agent":{"id":"a2"}})"));
+    EXPECT_EQ(c.t.frames.size(), 1u);
+    auto mine = conversation(kConv, "agent", "a1", 1, 1)[0];
+    c.s->on_event(mine);
+    ASSERT_EQ(c.t.frames.size(), 2u);
+    EXPECT_EQ(c.t.texts()[1], mine.json);
+}
+
+TEST(WsSession, AnAgentHearsWhatVisibleToAgentAllowsForItsRole) {
+    Agent a("a1", "agent");
+    auto bot = conversation(kConv, "automated", "", 1, 1).back();
+    auto queued = conversation(kConv, "agent", "", 1, 1).back();
+    auto mine = conversation(kConv, "agent", "a1", 1, 1).back();
+    auto theirs = conversation(kConv, "agent", "a2", 1, 1).back();
+    for (const Event* e : {&bot, &queued, &mine, &theirs}) a.s->on_event(*e);
+    EXPECT_EQ(a.t.texts(), (std::vector<std::string>{queued.json, mine.json}));
+
+    Agent sup("s1", "supervisor");
+    for (const Event* e : {&bot, &queued, &mine, &theirs}) sup.s->on_event(*e);
+    EXPECT_EQ(sup.t.frames.size(), 4u);
+}
+
+TEST(WsSession, NobodyHearsTheEchoOfItsOwnSidesTypingAndRead) {
+    Customer c;
+    c.replay_done(0);
+    c.t.frames.clear();
+    c.s->on_event(chat::events::typing(kConv, "", Sender::customer, true, "agent"));
+    c.s->on_event(chat::events::read(kConv, "", Sender::customer, 3, "agent"));
+    EXPECT_TRUE(c.t.frames.empty());
+    auto theirs = chat::events::typing(kConv, "a1", Sender::agent, true, "agent");
+    c.s->on_event(theirs);
+    EXPECT_EQ(c.t.texts(), std::vector<std::string>{theirs.json});
+
+    Agent a("a1", "agent");
+    a.s->on_event(chat::events::typing(kConv, "a1", Sender::agent, true, "agent"));
+    a.s->on_event(chat::events::read(kConv, "a1", Sender::agent, 3, "agent"));
+    EXPECT_TRUE(a.t.frames.empty());
+    auto customer = chat::events::read(kConv, "a1", Sender::customer, 3, "agent");
+    a.s->on_event(customer);
+    EXPECT_EQ(a.t.texts(), std::vector<std::string>{customer.json});
+}
+
+TEST(WsSession, EachMessageReachesACustomerOnceInSeqOrder) {
+    Customer c(5);
+    EXPECT_EQ(c.b.replays[0].after, 5);
+    c.b.replays[0].done(page(conversation(kConv, "automated", "", 6, 7), 7));
+    ASSERT_EQ(c.t.frames.size(), 3u);  // 6, 7, conversation.updated
+    c.t.frames.clear();
+    auto again = conversation(kConv, "automated", "", 5, 8);
+    for (const Event& e : again) c.s->on_event(e);
+    // 5, 6 and 7 were had already; 8 and the conversation go out
+    ASSERT_EQ(c.t.frames.size(), 2u);
+    EXPECT_EQ(c.t.texts()[0], again[3].json);
+    c.s->on_event(again[3]);  // delivered twice (Redis and the fallback): once
+    EXPECT_EQ(c.t.frames.size(), 2u);
+}
+
+TEST(WsSession, LiveEventsWaitForTheReplayInABoundedQueue) {
+    chat::ws::SessionLimits lim;
+    lim.pending_max = 3;
+    Customer c(0, lim);
+    auto live = conversation(kConv, "automated", "", 2, 3);  // 2, 3, conversation.updated
+    for (const Event& e : live) c.s->on_event(e);
+    EXPECT_TRUE(c.t.frames.empty());
+    c.b.replays[0].done(page(conversation(kConv, "automated", "", 1, 1), 1));
+    auto texts = c.t.texts();
+    ASSERT_EQ(texts.size(), 5u);  // 1, conversation.updated, then what waited
+    EXPECT_EQ(texts[2], live[0].json);
+    EXPECT_EQ(texts[4], live[2].json);
+
+    Customer full(0, lim);
+    for (const Event& e : live) full.s->on_event(e);
+    EXPECT_EQ(full.t.closes, 0);
+    full.s->on_event(live[0]);
+    EXPECT_EQ(full.t.code, CloseCode::internal);
+    EXPECT_EQ(full.t.reason, "overloaded; reconnect");
+    EXPECT_TRUE(full.t.frames.empty());
+}
+
+TEST(WsSession, AReplayShorterThanTheConversationAsksForTheNextPage) {
+    Customer c(0);
+    c.s->on_event(conversation(kConv, "automated", "", 5, 5)[0]);  // live: waits
+    auto first = std::move(c.b.replays[0].done);
+    first(page(conversation(kConv, "automated", "", 1, 2), 4));
+    ASSERT_EQ(c.b.replays.size(), 2u);
+    EXPECT_EQ(c.b.replays[1].after, 2);
+    EXPECT_EQ(c.t.frames.size(), 3u);  // 1, 2, conversation.updated; 5 still waits
+    auto second = std::move(c.b.replays[1].done);
+    second(page(conversation(kConv, "automated", "", 3, 4), 4));
+    EXPECT_EQ(c.b.replays.size(), 2u);
+    auto texts = c.t.texts();
+    ASSERT_EQ(texts.size(), 7u);  // 3, 4, conversation.updated, then 5
+    EXPECT_NE(texts[6].find(R"("seq":5)"), std::string::npos);
+}
+
+TEST(WsSession, AFailedReplayClosesWithItsReason) {
+    Customer c;
+    c.b.replays[0].done(chat::make_error(chat::Errc::unavailable, "database unavailable"));
+    EXPECT_EQ(c.t.code, CloseCode::internal);
+    EXPECT_EQ(c.t.reason, "database unavailable");
+}
+
+TEST(WsSession, ExcessTypingIsDroppedWithinTheTypingBudget) {
+    Customer c;
+    c.replay_done(0);
+    for (int i = 0; i < 5; i++) c.s->on_message(text(R"({"type":"typing","typing":true})"), 1000);
+    ASSERT_EQ(c.b.published.size(), 3u);
+    EXPECT_EQ(c.b.published[0].type, chat::events::Type::typing);
+    EXPECT_EQ(c.b.published[0].sender, Sender::customer);
+    EXPECT_EQ(c.b.published[0].conversation_id, kConv);
+    EXPECT_EQ(c.t.closes, 0);
+    c.s->on_message(text(R"({"type":"typing","typing":false})"), 1400);  // a third of a token later
+    EXPECT_EQ(c.b.published.size(), 4u);
+}
+
+TEST(WsSession, TooManyFramesCloseTheSocketWithPolicy) {
+    Customer c;
+    c.replay_done(0);
+    c.t.frames.clear();
+    for (int i = 0; i < 60; i++) c.s->on_message(Message{Opcode::pong, ""}, 0);
+    EXPECT_EQ(c.t.closes, 0);
+    c.s->on_message(Message{Opcode::pong, ""}, 0);
+    EXPECT_EQ(c.t.code, CloseCode::policy);
+    EXPECT_EQ(c.t.reason, "too many frames");
+}
+
+TEST(WsSession, ControlFramesAndBadTextGetTheirAnswers) {
+    Customer c;
+    c.replay_done(0);
+    c.t.frames.clear();
+    c.s->on_message(Message{Opcode::ping, "hi"}, 0);
+    EXPECT_EQ(c.t.frames.back(), chat::ws::frame_pong("hi"));
+    c.s->on_message(text("not json"), 0);
+    EXPECT_EQ(c.t.texts().back(), R"({"type":"error","data":{"code":"invalid_json",)"
+                                  R"("message":"expected a JSON object with a type"}})");
+    c.s->on_message(text(R"({"type":"nonsense"})"), 0);
+    EXPECT_EQ(c.t.frames.size(), 2u);
+    c.s->on_message(Message{Opcode::binary, "x"}, 0);
+    EXPECT_EQ(c.t.code, CloseCode::unsupported);
+    EXPECT_EQ(c.t.reason, "text frames only");
+
+    Customer bye;
+    bye.s->on_message(Message{Opcode::close, ""}, 0);
+    EXPECT_EQ(bye.t.code, CloseCode::normal);
+}
+
+TEST(WsSession, BytesAreParsedIntoFramesAndAViolationClosesWithTheParsersCode) {
+    Customer c;
+    c.replay_done(0);
+    c.t.frames.clear();
+    // a masked client ping "ab" (mask 0), split anywhere
+    c.s->on_bytes(std::string("\x89\x82\x00\x00", 4), 0);
+    c.s->on_bytes(std::string{'\0', '\0', 'a', 'b'}, 0);
+    EXPECT_EQ(c.t.frames, std::vector<std::string>{chat::ws::frame_pong("ab")});
+    c.s->on_bytes(std::string{'\x81', '\x02', 'h', 'i'}, 0);  // unmasked
+    EXPECT_EQ(c.t.code, CloseCode::protocol_error);
+}
+
+TEST(WsSession, ReadsRunTheUseCaseAndPublishItsEvent) {
+    Customer c;
+    c.replay_done(0);
+    c.s->on_message(text(R"({"type":"read","up_to_seq":7})"), 0);
+    ASSERT_EQ(c.b.reads.size(), 1u);
+    EXPECT_EQ(c.b.reads[0].who, "sid-1");
+    EXPECT_EQ(c.b.reads[0].body, R"({"up_to_seq":7})");
+    chat::Outcome o;
+    o.events.push_back(chat::events::read(kConv, "", Sender::customer, 7, "automated"));
+    c.b.reads[0].done(o);
+    ASSERT_EQ(c.b.published.size(), 1u);
+    EXPECT_EQ(c.b.published[0].json, o.events[0].json);
+
+    Agent a("a1", "agent");
+    a.s->on_message(text(R"({"type":"read","up_to_seq":3})"), 0);  // no conversation: ignored
+    a.s->on_message(text(R"({"type":"read","conversation_id":"nope","up_to_seq":3})"), 0);
+    EXPECT_TRUE(a.b.reads.empty());
+    a.s->on_message(text(std::string(R"({"type":"read","conversation_id":")") + kConv + R"(","up_to_seq":3})"), 0);
+    ASSERT_EQ(a.b.reads.size(), 1u);
+    EXPECT_EQ(a.b.reads[0].conv, kConv);
+    chat::Outcome done;
+    done.events = conversation(kConv, "agent", "a1", 3, 3);
+    a.s.reset();  // a committed read is heard even if its socket went away
+    a.b.reads[0].done(done);
+    ASSERT_EQ(a.b.published.size(), 1u);
+    EXPECT_EQ(a.b.published[0].json, chat::events::read(kConv, "a1", Sender::agent, 3, "agent").json);
+    EXPECT_EQ(a.b.published[0].status, "agent");
+}
+
+TEST(WsSession, AnAgentTypesOnlyWhereItMayWriteAskingOnceForAWhile) {
+    Agent a("a1", "agent");
+    std::string typing = std::string(R"({"type":"typing","conversation_id":")") + kConv + R"(","typing":true})";
+    a.s->on_message(text(typing), 1000);
+    ASSERT_EQ(a.b.accesses.size(), 1u);
+    EXPECT_EQ(a.b.accesses[0].conv, kConv);
+    a.b.accesses[0].done(chat::agent::WriteAccess{true, "agent", "a1"});
+    ASSERT_EQ(a.b.published.size(), 1u);
+    EXPECT_EQ(a.b.published[0].sender, Sender::agent);
+    EXPECT_EQ(a.b.published[0].assigned_agent_id, "a1");
+    a.s->on_message(text(typing), 2500);  // cached
+    EXPECT_EQ(a.b.accesses.size(), 1u);
+    EXPECT_EQ(a.b.published.size(), 2u);
+    a.s->on_message(text(typing), 3500);  // expired: asked again
+    ASSERT_EQ(a.b.accesses.size(), 2u);
+    a.b.accesses[1].done(chat::agent::WriteAccess{false, "agent", "a2"});
+    EXPECT_EQ(a.b.published.size(), 2u);
+    std::string other = std::string(R"({"type":"typing","conversation_id":")") + kOther + R"(","typing":true})";
+    a.s->on_message(text(other), 5000);
+    a.b.accesses[2].done(chat::agent::WriteAccess{true, "automated", ""});  // not an agent chat
+    EXPECT_EQ(a.b.published.size(), 2u);
+}
+
+}  // namespace

@@ -38,6 +38,7 @@
 #include "chat/input.h"
 #include "chat/origin.h"
 #include "chat/ws.h"
+#include "chat/ws_hub.h"
 #include "chat/ws_session.h"
 #include "chat/ws_standing.h"
 
@@ -79,6 +80,9 @@ static std::unordered_map<ngx_http_request_t *,
                           std::unique_ptr<ngx_http_chat_socket_t>>
     ngx_http_chat_sockets;
 static ngx_event_t  ngx_http_chat_ws_tick_ev;
+
+/* the same sessions, indexed for delivery by conversation */
+static chat::ws::Hub  ngx_http_chat_ws_hub;
 
 /* what sessions ask of the worker: its services, looked up at each call */
 static chat::ws::ServiceBackend  ngx_http_chat_ws_backend(
@@ -203,6 +207,7 @@ ngx_http_chat_ws_cleanup(void *data)
 
     /* the park of the upgrade ends with the request pool's own cleanup */
 
+    ngx_http_chat_ws_hub.remove(s->session.get());
     ngx_http_chat_sockets.erase(s->r);             /* destroys s */
 }
 
@@ -385,16 +390,14 @@ ngx_http_chat_ws_write(ngx_http_request_t *r)
 
 
 /*
- * An event reached this worker: each socket's session decides whether its
- * client hears it. Nothing in here frees a socket (see the top of the file),
- * so the map is walked directly.
+ * An event reached this worker: the hub hands it to the agents' sessions and
+ * to the customers' of its conversation, and each decides whether its client
+ * hears it. Nothing in here frees a socket (see the top of the file).
  */
 void
 ngx_http_chat_dispatch(const chat::events::Event &e) noexcept
 {
-    for (auto &it : ngx_http_chat_sockets) {
-        it.second->session->on_event(e);
-    }
+    ngx_http_chat_ws_hub.dispatch(e);
 }
 
 
@@ -653,6 +656,7 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
     auto  *raw = s.get();
 
     ngx_http_chat_sockets[r] = std::move(s);
+    ngx_http_chat_ws_hub.add(raw->session.get());
 
     cln->handler = ngx_http_chat_ws_cleanup;
     cln->data = raw;

@@ -111,6 +111,8 @@ public:
     bool closing() const { return transport_.closing(); }
     // The session id (customer) or the agent id (once authenticated).
     const std::string& principal() const noexcept { return principal_; }
+    // Customers: the conversation it hears, empty until its replay found it.
+    const std::string& conversation_id() const noexcept { return conversation_id_; }
 
 private:
     struct Grant {

@@ -1,0 +1,42 @@
+// The sessions of one worker, indexed for delivery: an event goes to every agent session
+// and to the customer sessions of its conversation only, not to every socket.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "chat/events.h"
+#include "chat/ws_session.h"
+
+namespace chat::ws {
+
+// The host adds a session once it started it and removes it before destroying it; the
+// hub never owns or frees one. A customer session whose conversation is not known yet
+// (its replay has not answered) hears every event with a conversation until it is, and
+// is filed under its conversation at the next event. Sessions decide for themselves what
+// they deliver (Session::on_event); the hub only spares them the events that cannot be
+// theirs. on_event never frees a session (the host frees sockets only from its own
+// events), so dispatch() may walk the index while sessions handle events.
+class Hub {
+public:
+    void add(Session* s);
+    void remove(Session* s) noexcept;
+    void dispatch(const events::Event& e) noexcept;
+
+    std::size_t size() const noexcept { return agents_.size() + customers_.size(); }
+    // Customer sessions not yet filed under a conversation (for tests and /chat/status).
+    std::size_t unrouted() const noexcept { return unrouted_.size(); }
+
+private:
+    void file(Session* s, const std::string& conversation_id);
+
+    std::unordered_set<Session*> agents_;
+    std::unordered_map<Session*, std::string> customers_;  // session -> where it is filed ("": unrouted)
+    std::unordered_set<Session*> unrouted_;
+    std::unordered_map<std::string, std::vector<Session*>> by_conversation_;
+    std::vector<Session*> scratch_;
+};
+
+}  // namespace chat::ws

@@ -75,8 +75,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::int64_t last_seq = in.num();
     const std::int64_t k = in.num() & 0x3f;
     const auto max = static_cast<std::size_t>(in.num() & 0x3f);
-    // The rest is the packed list, copied so that ASan sees its exact end.
-    const std::string bytes(reinterpret_cast<const char*>(in.rest.data()), in.rest.size());
+    const std::int64_t shape = in.num();
+    // The rest is the packed list, copied so that ASan sees its exact end; or, to reach the
+    // merges of real lists, the list the entry claims to hold, with one byte flipped maybe.
+    std::string bytes(reinterpret_cast<const char*>(in.rest.data()), in.rest.size());
+    if ((shape & 1) != 0 && cached.run.first > 0 && cached.run.first < 1000 && cached.run.count <= 64) {
+        chat::Snapshot held;
+        held.last_seq = cached.run.first + cached.run.count - 1;
+        for (std::int64_t q = cached.run.first; q <= held.last_seq; q++) held.messages.push_back({q, bytes});
+        if (auto p = pack(held, 64)) bytes = p->bytes;
+        if ((shape & 2) != 0 && !bytes.empty()) bytes[static_cast<std::size_t>(shape >> 2) % bytes.size()] ^= 0x5a;
+    }
     Entry e = cached;
     e.list = std::as_bytes(std::span(bytes));
 
@@ -85,7 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (std::size_t i = 1; i < u.value().size(); i++) check(u.value()[i - 1].seq < u.value()[i].seq);
     }
     // Any slice of an untrusted list lies inside it and holds what was asked.
-    if (auto sl = slice(e.list, e.run, e.run); sl && e.run.count > 0) check_holds(e.list.subspan(sl->offset, sl->size), e.run);
+    if (auto sl = slice(e.list, e.run, e.run); sl && e.run.count > 0)
+        check_holds(e.list.subspan(sl->offset, sl->size), e.run);
     check_read(e, after, limit);
 
     // A write against the untrusted entry: a snapshot of k messages ending at last_seq.
@@ -94,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     s.version = version;
     s.last_seq = last_seq;
     if (last_seq > k) {
-        for (std::int64_t q = last_seq - k + 1; q <= last_seq; q++) s.messages.push_back({q, std::to_string(q)});
+        for (std::int64_t i = k - 1; i >= 0; i--) s.messages.push_back({last_seq - i, std::to_string(last_seq - i)});
     }
     const auto packed = pack(s, max);
     if (packed) {

@@ -168,7 +168,7 @@ TEST(CacheEntry, SelectsTheLastLimitMessagesForANegativeAfter) {
     const SeqRange held{3, 8};
     EXPECT_EQ(select(held, 10, -1, 3), (SeqRange{8, 3}));
     EXPECT_EQ(select(held, 10, -1, 8), (SeqRange{3, 8}));
-    EXPECT_FALSE(select(held, 10, -1, 9));  // seqs 1 and 2 are not cached
+    EXPECT_FALSE(select(held, 10, -1, 9));                           // seqs 1 and 2 are not cached
     EXPECT_EQ(select(SeqRange{1, 4}, 4, -1, 50), (SeqRange{1, 4}));  // all there is
 }
 

@@ -52,7 +52,7 @@ struct Packed {
 struct Entry {
     std::int64_t version = 0;
     std::int64_t last_seq = 0;  // the conversation's last seq
-    SeqRange run;                    // the seqs `list` should hold
+    SeqRange run;               // the seqs `list` should hold
     std::span<const std::byte> list;
 };
 
@@ -81,7 +81,7 @@ std::optional<SeqRange> select(SeqRange held, std::int64_t last_seq, std::int64_
 struct Merge {
     bool store = false;  // false: the cached entry stays as it is
     Slice kept;          // the bytes of cached.list to put in front of the packed ones
-    SeqRange run;             // the seqs the stored list holds: the kept ones, then packed's
+    SeqRange run;        // the seqs the stored list holds: the kept ones, then packed's
 };
 
 // s (packed as `packed`, nullopt if it has no tail) against the cached entry, if any.

@@ -28,12 +28,11 @@
 
 
 typedef struct {
-    ngx_rbtree_node_t           node;       /* node.key: crc32 of the key */
+    ngx_str_node_t              sn;         /* crc32 of the key, the key */
     ngx_queue_t                 queue;      /* LRU, most recent first */
 
     /* written last, cleared on free: a block is valid only with it set */
     uint32_t                    magic;
-    uint32_t                    key_len;
 
     size_t                      size;       /* of the whole block */
     size_t                      conv_len;
@@ -42,14 +41,7 @@ typedef struct {
     int64_t                     version;
     int64_t                     last_seq;   /* the conversation's last seq */
     int64_t                     first;      /* first cached seq, if any */
-
-    /*
-     * The last cached seq: read from first and nmessages now, still written
-     * because a reload keeps the zone and the previous binary's workers,
-     * still serving, read it.
-     */
-    int64_t                     end;
-    uint32_t                    nmessages;  /* contiguous: first .. end */
+    uint32_t                    nmessages;  /* contiguous from first */
 
     u_char                      data[1];    /* key, conversation, messages */
 } ngx_http_chat_cache_node_t;
@@ -72,8 +64,6 @@ private:
 
 
 static ngx_uint_t ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone);
-static void ngx_http_chat_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_chat_cache_node_t *ngx_http_chat_cache_lookup(
     ngx_http_chat_shctx_t *sh, std::string_view key, uint32_t hash);
 static void ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
@@ -96,7 +86,7 @@ ngx_http_chat_cache_hash(std::string_view key)
 static inline u_char *
 ngx_http_chat_cache_msgs(ngx_http_chat_cache_node_t *cn)
 {
-    return cn->data + cn->key_len + cn->conv_len;
+    return cn->data + cn->sn.str.len + cn->conv_len;
 }
 
 
@@ -163,9 +153,7 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
 
         cn = NULL;
 
-        if (size <= cap && s.key.size() <= NGX_MAX_UINT32_VALUE
-            && m.run.count <= NGX_MAX_UINT32_VALUE)
-        {
+        if (size <= cap && m.run.count <= NGX_MAX_UINT32_VALUE) {
             /* NULL is expected here and handled: no "no memory" crit */
             nomem = shpool->log_nomem;
             shpool->log_nomem = 0;
@@ -201,8 +189,9 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
             ngx_memory_barrier();
 
             cn->magic = 0;
-            cn->node.key = hash;
-            cn->key_len = (uint32_t) s.key.size();
+            cn->sn.node.key = hash;
+            cn->sn.str.len = s.key.size();
+            cn->sn.str.data = cn->data;
             cn->size = size;
             cn->conv_len = s.conversation_json.size();
             cn->msgs_len = m.kept.size + fresh_len;
@@ -210,7 +199,6 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
             cn->last_seq = s.last_seq;
             cn->nmessages = (uint32_t) m.run.count;
             cn->first = m.run.first;
-            cn->end = m.run.count > 0 ? m.run.last() : 0;
 
             p = ngx_cpymem(cn->data, s.key.data(), s.key.size());
             p = ngx_cpymem(p, s.conversation_json.data(),
@@ -247,7 +235,6 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
 {
     size_t                                  conv_len;
     uint32_t                                hash;
-    ngx_uint_t                              hit;
     std::string                             raw;
     ngx_http_chat_shctx_t                  *sh;
     ngx_http_chat_cache_node_t             *cn;
@@ -261,7 +248,6 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
 
     sh = zone->sh;
     hash = ngx_http_chat_cache_hash(key);
-    hit = 0;
     conv_len = 0;
 
     try {
@@ -294,10 +280,9 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
 
                 if (bytes) {
                     /* one allocation and two memcpy()s under the lock */
-                    hit = 1;
                     conv_len = cn->conv_len;
                     raw.reserve(conv_len + bytes->size);
-                    raw.append((char *) cn->data + cn->key_len, conv_len);
+                    raw.append((char *) cn->data + cn->sn.str.len, conv_len);
                     raw.append((char *) ngx_http_chat_cache_msgs(cn)
                                + bytes->offset,
                                bytes->size);
@@ -307,7 +292,7 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
             }
         }
 
-        if (!hit) {
+        if (!bytes) {
             return false;
         }
 
@@ -440,7 +425,7 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
 
     if (sh->cache_rbtree.root == NULL) {
         ngx_rbtree_init(&sh->cache_rbtree, &sh->cache_sentinel,
-                        ngx_http_chat_cache_rbtree_insert_value);
+                        ngx_str_rbtree_insert_value);
         ngx_queue_init(&sh->cache_lru);
         return 0;
     }
@@ -508,7 +493,7 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
     }
 
     ngx_rbtree_init(&sh->cache_rbtree, &sh->cache_sentinel,
-                    ngx_http_chat_cache_rbtree_insert_value);
+                    ngx_str_rbtree_insert_value);
     ngx_queue_init(&sh->cache_lru);
 
     sh->cache_entries = 0;
@@ -520,84 +505,25 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
 }
 
 
-static void
-ngx_http_chat_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t          **p;
-    ngx_http_chat_cache_node_t  *cn, *cnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            cn = (ngx_http_chat_cache_node_t *) node;
-            cnt = (ngx_http_chat_cache_node_t *) temp;
-
-            p = (ngx_memn2cmp(cn->data, cnt->data, cn->key_len, cnt->key_len)
-                 < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
 static ngx_http_chat_cache_node_t *
 ngx_http_chat_cache_lookup(ngx_http_chat_shctx_t *sh, std::string_view key,
     uint32_t hash)
 {
-    ngx_int_t                    rc;
-    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_str_t                    name;
+    ngx_str_node_t              *sn;
     ngx_http_chat_cache_node_t  *cn;
 
-    node = sh->cache_rbtree.root;
-    sentinel = sh->cache_rbtree.sentinel;
+    name.len = key.size();
+    name.data = (u_char *) key.data();
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        cn = (ngx_http_chat_cache_node_t *) node;
-
-        rc = ngx_memn2cmp((u_char *) key.data(), cn->data, key.size(),
-                          cn->key_len);
-
-        if (rc == 0) {
-            return cn->magic == NGX_HTTP_CHAT_CACHE_MAGIC ? cn : NULL;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
+    sn = ngx_str_rbtree_lookup(&sh->cache_rbtree, &name, hash);
+    if (sn == NULL) {
+        return NULL;
     }
 
-    return NULL;
+    cn = (ngx_http_chat_cache_node_t *) sn;
+
+    return cn->magic == NGX_HTTP_CHAT_CACHE_MAGIC ? cn : NULL;
 }
 
 
@@ -622,21 +548,14 @@ ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
     ngx_memory_barrier();
 
     if (cn) {
-        /*
-         * The insert callback is a pointer into this module's .so, stored in
-         * shared memory; set it each time in case a reload mapped the module
-         * elsewhere.
-         */
-        sh->cache_rbtree.insert = ngx_http_chat_cache_rbtree_insert_value;
-
-        ngx_rbtree_insert(&sh->cache_rbtree, &cn->node);
+        ngx_rbtree_insert(&sh->cache_rbtree, &cn->sn.node);
         ngx_queue_insert_head(&sh->cache_lru, &cn->queue);
         sh->cache_entries++;
     }
 
     if (old) {
         ngx_queue_remove(&old->queue);
-        ngx_rbtree_delete(&sh->cache_rbtree, &old->node);
+        ngx_rbtree_delete(&sh->cache_rbtree, &old->sn.node);
         sh->cache_entries--;
     }
 
@@ -712,7 +631,7 @@ ngx_http_chat_cache_entry(ngx_http_chat_cache_node_t *cn)
 {
     if (cn->magic != NGX_HTTP_CHAT_CACHE_MAGIC
         || cn->size != offsetof(ngx_http_chat_cache_node_t, data)
-                       + cn->key_len + cn->conv_len + cn->msgs_len)
+                       + cn->sn.str.len + cn->conv_len + cn->msgs_len)
     {
         return std::nullopt;
     }

@@ -1,19 +1,24 @@
 /*
  * The shared-memory conversation cache: one slab block per conversation in
  * an rbtree keyed by crc32 of the session id, with an LRU queue for eviction.
+ * What a block's packed message list looks like, which messages a write
+ * keeps and which a read serves, is decided by core (chat/cache_entry.h);
+ * this file owns the slab, the lock, the tree, the queue and their recovery.
  *
  * Crash safety: a worker may die while holding the slab mutex (nginx's
  * master then force-unlocks it).  So a new block is written completely
  * before it becomes reachable, and the few pointer writes that link and
  * unlink blocks are bracketed by sh->cache_linking; the next locker that
  * finds the bracket open throws the (possibly half-rotated) tree away and
- * frees what the LRU queue's forward links still reach.
+ * frees what the LRU queue's forward links still reach.  A block's bytes
+ * are checked by core before they are believed.
  */
 
-#include <cstring>
-#include <new>
+#include <optional>
+#include <span>
 
 #include "ngx_http_chat_cache.h"
+#include "chat/cache_entry.h"
 
 
 #define NGX_HTTP_CHAT_CACHE_MAGIC     0x63686174   /* "chat" */
@@ -21,17 +26,13 @@
 /* evictions tried for one allocation before giving the entry up */
 #define NGX_HTTP_CHAT_CACHE_EVICT     16
 
-/* a packed message: [int64 seq][uint32 len][len bytes of JSON] */
-#define NGX_HTTP_CHAT_CACHE_REC_HDR   (sizeof(int64_t) + sizeof(uint32_t))
-
 
 typedef struct {
-    ngx_rbtree_node_t           node;       /* node.key: crc32 of the key */
+    ngx_str_node_t              sn;         /* crc32 of the key, the key */
     ngx_queue_t                 queue;      /* LRU, most recent first */
 
     /* written last, cleared on free: a block is valid only with it set */
     uint32_t                    magic;
-    uint32_t                    key_len;
 
     size_t                      size;       /* of the whole block */
     size_t                      conv_len;
@@ -40,8 +41,7 @@ typedef struct {
     int64_t                     version;
     int64_t                     last_seq;   /* the conversation's last seq */
     int64_t                     first;      /* first cached seq, if any */
-    int64_t                     end;        /* last cached seq, if any */
-    uint32_t                    nmessages;  /* contiguous: first .. end */
+    uint32_t                    nmessages;  /* contiguous from first */
 
     u_char                      data[1];    /* key, conversation, messages */
 } ngx_http_chat_cache_node_t;
@@ -64,8 +64,6 @@ private:
 
 
 static ngx_uint_t ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone);
-static void ngx_http_chat_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_chat_cache_node_t *ngx_http_chat_cache_lookup(
     ngx_http_chat_shctx_t *sh, std::string_view key, uint32_t hash);
 static void ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
@@ -74,15 +72,8 @@ static void ngx_http_chat_cache_touch(ngx_http_chat_shctx_t *sh,
     ngx_http_chat_cache_node_t *cn);
 static ngx_uint_t ngx_http_chat_cache_evict(ngx_http_chat_zone_t *zone,
     ngx_http_chat_cache_node_t *keep);
-static ngx_int_t ngx_http_chat_cache_range(ngx_http_chat_cache_node_t *cn,
-    int64_t from, int64_t count, size_t *off, size_t *len);
-static ngx_int_t ngx_http_chat_cache_record(const u_char *p, size_t len,
-    size_t off, int64_t *seq, uint32_t *rlen);
-static ngx_int_t ngx_http_chat_cache_select(int64_t first, int64_t end,
-    uint32_t n, int64_t last_seq, int64_t after, int64_t limit,
-    int64_t *from, int64_t *count);
-static ngx_int_t ngx_http_chat_cache_pack(const chat::Snapshot &s,
-    size_t max_messages, std::string *buf, uint32_t *n, int64_t *front);
+static std::optional<chat::cache::Entry> ngx_http_chat_cache_entry(
+    ngx_http_chat_cache_node_t *cn);
 
 
 static inline uint32_t
@@ -95,7 +86,7 @@ ngx_http_chat_cache_hash(std::string_view key)
 static inline u_char *
 ngx_http_chat_cache_msgs(ngx_http_chat_cache_node_t *cn)
 {
-    return cn->data + cn->key_len + cn->conv_len;
+    return cn->data + cn->sn.str.len + cn->conv_len;
 }
 
 
@@ -103,16 +94,15 @@ void
 ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
     size_t max_messages) noexcept
 {
-    u_char                      *p;
-    size_t                       size, cap, off, old_len;
-    int64_t                      front, keep_from, keep_count, room;
-    uint32_t                     hash, nnew;
-    ngx_int_t                    tail;
-    ngx_uint_t                   n, failed, nomem;
-    std::string                  buf;
-    ngx_slab_pool_t             *shpool;
-    ngx_http_chat_shctx_t       *sh;
-    ngx_http_chat_cache_node_t  *cn, *old;
+    u_char                                 *p;
+    size_t                                  size, cap, fresh_len;
+    uint32_t                                hash;
+    ngx_uint_t                              n, failed, nomem;
+    ngx_slab_pool_t                        *shpool;
+    ngx_http_chat_shctx_t                  *sh;
+    ngx_http_chat_cache_node_t             *cn, *old;
+    chat::cache::Merge                      m;
+    std::optional<chat::cache::Packed>      packed;
 
     if (zone == NULL || zone->sh == NULL) {
         return;
@@ -125,7 +115,7 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
     /* the packing allocates, so it is done before taking the lock */
 
     try {
-        tail = ngx_http_chat_cache_pack(s, max_messages, &buf, &nnew, &front);
+        packed = chat::cache::pack(s, max_messages);
 
     } catch (...) {
         /* the entry would go stale: drop it rather than keep it */
@@ -133,6 +123,7 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
         return;
     }
 
+    fresh_len = packed ? packed->bytes.size() : 0;
     failed = 0;
     size = 0;
 
@@ -141,66 +132,16 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
 
         old = ngx_http_chat_cache_lookup(sh, s.key, hash);
 
-        if (old) {
-            if (s.version < old->version) {
-                return;
-            }
+        m = chat::cache::merge(old ? ngx_http_chat_cache_entry(old)
+                                   : std::nullopt,
+                               s, packed, max_messages);
 
-            /*
-             * The same version is the same conversation state, so its
-             * messages may only add coverage: a tail reaching further back
-             * (say, a history read that missed the cache) is merged in.
-             */
-
-            if (s.version == old->version
-                && (tail != NGX_OK
-                    || nnew == 0
-                    || old->last_seq != s.last_seq
-                    || (old->nmessages > 0 && old->end == old->last_seq
-                        && front >= old->first)))
-            {
-                return;
-            }
-        }
-
-        /* which of the old messages survive, as a run of seqs */
-
-        keep_from = 0;
-        keep_count = 0;
-
-        if (old && old->nmessages > 0) {
-
-            if (tail == NGX_OK) {
-                room = (int64_t) max_messages - nnew;
-
-                if (nnew > 0 && room > 0
-                    && old->first <= front - 1 && front - 1 <= old->end)
-                {
-                    keep_count = ngx_min(front - old->first, room);
-                    keep_from = front - keep_count;
-                }
-
-            } else if (old->end == s.last_seq) {
-                keep_count = ngx_min((int64_t) old->nmessages,
-                                     (int64_t) max_messages);
-                keep_from = old->end - keep_count + 1;
-            }
-        }
-
-        off = 0;
-        old_len = 0;
-
-        if (keep_count > 0
-            && ngx_http_chat_cache_range(old, keep_from, keep_count,
-                                         &off, &old_len)
-               != NGX_OK)
-        {
-            keep_count = 0;
-            old_len = 0;
+        if (!m.store) {
+            return;
         }
 
         size = offsetof(ngx_http_chat_cache_node_t, data) + s.key.size()
-               + s.conversation_json.size() + old_len + buf.size();
+               + s.conversation_json.size() + m.kept.size + fresh_len;
 
         /*
          * Above half a page the slab hands out whole pages; one entry may
@@ -212,8 +153,7 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
 
         cn = NULL;
 
-        if (size <= cap && s.key.size() <= NGX_MAX_UINT32_VALUE) {
-
+        if (size <= cap && m.run.count <= NGX_MAX_UINT32_VALUE) {
             /* NULL is expected here and handled: no "no memory" crit */
             nomem = shpool->log_nomem;
             shpool->log_nomem = 0;
@@ -249,27 +189,28 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
             ngx_memory_barrier();
 
             cn->magic = 0;
-            cn->node.key = hash;
-            cn->key_len = (uint32_t) s.key.size();
+            cn->sn.node.key = hash;
+            cn->sn.str.len = s.key.size();
+            cn->sn.str.data = cn->data;
             cn->size = size;
             cn->conv_len = s.conversation_json.size();
-            cn->msgs_len = old_len + buf.size();
+            cn->msgs_len = m.kept.size + fresh_len;
             cn->version = s.version;
             cn->last_seq = s.last_seq;
-            cn->nmessages = (uint32_t) keep_count + nnew;
-            cn->first = keep_count > 0 ? keep_from : (nnew > 0 ? front : 0);
-            cn->end = nnew > 0 ? front + nnew - 1
-                               : (keep_count > 0 ? keep_from + keep_count - 1
-                                                 : 0);
+            cn->nmessages = (uint32_t) m.run.count;
+            cn->first = m.run.first;
 
             p = ngx_cpymem(cn->data, s.key.data(), s.key.size());
             p = ngx_cpymem(p, s.conversation_json.data(),
                            s.conversation_json.size());
-            if (old_len) {
-                p = ngx_cpymem(p, ngx_http_chat_cache_msgs(old) + off,
-                               old_len);
+            if (m.kept.size) {
+                p = ngx_cpymem(p, ngx_http_chat_cache_msgs(old)
+                                  + m.kept.offset,
+                               m.kept.size);
             }
-            ngx_memcpy(p, buf.data(), buf.size());
+            if (fresh_len) {
+                ngx_memcpy(p, packed->bytes.data(), fresh_len);
+            }
 
             ngx_memory_barrier();
             cn->magic = NGX_HTTP_CHAT_CACHE_MAGIC;
@@ -292,13 +233,14 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
     std::int64_t after, std::int64_t limit, std::string *conversation_json,
     std::vector<chat::CachedMessage> *messages) noexcept
 {
-    size_t                       conv_len, off, len, roff;
-    int64_t                      from, count, seq, i;
-    uint32_t                     hash, rlen;
-    ngx_uint_t                   hit;
-    std::string                  raw;
-    ngx_http_chat_shctx_t       *sh;
-    ngx_http_chat_cache_node_t  *cn;
+    size_t                                  conv_len;
+    uint32_t                                hash;
+    std::string                             raw;
+    ngx_http_chat_shctx_t                  *sh;
+    ngx_http_chat_cache_node_t             *cn;
+    std::optional<chat::cache::SeqRange>    want;
+    std::optional<chat::cache::Slice>       bytes;
+    std::optional<chat::cache::Entry>       entry;
 
     if (zone == NULL || zone->sh == NULL || conversation_json == NULL) {
         return false;
@@ -306,9 +248,7 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
 
     sh = zone->sh;
     hash = ngx_http_chat_cache_hash(key);
-    hit = 0;
     conv_len = 0;
-    count = 0;
 
     try {
         {
@@ -317,75 +257,57 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
             cn = ngx_http_chat_cache_lookup(sh, key, hash);
 
             if (cn != NULL) {
-                off = 0;
-                len = 0;
+                bytes = chat::cache::Slice{};
 
-                if (messages == NULL) {
-                    hit = 1;
+                if (messages != NULL) {
+                    entry = ngx_http_chat_cache_entry(cn);
 
-                } else if (ngx_http_chat_cache_select(cn->first, cn->end,
-                                                      cn->nmessages,
-                                                      cn->last_seq, after,
-                                                      limit, &from, &count)
-                           == NGX_OK)
-                {
-                    if (ngx_http_chat_cache_range(cn, from, count, &off, &len)
-                        == NGX_OK)
-                    {
-                        hit = 1;
+                    want = entry ? chat::cache::select(entry->run,
+                                                       entry->last_seq,
+                                                       after, limit)
+                                 : std::nullopt;
 
-                    } else {
+                    bytes = want ? chat::cache::slice(entry->list,
+                                                      entry->run, *want)
+                                 : std::nullopt;
+
+                    if (!entry || (want && !bytes)) {
                         /* inconsistent: never serve it again */
                         ngx_http_chat_cache_replace(zone, NULL, cn);
                         cn = NULL;
                     }
                 }
 
-                if (hit) {
+                if (bytes) {
                     /* one allocation and two memcpy()s under the lock */
                     conv_len = cn->conv_len;
-                    raw.reserve(conv_len + len);
-                    raw.append((char *) cn->data + cn->key_len, conv_len);
-                    raw.append((char *) ngx_http_chat_cache_msgs(cn) + off,
-                               len);
+                    raw.reserve(conv_len + bytes->size);
+                    raw.append((char *) cn->data + cn->sn.str.len, conv_len);
+                    raw.append((char *) ngx_http_chat_cache_msgs(cn)
+                               + bytes->offset,
+                               bytes->size);
 
                     ngx_http_chat_cache_touch(sh, cn);
                 }
             }
         }
 
-        if (!hit) {
+        if (!bytes) {
             return false;
         }
 
-        conversation_json->assign(raw, 0, conv_len);
-
         if (messages != NULL) {
-            messages->clear();
-            messages->reserve((size_t) count);
+            auto list = chat::cache::unpack(std::as_bytes(
+                            std::span(raw).subspan(conv_len)));
 
-            roff = conv_len;
-
-            for (i = 0; i < count; i++) {
-                /* validated under the lock by ngx_http_chat_cache_range() */
-                seq = 0;
-                rlen = 0;
-
-                if (ngx_http_chat_cache_record((u_char *) raw.data(),
-                                               raw.size(), roff, &seq, &rlen)
-                    != NGX_OK)
-                {
-                    return false;
-                }
-
-                roff += NGX_HTTP_CHAT_CACHE_REC_HDR;
-
-                messages->push_back(chat::CachedMessage{
-                    seq, std::string(raw, roff, rlen)});
-
-                roff += rlen;
+            if (!list.ok()) {
+                return false;
             }
+
+            *messages = std::move(list).value();
         }
+
+        conversation_json->assign(raw, 0, conv_len);
 
     } catch (...) {
         return false;
@@ -503,7 +425,7 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
 
     if (sh->cache_rbtree.root == NULL) {
         ngx_rbtree_init(&sh->cache_rbtree, &sh->cache_sentinel,
-                        ngx_http_chat_cache_rbtree_insert_value);
+                        ngx_str_rbtree_insert_value);
         ngx_queue_init(&sh->cache_lru);
         return 0;
     }
@@ -571,7 +493,7 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
     }
 
     ngx_rbtree_init(&sh->cache_rbtree, &sh->cache_sentinel,
-                    ngx_http_chat_cache_rbtree_insert_value);
+                    ngx_str_rbtree_insert_value);
     ngx_queue_init(&sh->cache_lru);
 
     sh->cache_entries = 0;
@@ -583,84 +505,25 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
 }
 
 
-static void
-ngx_http_chat_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t          **p;
-    ngx_http_chat_cache_node_t  *cn, *cnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            cn = (ngx_http_chat_cache_node_t *) node;
-            cnt = (ngx_http_chat_cache_node_t *) temp;
-
-            p = (ngx_memn2cmp(cn->data, cnt->data, cn->key_len, cnt->key_len)
-                 < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
 static ngx_http_chat_cache_node_t *
 ngx_http_chat_cache_lookup(ngx_http_chat_shctx_t *sh, std::string_view key,
     uint32_t hash)
 {
-    ngx_int_t                    rc;
-    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_str_t                    name;
+    ngx_str_node_t              *sn;
     ngx_http_chat_cache_node_t  *cn;
 
-    node = sh->cache_rbtree.root;
-    sentinel = sh->cache_rbtree.sentinel;
+    name.len = key.size();
+    name.data = (u_char *) key.data();
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        cn = (ngx_http_chat_cache_node_t *) node;
-
-        rc = ngx_memn2cmp((u_char *) key.data(), cn->data, key.size(),
-                          cn->key_len);
-
-        if (rc == 0) {
-            return cn->magic == NGX_HTTP_CHAT_CACHE_MAGIC ? cn : NULL;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
+    sn = ngx_str_rbtree_lookup(&sh->cache_rbtree, &name, hash);
+    if (sn == NULL) {
+        return NULL;
     }
 
-    return NULL;
+    cn = (ngx_http_chat_cache_node_t *) sn;
+
+    return cn->magic == NGX_HTTP_CHAT_CACHE_MAGIC ? cn : NULL;
 }
 
 
@@ -685,21 +548,14 @@ ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
     ngx_memory_barrier();
 
     if (cn) {
-        /*
-         * The insert callback is a pointer into this module's .so, stored in
-         * shared memory; set it each time in case a reload mapped the module
-         * elsewhere.
-         */
-        sh->cache_rbtree.insert = ngx_http_chat_cache_rbtree_insert_value;
-
-        ngx_rbtree_insert(&sh->cache_rbtree, &cn->node);
+        ngx_rbtree_insert(&sh->cache_rbtree, &cn->sn.node);
         ngx_queue_insert_head(&sh->cache_lru, &cn->queue);
         sh->cache_entries++;
     }
 
     if (old) {
         ngx_queue_remove(&old->queue);
-        ngx_rbtree_delete(&sh->cache_rbtree, &old->node);
+        ngx_rbtree_delete(&sh->cache_rbtree, &old->sn.node);
         sh->cache_entries--;
     }
 
@@ -766,196 +622,24 @@ ngx_http_chat_cache_evict(ngx_http_chat_zone_t *zone,
 
 
 /*
- * Finds the bytes of the cached messages from .. from + count - 1, checking
- * every record on the way: a block is trusted only as far as it parses.
+ * What a block says of its messages, for core to check and decide on; NULL
+ * (nullopt) if the block's own header does not add up.
  */
 
-static ngx_int_t
-ngx_http_chat_cache_range(ngx_http_chat_cache_node_t *cn, int64_t from,
-    int64_t count, size_t *off, size_t *len)
+static std::optional<chat::cache::Entry>
+ngx_http_chat_cache_entry(ngx_http_chat_cache_node_t *cn)
 {
-    u_char    *p;
-    size_t     o, start;
-    int64_t    seq, i, stop;
-    uint32_t   rlen;
-
-    *off = 0;
-    *len = 0;
-
-    if (count == 0) {
-        return NGX_OK;
-    }
-
     if (cn->magic != NGX_HTTP_CHAT_CACHE_MAGIC
         || cn->size != offsetof(ngx_http_chat_cache_node_t, data)
-                       + cn->key_len + cn->conv_len + cn->msgs_len
-        || count < 0
-        || from < cn->first
-        || from + count - 1 > cn->end
-        || cn->end - cn->first + 1 != (int64_t) cn->nmessages)
+                       + cn->sn.str.len + cn->conv_len + cn->msgs_len)
     {
-        return NGX_ERROR;
+        return std::nullopt;
     }
 
-    p = ngx_http_chat_cache_msgs(cn);
-    o = 0;
-    start = 0;
-    stop = from - cn->first + count;
-
-    for (i = 0; i < stop; i++) {
-
-        if (i == from - cn->first) {
-            start = o;
-        }
-
-        if (ngx_http_chat_cache_record(p, cn->msgs_len, o, &seq, &rlen)
-            != NGX_OK
-            || seq != cn->first + i)
-        {
-            return NGX_ERROR;
-        }
-
-        o += NGX_HTTP_CHAT_CACHE_REC_HDR + rlen;
-    }
-
-    *off = start;
-    *len = o - start;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_chat_cache_record(const u_char *p, size_t len, size_t off,
-    int64_t *seq, uint32_t *rlen)
-{
-    if (off > len || len - off < NGX_HTTP_CHAT_CACHE_REC_HDR) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(seq, p + off, sizeof(int64_t));
-    ngx_memcpy(rlen, p + off + sizeof(int64_t), sizeof(uint32_t));
-
-    if (len - off - NGX_HTTP_CHAT_CACHE_REC_HDR < *rlen) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Which cached messages answer a read: NGX_OK with the run from .. from +
- * count - 1 (count may be 0), or NGX_DECLINED if the cache does not cover
- * the answer and Postgres must.
- */
-
-static ngx_int_t
-ngx_http_chat_cache_select(int64_t first, int64_t end, uint32_t n,
-    int64_t last_seq, int64_t after, int64_t limit, int64_t *from,
-    int64_t *count)
-{
-    int64_t  start, need;
-
-    *from = 0;
-    *count = 0;
-
-    if (limit <= 0) {
-        return NGX_DECLINED;
-    }
-
-    if (last_seq == 0) {
-        /* no messages yet: every read is answered, empty */
-        return NGX_OK;
-    }
-
-    if (n == 0 || end != last_seq) {
-        /* not the tail: newer messages exist that we do not hold */
-        return NGX_DECLINED;
-    }
-
-    if (after >= 0) {
-        if (after < first - 1 && first != 1) {
-            return NGX_DECLINED;
-        }
-
-        start = ngx_max(after + 1, first);
-
-        if (start > end) {
-            return NGX_OK;
-        }
-
-        *from = start;
-        *count = ngx_min(limit, end - start + 1);
-
-        return NGX_OK;
-    }
-
-    need = ngx_min(limit, last_seq);
-
-    if (need > (int64_t) n) {
-        return NGX_DECLINED;
-    }
-
-    *from = end - need + 1;
-    *count = need;
-
-    return NGX_OK;
-}
-
-
-/*
- * Packs the newest max_messages of s.messages into buf.  NGX_OK if they are
- * a tail (contiguous, ascending, ending at s.last_seq), with *front the seq
- * of the first packed one; NGX_DECLINED if s carries no usable tail.
- */
-
-static ngx_int_t
-ngx_http_chat_cache_pack(const chat::Snapshot &s, size_t max_messages,
-    std::string *buf, uint32_t *n, int64_t *front)
-{
-    size_t    i, k, total, size;
-    int64_t   seq;
-    uint32_t  len;
-
-    *n = 0;
-    *front = 0;
-
-    total = s.messages.size();
-
-    if (total == 0 || s.messages.back().seq != s.last_seq) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < total; i++) {
-        if (s.messages[i].seq != s.last_seq - (int64_t) (total - 1 - i)
-            || s.messages[i].seq <= 0
-            || s.messages[i].json.size() > NGX_MAX_UINT32_VALUE)
-        {
-            return NGX_DECLINED;
-        }
-    }
-
-    k = ngx_min(total, ngx_min(max_messages, (size_t) NGX_MAX_UINT32_VALUE));
-
-    size = 0;
-    for (i = total - k; i < total; i++) {
-        size += NGX_HTTP_CHAT_CACHE_REC_HDR + s.messages[i].json.size();
-    }
-
-    buf->reserve(size);
-
-    for (i = total - k; i < total; i++) {
-        seq = s.messages[i].seq;
-        len = (uint32_t) s.messages[i].json.size();
-
-        buf->append((const char *) &seq, sizeof(int64_t));
-        buf->append((const char *) &len, sizeof(uint32_t));
-        buf->append(s.messages[i].json);
-    }
-
-    *n = (uint32_t) k;
-    *front = k > 0 ? s.messages[total - k].seq : 0;
-
-    return NGX_OK;
+    return chat::cache::Entry{
+        cn->version, cn->last_seq,
+        chat::cache::SeqRange{cn->first, (int64_t) cn->nmessages},
+        std::span<const std::byte>(
+            reinterpret_cast<const std::byte *>(ngx_http_chat_cache_msgs(cn)),
+            cn->msgs_len)};
 }

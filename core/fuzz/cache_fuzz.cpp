@@ -1,0 +1,131 @@
+// libFuzzer target: the cache's packed lists are read from shared memory a crashed worker may
+// have half-written; checking, slicing, selecting and merging never read outside the bytes and
+// every answer they give is ascending, inside what the entry holds, and within the limit.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "chat/cache_entry.h"
+
+namespace {
+
+using namespace chat::cache;
+
+// Reads the fuzzer's numbers from the front of the input: a tag byte with the high bit
+// set is followed by a raw int64, otherwise it is a small number itself (-64 .. 63), so
+// both the edges and the interesting small seqs are reached.
+struct Input {
+    std::span<const std::uint8_t> rest;
+
+    std::int64_t num() {
+        if (rest.empty()) return 0;
+        const std::uint8_t tag = rest[0];
+        rest = rest.subspan(1);
+        if ((tag & 0x80) == 0) return static_cast<std::int64_t>(tag & 0x7f) - 64;
+        std::int64_t v = 0;
+        const std::size_t n = std::min(sizeof v, rest.size());
+        std::memcpy(&v, rest.data(), n);
+        rest = rest.subspan(n);
+        return v;
+    }
+};
+
+void check(bool ok) {
+    if (!ok) std::abort();
+}
+
+// Every message of the list is one record whose seq is in run, ascending, one apart.
+void check_holds(std::span<const std::byte> list, SeqRange run) {
+    auto u = unpack(list);
+    check(u.ok());
+    check(static_cast<std::int64_t>(u.value().size()) == run.count);
+    for (std::size_t i = 0; i < u.value().size(); i++)
+        check(u.value()[i].seq == run.first + static_cast<std::int64_t>(i));
+}
+
+// A read of an entry: whatever is served is ascending, inside the entry, within the limit.
+void check_read(const Entry& e, std::int64_t after, std::int64_t limit) {
+    const auto want = select(e.run, e.last_seq, after, limit);
+    if (!want) return;
+    check(limit > 0 && want->count >= 0 && want->count <= limit);
+    if (want->count == 0) return;
+    check(e.run.count > 0 && want->first >= e.run.first && want->count <= e.run.count &&
+          want->first - e.run.first <= e.run.count - want->count);
+    if (after >= 0) check(want->first > after);
+    if (after < 0) check(want->last() == e.last_seq);
+    const auto sl = slice(e.list, e.run, *want);
+    if (!sl) return;
+    check(sl->offset <= e.list.size() && sl->size <= e.list.size() - sl->offset);
+    check_holds(e.list.subspan(sl->offset, sl->size), *want);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    Input in{std::span(data, size)};
+    const Entry cached{in.num(), in.num(), SeqRange{in.num(), static_cast<std::uint32_t>(in.num())}, {}};
+    const std::int64_t after = in.num();
+    const std::int64_t limit = in.num();
+    const std::int64_t version = in.num();
+    const std::int64_t last_seq = in.num();
+    const std::int64_t k = in.num() & 0x3f;
+    const auto max = static_cast<std::size_t>(in.num() & 0x3f);
+    const std::int64_t shape = in.num();
+    // The rest is the packed list, copied so that ASan sees its exact end; or, to reach the
+    // merges of real lists, the list the entry claims to hold, with one byte flipped maybe.
+    std::string bytes(reinterpret_cast<const char*>(in.rest.data()), in.rest.size());
+    if ((shape & 1) != 0 && cached.run.first > 0 && cached.run.first < 1000 && cached.run.count <= 64) {
+        chat::Snapshot held;
+        held.last_seq = cached.run.first + cached.run.count - 1;
+        for (std::int64_t q = cached.run.first; q <= held.last_seq; q++) held.messages.push_back({q, bytes});
+        if (auto p = pack(held, 64)) bytes = p->bytes;
+        if ((shape & 2) != 0 && !bytes.empty()) bytes[static_cast<std::size_t>(shape >> 2) % bytes.size()] ^= 0x5a;
+    }
+    Entry e = cached;
+    e.list = std::as_bytes(std::span(bytes));
+
+    // Whatever a whole list parses as is ascending.
+    if (auto u = unpack(e.list); u.ok()) {
+        for (std::size_t i = 1; i < u.value().size(); i++) check(u.value()[i - 1].seq < u.value()[i].seq);
+    }
+    // Any slice of an untrusted list lies inside it and holds what was asked.
+    if (auto sl = slice(e.list, e.run, e.run); sl && e.run.count > 0)
+        check_holds(e.list.subspan(sl->offset, sl->size), e.run);
+    check_read(e, after, limit);
+
+    // A write against the untrusted entry: a snapshot of k messages ending at last_seq.
+    chat::Snapshot s;
+    s.key = "k";
+    s.version = version;
+    s.last_seq = last_seq;
+    if (last_seq > k) {
+        for (std::int64_t i = k - 1; i >= 0; i--) s.messages.push_back({last_seq - i, std::to_string(last_seq - i)});
+    }
+    const auto packed = pack(s, max);
+    if (packed) {
+        check(packed->run.count <= static_cast<std::int64_t>(max));
+        check(packed->run.count == 0 || packed->run.last() == s.last_seq);
+        check_holds(std::as_bytes(std::span(packed->bytes)), packed->run);
+    }
+    const Merge m = merge(e, s, packed, max);
+    if (m.store) {
+        check(m.kept.offset <= e.list.size() && m.kept.size <= e.list.size() - m.kept.offset);
+        check(m.run.count <= static_cast<std::int64_t>(max));
+        std::string stored(bytes, m.kept.offset, m.kept.size);
+        if (packed) stored += packed->bytes;
+        const Entry next{s.version, s.last_seq, m.run, std::as_bytes(std::span(stored))};
+        check_holds(next.list, m.run);
+        if (packed && packed->run.count > 0) check(m.run.last() == packed->run.last());
+        check_read(next, after, limit);
+        // Writing the same snapshot again changes nothing.
+        check(!merge(next, s, pack(s, max), max).store);
+    } else {
+        check(e.run.count >= 0 && s.version <= e.version);
+    }
+    return 0;
+}

@@ -1,0 +1,279 @@
+// The cache's packed lists: what a write keeps, what a read is served, and that
+// bytes which do not parse are never believed.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/cache_entry.h"
+
+namespace {
+
+using namespace chat::cache;
+using chat::CachedMessage;
+using chat::Snapshot;
+
+std::string json_of(std::int64_t seq) { return "{\"seq\":" + std::to_string(seq) + "}"; }
+
+// A snapshot at version v whose messages are from .. to (none if from > to).
+Snapshot snap(std::int64_t version, std::int64_t last_seq, std::int64_t from, std::int64_t to) {
+    Snapshot s;
+    s.key = "session";
+    s.version = version;
+    s.last_seq = last_seq;
+    s.conversation_json = "{}";
+    for (std::int64_t q = from; q <= to; q++) s.messages.push_back(CachedMessage{q, json_of(q)});
+    return s;
+}
+
+std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s)); }
+
+std::string record(std::int64_t seq, std::string_view json) {
+    std::string out(record_header, '\0');
+    const auto len = static_cast<std::uint32_t>(json.size());
+    std::memcpy(out.data(), &seq, sizeof seq);
+    std::memcpy(out.data() + sizeof seq, &len, sizeof len);
+    return out.append(json);
+}
+
+std::vector<std::int64_t> seqs_of(const std::vector<CachedMessage>& m) {
+    std::vector<std::int64_t> out;
+    for (const auto& x : m) out.push_back(x.seq);
+    return out;
+}
+
+std::vector<std::int64_t> seqs(std::int64_t from, std::int64_t to) {
+    std::vector<std::int64_t> out;
+    for (std::int64_t q = from; q <= to; q++) out.push_back(q);
+    return out;
+}
+
+// The entry a write leaves behind, as the module builds it: kept cached bytes, then the packed ones.
+struct Stored {
+    std::int64_t version = 0;
+    std::int64_t last_seq = 0;
+    SeqRange run;
+    std::string list;
+
+    Entry entry() const { return Entry{version, last_seq, run, bytes_of(list)}; }
+};
+
+std::optional<Stored> write(const std::optional<Stored>& cached, const Snapshot& s, std::size_t max) {
+    const auto packed = pack(s, max);
+    const auto m = merge(cached ? std::optional<Entry>(cached->entry()) : std::nullopt, s, packed, max);
+    if (!m.store) return cached;
+    Stored out{s.version, s.last_seq, m.run, {}};
+    if (m.kept.size > 0) out.list = cached->list.substr(m.kept.offset, m.kept.size);
+    if (packed) out.list += packed->bytes;
+    return out;
+}
+
+// The messages a read is served, or nullopt for a miss.
+std::optional<std::vector<std::int64_t>> read(const Stored& e, std::int64_t after, std::int64_t limit) {
+    const auto want = select(e.run, e.last_seq, after, limit);
+    if (!want) return std::nullopt;
+    const auto sl = slice(bytes_of(e.list), e.run, *want);
+    if (!sl) return std::nullopt;
+    auto list = unpack(bytes_of(e.list).subspan(sl->offset, sl->size));
+    if (!list.ok()) return std::nullopt;
+    for (const auto& m : list.value()) EXPECT_EQ(m.json, json_of(m.seq));
+    return seqs_of(list.value());
+}
+
+TEST(CacheEntry, PacksTheNewestMessagesOfATailAndUnpacksThemAgain) {
+    const auto p = pack(snap(1, 5, 1, 5), 3);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->run, (SeqRange{3, 3}));
+    EXPECT_EQ(p->bytes, record(3, json_of(3)) + record(4, json_of(4)) + record(5, json_of(5)));
+    auto u = unpack(bytes_of(p->bytes));
+    ASSERT_TRUE(u.ok());
+    EXPECT_EQ(seqs_of(u.value()), seqs(3, 5));
+    EXPECT_EQ(u.value()[0].json, json_of(3));
+}
+
+TEST(CacheEntry, PacksNothingFromMessagesThatAreNotTheTail) {
+    EXPECT_FALSE(pack(snap(1, 0, 1, 0), 10));  // no messages at all
+    EXPECT_FALSE(pack(snap(1, 6, 1, 5), 10));  // a newer message exists
+    Snapshot gap = snap(1, 5, 1, 5);
+    gap.messages.erase(gap.messages.begin() + 2);
+    EXPECT_FALSE(pack(gap, 10));
+    Snapshot zero = snap(1, 1, 0, 1);
+    EXPECT_FALSE(pack(zero, 10));  // seqs start at 1
+}
+
+TEST(CacheEntry, UnpacksAnEmptyListAsNoMessages) {
+    auto u = unpack({});
+    ASSERT_TRUE(u.ok());
+    EXPECT_TRUE(u.value().empty());
+}
+
+TEST(CacheEntry, RejectsRecordsCutShortOrRunningPastTheEnd) {
+    const std::string good = record(1, "ab") + record(2, "cd");
+    // A truncated header.
+    EXPECT_FALSE(unpack(bytes_of(good.substr(0, good.size() - 2 - record_header + 3))).ok());
+    EXPECT_FALSE(slice(bytes_of(good.substr(0, 5)), SeqRange{1, 1}, SeqRange{1, 1}));
+    // A length past the end.
+    std::string longer = good;
+    const std::uint32_t big = 1000;
+    std::memcpy(longer.data() + record_header + 2 + sizeof(std::int64_t), &big, sizeof big);
+    EXPECT_FALSE(unpack(bytes_of(longer)).ok());
+    EXPECT_FALSE(slice(bytes_of(longer), SeqRange{1, 2}, SeqRange{2, 1}));
+    EXPECT_TRUE(slice(bytes_of(longer), SeqRange{1, 2}, SeqRange{1, 1}));  // believed as far as it parses
+    const std::uint32_t huge = 0xffffffff;
+    std::memcpy(longer.data() + sizeof(std::int64_t), &huge, sizeof huge);
+    EXPECT_FALSE(unpack(bytes_of(longer)).ok());
+    EXPECT_FALSE(slice(bytes_of(longer), SeqRange{1, 2}, SeqRange{1, 1}));
+}
+
+TEST(CacheEntry, RejectsSeqsThatDoNotIncreaseOrDoNotMatchTheRun) {
+    EXPECT_FALSE(unpack(bytes_of(record(2, "a") + record(2, "b"))).ok());
+    EXPECT_FALSE(unpack(bytes_of(record(3, "a") + record(2, "b"))).ok());
+    const std::string list = record(1, "a") + record(3, "b");
+    EXPECT_FALSE(slice(bytes_of(list), SeqRange{1, 2}, SeqRange{2, 1}));
+    EXPECT_FALSE(slice(bytes_of(list), SeqRange{2, 2}, SeqRange{2, 1}));
+}
+
+TEST(CacheEntry, SlicesOnlyInsideWhatTheEntryHolds) {
+    const auto p = pack(snap(1, 5, 1, 5), 10);
+    ASSERT_TRUE(p);
+    const auto all = bytes_of(p->bytes);
+    const auto mid = slice(all, p->run, SeqRange{2, 3});
+    ASSERT_TRUE(mid);
+    auto u = unpack(all.subspan(mid->offset, mid->size));
+    ASSERT_TRUE(u.ok());
+    EXPECT_EQ(seqs_of(u.value()), seqs(2, 4));
+    EXPECT_EQ(slice(all, p->run, SeqRange{}), Slice{});
+    EXPECT_FALSE(slice(all, p->run, SeqRange{0, 2}));
+    EXPECT_FALSE(slice(all, p->run, SeqRange{5, 2}));
+    EXPECT_FALSE(slice(all, p->run, SeqRange{2, -1}));
+    // A run that claims more records than the bytes can hold.
+    EXPECT_FALSE(slice(all, SeqRange{1, 1'000'000}, SeqRange{1, 1}));
+    EXPECT_FALSE(slice(all, SeqRange{std::numeric_limits<std::int64_t>::max(), 2}, SeqRange{1, 1}));
+}
+
+TEST(CacheEntry, SelectsTheMessagesAfterASeqAscendingAndAtMostLimit) {
+    const SeqRange held{3, 8};  // 3 .. 10
+    EXPECT_EQ(select(held, 10, 4, 100), (SeqRange{5, 6}));
+    EXPECT_EQ(select(held, 10, 4, 2), (SeqRange{5, 2}));
+    EXPECT_EQ(select(held, 10, 2, 100), (SeqRange{3, 8}));
+    EXPECT_EQ(select(held, 10, 10, 100), SeqRange{});  // after the last: covered and empty
+    EXPECT_EQ(select(held, 10, 99, 100), SeqRange{});
+    EXPECT_EQ(select(held, 10, std::numeric_limits<std::int64_t>::max(), 5), SeqRange{});
+}
+
+TEST(CacheEntry, SelectsTheLastLimitMessagesForANegativeAfter) {
+    const SeqRange held{3, 8};
+    EXPECT_EQ(select(held, 10, -1, 3), (SeqRange{8, 3}));
+    EXPECT_EQ(select(held, 10, -1, 8), (SeqRange{3, 8}));
+    EXPECT_FALSE(select(held, 10, -1, 9));                           // seqs 1 and 2 are not cached
+    EXPECT_EQ(select(SeqRange{1, 4}, 4, -1, 50), (SeqRange{1, 4}));  // all there is
+}
+
+TEST(CacheEntry, DoesNotCoverGapsOlderMessagesOrANewerTail) {
+    const SeqRange held{3, 8};
+    EXPECT_FALSE(select(held, 10, 0, 100));  // seqs 1 and 2 are missing
+    EXPECT_FALSE(select(held, 11, 4, 100));  // seq 11 is not cached
+    EXPECT_FALSE(select(SeqRange{}, 10, 4, 100));
+    EXPECT_FALSE(select(held, 10, 4, 0));
+    EXPECT_EQ(select(SeqRange{1, 10}, 10, 0, 100), (SeqRange{1, 10}));
+}
+
+TEST(CacheEntry, AnswersAConversationWithoutMessagesEmpty) {
+    EXPECT_EQ(select(SeqRange{}, 0, 0, 50), SeqRange{});
+    EXPECT_EQ(select(SeqRange{}, 0, -1, 50), SeqRange{});
+    EXPECT_FALSE(select(SeqRange{}, 0, 0, 0));
+}
+
+TEST(CacheEntry, StoresAFirstWriteTrimmedToMaxMessages) {
+    const auto e = write(std::nullopt, snap(1, 30, 1, 30), 10);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->run, (SeqRange{21, 10}));
+    EXPECT_EQ(read(*e, -1, 10), seqs(21, 30));
+    EXPECT_EQ(read(*e, 25, 100), seqs(26, 30));
+    EXPECT_FALSE(read(*e, 5, 100));
+}
+
+TEST(CacheEntry, StoresAConversationWithoutMessages) {
+    const auto e = write(std::nullopt, snap(1, 0, 1, 0), 10);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->run, SeqRange{});
+    EXPECT_EQ(read(*e, 0, 50), std::vector<std::int64_t>{});
+}
+
+TEST(CacheEntry, ANewerVersionAppendsItsTailToTheCachedMessages) {
+    auto e = write(std::nullopt, snap(1, 5, 1, 5), 10);
+    e = write(e, snap(2, 7, 6, 7), 10);
+    EXPECT_EQ(e->run, (SeqRange{1, 7}));
+    EXPECT_EQ(read(*e, 0, 100), seqs(1, 7));
+    // ... and trims the oldest past max_messages.
+    e = write(e, snap(3, 12, 8, 12), 10);
+    EXPECT_EQ(e->run, (SeqRange{3, 10}));
+    EXPECT_EQ(read(*e, -1, 10), seqs(3, 12));
+}
+
+TEST(CacheEntry, ANewerVersionWithADisconnectedTailDropsTheCachedMessages) {
+    auto e = write(std::nullopt, snap(1, 5, 1, 5), 10);
+    e = write(e, snap(2, 9, 8, 9), 10);
+    EXPECT_EQ(e->run, (SeqRange{8, 2}));
+}
+
+TEST(CacheEntry, ANewerVersionWithoutATailKeepsMessagesThatStillEndAtLastSeq) {
+    auto e = write(std::nullopt, snap(1, 5, 1, 5), 10);
+    e = write(e, snap(2, 5, 1, 0), 10);  // a status change: same messages
+    EXPECT_EQ(e->version, 2);
+    EXPECT_EQ(e->run, (SeqRange{1, 5}));
+    EXPECT_EQ(read(*e, 2, 100), seqs(3, 5));
+    e = write(e, snap(3, 5, 1, 0), 3);  // kept, trimmed to the newest
+    EXPECT_EQ(e->run, (SeqRange{3, 3}));
+    e = write(e, snap(4, 6, 1, 0), 10);  // a message arrived elsewhere: none kept
+    EXPECT_EQ(e->version, 4);
+    EXPECT_EQ(e->run, SeqRange{});
+    EXPECT_TRUE(e->list.empty());
+    EXPECT_FALSE(read(*e, -1, 1));
+}
+
+TEST(CacheEntry, AnOlderVersionChangesNothing) {
+    const auto e = write(std::nullopt, snap(5, 5, 1, 5), 10);
+    const auto m = merge(e->entry(), snap(4, 9, 1, 9), pack(snap(4, 9, 1, 9), 10), 10);
+    EXPECT_FALSE(m.store);
+}
+
+TEST(CacheEntry, TheSameVersionMergesOnlyALongerTail) {
+    auto e = write(std::nullopt, snap(1, 10, 8, 10), 10);
+    // A history read reaching further back is merged in front.
+    e = write(e, snap(1, 10, 4, 10), 10);
+    EXPECT_EQ(e->run, (SeqRange{4, 7}));
+    EXPECT_EQ(read(*e, 3, 100), seqs(4, 10));
+    // Shorter or equal tails, no tail, or another last_seq change nothing.
+    for (const auto& s : {snap(1, 10, 6, 10), snap(1, 10, 4, 10), snap(1, 10, 1, 0), snap(1, 11, 1, 11)}) {
+        const auto m = merge(e->entry(), s, pack(s, 10), 10);
+        EXPECT_FALSE(m.store) << s.messages.size();
+    }
+    // A longer tail is bounded by max_messages too.
+    e = write(e, snap(1, 10, 1, 10), 8);
+    EXPECT_EQ(e->run, (SeqRange{3, 8}));
+    EXPECT_EQ(read(*e, 2, 100), seqs(3, 10));
+}
+
+TEST(CacheEntry, TheSameVersionFillsAnEntryThatHeldNoTail) {
+    auto e = write(std::nullopt, snap(1, 5, 1, 0), 10);
+    EXPECT_EQ(e->run, SeqRange{});
+    e = write(e, snap(1, 5, 3, 5), 10);
+    EXPECT_EQ(e->run, (SeqRange{3, 3}));
+}
+
+TEST(CacheEntry, CachedRecordsThatDoNotParseAreNotKept) {
+    auto e = write(std::nullopt, snap(1, 5, 1, 5), 10);
+    e->list.resize(e->list.size() - 3);  // the last record cut short
+    const auto s = snap(2, 5, 1, 0);
+    const auto m = merge(e->entry(), s, pack(s, 10), 10);
+    EXPECT_TRUE(m.store);
+    EXPECT_EQ(m.kept, Slice{});
+    EXPECT_EQ(m.run, SeqRange{});
+    EXPECT_FALSE(read(*e, 0, 100));
+}
+
+}  // namespace

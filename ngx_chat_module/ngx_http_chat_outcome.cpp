@@ -95,49 +95,32 @@ ngx_http_chat_outcome_send(ngx_http_request_t *r,
 }
 
 
-void
-ngx_http_chat_apply(ngx_http_chat_park_t id, ngx_http_chat_main_conf_t *cmcf,
-    chat::Result<chat::Outcome> res) noexcept
-{
-    if (res.ok()) {
-        ngx_http_chat_outcome_effects(cmcf, res.value());
-    }
-
-    ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-        return ngx_http_chat_outcome_send(r, res);
-    });
-}
-
-
 /*
- * Parks the request for a use case and makes its completion, which captures
- * the park handle, never r: NGX_ERROR when that failed (answer 500 then).
+ * The completion of a request suspended for a use case. It captures the
+ * park handle and the configuration, never r: small and trivially copyable,
+ * so std::function keeps it inline and making it cannot throw.
  */
-ngx_int_t
-ngx_http_chat_outcome_park(ngx_http_request_t *r, chat::OutcomeDone *done)
+chat::OutcomeDone
+ngx_http_chat_outcome_done(ngx_http_request_t *r, ngx_http_chat_park_t id)
     noexcept
 {
-    ngx_http_chat_park_t        id = ngx_http_chat_park(r);
     ngx_http_chat_main_conf_t  *cmcf;
-
-    if (id == 0) {
-        return NGX_ERROR;
-    }
 
     cmcf = static_cast<ngx_http_chat_main_conf_t *>(
                ngx_http_get_module_main_conf(r, ngx_http_chat_module));
 
-    try {
-        *done = [id, cmcf](chat::Result<chat::Outcome> res) {
-            ngx_http_chat_apply(id, cmcf, std::move(res));
-        };
+    auto  apply = [id, cmcf](chat::Result<chat::Outcome> res) {
+        if (res.ok()) {
+            ngx_http_chat_outcome_effects(cmcf, res.value());
+        }
 
-    } catch (const std::exception &e) {
-        (void) ngx_http_chat_unpark(id);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: %s", e.what());
-        return NGX_ERROR;
-    }
+        ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+            return ngx_http_chat_outcome_send(r, res);
+        });
+    };
 
-    return NGX_OK;
+    static_assert(std::is_nothrow_constructible_v<chat::OutcomeDone,
+                                                  decltype(apply)>);
+
+    return chat::OutcomeDone(std::move(apply));
 }

@@ -1,7 +1,8 @@
 /*
  * Sending answers: JSON bodies, API.md's error shape (also for the errors
  * nginx itself answers in an API location, such as 413 before the handler
- * runs), and finishing requests parked with NGX_DONE.
+ * runs), and suspending requests answered later (NGX_DONE) and finishing
+ * them.
  */
 
 #include "ngx_http_chat.h"
@@ -225,12 +226,11 @@ ngx_http_chat_park(ngx_http_request_t *r) noexcept
 }
 
 
-ngx_http_request_t *
-ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept
+/* the entry of id, or NULL when it is not (or no longer) parked */
+static ngx_http_chat_parked_t *
+ngx_http_chat_park_find(ngx_http_chat_park_t id)
 {
-    ngx_rbtree_node_t       *node, *sentinel;
-    ngx_http_request_t      *r;
-    ngx_http_chat_parked_t  *p;
+    ngx_rbtree_node_t  *node, *sentinel;
 
     if (id == 0 || ngx_http_chat_parked_tree.root == NULL) {
         return NULL;
@@ -240,19 +240,57 @@ ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept
     sentinel = ngx_http_chat_parked_tree.sentinel;
 
     while (node != sentinel) {
-        if (id != node->key) {
-            node = (id < node->key) ? node->left : node->right;
-            continue;
+        if (id == node->key) {
+            return reinterpret_cast<ngx_http_chat_parked_t *>(node);
         }
 
-        p = reinterpret_cast<ngx_http_chat_parked_t *>(node);
-        r = p->request;
-        ngx_http_chat_park_remove(p);
-
-        return r;
+        node = (id < node->key) ? node->left : node->right;
     }
 
     return NULL;
+}
+
+
+ngx_http_request_t *
+ngx_http_chat_parked(ngx_http_chat_park_t id) noexcept
+{
+    ngx_http_chat_parked_t  *p = ngx_http_chat_park_find(id);
+
+    return p ? p->request : NULL;
+}
+
+
+ngx_http_request_t *
+ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept
+{
+    ngx_http_request_t      *r;
+    ngx_http_chat_parked_t  *p = ngx_http_chat_park_find(id);
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    r = p->request;
+    ngx_http_chat_park_remove(p);
+
+    return r;
+}
+
+
+/*
+ * The one way a REST request waits: counted (the handler returns NGX_DONE,
+ * and the finish finalizes it once more) and parked.
+ */
+ngx_http_chat_park_t
+ngx_http_chat_suspend(ngx_http_request_t *r) noexcept
+{
+    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
+
+    if (id != 0) {
+        r->main->count++;
+    }
+
+    return id;
 }
 
 

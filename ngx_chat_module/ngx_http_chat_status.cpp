@@ -143,7 +143,7 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
     }
 
     /* the queue and the agents online are Postgres's to say */
-    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
+    ngx_http_chat_park_t  id = ngx_http_chat_suspend(r);
 
     if (id == 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -154,8 +154,6 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
             return ngx_http_chat_status_send(r, cmcf, counts);
         });
     });
-
-    r->main->count++;
 
     return NGX_DONE;
 }

@@ -151,6 +151,8 @@ ngx_int_t ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
     std::string_view json) noexcept;
 ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept;
+ngx_int_t ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds)
+    noexcept;
 ngx_int_t ngx_http_chat_filter_init(ngx_conf_t *cf);
 /*
  * Requests answered later, from a completion (Postgres, Redis, the thread
@@ -331,8 +333,6 @@ void ngx_http_chat_ring_stop(void) noexcept;
 ngx_msec_t ngx_http_chat_rate_take(ngx_http_chat_main_conf_t *cmcf,
     chat::rate::Bucket *table, const ngx_http_chat_limit_t *limit,
     std::string_view key);
-ngx_int_t ngx_http_chat_send_rate_limited(ngx_http_request_t *r,
-    ngx_msec_t retry, std::string_view message);
 char *ngx_http_chat_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_chat_status.cpp */

@@ -192,7 +192,8 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
 
     if (rt->flags & NGX_HTTP_CHAT_RATE) {
         retry = ngx_http_chat_rate_take(cmcf, sh ? sh->buckets : NULL,
-                    &cmcf->rate, ngx_http_chat_sv(ngx_http_chat_ctx(r)->principal));
+                    &cmcf->rate,
+                    ngx_http_chat_sv(ngx_http_chat_ctx(r)->principal));
         message = "too many messages, slow down";
 
     } else if (rt->flags & NGX_HTTP_CHAT_RATE_ADDRESS) {
@@ -224,7 +225,13 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
         return rc;
     }
 
-    return ngx_http_chat_send_rate_limited(r, retry, message);
+    if (ngx_http_chat_retry_after(r, chat::rate::retry_after_s(retry))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_chat_send_error(r, chat::Errc::rate_limited, message);
 }
 
 

@@ -47,9 +47,6 @@ ngx_int_t
 ngx_http_chat_outcome_send(ngx_http_request_t *r,
     const chat::Result<chat::Outcome> &res) noexcept
 {
-    u_char           *p;
-    ngx_table_elt_t  *h;
-
     if (!res.ok()) {
         chat::Errc  code = res.error().code;
 
@@ -67,19 +64,11 @@ ngx_http_chat_outcome_send(ngx_http_request_t *r,
 
     const chat::Outcome  &o = res.value();
 
-    if (o.retry_after_s > 0) {
-        /* a refused login (chat_login_limit): 429 with the time left */
-        h = static_cast<ngx_table_elt_t *>(
-                ngx_list_push(&r->headers_out.headers));
-        p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
-        if (h == NULL || p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        h->value.data = p;
-        h->value.len = ngx_sprintf(p, "%L", (int64_t) o.retry_after_s) - p;
+    /* a refused login (chat_login_limit): 429 with the time left */
+    if (o.retry_after_s > 0
+        && ngx_http_chat_retry_after(r, (uint64_t) o.retry_after_s) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (!o.cookie.empty()

@@ -1,9 +1,9 @@
 /*
  * Rate limits: token buckets in the chat zone (`chat_rate` per session,
- * `chat_session_rate` per client address), the 429 answer with Retry-After,
- * and the directives' parser. The buckets' rules (refill, which bucket a key
- * takes, never resetting one in use) are core's, chat::rate; here they get
- * the zone's table, its lock and nginx's clock.
+ * `chat_session_rate` per client address) and the directives' parser. The
+ * buckets' rules (refill, which bucket a key takes, never resetting one in
+ * use) are core's, chat::rate; here they get the zone's table, its lock and
+ * nginx's clock.
  */
 
 #include "ngx_http_chat.h"
@@ -42,33 +42,6 @@ ngx_http_chat_rate_take(ngx_http_chat_main_conf_t *cmcf,
     ngx_shmtx_unlock(&shpool->mutex);
 
     return (ngx_msec_t) wait;
-}
-
-
-ngx_int_t
-ngx_http_chat_send_rate_limited(ngx_http_request_t *r, ngx_msec_t retry,
-    std::string_view message)
-{
-    u_char           *p;
-    ngx_table_elt_t  *h;
-
-    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_TIME_T_LEN));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%uL",
-                              chat::rate::retry_after_s(retry)) - p;
-
-    return ngx_http_chat_send_error(r, chat::Errc::rate_limited, message);
 }
 
 

@@ -100,6 +100,29 @@ ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* the Retry-After header of the answer about to be sent */
+ngx_int_t
+ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds) noexcept
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
+    p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
+
+    if (h == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%uL", seconds) - p;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept
@@ -109,16 +132,10 @@ ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     try {
         std::string  body = ngx_http_chat_error_json(code, message);
 
-        if (code == chat::Errc::unavailable) {
-            ngx_table_elt_t  *h = static_cast<ngx_table_elt_t *>(
-                                      ngx_list_push(&r->headers_out.headers));
-            if (h == NULL) {
-                return NGX_ERROR;
-            }
-
-            h->hash = 1;
-            ngx_str_set(&h->key, "Retry-After");
-            ngx_str_set(&h->value, "1");
+        if (code == chat::Errc::unavailable
+            && ngx_http_chat_retry_after(r, 1) != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         return ngx_http_chat_send_json(r, status, body);

@@ -309,7 +309,8 @@ struct ngx_http_chat_route_s {
 
 ngx_int_t ngx_http_chat_api_handler(ngx_http_request_t *r);
 
-/* ngx_http_chat_customer.cpp, ngx_http_chat_agent.cpp */
+/* ngx_http_chat_status.cpp, _customer.cpp, _agent.cpp */
+extern const ngx_http_chat_route_t  ngx_http_chat_ops_routes[];
 extern const ngx_http_chat_route_t  ngx_http_chat_customer_routes[];
 extern const ngx_http_chat_route_t  ngx_http_chat_agent_routes[];
 

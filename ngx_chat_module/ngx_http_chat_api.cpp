@@ -1,7 +1,7 @@
 /*
  * The chat_api content handler: routes /v1/... under the location through
  * one table of every part's routes, and takes each request through the same
- * steps (service, credentials, rate limit, body, call); the health probes.
+ * steps (service, credentials, rate limit, body, call).
  */
 
 #include "ngx_http_chat.h"
@@ -9,23 +9,6 @@
 #include "chat/address.h"
 #include "chat/agent.h"
 #include "chat/customer.h"
-#include "chat/ops.h"
-
-
-static ngx_int_t ngx_http_chat_health(ngx_http_chat_call_t &c);
-static ngx_int_t ngx_http_chat_health_db(ngx_http_chat_call_t &c);
-static ngx_int_t ngx_http_chat_health_redis(ngx_http_chat_call_t &c);
-
-
-static const ngx_http_chat_route_t  ngx_http_chat_ops_routes[] = {
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health", ngx_http_chat_auth_none, 0,
-      NULL, ngx_http_chat_health },
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/db", ngx_http_chat_auth_none, 0,
-      NULL, ngx_http_chat_health_db },
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/redis", ngx_http_chat_auth_none,
-      0, NULL, ngx_http_chat_health_redis },
-    { 0, NULL, ngx_http_chat_auth_none, 0, NULL, NULL }
-};
 
 
 static const ngx_http_chat_route_t  *ngx_http_chat_routes[] = {
@@ -34,9 +17,6 @@ static const ngx_http_chat_route_t  *ngx_http_chat_routes[] = {
     ngx_http_chat_agent_routes,
     NULL
 };
-
-
-static const std::string_view  ngx_http_chat_status_ok = "{\"status\":\"ok\"}";
 
 
 /* the part of the URI below the location: "/chat/api/v1/x" -> "v1/x" */
@@ -119,34 +99,41 @@ ngx_http_chat_refuse(ngx_http_request_t *r, chat::Errc code,
 
 
 /*
- * The token of a customer or agent route, and for a write authenticated by
- * the cookie, the proof that it comes from our pages (CSRF). A customer's
- * token is verified here (HMAC) and its session goes to ctx->principal; an
- * agent's is verified later, in Postgres. NGX_DECLINED to go on, else the rc
- * of the refusal sent.
+ * The route's token, and for a write authenticated by the cookie, the proof
+ * that it comes from our pages (CSRF). A customer's token is verified here
+ * (HMAC) and its session goes to ctx->principal; an agent's is verified
+ * later, in Postgres. POST /v1/session takes a token if there is a valid
+ * one, and no CSRF proof. NGX_DECLINED to go on, else the rc of the refusal
+ * sent.
  */
 static ngx_int_t
-ngx_http_chat_route_token(ngx_http_request_t *r, bool agent,
+ngx_http_chat_route_token(ngx_http_request_t *r, ngx_http_chat_auth_e auth,
     std::string_view *token)
 {
-    ngx_http_chat_credentials_t  cr;
+    bool                          agent, optional;
+    ngx_http_chat_credentials_t   cr;
+
+    agent = (auth == ngx_http_chat_auth_agent);
+    optional = (auth == ngx_http_chat_auth_session);
 
     cr = ngx_http_chat_credentials(r, agent ? chat::agent::kAgentCookie
                                             : chat::customer::kSessionCookie,
                                    ngx_http_chat_token_header_or_cookie);
 
     if (cr.token.empty()) {
-        return ngx_http_chat_refuse(r, chat::Errc::unauthorized,
-                                    agent ? "missing agent token"
-                                          : "missing session token");
+        return optional ? NGX_DECLINED
+                        : ngx_http_chat_refuse(r, chat::Errc::unauthorized,
+                                               agent ? "missing agent token"
+                                                     : "missing session token");
     }
 
     if (!agent) {
         auto sid = ngx_http_chat_worker()->customer->authenticate(cr.token);
 
         if (!sid.ok()) {
-            return ngx_http_chat_refuse(r, chat::Errc::unauthorized,
-                                        "invalid or expired session token");
+            return optional ? NGX_DECLINED
+                            : ngx_http_chat_refuse(r, chat::Errc::unauthorized,
+                                  "invalid or expired session token");
         }
 
         if (ngx_http_chat_ctx_set_principal(r, sid.value()) != NGX_OK) {
@@ -154,7 +141,8 @@ ngx_http_chat_route_token(ngx_http_request_t *r, bool agent,
         }
     }
 
-    if (cr.from_cookie && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+    if (!optional && cr.from_cookie
+        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
         && !ngx_http_chat_csrf_ok(r))
     {
         return ngx_http_chat_refuse(r, chat::Errc::forbidden,
@@ -182,7 +170,6 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
     ngx_http_chat_shctx_t        *sh;
     ngx_http_chat_loc_conf_t     *lcf;
     ngx_http_chat_main_conf_t    *cmcf;
-    ngx_http_chat_credentials_t   cr;
 
     cmcf = static_cast<ngx_http_chat_main_conf_t *>(
                ngx_http_get_module_main_conf(r, ngx_http_chat_module));
@@ -197,13 +184,8 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
         message = "too many messages, slow down";
 
     } else if (rt->flags & NGX_HTTP_CHAT_RATE_ADDRESS) {
-        cr = ngx_http_chat_credentials(r, chat::customer::kSessionCookie,
-                                       ngx_http_chat_token_header_or_cookie);
-
-        if (!cr.token.empty()
-            && ngx_http_chat_worker()->customer->authenticate(cr.token).ok())
-        {
-            return NGX_DECLINED;
+        if (ngx_http_chat_ctx(r)->principal.len) {
+            return NGX_DECLINED;            /* a valid token: no new session */
         }
 
         retry = ngx_http_chat_rate_take(cmcf,
@@ -263,7 +245,7 @@ ngx_http_chat_route_agent(ngx_http_request_t *r, std::string body)
     std::string_view      token;
     ngx_http_chat_park_t  id;
 
-    rc = ngx_http_chat_route_token(r, true, &token);
+    rc = ngx_http_chat_route_token(r, ngx_http_chat_auth_agent, &token);
     if (rc != NGX_DECLINED) {
         return rc;
     }
@@ -349,8 +331,10 @@ ngx_http_chat_route_start(ngx_http_request_t *r,
                                     "chat_postgres is not configured");
     }
 
-    if (rt->auth == ngx_http_chat_auth_customer) {
-        rc = ngx_http_chat_route_token(r, false, &token);
+    if (rt->auth == ngx_http_chat_auth_session
+        || rt->auth == ngx_http_chat_auth_customer)
+    {
+        rc = ngx_http_chat_route_token(r, rt->auth, &token);
         if (rc != NGX_DECLINED) {
             return rc;
         }
@@ -437,82 +421,4 @@ ngx_http_chat_api_handler(ngx_http_request_t *r)
     }
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_chat_health(ngx_http_chat_call_t &c)
-{
-    return ngx_http_chat_send_json(c.r, NGX_HTTP_OK, ngx_http_chat_status_ok);
-}
-
-
-/*
- * The common part of the backend probes: suspend the request, start the
- * probe, answer {"status":"ok"} or 503 unavailable with the probe's reason.
- */
-template <typename Probe>
-static ngx_int_t
-ngx_http_chat_health_probe(ngx_http_request_t *r, Probe probe)
-{
-    ngx_http_chat_park_t  id = ngx_http_chat_suspend(r);
-
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    try {
-        probe([id](chat::Result<void> res) {
-            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-                return res.ok() ? ngx_http_chat_send_json(r, NGX_HTTP_OK,
-                                                    ngx_http_chat_status_ok)
-                                : ngx_http_chat_send_error(r,
-                                      chat::Errc::unavailable,
-                                      res.error().message);
-            });
-        });
-
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: health probe failed: %s", e.what());
-        ngx_http_chat_resume(id, [](ngx_http_request_t *) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        });
-    }
-
-    return NGX_DONE;
-}
-
-
-/* a real round trip through the worker's async Postgres pool (chat::ops) */
-static ngx_int_t
-ngx_http_chat_health_db(ngx_http_chat_call_t &c)
-{
-    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
-
-    if (w == NULL || w->pg == NULL) {
-        return ngx_http_chat_send_error(c.r, chat::Errc::unavailable,
-                                        "chat_postgres is not configured");
-    }
-
-    return ngx_http_chat_health_probe(c.r, [w](auto done) {
-        w->ops->probe_postgres(std::move(done));
-    });
-}
-
-
-/* a real round trip through the worker's async Redis client (chat::ops) */
-static ngx_int_t
-ngx_http_chat_health_redis(ngx_http_chat_call_t &c)
-{
-    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
-
-    if (w == NULL || w->redis == NULL) {
-        return ngx_http_chat_send_json(c.r, NGX_HTTP_OK,
-                                       "{\"status\":\"disabled\"}");
-    }
-
-    return ngx_http_chat_health_probe(c.r, [w](auto done) {
-        w->ops->probe_redis(std::move(done));
-    });
 }

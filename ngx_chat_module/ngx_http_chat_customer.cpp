@@ -49,7 +49,6 @@ ngx_http_chat_session(ngx_http_chat_call_t &c)
      * context, and an open conversation in the cache.
      */
     if (cmcf->zone && !cr.token.empty()) {
-        auto sid = svc->authenticate(cr.token);
         auto in = chat::json::parse(body);
         bool no_context = body.find_first_not_of(" \t\r\n") == std::string::npos
                           || (in.ok() && (in.value().find("context") == NULL
@@ -58,11 +57,11 @@ ngx_http_chat_session(ngx_http_chat_call_t &c)
         std::string                          conv;
         std::vector<chat::CachedMessage>     msgs;
 
-        if (sid.ok() && no_context
-            && ngx_http_chat_cache_read(cmcf->zone, sid.value(), -1,
-                                        cmcf->history, &conv, &msgs))
+        if (!c.sid.empty() && no_context
+            && ngx_http_chat_cache_read(cmcf->zone, c.sid, -1, cmcf->history,
+                                        &conv, &msgs))
         {
-            auto resumed = svc->resume_session(sid.value(), conv, msgs);
+            auto resumed = svc->resume_session(c.sid, conv, msgs);
 
             if (resumed) {
                 ngx_http_chat_count(cmcf, cache_hits);

@@ -327,49 +327,44 @@ ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
  * client_max_body_size, 400 on a broken request, 500 on failures). In a
  * chat_api location those answers get API.md's JSON shape too.
  */
-static chat::Errc
-ngx_http_chat_status_errc(ngx_uint_t status, const char **message)
+static const struct {
+    chat::Errc   code;
+    const char  *message;
+} ngx_http_chat_status_errors[] = {
+    { chat::Errc::bad_request, "bad request" },      /* and any other 4xx */
+    { chat::Errc::unauthorized, "unauthorized" },
+    { chat::Errc::forbidden, "forbidden" },
+    { chat::Errc::not_found, "not found" },
+    { chat::Errc::method_not_allowed, "method not allowed" },
+    { chat::Errc::too_large, "request body is too large" },
+    { chat::Errc::unavailable, "service unavailable" },
+    { chat::Errc::internal, "internal error" }       /* and any other 5xx */
+};
+
+
+static ngx_uint_t
+ngx_http_chat_status_error(ngx_uint_t status)
 {
-    switch (status) {
-    case NGX_HTTP_BAD_REQUEST:
-        *message = "bad request";
-        return chat::Errc::bad_request;
-    case NGX_HTTP_UNAUTHORIZED:
-        *message = "unauthorized";
-        return chat::Errc::unauthorized;
-    case NGX_HTTP_FORBIDDEN:
-        *message = "forbidden";
-        return chat::Errc::forbidden;
-    case NGX_HTTP_NOT_FOUND:
-        *message = "not found";
-        return chat::Errc::not_found;
-    case NGX_HTTP_NOT_ALLOWED:
-        *message = "method not allowed";
-        return chat::Errc::method_not_allowed;
-    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-        *message = "request body is too large";
-        return chat::Errc::too_large;
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        *message = "service unavailable";
-        return chat::Errc::unavailable;
+    ngx_uint_t  i, n = sizeof(ngx_http_chat_status_errors)
+                       / sizeof(ngx_http_chat_status_errors[0]);
+
+    for (i = 0; i < n; i++) {
+        if ((ngx_uint_t) chat::errc_http_status(
+                ngx_http_chat_status_errors[i].code) == status)
+        {
+            return i;
+        }
     }
 
-    if (status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
-        *message = "internal error";
-        return chat::Errc::internal;
-    }
-
-    *message = "bad request";
-    return chat::Errc::bad_request;
+    return status >= NGX_HTTP_INTERNAL_SERVER_ERROR ? n - 1 : 0;
 }
 
 
 static ngx_int_t
 ngx_http_chat_header_filter(ngx_http_request_t *r)
 {
-    const char                *message;
     ngx_buf_t                 *b;
-    chat::Errc                 code;
+    ngx_uint_t                 e;
     ngx_http_chat_ctx_t       *ctx;
     ngx_http_chat_loc_conf_t  *lcf;
 
@@ -394,10 +389,12 @@ ngx_http_chat_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    code = ngx_http_chat_status_errc(r->headers_out.status, &message);
+    e = ngx_http_chat_status_error(r->headers_out.status);
 
     try {
-        std::string  body = ngx_http_chat_error_json(code, message);
+        std::string  body = ngx_http_chat_error_json(
+                                ngx_http_chat_status_errors[e].code,
+                                ngx_http_chat_status_errors[e].message);
 
         b = ngx_create_temp_buf(r->pool, body.size());
         if (b == NULL) {

@@ -156,22 +156,25 @@ ngx_int_t ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds)
 ngx_int_t ngx_http_chat_filter_init(ngx_conf_t *cf);
 /*
  * Requests answered later, from a completion (Postgres, Redis, the thread
- * pool): ngx_http_chat_suspend() counts r (r->main->count++) and parks it
- * under a never-reused handle; 0 when that failed (nothing counted: answer
- * 500 at once). The handler then returns NGX_DONE. The completion captures
- * the handle, never r: ngx_http_chat_resume() finishes the request exactly
+ * pool), all wait the same way: ngx_http_chat_suspend(r, start) counts r
+ * (r->main->count++), parks it under a never-reused handle and calls
+ * start(id), which starts the work. The completion captures the handle,
+ * never r: ngx_http_chat_resume(id, answer) finishes the request exactly
  * once (answer(r) -> rc, finalized); a second call, or one for a request
  * nginx freed meanwhile (client abort, worker_shutdown_timeout), does
- * nothing. ngx_http_chat_parked() looks without finishing: r, or NULL.
+ * nothing. ngx_http_chat_parked(id) looks without finishing: r, or NULL.
  *
- * ngx_http_chat_park() is the registry under it, for a request that keeps
- * its own count (a WebSocket).
+ * suspend returns what the handler returns: NGX_DONE (a body handler's
+ * reader finalizes with it), or 500 when parking failed (nothing counted).
+ * A start that throws finishes the request with 500.
+ *
+ * ngx_http_chat_park() is the registry under it, also for a request that
+ * keeps its own count (a WebSocket).
  */
 typedef ngx_rbtree_key_t  ngx_http_chat_park_t;
 
-ngx_http_chat_park_t ngx_http_chat_suspend(ngx_http_request_t *r) noexcept;
-ngx_http_request_t *ngx_http_chat_parked(ngx_http_chat_park_t id) noexcept;
 ngx_http_chat_park_t ngx_http_chat_park(ngx_http_request_t *r) noexcept;
+ngx_http_request_t *ngx_http_chat_parked(ngx_http_chat_park_t id) noexcept;
 ngx_http_request_t *ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept;
 void ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept;
 
@@ -184,6 +187,33 @@ ngx_http_chat_resume(ngx_http_chat_park_t id, F &&answer) noexcept
     if (r != NULL) {
         ngx_http_chat_finish(r, answer(r));
     }
+}
+
+template <typename F>
+ngx_int_t
+ngx_http_chat_suspend(ngx_http_request_t *r, F &&start) noexcept
+{
+    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
+
+    if (id == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    try {
+        start(id);
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: starting the request's work failed: %s",
+                      e.what());
+        ngx_http_chat_resume(id, [](ngx_http_request_t *) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        });
+    }
+
+    return NGX_DONE;
 }
 
 /*

@@ -222,15 +222,9 @@ static ngx_int_t
 ngx_http_chat_route_run(const ngx_http_chat_route_t *rt,
     const ngx_http_chat_call_t &c)
 {
-    ngx_http_chat_park_t  id = ngx_http_chat_suspend(c.r);
-
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rt->use_case(c, ngx_http_chat_outcome_done(c.r, id));
-
-    return NGX_DONE;
+    return ngx_http_chat_suspend(c.r, [&](ngx_http_chat_park_t id) {
+        rt->use_case(c, ngx_http_chat_outcome_done(c.r, id));
+    });
 }
 
 
@@ -241,21 +235,15 @@ ngx_http_chat_route_run(const ngx_http_chat_route_t *rt,
 static ngx_int_t
 ngx_http_chat_route_agent(ngx_http_request_t *r, std::string body)
 {
-    ngx_int_t             rc;
-    std::string_view      token;
-    ngx_http_chat_park_t  id;
+    ngx_int_t         rc;
+    std::string_view  token;
 
     rc = ngx_http_chat_route_token(r, ngx_http_chat_auth_agent, &token);
     if (rc != NGX_DECLINED) {
         return rc;
     }
 
-    id = ngx_http_chat_suspend(r);
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    try {
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
         ngx_http_chat_worker()->agent->authenticate(token,
             [id, body = std::move(body)]
             (chat::Result<chat::agent::Principal> p) mutable {
@@ -280,16 +268,7 @@ ngx_http_chat_route_agent(ngx_http_request_t *r, std::string body)
                                       &p.value()},
                                      ngx_http_chat_outcome_done(r, id));
             });
-
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: %s", e.what());
-        ngx_http_chat_resume(id, [](ngx_http_request_t *) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        });
-    }
-
-    return NGX_DONE;
+    });
 }
 
 

@@ -39,7 +39,6 @@ ngx_http_chat_session(ngx_http_chat_call_t &c)
     chat::customer::Service      *svc = ngx_http_chat_service();
     ngx_http_chat_main_conf_t    *cmcf = ngx_http_chat_cmcf(r);
     ngx_http_chat_credentials_t   cr;
-    ngx_http_chat_park_t          id;
 
     cr = ngx_http_chat_credentials(r, chat::customer::kSessionCookie,
                                    ngx_http_chat_token_header_or_cookie);
@@ -72,14 +71,9 @@ ngx_http_chat_session(ngx_http_chat_call_t &c)
         ngx_http_chat_count(cmcf, cache_misses);
     }
 
-    id = ngx_http_chat_suspend(r);
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    svc->open_session(cr.token, body, ngx_http_chat_outcome_done(r, id));
-
-    return NGX_DONE;
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
+        svc->open_session(cr.token, body, ngx_http_chat_outcome_done(r, id));
+    });
 }
 
 
@@ -89,7 +83,6 @@ static ngx_int_t
 ngx_http_chat_conversation(ngx_http_chat_call_t &c)
 {
     ngx_http_request_t         *r = c.r;
-    ngx_http_chat_park_t        id;
     ngx_http_chat_main_conf_t  *cmcf = ngx_http_chat_cmcf(r);
 
     auto win = chat::customer::parse_window(c.args);
@@ -116,16 +109,12 @@ ngx_http_chat_conversation(ngx_http_chat_call_t &c)
         ngx_http_chat_count(cmcf, cache_misses);
     }
 
-    id = ngx_http_chat_suspend(r);
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_chat_service()->conversation(sid, win.value().after,
-                                          win.value().limit,
-                                          ngx_http_chat_outcome_done(r, id));
-
-    return NGX_DONE;
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
+        ngx_http_chat_service()->conversation(sid, win.value().after,
+                                              win.value().limit,
+                                              ngx_http_chat_outcome_done(r,
+                                                                         id));
+    });
 }
 
 

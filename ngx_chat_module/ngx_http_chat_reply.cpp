@@ -294,23 +294,6 @@ ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept
 }
 
 
-/*
- * The one way a REST request waits: counted (the handler returns NGX_DONE,
- * and the finish finalizes it once more) and parked.
- */
-ngx_http_chat_park_t
-ngx_http_chat_suspend(ngx_http_request_t *r) noexcept
-{
-    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
-
-    if (id != 0) {
-        r->main->count++;
-    }
-
-    return id;
-}
-
-
 /* finalizes a request answered from a completion */
 void
 ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept

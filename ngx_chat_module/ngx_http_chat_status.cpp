@@ -49,13 +49,7 @@ template <typename Probe>
 static ngx_int_t
 ngx_http_chat_health_probe(ngx_http_request_t *r, Probe probe)
 {
-    ngx_http_chat_park_t  id = ngx_http_chat_suspend(r);
-
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    try {
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
         probe([id](chat::Result<void> res) {
             ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
                 return res.ok() ? ngx_http_chat_send_json(r, NGX_HTTP_OK,
@@ -65,16 +59,7 @@ ngx_http_chat_health_probe(ngx_http_request_t *r, Probe probe)
                                       res.error().message);
             });
         });
-
-    } catch (const std::exception &e) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: health probe failed: %s", e.what());
-        ngx_http_chat_resume(id, [](ngx_http_request_t *) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        });
-    }
-
-    return NGX_DONE;
+    });
 }
 
 
@@ -241,17 +226,11 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
     }
 
     /* the queue and the agents online are Postgres's to say */
-    ngx_http_chat_park_t  id = ngx_http_chat_suspend(r);
-
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    w->ops->counts([id, cmcf](chat::ops::Counts counts) {
-        ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-            return ngx_http_chat_status_send(r, cmcf, counts);
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
+        w->ops->counts([id, cmcf](chat::ops::Counts counts) {
+            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                return ngx_http_chat_status_send(r, cmcf, counts);
+            });
         });
     });
-
-    return NGX_DONE;
 }

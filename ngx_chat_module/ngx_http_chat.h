@@ -297,6 +297,7 @@ ngx_int_t ngx_http_chat_set_cookie(ngx_http_request_t *r,
  * token (verified here: HMAC) and CSRF, the rate limit, the body, the
  * agent's token (verified in Postgres) and CSRF, the call.
  */
+/* the customer's kinds first, then the agent's: the order is used */
 typedef enum {
     ngx_http_chat_auth_none = 0,     /* anyone; no service checked */
     ngx_http_chat_auth_session,      /* customer service, token optional */

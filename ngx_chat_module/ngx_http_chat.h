@@ -18,6 +18,7 @@ extern "C" {
 #include <vector>
 
 #include "chat/outcome.h"
+#include "chat/rate_buckets.h"
 #include "chat/result.h"
 
 
@@ -25,35 +26,15 @@ extern "C" {
 typedef struct {
     ngx_atomic_t                requests;
     ngx_atomic_t                errors;          /* answers with status >= 500 */
-    ngx_atomic_t                pg_queries;
-    ngx_atomic_t                pg_errors;
-    ngx_atomic_t                redis_commands;
-    ngx_atomic_t                redis_errors;
     ngx_atomic_t                cache_hits;
     ngx_atomic_t                cache_misses;
     ngx_atomic_t                reloads;
-    ngx_atomic_t                rate_limited;
     ngx_atomic_t                ring_dropped;    /* events a lagging worker
                                                     missed (no Redis) */
 } ngx_http_chat_counters_t;
 
-/*
- * Token buckets (ngx_http_chat_rate.cpp): a fixed table in the zone, set
- * associative (NGX_HTTP_CHAT_RATE_WAYS buckets per set) and keyed by a 64-bit
- * hash of the key. A key takes an empty bucket of its set, or one that has
- * refilled to its burst (evicting it loses nothing); when every bucket of the
- * set is in use it shares one of them. A bucket is never reset while in use,
- * so two colliding keys can only slow each other down, never refill each
- * other.
- */
+/* token buckets (chat::rate, in the zone): sets of chat::rate::kWays */
 #define NGX_HTTP_CHAT_RATE_SLOTS  4096
-#define NGX_HTTP_CHAT_RATE_WAYS   4
-
-typedef struct {
-    uint64_t                    key;             /* 0: empty */
-    uint32_t                    tokens;          /* in millionths */
-    ngx_msec_t                  last;
-} ngx_http_chat_bucket_t;
 
 /* a rate: chat_rate, chat_session_rate */
 typedef struct {
@@ -75,8 +56,8 @@ typedef struct {
 /* the head of the shared zone; everything else lives in the slab pool */
 typedef struct {
     ngx_http_chat_counters_t    counters;
-    ngx_http_chat_bucket_t     *buckets;         /* per session: chat_rate */
-    ngx_http_chat_bucket_t     *session_buckets; /* per address:
+    chat::rate::Bucket         *buckets;         /* per session: chat_rate */
+    chat::rate::Bucket         *session_buckets; /* per address:
                                                     chat_session_rate */
 
     /* ngx_http_chat_cache.cpp, under shpool->mutex; zero is a valid start */
@@ -170,22 +151,33 @@ ngx_int_t ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
     std::string_view json) noexcept;
 ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept;
+ngx_int_t ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds)
+    noexcept;
 ngx_int_t ngx_http_chat_filter_init(ngx_conf_t *cf);
 /*
- * Requests finished asynchronously (NGX_DONE, answered from a completion).
- * Park the request before starting the work: the handle is a never-reused
- * id, 0 when parking failed (answer 500 at once then). The completion
- * captures the handle, never the request: ngx_http_chat_unpark() gives the
- * request back once, or NULL when nginx freed it in the meantime (client
- * abort, worker_shutdown_timeout); ngx_http_chat_resume() does both steps.
+ * Requests answered later, from a completion (Postgres, Redis, the thread
+ * pool), all wait the same way: ngx_http_chat_suspend(r, start) counts r
+ * (r->main->count++), parks it under a never-reused handle and calls
+ * start(id), which starts the work. The completion captures the handle,
+ * never r: ngx_http_chat_resume(id, answer) finishes the request exactly
+ * once (answer(r) -> rc, finalized); a second call, or one for a request
+ * nginx freed meanwhile (client abort, worker_shutdown_timeout), does
+ * nothing. ngx_http_chat_parked(id) looks without finishing: r, or NULL.
+ *
+ * suspend returns what the handler returns: NGX_DONE (a body handler's
+ * reader finalizes with it), or 500 when parking failed (nothing counted).
+ * A start that throws finishes the request with 500.
+ *
+ * ngx_http_chat_park() is the registry under it, also for a request that
+ * keeps its own count (a WebSocket).
  */
 typedef ngx_rbtree_key_t  ngx_http_chat_park_t;
 
 ngx_http_chat_park_t ngx_http_chat_park(ngx_http_request_t *r) noexcept;
+ngx_http_request_t *ngx_http_chat_parked(ngx_http_chat_park_t id) noexcept;
 ngx_http_request_t *ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept;
 void ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept;
 
-/* answer(r) -> rc, then finish; nothing when the request is gone */
 template <typename F>
 void
 ngx_http_chat_resume(ngx_http_chat_park_t id, F &&answer) noexcept
@@ -197,18 +189,42 @@ ngx_http_chat_resume(ngx_http_chat_park_t id, F &&answer) noexcept
     }
 }
 
+template <typename F>
+ngx_int_t
+ngx_http_chat_suspend(ngx_http_request_t *r, F &&start) noexcept
+{
+    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
+
+    if (id == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->main->count++;
+
+    try {
+        start(id);
+
+    } catch (const std::exception &e) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "chat: starting the request's work failed: %s",
+                      e.what());
+        ngx_http_chat_resume(id, [](ngx_http_request_t *) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        });
+    }
+
+    return NGX_DONE;
+}
+
 /*
  * ngx_http_chat_outcome.cpp: every use case's chat::Outcome is carried out
- * here. ngx_http_chat_outcome_park() parks r and makes the completion that
- * calls ngx_http_chat_apply(): the effects first (cache, events, side
- * effects: a committed write is heard even when the request is gone), then
- * the answer if the request is still there. _send() answers at once.
+ * here. ngx_http_chat_outcome_done() is the completion of a request
+ * suspended for a use case: the effects first (cache, events, side effects:
+ * a committed write is heard even when the request is gone), then the
+ * answer if the request is still there. _send() answers at once.
  */
-ngx_int_t ngx_http_chat_outcome_park(ngx_http_request_t *r,
-    chat::OutcomeDone *done) noexcept;
-void ngx_http_chat_apply(ngx_http_chat_park_t id,
-    ngx_http_chat_main_conf_t *cmcf, chat::Result<chat::Outcome> res)
-    noexcept;
+chat::OutcomeDone ngx_http_chat_outcome_done(ngx_http_request_t *r,
+    ngx_http_chat_park_t id) noexcept;
 ngx_int_t ngx_http_chat_outcome_send(ngx_http_request_t *r,
     const chat::Result<chat::Outcome> &res) noexcept;
 
@@ -219,17 +235,23 @@ void ngx_http_chat_faq_put(ngx_http_chat_zone_t *zone, std::string_view json,
     int64_t version) noexcept;
 
 /* ngx_http_chat_request.cpp */
-typedef void (*ngx_http_chat_body_pt)(ngx_http_request_t *r, std::string body);
+
+/* a body handler returns the request's rc; the reader finalizes with it */
+typedef ngx_int_t (*ngx_http_chat_body_pt)(ngx_http_request_t *r,
+    std::string body);
+
+typedef struct ngx_http_chat_route_s  ngx_http_chat_route_t;
 
 /* per-request state, pool-allocated: plain data only */
 typedef struct {
-    ngx_http_chat_body_pt   body_handler;
-    ngx_str_t               principal;     /* session id */
-    ngx_str_t               id;            /* the route's {id}, if any */
-    ngx_buf_t              *error_body;    /* JSON replacing nginx's page */
-    ngx_uint_t              op;            /* the route's op */
-    unsigned                own_response:1;
-    unsigned                error_sent:1;
+    ngx_http_chat_body_pt         body_handler;
+    const ngx_http_chat_route_t  *route;
+    ngx_str_t                     principal;   /* session id */
+    ngx_str_t                     id;          /* the route's {id}, if any */
+    ngx_buf_t                    *error_body;  /* JSON replacing nginx's
+                                                  page */
+    unsigned                      own_response:1;
+    unsigned                      error_sent:1;
 } ngx_http_chat_ctx_t;
 
 struct ngx_http_chat_credentials_t {
@@ -265,24 +287,63 @@ ngx_int_t ngx_http_chat_set_cookie(ngx_http_request_t *r,
 /*
  * ngx_http_chat_api.cpp: routing. One table for all of /v1/...: each part
  * (ops, customer, agent and admin) lists its routes; a "{id}" segment matches
- * any non-empty segment and goes to ctx->id, and ctx->op is the route's op
- * (the handler's own: the agent use case to run). A known path with another
+ * any non-empty segment and goes to ctx->id. A known path with another
  * method is 405, an unknown one 404.
+ *
+ * A route says who may call it, whether it reads its body, which rate limit
+ * it takes, and what runs: a use case (the request is suspended and the use
+ * case completes with a chat::Outcome) or a handler that answers itself.
+ * The steps, in this order: the service is there (else 503), the customer's
+ * token (verified here: HMAC) and CSRF, the rate limit, the body, the
+ * agent's token (verified in Postgres) and CSRF, the call.
  */
-typedef ngx_int_t (*ngx_http_chat_route_pt)(ngx_http_request_t *r);
+/* the customer's kinds first, then the agent's: the order is used */
+typedef enum {
+    ngx_http_chat_auth_none = 0,     /* anyone; no service checked */
+    ngx_http_chat_auth_session,      /* customer service, token optional */
+    ngx_http_chat_auth_customer,     /* a session token */
+    ngx_http_chat_auth_login,        /* agent service, no token */
+    ngx_http_chat_auth_agent         /* an agent token */
+} ngx_http_chat_auth_e;
 
-typedef struct {
-    ngx_uint_t               methods;     /* NGX_HTTP_GET|NGX_HTTP_POST|... */
-    const char              *path;        /* below the location: "v1/health",
-                                             "v1/admin/faq/{id}" */
-    ngx_http_chat_route_pt   handler;
-    ngx_uint_t               op;
-} ngx_http_chat_route_t;
+#define NGX_HTTP_CHAT_BODY          0x01  /* reads its body, else discards */
+#define NGX_HTTP_CHAT_RATE          0x02  /* chat_rate, per session */
+#define NGX_HTTP_CHAT_RATE_ADDRESS  0x04  /* chat_session_rate, per address,
+                                             for a request without a valid
+                                             session token */
+
+namespace chat::agent { struct Principal; }
+
+/* what a route's use case or handler gets */
+struct ngx_http_chat_call_t {
+    ngx_http_request_t              *r;
+    std::string_view                 id;       /* the route's {id} */
+    std::string_view                 args;     /* the query string */
+    std::string                      body;
+    std::string                      sid;      /* customer: the session */
+    const chat::agent::Principal    *agent;    /* agent: who asks */
+};
+
+typedef void (*ngx_http_chat_use_case_pt)(const ngx_http_chat_call_t &c,
+    chat::OutcomeDone done);
+typedef ngx_int_t (*ngx_http_chat_handler_pt)(ngx_http_chat_call_t &c);
+
+struct ngx_http_chat_route_s {
+    ngx_uint_t                  methods;   /* NGX_HTTP_GET|NGX_HTTP_POST|... */
+    const char                 *path;      /* below the location:
+                                              "v1/admin/faq/{id}" */
+    ngx_http_chat_auth_e        auth;
+    ngx_uint_t                  flags;     /* NGX_HTTP_CHAT_BODY|... */
+    ngx_http_chat_use_case_pt   use_case;  /* either this ... */
+    ngx_http_chat_handler_pt    handler;   /* ... or this */
+};
 
 ngx_int_t ngx_http_chat_api_handler(ngx_http_request_t *r);
 
-/* ngx_http_chat_agent.cpp */
-extern ngx_http_chat_route_t  ngx_http_chat_agent_routes[];
+/* ngx_http_chat_status.cpp, _customer.cpp, _agent.cpp */
+extern const ngx_http_chat_route_t  ngx_http_chat_ops_routes[];
+extern const ngx_http_chat_route_t  ngx_http_chat_customer_routes[];
+extern const ngx_http_chat_route_t  ngx_http_chat_agent_routes[];
 
 /* ngx_http_chat_ws.cpp: WebSockets and the worker's events */
 namespace chat::events { struct Event; }
@@ -300,15 +361,10 @@ void ngx_http_chat_ring_start(ngx_http_chat_zone_t *zone, ngx_log_t *log)
     noexcept;
 void ngx_http_chat_ring_stop(void) noexcept;
 
-/* ngx_http_chat_customer.cpp */
-extern ngx_http_chat_route_t  ngx_http_chat_customer_routes[];
-
 /* ngx_http_chat_rate.cpp: token buckets in the zone */
 ngx_msec_t ngx_http_chat_rate_take(ngx_http_chat_main_conf_t *cmcf,
-    ngx_http_chat_bucket_t *table, const ngx_http_chat_limit_t *limit,
+    chat::rate::Bucket *table, const ngx_http_chat_limit_t *limit,
     std::string_view key);
-ngx_int_t ngx_http_chat_send_rate_limited(ngx_http_request_t *r,
-    ngx_msec_t retry, std::string_view message);
 char *ngx_http_chat_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_chat_status.cpp */

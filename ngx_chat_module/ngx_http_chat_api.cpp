@@ -1,39 +1,22 @@
 /*
- * The chat_api content handler: routes /v1/... under the location to the
- * endpoint handlers (one table of every part's routes) and the health
- * probes.
+ * The chat_api content handler: routes /v1/... under the location through
+ * one table of every part's routes, and takes each request through the same
+ * steps (service, credentials, rate limit, body, call).
  */
 
 #include "ngx_http_chat.h"
 
-#include "chat/json.h"
-#include "chat/ops.h"
+#include "chat/address.h"
+#include "chat/agent.h"
+#include "chat/customer.h"
 
 
-static ngx_int_t ngx_http_chat_health(ngx_http_request_t *r);
-static ngx_int_t ngx_http_chat_health_db(ngx_http_request_t *r);
-static ngx_int_t ngx_http_chat_health_redis(ngx_http_request_t *r);
-
-
-static ngx_http_chat_route_t  ngx_http_chat_ops_routes[] = {
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health", ngx_http_chat_health, 0 },
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/db", ngx_http_chat_health_db,
-      0 },
-    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/redis",
-      ngx_http_chat_health_redis, 0 },
-    { 0, NULL, NULL, 0 }
-};
-
-
-static ngx_http_chat_route_t  *ngx_http_chat_routes[] = {
+static const ngx_http_chat_route_t  *ngx_http_chat_routes[] = {
     ngx_http_chat_ops_routes,
     ngx_http_chat_customer_routes,
     ngx_http_chat_agent_routes,
     NULL
 };
-
-
-static const std::string_view  ngx_http_chat_status_ok = "{\"status\":\"ok\"}";
 
 
 /* the part of the URI below the location: "/chat/api/v1/x" -> "v1/x" */
@@ -100,13 +83,266 @@ ngx_http_chat_route_match(std::string_view pattern, std::string_view path,
 }
 
 
+/* an answer before the body is read: the body is discarded */
+static ngx_int_t
+ngx_http_chat_refuse(ngx_http_request_t *r, chat::Errc code,
+    std::string_view message)
+{
+    ngx_int_t  rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_chat_send_error(r, code, message);
+}
+
+
+/*
+ * The route's token, and for a write authenticated by the cookie, the proof
+ * that it comes from our pages (CSRF). A customer's token is verified here
+ * (HMAC) and its session goes to ctx->principal; an agent's is verified
+ * later, in Postgres. POST /v1/session takes a token if there is a valid
+ * one, and no CSRF proof. NGX_DECLINED to go on, else the rc of the refusal
+ * sent.
+ */
+static ngx_int_t
+ngx_http_chat_route_token(ngx_http_request_t *r, ngx_http_chat_auth_e auth,
+    std::string_view *token)
+{
+    bool                          agent, optional;
+    ngx_http_chat_credentials_t   cr;
+
+    agent = (auth == ngx_http_chat_auth_agent);
+    optional = (auth == ngx_http_chat_auth_session);
+
+    cr = ngx_http_chat_credentials(r, agent ? chat::agent::kAgentCookie
+                                            : chat::customer::kSessionCookie,
+                                   ngx_http_chat_token_header_or_cookie);
+
+    if (cr.token.empty()) {
+        return optional ? NGX_DECLINED
+                        : ngx_http_chat_refuse(r, chat::Errc::unauthorized,
+                                               agent ? "missing agent token"
+                                                     : "missing session token");
+    }
+
+    if (!agent) {
+        auto sid = ngx_http_chat_worker()->customer->authenticate(cr.token);
+
+        if (!sid.ok()) {
+            return optional ? NGX_DECLINED
+                            : ngx_http_chat_refuse(r, chat::Errc::unauthorized,
+                                  "invalid or expired session token");
+        }
+
+        if (ngx_http_chat_ctx_set_principal(r, sid.value()) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (!optional && cr.from_cookie
+        && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        && !ngx_http_chat_csrf_ok(r))
+    {
+        return ngx_http_chat_refuse(r, chat::Errc::forbidden,
+                   "cookie-authenticated writes need the X-Chat-Csrf header");
+    }
+
+    *token = cr.token;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The route's rate limit: chat_rate per session, or chat_session_rate per
+ * client address (IPv6 per /64: one subscriber holds a whole one) for a
+ * request that would start a new session (no valid token), refused before
+ * its body is read. NGX_DECLINED to go on, else the rc of the 429 sent.
+ */
+static ngx_int_t
+ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
+{
+    ngx_int_t                     rc;
+    ngx_msec_t                    retry;
+    const char                   *message;
+    ngx_http_chat_shctx_t        *sh;
+    ngx_http_chat_loc_conf_t     *lcf;
+    ngx_http_chat_main_conf_t    *cmcf;
+
+    cmcf = static_cast<ngx_http_chat_main_conf_t *>(
+               ngx_http_get_module_main_conf(r, ngx_http_chat_module));
+    lcf = static_cast<ngx_http_chat_loc_conf_t *>(
+              ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
+    sh = cmcf->zone ? cmcf->zone->sh : NULL;
+
+    if (rt->flags & NGX_HTTP_CHAT_RATE) {
+        retry = ngx_http_chat_rate_take(cmcf, sh ? sh->buckets : NULL,
+                    &cmcf->rate,
+                    ngx_http_chat_sv(ngx_http_chat_ctx(r)->principal));
+        message = "too many messages, slow down";
+
+    } else if (rt->flags & NGX_HTTP_CHAT_RATE_ADDRESS) {
+        if (ngx_http_chat_ctx(r)->principal.len) {
+            return NGX_DECLINED;            /* a valid token: no new session */
+        }
+
+        retry = ngx_http_chat_rate_take(cmcf,
+                    sh ? sh->session_buckets : NULL, &lcf->session_rate,
+                    chat::address_key(
+                        ngx_http_chat_sv(r->connection->addr_text)));
+        message = "too many new sessions from this address";
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    if (retry == 0) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_chat_retry_after(r, chat::rate::retry_after_s(retry))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_chat_send_error(r, chat::Errc::rate_limited, message);
+}
+
+
+/* suspends r and runs the route's use case, which finishes it */
+static ngx_int_t
+ngx_http_chat_route_run(const ngx_http_chat_route_t *rt,
+    const ngx_http_chat_call_t &c)
+{
+    return ngx_http_chat_suspend(c.r, [&](ngx_http_chat_park_t id) {
+        rt->use_case(c, ngx_http_chat_outcome_done(c.r, id));
+    });
+}
+
+
+/*
+ * An agent route: the token is verified in Postgres, with r suspended once
+ * for both the check and the use case.
+ */
+static ngx_int_t
+ngx_http_chat_route_agent(ngx_http_request_t *r, std::string body)
+{
+    ngx_int_t         rc;
+    std::string_view  token;
+
+    rc = ngx_http_chat_route_token(r, ngx_http_chat_auth_agent, &token);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
+        ngx_http_chat_worker()->agent->authenticate(token,
+            [id, body = std::move(body)]
+            (chat::Result<chat::agent::Principal> p) mutable {
+                ngx_http_request_t  *r = ngx_http_chat_parked(id);
+
+                if (r == NULL) {
+                    return;             /* the request is gone */
+                }
+
+                if (!p.ok()) {
+                    ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                        return ngx_http_chat_outcome_send(r, p.error());
+                    });
+                    return;
+                }
+
+                ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
+
+                ctx->route->use_case({r, ngx_http_chat_sv(ctx->id),
+                                      ngx_http_chat_sv(r->args),
+                                      std::move(body), std::string(),
+                                      &p.value()},
+                                     ngx_http_chat_outcome_done(r, id));
+            });
+    });
+}
+
+
+/* the route's call, with its body read (or empty) */
+static ngx_int_t
+ngx_http_chat_route_call(ngx_http_request_t *r, std::string body)
+{
+    ngx_http_chat_ctx_t          *ctx = ngx_http_chat_ctx(r);
+    const ngx_http_chat_route_t  *rt = ctx->route;
+
+    if (rt->auth == ngx_http_chat_auth_agent) {
+        return ngx_http_chat_route_agent(r, std::move(body));
+    }
+
+    ngx_http_chat_call_t  c{r, ngx_http_chat_sv(ctx->id),
+                            ngx_http_chat_sv(r->args), std::move(body),
+                            std::string(ngx_http_chat_sv(ctx->principal)),
+                            NULL};
+
+    return rt->handler ? rt->handler(c) : ngx_http_chat_route_run(rt, c);
+}
+
+
+/* the steps every route takes, in order, before its call */
+static ngx_int_t
+ngx_http_chat_route_start(ngx_http_request_t *r,
+    const ngx_http_chat_route_t *rt)
+{
+    ngx_int_t                rc;
+    std::string_view         token;
+    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+    if (rt->auth != ngx_http_chat_auth_none
+        && (w == NULL
+            || (rt->auth >= ngx_http_chat_auth_login
+                    ? w->agent == NULL : w->customer == NULL)))
+    {
+        return ngx_http_chat_refuse(r, chat::Errc::unavailable,
+                                    "chat_postgres is not configured");
+    }
+
+    if (rt->auth == ngx_http_chat_auth_session
+        || rt->auth == ngx_http_chat_auth_customer)
+    {
+        rc = ngx_http_chat_route_token(r, rt->auth, &token);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    rc = ngx_http_chat_route_rate(r, rt);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (rt->flags & NGX_HTTP_CHAT_BODY) {
+        return ngx_http_chat_read_body(r, ngx_http_chat_route_call);
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_chat_route_call(r, std::string());
+}
+
+
 static ngx_int_t
 ngx_http_chat_api_route(ngx_http_request_t *r)
 {
-    ngx_int_t               rc;
-    ngx_uint_t              path_known;
-    ngx_http_chat_ctx_t    *ctx;
-    ngx_http_chat_route_t  *rt, **table;
+    ngx_uint_t                    path_known;
+    ngx_http_chat_ctx_t          *ctx;
+    const ngx_http_chat_route_t  *rt, **table;
 
     std::string_view  path = ngx_http_chat_api_path(r);
     std::string_view  id;
@@ -133,24 +369,18 @@ ngx_http_chat_api_route(ngx_http_request_t *r)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            ctx->op = rt->op;
+            ctx->route = rt;
 
-            return rt->handler(r);
+            return ngx_http_chat_route_start(r, rt);
         }
     }
 
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
     if (path_known) {
-        return ngx_http_chat_send_error(r, chat::Errc::method_not_allowed,
-                                        "method not allowed");
+        return ngx_http_chat_refuse(r, chat::Errc::method_not_allowed,
+                                    "method not allowed");
     }
 
-    return ngx_http_chat_send_error(r, chat::Errc::not_found,
-                                    "no such endpoint");
+    return ngx_http_chat_refuse(r, chat::Errc::not_found, "no such endpoint");
 }
 
 
@@ -170,112 +400,4 @@ ngx_http_chat_api_handler(ngx_http_request_t *r)
     }
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_chat_health(ngx_http_request_t *r)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    return ngx_http_chat_send_json(r, NGX_HTTP_OK, ngx_http_chat_status_ok);
-}
-
-
-/*
- * The common part of the backend probes: park the request, start the probe,
- * answer {"status":"ok"} or 503 unavailable with the probe's reason.
- */
-typedef std::function<void(bool ok, std::string why)>  ngx_http_chat_probe_done_t;
-
-static ngx_int_t
-ngx_http_chat_health_probe(ngx_http_request_t *r,
-    const std::function<void(ngx_http_chat_probe_done_t)> &start)
-{
-    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
-
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    try {
-        start([id](bool ok, std::string why) {
-            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-                return ok ? ngx_http_chat_send_json(r, NGX_HTTP_OK,
-                                                    ngx_http_chat_status_ok)
-                          : ngx_http_chat_send_error(r,
-                                                     chat::Errc::unavailable,
-                                                     why);
-            });
-        });
-
-    } catch (const std::exception &e) {
-        (void) ngx_http_chat_unpark(id);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: health probe failed: %s", e.what());
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
-}
-
-
-/* a real round trip through the worker's async Postgres pool (chat::ops) */
-static ngx_int_t
-ngx_http_chat_health_db(ngx_http_request_t *r)
-{
-    ngx_int_t                rc;
-    ngx_http_chat_worker_t  *w;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    w = ngx_http_chat_worker();
-
-    if (w == NULL || w->pg == NULL) {
-        return ngx_http_chat_send_error(r, chat::Errc::unavailable,
-                                        "chat_postgres is not configured");
-    }
-
-    return ngx_http_chat_health_probe(r, [w](ngx_http_chat_probe_done_t done) {
-        w->ops->probe_postgres([done](chat::Result<void> res) {
-            done(res.ok(), res.ok() ? "" : res.error().message);
-        });
-    });
-}
-
-
-/* a real round trip through the worker's async Redis client (chat::ops) */
-static ngx_int_t
-ngx_http_chat_health_redis(ngx_http_request_t *r)
-{
-    ngx_int_t                rc;
-    ngx_http_chat_worker_t  *w;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    w = ngx_http_chat_worker();
-
-    if (w == NULL || w->redis == NULL) {
-        return ngx_http_chat_send_json(r, NGX_HTTP_OK,
-                                       "{\"status\":\"disabled\"}");
-    }
-
-    return ngx_http_chat_health_probe(r, [w](ngx_http_chat_probe_done_t done) {
-        w->ops->probe_redis([done](chat::Result<void> res) {
-            done(res.ok(), res.ok() ? "" : res.error().message);
-        });
-    });
 }

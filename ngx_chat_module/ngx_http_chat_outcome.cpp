@@ -47,9 +47,6 @@ ngx_int_t
 ngx_http_chat_outcome_send(ngx_http_request_t *r,
     const chat::Result<chat::Outcome> &res) noexcept
 {
-    u_char           *p;
-    ngx_table_elt_t  *h;
-
     if (!res.ok()) {
         chat::Errc  code = res.error().code;
 
@@ -67,19 +64,11 @@ ngx_http_chat_outcome_send(ngx_http_request_t *r,
 
     const chat::Outcome  &o = res.value();
 
-    if (o.retry_after_s > 0) {
-        /* a refused login (chat_login_limit): 429 with the time left */
-        h = static_cast<ngx_table_elt_t *>(
-                ngx_list_push(&r->headers_out.headers));
-        p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
-        if (h == NULL || p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        h->value.data = p;
-        h->value.len = ngx_sprintf(p, "%L", (int64_t) o.retry_after_s) - p;
+    /* a refused login (chat_login_limit): 429 with the time left */
+    if (o.retry_after_s > 0
+        && ngx_http_chat_retry_after(r, (uint64_t) o.retry_after_s) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (!o.cookie.empty()
@@ -95,49 +84,32 @@ ngx_http_chat_outcome_send(ngx_http_request_t *r,
 }
 
 
-void
-ngx_http_chat_apply(ngx_http_chat_park_t id, ngx_http_chat_main_conf_t *cmcf,
-    chat::Result<chat::Outcome> res) noexcept
-{
-    if (res.ok()) {
-        ngx_http_chat_outcome_effects(cmcf, res.value());
-    }
-
-    ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-        return ngx_http_chat_outcome_send(r, res);
-    });
-}
-
-
 /*
- * Parks the request for a use case and makes its completion, which captures
- * the park handle, never r: NGX_ERROR when that failed (answer 500 then).
+ * The completion of a request suspended for a use case. It captures the
+ * park handle and the configuration, never r: small and trivially copyable,
+ * so std::function keeps it inline and making it cannot throw.
  */
-ngx_int_t
-ngx_http_chat_outcome_park(ngx_http_request_t *r, chat::OutcomeDone *done)
+chat::OutcomeDone
+ngx_http_chat_outcome_done(ngx_http_request_t *r, ngx_http_chat_park_t id)
     noexcept
 {
-    ngx_http_chat_park_t        id = ngx_http_chat_park(r);
     ngx_http_chat_main_conf_t  *cmcf;
-
-    if (id == 0) {
-        return NGX_ERROR;
-    }
 
     cmcf = static_cast<ngx_http_chat_main_conf_t *>(
                ngx_http_get_module_main_conf(r, ngx_http_chat_module));
 
-    try {
-        *done = [id, cmcf](chat::Result<chat::Outcome> res) {
-            ngx_http_chat_apply(id, cmcf, std::move(res));
-        };
+    auto  apply = [id, cmcf](chat::Result<chat::Outcome> res) {
+        if (res.ok()) {
+            ngx_http_chat_outcome_effects(cmcf, res.value());
+        }
 
-    } catch (const std::exception &e) {
-        (void) ngx_http_chat_unpark(id);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "chat: %s", e.what());
-        return NGX_ERROR;
-    }
+        ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+            return ngx_http_chat_outcome_send(r, res);
+        });
+    };
 
-    return NGX_OK;
+    static_assert(std::is_nothrow_constructible_v<chat::OutcomeDone,
+                                                  decltype(apply)>);
+
+    return chat::OutcomeDone(std::move(apply));
 }

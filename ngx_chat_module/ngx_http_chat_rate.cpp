@@ -1,49 +1,12 @@
 /*
  * Rate limits: token buckets in the chat zone (`chat_rate` per session,
- * `chat_session_rate` per client address), the 429 answer with Retry-After,
- * and the directives' parser.
- *
- * A table is NGX_HTTP_CHAT_RATE_SLOTS buckets in sets of
- * NGX_HTTP_CHAT_RATE_WAYS, keyed by a 64-bit hash of the key (crc32 picks the
- * set, crc32 and murmur2 together are the tag). Bounded, no allocation, one
- * short critical section under the zone's lock.
- *
- * The invariant: a bucket in use is never reset. A key finds its own bucket
- * in its set; else it takes an empty one, or one that has refilled to its
- * burst (its owner has been idle long enough that a fresh bucket is exactly
- * what it would have: evicting it gives nobody anything). Only when every
- * bucket of the set is in use does the key share one of them, chosen by its
- * hash so that it is always the same one: colliding keys then draw from one
- * bucket, which may slow them down but never hands anyone a fresh burst.
+ * `chat_session_rate` per client address) and the directives' parser. The
+ * buckets' rules (refill, which bucket a key takes, never resetting one in
+ * use) are core's, chat::rate; here they get the zone's table, its lock and
+ * nginx's clock.
  */
 
 #include "ngx_http_chat.h"
-
-
-#define NGX_HTTP_CHAT_MICRO  1000000
-
-#define NGX_HTTP_CHAT_RATE_SETS                                              \
-    (NGX_HTTP_CHAT_RATE_SLOTS / NGX_HTTP_CHAT_RATE_WAYS)
-
-
-/* the tokens of b now, refilled since b->last, capped at burst */
-static uint64_t
-ngx_http_chat_rate_tokens(ngx_http_chat_bucket_t *b,
-    const ngx_http_chat_limit_t *limit, uint64_t burst, ngx_msec_t now)
-{
-    uint64_t    tokens;
-    ngx_msec_t  elapsed;
-
-    elapsed = now - b->last;
-
-    if (elapsed > burst / limit->rate) {
-        return burst;                   /* and no overflow below */
-    }
-
-    tokens = b->tokens + (uint64_t) elapsed * limit->rate;
-
-    return tokens > burst ? burst : tokens;
-}
 
 
 /*
@@ -52,15 +15,11 @@ ngx_http_chat_rate_tokens(ngx_http_chat_bucket_t *b,
  */
 ngx_msec_t
 ngx_http_chat_rate_take(ngx_http_chat_main_conf_t *cmcf,
-    ngx_http_chat_bucket_t *table, const ngx_http_chat_limit_t *limit,
+    chat::rate::Bucket *table, const ngx_http_chat_limit_t *limit,
     std::string_view key)
 {
-    uint32_t                 crc;
-    uint64_t                 hash, tokens, burst;
-    ngx_uint_t               i;
-    ngx_msec_t               now, wait;
-    ngx_slab_pool_t         *shpool;
-    ngx_http_chat_bucket_t  *set, *b, *free;
+    uint64_t          hash, wait;
+    ngx_slab_pool_t  *shpool;
 
     if (cmcf->zone == NULL || cmcf->zone->sh == NULL || table == NULL
         || limit->rate == 0)
@@ -68,98 +27,21 @@ ngx_http_chat_rate_take(ngx_http_chat_main_conf_t *cmcf,
         return 0;
     }
 
-    shpool = cmcf->zone->shpool;
-    crc = ngx_crc32_short((u_char *) key.data(), key.size());
-    hash = ((uint64_t) crc << 32)
+    /* crc32 picks the set, crc32 and murmur2 together are the tag */
+    hash = ((uint64_t) ngx_crc32_short((u_char *) key.data(), key.size())
+            << 32)
            | ngx_murmur_hash2((u_char *) key.data(), key.size());
 
-    if (hash == 0) {
-        hash = 1;                       /* 0 marks an empty bucket */
-    }
-
-    burst = (uint64_t) limit->burst * NGX_HTTP_CHAT_MICRO;
-    now = ngx_current_msec;
-    wait = 0;
-
-    set = &table[(crc % NGX_HTTP_CHAT_RATE_SETS) * NGX_HTTP_CHAT_RATE_WAYS];
-    b = NULL;
-    free = NULL;
+    shpool = cmcf->zone->shpool;
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    for (i = 0; i < NGX_HTTP_CHAT_RATE_WAYS; i++) {
-        if (set[i].key == hash) {
-            b = &set[i];
-            break;
-        }
-
-        if (free == NULL
-            && (set[i].key == 0
-                || ngx_http_chat_rate_tokens(&set[i], limit, burst, now)
-                   == burst))
-        {
-            free = &set[i];
-        }
-    }
-
-    if (b == NULL && free != NULL) {
-        /* empty, or idle long enough to be full: nothing is lost */
-        b = free;
-        b->key = hash;
-        b->tokens = (uint32_t) burst;
-        b->last = now;
-    }
-
-    if (b == NULL) {
-        /* every bucket of the set is in use: share one, never reset it */
-        b = &set[(hash >> 8) % NGX_HTTP_CHAT_RATE_WAYS];
-    }
-
-    tokens = ngx_http_chat_rate_tokens(b, limit, burst, now);
-    b->last = now;
-
-    if (tokens >= NGX_HTTP_CHAT_MICRO) {
-        tokens -= NGX_HTTP_CHAT_MICRO;
-
-    } else {
-        wait = (NGX_HTTP_CHAT_MICRO - tokens + limit->rate - 1) / limit->rate;
-    }
-
-    b->tokens = (uint32_t) tokens;
+    wait = chat::rate::take({table, NGX_HTTP_CHAT_RATE_SLOTS}, hash,
+                            {limit->rate, limit->burst}, ngx_current_msec);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
-    if (wait) {
-        ngx_http_chat_count(cmcf, rate_limited);
-    }
-
-    return wait;
-}
-
-
-ngx_int_t
-ngx_http_chat_send_rate_limited(ngx_http_request_t *r, ngx_msec_t retry,
-    std::string_view message)
-{
-    u_char           *p;
-    ngx_table_elt_t  *h;
-
-    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_TIME_T_LEN));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%M", (retry + 999) / 1000) - p;
-
-    return ngx_http_chat_send_error(r, chat::Errc::rate_limited, message);
+    return (ngx_msec_t) wait;
 }
 
 

@@ -1,7 +1,8 @@
 /*
  * Sending answers: JSON bodies, API.md's error shape (also for the errors
  * nginx itself answers in an API location, such as 413 before the handler
- * runs), and finishing requests parked with NGX_DONE.
+ * runs), and suspending requests answered later (NGX_DONE) and finishing
+ * them.
  */
 
 #include "ngx_http_chat.h"
@@ -99,6 +100,29 @@ ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* the Retry-After header of the answer about to be sent */
+ngx_int_t
+ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds) noexcept
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
+    p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
+
+    if (h == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%uL", seconds) - p;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept
@@ -108,16 +132,10 @@ ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     try {
         std::string  body = ngx_http_chat_error_json(code, message);
 
-        if (code == chat::Errc::unavailable) {
-            ngx_table_elt_t  *h = static_cast<ngx_table_elt_t *>(
-                                      ngx_list_push(&r->headers_out.headers));
-            if (h == NULL) {
-                return NGX_ERROR;
-            }
-
-            h->hash = 1;
-            ngx_str_set(&h->key, "Retry-After");
-            ngx_str_set(&h->value, "1");
+        if (code == chat::Errc::unavailable
+            && ngx_http_chat_retry_after(r, 1) != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
         return ngx_http_chat_send_json(r, status, body);
@@ -225,12 +243,11 @@ ngx_http_chat_park(ngx_http_request_t *r) noexcept
 }
 
 
-ngx_http_request_t *
-ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept
+/* the entry of id, or NULL when it is not (or no longer) parked */
+static ngx_http_chat_parked_t *
+ngx_http_chat_park_find(ngx_http_chat_park_t id)
 {
-    ngx_rbtree_node_t       *node, *sentinel;
-    ngx_http_request_t      *r;
-    ngx_http_chat_parked_t  *p;
+    ngx_rbtree_node_t  *node, *sentinel;
 
     if (id == 0 || ngx_http_chat_parked_tree.root == NULL) {
         return NULL;
@@ -240,19 +257,40 @@ ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept
     sentinel = ngx_http_chat_parked_tree.sentinel;
 
     while (node != sentinel) {
-        if (id != node->key) {
-            node = (id < node->key) ? node->left : node->right;
-            continue;
+        if (id == node->key) {
+            return reinterpret_cast<ngx_http_chat_parked_t *>(node);
         }
 
-        p = reinterpret_cast<ngx_http_chat_parked_t *>(node);
-        r = p->request;
-        ngx_http_chat_park_remove(p);
-
-        return r;
+        node = (id < node->key) ? node->left : node->right;
     }
 
     return NULL;
+}
+
+
+ngx_http_request_t *
+ngx_http_chat_parked(ngx_http_chat_park_t id) noexcept
+{
+    ngx_http_chat_parked_t  *p = ngx_http_chat_park_find(id);
+
+    return p ? p->request : NULL;
+}
+
+
+ngx_http_request_t *
+ngx_http_chat_unpark(ngx_http_chat_park_t id) noexcept
+{
+    ngx_http_request_t      *r;
+    ngx_http_chat_parked_t  *p = ngx_http_chat_park_find(id);
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    r = p->request;
+    ngx_http_chat_park_remove(p);
+
+    return r;
 }
 
 
@@ -272,49 +310,44 @@ ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
  * client_max_body_size, 400 on a broken request, 500 on failures). In a
  * chat_api location those answers get API.md's JSON shape too.
  */
-static chat::Errc
-ngx_http_chat_status_errc(ngx_uint_t status, const char **message)
+static const struct {
+    chat::Errc   code;
+    const char  *message;
+} ngx_http_chat_status_errors[] = {
+    { chat::Errc::bad_request, "bad request" },      /* and any other 4xx */
+    { chat::Errc::unauthorized, "unauthorized" },
+    { chat::Errc::forbidden, "forbidden" },
+    { chat::Errc::not_found, "not found" },
+    { chat::Errc::method_not_allowed, "method not allowed" },
+    { chat::Errc::too_large, "request body is too large" },
+    { chat::Errc::unavailable, "service unavailable" },
+    { chat::Errc::internal, "internal error" }       /* and any other 5xx */
+};
+
+
+static ngx_uint_t
+ngx_http_chat_status_error(ngx_uint_t status)
 {
-    switch (status) {
-    case NGX_HTTP_BAD_REQUEST:
-        *message = "bad request";
-        return chat::Errc::bad_request;
-    case NGX_HTTP_UNAUTHORIZED:
-        *message = "unauthorized";
-        return chat::Errc::unauthorized;
-    case NGX_HTTP_FORBIDDEN:
-        *message = "forbidden";
-        return chat::Errc::forbidden;
-    case NGX_HTTP_NOT_FOUND:
-        *message = "not found";
-        return chat::Errc::not_found;
-    case NGX_HTTP_NOT_ALLOWED:
-        *message = "method not allowed";
-        return chat::Errc::method_not_allowed;
-    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-        *message = "request body is too large";
-        return chat::Errc::too_large;
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        *message = "service unavailable";
-        return chat::Errc::unavailable;
+    ngx_uint_t  i, n = sizeof(ngx_http_chat_status_errors)
+                       / sizeof(ngx_http_chat_status_errors[0]);
+
+    for (i = 0; i < n; i++) {
+        if ((ngx_uint_t) chat::errc_http_status(
+                ngx_http_chat_status_errors[i].code) == status)
+        {
+            return i;
+        }
     }
 
-    if (status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
-        *message = "internal error";
-        return chat::Errc::internal;
-    }
-
-    *message = "bad request";
-    return chat::Errc::bad_request;
+    return status >= NGX_HTTP_INTERNAL_SERVER_ERROR ? n - 1 : 0;
 }
 
 
 static ngx_int_t
 ngx_http_chat_header_filter(ngx_http_request_t *r)
 {
-    const char                *message;
     ngx_buf_t                 *b;
-    chat::Errc                 code;
+    ngx_uint_t                 e;
     ngx_http_chat_ctx_t       *ctx;
     ngx_http_chat_loc_conf_t  *lcf;
 
@@ -339,10 +372,12 @@ ngx_http_chat_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    code = ngx_http_chat_status_errc(r->headers_out.status, &message);
+    e = ngx_http_chat_status_error(r->headers_out.status);
 
     try {
-        std::string  body = ngx_http_chat_error_json(code, message);
+        std::string  body = ngx_http_chat_error_json(
+                                ngx_http_chat_status_errors[e].code,
+                                ngx_http_chat_status_errors[e].message);
 
         b = ngx_create_temp_buf(r->pool, body.size());
         if (b == NULL) {

@@ -17,7 +17,8 @@ static void ngx_http_chat_body_read(ngx_http_request_t *r);
 
 
 /*
- * Reads the request body, then calls handler(r, body) once. Returns what the
+ * Reads the request body, then calls handler(r, body) once and finalizes r
+ * with the rc it returns (NGX_DONE when it suspended r). Returns what the
  * content handler should return (NGX_DONE while reading).
  */
 ngx_int_t
@@ -111,7 +112,7 @@ ngx_http_chat_body_read(ngx_http_request_t *r)
             }
         }
 
-        ctx->body_handler(r, std::move(body));
+        ngx_http_finalize_request(r, ctx->body_handler(r, std::move(body)));
 
     } catch (const std::exception &e) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

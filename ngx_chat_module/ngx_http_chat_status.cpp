@@ -1,8 +1,9 @@
 /*
- * The chat_status content handler: samples zone use, the cache, backend
- * connection states and counters, and has core render them (chat::metrics:
- * one list for both formats) as JSON, or as Prometheus text for a location
- * whose name ends in "metrics".
+ * The operator's endpoints: the health probes of the API (/v1/health...),
+ * and the chat_status content handler, which samples zone use, the cache,
+ * backend connection states and counters, and has core render them
+ * (chat::metrics: one list for both formats) as JSON, or as Prometheus text
+ * for a location whose name ends in "metrics".
  */
 
 #include "ngx_http_chat.h"
@@ -12,6 +13,88 @@
 #include "chat/ops.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
+
+
+static ngx_int_t ngx_http_chat_health(ngx_http_chat_call_t &c);
+static ngx_int_t ngx_http_chat_health_db(ngx_http_chat_call_t &c);
+static ngx_int_t ngx_http_chat_health_redis(ngx_http_chat_call_t &c);
+
+
+static const std::string_view  ngx_http_chat_status_ok = "{\"status\":\"ok\"}";
+
+
+const ngx_http_chat_route_t  ngx_http_chat_ops_routes[] = {
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health", ngx_http_chat_auth_none, 0,
+      NULL, ngx_http_chat_health },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/db", ngx_http_chat_auth_none, 0,
+      NULL, ngx_http_chat_health_db },
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/health/redis", ngx_http_chat_auth_none,
+      0, NULL, ngx_http_chat_health_redis },
+    { 0, NULL, ngx_http_chat_auth_none, 0, NULL, NULL }
+};
+
+
+static ngx_int_t
+ngx_http_chat_health(ngx_http_chat_call_t &c)
+{
+    return ngx_http_chat_send_json(c.r, NGX_HTTP_OK, ngx_http_chat_status_ok);
+}
+
+
+/*
+ * The common part of the backend probes: suspend the request, start the
+ * probe, answer {"status":"ok"} or 503 unavailable with the probe's reason.
+ */
+template <typename Probe>
+static ngx_int_t
+ngx_http_chat_health_probe(ngx_http_request_t *r, Probe probe)
+{
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
+        probe([id](chat::Result<void> res) {
+            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                return res.ok() ? ngx_http_chat_send_json(r, NGX_HTTP_OK,
+                                                    ngx_http_chat_status_ok)
+                                : ngx_http_chat_send_error(r,
+                                      chat::Errc::unavailable,
+                                      res.error().message);
+            });
+        });
+    });
+}
+
+
+/* a real round trip through the worker's async Postgres pool (chat::ops) */
+static ngx_int_t
+ngx_http_chat_health_db(ngx_http_chat_call_t &c)
+{
+    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+    if (w == NULL || w->pg == NULL) {
+        return ngx_http_chat_send_error(c.r, chat::Errc::unavailable,
+                                        "chat_postgres is not configured");
+    }
+
+    return ngx_http_chat_health_probe(c.r, [w](auto done) {
+        w->ops->probe_postgres(std::move(done));
+    });
+}
+
+
+/* a real round trip through the worker's async Redis client (chat::ops) */
+static ngx_int_t
+ngx_http_chat_health_redis(ngx_http_chat_call_t &c)
+{
+    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+    if (w == NULL || w->redis == NULL) {
+        return ngx_http_chat_send_json(c.r, NGX_HTTP_OK,
+                                       "{\"status\":\"disabled\"}");
+    }
+
+    return ngx_http_chat_health_probe(c.r, [w](auto done) {
+        w->ops->probe_redis(std::move(done));
+    });
+}
 
 
 typedef struct {
@@ -143,19 +226,11 @@ ngx_http_chat_status_handler(ngx_http_request_t *r)
     }
 
     /* the queue and the agents online are Postgres's to say */
-    ngx_http_chat_park_t  id = ngx_http_chat_park(r);
-
-    if (id == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    w->ops->counts([id, cmcf](chat::ops::Counts counts) {
-        ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
-            return ngx_http_chat_status_send(r, cmcf, counts);
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
+        w->ops->counts([id, cmcf](chat::ops::Counts counts) {
+            ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                return ngx_http_chat_status_send(r, cmcf, counts);
+            });
         });
     });
-
-    r->main->count++;
-
-    return NGX_DONE;
 }

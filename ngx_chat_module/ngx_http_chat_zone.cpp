@@ -113,19 +113,15 @@ ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->data = zone->sh;
 
-    zone->sh->buckets = static_cast<ngx_http_chat_bucket_t *>(
+    /* all zero: empty buckets */
+    zone->sh->buckets = static_cast<chat::rate::Bucket *>(
         ngx_slab_calloc(zone->shpool,
-                        sizeof(ngx_http_chat_bucket_t)
-                        * NGX_HTTP_CHAT_RATE_SLOTS));
-    if (zone->sh->buckets == NULL) {
-        return NGX_ERROR;
-    }
+                        sizeof(chat::rate::Bucket) * NGX_HTTP_CHAT_RATE_SLOTS));
+    zone->sh->session_buckets = static_cast<chat::rate::Bucket *>(
+        ngx_slab_calloc(zone->shpool,
+                        sizeof(chat::rate::Bucket) * NGX_HTTP_CHAT_RATE_SLOTS));
 
-    zone->sh->session_buckets = static_cast<ngx_http_chat_bucket_t *>(
-        ngx_slab_calloc(zone->shpool,
-                        sizeof(ngx_http_chat_bucket_t)
-                        * NGX_HTTP_CHAT_RATE_SLOTS));
-    if (zone->sh->session_buckets == NULL) {
+    if (zone->sh->buckets == NULL || zone->sh->session_buckets == NULL) {
         return NGX_ERROR;
     }
 

@@ -4,7 +4,6 @@
 
 #include "agent_util.h"
 #include "chat/agent.h"
-#include "chat/customer.h"
 #include "chat/input.h"
 #include "chat/json.h"
 #include "chat/limits.h"

@@ -5,8 +5,6 @@
 #include "agent_util.h"
 #include "chat/address.h"
 #include "chat/agent.h"
-#include "chat/customer.h"
-#include "chat/customer.h"
 #include "chat/input.h"
 #include "chat/json.h"
 #include "chat/limits.h"

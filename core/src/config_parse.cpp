@@ -43,20 +43,31 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept {
         Step next = start;
         std::int64_t scale = 0;
         switch (c) {
-        case 'w': next = week, scale = 7LL * 24 * 3600 * 1000; break;
-        case 'd': next = day, scale = 24LL * 3600 * 1000; break;
-        case 'h': next = hour, scale = 3600LL * 1000; break;
-        case 'm':
-            if (i < s.size() && s[i] == 's') {
-                i++;
-                next = msec, scale = 1;
-            } else {
-                next = min, scale = 60LL * 1000;
-            }
-            break;
-        case 's': next = sec, scale = 1000; break;
-        case ' ': next = last, scale = 1000; break;
-        default: return std::nullopt;
+            case 'w':
+                next = week, scale = 7LL * 24 * 3600 * 1000;
+                break;
+            case 'd':
+                next = day, scale = 24LL * 3600 * 1000;
+                break;
+            case 'h':
+                next = hour, scale = 3600LL * 1000;
+                break;
+            case 'm':
+                if (i < s.size() && s[i] == 's') {
+                    i++;
+                    next = msec, scale = 1;
+                } else {
+                    next = min, scale = 60LL * 1000;
+                }
+                break;
+            case 's':
+                next = sec, scale = 1000;
+                break;
+            case ' ':
+                next = last, scale = 1000;
+                break;
+            default:
+                return std::nullopt;
         }
         // ' ' ends a bare number (seconds); after seconds nothing but ms may follow.
         if (next == last ? step >= sec : step >= next) return std::nullopt;
@@ -84,19 +95,22 @@ Result<LoginLimit> parse_login_limit(std::span<const std::string_view> args) noe
             if (eq != std::string_view::npos && key == "window") {
                 auto ms = parse_duration_ms(val);
                 if (!ms || !limits::kLoginWindowMs.contains(*ms))
-                    return make_error(Errc::validation,
-                                      "invalid window " + quoted(arg) + ", expected " +
-                                          std::to_string(limits::kLoginWindowMs.min / 1000) + "s.." +
-                                          std::to_string(limits::kLoginWindowMs.max / 3600000) + "h");
+                    return make_error(Errc::validation, "invalid window " + quoted(arg) + ", expected " +
+                                                            std::to_string(limits::kLoginWindowMs.min / 1000) + "s.." +
+                                                            std::to_string(limits::kLoginWindowMs.max / 3600000) + "h");
                 out.window_ms = *ms;
                 continue;
             }
             std::optional<std::int64_t>* field = nullptr;
             if (eq != std::string_view::npos) {
-                if (key == "failures") field = &out.failures;
-                else if (key == "address") field = &out.address_failures;
-                else if (key == "queue") field = &out.queue;
-                else if (key == "address_queue") field = &out.address_queue;
+                if (key == "failures")
+                    field = &out.failures;
+                else if (key == "address")
+                    field = &out.address_failures;
+                else if (key == "queue")
+                    field = &out.queue;
+                else if (key == "address_queue")
+                    field = &out.address_queue;
             }
             if (!field) return make_error(Errc::validation, "invalid parameter " + quoted(arg));
             auto n = parse_count(val);
@@ -118,8 +132,8 @@ Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept {
             return make_error(Errc::validation, "invalid parameter " + quoted(arg) + ", expected pool=N");
         auto n = parse_count(arg.substr(kKey.size()));
         if (!n || !limits::kPgPool.contains(*n))
-            return make_error(Errc::validation, "invalid pool size " + quoted(arg) + ", expected " +
-                                                    limits::range_text(limits::kPgPool));
+            return make_error(Errc::validation,
+                              "invalid pool size " + quoted(arg) + ", expected " + limits::range_text(limits::kPgPool));
         return *n;
     } catch (const std::exception& e) {
         return make_error(Errc::internal, e.what());

@@ -105,7 +105,11 @@ std::string to_json() {
     ranged(w, "pool", kPgPool, kPgPoolDefault);
     w.end_object();
     w.key("chat_redis").begin_object().key("port_default").number(kRedisPortDefault).end_object();
-    w.key("chat_secret").begin_object().key("min_bytes").number(static_cast<std::int64_t>(kSecretMinBytes)).end_object();
+    w.key("chat_secret")
+        .begin_object()
+        .key("min_bytes")
+        .number(static_cast<std::int64_t>(kSecretMinBytes))
+        .end_object();
     w.key("chat_agent_grace").begin_object().key("default_ms").number(kAgentGraceMsDefault).end_object();
     ranged(w, "chat_ws_max_message", kWsMaxMessage, static_cast<std::int64_t>(kWsMaxMessageDefault));
     w.end_object();

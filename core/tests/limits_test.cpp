@@ -37,8 +37,7 @@ TEST(LimitsJson, CarriesTheTableForChatctl) {
     for (std::size_t i = 0; i < roles->size(); i++) EXPECT_EQ(*(*roles)[i].as_string(), limits::kRoles[i]);
     EXPECT_EQ(v.value().find("cookies")->find("chat_session")->find_int("max_age_s"), 30LL * 24 * 3600);
     EXPECT_EQ(v.value().find("cookies")->find("chat_agent")->find_int("max_age_s"), 12LL * 3600);
-    EXPECT_EQ(v.value().find("directives")->find("chat_login_limit")->find("window_ms")->find_int("default"),
-              300000);
+    EXPECT_EQ(v.value().find("directives")->find("chat_login_limit")->find("window_ms")->find_int("default"), 300000);
 }
 
 TEST(LimitsInput, CustomerPagesStopAtTheTablesLimit) {

@@ -58,8 +58,8 @@ inline std::string between_text(Range r) { return std::to_string(r.min) + " and 
 
 inline constexpr Range kUsernameBytes{1, 64};
 inline constexpr Range kDisplayNameBytes{1, 128};
-inline constexpr std::size_t kPasswordMinChars = 10;     // API.md: weak below 10
-inline constexpr std::size_t kPasswordMaxBytes = 1024;   // bounds the KDF's input
+inline constexpr std::size_t kPasswordMinChars = 10;    // API.md: weak below 10
+inline constexpr std::size_t kPasswordMaxBytes = 1024;  // bounds the KDF's input
 inline constexpr Range kMaxActiveChats{0, 1000};
 inline constexpr std::int64_t kMaxActiveChatsDefault = 5;
 
@@ -69,23 +69,23 @@ inline constexpr std::string_view kFaqSlugPattern = "^[a-z0-9][a-z0-9-]{0,63}$";
 inline constexpr Range kFaqSlugBytes{1, 64};
 inline constexpr Range kFaqQuestionChars{1, 1000};
 inline constexpr Range kFaqAnswerChars{1, 10000};
-inline constexpr std::size_t kFaqKeywordsMax = 100;      // keywords per entry
+inline constexpr std::size_t kFaqKeywordsMax = 100;  // keywords per entry
 inline constexpr Range kFaqKeywordChars{1, 100};
 inline constexpr Range kFaqDisplayOrder{-1000000, 1000000};
 
 // --- messages, conversations, pages ----------------------------------------------
 
-inline constexpr std::size_t kMessageMaxDefault = 4000;  // characters; chat_message_max
-inline constexpr Range kMessageMax{1, 100000};           // what chat_message_max accepts
+inline constexpr std::size_t kMessageMaxDefault = 4000;     // characters; chat_message_max
+inline constexpr Range kMessageMax{1, 100000};              // what chat_message_max accepts
 inline constexpr std::size_t kContextFieldMaxBytes = 2048;  // context.product_id, ...
 // seq columns and the SQL functions' parameters are int: every integer that reaches SQL
 // is range checked first, so an overflow is a 422, never a 500 from Postgres.
 inline constexpr std::int64_t kSeqMax = 2147483647;
-inline constexpr Range kCustomerPage{1, 200};            // limit= of a customer's history
+inline constexpr Range kCustomerPage{1, 200};  // limit= of a customer's history
 inline constexpr std::int64_t kCustomerPageDefault = 50;
-inline constexpr std::int64_t kHistoryDefault = 50;      // chat_history: POST /session
+inline constexpr std::int64_t kHistoryDefault = 50;  // chat_history: POST /session
 inline constexpr Range kHistory{1, 200};
-inline constexpr Range kAgentPage{1, 100};               // limit= of the agent's views
+inline constexpr Range kAgentPage{1, 100};  // limit= of the agent's views
 inline constexpr std::int64_t kAgentPageDefault = 20;
 inline constexpr std::size_t kCursorMaxBytes = 128;
 
@@ -94,22 +94,22 @@ inline constexpr std::size_t kCursorMaxBytes = 128;
 inline constexpr std::string_view kSessionCookie = "chat_session";
 inline constexpr std::int64_t kSessionCookieMaxAgeS = 30LL * 24 * 3600;  // 30 days
 inline constexpr std::string_view kAgentCookie = "chat_agent";
-inline constexpr std::int64_t kAgentCookieMaxAgeS = 12LL * 3600;         // 12 hours
+inline constexpr std::int64_t kAgentCookieMaxAgeS = 12LL * 3600;  // 12 hours
 
 // --- directives (defaults and what each accepts) ------------------------------------
 
-inline constexpr int kLoginFailuresDefault = 10;          // chat_login_limit failures=
-inline constexpr int kLoginAddressFailuresDefault = 50;   // address=
+inline constexpr int kLoginFailuresDefault = 10;               // chat_login_limit failures=
+inline constexpr int kLoginAddressFailuresDefault = 50;        // address=
 inline constexpr std::int64_t kLoginWindowMsDefault = 300000;  // window=
 inline constexpr Range kLoginWindowMs{1000, 24LL * 3600 * 1000};
-inline constexpr int kLoginQueueDefault = 32;             // queue=
-inline constexpr int kLoginAddressQueueDefault = 2;       // address_queue=
-inline constexpr Range kLoginCount{1, 10000};             // failures, address, queues
-inline constexpr int kPgPoolDefault = 4;                  // chat_postgres pool=
+inline constexpr int kLoginQueueDefault = 32;        // queue=
+inline constexpr int kLoginAddressQueueDefault = 2;  // address_queue=
+inline constexpr Range kLoginCount{1, 10000};        // failures, address, queues
+inline constexpr int kPgPoolDefault = 4;             // chat_postgres pool=
 inline constexpr Range kPgPool{1, 64};
-inline constexpr int kRedisPortDefault = 6379;            // chat_redis host[:port]
-inline constexpr std::size_t kSecretMinBytes = 32;        // chat_secret
-inline constexpr std::int64_t kAgentGraceMsDefault = 60000;  // chat_agent_grace
+inline constexpr int kRedisPortDefault = 6379;                  // chat_redis host[:port]
+inline constexpr std::size_t kSecretMinBytes = 32;              // chat_secret
+inline constexpr std::int64_t kAgentGraceMsDefault = 60000;     // chat_agent_grace
 inline constexpr std::size_t kWsMaxMessageDefault = 64 * 1024;  // chat_ws_max_message
 inline constexpr Range kWsMaxMessage{125, 16LL * 1024 * 1024};
 

@@ -6,26 +6,15 @@
  */
 
 #include "ngx_http_chat.h"
-#include "ngx_http_chat_cache.h"
-#include "ngx_http_chat_executor.h"
-#include "ngx_http_chat_loop.h"
 
 #include <fstream>
-#include <memory>
 #include <sstream>
 #include <string_view>
 #include <vector>
 
-#include "chat/agent.h"
-#include "chat/bus.h"
 #include "chat/config_parse.h"
-#include "chat/customer.h"
-#include "chat/events.h"
-#include "chat/faq_sync.h"
-#include "chat/json.h"
 #include "chat/limits.h"
-#include "chat/ops.h"
-#include "chat/pg_pool.h"
+#include "chat/pg_conninfo.h"
 #include "chat/redis_client.h"
 
 

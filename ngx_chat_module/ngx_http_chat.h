@@ -370,8 +370,10 @@ char *ngx_http_chat_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* ngx_http_chat_status.cpp */
 ngx_int_t ngx_http_chat_status_handler(ngx_http_request_t *r);
 
-/* ngx_http_chat_module.cpp: per-worker state, created in init_process, and
+/* ngx_http_chat_worker.cpp: per-worker state, created in init_process, and
  * the worker's core event bus */
+ngx_int_t ngx_http_chat_init_process(ngx_cycle_t *cycle);
+void ngx_http_chat_exit_process(ngx_cycle_t *cycle);
 void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
     noexcept;
 void ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)

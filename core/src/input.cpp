@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "chat/limits.h"
 #include "chat/utf8.h"
 
 namespace chat::input {
@@ -19,8 +20,24 @@ Result<json::Value> parse_body(std::string_view body) noexcept {
 std::optional<std::int64_t> parse_seq(std::string_view s) noexcept {
     std::int64_t n = 0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || n < 0 || n > kSeqMax) return std::nullopt;
+    if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || n < 0 || n > limits::kSeqMax) return std::nullopt;
     return n;
+}
+
+bool has_control(std::string_view s) noexcept {
+    for (unsigned char c : s)
+        if (c < 0x20 || c == 0x7f) return true;
+    return false;
+}
+
+bool valid_slug(std::string_view s) noexcept {
+    if (!limits::kFaqSlugBytes.contains(static_cast<std::int64_t>(s.size()))) return false;
+    for (std::size_t i = 0; i < s.size(); i++) {
+        char c = s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && !(i > 0 && c == '-')) return false;
+    }
+    return true;
 }
 
 bool blank(std::string_view s) noexcept {

@@ -20,6 +20,7 @@
 #include "chat/base64.h"
 #include "chat/epoll_loop.h"
 #include "chat/json.h"
+#include "chat/limits.h"
 #include "chat/password.h"
 #include "chat/pg_pool.h"
 #include "chat/token.h"
@@ -672,6 +673,58 @@ TEST_F(AgentTest, AdminManagesAgents) {
     ASSERT_TRUE(pr.ok());
     call([&](auto d) { svc_->presence(pr.value(), "{\"presence\": \"online\"}", d); });
     EXPECT_EQ(assignee(c1), rita);
+}
+
+// The admin API's input rules read their bounds from chat/limits.h: a value at each limit
+// is accepted, one past it is a 422.
+TEST_F(AgentTest, AdminInputStopsAtTheLimitsTable) {
+    namespace limits = chat::limits;
+    Principal pa = principal(make_agent("root", "Root", "admin", 0));
+    auto create = [&](const std::string& username, const std::string& name, std::int64_t max) {
+        std::string b = "{\"username\": \"" + username + "\", \"display_name\": \"" + name +
+                        "\", \"password\": \"long enough pw\", \"max_active_chats\": " + std::to_string(max) + "}";
+        return call([&](auto d) { svc_->admin_create_agent(pa, b, d); });
+    };
+    auto status_of = [](const auto& r) { return r.ok() ? r.value().status : chat::errc_http_status(r.error().code); };
+    std::string u_at(limits::kUsernameBytes.max, 'u'), u_past(limits::kUsernameBytes.max + 1, 'v');
+    std::string n_at(limits::kDisplayNameBytes.max, 'n'), n_past(limits::kDisplayNameBytes.max + 1, 'n');
+    EXPECT_EQ(status_of(create(u_at, n_at, limits::kMaxActiveChats.max)), 201);
+    EXPECT_EQ(status_of(create(u_past, "V", 1)), 422);
+    EXPECT_EQ(status_of(create("nora", n_past, 1)), 422);
+    EXPECT_EQ(status_of(create("mike", "Mike", limits::kMaxActiveChats.max + 1)), 422);
+    EXPECT_EQ(status_of(create("mina", "Mina", limits::kMaxActiveChats.min)), 201);
+    EXPECT_EQ(status_of(create("milo", "Milo", limits::kMaxActiveChats.min - 1)), 422);
+    std::string pw_short(limits::kPasswordMinChars - 1, 'p');
+    EXPECT_EQ(status_of(call([&](auto d) {
+                  svc_->admin_create_agent(
+                      pa, "{\"username\": \"pat\", \"display_name\": \"P\", \"password\": \"" + pw_short + "\"}", d);
+              })),
+              422);
+
+    auto faq = [&](const std::string& slug, std::size_t question, std::size_t keyword) {
+        std::string b = "{\"slug\": \"" + slug + "\", \"question\": \"" + std::string(question, 'q') +
+                        "\", \"answer\": \"a\", \"keywords\": [\"" + std::string(keyword, 'k') + "\"]}";
+        return call([&](auto d) { svc_->admin_create_faq(pa, b, d); });
+    };
+    std::string s_at(limits::kFaqSlugBytes.max, 's'), s_past(limits::kFaqSlugBytes.max + 1, 't');
+    auto q_max = static_cast<std::size_t>(limits::kFaqQuestionChars.max);
+    auto k_max = static_cast<std::size_t>(limits::kFaqKeywordChars.max);
+    EXPECT_EQ(status_of(faq(s_at, q_max, k_max)), 201);
+    EXPECT_EQ(status_of(faq(s_past, 1, 1)), 422);
+    EXPECT_EQ(status_of(faq("q-past", q_max + 1, 1)), 422);
+    EXPECT_EQ(status_of(faq("k-past", 1, k_max + 1)), 422);
+
+    for (std::string_view view : limits::kAgentViews)
+        EXPECT_TRUE(call([&](auto d) { svc_->conversations(pa, "view=" + std::string(view), d); }).ok()) << view;
+    std::string page_at = "limit=" + std::to_string(limits::kAgentPage.max);
+    std::string page_past = "limit=" + std::to_string(limits::kAgentPage.max + 1);
+    EXPECT_TRUE(call([&](auto d) { svc_->conversations(pa, page_at, d); }).ok());
+    EXPECT_EQ(status_of(call([&](auto d) { svc_->conversations(pa, page_past, d); })), 422);
+    for (std::string_view presence : limits::kPresences) {
+        std::string b = "{\"presence\": \"" + std::string(presence) + "\"}";
+        EXPECT_EQ(status_of(call([&](auto d) { svc_->presence(pa, b, d); })), 200) << presence;
+    }
+    EXPECT_EQ(status_of(call([&](auto d) { svc_->presence(pa, "{\"presence\": \"busy\"}", d); })), 422);
 }
 
 TEST_F(AgentTest, AdminManagesTheFaq) {

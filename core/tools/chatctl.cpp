@@ -33,7 +33,10 @@
 #include <utility>
 #include <vector>
 
+#include "chat/input.h"
 #include "chat/json.h"
+#include "chat/limits.h"
+#include "chat/limits_json.h"
 #include "chat/password.h"
 #include "chat/utf8.h"
 
@@ -47,17 +50,11 @@ constexpr int kExitNotFound = 3;
 // The advisory lock every migration transaction takes (the key scripts/migrate.sh used).
 constexpr std::string_view kMigrateLockKey = "74061001";
 
-// The admin API's limits (core/src/agent.cpp), so the CLI refuses what the API refuses.
-constexpr std::size_t kUsernameMax = 64;
-constexpr std::size_t kDisplayNameMax = 128;
-constexpr std::size_t kPasswordMin = 10;
-constexpr std::size_t kPasswordMax = 1024;
-constexpr long kMaxActiveChatsMax = 1000;
-constexpr std::size_t kFaqQuestionMax = 1000;
-constexpr std::size_t kFaqAnswerMax = 10000;
-constexpr std::size_t kKeywordsMax = 100;
-constexpr std::size_t kKeywordMax = 100;
-constexpr std::int64_t kDisplayOrderMax = 1000000;
+// The admin API's limits are chat/limits.h's, so the CLI refuses what the API refuses.
+namespace limits = chat::limits;
+using chat::input::blank;
+using chat::input::has_control;
+using chat::input::valid_slug;
 
 constexpr const char* kUsage = R"(usage: chatctl [--conninfo CONNINFO] COMMAND [ARGS]
 
@@ -76,6 +73,7 @@ Commands:
   faq import FILE.json|-      upsert the entries of a JSON array by slug, in one transaction,
                               then tell every nginx worker to reload the FAQ
                               (--keep-existing: only add slugs that are not there yet)
+  limits                      the table of limits and enum values (chat/limits.h) as JSON
   faq export [--compact]      the FAQ (inactive entries too) as a JSON array ordered by
                               display_order, slug; `faq import` takes it back unchanged
 
@@ -107,26 +105,6 @@ struct Failure : std::runtime_error {
 std::string trim_right(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
     return s;
-}
-
-bool has_control(std::string_view s) {
-    for (unsigned char c : s)
-        if (c < 0x20 || c == 0x7f) return true;
-    return false;
-}
-
-bool blank(std::string_view s) {
-    return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
-bool valid_slug(std::string_view s) {
-    if (s.empty() || s.size() > 64) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && !(i > 0 && c == '-')) return false;
-    }
-    return true;
 }
 
 // --- command line --------------------------------------------------------------
@@ -488,9 +466,9 @@ std::string read_password(const Args& a) {
     }
     if (!pw.empty() && pw.back() == '\r') pw.pop_back();
     if (!chat::valid_utf8(pw)) fail(kExitUsage, "the password is not valid UTF-8");
-    if (chat::utf8_length(pw) < kPasswordMin)
-        fail(kExitUsage, "the password must have at least " + std::to_string(kPasswordMin) + " characters");
-    if (pw.size() > kPasswordMax) fail(kExitUsage, "the password is too long");
+    if (chat::utf8_length(pw) < limits::kPasswordMinChars)
+        fail(kExitUsage, "the password must have at least " + std::to_string(limits::kPasswordMinChars) + " characters");
+    if (pw.size() > limits::kPasswordMaxBytes) fail(kExitUsage, "the password is too long");
     return pw;
 }
 
@@ -504,9 +482,10 @@ std::string hash_password(const std::string& pw) {
 }
 
 void check_username(const std::string& u) {
-    if (u.empty() || u.size() > kUsernameMax || has_control(u) || blank(u) ||
+    if (!limits::kUsernameBytes.contains(static_cast<std::int64_t>(u.size())) || has_control(u) || blank(u) ||
         u.find(' ') != std::string::npos || !chat::valid_utf8(u))
-        usage_error("USERNAME must be 1..64 bytes without spaces or control characters");
+        usage_error("USERNAME must be " + limits::range_text(limits::kUsernameBytes) +
+                    " bytes without spaces or control characters");
 }
 
 int cmd_agent_add(const Args& a) {
@@ -515,18 +494,18 @@ int cmd_agent_add(const Args& a) {
     const std::string& username = a.positional[2];
     check_username(username);
     const std::string name = a.get("--name").value_or(username);
-    if (blank(name) || name.size() > kDisplayNameMax || has_control(name) || !chat::valid_utf8(name))
-        usage_error("--name must be 1..128 bytes of text");
-    const std::string role = a.get("--role").value_or("agent");
-    if (role != "agent" && role != "supervisor" && role != "admin")
-        usage_error("--role must be agent, supervisor or admin");
-    long max = 5;
+    if (blank(name) || !limits::kDisplayNameBytes.contains(static_cast<std::int64_t>(name.size())) || has_control(name) || !chat::valid_utf8(name))
+        usage_error("--name must be " + limits::range_text(limits::kDisplayNameBytes) + " bytes of text");
+    const std::string role = a.get("--role").value_or(std::string(limits::kRoleDefault));
+    if (!limits::one_of(limits::kRoles, role))
+        usage_error("--role must be " + limits::names_text(limits::kRoles));
+    long max = limits::kMaxActiveChatsDefault;
     if (auto m = a.get("--max")) {
         char* end = nullptr;
         errno = 0;
         max = std::strtol(m->c_str(), &end, 10);
-        if (m->empty() || *end || errno || max < 0 || max > kMaxActiveChatsMax)
-            usage_error("--max must be an integer in 0..1000");
+        if (m->empty() || *end || errno || !limits::kMaxActiveChats.contains(max))
+            usage_error("--max must be an integer in " + limits::range_text(limits::kMaxActiveChats));
     }
     const std::string hash = hash_password(read_password(a));
 
@@ -638,33 +617,35 @@ std::vector<FaqEntry> parse_faq_file(const std::string& text, const std::string&
             if (!known.count(m.key)) bad("unknown field \"" + m.key + "\"");
         FaqEntry f;
         const std::string* slug = e.find_string("slug");
-        if (!slug || !valid_slug(*slug)) bad("slug must match ^[a-z0-9][a-z0-9-]{0,63}$");
+        if (!slug || !valid_slug(*slug)) bad("slug must match " + std::string(limits::kFaqSlugPattern));
         f.slug = *slug;
         const std::string at = where + " (" + f.slug + ")";
-        auto text_field = [&](const char* name, std::size_t max) {
+        auto text_field = [&](const char* name, std::int64_t max) {
             const std::string* s = e.find_string(name);
-            if (!s || blank(*s) || chat::utf8_length(*s) > max)
+            if (!s || blank(*s) || static_cast<std::int64_t>(chat::utf8_length(*s)) > max)
                 fail(kExitUsage, at + ": " + name + " must be non-empty text of at most " +
                                      std::to_string(max) + " characters");
             return *s;
         };
-        f.question = text_field("question", kFaqQuestionMax);
-        f.answer = text_field("answer", kFaqAnswerMax);
+        f.question = text_field("question", limits::kFaqQuestionChars.max);
+        f.answer = text_field("answer", limits::kFaqAnswerChars.max);
         if (const auto* k = e.find("keywords"); k && !k->is_null()) {
             const chat::json::Array* ks = k->as_array();
-            if (!ks || ks->size() > kKeywordsMax)
-                fail(kExitUsage, at + ": keywords must be an array of at most 100 strings");
+            if (!ks || ks->size() > limits::kFaqKeywordsMax)
+                fail(kExitUsage, at + ": keywords must be an array of at most " +
+                                     std::to_string(limits::kFaqKeywordsMax) + " strings");
             for (const auto& kv : *ks) {
                 const std::string* s = kv.as_string();
-                if (!s || blank(*s) || chat::utf8_length(*s) > kKeywordMax)
-                    fail(kExitUsage, at + ": each keyword must be non-empty text of at most 100 characters");
+                if (!s || blank(*s) || !limits::kFaqKeywordChars.contains(static_cast<std::int64_t>(chat::utf8_length(*s))))
+                    fail(kExitUsage, at + ": each keyword must be non-empty text of at most " +
+                                         std::to_string(limits::kFaqKeywordChars.max) + " characters");
                 f.keywords.push_back(*s);
             }
         }
         if (const auto* o = e.find("display_order"); o && !o->is_null()) {
             auto n = o->as_int();
-            if (!n || *n < -kDisplayOrderMax || *n > kDisplayOrderMax)
-                fail(kExitUsage, at + ": display_order must be an integer in -1000000..1000000");
+            if (!n || !limits::kFaqDisplayOrder.contains(*n))
+                fail(kExitUsage, at + ": display_order must be an integer in " + limits::range_text(limits::kFaqDisplayOrder));
             f.display_order = *n;
         }
         if (const auto* b = e.find("is_active"); b && !b->is_null()) {
@@ -810,6 +791,11 @@ int run(int argc, char** argv) {
         return kExitOk;
     }
     if (cmd == "migrate") return cmd_migrate(a);
+    if (cmd == "limits") {
+        expect(a, 1, {}, "limits");
+        std::cout << limits::to_json() << "\n";
+        return kExitOk;
+    }
     if (cmd == "agent") {
         if (sub == "add") return cmd_agent_add(a);
         if (sub == "passwd") return cmd_agent_passwd(a);

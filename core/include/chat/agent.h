@@ -1,6 +1,7 @@
 // The agent and admin use cases of API.md ("Agent endpoints", admin table, "Assignment"):
 // login, token checks, presence, the views, claim/transfer/close/read, the grace sweep,
-// and the admin API for agents and the FAQ.
+// and the admin API for agents and the FAQ. Implemented by job: agent_login.cpp,
+// agent_conversations.cpp, agent_admin.cpp, and agent.cpp (plumbing, cursors, standing).
 //
 // Like customer::Service, each use case validates its input here, runs one SQL function
 // of sql/functions/ (one transaction) through the pg::Pool, and completes with an
@@ -26,6 +27,7 @@
 
 #include "chat/event_loop.h"
 #include "chat/executor.h"
+#include "chat/limits.h"
 #include "chat/outcome.h"
 #include "chat/result.h"
 
@@ -36,19 +38,19 @@ class Pool;
 namespace chat::agent {
 
 struct Settings {
-    std::size_t message_max = 4000;                    // characters per agent message
-    std::int64_t token_ttl_ms = 12LL * 3600 * 1000;    // agent token lifetime
-    int login_max_failures = 10;                       // per (username, address) ...
-    int login_max_address_failures = 50;               // ... and per address, any username,
-    int login_window_s = 300;                          // ... within this window, then 429
-    int login_queue = 32;                              // logins in progress (per Service) ...
-    int login_address_queue = 2;                       // ... and from one address; more: 429
+    std::size_t message_max = limits::kMessageMaxDefault;  // characters per agent message
+    std::int64_t token_ttl_ms = limits::kAgentCookieMaxAgeS * 1000;  // agent token lifetime
+    int login_max_failures = limits::kLoginFailuresDefault;  // per (username, address) ...
+    int login_max_address_failures = limits::kLoginAddressFailuresDefault;  // ... and per address,
+    int login_window_s = static_cast<int>(limits::kLoginWindowMsDefault / 1000);  // ... in this window
+    int login_queue = limits::kLoginQueueDefault;            // logins in progress (per Service) ...
+    int login_address_queue = limits::kLoginAddressQueueDefault;  // ... and from one address
 };
 
 // The authenticated agent of a request (from authenticate()).
 struct Principal {
     std::string agent_id;
-    std::string role;                // "agent" | "supervisor" | "admin"
+    std::string role;                // one of limits::kRoles
     std::int64_t token_version = 0;
     std::string agent_json;          // the Agent object, as of this request
 };
@@ -75,9 +77,8 @@ struct WriteAccess {
     std::string assigned_agent_id;   // empty when nobody has it
 };
 
-// The agent cookie (API.md "Agent endpoints"): the agent's token, 12 hours.
-inline constexpr std::string_view kAgentCookie = "chat_agent";
-inline constexpr std::int64_t kAgentCookieMaxAge = 12LL * 3600;
+// The agent cookie's name (limits.h), as the module's handlers spell it.
+inline constexpr std::string_view kAgentCookie = limits::kAgentCookie;
 
 // Writes complete with the events of the SQL function's answer (shapes in
 // sql/functions/50_assignment.sql, 60_agent_views.sql): one per message, the
@@ -229,8 +230,5 @@ private:
 std::string encode_cursor(std::int64_t us, std::string_view id);
 // Errc::validation for anything encode_cursor did not produce.
 Result<std::pair<std::int64_t, std::string>> decode_cursor(std::string_view cursor) noexcept;
-
-// True for a FAQ slug the schema accepts: ^[a-z0-9][a-z0-9-]{0,63}$.
-bool valid_slug(std::string_view slug) noexcept;
 
 }  // namespace chat::agent

@@ -20,6 +20,7 @@
 #include "chat/event_loop.h"
 #include "chat/events.h"
 #include "chat/faq.h"
+#include "chat/limits.h"
 #include "chat/outcome.h"
 #include "chat/result.h"
 #include "chat/snapshot.h"
@@ -31,14 +32,13 @@ class Pool;
 namespace chat::customer {
 
 struct Settings {
-    std::size_t message_max = 4000;        // characters (code points) per message
-    int history = 50;                       // messages returned by POST /session
-    std::int64_t session_ttl_ms = 30LL * 24 * 3600 * 1000;
+    std::size_t message_max = limits::kMessageMaxDefault;  // characters (code points) per message
+    int history = static_cast<int>(limits::kHistoryDefault);  // messages returned by POST /session
+    std::int64_t session_ttl_ms = limits::kSessionCookieMaxAgeS * 1000;
 };
 
-// The session cookie (API.md "Authentication"): the customer's token, 30 days.
-inline constexpr std::string_view kSessionCookie = "chat_session";
-inline constexpr std::int64_t kSessionCookieMaxAge = 30LL * 24 * 3600;
+// The session cookie's name (limits.h), as the module's handlers spell it.
+inline constexpr std::string_view kSessionCookie = limits::kSessionCookie;
 
 using Done = OutcomeDone;
 
@@ -129,11 +129,11 @@ private:
     std::shared_ptr<const FaqSet> faq_;
 };
 
-// Parses after= and limit= of a query string: after in 0..input::kSeqMax
+// Parses after= and limit= of a query string: after in 0..limits::kSeqMax
 // (default 0), limit in 1..200 (default 50). Errc::validation on anything else.
 struct Window {
     std::int64_t after = 0;
-    std::int64_t limit = 50;
+    std::int64_t limit = limits::kCustomerPageDefault;
 };
 Result<Window> parse_window(std::string_view query) noexcept;
 

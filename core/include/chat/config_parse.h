@@ -1,0 +1,51 @@
+// The pure half of the module's directives: their option strings parsed and bounded, with
+// defaults and ranges from limits.h; the module keeps ngx_conf_t and logs these messages.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "chat/limits.h"
+#include "chat/result.h"
+
+namespace chat::config {
+
+// Decimal digits only, as nginx's ngx_atoi reads them: no sign, no spaces; nullopt when
+// empty, anything else, or too large.
+std::optional<std::int64_t> parse_count(std::string_view s) noexcept;
+
+// A time in nginx's syntax (ngx_parse_time for milliseconds) as milliseconds: numbers with
+// the units w, d, h, m, s, ms, each at most once and largest first (spaces may follow a
+// unit); a bare number is seconds. nullopt for anything else or above 2^31-1 ms.
+std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept;
+
+// chat_login_limit [failures=N] [address=N] [window=time] [queue=N] [address_queue=N]:
+// the options given (each default is the limits table's). Errc::validation carries the
+// message to log, naming the argument: invalid parameter "x", invalid value "failures=0",
+// expected 1..10000, invalid window "window=2d", expected 1s..24h.
+struct LoginLimit {
+    std::optional<std::int64_t> failures;
+    std::optional<std::int64_t> address_failures;
+    std::optional<std::int64_t> window_ms;
+    std::optional<std::int64_t> queue;
+    std::optional<std::int64_t> address_queue;
+};
+Result<LoginLimit> parse_login_limit(std::span<const std::string_view> args) noexcept;
+
+// chat_postgres's optional second argument, pool=N (limits::kPgPool).
+Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept;
+
+// The key of a chat_secret file's content: trailing line breaks dropped, at least
+// limits::kSecretMinBytes; the error says "holds N bytes, at least 32 are needed".
+Result<std::string> parse_secret(std::string_view content) noexcept;
+
+// "<directive> must be between <min> and <max>" when v is outside r.
+Result<void> check_range(std::string_view directive, limits::Range r, std::int64_t v) noexcept;
+
+// chat_ws_max_message's bounds: "chat_ws_max_message must be between 125 and 16m".
+Result<void> check_ws_max_message(std::int64_t bytes) noexcept;
+
+}  // namespace chat::config

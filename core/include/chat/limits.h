@@ -1,0 +1,116 @@
+// The one table of the chat's limits and enum values: core's input rules, chatctl and the
+// directives' defaults read it, and t/07-limits.t checks sql/'s CHECKs against `chatctl limits`.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chat::limits {
+
+// --- enum values (the CHECK (... IN (...)) lists of sql/001_init.sql) -------------
+
+inline constexpr std::array<std::string_view, 3> kPresences{"online", "away", "offline"};
+inline constexpr std::array<std::string_view, 3> kRoles{"agent", "supervisor", "admin"};
+inline constexpr std::array<std::string_view, 3> kStatuses{"automated", "agent", "closed"};
+inline constexpr std::array<std::string_view, 4> kSenderTypes{"customer", "bot", "agent", "system"};
+inline constexpr std::array<std::string_view, 3> kMessageKinds{"text", "quick_reply", "event"};
+// GET /agent/conversations?view= (sql/functions/60_agent_views.sql)
+inline constexpr std::array<std::string_view, 4> kAgentViews{"active", "queue", "closed", "all"};
+
+template <std::size_t N>
+constexpr bool one_of(const std::array<std::string_view, N>& names, std::string_view v) noexcept {
+    for (std::string_view n : names)
+        if (n == v) return true;
+    return false;
+}
+
+inline constexpr std::string_view kRoleDefault = "agent";
+static_assert(one_of(kRoles, kRoleDefault));
+inline constexpr std::string_view kAgentViewDefault = "active";
+static_assert(one_of(kAgentViews, kAgentViewDefault));
+
+// "a, b or c": the names of a list as the API's error messages spell them.
+template <std::size_t N>
+std::string names_text(const std::array<std::string_view, N>& names) {
+    std::string out;
+    for (std::size_t i = 0; i < N; i++) {
+        if (i > 0) out += i + 1 == N ? " or " : ", ";
+        out += names[i];
+    }
+    return out;
+}
+
+// An inclusive range of a length (bytes or characters, as each says) or a number.
+struct Range {
+    std::int64_t min;
+    std::int64_t max;
+    constexpr bool contains(std::int64_t v) const noexcept { return v >= min && v <= max; }
+};
+
+// "min..max", and "min and max", as the error messages spell a range.
+inline std::string range_text(Range r) { return std::to_string(r.min) + ".." + std::to_string(r.max); }
+inline std::string between_text(Range r) { return std::to_string(r.min) + " and " + std::to_string(r.max); }
+
+// --- agents (sql/001_init.sql, the admin API, chatctl agent add) -----------------
+
+inline constexpr Range kUsernameBytes{1, 64};
+inline constexpr Range kDisplayNameBytes{1, 128};
+inline constexpr std::size_t kPasswordMinChars = 10;    // API.md: weak below 10
+inline constexpr std::size_t kPasswordMaxBytes = 1024;  // bounds the KDF's input
+inline constexpr Range kMaxActiveChats{0, 1000};
+inline constexpr std::int64_t kMaxActiveChatsDefault = 5;
+
+// --- FAQ entries ------------------------------------------------------------------
+
+inline constexpr std::string_view kFaqSlugPattern = "^[a-z0-9][a-z0-9-]{0,63}$";
+inline constexpr Range kFaqSlugBytes{1, 64};
+inline constexpr Range kFaqQuestionChars{1, 1000};
+inline constexpr Range kFaqAnswerChars{1, 10000};
+inline constexpr std::size_t kFaqKeywordsMax = 100;  // keywords per entry
+inline constexpr Range kFaqKeywordChars{1, 100};
+inline constexpr Range kFaqDisplayOrder{-1000000, 1000000};
+
+// --- messages, conversations, pages ----------------------------------------------
+
+inline constexpr std::size_t kMessageMaxDefault = 4000;     // characters; chat_message_max
+inline constexpr Range kMessageMax{1, 100000};              // what chat_message_max accepts
+inline constexpr std::size_t kContextFieldMaxBytes = 2048;  // context.product_id, ...
+// seq columns and the SQL functions' parameters are int: every integer that reaches SQL
+// is range checked first, so an overflow is a 422, never a 500 from Postgres.
+inline constexpr std::int64_t kSeqMax = 2147483647;
+inline constexpr Range kCustomerPage{1, 200};  // limit= of a customer's history
+inline constexpr std::int64_t kCustomerPageDefault = 50;
+inline constexpr std::int64_t kHistoryDefault = 50;  // chat_history: POST /session
+inline constexpr Range kHistory{1, 200};
+inline constexpr Range kAgentPage{1, 100};  // limit= of the agent's views
+inline constexpr std::int64_t kAgentPageDefault = 20;
+inline constexpr std::size_t kCursorMaxBytes = 128;
+
+// --- cookies and tokens (API.md "Authentication", "Agent endpoints") -----------------
+
+inline constexpr std::string_view kSessionCookie = "chat_session";
+inline constexpr std::int64_t kSessionCookieMaxAgeS = 30LL * 24 * 3600;  // 30 days
+inline constexpr std::string_view kAgentCookie = "chat_agent";
+inline constexpr std::int64_t kAgentCookieMaxAgeS = 12LL * 3600;  // 12 hours
+
+// --- directives (defaults and what each accepts) ------------------------------------
+
+inline constexpr int kLoginFailuresDefault = 10;               // chat_login_limit failures=
+inline constexpr int kLoginAddressFailuresDefault = 50;        // address=
+inline constexpr std::int64_t kLoginWindowMsDefault = 300000;  // window=
+inline constexpr Range kLoginWindowMs{1000, 24LL * 3600 * 1000};
+inline constexpr int kLoginQueueDefault = 32;        // queue=
+inline constexpr int kLoginAddressQueueDefault = 2;  // address_queue=
+inline constexpr Range kLoginCount{1, 10000};        // failures, address, queues
+inline constexpr int kPgPoolDefault = 4;             // chat_postgres pool=
+inline constexpr Range kPgPool{1, 64};
+inline constexpr int kRedisPortDefault = 6379;                  // chat_redis host[:port]
+inline constexpr std::size_t kSecretMinBytes = 32;              // chat_secret
+inline constexpr std::int64_t kAgentGraceMsDefault = 60000;     // chat_agent_grace
+inline constexpr std::size_t kWsMaxMessageDefault = 64 * 1024;  // chat_ws_max_message
+inline constexpr Range kWsMaxMessage{125, 16LL * 1024 * 1024};
+
+}  // namespace chat::limits

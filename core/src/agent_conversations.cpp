@@ -1,0 +1,183 @@
+// The agent's views of conversations and the writes into one: post, claim, transfer,
+// close, read; and the grace sweep.
+#include <string>
+
+#include "agent_util.h"
+#include "chat/agent.h"
+#include "chat/customer.h"
+#include "chat/input.h"
+#include "chat/json.h"
+#include "chat/limits.h"
+#include "chat/pg_pool.h"
+#include "chat/utf8.h"
+
+namespace chat::agent {
+
+using detail::Effects;
+using detail::fail_with;
+using detail::parse_int;
+using detail::parse_query;
+using detail::pick;
+using input::blank;
+using input::parse_body;
+
+// ---------------------------------------------------------------------------
+// Views and conversation writes
+
+void Service::conversations(const Principal& p, std::string_view query, Done done) noexcept {
+    try {
+        auto q = parse_query(query);
+        std::string view(limits::kAgentViewDefault);
+        if (auto it = q.find("view"); it != q.end()) view = it->second;
+        if (!limits::one_of(limits::kAgentViews, view))
+            return fail(done, Errc::validation, "view must be " + limits::names_text(limits::kAgentViews));
+        std::int64_t limit = limits::kAgentPageDefault;
+        if (auto it = q.find("limit"); it != q.end()) {
+            auto n = parse_int(it->second);
+            if (!n || !limits::kAgentPage.contains(*n))
+                return fail(done, Errc::validation, "limit must be between " + limits::between_text(limits::kAgentPage));
+            limit = *n;
+        }
+        std::optional<std::string> cur_us, cur_id;
+        if (auto it = q.find("cursor"); it != q.end() && !it->second.empty()) {
+            auto c = decode_cursor(it->second);
+            if (!c.ok()) return fail(done, c.error().code, c.error().message);
+            cur_us = std::to_string(c.value().first);
+            cur_id = c.value().second;
+        }
+        run("SELECT chat_agent_conversations($1::uuid, $2, $3, $4, $5, $6::uuid)::text",
+            {p.agent_id, p.role, view, std::to_string(limit), cur_us, cur_id},
+            [](std::string_view text, bool) -> Result<Outcome> {
+                json::Limits lim;
+                lim.max_bytes = 64u << 20;
+                auto v = json::parse(text, lim);
+                if (!v.ok()) return make_error(Errc::internal, "unexpected database answer");
+                Outcome a;
+                json::Writer w(a.body);
+                w.begin_object().key("conversations");
+                if (const json::Value* c = v.value().find("conversations")) w.value(*c);
+                else w.begin_array().end_array();
+                w.key("next_cursor");
+                const json::Value* next = v.value().find("next");
+                const std::string* id = next ? next->find_string("id") : nullptr;
+                auto us = next ? next->find_int("us") : std::nullopt;
+                if (id && us) w.string(encode_cursor(*us, *id));
+                else w.null();
+                w.end_object();
+                return a;
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::conversation(const Principal& p, std::string_view id, std::string_view query, Done done) noexcept {
+    try {
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
+        auto w = customer::parse_window(query);
+        if (!w.ok()) return fail(done, w.error().code, w.error().message);
+        run("SELECT chat_agent_conversation($1::uuid, $2, $3::uuid, $4, $5)::text",
+            {p.agent_id, p.role, std::string(id), std::to_string(w.value().after), std::to_string(w.value().limit)},
+            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}, 200, Effects::none); },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::post(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {
+    try {
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
+        const json::Value& in = parsed.value();
+        std::optional<std::string> client_id;
+        if (const json::Value* c = in.find("client_id"); c && !c->is_null()) {
+            const std::string* s = c->as_string();
+            if (!s || !input::is_uuid(*s)) return fail(done, Errc::validation, "client_id must be a UUID");
+            client_id = *s;
+        }
+        const json::Value* t = in.find("text");
+        if (!t) return fail(done, Errc::bad_request, "text is required");
+        const std::string* s = t->as_string();
+        if (!s) return fail(done, Errc::validation, "text must be a string");
+        if (blank(*s)) return fail(done, Errc::validation, "text is empty");
+        if (chat::utf8_length(*s) > settings_.message_max)
+            return fail(done, Errc::validation,
+                        "text is longer than " + std::to_string(settings_.message_max) + " characters");
+        run("SELECT chat_agent_post($1::uuid, $2, $3::uuid, $4::uuid, $5)::text",
+            {p.agent_id, p.role, std::string(id), client_id, *s},
+            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}, 201); },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+// claim and close: the agent, their role and the conversation in; conversation and messages out.
+void Service::lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept {
+    try {
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
+        run(sql, {p.agent_id, p.role, std::string(id)},
+            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}); }, std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::claim(const Principal& p, std::string_view id, Done done) noexcept {
+    lifecycle("SELECT chat_agent_claim($1::uuid, $2, $3::uuid)::text", p, id, std::move(done));
+}
+
+void Service::transfer(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {
+    try {
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
+        const json::Value* t = parsed.value().find("agent_id");
+        if (!t) return fail(done, Errc::bad_request, "agent_id is required");
+        const std::string* s = t->as_string();
+        if (!s || !input::is_uuid(*s)) return fail(done, Errc::validation, "agent_id must be a UUID");
+        run("SELECT chat_agent_transfer($1::uuid, $2, $3::uuid, $4::uuid)::text",
+            {p.agent_id, p.role, std::string(id), *s},
+            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}); }, std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::close(const Principal& p, std::string_view id, Done done) noexcept {
+    lifecycle("SELECT chat_agent_close($1::uuid, $2, $3::uuid)::text", p, id, std::move(done));
+}
+
+void Service::read(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {
+    try {
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
+        const json::Value* up = parsed.value().find("up_to_seq");
+        std::optional<std::int64_t> n = up ? up->as_int() : std::nullopt;
+        if (!n || *n < 0 || *n > limits::kSeqMax)
+            return fail(done, Errc::validation, "up_to_seq must be a non-negative integer");
+        run("SELECT chat_agent_read($1::uuid, $2, $3::uuid, $4)::text",
+            {p.agent_id, p.role, std::string(id), std::to_string(*n)},
+            [](std::string_view text, bool) { return pick(text, {}, 204); }, std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::sweep(std::uint64_t grace_ms, std::function<void(Result<std::string>)> done) noexcept {
+    try {
+        query("SELECT chat_sweep($1)::text", {std::to_string(static_cast<double>(grace_ms) / 1000.0)},
+              [done](Result<std::optional<std::string>> r) {
+                  if (!r.ok()) return done(r.error());
+                  done(std::move(r.value()).value_or(std::string()));
+              });
+    } catch (const std::exception& e) {
+        fail_with(loop_, done, e.what());
+    }
+}
+
+}  // namespace chat::agent

@@ -1,0 +1,175 @@
+// The module's directive options parsed and bounded (config_parse.h), without nginx.
+#include "chat/config_parse.h"
+
+#include <limits>
+
+namespace chat::config {
+
+namespace {
+
+constexpr std::int64_t kDurationMax = std::numeric_limits<std::int32_t>::max();
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+}  // namespace
+
+std::optional<std::int64_t> parse_count(std::string_view s) noexcept {
+    if (s.empty()) return std::nullopt;
+    std::int64_t n = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        if (n > (std::numeric_limits<std::int64_t>::max() - (c - '0')) / 10) return std::nullopt;
+        n = n * 10 + (c - '0');
+    }
+    return n;
+}
+
+std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept {
+    // The units in the order they must appear; each one's scale in milliseconds.
+    enum Step { start, week, day, hour, min, sec, msec, last };
+    Step step = start;
+    bool valid = false;
+    std::int64_t value = 0;
+    std::int64_t total = 0;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        char c = s[i++];
+        if (c >= '0' && c <= '9') {
+            if (value > kDurationMax) return std::nullopt;
+            value = value * 10 + (c - '0');
+            valid = true;
+            continue;
+        }
+        Step next = start;
+        std::int64_t scale = 0;
+        switch (c) {
+            case 'w':
+                next = week, scale = 7LL * 24 * 3600 * 1000;
+                break;
+            case 'd':
+                next = day, scale = 24LL * 3600 * 1000;
+                break;
+            case 'h':
+                next = hour, scale = 3600LL * 1000;
+                break;
+            case 'm':
+                if (i < s.size() && s[i] == 's') {
+                    i++;
+                    next = msec, scale = 1;
+                } else {
+                    next = min, scale = 60LL * 1000;
+                }
+                break;
+            case 's':
+                next = sec, scale = 1000;
+                break;
+            case ' ':
+                next = last, scale = 1000;
+                break;
+            default:
+                return std::nullopt;
+        }
+        // ' ' ends a bare number (seconds); after seconds nothing but ms may follow.
+        if (next == last ? step >= sec : step >= next) return std::nullopt;
+        step = next;
+        if (value > kDurationMax / scale) return std::nullopt;
+        total += value * scale;
+        if (total > kDurationMax) return std::nullopt;
+        value = 0;
+        while (i < s.size() && s[i] == ' ') i++;
+    }
+    if (!valid) return std::nullopt;
+    if (value > kDurationMax / 1000) return std::nullopt;
+    total += value * 1000;
+    if (total > kDurationMax) return std::nullopt;
+    return total;
+}
+
+Result<LoginLimit> parse_login_limit(std::span<const std::string_view> args) noexcept {
+    try {
+        LoginLimit out;
+        for (std::string_view arg : args) {
+            auto eq = arg.find('=');
+            std::string_view key = arg.substr(0, eq);
+            std::string_view val = eq == std::string_view::npos ? std::string_view{} : arg.substr(eq + 1);
+            if (eq != std::string_view::npos && key == "window") {
+                auto ms = parse_duration_ms(val);
+                if (!ms || !limits::kLoginWindowMs.contains(*ms))
+                    return make_error(Errc::validation, "invalid window " + quoted(arg) + ", expected " +
+                                                            std::to_string(limits::kLoginWindowMs.min / 1000) + "s.." +
+                                                            std::to_string(limits::kLoginWindowMs.max / 3600000) + "h");
+                out.window_ms = *ms;
+                continue;
+            }
+            std::optional<std::int64_t>* field = nullptr;
+            if (eq != std::string_view::npos) {
+                if (key == "failures")
+                    field = &out.failures;
+                else if (key == "address")
+                    field = &out.address_failures;
+                else if (key == "queue")
+                    field = &out.queue;
+                else if (key == "address_queue")
+                    field = &out.address_queue;
+            }
+            if (!field) return make_error(Errc::validation, "invalid parameter " + quoted(arg));
+            auto n = parse_count(val);
+            if (!n || !limits::kLoginCount.contains(*n))
+                return make_error(Errc::validation, "invalid value " + quoted(arg) + ", expected " +
+                                                        limits::range_text(limits::kLoginCount));
+            *field = *n;
+        }
+        return out;
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
+}
+
+Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept {
+    try {
+        constexpr std::string_view kKey = "pool=";
+        if (!arg.starts_with(kKey))
+            return make_error(Errc::validation, "invalid parameter " + quoted(arg) + ", expected pool=N");
+        auto n = parse_count(arg.substr(kKey.size()));
+        if (!n || !limits::kPgPool.contains(*n))
+            return make_error(Errc::validation,
+                              "invalid pool size " + quoted(arg) + ", expected " + limits::range_text(limits::kPgPool));
+        return *n;
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
+}
+
+Result<std::string> parse_secret(std::string_view content) noexcept {
+    try {
+        while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.remove_suffix(1);
+        if (content.size() < limits::kSecretMinBytes)
+            return make_error(Errc::validation, "holds " + std::to_string(content.size()) + " bytes, at least " +
+                                                    std::to_string(limits::kSecretMinBytes) + " are needed");
+        return std::string(content);
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
+}
+
+Result<void> check_range(std::string_view directive, limits::Range r, std::int64_t v) noexcept {
+    if (r.contains(v)) return {};
+    try {
+        return make_error(Errc::validation, std::string(directive) + " must be between " + limits::between_text(r));
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
+}
+
+Result<void> check_ws_max_message(std::int64_t bytes) noexcept {
+    if (limits::kWsMaxMessage.contains(bytes)) return {};
+    try {
+        return make_error(Errc::validation, "chat_ws_max_message must be between " +
+                                                std::to_string(limits::kWsMaxMessage.min) + " and " +
+                                                std::to_string(limits::kWsMaxMessage.max >> 20) + "m");
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
+}
+
+}  // namespace chat::config

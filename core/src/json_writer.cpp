@@ -1,0 +1,274 @@
+// The HTML-safe JSON Writer and the serialization of Value trees (parsing is in json.cpp).
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "chat/json.h"
+#include "chat/utf8.h"
+
+namespace chat::json {
+
+// ---- Writer --------------------------------------------------------------
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void append_u(std::string& out, unsigned cp) {
+    const char buf[6] = {'\\', 'u', kHex[(cp >> 12) & 0xF], kHex[(cp >> 8) & 0xF],
+                         kHex[(cp >> 4) & 0xF], kHex[cp & 0xF]};
+    out.append(buf, 6);
+}
+
+}  // namespace
+
+void append_quoted(std::string& out, std::string_view s) {
+    out.push_back('"');
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+        const unsigned char c = static_cast<unsigned char>(s[pos]);
+        if (c >= 0x80) {
+            const std::size_t at = pos;
+            const char32_t cp = utf8::next_code_point(s, pos);
+            if (cp == utf8::kInvalid) append_u(out, 0xFFFD);
+            else if (cp == 0x2028 || cp == 0x2029) append_u(out, cp);
+            else out.append(s.substr(at, pos - at));
+            continue;
+        }
+        pos++;
+        switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        case '\b': out.append("\\b"); break;
+        case '\f': out.append("\\f"); break;
+        case '<':
+        case '>':
+        case '&': append_u(out, c); break;
+        default:
+            if (c < 0x20) append_u(out, c);
+            else out.push_back(static_cast<char>(c));
+        }
+    }
+    out.push_back('"');
+}
+
+bool Writer::before_value() noexcept {
+    if (!ok_) return false;
+    if (stack_.empty()) {
+        if (done_) {
+            ok_ = false;  // a second top-level value
+            return false;
+        }
+        done_ = true;
+        return true;
+    }
+    switch (stack_.back()) {
+    case Frame::object_key: ok_ = false; return false;  // value without a key
+    case Frame::object_value: stack_.back() = Frame::object_key; return true;
+    case Frame::array:
+        try {
+            if (has_items_.back()) out_.push_back(',');
+        } catch (...) {
+            ok_ = false;
+            return false;
+        }
+        has_items_.back() = true;
+        return true;
+    }
+    return false;
+}
+
+Writer& Writer::begin_object() noexcept {
+    if (!before_value()) return *this;
+    try {
+        out_.push_back('{');
+        stack_.push_back(Frame::object_key);
+        has_items_.push_back(false);
+    } catch (...) {
+        ok_ = false;
+    }
+    return *this;
+}
+
+Writer& Writer::end_object() noexcept {
+    if (!ok_) return *this;
+    if (stack_.empty() || stack_.back() != Frame::object_key) {
+        ok_ = false;
+        return *this;
+    }
+    try {
+        out_.push_back('}');
+    } catch (...) {
+        ok_ = false;
+    }
+    stack_.pop_back();
+    has_items_.pop_back();
+    return *this;
+}
+
+Writer& Writer::begin_array() noexcept {
+    if (!before_value()) return *this;
+    try {
+        out_.push_back('[');
+        stack_.push_back(Frame::array);
+        has_items_.push_back(false);
+    } catch (...) {
+        ok_ = false;
+    }
+    return *this;
+}
+
+Writer& Writer::end_array() noexcept {
+    if (!ok_) return *this;
+    if (stack_.empty() || stack_.back() != Frame::array) {
+        ok_ = false;
+        return *this;
+    }
+    try {
+        out_.push_back(']');
+    } catch (...) {
+        ok_ = false;
+    }
+    stack_.pop_back();
+    has_items_.pop_back();
+    return *this;
+}
+
+Writer& Writer::key(std::string_view k) noexcept {
+    if (!ok_) return *this;
+    if (stack_.empty() || stack_.back() != Frame::object_key) {
+        ok_ = false;
+        return *this;
+    }
+    try {
+        if (has_items_.back()) out_.push_back(',');
+        has_items_.back() = true;
+        append_quoted(out_, k);
+        out_.push_back(':');
+    } catch (...) {
+        ok_ = false;
+    }
+    stack_.back() = Frame::object_value;
+    return *this;
+}
+
+Writer& Writer::string(std::string_view s) noexcept {
+    if (!before_value()) return *this;
+    try {
+        append_quoted(out_, s);
+    } catch (...) {
+        ok_ = false;
+    }
+    return *this;
+}
+
+Writer& Writer::number(std::int64_t n) noexcept {
+    if (!before_value()) return *this;
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, n);
+    try {
+        out_.append(buf, r.ptr);
+    } catch (...) {
+        ok_ = false;
+    }
+    return *this;
+}
+
+Writer& Writer::number(double d) noexcept {
+    if (!before_value()) return *this;
+    try {
+        if (!std::isfinite(d)) {
+            out_.append("null");
+            return *this;
+        }
+        if (d == 0 && std::signbit(d)) {
+            out_.append("-0.0");  // "-0" would read back as the integer 0
+            return *this;
+        }
+        char buf[32];
+        auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
+        out_.append(buf, r.ptr);
+    } catch (...) {
+        ok_ = false;
+    }
+    return *this;
+}
+
+Writer& Writer::boolean(bool b) noexcept {
+    if (!before_value()) return *this;
+    try {
+        out_.append(b ? "true" : "false");
+    } catch (...) {
+        ok_ = false;
+    }
+    return *this;
+}
+
+Writer& Writer::null() noexcept {
+    if (!before_value()) return *this;
+    try {
+        out_.append("null");
+    } catch (...) {
+        ok_ = false;
+    }
+    return *this;
+}
+
+Writer& Writer::raw(std::string_view json) noexcept {
+    if (!before_value()) return *this;
+    try {
+        out_.append(json);
+    } catch (...) {
+        ok_ = false;
+    }
+    return *this;
+}
+
+void Writer::value_rec(const Value& v) {
+    switch (v.type()) {
+    case Type::null: null(); break;
+    case Type::boolean: boolean(*v.as_bool()); break;
+    case Type::number:
+        if (auto i = v.as_int()) number(*i);
+        else number(*v.as_double());
+        break;
+    case Type::string: string(*v.as_string()); break;
+    case Type::array:
+        begin_array();
+        for (const Value& e : *v.as_array()) value_rec(e);
+        end_array();
+        break;
+    case Type::object:
+        begin_object();
+        for (const Member& m : *v.as_object()) {
+            key(m.key);
+            value_rec(m.value);
+        }
+        end_object();
+        break;
+    }
+}
+
+Writer& Writer::value(const Value& v) noexcept {
+    value_rec(v);  // every step is noexcept; failures land in ok_
+    return *this;
+}
+
+std::string to_string(const Value& v) noexcept {
+    try {
+        std::string out;
+        Writer w(out);
+        w.value(v);
+        if (!w.ok()) return {};
+        return out;
+    } catch (...) {
+        return {};
+    }
+}
+
+}  // namespace chat::json

@@ -1,0 +1,124 @@
+// The directives' option strings (chat/config_parse.h): counts, nginx times, chat_login_limit,
+// chat_postgres pool=, chat_secret, and the messages nginx logs for each refusal.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string_view>
+
+#include "chat/config_parse.h"
+#include "chat/limits.h"
+
+namespace {
+
+using namespace chat::config;
+namespace limits = chat::limits;
+
+TEST(ConfigCount, ReadsDecimalDigitsOnlyAsNginxDoes) {
+    EXPECT_EQ(parse_count("0"), 0);
+    EXPECT_EQ(parse_count("10000"), 10000);
+    for (std::string_view s : {"", "-1", "+1", " 1", "1 ", "1k", "0x10", "99999999999999999999"})
+        EXPECT_FALSE(parse_count(s)) << s;
+}
+
+TEST(ConfigDuration, ReadsNginxTimesInMilliseconds) {
+    EXPECT_EQ(parse_duration_ms("5m"), 300000);
+    EXPECT_EQ(parse_duration_ms("30s"), 30000);
+    EXPECT_EQ(parse_duration_ms("30"), 30000);  // a bare number is seconds
+    EXPECT_EQ(parse_duration_ms("500ms"), 500);
+    EXPECT_EQ(parse_duration_ms("1h30m"), 5400000);
+    EXPECT_EQ(parse_duration_ms("1h 30m"), 5400000);
+    EXPECT_EQ(parse_duration_ms("1d"), 86400000);
+    EXPECT_EQ(parse_duration_ms("1w"), 604800000);
+    EXPECT_EQ(parse_duration_ms("1s500ms"), 1500);
+}
+
+TEST(ConfigDuration, RefusesWhatNginxRefuses) {
+    for (std::string_view s : {"", "m", "5x", "1m1h", "1s1s", "1M", "1y", "5 m", "-1s", "1ms1s", "25d", "999999999999"})
+        EXPECT_FALSE(parse_duration_ms(s)) << s;
+}
+
+TEST(ConfigLoginLimit, ReadsEveryOptionAndLeavesTheOthersUnset) {
+    std::array<std::string_view, 5> args{"failures=10", "address=20", "window=5m", "queue=64", "address_queue=3"};
+    auto r = parse_login_limit(args);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value().failures, 10);
+    EXPECT_EQ(r.value().address_failures, 20);
+    EXPECT_EQ(r.value().window_ms, 300000);
+    EXPECT_EQ(r.value().queue, 64);
+    EXPECT_EQ(r.value().address_queue, 3);
+
+    std::array<std::string_view, 1> one{"queue=1"};
+    auto o = parse_login_limit(one);
+    ASSERT_TRUE(o.ok());
+    EXPECT_FALSE(o.value().failures);
+    EXPECT_FALSE(o.value().window_ms);
+}
+
+TEST(ConfigLoginLimit, AcceptsTheBoundsOfTheLimitsTableAndNothingPast) {
+    std::string at = "failures=" + std::to_string(limits::kLoginCount.max);
+    std::string past = "failures=" + std::to_string(limits::kLoginCount.max + 1);
+    std::array<std::string_view, 1> a{at};
+    EXPECT_TRUE(parse_login_limit(a).ok());
+    std::array<std::string_view, 1> b{past};
+    EXPECT_FALSE(parse_login_limit(b).ok());
+    std::array<std::string_view, 2> w{"window=1s", "window=24h"};
+    EXPECT_TRUE(parse_login_limit(w).ok());
+}
+
+TEST(ConfigLoginLimit, SaysWhatIsWrongInNginxsWords) {
+    auto msg = [](std::string_view arg) {
+        std::array<std::string_view, 1> a{arg};
+        auto r = parse_login_limit(a);
+        EXPECT_FALSE(r.ok()) << arg;
+        EXPECT_EQ(r.ok() ? chat::Errc::ok : r.error().code, chat::Errc::validation);
+        return r.ok() ? std::string() : r.error().message;
+    };
+    EXPECT_EQ(msg("window=999ms"), "invalid window \"window=999ms\", expected 1s..24h");
+    EXPECT_EQ(msg("window=25h"), "invalid window \"window=25h\", expected 1s..24h");
+    EXPECT_EQ(msg("window=soon"), "invalid window \"window=soon\", expected 1s..24h");
+    EXPECT_EQ(msg("failures=0"), "invalid value \"failures=0\", expected 1..10000");
+    EXPECT_EQ(msg("address_queue=x"), "invalid value \"address_queue=x\", expected 1..10000");
+    EXPECT_EQ(msg("queue"), "invalid parameter \"queue\"");
+    EXPECT_EQ(msg("window"), "invalid parameter \"window\"");
+    EXPECT_EQ(msg("burst=5"), "invalid parameter \"burst=5\"");
+}
+
+TEST(ConfigPgPool, ReadsPoolNWithinTheTable) {
+    EXPECT_EQ(parse_pg_pool("pool=1").value(), 1);
+    EXPECT_EQ(parse_pg_pool("pool=" + std::to_string(limits::kPgPool.max)).value(), limits::kPgPool.max);
+    auto over = parse_pg_pool("pool=" + std::to_string(limits::kPgPool.max + 1));
+    ASSERT_FALSE(over.ok());
+    EXPECT_EQ(over.error().message, "invalid pool size \"pool=65\", expected 1..64");
+    auto zero = parse_pg_pool("pool=0");
+    EXPECT_FALSE(zero.ok());
+    auto other = parse_pg_pool("size=4");
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.error().message, "invalid parameter \"size=4\", expected pool=N");
+}
+
+TEST(ConfigSecret, DropsTrailingLineBreaksAndNeedsThirtyTwoBytes) {
+    std::string key(limits::kSecretMinBytes, 'k');
+    auto ok = parse_secret(key + "\r\n\n");
+    ASSERT_TRUE(ok.ok());
+    EXPECT_EQ(ok.value(), key);
+    auto short_key = parse_secret(key.substr(1) + "\n");
+    ASSERT_FALSE(short_key.ok());
+    EXPECT_EQ(short_key.error().message, "holds 31 bytes, at least 32 are needed");
+}
+
+TEST(ConfigRange, NamesTheDirectiveAndItsBounds) {
+    EXPECT_TRUE(check_range("chat_history", limits::kHistory, limits::kHistory.max).ok());
+    auto r = check_range("chat_history", limits::kHistory, limits::kHistory.max + 1);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "chat_history must be between 1 and 200");
+    auto m = check_range("chat_message_max", limits::kMessageMax, 0);
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.error().message, "chat_message_max must be between 1 and 100000");
+    EXPECT_TRUE(check_ws_max_message(limits::kWsMaxMessage.min).ok());
+    EXPECT_TRUE(check_ws_max_message(limits::kWsMaxMessage.max).ok());
+    auto ws = check_ws_max_message(124);
+    ASSERT_FALSE(ws.ok());
+    EXPECT_EQ(ws.error().message, "chat_ws_max_message must be between 125 and 16m");
+}
+
+}  // namespace

@@ -1,0 +1,150 @@
+# One home per limit: `chatctl limits` prints core's table (chat/limits.h) and the schema
+# agrees with it. Each enum column's CHECK lists exactly the table's values, accepts each
+# and refuses another; each length bound accepts a value at the limit and refuses one past
+# it; the SQL functions that check a list (views, presence) refuse what the table does not
+# name with CH422. Changing a limit in core or in sql/ alone fails here.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use JSON::PP;
+use Test::More;
+use ChatTest;
+
+my $root    = repo_root();
+my $chatctl = "$root/build/core/chatctl";
+plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
+
+my $out = `$chatctl limits`;
+is($? >> 8, 0, 'chatctl limits exits 0');
+my $limits = eval { decode_json($out) };
+ok($limits && $limits->{schema}, 'chatctl limits prints the table as JSON') or BAIL_OUT("no table: $out");
+
+my $schema = ChatTest::fresh_schema('limits_t');
+my $base = 'host=127.0.0.1 port=' . ChatTest::pg_port() . ' dbname=chat user=chat password=chat';
+my $ci = "$base options='-c search_path=$schema'";
+my $mig = `$chatctl --conninfo "$ci" migrate --dir $root/sql 2>&1`;
+is($? >> 8, 0, 'the schema migrates into a fresh schema') or diag $mig;
+
+sub q_ { my $s = shift; $s =~ s/'/''/g; "'$s'" }
+sub in_schema { my $sql = shift; ChatTest::sql("SET search_path = $schema; $sql") }
+
+# The SQLSTATE a statement ends with ('ok' when it succeeds); always rolled back.
+in_schema(q{CREATE FUNCTION t_state(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RAISE EXCEPTION 'rolled back' USING ERRCODE = 'TT000';
+EXCEPTION WHEN OTHERS THEN
+    RETURN CASE WHEN SQLSTATE = 'TT000' THEN 'ok' ELSE SQLSTATE END;
+END $$});
+sub state_of { in_schema('SELECT t_state(' . q_(shift) . ')') }
+
+# An INSERT of one row whose column holds $v (a literal), the other columns valid.
+my %insert = (
+    agents => sub {
+        my ($col, $v) = @_;
+        my %row = (username => "'u'", display_name => "'U'", password_hash => "'x'", $col => $v);
+        my @c = sort keys %row;
+        'INSERT INTO agents (' . join(', ', @c) . ') VALUES (' . join(', ', map { $row{$_} } @c) . ')';
+    },
+    conversations => sub {
+        my ($col, $v) = @_;
+        "INSERT INTO conversations (session_id, closed_at, $col) VALUES ('s', now(), $v)";
+    },
+    messages => sub {
+        my ($col, $v) = @_;
+        my %row = (seq => 1, sender_type => "'customer'", kind => "'text'", content => "'x'", $col => $v);
+        my @c = sort keys %row;
+        'WITH c AS (INSERT INTO conversations (session_id) VALUES (\'s\') RETURNING id) '
+          . 'INSERT INTO messages (conversation_id, ' . join(', ', @c) . ') SELECT id, '
+          . join(', ', map { $row{$_} } @c) . ' FROM c';
+    },
+    faq_entries => sub {
+        my ($col, $v) = @_;
+        my %row = (slug => "'s'", question => "'q'", answer => "'a'", $col => $v);
+        my @c = sort keys %row;
+        'INSERT INTO faq_entries (' . join(', ', @c) . ') VALUES (' . join(', ', map { $row{$_} } @c) . ')';
+    },
+);
+
+sub check_defs {
+    my ($table, $col) = @_;
+    my $defs = in_schema(qq{SELECT string_agg(pg_get_constraintdef(oid), E'\\n') FROM pg_constraint
+                             WHERE conrelid = '$schema.$table'::regclass AND contype = 'c'});
+    return grep { /\b\Q$col\E\b/ && !/\bOR\b/ } split /\n/, $defs;
+}
+
+my $S = $limits->{schema};
+for my $key (sort keys %$S) {
+    my ($table, $col) = split /\./, $key;
+    my $spec = $S->{$key};
+    my $ins = $insert{$table} or die "no insert for $table";
+    my $accepts = sub { my ($v, $what) = @_; is(state_of($ins->($col, $v)), 'ok', "$key accepts $what") };
+    my $refuses = sub { my ($v, $what) = @_; is(state_of($ins->($col, $v)), '23514', "$key refuses $what") };
+
+    if (my $values = $spec->{values}) {
+        my ($def) = grep { /ANY|IN/ } check_defs($table, $col);
+        ok($def, "$key has a CHECK listing its values") or next;
+        my @listed = $def =~ /'([^']*)'::text/g;
+        is_deeply([sort @listed], [sort @$values], "$key: the CHECK lists exactly the table's values ($def)");
+        $accepts->(q_($_), "'$_'") for @$values;
+        $refuses->(q_('no-such-value'), 'a value the table does not name');
+    }
+    if (defined(my $d = $spec->{default})) {
+        my $col_default = in_schema(qq{SELECT column_default FROM information_schema.columns
+                                        WHERE table_schema = '$schema' AND table_name = '$table'
+                                          AND column_name = '$col'});
+        my ($got) = $col_default =~ /^'?([^':]*)'?/;
+        is($got, "$d", "$key defaults to the table's $d");
+    }
+    if (defined(my $min = $spec->{min_length})) {
+        $accepts->(q_('a' x $min), "$min characters");
+        $refuses->(q_('a' x ($min - 1)), ($min - 1) . ' characters') if $min > 0;
+    }
+    if (defined(my $max = $spec->{max_length})) {
+        $accepts->(q_('a' x $max), "$max characters");
+        $refuses->(q_('a' x ($max + 1)), ($max + 1) . ' characters');
+    }
+    if (defined(my $min = $spec->{min})) {
+        $accepts->($min, "$min");
+        $refuses->($min - 1, $min - 1);
+    }
+    if (defined(my $p = $spec->{pattern})) {
+        my @defs = check_defs($table, $col);
+        ok((grep { index($_, $p) >= 0 } @defs), "$key: the CHECK matches the pattern $p") or diag "@defs";
+        $refuses->(q_('-a'), 'a value that does not start with [a-z0-9]');
+        $refuses->(q_('A'), 'an upper-case letter');
+    }
+}
+
+# The value lists the SQL functions check themselves (CH422 for anything else).
+my %call = (
+    'chat_agent_conversations.view' => sub { 'SELECT chat_agent_conversations(gen_random_uuid(), \'agent\', '
+                                             . q_(shift) . ', 1, NULL, NULL)' },
+    'chat_agent_presence.presence'  => sub { 'SELECT chat_agent_presence(gen_random_uuid(), ' . q_(shift) . ')' },
+);
+my $F = $limits->{functions};
+is_deeply([sort keys %$F], [sort keys %call], 'every function list of the table is checked here');
+for my $key (sort keys %$F) {
+    my $call = $call{$key} or next;
+    for my $v (@{ $F->{$key}{values} }) {
+        isnt(state_of($call->($v)), 'CH422', "$key accepts '$v'");
+    }
+    is(state_of($call->('no-such-value')), 'CH422', "$key refuses a value the table does not name");
+}
+
+# The API's bounds that the schema does not hold are still the table's (a sanity check of
+# the JSON: each range has min <= max, and the schema's bounds sit inside the API's).
+my $A = $limits->{api};
+for my $k (sort keys %$A) {
+    next unless ref $A->{$k} eq 'HASH' && defined $A->{$k}{min} && defined $A->{$k}{max};
+    cmp_ok($A->{$k}{min}, '<=', $A->{$k}{max}, "api.$k is a range");
+}
+is($A->{username_bytes}{max}, $S->{'agents.username'}{max_length}, 'the API and the schema bound usernames alike');
+is($A->{display_name_bytes}{max}, $S->{'agents.display_name'}{max_length},
+   'the API and the schema bound display names alike');
+is($A->{max_active_chats}{min}, $S->{'agents.max_active_chats'}{min}, 'the API and the schema bound capacity alike');
+is($A->{faq_slug_bytes}{max}, $S->{'faq_entries.slug'}{max_length}, 'the API and the schema bound slugs alike');
+
+done_testing();

@@ -6,10 +6,9 @@ source "$(dirname "$0")/env.sh"
 B="$CHAT_ROOT/build/fuzz"
 secs="${FUZZ_SECONDS:-15}"
 
-if [ ! -f "$B/CMakeCache.txt" ]; then
-    CC=clang CXX=clang++ cmake -S "$CHAT_ROOT/core" -B "$B" -DCHAT_FUZZ=ON \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
+# configured every time (cheap): a fuzzer added since the last run is a new target
+CC=clang CXX=clang++ cmake -S "$CHAT_ROOT/core" -B "$B" -DCHAT_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 targets=()
 for f in "$CHAT_ROOT"/core/fuzz/*_fuzz.cpp; do

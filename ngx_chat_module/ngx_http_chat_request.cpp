@@ -1,7 +1,8 @@
 /*
  * Request plumbing shared by every endpoint: reading the body without
- * blocking, finding the credentials (Bearer, cookie, and ?token= on the
- * WebSocket upgrades only), the CSRF rule, and the cookies.
+ * blocking, the per-request context, and reading what core's HTTP rules
+ * (chat/http_rules.h) decide on: the credentials (Bearer, cookie, and
+ * ?token= on the WebSocket upgrades only), the CSRF check, and the cookies.
  */
 
 #include "ngx_http_chat.h"

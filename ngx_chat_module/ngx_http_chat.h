@@ -17,6 +17,7 @@ extern "C" {
 #include <string_view>
 #include <vector>
 
+#include "chat/http_rules.h"
 #include "chat/outcome.h"
 #include "chat/rate_buckets.h"
 #include "chat/result.h"
@@ -153,6 +154,8 @@ ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept;
 ngx_int_t ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds)
     noexcept;
+ngx_int_t ngx_http_chat_add_header(ngx_http_request_t *r, const char *key,
+    std::string_view value) noexcept;
 ngx_int_t ngx_http_chat_filter_init(ngx_conf_t *cf);
 /*
  * Requests answered later, from a completion (Postgres, Redis, the thread
@@ -254,10 +257,7 @@ typedef struct {
     unsigned                      error_sent:1;
 } ngx_http_chat_ctx_t;
 
-struct ngx_http_chat_credentials_t {
-    std::string_view   token;
-    bool               from_cookie = false;
-};
+typedef chat::http::Credentials  ngx_http_chat_credentials_t;
 
 /*
  * Where a token may come from. "?token=" only on the WebSocket upgrades

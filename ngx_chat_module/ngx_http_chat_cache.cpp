@@ -1,4 +1,7 @@
 /*
+ * Over 500 lines on purpose: the crash-safe linking and recovery must sit
+ * next to the slab, tree and LRU code whose pointer writes they bracket.
+ *
  * The shared-memory conversation cache: one slab block per conversation in
  * an rbtree keyed by crc32 of the session id, with an LRU queue for eviction.
  * What a block's packed message list looks like, which messages a write

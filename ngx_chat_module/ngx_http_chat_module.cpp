@@ -1,21 +1,19 @@
 /*
  * The chat module: directives, module definition, and the configuration
- * (create, init and merge; the directives' option strings are parsed by
- * core's chat/config_parse.h). The per-worker state is in
- * ngx_http_chat_worker.cpp.
+ * (create, init and merge). What each directive's arguments mean, their
+ * defaults and checks are core's (chat/config_parse.h, config_directives.h):
+ * a handler fetches its arguments, asks core, logs core's message or stores
+ * the answer. The per-worker state is in ngx_http_chat_worker.cpp.
  */
 
 #include "ngx_http_chat.h"
 
-#include <fstream>
-#include <sstream>
+#include <optional>
 #include <string_view>
-#include <vector>
 
+#include "chat/config_directives.h"
 #include "chat/config_parse.h"
 #include "chat/limits.h"
-#include "chat/pg_conninfo.h"
-#include "chat/redis_client.h"
 
 
 static void *ngx_http_chat_create_main_conf(ngx_conf_t *cf);
@@ -32,10 +30,13 @@ static char *ngx_http_chat_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chat_login_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_chat_api(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_chat_handler_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_chat_status(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+
+
+static ngx_http_handler_pt  ngx_http_chat_api_pt = ngx_http_chat_api_handler;
+static ngx_http_handler_pt  ngx_http_chat_status_pt =
+    ngx_http_chat_status_handler;
 
 
 static ngx_conf_enum_t  ngx_http_chat_cookie_secure[] = {
@@ -141,17 +142,17 @@ static ngx_command_t  ngx_http_chat_commands[] = {
 
     { ngx_string("chat_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_chat_api,
+      ngx_http_chat_handler_set,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_chat_loc_conf_t, api),
+      &ngx_http_chat_api_pt },
 
     { ngx_string("chat_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_chat_status,
+      ngx_http_chat_handler_set,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_chat_loc_conf_t, status),
+      &ngx_http_chat_status_pt },
 
       ngx_null_command
 };
@@ -188,6 +189,48 @@ ngx_module_t  ngx_http_chat_module = {
 };
 
 
+/* core's answer copied to cf->pool (read as ngx_http_chat_sv) */
+static ngx_int_t
+ngx_http_chat_conf_str(ngx_conf_t *cf, std::string_view in, ngx_str_t *out)
+{
+    ngx_str_t  s = { in.size(), (u_char *) in.data() };
+
+    out->len = in.size();
+    out->data = ngx_pstrdup(cf->pool, &s);
+
+    return out->data ? NGX_OK : NGX_ERROR;
+}
+
+
+/* a core answer refused: its message is the whole line to log */
+template <class T>
+static ngx_int_t
+ngx_http_chat_conf_check(ngx_conf_t *cf, const chat::Result<T> &res)
+{
+    if (res.ok()) {
+        return NGX_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s",
+                       res.error().message.c_str());
+
+    return NGX_ERROR;
+}
+
+
+/* chat_login_limit's options, the defaults for those not given */
+static void
+ngx_http_chat_login_store(ngx_http_chat_main_conf_t *cmcf,
+    const chat::config::LoginLimit &given)
+{
+    chat::config::LoginLimitValues  v = chat::config::login_limit_values(given);
+
+    cmcf->login_failures = v.failures;
+    cmcf->login_address_failures = v.address_failures;
+    cmcf->login_window = v.window_ms;
+    cmcf->login_queue = v.queue;
+    cmcf->login_address_queue = v.address_queue;
+}
 
 
 static void *
@@ -208,21 +251,17 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
      *     cmcf->pg_conninfo = { 0, NULL };
      *     cmcf->redis_ip = { 0, NULL };
      *     cmcf->secret = { 0, NULL };
+     *
+     * pg_pool_size and redis_port are set with pg_conninfo and redis_ip
      */
 
-    cmcf->pg_pool_size = NGX_CONF_UNSET_UINT;
-    cmcf->redis_port = NGX_CONF_UNSET_UINT;
     cmcf->message_max = NGX_CONF_UNSET_UINT;
     cmcf->history = NGX_CONF_UNSET_UINT;
     cmcf->rate.rate = NGX_CONF_UNSET_UINT;
     cmcf->rate.burst = NGX_CONF_UNSET_UINT;
     cmcf->agent_grace = NGX_CONF_UNSET_MSEC;
     cmcf->ws_max_message = NGX_CONF_UNSET_SIZE;
-    cmcf->login_failures = NGX_CONF_UNSET_UINT;
-    cmcf->login_address_failures = NGX_CONF_UNSET_UINT;
-    cmcf->login_window = NGX_CONF_UNSET_MSEC;
-    cmcf->login_queue = NGX_CONF_UNSET_UINT;
-    cmcf->login_address_queue = NGX_CONF_UNSET_UINT;
+    cmcf->login_failures = NGX_CONF_UNSET_UINT;     /* chat_login_limit */
 
     return cmcf;
 }
@@ -233,50 +272,27 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
 
-    ngx_conf_init_uint_value(cmcf->pg_pool_size, chat::limits::kPgPoolDefault);
-    ngx_conf_init_uint_value(cmcf->redis_port, chat::limits::kRedisPortDefault);
     ngx_conf_init_uint_value(cmcf->message_max,
                              chat::limits::kMessageMaxDefault);
     ngx_conf_init_uint_value(cmcf->history, chat::limits::kHistoryDefault);
-    ngx_conf_init_uint_value(cmcf->rate.rate, 1000);     /* 1r/s */
-    ngx_conf_init_uint_value(cmcf->rate.burst, 30);
+    ngx_conf_init_uint_value(cmcf->rate.rate, chat::limits::kRateDefault);
+    ngx_conf_init_uint_value(cmcf->rate.burst, chat::limits::kRateBurstDefault);
 
     ngx_conf_init_msec_value(cmcf->agent_grace,
                              chat::limits::kAgentGraceMsDefault);
-    ngx_conf_init_uint_value(cmcf->login_failures,
-                             chat::limits::kLoginFailuresDefault);
-    ngx_conf_init_uint_value(cmcf->login_address_failures,
-                             chat::limits::kLoginAddressFailuresDefault);
-    ngx_conf_init_msec_value(cmcf->login_window,
-                             chat::limits::kLoginWindowMsDefault);
-    ngx_conf_init_uint_value(cmcf->login_queue,
-                             chat::limits::kLoginQueueDefault);
-    ngx_conf_init_uint_value(cmcf->login_address_queue,
-                             chat::limits::kLoginAddressQueueDefault);
+    if (cmcf->login_failures == NGX_CONF_UNSET_UINT) {
+        ngx_http_chat_login_store(cmcf, chat::config::LoginLimit{});
+    }
+
     ngx_conf_init_size_value(cmcf->ws_max_message,
                              chat::limits::kWsMaxMessageDefault);
 
-    try {
-        chat::Result<void>  checks[] = {
-            chat::config::check_range("chat_history", chat::limits::kHistory,
-                                      (std::int64_t) cmcf->history),
-            chat::config::check_range("chat_message_max",
-                                      chat::limits::kMessageMax,
-                                      (std::int64_t) cmcf->message_max),
-            chat::config::check_ws_max_message(
-                (std::int64_t) cmcf->ws_max_message)
-        };
+    chat::config::MainConf  mc = {
+        (std::int64_t) cmcf->history, (std::int64_t) cmcf->message_max,
+        (std::int64_t) cmcf->ws_max_message, cmcf->pg_conninfo.len != 0,
+        cmcf->secret.len != 0 };
 
-        for (const auto &c : checks) {
-            if (!c.ok()) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s",
-                                   c.error().message.c_str());
-                return static_cast<char *>(NGX_CONF_ERROR);
-            }
-        }
-
-    } catch (const std::exception &e) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat: %s", e.what());
+    if (ngx_http_chat_conf_check(cf, chat::config::check_main(mc)) != NGX_OK) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
@@ -288,13 +304,6 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
         if (cmcf->thread_pool == NULL) {
             return static_cast<char *>(NGX_CONF_ERROR);
         }
-    }
-
-    if (cmcf->pg_conninfo.len && cmcf->secret.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "chat_postgres needs chat_secret (the key that "
-                           "signs session tokens)");
-        return static_cast<char *>(NGX_CONF_ERROR);
     }
 
     return NGX_CONF_OK;
@@ -334,33 +343,18 @@ ngx_http_chat_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->cookie_secure, prev->cookie_secure,
                               NGX_HTTP_CHAT_COOKIE_SECURE_AUTO);
 
-    /* chat_session_rate: 30r/m burst=60 */
     if (conf->session_rate.rate == NGX_CONF_UNSET_UINT) {
         conf->session_rate = prev->session_rate;
     }
 
-    ngx_conf_init_uint_value(conf->session_rate.rate, 500);
-    ngx_conf_init_uint_value(conf->session_rate.burst, 60);
+    ngx_conf_init_uint_value(conf->session_rate.rate,
+                             chat::limits::kSessionRateDefault);
+    ngx_conf_init_uint_value(conf->session_rate.burst,
+                             chat::limits::kSessionRateBurstDefault);
     ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
                              NULL);
 
     return NGX_CONF_OK;
-}
-
-
-static ngx_int_t
-ngx_http_chat_conf_str(ngx_conf_t *cf, std::string_view in, ngx_str_t *out)
-{
-    out->len = in.size();
-    out->data = static_cast<u_char *>(ngx_pnalloc(cf->pool, in.size() + 1));
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(out->data, in.data(), in.size());
-    out->data[in.size()] = '\0';
-
-    return NGX_OK;
 }
 
 
@@ -370,46 +364,25 @@ ngx_http_chat_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
 
-    ngx_str_t  *value;
+    ngx_str_t  *value = static_cast<ngx_str_t *>(cf->args->elts);
 
     if (cmcf->pg_conninfo.len) {
         return (char *) "is duplicate";
     }
 
-    value = static_cast<ngx_str_t *>(cf->args->elts);
+    auto pg = chat::config::resolve_postgres(ngx_http_chat_sv(value[1]),
+                  cf->args->nelts == 3
+                  ? std::optional<std::string_view>(ngx_http_chat_sv(value[2]))
+                  : std::nullopt);
 
-    try {
-        if (cf->args->nelts == 3) {
-            auto pool = chat::config::parse_pg_pool(ngx_http_chat_sv(value[2]));
-
-            if (!pool.ok()) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s",
-                                   pool.error().message.c_str());
-                return static_cast<char *>(NGX_CONF_ERROR);
-            }
-
-            cmcf->pg_pool_size = pool.value();
-        }
-
-        auto resolved = chat::pg::resolve_conninfo(ngx_http_chat_sv(value[1]));
-
-        if (!resolved.ok()) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid chat_postgres conninfo: %s",
-                               resolved.error().message.c_str());
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        if (ngx_http_chat_conf_str(cf, resolved.value(), &cmcf->pg_conninfo)
-            != NGX_OK)
-        {
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-    } catch (const std::exception &e) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_postgres: %s", e.what());
+    if (ngx_http_chat_conf_check(cf, pg) != NGX_OK
+        || ngx_http_chat_conf_str(cf, pg.value().conninfo, &cmcf->pg_conninfo)
+           != NGX_OK)
+    {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
+
+    cmcf->pg_pool_size = pg.value().pool;
 
     return NGX_CONF_OK;
 }
@@ -421,36 +394,21 @@ ngx_http_chat_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
 
-    ngx_str_t  *value;
+    ngx_str_t  *value = static_cast<ngx_str_t *>(cf->args->elts);
 
     if (cmcf->redis_ip.len) {
         return (char *) "is duplicate";
     }
 
-    value = static_cast<ngx_str_t *>(cf->args->elts);
+    auto ep = chat::config::resolve_redis(ngx_http_chat_sv(value[1]));
 
-    try {
-        auto ep = chat::redis::resolve_endpoint(ngx_http_chat_sv(value[1]));
-
-        if (!ep.ok()) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid chat_redis address \"%V\": %s",
-                               &value[1], ep.error().message.c_str());
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        if (ngx_http_chat_conf_str(cf, ep.value().ip, &cmcf->redis_ip)
-            != NGX_OK)
-        {
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        cmcf->redis_port = ep.value().port;
-
-    } catch (const std::exception &e) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_redis: %s", e.what());
+    if (ngx_http_chat_conf_check(cf, ep) != NGX_OK
+        || ngx_http_chat_conf_str(cf, ep.value().ip, &cmcf->redis_ip) != NGX_OK)
+    {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
+
+    cmcf->redis_port = ep.value().port;
 
     return NGX_CONF_OK;
 }
@@ -462,46 +420,21 @@ ngx_http_chat_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
 
-    ngx_str_t  *value, file;
+    ngx_str_t  file = static_cast<ngx_str_t *>(cf->args->elts)[1];
 
     if (cmcf->secret.len) {
         return (char *) "is duplicate";
     }
 
-    value = static_cast<ngx_str_t *>(cf->args->elts);
-    file = value[1];
-
     if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
-    try {
-        std::ifstream       in(reinterpret_cast<const char *>(file.data),
-                               std::ios::binary);
-        std::ostringstream  buf;
+    auto key = chat::config::read_secret(ngx_http_chat_sv(file));
 
-        if (!in) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                               "cannot read chat_secret file \"%V\"", &file);
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        buf << in.rdbuf();
-        auto key = chat::config::parse_secret(buf.str());
-
-        if (!key.ok()) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "chat_secret file \"%V\" %s", &file,
-                               key.error().message.c_str());
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-        if (ngx_http_chat_conf_str(cf, key.value(), &cmcf->secret) != NGX_OK) {
-            return static_cast<char *>(NGX_CONF_ERROR);
-        }
-
-    } catch (const std::exception &e) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_secret: %s", e.what());
+    if (ngx_http_chat_conf_check(cf, key) != NGX_OK
+        || ngx_http_chat_conf_str(cf, key.value(), &cmcf->secret) != NGX_OK)
+    {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 
@@ -518,104 +451,47 @@ ngx_http_chat_login_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
 
-    ngx_str_t   *value;
-    ngx_uint_t   i;
+    ngx_str_t                 *value = static_cast<ngx_str_t *>(cf->args->elts);
+    ngx_uint_t                 i;
+    chat::config::LoginLimit   ll;
 
-    if (cmcf->login_failures != NGX_CONF_UNSET_UINT
-        || cmcf->login_address_failures != NGX_CONF_UNSET_UINT
-        || cmcf->login_window != NGX_CONF_UNSET_MSEC
-        || cmcf->login_queue != NGX_CONF_UNSET_UINT
-        || cmcf->login_address_queue != NGX_CONF_UNSET_UINT)
-    {
+    if (cmcf->login_failures != NGX_CONF_UNSET_UINT) {
         return (char *) "is duplicate";
     }
 
-    value = static_cast<ngx_str_t *>(cf->args->elts);
-
-    try {
-        std::vector<std::string_view>  args;
-
-        for (i = 1; i < cf->args->nelts; i++) {
-            args.push_back(ngx_http_chat_sv(value[i]));
-        }
-
-        auto ll = chat::config::parse_login_limit(args);
-
-        if (!ll.ok()) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s",
-                               ll.error().message.c_str());
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_http_chat_conf_check(cf, chat::config::parse_login_option(
+                ll, ngx_http_chat_sv(value[i]))) != NGX_OK)
+        {
             return static_cast<char *>(NGX_CONF_ERROR);
         }
-
-        const chat::config::LoginLimit  &o = ll.value();
-
-        if (o.failures) {
-            cmcf->login_failures = *o.failures;
-        }
-
-        if (o.address_failures) {
-            cmcf->login_address_failures = *o.address_failures;
-        }
-
-        if (o.window_ms) {
-            cmcf->login_window = *o.window_ms;
-        }
-
-        if (o.queue) {
-            cmcf->login_queue = *o.queue;
-        }
-
-        if (o.address_queue) {
-            cmcf->login_address_queue = *o.address_queue;
-        }
-
-    } catch (const std::exception &e) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_login_limit: %s",
-                           e.what());
-        return static_cast<char *>(NGX_CONF_ERROR);
     }
+
+    ngx_http_chat_login_store(cmcf, ll);
 
     return NGX_CONF_OK;
 }
 
 
+/* chat_api, chat_status: the flag at cmd->offset, the handler at cmd->post */
 static char *
-ngx_http_chat_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_chat_handler_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_chat_loc_conf_t  *clcf = static_cast<ngx_http_chat_loc_conf_t *>(conf);
-
+    ngx_flag_t                *flag;
     ngx_http_core_loc_conf_t  *hclcf;
 
-    if (clcf->api != NGX_CONF_UNSET) {
+    flag = reinterpret_cast<ngx_flag_t *>(static_cast<char *>(conf)
+                                          + cmd->offset);
+
+    if (*flag != NGX_CONF_UNSET) {
         return (char *) "is duplicate";
     }
 
-    clcf->api = 1;
+    *flag = 1;
 
     hclcf = static_cast<ngx_http_core_loc_conf_t *>(
                 ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
-    hclcf->handler = ngx_http_chat_api_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_chat_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_chat_loc_conf_t  *clcf = static_cast<ngx_http_chat_loc_conf_t *>(conf);
-
-    ngx_http_core_loc_conf_t  *hclcf;
-
-    if (clcf->status != NGX_CONF_UNSET) {
-        return (char *) "is duplicate";
-    }
-
-    clcf->status = 1;
-
-    hclcf = static_cast<ngx_http_core_loc_conf_t *>(
-                ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
-    hclcf->handler = ngx_http_chat_status_handler;
+    hclcf->handler = *static_cast<ngx_http_handler_pt *>(cmd->post);
 
     return NGX_CONF_OK;
 }

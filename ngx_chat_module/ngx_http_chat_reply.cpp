@@ -7,31 +7,11 @@
 
 #include "ngx_http_chat.h"
 
-#include "chat/json.h"
+#include "chat/http_rules.h"
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
-
-
-static std::string
-ngx_http_chat_error_json(chat::Errc code, std::string_view message)
-{
-    std::string         body;
-    chat::json::Writer  w(body);
-
-    w.begin_object();
-    w.key("error");
-    w.begin_object();
-    w.key("code");
-    w.string(chat::errc_name(code));
-    w.key("message");
-    w.string(message);
-    w.end_object();
-    w.end_object();
-
-    return body;
-}
 
 
 ngx_int_t
@@ -100,26 +80,41 @@ ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* the Retry-After header of the answer about to be sent */
+/* a header of the answer about to be sent, its value copied to r->pool */
 ngx_int_t
-ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds) noexcept
+ngx_http_chat_add_header(ngx_http_request_t *r, const char *key,
+    std::string_view value) noexcept
 {
     u_char           *p;
     ngx_table_elt_t  *h;
 
     h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
-    p = static_cast<u_char *>(ngx_pnalloc(r->pool, NGX_INT64_LEN));
+    p = static_cast<u_char *>(ngx_pnalloc(r->pool, value.size()));
 
     if (h == NULL || p == NULL) {
         return NGX_ERROR;
     }
 
     h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
     h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%uL", seconds) - p;
+    h->value.len = ngx_cpymem(p, value.data(), value.size()) - p;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds) noexcept
+{
+    try {
+        return ngx_http_chat_add_header(r, "Retry-After",
+                                        chat::http::retry_after(seconds));
+
+    } catch (...) {
+        return NGX_ERROR;
+    }
 }
 
 
@@ -127,18 +122,15 @@ ngx_int_t
 ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept
 {
-    ngx_uint_t  status = chat::errc_http_status(code);
-
     try {
-        std::string  body = ngx_http_chat_error_json(code, message);
+        std::string  body = chat::http::error_body(code, message);
+        auto         retry = chat::http::error_retry_after_s(code);
 
-        if (code == chat::Errc::unavailable
-            && ngx_http_chat_retry_after(r, 1) != NGX_OK)
-        {
+        if (retry && ngx_http_chat_retry_after(r, *retry) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        return ngx_http_chat_send_json(r, status, body);
+        return ngx_http_chat_send_json(r, chat::errc_http_status(code), body);
 
     } catch (...) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -308,46 +300,13 @@ ngx_http_chat_finish(ngx_http_request_t *r, ngx_int_t rc) noexcept
 /*
  * nginx answers some errors itself before or around our handler (413 from
  * client_max_body_size, 400 on a broken request, 500 on failures). In a
- * chat_api location those answers get API.md's JSON shape too.
+ * chat_api location those answers get API.md's JSON shape too
+ * (chat::http::status_error picks the code).
  */
-static const struct {
-    chat::Errc   code;
-    const char  *message;
-} ngx_http_chat_status_errors[] = {
-    { chat::Errc::bad_request, "bad request" },      /* and any other 4xx */
-    { chat::Errc::unauthorized, "unauthorized" },
-    { chat::Errc::forbidden, "forbidden" },
-    { chat::Errc::not_found, "not found" },
-    { chat::Errc::method_not_allowed, "method not allowed" },
-    { chat::Errc::too_large, "request body is too large" },
-    { chat::Errc::unavailable, "service unavailable" },
-    { chat::Errc::internal, "internal error" }       /* and any other 5xx */
-};
-
-
-static ngx_uint_t
-ngx_http_chat_status_error(ngx_uint_t status)
-{
-    ngx_uint_t  i, n = sizeof(ngx_http_chat_status_errors)
-                       / sizeof(ngx_http_chat_status_errors[0]);
-
-    for (i = 0; i < n; i++) {
-        if ((ngx_uint_t) chat::errc_http_status(
-                ngx_http_chat_status_errors[i].code) == status)
-        {
-            return i;
-        }
-    }
-
-    return status >= NGX_HTTP_INTERNAL_SERVER_ERROR ? n - 1 : 0;
-}
-
-
 static ngx_int_t
 ngx_http_chat_header_filter(ngx_http_request_t *r)
 {
     ngx_buf_t                 *b;
-    ngx_uint_t                 e;
     ngx_http_chat_ctx_t       *ctx;
     ngx_http_chat_loc_conf_t  *lcf;
 
@@ -372,12 +331,10 @@ ngx_http_chat_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    e = ngx_http_chat_status_error(r->headers_out.status);
-
     try {
-        std::string  body = ngx_http_chat_error_json(
-                                ngx_http_chat_status_errors[e].code,
-                                ngx_http_chat_status_errors[e].message);
+        auto         e = chat::http::status_error(
+                             (int) r->headers_out.status);
+        std::string  body = chat::http::error_body(e.code, e.message);
 
         b = ngx_create_temp_buf(r->pool, body.size());
         if (b == NULL) {

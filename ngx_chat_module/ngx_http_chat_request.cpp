@@ -1,10 +1,13 @@
 /*
  * Request plumbing shared by every endpoint: reading the body without
- * blocking, finding the credentials (Bearer, cookie, and ?token= on the
- * WebSocket upgrades only), the CSRF rule, and the cookies.
+ * blocking, the per-request context, and reading what core's HTTP rules
+ * (chat/http_rules.h) decide on: the credentials (Bearer, cookie, and
+ * ?token= on the WebSocket upgrades only), the CSRF check, and the cookies.
  */
 
 #include "ngx_http_chat.h"
+
+#include <optional>
 
 #if (NGX_HTTP_REALIP)
 extern "C" {
@@ -216,30 +219,18 @@ ngx_http_chat_header(ngx_http_request_t *r, std::string_view name)
 
 
 /*
- * The credentials of a request, in order: "Authorization: Bearer", the
- * cookie, then "?token=" when src allows it (the WebSocket upgrades, whose
- * browser clients cannot set headers). Every other endpoint ignores a URL
- * token: a cross-site form can put one there (session fixation), so it must
- * never authenticate a REST call, let alone become a cookie.
+ * The credentials of a request (core's chat::http::credentials decides):
+ * "?token=" is read only when src allows it, the WebSocket upgrades.
  */
 ngx_http_chat_credentials_t
 ngx_http_chat_credentials(ngx_http_request_t *r, std::string_view cookie,
     ngx_http_chat_token_src_e src)
 {
-    ngx_str_t                    name, value;
-    ngx_http_chat_credentials_t  cr;
+    ngx_str_t                        name, value;
+    std::optional<std::string_view>  auth, cookie_value, url_token;
 
     if (r->headers_in.authorization) {
-        std::string_view  auth = ngx_http_chat_sv(
-                                     r->headers_in.authorization->value);
-
-        if (auth.size() > 7 && ngx_strncasecmp((u_char *) auth.data(),
-                                               (u_char *) "Bearer ", 7) == 0)
-        {
-            cr.token = auth.substr(7);
-            cr.from_cookie = false;
-            return cr;
-        }
+        auth = ngx_http_chat_sv(r->headers_in.authorization->value);
     }
 
     name.data = (u_char *) cookie.data();
@@ -249,130 +240,67 @@ ngx_http_chat_credentials(ngx_http_request_t *r, std::string_view cookie,
                                           &value)
         != NGX_DECLINED)
     {
-        cr.token = ngx_http_chat_sv(value);
-        cr.from_cookie = true;
-        return cr;
+        cookie_value = ngx_http_chat_sv(value);
     }
 
     if (src == ngx_http_chat_token_or_url
         && ngx_http_arg(r, (u_char *) "token", 5, &value) == NGX_OK)
     {
-        cr.token = ngx_http_chat_sv(value);
-        cr.from_cookie = false;
+        url_token = ngx_http_chat_sv(value);
     }
 
-    return cr;
+    return chat::http::credentials(auth, cookie_value, url_token);
 }
 
 
-/*
- * A cookie-authenticated write must prove it comes from our pages: the
- * X-Chat-Csrf header (which a cross-site form cannot set) or an Origin equal
- * to the request's own host.
- */
+/* the CSRF rule of cookie-authenticated writes (chat::http::csrf_ok) */
 bool
 ngx_http_chat_csrf_ok(ngx_http_request_t *r)
 {
-    std::string_view  csrf = ngx_http_chat_header(r, "X-Chat-Csrf");
+    std::optional<std::string_view>  host;
 
-    if (csrf == "1") {
-        return true;
+    if (r->headers_in.host) {
+        host = ngx_http_chat_sv(r->headers_in.host->value);
     }
 
-    std::string_view  origin = ngx_http_chat_header(r, "Origin");
-
-    if (origin.empty() || r->headers_in.host == NULL) {
-        return false;
-    }
-
-    auto pos = origin.find("://");
-    if (pos == std::string_view::npos) {
-        return false;
-    }
-
-    std::string_view  host = ngx_http_chat_sv(r->headers_in.host->value);
-
-    return origin.substr(pos + 3) == host;
+    return chat::http::csrf_ok(ngx_http_chat_header(r, "X-Chat-Csrf"),
+                               ngx_http_chat_header(r, "Origin"), host);
 }
 
 
 /*
- * chat_cookie_secure: on, off, or auto: Secure when nginx terminates TLS, or
- * when a TLS-terminating proxy says so with "X-Forwarded-Proto: https" and
- * the request came from that proxy, which only the realip module can vouch
- * for: its context exists when it took the client address from a
- * set_real_ip_from peer. Anyone else's X-Forwarded-Proto is ignored.
+ * chat_cookie_secure (chat::http::cookie_secure decides): only the realip
+ * module can vouch that the request came from a trusted proxy, its context
+ * exists when it took the client address from a set_real_ip_from peer.
  */
-static bool
-ngx_http_chat_cookie_secure(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_chat_set_cookie(ngx_http_request_t *r, std::string_view name,
+    std::string_view value, ngx_int_t max_age)
 {
+    bool                       tls = false, trusted = false;
     ngx_http_chat_loc_conf_t  *lcf;
 
     lcf = static_cast<ngx_http_chat_loc_conf_t *>(
               ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
 
-    if (lcf->cookie_secure == NGX_HTTP_CHAT_COOKIE_SECURE_ON) {
-        return true;
-    }
-
-    if (lcf->cookie_secure == NGX_HTTP_CHAT_COOKIE_SECURE_OFF) {
-        return false;
-    }
-
 #if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
-        return true;
-    }
+    tls = r->connection->ssl != NULL;
 #endif
 
 #if (NGX_HTTP_REALIP)
-    if (ngx_http_get_module_ctx(r, ngx_http_realip_module) != NULL) {
-        std::string_view  proto = ngx_http_chat_header(r, "X-Forwarded-Proto");
-
-        return proto.size() == 5
-               && ngx_strncasecmp((u_char *) proto.data(), (u_char *) "https",
-                                  5) == 0;
-    }
+    trusted = ngx_http_get_module_ctx(r, ngx_http_realip_module) != NULL;
 #endif
 
-    return false;
-}
+    try {
+        bool  secure = chat::http::cookie_secure(
+                           (chat::http::CookieSecure) lcf->cookie_secure, tls,
+                           trusted, ngx_http_chat_header(r,
+                                                         "X-Forwarded-Proto"));
 
+        return ngx_http_chat_add_header(r, "Set-Cookie",
+                   chat::http::set_cookie(name, value, max_age, secure));
 
-ngx_int_t
-ngx_http_chat_set_cookie(ngx_http_request_t *r, std::string_view name,
-    std::string_view value, ngx_int_t max_age)
-{
-    u_char           *p;
-    size_t            len;
-    ngx_table_elt_t  *h;
-    bool              secure = ngx_http_chat_cookie_secure(r);
-
-    len = name.size() + 1 + value.size()
-          + sizeof("; Path=/chat; HttpOnly; SameSite=Lax; Secure; Max-Age=")
-          + NGX_INT_T_LEN;
-
-    p = static_cast<u_char *>(ngx_pnalloc(r->pool, len));
-    if (p == NULL) {
+    } catch (...) {
         return NGX_ERROR;
     }
-
-    h = static_cast<ngx_table_elt_t *>(ngx_list_push(&r->headers_out.headers));
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Set-Cookie");
-    h->value.data = p;
-
-    p = ngx_cpymem(p, name.data(), name.size());
-    *p++ = '=';
-    p = ngx_cpymem(p, value.data(), value.size());
-    p = ngx_sprintf(p, "; Path=/chat; HttpOnly; SameSite=Lax%s; Max-Age=%i",
-                    secure ? "; Secure" : "", max_age);
-
-    h->value.len = p - h->value.data;
-
-    return NGX_OK;
 }

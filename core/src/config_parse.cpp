@@ -86,43 +86,56 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept {
 }
 
 Result<LoginLimit> parse_login_limit(std::span<const std::string_view> args) noexcept {
+    LoginLimit out;
+    for (std::string_view arg : args) {
+        if (auto r = parse_login_option(out, arg); !r.ok()) return r.error();
+    }
+    return out;
+}
+
+Result<void> parse_login_option(LoginLimit& into, std::string_view arg) noexcept {
     try {
-        LoginLimit out;
-        for (std::string_view arg : args) {
-            auto eq = arg.find('=');
-            std::string_view key = arg.substr(0, eq);
-            std::string_view val = eq == std::string_view::npos ? std::string_view{} : arg.substr(eq + 1);
-            if (eq != std::string_view::npos && key == "window") {
-                auto ms = parse_duration_ms(val);
-                if (!ms || !limits::kLoginWindowMs.contains(*ms))
-                    return make_error(Errc::validation, "invalid window " + quoted(arg) + ", expected " +
-                                                            std::to_string(limits::kLoginWindowMs.min / 1000) + "s.." +
-                                                            std::to_string(limits::kLoginWindowMs.max / 3600000) + "h");
-                out.window_ms = *ms;
-                continue;
-            }
-            std::optional<std::int64_t>* field = nullptr;
-            if (eq != std::string_view::npos) {
-                if (key == "failures")
-                    field = &out.failures;
-                else if (key == "address")
-                    field = &out.address_failures;
-                else if (key == "queue")
-                    field = &out.queue;
-                else if (key == "address_queue")
-                    field = &out.address_queue;
-            }
-            if (!field) return make_error(Errc::validation, "invalid parameter " + quoted(arg));
-            auto n = parse_count(val);
-            if (!n || !limits::kLoginCount.contains(*n))
-                return make_error(Errc::validation, "invalid value " + quoted(arg) + ", expected " +
-                                                        limits::range_text(limits::kLoginCount));
-            *field = *n;
+        auto eq = arg.find('=');
+        std::string_view key = arg.substr(0, eq);
+        std::string_view val = eq == std::string_view::npos ? std::string_view{} : arg.substr(eq + 1);
+        if (eq != std::string_view::npos && key == "window") {
+            auto ms = parse_duration_ms(val);
+            if (!ms || !limits::kLoginWindowMs.contains(*ms))
+                return make_error(Errc::validation, "invalid window " + quoted(arg) + ", expected " +
+                                                        std::to_string(limits::kLoginWindowMs.min / 1000) + "s.." +
+                                                        std::to_string(limits::kLoginWindowMs.max / 3600000) + "h");
+            into.window_ms = *ms;
+            return {};
         }
-        return out;
+        std::optional<std::int64_t>* field = nullptr;
+        if (eq != std::string_view::npos) {
+            if (key == "failures")
+                field = &into.failures;
+            else if (key == "address")
+                field = &into.address_failures;
+            else if (key == "queue")
+                field = &into.queue;
+            else if (key == "address_queue")
+                field = &into.address_queue;
+        }
+        if (!field) return make_error(Errc::validation, "invalid parameter " + quoted(arg));
+        auto n = parse_count(val);
+        if (!n || !limits::kLoginCount.contains(*n))
+            return make_error(Errc::validation, "invalid value " + quoted(arg) + ", expected " +
+                                                    limits::range_text(limits::kLoginCount));
+        *field = *n;
+        return {};
     } catch (const std::exception& e) {
         return make_error(Errc::internal, e.what());
     }
+}
+
+LoginLimitValues login_limit_values(const LoginLimit& given) noexcept {
+    return {given.failures.value_or(limits::kLoginFailuresDefault),
+            given.address_failures.value_or(limits::kLoginAddressFailuresDefault),
+            given.window_ms.value_or(limits::kLoginWindowMsDefault),
+            given.queue.value_or(limits::kLoginQueueDefault),
+            given.address_queue.value_or(limits::kLoginAddressQueueDefault)};
 }
 
 Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept {

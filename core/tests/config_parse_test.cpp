@@ -121,4 +121,35 @@ TEST(ConfigRange, NamesTheDirectiveAndItsBounds) {
     EXPECT_EQ(ws.error().message, "chat_ws_max_message must be between 125 and 16m");
 }
 
+TEST(ConfigLoginLimit, ValuesAreTheOptionsGivenAndDefaultsForTheRest) {
+    auto all = login_limit_values({});
+    EXPECT_EQ(all.failures, limits::kLoginFailuresDefault);
+    EXPECT_EQ(all.address_failures, limits::kLoginAddressFailuresDefault);
+    EXPECT_EQ(all.window_ms, limits::kLoginWindowMsDefault);
+    EXPECT_EQ(all.queue, limits::kLoginQueueDefault);
+    EXPECT_EQ(all.address_queue, limits::kLoginAddressQueueDefault);
+
+    std::array<std::string_view, 2> args{"failures=3", "window=1m"};
+    auto ll = parse_login_limit(args);
+    ASSERT_TRUE(ll.ok());
+    auto v = login_limit_values(ll.value());
+    EXPECT_EQ(v.failures, 3);
+    EXPECT_EQ(v.window_ms, 60000);
+    EXPECT_EQ(v.address_failures, limits::kLoginAddressFailuresDefault);
+    EXPECT_EQ(v.queue, limits::kLoginQueueDefault);
+}
+
+TEST(ConfigLoginLimit, OptionsReadOneAtATimeAsTheWholeList) {
+    LoginLimit ll;
+    ASSERT_TRUE(parse_login_option(ll, "queue=5").ok());
+    ASSERT_TRUE(parse_login_option(ll, "window=30s").ok());
+    EXPECT_EQ(ll.queue, 5);
+    EXPECT_EQ(ll.window_ms, 30000);
+    EXPECT_FALSE(ll.failures);
+    std::array<std::string_view, 1> bad{"queue=0"};
+    EXPECT_EQ(parse_login_option(ll, "queue=0").error().message,
+              parse_login_limit(bad).error().message);
+    EXPECT_EQ(parse_login_option(ll, "nope").error().message, "invalid parameter \"nope\"");
+}
+
 }  // namespace

@@ -34,6 +34,19 @@ struct LoginLimit {
     std::optional<std::int64_t> address_queue;
 };
 Result<LoginLimit> parse_login_limit(std::span<const std::string_view> args) noexcept;
+// One of those arguments into `into` (what parse_login_limit does for each, in order).
+Result<void> parse_login_option(LoginLimit& into, std::string_view arg) noexcept;
+
+// Every chat_login_limit value: the options given, the limits table's defaults for the rest
+// (LoginLimit{} gives every default, for a configuration without the directive).
+struct LoginLimitValues {
+    std::int64_t failures;
+    std::int64_t address_failures;
+    std::int64_t window_ms;
+    std::int64_t queue;
+    std::int64_t address_queue;
+};
+LoginLimitValues login_limit_values(const LoginLimit& given) noexcept;
 
 // chat_postgres's optional second argument, pool=N (limits::kPgPool).
 Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept;

@@ -107,6 +107,10 @@ inline constexpr int kLoginAddressQueueDefault = 2;  // address_queue=
 inline constexpr Range kLoginCount{1, 10000};        // failures, address, queues
 inline constexpr int kPgPoolDefault = 4;             // chat_postgres pool=
 inline constexpr Range kPgPool{1, 64};
+inline constexpr int kRateDefault = 1000;  // chat_rate, requests per second x 1000: 1r/s
+inline constexpr int kRateBurstDefault = 30;
+inline constexpr int kSessionRateDefault = 500;  // chat_session_rate: 30r/m
+inline constexpr int kSessionRateBurstDefault = 60;
 inline constexpr int kRedisPortDefault = 6379;                  // chat_redis host[:port]
 inline constexpr std::size_t kSecretMinBytes = 32;              // chat_secret
 inline constexpr std::int64_t kAgentGraceMsDefault = 60000;     // chat_agent_grace

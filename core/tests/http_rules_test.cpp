@@ -1,0 +1,106 @@
+// API.md's HTTP rules outside the use cases (chat/http_rules.h): Set-Cookie, Secure, where
+// credentials come from, the CSRF check, Retry-After and the error body.
+#include <gtest/gtest.h>
+
+#include <string_view>
+
+#include "chat/http_rules.h"
+
+namespace {
+
+using namespace chat::http;
+using chat::Errc;
+
+TEST(HttpSetCookie, CarriesPathHttpOnlySameSiteAndMaxAge) {
+    EXPECT_EQ(set_cookie("chat_session", "abc", 2592000, false),
+              "chat_session=abc; Path=/chat; HttpOnly; SameSite=Lax; Max-Age=2592000");
+    EXPECT_EQ(set_cookie("chat_agent", "t", 43200, true),
+              "chat_agent=t; Path=/chat; HttpOnly; SameSite=Lax; Secure; Max-Age=43200");
+}
+
+TEST(HttpSetCookie, ExpiresAClearedCookieWithMaxAgeZero) {
+    EXPECT_EQ(set_cookie("chat_agent", "", 0, false),
+              "chat_agent=; Path=/chat; HttpOnly; SameSite=Lax; Max-Age=0");
+}
+
+TEST(HttpCookieSecure, OnAndOffAreWhatTheySay) {
+    EXPECT_TRUE(cookie_secure(CookieSecure::on, false, false, ""));
+    EXPECT_FALSE(cookie_secure(CookieSecure::off, true, true, "https"));
+}
+
+TEST(HttpCookieSecure, AutoIsSecureOverTls) {
+    EXPECT_TRUE(cookie_secure(CookieSecure::automatic, true, false, ""));
+    EXPECT_FALSE(cookie_secure(CookieSecure::automatic, false, false, ""));
+}
+
+TEST(HttpCookieSecure, AutoBelievesForwardedProtoOnlyFromATrustedProxy) {
+    EXPECT_TRUE(cookie_secure(CookieSecure::automatic, false, true, "https"));
+    EXPECT_TRUE(cookie_secure(CookieSecure::automatic, false, true, "HTTPS"));
+    EXPECT_FALSE(cookie_secure(CookieSecure::automatic, false, true, "http"));
+    EXPECT_FALSE(cookie_secure(CookieSecure::automatic, false, true, "https "));
+    EXPECT_FALSE(cookie_secure(CookieSecure::automatic, false, false, "https"));
+}
+
+TEST(HttpCredentials, ABearerTokenComesFirst) {
+    auto c = credentials("Bearer tok", "cookie", "url");
+    EXPECT_EQ(c.token, "tok");
+    EXPECT_FALSE(c.from_cookie);
+    EXPECT_EQ(credentials("bEARER x", std::nullopt, std::nullopt).token, "x");
+}
+
+TEST(HttpCredentials, AnotherAuthorizationFallsBackToTheCookie) {
+    for (std::string_view auth : {"Basic abc", "Bearer ", "Bearer", "Bearerx y"}) {
+        auto c = credentials(auth, "cookie", "url");
+        EXPECT_EQ(c.token, "cookie") << auth;
+        EXPECT_TRUE(c.from_cookie) << auth;
+    }
+}
+
+TEST(HttpCredentials, TheUrlTokenOnlyWithoutHeaderOrCookie) {
+    auto c = credentials(std::nullopt, std::nullopt, "url");
+    EXPECT_EQ(c.token, "url");
+    EXPECT_FALSE(c.from_cookie);
+    EXPECT_TRUE(credentials(std::nullopt, std::nullopt, std::nullopt).token.empty());
+    EXPECT_TRUE(credentials(std::nullopt, "", "url").from_cookie);  // an empty cookie still wins
+}
+
+TEST(HttpCsrf, TheHeaderOrAnOriginOfTheSameHostPasses) {
+    EXPECT_TRUE(csrf_ok("1", "", std::nullopt));
+    EXPECT_TRUE(csrf_ok("", "https://shop.example:8443", "shop.example:8443"));
+    EXPECT_TRUE(csrf_ok("", "http://shop.example", "shop.example"));
+}
+
+TEST(HttpCsrf, EverythingElseIsRefused) {
+    EXPECT_FALSE(csrf_ok("0", "", "shop.example"));
+    EXPECT_FALSE(csrf_ok("", "", "shop.example"));
+    EXPECT_FALSE(csrf_ok("", "https://evil.example", "shop.example"));
+    EXPECT_FALSE(csrf_ok("", "shop.example", "shop.example"));
+    EXPECT_FALSE(csrf_ok("", "https://shop.example", std::nullopt));
+}
+
+TEST(HttpRetryAfter, IsDecimalSecondsAndOneForUnavailable) {
+    EXPECT_EQ(retry_after(0), "0");
+    EXPECT_EQ(retry_after(18446744073709551615ULL), "18446744073709551615");
+    EXPECT_EQ(error_retry_after_s(Errc::unavailable), 1u);
+    EXPECT_FALSE(error_retry_after_s(Errc::rate_limited));
+    EXPECT_FALSE(error_retry_after_s(Errc::internal));
+}
+
+TEST(HttpErrorBody, HasApiShapeWithEscapedMessage) {
+    EXPECT_EQ(error_body(Errc::not_found, "no \"such\" thing"),
+              R"({"error":{"code":"not_found","message":"no \"such\" thing"}})");
+}
+
+TEST(HttpStatusError, MapsNginxStatusesToApiErrors) {
+    EXPECT_EQ(status_error(413).code, Errc::too_large);
+    EXPECT_EQ(status_error(413).message, "request body is too large");
+    EXPECT_EQ(status_error(404).code, Errc::not_found);
+    EXPECT_EQ(status_error(405).message, "method not allowed");
+    EXPECT_EQ(status_error(503).code, Errc::unavailable);
+    EXPECT_EQ(status_error(400).message, "bad request");
+    EXPECT_EQ(status_error(414).code, Errc::bad_request);  // any other 4xx
+    EXPECT_EQ(status_error(502).code, Errc::internal);     // any other 5xx
+    EXPECT_EQ(status_error(500).message, "internal error");
+}
+
+}  // namespace

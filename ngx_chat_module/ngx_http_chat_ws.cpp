@@ -1,14 +1,17 @@
 /*
- * WebSockets of API.md (/v1/ws, /v1/agent/ws): the transport. The handshake
- * (with its Origin check), frame I/O on the request's connection, a bounded
- * outbound queue, pings, dead peers, close timeouts, and the worker's socket
- * registry. What a socket may hear and what its client's frames do are
- * core's (chat::ws::Session, chat/ws_session.h: authentication, visibility,
- * replay, commands; chat::ws::StandingCheck: agents' standing).
+ * WebSockets of API.md (/v1/ws, /v1/agent/ws): the transport. The 101
+ * answer, frame I/O on the request's connection, the tick's timer, and the
+ * worker's socket registry. The rules are core's: whether an upgrade is
+ * accepted (chat::ws::upgrade, chat/ws_handshake.h); a socket's send, close,
+ * bounded queue, pings, dead peers and close timeouts (chat::ws::Socket,
+ * chat/ws_socket.h); what a socket may hear and what its client's frames do
+ * (chat::ws::Session, chat/ws_session.h; chat::ws::StandingCheck: agents'
+ * standing).
  *
- * Longer than 500 lines because a socket's transport reads best whole, the
- * way nginx's own modules are written: its handshake, I/O, queue, timers and
- * lifetime share the socket struct and the invariants below.
+ * Longer than 500 lines because what is left is nginx's side of a socket and
+ * reads best whole: the 101 answer, send/recv on the request's connection,
+ * the tick's timer, the registry, and the lifetime below, which all share the
+ * socket struct.
  *
  * Socket lifetime, the invariants that make it hard to get wrong:
  *
@@ -20,55 +23,41 @@
  *    (ngx_http_chat_ws_finalize): no send, deliver, dispatch, read or tick
  *    frees a socket under its caller's feet, so a socket pointer obtained in
  *    an event handler (and the Transport its session calls) stays valid until
- *    that handler returns. Loops that send check closing() (s->in_close,
- *    set by every close and by finalize) instead;
+ *    that handler returns. Loops that send check closing() (set by every
+ *    close and by finalize) instead;
  *  - nothing is read from a socket before its session is authenticated
  *    (Transport::start_reading arms the read handler).
  */
 
 #include "ngx_http_chat.h"
 
-#include <deque>
 #include <memory>
 #include <unordered_map>
 
 #include "chat/agent.h"
 #include "chat/customer.h"
 #include "chat/events.h"
-#include "chat/input.h"
 #include "chat/origin.h"
-#include "chat/ws.h"
+#include "chat/ws_handshake.h"
 #include "chat/ws_hub.h"
 #include "chat/ws_session.h"
+#include "chat/ws_socket.h"
 #include "chat/ws_standing.h"
-
-
-#define NGX_HTTP_CHAT_WS_OUT_MAX      (1024 * 1024)   /* slow consumer bound */
-#define NGX_HTTP_CHAT_WS_PING         30000
-#define NGX_HTTP_CHAT_WS_DEAD         75000
-#define NGX_HTTP_CHAT_WS_CLOSE_WAIT   5000    /* closing longer: finalize */
 
 
 static void ngx_http_chat_ws_read(ngx_http_request_t *r);
 
 
-struct ngx_http_chat_socket_t final : chat::ws::Transport {
+struct ngx_http_chat_socket_t final : chat::ws::Socket {
     ngx_http_request_t                  *r = NULL;
     std::shared_ptr<chat::ws::Session>   session;
-    bool                                 in_close = false;
     bool                                 finalizing = false;
-    ngx_msec_t                           closing_since = 0;
-    std::deque<std::string>              out;
-    size_t                               out_off = 0;
-    size_t                               out_bytes = 0;
-    ngx_msec_t                           last_seen = 0;
-    ngx_msec_t                           last_ping = 0;
     ngx_event_t                          finalize_ev{};
 
-    void send(std::string frame) override;
-    void close(chat::ws::CloseCode code, std::string_view reason) override;
-    bool closing() const override { return in_close; }
+    ngx_http_chat_socket_t() : Socket(ngx_current_msec) {}
     void start_reading() override;
+    void flush() override;
+    uint64_t now_ms() const override { return ngx_current_msec; }
 };
 
 
@@ -124,68 +113,34 @@ static void ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s);
 
 
 /*
- * One non-cancelable timer per worker while sockets are open: pings idle
- * peers, drops dead ones, finalizes sockets whose close did not get through
- * within NGX_HTTP_CHAT_WS_CLOSE_WAIT (a peer that stops reading must not pin
- * an old worker after a reload), on a graceful shutdown (reload) closes every
- * socket with 1001, and lets core re-read the standing of the agents with
- * open sockets. O(sockets), no allocation but the ping and a re-check.
+ * One non-cancelable timer per worker while sockets are open: each socket's
+ * tick (chat::ws::Socket::tick) pings an idle peer, closes a dead one, closes
+ * with 1001 on a graceful shutdown (reload), or gives up on a close that did
+ * not get through (a peer that stops reading must not pin an old worker):
+ * then it is finalized here. Then core re-reads the standing of the agents
+ * with open sockets. O(sockets), no allocation but the ping and a re-check.
  */
 static void
 ngx_http_chat_ws_tick(ngx_event_t *ev)
 {
-    bool  agents = false;
-
     for (auto &it : ngx_http_chat_sockets) {
         ngx_http_chat_socket_t  *s = it.second.get();
 
-        if (s->finalizing) {
-            continue;
-        }
-
-        if (s->in_close) {
-            if (ngx_current_msec - s->closing_since
-                >= NGX_HTTP_CHAT_WS_CLOSE_WAIT)
-            {
-                ngx_log_error(NGX_LOG_INFO, s->r->connection->log, 0,
-                              "chat: websocket close timed out");
-                ngx_http_chat_ws_finalize(s);
-            }
-
-            continue;
-        }
-
-        if (ngx_exiting || ngx_terminate || ngx_quit) {
-            s->close(chat::ws::CloseCode::going_away, "server restarting");
-            continue;
-        }
-
-        if (ngx_current_msec - s->last_seen > NGX_HTTP_CHAT_WS_DEAD) {
-            s->close(chat::ws::CloseCode::policy, "ping timeout");
-            continue;
-        }
-
-        if (ngx_current_msec - s->last_seen > NGX_HTTP_CHAT_WS_PING
-            && ngx_current_msec - s->last_ping > NGX_HTTP_CHAT_WS_PING)
+        if (!s->finalizing
+            && s->tick(ngx_current_msec,
+                       ngx_exiting || ngx_terminate || ngx_quit)
+               == chat::ws::Socket::Tick::give_up)
         {
-            s->last_ping = ngx_current_msec;
-            s->out.push_back(chat::ws::frame_ping("ping"));
-            s->out_bytes += s->out.back().size();
-            ngx_http_chat_ws_flush(s);
+            ngx_log_error(NGX_LOG_INFO, s->r->connection->log, 0,
+                          "chat: websocket close timed out");
+            ngx_http_chat_ws_finalize(s);
         }
-
-        agents = agents
-                 || (s->session->is_agent() && s->session->authenticated());
     }
 
-    if (agents && ngx_http_chat_ws_standing.due(ngx_current_msec)) {
-        std::vector<std::shared_ptr<chat::ws::Session>>  sessions;
-
-        for (auto &it : ngx_http_chat_sockets) {
-            sessions.push_back(it.second->session);
-        }
-
-        ngx_http_chat_ws_standing.start(sessions, ngx_http_chat_ws_backend,
+    /* a round asks about the open sockets' authenticated agents, if any */
+    if (ngx_http_chat_ws_standing.due(ngx_current_msec)) {
+        ngx_http_chat_ws_standing.start(ngx_http_chat_ws_hub.agents(),
+                                        ngx_http_chat_ws_backend,
                                         ngx_current_msec);
     }
 
@@ -244,7 +199,7 @@ ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s)
     }
 
     s->finalizing = true;
-    s->in_close = true;
+    s->end();
 
     s->finalize_ev.handler = ngx_http_chat_ws_finalize_handler;
     s->finalize_ev.data = s;
@@ -255,54 +210,8 @@ ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s)
 
 
 void
-ngx_http_chat_socket_t::close(chat::ws::CloseCode code,
-    std::string_view reason)
+ngx_http_chat_socket_t::flush()
 {
-    if (in_close) {
-        return;
-    }
-
-    out.push_back(chat::ws::frame_close(code, reason));
-    out_bytes += out.back().size();
-    in_close = true;
-    closing_since = ngx_current_msec;
-
-    ngx_http_chat_ws_flush(this);
-}
-
-
-void
-ngx_http_chat_socket_t::send(std::string frame)
-{
-    if (in_close) {
-        return;
-    }
-
-    out_bytes += frame.size();
-    out.push_back(std::move(frame));
-
-    if (out_bytes > NGX_HTTP_CHAT_WS_OUT_MAX) {
-        /*
-         * A slow consumer never stalls the worker: it resumes with after=.
-         * A frame already partly on the wire stays, so the close frame that
-         * follows it is still a valid frame.
-         */
-        if (out_off) {
-            std::string  partial = std::move(out.front());
-
-            out.clear();
-            out.push_back(std::move(partial));
-            out_bytes = out.front().size();
-
-        } else {
-            out.clear();
-            out_bytes = 0;
-        }
-
-        close(chat::ws::CloseCode::policy, "too slow; reconnect with after=");
-        return;
-    }
-
     ngx_http_chat_ws_flush(this);
 }
 
@@ -344,10 +253,10 @@ ngx_http_chat_ws_flush(ngx_http_chat_socket_t *s)
         }
     }
 
-    while (!s->out.empty()) {
-        std::string  &f = s->out.front();
+    while (!s->out().empty()) {
+        std::string_view  f = s->out().unsent();
 
-        n = c->send(c, (u_char *) f.data() + s->out_off, f.size() - s->out_off);
+        n = c->send(c, (u_char *) f.data(), f.size());
 
         if (n == NGX_AGAIN) {
             break;
@@ -358,16 +267,10 @@ ngx_http_chat_ws_flush(ngx_http_chat_socket_t *s)
             return;
         }
 
-        s->out_off += n;
-
-        if (s->out_off == f.size()) {
-            s->out_bytes -= f.size();
-            s->out_off = 0;
-            s->out.pop_front();
-        }
+        s->out().sent(n);
     }
 
-    if (s->out.empty() && s->in_close) {
+    if (s->out().empty() && s->closing()) {
         ngx_http_chat_ws_finalize(s);
         return;
     }
@@ -440,7 +343,7 @@ ngx_http_chat_ws_read(ngx_http_request_t *r)
             std::string_view  early((char *) r->header_in->pos,
                                     r->header_in->last - r->header_in->pos);
             r->header_in->pos = r->header_in->last;
-            s->last_seen = ngx_current_msec;
+            s->heard(ngx_current_msec);
             s->session->on_bytes(early, ngx_current_msec);
         }
 
@@ -460,8 +363,8 @@ ngx_http_chat_ws_read(ngx_http_request_t *r)
                 return;
             }
 
-            if (!s->in_close) {
-                s->last_seen = ngx_current_msec;
+            if (!s->closing()) {
+                s->heard(ngx_current_msec);
                 s->session->on_bytes(std::string_view((char *) buf, n),
                                      ngx_current_msec);
             }
@@ -476,37 +379,6 @@ ngx_http_chat_ws_read(ngx_http_request_t *r)
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_http_chat_ws_finalize(s);
     }
-}
-
-
-/* API.md: a browser Origin must be the request's own host or listed */
-static bool
-ngx_http_chat_ws_origin_ok(ngx_http_request_t *r)
-{
-    std::string_view  origin = ngx_http_chat_header(r, "Origin");
-
-    if (origin.empty()) {
-        return true;                      /* not a browser */
-    }
-
-    ngx_http_chat_loc_conf_t  *clcf = static_cast<ngx_http_chat_loc_conf_t *>(
-        ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
-
-    std::vector<std::string_view>  list;
-
-    if (clcf->allowed_origins) {
-        auto *o = static_cast<ngx_str_t *>(clcf->allowed_origins->elts);
-
-        for (ngx_uint_t i = 0; i < clcf->allowed_origins->nelts; i++) {
-            list.push_back(ngx_http_chat_sv(o[i]));
-        }
-    }
-
-    std::string_view  host = r->headers_in.host
-                             ? ngx_http_chat_sv(r->headers_in.host->value)
-                             : std::string_view();
-
-    return chat::origin::allowed(origin, host, list);
 }
 
 
@@ -549,31 +421,33 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
     ngx_http_chat_worker_t       *w = ngx_http_chat_worker();
     ngx_http_chat_credentials_t   cr;
 
-    if (r->method != NGX_HTTP_GET) {
-        return ngx_http_chat_send_error(r, chat::Errc::method_not_allowed,
-                                        "method not allowed");
+    ngx_http_chat_loc_conf_t  *clcf = static_cast<ngx_http_chat_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
+
+    std::vector<std::string_view>  origins;
+    chat::ws::UpgradeRequest       up;
+
+    if (clcf->allowed_origins) {
+        auto *o = static_cast<ngx_str_t *>(clcf->allowed_origins->elts);
+
+        for (ngx_uint_t i = 0; i < clcf->allowed_origins->nelts; i++) {
+            origins.push_back(ngx_http_chat_sv(o[i]));
+        }
     }
 
-    std::string_view  upgrade = ngx_http_chat_header(r, "Upgrade");
-    std::string_view  key = ngx_http_chat_header(r, "Sec-WebSocket-Key");
-    std::string_view  version = ngx_http_chat_header(r, "Sec-WebSocket-Version");
+    up.get = r->method == NGX_HTTP_GET;
+    up.http11 = r->http_version == NGX_HTTP_VERSION_11;
+    up.upgrade = ngx_http_chat_header(r, "Upgrade");
+    up.version = ngx_http_chat_header(r, "Sec-WebSocket-Version");
+    up.key = ngx_http_chat_header(r, "Sec-WebSocket-Key");
+    up.origin = ngx_http_chat_header(r, "Origin");
+    up.host = r->headers_in.host ? ngx_http_chat_sv(r->headers_in.host->value)
+                                 : std::string_view();
+    up.allowed_origins = origins;
 
-    if (r->http_version != NGX_HTTP_VERSION_11 || upgrade.size() != 9
-        || ngx_strncasecmp((u_char *) upgrade.data(), (u_char *) "websocket", 9)
-        || version != "13" || key.empty())
-    {
-        return ngx_http_chat_send_error(r, chat::Errc::bad_request,
-                   "expected a WebSocket upgrade (HTTP/1.1, version 13)");
-    }
-
-    if (!ngx_http_chat_ws_origin_ok(r)) {
-        return ngx_http_chat_send_error(r, chat::Errc::forbidden,
-                   "this Origin may not open a socket (chat_allowed_origins)");
-    }
-
-    auto accept = chat::ws::accept_key(key);
+    auto accept = chat::ws::upgrade(up);
     if (!accept.ok()) {
-        return ngx_http_chat_send_error(r, chat::Errc::bad_request,
+        return ngx_http_chat_send_error(r, accept.error().code,
                                         accept.error().message);
     }
 
@@ -588,25 +462,18 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
 
     /* a customer's session token is checked before the upgrade (401) */
     if (!agent) {
-        auto ok = w->customer->authenticate(cr.token);
+        auto  start = chat::ws::customer_start(
+            w->customer->authenticate(cr.token),
+            ngx_http_arg(r, (u_char *) "after", 5, &arg) == NGX_OK
+                ? std::optional(ngx_http_chat_sv(arg)) : std::nullopt);
 
-        if (!ok.ok()) {
-            return ngx_http_chat_send_error(r, chat::Errc::unauthorized,
-                                            "invalid or missing session token");
+        if (!start.ok()) {
+            return ngx_http_chat_send_error(r, start.error().code,
+                                            start.error().message);
         }
 
-        sid = std::move(ok.value());
-
-        if (ngx_http_arg(r, (u_char *) "after", 5, &arg) == NGX_OK) {
-            auto  n = chat::input::parse_seq(ngx_http_chat_sv(arg));
-
-            if (!n) {
-                return ngx_http_chat_send_error(r, chat::Errc::validation,
-                           "after must be an integer between 0 and 2147483647");
-            }
-
-            after = *n;
-        }
+        sid = std::move(start.value().sid);
+        after = start.value().after;
     }
 
     ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(
@@ -620,8 +487,6 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
     auto s = std::make_unique<ngx_http_chat_socket_t>();
 
     s->r = r;
-    s->last_seen = ngx_current_msec;
-    s->last_ping = ngx_current_msec;
     s->session = agent
         ? chat::ws::Session::agent(*s, ngx_http_chat_ws_backend, limits)
         : chat::ws::Session::customer(*s, ngx_http_chat_ws_backend,

@@ -5,6 +5,18 @@
 
 namespace chat::ws {
 
+std::vector<std::shared_ptr<Session>> Hub::agents() const noexcept {
+    std::vector<std::shared_ptr<Session>> out;
+    try {
+        out.reserve(agents_.size());
+        for (Session* s : agents_)
+            if (auto p = s->weak_from_this().lock()) out.push_back(std::move(p));
+    } catch (...) {
+        out.clear();
+    }
+    return out;
+}
+
 void Hub::add(Session* s) {
     if (s->is_agent()) {
         agents_.insert(s);

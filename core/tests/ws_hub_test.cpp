@@ -99,4 +99,18 @@ TEST(WsHub, ARemovedSessionHearsNothing) {
     EXPECT_EQ(a->t.frames.size(), 1u);
 }
 
+TEST(WsHub, ItListsItsAgentsSessionsForTheStandingCheck) {
+    chat::ws::Hub hub;
+    auto c = customer(hub, kConv);
+    auto a = agent(hub, "agent");
+    auto b = agent(hub, "supervisor");
+    auto agents = hub.agents();
+    ASSERT_EQ(agents.size(), 2u);
+    EXPECT_TRUE(agents[0] == a->s || agents[0] == b->s);
+    EXPECT_TRUE(agents[1] == a->s || agents[1] == b->s);
+    hub.remove(a->s.get());
+    ASSERT_EQ(hub.agents().size(), 1u);
+    EXPECT_EQ(hub.agents()[0], b->s);
+}
+
 }  // namespace

@@ -2,6 +2,7 @@
 // and to the customer sessions of its conversation only, not to every socket.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -26,6 +27,8 @@ public:
     void dispatch(const events::Event& e) noexcept;
 
     std::size_t size() const noexcept { return agents_.size() + customers_.size(); }
+    // The agents' sessions (for StandingCheck::start); empty if out of memory.
+    std::vector<std::shared_ptr<Session>> agents() const noexcept;
     // Customer sessions not yet filed under a conversation (for tests and /chat/status).
     std::size_t unrouted() const noexcept { return unrouted_.size(); }
 

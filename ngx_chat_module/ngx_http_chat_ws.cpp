@@ -520,8 +520,16 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
 
     auto  *raw = s.get();
 
-    ngx_http_chat_sockets[r] = std::move(s);
+    /* registered in both or in neither (an allocation may throw) */
     ngx_http_chat_ws_hub.add(raw->session.get());
+
+    try {
+        ngx_http_chat_sockets[r] = std::move(s);
+
+    } catch (...) {
+        ngx_http_chat_ws_hub.remove(raw->session.get());
+        throw;
+    }
 
     cln->handler = ngx_http_chat_ws_cleanup;
     cln->data = raw;

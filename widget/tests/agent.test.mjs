@@ -185,6 +185,48 @@ test("presence control, the view counts, and a claim at capacity is refused visi
   await actx.close();
 });
 
+test("a queued customer's position in the widget follows the queue while the socket stays up", { skip }, async () => {
+  await waitForNoFreeAgent();
+  // a customer ahead of ours, queued through the API
+  const s = await fetch(BASE + "/chat/api/v1/session", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: "{}",
+  }).then((r) => r.json());
+  const ahead = await fetch(BASE + "/chat/api/v1/escalate", {
+    method: "POST", headers: { Authorization: "Bearer " + s.token, "Content-Type": "application/json" }, body: "{}",
+  }).then((r) => r.json());
+  assert.equal(ahead.conversation.assigned_agent, null, "the customer ahead waits in the queue");
+
+  // ours, in the widget
+  const cctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const customer = await cctx.newPage();
+  await customer.goto(BASE + "/product-mug.html");
+  await customer.getByTestId("chat-launcher").click();
+  await customer.locator('[data-testid="chat-message"][data-sender="bot"]').first().waitFor();
+  await customer.getByTestId("chat-talk-to-agent").click();
+  await customer.getByTestId("chat-status").filter({ hasText: /#\d+ in the queue/ }).waitFor();
+  const mine = (await customerConversation(customer)).conversation;
+  assert.ok(mine.queue_position > ahead.conversation.queue_position, "ours is behind the one queued first");
+  assert.match(await customer.getByTestId("chat-status").textContent(), new RegExp(`#${mine.queue_position} in the queue`));
+  const sockets = [];
+  customer.on("websocket", (ws) => sockets.push(ws));
+
+  // an agent takes the chat ahead: ours moves up one place without a reload or a reconnect
+  const me = await freshAgent("queue", { max_active_chats: 1, display_name: "Queue Agent" });
+  const login = await fetch(BASE + "/chat/api/v1/agent/login", {
+    method: "POST", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
+    body: JSON.stringify({ username: me.username, password: me.password }),
+  }).then((r) => r.json());
+  const claim = await fetch(BASE + `/chat/api/v1/agent/conversations/${ahead.conversation.id}/claim`, {
+    method: "POST", headers: { Authorization: "Bearer " + login.token, "X-Chat-Csrf": "1" },
+  });
+  assert.equal(claim.status, 200, "the agent takes the chat ahead");
+  const now = (await customerConversation(customer)).conversation.queue_position;
+  assert.equal(now, mine.queue_position - 1, "the server moved ours up");
+  await customer.getByTestId("chat-status").filter({ hasText: new RegExp(`#${now} in the queue`) }).waitFor({ timeout: 20000 });
+  assert.equal(sockets.length, 0, "the widget's socket stayed up (no new socket)");
+  await cctx.close();
+});
+
 test("admins get the Agents and FAQ screens", { skip }, async () => {
   const actx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
   const admin = await login(actx, ADMIN);

@@ -18,6 +18,7 @@ declare const __WIDGET_CSS__: string;
   const API = ROOT + "api/v1";
   const LS_ACTIVE = "nginx-chat:active";
   const SS_OPEN = "nginx-chat:open";
+  const QUEUE_REFRESH_MS = 5000; // how often a queued chat re-reads its queue position
 
   let conv: Conversation | null = null;
   const msgs = new Map<number, Message>();
@@ -242,6 +243,21 @@ declare const __WIDGET_CSS__: string;
   function afterChange(): void {
     render();
     if (isOpen && !document.hidden) markRead();
+    followQueue();
+  }
+
+  // While the chat waits in the queue, its position changes with every chat ahead of it that
+  // an agent takes, and no event says so: refresh the conversation now and then while the
+  // socket is up (while it is down, the poller already does).
+  let queueTimer = 0;
+  function followQueue(): void {
+    const queued = !!conv && conv.status === "agent" && !conv.assigned_agent;
+    if (queued && !queueTimer) {
+      queueTimer = window.setInterval(() => { if (live.connected && !document.hidden) catchUp().catch(() => {}); }, QUEUE_REFRESH_MS);
+    } else if (!queued && queueTimer) {
+      clearInterval(queueTimer);
+      queueTimer = 0;
+    }
   }
 
   let readPosted = 0;

@@ -141,7 +141,8 @@ my $s = fresh_schema();
 }
 
 {
-    # a broken migration is rolled back entirely, its version not recorded
+    # a broken migration is rolled back entirely, its version not recorded, and with it the
+    # whole run
     my $dir = "$tmp/sql";
     mkdir $dir;
     system('cp', glob("$root/sql/[0-9][0-9][0-9]_*.sql"), $dir) == 0 or die;
@@ -157,7 +158,15 @@ my $s = fresh_schema();
     like($out, qr/^applying 998_good$/m, '... after applying the good one before it');
     is(psql($s, "SELECT count(*) FROM schema_migrations WHERE version = '999_bad'"), 0, '... not recorded');
     is(psql($s, "SELECT to_regclass('chatctl_half') IS NULL"), 't', '... and rolled back');
-    is(psql($s, "SELECT count(*) FROM schema_migrations WHERE version = '998_good'"), 1, 'the good one is recorded');
+    # one transaction for the whole run: the schema never moves on without the functions
+    # written for it, so the good migration before the bad one is rolled back as well
+    is(psql($s, "SELECT count(*) FROM schema_migrations WHERE version = '998_good'"), 0, 'the good one is rolled back with it');
+    is(psql($s, "SELECT to_regclass('chatctl_good') IS NULL"), 't', '... its table too');
+    unlink "$dir/999_bad.sql" or die;
+    ($rc, $out, $err) = ctl($s, '', 'migrate', '--dir', $dir);
+    is($rc, 0, 'without the bad one, migrate succeeds') or diag($err);
+    like($out, qr/^applying 998_good$/m, '... applying the good one');
+    is(psql($s, "SELECT count(*) FROM schema_migrations WHERE version = '998_good'"), 1, '... recorded');
 }
 
 {

@@ -219,6 +219,27 @@ my $fresh_functions;
     is($rc, 2, 'a failing function file exits 2');
     like($out, qr/\Q$file\E: .*nope/s, "... with the file and Postgres' message") or diag($out);
     is(functions_of($fresh), $fresh_functions, '... and changes no function (rolled back)');
+
+    # a new schema migration and the function files commit together: with a broken
+    # function file the migration is not applied either (a running nginx never sees the
+    # new schema under the old functions), and it is applied with them once fixed
+    open $h, '>', "$dir/999_t06_atomic.sql" or die $!;
+    print $h "CREATE TABLE t06_atomic (id int);\n";
+    close $h;
+    ($rc, $out) = migrate($fresh, $dir);
+    is($rc, 2, 'a new migration with a failing function file exits 2') or diag($out);
+    is(psql($fresh, q{SELECT to_regclass('t06_atomic') IS NULL}), 't', '... and the migration is rolled back too');
+    is(psql($fresh, q{SELECT count(*) FROM schema_migrations WHERE version = '999_t06_atomic'}), 0,
+       '... and not recorded');
+    open $h, '>', "$dir/$file" or die $!;
+    print $h $text;
+    close $h;
+    ($rc, $out) = migrate($fresh, $dir);
+    is($rc, 0, 'fixed, migrate applies both') or diag($out);
+    like($out, qr/^applying 999_t06_atomic$/m, '... the migration');
+    is(psql($fresh, q{SELECT to_regclass('t06_atomic') IS NOT NULL}), 't', '... its table exists');
+    is(functions_of($fresh), $fresh_functions, '... and the functions are as in sql/');
+    psql($fresh, q{DROP TABLE t06_atomic; DELETE FROM schema_migrations WHERE version = '999_t06_atomic'});
 }
 
 # --- two migrates at once -----------------------------------------------------------

@@ -63,7 +63,7 @@ Commands:
                               not yet recorded in schema_migrations, in order; then every
                               function file DIR/functions/*.sql, in name order, unless it
                               is unchanged and the database still holds exactly its
-                              functions; each file in one transaction
+                              functions; all of it in one transaction
   agent add USERNAME [--name "Display Name"] [--role agent|supervisor|admin] [--max N]
                               create an agent (role default agent, max default 5);
                               the password is read from stdin
@@ -337,21 +337,17 @@ std::string fingerprint_sql(const std::string& list) {
            " E'\\n' ORDER BY f), ''), 'UTF8')), 'hex') END FROM unnest(" + list + ") f)";
 }
 
-// Schema migrations: each file once, recorded by name. Returns how many it applied.
+// Schema migrations: each file once, recorded by name, inside the caller's transaction
+// (which holds the migration lock). Returns how many it applied.
 int apply_schema_migrations(Db& db, const std::vector<Migration>& files) {
     int applied = 0;
     for (const Migration& m : files) {
-        Tx tx(db);
-        // Serialize with every other runner, then look again: one that held the lock
-        // before us may have applied this very file.
-        lock_migrations(db);
         Res done = db.exec("SELECT 1 FROM schema_migrations WHERE version = $1", {m.version});
-        if (PQntuples(done.get()) > 0) continue;  // Tx rolls back: nothing to do
+        if (PQntuples(done.get()) > 0) continue;
         const std::string sql = read_file(m.path, "migrate");
         say("applying " + m.version);
         db.exec("INSERT INTO schema_migrations (version) VALUES ($1)", {m.version}, m.version);
         db.exec_script(sql, m.version);
-        tx.commit();
         ++applied;
     }
     return applied;
@@ -359,12 +355,11 @@ int apply_schema_migrations(Db& db, const std::vector<Migration>& files) {
 
 // Function files are source: one is skipped only when its text is the one last applied
 // AND the database still holds exactly the functions it defined then (none dropped or
-// replaced by hand); otherwise it is applied again. Returns true when it applied it.
-bool apply_function_file(Db& db, const std::filesystem::path& path) {
+// replaced by hand); otherwise it is applied again, inside the caller's transaction.
+// Returns the line that says what happened, and whether it applied the file.
+std::pair<std::string, bool> apply_function_file(Db& db, const std::filesystem::path& path) {
     const std::string name = "functions/" + path.filename().string();
     const std::string sql = read_file(path, "migrate");
-    Tx tx(db);
-    lock_migrations(db);
     Res sum = db.exec("SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", {sql}, name);
     const std::string checksum = value(sum.get(), 0, 0);
     Res rec = db.exec("SELECT checksum, cardinality(functions), fingerprint = " + fingerprint_sql("functions") +
@@ -374,29 +369,29 @@ bool apply_function_file(Db& db, const std::filesystem::path& path) {
     if (PQntuples(rec.get()) > 0) {
         const bool same_text = value(rec.get(), 0, 0) == checksum;
         const bool intact = value(rec.get(), 0, 2) == "t";
-        if (same_text && intact) {
-            say(name + ": unchanged, skipped (" + value(rec.get(), 0, 1) + " functions)");
-            return false;  // Tx rolls back: nothing written
-        }
+        if (same_text && intact) return {name + ": unchanged, skipped (" + value(rec.get(), 0, 1) + " functions)", false};
         why = !same_text ? "file changed" : "functions differ from the database";
     }
+    // The functions this file wrote: CREATE OR REPLACE writes a new pg_proc row (a new
+    // ctid, our xmin) even for an unchanged definition. One transaction applies every
+    // migration and file, so the rows written before this file are told apart by ctid.
+    const std::string ours = "p.xmin = (pg_current_xact_id()::text::bigint % 4294967296)::text::xid";
+    Res before = db.exec("SELECT coalesce(array_agg(p.oid::text || p.ctid::text), '{}')::text FROM pg_proc p WHERE " + ours,
+                         {}, name);
+    const std::string written_before = value(before.get(), 0, 0);
     db.exec_script(sql, name);
-    // The functions this transaction wrote: CREATE OR REPLACE writes a new pg_proc row
-    // even for an unchanged definition, so its xmin is ours.
     Res fns = db.exec("SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text),"
-                      " '{}')::text FROM pg_proc p"
-                      " WHERE p.xmin = (pg_current_xact_id()::text::bigint % 4294967296)::text::xid",
-                      {}, name);
+                      " '{}')::text FROM pg_proc p WHERE " + ours +
+                      " AND p.oid::text || p.ctid::text <> ALL ($1::text[])",
+                      {written_before}, name);
     const std::string functions = value(fns.get(), 0, 0);
     db.exec("INSERT INTO schema_functions (file, checksum, functions, fingerprint)"
             " VALUES ($1, $2, $3::text[], " + fingerprint_sql("$3::text[]") + ")"
             " ON CONFLICT (file) DO UPDATE SET checksum = EXCLUDED.checksum,"
             " functions = EXCLUDED.functions, fingerprint = EXCLUDED.fingerprint, applied_at = now()",
             {name, checksum, functions}, name);
-    tx.commit();
     Res n = db.exec("SELECT cardinality($1::text[])", {functions});
-    say(name + ": " + why + ", applied (" + value(n.get(), 0, 0) + " functions)");
-    return true;
+    return {name + ": " + why + ", applied (" + value(n.get(), 0, 0) + " functions)", true};
 }
 
 int cmd_migrate(const Args& a) {
@@ -422,12 +417,26 @@ int cmd_migrate(const Args& a) {
         tx.commit();
     }
 
+    // The schema migrations and the function files in ONE transaction: a running nginx
+    // sees the old schema with the old functions or the new schema with the new ones,
+    // never a new table under a function written for the old one (e.g. an old
+    // chat_append not counting unread messages into a counter a migration just added).
+    Tx tx(db);
+    lock_migrations(db);  // serializes with every other runner; each then finds its work done
     const int applied = apply_schema_migrations(db, files);
     Res total = db.exec("SELECT count(*) FROM schema_migrations");
-    say(std::to_string(applied) + " applied, " + value(total.get(), 0, 0) + " total");
-
+    const std::string total_text = value(total.get(), 0, 0);
     int reapplied = 0;
-    for (const auto& f : function_files) reapplied += apply_function_file(db, f) ? 1 : 0;
+    std::vector<std::string> lines;
+    for (const auto& f : function_files) {
+        auto [line, did] = apply_function_file(db, f);
+        lines.push_back(std::move(line));
+        reapplied += did ? 1 : 0;
+    }
+    tx.commit();
+
+    say(std::to_string(applied) + " applied, " + total_text + " total");
+    for (const auto& line : lines) say(line);
     if (!function_files.empty())
         say("functions: " + std::to_string(reapplied) + " files applied, " +
             std::to_string(function_files.size() - reapplied) + " unchanged");

@@ -146,8 +146,20 @@ is($ng->patch("$AD/agents/$ag->{id}", headers => $admin, json => { display_name 
 my $recreate = $ng->post("$AD/agents", headers => $admin,
                          json => { username => $user, display_name => 'Again', password => "Other-$pass",
                                    role => 'agent', max_active_chats => 2 });
-ok($recreate->{status} == 409 || $recreate->{status} == 201,
-   "a deleted agent's username is either kept (409) or reusable (201)") or diag($recreate->{status});
+is($recreate->{status}, 201, "a deleted agent's username is free again") or diag(explain $recreate->{json});
+my $again = $recreate->{json}{agent};
+isnt($again->{id}, $ag->{id}, '... for a new agent (a new id)');
+is(login($user, $pass2)->{status}, 401, "... the deleted agent's password does not open it");
+my $l3 = login($user, "Other-$pass");
+is($l3->{status}, 200, '... its own password does') or diag(explain $l3->{json});
+is($l3->{json}{agent}{id}, $again->{id}, '... as the new agent');
+is($ng->get("$A/me", headers => $tok2)->{status}, 401, "... and the deleted agent's token stays 401");
+is($ng->post("$AD/agents", headers => $admin,
+             json => { username => uc $user, display_name => 'Third', password => "Third-$pass",
+                       role => 'agent', max_active_chats => 2 })->{status}, 409,
+   '... taken again while the new agent lives (any case)');
+my ($still) = grep { $_->{id} eq $ag->{id} } @{ $ng->get("$AD/agents?deleted=1", headers => $admin)->{json}{agents} };
+is($still && $still->{display_name}, 'T23 Renamed', '... and the deleted one keeps its row and name');
 $ng->post("$A/conversations/$cv->{conversation}{id}/close", headers => $admin, json => {});
 
 # --- only admins --------------------------------------------------------------------------

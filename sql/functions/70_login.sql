@@ -75,7 +75,9 @@ BEGIN
     INSERT INTO login_failures (username, address) VALUES (lower(p_username), p_address)
     RETURNING id INTO attempt;
 
-    SELECT * INTO a FROM agents WHERE lower(username) = lower(p_username);
+    -- the live agent of this name, else the latest deleted one (a name is reusable)
+    SELECT * INTO a FROM agents WHERE lower(username) = lower(p_username)
+     ORDER BY deleted_at IS NOT NULL, deleted_at DESC LIMIT 1;
     IF NOT FOUND THEN
         RETURN jsonb_build_object('limited', false, 'attempt', attempt, 'agent_id', NULL);
     END IF;

@@ -45,6 +45,11 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
           ngx_http_chat_agents().me(*c.agent, std::move(d));
       }, NULL },
 
+    { NGX_HTTP_CHAT_READ, "v1/agent/agents", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().colleagues(*c.agent, std::move(d));
+      }, NULL },
+
     { NGX_HTTP_POST, "v1/agent/presence", NGX_HTTP_CHAT_AGENT,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
           ngx_http_chat_agents().presence(*c.agent, c.body, std::move(d));

@@ -195,6 +195,23 @@ for my $role (sort keys %role_tok) {
     }
 }
 is(login("t23.x.agent.$run", "X-$pass")->{status}, 401, 'the refused creation created nothing');
+
+# --- GET /agent/agents: every agent's colleagues (the transfer picker) -------------------
+
+{
+    my $r = $ng->get("$A/agents", headers => $role_tok{agent});
+    is($r->{status}, 200, 'a plain agent lists the colleagues') or diag(explain $r->{json});
+    my %by_id = map { $_->{id} => $_ } @{ $r->{json}{agents} || [] };
+    ok($by_id{$again->{id}}, '... the live agent who took a deleted name is there');
+    ok(!$by_id{$ag->{id}}, '... the deleted agent is not');
+    ok($by_id{$by_name{'john.doe'}{id}}, '... nor missing a seeded one');
+    is_deeply([sort keys %{ $by_id{$again->{id}} }],
+              [sort qw(id username display_name role presence max_active_chats active_chats)],
+              '... each an Agent object, nothing more (no hash, no token version)');
+    my $me = $ng->get("$A/me", headers => $role_tok{agent})->{json}{agent};
+    is($by_id{$me->{id}}{presence}, $me->{presence}, '... with their presence as it is now');
+    is($ng->get("$A/agents")->{status}, 401, 'without a token: 401');
+}
 is($ng->get("$AD/agents", headers => $admin)->{json}{agents}
    && (grep { $_->{username} eq 'john.doe' && $_->{role} eq 'agent' } @{ $ng->get("$AD/agents", headers => $admin)->{json}{agents} })
    ? 1 : 0, 1, 'john.doe is still an agent');

@@ -19,6 +19,7 @@ namespace {
 using detail::add_effects;
 using detail::fail_with;
 using detail::key_bytes;
+using detail::Effects;
 using detail::pick;
 using input::parse_body;
 
@@ -218,6 +219,16 @@ void Service::me(const Principal& p, Done done) noexcept {
         json::Writer w(a.body);
         w.begin_object().key("agent").raw(p.agent_json.empty() ? std::string_view("null") : p.agent_json).end_object();
         loop_.post([done, a = std::move(a)] { done(a); });
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::colleagues(const Principal&, Done done) noexcept {
+    try {
+        run("SELECT chat_agent_colleagues()::text", {},
+            [](std::string_view text, bool) { return pick(text, {"agents"}, 200, Effects::none); },
+            std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }

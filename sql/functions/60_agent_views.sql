@@ -86,3 +86,13 @@ BEGIN
         'messages', chat_messages_json(c.id, p_after, p_limit));
 END
 $$;
+
+-- GET /agent/agents: every agent who is not deleted, by display name: any agent's
+-- dashboard picks a colleague to transfer to from it. {"agents": [Agent]}
+CREATE OR REPLACE FUNCTION chat_agent_colleagues() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('agents', coalesce(jsonb_agg(chat_agent_json(a)
+               ORDER BY lower(a.display_name), a.id), '[]'::jsonb))
+      FROM agents a
+     WHERE a.deleted_at IS NULL
+$$;

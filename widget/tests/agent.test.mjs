@@ -163,6 +163,8 @@ test("presence control, the view counts, and a claim at capacity is refused visi
   assert.equal(who.presence, "offline");
   for (const v of ["active", "queue", "closed", "all"]) assert.match(await agent.getByTestId("agent-view-" + v).textContent(), /\d/);
   assert.match(await agent.getByTestId("agent-view-active").textContent(), /0/);
+  // the views arrive together once every view's request is answered (slow on a busy machine)
+  await agent.getByTestId("agent-view-queue").filter({ hasText: /[1-9]/ }).waitFor({ timeout: 20000 });
   assert.match(await agent.getByTestId("agent-view-queue").textContent(), /[1-9]/, "our customer is in the queue");
 
   // claim with no free slot: the server's 409 reaches the agent, in words
@@ -225,6 +227,39 @@ test("a queued customer's position in the widget follows the queue while the soc
   await customer.getByTestId("chat-status").filter({ hasText: new RegExp(`#${now} in the queue`) }).waitFor({ timeout: 20000 });
   assert.equal(sockets.length, 0, "the widget's socket stayed up (no new socket)");
   await cctx.close();
+});
+
+test("the transfer picker lists a colleague who came online before the dashboard opened", { skip }, async () => {
+  const me = await freshAgent("picker", { max_active_chats: 1, display_name: "Picker Agent" });
+  const colleague = await freshAgent("early", { max_active_chats: 0, display_name: "Early Colleague " + RUN });
+  const loginApi = (who) => fetch(BASE + "/chat/api/v1/agent/login", {
+    method: "POST", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
+    body: JSON.stringify({ username: who.username, password: who.password }),
+  }).then((r) => r.json());
+  const authed = (token) => ({ Authorization: "Bearer " + token, "X-Chat-Csrf": "1", "Content-Type": "application/json" });
+
+  // a queued customer, claimed by us through the API
+  await waitForNoFreeAgent();
+  const s = await fetch(BASE + "/chat/api/v1/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }).then((r) => r.json());
+  const esc = await fetch(BASE + "/chat/api/v1/escalate", { method: "POST", headers: { Authorization: "Bearer " + s.token, "Content-Type": "application/json" }, body: "{}" }).then((r) => r.json());
+  const mine = await loginApi(me);
+  const claim = await fetch(BASE + `/chat/api/v1/agent/conversations/${esc.conversation.id}/claim`, { method: "POST", headers: authed(mine.token) });
+  assert.equal(claim.status, 200, "we take the chat");
+
+  // the colleague comes online before our dashboard opens (no presence event will tell us)
+  const theirs = await loginApi(colleague);
+  const p = await fetch(BASE + "/chat/api/v1/agent/presence", { method: "POST", headers: authed(theirs.token), body: JSON.stringify({ presence: "online" }) });
+  assert.equal(p.status, 200, "the colleague is online");
+
+  const actx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+  const agent = await login(actx, me);
+  await agent.locator(sel(esc.conversation.id)).click();
+  await agent.getByTestId("agent-transfer").click();
+  const option = agent.getByRole("option", { name: new RegExp("Early Colleague " + RUN) });
+  await option.waitFor({ state: "attached", timeout: 10000 });
+  assert.equal(await option.getAttribute("value"), colleague.id, "the picker offers the colleague");
+  await shot(agent, "agent-transfer-picker");
+  await actx.close();
 });
 
 test("admins get the Agents and FAQ screens", { skip }, async () => {

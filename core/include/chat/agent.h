@@ -156,6 +156,9 @@ public:
     void me(const Principal& p, Done done) noexcept;
     // POST /agent/presence {"presence"}: 200 {"agent"}; online runs assignment.
     void presence(const Principal& p, std::string_view body, Done done) noexcept;
+    // GET /agent/agents: 200 {"agents": [Agent]}, every agent not deleted (any role may
+    // ask: the dashboard's transfer picker lists the colleagues online).
+    void colleagues(const Principal& p, Done done) noexcept;
 
     // GET /agent/conversations?view=active|queue|closed|all&limit=&cursor= (raw query):
     // 200 {"conversations": [Conversation + "last_message"], "next_cursor"}.

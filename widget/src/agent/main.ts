@@ -501,7 +501,8 @@ closeBtn.addEventListener("click", () => {
 });
 transferBtn.addEventListener("click", async () => {
   if (!transferBox.hidden) { transferBox.hidden = true; return; }
-  if (me && me.role === "admin") await loadAgents().catch(() => {});
+  // every colleague's presence as it is now (presence events only tell what changed since)
+  try { for (const a of (await api("GET", "/agent/agents")).agents || []) knownAgents.set(a.id, a); } catch { /* what events told */ }
   const others = [...knownAgents.values()].filter((a) => me && a.id !== me.id && a.presence === "online");
   const sel = h("select", { "aria-label": "Transfer to" }, ...others.map((a) =>
     h("option", { value: a.id }, `${a.display_name} (${a.active_chats}/${a.max_active_chats})`)));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh: measures requests/s and p50/p99 latency of four nginx-chat endpoints with wrk against a running `make up` stack.
+# bench/run.sh: measures requests/s and p50/p99 latency of the nginx-chat endpoints with wrk against a running `make up` stack.
 #
 #   make up && bench/run.sh            (same CHAT_PORT as `make up`; default 8080)
 #
@@ -13,6 +13,8 @@
 #                                                round-robin over BENCH_SESSIONS sessions
 #   5. pgbench: a single-row INSERT, BENCH_CONNS clients, on the stack's Postgres (the floor
 #      of one durable transaction there; table bench.insert_floor, created here)
+#   6. POST /chat/api/v1/escalate                 assignment: bench/escalate.mjs (node), each of
+#                                                BENCH_ESCALATIONS sessions once, all assigned
 # and then the ratios the issue tracker's goals are written in (same run, same machine).
 # The nginx config is not touched: the per-session rate limit (default 1r/s burst=30) is
 # respected by spreading writes over enough sessions; 429s are counted and reported.
@@ -154,6 +156,15 @@ printf '%s\n' "INSERT INTO bench.insert_floor (conversation_id, content) VALUES 
     > "$work/insert.sql"
 pg_run "pgbench single-row INSERT ($CONNS clients)" "$work/insert.sql"
 insert_tps="$last_rps"
+
+# assignment: BENCH_ESCALATIONS fresh sessions ask for a person with BENCH_CONNS in flight while
+# 20 fresh agents are online with room for all; every answer must come back assigned
+ESCALATIONS="${BENCH_ESCALATIONS:-1000}"
+log "POST /escalate: $ESCALATIONS escalations, 20 agents online (bench/escalate.mjs)"
+esc="$(CHAT_PORT="$CHAT_PORT" node "$here/escalate.mjs" --sessions "$ESCALATIONS" --agents 20 --conns "$CONNS")" \
+    || die "escalate.mjs failed: $esc"
+rows+=("$(printf '| %-44s | %10s | %8s | %8s |' "POST /escalate ($ESCALATIONS, each assigned)" \
+    "$(jq -r .per_s <<<"$esc")" "$(jq -r .p50_ms <<<"$esc")" "$(jq -r .p99_ms <<<"$esc")")")
 
 # --- report ----------------------------------------------------------------------------
 workers="?"

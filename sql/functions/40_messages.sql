@@ -193,7 +193,10 @@ $$;
 -- chat_customer_post, the one place of the post rule, in its own subtransaction, so one
 -- item's error (CH404, CH409, ...) rolls back that item only and is answered to it alone.
 -- Items run in session order, so two batches lock conversations in the same order and never
--- deadlock each other. One row per item, in input order: its answer (result) or its error
+-- deadlock each other. chat_requeue_agents locks several conversations in no fixed order: if
+-- it and a batch ever wait for each other, Postgres breaks the deadlock after deadlock_timeout,
+-- and when the batch's item is the one it fails, only that post fails (40P01, an internal
+-- error; retrying with the same client_id is safe). One row per item, in input order: its answer (result) or its error
 -- (sqlstate, message). At most 64 items: more subtransactions per transaction would
 -- overflow Postgres's per-backend subtransaction cache (the pool sends fewer).
 CREATE OR REPLACE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[],

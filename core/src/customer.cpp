@@ -15,10 +15,10 @@ namespace chat::customer {
 namespace {
 
 constexpr std::string_view kQueuedText = "All agents are busy. You are in queue.";
+// The most customer posts committed in one transaction (chat_customer_post_batch allows 64).
+constexpr std::size_t kPostBatchMax = 32;
 
-std::span<const std::byte> key_bytes(const std::string& s) {
-    return std::as_bytes(std::span(s.data(), s.size()));
-}
+std::span<const std::byte> key_bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 using input::blank;
 using input::parse_body;
@@ -41,6 +41,12 @@ Result<Parsed> parse_db_json(std::string_view text) {
     if (!p.conversation || !p.conversation->as_object())
         return make_error(Errc::internal, "database answer without a conversation");
     return p;
+}
+
+// A batch item that gave up waiting for its conversation's row lock (lock_timeout in
+// chat_customer_post_batch), or lost a deadlock: it wrote nothing, and is posted again alone.
+bool gave_up_waiting(const Error& e) {
+    return e.code == Errc::internal && (e.message.starts_with("55P03:") || e.message.starts_with("40P01:"));
 }
 
 Snapshot make_snapshot(const std::string& sid, const Parsed& p) {
@@ -178,25 +184,23 @@ std::string Service::new_session_id() {
 void Service::run(std::string sql, std::vector<std::optional<std::string>> params,
                   std::function<Result<Outcome>(std::string_view json)> make, Done done) noexcept {
     try {
-        pg_.query(std::move(sql), std::move(params),
-                  [make = std::move(make), done](Result<pg::QueryResult> r) {
-                      if (!r.ok()) return done(r.error());
-                      if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
-                      Result<Outcome> a = make_error(Errc::internal, "answer failed");
-                      try {
-                          a = make(r.value().get(0, 0));
-                      } catch (const std::exception& e) {
-                          a = make_error(Errc::internal, e.what());
-                      }
-                      done(std::move(a));
-                  });
+        pg_.query(std::move(sql), std::move(params), [make = std::move(make), done](Result<pg::QueryResult> r) {
+            if (!r.ok()) return done(r.error());
+            if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
+            Result<Outcome> a = make_error(Errc::internal, "answer failed");
+            try {
+                a = make(r.value().get(0, 0));
+            } catch (const std::exception& e) {
+                a = make_error(Errc::internal, e.what());
+            }
+            done(std::move(a));
+        });
     } catch (const std::exception& e) {
         loop_.post([done, msg = std::string(e.what())] { done(make_error(Errc::internal, msg)); });
     }
 }
 
-std::string Service::render_conversation(std::string_view conversation_json,
-                                         std::span<const CachedMessage> messages) {
+std::string Service::render_conversation(std::string_view conversation_json, std::span<const CachedMessage> messages) {
     std::string out;
     json::Writer w(out);
     w.begin_object();
@@ -270,7 +274,8 @@ void Service::open_session_now(std::string_view token, std::string_view body, Do
                 if (!s || s->size() > limits::kContextFieldMaxBytes)
                     return loop_.post([done, f = std::string(field)] {
                         done(make_error(Errc::validation, "context." + f + " must be a string of at most " +
-                                                   std::to_string(limits::kContextFieldMaxBytes) + " bytes"));
+                                                              std::to_string(limits::kContextFieldMaxBytes) +
+                                                              " bytes"));
                     });
                 context.set(std::string(field), json::Value(*s));
             }
@@ -285,7 +290,8 @@ void Service::open_session_now(std::string_view token, std::string_view body, Do
         if (fresh.empty())
             return loop_.post([done] { done(make_error(Errc::internal, "signing the session failed")); });
 
-        run("SELECT chat_open_session($1, $2::jsonb, $3, $4)::text",
+        run(
+            "SELECT chat_open_session($1, $2::jsonb, $3, $4)::text",
             {sid, json::to_string(context), faq::greeting(), std::to_string(settings_.history)},
             [this, sid, fresh](std::string_view text) -> Result<Outcome> {
                 auto p = parse_db_json(text);
@@ -304,8 +310,8 @@ void Service::open_session_now(std::string_view token, std::string_view body, Do
 }
 
 void Service::conversation(const std::string& sid, std::int64_t after, std::int64_t limit, Done done) noexcept {
-    run("SELECT chat_customer_conversation($1, $2, $3)::text",
-        {sid, std::to_string(after), std::to_string(limit)},
+    run(
+        "SELECT chat_customer_conversation($1, $2, $3)::text", {sid, std::to_string(after), std::to_string(limit)},
         [sid](std::string_view text) -> Result<Outcome> {
             auto p = parse_db_json(text);
             if (!p.ok()) return p.error();
@@ -377,23 +383,44 @@ void Service::post_message_now(const std::string& sid, std::string_view body, Do
             w.end_object();
         }
 
-        run("SELECT chat_customer_post($1, $2::uuid, $3, $4, $5, $6::jsonb)::text",
-            {sid, client_id, kind, content, bot, bot_meta},
-            [sid](std::string_view text) -> Result<Outcome> {
-                auto p = parse_db_json(text);
-                if (!p.ok()) return p.error();
-                Outcome a;
-                a.status = 201;
-                Snapshot s = make_snapshot(sid, p.value());
-                a.body = render_conversation(s.conversation_json, s.messages);
-                if (!p.value().root.find("replayed") || !p.value().root.find("replayed")->as_bool().value_or(false))
-                    a.events = written_events(p.value(), s);
-                // new messages end at last_seq: they extend the cached tail
-                if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
-                a.cache_snapshot(std::move(s));
-                return a;
-            },
-            std::move(done));
+        // Posts that queue up while the pool is busy commit together (group commit), each
+        // answered with its own result after that commit (BatchKind, chat_customer_post_batch).
+        static const auto post_batch = std::make_shared<const pg::BatchKind>(
+            pg::BatchKind{"SELECT * FROM chat_customer_post_batch($1::text[], $2::uuid[], $3::text[], $4::text[], "
+                          "$5::text[], $6::jsonb[])",
+                          kPostBatchMax});
+        auto make = [sid](std::string_view text) -> Result<Outcome> {
+            auto p = parse_db_json(text);
+            if (!p.ok()) return p.error();
+            Outcome a;
+            a.status = 201;
+            Snapshot s = make_snapshot(sid, p.value());
+            a.body = render_conversation(s.conversation_json, s.messages);
+            if (!p.value().root.find("replayed") || !p.value().root.find("replayed")->as_bool().value_or(false))
+                a.events = written_events(p.value(), s);
+            // new messages end at last_seq: they extend the cached tail
+            if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
+            a.cache_snapshot(std::move(s));
+            return a;
+        };
+        std::vector<pg::Param> item{sid, client_id, kind, content, bot, bot_meta};
+        pg_.query_batched(post_batch, item,
+                          [this, make = std::move(make), done, item](Result<std::string> r) mutable {
+                              if (!r.ok() && gave_up_waiting(r.error())) {
+                                  // its row was locked for over 50 ms while the batch held others:
+                                  // posted again on its own, holding that one lock (no cycle)
+                                  return run("SELECT chat_customer_post($1, $2::uuid, $3, $4, $5, $6::jsonb)::text",
+                                             std::move(item), std::move(make), std::move(done));
+                              }
+                              if (!r.ok()) return done(r.error());
+                              Result<Outcome> a = make_error(Errc::internal, "answer failed");
+                              try {
+                                  a = make(r.value());
+                              } catch (const std::exception& e) {
+                                  a = make_error(Errc::internal, e.what());
+                              }
+                              done(std::move(a));
+                          });
     } catch (const std::exception& e) {
         loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
     }
@@ -403,7 +430,8 @@ void Service::escalate(const std::string& sid, std::string_view body, Done done)
     // The body carries nothing yet, but it is a write like the others: a JSON object or nothing.
     auto parsed = parse_body(body);
     if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
-    run("SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
+    run(
+        "SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
         [sid](std::string_view text) -> Result<Outcome> {
             auto p = parse_db_json(text);
             if (!p.ok()) return p.error();
@@ -426,9 +454,11 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
         const json::Value* up = parsed.value().find("up_to_seq");
         std::optional<std::int64_t> n = up ? up->as_int() : std::nullopt;
         if (!n || *n < 0 || *n > limits::kSeqMax)
-            return loop_.post([done] { done(make_error(Errc::validation, "up_to_seq must be a non-negative integer")); });
+            return loop_.post(
+                [done] { done(make_error(Errc::validation, "up_to_seq must be a non-negative integer")); });
 
-        run("SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},
+        run(
+            "SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},
             [sid, n = *n](std::string_view text) -> Result<Outcome> {
                 auto v = json::parse(text);
                 Outcome a;
@@ -439,7 +469,8 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
                         if (const json::Value* ag = c->find("assigned_agent"))
                             if (const std::string* aid = ag->find_string("id")) assigned = *aid;
                         const std::string* st = c->find_string("status");
-                        if (id) a.events.push_back(events::read(*id, assigned, events::Sender::customer, n, st ? *st : ""));
+                        if (id)
+                            a.events.push_back(events::read(*id, assigned, events::Sender::customer, n, st ? *st : ""));
                     }
                 }
                 a.status = 204;

@@ -73,6 +73,12 @@ const Metric kList[] = {
      [](S s) { return from(s.postgres, [](const Sources::Postgres& p) { return n(p.stats.reconnects); }); }},
     {"postgres.timeouts", "postgres_timeouts_total", "query and queue timeouts of this worker", Kind::counter,
      [](S s) { return from(s.postgres, [](const Sources::Postgres& p) { return n(p.stats.timeouts); }); }},
+    {"postgres.batches", "postgres_batches_total", "group-commit queries of this worker (several posts, one commit)",
+     Kind::counter,
+     [](S s) { return from(s.postgres, [](const Sources::Postgres& p) { return n(p.stats.batches); }); }},
+    {"postgres.batched_items", "postgres_batched_items_total", "requests those group-commit queries carried",
+     Kind::counter,
+     [](S s) { return from(s.postgres, [](const Sources::Postgres& p) { return n(p.stats.batched_items); }); }},
 
     {"redis.state", "redis_up", "1 if this worker is connected to Redis", Kind::up,
      [](S s) { return from(s.redis, [](const redis::ClientStats& r) { return n(r.connected ? 1 : 0); }); }},

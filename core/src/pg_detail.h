@@ -22,13 +22,25 @@ struct PgResultFree {
 };
 using PgResultPtr = std::unique_ptr<PGresult, PgResultFree>;
 
-// One query waiting for or running on a connection.
+// One query waiting for or running on a connection. A batched item waits with batch and
+// item_cb set; the query sent for a batch carries its items (and no callback of its own).
 struct Request {
     std::string sql;
     std::vector<Param> params;
     QueryCallback cb;
     std::uint64_t enqueued_ms = 0;
+    std::shared_ptr<const BatchKind> batch;
+    ItemCallback item_cb;
+    std::vector<Request> items;
 };
+
+// The one query of a batch: kind's SQL, one text array literal per item parameter.
+Request make_batch(std::vector<Request> items);
+// Each item's answer from the batch query's result (one row per item, see BatchKind), in
+// item order; an error for every item when the result does not have that shape.
+std::vector<Result<std::string>> split_batch(const Result<QueryResult>& res, std::size_t items);
+// A text array literal ({"a","b",NULL}) holding the values as they are.
+std::string array_literal(const std::vector<const Param*>& values);
 
 // Turns a finished query's PGresult into the caller's Result (see the mapping in pg_pool.h).
 // conn_bad: the connection died with this result, so an error result means "unavailable"

@@ -41,12 +41,32 @@ public:
 
     void query(std::string sql, std::vector<Param> params, QueryCallback cb) {
         ++stats_.queries;
-        Request req{std::move(sql), std::move(params), std::move(cb), loop_.now_ms()};
+        Request req{std::move(sql), std::move(params), std::move(cb), loop_.now_ms(), {}, {}, {}};
         try {
             submit(req);
         } catch (const std::exception& e) {
             // req is only moved from once it is safely queued; otherwise it still has its callback.
             if (req.cb) fail_later(std::move(req), make_error(Errc::internal, std::string("pg pool: ") + e.what()));
+        }
+    }
+
+    void query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemCallback cb) {
+        ++stats_.queries;
+        Request req;
+        req.params = std::move(item);
+        req.enqueued_ms = loop_.now_ms();
+        req.batch = std::move(kind);
+        req.item_cb = std::move(cb);
+        try {
+            if (!req.batch) return fail_later(std::move(req), make_error(Errc::internal, "pg pool: no batch kind"));
+            // Text-format parameters cannot carry a NUL byte: such an item fails alone.
+            for (const auto& p : req.params)
+                if (p && p->find('\0') != std::string::npos)
+                    return fail_later(std::move(req), make_error(Errc::bad_request, "NUL byte in query parameter"));
+            submit(req);
+        } catch (const std::exception& e) {
+            if (req.item_cb)
+                fail_later(std::move(req), make_error(Errc::internal, std::string("pg pool: ") + e.what()));
         }
     }
 
@@ -112,7 +132,13 @@ public:
         guarded([&] {
             Slot& s = slot_of(c);
             if (!c.up() && c.down_reason() == Conn::DownReason::timeout) ++stats_.timeouts;
-            deliver(std::move(req.cb), std::move(res));
+            if (!req.items.empty()) {
+                auto answers = split_batch(res, req.items.size());
+                for (std::size_t i = 0; i < req.items.size(); ++i)
+                    deliver_item(std::move(req.items[i].item_cb), std::move(answers[i]));
+            } else {
+                deliver(std::move(req.cb), std::move(res));
+            }
             if (c.up())
                 dispatch();
             else
@@ -134,7 +160,7 @@ private:
     struct Slot {
         std::unique_ptr<Conn> conn;
         std::unique_ptr<Timer> backoff;
-        int failures = 0;     // consecutive failed connection attempts
+        int failures = 0;  // consecutive failed connection attempts
         bool attempted = false;
     };
 
@@ -251,12 +277,35 @@ private:
             if (!c) break;
             Request req = std::move(queue_.front());
             queue_.pop_front();
+            if (req.batch) req = take_batch(std::move(req));
             if (auto err = c->send(req)) {
                 fail_later(std::move(req), std::move(*err));
                 if (!c->up()) on_down(slot_of(*c));
             }
         }
         if (queue_.empty()) queue_timer_->cancel();
+    }
+
+    // The first item of a kind and every later one of the same kind still queued (up to
+    // its max_items), in queue order, as the one query of a batch.
+    Request take_batch(Request first) {
+        std::vector<Request> items;
+        items.push_back(std::move(first));
+        const BatchKind* kind = items.front().batch.get();
+        std::size_t cap = std::max<std::size_t>(kind->max_items, 1);
+        if (cap > 1) {
+            std::deque<Request> rest;
+            for (auto& r : queue_) {
+                if (items.size() < cap && r.batch.get() == kind)
+                    items.push_back(std::move(r));
+                else
+                    rest.push_back(std::move(r));
+            }
+            queue_ = std::move(rest);
+        }
+        ++stats_.batches;
+        stats_.batched_items += items.size();
+        return make_batch(std::move(items));
     }
 
     void arm_queue_timer() {
@@ -277,7 +326,26 @@ private:
         arm_queue_timer();
     }
 
-    void fail_later(Request req, Error e) { deliver(std::move(req.cb), std::move(e)); }
+    void fail_later(Request req, Error e) {
+        if (req.item_cb) return deliver_item(std::move(req.item_cb), std::move(e));
+        for (auto& it : req.items) deliver_item(std::move(it.item_cb), e);
+        if (req.cb) deliver(std::move(req.cb), std::move(e));
+    }
+
+    void deliver_item(ItemCallback cb, Result<std::string> res) {
+        if (!res.ok()) ++stats_.errors;
+        if (!cb) return;
+        std::weak_ptr<PoolImpl> self = weak_from_this();
+        loop_.post([self, cb = std::move(cb), res = std::move(res)]() mutable {
+            auto alive = self.lock();
+            if (!alive || alive->dead_) return;
+            try {
+                cb(std::move(res));
+            } catch (...) {
+                // A throwing callback is the caller's bug; it must not unwind into the loop.
+            }
+        });
+    }
 
     // Every callback goes through the loop: never inside query(), never after ~Pool.
     void deliver(QueryCallback cb, Result<QueryResult> res) {
@@ -337,6 +405,14 @@ void Pool::query(std::string sql, std::vector<Param> params, QueryCallback cb) {
         impl_->query(std::move(sql), std::move(params), std::move(cb));
     } catch (...) {
         // Only reachable when even posting the error failed (out of memory): nothing to tell.
+    }
+}
+
+void Pool::query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemCallback cb) {
+    try {
+        impl_->query_batched(std::move(kind), std::move(item), std::move(cb));
+    } catch (...) {
+        // As query(): only when even posting the error failed.
     }
 }
 

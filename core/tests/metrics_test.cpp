@@ -30,6 +30,8 @@ Sources full() {
     ps.errors = 2;
     ps.reconnects = 1;
     ps.timeouts = 0;
+    ps.batches = 6;
+    ps.batched_items = 30;
     s.postgres = Sources::Postgres{true, ps};
     chat::redis::ClientStats rs;
     rs.connected = false;
@@ -50,7 +52,7 @@ TEST(Metrics, TheJsonHasEveryFieldOfStatusInItsPlace) {
               R"("zone":{"name":"chat","size":10485760,"used":81920,"pages":2550,"free_pages":2530},)"
               R"("sockets":{"open":7},)"
               R"("postgres":{"state":"up","pool_size":4,"connected":3,"connecting":1,"busy":1,"queued":0,)"
-              R"("queries":100,"errors":2,"reconnects":1,"timeouts":0},)"
+              R"("queries":100,"errors":2,"reconnects":1,"timeouts":0,"batches":6,"batched_items":30},)"
               R"("redis":{"state":"down","commands":50,"errors":1,"reconnects":2,"pending":0},)"
               R"("counters":{"requests":1000,"errors":3,"cache_hits":40,"cache_misses":60,"reloads":2,)"
               R"("ring_dropped":5}})");

@@ -187,3 +187,43 @@ BEGIN
                               'marked', n);
 END
 $$;
+
+-- POST /messages from customers, grouped: the pool sends the posts that queued up while its
+-- connections were busy as one call in one transaction (group commit). Each item is
+-- chat_customer_post, the one place of the post rule, in its own subtransaction, so one
+-- item's error (CH404, CH409, ...) rolls back that item only and is answered to it alone.
+-- Items run in session order, so two batches lock conversations in the same order and never
+-- deadlock each other. Others hold several conversation locks in another order
+-- (chat_assign_queue takes the queue in queue order, chat_requeue_agents an agent's chats):
+-- so that a batch, which keeps the row locks of its earlier items while a later one waits,
+-- is never part of a lock cycle, an item waits at most 50 ms for its row (lock_timeout, for
+-- this transaction only); then it fails alone with 55P03 and core posts it again on its own
+-- (chat_customer_post, one row lock, no cycle possible). One row per item, in input order: its answer (result) or its error
+-- (sqlstate, message). At most 64 items: more subtransactions per transaction would
+-- overflow Postgres's per-backend subtransaction cache (the pool sends fewer).
+CREATE OR REPLACE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[],
+    p_kinds text[], p_contents text[], p_bot_replies text[], p_bot_metadata jsonb[])
+RETURNS TABLE (answer text, err_state text, err_message text) LANGUAGE plpgsql AS $$
+DECLARE
+    n int := coalesce(cardinality(p_sids), 0);
+    i int;
+    res text[] := array_fill(NULL::text, ARRAY[n]);
+    st text[] := array_fill(NULL::text, ARRAY[n]);
+    msg text[] := array_fill(NULL::text, ARRAY[n]);
+BEGIN
+    IF n > 64 THEN
+        RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
+    END IF;
+    PERFORM set_config('lock_timeout', '50ms', true);
+    FOR i IN SELECT o FROM generate_subscripts(p_sids, 1) o ORDER BY p_sids[o], o LOOP
+        BEGIN
+            res[i] := chat_customer_post(p_sids[i], p_client_ids[i], p_kinds[i], p_contents[i],
+                                         p_bot_replies[i], p_bot_metadata[i])::text;
+        EXCEPTION WHEN OTHERS THEN
+            st[i] := SQLSTATE;
+            msg[i] := SQLERRM;
+        END;
+    END LOOP;
+    RETURN QUERY SELECT res[o], st[o], msg[o] FROM generate_subscripts(p_sids, 1) o ORDER BY o;
+END
+$$;

@@ -77,13 +77,30 @@ private:
 using Param = std::optional<std::string>;  // nullopt = SQL NULL; text format
 using QueryCallback = std::function<void(Result<QueryResult>)>;
 
+// A query many requests share (group commit). The requests of one kind that queued up while
+// every connection was busy go out as ONE call in ONE transaction when a connection frees up
+// (at most max_items); a request that finds an idle connection goes at once, alone: no timer,
+// no added latency at low load. sql takes one array parameter per item parameter ($1 holds
+// every item's first parameter, in item order, as a text array literal; cast it in the SQL)
+// and returns one row per item in item order with three columns: the item's answer (text),
+// its SQLSTATE and its message (both NULL when it succeeded). Each item's callback gets its
+// answer, or its own error mapped like a query's; an error of the whole call (connection
+// lost, timeout) reaches every item of it.
+struct BatchKind {
+    std::string sql;
+    std::size_t max_items = 32;
+};
+using ItemCallback = std::function<void(Result<std::string>)>;
+
 struct PoolStats {
     int size = 0, connected = 0, connecting = 0, busy = 0;
     std::size_t queued = 0;
-    std::uint64_t queries = 0;     // accepted by query()
-    std::uint64_t errors = 0;      // callbacks that got an Error (SQL errors included)
-    std::uint64_t reconnects = 0;  // connection attempts after each slot's first one
-    std::uint64_t timeouts = 0;    // query timeouts plus queue timeouts
+    std::uint64_t queries = 0;        // accepted by query()
+    std::uint64_t errors = 0;         // callbacks that got an Error (SQL errors included)
+    std::uint64_t reconnects = 0;     // connection attempts after each slot's first one
+    std::uint64_t timeouts = 0;       // query timeouts plus queue timeouts
+    std::uint64_t batches = 0;        // batch queries sent (query_batched)
+    std::uint64_t batched_items = 0;  // items they carried
 };
 
 namespace detail {
@@ -100,7 +117,8 @@ class PoolImpl;
 //
 // Routing: one query in flight per connection (no pipelining yet); an idle connection
 // takes the query at once; otherwise it waits in a FIFO queue
-// (at most queue_timeout_ms). When no connection is up and the last connection attempt
+// (at most queue_timeout_ms); batched items leave the queue together with the first of
+// their kind (query_batched). When no connection is up and the last connection attempt
 // failed (the database is known to be down), query() fails fast with unavailable
 // "database unavailable" and queued requests are failed too; the connections keep
 // retrying with backoff and the pool serves again as soon as one is back.
@@ -117,6 +135,8 @@ public:
 
     void start();  // begin connecting all connections (nginx init_process)
     void query(std::string sql, std::vector<Param> params, QueryCallback cb);
+    // One item of a batch of kind (see BatchKind); kind must outlive the call's callback.
+    void query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemCallback cb);
     bool healthy() const;  // at least one connection is up
     PoolStats stats() const;
     // Stops reconnecting, closes the connections, and fails queued and in-flight

@@ -1,0 +1,68 @@
+// Group commit's wire format: the queued items of one batch kind as one query of array parameters, and its rows back to
+// the items.
+#include <algorithm>
+
+#include "pg_detail.h"
+
+namespace chat::pg::detail {
+
+std::string array_literal(const std::vector<const Param*>& values) {
+    std::string out = "{";
+    for (const Param* v : values) {
+        if (out.size() > 1) out += ',';
+        if (!*v) {
+            out += "NULL";
+            continue;
+        }
+        out += '"';
+        for (char c : **v) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+Request make_batch(std::vector<Request> items) {
+    Request out;
+    out.sql = items.front().batch->sql;
+    out.enqueued_ms = items.front().enqueued_ms;
+    std::size_t width = 0;
+    for (const auto& it : items) width = std::max(width, it.params.size());
+    const Param null;
+    std::vector<const Param*> column(items.size());
+    for (std::size_t p = 0; p < width; ++p) {
+        for (std::size_t i = 0; i < items.size(); ++i)
+            column[i] = p < items[i].params.size() ? &items[i].params[p] : &null;
+        out.params.emplace_back(array_literal(column));
+    }
+    out.items = std::move(items);
+    return out;
+}
+
+std::vector<Result<std::string>> split_batch(const Result<QueryResult>& res, std::size_t items) {
+    std::vector<Result<std::string>> out;
+    out.reserve(items);
+    auto all = [&](const Error& e) {
+        out.assign(items, Result<std::string>(e));
+        return out;
+    };
+    if (!res.ok()) return all(res.error());
+    const QueryResult& r = res.value();
+    if (r.cols() != 3 || r.rows() < 0 || static_cast<std::size_t>(r.rows()) != items)
+        return all(make_error(Errc::internal, "batch answer has " + std::to_string(r.rows()) + " rows for " +
+                                                  std::to_string(items) + " items"));
+    for (int i = 0; i < r.rows(); ++i) {
+        if (r.is_null(i, 1)) {
+            out.emplace_back(std::string(r.get(i, 0)));
+        } else {
+            std::string state(r.get(i, 1)), msg(r.get(i, 2));
+            out.emplace_back(map_server_error(state.c_str(), msg.c_str()));
+        }
+    }
+    return out;
+}
+
+}  // namespace chat::pg::detail

@@ -1,0 +1,227 @@
+// Group commit in the Postgres pool (query_batched) against a real Postgres (CHAT_TEST_PG): queued items of a kind go
+// as one query, each answered alone.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/epoll_loop.h"
+#include "chat/pg_pool.h"
+
+namespace {
+
+using chat::EpollLoop;
+using chat::Errc;
+using chat::Result;
+using chat::pg::BatchKind;
+using chat::pg::Param;
+using chat::pg::Pool;
+using chat::pg::PoolConfig;
+using chat::pg::QueryResult;
+
+#define REQUIRE_PG(var)                                                                         \
+    const char* var##_env = std::getenv("CHAT_TEST_PG");                                        \
+    if (!var##_env || !*var##_env)                                                              \
+        GTEST_FAIL() << "CHAT_TEST_PG is not set; it must hold a conninfo for a test Postgres " \
+                        "(e.g. \"host=127.0.0.1 port=55499 dbname=postgres user=postgres\")";   \
+    const std::string var = resolved(var##_env)
+
+std::string resolved(const char* conninfo) {
+    auto r = chat::pg::resolve_conninfo(conninfo);
+    return r.ok() ? r.value() : std::string(conninfo);
+}
+
+PoolConfig config(const std::string& conninfo, int size) {
+    PoolConfig cfg;
+    cfg.conninfo = conninfo;
+    cfg.size = size;
+    return cfg;
+}
+
+// Doubles each item; a negative one fails alone with CH409, like a closed conversation.
+std::shared_ptr<const BatchKind> doubler(std::size_t max_items = 32) {
+    return std::make_shared<const BatchKind>(BatchKind{
+        "SELECT CASE WHEN x >= 0 THEN (x * 2)::text END, CASE WHEN x < 0 THEN 'CH409' END, "
+        "CASE WHEN x < 0 THEN 'negative ' || x END FROM unnest($1::int[]) WITH ORDINALITY AS t(x, o) ORDER BY o",
+        max_items});
+}
+
+struct Answers {
+    std::vector<std::optional<Result<std::string>>> got;
+    int done = 0;
+};
+
+void submit(Pool& pool, const std::shared_ptr<const BatchKind>& kind, Answers& a, std::vector<Param> item) {
+    std::size_t i = a.got.size();
+    a.got.emplace_back();
+    pool.query_batched(kind, std::move(item), [&a, i](Result<std::string> r) {
+        a.got[i].emplace(std::move(r));
+        ++a.done;
+    });
+}
+
+// One connection held busy for a moment, so what is submitted meanwhile queues up.
+void hold(Pool& pool, std::optional<Result<QueryResult>>& slot) {
+    pool.query("select pg_sleep(0.3)", {}, [&slot](Result<QueryResult> r) { slot.emplace(std::move(r)); });
+}
+
+TEST(PgBatch, ALoneItemGoesAtOnceAlone) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 2));
+    pool.start();
+    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 2; }, 5000));
+    Answers a;
+    submit(pool, doubler(), a, {"21"});
+    EXPECT_EQ(a.done, 0) << "callbacks must never run inside query_batched()";
+    EXPECT_EQ(pool.stats().queued, 0u) << "an idle connection takes the item at once";
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 1; }, 5000));
+    ASSERT_TRUE(a.got[0]->ok()) << a.got[0]->error().message;
+    EXPECT_EQ(a.got[0]->value(), "42");
+    EXPECT_EQ(pool.stats().batches, 1u);
+    EXPECT_EQ(pool.stats().batched_items, 1u);
+}
+
+TEST(PgBatch, QueuedItemsGoAsOneQueryEachWithItsOwnAnswerOrError) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 1));
+    pool.start();
+    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    std::optional<Result<QueryResult>> busy, plain;
+    hold(pool, busy);
+    Answers a;
+    auto kind = doubler();
+    for (int i = 0; i < 10; ++i) {
+        submit(pool, kind, a, {std::to_string(i == 4 ? -4 : i)});
+        if (i == 5) pool.query("select 'plain'", {}, [&](Result<QueryResult> r) { plain.emplace(std::move(r)); });
+    }
+    EXPECT_EQ(pool.stats().queued, 11u);
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 10 && plain.has_value(); }, 5000));
+    ASSERT_TRUE(busy.has_value() && busy->ok());
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(a.got[i].has_value());
+        if (i == 4) {
+            ASSERT_FALSE(a.got[i]->ok());
+            EXPECT_EQ(a.got[i]->error().code, Errc::invalid_state);
+            EXPECT_EQ(a.got[i]->error().message, "negative -4");
+        } else {
+            ASSERT_TRUE(a.got[i]->ok()) << i << ": " << a.got[i]->error().message;
+            EXPECT_EQ(a.got[i]->value(), std::to_string(2 * i));
+        }
+    }
+    ASSERT_TRUE(plain->ok());
+    EXPECT_EQ(plain->value().get(0, 0), "plain");
+    auto st = pool.stats();
+    EXPECT_EQ(st.batches, 1u) << "the ten queued items were one query";
+    EXPECT_EQ(st.batched_items, 10u);
+    EXPECT_EQ(st.queries, 12u);
+    EXPECT_EQ(st.errors, 1u);
+}
+
+TEST(PgBatch, AtMostMaxItemsPerQuery) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 1));
+    pool.start();
+    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    std::optional<Result<QueryResult>> busy;
+    hold(pool, busy);
+    Answers a;
+    auto kind = doubler(4);
+    for (int i = 0; i < 10; ++i) submit(pool, kind, a, {std::to_string(i)});
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 10; }, 5000));
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(a.got[i]->ok());
+        EXPECT_EQ(a.got[i]->value(), std::to_string(2 * i));
+    }
+    EXPECT_EQ(pool.stats().batches, 3u);  // 4 + 4 + 2
+    EXPECT_EQ(pool.stats().batched_items, 10u);
+}
+
+TEST(PgBatch, ParametersSurviveTheArrayLiteral) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 1));
+    pool.start();
+    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    auto echo = std::make_shared<const BatchKind>(
+        BatchKind{"SELECT coalesce(a, '<null>') || '|' || coalesce(b::text, '<null>'), NULL, NULL "
+                  "FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS t(a, b, o) ORDER BY o",
+                  32});
+    std::vector<std::vector<Param>> items = {
+        {"plain", "1"},
+        {"quote \" backslash \\ comma , braces {} ", "2"},
+        {std::nullopt, "3"},
+        {"NULL", std::nullopt},
+        {"", "5"},
+        {"ünïcödé 🚀\n\ttabs", "6"},
+        {"{\"json\": [1, 2]}", "7"},
+    };
+    std::optional<Result<QueryResult>> busy;
+    hold(pool, busy);  // so they all go as one query
+    Answers a;
+    for (auto& it : items) submit(pool, echo, a, it);
+    ASSERT_TRUE(loop.run_until([&] { return a.done == static_cast<int>(items.size()); }, 5000));
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        ASSERT_TRUE(a.got[i]->ok()) << a.got[i]->error().message;
+        std::string want = (items[i][0] ? *items[i][0] : "<null>") + "|" + (items[i][1] ? *items[i][1] : "<null>");
+        EXPECT_EQ(a.got[i]->value(), want);
+    }
+    EXPECT_EQ(pool.stats().batches, 1u);
+}
+
+TEST(PgBatch, AFailedQueryReachesEveryItemAndANulByteOnlyItsOwn) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 1));
+    pool.start();
+    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    auto broken =
+        std::make_shared<const BatchKind>(BatchKind{"SELECT (1 / 0)::text, NULL, NULL FROM unnest($1::text[])", 32});
+    auto short_answer = std::make_shared<const BatchKind>(
+        BatchKind{"SELECT 'one'::text, NULL, NULL WHERE cardinality($1::text[]) > 0", 32});
+    std::optional<Result<QueryResult>> busy;
+    hold(pool, busy);
+    Answers a, b;
+    submit(pool, broken, a, {"x"});
+    submit(pool, broken, a, {std::string("nul\0byte", 8)});
+    submit(pool, broken, a, {"y"});
+    submit(pool, short_answer, b, {"x"});
+    submit(pool, short_answer, b, {"y"});
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 3 && b.done == 2; }, 5000));
+    EXPECT_EQ(a.got[0]->error().code, Errc::internal);
+    EXPECT_EQ(a.got[1]->error().code, Errc::bad_request);
+    EXPECT_EQ(a.got[2]->error().code, Errc::internal);
+    EXPECT_NE(a.got[0]->error().message.find("22012"), std::string::npos) << a.got[0]->error().message;
+    for (auto& g : b.got) {
+        ASSERT_FALSE(g->ok());
+        EXPECT_EQ(g->error().code, Errc::internal);
+    }
+    EXPECT_EQ(pool.stats().batches, 2u);
+}
+
+TEST(PgBatch, ShutdownFailsQueuedItems) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 1));
+    pool.start();
+    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    std::optional<Result<QueryResult>> busy;
+    hold(pool, busy);
+    Answers a;
+    auto kind = doubler();
+    submit(pool, kind, a, {"1"});
+    submit(pool, kind, a, {"2"});
+    pool.shutdown();
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 2; }, 5000));
+    for (auto& g : a.got) {
+        ASSERT_FALSE(g->ok());
+        EXPECT_EQ(g->error().code, Errc::unavailable);
+    }
+}
+
+}  // namespace

@@ -1,0 +1,154 @@
+# Group commit of customer posts (core/src/pg_pool.cpp query_batched, SQL
+# chat_customer_post_batch): with one worker and one Postgres connection held busy,
+# concurrent posts from many sessions queue up and go as batches; every post still gets
+# its own answer (201, or its own error for a closed conversation or a session without
+# one), a client_id posted twice at once is written once, seq stays gapless per
+# conversation, and each message reaches its socket exactly once.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use ChatTest;
+use ChatWS;
+use File::Temp ();
+use JSON::PP ();
+use POSIX ();
+
+my $ng = ChatTest::start_nginx(workers => 1, pool => 1, http => 'chat_rate 1000r/s burst=1000;');
+my $api = '/chat/api/v1';
+
+sub session {
+    my $r = $ng->post("$api/session", json => {});
+    die "no session\n" unless $r->{status} == 200;
+    return { token => $r->{json}{token}, conv => $r->{json}{conversation}{id},
+             auth => { Authorization => "Bearer $r->{json}{token}" } };
+}
+my $n = 0;
+sub uuid { sprintf('00000000-0000-4000-a000-%012d', $$ * 10000 + ++$n) }
+
+my @s = map { session() } 1 .. 10;
+my $closed = session();
+my $gone = session();
+my $hold = session();
+ChatTest::sql("UPDATE conversations SET status = 'closed', closed_at = now() WHERE id = '$closed->{conv}'");
+ChatTest::sql("DELETE FROM conversations WHERE id = '$gone->{conv}'");
+
+# sockets on three sessions, to see each new message exactly once
+my @ws = map { ChatWS->connect(port => $ng->port, path => "$api/ws?after=1&token=$s[$_]{token}") } 0 .. 2;
+ok(!grep({ !$_ } @ws), 'three customer sockets are open');
+$_->drain(0.5) for @ws;
+
+# the jobs: 10 sessions x 6 posts, posts to the closed and the deleted conversation, and
+# one client_id sent twice at once on one session
+my $dup = uuid();
+my @jobs;
+for my $i (1 .. 6) { push @jobs, map { { s => $_, cid => uuid(), text => "m$i from $_" } } 0 .. 9 }
+splice @jobs, 7, 0, { s => 'closed', cid => uuid(), text => 'to a closed chat' };
+splice @jobs, 20, 0, { s => 'gone', cid => uuid(), text => 'to no chat' };
+splice @jobs, 3, 0, { s => 4, cid => $dup, text => 'twice at once' };
+splice @jobs, 30, 0, { s => 4, cid => $dup, text => 'twice at once' };
+sub who { my $k = shift; $k eq 'closed' ? $closed : $k eq 'gone' ? $gone : $k eq 'hold' ? $hold : $s[$k] }
+
+my $before = $ng->status->{postgres};
+
+# Hold the only connection: a post on a conversation row locked by another transaction
+# waits until that commits, so everything posted meanwhile queues behind it (for less
+# than the pool's queue timeout of 1 s, after which a waiting request is answered 503).
+my $locker = fork // die;
+if (!$locker) {
+    ChatTest::sql("SELECT pg_sleep(0.7) FROM (SELECT id FROM conversations WHERE id = '$hold->{conv}' FOR UPDATE) x");
+    POSIX::_exit(0);
+}
+ChatTest::wait_until(sub {
+    ChatTest::sql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                  . "WHERE c.relname = 'conversations' AND l.mode = 'RowShareLock'") > 0
+}, 5) or diag('the locker did not start in time');
+
+my $dir = File::Temp::tempdir(CLEANUP => 1);
+sub poster {   # forks a process posting the given jobs one after another, answers into files
+    my (@list) = @_;
+    my $pid = fork // die;
+    return $pid if $pid;
+    my $h = HTTP::Tiny->new(timeout => 30);
+    for my $j (@list) {
+        my $res = $h->request('POST', $ng->url("$api/messages"), {
+            headers => { %{ who($j->{s})->{auth} }, 'Content-Type' => 'application/json' },
+            content => JSON::PP->new->encode({ text => $j->{text}, client_id => $j->{cid} }) });
+        open my $fh, '>', "$dir/$j->{idx}" or POSIX::_exit(2);
+        print $fh "$res->{status}\n$res->{content}";
+        close $fh;
+    }
+    POSIX::_exit(0);
+}
+$jobs[$_]{idx} = $_ for 0 .. $#jobs;
+my @pids = (poster({ s => 'hold', cid => uuid(), text => 'held', idx => 'hold' }));
+select(undef, undef, undef, 0.2);   # the held post takes the connection first
+my $procs = 8;
+for my $p (0 .. $procs - 1) {
+    push @pids, poster(map { $jobs[$_] } grep { $_ % $procs == $p } 0 .. $#jobs);
+}
+my $failed = 0;
+for (@pids, $locker) { waitpid($_, 0); $failed++ if $? }
+is($failed, 0, 'every posting process finished');
+
+my %ans;
+for my $j (@jobs, { idx => 'hold' }) {
+    open my $fh, '<', "$dir/$j->{idx}" or next;
+    local $/;
+    my ($st, $body) = split /\n/, <$fh>, 2;
+    $ans{ $j->{idx} } = { status => $st, json => eval { JSON::PP->new->decode($body) } };
+}
+is(scalar(keys %ans), @jobs + 1, 'every post has an answer');
+is($ans{hold}{status}, 201, 'the held post answers 201 after the lock is gone');
+
+my (%bad, %ids_of_dup);
+for my $j (@jobs) {
+    my $a = $ans{ $j->{idx} } // next;
+    if ($j->{s} eq 'closed') {
+        is($a->{status}, 409, 'a post to a closed conversation is 409');
+        is($a->{json}{error}{code}, 'invalid_state', 'invalid_state, for that post alone');
+    } elsif ($j->{s} eq 'gone') {
+        is($a->{status}, 404, 'a post for a session without a conversation is 404');
+        is($a->{json}{error}{code}, 'not_found', 'not_found, for that post alone');
+    } else {
+        $bad{ $j->{idx} } = $a->{status} if $a->{status} != 201;
+        my ($mine) = grep { $_->{sender_type} eq 'customer' } @{ $a->{json}{messages} // [] };
+        $bad{"content $j->{idx}"} = 1 unless $mine && $mine->{content} eq $j->{text};
+        $bad{"conv $j->{idx}"} = 1 unless ($a->{json}{conversation}{id} // '') eq $s[$j->{s}]{conv};
+        $ids_of_dup{ $mine->{id} }++ if $mine && $j->{cid} eq $dup;
+    }
+}
+diag(explain(\%bad)) if %bad;
+is_deeply(\%bad, {}, 'every other post answers 201 with its own message in its own conversation');
+is(scalar(keys %ids_of_dup), 1, 'the client_id posted twice at once answers the same message twice');
+
+my %last;
+for my $i (0 .. 9) {
+    my $c = $ng->get("$api/conversation?after=0&limit=200", headers => $s[$i]{auth})->{json};
+    my @seq = map { $_->{seq} } @{ $c->{messages} };
+    is_deeply(\@seq, [ 1 .. $c->{conversation}{last_seq} ], "session $i: seq has no gaps");
+    my @mine = grep { $_->{sender_type} eq 'customer' } @{ $c->{messages} };
+    is(scalar(@mine), $i == 4 ? 7 : 6, "session $i: each client_id written once");
+    $last{$i} = $c->{conversation}{last_seq};
+}
+is(ChatTest::sql("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                 . "WHERE c.id = '$closed->{conv}' AND m.content = 'to a closed chat'"), 0,
+   'nothing was written to the closed conversation');
+
+my $after = $ng->status->{postgres};
+my $batches = $after->{batches} - $before->{batches};
+my $items = $after->{batched_items} - $before->{batched_items};
+cmp_ok($items, '>=', scalar(@jobs), 'every post went through the batch query');
+cmp_ok($batches, '<', $items, 'posts that queued up shared a batch (one transaction for several)');
+note("$items posts in $batches batches");
+
+for my $k (0 .. 2) {
+    my %seen;
+    $seen{ $_->{data}{seq} }++ for grep { $_->{type} eq 'message.created' } $ws[$k]->drain(1.5);
+    is_deeply([ sort { $a <=> $b } keys %seen ], [ 2 .. $last{$k} ], "socket $k: every new message arrived");
+    is(scalar(grep { $_ != 1 } values %seen), 0, "socket $k: each exactly once");
+}
+
+$ng->stop;
+done_testing();

@@ -24,6 +24,7 @@
 #include "chat/outcome.h"
 #include "chat/result.h"
 #include "chat/snapshot.h"
+#include "chat/verified_sessions.h"
 
 namespace chat::pg {
 class Pool;
@@ -127,6 +128,8 @@ private:
     std::string secret_;
     Settings settings_;
     std::shared_ptr<const FaqSet> faq_;
+    // The tokens authenticate() verified lately (a cache of its answers, hence mutable).
+    mutable token::VerifiedSessions verified_;
 };
 
 // Parses after= and limit= of a query string: after in 0..limits::kSeqMax

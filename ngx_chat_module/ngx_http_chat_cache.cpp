@@ -79,10 +79,14 @@ static std::optional<chat::cache::Entry> ngx_http_chat_cache_entry(
     ngx_http_chat_cache_node_t *cn);
 
 
+/*
+ * The same CRC32 as ngx_crc32_short() (the tree's keys do not change across
+ * a reload's old and new workers), a byte per table lookup instead of two.
+ */
 static inline uint32_t
 ngx_http_chat_cache_hash(std::string_view key)
 {
-    return ngx_crc32_short((u_char *) key.data(), key.size());
+    return ngx_crc32_long((u_char *) key.data(), key.size());
 }
 
 

@@ -125,7 +125,7 @@ private:
 
     EventLoop& loop_;
     pg::Pool& pg_;
-    std::string secret_;
+    const std::string secret_;  // never changes: VerifiedSessions relies on it
     Settings settings_;
     std::shared_ptr<const FaqSet> faq_;
     // The tokens authenticate() verified lately (a cache of its answers, hence mutable).

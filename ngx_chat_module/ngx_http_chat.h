@@ -150,6 +150,9 @@ ngx_int_t ngx_http_chat_send(ngx_http_request_t *r, ngx_uint_t status,
     std::string_view body, const char *content_type) noexcept;
 ngx_int_t ngx_http_chat_send_json(ngx_http_request_t *r, ngx_uint_t status,
     std::string_view json) noexcept;
+/* a JSON body already in r->pool memory, sent as it is, with no copy */
+ngx_int_t ngx_http_chat_send_pooled_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t json) noexcept;
 ngx_int_t ngx_http_chat_send_error(ngx_http_request_t *r, chat::Errc code,
     std::string_view message) noexcept;
 ngx_int_t ngx_http_chat_retry_after(ngx_http_request_t *r, uint64_t seconds)

@@ -55,6 +55,11 @@ static bool
 ngx_http_chat_route_match(std::string_view pattern, std::string_view path,
     std::string_view *id)
 {
+    /* most patterns have no "{id}": only the same string matches them */
+    if (pattern.find('{') == std::string_view::npos) {
+        return pattern == path;
+    }
+
     for ( ;; ) {
         auto ps = pattern.find('/');
         auto s = path.find('/');

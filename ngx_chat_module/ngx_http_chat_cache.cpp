@@ -79,10 +79,14 @@ static std::optional<chat::cache::Entry> ngx_http_chat_cache_entry(
     ngx_http_chat_cache_node_t *cn);
 
 
+/*
+ * The same CRC32 as ngx_crc32_short() (the tree's keys do not change across
+ * a reload's old and new workers), a byte per table lookup instead of two.
+ */
 static inline uint32_t
 ngx_http_chat_cache_hash(std::string_view key)
 {
-    return ngx_crc32_short((u_char *) key.data(), key.size());
+    return ngx_crc32_long((u_char *) key.data(), key.size());
 }
 
 
@@ -315,6 +319,77 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
     } catch (...) {
         return false;
     }
+
+    return true;
+}
+
+
+bool
+ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone, std::string_view key,
+    std::int64_t after, std::int64_t limit, ngx_pool_t *pool,
+    ngx_str_t *answer) noexcept
+{
+    u_char                                 *p;
+    uint32_t                                hash;
+    std::string_view                        conv;
+    ngx_http_chat_cache_node_t             *cn;
+    std::optional<std::size_t>              size;
+    std::optional<chat::cache::SeqRange>    want;
+    std::optional<chat::cache::Slice>       bytes;
+    std::optional<chat::cache::Entry>       entry;
+    std::span<const std::byte>              records;
+
+    if (zone == NULL || zone->sh == NULL) {
+        return false;
+    }
+
+    hash = ngx_http_chat_cache_hash(key);
+
+    ngx_http_chat_cache_lock_t  lock(zone);
+
+    cn = ngx_http_chat_cache_lookup(zone->sh, key, hash);
+    if (cn == NULL) {
+        return false;
+    }
+
+    entry = ngx_http_chat_cache_entry(cn);
+
+    want = entry ? chat::cache::select(entry->run, entry->last_seq, after,
+                                       limit)
+                 : std::nullopt;
+
+    bytes = want ? chat::cache::slice(entry->list, entry->run, *want)
+                 : std::nullopt;
+
+    if (!entry || (want && !bytes)) {
+        /* inconsistent: never serve it again */
+        ngx_http_chat_cache_replace(zone, NULL, cn);
+        return false;
+    }
+
+    if (!bytes) {
+        return false;
+    }
+
+    conv = std::string_view((char *) cn->data + cn->sn.str.len, cn->conv_len);
+    records = entry->list.subspan(bytes->offset, bytes->size);
+    size = chat::cache::answer_size(conv.size(), records.size(), want->count);
+
+    /* a pool allocation is no I/O: it may sit under the lock */
+
+    p = size ? static_cast<u_char *>(ngx_pnalloc(pool, *size)) : NULL;
+
+    if (p == NULL
+        || !chat::cache::render_answer(conv, records, want->count,
+                                       std::span((char *) p, *size)))
+    {
+        return false;
+    }
+
+    ngx_http_chat_cache_touch(zone->sh, cn);
+
+    answer->data = p;
+    answer->len = *size;
 
     return true;
 }

@@ -47,6 +47,17 @@ bool ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone,
     std::string *conversation_json,
     std::vector<chat::CachedMessage> *messages) noexcept;
 
+/*
+ * The answer to GET /v1/conversation (chat::cache::render_answer) for the
+ * same read as ngx_http_chat_cache_read(), rendered under the lock straight
+ * from the entry into one allocation from pool: each message is copied once,
+ * from shared memory into the answer that is sent.  On a hit the entry moves
+ * to the front of the LRU queue; false on a miss (or no memory).
+ */
+bool ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone,
+    std::string_view key, std::int64_t after, std::int64_t limit,
+    ngx_pool_t *pool, ngx_str_t *answer) noexcept;
+
 /* the cached version of a key, 0 if absent */
 std::int64_t ngx_http_chat_cache_version(ngx_http_chat_zone_t *zone,
     std::string_view key) noexcept;

@@ -94,16 +94,14 @@ ngx_http_chat_conversation(ngx_http_chat_call_t &c)
     const std::string  &sid = c.sid;
 
     if (cmcf->zone) {
-        std::string                       conv;
-        std::vector<chat::CachedMessage>  msgs;
+        ngx_str_t  answer;
 
-        if (ngx_http_chat_cache_read(cmcf->zone, sid, win.value().after,
-                                     win.value().limit, &conv, &msgs))
+        /* rendered from shared memory into r->pool, sent without a copy */
+        if (ngx_http_chat_cache_answer(cmcf->zone, sid, win.value().after,
+                                       win.value().limit, r->pool, &answer))
         {
             ngx_http_chat_count(cmcf, cache_hits);
-            return ngx_http_chat_send_json(r, NGX_HTTP_OK,
-                       chat::customer::Service::render_conversation(conv,
-                                                                    msgs));
+            return ngx_http_chat_send_pooled_json(r, NGX_HTTP_OK, answer);
         }
 
         ngx_http_chat_count(cmcf, cache_misses);

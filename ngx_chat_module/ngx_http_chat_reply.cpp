@@ -14,14 +14,15 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
-ngx_int_t
-ngx_http_chat_send(ngx_http_request_t *r, ngx_uint_t status,
-    std::string_view body, const char *content_type) noexcept
+/*
+ * The status line and headers of an answer whose body is len bytes; the
+ * rc of ngx_http_send_header().  The body follows (ngx_http_chat_send_body)
+ * unless the rc says otherwise or r->header_only (HEAD, an empty body).
+ */
+static ngx_int_t
+ngx_http_chat_send_header(ngx_http_request_t *r, ngx_uint_t status,
+    size_t len, const char *content_type)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
     ngx_http_chat_main_conf_t  *cmcf;
 
     cmcf = static_cast<ngx_http_chat_main_conf_t *>(
@@ -44,13 +45,40 @@ ngx_http_chat_send(ngx_http_request_t *r, ngx_uint_t status,
     r->headers_out.content_type.len = r->headers_out.content_type_len;
     r->headers_out.content_type.data = (u_char *) content_type;
     r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.content_length_n = body.size();
+    r->headers_out.content_length_n = len;
 
-    if (body.empty()) {
+    if (len == 0) {
         r->header_only = 1;
     }
 
-    rc = ngx_http_send_header(r);
+    return ngx_http_send_header(r);
+}
+
+
+/* the body of the answer, the buffer b (in r->pool) as the whole of it */
+static ngx_int_t
+ngx_http_chat_send_body(ngx_http_request_t *r, ngx_buf_t *b)
+{
+    ngx_chain_t  out;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_chat_send(ngx_http_request_t *r, ngx_uint_t status,
+    std::string_view body, const char *content_type) noexcept
+{
+    ngx_int_t   rc;
+    ngx_buf_t  *b;
+
+    rc = ngx_http_chat_send_header(r, status, body.size(), content_type);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
@@ -62,13 +90,37 @@ ngx_http_chat_send(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     b->last = ngx_cpymem(b->pos, body.data(), body.size());
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    out.buf = b;
-    out.next = NULL;
+    return ngx_http_chat_send_body(r, b);
+}
 
-    return ngx_http_output_filter(r, &out);
+
+ngx_int_t
+ngx_http_chat_send_pooled_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t json) noexcept
+{
+    ngx_int_t   rc;
+    ngx_buf_t  *b;
+
+    rc = ngx_http_chat_send_header(r, status, json.len, "application/json");
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = static_cast<ngx_buf_t *>(ngx_pcalloc(r->pool, sizeof(ngx_buf_t)));
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the pool's memory outlives the request's output: no copy needed */
+    b->pos = json.data;
+    b->last = json.data + json.len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->temporary = 1;
+
+    return ngx_http_chat_send_body(r, b);
 }
 
 

@@ -1,6 +1,6 @@
 // libFuzzer target: the cache's packed lists are read from shared memory a crashed worker may
-// have half-written; checking, slicing, selecting and merging never read outside the bytes and
-// every answer they give is ascending, inside what the entry holds, and within the limit.
+// have half-written; checking, slicing, selecting, merging and rendering never read outside the
+// bytes and every answer they give is ascending, inside what the entry holds, and within the limit.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -9,8 +9,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "chat/cache_entry.h"
+#include "chat/customer.h"
 
 namespace {
 
@@ -48,6 +50,27 @@ void check_holds(std::span<const std::byte> list, SeqRange run) {
         check(u.value()[i].seq == run.first + static_cast<std::int64_t>(i));
 }
 
+// The answer rendered from records claimed to be count records stays inside its buffer (sized
+// exactly, so ASan sees its end) and, when rendered, is what the service renders for them.
+void check_answer(std::span<const std::byte> records, std::int64_t count, bool sliced) {
+    static constexpr std::string_view conv = R"({"id":"c"})";
+    const auto size = answer_size(conv.size(), records.size(), count);
+    if (sliced) check(size.has_value());
+    if (!size) return;
+    std::vector<char> out(*size);
+    const bool ok = render_answer(conv, records, count, std::span(out));
+    if (sliced) check(ok);
+    if (!ok) return;
+    // render_answer checks framing only (slice() checked the seqs): seqs may not increase
+    const auto u = unpack(records);
+    if (!u.ok()) {
+        check(!sliced);
+        return;
+    }
+    check(static_cast<std::int64_t>(u.value().size()) == count);
+    check(std::string_view(out.data(), out.size()) == chat::customer::Service::render_conversation(conv, u.value()));
+}
+
 // A read of an entry: whatever is served is ascending, inside the entry, within the limit.
 void check_read(const Entry& e, std::int64_t after, std::int64_t limit) {
     const auto want = select(e.run, e.last_seq, after, limit);
@@ -62,6 +85,7 @@ void check_read(const Entry& e, std::int64_t after, std::int64_t limit) {
     if (!sl) return;
     check(sl->offset <= e.list.size() && sl->size <= e.list.size() - sl->offset);
     check_holds(e.list.subspan(sl->offset, sl->size), *want);
+    check_answer(e.list.subspan(sl->offset, sl->size), want->count, true);
 }
 
 }  // namespace
@@ -97,6 +121,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto sl = slice(e.list, e.run, e.run); sl && e.run.count > 0)
         check_holds(e.list.subspan(sl->offset, sl->size), e.run);
     check_read(e, after, limit);
+    // Rendering a whole untrusted list as if it held the run never reads or writes outside.
+    check_answer(e.list, e.run.count, false);
 
     // A write against the untrusted entry: a snapshot of k messages ending at last_seq.
     chat::Snapshot s;

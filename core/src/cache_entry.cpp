@@ -107,6 +107,59 @@ Result<std::vector<CachedMessage>> unpack(std::span<const std::byte> list) {
     return out;
 }
 
+namespace {
+
+// The answer's fixed bytes around the conversation and the messages (see the header).
+constexpr std::string_view kAnswerHead = "{\"conversation\":";
+constexpr std::string_view kAnswerMessages = ",\"messages\":[";
+constexpr std::string_view kAnswerTail = "]}";
+
+}  // namespace
+
+std::optional<std::size_t> answer_size(std::size_t conversation_size, std::size_t records_size,
+                                       std::int64_t count) noexcept {
+    constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+    constexpr std::size_t fixed = kAnswerHead.size() + kAnswerMessages.size() + kAnswerTail.size();
+    if (count < 0 || static_cast<std::uint64_t>(count) > records_size / record_header) return std::nullopt;
+    const auto n = static_cast<std::size_t>(count);
+    // the JSON of the records, plus a comma between each two of them
+    const std::size_t messages = records_size - n * record_header + (n > 0 ? n - 1 : 0);
+    if (conversation_size > kMax - fixed || messages > kMax - fixed - conversation_size) return std::nullopt;
+    return fixed + conversation_size + messages;
+}
+
+bool render_answer(std::string_view conversation_json, std::span<const std::byte> records, std::int64_t count,
+                   std::span<char> out) noexcept {
+    const auto size = answer_size(conversation_json.size(), records.size(), count);
+    if (!size || *size != out.size()) return false;
+
+    char* p = out.data();
+    auto put = [&p](const void* src, std::size_t n) {
+        if (n > 0) std::memcpy(p, src, n);
+        p += n;
+    };
+    put(kAnswerHead.data(), kAnswerHead.size());
+    put(conversation_json.data(), conversation_json.size());
+    put(kAnswerMessages.data(), kAnswerMessages.size());
+
+    // out has room for count records exactly filling records, but the records are not
+    // trusted to: each one must lie inside records and fit in what is left of out (minus
+    // the tail) before it is copied, and the end is checked after.
+    char* const room_end = out.data() + (out.size() - kAnswerTail.size());
+    std::size_t off = 0;
+    for (std::int64_t i = 0; i < count; i++) {
+        const auto r = record_at(records, off);
+        const std::size_t comma = i > 0 ? 1 : 0;
+        if (!r || static_cast<std::size_t>(room_end - p) < comma + r->len) return false;
+        if (comma != 0) *p++ = ',';
+        put(records.data() + off + record_header, r->len);
+        off += record_header + r->len;
+    }
+    if (off != records.size()) return false;
+    put(kAnswerTail.data(), kAnswerTail.size());
+    return p == out.data() + out.size();
+}
+
 std::optional<SeqRange> select(SeqRange held, std::int64_t last_seq, std::int64_t after, std::int64_t limit) noexcept {
     if (limit <= 0) return std::nullopt;
     // No messages yet: every read is answered, empty.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "chat/cache_entry.h"
+#include "chat/customer.h"
 
 namespace {
 
@@ -274,6 +275,67 @@ TEST(CacheEntry, CachedRecordsThatDoNotParseAreNotKept) {
     EXPECT_EQ(m.kept, Slice{});
     EXPECT_EQ(m.run, SeqRange{});
     EXPECT_FALSE(read(*e, 0, 100));
+}
+
+// The answer a cached read renders for the records `want` of a stored entry, or nullopt.
+std::optional<std::string> answer(const Stored& e, std::string_view conv, SeqRange want) {
+    const auto sl = slice(bytes_of(e.list), e.run, want);
+    if (!sl) return std::nullopt;
+    const auto records = bytes_of(e.list).subspan(sl->offset, sl->size);
+    const auto size = answer_size(conv.size(), records.size(), want.count);
+    if (!size) return std::nullopt;
+    std::string out(*size, '\0');
+    if (!render_answer(conv, records, want.count, std::span(out))) return std::nullopt;
+    return out;
+}
+
+TEST(CacheEntry, RendersTheAnswerOfAReadByteForByteAsTheServiceDoes) {
+    Snapshot s = snap(1, 5, 1, 5);
+    s.messages[1].json = R"({"seq":2,"text":"caf\u00e9 \"quoted\" <b>"})";
+    const auto e = write(std::nullopt, s, 10);
+    const std::string conv = R"({"id":"c1","status":"open"})";
+    for (const SeqRange want : {SeqRange{1, 5}, SeqRange{2, 3}, SeqRange{5, 1}}) {
+        const std::vector<CachedMessage> msgs(s.messages.begin() + (want.first - 1),
+                                              s.messages.begin() + (want.first - 1 + want.count));
+        EXPECT_EQ(answer(*e, conv, want), chat::customer::Service::render_conversation(conv, msgs));
+    }
+    EXPECT_EQ(answer(*e, conv, SeqRange{2, 1}), "{\"conversation\":" + conv + ",\"messages\":[" + s.messages[1].json + "]}");
+}
+
+TEST(CacheEntry, RendersAnAnswerWithoutMessagesAsAnEmptyList) {
+    const std::string conv = R"({"id":"c1"})";
+    const auto size = answer_size(conv.size(), 0, 0);
+    ASSERT_TRUE(size);
+    std::string out(*size, '\0');
+    ASSERT_TRUE(render_answer(conv, {}, 0, std::span(out)));
+    EXPECT_EQ(out, chat::customer::Service::render_conversation(conv, {}));
+    EXPECT_EQ(out, R"({"conversation":{"id":"c1"},"messages":[]})");
+}
+
+TEST(CacheEntry, RefusesToRenderRecordsThatLieAboutThemselves) {
+    const std::string list = record(1, "{}") + record(2, "[1]");
+    const auto records = bytes_of(list);
+    std::string out(*answer_size(2, list.size(), 2), '\0');
+    EXPECT_TRUE(render_answer("{}", records, 2, std::span(out)));
+    EXPECT_EQ(out, R"({"conversation":{},"messages":[{},[1]]})");
+
+    // fewer records than claimed, or more bytes than the records take
+    EXPECT_FALSE(answer_size(2, record_header, 2));
+    EXPECT_FALSE(answer_size(2, list.size(), -1));
+    std::string one(*answer_size(2, list.size(), 1), '\0');
+    EXPECT_FALSE(render_answer("{}", records, 1, std::span(one)));
+    // an out of the wrong size
+    std::string small(out.size() - 1, '\0');
+    EXPECT_FALSE(render_answer("{}", records, 2, std::span(small)));
+    // a first record whose length swallows the second: it would not fit the answer
+    std::string liar = list;
+    const std::uint32_t len = static_cast<std::uint32_t>(list.size() - record_header);
+    std::memcpy(liar.data() + sizeof(std::int64_t), &len, sizeof len);
+    EXPECT_FALSE(render_answer("{}", bytes_of(liar), 2, std::span(out)));
+    // a record running past the end
+    std::string cut = list.substr(0, list.size() - 1);
+    std::string cut_out(*answer_size(2, cut.size(), 2), '\0');
+    EXPECT_FALSE(render_answer("{}", bytes_of(cut), 2, std::span(cut_out)));
 }
 
 }  // namespace

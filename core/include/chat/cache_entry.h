@@ -1,5 +1,6 @@
 // The pure half of the module's shared-memory conversation cache: the packed
-// message list format, which messages an entry keeps on a write, which it serves on a read.
+// message list format, which messages an entry keeps on a write, which it serves on a read,
+// and the answer a read renders from them.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chat/result.h"
@@ -76,6 +78,27 @@ Result<std::vector<CachedMessage>> unpack(std::span<const std::byte> list);
 // limit; after < 0 for the last limit. nullopt if the entry does not cover the whole
 // answer (Postgres must); an empty run is a covered empty answer.
 std::optional<SeqRange> select(SeqRange held, std::int64_t last_seq, std::int64_t after, std::int64_t limit) noexcept;
+
+// The answer to a conversation read served from the cache,
+//
+//     {"conversation":<conversation_json>,"messages":[<json>,<json>,...]}
+//
+// byte for byte what customer::Service::render_conversation writes for the same
+// messages, rendered straight from a slice of a packed list so that a cached read
+// copies each message once, from shared memory into the answer.
+//
+// answer_size: the size of the answer for a conversation of conversation_size bytes and
+// `count` records taking records_size bytes (a slice() of count records), from the sizes
+// alone; nullopt if records_size cannot hold count record headers or the size overflows.
+std::optional<std::size_t> answer_size(std::size_t conversation_size, std::size_t records_size,
+                                       std::int64_t count) noexcept;
+
+// Writes the answer into out, which must be exactly answer_size() bytes long. records are
+// untrusted bytes: false (out then holds garbage) unless they are exactly `count` records
+// back to back whose answer fills out exactly. Reads only inside records, writes only
+// inside out.
+bool render_answer(std::string_view conversation_json, std::span<const std::byte> records, std::int64_t count,
+                   std::span<char> out) noexcept;
 
 // What a write does to an entry.
 struct Merge {

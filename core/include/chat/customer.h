@@ -24,6 +24,7 @@
 #include "chat/outcome.h"
 #include "chat/result.h"
 #include "chat/snapshot.h"
+#include "chat/verified_sessions.h"
 
 namespace chat::pg {
 class Pool;
@@ -124,9 +125,11 @@ private:
 
     EventLoop& loop_;
     pg::Pool& pg_;
-    std::string secret_;
+    const std::string secret_;  // never changes: VerifiedSessions relies on it
     Settings settings_;
     std::shared_ptr<const FaqSet> faq_;
+    // The tokens authenticate() verified lately (a cache of its answers, hence mutable).
+    mutable token::VerifiedSessions verified_;
 };
 
 // Parses after= and limit= of a query string: after in 0..limits::kSeqMax

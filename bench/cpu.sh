@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/cpu.sh: CPU time per request of nginx's own `return 200` and of the cached read, alternated,
+# so that their ratio holds up on a machine whose other work moves wrk's requests/s by 2x.
+#
+#   make up && bench/cpu.sh            (same CHAT_PORT as `make up`)
+#
+# For BENCH_ROUNDS rounds it runs wrk (BENCH_THREADS threads, BENCH_CONNS connections,
+# BENCH_SECONDS each) on GET /bench/return200, then on GET /chat/api/v1/conversation?after=0
+# (21 messages, from the shared-memory cache), and adds up the requests, the nginx workers'
+# user + system time (from /proc/PID/stat) and wrk's own (from time(1)). Both ends count: on the
+# bench's 2 cores wrk and nginx share the CPU, and a larger answer costs the client too. It
+# prints microseconds per request and the ratio return200 / read, which is what the requests/s
+# ratio of `make bench` would be on an otherwise idle machine where the CPU is the limit.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd -P)"
+# shellcheck source=/dev/null
+source "$here/../scripts/env.sh"
+ROUNDS="${BENCH_ROUNDS:-4}"
+SECONDS_EACH="${BENCH_SECONDS:-4}"
+THREADS="${BENCH_THREADS:-2}"
+CONNS="${BENCH_CONNS:-64}"
+base="http://127.0.0.1:$CHAT_PORT"
+api="$base/chat/api/v1"
+
+log() { printf 'cpu: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+command -v wrk >/dev/null || die "wrk is missing (apt-get install -y wrk)"
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
+[ -f "$CHAT_VAR/nginx.pid" ] || die "no $CHAT_VAR/nginx.pid: run make up first"
+curl -fsS -o /dev/null "$api/health" || die "nothing answers $api/health"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+hz="$(getconf CLK_TCK)"
+workers="$(pgrep -P "$(cat "$CHAT_VAR/nginx.pid")" | tr '\n' ' ')"
+[ -n "$workers" ] || die "no nginx workers"
+
+log "fixtures"
+token="$(curl -fsS -X POST -H 'Content-Type: application/json' --data '{}' "$api/session" | jq -r .token)"
+for i in $(seq 1 10); do   # greeting + 10 x (customer message + bot reply) = 21
+    curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        --data "{\"text\":\"How long does shipping take? ($i)\",\"client_id\":\"$(printf '%08x-0000-4000-8000-%012x' "$((RANDOM * 32768 + RANDOM))" "$i")\"}" \
+        "$api/messages"
+done
+nmsg="$(curl -fsS -H "Authorization: Bearer $token" "$api/conversation?after=0" | jq '.messages | length')"
+
+# the workers' user + system time so far, in clock ticks
+ticks() {
+    local t=0 p
+    for p in $workers; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+    echo "$t"
+}
+
+# one URL [wrk args...]: prints "requests nginx_ticks wrk_ticks"
+one() {
+    local t0 t1
+    t0="$(ticks)"
+    /usr/bin/time -f '%U %S' -o "$work/time" \
+        wrk -t"$THREADS" -c"$CONNS" -d"${SECONDS_EACH}s" "$@" > "$work/out"
+    t1="$(ticks)"
+    echo "$(awk '/requests in/ {print $1}' "$work/out") $((t1 - t0)) $(awk -v hz="$hz" '{printf "%d", ($1 + $2) * hz}' "$work/time")"
+}
+
+floor=(0 0 0)
+read=(0 0 0)
+wrk -t"$THREADS" -c"$CONNS" -d2s "$base/bench/return200" > /dev/null
+wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $token" "$api/conversation?after=0" > /dev/null
+for r in $(seq 1 "$ROUNDS"); do
+    log "round $r of $ROUNDS"
+    read -r q n w < <(one "$base/bench/return200")
+    floor=($((floor[0] + q)) $((floor[1] + n)) $((floor[2] + w)))
+    read -r q n w < <(one -H "Authorization: Bearer $token" "$api/conversation?after=0")
+    read=($((read[0] + q)) $((read[1] + n)) $((read[2] + w)))
+done
+
+row() {  # name requests nginx_ticks wrk_ticks
+    awk -v name="$1" -v q="$2" -v n="$3" -v w="$4" -v hz="$hz" 'BEGIN {
+        printf "| %-44s | %9d | %10.2f | %10.2f | %10.2f |\n", name, q, n / hz * 1e6 / q, w / hz * 1e6 / q, (n + w) / hz * 1e6 / q }'
+}
+
+echo
+echo "nginx-chat CPU per request, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds of ${SECONDS_EACH}s each, alternated, 127.0.0.1:$CHAT_PORT"
+echo
+printf '| %-44s | %9s | %10s | %10s | %10s |\n' "scenario" "requests" "nginx us" "wrk us" "total us"
+printf '| %-44s | %9s | %10s | %10s | %10s |\n' "---" "---:" "---:" "---:" "---:"
+row "GET /bench/return200 (nginx return 200)" "${floor[@]}"
+row "GET /conversation?after=0 ($nmsg msgs, cached)" "${read[@]}"
+echo
+awk -v fq="${floor[0]}" -v fn="${floor[1]}" -v fw="${floor[2]}" -v rq="${read[0]}" -v rn="${read[1]}" -v rw="${read[2]}" 'BEGIN {
+    printf "CPU per request, return200 / cached read: %.2f× (nginx and wrk), %.2f× (nginx alone); goal ≥ 0.8×\n",
+        ((fn + fw) / fq) / ((rn + rw) / rq), (fn / fq) / (rn / rq) }'

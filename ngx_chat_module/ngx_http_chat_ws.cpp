@@ -492,6 +492,20 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
         : chat::ws::Session::customer(*s, ngx_http_chat_ws_backend,
                                       std::move(sid), after, limits);
 
+    /*
+     * Events are small frames written as they happen: without TCP_NODELAY
+     * the kernel holds one back while the peer has not acknowledged the
+     * previous (the bot's reply behind the customer's own message). nginx
+     * sets it on keep-alive connections and on proxied WebSockets, not on a
+     * request that keeps its connection like this one.
+     */
+    ngx_http_core_loc_conf_t  *core = static_cast<ngx_http_core_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+
+    if (core->tcp_nodelay && ngx_tcp_nodelay(r->connection) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* the 101 answer */
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
     ngx_str_set(&r->headers_out.status_line, "101 Switching Protocols");

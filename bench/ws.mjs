@@ -94,6 +94,7 @@ const rss0 = workerRss();
 const pending = new Map();      // text -> { sent, session }
 const seen = new Map();         // text -> times its message.created arrived
 const latencies = [];
+const posts = [];               // POST sent -> its 201 (the write's own share of the latency)
 let dupes = 0;
 
 log(`opening ${SOCKETS} sockets`);
@@ -132,10 +133,14 @@ await new Promise((done) => {
             const i = sent++;
             const s = sessions[Math.floor(Math.random() * sessions.length)];
             const text = `bench ${process.pid} ${i}`;
-            pending.set(text, { sent: process.hrtime.bigint() });
+            const start = process.hrtime.bigint();
+            pending.set(text, { sent: start });
             inflight++;
             request('POST', `${API}/messages`, { token: s.token, body: { text } })
-                .then((r) => { if (r.status !== 201) failed++; })
+                .then((r) => {
+                    if (r.status !== 201) failed++;
+                    else posts.push(Number(process.hrtime.bigint() - start) / 1e6);
+                })
                 .catch(() => { failed++; })
                 .finally(() => { if (--inflight === 0 && sent >= total) { clearInterval(tick); done(); } });
         }
@@ -147,6 +152,7 @@ await new Promise((r) => setTimeout(r, 2000));       // the last events
 let missing = 0;
 for (const text of pending.keys()) if (!seen.has(text)) missing++;
 latencies.sort((a, b) => a - b);
+posts.sort((a, b) => a - b);
 closing = true;
 for (const ws of sockets) ws.terminate();
 agent.destroy();
@@ -157,6 +163,7 @@ const result = {
     delivered: latencies.length, missing, duplicates: dupes,
     p50_ms: Number(pct(latencies, 0.5).toFixed(2)), p99_ms: Number(pct(latencies, 0.99).toFixed(2)),
     max_ms: Number((latencies.at(-1) ?? NaN).toFixed(2)),
+    post_p50_ms: Number(pct(posts, 0.5).toFixed(2)), post_p99_ms: Number(pct(posts, 0.99).toFixed(2)),
     achieved_rate: Number((sent / elapsed).toFixed(0)),
     kb_per_socket: Number(perSocket.toFixed(2)),
 };

@@ -1,8 +1,10 @@
 // bench/ws.mjs: realtime end to end against a running stack (make up): N customer
 // WebSockets open at once, then messages POSTed at a fixed pace by random sessions; for
 // each message the time from the POST being sent to its message.created event arriving
-// on the author's socket. Every message must arrive exactly once; the nginx workers'
-// memory per open socket is measured from their RSS before and after the sockets open.
+// on the author's socket, and apart the POST's own time (sent -> 201) and the event's
+// lag behind the 201 (the event path: publish, Redis, the workers' subscribers, the
+// send). Every message must arrive exactly once; the nginx workers' memory per open
+// socket is measured from their RSS before and after the sockets open.
 //
 //   node bench/ws.mjs [--sockets 1000] [--rate 500] [--seconds 10]
 //
@@ -94,6 +96,7 @@ const rss0 = workerRss();
 const pending = new Map();      // text -> { sent, session }
 const seen = new Map();         // text -> times its message.created arrived
 const latencies = [];
+const posts = [];               // POST sent -> its 201 (the write's own share of the latency)
 let dupes = 0;
 
 log(`opening ${SOCKETS} sockets`);
@@ -108,7 +111,10 @@ const sockets = await inBatches(SOCKETS, 200, (i) => new Promise((resolve, rejec
         seen.set(text, n);
         if (n > 1) { dupes++; return; }
         const p = pending.get(text);
-        if (p) latencies.push(Number(process.hrtime.bigint() - p.sent) / 1e6);
+        if (p) {
+            p.heard = process.hrtime.bigint();
+            latencies.push(Number(p.heard - p.sent) / 1e6);
+        }
     });
     ws.on('open', () => resolve(ws));
     ws.on('error', reject);
@@ -132,10 +138,15 @@ await new Promise((done) => {
             const i = sent++;
             const s = sessions[Math.floor(Math.random() * sessions.length)];
             const text = `bench ${process.pid} ${i}`;
-            pending.set(text, { sent: process.hrtime.bigint() });
+            const p = { sent: process.hrtime.bigint() };
+            pending.set(text, p);
             inflight++;
             request('POST', `${API}/messages`, { token: s.token, body: { text } })
-                .then((r) => { if (r.status !== 201) failed++; })
+                .then((r) => {
+                    p.answered = process.hrtime.bigint();
+                    if (r.status !== 201) failed++;
+                    else posts.push(Number(p.answered - p.sent) / 1e6);
+                })
                 .catch(() => { failed++; })
                 .finally(() => { if (--inflight === 0 && sent >= total) { clearInterval(tick); done(); } });
         }
@@ -145,8 +156,16 @@ const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
 await new Promise((r) => setTimeout(r, 2000));       // the last events
 
 let missing = 0;
-for (const text of pending.keys()) if (!seen.has(text)) missing++;
+// The event path alone: its message.created heard after the POST's 201 was (negative
+// when the event came first; the server publishes before it answers).
+const after201 = [];
+for (const [text, p] of pending) {
+    if (!seen.has(text)) missing++;
+    if (p.heard !== undefined && p.answered !== undefined) after201.push(Number(p.heard - p.answered) / 1e6);
+}
+after201.sort((a, b) => a - b);
 latencies.sort((a, b) => a - b);
+posts.sort((a, b) => a - b);
 closing = true;
 for (const ws of sockets) ws.terminate();
 agent.destroy();
@@ -157,6 +176,9 @@ const result = {
     delivered: latencies.length, missing, duplicates: dupes,
     p50_ms: Number(pct(latencies, 0.5).toFixed(2)), p99_ms: Number(pct(latencies, 0.99).toFixed(2)),
     max_ms: Number((latencies.at(-1) ?? NaN).toFixed(2)),
+    post_p50_ms: Number(pct(posts, 0.5).toFixed(2)), post_p99_ms: Number(pct(posts, 0.99).toFixed(2)),
+    event_after_201_p50_ms: Number(pct(after201, 0.5).toFixed(2)),
+    event_after_201_p99_ms: Number(pct(after201, 0.99).toFixed(2)),
     achieved_rate: Number((sent / elapsed).toFixed(0)),
     kb_per_socket: Number(perSocket.toFixed(2)),
 };

@@ -18,13 +18,19 @@
  *  - a socket owns its session (a shared_ptr); the session's async
  *    completions hold a weak_ptr, so an answer for a socket that went away
  *    does nothing (nothing else keeps a socket's address);
- *  - a socket is freed only from nginx's side (the request pool's cleanup),
- *    and this file asks for that only through a posted event
- *    (ngx_http_chat_ws_finalize): no send, deliver, dispatch, read or tick
- *    frees a socket under its caller's feet, so a socket pointer obtained in
- *    an event handler (and the Transport its session calls) stays valid until
- *    that handler returns. Loops that send check closing() (set by every
- *    close and by finalize) instead;
+ *  - the HTTP request of the upgrade is freed once the 101 is out and the
+ *    content handler returned (a posted event, ngx_http_chat_ws_detach): an
+ *    idle socket then holds its connection, not the request's pool (about
+ *    5 KB) and header buffer (1 KB). Until then the socket lives on the
+ *    request (its read and write handlers, the request pool's cleanup);
+ *    from then on on the connection (c->data, c->read/write->handler);
+ *  - a socket is freed only from nginx's side (the request pool's cleanup
+ *    before the detach, the finalize event after it), and this file asks for
+ *    that only through a posted event (ngx_http_chat_ws_finalize): no send,
+ *    deliver, dispatch, read or tick frees a socket under its caller's feet,
+ *    so a socket pointer obtained in an event handler (and the Transport its
+ *    session calls) stays valid until that handler returns. Loops that send
+ *    check closing() (set by every close and by finalize) instead;
  *  - nothing is read from a socket before its session is authenticated
  *    (Transport::start_reading arms the read handler).
  */
@@ -49,10 +55,16 @@ static void ngx_http_chat_ws_read(ngx_http_request_t *r);
 
 
 struct ngx_http_chat_socket_t final : chat::ws::Socket {
-    ngx_http_request_t                  *r = NULL;
+    ngx_http_request_t                  *r = NULL;    /* until detached */
+    ngx_connection_t                    *c = NULL;
+    ngx_pool_cleanup_t                  *cln = NULL;  /* in r's pool */
     std::shared_ptr<chat::ws::Session>   session;
+    std::string                          early;       /* bytes behind the
+                                                         handshake, kept at
+                                                         the detach */
     bool                                 finalizing = false;
     ngx_event_t                          finalize_ev{};
+    ngx_event_t                          detach_ev{};
 
     ngx_http_chat_socket_t() : Socket(ngx_current_msec) {}
     void start_reading() override;
@@ -62,10 +74,10 @@ struct ngx_http_chat_socket_t final : chat::ws::Socket {
 
 
 /*
- * The worker's sockets, by their request: a request is not reused while its
- * socket lives (the socket goes in the request pool's cleanup).
+ * The worker's sockets, by their connection: a connection is not reused
+ * while its socket lives (the socket is freed before the connection closes).
  */
-static std::unordered_map<ngx_http_request_t *,
+static std::unordered_map<ngx_connection_t *,
                           std::unique_ptr<ngx_http_chat_socket_t>>
     ngx_http_chat_sockets;
 static ngx_event_t  ngx_http_chat_ws_tick_ev;
@@ -98,9 +110,11 @@ ngx_http_chat_ws_count(void)
 static ngx_http_chat_socket_t *
 ngx_http_chat_ws_socket(ngx_http_request_t *r)
 {
-    auto it = ngx_http_chat_sockets.find(r);
+    auto it = ngx_http_chat_sockets.find(r->connection);
 
-    if (it == ngx_http_chat_sockets.end() || it->second->finalizing) {
+    if (it == ngx_http_chat_sockets.end() || it->second->r != r
+        || it->second->finalizing)
+    {
         return NULL;
     }
 
@@ -131,7 +145,7 @@ ngx_http_chat_ws_tick(ngx_event_t *ev)
                        ngx_exiting || ngx_terminate || ngx_quit)
                == chat::ws::Socket::Tick::give_up)
         {
-            ngx_log_error(NGX_LOG_INFO, s->r->connection->log, 0,
+            ngx_log_error(NGX_LOG_INFO, s->c->log, 0,
                           "chat: websocket close timed out");
             ngx_http_chat_ws_finalize(s);
         }
@@ -150,20 +164,30 @@ ngx_http_chat_ws_tick(ngx_event_t *ev)
 }
 
 
-/* the request pool's cleanup: the one place a socket is freed */
+/* frees a socket: from the request pool's cleanup or the finalize event */
 static void
-ngx_http_chat_ws_cleanup(void *data)
+ngx_http_chat_ws_free(ngx_http_chat_socket_t *s)
 {
-    auto  *s = static_cast<ngx_http_chat_socket_t *>(data);
-
     if (s->finalize_ev.posted) {
         ngx_delete_posted_event(&s->finalize_ev);
     }
 
-    /* the park of the upgrade ends with the request pool's own cleanup */
+    if (s->detach_ev.posted) {
+        ngx_delete_posted_event(&s->detach_ev);
+    }
 
     ngx_http_chat_ws_hub.remove(s->session.get());
-    ngx_http_chat_sockets.erase(s->r);             /* destroys s */
+    ngx_http_chat_sockets.erase(s->c);             /* destroys s */
+}
+
+
+/* the request pool's cleanup, until the detach */
+static void
+ngx_http_chat_ws_cleanup(void *data)
+{
+    /* the park of the upgrade ends with the request pool's own cleanup */
+
+    ngx_http_chat_ws_free(static_cast<ngx_http_chat_socket_t *>(data));
 }
 
 
@@ -172,17 +196,23 @@ ngx_http_chat_ws_finalize_handler(ngx_event_t *ev)
 {
     auto                *s = static_cast<ngx_http_chat_socket_t *>(ev->data);
     ngx_http_request_t  *r = s->r;
-    ngx_connection_t    *c = r->connection;
+    ngx_connection_t    *c = s->c;
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0, "chat: websocket closed");
 
-    /*
-     * Terminating a request whose write handler is set is done through a
-     * posted request: run it now, since posted events do not run posted
-     * requests by themselves. The request's cleanup frees s.
-     */
-    ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
-    ngx_http_run_posted_requests(c);
+    if (r) {
+        /*
+         * Terminating a request whose write handler is set is done through
+         * a posted request: run it now, since posted events do not run
+         * posted requests by themselves. The request's cleanup frees s.
+         */
+        ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    ngx_http_chat_ws_free(s);
+    ngx_http_close_connection(c);
 }
 
 
@@ -203,7 +233,7 @@ ngx_http_chat_ws_finalize(ngx_http_chat_socket_t *s)
 
     s->finalize_ev.handler = ngx_http_chat_ws_finalize_handler;
     s->finalize_ev.data = s;
-    s->finalize_ev.log = s->r->connection->log;
+    s->finalize_ev.log = s->c->log;
 
     ngx_post_event(&s->finalize_ev, &ngx_posted_events);
 }
@@ -220,8 +250,11 @@ ngx_http_chat_socket_t::flush()
 void
 ngx_http_chat_socket_t::start_reading()
 {
-    r->read_event_handler = ngx_http_chat_ws_read;
-    ngx_post_event(r->connection->read, &ngx_posted_events);
+    if (r) {
+        r->read_event_handler = ngx_http_chat_ws_read;
+    }
+
+    ngx_post_event(c->read, &ngx_posted_events);
 }
 
 
@@ -231,14 +264,14 @@ ngx_http_chat_ws_flush(ngx_http_chat_socket_t *s)
 {
     ssize_t              n;
     ngx_http_request_t  *r = s->r;
-    ngx_connection_t    *c = r->connection;
+    ngx_connection_t    *c = s->c;
 
     if (s->finalizing) {
         return;
     }
 
     /* the 101 header may still sit in nginx's output chain */
-    if (r->out) {
+    if (r && r->out) {
         if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
             ngx_http_chat_ws_finalize(s);
             return;
@@ -324,22 +357,30 @@ ngx_http_chat_ws_resume_all(std::string_view reason) noexcept
 }
 
 
-/* the read handler; armed only once the socket's session is authenticated */
+/* reads what the client sent, once the socket's session is authenticated */
 static void
-ngx_http_chat_ws_read(ngx_http_request_t *r)
+ngx_http_chat_ws_receive(ngx_http_chat_socket_t *s)
 {
-    u_char                   buf[8192];
-    ssize_t                  n;
-    ngx_connection_t        *c = r->connection;
-    ngx_http_chat_socket_t  *s = ngx_http_chat_ws_socket(r);
+    u_char               buf[8192];
+    ssize_t              n;
+    ngx_http_request_t  *r = s->r;
+    ngx_connection_t    *c = s->c;
 
-    if (s == NULL || !s->session->authenticated()) {
+    if (!s->session->authenticated()) {
         return;
     }
 
     try {
         /* frames the client sent right behind its handshake */
-        if (r->header_in && r->header_in->pos < r->header_in->last) {
+        if (!s->early.empty()) {
+            std::string  early = std::move(s->early);
+
+            s->early.clear();
+            s->heard(ngx_current_msec);
+            s->session->on_bytes(early, ngx_current_msec);
+
+        } else if (r && r->header_in && r->header_in->pos < r->header_in->last)
+        {
             std::string_view  early((char *) r->header_in->pos,
                                     r->header_in->last - r->header_in->pos);
             r->header_in->pos = r->header_in->last;
@@ -378,6 +419,103 @@ ngx_http_chat_ws_read(ngx_http_request_t *r)
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_http_chat_ws_finalize(s);
+    }
+}
+
+
+/* the request's read handler, until the detach */
+static void
+ngx_http_chat_ws_read(ngx_http_request_t *r)
+{
+    ngx_http_chat_socket_t  *s = ngx_http_chat_ws_socket(r);
+
+    if (s) {
+        ngx_http_chat_ws_receive(s);
+    }
+}
+
+
+/* the connection's handlers, after the detach */
+static void
+ngx_http_chat_ws_read_event(ngx_event_t *rev)
+{
+    auto  *c = static_cast<ngx_connection_t *>(rev->data);
+    auto  *s = static_cast<ngx_http_chat_socket_t *>(c->data);
+
+    if (s->finalizing) {
+        return;
+    }
+
+    /* worker_shutdown_timeout: nginx closes the connections still open */
+    if (c->close) {
+        ngx_http_chat_ws_finalize(s);
+        return;
+    }
+
+    ngx_http_chat_ws_receive(s);
+}
+
+
+static void
+ngx_http_chat_ws_write_event(ngx_event_t *wev)
+{
+    auto  *c = static_cast<ngx_connection_t *>(wev->data);
+
+    ngx_http_chat_ws_flush(static_cast<ngx_http_chat_socket_t *>(c->data));
+}
+
+
+/*
+ * Once the content handler returned: the request of the upgrade is freed
+ * (its access log line is written now, status 101) and the socket keeps the
+ * connection alone. Bytes the client sent behind its handshake are kept
+ * first. A socket whose 101 is not out yet, or whose request is held
+ * elsewhere, stays on its request as before.
+ */
+static void
+ngx_http_chat_ws_detach(ngx_event_t *ev)
+{
+    auto                *s = static_cast<ngx_http_chat_socket_t *>(ev->data);
+    ngx_http_request_t  *r = s->r;
+    ngx_connection_t    *c = s->c;
+
+    if (s->finalizing || r == NULL || r->out || r->main->count != 1
+        || r->blocked)
+    {
+        return;
+    }
+
+    try {
+        if (r->header_in && r->header_in->pos < r->header_in->last) {
+            s->early.assign((char *) r->header_in->pos,
+                            r->header_in->last - r->header_in->pos);
+            r->header_in->pos = r->header_in->last;
+        }
+
+    } catch (...) {
+        return;
+    }
+
+    s->cln->handler = NULL;      /* the request pool frees s no more */
+    s->cln = NULL;
+    s->r = NULL;
+
+    ngx_http_free_request(r, 0);
+
+    c->destroyed = 0;            /* the connection is not: the socket has it */
+    c->log->action = NULL;
+    c->data = s;
+    c->read->handler = ngx_http_chat_ws_read_event;
+    c->write->handler = ngx_http_chat_ws_write_event;
+
+    /* the header buffer held the request's strings; nothing reads it now */
+    if (c->buffer && c->buffer->start
+        && ngx_pfree(c->pool, c->buffer->start) == NGX_OK)
+    {
+        c->buffer->start = NULL;
+        c->buffer->pos = NULL;
+        c->buffer->last = NULL;
+        c->buffer->end = NULL;
     }
 }
 
@@ -487,10 +625,25 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
     auto s = std::make_unique<ngx_http_chat_socket_t>();
 
     s->r = r;
+    s->c = r->connection;
     s->session = agent
         ? chat::ws::Session::agent(*s, ngx_http_chat_ws_backend, limits)
         : chat::ws::Session::customer(*s, ngx_http_chat_ws_backend,
                                       std::move(sid), after, limits);
+
+    /*
+     * Events are small frames written as they happen: without TCP_NODELAY
+     * the kernel holds one back while the peer has not acknowledged the
+     * previous (the bot's reply behind the customer's own message). nginx
+     * sets it on keep-alive connections and on proxied WebSockets, not on a
+     * request that keeps its connection like this one.
+     */
+    ngx_http_core_loc_conf_t  *core = static_cast<ngx_http_core_loc_conf_t *>(
+        ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+
+    if (core->tcp_nodelay && ngx_tcp_nodelay(r->connection) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     /* the 101 answer */
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
@@ -524,7 +677,7 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
     ngx_http_chat_ws_hub.add(raw->session.get());
 
     try {
-        ngx_http_chat_sockets[r] = std::move(s);
+        ngx_http_chat_sockets[r->connection] = std::move(s);
 
     } catch (...) {
         ngx_http_chat_ws_hub.remove(raw->session.get());
@@ -533,6 +686,7 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
 
     cln->handler = ngx_http_chat_ws_cleanup;
     cln->data = raw;
+    raw->cln = cln;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "chat: websocket open (%s)", agent ? "agent" : "customer");
@@ -555,6 +709,12 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
         ngx_http_chat_ws_tick_ev.data = &ngx_http_chat_sockets;
         ngx_add_timer(&ngx_http_chat_ws_tick_ev, 1000);
     }
+
+    /* posted before the session's read event: it runs first */
+    raw->detach_ev.handler = ngx_http_chat_ws_detach;
+    raw->detach_ev.data = raw;
+    raw->detach_ev.log = r->connection->log;
+    ngx_post_event(&raw->detach_ev, &ngx_posted_events);
 
     /*
      * A customer's session starts reading at once (a posted read event: all

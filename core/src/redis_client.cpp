@@ -51,6 +51,12 @@ Error unavailable(const std::string& why) {
 }  // namespace
 
 struct Client::Impl final : detail::ConnectionEvents {
+    // The posted flush of the commands of one loop turn; it may run after the Impl is gone.
+    struct Flush {
+        Impl* self;
+        bool posted = false;
+    };
+
     struct Pending {
         ReplyCallback cb;
         std::uint64_t deadline_ms;
@@ -60,6 +66,7 @@ struct Client::Impl final : detail::ConnectionEvents {
     Config cfg;
     std::deque<Pending> pending;  // in send order; Redis answers in order
     std::shared_ptr<Batch> batch;
+    std::shared_ptr<Flush> flush = std::make_shared<Flush>(Flush{this});
     std::unique_ptr<Timer> command_timer;
     std::unique_ptr<detail::Connection> conn;  // last: its callbacks use the members above
     bool shut_down = false;
@@ -72,6 +79,7 @@ struct Client::Impl final : detail::ConnectionEvents {
           conn(std::make_unique<detail::Connection>(loop, cfg, *this, "redis")) {}
 
     ~Impl() override {
+        flush->self = nullptr;
         // Fails what is pending (their callbacks are posted and run later).
         conn->stop();
         conn.reset();
@@ -114,6 +122,20 @@ struct Client::Impl final : detail::ConnectionEvents {
         }
         commands++;
         if (!command_timer->armed()) command_timer->arm(cfg.command_timeout_ms);
+        post_flush();
+    }
+
+    // hiredis only buffers a command and asks for a writable event: the command would
+    // leave at the next loop turn, after everything else this turn does (an event's
+    // PUBLISH waited behind the rest of its turn). The commands of one turn are written
+    // together from a task posted in this turn, off hiredis's stack and the caller's.
+    void post_flush() {
+        if (flush->posted) return;
+        loop.post([f = flush] {
+            f->posted = false;
+            if (f->self && !f->self->shut_down) f->self->conn->flush();
+        });
+        flush->posted = true;
     }
 
     // One timer tracks the oldest pending command; younger ones are checked

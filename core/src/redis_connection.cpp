@@ -163,6 +163,11 @@ void Connection::schedule_retry() {
     backoff_ms_ = std::min(backoff_ms_ * 2, std::max(cfg_.backoff_max_ms, cfg_.backoff_min_ms));
 }
 
+void Connection::flush() {
+    if (state_ != State::up || in_hiredis_ > 0) return;
+    on_io(this, false, true);  // an I/O error frees the context, as on a writable event
+}
+
 void Connection::on_io(Connection* self, bool readable, bool writable) {
     redisAsyncContext* ac = self->ac_;
     if (ac == nullptr) return;

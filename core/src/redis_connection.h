@@ -58,6 +58,10 @@ public:
     // reconnects after backoff. why becomes reason().
     void drop(std::string why);
 
+    // Writes what hiredis holds for the server now, instead of at the next writable
+    // event (one loop turn later); does nothing unless up. Not from a hiredis callback.
+    void flush();
+
     // Non-null only while up.
     redisAsyncContext* context() const { return state_ == State::up ? ac_ : nullptr; }
     bool up() const { return state_ == State::up; }

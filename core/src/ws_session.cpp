@@ -239,11 +239,27 @@ void Session::deliver(const events::Event& e) {
         status_ = e.status;
         assigned_agent_id_ = e.assigned_agent_id;
     }
-    if (e.type == events::Type::message_created) {
-        if (e.seq <= last_seq_) return;  // replayed already, or delivered twice
-        last_seq_ = e.seq;
-    }
+    // replayed already, or delivered twice
+    if (e.type == events::Type::message_created && !first_delivery(e.seq)) return;
     transport_.send(frame_text(e.json));
+}
+
+// Whether message `seq` is new to the client; marks it sent (see seen_).
+bool Session::first_delivery(std::int64_t seq) noexcept {
+    constexpr std::int64_t kWindow = 64;
+    if (seq > last_seq_) {
+        std::int64_t d = seq - last_seq_;
+        seen_ = d >= kWindow ? 0 : seen_ << d;
+        seen_ |= 1;
+        last_seq_ = seq;
+        return true;
+    }
+    std::int64_t d = last_seq_ - seq;
+    if (d >= kWindow) return false;
+    std::uint64_t bit = std::uint64_t{1} << d;
+    if (seen_ & bit) return false;
+    seen_ |= bit;
+    return true;
 }
 
 // The customer's replay: every message after last_seq, a page at a time, then the live

@@ -69,4 +69,38 @@ TEST(WsOutbox, TheDefaultBoundIsOneMebibyte) {
     EXPECT_FALSE(o.push("y"));
 }
 
+TEST(WsOutbox, AQueueThatNeverDrainsKeepsItsOrderAndFewSlots) {
+    Outbox o;
+    std::size_t next_in = 0, next_out = 0;
+    for (int round = 0; round < 1000; round++) {
+        EXPECT_TRUE(o.push(std::to_string(next_in++)));
+        EXPECT_TRUE(o.push(std::to_string(next_in++)));
+        EXPECT_EQ(o.unsent(), std::to_string(next_out));
+        o.sent(o.unsent().size());
+        next_out++;
+    }
+    // 1000 frames still queued, in order
+    EXPECT_EQ(o.bytes(), [&] {
+        std::size_t b = 0;
+        for (std::size_t i = next_out; i < next_in; i++) b += std::to_string(i).size();
+        return b;
+    }());
+    while (!o.empty()) {
+        EXPECT_EQ(o.unsent(), std::to_string(next_out++));
+        o.sent(o.unsent().size());
+    }
+    EXPECT_EQ(next_out, next_in);
+    EXPECT_EQ(o.bytes(), 0u);
+}
+
+TEST(WsOutbox, ADrainedQueueStartsOverEmpty) {
+    Outbox o;
+    for (int i = 0; i < 100; i++) EXPECT_TRUE(o.push("frame"));
+    while (!o.empty()) o.sent(2);
+    EXPECT_EQ(o.unsent(), "");
+    EXPECT_TRUE(o.push("next"));
+    EXPECT_EQ(o.unsent(), "next");
+    EXPECT_EQ(o.bytes(), 4u);
+}
+
 }  // namespace

@@ -178,6 +178,26 @@ TEST(WsSession, EachMessageReachesACustomerOnceInSeqOrder) {
     EXPECT_EQ(c.t.frames.size(), 2u);
 }
 
+// Two writes of one conversation published by two workers reach Redis in either order.
+TEST(WsSession, AMessageHeardAfterALaterOneStillReachesTheCustomerOnce) {
+    Customer c(5);
+    c.b.replays[0].done(page(conversation(kConv, "automated", "", 6, 7), 7));
+    c.t.frames.clear();
+    auto later = conversation(kConv, "automated", "", 8, 9);  // 8, 9, conversation.updated
+    c.s->on_event(later[1]);
+    c.s->on_event(later[0]);
+    ASSERT_EQ(c.t.frames.size(), 2u);
+    EXPECT_EQ(c.t.texts()[0], later[1].json);
+    EXPECT_EQ(c.t.texts()[1], later[0].json);
+    for (const Event& e : conversation(kConv, "automated", "", 5, 9)) c.s->on_event(e);
+    ASSERT_EQ(c.t.frames.size(), 3u);  // 5 to 9 were had: only the conversation is new
+    // far ahead: the window moves, and what was had stays had
+    auto far = conversation(kConv, "automated", "", 100, 100);
+    c.s->on_event(far[0]);
+    c.s->on_event(later[0]);
+    EXPECT_EQ(c.t.frames.size(), 4u);
+}
+
 TEST(WsSession, LiveEventsWaitForTheReplayInABoundedQueue) {
     chat::ws::SessionLimits lim;
     lim.pending_max = 3;

@@ -12,7 +12,7 @@
 //  - budgets: every client frame spends from a frame budget first (empty: closed 1008
 //    "too many frames"); typing frames also from a small typing budget (excess dropped);
 //  - visibility: a customer hears the events of its own conversation only, each
-//    message.created once (seq above the last one it got); an agent hears what
+//    message.created once (even when two arrive out of seq order); an agent hears what
 //    events::visible_to_agent says for its role. Nobody hears the echo of its own side's
 //    typing and read (Event::sender);
 //  - replay: a customer session first replays every message after ?after=SEQ, page by
@@ -143,7 +143,16 @@ private:
     std::string conversation_id_;    // customers: what they hear and write into
     std::string assigned_agent_id_;  // customers: routing facts of their typing
     std::string status_;
-    std::int64_t last_seq_ = 0;  // customers: the last message.created sent
+    bool first_delivery(std::int64_t seq) noexcept;
+
+    // Customers: which message.created went out. Two writes of one conversation may be
+    // heard out of their commit order (two workers publish them, Redis keeps each
+    // publisher's order only), so a message below the highest one sent may still be
+    // due: last_seq_ is the highest sent, bit d of seen_ says whether last_seq_ - d was
+    // (everything up to ?after= counts as had). A message older than the window (64)
+    // counts as had: that far out of order it is a replayed one.
+    std::int64_t last_seq_ = 0;
+    std::uint64_t seen_ = ~std::uint64_t{0};
     bool replaying_ = false;
     std::vector<events::Event> pending_;
     Parser parser_;

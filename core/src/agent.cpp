@@ -30,8 +30,8 @@ int hex_digit(char c) {
 }  // namespace
 
 // The events and side effects of a write, from its parsed answer (see Done in agent.h).
-void add_effects(Outcome& a, const json::Value& root) {
-    a.events = events::from_parsed(root);
+void add_effects(Outcome& a, const json::Value& root, std::string_view site) {
+    a.events = events::from_parsed(root, site);
     if (events::Event p = events::presence_parsed(root); !p.json.empty()) a.events.push_back(std::move(p));
     a.side_effects = events::side_effects_parsed(root);
 }
@@ -77,14 +77,15 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
     return n;
 }
 
-Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status, Effects fx) {
+Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status, Effects fx,
+                     std::string_view site) {
     json::Limits lim;
     lim.max_bytes = 64u << 20;
     auto v = json::parse(text, lim);
     if (!v.ok()) return make_error(Errc::internal, "unexpected database answer: " + v.error().message);
     Outcome a;
     a.status = status;
-    if (fx == Effects::publish) add_effects(a, v.value());
+    if (fx == Effects::publish) add_effects(a, v.value(), site);
     if (status == 204) return a;
     json::Writer w(a.body);
     w.begin_object();
@@ -239,9 +240,11 @@ void Service::write_access(const Principal& p, std::string_view conversation_id,
             loop_.post([done] { done(make_error(Errc::not_found, "conversation not found")); });
             return;
         }
+        // A conversation of another site, or one the agent cannot see, is not found.
         pg_.query("SELECT c.status, coalesce(c.assigned_agent_id::text, ''),"
-                  " chat_agent_can_write(c, $1::uuid, $2) FROM conversations c WHERE c.id = $3::uuid",
-                  {p.agent_id, p.role, std::string(conversation_id)}, [done](Result<pg::QueryResult> r) {
+                  " chat_agent_can_write(c, $1::uuid, $2) FROM conversations c"
+                  " WHERE c.id = $3::uuid AND chat_agent_can_see(c, $1::uuid, $2, $4)",
+                  {p.agent_id, p.role, std::string(conversation_id), p.site}, [done](Result<pg::QueryResult> r) {
                       if (!r.ok()) return done(r.error());
                       if (r.value().rows() < 1) return done(make_error(Errc::not_found, "conversation not found"));
                       WriteAccess a;

@@ -230,11 +230,17 @@ my $mine_b = $ng->get("$B/agent/conversations?view=active", headers => $BB)->{js
 is_deeply([map { $_->{id} } @$mine_b], [$conv_b], "their active view on $S2 shows ${S2}'s chat only");
 $ng->post("$A/agent/presence", headers => $BA, json => { presence => 'offline' });
 
-# A grant taken away acts at once: the token of that site stops working.
+# A grant taken away acts at once: the token of that site stops working, and its socket closes.
+my $wboth = ChatWS->connect(port => $ng->port, path => "$A/agent/ws", headers => $BA);
+ok($wboth, 'the agent granted both listens on the default site');
+$wboth->drain(0.5);
 my $take = $ng->patch("$B/admin/agents/$both_id", headers => $BH, json => { sites => [$S2] });
 is($take->{status}, 200, 'the admin takes the default site away');
 is($ng->get("$A/agent/me", headers => $BA)->{status}, 401, 'the agent token of that site gets 401 at once');
 is($ng->get("$B/agent/me", headers => $BB)->{status}, 200, "the one of $S2 still works");
+for (1 .. 10) { last unless defined $wboth->next_message(1); }
+is($wboth->{closed}, 4401, 'the socket on the site taken away is closed with 4401 within seconds');
+$wboth->close;
 
 $wa->close;
 $wb->close;

@@ -2,6 +2,7 @@
 // cursors and the standing of open sockets; the use cases are in agent_*.cpp.
 #include "chat/agent.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <memory>
@@ -190,6 +191,7 @@ int role_rank(std::string_view role) {
 
 Recheck recheck(const Principal& p, const Standing* now) noexcept {
     if (!now || now->deleted || now->token_version != p.token_version) return Recheck::revoke;
+    if (std::find(now->sites.begin(), now->sites.end(), p.site) == now->sites.end()) return Recheck::revoke;
     if (now->role == p.role) return Recheck::keep;
     return role_rank(now->role) > role_rank(p.role) ? Recheck::promote : Recheck::revoke;
 }
@@ -204,8 +206,8 @@ void Service::standing(const std::vector<std::string>& agent_ids,
             ids += id;
         }
         ids += '}';
-        pg_.query("SELECT id::text, role, token_version, deleted_at IS NOT NULL FROM agents"
-                  " WHERE id = ANY($1::uuid[])",
+        pg_.query("SELECT id::text, role, token_version, deleted_at IS NOT NULL, array_to_string(sites, ' ')"
+                  " FROM agents WHERE id = ANY($1::uuid[])",
                   {ids}, [done](Result<pg::QueryResult> r) {
                       if (!r.ok()) return done(r.error());
                       std::vector<Standing> out;
@@ -218,6 +220,14 @@ void Service::standing(const std::vector<std::string>& agent_ids,
                               auto v = parse_int(q.get(i, 2));
                               s.token_version = v.value_or(-1);
                               s.deleted = q.get(i, 3) != "f";
+                              // site names hold no space (limits::site_name_ok)
+                              s.sites.clear();
+                              std::string_view names = q.get(i, 4);
+                              while (!names.empty()) {
+                                  auto sp = names.find(' ');
+                                  s.sites.emplace_back(names.substr(0, sp));
+                                  names = sp == std::string_view::npos ? std::string_view{} : names.substr(sp + 1);
+                              }
                               out.push_back(std::move(s));
                           }
                       } catch (const std::exception& e) {

@@ -62,12 +62,13 @@ struct Standing {
     std::string role;
     std::int64_t token_version = 0;
     bool deleted = false;
+    std::vector<std::string> sites{std::string(limits::kSiteDefault)};  // granted
 };
 
 // What an open socket does when its agent's standing is read again: keep going; take
 // the new, larger role (a promotion); or close (4401) because the token was revoked
-// (logout, password change), the agent was deleted or lost a role. `now` is null when
-// the agent no longer exists.
+// (logout, password change), the agent was deleted, lost a role or the socket's site.
+// `now` is null when the agent no longer exists.
 enum class Recheck { keep, promote, revoke };
 Recheck recheck(const Principal& p, const Standing* now) noexcept;
 

@@ -128,10 +128,14 @@ typedef struct {
                                                     server) */
     ngx_uint_t                  cookie_secure;   /* chat_cookie_secure */
     ngx_array_t                *allowed_origins; /* of ngx_str_t, normalized */
+    ngx_str_t                   site;            /* chat_site (server, location) */
 } ngx_http_chat_loc_conf_t;
 
 
 extern ngx_module_t  ngx_http_chat_module;
+
+/* ngx_http_chat_module.cpp: the request's chat_site */
+std::string_view ngx_http_chat_site(ngx_http_request_t *r);
 
 
 /* ngx_http_chat_zone.cpp */
@@ -325,6 +329,7 @@ struct ngx_http_chat_call_t {
     std::string                      body;
     std::string                      sid;      /* customer: the session */
     const chat::agent::Principal    *agent;    /* agent: who asks */
+    std::string_view                 site;     /* the location's chat_site */
 };
 
 typedef void (*ngx_http_chat_use_case_pt)(const ngx_http_chat_call_t &c,

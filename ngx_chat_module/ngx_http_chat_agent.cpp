@@ -32,7 +32,8 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
       NGX_HTTP_CHAT_BODY,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
           ngx_http_chat_agents().login(c.body,
-              ngx_http_chat_sv(c.r->connection->addr_text), std::move(d));
+              ngx_http_chat_sv(c.r->connection->addr_text), c.site,
+              std::move(d));
       }, NULL },
 
     { NGX_HTTP_POST, "v1/agent/logout", NGX_HTTP_CHAT_AGENT,

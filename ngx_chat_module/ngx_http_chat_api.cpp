@@ -133,7 +133,8 @@ ngx_http_chat_route_token(ngx_http_request_t *r, ngx_http_chat_auth_e auth,
     }
 
     if (!agent) {
-        auto sid = ngx_http_chat_worker()->customer->authenticate(cr.token);
+        auto sid = ngx_http_chat_worker()->customer->authenticate(cr.token,
+                       ngx_http_chat_site(r));
 
         if (!sid.ok()) {
             return optional ? NGX_DECLINED
@@ -250,6 +251,7 @@ ngx_http_chat_route_agent(ngx_http_request_t *r, std::string body)
 
     return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
         ngx_http_chat_worker()->agent->authenticate(token,
+            ngx_http_chat_site(r),
             [id, body = std::move(body)]
             (chat::Result<chat::agent::Principal> p) mutable {
                 ngx_http_request_t  *r = ngx_http_chat_parked(id);
@@ -270,7 +272,7 @@ ngx_http_chat_route_agent(ngx_http_request_t *r, std::string body)
                 ctx->route->use_case({r, ngx_http_chat_sv(ctx->id),
                                       ngx_http_chat_sv(r->args),
                                       std::move(body), std::string(),
-                                      &p.value()},
+                                      &p.value(), ngx_http_chat_site(r)},
                                      ngx_http_chat_outcome_done(r, id));
             });
     });
@@ -291,7 +293,7 @@ ngx_http_chat_route_call(ngx_http_request_t *r, std::string body)
     ngx_http_chat_call_t  c{r, ngx_http_chat_sv(ctx->id),
                             ngx_http_chat_sv(r->args), std::move(body),
                             std::string(ngx_http_chat_sv(ctx->principal)),
-                            NULL};
+                            NULL, ngx_http_chat_site(r)};
 
     return rt->handler ? rt->handler(c) : ngx_http_chat_route_run(rt, c);
 }

@@ -60,7 +60,7 @@ ngx_http_chat_session(ngx_http_chat_call_t &c)
             && ngx_http_chat_cache_read(cmcf->zone, c.sid, -1, cmcf->history,
                                         &conv, &msgs))
         {
-            auto resumed = svc->resume_session(c.sid, conv, msgs);
+            auto resumed = svc->resume_session(c.sid, c.site, conv, msgs);
 
             if (resumed) {
                 ngx_http_chat_count(cmcf, cache_hits);
@@ -72,7 +72,8 @@ ngx_http_chat_session(ngx_http_chat_call_t &c)
     }
 
     return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
-        svc->open_session(cr.token, body, ngx_http_chat_outcome_done(r, id));
+        svc->open_session(cr.token, body, c.site,
+                          ngx_http_chat_outcome_done(r, id));
     });
 }
 
@@ -128,7 +129,7 @@ ngx_http_chat_faq(ngx_http_chat_call_t &c)
                                         "the FAQ is not loaded yet");
     }
 
-    return ngx_http_chat_outcome_send(c.r, svc->faq_list());
+    return ngx_http_chat_outcome_send(c.r, svc->faq_list(c.site));
 }
 
 
@@ -146,21 +147,21 @@ const ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
     { NGX_HTTP_POST, "v1/messages", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->post_message(c.sid, c.body,
+          ngx_http_chat_service()->post_message(c.sid, c.body, c.site,
                                                 std::move(done));
       }, NULL },
 
     { NGX_HTTP_POST, "v1/escalate", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->escalate(c.sid, c.body,
+          ngx_http_chat_service()->escalate(c.sid, c.body, c.site,
                                             std::move(done));
       }, NULL },
 
     { NGX_HTTP_POST, "v1/read", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->mark_read(c.sid, c.body,
+          ngx_http_chat_service()->mark_read(c.sid, c.body, c.site,
                                              std::move(done));
       }, NULL },
 

@@ -30,6 +30,8 @@ static char *ngx_http_chat_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chat_login_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_chat_site_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_chat_handler_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -138,6 +140,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       ngx_http_chat_allowed_origins,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_chat_loc_conf_t, allowed_origins),
+      NULL },
+
+    { ngx_string("chat_site"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_chat_site_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_chat_loc_conf_t, site),
       NULL },
 
     { ngx_string("chat_api"),
@@ -354,7 +363,28 @@ ngx_http_chat_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->allowed_origins, prev->allowed_origins,
                              NULL);
 
+    if (conf->site.data == NULL) {
+        conf->site = prev->site;
+    }
+
+    if (conf->site.data == NULL) {
+        conf->site.data = (u_char *) chat::limits::kSiteDefault.data();
+        conf->site.len = chat::limits::kSiteDefault.size();
+    }
+
     return NGX_CONF_OK;
+}
+
+
+std::string_view
+ngx_http_chat_site(ngx_http_request_t *r)
+{
+    ngx_http_chat_loc_conf_t  *lcf;
+
+    lcf = static_cast<ngx_http_chat_loc_conf_t *>(
+              ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
+
+    return ngx_http_chat_sv(lcf->site);
 }
 
 
@@ -468,6 +498,30 @@ ngx_http_chat_login_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_http_chat_login_store(cmcf, ll);
+
+    return NGX_CONF_OK;
+}
+
+
+/* chat_site NAME; (the name's rule: chat::config::check_site) */
+static char *
+ngx_http_chat_site_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t  *field = reinterpret_cast<ngx_str_t *>(static_cast<char *>(conf)
+                                                     + cmd->offset);
+    ngx_str_t  *value = static_cast<ngx_str_t *>(cf->args->elts);
+
+    if (field->data != NULL) {
+        return (char *) "is duplicate";
+    }
+
+    if (ngx_http_chat_conf_check(cf, chat::config::check_site(
+            ngx_http_chat_sv(value[1]))) != NGX_OK)
+    {
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    *field = value[1];
 
     return NGX_CONF_OK;
 }

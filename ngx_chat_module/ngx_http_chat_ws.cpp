@@ -601,7 +601,7 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
     /* a customer's session token is checked before the upgrade (401) */
     if (!agent) {
         auto  start = chat::ws::customer_start(
-            w->customer->authenticate(cr.token),
+            w->customer->authenticate(cr.token, ngx_http_chat_site(r)),
             ngx_http_arg(r, (u_char *) "after", 5, &arg) == NGX_OK
                 ? std::optional(ngx_http_chat_sv(arg)) : std::nullopt);
 
@@ -721,7 +721,7 @@ ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent)
      * that may close the socket runs from the loop, after this handler
      * returned) and replays; an agent's verifies its token first.
      */
-    raw->session->start(cr.token);
+    raw->session->start(cr.token, ngx_http_chat_site(r));
 
     return NGX_DONE;
 }

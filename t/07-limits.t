@@ -121,7 +121,7 @@ for my $key (sort keys %$S) {
 # The value lists the SQL functions check themselves (CH422 for anything else).
 my %call = (
     'chat_agent_conversations.view' => sub { 'SELECT chat_agent_conversations(gen_random_uuid(), \'agent\', '
-                                             . q_(shift) . ', 1, NULL, NULL)' },
+                                             . q_(shift) . ', 1, NULL, NULL, \'default\')' },
     'chat_agent_presence.presence'  => sub { 'SELECT chat_agent_presence(gen_random_uuid(), ' . q_(shift) . ')' },
 );
 my $F = $limits->{functions};
@@ -146,5 +146,8 @@ is($A->{display_name_bytes}{max}, $S->{'agents.display_name'}{max_length},
    'the API and the schema bound display names alike');
 is($A->{max_active_chats}{min}, $S->{'agents.max_active_chats'}{min}, 'the API and the schema bound capacity alike');
 is($A->{faq_slug_bytes}{max}, $S->{'faq_entries.slug'}{max_length}, 'the API and the schema bound slugs alike');
+is($A->{site_bytes}{max}, $S->{'conversations.site'}{max_length}, 'the API and the schema bound site names alike');
+is($limits->{directives}{chat_site}{default}, $S->{'conversations.site'}{default},
+   'chat_site defaults to the site the schema gives existing rows');
 
 done_testing();

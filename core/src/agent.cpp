@@ -2,6 +2,7 @@
 // cursors and the standing of open sockets; the use cases are in agent_*.cpp.
 #include "chat/agent.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <memory>
@@ -30,8 +31,8 @@ int hex_digit(char c) {
 }  // namespace
 
 // The events and side effects of a write, from its parsed answer (see Done in agent.h).
-void add_effects(Outcome& a, const json::Value& root) {
-    a.events = events::from_parsed(root);
+void add_effects(Outcome& a, const json::Value& root, std::string_view site) {
+    a.events = events::from_parsed(root, site);
     if (events::Event p = events::presence_parsed(root); !p.json.empty()) a.events.push_back(std::move(p));
     a.side_effects = events::side_effects_parsed(root);
 }
@@ -77,14 +78,15 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
     return n;
 }
 
-Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status, Effects fx) {
+Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status, Effects fx,
+                     std::string_view site) {
     json::Limits lim;
     lim.max_bytes = 64u << 20;
     auto v = json::parse(text, lim);
     if (!v.ok()) return make_error(Errc::internal, "unexpected database answer: " + v.error().message);
     Outcome a;
     a.status = status;
-    if (fx == Effects::publish) add_effects(a, v.value());
+    if (fx == Effects::publish) add_effects(a, v.value(), site);
     if (status == 204) return a;
     json::Writer w(a.body);
     w.begin_object();
@@ -189,6 +191,7 @@ int role_rank(std::string_view role) {
 
 Recheck recheck(const Principal& p, const Standing* now) noexcept {
     if (!now || now->deleted || now->token_version != p.token_version) return Recheck::revoke;
+    if (std::find(now->sites.begin(), now->sites.end(), p.site) == now->sites.end()) return Recheck::revoke;
     if (now->role == p.role) return Recheck::keep;
     return role_rank(now->role) > role_rank(p.role) ? Recheck::promote : Recheck::revoke;
 }
@@ -203,8 +206,8 @@ void Service::standing(const std::vector<std::string>& agent_ids,
             ids += id;
         }
         ids += '}';
-        pg_.query("SELECT id::text, role, token_version, deleted_at IS NOT NULL FROM agents"
-                  " WHERE id = ANY($1::uuid[])",
+        pg_.query("SELECT id::text, role, token_version, deleted_at IS NOT NULL, array_to_string(sites, ' ')"
+                  " FROM agents WHERE id = ANY($1::uuid[])",
                   {ids}, [done](Result<pg::QueryResult> r) {
                       if (!r.ok()) return done(r.error());
                       std::vector<Standing> out;
@@ -217,6 +220,14 @@ void Service::standing(const std::vector<std::string>& agent_ids,
                               auto v = parse_int(q.get(i, 2));
                               s.token_version = v.value_or(-1);
                               s.deleted = q.get(i, 3) != "f";
+                              // site names hold no space (limits::site_name_ok)
+                              s.sites.clear();
+                              std::string_view names = q.get(i, 4);
+                              while (!names.empty()) {
+                                  auto sp = names.find(' ');
+                                  s.sites.emplace_back(names.substr(0, sp));
+                                  names = sp == std::string_view::npos ? std::string_view{} : names.substr(sp + 1);
+                              }
                               out.push_back(std::move(s));
                           }
                       } catch (const std::exception& e) {
@@ -239,9 +250,11 @@ void Service::write_access(const Principal& p, std::string_view conversation_id,
             loop_.post([done] { done(make_error(Errc::not_found, "conversation not found")); });
             return;
         }
+        // A conversation of another site, or one the agent cannot see, is not found.
         pg_.query("SELECT c.status, coalesce(c.assigned_agent_id::text, ''),"
-                  " chat_agent_can_write(c, $1::uuid, $2) FROM conversations c WHERE c.id = $3::uuid",
-                  {p.agent_id, p.role, std::string(conversation_id)}, [done](Result<pg::QueryResult> r) {
+                  " chat_agent_can_write(c, $1::uuid, $2) FROM conversations c"
+                  " WHERE c.id = $3::uuid AND chat_agent_can_see(c, $1::uuid, $2, $4)",
+                  {p.agent_id, p.role, std::string(conversation_id), p.site}, [done](Result<pg::QueryResult> r) {
                       if (!r.ok()) return done(r.error());
                       if (r.value().rows() < 1) return done(make_error(Errc::not_found, "conversation not found"));
                       WriteAccess a;

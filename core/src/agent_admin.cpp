@@ -65,6 +65,23 @@ Validated check_agent_fields(const json::Value& in, bool create, json::Value& pa
     } else if (create) {
         patch.set("max_active_chats", json::Value(limits::kMaxActiveChatsDefault));
     }
+    if (const json::Value* sv = in.find("sites"); sv && !create) {
+        // The sites the agent is granted (chat_site names), replacing the list.
+        const json::Array* list = sv->as_array();
+        auto bad = [&] {
+            return err(Errc::validation, "sites must be a list of 1 to " + std::to_string(limits::kAgentSitesMax) +
+                                             " site names (" + limits::range_text(limits::kSiteBytes) +
+                                             " of a-z 0-9 . _ - starting with a letter or digit)");
+        };
+        if (!list || list->empty() || list->size() > limits::kAgentSitesMax) return bad();
+        json::Value sites{json::Array{}};
+        for (const json::Value& e : *list) {
+            const std::string* s = e.as_string();
+            if (!s || !limits::site_name_ok(*s)) return bad();
+            sites.push_back(json::Value(*s));
+        }
+        patch.set("sites", std::move(sites));
+    }
     if (const json::Value* pw = in.find("password"); pw && !pw->is_null()) {
         const std::string* s = pw->as_string();
         if (!s) return err(Errc::validation, "password must be a string");
@@ -142,7 +159,7 @@ void Service::admin_agents(const Principal& p, std::string_view query, Done done
             if (it->second != "0" && it->second != "1") return fail(done, Errc::validation, "deleted must be 0 or 1");
             with_deleted = it->second == "1";
         }
-        run("SELECT chat_admin_agents($1)::text", {std::string(with_deleted ? "true" : "false")},
+        run("SELECT chat_admin_agents($1, $2)::text", {std::string(with_deleted ? "true" : "false"), p.site},
             [](std::string_view text, bool) { return pick(text, {"agents"}, 200, Effects::none); },
             std::move(done));
     } catch (const std::exception& e) {
@@ -169,7 +186,8 @@ void Service::admin_create_agent(const Principal& p, std::string_view body, Done
         loop_.random_bytes(st->salt);  // the loop's CSPRNG, read on the loop thread
         auto params = std::vector<std::optional<std::string>>{
             *fields.find_string("username"), *fields.find_string("display_name"), std::nullopt,
-            *fields.find_string("role"), std::to_string(fields.find_int("max_active_chats").value_or(limits::kMaxActiveChatsDefault))};
+            *fields.find_string("role"), std::to_string(fields.find_int("max_active_chats").value_or(limits::kMaxActiveChatsDefault)),
+            p.site};
         executor_.run(
             [st] {
                 try {
@@ -181,7 +199,8 @@ void Service::admin_create_agent(const Principal& p, std::string_view body, Done
             [this, st, params = std::move(params), done]() mutable {
                 if (st->hash.empty()) return fail(done, Errc::internal, "hashing the password failed");
                 params[2] = st->hash;
-                run("SELECT chat_admin_agent_create($1, $2, $3, $4, $5)::text", std::move(params),
+                // the new agent is granted the admin's site
+                run("SELECT chat_admin_agent_create($1, $2, $3, $4, $5, ARRAY[$6])::text", std::move(params),
                     [](std::string_view text, bool) { return pick(text, {"agent"}, 201); }, done);
             });
     } catch (const std::exception& e) {
@@ -199,9 +218,10 @@ void Service::admin_update_agent(const Principal& p, std::string_view id, std::s
         std::string pw;
         if (auto v = check_agent_fields(parsed.value(), false, patch, pw); !v.ok())
             return fail(done, v.error.code, v.error.message);
-        std::vector<std::optional<std::string>> params{std::string(id), json::to_string(patch), std::nullopt};
+        std::vector<std::optional<std::string>> params{std::string(id), json::to_string(patch), std::nullopt, p.site,
+                                                       p.agent_id};
         auto finish = [this, done](std::vector<std::optional<std::string>> params) {
-            run("SELECT chat_admin_agent_update($1::uuid, $2::jsonb, $3)::text", std::move(params),
+            run("SELECT chat_admin_agent_update($1::uuid, $2::jsonb, $3, $4, $5::uuid)::text", std::move(params),
                 [](std::string_view text, bool) { return pick(text, {"agent"}); }, done);
         };
         if (pw.empty()) return finish(std::move(params));
@@ -240,7 +260,7 @@ void Service::admin_delete_agent(const Principal& p, std::string_view id, Done d
         for (char& c : lower)
             if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
         if (lower == p.agent_id) return fail(done, Errc::invalid_state, "an admin cannot delete themselves");
-        run("SELECT chat_admin_agent_delete($1::uuid)::text", {std::string(id)},
+        run("SELECT chat_admin_agent_delete($1::uuid, $2)::text", {std::string(id), p.site},
             [](std::string_view text, bool) { return pick(text, {}, 204); }, std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
@@ -250,7 +270,7 @@ void Service::admin_delete_agent(const Principal& p, std::string_view id, Done d
 void Service::admin_faq(const Principal& p, Done done) noexcept {
     try {
         CHAT_REQUIRE_ADMIN(p, done);
-        run("SELECT chat_admin_faq_list()::text", {},
+        run("SELECT chat_admin_faq_list($1)::text", {p.site},
             [](std::string_view text, bool) { return pick(text, {"faq"}, 200, Effects::none); },
             std::move(done));
     } catch (const std::exception& e) {
@@ -273,9 +293,9 @@ void Service::admin_create_faq(const Principal& p, std::string_view body, Done d
             return fail(done, v.error.code, v.error.message);
         std::string keywords = "[]";
         if (const json::Value* k = f.find("keywords")) keywords = json::to_string(*k);
-        run("SELECT chat_admin_faq_create($1, $2, $3, $4, $5::jsonb)::text",
+        run("SELECT chat_admin_faq_create($1, $2, $3, $4, $5::jsonb, $6)::text",
             {*slug, *f.find_string("question"), *f.find_string("answer"),
-             std::to_string(f.find_int("display_order").value_or(0)), keywords},
+             std::to_string(f.find_int("display_order").value_or(0)), keywords, p.site},
             [](std::string_view text, bool) { return pick(text, {"faq"}, 201); }, std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
@@ -291,7 +311,7 @@ void Service::admin_update_faq(const Principal& p, std::string_view slug, std::s
         json::Value patch{json::Object{}};
         if (auto v = check_faq_fields(parsed.value(), false, patch); !v.ok())
             return fail(done, v.error.code, v.error.message);
-        run("SELECT chat_admin_faq_update($1, $2::jsonb)::text", {std::string(slug), json::to_string(patch)},
+        run("SELECT chat_admin_faq_update($1, $2::jsonb, $3)::text", {std::string(slug), json::to_string(patch), p.site},
             [](std::string_view text, bool) { return pick(text, {"faq"}); }, std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
@@ -302,7 +322,7 @@ void Service::admin_delete_faq(const Principal& p, std::string_view slug, Done d
     try {
         CHAT_REQUIRE_ADMIN(p, done);
         if (!input::valid_slug(slug)) return fail(done, Errc::not_found, "FAQ entry not found");
-        run("SELECT chat_admin_faq_delete($1)::text", {std::string(slug)},
+        run("SELECT chat_admin_faq_delete($1, $2)::text", {std::string(slug), p.site},
             [](std::string_view text, bool) { return pick(text, {}, 204); }, std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());

@@ -45,8 +45,8 @@ void Service::conversations(const Principal& p, std::string_view query, Done don
             cur_us = std::to_string(c.value().first);
             cur_id = c.value().second;
         }
-        run("SELECT chat_agent_conversations($1::uuid, $2, $3, $4, $5, $6::uuid)::text",
-            {p.agent_id, p.role, view, std::to_string(limit), cur_us, cur_id},
+        run("SELECT chat_agent_conversations($1::uuid, $2, $3, $4, $5, $6::uuid, $7)::text",
+            {p.agent_id, p.role, view, std::to_string(limit), cur_us, cur_id, p.site},
             [](std::string_view text, bool) -> Result<Outcome> {
                 json::Limits lim;
                 lim.max_bytes = 64u << 20;
@@ -77,8 +77,9 @@ void Service::conversation(const Principal& p, std::string_view id, std::string_
         if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
         auto w = customer::parse_window(query);
         if (!w.ok()) return fail(done, w.error().code, w.error().message);
-        run("SELECT chat_agent_conversation($1::uuid, $2, $3::uuid, $4, $5)::text",
-            {p.agent_id, p.role, std::string(id), std::to_string(w.value().after), std::to_string(w.value().limit)},
+        run("SELECT chat_agent_conversation($1::uuid, $2, $3::uuid, $4, $5, $6)::text",
+            {p.agent_id, p.role, std::string(id), std::to_string(w.value().after), std::to_string(w.value().limit),
+             p.site},
             [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}, 200, Effects::none); },
             std::move(done));
     } catch (const std::exception& e) {
@@ -106,28 +107,34 @@ void Service::post(const Principal& p, std::string_view id, std::string_view bod
         if (chat::utf8_length(*s) > settings_.message_max)
             return fail(done, Errc::validation,
                         "text is longer than " + std::to_string(settings_.message_max) + " characters");
-        run("SELECT chat_agent_post($1::uuid, $2, $3::uuid, $4::uuid, $5)::text",
-            {p.agent_id, p.role, std::string(id), client_id, *s},
-            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}, 201); },
+        run("SELECT chat_agent_post($1::uuid, $2, $3::uuid, $4::uuid, $5, $6)::text",
+            {p.agent_id, p.role, std::string(id), client_id, *s, p.site},
+            [site = p.site](std::string_view text, bool) {
+                return pick(text, {"conversation", "messages"}, 201, Effects::publish, site);
+            },
             std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }
 }
 
-// claim and close: the agent, their role and the conversation in; conversation and messages out.
+// claim and close: the agent, their role, the conversation and the site in; conversation and
+// messages out.
 void Service::lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept {
     try {
         if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
-        run(sql, {p.agent_id, p.role, std::string(id)},
-            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}); }, std::move(done));
+        run(sql, {p.agent_id, p.role, std::string(id), p.site},
+            [site = p.site](std::string_view text, bool) {
+                return pick(text, {"conversation", "messages"}, 200, Effects::publish, site);
+            },
+            std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }
 }
 
 void Service::claim(const Principal& p, std::string_view id, Done done) noexcept {
-    lifecycle("SELECT chat_agent_claim($1::uuid, $2, $3::uuid)::text", p, id, std::move(done));
+    lifecycle("SELECT chat_agent_claim($1::uuid, $2, $3::uuid, $4)::text", p, id, std::move(done));
 }
 
 void Service::transfer(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {
@@ -139,16 +146,19 @@ void Service::transfer(const Principal& p, std::string_view id, std::string_view
         if (!t) return fail(done, Errc::bad_request, "agent_id is required");
         const std::string* s = t->as_string();
         if (!s || !input::is_uuid(*s)) return fail(done, Errc::validation, "agent_id must be a UUID");
-        run("SELECT chat_agent_transfer($1::uuid, $2, $3::uuid, $4::uuid)::text",
-            {p.agent_id, p.role, std::string(id), *s},
-            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}); }, std::move(done));
+        run("SELECT chat_agent_transfer($1::uuid, $2, $3::uuid, $4::uuid, $5)::text",
+            {p.agent_id, p.role, std::string(id), *s, p.site},
+            [site = p.site](std::string_view text, bool) {
+                return pick(text, {"conversation", "messages"}, 200, Effects::publish, site);
+            },
+            std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }
 }
 
 void Service::close(const Principal& p, std::string_view id, Done done) noexcept {
-    lifecycle("SELECT chat_agent_close($1::uuid, $2, $3::uuid)::text", p, id, std::move(done));
+    lifecycle("SELECT chat_agent_close($1::uuid, $2, $3::uuid, $4)::text", p, id, std::move(done));
 }
 
 void Service::read(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {
@@ -160,9 +170,10 @@ void Service::read(const Principal& p, std::string_view id, std::string_view bod
         std::optional<std::int64_t> n = up ? up->as_int() : std::nullopt;
         if (!n || *n < 0 || *n > limits::kSeqMax)
             return fail(done, Errc::validation, "up_to_seq must be a non-negative integer");
-        run("SELECT chat_agent_read($1::uuid, $2, $3::uuid, $4)::text",
-            {p.agent_id, p.role, std::string(id), std::to_string(*n)},
-            [](std::string_view text, bool) { return pick(text, {}, 204); }, std::move(done));
+        run("SELECT chat_agent_read($1::uuid, $2, $3::uuid, $4, $5)::text",
+            {p.agent_id, p.role, std::string(id), std::to_string(*n), p.site},
+            [site = p.site](std::string_view text, bool) { return pick(text, {}, 204, Effects::publish, site); },
+            std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }

@@ -51,16 +51,17 @@ Outcome limited(std::int64_t retry_after_s, std::string_view message) {
 // ---------------------------------------------------------------------------
 // Tokens, login, presence
 
-void Service::authenticate(std::string_view token, std::function<void(Result<Principal>)> done) noexcept {
+void Service::authenticate(std::string_view token, std::string_view site,
+                           std::function<void(Result<Principal>)> done) noexcept {
     try {
         auto claims = token::decode_agent(key_bytes(secret_), token, loop_.wall_ms());
-        if (!claims.ok() || !input::is_uuid(claims.value().agent_id)) {
+        if (!claims.ok() || !input::is_uuid(claims.value().agent_id) || claims.value().site != site) {
             loop_.post([done] { done(make_error(Errc::unauthorized, "missing, invalid or expired agent token")); });
             return;
         }
         auto c = claims.value();
-        query("SELECT chat_agent_auth($1::uuid, $2)::text", {c.agent_id, std::to_string(c.token_version)},
-              [done](Result<std::optional<std::string>> r) {
+        query("SELECT chat_agent_auth($1::uuid, $2, $3)::text", {c.agent_id, std::to_string(c.token_version), c.site},
+              [done, site = c.site](Result<std::optional<std::string>> r) {
                   if (!r.ok()) return done(r.error());
                   if (!r.value()) return done(make_error(Errc::unauthorized, "agent token revoked"));
                   auto v = json::parse(*r.value());
@@ -70,6 +71,7 @@ void Service::authenticate(std::string_view token, std::function<void(Result<Pri
                   if (const auto* s = ag->find_string("id")) p.agent_id = *s;
                   if (const auto* s = ag->find_string("role")) p.role = *s;
                   p.token_version = v.value().find_int("token_version").value_or(0);
+                  p.site = site;
                   p.agent_json = json::to_string(*ag);
                   done(std::move(p));
               });
@@ -83,12 +85,14 @@ void Service::authenticate(std::string_view token, std::function<void(Result<Pri
 //   2. chat_agent_login_begin reserves the attempt in Postgres, atomically checking the
 //      per-(username, address) and per-address limits (else 429 with the time left);
 //   3. the KDF on the executor, against the agent's hash or a dummy one (unknown and
-//      deleted users cost the same; their attempts count the same);
+//      deleted users and agents not granted the site cost the same; their attempts
+//      count the same);
 //   4. a wrong password: 401, the reserved row already counts it; a right one:
 //      chat_agent_login_ok forgets the pair's failures, this attempt's included.
 // If the executor refused the work (its queue is full), the reservation is cancelled and
 // the answer is 429: never a 401 for a password nobody checked.
-void Service::login(std::string_view body, std::string_view client_address, Done done) noexcept {
+void Service::login(std::string_view body, std::string_view client_address, std::string_view site,
+                    Done done) noexcept {
     try {
         auto parsed = parse_body(body);
         if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
@@ -102,7 +106,7 @@ void Service::login(std::string_view body, std::string_view client_address, Done
 
         struct State {
             std::optional<LoginGate::Ticket> ticket;   // held until the answer
-            std::string username, address, agent_id;
+            std::string username, address, agent_id, site;
             std::int64_t attempt = 0;
             std::int64_t token_version = 0;
         };
@@ -121,13 +125,15 @@ void Service::login(std::string_view body, std::string_view client_address, Done
             return;
         }
         st->username = *user;
+        st->site = std::string(site);
         auto check = std::make_shared<Check>();
         check->password = *pass;
 
         pg_.query(
-            "SELECT chat_agent_login_begin($1, $2, $3, $4, $5)::text",
+            "SELECT chat_agent_login_begin($1, $2, $3, $4, $5, $6)::text",
             {st->username, st->address, std::to_string(settings_.login_max_failures),
-             std::to_string(settings_.login_max_address_failures), std::to_string(settings_.login_window_s)},
+             std::to_string(settings_.login_max_address_failures), std::to_string(settings_.login_window_s),
+             st->site},
             [this, st, check, done](Result<pg::QueryResult> r) mutable {
               try {
                 if (!r.ok()) return done(r.error());
@@ -179,7 +185,8 @@ void Service::login(std::string_view body, std::string_view client_address, Done
                                 Outcome a;
                                 std::string token = token::encode_agent(
                                     key_bytes(secret_),
-                                    {st->agent_id, st->token_version, loop_.wall_ms() + settings_.token_ttl_ms});
+                                    {st->agent_id, st->token_version, loop_.wall_ms() + settings_.token_ttl_ms,
+                                     st->site});
                                 if (token.empty()) return make_error(Errc::internal, "signing the token failed");
                                 json::Writer w(a.body);
                                 w.begin_object().key("token").string(token).key("agent").value(*ag).end_object();
@@ -224,9 +231,9 @@ void Service::me(const Principal& p, Done done) noexcept {
     }
 }
 
-void Service::colleagues(const Principal&, Done done) noexcept {
+void Service::colleagues(const Principal& p, Done done) noexcept {
     try {
-        run("SELECT chat_agent_colleagues()::text", {},
+        run("SELECT chat_agent_colleagues($1)::text", {p.site},
             [](std::string_view text, bool) { return pick(text, {"agents"}, 200, Effects::none); },
             std::move(done));
     } catch (const std::exception& e) {

@@ -12,6 +12,7 @@
 
 #include "chat/event_loop.h"
 #include "chat/json.h"
+#include "chat/limits.h"
 #include "chat/outcome.h"
 #include "chat/result.h"
 
@@ -40,12 +41,13 @@ void fail_with(EventLoop& loop, const F& done, std::string message) noexcept {
 // Whether an answer's events are published: a write's are, a read has none.
 enum class Effects { none, publish };
 
-// The events and side effects of a write, from its parsed answer (see Done in agent.h).
-void add_effects(Outcome& a, const json::Value& root);
+// The events and side effects of a write, from its parsed answer (see Done in agent.h);
+// `site` is the site of the conversation the write changed (the principal's).
+void add_effects(Outcome& a, const json::Value& root, std::string_view site = limits::kSiteDefault);
 
 // An Outcome whose body is picked out of the SQL function's JSON: {"<k>": root[k], ...},
-// with the events and side effects of a write (see Done in agent.h).
+// with the events and side effects of a write (see Done in agent.h) on `site`.
 Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status = 200,
-                     Effects fx = Effects::publish);
+                     Effects fx = Effects::publish, std::string_view site = limits::kSiteDefault);
 
 }  // namespace chat::agent::detail

@@ -174,6 +174,17 @@ Result<void> check_range(std::string_view directive, limits::Range r, std::int64
     }
 }
 
+Result<void> check_site(std::string_view name) noexcept {
+    if (limits::site_name_ok(name)) return {};
+    try {
+        return make_error(Errc::validation, "invalid site name \"" + std::string(name.substr(0, 80)) +
+                                                "\", expected " + limits::range_text(limits::kSiteBytes) +
+                                                " of a-z 0-9 . _ - starting with a letter or digit");
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
+}
+
 Result<void> check_ws_max_message(std::int64_t bytes) noexcept {
     if (limits::kWsMaxMessage.contains(bytes)) return {};
     try {

@@ -64,9 +64,9 @@ Snapshot make_snapshot(const std::string& sid, const Parsed& p) {
     return s;
 }
 
-// The events of a customer write, tagged so other nodes drop older cached copies.
-std::vector<events::Event> written_events(const Parsed& p, const Snapshot& s) {
-    auto ev = events::from_parsed(p.root);
+// The events of a customer write on its site, tagged so other nodes drop older cached copies.
+std::vector<events::Event> written_events(const Parsed& p, const Snapshot& s, std::string_view site) {
+    auto ev = events::from_parsed(p.root, site);
     for (auto& e : ev) {
         e.cache_key = s.key;
         e.version = s.version;
@@ -108,18 +108,28 @@ Result<Window> parse_window(std::string_view query) noexcept {
     return w;
 }
 
+const SiteFaq& FaqSet::site(std::string_view name) const noexcept {
+    static const SiteFaq kNone;
+    auto it = sites.find(name);
+    return it == sites.end() ? kNone : it->second;
+}
+
 Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view text, std::int64_t version) noexcept {
     try {
         auto v = json::parse(text);
         if (!v.ok()) return v.error();
         const json::Array* arr = v.value().as_array();
         if (!arr) return make_error(Errc::internal, "FAQ list is not an array");
-        std::vector<faq::Entry> entries;
-        std::string pub;
-        json::Writer w(pub);
-        w.begin_array();
+        // Each site's entries and public list, in the order of the list.
+        struct Building {
+            std::vector<faq::Entry> entries;
+            std::string pub;
+        };
+        std::map<std::string, Building, std::less<>> by_site;
         for (const json::Value& e : *arr) {
             if (e.find("is_active") && !e.find("is_active")->as_bool().value_or(true)) continue;
+            const std::string* site = e.find_string("site");
+            Building& b = by_site[site ? *site : std::string(limits::kSiteDefault)];
             faq::Entry entry;
             if (const auto* s = e.find_string("slug")) entry.slug = *s;
             if (const auto* s = e.find_string("question")) entry.question = *s;
@@ -128,16 +138,22 @@ Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view text, std::int64
             if (const json::Value* kw = e.find("keywords"); kw && kw->as_array())
                 for (const json::Value& k : *kw->as_array())
                     if (const auto* s = k.as_string()) entry.keywords.push_back(*s);
+            json::Writer w(b.pub);
+            b.pub.push_back(b.entries.empty() ? '[' : ',');
             w.begin_object();
             w.key("slug").string(entry.slug);
             w.key("question").string(entry.question);
             w.key("answer").string(entry.answer);
             w.key("display_order").number(static_cast<std::int64_t>(entry.display_order));
             w.end_object();
-            entries.push_back(std::move(entry));
+            b.entries.push_back(std::move(entry));
         }
-        w.end_array();
-        auto set = std::make_shared<FaqSet>(FaqSet{version, faq::Matcher(std::move(entries)), std::move(pub)});
+        auto set = std::make_shared<FaqSet>();
+        set->version = version;
+        for (auto& [name, b] : by_site) {
+            b.pub.push_back(']');
+            set->sites.emplace(name, SiteFaq{faq::Matcher(std::move(b.entries)), std::move(b.pub)});
+        }
         return std::shared_ptr<const FaqSet>(std::move(set));
     } catch (const std::exception& e) {
         return make_error(Errc::internal, std::string("loading the FAQ failed: ") + e.what());
@@ -163,20 +179,31 @@ Result<LoadedFaq> load_faq_current(std::string_view answer) noexcept {
 Service::Service(EventLoop& loop, pg::Pool& pg, std::string secret, Settings settings)
     : loop_(loop), pg_(pg), secret_(std::move(secret)), settings_(settings) {}
 
-Result<std::string> Service::authenticate(std::string_view token) const noexcept {
+Result<std::string> Service::authenticate(std::string_view token, std::string_view site) const noexcept {
     try {
         const std::int64_t now = loop_.wall_ms();
         // Every request of a session carries the same token: its HMAC is checked once
         // per worker, and the expiry on every request (chat/verified_sessions.h says why
-        // that is as strict as verifying).
-        if (const token::SessionClaims* known = verified_.find(token, now)) return known->sid;
-        auto claims = token::decode_session(key_bytes(secret_), token, now);
-        if (!claims.ok()) return claims.error();
-        verified_.remember(token, claims.value());
-        return std::move(claims.value().sid);
+        // that is as strict as verifying). The site is checked on every request.
+        const token::SessionClaims* known = verified_.find(token, now);
+        token::SessionClaims decoded;
+        if (!known) {
+            auto claims = token::decode_session(key_bytes(secret_), token, now);
+            if (!claims.ok()) return claims.error();
+            verified_.remember(token, claims.value());
+            decoded = std::move(claims.value());
+            known = &decoded;
+        }
+        if (known->site != site) return make_error(Errc::unauthorized, "session token of another site");
+        return known->sid;
     } catch (...) {
         return Error{Errc::internal, {}};
     }
+}
+
+const SiteFaq& Service::faq_of(std::string_view site) const noexcept {
+    static const SiteFaq kNone;
+    return faq_ ? faq_->site(site) : kNone;
 }
 
 std::string Service::new_session_id() {
@@ -221,7 +248,7 @@ std::string Service::render_conversation(std::string_view conversation_json, std
     return out;
 }
 
-std::string Service::render_session(std::string_view token, std::string_view conversation_json,
+std::string Service::render_session(std::string_view token, std::string_view site, std::string_view conversation_json,
                                     std::span<const CachedMessage> messages) const {
     std::string out;
     json::Writer w(out);
@@ -230,13 +257,14 @@ std::string Service::render_session(std::string_view token, std::string_view con
     w.key("conversation").raw(conversation_json);
     w.key("messages");
     write_messages(w, messages);
-    w.key("faq").raw(faq_ ? std::string_view(faq_->public_json) : std::string_view("[]"));
+    w.key("faq").raw(faq_of(site).public_json);
     w.end_object();
     return out;
 }
 
-std::string Service::renew_session(const std::string& sid) {
-    return token::encode_session(key_bytes(secret_), {sid, loop_.wall_ms() + settings_.session_ttl_ms});
+std::string Service::renew_session(const std::string& sid, std::string_view site) {
+    return token::encode_session(key_bytes(secret_),
+                                 {sid, loop_.wall_ms() + settings_.session_ttl_ms, std::string(site)});
 }
 
 void Service::with_faq(std::function<void()> next) noexcept {
@@ -253,21 +281,21 @@ void Service::with_faq(std::function<void()> next) noexcept {
     }
 }
 
-void Service::open_session(std::string_view token, std::string_view body, Done done) noexcept {
-    if (faq_) return open_session_now(token, body, std::move(done));
-    with_faq([this, token = std::string(token), body = std::string(body), done = std::move(done)]() mutable {
-        open_session_now(token, body, std::move(done));
+void Service::open_session(std::string_view token, std::string_view body, std::string_view site, Done done) noexcept {
+    if (faq_) return open_session_now(token, body, site, std::move(done));
+    with_faq([this, token = std::string(token), body = std::string(body), site = std::string(site),
+              done = std::move(done)]() mutable { open_session_now(token, body, site, std::move(done)); });
+}
+
+void Service::post_message(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept {
+    if (faq_) return post_message_now(sid, body, site, std::move(done));
+    with_faq([this, sid, body = std::string(body), site = std::string(site), done = std::move(done)]() mutable {
+        post_message_now(sid, body, site, std::move(done));
     });
 }
 
-void Service::post_message(const std::string& sid, std::string_view body, Done done) noexcept {
-    if (faq_) return post_message_now(sid, body, std::move(done));
-    with_faq([this, sid, body = std::string(body), done = std::move(done)]() mutable {
-        post_message_now(sid, body, std::move(done));
-    });
-}
-
-void Service::open_session_now(std::string_view token, std::string_view body, Done done) noexcept {
+void Service::open_session_now(std::string_view token, std::string_view body, std::string_view site,
+                               Done done) noexcept {
     try {
         auto parsed = parse_body(body);
         if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
@@ -293,22 +321,21 @@ void Service::open_session_now(std::string_view token, std::string_view body, Do
 
         std::string sid;
         if (!token.empty()) {
-            if (auto a = authenticate(token); a.ok()) sid = std::move(a.value());
+            if (auto a = authenticate(token, site); a.ok()) sid = std::move(a.value());
         }
         if (sid.empty()) sid = new_session_id();
-        std::string fresh = renew_session(sid);
+        std::string fresh = renew_session(sid, site);
         if (fresh.empty())
             return loop_.post([done] { done(make_error(Errc::internal, "signing the session failed")); });
 
-        run(
-            "SELECT chat_open_session($1, $2::jsonb, $3, $4)::text",
-            {sid, json::to_string(context), faq::greeting(), std::to_string(settings_.history)},
-            [this, sid, fresh](std::string_view text) -> Result<Outcome> {
+        run("SELECT chat_open_session($1, $2::jsonb, $3, $4, $5)::text",
+            {sid, json::to_string(context), faq::greeting(), std::to_string(settings_.history), std::string(site)},
+            [this, sid, fresh, site = std::string(site)](std::string_view text) -> Result<Outcome> {
                 auto p = parse_db_json(text);
                 if (!p.ok()) return p.error();
                 Outcome a;
                 Snapshot s = make_snapshot(sid, p.value());
-                a.body = render_session(fresh, s.conversation_json, s.messages);
+                a.body = render_session(fresh, site, s.conversation_json, s.messages);
                 a.cookie = session_cookie(fresh);
                 a.cache_snapshot(std::move(s));
                 return a;
@@ -336,7 +363,8 @@ void Service::conversation(const std::string& sid, std::int64_t after, std::int6
         std::move(done));
 }
 
-void Service::post_message_now(const std::string& sid, std::string_view body, Done done) noexcept {
+void Service::post_message_now(const std::string& sid, std::string_view body, std::string_view site,
+                               Done done) noexcept {
     try {
         auto fail = [this, &done](Errc code, std::string msg) {
             loop_.post([done, code, msg = std::move(msg)] { done(make_error(code, msg)); });
@@ -361,7 +389,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, Do
         if (faq_slug) {
             const std::string* slug = faq_slug->as_string();
             if (!slug) return fail(Errc::validation, "faq must be a string");
-            const faq::Entry* e = faq_ ? faq_->matcher.by_slug(*slug) : nullptr;
+            const faq::Entry* e = faq_of(site).matcher.by_slug(*slug);
             if (!e) return fail(Errc::validation, "unknown FAQ entry \"" + *slug + "\"");
             kind = "quick_reply";
             content = e->question;
@@ -377,8 +405,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, Do
                             "text is longer than " + std::to_string(settings_.message_max) + " characters");
             kind = "text";
             content = *s;
-            std::optional<faq::Matcher::Match> m;
-            if (faq_) m = faq_->matcher.match(*s);
+            std::optional<faq::Matcher::Match> m = faq_of(site).matcher.match(*s);
             json::Writer w(bot_meta);
             w.begin_object();
             if (m) {
@@ -399,7 +426,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, Do
             pg::BatchKind{"SELECT * FROM chat_customer_post_batch($1::text[], $2::uuid[], $3::text[], $4::text[], "
                           "$5::text[], $6::jsonb[])",
                           kPostBatchMax});
-        auto make = [sid](std::string_view text) -> Result<Outcome> {
+        auto make = [sid, site = std::string(site)](std::string_view text) -> Result<Outcome> {
             auto p = parse_db_json(text);
             if (!p.ok()) return p.error();
             Outcome a;
@@ -407,7 +434,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, Do
             Snapshot s = make_snapshot(sid, p.value());
             a.body = render_conversation(s.conversation_json, s.messages);
             if (!p.value().root.find("replayed") || !p.value().root.find("replayed")->as_bool().value_or(false))
-                a.events = written_events(p.value(), s);
+                a.events = written_events(p.value(), s, site);
             // new messages end at last_seq: they extend the cached tail
             if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
             a.cache_snapshot(std::move(s));
@@ -436,19 +463,18 @@ void Service::post_message_now(const std::string& sid, std::string_view body, Do
     }
 }
 
-void Service::escalate(const std::string& sid, std::string_view body, Done done) noexcept {
+void Service::escalate(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept {
     // The body carries nothing yet, but it is a write like the others: a JSON object or nothing.
     auto parsed = parse_body(body);
     if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
-    run(
-        "SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
-        [sid](std::string_view text) -> Result<Outcome> {
+    run("SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
+        [sid, site = std::string(site)](std::string_view text) -> Result<Outcome> {
             auto p = parse_db_json(text);
             if (!p.ok()) return p.error();
             Outcome a;
             Snapshot s = make_snapshot(sid, p.value());
             a.body = render_conversation(s.conversation_json, s.messages);
-            a.events = written_events(p.value(), s);
+            a.events = written_events(p.value(), s, site);
             a.side_effects = events::side_effects_parsed(p.value().root);
             if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
             a.cache_snapshot(std::move(s));
@@ -457,7 +483,7 @@ void Service::escalate(const std::string& sid, std::string_view body, Done done)
         std::move(done));
 }
 
-void Service::mark_read(const std::string& sid, std::string_view body, Done done) noexcept {
+void Service::mark_read(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept {
     try {
         auto parsed = parse_body(body);
         if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
@@ -467,9 +493,8 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
             return loop_.post(
                 [done] { done(make_error(Errc::validation, "up_to_seq must be a non-negative integer")); });
 
-        run(
-            "SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},
-            [sid, n = *n](std::string_view text) -> Result<Outcome> {
+        run("SELECT chat_customer_read($1, $2)::text", {sid, std::to_string(*n)},
+            [sid, n = *n, site = std::string(site)](std::string_view text) -> Result<Outcome> {
                 auto v = json::parse(text);
                 Outcome a;
                 if (v.ok() && v.value().find_int("marked").value_or(0) > 0) {
@@ -480,7 +505,8 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
                             if (const std::string* aid = ag->find_string("id")) assigned = *aid;
                         const std::string* st = c->find_string("status");
                         if (id)
-                            a.events.push_back(events::read(*id, assigned, events::Sender::customer, n, st ? *st : ""));
+                            a.events.push_back(
+                                events::read(*id, assigned, events::Sender::customer, n, st ? *st : "", site));
                     }
                 }
                 a.status = 204;
@@ -494,11 +520,11 @@ void Service::mark_read(const std::string& sid, std::string_view body, Done done
     }
 }
 
-Result<Outcome> Service::faq_list() const noexcept {
+Result<Outcome> Service::faq_list(std::string_view site) const noexcept {
     try {
         Outcome a;
         json::Writer w(a.body);
-        w.begin_object().key("faq").raw(faq_ ? std::string_view(faq_->public_json) : "[]").end_object();
+        w.begin_object().key("faq").raw(faq_of(site).public_json).end_object();
         return a;
     } catch (const std::exception& e) {
         return make_error(Errc::internal, e.what());
@@ -509,14 +535,15 @@ Cookie Service::session_cookie(std::string token) {
     return Cookie{std::string(limits::kSessionCookie), std::move(token), limits::kSessionCookieMaxAgeS, false};
 }
 
-std::optional<Outcome> Service::resume_session(const std::string& sid, std::string_view conversation_json,
+std::optional<Outcome> Service::resume_session(const std::string& sid, std::string_view site,
+                                               std::string_view conversation_json,
                                                std::span<const CachedMessage> messages) {
     auto c = json::parse(conversation_json);
     const std::string* status = c.ok() ? c.value().find_string("status") : nullptr;
     if (!status || *status == "closed") return std::nullopt;  // a new conversation starts in Postgres
     Outcome a;
-    std::string token = renew_session(sid);
-    a.body = render_session(token, conversation_json, messages);
+    std::string token = renew_session(sid, site);
+    a.body = render_session(token, site, conversation_json, messages);
     a.cookie = session_cookie(std::move(token));
     return a;
 }

@@ -86,19 +86,21 @@ std::string_view wire_name(Sender s) noexcept {
     return "";
 }
 
-std::vector<Event> from_answer(std::string_view answer_json) noexcept {
+std::vector<Event> from_answer(std::string_view answer_json, std::string_view site) noexcept {
     try {
         auto v = parse_answer(answer_json);
         if (!v.ok()) return {};
-        return from_parsed(v.value());
+        return from_parsed(v.value(), site);
     } catch (...) {
         return {};
     }
 }
 
-std::vector<Event> from_parsed(const json::Value& answer) noexcept {
+std::vector<Event> from_parsed(const json::Value& answer, std::string_view site) noexcept {
     std::vector<Event> out;
     try {
+        const std::string* own = answer.find_string("site");
+        const std::string_view conv_site = own ? std::string_view(*own) : site;
         const json::Value* c = answer.find("conversation");
         if (!c || !c->as_object()) return out;
         std::string conv_id = c->find_string("id") ? *c->find_string("id") : std::string();
@@ -119,6 +121,7 @@ std::vector<Event> from_parsed(const json::Value& answer) noexcept {
             out.push_back(make(Type::agent_assigned, conv_id, 0, assigned, &data, status));
         }
         if (status == "closed") out.push_back(make(Type::chat_closed, conv_id, 0, assigned, c, status));
+        for (Event& e : out) e.site = conv_site;
     } catch (...) {
         out.clear();
     }
@@ -176,13 +179,15 @@ Event presence_parsed(const json::Value& answer) noexcept {
 }
 
 std::string encode(const Event& e) {
-    return "e2\n" + e.cache_key + "\n" + std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" +
-           e.status + "\n" + e.json;
+    return "e3\n" + e.cache_key + "\n" + std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" +
+           e.status + "\n" + e.site + "\n" + e.json;
 }
 
-bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role) noexcept {
-    if (role == "supervisor" || role == "admin") return true;
+bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role,
+                      std::string_view site) noexcept {
     if (e.conversation_id.empty()) return true;  // agent.presence.changed
+    if (e.site != site) return false;            // another site's conversation
+    if (role == "supervisor" || role == "admin") return true;
     // assigned to them: open, or closed and handled by them (an agent is only ever
     // assigned conversations in status agent, and a closed one keeps its agent)
     if (!e.assigned_agent_id.empty()) return !agent_id.empty() && e.assigned_agent_id == agent_id;
@@ -191,10 +196,13 @@ bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_vie
 
 Result<Event> parse(std::string_view text) noexcept {
     try {
-        // The envelope: "e2\n<cache key>\n<version>\n<assigned agent>\n<status>\n<json>"
-        // ("e1": the same without <status>).
-        std::string fields[4];
-        int nfields = text.starts_with("e2\n") ? 4 : text.starts_with("e1\n") ? 3 : 0;
+        // The envelope: "e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n<json>"
+        // ("e2": the same without <site>, the default site's; "e1": without <status> either).
+        std::string fields[5];
+        int nfields = text.starts_with("e3\n")   ? 5
+                      : text.starts_with("e2\n") ? 4
+                      : text.starts_with("e1\n") ? 3
+                                                 : 0;
         bool envelope = nfields > 0;
         if (envelope) {
             text.remove_prefix(3);
@@ -239,7 +247,11 @@ Result<Event> parse(std::string_view text) noexcept {
             e.cache_key = std::move(fields[0]);
             e.version = version;
             e.assigned_agent_id = std::move(fields[2]);  // the sender knew it; message data does not say
-            if (nfields == 4) e.status = std::move(fields[3]);
+            if (nfields >= 4) e.status = std::move(fields[3]);
+            if (nfields == 5) {
+                if (!limits::site_name_ok(fields[4])) return make_error(Errc::bad_request, "broken event site");
+                e.site = std::move(fields[4]);
+            }
         }
         return e;
     } catch (...) {
@@ -248,7 +260,7 @@ Result<Event> parse(std::string_view text) noexcept {
 }
 
 Event typing(std::string_view conversation_id, std::string_view assigned_agent_id, Sender sender, bool on,
-             std::string_view status) {
+             std::string_view status, std::string_view site) {
     json::Value data{json::Object{}};
     data.set("sender_type", json::Value(wire_name(sender)));
     data.set("typing", json::Value(on));
@@ -256,11 +268,12 @@ Event typing(std::string_view conversation_id, std::string_view assigned_agent_i
     Event e = make(Type::typing, std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
                    std::string(status));
     e.sender = sender;
+    e.site = std::string(site);
     return e;
 }
 
 Event read(std::string_view conversation_id, std::string_view assigned_agent_id, Sender sender,
-           std::int64_t up_to_seq, std::string_view status) {
+           std::int64_t up_to_seq, std::string_view status, std::string_view site) {
     json::Value data{json::Object{}};
     data.set("sender_type", json::Value(wire_name(sender)));
     data.set("up_to_seq", json::Value(up_to_seq));
@@ -268,6 +281,7 @@ Event read(std::string_view conversation_id, std::string_view assigned_agent_id,
     Event e = make(Type::read, std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
                    std::string(status));
     e.sender = sender;
+    e.site = std::string(site);
     return e;
 }
 

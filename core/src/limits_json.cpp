@@ -54,6 +54,12 @@ std::string to_json() {
     w.end_object();
     w.key("faq_entries.slug").begin_object().key("pattern").string(kFaqSlugPattern);
     w.key("min_length").number(kFaqSlugBytes.min).key("max_length").number(kFaqSlugBytes.max).end_object();
+    w.key("faq_entries.site").begin_object().key("pattern").string(kSitePattern);
+    w.key("min_length").number(kSiteBytes.min).key("max_length").number(kSiteBytes.max);
+    w.key("default").string(kSiteDefault).end_object();
+    w.key("conversations.site").begin_object().key("pattern").string(kSitePattern);
+    w.key("min_length").number(kSiteBytes.min).key("max_length").number(kSiteBytes.max);
+    w.key("default").string(kSiteDefault).end_object();
     w.key("faq_entries.question").begin_object().key("min_length").number(kFaqQuestionChars.min).end_object();
     w.key("faq_entries.answer").begin_object().key("min_length").number(kFaqAnswerChars.min).end_object();
     w.end_object();
@@ -79,6 +85,8 @@ std::string to_json() {
     w.key("faq_keywords_max").number(static_cast<std::int64_t>(kFaqKeywordsMax));
     range(w, "faq_keyword_chars", kFaqKeywordChars);
     range(w, "faq_display_order", kFaqDisplayOrder);
+    range(w, "site_bytes", kSiteBytes);
+    w.key("agent_sites_max").number(static_cast<std::int64_t>(kAgentSitesMax));
     w.key("context_field_max_bytes").number(static_cast<std::int64_t>(kContextFieldMaxBytes));
     w.key("seq_max").number(kSeqMax);
     ranged(w, "customer_page", kCustomerPage, kCustomerPageDefault);
@@ -111,6 +119,7 @@ std::string to_json() {
         .number(static_cast<std::int64_t>(kSecretMinBytes))
         .end_object();
     w.key("chat_agent_grace").begin_object().key("default_ms").number(kAgentGraceMsDefault).end_object();
+    w.key("chat_site").begin_object().key("default").string(kSiteDefault).end_object();
     ranged(w, "chat_ws_max_message", kWsMaxMessage, static_cast<std::int64_t>(kWsMaxMessageDefault));
     w.end_object();
 

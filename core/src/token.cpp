@@ -108,6 +108,37 @@ bool split_last_number(std::string_view& rest, std::int64_t& n) {
     return true;
 }
 
+// The tag and site of a claims payload: "<tag>|" for the default site, "<tag>@<site>|"
+// for another.
+std::string claims_head(char tag, const std::string& site) {
+    std::string head(1, tag);
+    if (site != limits::kSiteDefault) {
+        head.push_back('@');
+        head += site;
+    }
+    head.push_back('|');
+    return head;
+}
+
+// Takes "<tag>|" or "<tag>@<site>|" off rest into site; false for another tag, a site
+// name outside the pattern, or the default site spelt out (one encoding per claim).
+bool take_head(std::string_view& rest, char tag, std::string& site) {
+    if (rest.size() < 2 || rest[0] != tag) return false;
+    if (rest[1] == '|') {
+        site = limits::kSiteDefault;
+        rest.remove_prefix(2);
+        return true;
+    }
+    if (rest[1] != '@') return false;
+    const auto bar = rest.find('|');
+    if (bar == std::string_view::npos) return false;
+    const std::string_view name = rest.substr(2, bar - 2);
+    if (!limits::site_name_ok(name) || name == limits::kSiteDefault) return false;
+    site = std::string(name);
+    rest.remove_prefix(bar + 1);
+    return true;
+}
+
 }  // namespace
 
 std::string sign(std::span<const std::byte> key, std::string_view payload) {
@@ -141,7 +172,7 @@ Result<std::string> verify(std::span<const std::byte> key, std::string_view toke
 }
 
 std::string encode_session(std::span<const std::byte> key, const SessionClaims& c) {
-    return sign(key, "s|" + c.sid + "|" + std::to_string(c.exp_ms));
+    return sign(key, claims_head('s', c.site) + c.sid + "|" + std::to_string(c.exp_ms));
 }
 
 Result<SessionClaims> decode_session(std::span<const std::byte> key, std::string_view token,
@@ -150,9 +181,8 @@ Result<SessionClaims> decode_session(std::span<const std::byte> key, std::string
         auto payload = verify(key, token);
         if (!payload.ok()) return payload.error();
         std::string_view rest = payload.value();
-        if (rest.substr(0, 2) != "s|") return unauthorized("not a session token");
-        rest.remove_prefix(2);
         SessionClaims c;
+        if (!take_head(rest, 's', c.site)) return unauthorized("not a session token");
         if (!split_last_number(rest, c.exp_ms) || rest.empty()) return unauthorized("malformed session token");
         c.sid = std::string(rest);
         if (now_ms >= c.exp_ms) return unauthorized("session token expired");
@@ -163,7 +193,8 @@ Result<SessionClaims> decode_session(std::span<const std::byte> key, std::string
 }
 
 std::string encode_agent(std::span<const std::byte> key, const AgentClaims& c) {
-    return sign(key, "a|" + c.agent_id + "|" + std::to_string(c.token_version) + "|" + std::to_string(c.exp_ms));
+    return sign(key, claims_head('a', c.site) + c.agent_id + "|" + std::to_string(c.token_version) + "|" +
+                         std::to_string(c.exp_ms));
 }
 
 Result<AgentClaims> decode_agent(std::span<const std::byte> key, std::string_view token,
@@ -172,9 +203,8 @@ Result<AgentClaims> decode_agent(std::span<const std::byte> key, std::string_vie
         auto payload = verify(key, token);
         if (!payload.ok()) return payload.error();
         std::string_view rest = payload.value();
-        if (rest.substr(0, 2) != "a|") return unauthorized("not an agent token");
-        rest.remove_prefix(2);
         AgentClaims c;
+        if (!take_head(rest, 'a', c.site)) return unauthorized("not an agent token");
         if (!split_last_number(rest, c.exp_ms) || !split_last_number(rest, c.token_version) || rest.empty())
             return unauthorized("malformed agent token");
         c.agent_id = std::string(rest);

@@ -12,8 +12,9 @@ Error unavailable() { return Error{Errc::unavailable, "chat_postgres is not conf
 ServiceBackend::ServiceBackend(Lookup services, Publish publish)
     : services_(std::move(services)), publish_(std::move(publish)) {}
 
-void ServiceBackend::authenticate(std::string_view token, std::function<void(Result<agent::Principal>)> done) {
-    if (agent::Service* a = services_().agent) return a->authenticate(token, std::move(done));
+void ServiceBackend::authenticate(std::string_view token, std::string_view site,
+                                  std::function<void(Result<agent::Principal>)> done) {
+    if (agent::Service* a = services_().agent) return a->authenticate(token, site, std::move(done));
     done(unavailable());
 }
 
@@ -35,8 +36,9 @@ void ServiceBackend::agent_read(const agent::Principal& p, std::string_view conv
     done(unavailable());
 }
 
-void ServiceBackend::customer_read(const std::string& sid, std::string_view body, OutcomeDone done) {
-    if (customer::Service* c = services_().customer) return c->mark_read(sid, body, std::move(done));
+void ServiceBackend::customer_read(const std::string& sid, std::string_view body, std::string_view site,
+                                   OutcomeDone done) {
+    if (customer::Service* c = services_().customer) return c->mark_read(sid, body, site, std::move(done));
     done(unavailable());
 }
 

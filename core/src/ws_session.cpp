@@ -38,10 +38,11 @@ void Session::fail() noexcept {
     }
 }
 
-void Session::start(std::string_view token) noexcept {
+void Session::start(std::string_view token, std::string_view site) noexcept {
     try {
+        site_ = std::string(site);
         if (agent_) {
-            backend_.authenticate(token, [weak = weak_from_this()](Result<agent::Principal> p) {
+            backend_.authenticate(token, site, [weak = weak_from_this()](Result<agent::Principal> p) {
                 if (auto self = weak.lock()) self->on_principal(std::move(p));
             });
             return;
@@ -141,13 +142,14 @@ void Session::handle(const Message& m, std::uint64_t now_ms) {
 void Session::typing(const std::string& conv, bool on, std::uint64_t now_ms) {
     if (!typing_.take(now_ms)) return;  // excess typing is dropped
     if (!agent_) {
-        backend_.publish({events::typing(conv, assigned_agent_id_, events::Sender::customer, on, status_)});
+        backend_.publish({events::typing(conv, assigned_agent_id_, events::Sender::customer, on, status_, site_)});
         return;
     }
     // API.md: only into conversations the agent may write to
-    with_access(conv, now_ms, [backend = &backend_, conv, on](const agent::WriteAccess& a) {
+    // (write access is asked on the socket's site: the conversation is of that site)
+    with_access(conv, now_ms, [backend = &backend_, conv, on, site = who_.site](const agent::WriteAccess& a) {
         if (a.allowed && a.status == "agent")
-            backend->publish({events::typing(conv, a.assigned_agent_id, events::Sender::agent, on, a.status)});
+            backend->publish({events::typing(conv, a.assigned_agent_id, events::Sender::agent, on, a.status, site)});
     });
 }
 
@@ -156,13 +158,13 @@ void Session::read(const std::string& conv, std::int64_t up_to_seq) {
     std::string body = R"({"up_to_seq":)" + std::to_string(up_to_seq) + "}";
     Backend* backend = &backend_;
     if (!agent_) {
-        backend_.customer_read(principal_, body, [backend](Result<Outcome> res) {
+        backend_.customer_read(principal_, body, site_, [backend](Result<Outcome> res) {
             if (res.ok()) backend->publish(res.value().events);
         });
         return;
     }
     // chat_agent_read() refuses conversations the agent may not write to
-    backend_.agent_read(who_, conv, body, [backend, conv, up_to_seq](Result<Outcome> res) {
+    backend_.agent_read(who_, conv, body, [backend, conv, up_to_seq, site = who_.site](Result<Outcome> res) {
         if (!res.ok()) return;
         std::string aid, status;  // the conversation's agent and status, for routing
         for (const events::Event& e : res.value().events) {
@@ -171,7 +173,7 @@ void Session::read(const std::string& conv, std::int64_t up_to_seq) {
                 status = e.status;
             }
         }
-        backend->publish({events::read(conv, aid, events::Sender::agent, up_to_seq, status)});
+        backend->publish({events::read(conv, aid, events::Sender::agent, up_to_seq, status, site)});
     });
 }
 
@@ -229,7 +231,8 @@ void Session::deliver(const events::Event& e) {
 
     if (agent_) {
         // what GET /agent/conversations/{id} would show them
-        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role)) transport_.send(frame_text(e.json));
+        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role, who_.site))
+            transport_.send(frame_text(e.json));
         return;
     }
 

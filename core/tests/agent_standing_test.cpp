@@ -29,4 +29,19 @@ TEST(AgentStanding, ASocketLivesOnlyWhileItsTokenAndRoleStand) {
     EXPECT_EQ(recheck(p, &now), Recheck::promote);
 }
 
+// A socket stands on its token's site (chat_site): the grant taken away closes it.
+TEST(AgentStanding, ASocketLivesOnlyWhileItsSiteIsGranted) {
+    chat::agent::Principal p;
+    p.agent_id = "a1";
+    p.role = "agent";
+    p.token_version = 1;
+    p.site = "shop-2";
+    chat::agent::Standing now{"a1", "agent", 1, false, {"default", "shop-2"}};
+    EXPECT_EQ(recheck(p, &now), Recheck::keep);
+    now.sites = {"default"};
+    EXPECT_EQ(recheck(p, &now), Recheck::revoke);
+    p.site = "default";
+    EXPECT_EQ(recheck(p, &now), Recheck::keep);
+}
+
 }  // namespace

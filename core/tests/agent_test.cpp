@@ -238,7 +238,7 @@ protected:
                            int cap = 2, const std::string& presence = "offline") {
         std::string id = db().q("SELECT chat_admin_agent_create(" + db().lit(username) + "," + db().lit(name) + "," +
                                 db().lit(g_hash) + "," + db().lit(role) + "," + std::to_string(cap) +
-                                ")->'agent'->>'id'");
+                                ", ARRAY['default'])->'agent'->>'id'");
         if (presence != "offline") db().q("SELECT chat_agent_presence('" + id + "', '" + presence + "')");
         return id;
     }
@@ -248,7 +248,7 @@ protected:
     }
     Result<Principal> auth(const std::string& token) {
         std::optional<Result<Principal>> out;
-        svc_->authenticate(token, [&](Result<Principal> r) { out.emplace(std::move(r)); });
+        svc_->authenticate(token, "default", [&](Result<Principal> r) { out.emplace(std::move(r)); });
         if (!loop_.run_until([&] { return out.has_value(); }, 10000))
             return chat::make_error(Errc::internal, "timed out");
         return std::move(*out);
@@ -260,7 +260,7 @@ protected:
     }
     // A customer conversation, escalated; returns its id.
     std::string escalated(const std::string& sid) {
-        db().q("SELECT chat_open_session('" + sid + "', NULL, 'Hi!', 50)");
+        db().q("SELECT chat_open_session('" + sid + "', NULL, 'Hi!', 50, 'default')");
         db().q("SELECT chat_escalate('" + sid + "', " + db().lit(kQueued) + ")");
         return conv_of(sid);
     }
@@ -306,7 +306,7 @@ TEST(AgentCursor, RoundTripsAndRejectsTimesPostgresCannotHold) {
 
 TEST_F(AgentTest, LoginOkAndTheSame401ForWrongPasswordAndUnknownUser) {
     std::string id = make_agent("Ann.Lee", "Ann Lee");
-    auto ok = call([&](auto d) { svc_->login(login_body("ann.lee", kPassword), "10.0.0.1", d); });
+    auto ok = call([&](auto d) { svc_->login(login_body("ann.lee", kPassword), "10.0.0.1", "default", d); });
     ASSERT_TRUE(ok.ok()) << ok.error().message;
     EXPECT_EQ(ok.value().status, 200);
     EXPECT_FALSE(ok.value().cookie.value.empty());
@@ -319,17 +319,17 @@ TEST_F(AgentTest, LoginOkAndTheSame401ForWrongPasswordAndUnknownUser) {
     EXPECT_EQ(p.value().agent_id, id);
     EXPECT_EQ(p.value().role, "agent");
 
-    auto wrong = call([&](auto d) { svc_->login(login_body("ann.lee", "wrong password!"), "10.0.0.1", d); });
-    auto unknown = call([&](auto d) { svc_->login(login_body("nobody", kPassword), "10.0.0.1", d); });
+    auto wrong = call([&](auto d) { svc_->login(login_body("ann.lee", "wrong password!"), "10.0.0.1", "default", d); });
+    auto unknown = call([&](auto d) { svc_->login(login_body("nobody", kPassword), "10.0.0.1", "default", d); });
     ASSERT_FALSE(wrong.ok());
     ASSERT_FALSE(unknown.ok());
     EXPECT_EQ(wrong.error().code, Errc::unauthorized);
     EXPECT_EQ(unknown.error().code, Errc::unauthorized);
     EXPECT_EQ(wrong.error().message, unknown.error().message);
 
-    auto bad = call([&](auto d) { svc_->login("{\"username\": 1}", "10.0.0.1", d); });
+    auto bad = call([&](auto d) { svc_->login("{\"username\": 1}", "10.0.0.1", "default", d); });
     EXPECT_EQ(bad.error().code, Errc::bad_request);
-    auto notjson = call([&](auto d) { svc_->login("{nope", "10.0.0.1", d); });
+    auto notjson = call([&](auto d) { svc_->login("{nope", "10.0.0.1", "default", d); });
     EXPECT_EQ(notjson.error().code, Errc::invalid_json);
     // a forged token
     EXPECT_EQ(auth(ok.value().cookie.value + "x").error().code, Errc::unauthorized);
@@ -338,11 +338,11 @@ TEST_F(AgentTest, LoginOkAndTheSame401ForWrongPasswordAndUnknownUser) {
 TEST_F(AgentTest, LoginIsRateLimitedAfterTenFailuresPerUsernameAndAddress) {
     make_agent("bob", "Bob");
     for (int i = 0; i < 10; i++) {
-        auto r = call([&](auto d) { svc_->login(login_body("bob", "not the password"), "10.0.0.2", d); });
+        auto r = call([&](auto d) { svc_->login(login_body("bob", "not the password"), "10.0.0.2", "default", d); });
         ASSERT_FALSE(r.ok());
         EXPECT_EQ(r.error().code, Errc::unauthorized) << i;
     }
-    auto limited = call([&](auto d) { svc_->login(login_body("BOB", kPassword), "10.0.0.2", d); });
+    auto limited = call([&](auto d) { svc_->login(login_body("BOB", kPassword), "10.0.0.2", "default", d); });
     ASSERT_TRUE(limited.ok()) << limited.error().message;
     EXPECT_EQ(limited.value().status, 429);
     EXPECT_EQ(*body(limited).find("error")->find_string("code"), "rate_limited");
@@ -350,17 +350,17 @@ TEST_F(AgentTest, LoginIsRateLimitedAfterTenFailuresPerUsernameAndAddress) {
     EXPECT_GT(limited.value().retry_after_s, 0);
     EXPECT_LE(limited.value().retry_after_s, 300);
     // another address is not affected
-    auto other = call([&](auto d) { svc_->login(login_body("bob", kPassword), "10.0.0.3", d); });
+    auto other = call([&](auto d) { svc_->login(login_body("bob", kPassword), "10.0.0.3", "default", d); });
     EXPECT_TRUE(other.ok());
     // the window passes: the counter is in Postgres, so age it there
     db().q("UPDATE login_failures SET at = at - interval '6 minutes'");
-    auto again = call([&](auto d) { svc_->login(login_body("bob", kPassword), "10.0.0.2", d); });
+    auto again = call([&](auto d) { svc_->login(login_body("bob", kPassword), "10.0.0.2", "default", d); });
     EXPECT_TRUE(again.ok());
 }
 
 TEST_F(AgentTest, LogoutRevokesTheToken) {
     make_agent("cid", "Cid", "agent", 2, "online");
-    auto ok = call([&](auto d) { svc_->login(login_body("cid", kPassword), "10.0.0.1", d); });
+    auto ok = call([&](auto d) { svc_->login(login_body("cid", kPassword), "10.0.0.1", "default", d); });
     ASSERT_TRUE(ok.ok());
     auto p = auth(ok.value().cookie.value);
     ASSERT_TRUE(p.ok());
@@ -375,7 +375,7 @@ TEST_F(AgentTest, LogoutRevokesTheToken) {
 
 TEST_F(AgentTest, TheOutcomeCarriesTheCookieAndTheEventsOfAWrite) {
     std::string a = make_agent("gus", "Gus", "agent", 2);
-    auto in = call([&](auto d) { svc_->login(login_body("gus", kPassword), "10.0.0.1", d); });
+    auto in = call([&](auto d) { svc_->login(login_body("gus", kPassword), "10.0.0.1", "default", d); });
     ASSERT_TRUE(in.ok()) << in.error().message;
     EXPECT_EQ(in.value().cookie.name, "chat_agent");
     EXPECT_EQ(in.value().cookie.max_age_s, 12 * 3600);
@@ -633,7 +633,7 @@ TEST_F(AgentTest, AdminManagesAgents) {
     auto taken = call([&](auto d) { svc_->admin_create_agent(pa, create, d); });
     EXPECT_EQ(taken.error().code, Errc::conflict);
 
-    auto login = call([&](auto d) { svc_->login(login_body("rita", "long enough pw"), "10.0.0.9", d); });
+    auto login = call([&](auto d) { svc_->login(login_body("rita", "long enough pw"), "10.0.0.9", "default", d); });
     ASSERT_TRUE(login.ok()) << login.error().message;
     ASSERT_TRUE(auth(login.value().cookie.value).ok());
 
@@ -644,8 +644,8 @@ TEST_F(AgentTest, AdminManagesAgents) {
     ASSERT_TRUE(upd.ok()) << upd.error().message;
     EXPECT_EQ(*body(upd).find("agent")->find_string("display_name"), "Rita R");
     EXPECT_EQ(auth(login.value().cookie.value).error().code, Errc::unauthorized);
-    EXPECT_FALSE(call([&](auto d) { svc_->login(login_body("rita", "long enough pw"), "10.0.0.9", d); }).ok());
-    auto relog = call([&](auto d) { svc_->login(login_body("rita", "another long pw"), "10.0.0.9", d); });
+    EXPECT_FALSE(call([&](auto d) { svc_->login(login_body("rita", "long enough pw"), "10.0.0.9", "default", d); }).ok());
+    auto relog = call([&](auto d) { svc_->login(login_body("rita", "another long pw"), "10.0.0.9", "default", d); });
     ASSERT_TRUE(relog.ok()) << relog.error().message;
     EXPECT_EQ(call([&](auto d) { svc_->admin_update_agent(pa, rita, "{\"role\": \"king\"}", d); }).error().code,
               Errc::validation);
@@ -660,7 +660,7 @@ TEST_F(AgentTest, AdminManagesAgents) {
     EXPECT_EQ(assignee(c1), "");
     EXPECT_EQ(position(c1), 1);
     EXPECT_EQ(auth(token_for(plain)).error().code, Errc::unauthorized);
-    EXPECT_EQ(call([&](auto d) { svc_->login(login_body("quin", kPassword), "10.0.0.9", d); }).error().code,
+    EXPECT_EQ(call([&](auto d) { svc_->login(login_body("quin", kPassword), "10.0.0.9", "default", d); }).error().code,
               Errc::unauthorized);
     EXPECT_EQ(count("SELECT count(*) FROM messages WHERE content = 'Quin joined the chat'"), 1);
     EXPECT_EQ(call([&](auto d) { svc_->admin_delete_agent(pa, admin, d); }).error().code, Errc::invalid_state);
@@ -761,7 +761,7 @@ TEST_F(AgentTest, ConcurrentEscalationsNeverExceedCapacity) {
     make_agent("sam", "Sam", "agent", 2, "online");
     make_agent("tia", "Tia", "agent", 2, "online");
     for (int i = 0; i < 30; i++)
-        db().q("SELECT chat_open_session('c" + std::to_string(i) + "', NULL, 'Hi!', 50)");
+        db().q("SELECT chat_open_session('c" + std::to_string(i) + "', NULL, 'Hi!', 50, 'default')");
     chat::pg::PoolConfig cfg;
     cfg.conninfo = g_conninfo;
     cfg.size = 4;
@@ -846,7 +846,7 @@ TEST_F(AgentTest, ConcurrentWrongGuessesNeverExceedTheLimit) {
     make_agent("carol", "Carol");
     std::vector<std::optional<Result<Answer>>> out(30);
     for (int i = 0; i < 30; i++)
-        svc_->login(login_body("carol", "guess number " + std::to_string(i)), "10.0.1.1",
+        svc_->login(login_body("carol", "guess number " + std::to_string(i)), "10.0.1.1", "default",
                     [&out, i](Result<Answer> r) { out[i].emplace(std::move(r)); });
     ASSERT_TRUE(loop_.run_until([&] { return std::all_of(out.begin(), out.end(), [](auto& o) { return o.has_value(); }); },
                                 60000));
@@ -866,27 +866,27 @@ TEST_F(AgentTest, AnAddressIsLimitedAcrossUsernamesAndSuccessesNeverCount) {
     svc_.emplace(loop_, *pool_, exec_, kSecret, s);
     make_agent("dave", "Dave");
     for (int i = 0; i < 4; i++) {
-        auto r = call([&](auto d) { svc_->login(login_body("random" + std::to_string(i), "pw-" + std::to_string(i)), "10.0.2.1", d); });
+        auto r = call([&](auto d) { svc_->login(login_body("random" + std::to_string(i), "pw-" + std::to_string(i)), "10.0.2.1", "default", d); });
         ASSERT_FALSE(r.ok());
         EXPECT_EQ(r.error().code, Errc::unauthorized) << i;
     }
     for (int i = 0; i < 6; i++) {
-        auto ok = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.1", d); });
+        auto ok = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.1", "default", d); });
         ASSERT_TRUE(ok.ok()) << ok.error().message;
         EXPECT_EQ(ok.value().status, 200) << "successful login " << i << " does not count";
     }
-    auto fifth = call([&](auto d) { svc_->login(login_body("random-x", "pw"), "10.0.2.1", d); });
+    auto fifth = call([&](auto d) { svc_->login(login_body("random-x", "pw"), "10.0.2.1", "default", d); });
     ASSERT_FALSE(fifth.ok());
     EXPECT_EQ(fifth.error().code, Errc::unauthorized) << "the fifth failure is still checked";
-    auto sixth = call([&](auto d) { svc_->login(login_body("random-y", "pw"), "10.0.2.1", d); });
+    auto sixth = call([&](auto d) { svc_->login(login_body("random-y", "pw"), "10.0.2.1", "default", d); });
     ASSERT_TRUE(sixth.ok());
     EXPECT_EQ(sixth.value().status, 429) << "a sixth username from the address is refused";
     EXPECT_GT(sixth.value().retry_after_s, 0);
     EXPECT_LE(sixth.value().retry_after_s, 300);
-    auto right = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.1", d); });
+    auto right = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.1", "default", d); });
     ASSERT_TRUE(right.ok());
     EXPECT_EQ(right.value().status, 429) << "while the address is limited, even a right password";
-    auto elsewhere = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.2", d); });
+    auto elsewhere = call([&](auto d) { svc_->login(login_body("dave", kPassword), "10.0.2.2", "default", d); });
     ASSERT_TRUE(elsewhere.ok());
     EXPECT_EQ(elsewhere.value().status, 200) << "another address is not affected";
     EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE address = '10.0.2.1'"), 5);
@@ -897,11 +897,11 @@ TEST_F(AgentTest, IPv6AddressesOfOneSlash64ShareTheirLimit) {
     s.login_max_address_failures = 3;
     svc_.emplace(loop_, *pool_, exec_, kSecret, s);
     for (int i = 1; i <= 3; i++) {
-        auto r = call([&](auto d) { svc_->login(login_body("u" + std::to_string(i), "pw"), "2001:db8:7:7::" + std::to_string(i), d); });
+        auto r = call([&](auto d) { svc_->login(login_body("u" + std::to_string(i), "pw"), "2001:db8:7:7::" + std::to_string(i), "default", d); });
         ASSERT_FALSE(r.ok());
         EXPECT_EQ(r.error().code, Errc::unauthorized);
     }
-    auto r = call([&](auto d) { svc_->login(login_body("u4", "pw"), "2001:db8:7:7:1234::99", d); });
+    auto r = call([&](auto d) { svc_->login(login_body("u4", "pw"), "2001:db8:7:7:1234::99", "default", d); });
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.value().status, 429);
 }
@@ -912,9 +912,9 @@ TEST_F(AgentTest, LoginsInProgressFromOneAddressAreBoundedAndRefusedAtOnce) {
     svc_.emplace(loop_, *pool_, exec_, kSecret, s);
     make_agent("erin", "Erin");
     std::optional<Result<Answer>> first, second, other;
-    svc_->login(login_body("nobody-1", "pw"), "10.0.3.1", [&](Result<Answer> r) { first.emplace(std::move(r)); });
-    svc_->login(login_body("nobody-2", "pw"), "10.0.3.1", [&](Result<Answer> r) { second.emplace(std::move(r)); });
-    svc_->login(login_body("erin", kPassword), "10.0.3.2", [&](Result<Answer> r) { other.emplace(std::move(r)); });
+    svc_->login(login_body("nobody-1", "pw"), "10.0.3.1", "default", [&](Result<Answer> r) { first.emplace(std::move(r)); });
+    svc_->login(login_body("nobody-2", "pw"), "10.0.3.1", "default", [&](Result<Answer> r) { second.emplace(std::move(r)); });
+    svc_->login(login_body("erin", kPassword), "10.0.3.2", "default", [&](Result<Answer> r) { other.emplace(std::move(r)); });
     ASSERT_TRUE(loop_.run_until([&] { return first && second && other; }, 20000));
     ASSERT_FALSE(first->ok());
     EXPECT_EQ(first->error().code, Errc::unauthorized);
@@ -925,7 +925,7 @@ TEST_F(AgentTest, LoginsInProgressFromOneAddressAreBoundedAndRefusedAtOnce) {
     EXPECT_EQ(other->value().status, 200) << "another address gets in meanwhile";
     EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE address = '10.0.3.1'"), 1)
         << "the refused attempt never counted";
-    auto later = call([&](auto d) { svc_->login(login_body("nobody-3", "pw"), "10.0.3.1", d); });
+    auto later = call([&](auto d) { svc_->login(login_body("nobody-3", "pw"), "10.0.3.1", "default", d); });
     ASSERT_FALSE(later.ok());
     EXPECT_EQ(later.error().code, Errc::unauthorized) << "the place is free again once the first is answered";
 }
@@ -934,7 +934,7 @@ TEST_F(AgentTest, AFullHashingQueueAnswers429AndTheAttemptDoesNotCount) {
     FullExecutor full(loop_);
     svc_.emplace(loop_, *pool_, full, kSecret, chat::agent::Settings{});
     make_agent("frank", "Frank");
-    auto r = call([&](auto d) { svc_->login(login_body("frank", kPassword), "10.0.4.1", d); });
+    auto r = call([&](auto d) { svc_->login(login_body("frank", kPassword), "10.0.4.1", "default", d); });
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r.value().status, 429);
     EXPECT_EQ(r.value().retry_after_s, 1);
@@ -947,10 +947,10 @@ TEST_F(AgentTest, OldFailuresArePrunedInBoundedBatches) {
     db().q("INSERT INTO login_failures (username, address, at) SELECT 'old' || i, '192.0.2.' || (i % 250), "
            "now() - interval '1 day' FROM generate_series(1, 150) i");
     db().q("INSERT INTO login_failures (username, address, at) VALUES ('recent', '192.0.2.1', now() - interval '1 minute')");
-    auto r = call([&](auto d) { svc_->login(login_body("someone", "pw"), "10.0.5.1", d); });
+    auto r = call([&](auto d) { svc_->login(login_body("someone", "pw"), "10.0.5.1", "default", d); });
     EXPECT_EQ(r.error().code, Errc::unauthorized);
     EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE username LIKE 'old%'"), 50) << "one batch of 100";
-    r = call([&](auto d) { svc_->login(login_body("someone", "pw"), "10.0.5.1", d); });
+    r = call([&](auto d) { svc_->login(login_body("someone", "pw"), "10.0.5.1", "default", d); });
     EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE username LIKE 'old%'"), 0);
     EXPECT_EQ(count("SELECT count(*) FROM login_failures WHERE username IN ('recent', 'someone')"), 3)
         << "failures within the window stay";

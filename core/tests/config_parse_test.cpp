@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <string>
 #include <string_view>
 
 #include "chat/config_parse.h"
@@ -150,6 +151,21 @@ TEST(ConfigLoginLimit, OptionsReadOneAtATimeAsTheWholeList) {
     EXPECT_EQ(parse_login_option(ll, "queue=0").error().message,
               parse_login_limit(bad).error().message);
     EXPECT_EQ(parse_login_option(ll, "nope").error().message, "invalid parameter \"nope\"");
+}
+
+TEST(ConfigSite, AcceptsTheNamesOfThePatternAndNothingElse) {
+    for (std::string_view s : {"default", "a", "shop-2", "shop.example.com", "eu_shop", "0"})
+        EXPECT_TRUE(check_site(s).ok()) << s;
+    const std::string longest(static_cast<std::size_t>(limits::kSiteBytes.max), 'a');
+    EXPECT_TRUE(check_site(longest).ok());
+    for (std::string_view s : {"", "Shop", "-shop", ".shop", "shop|x", "shop@x", "sh op", "shop/1", "\xc3\xa9"})
+        EXPECT_FALSE(check_site(s).ok()) << s;
+    EXPECT_FALSE(check_site(longest + "a").ok());
+    auto e = check_site("Shop");
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.error().code, chat::Errc::validation);
+    EXPECT_EQ(e.error().message,
+              "invalid site name \"Shop\", expected 1..63 of a-z 0-9 . _ - starting with a letter or digit");
 }
 
 }  // namespace

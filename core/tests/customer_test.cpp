@@ -69,14 +69,41 @@ TEST(CustomerFaq, LoadsActiveEntriesAndPublishesThemWithoutKeywords) {
         7);
     ASSERT_TRUE(set.ok()) << set.error().message;
     EXPECT_EQ(set.value()->version, 7);
-    EXPECT_NE(set.value()->matcher.by_slug("returns"), nullptr);
-    EXPECT_EQ(set.value()->matcher.by_slug("old"), nullptr);
-    EXPECT_EQ(set.value()->public_json,
+    const chat::customer::SiteFaq& def = set.value()->site("default");
+    EXPECT_NE(def.matcher.by_slug("returns"), nullptr);
+    EXPECT_EQ(def.matcher.by_slug("old"), nullptr);
+    EXPECT_EQ(def.public_json,
               R"([{"slug":"returns","question":"How do I return an item?","answer":"Within 30 days.","display_order":2},)"
               R"({"slug":"shipping-time","question":"How long does shipping take?","answer":"3-5 days.","display_order":1}])");
-    auto m = set.value()->matcher.match("How do I return an item?");
+    auto m = def.matcher.match("How do I return an item?");
     ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->entry->slug, "returns");
+}
+
+// Each site (chat_site) answers from its own entries; a site without any has an empty list.
+TEST(CustomerFaq, KeepsOneSetPerSite) {
+    auto set = chat::customer::load_faq(
+        R"([{"site":"default","slug":"returns","question":"How do I return an item?","answer":"30 days.",)"
+        R"("display_order":1,"keywords":["return"]},)"
+        R"({"site":"shop-2","slug":"returns","question":"How do I return an item?","answer":"14 days.",)"
+        R"("display_order":1,"keywords":["return"]},)"
+        R"({"site":"shop-2","slug":"gift-wrap","question":"Do you gift wrap?","answer":"Yes.",)"
+        R"("display_order":2,"keywords":["gift"]}])",
+        3);
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    EXPECT_EQ(set.value()->sites.size(), 2u);
+    const auto& a = set.value()->site("default");
+    const auto& b = set.value()->site("shop-2");
+    ASSERT_NE(a.matcher.by_slug("returns"), nullptr);
+    ASSERT_NE(b.matcher.by_slug("returns"), nullptr);
+    EXPECT_EQ(a.matcher.by_slug("returns")->answer, "30 days.");
+    EXPECT_EQ(b.matcher.by_slug("returns")->answer, "14 days.");
+    EXPECT_EQ(a.matcher.by_slug("gift-wrap"), nullptr);
+    EXPECT_NE(b.matcher.by_slug("gift-wrap"), nullptr);
+    EXPECT_EQ(a.public_json, R"([{"slug":"returns","question":"How do I return an item?","answer":"30 days.","display_order":1}])");
+    const auto& none = set.value()->site("shop-3");
+    EXPECT_EQ(none.public_json, "[]");
+    EXPECT_FALSE(none.matcher.match("How do I return an item?").has_value());
 }
 
 TEST(CustomerFaq, RejectsADatabaseAnswerThatIsNotAList) {

@@ -95,7 +95,7 @@ TEST(Events, TypingAndReadCarryTheirSenderOnTheWireAndBack) {
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(back.value().type, chat::events::Type::read);
     EXPECT_EQ(back.value().sender, Sender::customer);
-    EXPECT_EQ(chat::events::encode(r), "e2\n\n0\n\nautomated\n" + r.json);
+    EXPECT_EQ(chat::events::encode(r), "e3\n\n0\n\nautomated\ndefault\n" + r.json);
     // other events have no sender
     EXPECT_EQ(chat::events::from_answer(kAnswer).at(0).sender, Sender::none);
 }
@@ -162,4 +162,39 @@ TEST(Events, APlainAgentHearsOnlyWhatTheyMayGet) {
     }
 }
 
+// Sites (chat_site): an event carries its conversation's site, on the wire between nodes
+// too, and no agent socket of another site hears it, whatever its role.
+TEST(Events, AConversationsEventsReachOnlyTheAgentsOfItsSite) {
+    using chat::events::visible_to_agent;
+    auto shop = chat::events::from_answer(kAnswer, "shop-2");
+    ASSERT_FALSE(shop.empty());
+    for (const auto& e : shop) EXPECT_EQ(e.site, "shop-2");
+    for (const char* role : {"agent", "supervisor", "admin"}) {
+        EXPECT_FALSE(visible_to_agent(shop.back(), "a1", role)) << role;
+        EXPECT_FALSE(visible_to_agent(shop.back(), "a1", role, "default")) << role;
+    }
+    EXPECT_TRUE(visible_to_agent(shop.back(), "s1", "admin", "shop-2"));
+    // the default site when nothing says otherwise (single-site installs hear as before)
+    EXPECT_EQ(chat::events::from_answer(kAnswer).back().site, "default");
+    // presence has no conversation: every site hears it
+    EXPECT_TRUE(visible_to_agent(chat::events::presence(R"({"agent":{"id":"a2"}})"), "a1", "admin", "shop-2"));
+
+    // the answer's own "site" (a side effect's, chat_conversation_event_json) wins
+    std::string with_site(kAnswer);
+    with_site.insert(with_site.rfind('}'), R"(,"site":"eu")");
+    for (const auto& e : chat::events::from_answer(with_site, "default")) EXPECT_EQ(e.site, "eu");
+
+    // the envelope carries it; an older node's "e2" is the default site's
+    auto back = chat::events::parse(chat::events::encode(shop.back()));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back.value().site, "shop-2");
+    auto t = chat::events::typing("c1", "", chat::events::Sender::customer, true, "agent", "shop-2");
+    EXPECT_EQ(t.site, "shop-2");
+    auto old = chat::events::parse("e2\n\n0\n\nagent\n" + t.json);
+    ASSERT_TRUE(old.ok());
+    EXPECT_EQ(old.value().site, "default");
+    EXPECT_FALSE(chat::events::parse("e3\n\n0\n\nagent\nBad Site\n" + t.json).ok());
+}
+
 }  // namespace
+

@@ -165,4 +165,43 @@ TEST(TypedTokens, OneTypeNeverVerifiesAsTheOther) {
     EXPECT_FALSE(decode_agent(kKey, sign(kKey, "a|x|v|99999999999999"), kNow).ok());
 }
 
+// A token carries its site (chat_site); the default site's tokens are byte for byte the
+// ones signed before sites existed, so a single-site install keeps every session.
+TEST(SiteClaims, DefaultSiteKeepsTheFormatOfBeforeSites) {
+    SessionClaims c{"sid-1", kNow + 1000};
+    EXPECT_EQ(c.site, "default");
+    EXPECT_EQ(encode_session(kKey, c), sign(kKey, "s|sid-1|" + std::to_string(kNow + 1000)));
+    AgentClaims a{"agent-42", 3, kNow + 1000};
+    EXPECT_EQ(encode_agent(kKey, a), sign(kKey, "a|agent-42|3|" + std::to_string(kNow + 1000)));
+}
+
+TEST(SiteClaims, AnotherSiteRoundTripsInItsClaims) {
+    SessionClaims c{"a|b|1", kNow + 1000, "shop-2"};
+    const std::string t = encode_session(kKey, c);
+    EXPECT_EQ(t, sign(kKey, "s@shop-2|a|b|1|" + std::to_string(kNow + 1000)));
+    auto r = decode_session(kKey, t, kNow);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value(), c);
+    EXPECT_EQ(r.value().site, "shop-2");
+
+    AgentClaims a{"agent-42", 7, kNow + 1000, "eu.shop"};
+    auto ra = decode_agent(kKey, encode_agent(kKey, a), kNow);
+    ASSERT_TRUE(ra.ok()) << ra.error().message;
+    EXPECT_EQ(ra.value(), a);
+    // Two sites, two different tokens for the same claims otherwise.
+    EXPECT_NE(encode_agent(kKey, a), encode_agent(kKey, {"agent-42", 7, kNow + 1000}));
+}
+
+TEST(SiteClaims, RefusesSitesOutsideThePatternAndTheDefaultSpeltOut) {
+    const std::string exp = "|" + std::to_string(kNow + 1000);
+    for (const std::string& p : std::vector<std::string>{"s@|x", "s@Shop|x", "s@-a|x", "s@default|x", "s@a@b|x",
+                                                         "s@" + std::string(64, 'a') + "|x", "sx|x", "s@a"})
+        EXPECT_FALSE(decode_session(kKey, sign(kKey, p + exp), kNow).ok()) << p;
+    EXPECT_TRUE(decode_session(kKey, sign(kKey, "s@" + std::string(63, 'a') + "|x" + exp), kNow).ok());
+    for (const std::string& p : std::vector<std::string>{"a@|x|1", "a@default|x|1", "a@A|x|1", "s@b|x|1"})
+        EXPECT_FALSE(decode_agent(kKey, sign(kKey, p + exp), kNow).ok()) << p;
+    EXPECT_TRUE(decode_agent(kKey, sign(kKey, "a@b|x|1" + exp), kNow).ok());
+}
+
 }  // namespace
+

@@ -82,7 +82,8 @@ struct FakeBackend : chat::ws::Backend {
         standings;
     std::vector<Event> published;
 
-    void authenticate(std::string_view token, std::function<void(Result<chat::agent::Principal>)> done) override {
+    void authenticate(std::string_view token, std::string_view /*site*/,
+                      std::function<void(Result<chat::agent::Principal>)> done) override {
         auths.emplace_back(std::string(token), std::move(done));
     }
     void replay(const std::string& sid, std::int64_t after, std::int64_t limit,
@@ -97,7 +98,7 @@ struct FakeBackend : chat::ws::Backend {
                     chat::OutcomeDone done) override {
         reads.push_back({p.agent_id, std::string(conv), std::string(body), std::move(done)});
     }
-    void customer_read(const std::string& sid, std::string_view body, chat::OutcomeDone done) override {
+    void customer_read(const std::string& sid, std::string_view body, std::string_view /*site*/, chat::OutcomeDone done) override {
         reads.push_back({sid, "", std::string(body), std::move(done)});
     }
     void standing(const std::vector<std::string>& ids,

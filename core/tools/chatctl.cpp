@@ -65,17 +65,19 @@ Commands:
                               is unchanged and the database still holds exactly its
                               functions; all of it in one transaction
   agent add USERNAME [--name "Display Name"] [--role agent|supervisor|admin] [--max N]
-                              create an agent (role default agent, max default 5);
-                              the password is read from stdin
+            [--site SITE]     create an agent (role default agent, max default 5) granted
+                              the site (default: default); the password is read from stdin
   agent passwd USERNAME       set a new password (from stdin); revokes the agent's tokens
   agent list                  every agent, disabled ones too
   agent disable USERNAME      soft delete: no more logins, open chats back to the queue
   faq import FILE.json|-      upsert the entries of a JSON array by slug, in one transaction,
                               then tell every nginx worker to reload the FAQ
-                              (--keep-existing: only add slugs that are not there yet)
+                              (--keep-existing: only add slugs that are not there yet;
+                              --site SITE: that site's FAQ, default: default)
   limits                      the table of limits and enum values (chat/limits.h) as JSON
   faq export [--compact]      the FAQ (inactive entries too) as a JSON array ordered by
                               display_order, slug; `faq import` takes it back unchanged
+                              (--site SITE: that site's FAQ, default: default)
 
 Options:
   --conninfo CONNINFO   libpq connection string, key=value or postgresql:// URI; default
@@ -123,7 +125,7 @@ struct Args {
     bool has(const std::string& k) const { return flags.count(k) > 0; }
 };
 
-const std::set<std::string> kValueOptions = {"--conninfo", "--dir", "--name", "--role", "--max"};
+const std::set<std::string> kValueOptions = {"--conninfo", "--dir", "--name", "--role", "--max", "--site"};
 const std::set<std::string> kFlagOptions = {"--password-stdin", "--compact", "--keep-existing"};
 
 Args parse_args(int argc, char** argv) {
@@ -497,9 +499,18 @@ void check_username(const std::string& u) {
                     " bytes without spaces or control characters");
 }
 
+// --site SITE (chat_site's name), default "default".
+std::string site_of(const Args& a) {
+    std::string site = a.get("--site").value_or(std::string(limits::kSiteDefault));
+    if (!limits::site_name_ok(site))
+        usage_error("--site must be " + limits::range_text(limits::kSiteBytes) +
+                    " of a-z 0-9 . _ - starting with a letter or digit");
+    return site;
+}
+
 int cmd_agent_add(const Args& a) {
-    expect(a, 3, {"--name", "--role", "--max", "--password-stdin"},
-           "agent add USERNAME [--name \"Display Name\"] [--role agent|supervisor|admin] [--max N]");
+    expect(a, 3, {"--name", "--role", "--max", "--site", "--password-stdin"},
+           "agent add USERNAME [--name \"Display Name\"] [--role agent|supervisor|admin] [--max N] [--site SITE]");
     const std::string& username = a.positional[2];
     check_username(username);
     const std::string name = a.get("--name").value_or(username);
@@ -516,13 +527,14 @@ int cmd_agent_add(const Args& a) {
         if (m->empty() || *end || errno || !limits::kMaxActiveChats.contains(max))
             usage_error("--max must be an integer in " + limits::range_text(limits::kMaxActiveChats));
     }
+    const std::string site = site_of(a);
     const std::string hash = hash_password(read_password(a));
 
     Db db(conninfo_of(a));
     Res r = [&] {
         try {
-            return db.exec("SELECT chat_admin_agent_create($1, $2, $3, $4, $5::int)->'agent'->>'id'",
-                           {username, name, hash, role, std::to_string(max)});
+            return db.exec("SELECT chat_admin_agent_create($1, $2, $3, $4, $5::int, ARRAY[$6])->'agent'->>'id'",
+                           {username, name, hash, role, std::to_string(max), site});
         } catch (const Failure& f) {
             if (f.code == kExitNotFound) fail(kExitNotFound, "agent " + username + " already exists");
             throw;
@@ -542,7 +554,7 @@ int cmd_agent_passwd(const Args& a) {
     if (PQntuples(who.get()) == 0) fail(kExitNotFound, "no active agent " + username);
     const std::string id = value(who.get(), 0, 0);
     const std::string hash = hash_password(read_password(a));
-    db.exec("SELECT chat_admin_agent_update($1::uuid, '{}'::jsonb, $2)", {id, hash}, "agent " + username);
+    db.exec("SELECT chat_admin_agent_update($1::uuid, '{}'::jsonb, $2, NULL, NULL)", {id, hash}, "agent " + username);
     say("password of " + username + " changed; earlier tokens are revoked");
     return kExitOk;
 }
@@ -552,7 +564,7 @@ int cmd_agent_disable(const Args& a) {
     const std::string& username = a.positional[2];
     Db db(conninfo_of(a));
     Res r = db.exec(
-        "SELECT jsonb_array_length(chat_admin_agent_delete(id)->'requeued') FROM agents"
+        "SELECT jsonb_array_length(chat_admin_agent_delete(id, NULL)->'requeued') FROM agents"
         " WHERE lower(username) = lower($1) AND deleted_at IS NULL",
         {username}, "agent " + username);
     if (PQntuples(r.get()) == 0) fail(kExitNotFound, "no active agent " + username);
@@ -669,7 +681,8 @@ std::vector<FaqEntry> parse_faq_file(const std::string& text, const std::string&
 }
 
 int cmd_faq_import(const Args& a) {
-    expect(a, 3, {"--keep-existing"}, "faq import FILE.json|- [--keep-existing]");
+    expect(a, 3, {"--keep-existing", "--site"}, "faq import FILE.json|- [--keep-existing] [--site SITE]");
+    const std::string site = site_of(a);
     const std::string& file = a.positional[2];
     std::string text;
     if (file == "-") {
@@ -682,9 +695,9 @@ int cmd_faq_import(const Args& a) {
     const std::vector<FaqEntry> entries = parse_faq_file(text, file == "-" ? "stdin" : file);
 
     const std::string upsert =
-        "INSERT INTO faq_entries (slug, question, answer, keywords, display_order, is_active)"
-        " VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5::int, $6::bool)"
-        " ON CONFLICT (slug) DO " +
+        "INSERT INTO faq_entries (slug, question, answer, keywords, display_order, is_active, site)"
+        " VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5::int, $6::bool, $7)"
+        " ON CONFLICT (site, slug) DO " +
         std::string(a.has("--keep-existing")
                         ? "NOTHING"
                         : "UPDATE SET question = EXCLUDED.question, answer = EXCLUDED.answer,"
@@ -704,7 +717,7 @@ int cmd_faq_import(const Args& a) {
         for (const auto& k : f.keywords) kw.push_back(chat::json::Value(k));
         Res r = db.exec(upsert,
                         {f.slug, f.question, f.answer, chat::json::to_string(kw),
-                         std::to_string(f.display_order), f.is_active ? "true" : "false"},
+                         std::to_string(f.display_order), f.is_active ? "true" : "false", site},
                         "faq " + f.slug);
         if (PQntuples(r.get()) == 0)
             ++unchanged;
@@ -752,11 +765,13 @@ void append_entry(std::string& out, const FaqEntry& f, bool pretty) {
 }
 
 int cmd_faq_export(const Args& a) {
-    expect(a, 2, {"--compact"}, "faq export [--compact]");
+    expect(a, 2, {"--compact", "--site"}, "faq export [--compact] [--site SITE]");
+    const std::string site = site_of(a);
     Db db(conninfo_of(a));
     Res r = db.exec(
         "SELECT f.slug, f.question, f.answer, to_jsonb(f.keywords)::text, f.display_order::text,"
-        "       f.is_active::text FROM faq_entries f ORDER BY f.display_order, f.slug");
+        "       f.is_active::text FROM faq_entries f WHERE f.site = $1 ORDER BY f.display_order, f.slug",
+        {site});
     const bool pretty = !a.has("--compact");
     std::string out = "[";
     for (int i = 0; i < PQntuples(r.get()); ++i) {

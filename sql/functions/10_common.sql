@@ -33,12 +33,12 @@ LANGUAGE sql STABLE AS $$
         'read_at', chat_ts(m.read_at))
 $$;
 
--- Position in the agent queue: 1 for the oldest waiting conversation.
+-- Position in the agent queue of its site: 1 for the oldest waiting conversation.
 CREATE OR REPLACE FUNCTION chat_queue_position(c conversations) RETURNS int
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN c.status = 'agent' AND c.assigned_agent_id IS NULL THEN
         (SELECT count(*)::int + 1 FROM conversations q
-          WHERE q.status = 'agent' AND q.assigned_agent_id IS NULL
+          WHERE q.site = c.site AND q.status = 'agent' AND q.assigned_agent_id IS NULL
             AND (q.queued_at, q.id) < (c.queued_at, c.id))
     END
 $$;
@@ -116,7 +116,15 @@ LANGUAGE sql STABLE AS $$
         'role', a.role,
         'presence', a.presence,
         'max_active_chats', a.max_active_chats,
-        'active_chats', chat_agent_active(a.id))
+        'active_chats', chat_agent_active(a.id),
+        'sites', to_jsonb(a.sites))
+$$;
+
+-- Whether an agent works on a site (chat_site): the sites they are granted. Login, every
+-- token check, assignment and transfer ask this, so a grant taken away acts at once.
+CREATE OR REPLACE FUNCTION chat_agent_on_site(a agents, p_site text) RETURNS bool
+LANGUAGE sql STABLE AS $$
+    SELECT p_site = ANY (a.sites)
 $$;
 
 -- A conversation as the agent API shows it.

@@ -11,13 +11,16 @@ LANGUAGE sql STABLE AS $$
                     WHERE m.conversation_id = c.id AND m.sender_agent_id = p_agent)
 $$;
 
--- What an agent may see: role agent sees their own chats, the queue and closed chats
--- they handled; supervisor and admin see everything. Anything else is a 404.
-CREATE OR REPLACE FUNCTION chat_agent_can_see(c conversations, p_agent uuid, p_role text)
+-- What an agent may see, on the site of the request (p_site, their token's): only that
+-- site's conversations; there, role agent sees their own chats, the queue and closed
+-- chats they handled; supervisor and admin see everything. Anything else is a 404.
+CREATE OR REPLACE FUNCTION chat_agent_can_see(c conversations, p_agent uuid, p_role text,
+    p_site text)
 RETURNS bool LANGUAGE sql STABLE AS $$
-    SELECT p_role IN ('supervisor', 'admin')
+    SELECT c.site = p_site AND (
+           p_role IN ('supervisor', 'admin')
         OR (c.status = 'agent' AND (c.assigned_agent_id = p_agent OR c.assigned_agent_id IS NULL))
-        OR (c.status = 'closed' AND chat_agent_handled(c, p_agent))
+        OR (c.status = 'closed' AND chat_agent_handled(c, p_agent)))
 $$;
 
 -- The assigned agent, or a supervisor/admin. (Posting also needs status agent; that is
@@ -40,13 +43,14 @@ $$;
 
 -- The conversation row locked for a write, or CH404 when missing or invisible to the
 -- caller (never revealing that someone else's conversation exists).
-CREATE OR REPLACE FUNCTION chat_agent_lock_conv(p_conv uuid, p_agent uuid, p_role text)
+CREATE OR REPLACE FUNCTION chat_agent_lock_conv(p_conv uuid, p_agent uuid, p_role text,
+    p_site text)
 RETURNS conversations LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
 BEGIN
     SELECT * INTO c FROM conversations WHERE id = p_conv FOR UPDATE;
-    IF NOT FOUND OR NOT chat_agent_can_see(c, p_agent, p_role) THEN
+    IF NOT FOUND OR NOT chat_agent_can_see(c, p_agent, p_role, p_site) THEN
         RAISE EXCEPTION 'conversation not found' USING ERRCODE = 'CH404';
     END IF;
     RETURN c;

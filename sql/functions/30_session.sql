@@ -29,9 +29,11 @@ END
 $$;
 
 -- POST /session: the session's open conversation (context merged when given),
--- or a new automated one whose first message is the bot's greeting.
+-- or a new automated one of the request's site whose first message is the bot's
+-- greeting. A session id is random and its token is bound to the site (core checks
+-- the token's site on every request), so a session's conversations are all of one site.
 CREATE OR REPLACE FUNCTION chat_open_session(p_sid text, p_context jsonb,
-    p_greeting text, p_history int)
+    p_greeting text, p_history int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
@@ -43,8 +45,8 @@ BEGIN
        FOR UPDATE;
 
     IF NOT FOUND THEN
-        INSERT INTO conversations (session_id, context, created_at, updated_at)
-        VALUES (p_sid, coalesce(p_context, '{}'::jsonb),
+        INSERT INTO conversations (session_id, site, context, created_at, updated_at)
+        VALUES (p_sid, p_site, coalesce(p_context, '{}'::jsonb),
                 clock_timestamp(), clock_timestamp())
         RETURNING * INTO c;
         PERFORM chat_append(c.id, 'bot', NULL, 'text', p_greeting,

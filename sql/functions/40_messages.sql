@@ -100,14 +100,14 @@ $$;
 -- only in status agent; the same client_id again returns the original message.
 -- {"conversation", "messages": [msg], "replayed"}
 CREATE OR REPLACE FUNCTION chat_agent_post(p_agent uuid, p_role text, p_conv uuid,
-    p_client_id uuid, p_text text)
+    p_client_id uuid, p_text text, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
     m messages;
 BEGIN
     PERFORM chat_agent_actor(p_agent);
-    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role, p_site);
 
     IF p_client_id IS NOT NULL THEN
         SELECT * INTO m FROM messages
@@ -164,13 +164,13 @@ $$;
 -- cannot see is 404 (as before); one they see but may not write to (the queue, a chat
 -- they handled before it was transferred) is 403. {"conversation", "marked"}
 CREATE OR REPLACE FUNCTION chat_agent_read(p_agent uuid, p_role text, p_conv uuid,
-    p_up_to int)
+    p_up_to int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
     n int;
 BEGIN
-    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role, p_site);
     PERFORM chat_agent_require_write(c, p_agent, p_role);
     UPDATE messages SET read_at = clock_timestamp()
      WHERE conversation_id = c.id AND seq <= p_up_to

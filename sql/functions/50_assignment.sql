@@ -40,33 +40,43 @@ $$;
 -- Hands queued conversations, oldest first, to the online agent with the fewest
 -- active chats below capacity (ties: idle longest), until the queue is empty or
 -- nobody is free. Returns [{conversation_id, agent_id}] of what it assigned.
+-- Each site has its own queue, served only by agents granted the site
+-- (chat_agent_on_site): one site's queue at a time, so a site nobody can serve never
+-- holds up another's (capacity is per agent, across sites, all under the one lock).
 CREATE OR REPLACE FUNCTION chat_assign_queue() RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
+    s text;
     c conversations;
     a agents;
     out jsonb := '[]'::jsonb;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+    FOR s IN SELECT DISTINCT site FROM conversations
+              WHERE status = 'agent' AND assigned_agent_id IS NULL
+              ORDER BY site
     LOOP
-        SELECT * INTO c FROM conversations
-         WHERE status = 'agent' AND assigned_agent_id IS NULL
-         ORDER BY queued_at, id
-         LIMIT 1
-           FOR UPDATE;
-        EXIT WHEN NOT FOUND;
+        LOOP
+            SELECT * INTO c FROM conversations
+             WHERE site = s AND status = 'agent' AND assigned_agent_id IS NULL
+             ORDER BY queued_at, id
+             LIMIT 1
+               FOR UPDATE;
+            EXIT WHEN NOT FOUND;
 
-        SELECT * INTO a FROM agents g
-         WHERE g.presence = 'online' AND g.deleted_at IS NULL
-           AND chat_agent_active(g.id) < g.max_active_chats
-         ORDER BY chat_agent_active(g.id), g.last_assigned_at NULLS FIRST, g.id
-         LIMIT 1
-           FOR UPDATE;
-        EXIT WHEN NOT FOUND;
+            SELECT * INTO a FROM agents g
+             WHERE g.presence = 'online' AND g.deleted_at IS NULL
+               AND chat_agent_on_site(g, s)
+               AND chat_agent_active(g.id) < g.max_active_chats
+             ORDER BY chat_agent_active(g.id), g.last_assigned_at NULLS FIRST, g.id
+             LIMIT 1
+               FOR UPDATE;
+            EXIT WHEN NOT FOUND;
 
-        PERFORM chat_assign_to(c.id, a);
-        out := out || jsonb_build_array(jsonb_build_object('conversation_id', c.id,
-                                                           'agent_id', a.id));
+            PERFORM chat_assign_to(c.id, a);
+            out := out || jsonb_build_array(jsonb_build_object('conversation_id', c.id,
+                                                               'agent_id', a.id));
+        END LOOP;
     END LOOP;
     RETURN out;
 END
@@ -163,7 +173,8 @@ $$;
 
 -- POST .../claim: a queued chat to the caller if they are under capacity, else 409.
 -- {"conversation", "messages": [joined], "assigned"}
-CREATE OR REPLACE FUNCTION chat_agent_claim(p_agent uuid, p_role text, p_conv uuid)
+CREATE OR REPLACE FUNCTION chat_agent_claim(p_agent uuid, p_role text, p_conv uuid,
+    p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
@@ -171,7 +182,7 @@ DECLARE
     m messages;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
-    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role, p_site);
     SELECT * INTO a FROM agents WHERE id = p_agent FOR UPDATE;
     IF NOT FOUND OR a.deleted_at IS NOT NULL THEN
         RAISE EXCEPTION 'agent is disabled' USING ERRCODE = 'CH403';
@@ -196,7 +207,7 @@ $$;
 -- agent under capacity (else 409); "Transferred to <name>"; then the freed slot is
 -- offered to the queue. {"conversation", "messages", "assigned"}
 CREATE OR REPLACE FUNCTION chat_agent_transfer(p_agent uuid, p_role text, p_conv uuid,
-    p_target uuid)
+    p_target uuid, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
@@ -206,14 +217,14 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
     PERFORM chat_agent_actor(p_agent);
-    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role, p_site);
     IF c.status <> 'agent' THEN
         RAISE EXCEPTION 'conversation is %', c.status USING ERRCODE = 'CH409';
     END IF;
     PERFORM chat_agent_require_write(c, p_agent, p_role);
 
     SELECT * INTO t FROM agents WHERE id = p_target FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT chat_agent_on_site(t, c.site) THEN
         RAISE EXCEPTION 'target agent not found' USING ERRCODE = 'CH404';
     END IF;
     IF t.deleted_at IS NOT NULL THEN
@@ -250,7 +261,8 @@ $$;
 -- POST .../close: only from status agent (409 otherwise), by the assignee or a
 -- supervisor/admin (another agent: 403); then the freed slot goes to the queue.
 -- {"conversation", "messages": [system message], "assigned"}
-CREATE OR REPLACE FUNCTION chat_agent_close(p_agent uuid, p_role text, p_conv uuid)
+CREATE OR REPLACE FUNCTION chat_agent_close(p_agent uuid, p_role text, p_conv uuid,
+    p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
@@ -260,7 +272,7 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
     a := chat_agent_actor(p_agent);
-    c := chat_agent_lock_conv(p_conv, p_agent, p_role);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role, p_site);
     IF c.status <> 'agent' THEN
         RAISE EXCEPTION 'conversation is %', c.status USING ERRCODE = 'CH409';
     END IF;

@@ -1,14 +1,14 @@
 -- functions/60_agent_views: the agent's reads (GET /agent/conversations with its views
 -- and keyset pages, GET /agent/conversations/{id}), filtered by 20_access's visibility.
 
--- GET /agent/conversations. Views: active (assigned to me, open), queue (unassigned,
+-- GET /agent/conversations, on the request's site only (p_site). Views: active (assigned to me, open), queue (unassigned,
 -- oldest first), closed (closed ones I handled; supervisor/admin: all), all (mine of any
 -- status; supervisor/admin: everyone's). Keyset pagination: queue is ordered by
 -- (queued_at, id) ascending, the others by (updated_at DESC, id); the cursor is the last
 -- item's key, (p_cur_us = epoch microseconds, p_cur_id), NULL for the first page.
 -- {"conversations": [Conversation + last_message], "next": {"us", "id"} | null}
 CREATE OR REPLACE FUNCTION chat_agent_conversations(p_agent uuid, p_role text,
-    p_view text, p_limit int, p_cur_us bigint, p_cur_id uuid)
+    p_view text, p_limit int, p_cur_us bigint, p_cur_id uuid, p_site text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
     boss bool := p_role IN ('supervisor', 'admin');
@@ -27,7 +27,7 @@ BEGIN
                array_agg((extract(epoch FROM queued_at) * 1000000)::bigint ORDER BY queued_at, id)
           INTO ids, keys
           FROM (SELECT id, queued_at FROM conversations
-                 WHERE status = 'agent' AND assigned_agent_id IS NULL
+                 WHERE site = p_site AND status = 'agent' AND assigned_agent_id IS NULL
                    AND (cur IS NULL OR (queued_at, id) > (cur, p_cur_id))
                  ORDER BY queued_at, id
                  LIMIT p_limit + 1) q;
@@ -36,7 +36,8 @@ BEGIN
                array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
           INTO ids, keys
           FROM (SELECT c.id, c.updated_at FROM conversations c
-                 WHERE (cur IS NULL OR c.updated_at < cur
+                 WHERE c.site = p_site
+                   AND (cur IS NULL OR c.updated_at < cur
                         OR (c.updated_at = cur AND c.id > p_cur_id))
                    AND CASE p_view
                        WHEN 'active' THEN c.status = 'agent' AND c.assigned_agent_id = p_agent
@@ -72,13 +73,13 @@ $$;
 
 -- GET /agent/conversations/{id}: {"conversation", "messages"} (seq > after, at most lim).
 CREATE OR REPLACE FUNCTION chat_agent_conversation(p_agent uuid, p_role text,
-    p_conv uuid, p_after int, p_limit int)
+    p_conv uuid, p_after int, p_limit int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
     c conversations;
 BEGIN
     SELECT * INTO c FROM conversations WHERE id = p_conv;
-    IF NOT FOUND OR NOT chat_agent_can_see(c, p_agent, p_role) THEN
+    IF NOT FOUND OR NOT chat_agent_can_see(c, p_agent, p_role, p_site) THEN
         RAISE EXCEPTION 'conversation not found' USING ERRCODE = 'CH404';
     END IF;
     RETURN jsonb_build_object(
@@ -87,12 +88,12 @@ BEGIN
 END
 $$;
 
--- GET /agent/agents: every agent who is not deleted, by display name: any agent's
--- dashboard picks a colleague to transfer to from it. {"agents": [Agent]}
-CREATE OR REPLACE FUNCTION chat_agent_colleagues() RETURNS jsonb
+-- GET /agent/agents: every agent of the site who is not deleted, by display name: any
+-- agent's dashboard picks a colleague to transfer to from it. {"agents": [Agent]}
+CREATE OR REPLACE FUNCTION chat_agent_colleagues(p_site text) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('agents', coalesce(jsonb_agg(chat_agent_json(a)
                ORDER BY lower(a.display_name), a.id), '[]'::jsonb))
       FROM agents a
-     WHERE a.deleted_at IS NULL
+     WHERE a.deleted_at IS NULL AND a.sites @> ARRAY[p_site]
 $$;

@@ -33,11 +33,13 @@ CREATE OR REPLACE FUNCTION chat_login_lock_class() RETURNS int
 LANGUAGE sql IMMUTABLE AS $$ SELECT 72435120 $$;
 
 -- Step 1 of login: reserve the attempt, or say it is limited; also the agent's hash and
--- token version (the hash is checked on the thread pool, outside SQL).
+-- token version (the hash is checked on the thread pool, outside SQL). An agent not
+-- granted the request's site (p_site) may not log in there: "deleted" for this login, so
+-- core checks a dummy hash and answers the same 401 as a wrong password (no oracle).
 -- {"limited": true, "retry_after": s}
 -- | {"limited": false, "attempt": id, "agent_id": ...|null, "password_hash", "token_version", "deleted"}
 CREATE OR REPLACE FUNCTION chat_agent_login_begin(p_username text, p_address text,
-    p_max_failures int, p_max_address_failures int, p_window_s int)
+    p_max_failures int, p_max_address_failures int, p_window_s int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     since timestamptz;
@@ -83,7 +85,7 @@ BEGIN
     END IF;
     RETURN jsonb_build_object('limited', false, 'attempt', attempt, 'agent_id', a.id,
         'password_hash', a.password_hash, 'token_version', a.token_version,
-        'deleted', a.deleted_at IS NOT NULL);
+        'deleted', a.deleted_at IS NOT NULL OR NOT chat_agent_on_site(a, p_site));
 END
 $$;
 
@@ -114,17 +116,18 @@ BEGIN
 END
 $$;
 
--- Every authenticated agent request: the token's version must still be current and
--- the agent not deleted; also the heartbeat (last_seen_at, written at most once a
+-- Every authenticated agent request: the token's version must still be current, the
+-- agent not deleted and still granted the token's site (p_site); also the heartbeat (last_seen_at, written at most once a
 -- second to spare the row). {"agent", "token_version"} or NULL (core answers 401).
-CREATE OR REPLACE FUNCTION chat_agent_auth(p_agent uuid, p_token_version bigint)
+CREATE OR REPLACE FUNCTION chat_agent_auth(p_agent uuid, p_token_version bigint,
+    p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     a agents;
 BEGIN
     SELECT * INTO a FROM agents
      WHERE id = p_agent AND token_version = p_token_version AND deleted_at IS NULL;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT chat_agent_on_site(a, p_site) THEN
         RETURN NULL;
     END IF;
     IF a.last_seen_at IS NULL OR a.last_seen_at < clock_timestamp() - interval '1 second' THEN

@@ -1,54 +1,85 @@
 -- functions/80_agent_admin: the admin API for agents (list, create, update, soft delete).
 -- Writes that can change who holds chats take 50_assignment's lock (see its proof).
+-- The API's admin works on one site (p_site, their token's): they see and change only
+-- the agents granted that site, and grant or take away only sites they are granted
+-- themselves. chatctl, the operator, passes NULL: every site.
+
+-- Whether the agent is one an admin of p_site manages (NULL: the operator, all of them).
+CREATE OR REPLACE FUNCTION chat_admin_sees_agent(a agents, p_site text) RETURNS bool
+LANGUAGE sql STABLE AS $$
+    SELECT p_site IS NULL OR chat_agent_on_site(a, p_site)
+$$;
 
 -- GET /admin/agents: {"agents": [Agent (+ deleted_at)]} by username.
-CREATE OR REPLACE FUNCTION chat_admin_agents(p_with_deleted bool) RETURNS jsonb
+CREATE OR REPLACE FUNCTION chat_admin_agents(p_with_deleted bool, p_site text) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('agents', coalesce(jsonb_agg(
                chat_agent_json(a) || jsonb_build_object('deleted_at', chat_ts(a.deleted_at))
                ORDER BY lower(a.username)), '[]'::jsonb))
       FROM agents a
-     WHERE p_with_deleted OR a.deleted_at IS NULL
+     WHERE (p_with_deleted OR a.deleted_at IS NULL)
+       AND (p_site IS NULL OR a.sites @> ARRAY[p_site])
 $$;
 
--- POST /admin/agents (the hash is made by core off the event loop). 23505 -> 409.
+-- POST /admin/agents (the hash is made by core off the event loop), granted p_sites
+-- (the admin's site; chatctl's --site). 23505 -> 409.
 CREATE OR REPLACE FUNCTION chat_admin_agent_create(p_username text, p_display_name text,
-    p_password_hash text, p_role text, p_max_active_chats int)
+    p_password_hash text, p_role text, p_max_active_chats int, p_sites text[])
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     a agents;
 BEGIN
-    INSERT INTO agents (username, display_name, password_hash, role, max_active_chats)
-    VALUES (p_username, p_display_name, p_password_hash, p_role, p_max_active_chats)
+    INSERT INTO agents (username, display_name, password_hash, role, max_active_chats, sites)
+    VALUES (p_username, p_display_name, p_password_hash, p_role, p_max_active_chats, p_sites)
     RETURNING * INTO a;
     RETURN jsonb_build_object('agent', chat_agent_json(a));
 END
 $$;
 
--- PATCH /admin/agents/{id}: patch may hold display_name, role, max_active_chats
+-- PATCH /admin/agents/{id}: patch may hold display_name, role, max_active_chats, sites
 -- (validated by core); a new password hash bumps token_version (revoking tokens).
--- A raised capacity is offered to the queue at once. {"agent", "assigned"}
+-- Sites added or taken away must be sites the acting admin (p_actor) is granted (else
+-- CH403); an agent not granted p_site is not found. A raised capacity or a new site is
+-- offered to the queue at once. {"agent", "assigned"}
 CREATE OR REPLACE FUNCTION chat_admin_agent_update(p_id uuid, p_patch jsonb,
-    p_password_hash text)
+    p_password_hash text, p_site text, p_actor uuid)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     a agents;
+    actor agents;
+    new_sites text[];
     assigned jsonb := '[]'::jsonb;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+    SELECT * INTO a FROM agents WHERE id = p_id AND deleted_at IS NULL FOR UPDATE;
+    IF NOT FOUND OR NOT chat_admin_sees_agent(a, p_site) THEN
+        RAISE EXCEPTION 'agent not found' USING ERRCODE = 'CH404';
+    END IF;
+    new_sites := a.sites;
+    IF p_patch ? 'sites' THEN
+        new_sites := ARRAY(SELECT DISTINCT jsonb_array_elements_text(p_patch->'sites') ORDER BY 1);
+        IF p_actor IS NOT NULL THEN
+            SELECT * INTO actor FROM agents WHERE id = p_actor;
+            IF EXISTS (SELECT 1 FROM ((SELECT unnest(new_sites) EXCEPT SELECT unnest(a.sites))
+                                      UNION
+                                      (SELECT unnest(a.sites) EXCEPT SELECT unnest(new_sites))) d(s)
+                        WHERE NOT chat_agent_on_site(actor, d.s)) THEN
+                RAISE EXCEPTION 'you may grant or take away only the sites you are granted'
+                    USING ERRCODE = 'CH403';
+            END IF;
+        END IF;
+    END IF;
     UPDATE agents SET
            display_name = coalesce(p_patch->>'display_name', display_name),
            role = coalesce(p_patch->>'role', role),
            max_active_chats = coalesce((p_patch->>'max_active_chats')::int, max_active_chats),
+           sites = new_sites,
            password_hash = coalesce(p_password_hash, password_hash),
            token_version = token_version + CASE WHEN p_password_hash IS NULL THEN 0 ELSE 1 END,
            updated_at = clock_timestamp()
-     WHERE id = p_id AND deleted_at IS NULL
+     WHERE id = p_id
     RETURNING * INTO a;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'agent not found' USING ERRCODE = 'CH404';
-    END IF;
-    IF p_patch ? 'max_active_chats' AND a.presence = 'online' THEN
+    IF (p_patch ? 'max_active_chats' OR p_patch ? 'sites') AND a.presence = 'online' THEN
         assigned := chat_assign_queue();
     END IF;
     SELECT * INTO a FROM agents WHERE id = p_id;
@@ -58,8 +89,9 @@ $$;
 
 -- DELETE /admin/agents/{id}: soft delete; the agent can't log in (token_version bumped,
 -- deleted_at), goes offline, their open chats go back to the front of the queue and
--- the queue is retried. History keeps their name. {"agent", "requeued", "assigned"}
-CREATE OR REPLACE FUNCTION chat_admin_agent_delete(p_id uuid) RETURNS jsonb
+-- the queue is retried. History keeps their name. Only an agent granted p_site (NULL:
+-- any). {"agent", "requeued", "assigned"}
+CREATE OR REPLACE FUNCTION chat_admin_agent_delete(p_id uuid, p_site text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     a agents;
@@ -68,7 +100,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
     UPDATE agents SET deleted_at = clock_timestamp(), presence = 'offline',
            token_version = token_version + 1, updated_at = clock_timestamp()
-     WHERE id = p_id AND deleted_at IS NULL
+     WHERE id = p_id AND deleted_at IS NULL AND chat_admin_sees_agent(agents, p_site)
     RETURNING * INTO a;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'agent not found' USING ERRCODE = 'CH404';

@@ -2,25 +2,7 @@
 -- edits it. Every change bumps chat_faq_version, so every worker on every node, comparing
 -- versions on a timer, reloads.
 
--- Active FAQ entries by display_order, with the keywords the matcher needs.
-CREATE OR REPLACE FUNCTION chat_faq_json(with_inactive bool) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'slug', f.slug, 'question', f.question, 'answer', f.answer,
-               'display_order', f.display_order, 'keywords', f.keywords,
-               'is_active', f.is_active)
-             ORDER BY f.display_order, f.slug), '[]'::jsonb)
-      FROM faq_entries f
-     WHERE with_inactive OR f.is_active
-$$;
-
--- The current FAQ and its version, for a worker (re)loading its cache.
-CREATE OR REPLACE FUNCTION chat_faq_current() RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('version', (SELECT version FROM chat_faq_version),
-                              'faq', chat_faq_json(false))
-$$;
-
+-- An entry as the admin API shows it (FaqEntry + keywords, is_active).
 CREATE OR REPLACE FUNCTION chat_faq_entry_json(f faq_entries) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('slug', f.slug, 'question', f.question, 'answer', f.answer,
@@ -40,23 +22,45 @@ BEGIN
 END
 $$;
 
--- GET /admin/faq: {"faq": [FaqEntry + keywords, is_active]} inactive included.
-CREATE OR REPLACE FUNCTION chat_admin_faq_list() RETURNS jsonb
+-- The FAQ of a site (each site has its own), active entries only unless with_inactive,
+-- by display_order, with the keywords the matcher needs.
+CREATE OR REPLACE FUNCTION chat_faq_json(with_inactive bool, p_site text) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('faq', chat_faq_json(true),
+    SELECT coalesce(jsonb_agg(chat_faq_entry_json(f) ORDER BY f.display_order, f.slug), '[]'::jsonb)
+      FROM faq_entries f
+     WHERE f.site = p_site AND (with_inactive OR f.is_active)
+$$;
+
+-- The current FAQ of every site, each entry with its "site" (core keeps one set per
+-- site), and its version, for a worker (re)loading its cache.
+CREATE OR REPLACE FUNCTION chat_faq_current() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('version', (SELECT version FROM chat_faq_version),
+                              'faq', (SELECT coalesce(jsonb_agg(chat_faq_entry_json(f)
+                                                                || jsonb_build_object('site', f.site)
+                                                      ORDER BY f.site, f.display_order, f.slug),
+                                                      '[]'::jsonb)
+                                        FROM faq_entries f WHERE f.is_active))
+$$;
+
+-- GET /admin/faq: {"faq": [FaqEntry + keywords, is_active]} of the admin's site,
+-- inactive included. The admin functions below all act on p_site's entries only.
+CREATE OR REPLACE FUNCTION chat_admin_faq_list(p_site text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('faq', chat_faq_json(true, p_site),
                               'version', (SELECT version FROM chat_faq_version))
 $$;
 
 -- POST /admin/faq (slug validated by core; a taken slug is 23505 -> 409).
 -- {"faq", "version"}
 CREATE OR REPLACE FUNCTION chat_admin_faq_create(p_slug text, p_question text,
-    p_answer text, p_display_order int, p_keywords jsonb)
+    p_answer text, p_display_order int, p_keywords jsonb, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     f faq_entries;
 BEGIN
-    INSERT INTO faq_entries (slug, question, answer, display_order, keywords)
-    VALUES (p_slug, p_question, p_answer, coalesce(p_display_order, 0),
+    INSERT INTO faq_entries (site, slug, question, answer, display_order, keywords)
+    VALUES (p_site, p_slug, p_question, p_answer, coalesce(p_display_order, 0),
             ARRAY(SELECT jsonb_array_elements_text(coalesce(p_keywords, '[]'::jsonb))))
     RETURNING * INTO f;
     RETURN jsonb_build_object('faq', chat_faq_entry_json(f), 'version', chat_faq_bump());
@@ -64,7 +68,7 @@ END
 $$;
 
 -- PATCH /admin/faq/{slug}: any of question, answer, display_order, keywords, is_active.
-CREATE OR REPLACE FUNCTION chat_admin_faq_update(p_slug text, p_patch jsonb)
+CREATE OR REPLACE FUNCTION chat_admin_faq_update(p_slug text, p_patch jsonb, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     f faq_entries;
@@ -78,7 +82,7 @@ BEGIN
                            ELSE keywords END,
            is_active = coalesce((p_patch->>'is_active')::bool, is_active),
            updated_at = clock_timestamp()
-     WHERE slug = p_slug
+     WHERE site = p_site AND slug = p_slug
     RETURNING * INTO f;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'FAQ entry not found' USING ERRCODE = 'CH404';
@@ -89,10 +93,10 @@ $$;
 
 -- DELETE /admin/faq/{slug}: a hard delete (the slug may be reused; hiding an entry
 -- is PATCH is_active=false). Messages keep the answer text they showed.
-CREATE OR REPLACE FUNCTION chat_admin_faq_delete(p_slug text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION chat_admin_faq_delete(p_slug text, p_site text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM faq_entries WHERE slug = p_slug;
+    DELETE FROM faq_entries WHERE site = p_site AND slug = p_slug;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'FAQ entry not found' USING ERRCODE = 'CH404';
     END IF;

@@ -3,10 +3,12 @@
 
 -- What a realtime event needs to tell about a conversation changed as a side effect
 -- of another write (assigned or requeued by someone else's action): the conversation
--- and its newest message (the system message that change added).
+-- and its newest message (the system message that change added), and its site (whose
+-- agents hear it; never sent to clients).
 CREATE OR REPLACE FUNCTION chat_conversation_event_json(conv uuid) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('conversation', chat_conversation_json(c, 'customer'),
-                              'messages', chat_last_messages_json(c.id, 1))
+                              'messages', chat_last_messages_json(c.id, 1),
+                              'site', c.site)
       FROM conversations c WHERE c.id = conv
 $$;

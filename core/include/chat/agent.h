@@ -52,6 +52,7 @@ struct Principal {
     std::string agent_id;
     std::string role;                // one of limits::kRoles
     std::int64_t token_version = 0;
+    std::string site{limits::kSiteDefault};  // the token's (chat_site), granted to the agent
     std::string agent_json;          // the Agent object, as of this request
 };
 
@@ -61,12 +62,13 @@ struct Standing {
     std::string role;
     std::int64_t token_version = 0;
     bool deleted = false;
+    std::vector<std::string> sites{std::string(limits::kSiteDefault)};  // granted
 };
 
 // What an open socket does when its agent's standing is read again: keep going; take
 // the new, larger role (a promotion); or close (4401) because the token was revoked
-// (logout, password change), the agent was deleted or lost a role. `now` is null when
-// the agent no longer exists.
+// (logout, password change), the agent was deleted, lost a role or the socket's site.
+// `now` is null when the agent no longer exists.
 enum class Recheck { keep, promote, revoke };
 Recheck recheck(const Principal& p, const Standing* now) noexcept;
 
@@ -135,9 +137,11 @@ public:
 
     const Settings& settings() const noexcept { return settings_; }
 
-    // A valid agent token whose version is current and whose agent is not deleted;
-    // also the agent's heartbeat. Errc::unauthorized otherwise.
-    void authenticate(std::string_view token, std::function<void(Result<Principal>)> done) noexcept;
+    // A valid agent token of `site` (the request's chat_site) whose version is current,
+    // whose agent is not deleted and is still granted the site; also the agent's
+    // heartbeat. Errc::unauthorized otherwise (a token of another site included).
+    void authenticate(std::string_view token, std::string_view site,
+                      std::function<void(Result<Principal>)> done) noexcept;
 
     // POST /agent/login {"username", "password"}: 200 {"token", "agent"}. Unknown user and
     // wrong password get the same 401 after the same work (a dummy hash is verified).
@@ -149,15 +153,17 @@ public:
     //  - while login_queue logins are in progress here, or login_address_queue of them
     //    from this address, or the executor's queue is full (retry_after_s 1).
     // The address is the client's; IPv6 addresses count per /64 (chat::address_key).
-    void login(std::string_view body, std::string_view client_address, Done done) noexcept;
+    // An agent not granted `site` (the request's) gets the 401 of a wrong password, after
+    // the same work; the token is bound to the site.
+    void login(std::string_view body, std::string_view client_address, std::string_view site, Done done) noexcept;
     // POST /agent/logout: 204, the cookie cleared; every earlier token is revoked.
     void logout(const Principal& p, Done done) noexcept;
     // GET /agent/me: 200 {"agent"}
     void me(const Principal& p, Done done) noexcept;
     // POST /agent/presence {"presence"}: 200 {"agent"}; online runs assignment.
     void presence(const Principal& p, std::string_view body, Done done) noexcept;
-    // GET /agent/agents: 200 {"agents": [Agent]}, every agent not deleted (any role may
-    // ask: the dashboard's transfer picker lists the colleagues online).
+    // GET /agent/agents: 200 {"agents": [Agent]}, every agent of the principal's site not
+    // deleted (any role may ask: the dashboard's transfer picker lists the colleagues online).
     void colleagues(const Principal& p, Done done) noexcept;
 
     // GET /agent/conversations?view=active|queue|closed|all&limit=&cursor= (raw query):
@@ -194,12 +200,16 @@ public:
     void write_access(const Principal& p, std::string_view conversation_id,
                       std::function<void(Result<WriteAccess>)> done) noexcept;
 
-    // Admin API. Each checks p.role == "admin" itself (403 otherwise).
-    // GET /admin/agents[?deleted=1]: 200 {"agents"}
+    // Admin API. Each checks p.role == "admin" itself (403 otherwise), and acts on the
+    // admin's site (p.site) only: its agents, its FAQ (sql/functions/80_agent_admin.sql).
+    // GET /admin/agents[?deleted=1]: 200 {"agents"} granted p.site
     void admin_agents(const Principal& p, std::string_view query, Done done) noexcept;
-    // POST /admin/agents: 201 {"agent"}; 409 conflict on a taken username; 422 weak password.
+    // POST /admin/agents: 201 {"agent"} granted p.site; 409 conflict on a taken username;
+    // 422 weak password.
     void admin_create_agent(const Principal& p, std::string_view body, Done done) noexcept;
-    // PATCH /admin/agents/{id}: 200 {"agent"}; a password change revokes the agent's tokens.
+    // PATCH /admin/agents/{id}: 200 {"agent"}; a password change revokes the agent's tokens;
+    // "sites" (1..limits::kAgentSitesMax site names, else 422) replaces the grants, changing
+    // only sites the admin is granted (else 403); an agent not granted p.site is 404.
     void admin_update_agent(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
     // DELETE /admin/agents/{id}: 204; soft delete, open chats back to the queue.
     void admin_delete_agent(const Principal& p, std::string_view id, Done done) noexcept;

@@ -58,6 +58,10 @@ Result<std::string> parse_secret(std::string_view content) noexcept;
 // "<directive> must be between <min> and <max>" when v is outside r.
 Result<void> check_range(std::string_view directive, limits::Range r, std::int64_t v) noexcept;
 
+// chat_site's name (limits::site_name_ok): the message says what a name may hold,
+// "invalid site name "Shop", expected 1..63 of a-z 0-9 . _ - starting with a letter or digit".
+Result<void> check_site(std::string_view name) noexcept;
+
 // chat_ws_max_message's bounds: "chat_ws_max_message must be between 125 and 16m".
 Result<void> check_ws_max_message(std::int64_t bytes) noexcept;
 

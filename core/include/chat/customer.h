@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -50,14 +51,22 @@ struct Replay {
     std::int64_t last_seq = 0;
 };
 
-// The FAQ as one worker knows it: the matcher plus the public JSON list.
-struct FaqSet {
-    std::int64_t version = 0;
-    faq::Matcher matcher;
-    std::string public_json;                // [FaqEntry] by display_order, active only
+// One site's FAQ: the matcher plus the public JSON list.
+struct SiteFaq {
+    faq::Matcher matcher{{}};
+    std::string public_json = "[]";         // [FaqEntry] by display_order, active only
 };
 
-// Builds a FaqSet from chat_faq_json(false)'s JSON text.
+// The FAQ as one worker knows it: every site's (chat_site), each answered from its own.
+struct FaqSet {
+    std::int64_t version = 0;
+    std::map<std::string, SiteFaq, std::less<>> sites;
+    // A site's FAQ; an empty one for a site without entries.
+    const SiteFaq& site(std::string_view name) const noexcept;
+};
+
+// Builds a FaqSet from a list of active entries, each with its "site" (chat_faq_current's
+// "faq"; an entry without one is the default site's), in display order within a site.
 Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view json, std::int64_t version) noexcept;
 
 // A FaqSet from chat_faq_current()'s answer {"version": N, "faq": [...]}, with the list
@@ -76,31 +85,34 @@ public:
     const FaqSet* faq() const noexcept { return faq_.get(); }
     const Settings& settings() const noexcept { return settings_; }
 
-    // The session id of a valid, unexpired session token; else unauthorized.
-    Result<std::string> authenticate(std::string_view token) const noexcept;
+    // The session id of a valid, unexpired session token of `site` (the request's
+    // chat_site); else unauthorized (a token of another site included).
+    Result<std::string> authenticate(std::string_view token, std::string_view site) const noexcept;
 
-    // A fresh token (new expiry) for a known session id.
-    std::string renew_session(const std::string& sid);
+    // A fresh token (new expiry) for a known session id, bound to its site.
+    std::string renew_session(const std::string& sid, std::string_view site);
 
-    // POST /session. `token` may be empty or invalid: then a new session starts.
-    void open_session(std::string_view token, std::string_view body, Done done) noexcept;
+    // POST /session. `token` may be empty or invalid (or of another site): then a new
+    // session of `site` starts.
+    void open_session(std::string_view token, std::string_view body, std::string_view site, Done done) noexcept;
     // GET /conversation?after=&limit= (limit already clamped by parse_window).
     void conversation(const std::string& sid, std::int64_t after, std::int64_t limit, Done done) noexcept;
-    // POST /messages
-    void post_message(const std::string& sid, std::string_view body, Done done) noexcept;
-    // POST /escalate (body: a JSON object or empty)
-    void escalate(const std::string& sid, std::string_view body, Done done) noexcept;
+    // POST /messages; the bot answers from the FAQ of `site` (the session's).
+    void post_message(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
+    // POST /escalate (body: a JSON object or empty); `site` is the session's, for its events.
+    void escalate(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
     // POST /read
-    void mark_read(const std::string& sid, std::string_view body, Done done) noexcept;
-    // GET /faq (no database round trip)
-    Result<Outcome> faq_list() const noexcept;
+    void mark_read(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
+    // GET /faq of a site (no database round trip)
+    Result<Outcome> faq_list(std::string_view site) const noexcept;
     // A WebSocket's replay: up to `limit` messages after `after` (Replay), for that socket only.
     void replay(const std::string& sid, std::int64_t after, std::int64_t limit,
                 std::function<void(Result<Replay>)> done) noexcept;
 
     // POST /session served from the cache: a renewed token and the cached conversation,
     // unless that conversation is closed (nullopt: ask Postgres, a new one starts).
-    std::optional<Outcome> resume_session(const std::string& sid, std::string_view conversation_json,
+    std::optional<Outcome> resume_session(const std::string& sid, std::string_view site,
+                                          std::string_view conversation_json,
                                           std::span<const CachedMessage> messages);
     // The session cookie carrying `token`.
     static Cookie session_cookie(std::string token);
@@ -109,7 +121,7 @@ public:
     static std::string render_conversation(std::string_view conversation_json,
                                            std::span<const CachedMessage> messages);
     // The answer of POST /session restored from the cache.
-    std::string render_session(std::string_view token, std::string_view conversation_json,
+    std::string render_session(std::string_view token, std::string_view site, std::string_view conversation_json,
                                std::span<const CachedMessage> messages) const;
 
 private:
@@ -117,8 +129,10 @@ private:
     // messages it serves meanwhile wait for one read of it (chat_faq_current), so the
     // bot never answers with the fallback or lists no FAQ for want of it.
     void with_faq(std::function<void()> next) noexcept;
-    void open_session_now(std::string_view token, std::string_view body, Done done) noexcept;
-    void post_message_now(const std::string& sid, std::string_view body, Done done) noexcept;
+    void open_session_now(std::string_view token, std::string_view body, std::string_view site, Done done) noexcept;
+    void post_message_now(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
+    // The FAQ of a site (empty until the first sync).
+    const SiteFaq& faq_of(std::string_view site) const noexcept;
     void run(std::string sql, std::vector<std::optional<std::string>> params,
              std::function<Result<Outcome>(std::string_view json)> make, Done done) noexcept;
     std::string new_session_id();

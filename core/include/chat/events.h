@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chat/limits.h"
 #include "chat/result.h"
 
 namespace chat::json {
@@ -42,6 +43,8 @@ struct Event {
     std::string assigned_agent_id;  // the conversation's agent, empty when queued/none
     std::string status;             // the conversation's status when the event was raised
                                     // ("automated" | "agent" | "closed"), empty if unknown
+    std::string site{limits::kSiteDefault};  // the conversation's site (chat_site): only
+                                    // agent sockets of that site hear it
     std::string json;               // the event as sent to clients
     // Set for customer writes: the session whose cached conversation the event
     // changes, and the conversation's version after it, so every node can drop
@@ -51,8 +54,9 @@ struct Event {
 };
 
 // The Redis payload of an event: its JSON behind an envelope with the routing
-// facts clients never see ("e2\n<cache key>\n<version>\n<assigned agent>\n<status>\n").
-// parse() also reads the older "e1" envelope (no status) of nodes not yet upgraded.
+// facts clients never see ("e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n").
+// parse() also reads the older "e2" (no site: the default site's) and "e1" (no status)
+// envelopes of nodes not yet upgraded.
 std::string encode(const Event& e);
 
 // Whether an agent socket may hear the event: exactly what GET /agent/conversations/{id}
@@ -60,15 +64,19 @@ std::string encode(const Event& e);
 // everything; an agent hears events without a conversation (presence), the queue
 // (status agent, nobody assigned) and conversations assigned to them (open, or closed
 // ones they handled). Bot-only conversations, other agents' chats and events whose
-// conversation status is unknown are not theirs.
-bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role) noexcept;
+// conversation status is unknown are not theirs. Nobody hears a conversation of another
+// site than the socket's (`site`, its token's), whatever the role.
+bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role,
+                      std::string_view site = limits::kSiteDefault) noexcept;
 
 // The events of a write whose answer is {"conversation": C, "messages": [M...], ...}:
 // one message.created per message (ascending), then conversation.updated, plus
 // chat.closed when C is closed and agent.assigned when the messages say an agent joined.
-std::vector<Event> from_answer(std::string_view answer_json) noexcept;
+// Their site is the answer's "site" when it has one (chat_conversation_event_json), else
+// `site` (the request's: a use case only ever writes conversations of its site).
+std::vector<Event> from_answer(std::string_view answer_json, std::string_view site = limits::kSiteDefault) noexcept;
 // The same from an answer already parsed (a use case parses the database answer once).
-std::vector<Event> from_parsed(const json::Value& answer) noexcept;
+std::vector<Event> from_parsed(const json::Value& answer, std::string_view site = limits::kSiteDefault) noexcept;
 
 // Conversations a write changed besides its own (the "assigned" and "requeued" lists of
 // sql/functions/50_assignment.sql's answers): their events need a read of each (chat_conversation_event_json).
@@ -85,9 +93,10 @@ Result<Event> parse(std::string_view json) noexcept;
 
 // Ephemeral events raised by client frames.
 // `status` is the conversation's, for routing (see visible_to_agent).
+// `site` is the conversation's (the socket's or request's chat_site).
 Event typing(std::string_view conversation_id, std::string_view assigned_agent_id, Sender sender, bool on,
-             std::string_view status = {});
+             std::string_view status = {}, std::string_view site = limits::kSiteDefault);
 Event read(std::string_view conversation_id, std::string_view assigned_agent_id, Sender sender,
-           std::int64_t up_to_seq, std::string_view status = {});
+           std::int64_t up_to_seq, std::string_view status = {}, std::string_view site = limits::kSiteDefault);
 
 }  // namespace chat::events

@@ -73,6 +73,27 @@ inline constexpr std::size_t kFaqKeywordsMax = 100;  // keywords per entry
 inline constexpr Range kFaqKeywordChars{1, 100};
 inline constexpr Range kFaqDisplayOrder{-1000000, 1000000};
 
+// --- sites (chat_site; sql/010_sites.sql) ------------------------------------------
+
+// A site's name: the tenant key on conversations, FAQ entries and agents' grants, and in
+// the signed tokens (where '|' and '@' must never occur in it).
+inline constexpr std::string_view kSitePattern = "^[a-z0-9][a-z0-9._-]{0,62}$";
+inline constexpr Range kSiteBytes{1, 63};
+inline constexpr std::string_view kSiteDefault = "default";
+inline constexpr std::size_t kAgentSitesMax = 100;  // sites granted to one agent
+
+// True for a name kSitePattern matches.
+constexpr bool site_name_ok(std::string_view s) noexcept {
+    if (!kSiteBytes.contains(static_cast<std::int64_t>(s.size()))) return false;
+    for (std::size_t i = 0; i < s.size(); i++) {
+        const char c = s[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
+    }
+    return true;
+}
+static_assert(site_name_ok(kSiteDefault));
+
 // --- messages, conversations, pages ----------------------------------------------
 
 inline constexpr std::size_t kMessageMaxDefault = 4000;     // characters; chat_message_max

@@ -4,9 +4,15 @@
 // both parts unpadded. Verification is bounded (4096 bytes), strict (canonical
 // base64url only) and compares the MAC in constant time.
 //
-// Claims payloads start with a type tag so one kind never verifies as the other:
-//   session: "s|<sid>|<exp_ms>"
+// Claims payloads start with a type tag so one kind never verifies as the other, then
+// the site the token is bound to (chat_site), left out for the default site so that a
+// single-site install signs exactly the tokens it signed before sites existed:
+//   session: "s|<sid>|<exp_ms>"            (site "default")
+//            "s@<site>|<sid>|<exp_ms>"
 //   agent:   "a|<agent_id>|<token_version>|<exp_ms>"
+//            "a@<site>|<agent_id>|<token_version>|<exp_ms>"
+// A site name never holds '|' or '@' (limits::site_name_ok); "s@default|" is refused, so
+// each claim has exactly one encoding.
 // Numbers are plain decimal; the numeric fields are split off from the right,
 // so an id may contain any byte, '|' included.
 // A token is expired when now_ms >= exp_ms. token_version is compared with the
@@ -19,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "chat/limits.h"
 #include "chat/result.h"
 
 namespace chat::token {
@@ -34,6 +41,7 @@ Result<std::string> verify(std::span<const std::byte> key, std::string_view toke
 struct SessionClaims {
     std::string sid;
     std::int64_t exp_ms = 0;
+    std::string site{limits::kSiteDefault};
     friend bool operator==(const SessionClaims&, const SessionClaims&) = default;
 };
 
@@ -41,6 +49,7 @@ struct AgentClaims {
     std::string agent_id;
     std::int64_t token_version = 0;
     std::int64_t exp_ms = 0;
+    std::string site{limits::kSiteDefault};
     friend bool operator==(const AgentClaims&, const AgentClaims&) = default;
 };
 

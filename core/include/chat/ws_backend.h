@@ -26,8 +26,9 @@ class Backend {
 public:
     virtual ~Backend() = default;
 
-    // An agent socket's token (agent::Service::authenticate).
-    virtual void authenticate(std::string_view token, std::function<void(Result<agent::Principal>)> done) = 0;
+    // An agent socket's token, on the socket's site (agent::Service::authenticate).
+    virtual void authenticate(std::string_view token, std::string_view site,
+                              std::function<void(Result<agent::Principal>)> done) = 0;
     // A page of a customer socket's replay (customer::Service::replay).
     virtual void replay(const std::string& sid, std::int64_t after, std::int64_t limit,
                         std::function<void(Result<customer::Replay>)> done) = 0;
@@ -37,7 +38,8 @@ public:
     // POST .../{id}/read of an agent, and POST /read of a customer.
     virtual void agent_read(const agent::Principal& p, std::string_view conversation_id, std::string_view body,
                             OutcomeDone done) = 0;
-    virtual void customer_read(const std::string& sid, std::string_view body, OutcomeDone done) = 0;
+    virtual void customer_read(const std::string& sid, std::string_view body, std::string_view site,
+                               OutcomeDone done) = 0;
     // The agents' standing now (agent::Service::standing).
     virtual void standing(const std::vector<std::string>& agent_ids,
                           std::function<void(Result<std::vector<agent::Standing>>)> done) = 0;
@@ -59,14 +61,15 @@ public:
 
     ServiceBackend(Lookup services, Publish publish);
 
-    void authenticate(std::string_view token, std::function<void(Result<agent::Principal>)> done) override;
+    void authenticate(std::string_view token, std::string_view site,
+                      std::function<void(Result<agent::Principal>)> done) override;
     void replay(const std::string& sid, std::int64_t after, std::int64_t limit,
                 std::function<void(Result<customer::Replay>)> done) override;
     void write_access(const agent::Principal& p, std::string_view conversation_id,
                       std::function<void(Result<agent::WriteAccess>)> done) override;
     void agent_read(const agent::Principal& p, std::string_view conversation_id, std::string_view body,
                     OutcomeDone done) override;
-    void customer_read(const std::string& sid, std::string_view body, OutcomeDone done) override;
+    void customer_read(const std::string& sid, std::string_view body, std::string_view site, OutcomeDone done) override;
     void standing(const std::vector<std::string>& agent_ids,
                   std::function<void(Result<std::vector<agent::Standing>>)> done) override;
     void publish(const std::vector<events::Event>& events) override;

@@ -93,8 +93,9 @@ public:
     Session& operator=(const Session&) = delete;
 
     // Once the host registered the socket: a customer starts reading and replaying, an
-    // agent's `token` is verified (the transport starts reading once it stands).
-    void start(std::string_view token = {}) noexcept;
+    // agent's `token` is verified as one of `site` (the request's chat_site; the transport
+    // starts reading once it stands).
+    void start(std::string_view token = {}, std::string_view site = limits::kSiteDefault) noexcept;
     // Bytes the client sent (after the handshake), at now_ms.
     void on_bytes(std::string_view bytes, std::uint64_t now_ms) noexcept;
     // One client message (as the parser gives them), at now_ms: spends from the frame
@@ -153,6 +154,7 @@ private:
     // counts as had: that far out of order it is a replayed one.
     std::int64_t last_seq_ = 0;
     std::uint64_t seen_ = ~std::uint64_t{0};
+    std::string site_{limits::kSiteDefault};  // the socket's chat_site (start())
     bool replaying_ = false;
     std::vector<events::Event> pending_;
     Parser parser_;

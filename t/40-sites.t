@@ -247,6 +247,24 @@ for (1 .. 10) { last unless defined $wboth->next_message(1); }
 is($wboth->{closed}, 4401, 'the socket on the site taken away is closed with 4401 within seconds');
 $wboth->close;
 
+# A presence change reaches the dashboards of the agent's own sites only.
+{
+    my $solo = "t40.solo.$run";
+    my $c = $ng->post("$A/admin/agents", headers => $AH,
+                      json => { username => $solo, display_name => 'Solo Default', password => "Solo-Pass-$run",
+                                role => 'agent', max_active_chats => 0 });
+    is($c->{status}, 201, 'a default-site agent is created');
+    my $st = bearer(login($A, $solo, "Solo-Pass-$run")->{json}{token});
+    $wa->drain(0.3);
+    $wb->drain(0.3);
+    is($ng->post("$A/agent/presence", headers => $st, json => { presence => 'online' })->{status}, 200,
+       '... and comes online');
+    my $about = sub { grep { $_->{type} eq 'agent.presence.changed' && $_->{data}{id} eq $c->{json}{agent}{id} } @_ };
+    ok(scalar($about->($wa->drain(2))), 'the default dashboard hears their presence');
+    ok(!scalar($about->($wb->drain(1))), "${S2}'s does not");
+    $ng->post("$A/agent/presence", headers => $st, json => { presence => 'offline' });
+}
+
 $wa->close;
 $wb->close;
 $ws_wrong->close if $ws_wrong;

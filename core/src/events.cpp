@@ -22,6 +22,21 @@ std::string status_of(const json::Value* conversation) {
     return s ? *s : std::string();
 }
 
+// An Agent object's "sites" (each a valid site name), comma-joined; the default site when
+// it names none (an Agent of a node from before sites).
+std::string sites_of(const json::Value* agent) {
+    std::string out;
+    if (const json::Value* l = agent ? agent->find("sites") : nullptr; l && l->as_array()) {
+        for (const json::Value& x : *l->as_array()) {
+            const std::string* name = x.as_string();
+            if (!name || !limits::site_name_ok(*name)) continue;
+            if (!out.empty()) out += ',';
+            out += *name;
+        }
+    }
+    return out.empty() ? std::string(limits::kSiteDefault) : out;
+}
+
 Event make(Type type, std::string conversation_id, std::int64_t seq, std::string assigned,
            const json::Value* data, std::string status = {}) {
     Event e;
@@ -172,7 +187,9 @@ Event presence_parsed(const json::Value& answer) noexcept {
     try {
         const json::Value* a = answer.find("agent");
         if (!a || !a->as_object()) return {};
-        return make(Type::agent_presence_changed, "", 0, "", a);
+        Event e = make(Type::agent_presence_changed, "", 0, "", a);
+        e.agent_sites = sites_of(a);
+        return e;
     } catch (...) {
         return {};
     }
@@ -185,7 +202,15 @@ std::string encode(const Event& e) {
 
 bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role,
                       std::string_view site) noexcept {
-    if (e.conversation_id.empty()) return true;  // agent.presence.changed
+    if (e.conversation_id.empty()) {  // agent.presence.changed: the agent's colleagues, on a site of theirs
+        std::string_view sites = e.agent_sites;
+        while (!sites.empty()) {
+            auto comma = sites.find(',');
+            if (sites.substr(0, comma) == site) return true;
+            sites = comma == std::string_view::npos ? std::string_view() : sites.substr(comma + 1);
+        }
+        return false;
+    }
     if (e.site != site) return false;            // another site's conversation
     if (role == "supervisor" || role == "admin") return true;
     // assigned to them: open, or closed and handled by them (an agent is only ever
@@ -231,7 +256,9 @@ Result<Event> parse(std::string_view text) noexcept {
         if (const std::string* c = v.value().find_string("conversation_id")) e.conversation_id = *c;
         e.seq = v.value().find_int("seq").value_or(0);
         if (const json::Value* d = v.value().find("data")) {
-            if (e.type == Type::agent_assigned) {
+            if (e.type == Type::agent_presence_changed) {
+                e.agent_sites = sites_of(d);
+            } else if (e.type == Type::agent_assigned) {
                 if (const json::Value* ag = d->find("agent"))
                     if (const std::string* id = ag->find_string("id")) e.assigned_agent_id = *id;
             } else if (e.type == Type::typing || e.type == Type::read) {

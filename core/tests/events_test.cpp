@@ -162,6 +162,28 @@ TEST(Events, APlainAgentHearsOnlyWhatTheyMayGet) {
     }
 }
 
+// A presence change reaches the agent sockets of the sites the agent works on, and only
+// those, on this node and (parsed from the Redis envelope) on every other.
+TEST(Events, APresenceChangeReachesOnlyTheSitesOfItsAgent) {
+    using chat::events::visible_to_agent;
+    auto shop = chat::events::presence(R"({"agent":{"id":"a2","sites":["shop-2"]}})");
+    auto both = chat::events::presence(R"({"agent":{"id":"a3","sites":["default","shop-2"]}})");
+    auto old = chat::events::presence(R"({"agent":{"id":"a4"}})");
+    for (const char* role : {"agent", "supervisor", "admin"}) {
+        EXPECT_FALSE(visible_to_agent(shop, "a1", role, "default")) << role;
+        EXPECT_TRUE(visible_to_agent(shop, "a1", role, "shop-2")) << role;
+        EXPECT_FALSE(visible_to_agent(shop, "a1", role, "shop")) << role;  // a prefix is not a site
+        EXPECT_TRUE(visible_to_agent(both, "a1", role, "default")) << role;
+        EXPECT_TRUE(visible_to_agent(both, "a1", role, "shop-2")) << role;
+        EXPECT_TRUE(visible_to_agent(old, "a1", role, "default")) << role;
+        EXPECT_FALSE(visible_to_agent(old, "a1", role, "shop-2")) << role;
+    }
+    auto wire = chat::events::parse(chat::events::encode(shop));
+    ASSERT_TRUE(wire.ok());
+    EXPECT_FALSE(visible_to_agent(wire.value(), "a1", "admin", "default"));
+    EXPECT_TRUE(visible_to_agent(wire.value(), "a1", "admin", "shop-2"));
+}
+
 // Sites (chat_site): an event carries its conversation's site, on the wire between nodes
 // too, and no agent socket of another site hears it, whatever its role.
 TEST(Events, AConversationsEventsReachOnlyTheAgentsOfItsSite) {
@@ -176,8 +198,9 @@ TEST(Events, AConversationsEventsReachOnlyTheAgentsOfItsSite) {
     EXPECT_TRUE(visible_to_agent(shop.back(), "s1", "admin", "shop-2"));
     // the default site when nothing says otherwise (single-site installs hear as before)
     EXPECT_EQ(chat::events::from_answer(kAnswer).back().site, "default");
-    // presence has no conversation: every site hears it
-    EXPECT_TRUE(visible_to_agent(chat::events::presence(R"({"agent":{"id":"a2"}})"), "a1", "admin", "shop-2"));
+    // presence has no conversation: the sites of its agent hear it (an Agent naming no
+    // sites is the default site's), see APresenceChangeReachesOnlyTheSitesOfItsAgent
+    EXPECT_FALSE(visible_to_agent(chat::events::presence(R"({"agent":{"id":"a2"}})"), "a1", "admin", "shop-2"));
 
     // the answer's own "site" (a side effect's, chat_conversation_event_json) wins
     std::string with_site(kAnswer);

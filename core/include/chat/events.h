@@ -45,6 +45,8 @@ struct Event {
                                     // ("automated" | "agent" | "closed"), empty if unknown
     std::string site{limits::kSiteDefault};  // the conversation's site (chat_site): only
                                     // agent sockets of that site hear it
+    std::string agent_sites;        // agent.presence.changed: the agent's sites, comma-joined
+                                    // (from its Agent object): only those sites' sockets hear it
     std::string json;               // the event as sent to clients
     // Set for customer writes: the session whose cached conversation the event
     // changes, and the conversation's version after it, so every node can drop
@@ -59,7 +61,8 @@ struct Event {
 // envelopes of nodes not yet upgraded.
 std::string encode(const Event& e);
 
-// Whether an agent socket may hear the event: exactly what GET /agent/conversations/{id}
+// Whether an agent socket may hear the event (a presence change: when the agent it is about
+// is granted the socket's site): exactly what GET /agent/conversations/{id}
 // would show that agent (chat_agent_can_see, sql/functions/20_access.sql). Supervisors and admins hear
 // everything; an agent hears events without a conversation (presence), the queue
 // (status agent, nobody assigned) and conversations assigned to them (open, or closed

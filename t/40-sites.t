@@ -246,6 +246,22 @@ is($ng->get("$B/agent/me", headers => $BB)->{status}, 200, "the one of $S2 still
 for (1 .. 10) { last unless defined $wboth->next_message(1); }
 is($wboth->{closed}, 4401, 'the socket on the site taken away is closed with 4401 within seconds');
 $wboth->close;
+my $holder = sub { ChatTest::sql("SELECT coalesce(assigned_agent_id::text, 'queued') FROM conversations WHERE id = '$_[0]'") };
+is($holder->($conv_a), 'queued', "the chat they held on the site taken away is back in that site's queue");
+ok((grep { $_ eq $conv_a } @{ queue_ids($A, $AH) }), '... the default queue shows it');
+is($holder->($conv_b), $both_id, "their $S2 chat stays theirs");
+
+# DELETE by the admin of one site, of an agent granted another too: they leave that site only.
+my $regrant = $ng->patch("$B/admin/agents/$both_id", headers => $BH, json => { sites => [$S2, 'default'] });
+is($regrant->{status}, 200, 'the default site granted again');
+my $ba2 = login($A, $both, "Both-Pass-$run");
+is($ba2->{status}, 200, '... they log in on the default site again');
+is($ng->delete("$B/admin/agents/$both_id", headers => $BH)->{status}, 204, "the admin of $S2 deletes them");
+is($ng->get("$B/agent/me", headers => $BB)->{status}, 401, "their $S2 token gets 401");
+is($ng->get("$A/agent/me", headers => bearer($ba2->{json}{token}))->{status}, 200, '... their default one still works');
+is($holder->($conv_b), 'queued', "their $S2 chat is back in ${S2}'s queue");
+my ($left) = grep { $_->{id} eq $both_id } @{ $ng->get("$A/admin/agents", headers => $AH)->{json}{agents} };
+is_deeply($left && $left->{sites}, ['default'], '... and the default admin still lists them, on the default site only');
 
 # A presence change reaches the dashboards of the agent's own sites only.
 {

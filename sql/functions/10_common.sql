@@ -2,7 +2,7 @@
 -- and the capacity count, which every other function file builds on.
 --
 -- Function files are source, not history: `chatctl migrate` re-applies each one (in name
--- order, one transaction each) whenever it changed or the database no longer holds
+-- order, in the one transaction of the run) whenever it changed or the database no longer holds
 -- exactly its functions. Only CREATE OR REPLACE FUNCTION here; a table, an index or
 -- the removal of a function is a schema migration (sql/NNN_*.sql), and so is the DROP
 -- that must come first when a function's arguments or result type change (CREATE OR

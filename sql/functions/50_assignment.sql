@@ -87,6 +87,15 @@ $$;
 -- each. The caller holds the assign lock. Returns the conversation ids.
 CREATE OR REPLACE FUNCTION chat_requeue_agents(p_agents uuid[]) RETURNS jsonb
 LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN chat_requeue_agents_on(p_agents, NULL);
+END
+$$;
+
+-- The same for their chats on some sites only (p_sites; NULL: every site): a site taken
+-- away from an agent gives that site's chats back to its queue.
+CREATE OR REPLACE FUNCTION chat_requeue_agents_on(p_agents uuid[], p_sites text[]) RETURNS jsonb
+LANGUAGE plpgsql AS $$
 DECLARE
     base timestamptz;
     r record;
@@ -98,6 +107,7 @@ BEGIN
     -- lock first: FOR UPDATE cannot be combined with the window function below
     PERFORM 1 FROM conversations
      WHERE status = 'agent' AND assigned_agent_id = ANY (p_agents)
+       AND (p_sites IS NULL OR site = ANY (p_sites))
        FOR UPDATE;
 
     -- k = 1 for the youngest, so the oldest ends up first in the queue
@@ -106,6 +116,7 @@ BEGIN
                row_number() OVER (ORDER BY c.queued_at DESC, c.id DESC) AS k
           FROM conversations c JOIN agents g ON g.id = c.assigned_agent_id
          WHERE c.status = 'agent' AND c.assigned_agent_id = ANY (p_agents)
+           AND (p_sites IS NULL OR c.site = ANY (p_sites))
          ORDER BY c.queued_at, c.id
     LOOP
         UPDATE conversations

@@ -39,8 +39,9 @@ $$;
 -- PATCH /admin/agents/{id}: patch may hold display_name, role, max_active_chats, sites
 -- (validated by core); a new password hash bumps token_version (revoking tokens).
 -- Sites added or taken away must be sites the acting admin (p_actor) is granted (else
--- CH403); an agent not granted p_site is not found. A raised capacity or a new site is
--- offered to the queue at once. {"agent", "assigned"}
+-- CH403); an agent not granted p_site is not found. The chats they hold on a site taken
+-- away go back to its queue; a raised capacity or a new site is offered to the queue at
+-- once. {"agent", "assigned", "requeued"}
 CREATE OR REPLACE FUNCTION chat_admin_agent_update(p_id uuid, p_patch jsonb,
     p_password_hash text, p_site text, p_actor uuid)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -48,7 +49,9 @@ DECLARE
     a agents;
     actor agents;
     new_sites text[];
+    old_sites text[];
     assigned jsonb := '[]'::jsonb;
+    requeued jsonb;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
     SELECT * INTO a FROM agents WHERE id = p_id AND deleted_at IS NULL FOR UPDATE;
@@ -56,6 +59,7 @@ BEGIN
         RAISE EXCEPTION 'agent not found' USING ERRCODE = 'CH404';
     END IF;
     new_sites := a.sites;
+    old_sites := a.sites;
     IF p_patch ? 'sites' THEN
         new_sites := ARRAY(SELECT DISTINCT jsonb_array_elements_text(p_patch->'sites') ORDER BY 1);
         IF p_actor IS NOT NULL THEN
@@ -79,18 +83,24 @@ BEGIN
            updated_at = clock_timestamp()
      WHERE id = p_id
     RETURNING * INTO a;
-    IF (p_patch ? 'max_active_chats' OR p_patch ? 'sites') AND a.presence = 'online' THEN
+    -- the chats they hold on a site taken away go back to that site's queue
+    requeued := chat_requeue_agents_on(ARRAY[a.id],
+        ARRAY(SELECT unnest(old_sites) EXCEPT SELECT unnest(new_sites)));
+    IF (p_patch ? 'max_active_chats' OR p_patch ? 'sites') AND a.presence = 'online'
+       OR jsonb_array_length(requeued) > 0 THEN
         assigned := chat_assign_queue();
     END IF;
     SELECT * INTO a FROM agents WHERE id = p_id;
-    RETURN jsonb_build_object('agent', chat_agent_json(a), 'assigned', assigned);
+    RETURN jsonb_build_object('agent', chat_agent_json(a), 'assigned', assigned,
+                              'requeued', requeued);
 END
 $$;
 
 -- DELETE /admin/agents/{id}: soft delete; the agent can't log in (token_version bumped,
 -- deleted_at), goes offline, their open chats go back to the front of the queue and
 -- the queue is retried. History keeps their name. Only an agent granted p_site (NULL:
--- any). {"agent", "requeued", "assigned"}
+-- any, chatctl); an agent also granted other sites only leaves p_site (their chats there
+-- back to its queue) and keeps the others. {"agent", "requeued", "assigned"}
 CREATE OR REPLACE FUNCTION chat_admin_agent_delete(p_id uuid, p_site text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -98,14 +108,26 @@ DECLARE
     requeued jsonb;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
-    UPDATE agents SET deleted_at = clock_timestamp(), presence = 'offline',
-           token_version = token_version + 1, updated_at = clock_timestamp()
+    SELECT * INTO a FROM agents
      WHERE id = p_id AND deleted_at IS NULL AND chat_admin_sees_agent(agents, p_site)
-    RETURNING * INTO a;
+       FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'agent not found' USING ERRCODE = 'CH404';
     END IF;
-    requeued := chat_requeue_agents(ARRAY[a.id]);
+    IF p_site IS NOT NULL AND a.sites <> ARRAY[p_site] THEN
+        -- granted other sites too: they leave this site only (its chats back to its
+        -- queue), and keep working on the others
+        UPDATE agents SET sites = array_remove(sites, p_site), updated_at = clock_timestamp()
+         WHERE id = a.id
+        RETURNING * INTO a;
+        requeued := chat_requeue_agents_on(ARRAY[a.id], ARRAY[p_site]);
+    ELSE
+        UPDATE agents SET deleted_at = clock_timestamp(), presence = 'offline',
+               token_version = token_version + 1, updated_at = clock_timestamp()
+         WHERE id = a.id
+        RETURNING * INTO a;
+        requeued := chat_requeue_agents(ARRAY[a.id]);
+    END IF;
     RETURN jsonb_build_object('agent', chat_agent_json(a), 'requeued', requeued,
                               'assigned', chat_assign_queue());
 END

@@ -10,6 +10,7 @@
 
 #include "chat/epoll_loop.h"
 #include "chat/pg_pool.h"
+#include "pg_test_env.h"
 
 namespace {
 
@@ -21,18 +22,6 @@ using chat::pg::Param;
 using chat::pg::Pool;
 using chat::pg::PoolConfig;
 using chat::pg::QueryResult;
-
-#define REQUIRE_PG(var)                                                                         \
-    const char* var##_env = std::getenv("CHAT_TEST_PG");                                        \
-    if (!var##_env || !*var##_env)                                                              \
-        GTEST_FAIL() << "CHAT_TEST_PG is not set; it must hold a conninfo for a test Postgres " \
-                        "(e.g. \"host=127.0.0.1 port=55499 dbname=postgres user=postgres\")";   \
-    const std::string var = resolved(var##_env)
-
-std::string resolved(const char* conninfo) {
-    auto r = chat::pg::resolve_conninfo(conninfo);
-    return r.ok() ? r.value() : std::string(conninfo);
-}
 
 PoolConfig config(const std::string& conninfo, int size) {
     PoolConfig cfg;

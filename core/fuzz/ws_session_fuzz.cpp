@@ -27,7 +27,8 @@ struct Transport : chat::ws::Transport {
 struct Backend : chat::ws::Backend {
     bool stand = true;
     std::vector<chat::events::Event> published;
-    void authenticate(std::string_view, std::function<void(chat::Result<chat::agent::Principal>)> done) override {
+    void authenticate(std::string_view, std::string_view,
+                      std::function<void(chat::Result<chat::agent::Principal>)> done) override {
         if (!stand) return;  // never answered: the socket stays unauthenticated
         chat::agent::Principal p;
         p.agent_id = "a1";
@@ -46,7 +47,7 @@ struct Backend : chat::ws::Backend {
                     chat::OutcomeDone done) override {
         done(chat::Outcome{});
     }
-    void customer_read(const std::string&, std::string_view, chat::OutcomeDone done) override {
+    void customer_read(const std::string&, std::string_view, std::string_view, chat::OutcomeDone done) override {
         done(chat::Outcome{});
     }
     void standing(const std::vector<std::string>&,

@@ -165,6 +165,13 @@ const ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
                                              std::move(done));
       }, NULL },
 
+    { NGX_HTTP_POST, "v1/identify", ngx_http_chat_auth_customer,
+      NGX_HTTP_CHAT_BODY,
+      [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
+          ngx_http_chat_service()->identify(c.sid, c.body, c.site,
+                                            std::move(done));
+      }, NULL },
+
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_auth_none, 0,
       NULL, ngx_http_chat_faq },
 

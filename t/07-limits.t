@@ -60,6 +60,10 @@ my %insert = (
           . 'INSERT INTO messages (conversation_id, ' . join(', ', @c) . ') SELECT id, '
           . join(', ', map { $row{$_} } @c) . ' FROM c';
     },
+    customers => sub {
+        my ($col, $v) = @_;
+        "INSERT INTO customers ($col) VALUES ($v)";
+    },
     faq_entries => sub {
         my ($col, $v) = @_;
         my %row = (slug => "'s'", question => "'q'", answer => "'a'", $col => $v);

@@ -80,7 +80,9 @@ void Service::conversation(const Principal& p, std::string_view id, std::string_
         run("SELECT chat_agent_conversation($1::uuid, $2, $3::uuid, $4, $5, $6)::text",
             {p.agent_id, p.role, std::string(id), std::to_string(w.value().after), std::to_string(w.value().limit),
              p.site},
-            [](std::string_view text, bool) { return pick(text, {"conversation", "messages"}, 200, Effects::none); },
+            [](std::string_view text, bool) {
+                return pick(text, {"conversation", "messages", "history"}, 200, Effects::none);
+            },
             std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());

@@ -520,6 +520,52 @@ void Service::mark_read(const std::string& sid, std::string_view body, std::stri
     }
 }
 
+void Service::identify(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept {
+    try {
+        auto fail = [&](Errc code, std::string msg) {
+            loop_.post([done, code, msg = std::move(msg)] { done(make_error(code, msg)); });
+        };
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(parsed.error().code, parsed.error().message);
+        std::optional<std::string> name, email;
+        if (const json::Value* v = parsed.value().find("name"); v && !v->is_null()) {
+            const std::string* s = v->as_string();
+            if (!s || blank(*s) || input::has_control(*s) ||
+                !limits::kCustomerNameBytes.contains(static_cast<std::int64_t>(s->size())))
+                return fail(Errc::validation,
+                            "name must be " + limits::range_text(limits::kCustomerNameBytes) + " bytes of text");
+            name = *s;
+        }
+        if (const json::Value* v = parsed.value().find("email"); v && !v->is_null()) {
+            const std::string* s = v->as_string();
+            if (!s || !input::valid_email(*s)) return fail(Errc::validation, "email must be a valid email address");
+            email = *s;
+        }
+        if (!name && !email) return fail(Errc::validation, "name or email is required");
+
+        run("SELECT chat_customer_identify($1, $2, $3)::text", {sid, name, email},
+            [sid, site = std::string(site)](std::string_view text) -> Result<Outcome> {
+                auto p = parse_db_json(text);
+                if (!p.ok()) return p.error();
+                Outcome a;
+                json::Writer w(a.body);
+                w.begin_object().key("conversation").raw(json::to_string(*p.value().conversation)).end_object();
+                // agents see the name and email at once (the conversation, not a second chat.closed)
+                for (auto& e : events::from_parsed(p.value().root, site)) {
+                    if (e.type != events::Type::conversation_updated) continue;
+                    e.cache_key = sid;  // every node drops its older cached copy
+                    e.version = p.value().conversation->find_int("version").value_or(0);
+                    a.events.push_back(std::move(e));
+                }
+                a.cache_drop(sid);  // the cached conversation's customer changed
+                return a;
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+    }
+}
+
 Result<Outcome> Service::faq_list(std::string_view site) const noexcept {
     try {
         Outcome a;

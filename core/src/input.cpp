@@ -60,3 +60,34 @@ bool is_uuid(std::string_view s) noexcept {
 }
 
 }  // namespace chat::input
+
+namespace chat::input {
+
+bool valid_email(std::string_view s) noexcept {
+    if (!limits::kEmailBytes.contains(static_cast<std::int64_t>(s.size()))) return false;
+    const auto at = s.rfind('@');
+    if (at == std::string_view::npos || at == 0 || at > limits::kEmailLocalMaxBytes) return false;
+    for (char c : s.substr(0, at)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '@' || c == '"' || c == '<' || c == '>' || c == '\\' || c == ',' ||
+            c == ';')
+            return false;
+    }
+    std::string_view domain = s.substr(at + 1);
+    int labels = 0;
+    while (true) {
+        const auto dot = domain.find('.');
+        const std::string_view label = domain.substr(0, dot);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+        for (char c : label) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+            if (!ok) return false;
+        }
+        ++labels;
+        if (dot == std::string_view::npos) break;
+        domain.remove_prefix(dot + 1);
+    }
+    return labels >= 2;
+}
+
+}  // namespace chat::input

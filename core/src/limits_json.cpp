@@ -60,6 +60,10 @@ std::string to_json() {
     w.key("conversations.site").begin_object().key("pattern").string(kSitePattern);
     w.key("min_length").number(kSiteBytes.min).key("max_length").number(kSiteBytes.max);
     w.key("default").string(kSiteDefault).end_object();
+    w.key("customers.name").begin_object().key("min_length").number(kCustomerNameBytes.min);
+    w.key("max_length").number(kCustomerNameBytes.max).end_object();
+    w.key("customers.email").begin_object().key("min_length").number(kEmailBytes.min);
+    w.key("max_length").number(kEmailBytes.max).end_object();
     w.key("faq_entries.question").begin_object().key("min_length").number(kFaqQuestionChars.min).end_object();
     w.key("faq_entries.answer").begin_object().key("min_length").number(kFaqAnswerChars.min).end_object();
     w.end_object();

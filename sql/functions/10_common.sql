@@ -51,8 +51,14 @@ CREATE OR REPLACE FUNCTION chat_conversation_json(c conversations, viewer text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
     agent jsonb;
+    customer jsonb;
     queue_position int;
 BEGIN
+    IF c.customer_id IS NOT NULL THEN
+        SELECT jsonb_build_object('id', k.id, 'name', k.name, 'email', k.email)
+          INTO customer
+          FROM customers k WHERE k.id = c.customer_id;
+    END IF;
     IF c.assigned_agent_id IS NOT NULL THEN
         SELECT jsonb_build_object('id', a.id, 'display_name', a.display_name)
           INTO agent
@@ -67,6 +73,7 @@ BEGIN
         'assigned_agent', agent,
         'queue_position', queue_position,
         'context', c.context,
+        'customer', customer,
         'last_seq', c.last_seq,
         'unread_count', CASE WHEN viewer = 'customer' THEN c.customer_unread
                              ELSE c.agent_unread END,

@@ -38,6 +38,7 @@ RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
     created bool := false;
+    customer uuid;
 BEGIN
     SELECT * INTO c FROM conversations
      WHERE session_id = p_sid AND status <> 'closed'
@@ -45,8 +46,15 @@ BEGIN
        FOR UPDATE;
 
     IF NOT FOUND THEN
-        INSERT INTO conversations (session_id, site, context, created_at, updated_at)
-        VALUES (p_sid, p_site, coalesce(p_context, '{}'::jsonb),
+        -- the session's customer (a returning browser after a closed chat), else a new one
+        SELECT customer_id INTO customer FROM conversations
+         WHERE session_id = p_sid AND customer_id IS NOT NULL
+         ORDER BY created_at DESC LIMIT 1;
+        IF customer IS NULL THEN
+            INSERT INTO customers (site) VALUES (p_site) RETURNING id INTO customer;
+        END IF;
+        INSERT INTO conversations (session_id, site, customer_id, context, created_at, updated_at)
+        VALUES (p_sid, p_site, customer, coalesce(p_context, '{}'::jsonb),
                 clock_timestamp(), clock_timestamp())
         RETURNING * INTO c;
         PERFORM chat_append(c.id, 'bot', NULL, 'text', p_greeting,
@@ -82,5 +90,30 @@ BEGIN
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'customer'),
         'messages', chat_messages_json(c.id, p_after, p_limit));
+END
+$$;
+
+-- POST /identify: the name and/or email of the session's customer (validated by core; a
+-- NULL leaves that field as it is). A conversation made before customers existed gets
+-- one. {"conversation"}
+CREATE OR REPLACE FUNCTION chat_customer_identify(p_sid text, p_name text, p_email text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    customer uuid;
+BEGIN
+    c := chat_session_conv(p_sid, true);
+    customer := c.customer_id;
+    IF customer IS NULL THEN
+        INSERT INTO customers (site) VALUES (c.site) RETURNING id INTO customer;
+    END IF;
+    UPDATE customers SET name = coalesce(p_name, name), email = coalesce(p_email, email),
+           updated_at = clock_timestamp()
+     WHERE id = customer;
+    UPDATE conversations SET customer_id = customer, version = version + 1,
+           updated_at = clock_timestamp()
+     WHERE id = c.id
+    RETURNING * INTO c;
+    RETURN jsonb_build_object('conversation', chat_conversation_json(c, 'customer'));
 END
 $$;

@@ -71,7 +71,8 @@ BEGIN
 END
 $$;
 
--- GET /agent/conversations/{id}: {"conversation", "messages"} (seq > after, at most lim).
+-- GET /agent/conversations/{id}: {"conversation", "messages", "history"} (seq > after, at most
+-- lim; history: the customer's 20 latest earlier conversations).
 CREATE OR REPLACE FUNCTION chat_agent_conversation(p_agent uuid, p_role text,
     p_conv uuid, p_after int, p_limit int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
@@ -84,7 +85,12 @@ BEGIN
     END IF;
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'agent'),
-        'messages', chat_messages_json(c.id, p_after, p_limit));
+        'messages', chat_messages_json(c.id, p_after, p_limit),
+        -- the customer's earlier conversations (API.md "Agent tools"), newest first
+        'history', (SELECT coalesce(jsonb_agg(chat_conversation_json(h, 'agent') ORDER BY h.created_at DESC), '[]'::jsonb)
+                      FROM (SELECT * FROM conversations
+                             WHERE customer_id = c.customer_id AND id <> c.id AND created_at < c.created_at
+                             ORDER BY created_at DESC LIMIT 20) h));
 END
 $$;
 

@@ -9,7 +9,7 @@
 // this run, wherever it sits.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, RUN, launch, shot, customerConversation, agentApiAvailable, ADMIN, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, customerConversation, agentApiAvailable, ADMIN, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";
 
 const available = await agentApiAvailable();
 if (!available) console.log("skipped: agent API not available (POST /chat/api/v1/agent/login answers 404)");
@@ -259,6 +259,46 @@ test("the transfer picker lists a colleague who came online before the dashboard
   await option.waitFor({ state: "attached", timeout: 10000 });
   assert.equal(await option.getAttribute("value"), colleague.id, "the picker offers the colleague");
   await shot(agent, "agent-transfer-picker");
+  await actx.close();
+});
+
+test("the agent sees who the customer is and their earlier conversations", { skip }, async () => {
+  const me = await freshAgent("ident", { max_active_chats: 0, display_name: "Ident Agent" });
+  const loginApi = await fetch(BASE + "/chat/api/v1/agent/login", {
+    method: "POST", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
+    body: JSON.stringify({ username: me.username, password: me.password }),
+  }).then((r) => r.json());
+  const agentHdr = { Authorization: "Bearer " + loginApi.token, "X-Chat-Csrf": "1", "Content-Type": "application/json" };
+  // room for exactly the chat we claim (nothing from the shared queue comes to us)
+  await adminApi("PATCH", `/admin/agents/${me.id}`, { max_active_chats: 1 });
+
+  const s = await fetch(BASE + "/chat/api/v1/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }).then((r) => r.json());
+  const cust = { Authorization: "Bearer " + s.token, "Content-Type": "application/json" };
+  const email = `ana.${RUN}@example.com`;
+  const id = await fetch(BASE + "/chat/api/v1/identify", { method: "POST", headers: cust, body: JSON.stringify({ name: "Ana " + RUN, email }) });
+  assert.equal(id.status, 200, "the customer leaves a name and an email");
+  // a first chat, closed by us
+  await waitForNoFreeAgent([me.id]);
+  await fetch(BASE + "/chat/api/v1/escalate", { method: "POST", headers: cust, body: "{}" });
+  const first = s.conversation.id;
+  assert.equal((await fetch(BASE + `/chat/api/v1/agent/conversations/${first}/claim`, { method: "POST", headers: agentHdr })).status, 200);
+  assert.equal((await fetch(BASE + `/chat/api/v1/agent/conversations/${first}/close`, { method: "POST", headers: agentHdr, body: "{}" })).status, 200);
+  // the same browser comes back: a second chat of the same customer, ours again
+  const again = await fetch(BASE + "/chat/api/v1/session", { method: "POST", headers: cust, body: "{}" }).then((r) => r.json());
+  assert.notEqual(again.conversation.id, first);
+  await fetch(BASE + "/chat/api/v1/escalate", { method: "POST", headers: cust, body: "{}" });
+  assert.equal((await fetch(BASE + `/chat/api/v1/agent/conversations/${again.conversation.id}/claim`, { method: "POST", headers: agentHdr })).status, 200);
+
+  const actx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+  const agent = await login(actx, me);
+  await agent.locator(sel(again.conversation.id)).click();
+  const ctx = agent.getByTestId("agent-context");
+  await ctx.getByText("Ana " + RUN).first().waitFor();
+  assert.equal(await agent.getByTestId("agent-customer-email").textContent(), email, "the email is shown");
+  await agent.getByTestId("agent-history").waitFor();
+  assert.equal(await agent.getByTestId("agent-history").locator("li").count(), 1, "one earlier conversation");
+  assert.match(await agent.getByTestId("agent-history").textContent(), /Closed/i);
+  await shot(agent, "agent-customer-history");
   await actx.close();
 });
 

@@ -169,7 +169,7 @@ public:
     // GET /agent/conversations?view=active|queue|closed|all&limit=&cursor= (raw query):
     // 200 {"conversations": [Conversation + "last_message"], "next_cursor"}.
     void conversations(const Principal& p, std::string_view query, Done done) noexcept;
-    // GET /agent/conversations/{id}?after=&limit=: 200 {"conversation", "messages"}.
+    // GET /agent/conversations/{id}?after=&limit=: 200 {"conversation", "messages", "history"}.
     void conversation(const Principal& p, std::string_view id, std::string_view query, Done done) noexcept;
     // POST .../{id}/messages {"text", "client_id"}: 201 {"conversation", "messages"}.
     void post(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;

@@ -103,6 +103,9 @@ public:
     void escalate(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
     // POST /read
     void mark_read(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
+    // POST /identify {"name"?, "email"?}: 200 {"conversation"}, the session's customer named
+    // (422 naming the field for a bad one; at least one of them); agents see it at once.
+    void identify(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
     // GET /faq of a site (no database round trip)
     Result<Outcome> faq_list(std::string_view site) const noexcept;
     // A WebSocket's replay: up to `limit` messages after `after` (Replay), for that socket only.

@@ -27,6 +27,12 @@ bool has_control(std::string_view s) noexcept;
 // True for a FAQ slug the schema accepts: limits::kFaqSlugPattern.
 bool valid_slug(std::string_view slug) noexcept;
 
+// True for an email address a shop can write to: local@domain, limits::kEmailBytes long,
+// a local part of at most limits::kEmailLocalMaxBytes, a domain of dot-separated labels
+// (letters, digits, hyphens; at least two labels, none empty or edged with a hyphen), no
+// space, control character or quote anywhere.
+bool valid_email(std::string_view s) noexcept;
+
 // True for the 8-4-4-4-12 hex form of a UUID.
 bool is_uuid(std::string_view s) noexcept;
 

@@ -99,6 +99,12 @@ static_assert(site_name_ok(kSiteDefault));
 inline constexpr std::size_t kMessageMaxDefault = 4000;     // characters; chat_message_max
 inline constexpr Range kMessageMax{1, 100000};              // what chat_message_max accepts
 inline constexpr std::size_t kContextFieldMaxBytes = 2048;  // context.product_id, ...
+
+// --- customers (sql/012_customers.sql, POST /identify) ------------------------------
+
+inline constexpr Range kCustomerNameBytes{1, 128};
+inline constexpr Range kEmailBytes{3, 254};       // RFC 5321's path limit
+inline constexpr std::size_t kEmailLocalMaxBytes = 64;
 // seq columns and the SQL functions' parameters are int: every integer that reaches SQL
 // is range checked first, so an overflow is a 422, never a 500 from Postgres.
 inline constexpr std::int64_t kSeqMax = 2147483647;

@@ -22,6 +22,7 @@ let seenActive: Set<string> | null = null; // ids in my active view at the last 
 const selfClaimed = new Set<string>();
 let openId: string | null = null;
 let openConv: Conversation | null = null;
+let openHistory: Conversation[] = [];  // the customer's earlier conversations (agent view)
 const openMsgs = new Map<number, Message>();
 let openLastSeq = 0;
 const knownAgents = new Map<string, Agent>();
@@ -45,7 +46,7 @@ function errText(e: unknown): string {
   return "Network error: the server could not be reached.";
 }
 function shortId(id: string): string { return id ? id.slice(0, 6) : "?"; }
-function custName(c: Conversation): string { return "Visitor " + shortId(c.id); }
+function custName(c: Conversation): string { return (c.customer && c.customer.name) || "Visitor " + shortId(c.id); }
 function senderLabel(m: Message): string {
   if (m.sender_type === "customer") return "Customer";
   if (m.sender_type === "bot") return "Bot";
@@ -322,6 +323,7 @@ async function refreshOpen(): Promise<void> {
   const r = await api("GET", `/agent/conversations/${encodeURIComponent(id)}?after=${openLastSeq}&limit=200`);
   if (id !== openId) return;
   openConv = r.conversation;
+  openHistory = r.history || [];
   addOpenMessages(r.messages);
   if (r.messages && r.messages.length >= 200) return refreshOpen();
   renderOpen();
@@ -358,7 +360,7 @@ function addOpenMessages(ms: Message[] | undefined): void {
 async function selectConversation(id: string): Promise<void> {
   if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); }
   if (openId !== id) {
-    openId = id; openConv = lists.active.concat(lists.queue, lists.closed, lists.all).find((c) => c.id === id) || null;
+    openId = id; openHistory = []; openConv = lists.active.concat(lists.queue, lists.closed, lists.all).find((c) => c.id === id) || null;
     openMsgs.clear(); openLastSeq = 0; transferBox.hidden = true; replyInput.value = "";
     clearActionError();
     setCustTyping(false);
@@ -431,12 +433,19 @@ function renderOpen(): void {
   }
   row("Page", page);
   row("Customer", custName(c));
+  if (c.customer && c.customer.email) row("Email", h("a", { href: "mailto:" + c.customer.email, "data-testid": "agent-customer-email" }, c.customer.email));
   row("Status", statusLabel(c));
   row("Started", new Date(c.created_at).toLocaleString());
   if (c.requested_agent_at) row("Asked for an agent", new Date(c.requested_agent_at).toLocaleString() + ` (${ago(c.requested_agent_at)} ago)`.replace("(just now ago)", "(just now)"));
   if (c.closed_at) row("Closed", new Date(c.closed_at).toLocaleString());
   row("Conversation", h("code", null, c.id));
-  ctxPane.replaceChildren(h("h3", null, "Customer context"), dl);
+  const earlier = openHistory.filter((x) => x.id !== c.id);
+  const history = earlier.length
+    ? [h("h3", null, "Earlier conversations"), h("ul", { class: "history", "data-testid": "agent-history" },
+        ...earlier.map((x) => h("li", null, new Date(x.created_at).toLocaleDateString() + " · " + statusLabel(x) +
+          (x.last_message ? " · " + x.last_message.content.slice(0, 80) : ""))))]
+    : [];
+  ctxPane.replaceChildren(h("h3", null, "Customer context"), dl, ...history);
   markOpenRead();
 }
 

@@ -21,8 +21,11 @@ export interface Conversation {
   last_seq: number; unread_count: number;
   created_at: string; updated_at: string;
   requested_agent_at: string | null; closed_at: string | null;
+  customer?: Customer | null;
   last_message?: Message | null;
 }
+
+export interface Customer { id: string; name: string | null; email: string | null }
 
 export interface Message {
   id: string; conversation_id: string; seq: number;

@@ -1,0 +1,42 @@
+// The input rules every use case shares (chat/input.h): here, the email addresses POST
+// /identify accepts.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "chat/input.h"
+#include "chat/limits.h"
+
+namespace {
+
+using chat::input::valid_email;
+
+TEST(Input, AnEmailAddressAShopCanWriteToIsValid) {
+    for (const char* ok : {"ana@example.com", "ana.lima+shop@mail.example.co.uk", "a@b.c", "A_B-1@EXAMPLE.ORG",
+                           "x@sub-domain.example.com"})
+        EXPECT_TRUE(valid_email(ok)) << ok;
+}
+
+TEST(Input, AnythingElseIsNot) {
+    for (const char* bad : {"", "ana", "@example.com", "ana@", "ana@example", "ana@.example.com", "ana@example..com",
+                            "ana@example.com.", "ana@-example.com", "ana@example-.com", "ana @example.com",
+                            "ana@exa mple.com", "\"ana\"@example.com", "ana@example.com\n", "ana\t@example.com",
+                            "ana@exam_ple.com", "<ana@example.com>", "ana@ex@ample.com", "an,a@example.com"})
+        EXPECT_FALSE(valid_email(bad)) << bad;
+}
+
+TEST(Input, AnEmailAddressIsBounded) {
+    const std::string domain = "@example.com";
+    EXPECT_TRUE(valid_email(std::string(chat::limits::kEmailLocalMaxBytes, 'a') + domain));
+    EXPECT_FALSE(valid_email(std::string(chat::limits::kEmailLocalMaxBytes + 1, 'a') + domain));
+    // the whole address: at most kEmailBytes.max (254): 64 + 1 + 189 bytes
+    const std::string domain189 = std::string(63, 'd') + "." + std::string(63, 'd') + "." + std::string(57, 'd') + ".com";
+    ASSERT_EQ(domain189.size(), 189u);
+    const std::string local64(64, 'a');
+    EXPECT_TRUE(valid_email(local64 + "@" + domain189));
+    const std::string domain190 = std::string(63, 'd') + "." + std::string(63, 'd') + "." + std::string(58, 'd') + ".com";
+    EXPECT_FALSE(valid_email(local64 + "@" + domain190));  // 255 bytes, every part within its own bound
+    EXPECT_FALSE(valid_email("a@" + std::string(64, 'd') + ".com"));  // a label over 63
+}
+
+}  // namespace

@@ -166,7 +166,7 @@ const ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
       }, NULL },
 
     { NGX_HTTP_POST, "v1/identify", ngx_http_chat_auth_customer,
-      NGX_HTTP_CHAT_BODY,
+      NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
           ngx_http_chat_service()->identify(c.sid, c.body, c.site,
                                             std::move(done));

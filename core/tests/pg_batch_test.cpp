@@ -38,6 +38,12 @@ std::shared_ptr<const BatchKind> doubler(std::size_t max_items = 32) {
         max_items});
 }
 
+// Starts the pool and waits until all its `size` connections are up.
+bool start_all(EpollLoop& loop, Pool& pool, int size) {
+    pool.start();
+    return loop.run_until([&] { return pool.stats().connected == size; }, 5000);
+}
+
 struct Answers {
     std::vector<std::optional<Result<std::string>>> got;
     int done = 0;
@@ -61,8 +67,7 @@ TEST(PgBatch, ALoneItemGoesAtOnceAlone) {
     REQUIRE_PG(conninfo);
     EpollLoop loop;
     Pool pool(loop, config(conninfo, 2));
-    pool.start();
-    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 2; }, 5000));
+    ASSERT_TRUE(start_all(loop, pool, 2));
     Answers a;
     submit(pool, doubler(), a, {"21"});
     EXPECT_EQ(a.done, 0) << "callbacks must never run inside query_batched()";
@@ -78,8 +83,7 @@ TEST(PgBatch, QueuedItemsGoAsOneQueryEachWithItsOwnAnswerOrError) {
     REQUIRE_PG(conninfo);
     EpollLoop loop;
     Pool pool(loop, config(conninfo, 1));
-    pool.start();
-    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    ASSERT_TRUE(start_all(loop, pool, 1));
     std::optional<Result<QueryResult>> busy, plain;
     hold(pool, busy);
     Answers a;
@@ -115,8 +119,7 @@ TEST(PgBatch, AtMostMaxItemsPerQuery) {
     REQUIRE_PG(conninfo);
     EpollLoop loop;
     Pool pool(loop, config(conninfo, 1));
-    pool.start();
-    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    ASSERT_TRUE(start_all(loop, pool, 1));
     std::optional<Result<QueryResult>> busy;
     hold(pool, busy);
     Answers a;
@@ -135,8 +138,7 @@ TEST(PgBatch, ParametersSurviveTheArrayLiteral) {
     REQUIRE_PG(conninfo);
     EpollLoop loop;
     Pool pool(loop, config(conninfo, 1));
-    pool.start();
-    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    ASSERT_TRUE(start_all(loop, pool, 1));
     auto echo = std::make_shared<const BatchKind>(
         BatchKind{"SELECT coalesce(a, '<null>') || '|' || coalesce(b::text, '<null>'), NULL, NULL "
                   "FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS t(a, b, o) ORDER BY o",
@@ -167,8 +169,7 @@ TEST(PgBatch, AFailedQueryReachesEveryItemAndANulByteOnlyItsOwn) {
     REQUIRE_PG(conninfo);
     EpollLoop loop;
     Pool pool(loop, config(conninfo, 1));
-    pool.start();
-    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    ASSERT_TRUE(start_all(loop, pool, 1));
     auto broken =
         std::make_shared<const BatchKind>(BatchKind{"SELECT (1 / 0)::text, NULL, NULL FROM unnest($1::text[])", 32});
     auto short_answer = std::make_shared<const BatchKind>(
@@ -197,8 +198,7 @@ TEST(PgBatch, ShutdownFailsQueuedItems) {
     REQUIRE_PG(conninfo);
     EpollLoop loop;
     Pool pool(loop, config(conninfo, 1));
-    pool.start();
-    ASSERT_TRUE(loop.run_until([&] { return pool.stats().connected == 1; }, 5000));
+    ASSERT_TRUE(start_all(loop, pool, 1));
     std::optional<Result<QueryResult>> busy;
     hold(pool, busy);
     Answers a;

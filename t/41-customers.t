@@ -112,4 +112,15 @@ ChatTest::sql("UPDATE conversations SET status = 'closed', closed_at = now()
                 WHERE id IN ('$conv2->{id}', '$s3->{conversation}{id}')");
 is_deeply([$ng->log_problems], [], 'error.log has no [alert], [emerg] or crashed worker');
 $ng->stop;
+
+# POST /identify is a customer write like the others: the per-session rate limit holds
+{
+    my $slow = ChatTest::start_nginx(name => '41-rate', http => 'chat_rate 1r/m burst=2;');
+    my $t = bearer($slow->post("$C/session", json => {})->{json}{token});
+    my @st = map { $slow->post("$C/identify", headers => $t, json => { name => "N$_" })->{status} } 1 .. 3;
+    is_deeply(\@st, [200, 200, 429], 'identify: the burst, then 429');
+    my $r = $slow->post("$C/identify", headers => $t, json => { name => 'N4' });
+    ok(($r->{headers}{'retry-after'} // 0) > 0, '... with Retry-After');
+    $slow->stop;
+}
 done_testing();

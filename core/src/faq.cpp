@@ -546,7 +546,8 @@ Matcher::Matcher(std::vector<Entry> entries) noexcept {
             if (v.size() > kMaxTypoWord) continue;
             if (vocab_.size() <= v.size()) vocab_.resize(v.size() + 1);
             const std::uint32_t l = letters(v);
-            vocab_[v.size()].push_back({std::move(v), l});
+            const std::size_t len = v.size();
+            vocab_[len].push_back({std::move(v), l});
         }
         avg_length_ = entries_.empty() ? 0 : total / static_cast<double>(entries_.size());
     } catch (...) {

@@ -359,8 +359,41 @@ bool Matcher::is_weak(const std::string& term) const {
     return (is_number(a) || weak_.count(a)) && (is_number(b) || weak_.count(b));
 }
 
+std::string Matcher::correct(const std::string& w) const {
+    const std::size_t max = w.size() >= 8 ? 2 : 1;
+    const std::uint32_t wm = letters(w);
+    std::size_t best_d = max + 1;
+    const std::string* fix = nullptr;
+    for (std::size_t len = w.size() - max; len <= w.size() + max && len < vocab_.size(); len++) {
+        for (const VocabWord& vw : vocab_[len]) {
+            const std::string& v = vw.word;
+            // A short word is only fixed for a missing or extra letter:
+            // "night" is not a typo of "tight".
+            if (w.size() < 6 && v.size() == w.size()) continue;
+            // Each edit adds or removes at most one distinct letter.
+            if (more_bits(wm & ~vw.letters, max) || more_bits(vw.letters & ~wm, max)) continue;
+            const std::size_t d = edit_distance(w, v, max);
+            if (d < best_d || (d == best_d && fix && v < *fix)) {
+                best_d = d;
+                fix = &v;
+            }
+        }
+    }
+    return fix ? *fix : w;
+}
+
 std::vector<std::string> Matcher::terms(std::string_view text, bool correct_typos) const {
-    const std::vector<std::string> ws = words(text.substr(0, kMaxTextBytes));
+    std::vector<std::string> ws = words(text.substr(0, kMaxTextBytes));
+    // Typos first, so that a corrected word takes part in patterns too: an
+    // unknown word (no stop word, no concept, no class) of 5+ characters.
+    if (correct_typos) {
+        for (std::string& w : ws) {
+            if (w.size() < 5 || w.size() > kMaxTypoWord || stop_words_.count(w)) continue;
+            const std::string s = stem(w);
+            if (classes_.count(s) || patterns_.count(s) || index_.count(canonical(w))) continue;
+            w = correct(w);
+        }
+    }
     std::vector<std::string> st, canon;
     st.reserve(ws.size());
     canon.reserve(ws.size());
@@ -421,30 +454,7 @@ std::vector<std::string> Matcher::terms(std::string_view text, bool correct_typo
         }
         const std::string& w = ws[i];
         if (stop_words_.count(w)) continue;
-        std::string c = std::move(canon[i]);
-        if (correct_typos && !index_.count(c) && w.size() >= 5 && w.size() <= kMaxTypoWord) {
-            const std::size_t max = w.size() >= 8 ? 2 : 1;
-            const std::uint32_t wm = letters(w);
-            std::size_t best_d = max + 1;
-            const std::string* fix = nullptr;
-            for (std::size_t len = w.size() - max; len <= w.size() + max && len < vocab_.size(); len++) {
-                for (const VocabWord& vw : vocab_[len]) {
-                    const std::string& v = vw.word;
-                    // A short word is only fixed for a missing or extra letter:
-                    // "night" is not a typo of "tight".
-                    if (w.size() < 6 && v.size() == w.size()) continue;
-                    // Each edit adds or removes at most one distinct letter.
-                    if (more_bits(wm & ~vw.letters, max) || more_bits(vw.letters & ~wm, max)) continue;
-                    const std::size_t d = edit_distance(w, v, max);
-                    if (d < best_d || (d == best_d && fix && v < *fix)) {
-                        best_d = d;
-                        fix = &v;
-                    }
-                }
-            }
-            if (fix) c = canonical(*fix);
-        }
-        out.push_back(std::move(c));
+        out.push_back(std::move(canon[i]));
     }
     return out;
 }

@@ -3,7 +3,12 @@
 // Text and entries go through the same analysis: Latin-1 accents folded,
 // lowercased, punctuation dropped (apostrophes join: "where's" -> "wheres"),
 // each word stemmed lightly (plural -s/-es/-ies, -ing, -ed, -ly, a final -e;
-// an ending is kept when no vowel would be left: "bring", "red").
+// an ending is kept when no vowel would be left: "bring", "red"). In a
+// customer's text an unknown word of 5+ characters (no stop word, concept or
+// pattern word) is first corrected to the nearest word of the FAQ vocabulary
+// within edit distance 1 (2 from 8 characters; transpositions count as one
+// edit; a word under 6 characters only for a missing or extra letter, so
+// "night" never becomes "tight").
 //
 // Then, left to right, the longest multi-word pattern starting at a word
 // becomes its concept: a phrase over word stems ("money back" -> refund,
@@ -15,18 +20,15 @@
 // elements are words, word classes (countries, days, "what I bought") or
 // concepts. Otherwise English stop words and chat shorthand go, and a word is
 // mapped to its concept (shipping/delivery/dispatch -> ship, voucher/coupon/
-// promo -> discount, torn/scratched/smashed -> damage, ...). In a customer's
-// text an unknown word of 5+ characters is corrected to the nearest word of
-// the FAQ vocabulary within edit distance 1 (2 from 8 characters;
-// transpositions count as one edit; a word under 6 characters only for a
-// missing or extra letter, so "night" never becomes "tight").
+// promo -> discount, torn/scratched/smashed -> damage, ...).
 //
 // Scoring is BM25 over unigrams and bigrams of each entry's question plus its
 // keywords (a keyword term counts double, once per entry). Two kinds of term
 // are special. Intent terms ("when", "where", "long", "cost", "email",
-// "package", days, numbers, ...) say what is asked but not about what: they
-// add to an entry's score only when a topic term matched it too, so "when do
-// you open" or "will the price drop" never selects an answer. Action concepts
+// "package", days, country names, numbers) say what is asked but not about
+// what: they add to an entry's score only when a topic term matched it too,
+// so "when do you open" or "will the price drop" never selects an answer.
+// Action concepts
 // (refund, return, cancel, warranty, damage) weigh twice a channel concept
 // (pay, ship, arrive): "will I be reimbursed to my PayPal" is about a refund.
 // The best entry wins if its score reaches an absolute threshold; otherwise
@@ -110,6 +112,7 @@ private:
     };
     std::vector<std::string> terms(std::string_view text, bool correct_typos) const;
     std::string canonical(const std::string& word) const;
+    std::string correct(const std::string& word) const;  // the nearest vocabulary word, or word
     void add_terms(Doc& doc, const std::vector<std::string>& terms, double weight);
     bool is_weak(const std::string& term) const;
 

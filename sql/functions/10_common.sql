@@ -124,7 +124,12 @@ LANGUAGE sql STABLE AS $$
         'presence', a.presence,
         'max_active_chats', a.max_active_chats,
         'active_chats', chat_agent_active(a.id),
-        'sites', to_jsonb(a.sites))
+        'sites', to_jsonb(a.sites),
+        -- the departments they are a member of, on the sites they are granted
+        'departments', coalesce((SELECT jsonb_agg(jsonb_build_object('id', d.id, 'name', d.name)
+                                                  ORDER BY lower(d.name), d.site)
+                                   FROM department_agents m JOIN departments d ON d.id = m.department_id
+                                  WHERE m.agent_id = a.id AND d.site = ANY (a.sites)), '[]'::jsonb))
 $$;
 
 -- Whether an agent works on a site (chat_site): the sites they are granted. Login, every

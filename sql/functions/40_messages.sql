@@ -230,8 +230,6 @@ BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
     END IF;
-    PERFORM set_config('lock_timeout', '50ms', true);
-
     BEGIN
         -- the items to write set-based: each conversation's first post of the batch, found as
         -- chat_session_conv finds it, locked unless another transaction holds it
@@ -297,8 +295,11 @@ BEGIN
         res := array_fill(NULL::text, ARRAY[n]);
     END;
 
-    FOR i IN SELECT o FROM generate_subscripts(p_sids, 1) o ORDER BY p_sids[o], o LOOP
-        CONTINUE WHEN res[i] IS NOT NULL;
+    IF array_position(res, NULL) IS NOT NULL THEN
+        PERFORM set_config('lock_timeout', '50ms', true);
+    END IF;
+    FOR i IN SELECT o FROM generate_subscripts(p_sids, 1) o
+              WHERE res[o] IS NULL ORDER BY p_sids[o], o LOOP
         BEGIN
             res[i] := chat_customer_post(p_sids[i], p_client_ids[i], p_kinds[i], p_contents[i],
                                          p_bot_replies[i], p_bot_metadata[i])::text;

@@ -297,17 +297,18 @@ BEGIN
 
     IF array_position(res, NULL) IS NOT NULL THEN
         PERFORM set_config('lock_timeout', '50ms', true);
+        FOR i IN SELECT o FROM generate_subscripts(p_sids, 1) o
+                  WHERE res[o] IS NULL ORDER BY p_sids[o], o LOOP
+            BEGIN
+                res[i] := chat_customer_post(p_sids[i], p_client_ids[i], p_kinds[i],
+                                             p_contents[i], p_bot_replies[i],
+                                             p_bot_metadata[i])::text;
+            EXCEPTION WHEN OTHERS THEN
+                st[i] := SQLSTATE;
+                msg[i] := SQLERRM;
+            END;
+        END LOOP;
     END IF;
-    FOR i IN SELECT o FROM generate_subscripts(p_sids, 1) o
-              WHERE res[o] IS NULL ORDER BY p_sids[o], o LOOP
-        BEGIN
-            res[i] := chat_customer_post(p_sids[i], p_client_ids[i], p_kinds[i], p_contents[i],
-                                         p_bot_replies[i], p_bot_metadata[i])::text;
-        EXCEPTION WHEN OTHERS THEN
-            st[i] := SQLSTATE;
-            msg[i] := SQLERRM;
-        END;
-    END LOOP;
     RETURN QUERY SELECT res[o], st[o], msg[o] FROM generate_subscripts(p_sids, 1) o ORDER BY o;
 END
 $$;

@@ -292,6 +292,9 @@ BEGIN
             END LOOP;
         END IF;
     EXCEPTION WHEN OTHERS THEN
+        -- never expected: the log says why, and every item is posted on its own
+        RAISE WARNING 'chat_customer_post_batch: set-based write failed (%: %), posting item by item',
+            SQLSTATE, SQLERRM;
         res := array_fill(NULL::text, ARRAY[n]);
     END;
 

@@ -191,7 +191,8 @@ $$;
 -- POST /messages from customers, grouped: the pool sends the posts that queued up while its
 -- connections were busy as one call in one transaction (group commit). One row per item, in
 -- input order: its answer (as chat_customer_post's) or its error (sqlstate, message). At most
--- 64 items.
+-- 64 items: more subtransactions (the per-item path's) per transaction would overflow
+-- Postgres's per-backend subtransaction cache (the pool sends fewer).
 --
 -- The common case is written set-based: the first post of each conversation that is open,
 -- not a replay and whose row this transaction can lock without waiting (SKIP LOCKED) goes

@@ -172,6 +172,11 @@ ok(conv($o1)->{offline}, '... which stays offline: true as a record');
 is(agent_of($o2), $m1->{id}, 'and the next of the queue (capacity 2)');
 is(agent_of($d1), undef, 'the default queue waits: m1 is full');
 is(conv($d1)->{queue_position}, 1, '... still first there');
+my $o3 = customer();
+my $e3 = escalate($o3, $sales);
+ok(!$e3->{conversation}{offline}, 'with a member online but at capacity, a department chat is not offline');
+is_deeply([ map { $_->{content} } @{ $e3->{messages} } ], [ $BUSY ], '... and gets the busy message');
+is($e3->{conversation}{queue_position}, 1, '... first in its queue (the served ones left it)');
 
 # --- visibility, claim and events -----------------------------------------------------------
 

@@ -285,10 +285,24 @@ function renderList(): void {
       h("div", { class: "row2" },
         h("span", { class: "last" }, lastLine(c)),
         c.unread_count > 0 && c.id !== openId ? h("span", { class: "unread", "aria-label": c.unread_count + " unread" }, String(c.unread_count)) : null),
-      h("div", { class: "row3" }, custName(c), " · ", statusLabel(c)));
+      h("div", { class: "row3" }, custName(c), " · ", statusLabel(c)),
+      routingBadges(c));
     b.addEventListener("click", () => selectConversation(c.id));
     return h("li", null, b);
   }));
+}
+
+/** department, priority and offline, in words (colour only repeats them) */
+function routingBadges(c: Conversation): HTMLElement {
+  const p = c.priority || "normal";
+  return h("div", { class: "tags" },
+    c.department ? h("span", { class: "tag dept", "data-testid": "agent-conv-department" }, c.department.name) : null,
+    h("span", { class: "tag prio " + p, "data-testid": "agent-conv-priority" }, priorityLabel(p)),
+    c.offline ? h("span", { class: "tag offline", "data-testid": "agent-conv-offline" }, offlineLabel(c)) : null);
+}
+function priorityLabel(p: string): string { return p[0].toUpperCase() + p.slice(1) + " priority"; }
+function offlineLabel(c: Conversation): string {
+  return c.customer && c.customer.email ? "Offline · email left" : "Offline · no email yet";
 }
 
 function statusLabel(c: Conversation): string {
@@ -435,6 +449,11 @@ function renderOpen(): void {
   row("Customer", custName(c));
   if (c.customer && c.customer.email) row("Email", h("a", { href: "mailto:" + c.customer.email, "data-testid": "agent-customer-email" }, c.customer.email));
   row("Status", statusLabel(c));
+  row("Department", c.department ? c.department.name : "Default queue");
+  row("Priority", priorityLabel(c.priority || "normal"));
+  if (c.offline) row("Offline", h("span", { "data-testid": "agent-offline" }, c.customer && c.customer.email
+    ? "Asked while nobody was available: the customer left an email, reply there if they are gone."
+    : "Asked while nobody was available: no email left yet."));
   row("Started", new Date(c.created_at).toLocaleString());
   if (c.requested_agent_at) row("Asked for an agent", new Date(c.requested_agent_at).toLocaleString() + ` (${ago(c.requested_agent_at)} ago)`.replace("(just now ago)", "(just now)"));
   if (c.closed_at) row("Closed", new Date(c.closed_at).toLocaleString());

@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  BASE, RUN, launch, shot, inShadow, customerConversation, agentApiAvailable, adminApi, freshAgent, removeFreshAgents,
+  BASE, RUN, ADMIN, launch, shot, inShadow, customerConversation, agentApiAvailable, adminApi, freshAgent, removeFreshAgents,
 } from "./helpers.mjs";
 
 const API = BASE + "/chat/api/v1";
@@ -235,4 +235,41 @@ test("an away department: the away message and the email form; a bad email shows
     await shot(agent, "agent-offline-context-1280");
     await cctx.close(); await actx.close();
   }
+});
+
+test("admins add, list and delete departments in the Departments screen", { skip }, async () => {
+  const name = "Billing " + RUN;
+  const actx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const admin = await login(actx, ADMIN);
+  admin.on("dialog", (d) => d.accept());
+  await admin.getByRole("button", { name: "Departments", exact: true }).click();
+  await admin.locator(`tr[data-department-id="${desk.id}"]`).filter({ hasText: "Desk Agent" }).waitFor();
+  await admin.getByLabel("Name").fill(name);
+  await admin.getByLabel("Strategy").selectOption("round_robin");
+  await admin.getByRole("checkbox", { name: new RegExp(deskAgent.username) }).check();
+  await admin.getByRole("checkbox", { name: /business hours/ }).check();
+  await admin.getByLabel(/Time zone/).first().fill("Europe/Berlin");
+  for (const d of ["mon", "tue", "wed", "thu", "fri"]) {
+    await admin.getByLabel(d + " from").fill("09:00");
+    await admin.getByLabel(d + " to").fill("17:00");
+  }
+  await shot(admin, "admin-departments-form");
+  const [res] = await Promise.all([
+    admin.waitForResponse((r) => r.url().endsWith("/admin/departments") && r.request().method() === "POST"),
+    admin.getByRole("button", { name: "Add department" }).click(),
+  ]);
+  assert.equal(res.status(), 201, await res.text());
+  const created = (await res.json()).department;
+  made.push(created.id);
+  assert.deepEqual({ strategy: created.strategy, agent_ids: created.agent_ids, hours: created.hours }, {
+    strategy: "round_robin", agent_ids: [deskAgent.id],
+    hours: { tz: "Europe/Berlin", mon: ["09:00", "17:00"], tue: ["09:00", "17:00"], wed: ["09:00", "17:00"], thu: ["09:00", "17:00"], fri: ["09:00", "17:00"] },
+  });
+  const row = admin.locator(`tr[data-department-id="${created.id}"]`);
+  await row.filter({ hasText: "Mon–Fri 09:00–17:00 (Europe/Berlin)" }).waitFor();
+  await shot(admin, "admin-departments");
+  await row.getByRole("button", { name: "Delete" }).click();
+  await row.waitFor({ state: "detached" });
+  assert.ok(!(await adminApi("GET", "/admin/departments")).departments.some((d) => d.id === created.id), "deleted");
+  await actx.close();
 });

@@ -172,7 +172,8 @@ declare const __WIDGET_CSS__: string;
         line = `You're chatting with ${agentName()}`;
       } else {
         title.textContent = "Customer support"; setAvatar(icon(I_CLOCK, 22));
-        line = conv!.queue_position ? `Waiting for an agent · you are #${conv!.queue_position} in the queue` : "Waiting for an agent…";
+        const wait = conv!.offline ? "We're away right now" : "Waiting for an agent";
+        line = conv!.queue_position ? `${wait} · you are #${conv!.queue_position} in the queue` : wait + "…";
       }
     } else if (st === "closed") { title.textContent = "Customer support"; setAvatar(icon(I_CHECK, 22)); line = "This chat has ended"; }
     if (status.textContent !== line) status.textContent = line;
@@ -428,12 +429,12 @@ declare const __WIDGET_CSS__: string;
     try { ds = (await api(API, "GET", "/departments")).departments || []; } catch { /* none to offer */ }
     escalating = false;
     if (!ds.length || !conv || conv.status !== "automated") return escalate();
-    const opt = (id: string, name: string, state: string) => h("button", {
-      type: "button", class: "dept", "data-testid": "chat-department", "data-department-id": id,
+    const opt = (id: string, name: string, state: string, open = true) => h("button", {
+      type: "button", class: open ? "dept" : "dept away", "data-testid": "chat-department", "data-department-id": id,
       onclick: () => { picking = false; escalate(id); },
     }, h("b", null, name), h("span", null, " — " + state));
     picker.replaceChildren(h("p", { id: "nc-pick" }, "Who can help you?"),
-      ...ds.map((d) => opt(d.id, d.name, d.open ? "available now" : "away, leave your email")),
+      ...ds.map((d) => opt(d.id, d.name, d.open ? "available now" : "away, leave your email", d.open)),
       opt("", "No preference", "the next free person"),
       h("button", { type: "button", class: "link", onclick: cancelPick }, "Cancel"));
     picking = true; render();
@@ -455,7 +456,7 @@ declare const __WIDGET_CSS__: string;
     } finally {
       escalating = false;
       afterChange();
-      input.focus();
+      (emailForm.hidden ? input : email).focus();
     }
   }
 

@@ -231,7 +231,7 @@ void Session::deliver(const events::Event& e) {
 
     if (agent_) {
         // what GET /agent/conversations/{id} would show them
-        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role, who_.site))
+        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role, who_.site, who_.departments))
             transport_.send(frame_text(e.json));
         return;
     }
@@ -317,9 +317,11 @@ void Session::on_standing(const agent::Standing* now) noexcept {
         if (!agent_ || !authenticated_ || transport_.closing()) return;
         switch (agent::recheck(who_, now)) {
             case agent::Recheck::keep:
+                who_.departments = now->departments;  // joined or left a department: its queue
                 break;
             case agent::Recheck::promote:  // sees more from now on
                 who_.role = now->role;
+                who_.departments = now->departments;
                 grants_.clear();
                 break;
             case agent::Recheck::revoke:

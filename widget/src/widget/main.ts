@@ -184,6 +184,7 @@ declare const __WIDGET_CSS__: string;
     talk.hidden = !automated || picking;
     talk.disabled = escalating;
     picker.hidden = !picking;
+    if (!picking) picker.textContent = "";
     const c = conv;
     emailForm.hidden = !c || st === "closed" || !c.offline || !!(c.customer && c.customer.email);
     thanksBox.hidden = !thanks || st === "closed";

@@ -452,9 +452,9 @@ function renderOpen(): void {
   row("Status", statusLabel(c));
   row("Department", c.department ? c.department.name : "Default queue");
   row("Priority", priorityLabel(c.priority || "normal"));
-  if (c.offline) row("Offline", h("span", { "data-testid": "agent-offline" }, c.customer && c.customer.email
-    ? "Asked while nobody was available: the customer left an email, reply there if they are gone."
-    : "Asked while nobody was available: no email left yet."));
+  if (c.offline) row("Offline", h("span", { class: "note", "data-testid": "agent-offline" }, c.customer && c.customer.email
+    ? "Came in while nobody was available; the customer left an email (above)."
+    : "Came in while nobody was available; no email left yet."));
   row("Started", new Date(c.created_at).toLocaleString());
   if (c.requested_agent_at) row("Asked for an agent", new Date(c.requested_agent_at).toLocaleString() + ` (${ago(c.requested_agent_at)} ago)`.replace("(just now ago)", "(just now)"));
   if (c.closed_at) row("Closed", new Date(c.closed_at).toLocaleString());

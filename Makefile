@@ -3,6 +3,7 @@
 #   make test   lint, core unit tests, t/ integration tests, fuzzing, browser tests
 #   make lint   clang-tidy on core (scripts/lint.sh)
 #   make bench  the stack of make up, then bench/run.sh: throughput, latency and the ratios of the goals
+#   make deb    the Debian package libnginx-mod-http-chat into build/deb/ (scripts/deb.sh)
 # Ports: CHAT_PORT (8080), CHAT_PG_PORT (55432), CHAT_REDIS_PORT (56379).
 
 CHAT_PORT       ?= 8080
@@ -15,7 +16,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CORE_LIB   := build/core/libchatcore.a
 MODULE_SO  := build/nginx/objs/ngx_http_chat_module.so
 
-.PHONY: all deps core module widget build tools db redis migrate seed up run down lint test bench clean
+.PHONY: all deps core module widget build tools db redis migrate seed up run down lint test bench deb clean
 
 all: build
 
@@ -67,6 +68,9 @@ test: build
 
 bench: up
 	@bench/run.sh
+
+deb: deps
+	@scripts/deb.sh
 
 clean: down
 	rm -rf build "$$(readlink -f var)" var

@@ -189,3 +189,11 @@ echo "| --- | ---: | ---: |"
 echo "| cached GET /conversation ÷ nginx return 200 | $(ratio "$read_rps" "$floor_rps")× | ≥ 0.8× |"
 echo "| POST /messages ÷ pgbench single-row INSERT | $(ratio "$write_rps" "$insert_tps")× | ≥ 0.5× |"
 echo "| POST /messages p99 at $CONNS connections | $write_p99 ms | ≤ 25 ms |"
+
+# The FAQ bot's answer quality and the cost of one match (core/tests/faq_quality_test.cpp: the
+# seed FAQ against the held-out phrasings of core/tests/faq_heldout.tsv; no stack involved).
+faq_tests="$here/../build/core/core_tests"
+if [ -x "$faq_tests" ]; then
+    echo
+    "$faq_tests" --gtest_filter='FaqQuality.*' 2>/dev/null | grep '^FAQ ' || log "FAQ quality test failed"
+fi

@@ -236,6 +236,28 @@ TEST(FaqMatcher, AnalysisFoldsStemsAndMapsSynonyms) {
     EXPECT_EQ(m.analyze("wheres my order"), (std::vector<std::string>{"track"}));
 }
 
+TEST(FaqMatcher, AnalysisAppliesPhraseAndPairPatterns) {
+    const Matcher m(shop_faq());
+    EXPECT_EQ(m.analyze("can I send the jacket back"), (std::vector<std::string>{"return", "jacket"}));
+    EXPECT_EQ(m.analyze("where is my parcel"), (std::vector<std::string>{"track"}));
+    EXPECT_EQ(m.analyze("do you ship to Ireland"), (std::vector<std::string>{"international"}));
+    EXPECT_EQ(m.analyze("when will it get here"), (std::vector<std::string>{"when", "arrive"}));
+    EXPECT_EQ(m.analyze("it broke after two weeks"), (std::vector<std::string>{"damage", "warranty", "two"}));
+    EXPECT_EQ(m.analyze("it arrived smashed"), (std::vector<std::string>{"damage"}));
+    EXPECT_EQ(m.analyze("do you sell gift cards"), (std::vector<std::string>{"sell", "giftcard"}));
+    EXPECT_EQ(m.analyze("last night"), (std::vector<std::string>{"last", "night"}));  // not "tight"
+}
+
+TEST(FaqMatcher, IntentWordsAloneNeverAnswer) {
+    const Matcher m(shop_faq());
+    for (const char* t : {"when do you open", "will the price drop", "where are you", "what's your email address",
+                          "how long", "is it free", "my order number is 12345", "capital of france"})
+        EXPECT_FALSE(m.match(t).has_value()) << '"' << t << "\" " << describe(m, t);
+    // ... and count next to a topic word.
+    ASSERT_TRUE(m.match("when will my parcel get here").has_value());
+    EXPECT_EQ(m.match("when will my parcel get here")->entry->slug, "shipping-time");
+}
+
 TEST(FaqMatcher, EmptyMatcherMatchesNothing) {
     const Matcher m({});
     EXPECT_FALSE(m.match("how long does shipping take").has_value());

@@ -6,6 +6,11 @@
 // share the blocking Db helper and the argument parser, and nothing else uses them.
 //
 // Exit status: 0 ok, 1 usage or invalid input, 2 database error, 3 not found or conflict.
+// debian/rules builds the packaged chatctl with -DCHAT_SQL_DIR=/usr/share/nginx-chat/sql
+#ifndef CHAT_SQL_DIR
+#define CHAT_SQL_DIR "sql"
+#endif
+
 #include <libpq-fe.h>
 #include <openssl/rand.h>
 #include <termios.h>
@@ -59,7 +64,7 @@ using chat::input::valid_slug;
 constexpr const char* kUsage = R"(usage: chatctl [--conninfo CONNINFO] COMMAND [ARGS]
 
 Commands:
-  migrate [--dir DIR]         apply the schema migrations DIR/NNN_*.sql (default DIR: sql)
+  migrate [--dir DIR]         apply the schema migrations DIR/NNN_*.sql (default DIR: )" CHAT_SQL_DIR R"()
                               not yet recorded in schema_migrations, in order; then every
                               function file DIR/functions/*.sql, in name order, unless it
                               is unchanged and the database still holds exactly its
@@ -398,7 +403,7 @@ std::pair<std::string, bool> apply_function_file(Db& db, const std::filesystem::
 
 int cmd_migrate(const Args& a) {
     expect(a, 1, {"--dir"}, "migrate [--dir DIR]");
-    const std::filesystem::path dir = a.get("--dir").value_or("sql");
+    const std::filesystem::path dir = a.get("--dir").value_or(CHAT_SQL_DIR);
     const std::vector<Migration> files = find_migrations(dir);
     const std::vector<std::filesystem::path> function_files = find_function_files(dir);
     Db db(conninfo_of(a));

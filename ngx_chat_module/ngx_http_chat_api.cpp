@@ -192,7 +192,9 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
         retry = ngx_http_chat_rate_take(cmcf, sh ? sh->buckets : NULL,
                     &cmcf->rate,
                     ngx_http_chat_sv(ngx_http_chat_ctx(r)->principal));
-        message = "too many messages, slow down";
+        message = (rt->flags & NGX_HTTP_CHAT_RATE_ADDRESS)
+                  ? "too many requests, slow down"
+                  : "too many messages, slow down";
 
     } else if (rt->flags & NGX_HTTP_CHAT_RATE_ADDRESS) {
         if (ngx_http_chat_ctx(r)->principal.len) {

@@ -277,6 +277,42 @@ ChatTest::sql("UPDATE agents SET sites = ARRAY['default'] WHERE id = '$ana->{id}
 is_deeply([map { $_->{id} } @{ $ng->get("$A/agent/me", headers => $agent_h)->{json}{agent}{departments} }],
           [$f->{id}], "without $S2, only the default site's");
 
+# An agent deleted, or losing the site, leaves its departments.
+{
+    my $cy = new_agent('cy');
+    my $dy = new_agent('dy');
+    ChatTest::sql("UPDATE agents SET sites = ARRAY['default', '$S2'] WHERE id = '$dy->{id}'");
+    my $dd = $ng->post($D, headers => $AH, json => { name => "Members $run", agent_ids => [$cy->{id}, $dy->{id}] })
+        ->{json}{department};
+    my $d2b = $ng->post($D2, headers => $BH, json => { name => "Members $run", agent_ids => [$dy->{id}] })
+        ->{json}{department};
+    ok($dd && $d2b, 'two agents join departments, one of them on both sites');
+    is($ng->delete("$A/admin/agents/$cy->{id}", headers => $AH)->{status}, 204, 'one is deleted');
+    my %dep = map { $_->{id} => $_ } @{ $ng->get($D, headers => $AH)->{json}{departments} };
+    is_deeply($dep{$dd->{id}}{agent_ids}, [$dy->{id}], 'a deleted agent leaves their departments');
+    is($ng->patch("$D/$dd->{id}", headers => $AH, json => { agent_ids => $dep{$dd->{id}}{agent_ids} })->{status}, 200,
+       'so the list read back is accepted as it is');
+    is($ng->delete("$B/admin/agents/$dy->{id}", headers => $BH)->{status}, 204,
+       "the admin of $S2 removes the other from $S2");
+    my $members2 = sub {
+        (grep { $_->{id} eq $d2b->{id} } @{ $ng->get($D2, headers => $BH)->{json}{departments} })[0]{agent_ids};
+    };
+    is_deeply($members2->(), [], "they leave the departments of $S2");
+    %dep = map { $_->{id} => $_ } @{ $ng->get($D, headers => $AH)->{json}{departments} };
+    is_deeply($dep{$dd->{id}}{agent_ids}, [$dy->{id}], 'and keep those of the default site');
+    ChatTest::sql("UPDATE agents SET sites = ARRAY['default', '$S2'] WHERE id = '$dy->{id}'");
+    $ng->patch("$D2/$d2b->{id}", headers => $BH, json => { agent_ids => [$dy->{id}] });
+    is_deeply($members2->(), [$dy->{id}], "granted $S2 again, they rejoin");
+    ChatTest::sql("UPDATE agents SET sites = ARRAY['$S2'] WHERE username = '$boss2'");
+    my $p2 = $ng->patch("$A/admin/agents/$dy->{id}", headers => $AH, json => { sites => ['default'] });
+    is($p2->{status}, 403, "(the default admin may not take $S2 away)");
+    ChatTest::sql("UPDATE agents SET sites = ARRAY['default', '$S2'] WHERE username = 'admin'");
+    $p2 = $ng->patch("$A/admin/agents/$dy->{id}", headers => $AH, json => { sites => ['default'] });
+    is($p2->{status}, 200, "an admin granted $S2 takes it away with PATCH");
+    ChatTest::sql("UPDATE agents SET sites = ARRAY['default'] WHERE username = 'admin'");
+    is_deeply($members2->(), [], "the agent left the departments of $S2");
+}
+
 # --- delete ----------------------------------------------------------------------------------
 
 is($ng->delete("$D/$f->{id}", headers => $AH)->{status}, 204, 'the admin deletes a department: 204');

@@ -71,7 +71,7 @@ $$;
 -- (validated by core); a new password hash bumps token_version (revoking tokens).
 -- Sites added or taken away must be sites the acting admin (p_actor) is granted (else
 -- CH403); an agent not granted p_site is not found. The chats they hold on a site taken
--- away go back to its queue; a raised capacity or a new site is offered to the queue at
+-- away go back to its queue, and they leave its departments; a raised capacity or a new site is offered to the queue at
 -- once. {"agent", "assigned", "requeued"}
 CREATE OR REPLACE FUNCTION chat_admin_agent_update(p_id uuid, p_patch jsonb,
     p_password_hash text, p_site text, p_actor uuid)
@@ -107,9 +107,12 @@ BEGIN
            updated_at = clock_timestamp()
      WHERE id = p_id
     RETURNING * INTO a;
-    -- the chats they hold on a site taken away go back to that site's queue
+    -- the chats they hold on a site taken away go back to that site's queue, and they
+    -- leave its departments
     requeued := chat_requeue_agents_on(ARRAY[a.id],
         ARRAY(SELECT unnest(old_sites) EXCEPT SELECT unnest(new_sites)));
+    DELETE FROM department_agents m USING departments d
+     WHERE m.agent_id = a.id AND d.id = m.department_id AND NOT (d.site = ANY (new_sites));
     IF (p_patch ? 'max_active_chats' OR p_patch ? 'sites') AND a.presence = 'online'
        OR jsonb_array_length(requeued) > 0 THEN
         assigned := chat_assign_queue();
@@ -121,8 +124,8 @@ END
 $$;
 
 -- DELETE /admin/agents/{id}: soft delete; the agent can't log in (token_version bumped,
--- deleted_at), goes offline, their open chats go back to the front of the queue and
--- the queue is retried. History keeps their name. Only an agent granted p_site (NULL:
+-- deleted_at), goes offline, leaves their departments, their open chats go back to the
+-- front of the queue and the queue is retried. History keeps their name. Only an agent granted p_site (NULL:
 -- any, chatctl); an agent also granted other sites only leaves p_site (their chats there
 -- back to its queue) and keeps the others. {"agent", "requeued", "assigned"}
 CREATE OR REPLACE FUNCTION chat_admin_agent_delete(p_id uuid, p_site text) RETURNS jsonb
@@ -145,12 +148,15 @@ BEGIN
          WHERE id = a.id
         RETURNING * INTO a;
         requeued := chat_requeue_agents_on(ARRAY[a.id], ARRAY[p_site]);
+        DELETE FROM department_agents m USING departments d
+         WHERE m.agent_id = a.id AND d.id = m.department_id AND d.site = p_site;
     ELSE
         UPDATE agents SET deleted_at = clock_timestamp(), presence = 'offline',
                token_version = token_version + 1, updated_at = clock_timestamp()
          WHERE id = a.id
         RETURNING * INTO a;
         requeued := chat_requeue_agents(ARRAY[a.id]);
+        DELETE FROM department_agents WHERE agent_id = a.id;
     END IF;
     RETURN jsonb_build_object('agent', chat_agent_json(a), 'requeued', requeued,
                               'assigned', chat_assign_queue());

@@ -13,6 +13,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use ChatTest;
 use ChatWS;
+use JSON::PP ();
 
 my $BUSY = 'All agents are busy. You are in queue.';
 my $AWAY = "We're away right now. Leave your email and we'll get back to you.";
@@ -171,6 +172,11 @@ ok(conv($o1)->{offline}, '... which stays offline: true as a record');
 is(agent_of($o2), $m1->{id}, 'and the next of the queue (capacity 2)');
 is(agent_of($d1), undef, 'the default queue waits: m1 is full');
 is(conv($d1)->{queue_position}, 1, '... still first there');
+my $o3 = customer();
+my $e3 = escalate($o3, $sales);
+ok(!$e3->{conversation}{offline}, 'with a member online but at capacity, a department chat is not offline');
+is_deeply([ map { $_->{content} } @{ $e3->{messages} } ], [ $BUSY ], '... and gets the busy message');
+is($e3->{conversation}{queue_position}, 1, '... first in its queue (the served ones left it)');
 
 # --- visibility, claim and events -----------------------------------------------------------
 
@@ -206,6 +212,20 @@ for my $tag (qw(m1 outsider sup)) {
 }
 ok($msg{m1} && $msg{sup}, "the customer's message reaches the member and the supervisor");
 ok(!$msg{outsider}, '... not the outsider');
+
+# and the customer's typing in it (a socket's frame, routed by the department it learnt)
+my $last = messages_of($q1)->[-1]{seq};
+my $cws = ChatWS->connect(port => $ng->port, path => "$C/ws?after=$last&token=$q1->{token}");
+ok($cws, 'the customer of the department chat listens on a socket');
+$cws->drain(0.5);
+$cws->send_json({ type => 'typing', typing => JSON::PP::true() });
+my %typing;
+for my $tag (qw(m1 outsider sup)) {
+    $typing{$tag} = grep { $_->{type} eq 'typing' && $_->{conversation_id} eq $q1->{id} } $ws{$tag}->drain(1);
+}
+ok($typing{m1} && $typing{sup}, "the customer's typing reaches the member and the supervisor");
+ok(!$typing{outsider}, '... not the outsider');
+$cws->close;
 
 my @oq = map { $_->{id} } @{ $ng->get("$A/conversations?view=queue&limit=100", headers => $out->{auth})->{json}{conversations} };
 ok(!(grep { $_ eq $q1->{id} } @oq), "the outsider's queue view leaves out the department's chat");

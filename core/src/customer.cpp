@@ -515,9 +515,12 @@ void Service::mark_read(const std::string& sid, std::string_view body, std::stri
                         if (const json::Value* ag = c->find("assigned_agent"))
                             if (const std::string* aid = ag->find_string("id")) assigned = *aid;
                         const std::string* st = c->find_string("status");
-                        if (id)
+                        if (id) {
                             a.events.push_back(
                                 events::read(*id, assigned, events::Sender::customer, n, st ? *st : "", site));
+                            if (const json::Value* d = c->find("department"))
+                                if (const std::string* did = d->find_string("id")) a.events.back().department_id = *did;
+                        }
                     }
                 }
                 a.status = 204;

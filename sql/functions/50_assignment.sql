@@ -15,9 +15,12 @@
 -- counted per agent over all their chats (chat_agent_active, every site and department),
 -- and every route into a department -- assignment by any strategy, claim, transfer --
 -- adds a chat only under the same one lock, so "never two agents" and "never over
--- capacity" hold per agent across all departments and sites. Under the lock, SKIP LOCKED would only skip a queued
--- conversation that a customer is momentarily writing to and hand the agent a younger
--- one, breaking oldest-first; so the queue head is taken with a plain FOR UPDATE.
+-- capacity" hold per agent across all departments and sites. Which queue a chat waits in
+-- (department_id) is written by escalate under the lock too. Under the lock, SKIP LOCKED
+-- would only skip a queued conversation that a customer is momentarily writing to and hand
+-- the agent a younger one, breaking priority-then-oldest order; so each queue head tried is
+-- taken with a plain FOR UPDATE (several heads may be locked by one call: customer post
+-- batches wait at most 50 ms for a row, see 40_messages, so they never close a cycle).
 -- The sweep additionally uses pg_try_advisory_xact_lock(chat_sweep_lock_key()) so only
 -- one node at a time runs it.
 

@@ -150,5 +150,77 @@ for my $k (0 .. 2) {
     is(scalar(grep { $_ != 1 } values %seen), 0, "socket $k: each exactly once");
 }
 
+# One batch called directly, so that its mix is certain (through nginx it depends on timing):
+# each conversation's first new post is written set-based; a second post of a conversation, a
+# replay (of this batch's post or of an earlier one), a closed conversation, a session without
+# one and a row another transaction holds each take the per-item path, with their own answer.
+{
+    my ($x, $y, $z, $w) = map { session() } 1 .. 4;
+    my $earlier = uuid();
+    is($ng->post("$api/messages", json => { text => 'before the batch', client_id => $earlier },
+                 headers => $z->{auth})->{status}, 201, 'a post before the batch');
+    my %sid = map { $_ => ChatTest::sql("SELECT session_id FROM conversations WHERE id = '$_'") }
+              map { $_->{conv} } $x, $y, $z, $w, $closed;
+    my ($c1, $c2, $c3) = (uuid(), uuid(), uuid());
+    my @items = (   # [session id, client_id, text]
+        [ $sid{ $x->{conv} }, $c1, 'x first' ],
+        [ $sid{ $y->{conv} }, $c2, 'y first' ],
+        [ $sid{ $x->{conv} }, $c3, 'x second' ],
+        [ $sid{ $x->{conv} }, $c1, 'x first' ],
+        [ $sid{ $closed->{conv} }, uuid(), 'to the closed one' ],
+        [ 'no-such-session', uuid(), 'to nobody' ],
+        [ $sid{ $y->{conv} }, undef, 'y without client_id' ],
+        [ $sid{ $z->{conv} }, $earlier, 'before the batch' ],
+        [ $sid{ $w->{conv} }, uuid(), 'w, row held by another transaction' ],
+    );
+    my $arr = sub { my ($i, $cast) = @_;
+        'ARRAY[' . join(',', map { defined $_->[$i] ? "'$_->[$i]'" : 'NULL' } @items) . "]::$cast" };
+    my $n = @items;
+    my $locker = fork // die;
+    if (!$locker) {
+        ChatTest::sql("SELECT pg_sleep(1.5) FROM (SELECT id FROM conversations WHERE id = '$w->{conv}' FOR UPDATE) x");
+        POSIX::_exit(0);
+    }
+    ChatTest::wait_until(sub {
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'") > 0
+    }, 5) or diag('the locker did not start in time');
+    # psql's stderr too: the batch says WARNING in it when its set-based write failed
+    my $file = File::Temp->new(SUFFIX => '.sql');
+    print $file "SELECT coalesce(err_state, ''), coalesce(a->>'replayed', ''), "
+        . "coalesce((SELECT string_agg(m->>'seq' || ':' || (m->>'sender_type'), ',') FROM jsonb_array_elements(a->'messages') m), '') "
+        . "FROM (SELECT err_state, answer::jsonb AS a, o FROM chat_customer_post_batch("
+        . join(', ', $arr->(0, 'text[]'), $arr->(1, 'uuid[]'), "array_fill('text'::text, ARRAY[$n])",
+               $arr->(2, 'text[]'), "array_fill('the bot'::text, ARRAY[$n])",
+               "array_fill('{}'::jsonb, ARRAY[$n])")
+        . ") WITH ORDINALITY AS b(answer, err_state, err_message, o)) r ORDER BY o;\n";
+    close $file;
+    my $out = do { local $ENV{PGPASSWORD} = 'chat';
+                   `psql -X -q -At -h 127.0.0.1 -p @{[ ChatTest::pg_port() ]} -U chat -d chat -f $file 2>&1` };
+    waitpid($locker, 0);
+    is_deeply([ split /\n/, $out ], [
+        '|false|2:customer,3:bot',
+        '|false|2:customer,3:bot',
+        '|false|4:customer,5:bot',
+        '|true|2:customer,3:bot',
+        'CH409||',
+        'CH404||',
+        '|false|4:customer,5:bot',
+        '|true|2:customer,3:bot',
+        '55P03||',
+    ], 'each item of a mixed batch has its own answer, numbered in batch order, or its own error '
+       . '(and the set-based write did not fail)');
+    is(ChatTest::sql("SELECT string_agg(seq || ':' || sender_type || ':' || content, ',' ORDER BY seq) "
+                     . "FROM messages WHERE conversation_id = '$x->{conv}' AND seq > 1"),
+       'x first' =~ s/^/2:customer:/r . ',3:bot:the bot,4:customer:x second,5:bot:the bot',
+       'the conversation with two posts in the batch holds each once, in order');
+    is(ChatTest::sql("SELECT last_seq || '/' || agent_unread || '/' || customer_unread "
+                     . "FROM conversations WHERE id = '$y->{conv}'"),
+       '5/2/' . ChatTest::sql("SELECT count(*) FROM messages WHERE conversation_id = '$y->{conv}' "
+                              . "AND sender_type <> 'customer' AND read_at IS NULL"),
+       'last_seq and the unread counters count what was written');
+    is(ChatTest::sql("SELECT count(*) FROM messages WHERE conversation_id = '$w->{conv}'"), 1,
+       'nothing was written for the item whose row was held (core posts it again alone)');
+}
+
 $ng->stop;
 done_testing();

@@ -189,18 +189,30 @@ END
 $$;
 
 -- POST /messages from customers, grouped: the pool sends the posts that queued up while its
--- connections were busy as one call in one transaction (group commit). Each item is
--- chat_customer_post, the one place of the post rule, in its own subtransaction, so one
--- item's error (CH404, CH409, ...) rolls back that item only and is answered to it alone.
--- Items run in session order, so two batches lock conversations in the same order and never
--- deadlock each other. Others hold several conversation locks in another order
--- (chat_assign_queue takes the queue in queue order, chat_requeue_agents an agent's chats):
--- so that a batch, which keeps the row locks of its earlier items while a later one waits,
--- is never part of a lock cycle, an item waits at most 50 ms for its row (lock_timeout, for
--- this transaction only); then it fails alone with 55P03 and core posts it again on its own
--- (chat_customer_post, one row lock, no cycle possible). One row per item, in input order: its answer (result) or its error
--- (sqlstate, message). At most 64 items: more subtransactions per transaction would
--- overflow Postgres's per-backend subtransaction cache (the pool sends fewer).
+-- connections were busy as one call in one transaction (group commit). One row per item, in
+-- input order: its answer (as chat_customer_post's) or its error (sqlstate, message). At most
+-- 64 items: more subtransactions (the per-item path's) per transaction would overflow
+-- Postgres's per-backend subtransaction cache (the pool sends fewer).
+--
+-- The common case is written set-based: the first post of each conversation that is open,
+-- not a replay and whose row this transaction can lock without waiting (SKIP LOCKED) goes
+-- into one UPDATE of all those conversations and one INSERT of all their messages (the
+-- customer's and, while automated, the bot's reply), numbered as chat_customer_post would:
+-- its rule written once more, set-wise, with the same counters. Per-item statements and a
+-- subtransaction per item cost Postgres more CPU than the writes themselves. That part runs in one
+-- subtransaction: should it fail, nothing of it stays and every item takes the per-item path.
+--
+-- Every other item (a replay, a closed conversation, a session without one, a second post of
+-- a conversation in this batch, a row locked by another transaction) is chat_customer_post,
+-- the one place of the post rule, in its own subtransaction, so its error (CH404, CH409, ...)
+-- is answered to it alone; these run after the set-based part (a conversation's later posts
+-- after its first) in session order. Skipping locked rows means the set-based part never
+-- waits; a per-item post may, while the batch holds the rows of the others. Others hold several
+-- conversation locks in another order (chat_assign_queue takes the queue in queue order,
+-- chat_requeue_agents an agent's chats): so that a batch is never part of a lock cycle for
+-- long, an item waits at most 50 ms for its row (lock_timeout, for this transaction only);
+-- then it fails alone with 55P03 and core posts it again on its own (chat_customer_post, one
+-- row lock, no cycle possible).
 CREATE OR REPLACE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[],
     p_kinds text[], p_contents text[], p_bot_replies text[], p_bot_metadata jsonb[])
 RETURNS TABLE (answer text, err_state text, err_message text) LANGUAGE plpgsql AS $$
@@ -210,20 +222,97 @@ DECLARE
     res text[] := array_fill(NULL::text, ARRAY[n]);
     st text[] := array_fill(NULL::text, ARRAY[n]);
     msg text[] := array_fill(NULL::text, ARRAY[n]);
+    f_o int[];
+    f_conv uuid[];
+    f_n int[];
+    a_o int[];
+    a_res text[];
 BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
     END IF;
-    PERFORM set_config('lock_timeout', '50ms', true);
-    FOR i IN SELECT o FROM generate_subscripts(p_sids, 1) o ORDER BY p_sids[o], o LOOP
-        BEGIN
-            res[i] := chat_customer_post(p_sids[i], p_client_ids[i], p_kinds[i], p_contents[i],
-                                         p_bot_replies[i], p_bot_metadata[i])::text;
-        EXCEPTION WHEN OTHERS THEN
-            st[i] := SQLSTATE;
-            msg[i] := SQLERRM;
-        END;
-    END LOOP;
+    BEGIN
+        -- the items to write set-based: each conversation's first post of the batch, found as
+        -- chat_session_conv finds it, locked unless another transaction holds it
+        SELECT array_agg(x.o), array_agg(x.id),
+               array_agg(CASE WHEN x.status = 'automated' AND p_bot_replies[x.o] IS NOT NULL
+                              THEN 2 ELSE 1 END)
+          INTO f_o, f_conv, f_n
+          FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
+                  FROM generate_subscripts(p_sids, 1) i(o)
+                  CROSS JOIN LATERAL (
+                        SELECT id FROM conversations
+                         WHERE session_id = p_sids[i.o]
+                         ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1) s
+                  CROSS JOIN LATERAL (
+                        SELECT id, status FROM conversations
+                         WHERE id = s.id FOR UPDATE SKIP LOCKED) k
+                 ORDER BY k.id, i.o) x
+         WHERE x.status <> 'closed'
+           AND NOT EXISTS (SELECT 1 FROM messages m
+                            WHERE m.conversation_id = x.id AND m.client_id = p_client_ids[x.o]);
+
+        IF f_o IS NOT NULL THEN
+            WITH f AS (
+                SELECT * FROM unnest(f_o, f_conv, f_n) AS f(o, id, n)),
+            upd AS (
+                UPDATE conversations c
+                   SET last_seq = c.last_seq + f.n, updated_at = clock_timestamp(),
+                       version = c.version + f.n,
+                       customer_unread = c.customer_unread + f.n - 1,
+                       agent_unread = c.agent_unread + 1
+                  FROM f
+                 WHERE c.id = f.id
+                RETURNING c AS conv, f.o, f.n, gen_random_uuid() AS mid),
+            ins AS (
+                INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
+                                      metadata, client_id, created_at)
+                SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
+                       p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o],
+                       clock_timestamp()
+                  FROM upd u
+                UNION ALL
+                SELECT gen_random_uuid(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
+                       p_bot_replies[u.o],
+                       coalesce(p_bot_metadata[u.o], '{}'::jsonb)
+                           || jsonb_build_object('in_reply_to', u.mid),
+                       NULL, clock_timestamp()
+                  FROM upd u
+                 WHERE u.n = 2
+                RETURNING *)
+            SELECT array_agg(u.o),
+                   array_agg(jsonb_build_object(
+                       'conversation', chat_conversation_json(u.conv, 'customer'),
+                       'messages', (SELECT jsonb_agg(chat_message_json(m) ORDER BY m.seq)
+                                      FROM ins m WHERE m.conversation_id = (u.conv).id),
+                       'replayed', false)::text)
+              INTO a_o, a_res
+              FROM upd u;
+            FOR i IN 1 .. coalesce(cardinality(a_o), 0) LOOP
+                res[a_o[i]] := a_res[i];
+            END LOOP;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        -- never expected: the log says why, and every item is posted on its own
+        RAISE WARNING 'chat_customer_post_batch: set-based write failed (%: %), posting item by item',
+            SQLSTATE, SQLERRM;
+        res := array_fill(NULL::text, ARRAY[n]);
+    END;
+
+    IF array_position(res, NULL) IS NOT NULL THEN
+        PERFORM set_config('lock_timeout', '50ms', true);
+        FOR i IN SELECT o FROM generate_subscripts(p_sids, 1) o
+                  WHERE res[o] IS NULL ORDER BY p_sids[o], o LOOP
+            BEGIN
+                res[i] := chat_customer_post(p_sids[i], p_client_ids[i], p_kinds[i],
+                                             p_contents[i], p_bot_replies[i],
+                                             p_bot_metadata[i])::text;
+            EXCEPTION WHEN OTHERS THEN
+                st[i] := SQLSTATE;
+                msg[i] := SQLERRM;
+            END;
+        END LOOP;
+    END IF;
     RETURN QUERY SELECT res[o], st[o], msg[o] FROM generate_subscripts(p_sids, 1) o ORDER BY o;
 END
 $$;

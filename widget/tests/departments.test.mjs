@@ -133,12 +133,14 @@ test("picking a department escalates into it; its member sees department and pri
   const cctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const customer = await openWidget(cctx, "/product-tee.html");
   await customer.getByTestId("chat-talk-to-agent").click();
-  const [req] = await Promise.all([
-    customer.waitForRequest((r) => r.url().endsWith("/escalate") && r.method() === "POST"),
+  const [res] = await Promise.all([
+    customer.waitForResponse((r) => r.url().endsWith("/escalate") && r.request().method() === "POST"),
     pick(customer, desk.id).click(),
   ]);
-  assert.deepEqual(req.postDataJSON(), { department_id: desk.id }, "the widget sends the department");
-  await customer.getByTestId("chat-department").first().waitFor({ state: "detached" });
+  assert.deepEqual(res.request().postDataJSON(), { department_id: desk.id }, "the widget sends the department");
+  assert.equal(res.status(), 200);
+  await customer.getByTestId("chat-status").filter({ hasText: /in the queue/ }).waitFor();
+  assert.equal(await customer.getByTestId("chat-department").count(), 0, "the picker is gone");
   const { conversation } = await customerConversation(customer);
   assert.equal(conversation.status, "agent");
   assert.deepEqual(conversation.department, { id: desk.id, name: desk.name });

@@ -9,7 +9,7 @@
 // this run, wherever it sits.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, RUN, launch, shot, customerConversation, agentApiAvailable, ADMIN, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, customerConversation, agentApiAvailable, ADMIN, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent, talkToPerson } from "./helpers.mjs";
 
 const available = await agentApiAvailable();
 if (!available) console.log("skipped: agent API not available (POST /chat/api/v1/agent/login answers 404)");
@@ -63,8 +63,7 @@ test("escalate → assignment (or claim) with context → live reply → XSS sta
   await customer.getByTestId("chat-send").click();
   await customer.locator('[data-testid="chat-message"][data-sender="bot"]').nth(1).waitFor();
   await waitForNoFreeAgent(); // else the chat would go to someone else at once
-  await customer.getByTestId("chat-talk-to-agent").click();
-  await customer.getByTestId("chat-talk-to-agent").waitFor({ state: "hidden" });
+  await talkToPerson(customer); // "No preference" when the shop has departments
   const { conversation } = await customerConversation(customer);
   const convId = conversation.id;
   assert.equal(conversation.context.product_id, productId);
@@ -204,7 +203,7 @@ test("a queued customer's position in the widget follows the queue while the soc
   await customer.goto(BASE + "/product-mug.html");
   await customer.getByTestId("chat-launcher").click();
   await customer.locator('[data-testid="chat-message"][data-sender="bot"]').first().waitFor();
-  await customer.getByTestId("chat-talk-to-agent").click();
+  await talkToPerson(customer);
   await customer.getByTestId("chat-status").filter({ hasText: /#\d+ in the queue/ }).waitFor();
   const mine = (await customerConversation(customer)).conversation;
   assert.ok(mine.queue_position > ahead.conversation.queue_position, "ours is behind the one queued first");

@@ -116,3 +116,21 @@ export async function waitForNoFreeAgent(except = [], timeoutMs = 120000) {
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
+
+/** the shop's departments as the public API lists them ([] while the endpoint is missing) */
+export async function publicDepartments() {
+  const r = await fetch(API + "/departments").catch(() => null);
+  if (!r || r.status !== 200) return [];
+  return (await r.json()).departments || [];
+}
+
+/**
+ * "Talk to a person" in the widget. When the shop has departments the picker comes first:
+ * picks `departmentId` ("" is "No preference", the default queue).
+ */
+export async function talkToPerson(page, departmentId = "") {
+  const picker = (await publicDepartments()).length > 0;
+  await page.getByTestId("chat-talk-to-agent").click();
+  if (picker) await page.locator(`[data-testid="chat-department"][data-department-id="${departmentId}"]`).click();
+  await page.getByTestId("chat-talk-to-agent").waitFor({ state: "hidden" });
+}

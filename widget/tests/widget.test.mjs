@@ -1,7 +1,7 @@
 // The customer widget in real Chromium against a running stack (CHAT_URL).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, launch, shot, inShadow, customerConversation } from "./helpers.mjs";
+import { BASE, launch, shot, inShadow, customerConversation, talkToPerson } from "./helpers.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -80,8 +80,7 @@ test('"Talk to agent" shows the queue and hides itself', async () => {
   const { page } = await openWidget(context, "/product-tee.html");
   const talk = page.getByTestId("chat-talk-to-agent");
   await talk.waitFor();
-  await talk.click();
-  await talk.waitFor({ state: "hidden" });
+  await talkToPerson(page); // "No preference" when the shop has departments
   const status = page.getByTestId("chat-status");
   await page.waitForFunction(() => {
     const s = document.getElementById("nginx-chat-widget").shadowRoot.querySelector('[data-testid="chat-status"]');

@@ -1,5 +1,5 @@
 // The agent dashboard at /chat/agent/: inbox (views, conversation, context, reply),
-// presence, notifications, and for admins the Agents and FAQ screens.
+// presence, notifications, and for admins the Agents, Departments and FAQ screens.
 // Speaks only ../../../shared/API.md. Customer text is only ever set with textContent.
 import { h, uuid, timeOf, ago, api as rawApi, HttpError, sleep, wsUrl } from "../shared/util";
 import { Live } from "../shared/live";
@@ -14,7 +14,7 @@ const app = document.getElementById("app")!;
 
 let token: string | undefined;
 let me: Agent | null = null;
-let screen: "inbox" | "agents" | "faq" = "inbox";
+let screen: "inbox" | "agents" | "departments" | "faq" = "inbox";
 let view: View = "active";
 const lists: Record<View, Conversation[]> = { active: [], queue: [], closed: [], all: [] };
 const more: Record<View, boolean> = { active: false, queue: false, closed: false, all: false };
@@ -188,7 +188,7 @@ presenceSel.addEventListener("change", async () => {
 
 function renderNav(): void {
   const items: [typeof screen, string][] = [["inbox", "Inbox"]];
-  if (me && me.role === "admin") items.push(["agents", "Agents"], ["faq", "FAQ"]);
+  if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["faq", "FAQ"]);
   nav.replaceChildren(...items.map(([s, label]) => {
     const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null }, label);
     b.addEventListener("click", () => { screen = s; renderNav(); renderScreen(); });
@@ -199,6 +199,7 @@ function renderNav(): void {
 function renderScreen(): void {
   if (screen === "inbox") renderInbox();
   else if (screen === "agents") renderAgentsAdmin();
+  else if (screen === "departments") renderDepartmentsAdmin();
   else renderFaqAdmin();
 }
 
@@ -285,10 +286,24 @@ function renderList(): void {
       h("div", { class: "row2" },
         h("span", { class: "last" }, lastLine(c)),
         c.unread_count > 0 && c.id !== openId ? h("span", { class: "unread", "aria-label": c.unread_count + " unread" }, String(c.unread_count)) : null),
-      h("div", { class: "row3" }, custName(c), " · ", statusLabel(c)));
+      h("div", { class: "row3" }, custName(c), " · ", statusLabel(c)),
+      routingBadges(c));
     b.addEventListener("click", () => selectConversation(c.id));
     return h("li", null, b);
   }));
+}
+
+/** department, priority and offline, in words (colour only repeats them) */
+function routingBadges(c: Conversation): HTMLElement {
+  const p = c.priority || "normal";
+  return h("div", { class: "tags" },
+    c.department ? h("span", { class: "tag dept", "data-testid": "agent-conv-department" }, c.department.name) : null,
+    h("span", { class: "tag prio " + p, "data-testid": "agent-conv-priority" }, priorityLabel(p)),
+    c.offline ? h("span", { class: "tag offline", "data-testid": "agent-conv-offline" }, offlineLabel(c)) : null);
+}
+function priorityLabel(p: string): string { return p[0].toUpperCase() + p.slice(1) + " priority"; }
+function offlineLabel(c: Conversation): string {
+  return c.customer && c.customer.email ? "Offline · email left" : "Offline · no email yet";
 }
 
 function statusLabel(c: Conversation): string {
@@ -435,6 +450,11 @@ function renderOpen(): void {
   row("Customer", custName(c));
   if (c.customer && c.customer.email) row("Email", h("a", { href: "mailto:" + c.customer.email, "data-testid": "agent-customer-email" }, c.customer.email));
   row("Status", statusLabel(c));
+  row("Department", c.department ? c.department.name : "Default queue");
+  row("Priority", priorityLabel(c.priority || "normal"));
+  if (c.offline) row("Offline", h("span", { class: "note", "data-testid": "agent-offline" }, c.customer && c.customer.email
+    ? "Came in while nobody was available; the customer left an email (above)."
+    : "Came in while nobody was available; no email left yet."));
   row("Started", new Date(c.created_at).toLocaleString());
   if (c.requested_agent_at) row("Asked for an agent", new Date(c.requested_agent_at).toLocaleString() + ` (${ago(c.requested_agent_at)} ago)`.replace("(just now ago)", "(just now)"));
   if (c.closed_at) row("Closed", new Date(c.closed_at).toLocaleString());
@@ -696,6 +716,113 @@ function agentRow(a: Agent, reload: () => void): HTMLTableRowElement {
     name.focus();
   });
   return tr;
+}
+
+// ---------------------------------------------------------------- admin: departments
+interface Department {
+  id: string; name: string; strategy: string; agent_ids: string[];
+  hours: ({ tz: string } & Record<string, string | string[]>) | null;
+}
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const STRATEGIES: [string, string][] = [["least_loaded", "Least loaded"], ["round_robin", "Round robin"], ["sticky", "Sticky (last agent of the customer)"]];
+
+/** "Mon–Fri 09:00–17:00 (Europe/Berlin)", or "Always" */
+function hoursText(hr: Department["hours"]): string {
+  if (!hr) return "Always";
+  const parts: string[] = [];
+  const span = (d: string) => { const v = hr[d]; return Array.isArray(v) ? v.join("–") : ""; };
+  const cap = (d: string) => d[0].toUpperCase() + d.slice(1);
+  for (let i = 0; i < 7;) {
+    const v = span(DAYS[i]);
+    let j = i;
+    while (v && j + 1 < 7 && span(DAYS[j + 1]) === v) j++;
+    if (v) parts.push((j > i ? cap(DAYS[i]) + "–" + cap(DAYS[j]) : cap(DAYS[i])) + " " + v);
+    i = j + 1;
+  }
+  return (parts.join(", ") || "Closed") + ` (${hr.tz})`;
+}
+
+async function renderDepartmentsAdmin(): Promise<void> {
+  main.className = "main admin";
+  const tbody = h("tbody");
+  const formBox = h("div");
+  let agents: Agent[] = [];
+  main.replaceChildren(h("div", { class: "admin-page" }, h("h2", null, "Departments"),
+    h("p", { class: "muted" }, "Customers pick a department before they talk to a person; without one, a chat goes to the default queue that every agent serves."),
+    formBox,
+    h("div", { class: "card" }, h("table", null,
+      h("thead", null, h("tr", null, ...["Name", "Strategy", "Members", "Hours", ""].map((t) => h("th", null, t)))), tbody))));
+  const show = (d: Department | null) => { formBox.replaceChildren(departmentForm(d, agents, load)); };
+  async function load(): Promise<void> {
+    try {
+      const [r, a] = await Promise.all([api("GET", "/admin/departments"), loadAgents()]);
+      agents = a;
+      const ds: Department[] = r.departments || [];
+      tbody.replaceChildren(...(ds.length ? ds.map((d) => {
+        const edit = h("button", { class: "btn small", type: "button" }, "Edit");
+        const del = h("button", { class: "btn small danger", type: "button" }, "Delete");
+        edit.addEventListener("click", () => { show(d); (formBox.querySelector("input") as HTMLInputElement).focus(); });
+        del.addEventListener("click", async () => {
+          if (!confirm(`Delete the department ${d.name}? Its waiting chats go to the default queue.`)) return;
+          try { await api("DELETE", `/admin/departments/${encodeURIComponent(d.id)}`); load(); } catch (e) { toast("Couldn't delete: " + errText(e)); }
+        });
+        const names = d.agent_ids.map((id) => { const x = knownAgents.get(id); return x ? x.display_name : shortId(id); });
+        return h("tr", { "data-department-id": d.id }, h("td", null, d.name), h("td", null, d.strategy.replace("_", " ")),
+          h("td", null, names.join(", ") || "Nobody"), h("td", null, hoursText(d.hours)), h("td", { class: "row-actions" }, edit, del));
+      }) : [h("tr", null, h("td", { colspan: 5 }, "No departments yet."))]));
+    } catch (e) { tbody.replaceChildren(h("tr", null, h("td", { colspan: 5 }, "Couldn't load departments: " + errText(e)))); }
+    show(null);
+  }
+  load();
+}
+
+/** the create form (d = null) or the edit form of a department */
+function departmentForm(d: Department | null, agents: Agent[], done: () => void): HTMLFormElement {
+  const name = h("input", { required: true, maxlength: 100, value: d ? d.name : "" });
+  const strategy = h("select", null, ...STRATEGIES.map(([v, t]) => h("option", { value: v }, t)));
+  strategy.value = d ? d.strategy : "least_loaded";
+  const members = agents.map((a) => {
+    const cb = h("input", { type: "checkbox", value: a.id });
+    cb.checked = !!d && d.agent_ids.includes(a.id);
+    return { cb, el: h("label", { class: "check" }, cb, ` ${a.display_name} (${a.username})`) };
+  });
+  const hr = d && d.hours;
+  const limited = h("input", { type: "checkbox" });
+  limited.checked = !!hr;
+  const tz = h("input", { value: hr ? hr.tz : Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC", "aria-label": "Time zone (IANA)" });
+  const days = DAYS.map((day) => {
+    const v = hr && Array.isArray(hr[day]) ? hr[day] as string[] : null;
+    const from = h("input", { type: "time", value: v ? v[0] : "", "aria-label": day + " from" });
+    const to = h("input", { type: "time", value: v ? v[1] : "", "aria-label": day + " to" });
+    return { day, from, to, el: h("div", { class: "day" }, h("span", null, day[0].toUpperCase() + day.slice(1)), from, "–", to) };
+  });
+  const hoursBox = h("div", { class: "hours" }, field("Time zone (IANA, e.g. Europe/Berlin)", tz),
+    h("p", { class: "muted" }, "Leave a day empty to close it."), ...days.map((x) => x.el));
+  const sync = () => { hoursBox.hidden = !limited.checked; };
+  limited.addEventListener("change", sync); sync();
+  const cancel = d ? h("button", { class: "btn ghost", type: "button" }, "Cancel") : null;
+  cancel?.addEventListener("click", done);
+  const form = h("form", { class: "card create" }, h("h3", null, d ? "Edit " + d.name : "Add a department"),
+    h("div", { class: "grid" }, field("Name", name), field("Strategy", strategy)),
+    h("fieldset", { class: "members" }, h("legend", null, "Members"), ...(members.length ? members.map((m) => m.el) : ["No agents yet."])),
+    h("label", { class: "check" }, limited, " Only during business hours (otherwise always, while a member is online)"), hoursBox,
+    h("div", { class: "form-actions" }, h("button", { class: "btn primary", type: "submit" }, d ? "Save" : "Add department"), cancel));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    let hours: Record<string, unknown> | null = null;
+    if (limited.checked) {
+      hours = { tz: tz.value.trim() };
+      for (const x of days) if (x.from.value && x.to.value) hours[x.day] = [x.from.value, x.to.value];
+    }
+    const body = { name: name.value.trim(), strategy: strategy.value, agent_ids: members.filter((m) => m.cb.checked).map((m) => m.cb.value), hours };
+    try {
+      if (d) await api("PATCH", `/admin/departments/${encodeURIComponent(d.id)}`, body);
+      else await api("POST", "/admin/departments", body);
+      toast(d ? "Saved." : "Department added.", "info");
+      done();
+    } catch (ex) { toast(`Couldn't save the department: ` + (ex instanceof HttpError && ex.status === 409 ? "that name is taken." : errText(ex))); }
+  });
+  return form;
 }
 
 // ---------------------------------------------------------------- admin: FAQ

@@ -23,7 +23,15 @@ export interface Conversation {
   requested_agent_at: string | null; closed_at: string | null;
   customer?: Customer | null;
   last_message?: Message | null;
+  department?: DepartmentRef | null;
+  priority?: Priority;
+  offline?: boolean;
 }
+
+export type Priority = "low" | "normal" | "high" | "urgent";
+export interface DepartmentRef { id: string; name: string }
+/** GET /departments (public): whether it can answer now */
+export interface PublicDepartment extends DepartmentRef { open: boolean }
 
 export interface Customer { id: string; name: string | null; email: string | null }
 

@@ -3,7 +3,7 @@
 // Speaks only ../../../shared/API.md. User text is only ever set with textContent.
 import { h, uuid, timeOf, api, HttpError, sleep, wsUrl } from "../shared/util";
 import { Live } from "../shared/live";
-import type { Conversation, Message, FaqEntry, ChatEvent } from "../shared/types";
+import type { Conversation, Message, FaqEntry, ChatEvent, PublicDepartment } from "../shared/types";
 
 declare const __WIDGET_CSS__: string;
 
@@ -33,6 +33,8 @@ declare const __WIDGET_CSS__: string;
   let myTypingAt = 0;
   let myTypingStop = 0;
   let escalating = false;
+  let picking = false; // the department picker is showing
+  let thanks = "";     // the confirmation after the customer left an email
 
   const store = (s: Storage | undefined, k: string, v: string | null) => {
     try { if (!s) return; if (v == null) s.removeItem(k); else s.setItem(k, v); } catch { /* private mode */ }
@@ -81,6 +83,18 @@ declare const __WIDGET_CSS__: string;
   });
   const sendBtn = h("button", { class: "send", type: "submit", "data-testid": "chat-send", "aria-label": "Send message", title: "Send" }, icon(I_SEND, 20));
   const composer = h("form", { class: "composer" }, input, sendBtn);
+  // "talk to a person" in a shop with departments: pick one first (open or away, said in words)
+  const picker = h("div", { class: "picker", role: "group", "aria-labelledby": "nc-pick", hidden: true });
+  // offline: ask for an email (POST /identify); the server judges it (novalidate), its 422 text is shown
+  const email = h("input", {
+    id: "nc-email", type: "email", "data-testid": "chat-email", autocomplete: "email", maxlength: 254,
+    placeholder: "you@example.com", "aria-describedby": "nc-email-err",
+  });
+  const emailErr = h("p", { class: "form-err", id: "nc-email-err", role: "alert" });
+  const emailSend = h("button", { class: "primary", type: "submit", "data-testid": "chat-email-send" }, "Send");
+  const emailForm = h("form", { class: "email", novalidate: true, hidden: true },
+    h("label", { for: "nc-email" }, "Your email, so we can get back to you"), h("div", { class: "row" }, email, emailSend), emailErr);
+  const thanksBox = h("p", { class: "thanks", role: "status", hidden: true });
   const newBtn = h("button", { class: "primary", type: "button", "data-testid": "chat-new" }, "Start a new chat");
   const closedBox = h("div", { class: "closed", hidden: true }, h("p", null, "This chat has ended. Thanks for reaching out!"), newBtn);
   const errorBox = h("div", { class: "error", role: "alert", hidden: true });
@@ -88,7 +102,7 @@ declare const __WIDGET_CSS__: string;
     class: "panel", id: "nc-panel", role: "dialog", "aria-labelledby": "nc-title", "data-testid": "chat-panel", hidden: true,
   },
     h("header", null, avatar, h("div", { class: "who" }, title, status), closeBtn),
-    log, errorBox, h("div", { class: "bottom" }, chips, talk, closedBox, composer),
+    log, errorBox, h("div", { class: "bottom" }, chips, talk, picker, emailForm, thanksBox, closedBox, composer),
     h("div", { class: "foot" }, "Powered by nginx-chat"));
   root.append(launcher, panel);
 
@@ -158,15 +172,23 @@ declare const __WIDGET_CSS__: string;
         line = `You're chatting with ${agentName()}`;
       } else {
         title.textContent = "Customer support"; setAvatar(icon(I_CLOCK, 22));
-        line = conv!.queue_position ? `Waiting for an agent · you are #${conv!.queue_position} in the queue` : "Waiting for an agent…";
+        const wait = conv!.offline ? "We're away right now" : "Waiting for an agent";
+        line = conv!.queue_position ? `${wait} · you are #${conv!.queue_position} in the queue` : wait + "…";
       }
     } else if (st === "closed") { title.textContent = "Customer support"; setAvatar(icon(I_CHECK, 22)); line = "This chat has ended"; }
     if (status.textContent !== line) status.textContent = line;
     // bottom area
     const automated = st === "automated";
-    chips.hidden = !automated || faq.length === 0;
-    talk.hidden = !automated;
+    if (!automated) picking = false;
+    chips.hidden = !automated || picking || faq.length === 0;
+    talk.hidden = !automated || picking;
     talk.disabled = escalating;
+    picker.hidden = !picking;
+    if (!picking) picker.textContent = "";
+    const c = conv;
+    emailForm.hidden = !c || st === "closed" || !c.offline || !!(c.customer && c.customer.email);
+    thanksBox.hidden = !thanks || st === "closed";
+    thanksBox.textContent = thanks;
     closedBox.hidden = st !== "closed";
     composer.hidden = st === "closed";
     input.disabled = st === "closed" || !conv;
@@ -344,6 +366,7 @@ declare const __WIDGET_CSS__: string;
     for (const p of pending) p.remove();
     pending.clear();
     lastSeq = 0; readSeq = 0; readPosted = 0;
+    thanks = ""; picking = false; emailErr.textContent = ""; email.value = "";
     applyConv(r.conversation);
     addMessages(r.messages);
     if (r.conversation.last_seq > lastSeq) lastSeq = r.conversation.last_seq;
@@ -398,21 +421,43 @@ declare const __WIDGET_CSS__: string;
     }
   }
 
-  async function escalate(): Promise<void> {
+  // "Talk to a person": with departments, the picker first; without (or if they can't be
+  // read), straight into the default queue as before.
+  async function talkToPerson(): Promise<void> {
+    if (escalating) return;
+    escalating = true; render();
+    let ds: PublicDepartment[] = [];
+    try { ds = (await api(API, "GET", "/departments")).departments || []; } catch { /* none to offer */ }
+    escalating = false;
+    if (!ds.length || !conv || conv.status !== "automated") return escalate();
+    const opt = (id: string, name: string, state: string, open = true) => h("button", {
+      type: "button", class: open ? "dept" : "dept away", "data-testid": "chat-department", "data-department-id": id,
+      onclick: () => { picking = false; escalate(id); },
+    }, h("b", null, name), h("span", null, " — " + state));
+    picker.replaceChildren(h("p", { id: "nc-pick" }, "Who can help you?"),
+      ...ds.map((d) => opt(d.id, d.name, d.open ? "available now" : "away, leave your email", d.open)),
+      opt("", "No preference", "the next free person"),
+      h("button", { type: "button", class: "link", onclick: cancelPick }, "Cancel"));
+    picking = true; render();
+    (picker.querySelector("button") as HTMLElement).focus();
+  }
+  function cancelPick(): void { picking = false; render(); talk.focus(); }
+
+  async function escalate(department?: string): Promise<void> {
     if (escalating) return;
     escalating = true; render();
     try {
       await start();
-      const r = await api(API, "POST", "/escalate", {});
+      const r = await api(API, "POST", "/escalate", department ? { department_id: department } : {});
       applyConv(r.conversation);
       addMessages(r.messages);
       showError("");
     } catch (e) {
-      showError("We couldn't reach an agent right now.", () => escalate());
+      showError("We couldn't reach an agent right now.", () => escalate(department));
     } finally {
       escalating = false;
       afterChange();
-      input.focus();
+      (emailForm.hidden ? input : email).focus();
     }
   }
 
@@ -437,8 +482,27 @@ declare const __WIDGET_CSS__: string;
   // ---- wiring ----
   launcher.addEventListener("click", () => setOpen(!isOpen));
   closeBtn.addEventListener("click", () => setOpen(false));
-  panel.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); setOpen(false); } });
-  talk.addEventListener("click", escalate);
+  panel.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); if (picking) cancelPick(); else setOpen(false); } });
+  talk.addEventListener("click", talkToPerson);
+  emailForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = email.value.trim();
+    emailSend.disabled = true;
+    try {
+      const r = await api(API, "POST", "/identify", { email: v });
+      applyConv(r.conversation);
+      if (conv) conv.customer = { ...(conv.customer || { id: "", name: null }), email: v };
+      thanks = `Thanks! We'll get back to you at ${v}.`;
+      emailErr.textContent = ""; email.removeAttribute("aria-invalid");
+      afterChange();
+      input.focus();
+    } catch (ex) {
+      emailErr.textContent = ex instanceof HttpError && ex.status === 422 ? ex.message :
+        ex instanceof HttpError && ex.status === 429 ? "Too many requests, please wait a moment." : "We couldn't save your email. Please try again.";
+      email.setAttribute("aria-invalid", "true");
+      email.focus();
+    } finally { emailSend.disabled = false; }
+  });
   newBtn.addEventListener("click", async () => {
     newBtn.disabled = true;
     try {

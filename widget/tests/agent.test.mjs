@@ -11,13 +11,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, RUN, launch, shot, customerConversation, agentApiAvailable, ADMIN, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent, talkToPerson } from "./helpers.mjs";
 
-const available = await agentApiAvailable();
-if (!available) console.log("skipped: agent API not available (POST /chat/api/v1/agent/login answers 404)");
-const skip = available ? false : "agent API not available";
+assert.ok(await agentApiAvailable(), "the agent API answers (API.md: agent endpoints)");
 
 let browser;
-before(async () => { if (available) browser = await launch(); });
-after(async () => { await browser?.close(); if (available) await removeFreshAgents(); });
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); await removeFreshAgents(); });
 
 async function login(context, who) {
   const page = await context.newPage();
@@ -41,7 +39,7 @@ async function setPresence(page, p) {
 }
 const sel = (id) => `[data-testid="agent-conversation"][data-id="${id}"]`;
 
-test("escalate → assignment (or claim) with context → live reply → XSS stays text → close makes the widget read-only", { skip }, async () => {
+test("escalate → assignment (or claim) with context → live reply → XSS stays text → close makes the widget read-only", async () => {
   // room for everything already queued, so that going online also hands us our customer
   const me = await freshAgent("maya", { max_active_chats: 1000, display_name: "Maya Lindqvist" });
   const productId = "sku-tee-014-" + RUN;
@@ -136,7 +134,7 @@ test("escalate → assignment (or claim) with context → live reply → XSS sta
   await cctx.close(); await actx.close();
 });
 
-test("presence control, the view counts, and a claim at capacity is refused visibly", { skip }, async () => {
+test("presence control, the view counts, and a claim at capacity is refused visibly", async () => {
   // no room at all: going online takes nothing from the shared queue
   const me = await freshAgent("full", { max_active_chats: 0, display_name: "Full Agent" });
   // a queued customer of our own (nobody free may take it)
@@ -186,7 +184,7 @@ test("presence control, the view counts, and a claim at capacity is refused visi
   await actx.close();
 });
 
-test("a queued customer's position in the widget follows the queue while the socket stays up", { skip }, async () => {
+test("a queued customer's position in the widget follows the queue while the socket stays up", async () => {
   await waitForNoFreeAgent();
   // a customer ahead of ours, queued through the API
   const s = await fetch(BASE + "/chat/api/v1/session", {
@@ -228,7 +226,7 @@ test("a queued customer's position in the widget follows the queue while the soc
   await cctx.close();
 });
 
-test("the transfer picker lists a colleague who came online before the dashboard opened", { skip }, async () => {
+test("the transfer picker lists a colleague who came online before the dashboard opened", async () => {
   const me = await freshAgent("picker", { max_active_chats: 1, display_name: "Picker Agent" });
   const colleague = await freshAgent("early", { max_active_chats: 0, display_name: "Early Colleague " + RUN });
   const loginApi = (who) => fetch(BASE + "/chat/api/v1/agent/login", {
@@ -261,7 +259,7 @@ test("the transfer picker lists a colleague who came online before the dashboard
   await actx.close();
 });
 
-test("the agent sees who the customer is and their earlier conversations", { skip }, async () => {
+test("the agent sees who the customer is and their earlier conversations", async () => {
   const me = await freshAgent("ident", { max_active_chats: 0, display_name: "Ident Agent" });
   const loginApi = await fetch(BASE + "/chat/api/v1/agent/login", {
     method: "POST", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
@@ -301,7 +299,7 @@ test("the agent sees who the customer is and their earlier conversations", { ski
   await actx.close();
 });
 
-test("admins get the Agents and FAQ screens", { skip }, async () => {
+test("admins get the Agents and FAQ screens", async () => {
   const actx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
   const admin = await login(actx, ADMIN);
   await admin.getByRole("button", { name: "Agents", exact: true }).click();

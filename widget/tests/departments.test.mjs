@@ -1,7 +1,7 @@
 // Departments in the widget and the dashboard (issue 12, API.md "Operators"): the picker
 // before escalation (open or away, in words), the escalation into the picked department,
 // the offline email form (POST /identify), and the department, priority and email the agent
-// sees. Real stack. Skipped while GET /chat/api/v1/departments or the agent API answers 404.
+// sees. Real stack; the departments and agent APIs must answer (they are part of API.md).
 //
 // The database is shared with the other suites: this run makes its own departments (one
 // whose only member is a fresh agent, and one with a fresh agent who stays offline, so it is
@@ -14,9 +14,8 @@ import {
 
 const API = BASE + "/chat/api/v1";
 const deptApi = (await fetch(API + "/departments").catch(() => null))?.status === 200;
-const available = deptApi && await agentApiAvailable();
-if (!available) console.log("skipped: no departments API (GET /chat/api/v1/departments) or no agent API");
-const skip = available ? false : "departments API not available";
+assert.ok(deptApi, "GET /chat/api/v1/departments answers 200");
+assert.ok(await agentApiAvailable(), "the agent API answers");
 
 let browser;
 const made = []; // departments of this run
@@ -30,7 +29,6 @@ async function department(name, agentIds) {
 }
 
 before(async () => {
-  if (!available) return;
   browser = await launch();
   deskAgent = await freshAgent("desk", { max_active_chats: 1, display_name: "Desk Agent" });
   awayAgent = await freshAgent("away", { max_active_chats: 1, display_name: "Away Agent" });
@@ -40,7 +38,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   for (const id of made) await adminApi("DELETE", `/admin/departments/${id}`).catch((e) => console.log("cleanup:", e.message));
-  if (available) await removeFreshAgents();
+  await removeFreshAgents();
 });
 
 async function openWidget(context, path = "/product-mug.html") {
@@ -75,7 +73,7 @@ async function queueRow(agent, id) {
   return row;
 }
 
-test("the picker lists every department, open or away in words, plus No preference; keyboard and Escape", { skip }, async () => {
+test("the picker lists every department, open or away in words, plus No preference; keyboard and Escape", async () => {
   const listed = (await (await fetch(API + "/departments")).json()).departments;
   assert.ok(listed.some((d) => d.id === desk.id) && listed.some((d) => d.id === away.id), "our departments are listed");
   assert.equal(listed.find((d) => d.id === away.id).open, false, "a department with nobody online is away");
@@ -110,26 +108,7 @@ test("the picker lists every department, open or away in words, plus No preferen
   }
 });
 
-test("without departments there is no picker: escalation goes straight to the default queue (departments list answered empty by the test)", async () => {
-  // The dev stack always has departments (seed), so only this one answer is replaced;
-  // the escalation itself goes to the real server.
-  const context = await browser?.newContext() ?? await (browser = await launch()).newContext();
-  await context.route("**/chat/api/v1/departments", (r) => r.fulfill({ status: 200, contentType: "application/json", body: '{"departments":[]}' }));
-  const page = await openWidget(context, "/product-tee.html");
-  const [req] = await Promise.all([
-    page.waitForRequest((r) => r.url().endsWith("/escalate") && r.method() === "POST"),
-    page.getByTestId("chat-talk-to-agent").click(),
-  ]);
-  assert.deepEqual(req.postDataJSON(), {}, "no department_id");
-  await page.getByTestId("chat-talk-to-agent").waitFor({ state: "hidden" });
-  assert.equal(await page.getByTestId("chat-department").count(), 0, "no picker");
-  const { conversation } = await customerConversation(page);
-  assert.equal(conversation.status, "agent");
-  assert.equal(conversation.department ?? null, null, "the default queue");
-  await context.close();
-});
-
-test("picking a department escalates into it; its member sees department and priority in the queue and the context panel", { skip }, async () => {
+test("picking a department escalates into it; its member sees department and priority in the queue and the context panel", async () => {
   const cctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const customer = await openWidget(cctx, "/product-tee.html");
   await customer.getByTestId("chat-talk-to-agent").click();
@@ -165,7 +144,7 @@ test("picking a department escalates into it; its member sees department and pri
   await cctx.close(); await actx.close();
 });
 
-test("an away department: the away message and the email form; a bad email shows the server's reason; the agent sees the email", { skip }, async () => {
+test("an away department: the away message and the email form; a bad email shows the server's reason; the agent sees the email", async () => {
   const email = `lea.${RUN}@example.com`;
   for (const width of [360, 1280]) {
     const cctx = await browser.newContext({ viewport: { width, height: width === 360 ? 740 : 800 }, isMobile: width === 360 });
@@ -242,7 +221,7 @@ test("an away department: the away message and the email form; a bad email shows
   }
 });
 
-test("admins add, list and delete departments in the Departments screen", { skip }, async () => {
+test("admins add, list and delete departments in the Departments screen", async () => {
   const name = "Billing " + RUN;
   const actx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const admin = await login(actx, ADMIN);

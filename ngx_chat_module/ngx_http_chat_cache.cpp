@@ -360,11 +360,9 @@ ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone, std::string_view key,
     uint32_t                                hash;
     std::string_view                        conv;
     ngx_http_chat_cache_node_t             *cn;
-    std::optional<std::size_t>              size;
+    std::optional<std::size_t>              bound, size;
     std::optional<chat::cache::SeqRange>    want;
-    std::optional<chat::cache::Slice>       bytes;
     std::optional<chat::cache::Entry>       entry;
-    std::span<const std::byte>              records;
 
     if (zone == NULL || zone->sh == NULL) {
         return false;
@@ -385,31 +383,37 @@ ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone, std::string_view key,
                                        limit)
                  : std::nullopt;
 
-    bytes = want ? chat::cache::slice(entry->list, entry->run, *want)
+    conv = std::string_view((char *) cn->data + cn->sn.str.len, cn->conv_len);
+
+    bound = want ? chat::cache::answer_bound(conv.size(), entry->list.size(),
+                                             entry->run.count, want->count)
                  : std::nullopt;
 
-    if (!entry || (want && !bytes)) {
+    if (!entry || (want && !bound)) {
         /* inconsistent: never serve it again */
         ngx_http_chat_cache_replace(zone, NULL, cn);
         return false;
     }
 
-    if (!bytes) {
+    if (!want) {
         return false;
     }
 
-    conv = std::string_view((char *) cn->data + cn->sn.str.len, cn->conv_len);
-    records = entry->list.subspan(bytes->offset, bytes->size);
-    size = chat::cache::answer_size(conv.size(), records.size(), want->count);
-
     /* an allocation is no I/O: it may sit under the lock */
 
-    p = size ? ngx_http_chat_cache_alloc(pool, *size) : NULL;
+    p = ngx_http_chat_cache_alloc(pool, *bound);
+    if (p == NULL) {
+        return false;
+    }
 
-    if (p == NULL
-        || !chat::cache::render_answer(conv, records, want->count,
-                                       std::span((char *) p, *size)))
-    {
+    /* one pass over the list: checked, skipped up to want, copied */
+
+    size = chat::cache::render_read(conv, entry->list, entry->run, *want,
+                                    std::span((char *) p, *bound));
+
+    if (!size) {
+        /* the list does not hold what it claims: never serve it again */
+        ngx_http_chat_cache_replace(zone, NULL, cn);
         return false;
     }
 

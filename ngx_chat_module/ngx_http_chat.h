@@ -327,7 +327,8 @@ struct ngx_http_chat_call_t {
     std::string_view                 id;       /* the route's {id} */
     std::string_view                 args;     /* the query string */
     std::string                      body;
-    std::string                      sid;      /* customer: the session */
+    std::string_view                 sid;      /* customer: the session, in
+                                                  r->pool */
     const chat::agent::Principal    *agent;    /* agent: who asks */
     std::string_view                 site;     /* the location's chat_site */
 };

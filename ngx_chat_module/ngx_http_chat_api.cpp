@@ -133,8 +133,9 @@ ngx_http_chat_route_token(ngx_http_request_t *r, ngx_http_chat_auth_e auth,
     }
 
     if (!agent) {
-        auto sid = ngx_http_chat_worker()->customer->authenticate(cr.token,
-                       ngx_http_chat_site(r));
+        /* a view into the worker's memo: copied into the request at once */
+        auto sid = ngx_http_chat_worker()->customer->authenticate_view(
+                       cr.token, ngx_http_chat_site(r));
 
         if (!sid.ok()) {
             return optional ? NGX_DECLINED
@@ -280,7 +281,7 @@ ngx_http_chat_route_agent(ngx_http_request_t *r, std::string body)
 
                 ctx->route->use_case({r, ngx_http_chat_sv(ctx->id),
                                       ngx_http_chat_sv(r->args),
-                                      std::move(body), std::string(),
+                                      std::move(body), {},
                                       &p.value(), ngx_http_chat_site(r)},
                                      ngx_http_chat_outcome_done(r, id));
             });
@@ -301,7 +302,7 @@ ngx_http_chat_route_call(ngx_http_request_t *r, std::string body)
 
     ngx_http_chat_call_t  c{r, ngx_http_chat_sv(ctx->id),
                             ngx_http_chat_sv(r->args), std::move(body),
-                            std::string(ngx_http_chat_sv(ctx->principal)),
+                            ngx_http_chat_sv(ctx->principal),
                             NULL, ngx_http_chat_site(r)};
 
     return rt->handler ? rt->handler(c) : ngx_http_chat_route_run(rt, c);

@@ -29,6 +29,16 @@
 /* evictions tried for one allocation before giving the entry up */
 #define NGX_HTTP_CHAT_CACHE_EVICT     16
 
+/*
+ * Answers up to this size are allocated from r->pool; larger ones, above
+ * what a pool hands out from its blocks (a malloc() and a free() each), get
+ * a buffer of the worker's that goes back to it when the request is freed.
+ */
+#define NGX_HTTP_CHAT_CACHE_POOLED    2048
+#define NGX_HTTP_CHAT_CACHE_BUF_MIN   16384
+#define NGX_HTTP_CHAT_CACHE_BUF_MAX   65536       /* larger ones are not kept */
+#define NGX_HTTP_CHAT_CACHE_BUFS      32          /* kept at most */
+
 
 typedef struct {
     ngx_str_node_t              sn;         /* crc32 of the key, the key */
@@ -48,6 +58,21 @@ typedef struct {
 
     u_char                      data[1];    /* key, conversation, messages */
 } ngx_http_chat_cache_node_t;
+
+
+/* a worker's buffer for answers, reused from request to request */
+typedef struct ngx_http_chat_cache_buf_s  ngx_http_chat_cache_buf_t;
+
+struct ngx_http_chat_cache_buf_s {
+    ngx_http_chat_cache_buf_t  *next;       /* in the free list */
+    size_t                      size;       /* of data */
+    u_char                      data[1];
+};
+
+
+/* the worker's free buffers (one thread: no lock) */
+static ngx_http_chat_cache_buf_t  *ngx_http_chat_cache_bufs;
+static ngx_uint_t                  ngx_http_chat_cache_nbufs;
 
 
 /* locks the zone for a scope; logs what crash recovery did after unlock */
@@ -77,6 +102,8 @@ static ngx_uint_t ngx_http_chat_cache_evict(ngx_http_chat_zone_t *zone,
     ngx_http_chat_cache_node_t *keep);
 static std::optional<chat::cache::Entry> ngx_http_chat_cache_entry(
     ngx_http_chat_cache_node_t *cn);
+static u_char *ngx_http_chat_cache_alloc(ngx_pool_t *pool, size_t size);
+static void ngx_http_chat_cache_buf_release(void *data);
 
 
 /*
@@ -333,11 +360,9 @@ ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone, std::string_view key,
     uint32_t                                hash;
     std::string_view                        conv;
     ngx_http_chat_cache_node_t             *cn;
-    std::optional<std::size_t>              size;
+    std::optional<std::size_t>              bound, size;
     std::optional<chat::cache::SeqRange>    want;
-    std::optional<chat::cache::Slice>       bytes;
     std::optional<chat::cache::Entry>       entry;
-    std::span<const std::byte>              records;
 
     if (zone == NULL || zone->sh == NULL) {
         return false;
@@ -358,31 +383,37 @@ ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone, std::string_view key,
                                        limit)
                  : std::nullopt;
 
-    bytes = want ? chat::cache::slice(entry->list, entry->run, *want)
+    conv = std::string_view((char *) cn->data + cn->sn.str.len, cn->conv_len);
+
+    bound = want ? chat::cache::answer_bound(conv.size(), entry->list.size(),
+                                             entry->run.count, want->count)
                  : std::nullopt;
 
-    if (!entry || (want && !bytes)) {
+    if (!entry || (want && !bound)) {
         /* inconsistent: never serve it again */
         ngx_http_chat_cache_replace(zone, NULL, cn);
         return false;
     }
 
-    if (!bytes) {
+    if (!want) {
         return false;
     }
 
-    conv = std::string_view((char *) cn->data + cn->sn.str.len, cn->conv_len);
-    records = entry->list.subspan(bytes->offset, bytes->size);
-    size = chat::cache::answer_size(conv.size(), records.size(), want->count);
+    /* an allocation is no I/O: it may sit under the lock */
 
-    /* a pool allocation is no I/O: it may sit under the lock */
+    p = ngx_http_chat_cache_alloc(pool, *bound);
+    if (p == NULL) {
+        return false;
+    }
 
-    p = size ? static_cast<u_char *>(ngx_pnalloc(pool, *size)) : NULL;
+    /* one pass over the list: checked, skipped up to want, copied */
 
-    if (p == NULL
-        || !chat::cache::render_answer(conv, records, want->count,
-                                       std::span((char *) p, *size)))
-    {
+    size = chat::cache::render_read(conv, entry->list, entry->run, *want,
+                                    std::span((char *) p, *bound));
+
+    if (!size) {
+        /* the list does not hold what it claims: never serve it again */
+        ngx_http_chat_cache_replace(zone, NULL, cn);
         return false;
     }
 
@@ -720,4 +751,80 @@ ngx_http_chat_cache_entry(ngx_http_chat_cache_node_t *cn)
         std::span<const std::byte>(
             reinterpret_cast<const std::byte *>(ngx_http_chat_cache_msgs(cn)),
             cn->msgs_len)};
+}
+
+
+/*
+ * size bytes that live as long as pool: small answers from the pool itself,
+ * larger ones in a buffer of the worker's, returned to it by a cleanup of
+ * pool (the request's, destroyed only once its output is sent or dropped).
+ */
+
+static u_char *
+ngx_http_chat_cache_alloc(ngx_pool_t *pool, size_t size)
+{
+    size_t                      cap;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_chat_cache_buf_t  *b;
+
+    if (size <= NGX_HTTP_CHAT_CACHE_POOLED) {
+        return static_cast<u_char *>(ngx_pnalloc(pool, size));
+    }
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    b = ngx_http_chat_cache_bufs;
+
+    if (b != NULL && b->size >= size) {
+        ngx_http_chat_cache_bufs = b->next;
+        ngx_http_chat_cache_nbufs--;
+
+    } else {
+        cap = ngx_max(size, (size_t) NGX_HTTP_CHAT_CACHE_BUF_MIN);
+
+        if (cap > NGX_MAX_SIZE_T_VALUE - sizeof(ngx_http_chat_cache_buf_t)) {
+            return NULL;
+        }
+
+        b = static_cast<ngx_http_chat_cache_buf_t *>(
+                ngx_alloc(offsetof(ngx_http_chat_cache_buf_t, data) + cap,
+                          pool->log));
+        if (b == NULL) {
+            return NULL;
+        }
+
+        b->size = cap;
+    }
+
+    b->next = NULL;
+
+    cln->handler = ngx_http_chat_cache_buf_release;
+    cln->data = b;
+
+    return b->data;
+}
+
+
+/* a pool cleanup: the buffer goes back to the worker, or is freed */
+
+static void
+ngx_http_chat_cache_buf_release(void *data)
+{
+    ngx_http_chat_cache_buf_t  *b;
+
+    b = static_cast<ngx_http_chat_cache_buf_t *>(data);
+
+    if (ngx_http_chat_cache_nbufs >= NGX_HTTP_CHAT_CACHE_BUFS
+        || b->size > NGX_HTTP_CHAT_CACHE_BUF_MAX)
+    {
+        ngx_free(b);
+        return;
+    }
+
+    b->next = ngx_http_chat_cache_bufs;
+    ngx_http_chat_cache_bufs = b;
+    ngx_http_chat_cache_nbufs++;
 }

@@ -48,9 +48,10 @@ bool ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone,
     std::vector<chat::CachedMessage> *messages) noexcept;
 
 /*
- * The answer to GET /v1/conversation (chat::cache::render_answer) for the
+ * The answer to GET /v1/conversation (chat::cache::render_read) for the
  * same read as ngx_http_chat_cache_read(), rendered under the lock straight
- * from the entry into one allocation from pool: each message is copied once,
+ * from the entry into memory that lives as long as pool (a buffer the worker
+ * reuses, above a pool block's size): each message is copied once,
  * from shared memory into the answer that is sent.  On a hit the entry moves
  * to the front of the LRU queue; false on a miss (or no memory).
  */

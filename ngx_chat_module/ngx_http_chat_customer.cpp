@@ -60,7 +60,8 @@ ngx_http_chat_session(ngx_http_chat_call_t &c)
             && ngx_http_chat_cache_read(cmcf->zone, c.sid, -1, cmcf->history,
                                         &conv, &msgs))
         {
-            auto resumed = svc->resume_session(c.sid, c.site, conv, msgs);
+            auto resumed = svc->resume_session(std::string(c.sid), c.site,
+                                               conv, msgs);
 
             if (resumed) {
                 ngx_http_chat_count(cmcf, cache_hits);
@@ -92,7 +93,7 @@ ngx_http_chat_conversation(ngx_http_chat_call_t &c)
                                         win.error().message);
     }
 
-    const std::string  &sid = c.sid;
+    std::string_view  sid = c.sid;
 
     if (cmcf->zone) {
         ngx_str_t  answer;
@@ -109,7 +110,8 @@ ngx_http_chat_conversation(ngx_http_chat_call_t &c)
     }
 
     return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
-        ngx_http_chat_service()->conversation(sid, win.value().after,
+        ngx_http_chat_service()->conversation(std::string(sid),
+                                              win.value().after,
                                               win.value().limit,
                                               ngx_http_chat_outcome_done(r,
                                                                          id));
@@ -147,29 +149,29 @@ const ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
     { NGX_HTTP_POST, "v1/messages", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->post_message(c.sid, c.body, c.site,
-                                                std::move(done));
+          ngx_http_chat_service()->post_message(std::string(c.sid), c.body,
+              c.site, std::move(done));
       }, NULL },
 
     { NGX_HTTP_POST, "v1/escalate", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->escalate(c.sid, c.body, c.site,
-                                            std::move(done));
+          ngx_http_chat_service()->escalate(std::string(c.sid), c.body,
+              c.site, std::move(done));
       }, NULL },
 
     { NGX_HTTP_POST, "v1/read", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->mark_read(c.sid, c.body, c.site,
-                                             std::move(done));
+          ngx_http_chat_service()->mark_read(std::string(c.sid), c.body,
+              c.site, std::move(done));
       }, NULL },
 
     { NGX_HTTP_POST, "v1/identify", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->identify(c.sid, c.body, c.site,
-                                            std::move(done));
+          ngx_http_chat_service()->identify(std::string(c.sid), c.body,
+              c.site, std::move(done));
       }, NULL },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_auth_none, 0,

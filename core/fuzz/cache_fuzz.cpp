@@ -50,25 +50,32 @@ void check_holds(std::span<const std::byte> list, SeqRange run) {
         check(u.value()[i].seq == run.first + static_cast<std::int64_t>(i));
 }
 
-// The answer rendered from records claimed to be count records stays inside its buffer (sized
-// exactly, so ASan sees its end) and, when rendered, is what the service renders for them.
-void check_answer(std::span<const std::byte> records, std::int64_t count, bool sliced) {
+// The answer to the read `want` of a list claimed to hold `held` stays inside its buffer
+// (sized exactly to the bound, so ASan sees its end), is rendered only when slice() serves
+// the read (and always, for a list of exactly its run), and is then what the service
+// renders for the sliced records.
+void check_answer(std::span<const std::byte> list, SeqRange held, SeqRange want) {
     static constexpr std::string_view conv = R"({"id":"c"})";
-    const auto size = answer_size(conv.size(), records.size(), count);
-    if (sliced) check(size.has_value());
-    if (!size) return;
-    std::vector<char> out(*size);
-    const bool ok = render_answer(conv, records, count, std::span(out));
-    if (sliced) check(ok);
-    if (!ok) return;
-    // render_answer checks framing only (slice() checked the seqs): seqs may not increase
-    const auto u = unpack(records);
-    if (!u.ok()) {
-        check(!sliced);
+    const auto bound = answer_bound(conv.size(), list.size(), held.count, want.count);
+    if (!bound) return;
+    std::vector<char> out(*bound);
+    const auto size = render_read(conv, list, held, want, std::span(out));
+    const auto sl = slice(list, held, want);
+    if (!size) {
+        // slice() serves it only if the list holds more than its run: the bound is the
+        // answer's size for a list of exactly held.count records
+        if (sl) {
+            const auto all = unpack(list);
+            check(!all.ok() || static_cast<std::int64_t>(all.value().size()) != held.count);
+        }
         return;
     }
-    check(static_cast<std::int64_t>(u.value().size()) == count);
-    check(std::string_view(out.data(), out.size()) == chat::customer::Service::render_conversation(conv, u.value()));
+    check(sl.has_value());
+    check(*size <= *bound);
+    const auto u = unpack(list.subspan(sl->offset, sl->size));
+    check(u.ok());
+    check(static_cast<std::int64_t>(u.value().size()) == want.count);
+    check(std::string_view(out.data(), *size) == chat::customer::Service::render_conversation(conv, u.value()));
 }
 
 // A read of an entry: whatever is served is ascending, inside the entry, within the limit.
@@ -85,7 +92,7 @@ void check_read(const Entry& e, std::int64_t after, std::int64_t limit) {
     if (!sl) return;
     check(sl->offset <= e.list.size() && sl->size <= e.list.size() - sl->offset);
     check_holds(e.list.subspan(sl->offset, sl->size), *want);
-    check_answer(e.list.subspan(sl->offset, sl->size), want->count, true);
+    check_answer(e.list, e.run, *want);
 }
 
 }  // namespace
@@ -121,8 +128,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto sl = slice(e.list, e.run, e.run); sl && e.run.count > 0)
         check_holds(e.list.subspan(sl->offset, sl->size), e.run);
     check_read(e, after, limit);
-    // Rendering a whole untrusted list as if it held the run never reads or writes outside.
-    check_answer(e.list, e.run.count, false);
+    // Rendering an untrusted list as if it held the run never reads or writes outside.
+    check_answer(e.list, e.run, e.run);
+    check_answer(e.list, e.run, SeqRange{after, limit & 0x3f});
 
     // A write against the untrusted entry: a snapshot of k messages ending at last_seq.
     chat::Snapshot s;

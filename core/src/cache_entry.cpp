@@ -116,48 +116,58 @@ constexpr std::string_view kAnswerTail = "]}";
 
 }  // namespace
 
-std::optional<std::size_t> answer_size(std::size_t conversation_size, std::size_t records_size,
-                                       std::int64_t count) noexcept {
+std::optional<std::size_t> answer_bound(std::size_t conversation_size, std::size_t list_size, std::int64_t held_count,
+                                        std::int64_t want_count) noexcept {
     constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
     constexpr std::size_t fixed = kAnswerHead.size() + kAnswerMessages.size() + kAnswerTail.size();
-    if (count < 0 || static_cast<std::uint64_t>(count) > records_size / record_header) return std::nullopt;
-    const auto n = static_cast<std::size_t>(count);
-    // the JSON of the records, plus a comma between each two of them
-    const std::size_t messages = records_size - n * record_header + (n > 0 ? n - 1 : 0);
+    if (held_count < 0 || want_count < 0 || want_count > held_count ||
+        static_cast<std::uint64_t>(held_count) > list_size / record_header) {
+        return std::nullopt;
+    }
+    // the JSON of all the records the list holds, plus a comma between each two wanted
+    const auto n = static_cast<std::size_t>(want_count);
+    const std::size_t messages = list_size - static_cast<std::size_t>(held_count) * record_header + (n > 0 ? n - 1 : 0);
     if (conversation_size > kMax - fixed || messages > kMax - fixed - conversation_size) return std::nullopt;
     return fixed + conversation_size + messages;
 }
 
-bool render_answer(std::string_view conversation_json, std::span<const std::byte> records, std::int64_t count,
-                   std::span<char> out) noexcept {
-    const auto size = answer_size(conversation_json.size(), records.size(), count);
-    if (!size || *size != out.size()) return false;
+std::optional<std::size_t> render_read(std::string_view conversation_json, std::span<const std::byte> list,
+                                       SeqRange held, SeqRange want, std::span<char> out) noexcept {
+    // the same bounds as slice(): want inside held, held's headers inside the list
+    if (want.count != 0 &&
+        (!sane(held) || held.count == 0 || static_cast<std::uint64_t>(held.count) > list.size() / record_header ||
+         want.count < 0 || want.count > held.count || want.first < held.first ||
+         want.first - held.first > held.count - want.count)) {
+        return std::nullopt;
+    }
 
     char* p = out.data();
-    auto put = [&p](const void* src, std::size_t n) {
+    char* const end = out.data() + out.size();
+    auto put = [&p, end](const void* src, std::size_t n) {
+        if (static_cast<std::size_t>(end - p) < n) return false;
         if (n > 0) std::memcpy(p, src, n);
         p += n;
+        return true;
     };
-    put(kAnswerHead.data(), kAnswerHead.size());
-    put(conversation_json.data(), conversation_json.size());
-    put(kAnswerMessages.data(), kAnswerMessages.size());
+    if (!put(kAnswerHead.data(), kAnswerHead.size()) || !put(conversation_json.data(), conversation_json.size()) ||
+        !put(kAnswerMessages.data(), kAnswerMessages.size())) {
+        return std::nullopt;
+    }
 
-    // out has room for count records exactly filling records, but the records are not
-    // trusted to: each one must lie inside records and fit in what is left of out (minus
-    // the tail) before it is copied, and the end is checked after.
-    char* const room_end = out.data() + (out.size() - kAnswerTail.size());
+    const std::int64_t skip = want.count != 0 ? want.first - held.first : 0;
+    const std::int64_t stop = skip + want.count;
+    const char comma = ',';
     std::size_t off = 0;
-    for (std::int64_t i = 0; i < count; i++) {
-        const auto r = record_at(records, off);
-        const std::size_t comma = i > 0 ? 1 : 0;
-        if (!r || static_cast<std::size_t>(room_end - p) < comma + r->len) return false;
-        if (comma != 0) *p++ = ',';
-        put(records.data() + off + record_header, r->len);
+    for (std::int64_t i = 0; i < stop; i++) {
+        const auto r = record_at(list, off);
+        if (!r || r->seq != held.first + i) return std::nullopt;
+        if (i >= skip && ((i > skip && !put(&comma, 1)) || !put(list.data() + off + record_header, r->len))) {
+            return std::nullopt;
+        }
         off += record_header + r->len;
     }
-    if (off != records.size()) return false;
-    put(kAnswerTail.data(), kAnswerTail.size());
-    return p == out.data() + out.size();
+    if (!put(kAnswerTail.data(), kAnswerTail.size())) return std::nullopt;
+    return static_cast<std::size_t>(p - out.data());
 }
 
 std::optional<SeqRange> select(SeqRange held, std::int64_t last_seq, std::int64_t after, std::int64_t limit) noexcept {

@@ -181,23 +181,32 @@ Result<LoadedFaq> load_faq_current(std::string_view answer) noexcept {
 Service::Service(EventLoop& loop, pg::Pool& pg, std::string secret, Settings settings)
     : loop_(loop), pg_(pg), secret_(std::move(secret)), settings_(settings) {}
 
-Result<std::string> Service::authenticate(std::string_view token, std::string_view site) const noexcept {
+Result<std::string_view> Service::authenticate_view(std::string_view token, std::string_view site) const noexcept {
     try {
         const std::int64_t now = loop_.wall_ms();
         // Every request of a session carries the same token: its HMAC is checked once
         // per worker, and the expiry on every request (chat/verified_sessions.h says why
         // that is as strict as verifying). The site is checked on every request.
         const token::SessionClaims* known = verified_.find(token, now);
-        token::SessionClaims decoded;
         if (!known) {
             auto claims = token::decode_session(key_bytes(secret_), token, now);
             if (!claims.ok()) return claims.error();
             verified_.remember(token, claims.value());
-            decoded = std::move(claims.value());
-            known = &decoded;
+            decoded_ = std::move(claims.value());
+            known = &decoded_;
         }
         if (known->site != site) return make_error(Errc::unauthorized, "session token of another site");
-        return known->sid;
+        return std::string_view(known->sid);
+    } catch (...) {
+        return Error{Errc::internal, {}};
+    }
+}
+
+Result<std::string> Service::authenticate(std::string_view token, std::string_view site) const noexcept {
+    try {
+        auto sid = authenticate_view(token, site);
+        if (!sid.ok()) return sid.error();
+        return std::string(sid.value());
     } catch (...) {
         return Error{Errc::internal, {}};
     }

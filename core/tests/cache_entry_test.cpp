@@ -279,13 +279,14 @@ TEST(CacheEntry, CachedRecordsThatDoNotParseAreNotKept) {
 
 // The answer a cached read renders for the records `want` of a stored entry, or nullopt.
 std::optional<std::string> answer(const Stored& e, std::string_view conv, SeqRange want) {
-    const auto sl = slice(bytes_of(e.list), e.run, want);
-    if (!sl) return std::nullopt;
-    const auto records = bytes_of(e.list).subspan(sl->offset, sl->size);
-    const auto size = answer_size(conv.size(), records.size(), want.count);
+    const auto bound = answer_bound(conv.size(), e.list.size(), e.run.count, want.count);
+    if (!bound) return std::nullopt;
+    std::string out(*bound, '\0');
+    const auto size = render_read(conv, bytes_of(e.list), e.run, want, std::span(out));
     if (!size) return std::nullopt;
-    std::string out(*size, '\0');
-    if (!render_answer(conv, records, want.count, std::span(out))) return std::nullopt;
+    // what slice() serves for the same read, in one pass
+    EXPECT_TRUE(slice(bytes_of(e.list), e.run, want));
+    out.resize(*size);
     return out;
 }
 
@@ -300,14 +301,19 @@ TEST(CacheEntry, RendersTheAnswerOfAReadByteForByteAsTheServiceDoes) {
         EXPECT_EQ(answer(*e, conv, want), chat::customer::Service::render_conversation(conv, msgs));
     }
     EXPECT_EQ(answer(*e, conv, SeqRange{2, 1}), "{\"conversation\":" + conv + ",\"messages\":[" + s.messages[1].json + "]}");
+    // reading them all, the bound is the answer's size exactly
+    EXPECT_EQ(answer_bound(conv.size(), e->list.size(), 5, 5), answer(*e, conv, SeqRange{1, 5})->size());
+    // nothing outside what the entry holds
+    EXPECT_FALSE(answer(*e, conv, SeqRange{4, 3}));
+    EXPECT_FALSE(answer(*e, conv, SeqRange{0, 1}));
 }
 
 TEST(CacheEntry, RendersAnAnswerWithoutMessagesAsAnEmptyList) {
     const std::string conv = R"({"id":"c1"})";
-    const auto size = answer_size(conv.size(), 0, 0);
+    const auto size = answer_bound(conv.size(), 0, 0, 0);
     ASSERT_TRUE(size);
     std::string out(*size, '\0');
-    ASSERT_TRUE(render_answer(conv, {}, 0, std::span(out)));
+    ASSERT_EQ(render_read(conv, {}, SeqRange{}, SeqRange{}, std::span(out)), out.size());
     EXPECT_EQ(out, chat::customer::Service::render_conversation(conv, {}));
     EXPECT_EQ(out, R"({"conversation":{"id":"c1"},"messages":[]})");
 }
@@ -315,27 +321,32 @@ TEST(CacheEntry, RendersAnAnswerWithoutMessagesAsAnEmptyList) {
 TEST(CacheEntry, RefusesToRenderRecordsThatLieAboutThemselves) {
     const std::string list = record(1, "{}") + record(2, "[1]");
     const auto records = bytes_of(list);
-    std::string out(*answer_size(2, list.size(), 2), '\0');
-    EXPECT_TRUE(render_answer("{}", records, 2, std::span(out)));
+    std::string out(*answer_bound(2, list.size(), 2, 2), '\0');
+    EXPECT_EQ(render_read("{}", records, SeqRange{1, 2}, SeqRange{1, 2}, std::span(out)), out.size());
     EXPECT_EQ(out, R"({"conversation":{},"messages":[{},[1]]})");
 
-    // fewer records than claimed, or more bytes than the records take
-    EXPECT_FALSE(answer_size(2, record_header, 2));
-    EXPECT_FALSE(answer_size(2, list.size(), -1));
-    std::string one(*answer_size(2, list.size(), 1), '\0');
-    EXPECT_FALSE(render_answer("{}", records, 1, std::span(one)));
-    // an out of the wrong size
+    // more records than the bytes can hold, or a want outside them
+    EXPECT_FALSE(answer_bound(2, record_header, 2, 2));
+    EXPECT_FALSE(answer_bound(2, list.size(), 2, -1));
+    EXPECT_FALSE(answer_bound(2, list.size(), 2, 3));
+    EXPECT_FALSE(render_read("{}", records, SeqRange{1, 2}, SeqRange{2, 2}, std::span(out)));
+    // an out too small for the answer
     std::string small(out.size() - 1, '\0');
-    EXPECT_FALSE(render_answer("{}", records, 2, std::span(small)));
-    // a first record whose length swallows the second: it would not fit the answer
+    EXPECT_FALSE(render_read("{}", records, SeqRange{1, 2}, SeqRange{1, 2}, std::span(small)));
+    // a first record whose length swallows the second
     std::string liar = list;
     const std::uint32_t len = static_cast<std::uint32_t>(list.size() - record_header);
     std::memcpy(liar.data() + sizeof(std::int64_t), &len, sizeof len);
-    EXPECT_FALSE(render_answer("{}", bytes_of(liar), 2, std::span(out)));
+    EXPECT_FALSE(render_read("{}", bytes_of(liar), SeqRange{1, 2}, SeqRange{1, 2}, std::span(out)));
     // a record running past the end
     std::string cut = list.substr(0, list.size() - 1);
-    std::string cut_out(*answer_size(2, cut.size(), 2), '\0');
-    EXPECT_FALSE(render_answer("{}", bytes_of(cut), 2, std::span(cut_out)));
+    std::string cut_out(*answer_bound(2, cut.size(), 2, 2), '\0');
+    EXPECT_FALSE(render_read("{}", bytes_of(cut), SeqRange{1, 2}, SeqRange{1, 2}, std::span(cut_out)));
+    // seqs that are not the run's, before the wanted record or in it
+    const std::string gap = record(1, "{}") + record(3, "[1]");
+    EXPECT_FALSE(render_read("{}", bytes_of(gap), SeqRange{1, 2}, SeqRange{2, 1}, std::span(out)));
+    EXPECT_FALSE(render_read("{}", bytes_of(gap), SeqRange{2, 2}, SeqRange{3, 1}, std::span(out)));
+    EXPECT_TRUE(render_read("{}", bytes_of(gap), SeqRange{1, 2}, SeqRange{1, 1}, std::span(out)));  // believed as far as it parses
 }
 
 }  // namespace

@@ -84,21 +84,25 @@ std::optional<SeqRange> select(SeqRange held, std::int64_t last_seq, std::int64_
 //     {"conversation":<conversation_json>,"messages":[<json>,<json>,...]}
 //
 // byte for byte what customer::Service::render_conversation writes for the same
-// messages, rendered straight from a slice of a packed list so that a cached read
-// copies each message once, from shared memory into the answer.
+// messages, rendered in one pass straight from a packed list, so that a cached read
+// walks the list once and copies each message once, from shared memory into the answer.
 //
-// answer_size: the size of the answer for a conversation of conversation_size bytes and
-// `count` records taking records_size bytes (a slice() of count records), from the sizes
-// alone; nullopt if records_size cannot hold count record headers or the size overflows.
-std::optional<std::size_t> answer_size(std::size_t conversation_size, std::size_t records_size,
-                                       std::int64_t count) noexcept;
+// answer_bound: at least the size of the answer to a read of `want_count` records from a
+// list of list_size bytes that holds held_count records (exact when it wants them all),
+// from the sizes alone; nullopt if the list cannot hold held_count record headers, or
+// want_count is not within 0 .. held_count, or the size overflows.
+std::optional<std::size_t> answer_bound(std::size_t conversation_size, std::size_t list_size, std::int64_t held_count,
+                                        std::int64_t want_count) noexcept;
 
-// Writes the answer into out, which must be exactly answer_size() bytes long. records are
-// untrusted bytes: false (out then holds garbage) unless they are exactly `count` records
-// back to back whose answer fills out exactly. Reads only inside records, writes only
-// inside out.
-bool render_answer(std::string_view conversation_json, std::span<const std::byte> records, std::int64_t count,
-                   std::span<char> out) noexcept;
+// Writes the answer to the read `want` of a list that should hold `held` into out (at
+// least answer_bound() bytes) and returns its size. list is untrusted bytes: every record
+// up to want's last is checked as slice() checks it (framing inside the list, seqs
+// held.first, held.first + 1, ...), the ones before want skipped, want's copied; nullopt
+// (out then holds garbage) if want is not inside held, the list does not parse so far, or
+// the answer does not fit out. An empty want is an answer without messages. Reads only
+// inside list, writes only inside out.
+std::optional<std::size_t> render_read(std::string_view conversation_json, std::span<const std::byte> list,
+                                       SeqRange held, SeqRange want, std::span<char> out) noexcept;
 
 // What a write does to an entry.
 struct Merge {

@@ -32,12 +32,15 @@ COMMENT ON TABLE bot_feedback IS 'The customer''s "did this answer your question
 CREATE INDEX bot_feedback_site_idx ON bot_feedback (site, created_at);
 
 -- The customer texts the bot answered with its fallback, normalised (trimmed, lower case,
--- whitespace collapsed, at most 200 characters), counted per site and day.
+-- whitespace collapsed, at most 200 characters), counted per site and day. Each Postgres
+-- backend counts in its own row (backend: its pid), so two posts of the same question in
+-- concurrent transactions never wait for each other's row lock; the reports add them up.
 CREATE TABLE unmatched_questions (
-    site  text   NOT NULL,
-    day   date   NOT NULL,
-    text  text   NOT NULL CHECK (char_length(text) BETWEEN 1 AND 200),
-    count bigint NOT NULL DEFAULT 1 CHECK (count >= 1),
-    PRIMARY KEY (site, day, text)
+    site    text   NOT NULL,
+    day     date   NOT NULL,
+    text    text   NOT NULL CHECK (char_length(text) BETWEEN 1 AND 200),
+    backend int    NOT NULL DEFAULT 0,
+    count   bigint NOT NULL DEFAULT 1 CHECK (count >= 1),
+    PRIMARY KEY (site, day, text, backend)
 );
 COMMENT ON TABLE unmatched_questions IS 'Questions the FAQ bot could not answer, per site and day (reports "unmatched").';

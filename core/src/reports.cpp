@@ -71,7 +71,13 @@ std::optional<std::int64_t> parse_time(std::string_view s, bool end_of_day) noex
     auto d = digits(s, pos, 2);
     if (!d || *y < 1970 || *mo < 1 || *mo > 12 || *d < 1 || *d > month_days(*y, *mo)) return std::nullopt;
     const std::int64_t day_ms = days_from_civil(*y, *mo, *d) * 86400000;
-    if (pos == s.size()) return day_ms + (end_of_day ? 86400000 : 0);
+    // every instant read prints back as a 4-digit year (rfc3339)
+    const std::int64_t end_ms = days_from_civil(10000, 1, 1) * 86400000;
+    if (pos == s.size()) {
+        const std::int64_t t = day_ms + (end_of_day ? 86400000 : 0);
+        if (t >= end_ms) return std::nullopt;
+        return t;
+    }
 
     if (s[pos] != 'T' && s[pos] != 't') return std::nullopt;
     pos++;
@@ -106,7 +112,7 @@ std::optional<std::int64_t> parse_time(std::string_view s, bool end_of_day) noex
     }
     if (pos != s.size()) return std::nullopt;
     const std::int64_t t = day_ms + ((*h * 60 + *mi) * 60 + *sec) * 1000LL + ms - offset_min * 60000;
-    if (t < 0) return std::nullopt;
+    if (t < 0 || t >= end_ms) return std::nullopt;
     return t;
 }
 

@@ -37,6 +37,10 @@ TEST(ReportsTime, DatesAndDateTimes) {
                             "2026-11-30T06:30:15Zx", "+2026-11-30", "2026-11-30x", "１９７０-01-01"})
         EXPECT_FALSE(parse_time(bad, false)) << bad;
     EXPECT_FALSE(parse_time(std::string(65, '1'), false));
+    EXPECT_TRUE(parse_time("9999-12-31", false));
+    EXPECT_FALSE(parse_time("9999-12-31", true));  // past what rfc3339 prints
+    EXPECT_FALSE(parse_time("9999-12-31T23:59:59-01:00", false));
+    EXPECT_FALSE(parse_time("1970-01-01T00:30:00+01:00", false));  // before 1970
 }
 
 TEST(ReportsTime, Rfc3339RoundTrips) {

@@ -63,7 +63,8 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- One more customer question the bot answered with its fallback (chat_customer_post, only
--- then), counted per site and day in the poster's transaction.
+-- then), counted per site and day in the poster's transaction, in this backend's row (no
+-- lock shared with another connection's post of the same question).
 CREATE OR REPLACE FUNCTION chat_count_unmatched(p_site text, p_text text)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,8 +73,8 @@ BEGIN
     IF t IS NULL THEN
         RETURN;
     END IF;
-    INSERT INTO unmatched_questions AS u (site, day, text)
-    VALUES (p_site, (clock_timestamp() AT TIME ZONE 'UTC')::date, t)
-    ON CONFLICT (site, day, text) DO UPDATE SET count = u.count + 1;
+    INSERT INTO unmatched_questions AS u (site, day, text, backend)
+    VALUES (p_site, (clock_timestamp() AT TIME ZONE 'UTC')::date, t, pg_backend_pid())
+    ON CONFLICT (site, day, text, backend) DO UPDATE SET count = u.count + 1;
 END
 $$;

@@ -29,7 +29,8 @@ struct Query {
 // A time of the query: an ISO date "YYYY-MM-DD" (UTC midnight; with end_of_day the next
 // midnight, so a date `to` includes its day) or an RFC 3339 date-time
 // "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)". ms since the epoch; nullopt otherwise
-// (also for a date outside 1970..9999 or a field out of range).
+// (also for a date outside 1970..9999, an instant before 1970 or from 10000 on, or a field
+// out of range).
 std::optional<std::int64_t> parse_time(std::string_view s, bool end_of_day) noexcept;
 
 // from= and to= (required, as parse_time; to after from, at most kMaxRangeDays apart),

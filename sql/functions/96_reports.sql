@@ -34,6 +34,7 @@ BEGIN
       FROM conversations c
      WHERE c.site = p_site AND c.created_at >= p_from AND c.created_at < p_to
        AND (p_department IS NULL OR c.department_id = p_department);
+    ANALYZE chat_report_scope;  -- its size, for the joins below
 
     SELECT jsonb_build_object(
         'conversations', count(*),

@@ -299,17 +299,20 @@ my $k5 = conv(status => 'agent', created_at => "${j}12 12:00:00+00", requested_a
 my $k6 = conv(status => 'closed', created_at => "${j}09 23:59:59+00", closed_at => "${j}10 00:10:00+00",
               rating_score => 1, requested_agent_at => "${j}09 23:59:59+00", assigned_agent_id => $agA);
 my $k7 = conv(status => 'closed', created_at => "${j}13 00:00:00+00", closed_at => "${j}13 00:10:00+00");
-# bot answers (two of returns and one of shipping-time in range, one outside) and feedback
+# bot answers (two of returns and one of shipping-time in range, one outside) and feedback;
+# read, gapless and counted in last_seq, as every conversation of the database (t/16)
 sub bot {
     my ($conv, $seq, $slug) = @_;
-    ChatTest::sql("INSERT INTO messages (conversation_id, seq, sender_type, content, metadata, created_at)
+    my $id = ChatTest::sql("INSERT INTO messages (conversation_id, seq, sender_type, content, metadata, created_at, read_at)
                    VALUES ('$conv', $seq, 'bot', 'answer', '{\"faq\": \"$slug\", \"in_reply_to\": \"x\"}',
-                           '${j}10 08:01:00+00') RETURNING id");
+                           '${j}10 08:01:00+00', '${j}10 08:01:00+00') RETURNING id");
+    ChatTest::sql("UPDATE conversations SET last_seq = $seq WHERE id = '$conv'");
+    return $id;
 }
-my $m1 = bot($k1, 2, 'returns');
-my $m2 = bot($k1, 4, 'returns');
-bot($k2, 2, 'shipping-time');
-my $m4 = bot($k6, 2, 'returns');
+my $m1 = bot($k1, 1, 'returns');
+my $m2 = bot($k1, 2, 'returns');
+bot($k2, 1, 'shipping-time');
+my $m4 = bot($k6, 1, 'returns');
 for ([$m1, $k1, 'true'], [$m2, $k1, 'false'], [$m4, $k6, 'false']) {
     ChatTest::sql("INSERT INTO bot_feedback (message_id, conversation_id, site, faq_slug, helpful)
                    VALUES ('$_->[0]', '$_->[1]', '$SA', 'returns', $_->[2])");
@@ -382,6 +385,10 @@ is_deeply([@{ $now->{json} }{qw(conversations bot_only escalated offline)}], [5,
 is_deeply($now->{json}{csat}, { avg => 3, count => 2 }, '... their ratings');
 is_deeply([map { [$_->{agent}{id}, $_->{handled}] } @{ $now->{json}{by_agent} }], [[$adA, 2]], '... who closed them');
 is_deeply($now->{json}{unmatched}[0], { text => 'where is my parcel??', count => 3 }, '... the top unmatched question');
+
+# leave no chat of this file waiting in a queue for the files after it
+ChatTest::sql("UPDATE conversations SET status = 'closed', closed_at = now(), assigned_agent_id = NULL
+                WHERE site IN ('$SA', '$SB') AND status <> 'closed'");
 
 $ng->stop;
 done_testing();

@@ -96,6 +96,11 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
           ngx_http_chat_agents().read(*c.agent, c.id, c.body, std::move(d));
       }, NULL },
 
+    { NGX_HTTP_CHAT_READ, "v1/agent/reports", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().reports(*c.agent, c.args, std::move(d));
+      }, NULL },
+
     { NGX_HTTP_CHAT_READ, "v1/admin/agents", NGX_HTTP_CHAT_AGENT,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
           ngx_http_chat_agents().admin_agents(*c.agent, c.args, std::move(d));

@@ -1,6 +1,6 @@
 /*
  * The customer endpoints of API.md: session, conversation, messages,
- * escalate, read, identify, faq, departments: their routes, each with its use case, and the reads
+ * escalate, read, identify, rating, feedback, faq, departments: their routes, each with its use case, and the reads
  * the cache answers without a round trip. Every rule of the chat is core's
  * (chat::customer::Service).
  */
@@ -172,6 +172,19 @@ const ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
           ngx_http_chat_service()->identify(std::string(c.sid), c.body,
               c.site, std::move(done));
+      }, NULL },
+
+    { NGX_HTTP_POST, "v1/rating", ngx_http_chat_auth_customer,
+      NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
+      [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
+          ngx_http_chat_service()->rate(c.sid, c.body, c.site,
+                                        std::move(done));
+      }, NULL },
+
+    { NGX_HTTP_POST, "v1/feedback", ngx_http_chat_auth_customer,
+      NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
+      [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
+          ngx_http_chat_service()->feedback(c.sid, c.body, std::move(done));
       }, NULL },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_auth_none, 0,

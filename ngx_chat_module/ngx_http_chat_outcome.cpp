@@ -80,6 +80,10 @@ ngx_http_chat_outcome_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (!o.content_type.empty()) {
+        return ngx_http_chat_send(r, o.status, o.body, o.content_type.c_str());
+    }
+
     return ngx_http_chat_send_json(r, o.status, o.body);
 }
 

@@ -70,6 +70,10 @@ my %insert = (
         my @c = sort keys %row;
         'INSERT INTO departments (' . join(', ', @c) . ') VALUES (' . join(', ', map { $row{$_} } @c) . ')';
     },
+    unmatched_questions => sub {
+        my ($col, $v) = @_;
+        "INSERT INTO unmatched_questions (site, day, $col) VALUES ('default', current_date, $v)";
+    },
     faq_entries => sub {
         my ($col, $v) = @_;
         my %row = (slug => "'s'", question => "'q'", answer => "'a'", $col => $v);
@@ -119,6 +123,10 @@ for my $key (sort keys %$S) {
     if (defined(my $min = $spec->{min})) {
         $accepts->($min, "$min");
         $refuses->($min - 1, $min - 1);
+    }
+    if (defined(my $max = $spec->{max})) {
+        $accepts->($max, "$max");
+        $refuses->($max + 1, $max + 1);
     }
     if (defined(my $p = $spec->{pattern})) {
         my @defs = check_defs($table, $col);

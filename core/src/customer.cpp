@@ -589,6 +589,76 @@ void Service::identify(const std::string& sid, std::string_view body, std::strin
     }
 }
 
+void Service::rate(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept {
+    try {
+        auto fail = [&](Errc code, std::string msg) {
+            loop_.post([done, code, msg = std::move(msg)] { done(make_error(code, msg)); });
+        };
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(parsed.error().code, parsed.error().message);
+        const json::Value* sc = parsed.value().find("score");
+        std::optional<std::int64_t> score = sc ? sc->as_int() : std::nullopt;
+        if (!score || !limits::kRatingScore.contains(*score))
+            return fail(Errc::validation, "score must be an integer " + limits::range_text(limits::kRatingScore));
+        std::optional<std::string> comment;
+        if (const json::Value* v = parsed.value().find("comment"); v && !v->is_null()) {
+            const std::string* s = v->as_string();
+            const auto chars = s ? static_cast<std::int64_t>(chat::utf8_length(*s)) : 0;
+            if (!s || chars > limits::kRatingCommentChars.max)
+                return fail(Errc::validation, "comment must be a string of at most " +
+                                                  std::to_string(limits::kRatingCommentChars.max) + " characters");
+            if (!blank(*s)) comment = *s;  // an empty comment is no comment
+        }
+
+        run("SELECT chat_customer_rate($1, $2, $3)::text", {sid, std::to_string(*score), comment},
+            [sid, site = std::string(site)](std::string_view text) -> Result<Outcome> {
+                auto p = parse_db_json(text);
+                if (!p.ok()) return p.error();
+                Outcome a;
+                json::Writer w(a.body);
+                w.begin_object().key("conversation").raw(json::to_string(*p.value().conversation)).end_object();
+                // agents see the rating at once (the conversation, not a second chat.closed)
+                for (auto& e : events::from_parsed(p.value().root, site)) {
+                    if (e.type != events::Type::conversation_updated) continue;
+                    e.cache_key = sid;  // every node drops its older cached copy
+                    e.version = p.value().conversation->find_int("version").value_or(0);
+                    a.events.push_back(std::move(e));
+                }
+                a.cache_drop(sid);  // the cached conversation's rating changed
+                return a;
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+    }
+}
+
+void Service::feedback(const std::string& sid, std::string_view body, Done done) noexcept {
+    try {
+        auto fail = [&](Errc code, std::string msg) {
+            loop_.post([done, code, msg = std::move(msg)] { done(make_error(code, msg)); });
+        };
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(parsed.error().code, parsed.error().message);
+        const std::string* id = parsed.value().find_string("message_id");
+        if (!id || !is_uuid(*id)) return fail(Errc::validation, "message_id must be a UUID");
+        const json::Value* h = parsed.value().find("helpful");
+        std::optional<bool> helpful = h ? h->as_bool() : std::nullopt;
+        if (!helpful) return fail(Errc::validation, "helpful must be true or false");
+
+        run("SELECT chat_customer_feedback($1, $2::uuid, $3)::text",
+            {sid, *id, std::string(*helpful ? "true" : "false")},
+            [](std::string_view) -> Result<Outcome> {
+                Outcome a;
+                a.status = 204;
+                return a;
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+    }
+}
+
 Result<Outcome> Service::faq_list(std::string_view site) const noexcept {
     try {
         Outcome a;

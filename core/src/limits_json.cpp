@@ -64,6 +64,12 @@ std::string to_json() {
     w.key("max_length").number(kCustomerNameBytes.max).end_object();
     w.key("customers.email").begin_object().key("min_length").number(kEmailBytes.min);
     w.key("max_length").number(kEmailBytes.max).end_object();
+    w.key("conversations.rating_score").begin_object().key("min").number(kRatingScore.min);
+    w.key("max").number(kRatingScore.max).end_object();
+    w.key("conversations.rating_comment").begin_object().key("min_length").number(kRatingCommentChars.min);
+    w.key("max_length").number(kRatingCommentChars.max).end_object();
+    w.key("unmatched_questions.text").begin_object().key("min_length").number(std::int64_t{1});
+    w.key("max_length").number(static_cast<std::int64_t>(kUnmatchedTextChars)).end_object();
     w.key("departments.name").begin_object().key("min_length").number(kDepartmentNameChars.min);
     w.key("max_length").number(kDepartmentNameChars.max).end_object();
     w.key("departments.strategy").begin_object();
@@ -102,6 +108,8 @@ std::string to_json() {
     range(w, "department_name_chars", kDepartmentNameChars);
     w.key("department_agents_max").number(static_cast<std::int64_t>(kDepartmentAgentsMax));
     range(w, "time_zone_bytes", kTimeZoneBytes);
+    range(w, "rating_score", kRatingScore);
+    range(w, "rating_comment_chars", kRatingCommentChars);
     w.key("context_field_max_bytes").number(static_cast<std::int64_t>(kContextFieldMaxBytes));
     w.key("seq_max").number(kSeqMax);
     ranged(w, "customer_page", kCustomerPage, kCustomerPageDefault);

@@ -98,7 +98,8 @@ BEGIN
         'offline', c.offline,
         -- API.md "Operators" shapes built by a later issue (no columns yet): constant
         'tags', '[]'::jsonb,
-        'rating', NULL,
+        'rating', CASE WHEN c.rating_score IS NOT NULL THEN
+                      jsonb_build_object('score', c.rating_score, 'comment', c.rating_comment) END,
         'last_seq', c.last_seq,
         'unread_count', CASE WHEN viewer = 'customer' THEN c.customer_unread
                              ELSE c.agent_unread END,

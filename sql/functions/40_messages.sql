@@ -90,6 +90,11 @@ BEGIN
         RETURNING *)
     SELECT jsonb_agg(chat_message_json(ins) ORDER BY ins.seq) INTO out FROM ins;
 
+    -- only when the bot fell back: the question counts for the reports' "unmatched"
+    IF n = 2 AND p_bot_metadata ? 'fallback' THEN
+        PERFORM chat_count_unmatched(c.site, p_content);
+    END IF;
+
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'customer'),
         'messages', out, 'replayed', false);
@@ -125,6 +130,10 @@ BEGIN
     PERFORM chat_agent_require_write(c, p_agent, p_role);
 
     m := chat_append(c.id, 'agent', p_agent, 'text', p_text, NULL, p_client_id);
+    -- the first response the reports measure (once per conversation)
+    IF c.first_response_at IS NULL AND c.requested_agent_at IS NOT NULL THEN
+        UPDATE conversations SET first_response_at = m.created_at WHERE id = c.id;
+    END IF;
     SELECT * INTO c FROM conversations WHERE id = c.id;
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'agent'),

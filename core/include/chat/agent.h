@@ -203,6 +203,11 @@ public:
     void write_access(const Principal& p, std::string_view conversation_id,
                       std::function<void(Result<WriteAccess>)> done) noexcept;
 
+    // GET /agent/reports?from=&to=[&department_id=][&format=csv] (supervisor, admin; an
+    // agent 403): 200 the site's report (chat_agent_reports), or its by-day rows as text/csv;
+    // 422 naming the field (reports::parse_query).
+    void reports(const Principal& p, std::string_view query, Done done) noexcept;
+
     // Admin API. Each checks p.role == "admin" itself (403 otherwise), and acts on the
     // admin's site (p.site) only: its agents, its FAQ, its departments
     // (sql/functions/80_agent_admin.sql, 90_faq.sql, 85_departments_admin.sql).

@@ -111,6 +111,13 @@ public:
     // POST /identify {"name"?, "email"?}: 200 {"conversation"}, the session's customer named
     // (422 naming the field for a bad one; at least one of them); agents see it at once.
     void identify(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
+    // POST /rating {"score": 1..5, "comment"?}: 200 {"conversation"}, once, after close (409
+    // before or again; 422 naming the field); agents hear the conversation.updated.
+    void rate(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
+    // POST /feedback {"message_id", "helpful"}: 204, once per bot answer of the session's
+    // conversations (404 for any other message, 409 again). Nothing else changes: on
+    // "helpful": false the widget offers a person itself (README, "Bot feedback").
+    void feedback(const std::string& sid, std::string_view body, Done done) noexcept;
     // GET /faq of a site (no database round trip)
     Result<Outcome> faq_list(std::string_view site) const noexcept;
     // GET /departments of a site: 200 {"departments": [{"id", "name", "open"}]} by name

@@ -120,6 +120,12 @@ inline constexpr std::size_t kContextFieldMaxBytes = 2048;  // context.product_i
 inline constexpr Range kCustomerNameBytes{1, 128};
 inline constexpr Range kEmailBytes{3, 254};       // RFC 5321's path limit
 inline constexpr std::size_t kEmailLocalMaxBytes = 64;
+
+// --- after close, bot feedback, reports (sql/018_feedback_reports.sql) ---------------
+
+inline constexpr Range kRatingScore{1, 5};            // POST /rating "score"
+inline constexpr Range kRatingCommentChars{1, 1000};  // its optional "comment" (code points)
+inline constexpr std::size_t kUnmatchedTextChars = 200;  // a question the bot could not answer, normalised
 // seq columns and the SQL functions' parameters are int: every integer that reaches SQL
 // is range checked first, so an overflow is a 422, never a 500 from Postgres.
 inline constexpr std::int64_t kSeqMax = 2147483647;

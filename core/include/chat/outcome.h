@@ -43,6 +43,7 @@ struct CacheEffect {
 struct Outcome {
     int status = 200;
     std::string body;                       // JSON; empty for 204
+    std::string content_type;               // empty: application/json
     Cookie cookie;
     CacheEffect cache;
     std::vector<events::Event> events;      // what the other side hears (publish after commit)

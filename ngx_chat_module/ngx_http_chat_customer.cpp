@@ -177,14 +177,14 @@ const ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
     { NGX_HTTP_POST, "v1/rating", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->rate(c.sid, c.body, c.site,
+          ngx_http_chat_service()->rate(std::string(c.sid), c.body, c.site,
                                         std::move(done));
       }, NULL },
 
     { NGX_HTTP_POST, "v1/feedback", ngx_http_chat_auth_customer,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
-          ngx_http_chat_service()->feedback(c.sid, c.body, std::move(done));
+          ngx_http_chat_service()->feedback(std::string(c.sid), c.body, std::move(done));
       }, NULL },
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_auth_none, 0,

@@ -222,5 +222,23 @@ for my $k (0 .. 2) {
        'nothing was written for the item whose row was held (core posts it again alone)');
 }
 
+# Written set-based, a post the bot could not answer counts for the reports' "unmatched"
+# questions as one posted alone does (chat_count_unmatched); an answered one does not.
+{
+    my ($u, $v) = map { session() } 1 .. 2;
+    my %sid = map { $_ => ChatTest::sql("SELECT session_id FROM conversations WHERE id = '$_'") }
+              map { $_->{conv} } $u, $v;
+    my ($q1, $q2) = ("unanswerable question $$ " . time, "answered question $$ " . time);
+    my $out = ChatTest::sql("SELECT count(*) FILTER (WHERE err_state IS NULL) FROM chat_customer_post_batch("
+        . "ARRAY['$sid{ $u->{conv} }', '$sid{ $v->{conv} }'], ARRAY['" . uuid() . "', '" . uuid() . "']::uuid[], "
+        . "ARRAY['text', 'text'], ARRAY['$q1', '$q2'], ARRAY['sorry', 'the answer'], "
+        . "ARRAY['{\"fallback\": true}', '{\"faq\": \"returns\"}']::jsonb[])");
+    is($out, 2, 'both posts of the batch are written');
+    is(ChatTest::sql("SELECT coalesce(sum(count), 0) FROM unmatched_questions WHERE text = '$q1'"), 1,
+       'the question the bot fell back on is counted once');
+    is(ChatTest::sql("SELECT coalesce(sum(count), 0) FROM unmatched_questions WHERE text = '$q2'"), 0,
+       'the answered one is not');
+}
+
 $ng->stop;
 done_testing();

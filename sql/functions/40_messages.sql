@@ -300,6 +300,12 @@ BEGIN
             FOR i IN 1 .. coalesce(cardinality(a_o), 0) LOOP
                 res[a_o[i]] := a_res[i];
             END LOOP;
+            -- where the bot fell back the question counts for the reports' "unmatched", as
+            -- in chat_customer_post
+            PERFORM chat_count_unmatched(c.site, p_contents[f.o])
+               FROM unnest(f_o, f_conv, f_n) AS f(o, id, n)
+               JOIN conversations c ON c.id = f.id
+              WHERE f.n = 2 AND p_bot_metadata[f.o] ? 'fallback';
         END IF;
     EXCEPTION WHEN OTHERS THEN
         -- never expected: the log says why, and every item is posted on its own

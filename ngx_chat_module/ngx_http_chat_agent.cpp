@@ -142,5 +142,28 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
                                                   std::move(d));
       }, NULL },
 
+    { NGX_HTTP_CHAT_READ, "v1/admin/departments", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_departments(*c.agent, std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_POST, "v1/admin/departments", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_create_department(*c.agent, c.body,
+                                                         std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_PATCH, "v1/admin/departments/{id}", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_update_department(*c.agent, c.id,
+                                                         c.body, std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_DELETE, "v1/admin/departments/{id}", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_delete_department(*c.agent, c.id,
+                                                         std::move(d));
+      }, NULL },
+
     { 0, NULL, ngx_http_chat_auth_none, 0, NULL, NULL }
 };

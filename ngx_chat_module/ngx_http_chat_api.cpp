@@ -164,8 +164,10 @@ ngx_http_chat_route_token(ngx_http_request_t *r, ngx_http_chat_auth_e auth,
 /*
  * The route's rate limit: chat_rate per session, or chat_session_rate per
  * client address (IPv6 per /64: one subscriber holds a whole one) for a
- * request that would start a new session (no valid token), refused before
- * its body is read. NGX_DECLINED to go on, else the rc of the 429 sent.
+ * request without a valid token (one that would start a new session, or a
+ * public read), refused before its body is read. A route with both flags
+ * takes the session's bucket when it has a token, else the address's.
+ * NGX_DECLINED to go on, else the rc of the 429 sent.
  */
 static ngx_int_t
 ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
@@ -183,11 +185,16 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
               ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
     sh = cmcf->zone ? cmcf->zone->sh : NULL;
 
-    if (rt->flags & NGX_HTTP_CHAT_RATE) {
+    if ((rt->flags & NGX_HTTP_CHAT_RATE)
+        && (ngx_http_chat_ctx(r)->principal.len
+            || !(rt->flags & NGX_HTTP_CHAT_RATE_ADDRESS)))
+    {
         retry = ngx_http_chat_rate_take(cmcf, sh ? sh->buckets : NULL,
                     &cmcf->rate,
                     ngx_http_chat_sv(ngx_http_chat_ctx(r)->principal));
-        message = "too many messages, slow down";
+        message = (rt->flags & NGX_HTTP_CHAT_RATE_ADDRESS)
+                  ? "too many requests, slow down"
+                  : "too many messages, slow down";
 
     } else if (rt->flags & NGX_HTTP_CHAT_RATE_ADDRESS) {
         if (ngx_http_chat_ctx(r)->principal.len) {
@@ -198,7 +205,9 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
                     sh ? sh->session_buckets : NULL, &lcf->session_rate,
                     chat::address_key(
                         ngx_http_chat_sv(r->connection->addr_text)));
-        message = "too many new sessions from this address";
+        message = (rt->flags & NGX_HTTP_CHAT_RATE)
+                  ? "too many requests from this address"
+                  : "too many new sessions from this address";
 
     } else {
         return NGX_DECLINED;

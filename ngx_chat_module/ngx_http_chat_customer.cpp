@@ -1,6 +1,6 @@
 /*
  * The customer endpoints of API.md: session, conversation, messages,
- * escalate, read, faq: their routes, each with its use case, and the reads
+ * escalate, read, identify, faq, departments: their routes, each with its use case, and the reads
  * the cache answers without a round trip. Every rule of the chat is core's
  * (chat::customer::Service).
  */
@@ -174,6 +174,16 @@ const ngx_http_chat_route_t  ngx_http_chat_customer_routes[] = {
 
     { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/faq", ngx_http_chat_auth_none, 0,
       NULL, ngx_http_chat_faq },
+
+    /*
+     * public, but a round trip: a session's requests count against its
+     * chat_rate, anyone else's against chat_session_rate per address
+     */
+    { NGX_HTTP_GET|NGX_HTTP_HEAD, "v1/departments", ngx_http_chat_auth_session,
+      NGX_HTTP_CHAT_RATE|NGX_HTTP_CHAT_RATE_ADDRESS,
+      [](const ngx_http_chat_call_t &c, chat::OutcomeDone done) {
+          ngx_http_chat_service()->departments(c.site, std::move(done));
+      }, NULL },
 
     { 0, NULL, ngx_http_chat_auth_none, 0, NULL, NULL }
 };

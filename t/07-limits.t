@@ -64,6 +64,12 @@ my %insert = (
         my ($col, $v) = @_;
         "INSERT INTO customers ($col) VALUES ($v)";
     },
+    departments => sub {
+        my ($col, $v) = @_;
+        my %row = (name => "'n'", $col => $v);
+        my @c = sort keys %row;
+        'INSERT INTO departments (' . join(', ', @c) . ') VALUES (' . join(', ', map { $row{$_} } @c) . ')';
+    },
     faq_entries => sub {
         my ($col, $v) = @_;
         my %row = (slug => "'s'", question => "'q'", answer => "'a'", $col => $v);
@@ -151,6 +157,8 @@ is($A->{display_name_bytes}{max}, $S->{'agents.display_name'}{max_length},
 is($A->{max_active_chats}{min}, $S->{'agents.max_active_chats'}{min}, 'the API and the schema bound capacity alike');
 is($A->{faq_slug_bytes}{max}, $S->{'faq_entries.slug'}{max_length}, 'the API and the schema bound slugs alike');
 is($A->{site_bytes}{max}, $S->{'conversations.site'}{max_length}, 'the API and the schema bound site names alike');
+is($A->{department_name_chars}{max}, $S->{'departments.name'}{max_length},
+   'the API and the schema bound department names alike');
 is($limits->{directives}{chat_site}{default}, $S->{'conversations.site'}{default},
    'chat_site defaults to the site the schema gives existing rows');
 

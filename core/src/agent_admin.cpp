@@ -1,9 +1,10 @@
-// The admin API: agents (list, create, update, delete) and the FAQ (list, create, update,
-// delete), each with its input rules from limits.h.
+// The admin API: agents, the FAQ and departments (list, create, update, delete), each
+// with its input rules from limits.h (a department's in chat::department).
 #include <string>
 
 #include "agent_util.h"
 #include "chat/agent.h"
+#include "chat/department.h"
 #include "chat/input.h"
 #include "chat/json.h"
 #include "chat/limits.h"
@@ -65,8 +66,9 @@ Validated check_agent_fields(const json::Value& in, bool create, json::Value& pa
     } else if (create) {
         patch.set("max_active_chats", json::Value(limits::kMaxActiveChatsDefault));
     }
-    if (const json::Value* sv = in.find("sites"); sv && !create) {
-        // The sites the agent is granted (chat_site names), replacing the list.
+    if (const json::Value* sv = in.find("sites")) {
+        // The sites the agent is granted (chat_site names): on create, instead of the
+        // admin's site; on a patch, replacing the list.
         const json::Array* list = sv->as_array();
         auto bad = [&] {
             return err(Errc::validation, "sites must be a list of 1 to " + std::to_string(limits::kAgentSitesMax) +
@@ -184,10 +186,14 @@ void Service::admin_create_agent(const Principal& p, std::string_view body, Done
         auto st = std::make_shared<State>();
         st->password = std::move(pw);
         loop_.random_bytes(st->salt);  // the loop's CSPRNG, read on the loop thread
+        // granted the body's "sites", else the admin's site
+        json::Value sites{json::Array{}};
+        if (const json::Value* s = fields.find("sites")) sites = *s;
+        else sites.push_back(json::Value(p.site));
         auto params = std::vector<std::optional<std::string>>{
             *fields.find_string("username"), *fields.find_string("display_name"), std::nullopt,
             *fields.find_string("role"), std::to_string(fields.find_int("max_active_chats").value_or(limits::kMaxActiveChatsDefault)),
-            p.site};
+            json::to_string(sites), p.agent_id};
         executor_.run(
             [st] {
                 try {
@@ -199,8 +205,8 @@ void Service::admin_create_agent(const Principal& p, std::string_view body, Done
             [this, st, params = std::move(params), done]() mutable {
                 if (st->hash.empty()) return fail(done, Errc::internal, "hashing the password failed");
                 params[2] = st->hash;
-                // the new agent is granted the admin's site
-                run("SELECT chat_admin_agent_create($1, $2, $3, $4, $5, ARRAY[$6])::text", std::move(params),
+                run("SELECT chat_admin_agent_create($1, $2, $3, $4, $5, chat_admin_new_sites($6::jsonb, $7::uuid))::text",
+                    std::move(params),
                     [](std::string_view text, bool) { return pick(text, {"agent"}, 201); }, done);
             });
     } catch (const std::exception& e) {
@@ -324,6 +330,68 @@ void Service::admin_delete_faq(const Principal& p, std::string_view slug, Done d
         if (!input::valid_slug(slug)) return fail(done, Errc::not_found, "FAQ entry not found");
         run("SELECT chat_admin_faq_delete($1, $2)::text", {std::string(slug), p.site},
             [](std::string_view text, bool) { return pick(text, {}, 204); }, std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::admin_departments(const Principal& p, Done done) noexcept {
+    try {
+        CHAT_REQUIRE_ADMIN(p, done);
+        run("SELECT chat_admin_departments($1)::text", {p.site},
+            [](std::string_view text, bool) { return pick(text, {"departments"}, 200, Effects::none); },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+// The department writes answer {"department"} and publish the assignments they caused
+// (a new member online, a deleted department's chats in the default queue).
+void Service::admin_create_department(const Principal& p, std::string_view body, Done done) noexcept {
+    try {
+        CHAT_REQUIRE_ADMIN(p, done);
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
+        auto fields = department::check_fields(parsed.value(), true);
+        if (!fields.ok()) return fail(done, fields.error().code, fields.error().message);
+        run("SELECT chat_admin_department_create($1::jsonb, $2)::text", {json::to_string(fields.value()), p.site},
+            [site = p.site](std::string_view text, bool) {
+                return pick(text, {"department"}, 201, Effects::publish, site);
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::admin_update_department(const Principal& p, std::string_view id, std::string_view body,
+                                      Done done) noexcept {
+    try {
+        CHAT_REQUIRE_ADMIN(p, done);
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "department not found");
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
+        auto patch = department::check_fields(parsed.value(), false);
+        if (!patch.ok()) return fail(done, patch.error().code, patch.error().message);
+        run("SELECT chat_admin_department_update($1::uuid, $2::jsonb, $3)::text",
+            {std::string(id), json::to_string(patch.value()), p.site},
+            [site = p.site](std::string_view text, bool) {
+                return pick(text, {"department"}, 200, Effects::publish, site);
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::admin_delete_department(const Principal& p, std::string_view id, Done done) noexcept {
+    try {
+        CHAT_REQUIRE_ADMIN(p, done);
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "department not found");
+        run("SELECT chat_admin_department_delete($1::uuid, $2)::text", {std::string(id), p.site},
+            [site = p.site](std::string_view text, bool) { return pick(text, {}, 204, Effects::publish, site); },
+            std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }

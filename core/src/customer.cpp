@@ -577,6 +577,20 @@ Result<Outcome> Service::faq_list(std::string_view site) const noexcept {
     }
 }
 
+void Service::departments(std::string_view site, Done done) noexcept {
+    try {
+        run("SELECT chat_departments_public($1)::text", {std::string(site)},
+            [](std::string_view json) -> Result<Outcome> {
+                Outcome a;
+                a.body = std::string(json);
+                return a;
+            },
+            std::move(done));
+    } catch (const std::exception& e) {
+        loop_.post([done, msg = std::string(e.what())] { done(make_error(Errc::internal, msg)); });
+    }
+}
+
 Cookie Service::session_cookie(std::string token) {
     return Cookie{std::string(limits::kSessionCookie), std::move(token), limits::kSessionCookieMaxAgeS, false};
 }

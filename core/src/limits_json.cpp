@@ -64,6 +64,14 @@ std::string to_json() {
     w.key("max_length").number(kCustomerNameBytes.max).end_object();
     w.key("customers.email").begin_object().key("min_length").number(kEmailBytes.min);
     w.key("max_length").number(kEmailBytes.max).end_object();
+    w.key("departments.name").begin_object().key("min_length").number(kDepartmentNameChars.min);
+    w.key("max_length").number(kDepartmentNameChars.max).end_object();
+    w.key("departments.strategy").begin_object();
+    names(w, "values", kStrategies);
+    w.key("default").string(kStrategyDefault).end_object();
+    w.key("departments.site").begin_object().key("pattern").string(kSitePattern);
+    w.key("min_length").number(kSiteBytes.min).key("max_length").number(kSiteBytes.max);
+    w.key("default").string(kSiteDefault).end_object();
     w.key("faq_entries.question").begin_object().key("min_length").number(kFaqQuestionChars.min).end_object();
     w.key("faq_entries.answer").begin_object().key("min_length").number(kFaqAnswerChars.min).end_object();
     w.end_object();
@@ -91,6 +99,9 @@ std::string to_json() {
     range(w, "faq_display_order", kFaqDisplayOrder);
     range(w, "site_bytes", kSiteBytes);
     w.key("agent_sites_max").number(static_cast<std::int64_t>(kAgentSitesMax));
+    range(w, "department_name_chars", kDepartmentNameChars);
+    w.key("department_agents_max").number(static_cast<std::int64_t>(kDepartmentAgentsMax));
+    range(w, "time_zone_bytes", kTimeZoneBytes);
     w.key("context_field_max_bytes").number(static_cast<std::int64_t>(kContextFieldMaxBytes));
     w.key("seq_max").number(kSeqMax);
     ranged(w, "customer_page", kCustomerPage, kCustomerPageDefault);

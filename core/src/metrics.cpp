@@ -143,6 +143,18 @@ std::string render_json(const Sources& s, std::span<const Metric> metrics) {
         }
     }
     if (!open.empty()) j.end_object();
+    j.key("sites");
+    if (s.counts.queue_length < 0) {
+        j.null();
+    } else {
+        j.begin_object();
+        for (const ops::SiteCounts& site : s.counts.sites) {
+            j.key(site.site).begin_object();
+            j.key("queue_length").number(site.queue_length).key("agents_online").number(site.agents_online);
+            j.end_object();
+        }
+        j.end_object();
+    }
     j.end_object();
     return out;
 }
@@ -157,6 +169,26 @@ std::string render_prometheus(const Sources& s, std::span<const Metric> metrics)
         out.append("# HELP nginx_chat_").append(m.name).append(" ").append(m.help);
         out.append("\n# TYPE nginx_chat_").append(m.name).append(m.kind == Kind::counter ? " counter\n" : " gauge\n");
         out.append("nginx_chat_").append(m.name).append(" ").append(std::to_string(*v)).append("\n");
+    }
+    // per site: one labelled series each (site names are [a-z0-9._-]: nothing to escape)
+    if (s.counts.queue_length >= 0 && !s.counts.sites.empty()) {
+        struct PerSite {
+            std::string_view name, help;
+            std::int64_t ops::SiteCounts::*field;
+        };
+        for (PerSite m : {PerSite{"site_queue_length", "conversations waiting for an agent, per site",
+                                  &ops::SiteCounts::queue_length},
+                          PerSite{"site_agents_online", "agents online, per site granted",
+                                  &ops::SiteCounts::agents_online}}) {
+            out.append("# HELP nginx_chat_").append(m.name).append(" ").append(m.help);
+            out.append("\n# TYPE nginx_chat_").append(m.name).append(" gauge\n");
+            for (const ops::SiteCounts& site : s.counts.sites) {
+                out.append("nginx_chat_").append(m.name).append("{site=\"");
+                for (char c : site.site)  // a name outside the pattern could only come from bad data
+                    if (c != '"' && c != '\\' && c != '\n') out += c;
+                out.append("\"} ").append(std::to_string(site.*m.field)).append("\n");
+            }
+        }
     }
     return out;
 }

@@ -1,6 +1,7 @@
 // chat::ops::Service: the health probes' round trips and the live counts of /chat/status.
 #include "chat/ops.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <string_view>
@@ -60,16 +61,38 @@ void Service::counts(std::function<void(Counts)> done) noexcept {
             loop_.post([done] { done(Counts{}); });
             return;
         }
+        // The totals (site NULL), then one row per site. The per-site queues are counts of
+        // the queue index (conversations_dept_queue_idx leads with site).
         pg_->query(
-            "SELECT (SELECT count(*) FROM conversations WHERE status = 'agent' AND assigned_agent_id IS NULL),"
-            " (SELECT count(*) FROM agents WHERE presence = 'online' AND deleted_at IS NULL)",
-            {}, [done](Result<pg::QueryResult> res) {
+            "SELECT NULL::text, (SELECT count(*) FROM conversations WHERE status = 'agent' AND assigned_agent_id IS NULL),"
+            " (SELECT count(*) FROM agents WHERE presence = 'online' AND deleted_at IS NULL)"
+            " UNION ALL (SELECT site, coalesce(q.n, 0), coalesce(o.n, 0)"
+            " FROM (SELECT site, count(*) AS n FROM conversations"
+            "        WHERE status = 'agent' AND assigned_agent_id IS NULL GROUP BY site) q"
+            " FULL JOIN (SELECT s AS site, count(*) AS n FROM agents, unnest(sites) s"
+            "             WHERE presence = 'online' AND deleted_at IS NULL GROUP BY s) o USING (site)"
+            " ORDER BY site LIMIT $1)",
+            {std::to_string(kStatusSitesMax)}, [done](Result<pg::QueryResult> res) {
                 Counts c;
-                if (res.ok() && res.value().rows() == 1) {
-                    c.queue_length = count_of(res.value().get(0, 0));
-                    c.agents_online = count_of(res.value().get(0, 1));
+                try {
+                    if (res.ok()) {
+                        const pg::QueryResult& r = res.value();
+                        for (int i = 0; i < r.rows(); i++) {
+                            if (r.is_null(i, 0)) {
+                                c.queue_length = count_of(r.get(i, 1));
+                                c.agents_online = count_of(r.get(i, 2));
+                            } else if (c.sites.size() < kStatusSitesMax) {
+                                c.sites.push_back(SiteCounts{std::string(r.get(i, 0)), count_of(r.get(i, 1)),
+                                                             count_of(r.get(i, 2))});
+                            }
+                        }
+                    }
+                    std::sort(c.sites.begin(), c.sites.end(),
+                              [](const SiteCounts& a, const SiteCounts& b) { return a.site < b.site; });
+                } catch (const std::exception&) {
+                    c = Counts{};
                 }
-                done(c);
+                done(std::move(c));
             });
     } catch (const std::exception&) {
         loop_.post([done] { done(Counts{}); });

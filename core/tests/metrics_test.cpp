@@ -17,7 +17,7 @@ Sources full() {
     Sources s;
     s.worker_pid = 4242;
     s.cache = {3, 1, 2};
-    s.counts = {5, 2};
+    s.counts = {5, 2, {}};
     s.zone = Sources::Zone{"chat", 10485760, 81920, 2550, 2530};
     s.sockets_open = 7;
     chat::pg::PoolStats ps;
@@ -55,7 +55,7 @@ TEST(Metrics, TheJsonHasEveryFieldOfStatusInItsPlace) {
               R"("queries":100,"errors":2,"reconnects":1,"timeouts":0,"batches":6,"batched_items":30},)"
               R"("redis":{"state":"down","commands":50,"errors":1,"reconnects":2,"pending":0},)"
               R"("counters":{"requests":1000,"errors":3,"cache_hits":40,"cache_misses":60,"reloads":2,)"
-              R"("ring_dropped":5}})");
+              R"("ring_dropped":5},"sites":{}})");
 }
 
 TEST(Metrics, WhatIsNotConfiguredIsDisabledOrLeftOutAndUnknownCountsAreNull) {
@@ -64,7 +64,7 @@ TEST(Metrics, WhatIsNotConfiguredIsDisabledOrLeftOutAndUnknownCountsAreNull) {
     EXPECT_EQ(chat::metrics::render_json(s),
               R"({"worker_pid":1,"cache":{"conversations":0,"evictions":0,"alloc_failures":0},)"
               R"("queue_length":null,"agents_online":null,"sockets":{"open":0},)"
-              R"("postgres":{"state":"disabled"},"redis":{"state":"disabled"}})");
+              R"("postgres":{"state":"disabled"},"redis":{"state":"disabled"},"sites":null})");
     std::string prom = chat::metrics::render_prometheus(s);
     EXPECT_EQ(prom.find("queue_length"), std::string::npos);
     EXPECT_EQ(prom.find("postgres_"), std::string::npos);
@@ -120,6 +120,24 @@ TEST(Metrics, NamesAreUniqueCountersEndInTotalAndObjectsAreContiguous) {
             open = object;
         }
     }
+}
+
+TEST(Metrics, TheCountsAreBrokenDownBySite) {
+    Sources s = full();
+    s.counts.sites = {{"default", 4, 2}, {"shop-2", 1, 0}};
+    const std::string json = chat::metrics::render_json(s);
+    EXPECT_NE(json.find(R"("queue_length":5,"agents_online":2,)"), std::string::npos) << "the totals stay";
+    EXPECT_TRUE(json.ends_with(R"("sites":{"default":{"queue_length":4,"agents_online":2},)"
+                               R"("shop-2":{"queue_length":1,"agents_online":0}}})"))
+        << json;
+    std::string prom = chat::metrics::render_prometheus(s);
+    EXPECT_NE(prom.find("# TYPE nginx_chat_site_queue_length gauge\n"
+                        "nginx_chat_site_queue_length{site=\"default\"} 4\n"
+                        "nginx_chat_site_queue_length{site=\"shop-2\"} 1\n"),
+              std::string::npos)
+        << prom;
+    EXPECT_NE(prom.find("\nnginx_chat_site_agents_online{site=\"default\"} 2\n"), std::string::npos);
+    EXPECT_NE(prom.find("\nnginx_chat_queue_length 5\n"), std::string::npos);
 }
 
 TEST(Metrics, TheJsonIsValidWithAZoneNameToEscape) {

@@ -69,6 +69,15 @@ TEST_F(OpsPg, ThePostgresProbeAnswersAndTheCountsAreKnown) {
     EXPECT_TRUE(probe->ok());
     EXPECT_GE(counts->queue_length, 0);
     EXPECT_GE(counts->agents_online, 0);
+    // one statement, one snapshot: the sites' queues add up to the total
+    std::int64_t queued = 0;
+    for (const chat::ops::SiteCounts& s : counts->sites) {
+        EXPECT_FALSE(s.site.empty());
+        EXPECT_LE(s.agents_online, counts->agents_online) << s.site;
+        EXPECT_TRUE(s.queue_length > 0 || s.agents_online > 0) << s.site << ": listed with nothing to count";
+        queued += s.queue_length;
+    }
+    EXPECT_EQ(queued, counts->queue_length);
 }
 
 TEST_F(OpsPg, TheFaqSyncLoadsTheSetSharesItAndThenOnlyPolls) {

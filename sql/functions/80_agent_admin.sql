@@ -10,6 +10,36 @@ LANGUAGE sql STABLE AS $$
     SELECT p_site IS NULL OR chat_agent_on_site(a, p_site)
 $$;
 
+-- CH403 unless the acting admin (p_actor; NULL: the operator) is granted every site of
+-- p_sites: an admin grants or takes away only sites they are granted themselves.
+CREATE OR REPLACE FUNCTION chat_admin_check_grants(p_actor uuid, p_sites text[]) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    actor agents;
+BEGIN
+    IF p_actor IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT * INTO actor FROM agents WHERE id = p_actor;
+    IF EXISTS (SELECT 1 FROM unnest(p_sites) s WHERE NOT chat_agent_on_site(actor, s)) THEN
+        RAISE EXCEPTION 'you may grant or take away only the sites you are granted'
+            USING ERRCODE = 'CH403';
+    END IF;
+END
+$$;
+
+-- The sites of POST /admin/agents' "sites" (a jsonb array of names core validated),
+-- deduplicated and sorted, once chat_admin_check_grants allows them.
+CREATE OR REPLACE FUNCTION chat_admin_new_sites(p_sites jsonb, p_actor uuid) RETURNS text[]
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    sites text[] := ARRAY(SELECT DISTINCT jsonb_array_elements_text(p_sites) ORDER BY 1);
+BEGIN
+    PERFORM chat_admin_check_grants(p_actor, sites);
+    RETURN sites;
+END
+$$;
+
 -- GET /admin/agents: {"agents": [Agent (+ deleted_at)]} by username.
 CREATE OR REPLACE FUNCTION chat_admin_agents(p_with_deleted bool, p_site text) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
@@ -22,7 +52,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- POST /admin/agents (the hash is made by core off the event loop), granted p_sites
--- (the admin's site; chatctl's --site). 23505 -> 409.
+-- (the body's "sites" through chat_admin_new_sites, else the admin's site; chatctl's
+-- --site). 23505 -> 409.
 CREATE OR REPLACE FUNCTION chat_admin_agent_create(p_username text, p_display_name text,
     p_password_hash text, p_role text, p_max_active_chats int, p_sites text[])
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -40,14 +71,13 @@ $$;
 -- (validated by core); a new password hash bumps token_version (revoking tokens).
 -- Sites added or taken away must be sites the acting admin (p_actor) is granted (else
 -- CH403); an agent not granted p_site is not found. The chats they hold on a site taken
--- away go back to its queue; a raised capacity or a new site is offered to the queue at
+-- away go back to its queue, and they leave its departments; a raised capacity or a new site is offered to the queue at
 -- once. {"agent", "assigned", "requeued"}
 CREATE OR REPLACE FUNCTION chat_admin_agent_update(p_id uuid, p_patch jsonb,
     p_password_hash text, p_site text, p_actor uuid)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     a agents;
-    actor agents;
     new_sites text[];
     old_sites text[];
     assigned jsonb := '[]'::jsonb;
@@ -62,16 +92,10 @@ BEGIN
     old_sites := a.sites;
     IF p_patch ? 'sites' THEN
         new_sites := ARRAY(SELECT DISTINCT jsonb_array_elements_text(p_patch->'sites') ORDER BY 1);
-        IF p_actor IS NOT NULL THEN
-            SELECT * INTO actor FROM agents WHERE id = p_actor;
-            IF EXISTS (SELECT 1 FROM ((SELECT unnest(new_sites) EXCEPT SELECT unnest(a.sites))
-                                      UNION
-                                      (SELECT unnest(a.sites) EXCEPT SELECT unnest(new_sites))) d(s)
-                        WHERE NOT chat_agent_on_site(actor, d.s)) THEN
-                RAISE EXCEPTION 'you may grant or take away only the sites you are granted'
-                    USING ERRCODE = 'CH403';
-            END IF;
-        END IF;
+        PERFORM chat_admin_check_grants(p_actor, ARRAY(
+            (SELECT unnest(new_sites) EXCEPT SELECT unnest(a.sites))
+            UNION
+            (SELECT unnest(a.sites) EXCEPT SELECT unnest(new_sites))));
     END IF;
     UPDATE agents SET
            display_name = coalesce(p_patch->>'display_name', display_name),
@@ -83,9 +107,12 @@ BEGIN
            updated_at = clock_timestamp()
      WHERE id = p_id
     RETURNING * INTO a;
-    -- the chats they hold on a site taken away go back to that site's queue
+    -- the chats they hold on a site taken away go back to that site's queue, and they
+    -- leave its departments
     requeued := chat_requeue_agents_on(ARRAY[a.id],
         ARRAY(SELECT unnest(old_sites) EXCEPT SELECT unnest(new_sites)));
+    DELETE FROM department_agents m USING departments d
+     WHERE m.agent_id = a.id AND d.id = m.department_id AND NOT (d.site = ANY (new_sites));
     IF (p_patch ? 'max_active_chats' OR p_patch ? 'sites') AND a.presence = 'online'
        OR jsonb_array_length(requeued) > 0 THEN
         assigned := chat_assign_queue();
@@ -97,8 +124,8 @@ END
 $$;
 
 -- DELETE /admin/agents/{id}: soft delete; the agent can't log in (token_version bumped,
--- deleted_at), goes offline, their open chats go back to the front of the queue and
--- the queue is retried. History keeps their name. Only an agent granted p_site (NULL:
+-- deleted_at), goes offline, leaves their departments, their open chats go back to the
+-- front of the queue and the queue is retried. History keeps their name. Only an agent granted p_site (NULL:
 -- any, chatctl); an agent also granted other sites only leaves p_site (their chats there
 -- back to its queue) and keeps the others. {"agent", "requeued", "assigned"}
 CREATE OR REPLACE FUNCTION chat_admin_agent_delete(p_id uuid, p_site text) RETURNS jsonb
@@ -121,12 +148,15 @@ BEGIN
          WHERE id = a.id
         RETURNING * INTO a;
         requeued := chat_requeue_agents_on(ARRAY[a.id], ARRAY[p_site]);
+        DELETE FROM department_agents m USING departments d
+         WHERE m.agent_id = a.id AND d.id = m.department_id AND d.site = p_site;
     ELSE
         UPDATE agents SET deleted_at = clock_timestamp(), presence = 'offline',
                token_version = token_version + 1, updated_at = clock_timestamp()
          WHERE id = a.id
         RETURNING * INTO a;
         requeued := chat_requeue_agents(ARRAY[a.id]);
+        DELETE FROM department_agents WHERE agent_id = a.id;
     END IF;
     RETURN jsonb_build_object('agent', chat_agent_json(a), 'requeued', requeued,
                               'assigned', chat_assign_queue());

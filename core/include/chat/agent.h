@@ -201,11 +201,12 @@ public:
                       std::function<void(Result<WriteAccess>)> done) noexcept;
 
     // Admin API. Each checks p.role == "admin" itself (403 otherwise), and acts on the
-    // admin's site (p.site) only: its agents, its FAQ (sql/functions/80_agent_admin.sql).
+    // admin's site (p.site) only: its agents, its FAQ, its departments
+    // (sql/functions/80_agent_admin.sql, 90_faq.sql, 85_departments_admin.sql).
     // GET /admin/agents[?deleted=1]: 200 {"agents"} granted p.site
     void admin_agents(const Principal& p, std::string_view query, Done done) noexcept;
-    // POST /admin/agents: 201 {"agent"} granted p.site; 409 conflict on a taken username;
-    // 422 weak password.
+    // POST /admin/agents: 201 {"agent"} granted "sites" (as PATCH checks them; default
+    // [p.site]); 409 conflict on a taken username; 422 weak password.
     void admin_create_agent(const Principal& p, std::string_view body, Done done) noexcept;
     // PATCH /admin/agents/{id}: 200 {"agent"}; a password change revokes the agent's tokens;
     // "sites" (1..limits::kAgentSitesMax site names, else 422) replaces the grants, changing
@@ -221,6 +222,19 @@ public:
     void admin_update_faq(const Principal& p, std::string_view slug, std::string_view body, Done done) noexcept;
     // DELETE /admin/faq/{slug}: 204
     void admin_delete_faq(const Principal& p, std::string_view slug, Done done) noexcept;
+    // GET /admin/departments: 200 {"departments": [Department]} of p.site, by name.
+    void admin_departments(const Principal& p, Done done) noexcept;
+    // POST /admin/departments {"name", "strategy"?, "agent_ids"?, "hours"?} (checked by
+    // chat::department): 201 {"department"}; 409 conflict on a name taken on the site
+    // (case-insensitively); 422 naming the field, agent_ids included when one is not a live
+    // agent granted p.site, hours when Postgres knows no such time zone.
+    void admin_create_department(const Principal& p, std::string_view body, Done done) noexcept;
+    // PATCH /admin/departments/{id} (any of the fields): 200 {"department"}; another
+    // site's id is 404, as an unknown one.
+    void admin_update_department(const Principal& p, std::string_view id, std::string_view body,
+                                 Done done) noexcept;
+    // DELETE /admin/departments/{id}: 204; its queued chats join the default queue.
+    void admin_delete_department(const Principal& p, std::string_view id, Done done) noexcept;
 
 private:
     void lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept;

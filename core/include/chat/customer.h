@@ -108,6 +108,9 @@ public:
     void identify(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
     // GET /faq of a site (no database round trip)
     Result<Outcome> faq_list(std::string_view site) const noexcept;
+    // GET /departments of a site: 200 {"departments": [{"id", "name", "open"}]} by name
+    // (chat_departments_public: open = inside its hours and a member online). Public.
+    void departments(std::string_view site, Done done) noexcept;
     // A WebSocket's replay: up to `limit` messages after `after` (Replay), for that socket only.
     void replay(const std::string& sid, std::int64_t after, std::int64_t limit,
                 std::function<void(Result<Replay>)> done) noexcept;

@@ -94,6 +94,21 @@ constexpr bool site_name_ok(std::string_view s) noexcept {
 }
 static_assert(site_name_ok(kSiteDefault));
 
+// --- departments (sql/013_departments.sql, the admin API) ----------------------------
+
+// How a department picks which free member gets the next chat (API.md "Departments").
+inline constexpr std::array<std::string_view, 3> kStrategies{"least_loaded", "round_robin", "sticky"};
+inline constexpr std::string_view kStrategyDefault = "least_loaded";
+static_assert(one_of(kStrategies, kStrategyDefault));
+inline constexpr Range kDepartmentNameChars{1, 64};  // trimmed
+inline constexpr std::size_t kDepartmentAgentsMax = 200;  // members of one department
+// hours: {"tz": IANA name, "mon": ["09:00", "17:00"], ...}; the days are these keys
+inline constexpr std::array<std::string_view, 7> kHoursDays{"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+// An IANA time zone name as hours.tz may spell it ("Europe/Berlin", "UTC", "Etc/GMT+1"):
+// letters, digits, '_', '+', '-' in '/'-separated parts; Postgres then checks that it
+// names a zone it knows (pg_timezone_names).
+inline constexpr Range kTimeZoneBytes{1, 64};
+
 // --- messages, conversations, pages ----------------------------------------------
 
 inline constexpr std::size_t kMessageMaxDefault = 4000;     // characters; chat_message_max

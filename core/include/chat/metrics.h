@@ -66,6 +66,9 @@ struct Metric {
 // consecutive.
 std::span<const Metric> list() noexcept;
 
+// Both end with the per-site counts (Sources::counts.sites): in JSON "sites": {"<site>":
+// {"queue_length", "agents_online"}} (null while Postgres cannot say), in Prometheus
+// nginx_chat_site_queue_length{site="<site>"} and nginx_chat_site_agents_online{...}.
 std::string render_json(const Sources& s, std::span<const Metric> metrics = list());
 std::string render_prometheus(const Sources& s, std::span<const Metric> metrics = list());
 

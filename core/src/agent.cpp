@@ -206,7 +206,9 @@ void Service::standing(const std::vector<std::string>& agent_ids,
             ids += id;
         }
         ids += '}';
-        pg_.query("SELECT id::text, role, token_version, deleted_at IS NOT NULL, array_to_string(sites, ' ')"
+        pg_.query("SELECT id::text, role, token_version, deleted_at IS NOT NULL, array_to_string(sites, ' '),"
+                  " (SELECT coalesce(string_agg(m.department_id::text, ',' ORDER BY m.department_id), '')"
+                  "    FROM department_agents m WHERE m.agent_id = agents.id)"
                   " FROM agents WHERE id = ANY($1::uuid[])",
                   {ids}, [done](Result<pg::QueryResult> r) {
                       if (!r.ok()) return done(r.error());
@@ -228,6 +230,7 @@ void Service::standing(const std::vector<std::string>& agent_ids,
                                   s.sites.emplace_back(names.substr(0, sp));
                                   names = sp == std::string_view::npos ? std::string_view{} : names.substr(sp + 1);
                               }
+                              s.departments = std::string(q.get(i, 5));
                               out.push_back(std::move(s));
                           }
                       } catch (const std::exception& e) {

@@ -73,6 +73,14 @@ void Service::authenticate(std::string_view token, std::string_view site,
                   p.token_version = v.value().find_int("token_version").value_or(0);
                   p.site = site;
                   p.agent_json = json::to_string(*ag);
+                  if (const json::Value* ds = v.value().find("departments"); ds && ds->as_array()) {
+                      for (const json::Value& d : *ds->as_array()) {
+                          const std::string* id = d.as_string();
+                          if (!id || !input::is_uuid(*id)) continue;
+                          if (!p.departments.empty()) p.departments += ',';
+                          p.departments += *id;
+                      }
+                  }
                   done(std::move(p));
               });
     } catch (const std::exception& e) {

@@ -15,6 +15,8 @@ namespace chat::customer {
 namespace {
 
 constexpr std::string_view kQueuedText = "All agents are busy. You are in queue.";
+// API.md "Offline": escalated into a department outside its hours or with nobody online.
+constexpr std::string_view kAwayText = "We're away right now. Leave your email and we'll get back to you.";
 // The most customer posts committed in one transaction (chat_customer_post_batch allows 64).
 constexpr std::size_t kPostBatchMax = 32;
 
@@ -464,10 +466,19 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
 }
 
 void Service::escalate(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept {
-    // The body carries nothing yet, but it is a write like the others: a JSON object or nothing.
+    // A JSON object or nothing, with an optional "department_id" (a UUID; whether it names a
+    // department of the site is chat_escalate's to say, 422 too).
     auto parsed = parse_body(body);
     if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
-    run("SELECT chat_escalate($1, $2)::text", {sid, std::string(kQueuedText)},
+    std::optional<std::string> department;
+    if (const json::Value* d = parsed.value().find("department_id"); d && !d->is_null()) {
+        const std::string* s = d->as_string();
+        if (!s || !is_uuid(*s))
+            return loop_.post([done] { done(make_error(Errc::validation, "department_id must be a UUID")); });
+        department = *s;
+    }
+    run("SELECT chat_escalate($1, $2, $3::uuid, $4)::text",
+        {sid, std::string(kQueuedText), std::move(department), std::string(kAwayText)},
         [sid, site = std::string(site)](std::string_view text) -> Result<Outcome> {
             auto p = parse_db_json(text);
             if (!p.ok()) return p.error();
@@ -504,9 +515,12 @@ void Service::mark_read(const std::string& sid, std::string_view body, std::stri
                         if (const json::Value* ag = c->find("assigned_agent"))
                             if (const std::string* aid = ag->find_string("id")) assigned = *aid;
                         const std::string* st = c->find_string("status");
-                        if (id)
+                        if (id) {
                             a.events.push_back(
                                 events::read(*id, assigned, events::Sender::customer, n, st ? *st : "", site));
+                            if (const json::Value* d = c->find("department"))
+                                if (const std::string* did = d->find_string("id")) a.events.back().department_id = *did;
+                        }
                     }
                 }
                 a.status = 204;

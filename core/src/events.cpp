@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "chat/input.h"
 #include "chat/json.h"
 
 namespace chat::events {
@@ -35,6 +36,22 @@ std::string sites_of(const json::Value* agent) {
         }
     }
     return out.empty() ? std::string(limits::kSiteDefault) : out;
+}
+
+std::string department_of(const json::Value* conversation) {
+    const json::Value* d = conversation ? conversation->find("department") : nullptr;
+    const std::string* id = d ? d->find_string("id") : nullptr;
+    return id ? *id : std::string();
+}
+
+// Whether `id` is one of the comma-joined `list`.
+bool listed(std::string_view list, std::string_view id) {
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        if (list.substr(0, comma) == id) return true;
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+    return false;
 }
 
 Event make(Type type, std::string conversation_id, std::int64_t seq, std::string assigned,
@@ -121,6 +138,7 @@ std::vector<Event> from_parsed(const json::Value& answer, std::string_view site)
         std::string conv_id = c->find_string("id") ? *c->find_string("id") : std::string();
         std::string assigned = assigned_of(c);
         std::string status = status_of(c);
+        std::string department = department_of(c);
         bool joined = false;
         if (const json::Value* ms = answer.find("messages"); ms && ms->as_array()) {
             for (const json::Value& m : *ms->as_array()) {
@@ -136,7 +154,10 @@ std::vector<Event> from_parsed(const json::Value& answer, std::string_view site)
             out.push_back(make(Type::agent_assigned, conv_id, 0, assigned, &data, status));
         }
         if (status == "closed") out.push_back(make(Type::chat_closed, conv_id, 0, assigned, c, status));
-        for (Event& e : out) e.site = conv_site;
+        for (Event& e : out) {
+            e.site = conv_site;
+            e.department_id = department;
+        }
     } catch (...) {
         out.clear();
     }
@@ -196,35 +217,34 @@ Event presence_parsed(const json::Value& answer) noexcept {
 }
 
 std::string encode(const Event& e) {
-    return "e3\n" + e.cache_key + "\n" + std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" +
-           e.status + "\n" + e.site + "\n" + e.json;
+    std::string head = std::string(e.department_id.empty() ? "e3" : "e4") + "\n" + e.cache_key + "\n" +
+                       std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" + e.status + "\n" + e.site +
+                       "\n";
+    if (!e.department_id.empty()) head += e.department_id + "\n";
+    return head + e.json;
 }
 
 bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role,
-                      std::string_view site) noexcept {
-    if (e.conversation_id.empty()) {  // agent.presence.changed: the agent's colleagues, on a site of theirs
-        std::string_view sites = e.agent_sites;
-        while (!sites.empty()) {
-            auto comma = sites.find(',');
-            if (sites.substr(0, comma) == site) return true;
-            sites = comma == std::string_view::npos ? std::string_view() : sites.substr(comma + 1);
-        }
-        return false;
-    }
+                      std::string_view site, std::string_view departments) noexcept {
+    if (e.conversation_id.empty())  // agent.presence.changed: the agent's colleagues, on a site of theirs
+        return listed(e.agent_sites, site);
     if (e.site != site) return false;            // another site's conversation
     if (role == "supervisor" || role == "admin") return true;
     // assigned to them: open, or closed and handled by them (an agent is only ever
     // assigned conversations in status agent, and a closed one keeps its agent)
     if (!e.assigned_agent_id.empty()) return !agent_id.empty() && e.assigned_agent_id == agent_id;
-    return e.status == "agent";  // the queue; never a bot-only chat, never an unknown one
+    if (e.status != "agent") return false;  // the queue; never a bot-only chat, never an unknown one
+    return e.department_id.empty() || listed(departments, e.department_id);  // a queue they serve
 }
 
 Result<Event> parse(std::string_view text) noexcept {
     try {
         // The envelope: "e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n<json>"
-        // ("e2": the same without <site>, the default site's; "e1": without <status> either).
-        std::string fields[5];
-        int nfields = text.starts_with("e3\n")   ? 5
+        // ("e4": <department> after <site>; "e2": without <site>, the default site's; "e1":
+        // without <status> either).
+        std::string fields[6];
+        int nfields = text.starts_with("e4\n")   ? 6
+                      : text.starts_with("e3\n") ? 5
                       : text.starts_with("e2\n") ? 4
                       : text.starts_with("e1\n") ? 3
                                                  : 0;
@@ -266,7 +286,10 @@ Result<Event> parse(std::string_view text) noexcept {
                 if (const std::string* who = d->find_string("sender_type")) e.sender = sender_named(*who);
             } else {
                 e.assigned_agent_id = assigned_of(d);
-                if (e.type == Type::conversation_updated || e.type == Type::chat_closed) e.status = status_of(d);
+                if (e.type == Type::conversation_updated || e.type == Type::chat_closed) {
+                    e.status = status_of(d);
+                    e.department_id = department_of(d);
+                }
             }
         }
         e.json = std::string(text);
@@ -275,9 +298,14 @@ Result<Event> parse(std::string_view text) noexcept {
             e.version = version;
             e.assigned_agent_id = std::move(fields[2]);  // the sender knew it; message data does not say
             if (nfields >= 4) e.status = std::move(fields[3]);
-            if (nfields == 5) {
+            if (nfields >= 5) {
                 if (!limits::site_name_ok(fields[4])) return make_error(Errc::bad_request, "broken event site");
                 e.site = std::move(fields[4]);
+            }
+            if (nfields == 6) {
+                if (!input::is_uuid(fields[5]))
+                    return make_error(Errc::bad_request, "broken event department");
+                e.department_id = std::move(fields[5]);
             }
         }
         return e;

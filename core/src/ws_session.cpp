@@ -142,7 +142,9 @@ void Session::handle(const Message& m, std::uint64_t now_ms) {
 void Session::typing(const std::string& conv, bool on, std::uint64_t now_ms) {
     if (!typing_.take(now_ms)) return;  // excess typing is dropped
     if (!agent_) {
-        backend_.publish({events::typing(conv, assigned_agent_id_, events::Sender::customer, on, status_, site_)});
+        events::Event e = events::typing(conv, assigned_agent_id_, events::Sender::customer, on, status_, site_);
+        e.department_id = department_id_;
+        backend_.publish({std::move(e)});
         return;
     }
     // API.md: only into conversations the agent may write to
@@ -231,7 +233,7 @@ void Session::deliver(const events::Event& e) {
 
     if (agent_) {
         // what GET /agent/conversations/{id} would show them
-        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role, who_.site))
+        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role, who_.site, who_.departments))
             transport_.send(frame_text(e.json));
         return;
     }
@@ -241,6 +243,9 @@ void Session::deliver(const events::Event& e) {
     if (!e.status.empty()) {
         status_ = e.status;
         assigned_agent_id_ = e.assigned_agent_id;
+        // conversation events carry the department; typing and read of the agent do not
+        if (e.type == events::Type::conversation_updated || e.type == events::Type::message_created)
+            department_id_ = e.department_id;
     }
     // replayed already, or delivered twice
     if (e.type == events::Type::message_created && !first_delivery(e.seq)) return;
@@ -291,6 +296,7 @@ void Session::replayed(Result<customer::Replay> res) {
                 conversation_id_ = e.conversation_id;
                 assigned_agent_id_ = e.assigned_agent_id;
                 status_ = e.status;
+                department_id_ = e.department_id;
             }
         }
         for (const events::Event& e : events) {
@@ -317,9 +323,11 @@ void Session::on_standing(const agent::Standing* now) noexcept {
         if (!agent_ || !authenticated_ || transport_.closing()) return;
         switch (agent::recheck(who_, now)) {
             case agent::Recheck::keep:
+                who_.departments = now->departments;  // joined or left a department: its queue
                 break;
             case agent::Recheck::promote:  // sees more from now on
                 who_.role = now->role;
+                who_.departments = now->departments;
                 grants_.clear();
                 break;
             case agent::Recheck::revoke:

@@ -261,7 +261,7 @@ protected:
     // A customer conversation, escalated; returns its id.
     std::string escalated(const std::string& sid) {
         db().q("SELECT chat_open_session('" + sid + "', NULL, 'Hi!', 50, 'default')");
-        db().q("SELECT chat_escalate('" + sid + "', " + db().lit(kQueued) + ")");
+        db().q("SELECT chat_escalate('" + sid + "', " + db().lit(kQueued) + ", NULL, 'away')");
         return conv_of(sid);
     }
     std::string conv_of(const std::string& sid) {
@@ -449,7 +449,7 @@ TEST_F(AgentTest, CapacityIsRespectedAndACloseGivesTheSlotToTheOldestQueued) {
     EXPECT_EQ(count("SELECT count(*) FROM messages WHERE conversation_id = '" + convs[4] +
                     "' AND sender_type = 'system'"), 1);
     // repeated escalation changes nothing
-    db().q("SELECT chat_escalate('s5', " + db().lit(kQueued) + ")");
+    db().q("SELECT chat_escalate('s5', " + db().lit(kQueued) + ", NULL, 'away')");
     EXPECT_EQ(count("SELECT count(*) FROM messages WHERE conversation_id = '" + convs[4] + "'"), 2);
 
     std::string owner = assignee(convs[0]);
@@ -468,7 +468,7 @@ TEST_F(AgentTest, CapacityIsRespectedAndACloseGivesTheSlotToTheOldestQueued) {
               Errc::invalid_state);
     // the close is visible to the customer
     EXPECT_EQ(db().q("SELECT status FROM conversations WHERE id = '" + convs[0] + "'"), "closed");
-    EXPECT_NE(db().q("SELECT chat_escalate('s1', 'x')").find("conversation is closed"), std::string::npos);
+    EXPECT_NE(db().q("SELECT chat_escalate('s1', 'x', NULL, 'away')").find("conversation is closed"), std::string::npos);
 }
 
 TEST_F(AgentTest, ClaimOverCapacityIs409) {
@@ -773,7 +773,7 @@ TEST_F(AgentTest, ConcurrentEscalationsNeverExceedCapacity) {
     int finished = 0, failed = 0;
     for (int i = 0; i < 30; i++) {
         chat::pg::Pool& pool = i % 2 ? second : *pool_;
-        pool.query("SELECT chat_escalate($1, $2)::text", {"c" + std::to_string(i), kQueued},
+        pool.query("SELECT chat_escalate($1, $2, NULL, 'away')::text", {"c" + std::to_string(i), kQueued},
                    [&](Result<chat::pg::QueryResult> r) {
                        finished++;
                        if (!r.ok()) {

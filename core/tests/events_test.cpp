@@ -221,3 +221,57 @@ TEST(Events, AConversationsEventsReachOnlyTheAgentsOfItsSite) {
 
 }  // namespace
 
+
+namespace {
+
+// Departments (API.md "Departments and routing"): a queued conversation of a department is
+// heard by role agent only when they are a member (their socket's department ids), by
+// supervisors and admins always; the default queue by everyone; the department travels in
+// the envelope ("e4") between nodes, while other events keep the "e3" older nodes read.
+TEST(Events, ADepartmentsQueueIsHeardOnlyByItsMembers) {
+    using chat::events::visible_to_agent;
+    const std::string d1 = "00000000-0000-4000-8000-0000000000d1";
+    const std::string d2 = "00000000-0000-4000-8000-0000000000d2";
+    std::string answer = R"({"conversation":{"id":"c1","status":"agent","assigned_agent":null,)"
+                         R"("department":{"id":")" + d1 + R"(","name":"Returns"}},)"
+                         R"("messages":[{"id":"m1","seq":3,"content":"hi","metadata":{}}]})";
+    auto ev = chat::events::from_answer(answer);
+    ASSERT_EQ(ev.size(), 2u);  // message.created, conversation.updated
+    for (const auto& e : ev) {
+        EXPECT_EQ(e.department_id, d1);
+        EXPECT_FALSE(visible_to_agent(e, "a1", "agent", "default")) << "no departments";
+        EXPECT_FALSE(visible_to_agent(e, "a1", "agent", "default", d2)) << "another department";
+        EXPECT_TRUE(visible_to_agent(e, "a1", "agent", "default", d1));
+        EXPECT_TRUE(visible_to_agent(e, "a1", "agent", "default", d2 + "," + d1));
+        EXPECT_FALSE(visible_to_agent(e, "a1", "agent", "default", d1.substr(0, 20))) << "a prefix is not an id";
+        EXPECT_TRUE(visible_to_agent(e, "s1", "supervisor", "default"));
+        EXPECT_TRUE(visible_to_agent(e, "s1", "admin", "default"));
+        EXPECT_FALSE(visible_to_agent(e, "s1", "admin", "shop-2", d1)) << "never another site";
+        std::string wire = chat::events::encode(e);
+        EXPECT_TRUE(wire.starts_with("e4\n"));
+        auto back = chat::events::parse(wire);
+        ASSERT_TRUE(back.ok());
+        EXPECT_EQ(back.value().department_id, d1);
+        EXPECT_EQ(back.value().json, e.json);
+        EXPECT_FALSE(visible_to_agent(back.value(), "a1", "agent", "default", d2));
+        EXPECT_TRUE(visible_to_agent(back.value(), "a1", "agent", "default", d1));
+    }
+    // once assigned, only the assignee (and bosses) hear it, members or not
+    std::string assigned = R"({"conversation":{"id":"c1","status":"agent","assigned_agent":{"id":"a2"},)"
+                           R"("department":{"id":")" + d1 + R"(","name":"Returns"}}})";
+    auto as = chat::events::from_answer(assigned);
+    ASSERT_FALSE(as.empty());
+    EXPECT_FALSE(visible_to_agent(as.back(), "a1", "agent", "default", d1));
+    EXPECT_TRUE(visible_to_agent(as.back(), "a2", "agent", "default"));
+    // the default queue: everyone, and the envelope older nodes read
+    auto plain = chat::events::from_answer(kAnswer);
+    ASSERT_FALSE(plain.empty());
+    EXPECT_TRUE(plain.back().department_id.empty());
+    EXPECT_TRUE(chat::events::encode(plain.back()).starts_with("e3\n"));
+    // a broken department in the envelope is refused
+    auto t = chat::events::typing("c1", "", chat::events::Sender::customer, true, "agent");
+    EXPECT_FALSE(chat::events::parse("e4\n\n0\n\nagent\ndefault\nnot-a-uuid\n" + t.json).ok());
+    EXPECT_FALSE(chat::events::parse("e4\n\n0\n\nagent\ndefault\n\n" + t.json).ok());
+}
+
+}  // namespace

@@ -33,14 +33,27 @@ LANGUAGE sql STABLE AS $$
         'read_at', chat_ts(m.read_at))
 $$;
 
--- Position in the agent queue of its site: 1 for the oldest waiting conversation.
+-- Position in the queue the conversation waits in (API.md "Offline"): its site's queue of its
+-- department (NULL: the default queue), in serving order (priority_rank, queued_at, id);
+-- 1 for the next one served. plpgsql with one branch per kind of queue, so each count is an
+-- index range of conversations_dept_queue_idx.
 CREATE OR REPLACE FUNCTION chat_queue_position(c conversations) RETURNS int
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN c.status = 'agent' AND c.assigned_agent_id IS NULL THEN
-        (SELECT count(*)::int + 1 FROM conversations q
-          WHERE q.site = c.site AND q.status = 'agent' AND q.assigned_agent_id IS NULL
-            AND (q.queued_at, q.id) < (c.queued_at, c.id))
-    END
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF c.status <> 'agent' OR c.assigned_agent_id IS NOT NULL THEN
+        RETURN NULL;
+    END IF;
+    IF c.department_id IS NULL THEN
+        RETURN (SELECT count(*)::int + 1 FROM conversations q
+                 WHERE q.site = c.site AND q.department_id IS NULL
+                   AND q.status = 'agent' AND q.assigned_agent_id IS NULL
+                   AND (q.priority_rank, q.queued_at, q.id) < (c.priority_rank, c.queued_at, c.id));
+    END IF;
+    RETURN (SELECT count(*)::int + 1 FROM conversations q
+             WHERE q.site = c.site AND q.department_id = c.department_id
+               AND q.status = 'agent' AND q.assigned_agent_id IS NULL
+               AND (q.priority_rank, q.queued_at, q.id) < (c.priority_rank, c.queued_at, c.id));
+END
 $$;
 
 -- viewer 'customer': unread agent/bot/system messages; 'agent': unread customer messages
@@ -52,6 +65,7 @@ RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
     agent jsonb;
     customer jsonb;
+    department jsonb;
     queue_position int;
 BEGIN
     IF c.customer_id IS NOT NULL THEN
@@ -64,6 +78,11 @@ BEGIN
           INTO agent
           FROM agents a WHERE a.id = c.assigned_agent_id;
     END IF;
+    IF c.department_id IS NOT NULL THEN
+        SELECT chat_department_ref_json(d)    -- 45_departments (plpgsql: resolved at run time)
+          INTO department
+          FROM departments d WHERE d.id = c.department_id;
+    END IF;
     IF c.status = 'agent' AND c.assigned_agent_id IS NULL THEN
         queue_position := chat_queue_position(c);
     END IF;
@@ -74,6 +93,12 @@ BEGIN
         'queue_position', queue_position,
         'context', c.context,
         'customer', customer,
+        'department', department,
+        'priority', c.priority,
+        'offline', c.offline,
+        -- API.md "Operators" shapes built by a later issue (no columns yet): constant
+        'tags', '[]'::jsonb,
+        'rating', NULL,
         'last_seq', c.last_seq,
         'unread_count', CASE WHEN viewer = 'customer' THEN c.customer_unread
                              ELSE c.agent_unread END,

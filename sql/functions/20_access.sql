@@ -11,15 +11,29 @@ LANGUAGE sql STABLE AS $$
                     WHERE m.conversation_id = c.id AND m.sender_agent_id = p_agent)
 $$;
 
+-- Whether an agent serves the queue a conversation waits in: the default queue (no
+-- department) is everyone's, a department's queue only its members' (API.md "Departments
+-- and routing").
+CREATE OR REPLACE FUNCTION chat_agent_serves(c conversations, p_agent uuid) RETURNS bool
+LANGUAGE sql STABLE AS $$
+    SELECT c.department_id IS NULL
+        OR EXISTS (SELECT 1 FROM department_agents m
+                    WHERE m.department_id = c.department_id AND m.agent_id = p_agent)
+$$;
+
 -- What an agent may see, on the site of the request (p_site, their token's): only that
--- site's conversations; there, role agent sees their own chats, the queue and closed
--- chats they handled; supervisor and admin see everything. Anything else is a 404.
+-- site's conversations; there, role agent sees their own chats, the queues they serve
+-- (chat_agent_serves: the default queue and their departments') and closed chats they
+-- handled; supervisor and admin see everything. Anything else is a 404 -- so an agent's
+-- claim of another department's queued chat is a 404 too, as the queue view hides it.
+-- events::visible_to_agent (core/src/events.cpp) is the same rule for realtime events.
 CREATE OR REPLACE FUNCTION chat_agent_can_see(c conversations, p_agent uuid, p_role text,
     p_site text)
 RETURNS bool LANGUAGE sql STABLE AS $$
     SELECT c.site = p_site AND (
            p_role IN ('supervisor', 'admin')
-        OR (c.status = 'agent' AND (c.assigned_agent_id = p_agent OR c.assigned_agent_id IS NULL))
+        OR (c.status = 'agent' AND CASE WHEN c.assigned_agent_id IS NULL THEN chat_agent_serves(c, p_agent)
+                                        ELSE c.assigned_agent_id = p_agent END)
         OR (c.status = 'closed' AND chat_agent_handled(c, p_agent)))
 $$;
 

@@ -9,10 +9,18 @@
 -- only be invalidated by writes that free slots (close, requeue), never by ones that
 -- fill them. Each statement in these (volatile, READ COMMITTED) functions takes a fresh
 -- snapshot, so after acquiring the lock a function sees every earlier assignment.
--- Lock order is always: advisory lock, then conversation rows, then agent rows, so
--- the lock graph has no cycles. Under the lock, SKIP LOCKED would only skip a queued
--- conversation that a customer is momentarily writing to and hand the agent a younger
--- one, breaking oldest-first; so the queue head is taken with a plain FOR UPDATE.
+-- Lock order is always: advisory lock, then conversation rows, then agent rows (then
+-- department_agents rows, round_robin's clock, written only under the lock), so
+-- the lock graph has no cycles. Departments do not change the argument: capacity is
+-- counted per agent over all their chats (chat_agent_active, every site and department),
+-- and every route into a department -- assignment by any strategy, claim, transfer --
+-- adds a chat only under the same one lock, so "never two agents" and "never over
+-- capacity" hold per agent across all departments and sites. Which queue a chat waits in
+-- (department_id) is written by escalate under the lock too. Under the lock, SKIP LOCKED
+-- would only skip a queued conversation that a customer is momentarily writing to and hand
+-- the agent a younger one, breaking priority-then-oldest order; so each queue head tried is
+-- taken with a plain FOR UPDATE (several heads may be locked by one call: customer post
+-- batches wait at most 50 ms for a row, see 40_messages, so they never close a cycle).
 -- The sweep additionally uses pg_try_advisory_xact_lock(chat_sweep_lock_key()) so only
 -- one node at a time runs it.
 
@@ -25,30 +33,117 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 72435120032::bigint $$;
 
 -- Gives one conversation (row locked by the caller, under the assign lock) to an
 -- agent: the "<name> joined the chat" system message, version bump, idle clock.
+-- A conversation of a department also moves the agent's round_robin clock there.
 CREATE OR REPLACE FUNCTION chat_assign_to(p_conv uuid, a agents) RETURNS messages
 LANGUAGE plpgsql AS $$
+DECLARE
+    dept uuid;
 BEGIN
     UPDATE conversations
        SET assigned_agent_id = a.id, updated_at = clock_timestamp(), version = version + 1
-     WHERE id = p_conv;
+     WHERE id = p_conv
+    RETURNING department_id INTO dept;
     UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = a.id;
+    IF dept IS NOT NULL THEN
+        UPDATE department_agents SET last_assigned_at = clock_timestamp()
+         WHERE department_id = dept AND agent_id = a.id;
+    END IF;
     RETURN chat_append(p_conv, 'system', NULL, 'event', a.display_name || ' joined the chat',
                        jsonb_build_object('event', 'assigned', 'agent_id', a.id), NULL);
 END
 $$;
 
--- Hands queued conversations, oldest first, to the online agent with the fewest
--- active chats below capacity (ties: idle longest), until the queue is empty or
--- nobody is free. Returns [{conversation_id, agent_id}] of what it assigned.
--- Each site has its own queue, served only by agents granted the site
--- (chat_agent_on_site): one site's queue at a time, so a site nobody can serve never
--- holds up another's (capacity is per agent, across sites, all under the one lock).
+-- The agent a queued conversation (row locked by the caller, under the assign lock) goes
+-- to now, row locked, or NULL when nobody may take it. Only online, live agents granted
+-- the site and below capacity are free. The default queue (no department): the free
+-- agent of the site with the fewest active chats (ties: idle longest, then id). A
+-- department's conversation: only its free members, and only inside its hours; by its
+-- strategy: least_loaded (as the default queue), round_robin (the member assigned least
+-- recently in this department, department_agents.last_assigned_at, never first), sticky
+-- (the agent who last served this customer, if a free member; else least_loaded).
+CREATE OR REPLACE FUNCTION chat_assign_pick(c conversations) RETURNS agents
+LANGUAGE plpgsql AS $$
+DECLARE
+    d departments;
+    a agents;
+    prev uuid;
+BEGIN
+    IF c.department_id IS NULL THEN
+        SELECT * INTO a FROM agents g
+         WHERE g.presence = 'online' AND g.deleted_at IS NULL
+           AND chat_agent_on_site(g, c.site)
+           AND chat_agent_active(g.id) < g.max_active_chats
+         ORDER BY chat_agent_active(g.id), g.last_assigned_at NULLS FIRST, g.id
+         LIMIT 1
+           FOR UPDATE;
+        RETURN a;    -- all NULL when not found
+    END IF;
+
+    SELECT * INTO d FROM departments WHERE id = c.department_id;
+    IF NOT FOUND OR NOT chat_hours_open(d.hours, clock_timestamp()) THEN
+        RETURN NULL;
+    END IF;
+
+    IF d.strategy = 'sticky' AND c.customer_id IS NOT NULL THEN
+        SELECT o.assigned_agent_id INTO prev FROM conversations o
+         WHERE o.customer_id = c.customer_id AND o.assigned_agent_id IS NOT NULL AND o.id <> c.id
+         ORDER BY o.updated_at DESC
+         LIMIT 1;
+        IF prev IS NOT NULL THEN
+            SELECT g.* INTO a FROM agents g JOIN department_agents m ON m.agent_id = g.id
+             WHERE g.id = prev AND m.department_id = d.id
+               AND g.presence = 'online' AND g.deleted_at IS NULL
+               AND chat_agent_on_site(g, c.site)
+               AND chat_agent_active(g.id) < g.max_active_chats
+               FOR UPDATE OF g;
+            IF FOUND THEN
+                RETURN a;
+            END IF;
+        END IF;
+    END IF;
+
+    IF d.strategy = 'round_robin' THEN
+        SELECT g.* INTO a FROM agents g JOIN department_agents m ON m.agent_id = g.id
+         WHERE m.department_id = d.id
+           AND g.presence = 'online' AND g.deleted_at IS NULL
+           AND chat_agent_on_site(g, c.site)
+           AND chat_agent_active(g.id) < g.max_active_chats
+         ORDER BY m.last_assigned_at NULLS FIRST, g.id
+         LIMIT 1
+           FOR UPDATE OF g;
+    ELSE
+        SELECT g.* INTO a FROM agents g JOIN department_agents m ON m.agent_id = g.id
+         WHERE m.department_id = d.id
+           AND g.presence = 'online' AND g.deleted_at IS NULL
+           AND chat_agent_on_site(g, c.site)
+           AND chat_agent_active(g.id) < g.max_active_chats
+         ORDER BY chat_agent_active(g.id), g.last_assigned_at NULLS FIRST, g.id
+         LIMIT 1
+           FOR UPDATE OF g;
+    END IF;
+    RETURN a;
+END
+$$;
+
+-- Hands queued conversations to free agents until no queue has both a conversation and
+-- someone free to serve it. Returns [{conversation_id, agent_id}] of what it assigned.
+-- Each site has its own queues -- the default queue and one per department -- served only
+-- by agents granted the site (chat_agent_on_site): one site at a time, so a site nobody
+-- can serve never holds up another's (capacity is per agent, across sites and
+-- departments, all under the one lock). Within a site, the queue heads are tried in
+-- serving order (priority_rank, then queued_at, then id) and the first one that
+-- chat_assign_pick finds an agent for is assigned; then the heads are read again. A
+-- queue whose head nobody may take is skipped this round (every conversation of a queue
+-- has the same possible agents, so its head stands for it); a default queue nobody may
+-- take means nobody on the site is free, which ends the site.
 CREATE OR REPLACE FUNCTION chat_assign_queue() RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     s text;
+    h record;
     c conversations;
     a agents;
+    progress bool;
     out jsonb := '[]'::jsonb;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
@@ -56,26 +151,39 @@ BEGIN
               WHERE status = 'agent' AND assigned_agent_id IS NULL
               ORDER BY site
     LOOP
+        <<site>>
         LOOP
-            SELECT * INTO c FROM conversations
-             WHERE site = s AND status = 'agent' AND assigned_agent_id IS NULL
-             ORDER BY queued_at, id
-             LIMIT 1
-               FOR UPDATE;
-            EXIT WHEN NOT FOUND;
-
-            SELECT * INTO a FROM agents g
-             WHERE g.presence = 'online' AND g.deleted_at IS NULL
-               AND chat_agent_on_site(g, s)
-               AND chat_agent_active(g.id) < g.max_active_chats
-             ORDER BY chat_agent_active(g.id), g.last_assigned_at NULLS FIRST, g.id
-             LIMIT 1
-               FOR UPDATE;
-            EXIT WHEN NOT FOUND;
-
-            PERFORM chat_assign_to(c.id, a);
-            out := out || jsonb_build_array(jsonb_build_object('conversation_id', c.id,
-                                                               'agent_id', a.id));
+            progress := false;
+            FOR h IN
+                SELECT q.id FROM (
+                    (SELECT id, priority_rank, queued_at FROM conversations
+                      WHERE site = s AND department_id IS NULL
+                        AND status = 'agent' AND assigned_agent_id IS NULL
+                      ORDER BY priority_rank, queued_at, id
+                      LIMIT 1)
+                    UNION ALL
+                    SELECT k.* FROM departments d CROSS JOIN LATERAL (
+                        SELECT id, priority_rank, queued_at FROM conversations
+                         WHERE site = s AND department_id = d.id
+                           AND status = 'agent' AND assigned_agent_id IS NULL
+                         ORDER BY priority_rank, queued_at, id
+                         LIMIT 1) k
+                     WHERE d.site = s) q
+                 ORDER BY q.priority_rank, q.queued_at, q.id
+            LOOP
+                SELECT * INTO c FROM conversations WHERE id = h.id FOR UPDATE;
+                a := chat_assign_pick(c);
+                IF a.id IS NULL THEN
+                    EXIT site WHEN c.department_id IS NULL;    -- nobody on the site is free
+                    CONTINUE;
+                END IF;
+                PERFORM chat_assign_to(c.id, a);
+                out := out || jsonb_build_array(jsonb_build_object('conversation_id', c.id,
+                                                                   'agent_id', a.id));
+                progress := true;
+                EXIT;    -- the heads changed: read them again
+            END LOOP;
+            EXIT WHEN NOT progress;
         END LOOP;
     END LOOP;
     RETURN out;
@@ -134,15 +242,23 @@ BEGIN
 END
 $$;
 
--- POST /escalate: automated -> agent (once), then assignment.
--- The queued message is added once, and only when nobody could take the chat; with a
--- free agent the only new message is "<name> joined the chat". Repeats change nothing;
--- closed is 409. Returns the messages this call added.
-CREATE OR REPLACE FUNCTION chat_escalate(p_sid text, p_queued_text text)
+-- POST /escalate {"department_id"?}: automated -> agent (once), into the department's
+-- queue (p_department, which must be one of the conversation's site: else CH422 naming
+-- department_id) or the default queue (NULL), then assignment.
+-- When nobody could take the chat, one system message is added once: into a department
+-- outside its hours or with no member online (chat_department_open), the conversation is
+-- offline (kept as a record once it is served) and gets p_away_text; otherwise
+-- p_queued_text. With a free agent the only new message is "<name> joined the chat".
+-- Repeats change nothing (a department given again is checked, not applied); closed is
+-- 409. Returns the messages this call added.
+CREATE OR REPLACE FUNCTION chat_escalate(p_sid text, p_queued_text text, p_department uuid,
+    p_away_text text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     c conversations;
+    d departments;
     before int;
+    off bool := false;
     m messages;
     assigned jsonb := '[]'::jsonb;
 BEGIN
@@ -150,6 +266,13 @@ BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
 
     c := chat_session_conv(p_sid, true);
+    IF p_department IS NOT NULL THEN
+        SELECT * INTO d FROM departments WHERE id = p_department AND site = c.site;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'department_id is not a department of this site' USING ERRCODE = 'CH422';
+        END IF;
+        off := NOT chat_department_open(d);
+    END IF;
     IF c.status = 'closed' THEN
         RAISE EXCEPTION 'conversation is closed' USING ERRCODE = 'CH409';
     END IF;
@@ -159,6 +282,7 @@ BEGIN
         UPDATE conversations
            SET status = 'agent', requested_agent_at = clock_timestamp(),
                queued_at = clock_timestamp(), updated_at = clock_timestamp(),
+               department_id = d.id, offline = off,
                version = version + 1
          WHERE id = c.id;
 
@@ -168,9 +292,14 @@ BEGIN
         IF c.assigned_agent_id IS NULL
            AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = c.id
                               AND sender_type = 'system'
-                              AND metadata->>'event' = 'queued') THEN
-            m := chat_append(c.id, 'system', NULL, 'event', p_queued_text,
-                             '{"event": "queued"}'::jsonb, NULL);
+                              AND metadata->>'event' IN ('queued', 'offline')) THEN
+            IF off THEN
+                m := chat_append(c.id, 'system', NULL, 'event', p_away_text,
+                                 '{"event": "offline"}'::jsonb, NULL);
+            ELSE
+                m := chat_append(c.id, 'system', NULL, 'event', p_queued_text,
+                                 '{"event": "queued"}'::jsonb, NULL);
+            END IF;
         END IF;
     END IF;
 

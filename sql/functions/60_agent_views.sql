@@ -2,7 +2,7 @@
 -- and keyset pages, GET /agent/conversations/{id}), filtered by 20_access's visibility.
 
 -- GET /agent/conversations, on the request's site only (p_site). Views: active (assigned to me, open), queue (unassigned,
--- oldest first), closed (closed ones I handled; supervisor/admin: all), all (mine of any
+-- oldest first; role agent: the queues they serve, chat_agent_serves; supervisor/admin: every queue of the site), closed (closed ones I handled; supervisor/admin: all), all (mine of any
 -- status; supervisor/admin: everyone's). Keyset pagination: queue is ordered by
 -- (queued_at, id) ascending, the others by (updated_at DESC, id); the cursor is the last
 -- item's key, (p_cur_us = epoch microseconds, p_cur_id), NULL for the first page.
@@ -28,6 +28,9 @@ BEGIN
           INTO ids, keys
           FROM (SELECT id, queued_at FROM conversations
                  WHERE site = p_site AND status = 'agent' AND assigned_agent_id IS NULL
+                   AND (boss OR department_id IS NULL
+                        OR department_id IN (SELECT m.department_id FROM department_agents m
+                                              WHERE m.agent_id = p_agent))
                    AND (cur IS NULL OR (queued_at, id) > (cur, p_cur_id))
                  ORDER BY queued_at, id
                  LIMIT p_limit + 1) q;

@@ -118,7 +118,8 @@ $$;
 
 -- Every authenticated agent request: the token's version must still be current, the
 -- agent not deleted and still granted the token's site (p_site); also the heartbeat (last_seen_at, written at most once a
--- second to spare the row). {"agent", "token_version"} or NULL (core answers 401).
+-- second to spare the row). {"agent", "token_version", "departments": [ids of the departments
+-- they are a member of: whose queue events an agent socket hears]} or NULL (core answers 401).
 CREATE OR REPLACE FUNCTION chat_agent_auth(p_agent uuid, p_token_version bigint,
     p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -133,7 +134,9 @@ BEGIN
     IF a.last_seen_at IS NULL OR a.last_seen_at < clock_timestamp() - interval '1 second' THEN
         UPDATE agents SET last_seen_at = clock_timestamp() WHERE id = p_agent;
     END IF;
-    RETURN jsonb_build_object('agent', chat_agent_json(a), 'token_version', a.token_version);
+    RETURN jsonb_build_object('agent', chat_agent_json(a), 'token_version', a.token_version,
+        'departments', coalesce((SELECT jsonb_agg(m.department_id ORDER BY m.department_id)
+                                   FROM department_agents m WHERE m.agent_id = a.id), '[]'::jsonb));
 END
 $$;
 

@@ -54,6 +54,8 @@ struct Principal {
     std::int64_t token_version = 0;
     std::string site{limits::kSiteDefault};  // the token's (chat_site), granted to the agent
     std::string agent_json;          // the Agent object, as of this request
+    std::string departments{};       // ids of the departments they are a member of, comma-joined
+                                     // (whose queue events their sockets hear)
 };
 
 // An agent's standing now (Service::standing), to re-check an open socket's Principal.
@@ -63,6 +65,7 @@ struct Standing {
     std::int64_t token_version = 0;
     bool deleted = false;
     std::vector<std::string> sites{std::string(limits::kSiteDefault)};  // granted
+    std::string departments{};       // as Principal::departments, now
 };
 
 // What an open socket does when its agent's standing is read again: keep going; take

@@ -99,7 +99,8 @@ public:
     void conversation(const std::string& sid, std::int64_t after, std::int64_t limit, Done done) noexcept;
     // POST /messages; the bot answers from the FAQ of `site` (the session's).
     void post_message(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
-    // POST /escalate (body: a JSON object or empty); `site` is the session's, for its events.
+    // POST /escalate (body: a JSON object or empty, with an optional "department_id");
+    // `site` is the session's, for its events.
     void escalate(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
     // POST /read
     void mark_read(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;

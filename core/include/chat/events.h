@@ -45,6 +45,8 @@ struct Event {
                                     // ("automated" | "agent" | "closed"), empty if unknown
     std::string site{limits::kSiteDefault};  // the conversation's site (chat_site): only
                                     // agent sockets of that site hear it
+    std::string department_id;      // the conversation's department, empty for none (the default
+                                    // queue): a queued one is heard only by its members
     std::string agent_sites;        // agent.presence.changed: the agent's sites, comma-joined
                                     // (from its Agent object): only those sites' sockets hear it
     std::string json;               // the event as sent to clients
@@ -56,9 +58,10 @@ struct Event {
 };
 
 // The Redis payload of an event: its JSON behind an envelope with the routing
-// facts clients never see ("e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n").
-// parse() also reads the older "e2" (no site: the default site's) and "e1" (no status)
-// envelopes of nodes not yet upgraded.
+// facts clients never see ("e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n";
+// "e4\n...<site>\n<department>\n" for a conversation of a department, so nodes not yet
+// upgraded still read every other event). parse() also reads the older "e2" (no site: the
+// default site's) and "e1" (no status) envelopes of nodes not yet upgraded.
 std::string encode(const Event& e);
 
 // Whether an agent socket may hear the event (a presence change: when the agent it is about
@@ -68,9 +71,12 @@ std::string encode(const Event& e);
 // (status agent, nobody assigned) and conversations assigned to them (open, or closed
 // ones they handled). Bot-only conversations, other agents' chats and events whose
 // conversation status is unknown are not theirs. Nobody hears a conversation of another
-// site than the socket's (`site`, its token's), whatever the role.
+// site than the socket's (`site`, its token's), whatever the role. The queue of a
+// department is heard by role agent only when `departments` (the ids of theirs,
+// comma-joined) holds it (chat_agent_serves).
 bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role,
-                      std::string_view site = limits::kSiteDefault) noexcept;
+                      std::string_view site = limits::kSiteDefault,
+                      std::string_view departments = {}) noexcept;
 
 // The events of a write whose answer is {"conversation": C, "messages": [M...], ...}:
 // one message.created per message (ascending), then conversation.updated, plus

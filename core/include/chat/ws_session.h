@@ -144,6 +144,7 @@ private:
     std::string conversation_id_;    // customers: what they hear and write into
     std::string assigned_agent_id_;  // customers: routing facts of their typing
     std::string status_;
+    std::string department_id_;      // (a queued chat of a department: only its members hear it)
     bool first_delivery(std::int64_t seq) noexcept;
 
     // Customers: which message.created went out. Two writes of one conversation may be

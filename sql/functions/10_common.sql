@@ -96,8 +96,8 @@ BEGIN
         'department', department,
         'priority', c.priority,
         'offline', c.offline,
-        -- API.md "Operators" shapes built by a later issue (no columns yet): constant
-        'tags', '[]'::jsonb,
+        'tags', to_jsonb(c.tags),
+        -- API.md "Operators" shape built by a later issue (no column yet): constant
         'rating', NULL,
         'last_seq', c.last_seq,
         'unread_count', CASE WHEN viewer = 'customer' THEN c.customer_unread

@@ -145,14 +145,18 @@ is(patch_conv($a1->{auth}, $c1, {})->{status}, 400, 'an empty PATCH is 400');
 
 is(patch_conv($a2->{auth}, $c1, { priority => 'high' })->{status}, 404,
    "another agent cannot even see a1's chat: 404");
+# a chat a2 answered, then transferred to a1, who closed it: a2 still sees it, a1 holds it
+presence($a2, 'online');
 my $closed_c = customer();
-escalate($closed_c);
+is(escalate($closed_c)->{assigned_agent}{id}, $a2->{id}, 'the next chat goes to a2 (the least loaded)');
+is($ng->post("$A/conversations/$closed_c->{id}/messages", headers => $a2->{auth},
+             json => { text => 'hi', client_id => uuid(2) })->{status}, 201, 'a2 answers it');
+is($ng->post("$A/conversations/$closed_c->{id}/transfer", headers => $a2->{auth},
+             json => { agent_id => $a1->{id} })->{status}, 200, 'a2 transfers it to a1');
+presence($a2, 'offline');
 is($ng->post("$A/conversations/$closed_c->{id}/close", headers => $a1->{auth}, json => {})->{status}, 200,
-   'a1 closes a chat');
+   'a1 closes it');
 is(patch_conv($a1->{auth}, $closed_c, { tags => ['followup'] })->{status}, 200, 'a1 tags the closed chat they handled');
-ChatTest::sql("INSERT INTO messages (conversation_id, seq, sender_type, sender_agent_id, content)
-               SELECT id, last_seq + 1, 'agent', '$a2->{id}', 'hi' FROM conversations WHERE id = '$closed_c->{id}';
-               UPDATE conversations SET last_seq = last_seq + 1 WHERE id = '$closed_c->{id}'");
 is(patch_conv($a2->{auth}, $closed_c, { tags => ['x'] })->{status}, 403,
    'an agent who wrote in it but is not its agent: 403 like other writes');
 my $s2c = customer("/shop$C");

@@ -3,7 +3,8 @@
 # client_id, never shown to the customer, note.created heard by agents only), canned replies
 # (admin CRUD per site, 409 on a taken shortcut, any agent lists them) and the views' filters
 # tag=, department_id=, priority= and q= (full-text search over message text); each with its
-# 422 naming the field, 403 for another agent's chat and 404 for another site's ids.
+# 422 naming the field, 403 for another agent's chat and 404 for another site's ids; and department
+# changes racing assignment (members only, nobody over capacity).
 use strict;
 use warnings;
 use FindBin;
@@ -12,6 +13,9 @@ use Test::More;
 use ChatTest;
 use ChatWS;
 use JSON::PP ();
+use File::Temp ();
+use POSIX ();
+use Time::HiRes ();
 
 sub reset_state {    # nobody online, no open chat
     ChatTest::sql("UPDATE agents SET presence = 'offline' WHERE presence <> 'offline';
@@ -349,6 +353,52 @@ is_422($ng->get("$A/conversations?view=queue&q=%21%21", headers => $admin), 'q',
 is_deeply(ids("view=queue&department_id=$returns", $a1->{auth}), [], "a1 (not in Returns) finds nothing of its queue");
 is(ChatTest::sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'messages_content_fts_idx'
                    AND indexdef LIKE '%gin%to_tsvector%'"), 1, 'message text has its GIN full-text index');
+
+# --- department changes racing assignment ------------------------------------------------------
+# 16 queued chats in two departments with an overlapping member; at once, every chat is moved
+# to the other department while three agents come online: members only, nobody over capacity,
+# every slot filled (PATCH takes the assign lock before the row, like every assignment).
+
+reset_state();
+my @b = map { create_agent("b$_", max => 2) } 1 .. 3;
+my $dx = department('DX', [ $b[0], $b[1] ]);
+my $dy = department('DY', [ $b[1], $b[2] ]);
+my %member = ($dx => { map { $_->{id} => 1 } $b[0], $b[1] }, $dy => { map { $_->{id} => 1 } $b[1], $b[2] });
+my @race = map { my $c = customer(); escalate($c, $_ % 2 ? $dx : $dy); +{ %$c, to => $_ % 2 ? $dy : $dx } } 1 .. 16;
+my $dir = File::Temp::tempdir(CLEANUP => 1);
+my $start = Time::HiRes::time() + 1;
+my @pids;
+for my $i (0 .. $#race + @b) {
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $wait = $start - Time::HiRes::time();
+        Time::HiRes::sleep($wait) if $wait > 0;
+        my $st = eval {
+            $i <= $#race
+                ? patch_conv($admin, $race[$i], { department_id => $race[$i]{to} })->{status}
+                : $ng->post("$A/presence", headers => $b[$i - @race]{auth}, json => { presence => 'online' })->{status};
+        } // 'died';
+        if (open my $fh, '>', "$dir/$i") { print $fh $st; close $fh }
+        POSIX::_exit(0);
+    }
+    push @pids, $pid;
+}
+waitpid($_, 0) for @pids;
+my @st = map { my $v = 'none'; if (open my $fh, '<', "$dir/$_") { $v = <$fh> // 'none' } $v } 0 .. $#race + @b;
+is(scalar(grep { $_ eq '200' } @st), 19, '16 department changes and 3 agents coming online at once: all 200')
+    or diag("statuses: @st");
+my (%load, $wrong, $moved);
+for my $c (@race) {
+    my $cv = view($c)->{conversation};
+    $moved++ if ($cv->{department}{id} // '') eq $c->{to};
+    next unless $cv->{assigned_agent};
+    $load{ $cv->{assigned_agent}{id} }++;
+    $wrong++ unless $member{ $c->{to} }{ $cv->{assigned_agent}{id} };
+}
+is($moved, 16, 'every chat is in the department it was moved to');
+ok(!$wrong, 'each went only to a member of its new department') or diag("$wrong to non-members");
+is_deeply([ sort values %load ], [ 2, 2, 2 ], 'each agent holds exactly their capacity (every slot filled, none over)')
+    or diag(explain \%load);
 
 $_->close for values %ws;
 reset_state();

@@ -48,12 +48,8 @@ void Service::conversations(const Principal& p, std::string_view query, Done don
         // filters (API.md "Agent tools"): each checked here, 422 naming it
         std::optional<std::string> tag, department, priority, search;
         if (auto it = q.find("tag"); it != q.end()) {
-            std::string t = it->second;
-            for (char& ch : t)
-                if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-            if (!limits::tag_ok(t))
-                return fail(done, Errc::validation, "tag must match " + std::string(limits::kTagPattern));
-            tag = std::move(t);
+            tag = input::normal_tag(it->second);
+            if (!tag) return fail(done, Errc::validation, "tag must match " + std::string(limits::kTagPattern));
         }
         if (auto it = q.find("department_id"); it != q.end()) {
             if (!input::is_uuid(it->second))
@@ -67,7 +63,8 @@ void Service::conversations(const Principal& p, std::string_view query, Done don
         }
         if (auto it = q.find("q"); it != q.end()) {
             const auto n = static_cast<std::int64_t>(chat::utf8_length(it->second));
-            if (!chat::valid_utf8(it->second) || blank(it->second) || !limits::kSearchQueryChars.contains(n) || input::has_control(it->second))
+            if (!chat::valid_utf8(it->second) || blank(it->second) || !limits::kSearchQueryChars.contains(n) ||
+                input::has_control(it->second))
                 return fail(done, Errc::validation,
                             "q must be " + limits::range_text(limits::kSearchQueryChars) + " characters of text");
             search = it->second;

@@ -42,12 +42,9 @@ Result<json::Value> check_patch(const json::Value& in) {
         std::vector<std::string> tags;
         for (const json::Value& e : *list) {
             const std::string* s = e.as_string();
-            if (!s || s->size() > static_cast<std::size_t>(limits::kTagBytes.max)) return bad();
-            std::string t = *s;
-            for (char& c : t)
-                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-            if (!limits::tag_ok(t)) return bad();
-            if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(std::move(t));
+            std::optional<std::string> t = s ? input::normal_tag(*s) : std::nullopt;
+            if (!t) return bad();
+            if (std::find(tags.begin(), tags.end(), *t) == tags.end()) tags.push_back(std::move(*t));
             if (tags.size() > limits::kTagsMax) return bad();
         }
         json::Value out{json::Array{}};

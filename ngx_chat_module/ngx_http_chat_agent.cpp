@@ -68,6 +68,22 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
                                               std::move(d));
       }, NULL },
 
+    { NGX_HTTP_PATCH, "v1/agent/conversations/{id}", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().update_conversation(*c.agent, c.id, c.body,
+                                                     std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_POST, "v1/agent/conversations/{id}/notes", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().note(*c.agent, c.id, c.body, std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_CHAT_READ, "v1/agent/canned", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().canned(*c.agent, std::move(d));
+      }, NULL },
+
     { NGX_HTTP_POST, "v1/agent/conversations/{id}/messages",
       NGX_HTTP_CHAT_AGENT,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
@@ -168,6 +184,29 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
           ngx_http_chat_agents().admin_delete_department(*c.agent, c.id,
                                                          std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_CHAT_READ, "v1/admin/canned", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_canned(*c.agent, std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_POST, "v1/admin/canned", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_create_canned(*c.agent, c.body,
+                                                     std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_PATCH, "v1/admin/canned/{id}", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_update_canned(*c.agent, c.id, c.body,
+                                                     std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_DELETE, "v1/admin/canned/{id}", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_delete_canned(*c.agent, c.id,
+                                                     std::move(d));
       }, NULL },
 
     { 0, NULL, ngx_http_chat_auth_none, 0, NULL, NULL }

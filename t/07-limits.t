@@ -74,6 +74,12 @@ my %insert = (
         my ($col, $v) = @_;
         "INSERT INTO unmatched_questions (site, day, $col) VALUES ('default', current_date, $v)";
     },
+    canned_replies => sub {
+        my ($col, $v) = @_;
+        my %row = (shortcut => "'s'", title => "'t'", text => "'x'", $col => $v);
+        my @c = sort keys %row;
+        'INSERT INTO canned_replies (' . join(', ', @c) . ') VALUES (' . join(', ', map { $row{$_} } @c) . ')';
+    },
     faq_entries => sub {
         my ($col, $v) = @_;
         my %row = (slug => "'s'", question => "'q'", answer => "'a'", $col => $v);
@@ -167,6 +173,20 @@ is($A->{faq_slug_bytes}{max}, $S->{'faq_entries.slug'}{max_length}, 'the API and
 is($A->{site_bytes}{max}, $S->{'conversations.site'}{max_length}, 'the API and the schema bound site names alike');
 is($A->{department_name_chars}{max}, $S->{'departments.name'}{max_length},
    'the API and the schema bound department names alike');
+is($A->{canned_shortcut_bytes}{max}, $S->{'canned_replies.shortcut'}{max_length},
+   'the API and the schema bound canned shortcuts alike');
+
+# Tags: the schema's CHECK holds the API's bounds (pattern, count, no empty or NULL element).
+my $tag_state = sub { state_of("INSERT INTO conversations (session_id, tags) VALUES ('s', " . shift . ')') };
+is($tag_state->(q{ARRAY['refund', 'a' || repeat('b', 31)]}), 'ok', 'conversations.tags accepts tags at the bounds');
+is($tag_state->('ARRAY[' . join(', ', map { "'t$_'" } 1 .. $A->{tags_max}) . ']'), 'ok',
+   "conversations.tags accepts $A->{tags_max} tags");
+is($tag_state->('ARRAY[' . join(', ', map { "'t$_'" } 0 .. $A->{tags_max}) . ']'), '23514',
+   'conversations.tags refuses one more');
+is($tag_state->($_), '23514', "conversations.tags refuses $_")
+    for q{ARRAY['Refund']}, q{ARRAY['-x']}, q{ARRAY['a b']}, q{ARRAY['']}, q{ARRAY[NULL]::text[]},
+        q{ARRAY['a' || repeat('b', 32)]};
+
 is($limits->{directives}{chat_site}{default}, $S->{'conversations.site'}{default},
    'chat_site defaults to the site the schema gives existing rows');
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "chat/events.h"
+#include "chat/json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -25,5 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)chat::events::from_answer(in);
     (void)chat::events::side_effects(in);
     (void)chat::events::presence(in);
+    if (auto v = chat::json::parse(in); v.ok()) {
+        const auto note = chat::events::note_created(v.value());
+        if (!note.json.empty() && chat::events::customer_may_hear(note.type)) std::abort();
+    }
     return 0;
 }

@@ -78,20 +78,31 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
     return n;
 }
 
-Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status, Effects fx,
-                     std::string_view site) {
+Result<json::Value> parse_answer(std::string_view text) {
     json::Limits lim;
     lim.max_bytes = 64u << 20;
     auto v = json::parse(text, lim);
     if (!v.ok()) return make_error(Errc::internal, "unexpected database answer: " + v.error().message);
+    return v;
+}
+
+Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status, Effects fx,
+                     std::string_view site) {
+    auto v = parse_answer(text);
+    if (!v.ok()) return v.error();
+    return pick_parsed(v.value(), keys, status, fx, site);
+}
+
+Result<Outcome> pick_parsed(const json::Value& root, std::initializer_list<std::string_view> keys, int status,
+                            Effects fx, std::string_view site) {
     Outcome a;
     a.status = status;
-    if (fx == Effects::publish) add_effects(a, v.value(), site);
+    if (fx == Effects::publish) add_effects(a, root, site);
     if (status == 204) return a;
     json::Writer w(a.body);
     w.begin_object();
     for (std::string_view k : keys) {
-        const json::Value* x = v.value().find(k);
+        const json::Value* x = root.find(k);
         w.key(k);
         if (x) w.value(*x);
         else w.null();

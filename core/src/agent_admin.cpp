@@ -1,5 +1,5 @@
-// The admin API: agents, the FAQ and departments (list, create, update, delete), each
-// with its input rules from limits.h (a department's in chat::department).
+// The admin API: agents, the FAQ, departments and canned replies (list, create, update,
+// delete), each with its input rules from limits.h (a department's in chat::department).
 #include <string>
 
 #include "agent_util.h"
@@ -141,6 +141,35 @@ Validated check_faq_fields(const json::Value& in, bool create, json::Value& patc
             patch.set("is_active", json::Value(*b));
         }
     }
+    return {};
+}
+
+// A canned reply's fields (all required on create): {"shortcut", "title", "text"}.
+Validated check_canned_fields(const json::Value& in, bool create, json::Value& patch) {
+    auto err = [](Errc c, std::string m) { return Validated{Error{c, std::move(m)}}; };
+    if (const json::Value* v = in.find("shortcut"); v && !v->is_null()) {
+        const std::string* s = v->as_string();
+        if (!s || !input::valid_slug(*s))
+            return err(Errc::validation, "shortcut must match " + std::string(limits::kCannedShortcutPattern));
+        patch.set("shortcut", json::Value(*s));
+    } else if (create) {
+        return err(Errc::bad_request, "shortcut is required");
+    }
+    auto text = [&](std::string_view name, limits::Range chars) -> Validated {
+        const json::Value* f = in.find(name);
+        if (!f || f->is_null()) {
+            if (create) return err(Errc::bad_request, std::string(name) + " is required");
+            return {};
+        }
+        const std::string* s = f->as_string();
+        if (!s || blank(*s) || !chars.contains(static_cast<std::int64_t>(chat::utf8_length(*s))))
+            return err(Errc::validation, std::string(name) + " must be non-empty text of at most " +
+                                             std::to_string(chars.max) + " characters");
+        patch.set(std::string(name), json::Value(*s));
+        return {};
+    };
+    if (auto v = text("title", limits::kCannedTitleChars); !v.ok()) return v;
+    if (auto v = text("text", limits::kCannedTextChars); !v.ok()) return v;
     return {};
 }
 
@@ -392,6 +421,63 @@ void Service::admin_delete_department(const Principal& p, std::string_view id, D
         run("SELECT chat_admin_department_delete($1::uuid, $2)::text", {std::string(id), p.site},
             [site = p.site](std::string_view text, bool) { return pick(text, {}, 204, Effects::publish, site); },
             std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::admin_canned(const Principal& p, Done done) noexcept {
+    try {
+        CHAT_REQUIRE_ADMIN(p, done);
+        run("SELECT chat_canned_list($1)::text", {p.site},
+            [](std::string_view text, bool) { return pick(text, {"canned"}, 200, Effects::none); },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::admin_create_canned(const Principal& p, std::string_view body, Done done) noexcept {
+    try {
+        CHAT_REQUIRE_ADMIN(p, done);
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
+        json::Value fields{json::Object{}};
+        if (auto v = check_canned_fields(parsed.value(), true, fields); !v.ok())
+            return fail(done, v.error.code, v.error.message);
+        run("SELECT chat_admin_canned_create($1::jsonb, $2)::text", {json::to_string(fields), p.site},
+            [](std::string_view text, bool) { return pick(text, {"canned"}, 201, Effects::none); },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::admin_update_canned(const Principal& p, std::string_view id, std::string_view body,
+                                  Done done) noexcept {
+    try {
+        CHAT_REQUIRE_ADMIN(p, done);
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "canned reply not found");
+        auto parsed = parse_body(body);
+        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
+        json::Value patch{json::Object{}};
+        if (auto v = check_canned_fields(parsed.value(), false, patch); !v.ok())
+            return fail(done, v.error.code, v.error.message);
+        run("SELECT chat_admin_canned_update($1::uuid, $2::jsonb, $3)::text",
+            {std::string(id), json::to_string(patch), p.site},
+            [](std::string_view text, bool) { return pick(text, {"canned"}, 200, Effects::none); },
+            std::move(done));
+    } catch (const std::exception& e) {
+        fail(done, Errc::internal, e.what());
+    }
+}
+
+void Service::admin_delete_canned(const Principal& p, std::string_view id, Done done) noexcept {
+    try {
+        CHAT_REQUIRE_ADMIN(p, done);
+        if (!input::is_uuid(id)) return fail(done, Errc::not_found, "canned reply not found");
+        run("SELECT chat_admin_canned_delete($1::uuid, $2)::text", {std::string(id), p.site},
+            [](std::string_view text, bool) { return pick(text, {}, 204, Effects::none); }, std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }

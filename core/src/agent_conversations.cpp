@@ -45,8 +45,33 @@ void Service::conversations(const Principal& p, std::string_view query, Done don
             cur_us = std::to_string(c.value().first);
             cur_id = c.value().second;
         }
-        run("SELECT chat_agent_conversations($1::uuid, $2, $3, $4, $5, $6::uuid, $7)::text",
-            {p.agent_id, p.role, view, std::to_string(limit), cur_us, cur_id, p.site},
+        // filters (API.md "Agent tools"): each checked here, 422 naming it
+        std::optional<std::string> tag, department, priority, search;
+        if (auto it = q.find("tag"); it != q.end()) {
+            tag = input::normal_tag(it->second);
+            if (!tag) return fail(done, Errc::validation, "tag must match " + std::string(limits::kTagPattern));
+        }
+        if (auto it = q.find("department_id"); it != q.end()) {
+            if (!input::is_uuid(it->second))
+                return fail(done, Errc::validation, "department_id must be a department's id");
+            department = it->second;
+        }
+        if (auto it = q.find("priority"); it != q.end()) {
+            if (!limits::one_of(limits::kPriorities, it->second))
+                return fail(done, Errc::validation, "priority must be " + limits::names_text(limits::kPriorities));
+            priority = it->second;
+        }
+        if (auto it = q.find("q"); it != q.end()) {
+            const auto n = static_cast<std::int64_t>(chat::utf8_length(it->second));
+            if (!chat::valid_utf8(it->second) || blank(it->second) || !limits::kSearchQueryChars.contains(n) ||
+                input::has_control(it->second))
+                return fail(done, Errc::validation,
+                            "q must be " + limits::range_text(limits::kSearchQueryChars) + " characters of text");
+            search = it->second;
+        }
+        run("SELECT chat_agent_conversations($1::uuid, $2, $3, $4, $5, $6::uuid, $7, $8, $9::uuid, $10, $11)::text",
+            {p.agent_id, p.role, view, std::to_string(limit), cur_us, cur_id, p.site, tag, department, priority,
+             search},
             [](std::string_view text, bool) -> Result<Outcome> {
                 json::Limits lim;
                 lim.max_bytes = 64u << 20;
@@ -81,7 +106,7 @@ void Service::conversation(const Principal& p, std::string_view id, std::string_
             {p.agent_id, p.role, std::string(id), std::to_string(w.value().after), std::to_string(w.value().limit),
              p.site},
             [](std::string_view text, bool) {
-                return pick(text, {"conversation", "messages", "history"}, 200, Effects::none);
+                return pick(text, {"conversation", "messages", "notes", "history"}, 200, Effects::none);
             },
             std::move(done));
     } catch (const std::exception& e) {

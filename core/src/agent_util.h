@@ -47,6 +47,11 @@ void add_effects(Outcome& a, const json::Value& root, std::string_view site = li
 
 // An Outcome whose body is picked out of the SQL function's JSON: {"<k>": root[k], ...},
 // with the events and side effects of a write (see Done in agent.h) on `site`.
+// The same from an answer already parsed (a use case that reads more of it parses once).
+Result<Outcome> pick_parsed(const json::Value& root, std::initializer_list<std::string_view> keys, int status = 200,
+                            Effects fx = Effects::publish, std::string_view site = limits::kSiteDefault);
+// The SQL function's answer parsed (with the size limit of every database answer).
+Result<json::Value> parse_answer(std::string_view text);
 Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status = 200,
                      Effects fx = Effects::publish, std::string_view site = limits::kSiteDefault);
 

@@ -98,13 +98,14 @@ std::string_view wire_name(Type t) noexcept {
     case Type::agent_presence_changed: return "agent.presence.changed";
     case Type::typing: return "typing";
     case Type::read: return "read";
+    case Type::note_created: return "note.created";
     }
     return "";
 }
 
 std::optional<Type> type_named(std::string_view name) noexcept {
     for (Type t : {Type::message_created, Type::conversation_updated, Type::agent_assigned, Type::chat_closed,
-                   Type::agent_presence_changed, Type::typing, Type::read})
+                   Type::agent_presence_changed, Type::typing, Type::read, Type::note_created})
         if (wire_name(t) == name) return t;
     return std::nullopt;
 }
@@ -215,6 +216,24 @@ Event presence_parsed(const json::Value& answer) noexcept {
         return {};
     }
 }
+
+Event note_created(const json::Value& answer, std::string_view site) noexcept {
+    try {
+        const json::Value* c = answer.find("conversation");
+        const json::Value* n = answer.find("note");
+        if (!c || !c->as_object() || !n || !n->as_object()) return {};
+        const std::string* own = answer.find_string("site");
+        Event e = make(Type::note_created, c->find_string("id") ? *c->find_string("id") : std::string(), 0,
+                       assigned_of(c), n, status_of(c));
+        e.site = own ? *own : std::string(site);
+        e.department_id = department_of(c);
+        return e;
+    } catch (...) {
+        return {};
+    }
+}
+
+bool customer_may_hear(Type t) noexcept { return t != Type::note_created; }
 
 std::string encode(const Event& e) {
     std::string head = std::string(e.department_id.empty() ? "e3" : "e4") + "\n" + e.cache_key + "\n" +

@@ -90,4 +90,13 @@ bool valid_email(std::string_view s) noexcept {
     return labels >= 2;
 }
 
+std::optional<std::string> normal_tag(std::string_view s) {
+    if (s.size() > static_cast<std::size_t>(limits::kTagBytes.max)) return std::nullopt;
+    std::string t(s);
+    for (char& c : t)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (!limits::tag_ok(t)) return std::nullopt;
+    return t;
+}
+
 }  // namespace chat::input

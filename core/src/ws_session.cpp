@@ -239,6 +239,7 @@ void Session::deliver(const events::Event& e) {
     }
 
     if (e.conversation_id.empty() || e.conversation_id != conversation_id_) return;
+    if (!events::customer_may_hear(e.type)) return;  // a private note
     // the routing facts of the customer's own typing and read frames
     if (!e.status.empty()) {
         status_ = e.status;

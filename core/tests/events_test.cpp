@@ -69,18 +69,44 @@ TEST(Events, BrokenPayloadsAreRejected) {
     EXPECT_FALSE(chat::events::parse("e2\nsid\n99999999999999999999999\na1\nagent\n{\"type\":\"read\"}").ok());
     EXPECT_TRUE(chat::events::from_answer("{}").empty());
     // a type this node does not know cannot be routed, so it is not an event
-    EXPECT_FALSE(chat::events::parse(R"({"type":"note.created","conversation_id":"c1"})").ok());
+    EXPECT_FALSE(chat::events::parse(R"({"type":"note.deleted","conversation_id":"c1"})").ok());
 }
 
 TEST(Events, EveryTypeHasOneWireNameThatReadsBackAsItself) {
     using chat::events::Type;
     for (Type t : {Type::message_created, Type::conversation_updated, Type::agent_assigned, Type::chat_closed,
-                   Type::agent_presence_changed, Type::typing, Type::read}) {
+                   Type::agent_presence_changed, Type::typing, Type::read, Type::note_created}) {
         EXPECT_FALSE(chat::events::wire_name(t).empty());
         EXPECT_EQ(chat::events::type_named(chat::events::wire_name(t)), t);
     }
     EXPECT_EQ(chat::events::wire_name(Type::agent_presence_changed), "agent.presence.changed");
     EXPECT_FALSE(chat::events::type_named("message_created").has_value());
+}
+
+TEST(Events, ANoteIsRoutedAsItsConversationAndHeardByAgentsOnly) {
+    auto v = chat::json::parse(
+        R"({"conversation":{"id":"c1","status":"agent","assigned_agent":{"id":"a1"},"department":{"id":)"
+        R"("00000000-0000-4000-8000-000000000001","name":"Returns"}},"note":{"id":"n1","text":"call back"}})");
+    ASSERT_TRUE(v.ok());
+    auto e = chat::events::note_created(v.value(), "shop");
+    EXPECT_EQ(e.type, chat::events::Type::note_created);
+    EXPECT_EQ(e.json, R"({"type":"note.created","conversation_id":"c1","data":{"id":"n1","text":"call back"}})");
+    EXPECT_EQ(e.site, "shop");
+    EXPECT_EQ(e.assigned_agent_id, "a1");
+    EXPECT_EQ(e.department_id, "00000000-0000-4000-8000-000000000001");
+    auto back = chat::events::parse(chat::events::encode(e));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back.value().type, chat::events::Type::note_created);
+    EXPECT_EQ(back.value().assigned_agent_id, "a1");
+    EXPECT_EQ(back.value().site, "shop");
+    EXPECT_TRUE(chat::events::visible_to_agent(back.value(), "a1", "agent", "shop"));
+    EXPECT_FALSE(chat::events::visible_to_agent(back.value(), "a2", "agent", "shop"));
+    EXPECT_FALSE(chat::events::visible_to_agent(back.value(), "s1", "supervisor", "default"));
+    EXPECT_FALSE(chat::events::customer_may_hear(chat::events::Type::note_created));
+    EXPECT_TRUE(chat::events::customer_may_hear(chat::events::Type::message_created));
+    auto none = chat::json::parse(R"({"conversation":{"id":"c1"}})");
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(chat::events::note_created(none.value()).json.empty());
 }
 
 TEST(Events, TypingAndReadCarryTheirSenderOnTheWireAndBack) {

@@ -40,3 +40,15 @@ TEST(Input, AnEmailAddressIsBounded) {
 }
 
 }  // namespace
+
+TEST(Input, ATagIsLowercasedThenBoundByItsPattern) {
+    using chat::input::normal_tag;
+    EXPECT_EQ(normal_tag("Refund"), "refund");
+    EXPECT_EQ(normal_tag("late_2-x"), "late_2-x");
+    EXPECT_EQ(normal_tag(std::string(32, 'A')), std::string(32, 'a'));
+    EXPECT_FALSE(normal_tag(std::string(33, 'a')));
+    EXPECT_FALSE(normal_tag(""));
+    EXPECT_FALSE(normal_tag("-x"));
+    EXPECT_FALSE(normal_tag("two words"));
+    EXPECT_FALSE(normal_tag("r\xc3\xa9sum\xc3\xa9"));  // lowercased A-Z only; no other letters
+}

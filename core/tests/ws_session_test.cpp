@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "chat/events.h"
+#include "chat/json.h"
 #include "chat/ws.h"
 #include "chat/ws_session.h"
 #include "ws_fakes.h"
@@ -127,6 +128,28 @@ TEST(WsSession, ACustomerHearsOnlyItsOwnConversation) {
     c.s->on_event(mine);
     ASSERT_EQ(c.t.frames.size(), 2u);
     EXPECT_EQ(c.t.texts()[1], mine.json);
+}
+
+TEST(WsSession, ANoteReachesTheAgentsOfTheConversationAndNeverItsCustomer) {
+    std::string answer = std::string(R"({"conversation":{"id":")") + kConv +
+                         R"(","status":"agent","assigned_agent":{"id":"a1"}},"note":{"id":"n1","text":"voucher"}})";
+    auto v = chat::json::parse(answer);
+    ASSERT_TRUE(v.ok());
+    Event note = chat::events::note_created(v.value());
+    ASSERT_FALSE(note.json.empty());
+
+    Customer c;
+    c.replay_done(0);
+    std::size_t before = c.t.frames.size();
+    c.s->on_event(note);
+    EXPECT_EQ(c.t.frames.size(), before);
+
+    Agent mine("a1", "agent");
+    mine.s->on_event(note);
+    EXPECT_EQ(mine.t.texts(), (std::vector<std::string>{note.json}));
+    Agent other("a2", "agent");
+    other.s->on_event(note);
+    EXPECT_TRUE(other.t.frames.empty());
 }
 
 TEST(WsSession, AnAgentHearsWhatVisibleToAgentAllowsForItsRole) {

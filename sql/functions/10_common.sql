@@ -96,8 +96,7 @@ BEGIN
         'department', department,
         'priority', c.priority,
         'offline', c.offline,
-        -- API.md "Operators" shapes built by a later issue (no columns yet): constant
-        'tags', '[]'::jsonb,
+        'tags', to_jsonb(c.tags),
         'rating', CASE WHEN c.rating_score IS NOT NULL THEN
                       jsonb_build_object('score', c.rating_score, 'comment', c.rating_comment) END,
         'last_seq', c.last_seq,

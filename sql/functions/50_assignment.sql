@@ -16,7 +16,9 @@
 -- and every route into a department -- assignment by any strategy, claim, transfer --
 -- adds a chat only under the same one lock, so "never two agents" and "never over
 -- capacity" hold per agent across all departments and sites. Which queue a chat waits in
--- (department_id) is written by escalate under the lock too. Under the lock, SKIP LOCKED
+-- (department_id) is written under the lock too: by escalate, and by an agent's PATCH
+-- (chat_agent_conversation_update), which takes the lock before the conversation row when
+-- the body names a department, so a chat moved between queues is never assigned twice. Under the lock, SKIP LOCKED
 -- would only skip a queued conversation that a customer is momentarily writing to and hand
 -- the agent a younger one, breaking priority-then-oldest order; so each queue head tried is
 -- taken with a plain FOR UPDATE (several heads may be locked by one call: customer post
@@ -395,6 +397,74 @@ BEGIN
         'messages', chat_messages_json(c.id, before, 1000),
         'assigned', jsonb_build_array(jsonb_build_object('conversation_id', c.id,
                                                          'agent_id', t.id)) || assigned);
+END
+$$;
+
+-- PATCH /agent/conversations/{id}: p_patch holds any of "priority", "tags" (normalised by
+-- core: lowercase, deduplicated, bounded) and "department_id" (a department of the
+-- conversation's site, else CH422 naming department_id; null: the default queue). By the
+-- assignee or a supervisor/admin (another agent: 403), in any status. A department change of
+-- a conversation in status agent requeues it there: an assigned one loses its agent with the
+-- requeue's system message ("requeued"), keeping its place by age; then assignment runs. The
+-- assign lock is taken first (lock order) whenever a department is named.
+-- {"conversation", "messages": [added], "assigned", "session_id"} (session_id: the customer's
+-- cached copy to drop, never sent to a client)
+CREATE OR REPLACE FUNCTION chat_agent_conversation_update(p_agent uuid, p_role text, p_conv uuid,
+    p_patch jsonb, p_site text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    c conversations;
+    d departments;
+    moved bool;
+    before int;
+    leaving text;
+    assigned jsonb := '[]'::jsonb;
+BEGIN
+    IF p_patch ? 'department_id' THEN
+        PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+    END IF;
+    PERFORM chat_agent_actor(p_agent);
+    c := chat_agent_lock_conv(p_conv, p_agent, p_role, p_site);
+    PERFORM chat_agent_require_write(c, p_agent, p_role);
+    IF jsonb_typeof(p_patch->'department_id') = 'string' THEN
+        SELECT * INTO d FROM departments
+         WHERE id = (p_patch->>'department_id')::uuid AND site = c.site;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'department_id is not a department of this site' USING ERRCODE = 'CH422';
+        END IF;
+    END IF;
+    moved := p_patch ? 'department_id' AND d.id IS DISTINCT FROM c.department_id;
+
+    before := c.last_seq;
+    UPDATE conversations SET
+           priority = coalesce(p_patch->>'priority', priority),
+           tags = CASE WHEN p_patch ? 'tags'
+                       THEN ARRAY(SELECT jsonb_array_elements_text(p_patch->'tags')) ELSE tags END,
+           department_id = CASE WHEN moved THEN d.id ELSE department_id END,
+           assigned_agent_id = CASE WHEN moved AND status = 'agent' THEN NULL ELSE assigned_agent_id END,
+           updated_at = clock_timestamp(), version = version + 1
+     WHERE id = c.id;
+
+    IF moved AND c.status = 'agent' THEN
+        IF c.assigned_agent_id IS NOT NULL THEN
+            SELECT display_name INTO leaving FROM agents WHERE id = c.assigned_agent_id;
+            PERFORM chat_append(c.id, 'system', NULL, 'event',
+                                coalesce(leaving || ' left; ', '')
+                                    || 'you are back in the queue'
+                                    || coalesce(' of ' || d.name, ''),
+                                jsonb_build_object('event', 'requeued', 'agent_id', c.assigned_agent_id,
+                                                   'department_id', d.id),
+                                NULL);
+        END IF;
+        assigned := chat_assign_queue();
+    END IF;
+
+    SELECT * INTO c FROM conversations WHERE id = c.id;
+    RETURN jsonb_build_object(
+        'conversation', chat_conversation_json(c, 'agent'),
+        'messages', chat_messages_json(c.id, before, 1000),
+        'assigned', assigned,
+        'session_id', c.session_id);
 END
 $$;
 

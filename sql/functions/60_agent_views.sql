@@ -6,13 +6,20 @@
 -- status; supervisor/admin: everyone's). Keyset pagination: queue is ordered by
 -- (queued_at, id) ascending, the others by (updated_at DESC, id); the cursor is the last
 -- item's key, (p_cur_us = epoch microseconds, p_cur_id), NULL for the first page.
+-- Filters (API.md "Agent tools"; NULL: none, checked by core): p_tag (one of the tags),
+-- p_department, p_priority, p_q (full-text search over message text: websearch syntax with
+-- the 'simple' configuration, the expression of 017's messages_content_fts_idx; a query
+-- without a word is CH422 naming q).
 -- {"conversations": [Conversation + last_message], "next": {"us", "id"} | null}
 CREATE OR REPLACE FUNCTION chat_agent_conversations(p_agent uuid, p_role text,
-    p_view text, p_limit int, p_cur_us bigint, p_cur_id uuid, p_site text)
+    p_view text, p_limit int, p_cur_us bigint, p_cur_id uuid, p_site text,
+    p_tag text DEFAULT NULL, p_department uuid DEFAULT NULL, p_priority text DEFAULT NULL,
+    p_q text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
     boss bool := p_role IN ('supervisor', 'admin');
     cur timestamptz := to_timestamp(0) + p_cur_us * interval '1 microsecond';
+    tsq tsquery;
     ids uuid[];
     keys bigint[];
     more bool;
@@ -20,6 +27,12 @@ DECLARE
 BEGIN
     IF p_view NOT IN ('active', 'queue', 'closed', 'all') THEN
         RAISE EXCEPTION 'view must be active, queue, closed or all' USING ERRCODE = 'CH422';
+    END IF;
+    IF p_q IS NOT NULL THEN
+        tsq := websearch_to_tsquery('simple', p_q);
+        IF numnode(tsq) = 0 THEN
+            RAISE EXCEPTION 'q must contain a word to search for' USING ERRCODE = 'CH422';
+        END IF;
     END IF;
 
     IF p_view = 'queue' THEN
@@ -32,6 +45,11 @@ BEGIN
                         OR department_id IN (SELECT m.department_id FROM department_agents m
                                               WHERE m.agent_id = p_agent))
                    AND (cur IS NULL OR (queued_at, id) > (cur, p_cur_id))
+                   AND (p_tag IS NULL OR tags @> ARRAY[p_tag])
+                   AND (p_department IS NULL OR department_id = p_department)
+                   AND (p_priority IS NULL OR priority = p_priority)
+                   AND (tsq IS NULL OR id IN (SELECT m.conversation_id FROM messages m
+                                               WHERE to_tsvector('simple', m.content) @@ tsq))
                  ORDER BY queued_at, id
                  LIMIT p_limit + 1) q;
     ELSE
@@ -48,6 +66,11 @@ BEGIN
                                           AND (boss OR chat_agent_handled(c, p_agent))
                        ELSE boss OR (c.status <> 'automated' AND chat_agent_handled(c, p_agent))
                        END
+                   AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
+                   AND (p_department IS NULL OR c.department_id = p_department)
+                   AND (p_priority IS NULL OR c.priority = p_priority)
+                   AND (tsq IS NULL OR c.id IN (SELECT m.conversation_id FROM messages m
+                                                 WHERE to_tsvector('simple', m.content) @@ tsq))
                  ORDER BY c.updated_at DESC, c.id
                  LIMIT p_limit + 1) q;
     END IF;
@@ -74,8 +97,9 @@ BEGIN
 END
 $$;
 
--- GET /agent/conversations/{id}: {"conversation", "messages", "history"} (seq > after, at most
--- lim; history: the customer's 20 latest earlier conversations).
+-- GET /agent/conversations/{id}: {"conversation", "messages", "notes", "history"} (seq > after,
+-- at most lim; notes: every private note, oldest first (55_notes); history: the customer's 20
+-- latest earlier conversations).
 CREATE OR REPLACE FUNCTION chat_agent_conversation(p_agent uuid, p_role text,
     p_conv uuid, p_after int, p_limit int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
@@ -89,6 +113,7 @@ BEGIN
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'agent'),
         'messages', chat_messages_json(c.id, p_after, p_limit),
+        'notes', chat_notes_json(c.id),
         -- the customer's earlier conversations (API.md "Agent tools"), newest first
         'history', (SELECT coalesce(jsonb_agg(chat_conversation_json(h, 'agent') ORDER BY h.created_at DESC), '[]'::jsonb)
                       FROM (SELECT * FROM conversations

@@ -1,4 +1,4 @@
--- Dev seed: three dev agents and two departments. Idempotent (ON CONFLICT DO NOTHING). The shop's FAQ is
+-- Dev seed: three dev agents, two departments and two canned replies. Idempotent (ON CONFLICT DO NOTHING). The shop's FAQ is
 -- sql/seed/faq.json, loaded by scripts/seed.sh with `chatctl faq import --keep-existing`.
 -- Dev passwords (from issue 2, for local use only): admin / Admin@123,
 -- john.doe / AgentPass123!, bibek.joshi / BibekJoshi@123!.
@@ -29,3 +29,11 @@ SELECT d.id, a.id
   JOIN departments d ON d.site = 'default' AND d.name = m.dept
   JOIN agents a ON a.username = m.username AND a.deleted_at IS NULL
 ON CONFLICT DO NOTHING;
+
+-- Canned replies of the default site (API.md "Agent tools"), for the dashboard's picker; the
+-- placeholders are filled in by the dashboard. Kept as they are when the shortcut exists.
+INSERT INTO canned_replies (site, shortcut, title, text) VALUES
+('default', 'greeting', 'Greeting', 'Hi {{customer.name}}, this is {{agent.name}}. How can I help?'),
+('default', 'refund-time', 'Refund time',
+ 'Refunds reach your account within 5 business days after we receive the return.')
+ON CONFLICT (site, shortcut) DO NOTHING;

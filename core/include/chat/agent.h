@@ -185,6 +185,18 @@ public:
     // POST .../{id}/read {"up_to_seq"}: 204.
     void read(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
 
+    // Agent tools (agent_tools.cpp; API.md "Agent tools"), by the assignee or a
+    // supervisor/admin (403 otherwise):
+    // PATCH .../{id} {any of "priority", "tags", "department_id"}: 200 {"conversation"}; tags
+    // lowercased and deduplicated (each limits::tag_ok, at most limits::kTagsMax); a
+    // department change of a queued or assigned chat requeues it there (50_assignment.sql).
+    void update_conversation(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
+    // POST .../{id}/notes {"text", "client_id"}: 201 {"note"} and note.created to agents;
+    // the same client_id again answers the same note (201, nothing published again).
+    void note(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
+    // GET /agent/canned: 200 {"canned": [Canned]} of p.site, by shortcut (any role).
+    void canned(const Principal& p, Done done) noexcept;
+
     // The background sweep (a cancelable timer in the module calls it): agents without a
     // heartbeat for grace_ms go offline, their chats go back to the front of the queue,
     // and the queue is retried. Completes with chat_sweep's JSON
@@ -243,6 +255,15 @@ public:
                                  Done done) noexcept;
     // DELETE /admin/departments/{id}: 204; its queued chats join the default queue.
     void admin_delete_department(const Principal& p, std::string_view id, Done done) noexcept;
+    // GET /admin/canned: 200 {"canned": [Canned]} of p.site, by shortcut.
+    void admin_canned(const Principal& p, Done done) noexcept;
+    // POST /admin/canned {"shortcut", "title", "text"}: 201 {"canned"}; 409 conflict on a
+    // shortcut taken on the site; 422 naming the field.
+    void admin_create_canned(const Principal& p, std::string_view body, Done done) noexcept;
+    // PATCH /admin/canned/{id} (any of the fields): 200 {"canned"}; another site's id is 404.
+    void admin_update_canned(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
+    // DELETE /admin/canned/{id}: 204.
+    void admin_delete_canned(const Principal& p, std::string_view id, Done done) noexcept;
 
 private:
     void lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept;

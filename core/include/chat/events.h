@@ -26,6 +26,7 @@ enum class Type {
     agent_presence_changed,  // "agent.presence.changed"
     typing,                  // "typing" (ephemeral, raised by a client frame)
     read,                    // "read" (likewise)
+    note_created,            // "note.created" (agents only: never a customer's socket)
 };
 std::string_view wire_name(Type t) noexcept;
 // The type spelled `name` on the wire; nullopt for a name that is none of them.
@@ -95,6 +96,14 @@ std::vector<std::string> side_effects_parsed(const json::Value& answer) noexcept
 // agent.presence.changed from {"agent": A, ...}; empty json when there is no agent.
 Event presence(std::string_view answer_json) noexcept;
 Event presence_parsed(const json::Value& answer) noexcept;
+
+// note.created from {"conversation": C, "note": N} (sql/functions/55_notes.sql): routed as
+// C's events (site, department, agent, status), heard by agents only. Empty json when the
+// answer has no note.
+Event note_created(const json::Value& answer, std::string_view site = limits::kSiteDefault) noexcept;
+
+// Whether customers may ever hear events of this type (a note is for agents only).
+bool customer_may_hear(Type t) noexcept;
 
 // An event as published (encode()'s payload); Errc::bad_request if it is not one
 // (including a type this node does not know).

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "chat/json.h"
@@ -32,6 +33,10 @@ bool valid_slug(std::string_view slug) noexcept;
 // (letters, digits, hyphens; at least two labels, none empty or edged with a hyphen), no
 // space, control character or quote anywhere.
 bool valid_email(std::string_view s) noexcept;
+
+// A conversation's tag as stored: s with A-Z lowercased, if it then matches
+// limits::kTagPattern (the PATCH body's tags and the views' tag= filter alike).
+std::optional<std::string> normal_tag(std::string_view s);
 
 // True for the 8-4-4-4-12 hex form of a UUID.
 bool is_uuid(std::string_view s) noexcept;

@@ -109,6 +109,36 @@ inline constexpr std::array<std::string_view, 7> kHoursDays{"mon", "tue", "wed",
 // names a zone it knows (pg_timezone_names).
 inline constexpr Range kTimeZoneBytes{1, 64};
 
+// --- agent tools (API.md "Agent tools"; sql/017_agent_tools.sql) --------------------
+// A conversation's priority orders its queue before age (sql/013_departments.sql).
+inline constexpr std::array<std::string_view, 4> kPriorities{"low", "normal", "high", "urgent"};
+inline constexpr std::string_view kPriorityDefault = "normal";
+static_assert(one_of(kPriorities, kPriorityDefault));
+// Tags: lowercased, then each must match (conversations_tags_check holds the same bound).
+inline constexpr std::string_view kTagPattern = "^[a-z0-9][a-z0-9_-]{0,31}$";
+inline constexpr Range kTagBytes{1, 32};
+inline constexpr std::size_t kTagsMax = 10;  // per conversation, after deduplication
+// True for a tag kTagPattern matches.
+constexpr bool tag_ok(std::string_view s) noexcept {
+    if (!kTagBytes.contains(static_cast<std::int64_t>(s.size()))) return false;
+    for (std::size_t i = 0; i < s.size(); i++) {
+        const char c = s[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '_' && c != '-'))) return false;
+    }
+    return true;
+}
+static_assert(tag_ok("refund") && !tag_ok("-x") && !tag_ok("Refund") && !tag_ok(""));
+// Canned replies (per site): the shortcut as an FAQ slug; text may hold {{customer.name}}
+// and {{agent.name}}, stored as written.
+inline constexpr std::string_view kCannedShortcutPattern = "^[a-z0-9][a-z0-9-]{0,63}$";
+inline constexpr Range kCannedShortcutBytes{1, 64};
+static_assert(kCannedShortcutPattern == kFaqSlugPattern && kCannedShortcutBytes.max == kFaqSlugBytes.max,
+              "core checks shortcuts with input::valid_slug");
+inline constexpr Range kCannedTitleChars{1, 200};
+inline constexpr Range kCannedTextChars{1, 10000};
+// GET /agent/conversations?q= (full-text search over message text)
+inline constexpr Range kSearchQueryChars{1, 200};
 // --- messages, conversations, pages ----------------------------------------------
 
 inline constexpr std::size_t kMessageMaxDefault = 4000;     // characters; chat_message_max

@@ -269,6 +269,9 @@ std::string Service::render_session(std::string_view token, std::string_view sit
     w.key("messages");
     write_messages(w, messages);
     w.key("faq").raw(faq_of(site).public_json);
+    // what the client must know to stay within the rules (the widget caps its input here)
+    w.key("limits").begin_object().key("message_max").number(static_cast<std::int64_t>(settings_.message_max));
+    w.end_object();
     w.end_object();
     return out;
 }

@@ -1,9 +1,9 @@
-// Fails when the gzipped widget is over its budget (20 KB). Prints raw and gzipped sizes.
+// Fails when the gzipped widget is over its budget (12 KB, issue 13). Prints raw and gzipped sizes.
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 
-export const BUDGET = 20 * 1024;
+export const BUDGET = 12 * 1024;
 export function widgetSize() {
   const raw = readFileSync(fileURLToPath(new URL("../dist/widget.js", import.meta.url)));
   return { raw: raw.length, gzip: gzipSync(raw, { level: 9 }).length };

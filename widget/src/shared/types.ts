@@ -26,7 +26,10 @@ export interface Conversation {
   department?: DepartmentRef | null;
   priority?: Priority;
   offline?: boolean;
+  rating?: Rating | null;
 }
+
+export interface Rating { score: number; comment: string | null }
 
 export type Priority = "low" | "normal" | "high" | "urgent";
 export interface DepartmentRef { id: string; name: string }

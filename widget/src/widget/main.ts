@@ -3,6 +3,7 @@
 // Speaks only ../../../shared/API.md. User text is only ever set with textContent.
 import { h, uuid, timeOf, api, HttpError, sleep, wsUrl } from "../shared/util";
 import { Live } from "../shared/live";
+import { parseHex, contrast, textOn } from "../shared/color";
 import type { Conversation, Message, FaqEntry, ChatEvent, PublicDepartment } from "../shared/types";
 
 declare const __WIDGET_CSS__: string;
@@ -18,6 +19,7 @@ declare const __WIDGET_CSS__: string;
   const API = ROOT + "api/v1";
   const LS_ACTIVE = "nginx-chat:active";
   const SS_OPEN = "nginx-chat:open";
+  const LS_HELPED = "nginx-chat:helped"; // bot answers the customer already said were (not) helpful
   const QUEUE_REFRESH_MS = 5000; // how often a queued chat re-reads its queue position
 
   let conv: Conversation | null = null;
@@ -35,11 +37,18 @@ declare const __WIDGET_CSS__: string;
   let escalating = false;
   let picking = false; // the department picker is showing
   let thanks = "";     // the confirmation after the customer left an email
+  let messageMax = 4000; // chars per message: the server's chat_message_max (POST /session "limits")
+  let heardSeq = 0;    // messages up to here were announced (or were history)
+  let said = "";       // what the live region said last
+  let typingSaidAt = 0;
+  let score = 0;       // the rating being chosen
+  let rateNote = "";   // the answer to POST /rating (thanks, already rated)
 
   const store = (s: Storage | undefined, k: string, v: string | null) => {
     try { if (!s) return; if (v == null) s.removeItem(k); else s.setItem(k, v); } catch { /* private mode */ }
   };
   const load = (s: Storage | undefined, k: string) => { try { return s ? s.getItem(k) : null; } catch { return null; } };
+  const helped: string[] = (() => { try { return JSON.parse(load(localStorage, LS_HELPED) || "[]"); } catch { return []; } })();
 
   // ---- icons (built with the DOM, no markup strings) ----
   const SVG = "http://www.w3.org/2000/svg";
@@ -59,27 +68,37 @@ declare const __WIDGET_CSS__: string;
   const I_DOWN = "M7.4 8.6 12 13.2l4.6-4.6L18 10l-6 6-6-6z";
 
   // ---- DOM ----
-  const host = h("div", { id: "nginx-chat-widget" });
+  const host = h("div", { id: "nginx-chat-widget", role: "region", "aria-label": "Customer support chat" });
   const root = host.attachShadow({ mode: "open" });
   root.appendChild(h("style", null, __WIDGET_CSS__));
+  // the operator's brand colour (data-color="#0a7d4f"): text on it is black or white, whichever reads
+  const brand = ds.color && parseHex(ds.color) ? ds.color.trim() : "";
+  if (brand) {
+    host.style.setProperty("--nc-accent", brand);
+    host.style.setProperty("--nc-accent-dark", brand);
+    host.style.setProperty("--nc-on-accent", textOn(brand));
+    if (contrast(brand, "#ffffff") >= 4.5) host.style.setProperty("--nc-link", brand);
+  }
 
-  const badge = h("span", { class: "badge", "data-testid": "chat-unread", hidden: true });
+  const badge = h("span", { class: "badge", "data-testid": "chat-unread", hidden: true, "aria-hidden": "true" });
   const launcher = h("button", {
     class: "launcher", type: "button", "data-testid": "chat-launcher",
     "aria-label": "Open chat with customer support", "aria-expanded": "false", "aria-controls": "nc-panel",
   }, icon(I_CHAT, 28), badge);
+  // the one polite live region: new messages (never the history), unread count, queue position
+  const announcer = h("div", { class: "sr", "aria-live": "polite", "data-testid": "chat-announce" });
 
   const title = h("h2", { id: "nc-title" }, "Customer support");
-  const status = h("p", { class: "status", "data-testid": "chat-status", role: "status", "aria-live": "polite" }, "Connecting…");
+  const status = h("p", { class: "status", "data-testid": "chat-status" }, "Connecting…");
   const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, "?");
   const closeBtn = h("button", { class: "icon-btn", type: "button", "aria-label": "Minimize chat", title: "Minimize" }, icon(I_DOWN));
   const list = h("div", { class: "list" });
-  const typing = h("div", { class: "typing", hidden: true, "aria-live": "polite" });
-  const log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" }, list, typing);
+  const typing = h("div", { class: "typing", hidden: true });
+  const log = h("div", { class: "log", role: "region", "aria-label": "Chat messages", tabindex: "0" }, list, typing);
   const chips = h("div", { class: "chips", role: "group", "aria-label": "Common questions", hidden: true });
   const talk = h("button", { class: "talk", type: "button", "data-testid": "chat-talk-to-agent", hidden: true }, "Talk to a person");
   const input = h("textarea", {
-    "data-testid": "chat-input", rows: 1, "aria-label": "Type your message", placeholder: "Type your message…", maxlength: 2000,
+    "data-testid": "chat-input", rows: 1, "aria-label": "Type your message", placeholder: "Type your message…", maxlength: messageMax,
   });
   const sendBtn = h("button", { class: "send", type: "submit", "data-testid": "chat-send", "aria-label": "Send message", title: "Send" }, icon(I_SEND, 20));
   const composer = h("form", { class: "composer" }, input, sendBtn);
@@ -95,8 +114,25 @@ declare const __WIDGET_CSS__: string;
   const emailForm = h("form", { class: "email", novalidate: true, hidden: true },
     h("label", { for: "nc-email" }, "Your email, so we can get back to you"), h("div", { class: "row" }, email, emailSend), emailErr);
   const thanksBox = h("p", { class: "thanks", role: "status", hidden: true });
+  // after close: a rating once (POST /rating), then the rating given
+  const stars = [1, 2, 3, 4, 5].map((n) => h("button", {
+    type: "button", class: "star", "data-testid": "chat-rating", "data-score": n, "aria-pressed": "false",
+    "aria-label": `${n} of 5${n === 1 ? ", poor" : n === 5 ? ", excellent" : ""}`,
+    onclick: () => { score = n; rateErr.textContent = ""; render(); },
+  }, "☆"));
+  // no maxlength: the server judges the comment (1,000 characters) and its 422 is shown, as for the email
+  const rateComment = h("textarea", {
+    id: "nc-rate-c", class: "rate-c", "data-testid": "chat-rating-comment", rows: 2, placeholder: "Anything to add? (optional)",
+  });
+  const rateErr = h("p", { class: "form-err", id: "nc-rate-err", role: "alert" });
+  const rateSend = h("button", { class: "primary", type: "submit", "data-testid": "chat-rating-send" }, "Send rating");
+  const rateForm = h("form", { class: "rate", "aria-labelledby": "nc-rate-q" },
+    h("p", { id: "nc-rate-q", class: "q" }, "How did we do?"),
+    h("div", { class: "stars", role: "group", "aria-labelledby": "nc-rate-q" }, stars),
+    h("label", { for: "nc-rate-c", class: "sr" }, "Comment (optional)"), rateComment, rateSend, rateErr);
+  const rated = h("p", { class: "rated", "data-testid": "chat-rating-given", tabindex: "-1" });
   const newBtn = h("button", { class: "primary", type: "button", "data-testid": "chat-new" }, "Start a new chat");
-  const closedBox = h("div", { class: "closed", hidden: true }, h("p", null, "This chat has ended. Thanks for reaching out!"), newBtn);
+  const closedBox = h("div", { class: "closed", hidden: true }, h("p", null, "This chat has ended. Thanks for reaching out!"), rateForm, rated, newBtn);
   const errorBox = h("div", { class: "error", role: "alert", hidden: true });
   const panel = h("section", {
     class: "panel", id: "nc-panel", role: "dialog", "aria-labelledby": "nc-title", "data-testid": "chat-panel", hidden: true,
@@ -104,7 +140,22 @@ declare const __WIDGET_CSS__: string;
     h("header", null, avatar, h("div", { class: "who" }, title, status), closeBtn),
     log, errorBox, h("div", { class: "bottom" }, chips, talk, picker, emailForm, thanksBox, closedBox, composer),
     h("div", { class: "foot" }, "Powered by nginx-chat"));
-  root.append(launcher, panel);
+  root.append(launcher, panel, announcer);
+
+  /** says `text` through the live region; what is said in one turn goes out as one announcement */
+  let saying: string[] = [];
+  function announce(text: string): void {
+    if (!text) return;
+    if (!saying.length) setTimeout(() => {
+      const t = saying.join(" ");
+      saying = [];
+      // the same words again: empty the region first, or nothing is read
+      if (t === said) { announcer.textContent = ""; setTimeout(() => { announcer.textContent = t; }, 100); }
+      else announcer.textContent = t;
+      said = t;
+    }, 0);
+    saying.push(text);
+  }
 
   // ---- rendering ----
   function agentName(): string {
@@ -120,12 +171,56 @@ declare const __WIDGET_CSS__: string;
       return h("div", { class: "msg system", "data-testid": "chat-message", "data-sender": who, "data-seq": m.seq },
         h("span", null, m.content));
     }
-    const label = who === "agent" ? agentName() : who === "bot" ? "Assistant" : "";
+    const label = senderName(m);
     const meta = h("div", { class: "meta" }, timeOf(m.created_at));
     return h("div", { class: "msg " + who, "data-testid": "chat-message", "data-sender": who, "data-seq": m.seq },
       label ? h("div", { class: "name" }, label) : null,
       h("div", { class: "bubble" }, m.content),
-      meta);
+      meta, helpfulEl(m));
+  }
+  function senderName(m: Message): string {
+    return m.sender_type === "agent" ? agentName() : m.sender_type === "bot" ? "Assistant" : "";
+  }
+
+  // "Did this answer your question?" under each FAQ answer of the bot, once per answer
+  function helpfulEl(m: Message): HTMLElement | null {
+    if (m.sender_type !== "bot" || !m.metadata || !m.metadata.faq || helped.includes(m.id)) return null;
+    const row = h("div", { class: "helpful", role: "group", "aria-labelledby": "nc-h" + m.seq });
+    const ask = (yes: boolean) => h("button", {
+      type: "button", class: "hb", "data-testid": "chat-helpful", "data-helpful": String(yes),
+      onclick: () => feedback(m, yes, row),
+    }, yes ? "Yes" : "No");
+    row.append(h("span", { id: "nc-h" + m.seq }, "Did this answer your question?"), ask(true), ask(false));
+    return row;
+  }
+
+  async function feedback(m: Message, yes: boolean, row: HTMLElement): Promise<void> {
+    const buttons = row.querySelectorAll("button");
+    buttons.forEach((b) => { b.disabled = true; });
+    let note = yes ? "Thanks! Glad it helped." : "Sorry it didn't. A person can help:";
+    try {
+      await api(API, "POST", "/feedback", { message_id: m.id, helpful: yes });
+    } catch (e) {
+      const he = e instanceof HttpError ? e : null;
+      if (he && he.status === 409) note = "You already answered this one. Thanks!" + (yes ? "" : " A person can help:");
+      else if (he && (he.status === 422 || he.status === 404)) note = "We couldn't record that answer." + (yes ? "" : " A person can help:");
+      else { // try again later: nothing was recorded
+        buttons.forEach((b) => { b.disabled = false; });
+        announce(he && he.status === 429 ? "Too many requests, please wait a moment." : "We couldn't send that. Please try again.");
+        return;
+      }
+    }
+    helped.push(m.id);
+    store(localStorage, LS_HELPED, JSON.stringify(helped.slice(-100)));
+    const noteEl = h("span", { tabindex: "-1" }, note);
+    row.replaceChildren(noteEl);
+    row.removeAttribute("role");
+    // "no": a person at once, right here (the department picker first when the shop has departments)
+    if (!yes && conv && conv.status === "automated") {
+      const b = h("button", { type: "button", class: "hb talk-now", "data-testid": "chat-helpful-talk", onclick: talkToPerson }, "Talk to a person");
+      row.append(b);
+      b.focus();
+    } else noteEl.focus();
   }
 
   function renderMessages(): void {
@@ -160,7 +255,18 @@ declare const __WIDGET_CSS__: string;
     return n;
   }
 
+  /** where focus goes when the element that had it goes away */
+  function focusBest(): void {
+    const st = conv ? conv.status : null;
+    const el = st === "closed" ? (!rateForm.hidden ? stars[0] : newBtn)
+      : picking ? picker.querySelector("button") : !emailForm.hidden ? email : !input.disabled ? input : closeBtn;
+    (el || closeBtn).focus();
+  }
+  const shown = (el: Element) => el.isConnected && el.getClientRects().length > 0;
+
+  let saidQueue: number | null = null;
   function render(): void {
+    const had = root.activeElement as HTMLElement | null;
     const st = conv ? conv.status : null;
     // header
     let line = "Connecting…";
@@ -177,6 +283,9 @@ declare const __WIDGET_CSS__: string;
       }
     } else if (st === "closed") { title.textContent = "Customer support"; setAvatar(icon(I_CHECK, 22)); line = "This chat has ended"; }
     if (status.textContent !== line) status.textContent = line;
+    const q = st === "agent" && !conv!.assigned_agent ? conv!.queue_position : null;
+    if (q && q !== saidQueue) announce(`You are number ${q} in the queue.`);
+    saidQueue = q;
     // bottom area
     const automated = st === "automated";
     if (!automated) picking = false;
@@ -190,6 +299,17 @@ declare const __WIDGET_CSS__: string;
     thanksBox.hidden = !thanks || st === "closed";
     thanksBox.textContent = thanks;
     closedBox.hidden = st !== "closed";
+    const given = c && c.rating;
+    rateForm.hidden = st !== "closed" || !!given;
+    rated.hidden = st !== "closed" || !given;
+    if (given) rated.replaceChildren(h("span", { class: "given", "aria-hidden": "true" }, "★".repeat(given.score) + "☆".repeat(5 - given.score)),
+      ` You rated this chat ${given.score} of 5` + (given.comment ? `: “${given.comment}”` : ".") + (rateNote ? " " + rateNote : ""));
+    stars.forEach((b, i) => {
+      b.textContent = i < score ? "★" : "☆";
+      b.classList.toggle("on", i < score);
+      b.setAttribute("aria-pressed", String(i + 1 === score));
+    });
+    list.querySelectorAll<HTMLElement>(".talk-now").forEach((b) => { b.hidden = !automated; });
     composer.hidden = st === "closed";
     input.disabled = st === "closed" || !conv;
     sendBtn.disabled = st === "closed" || !conv;
@@ -199,8 +319,22 @@ declare const __WIDGET_CSS__: string;
     const n = isOpen ? 0 : unreadCount();
     badge.hidden = n === 0;
     badge.textContent = n > 9 ? "9+" : String(n);
-    badge.setAttribute("aria-label", `${n} unread message${n === 1 ? "" : "s"}`);
-    launcher.setAttribute("aria-label", isOpen ? "Minimize chat" : n ? `Open chat with customer support, ${n} unread` : "Open chat with customer support");
+    launcher.setAttribute("aria-label", isOpen ? "Minimize chat" : n ? `Open chat with customer support, ${n} unread message${n === 1 ? "" : "s"}` : "Open chat with customer support");
+    // a re-render never drops the focus: if what had it went away, focus the next best thing
+    if (had && isOpen && !shown(had)) focusBest();
+  }
+
+  // new messages from the other side go to the live region (never the history, never our own);
+  // while the panel is closed, the unread count instead
+  function announceNew(): void {
+    const fresh = [...msgs.values()].filter((m) => m.seq > heardSeq && m.sender_type !== "customer").sort((a, b) => a.seq - b.seq);
+    if (lastSeq > heardSeq) heardSeq = lastSeq;
+    if (!fresh.length) return;
+    if (isOpen) for (const m of fresh) announce((senderName(m) ? senderName(m) + ": " : "") + m.content);
+    else {
+      const n = unreadCount();
+      if (n) announce(`${n} unread message${n === 1 ? "" : "s"} from customer support.`);
+    }
   }
 
   function renderChips(): void {
@@ -263,6 +397,7 @@ declare const __WIDGET_CSS__: string;
   }
 
   function afterChange(): void {
+    announceNew();
     render();
     if (isOpen && !document.hidden) markRead();
     followQueue();
@@ -297,6 +432,7 @@ declare const __WIDGET_CSS__: string;
 
   function setTyping(on: boolean): void {
     clearTimeout(typingTimer);
+    if (on && typing.hidden && isOpen && Date.now() - typingSaidAt > 30000) { typingSaidAt = Date.now(); announce(`${agentName()} is typing.`); }
     typing.hidden = !on;
     if (on) {
       typing.textContent = `${agentName()} is typing…`;
@@ -359,7 +495,7 @@ declare const __WIDGET_CSS__: string;
     return starting;
   }
 
-  function useSession(r: { conversation: Conversation; messages: Message[]; faq?: FaqEntry[] }): void {
+  function useSession(r: { conversation: Conversation; messages: Message[]; faq?: FaqEntry[]; limits?: { message_max?: number } }): void {
     live.stop();
     conv = null;
     msgs.clear(); msgEls.clear(); list.textContent = "";
@@ -367,10 +503,14 @@ declare const __WIDGET_CSS__: string;
     pending.clear();
     lastSeq = 0; readSeq = 0; readPosted = 0;
     thanks = ""; picking = false; emailErr.textContent = ""; email.value = "";
+    score = 0; rateNote = ""; rateErr.textContent = ""; rateComment.value = ""; saidQueue = null;
+    const max = r.limits && r.limits.message_max;
+    if (typeof max === "number" && max > 0) { messageMax = max; input.maxLength = max; }
     applyConv(r.conversation);
     addMessages(r.messages);
     if (r.conversation.last_seq > lastSeq) lastSeq = r.conversation.last_seq;
     for (const m of r.messages || []) if (m.sender_type !== "customer" && m.read_at && m.seq > readSeq) readSeq = m.seq;
+    heardSeq = lastSeq; // the history is not news
     faq = r.faq || [];
     renderChips();
     afterChange();
@@ -469,10 +609,10 @@ declare const __WIDGET_CSS__: string;
     launcher.replaceChildren(icon(open ? I_DOWN : I_CHAT, 28), badge);
     store(sessionStorage, SS_OPEN, open ? "1" : null);
     if (open) {
-      const focusBest = () => { if (focus && isOpen) (!input.disabled ? input : conv && conv.status === "closed" ? newBtn : closeBtn).focus(); };
-      start().then(() => { afterChange(); log.scrollTop = log.scrollHeight; focusBest(); });
+      const focusIn = () => { if (focus && isOpen && !panel.contains(root.activeElement)) focusBest(); };
+      start().then(() => { afterChange(); log.scrollTop = log.scrollHeight; focusIn(); });
       render();
-      if (conv) setTimeout(focusBest, 0);
+      if (conv) setTimeout(focusIn, 0);
     } else {
       render();
       if (focus) launcher.focus();
@@ -502,6 +642,29 @@ declare const __WIDGET_CSS__: string;
       email.setAttribute("aria-invalid", "true");
       email.focus();
     } finally { emailSend.disabled = false; }
+  });
+  rateForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!score) { rateErr.textContent = "Choose from 1 to 5 stars first."; stars[0].focus(); return; }
+    const comment = rateComment.value.trim();
+    rateSend.disabled = true;
+    rateErr.textContent = "";
+    try {
+      const r = await api(API, "POST", "/rating", comment ? { score, comment } : { score });
+      applyConv(r.conversation);
+      if (conv && !conv.rating) conv.rating = { score, comment: comment || null };
+      rateNote = "Thank you for your feedback!";
+      afterChange();
+      rated.focus();
+    } catch (ex) {
+      const he = ex instanceof HttpError ? ex : null;
+      if (he && he.status === 409) {
+        await catchUp().catch(() => {});
+        if (conv && conv.rating) { rateNote = "This chat was already rated."; render(); rated.focus(); }
+        else rateErr.textContent = "This chat can't be rated any more.";
+      } else rateErr.textContent = he && he.status === 422 ? "Not sent: " + he.message :
+        he && he.status === 429 ? "Too many requests, please wait a moment." : "We couldn't send your rating. Please try again.";
+    } finally { rateSend.disabled = false; }
   });
   newBtn.addEventListener("click", async () => {
     newBtn.disabled = true;

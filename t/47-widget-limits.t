@@ -41,4 +41,5 @@ my $again = $small->post('/chat/api/v1/session', headers => $auth, json => {});
 is($again->{json}{conversation}{id}, $t->{conversation}{id}, 'the token resumes the same conversation');
 is($again->{json}{limits}{message_max}, 300, 'and the limits come with it');
 
-done_testing();
+$_->stop for $ng, $small;
+done_testing;

@@ -130,23 +130,23 @@ test("a rating the server refuses is explained: 422 for a too long comment, 409 
   assert.equal(await page.getByTestId("chat-rating-send").isVisible(), true, "the prompt stays to fix it");
   await shot(page, "widget-rating-422-360");
 
-  // 409: the same chat rated meanwhile (another tab of the customer); the widget shows that rating
-  const other = await page.evaluate(async () => (await fetch("/chat/api/v1/rating", {
-    method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
-    body: JSON.stringify({ score: 5 }),
-  })).status);
+  // 409: the same chat rated meanwhile (another tab of the customer) just before this tab's send
+  const [again, other] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/rating") && r.request().postDataJSON().score === 2),
+    page.evaluate(async () => {
+      const r = await fetch("/chat/api/v1/rating", {
+        method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
+        body: JSON.stringify({ score: 5 }),
+      });
+      document.getElementById("nginx-chat-widget").shadowRoot.querySelector('[data-testid="chat-rating-comment"]').value = "";
+      document.getElementById("nginx-chat-widget").shadowRoot.querySelector('[data-testid="chat-rating-send"]').click();
+      return r.status;
+    }),
+  ]);
   assert.equal(other, 200, "rated in the other tab");
-  await page.getByTestId("chat-rating-comment").fill("");
-  const shown = page.getByTestId("chat-rating-given").filter({ hasText: "You rated this chat 5 of 5" });
-  // the conversation.updated event may win the race; if not, the click meets the server's 409
-  if (await page.getByTestId("chat-rating-send").isVisible()) {
-    const [again] = await Promise.all([
-      page.waitForResponse((r) => r.url().endsWith("/rating")).catch(() => null),
-      page.getByTestId("chat-rating-send").click({ timeout: 2000 }).catch(() => null),
-    ]);
-    if (again) { assert.equal(again.status(), 409); await shown.filter({ hasText: "already rated" }).waitFor(); }
-  }
-  await shown.waitFor();
+  assert.equal(again.status(), 409, "this tab's rating is refused");
+  // the widget shows the rating that was given, says so, and does not ask again
+  await page.getByTestId("chat-rating-given").filter({ hasText: "You rated this chat 5 of 5. This chat was already rated." }).waitFor();
   assert.equal(await page.getByTestId("chat-rating").first().isVisible(), false, "no prompt for a rated chat");
   await shot(page, "widget-rating-409-360");
   await context.close();

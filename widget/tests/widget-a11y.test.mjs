@@ -216,6 +216,11 @@ test("320 px and 200% zoom without horizontal scrolling; reduced motion; dark th
     assert.ok(composer.y + composer.height <= height + 0.5, "the send button is on screen");
     await shot(page, `a11y-reflow-${width}x${height}`);
     await assertAccessible(page, `reflow ${width}x${height}`);
+    // full screen here, the launcher hidden behind the panel: Escape still returns the focus to it
+    await page.getByTestId("chat-input").focus();
+    await page.keyboard.press("Escape");
+    await page.getByTestId("chat-panel").waitFor({ state: "hidden" });
+    assert.equal(await focused(page), "chat-launcher", `Escape returns the focus to the launcher at ${width}x${height}`);
     await context.close();
   }
 

@@ -190,7 +190,7 @@ declare const __WIDGET_CSS__: string;
       type: "button", class: "hb", "data-testid": "chat-helpful", "data-helpful": String(yes),
       onclick: () => feedback(m, yes, row),
     }, yes ? "Yes" : "No");
-    row.append(h("span", { id: "nc-h" + m.seq }, "Did this answer your question?"), ask(true), ask(false));
+    row.append(h("span", { id: "nc-h" + m.seq }, "Did this answer your question?"), h("span", { class: "hbs" }, ask(true), ask(false)));
     return row;
   }
 
@@ -303,7 +303,7 @@ declare const __WIDGET_CSS__: string;
     rateForm.hidden = st !== "closed" || !!given;
     rated.hidden = st !== "closed" || !given;
     if (given) rated.replaceChildren(h("span", { class: "given", "aria-hidden": "true" }, "★".repeat(given.score) + "☆".repeat(5 - given.score)),
-      ` You rated this chat ${given.score} of 5` + (given.comment ? `: “${given.comment}”` : ".") + (rateNote ? " " + rateNote : ""));
+      ` You rated this chat ${given.score} of 5` + (given.comment ? `: “${given.comment}”.` : ".") + (rateNote ? " " + rateNote : ""));
     stars.forEach((b, i) => {
       b.textContent = i < score ? "★" : "☆";
       b.classList.toggle("on", i < score);
@@ -609,7 +609,8 @@ declare const __WIDGET_CSS__: string;
     launcher.replaceChildren(icon(open ? I_DOWN : I_CHAT, 28), badge);
     store(sessionStorage, SS_OPEN, open ? "1" : null);
     if (open) {
-      const focusIn = () => { if (focus && isOpen && !panel.contains(root.activeElement)) focusBest(); };
+      // into the panel, to the input once the session is there (the minimize button held it meanwhile)
+      const focusIn = () => { const a = root.activeElement; if (focus && isOpen && (!a || a === closeBtn || !panel.contains(a))) focusBest(); };
       start().then(() => { afterChange(); log.scrollTop = log.scrollHeight; focusIn(); });
       render();
       if (conv) setTimeout(focusIn, 0);

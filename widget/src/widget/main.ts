@@ -92,7 +92,7 @@ declare const __WIDGET_CSS__: string;
   const status = h("p", { class: "status", "data-testid": "chat-status" }, "Connecting…");
   const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, "?");
   const closeBtn = h("button", { class: "icon-btn", type: "button", "aria-label": "Minimize chat", title: "Minimize" }, icon(I_DOWN));
-  const list = h("div", { class: "list" });
+  const list = h("div", { class: "list", role: "list" });
   const typing = h("div", { class: "typing", hidden: true });
   const log = h("div", { class: "log", role: "region", "aria-label": "Chat messages", tabindex: "0" }, list, typing);
   const chips = h("div", { class: "chips", role: "group", "aria-label": "Common questions", hidden: true });
@@ -168,13 +168,13 @@ declare const __WIDGET_CSS__: string;
   function msgEl(m: Message): HTMLElement {
     const who = m.sender_type;
     if (who === "system" || m.kind === "event") {
-      return h("div", { class: "msg system", "data-testid": "chat-message", "data-sender": who, "data-seq": m.seq },
+      return h("div", { class: "msg system", role: "listitem", "data-testid": "chat-message", "data-sender": who, "data-seq": m.seq },
         h("span", null, m.content));
     }
     const label = senderName(m);
     const meta = h("div", { class: "meta" }, timeOf(m.created_at));
-    return h("div", { class: "msg " + who, "data-testid": "chat-message", "data-sender": who, "data-seq": m.seq },
-      label ? h("div", { class: "name" }, label) : null,
+    return h("div", { class: "msg " + who, role: "listitem", "data-testid": "chat-message", "data-sender": who, "data-seq": m.seq },
+      label ? h("div", { class: "name" }, label) : h("div", { class: "sr" }, "You:"),
       h("div", { class: "bubble" }, m.content),
       meta, helpfulEl(m));
   }
@@ -519,8 +519,8 @@ declare const __WIDGET_CSS__: string;
   }
 
   function pendingEl(text: string): HTMLElement {
-    const el = h("div", { class: "msg customer pending", "data-testid": "chat-message", "data-sender": "customer" },
-      h("div", { class: "bubble" }, text), h("div", { class: "meta" }, "Sending…"));
+    const el = h("div", { class: "msg customer pending", role: "listitem", "data-testid": "chat-message", "data-sender": "customer" },
+      h("div", { class: "sr" }, "You:"), h("div", { class: "bubble" }, text), h("div", { class: "meta" }, "Sending…"));
     pending.add(el);
     return el;
   }

@@ -290,3 +290,63 @@ test("a brand colour gets black or white text, whichever contrasts more (unit an
   await auditBoth(page, "brand colour");
   await context.close();
 });
+
+test("the whole customer journey works with the keyboard alone: ask the bot, ask for a person, get the answer, rate", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("page error:", e.message));
+  await page.goto(BASE + "/product-beans.html");
+  // Tab through the shop to the launcher (the widget comes last in the page)
+  for (let i = 0; i < 30 && (await focused(page)) !== "chat-launcher"; i++) await page.keyboard.press("Tab");
+  assert.equal(await focused(page), "chat-launcher", "the launcher is reachable with Tab");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("nginx-chat-widget").shadowRoot.activeElement?.dataset.testid === "chat-input");
+  // ask the bot
+  await page.keyboard.type("How long does shipping take?");
+  await page.keyboard.press("Enter");
+  await page.locator('[data-testid="chat-message"][data-sender="bot"]').nth(1).waitFor();
+  // ask for a person: Shift+Tab from the input is "Talk to a person"; the picker takes the focus
+  await page.keyboard.press("Shift+Tab");
+  assert.equal(await focused(page), "chat-talk-to-agent");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("nginx-chat-widget").shadowRoot.activeElement?.dataset.testid === "chat-department");
+  for (let i = 0; i < 20; i++) {
+    const id = await inShadow(page, (root) => root.activeElement.getAttribute("data-department-id"));
+    if (id === away.id) break;
+    await page.keyboard.press("Tab");
+  }
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("nginx-chat-widget").shadowRoot.activeElement?.dataset.testid === "chat-email");
+  await page.keyboard.type(`keys-${RUN}@example.com`);
+  await page.keyboard.press("Enter");
+  await page.getByText(/Thanks! We'll get back to you/).waitFor();
+  assert.equal(await focused(page), "chat-input", "back in the input after the email");
+  // get the answer from a person, and answer back
+  const { conversation } = await customerConversation(page);
+  await asBoss("POST", `/agent/conversations/${conversation.id}/claim`);
+  await asBoss("POST", `/agent/conversations/${conversation.id}/messages`, { text: "Two days, usually.", client_id: crypto.randomUUID() });
+  await waitAnnounced(page, /Ana Lima: Two days, usually\./);
+  await page.keyboard.type("Thanks!");
+  await page.keyboard.press("Enter");
+  await page.locator('[data-testid="chat-message"][data-sender="customer"]').filter({ hasText: "Thanks!" }).first().waitFor();
+  // rate: the focus is on the first star once the agent closes; Tab to 5, comment, send
+  await asBoss("POST", `/agent/conversations/${conversation.id}/close`);
+  await page.waitForFunction(() => document.getElementById("nginx-chat-widget").shadowRoot.activeElement?.dataset.score === "1");
+  for (let i = 0; i < 4; i++) await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Tab");
+  assert.equal(await focused(page), "chat-rating-comment");
+  await page.keyboard.type("All by keyboard");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("chat-rating-given").filter({ hasText: "You rated this chat 5 of 5: “All by keyboard”." }).waitFor();
+  assert.deepEqual((await customerConversation(page)).conversation.rating, { score: 5, comment: "All by keyboard" });
+  // and a new chat, still by keyboard
+  await page.keyboard.press("Tab");
+  assert.equal(await focused(page), "chat-new");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("nginx-chat-widget").shadowRoot.activeElement?.dataset.testid === "chat-input");
+  assert.equal((await customerConversation(page)).conversation.status, "automated");
+  await shot(page, "a11y-keyboard-journey-new-chat");
+  await context.close();
+});

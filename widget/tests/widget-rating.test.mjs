@@ -232,6 +232,11 @@ test("the input takes as many characters as the server allows (POST /session lim
   const text = "ab".repeat(Math.floor(max / 2)) + "x".repeat(max % 2);
   await input.fill(text + "overflow");
   assert.equal((await input.inputValue()).length, max, "typing past the cap stops at it");
+  assert.equal(await page.getByTestId("chat-chars-left").textContent(), "0 characters left", "and says so");
+  await input.press("Backspace");
+  assert.equal(await page.getByTestId("chat-chars-left").textContent(), "1 character left");
+  await input.press("x");
+  await shot(page, "widget-chars-left-1280");
   const [post] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/messages")), input.press("Enter")]);
   assert.equal(post.status(), 201, `a message of ${max} characters is accepted`);
   await page.locator('[data-testid="chat-message"][data-sender="customer"] .bubble').filter({ hasText: text.slice(0, 50) }).first().waitFor();

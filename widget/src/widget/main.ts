@@ -99,7 +99,10 @@ declare const __WIDGET_CSS__: string;
   const talk = h("button", { class: "talk", type: "button", "data-testid": "chat-talk-to-agent", hidden: true }, "Talk to a person");
   const input = h("textarea", {
     "data-testid": "chat-input", rows: 1, "aria-label": "Type your message", placeholder: "Type your message…", maxlength: messageMax,
+    "aria-describedby": "nc-left",
   });
+  // near the server's limit, how much is left (the input stops there)
+  const left = h("p", { class: "left", id: "nc-left", "data-testid": "chat-chars-left", hidden: true });
   const sendBtn = h("button", { class: "send", type: "submit", "data-testid": "chat-send", "aria-label": "Send message", title: "Send" }, icon(I_SEND, 20));
   const composer = h("form", { class: "composer" }, input, sendBtn);
   // "talk to a person" in a shop with departments: pick one first (open or away, said in words)
@@ -138,7 +141,7 @@ declare const __WIDGET_CSS__: string;
     class: "panel", id: "nc-panel", role: "dialog", "aria-labelledby": "nc-title", "data-testid": "chat-panel", hidden: true,
   },
     h("header", null, avatar, h("div", { class: "who" }, title, status), closeBtn),
-    log, errorBox, h("div", { class: "bottom" }, chips, talk, picker, emailForm, thanksBox, closedBox, composer),
+    log, errorBox, h("div", { class: "bottom" }, chips, talk, picker, emailForm, thanksBox, closedBox, composer, left),
     h("div", { class: "foot" }, "Powered by nginx-chat"));
   root.append(launcher, panel, announcer);
 
@@ -311,6 +314,7 @@ declare const __WIDGET_CSS__: string;
     });
     list.querySelectorAll<HTMLElement>(".talk-now").forEach((b) => { b.hidden = !automated; });
     composer.hidden = st === "closed";
+    if (st === "closed") left.hidden = true;
     input.disabled = st === "closed" || !conv;
     sendBtn.disabled = st === "closed" || !conv;
     panel.classList.toggle("is-closed", st === "closed");
@@ -688,7 +692,12 @@ declare const __WIDGET_CSS__: string;
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); composer.requestSubmit(); }
   });
-  function autosize(): void { input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight, 120) + "px"; }
+  function autosize(): void {
+    input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight, 120) + "px";
+    const n = messageMax - input.value.length;
+    left.hidden = n > 200;
+    left.textContent = `${n} character${n === 1 ? "" : "s"} left`;
+  }
   function stopTyping(): void {
     clearTimeout(myTypingStop);
     if (myTypingAt) { live.send({ type: "typing", typing: false }); myTypingAt = 0; }

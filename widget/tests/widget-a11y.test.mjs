@@ -299,6 +299,8 @@ test("the whole customer journey works with the keyboard alone: ask the bot, ask
   // Tab through the shop to the launcher (the widget comes last in the page)
   for (let i = 0; i < 30 && (await focused(page)) !== "chat-launcher"; i++) await page.keyboard.press("Tab");
   assert.equal(await focused(page), "chat-launcher", "the launcher is reachable with Tab");
+  const ring = (el) => { const c = getComputedStyle(el); return c.outlineStyle !== "none" && parseFloat(c.outlineWidth) >= 2; };
+  assert.ok(await page.getByTestId("chat-launcher").evaluate(ring), "a visible focus ring on the launcher");
   await page.keyboard.press("Enter");
   await page.waitForFunction(() => document.getElementById("nginx-chat-widget").shadowRoot.activeElement?.dataset.testid === "chat-input");
   // ask the bot
@@ -308,6 +310,7 @@ test("the whole customer journey works with the keyboard alone: ask the bot, ask
   // ask for a person: Shift+Tab from the input is "Talk to a person"; the picker takes the focus
   await page.keyboard.press("Shift+Tab");
   assert.equal(await focused(page), "chat-talk-to-agent");
+  assert.ok(await page.getByTestId("chat-talk-to-agent").evaluate(ring), "and on the buttons in the panel");
   await page.keyboard.press("Enter");
   await page.waitForFunction(() => document.getElementById("nginx-chat-widget").shadowRoot.activeElement?.dataset.testid === "chat-department");
   for (let i = 0; i < 20; i++) {

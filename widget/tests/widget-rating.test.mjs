@@ -94,6 +94,8 @@ test("when the agent closes the chat, the customer rates it with the keyboard, o
   await page.keyboard.press("Enter");
   assert.equal(await page.locator('[data-testid="chat-rating"][data-score="4"]').getAttribute("aria-pressed"), "true");
   assert.equal(await page.locator('[data-testid="chat-rating"][data-score="5"]').getAttribute("aria-pressed"), "false");
+  // the choice shows in shape, not colour alone: filled stars up to it, outlined after
+  assert.deepEqual(await page.getByTestId("chat-rating").allTextContents(), ["★", "★", "★", "★", "☆"]);
   await page.keyboard.press("Tab"); await page.keyboard.press("Tab");
   assert.equal(await focused(page), "chat-rating-comment");
   await page.keyboard.type("Quick and kind");

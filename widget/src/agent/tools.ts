@@ -51,10 +51,15 @@ export async function loadDepartments(host: ToolsHost): Promise<void> {
   catch { departments = []; }
   deptListeners.forEach((f) => f());
 }
-function fillDepartments(sel: HTMLSelectElement, first: string, current: string): void {
-  const have = departments.some((d) => d.id === current);
-  sel.replaceChildren(h("option", { value: "" }, first), ...departments.map((d) => h("option", { value: d.id }, d.name)));
-  sel.value = have || !current ? current : "";
+/** the departments as options (rebuilt only when they changed, so an open select keeps its state) */
+function fillDepartments(sel: HTMLSelectElement, first: string, current: string, extra?: DepartmentRef | null): void {
+  const ds = extra && !departments.some((d) => d.id === extra.id) ? departments.concat(extra) : departments;
+  const key = ds.map((d) => d.id + "=" + d.name).join("|");
+  if (sel.dataset.key !== key) {
+    sel.replaceChildren(h("option", { value: "" }, first), ...ds.map((d) => h("option", { value: d.id }, d.name)));
+    sel.dataset.key = key;
+  }
+  sel.value = ds.some((d) => d.id === current) ? current : "";
 }
 
 // ---------------------------------------------------------------- priority, department, tags
@@ -100,11 +105,7 @@ export class ConvTools {
     this.shown = c;
     const editable = canEdit(c, this.host.me());
     this.priority.value = c.priority || "normal";
-    fillDepartments(this.department, "Default queue", c.department ? c.department.id : "");
-    if (c.department && this.department.value !== c.department.id) {
-      this.department.appendChild(h("option", { value: c.department.id }, c.department.name));
-      this.department.value = c.department.id;
-    }
+    fillDepartments(this.department, "Default queue", c.department ? c.department.id : "", c.department);
     if (!same || document.activeElement !== this.tags) { this.tags.value = (c.tags || []).join(", "); this.error.textContent = ""; }
     this.priority.disabled = this.department.disabled = this.tags.disabled = !editable;
     this.tags.title = editable ? "Comma separated; Enter saves" : "Only the chat's agent, a supervisor or an admin can change this";

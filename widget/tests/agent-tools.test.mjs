@@ -65,6 +65,7 @@ test("canned reply by /shortcut with the customer's name, a private note, tags, 
 
   const name = "Ana " + RUN;
   const cust = await customer({ name, text: `My ${word} arrived damaged` });
+  await customer({ text: "Do you ship to Norway?" }); // so that All holds more than ours, even on a fresh database
   await waitForNoFreeAgent(); // else assignment hands the chat to someone else at once
   await call("POST", "/escalate", cust.token, {});
   const { token: agentToken } = await call("POST", "/agent/login", null, { username: me.username, password: me.password });
@@ -211,7 +212,8 @@ test("Load more shows the next page of a view past the first 100", async () => {
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="agent-conversation"]').length === 100);
   assert.match(await page.getByTestId("agent-view-all").textContent(), /100\+/);
   const more = page.getByTestId("agent-load-more");
-  await more.scrollIntoViewIfNeeded();
+  await page.evaluate(() => { const l = document.querySelector(".convlist"); l.scrollTop = l.scrollHeight; });
+  await more.waitFor();
   await shot(page, "agent-load-more-1280");
   const [req] = await Promise.all([
     page.waitForRequest((r) => r.url().includes("view=all") && r.url().includes("cursor=")),

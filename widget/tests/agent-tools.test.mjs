@@ -7,6 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, RUN, launch, shot, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";
+import { audit } from "./a11y.mjs";
 
 assert.ok(await agentApiAvailable(), "the agent API answers (API.md: agent endpoints)");
 const API = BASE + "/chat/api/v1";
@@ -47,6 +48,17 @@ async function login(context, who) {
   await page.getByTestId("agent-login").click();
   await page.getByTestId("agent-presence").waitFor();
   return page;
+}
+/** axe-core (a11y.mjs's rules) on the parts this file is about: no violation of any impact there */
+const PARTS = [".conv-tools", ".notes-box", ".finder", "#agent-canned-list:not([hidden])", "dialog.shortcuts[open]", ".convlist .more", ".chat-head"];
+async function assertPartsAccessible(page, label) {
+  await audit(page, label); // loads axe-core into the page (the whole page's findings belong to a11y.mjs's users)
+  const found = await page.evaluate(async (sels) => {
+    const include = sels.filter((s) => document.querySelector(s)).map((s) => [s]);
+    const r = await window.axe.run({ include }, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] }, resultTypes: ["violations"] });
+    return r.violations.map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  }, PARTS);
+  assert.deepEqual(found, [], "accessibility of the agent tools on " + label);
 }
 const sel = (id) => `[data-testid="agent-conversation"][data-id="${id}"]`;
 const focused = (page) => page.evaluate(() => document.activeElement && document.activeElement.getAttribute("data-testid"));
@@ -93,6 +105,7 @@ test("canned reply by /shortcut with the customer's name, a private note, tags, 
   assert.deepEqual(await options.evaluateAll((els) => els.map((e) => e.getAttribute("data-shortcut"))), [`${pre}-hello`, `${pre}-refund`]);
   assert.equal(await options.first().getAttribute("aria-selected"), "true");
   await shot(page, "agent-tools-canned-1280");
+  await assertPartsAccessible(page, "the canned list");
   await page.keyboard.press("ArrowDown");
   assert.equal(await options.nth(1).getAttribute("aria-selected"), "true", "↓ moves to the second reply");
   await page.keyboard.press("Enter");
@@ -163,12 +176,23 @@ test("canned reply by /shortcut with the customer's name, a private note, tags, 
   await page.getByTestId("agent-shortcuts").waitFor();
   assert.match(await page.getByTestId("agent-shortcuts").textContent(), /Alt.*N.*private note/);
   await shot(page, "agent-shortcuts-1280");
+  await assertPartsAccessible(page, "the shortcuts");
   await page.getByTestId("agent-shortcuts-close").click();
   await page.getByTestId("agent-shortcuts").waitFor({ state: "hidden" });
 
   // search and filters: the boss's All view narrows to the chat with the word, tag and priority
   await bossPage.getByTestId("agent-search").fill("");
   await bossPage.waitForFunction(() => document.querySelectorAll('[data-testid="agent-conversation"]').length > 1);
+  // j / k outside text fields: the next and the previous conversation of the list
+  const ids = await bossPage.getByTestId("agent-conversation").evaluateAll((els) => els.map((e) => e.getAttribute("data-id")));
+  const at = ids.indexOf(cust.id);
+  assert.ok(at >= 0 && at < ids.length - 1, "ours is in All, with one after it");
+  await bossPage.locator(sel(cust.id)).focus();
+  await bossPage.keyboard.press("j");
+  await bossPage.locator(sel(ids[at + 1]) + '[aria-current="true"]').waitFor();
+  assert.equal(await focused(bossPage), "agent-conversation", "the focus stays in the list, so j/k go on");
+  await bossPage.keyboard.press("k");
+  await bossPage.locator(sel(cust.id) + '[aria-current="true"]').waitFor();
   const [searchReq] = await Promise.all([
     bossPage.waitForRequest((r) => r.url().includes("view=all") && r.url().includes("q=" + word)),
     bossPage.getByTestId("agent-search").fill(word),
@@ -186,14 +210,21 @@ test("canned reply by /shortcut with the customer's name, a private note, tags, 
   await bossPage.waitForFunction(() => [...document.querySelectorAll('[data-testid="agent-conversation"]')]
     .every((r) => /#damaged/.test(r.textContent) && /High priority/.test(r.textContent)));
   await shot(bossPage, "agent-filters-1280");
+  await assertPartsAccessible(bossPage, "the filters, tools and notes");
   await bossPage.getByTestId("agent-filter-priority").selectOption("urgent");
   await bossPage.locator(sel(cust.id)).waitFor({ state: "detached" });
 
-  // j/k outside text fields walk the list
-  await page.getByTestId("agent-view-active").click();
-  await page.locator(sel(cust.id)).focus();
-  await page.keyboard.press("k");
-  assert.equal(await page.locator(sel(cust.id)).getAttribute("aria-current"), "true", "k on the first chat stays there");
+  // a department change (when the shop has departments): PATCH department_id, seen through the API
+  await bossPage.getByTestId("agent-filters-clear").click();
+  await bossPage.locator(sel(cust.id)).click();
+  const dept = bossPage.getByTestId("agent-department");
+  const deptIds = (await dept.locator("option").evaluateAll((os) => os.map((o) => o.value))).filter(Boolean);
+  if (deptIds.length) {
+    const [res] = await Promise.all([patched(bossPage), dept.selectOption(deptIds[0])]); // the confirm is accepted
+    assert.deepEqual(res.request().postDataJSON(), { department_id: deptIds[0] });
+    const { conversation: moved } = await call("GET", `/agent/conversations/${cust.id}`, (await call("POST", "/agent/login", null, { username: boss.username, password: boss.password })).token);
+    assert.equal(moved.department.id, deptIds[0]);
+  }
   await actx.close(); await bctx.close();
 });
 
@@ -215,6 +246,7 @@ test("Load more shows the next page of a view past the first 100", async () => {
   await page.evaluate(() => { const l = document.querySelector(".convlist"); l.scrollTop = l.scrollHeight; });
   await more.waitFor();
   await shot(page, "agent-load-more-1280");
+  await assertPartsAccessible(page, "Load more");
   const [req] = await Promise.all([
     page.waitForRequest((r) => r.url().includes("view=all") && r.url().includes("cursor=")),
     more.click(),
@@ -263,6 +295,7 @@ test("phone layout (390 px): the header fits, list → conversation → back; de
   await page.getByTestId("agent-note-input").waitFor({ state: "visible" });
   await page.getByTestId("agent-context").getByText("Lea " + RUN).first().waitFor();
   await shot(page, "agent-phone-details-390");
+  await assertPartsAccessible(page, "the details at 390 px");
   await page.getByTestId("agent-details-close").click();
   await page.getByTestId("agent-note-input").waitFor({ state: "hidden" });
   await back.click();

@@ -225,7 +225,7 @@ const chatPane = h("section", { class: "chat", "aria-label": "Conversation" });
 const ctxPane = h("aside", { class: "context", id: "agent-context-pane", "data-testid": "agent-context", "aria-label": "Customer context" });
 const transcript = h("div", { class: "transcript", role: "log", "aria-live": "polite", "aria-label": "Transcript", tabindex: "0" });
 const custTyping = h("div", { class: "typing", hidden: true }, "Customer is typing…");
-const replyInput = h("textarea", { "data-testid": "agent-input", rows: 2, "aria-label": "Reply to the customer", placeholder: "Write a reply… (Enter sends, Shift+Enter: new line, / canned replies)" });
+const replyInput = h("textarea", { "data-testid": "agent-input", rows: 2, "aria-label": "Reply to the customer", placeholder: "Write a reply… (Enter sends, / canned replies)" });
 const sendBtn = h("button", { class: "btn primary", type: "submit", "data-testid": "agent-send" }, "Send");
 const replyForm = h("form", { class: "reply" }, replyInput, sendBtn);
 const claimBtn = h("button", { class: "btn primary", type: "button", "data-testid": "agent-claim" }, "Claim");
@@ -355,7 +355,10 @@ function renderList(): void {
     lm.addEventListener("click", loadMore);
     rows.push(h("li", { class: "more" }, lm));
   }
+  // a row that had the focus keeps it (j/k, Tab) when the list is redrawn
+  const had = document.activeElement instanceof HTMLElement && convList.contains(document.activeElement) ? document.activeElement.getAttribute("data-id") : null;
   convList.replaceChildren(...rows);
+  if (had) (convList.querySelector(`[data-id="${had}"]`) as HTMLElement | null)?.focus();
 }
 
 /** the next page of the current view (the views are refetched page by page up to it) */
@@ -559,8 +562,12 @@ function renderOpen(): void {
   const earlier = openHistory.filter((x) => x.id !== c.id);
   const history = earlier.length
     ? [h("h3", null, "Earlier conversations"), h("ul", { class: "history", "data-testid": "agent-history" },
-        ...earlier.map((x) => h("li", null, new Date(x.created_at).toLocaleDateString() + " · " + statusLabel(x) +
-          (x.last_message ? " · " + x.last_message.content.slice(0, 80) : ""))))]
+        ...earlier.map((x) => {
+          const b = h("button", { type: "button", class: "linkish", "data-id": x.id }, new Date(x.created_at).toLocaleDateString() + " · " + statusLabel(x) +
+            (x.last_message ? " · " + x.last_message.content.slice(0, 80) : ""));
+          b.addEventListener("click", () => selectConversation(x.id));
+          return h("li", null, b);
+        }))]
     : [];
   notes.render();
   if (!ctxPane.contains(notes.el)) ctxPane.replaceChildren(detailsClose, notes.el, ctxInfo);

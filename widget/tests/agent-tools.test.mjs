@@ -278,6 +278,12 @@ test("phone layout (390 px): the header fits, list → conversation → back; de
     const b = await page.getByTestId(id).boundingBox();
     assert.ok(b && b.x + b.width <= 390, id + " within the viewport");
   }
+  // down to 360 px the header is one row: Sign out beside the presence, not under it
+  await page.setViewportSize({ width: 360, height: 740 });
+  const [so, pr] = [await signOut.boundingBox(), await page.getByTestId("agent-presence").boundingBox()];
+  assert.ok(so.x + so.width <= 360 && Math.abs((so.y + so.height / 2) - (pr.y + pr.height / 2)) < 8, `one header row at 360 px: ${JSON.stringify([so, pr])}`);
+  await shot(page, "agent-phone-list-360");
+  await page.setViewportSize({ width: 390, height: 844 });
   const row = page.locator(sel(cust.id));
   await row.waitFor();
   assert.equal(await page.getByText(/on the left/).count(), 0, 'no "on the left" in a stacked layout');

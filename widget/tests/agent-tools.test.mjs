@@ -262,7 +262,9 @@ test("Load more shows the next page of a view past the first 100", async () => {
 
 test("phone layout (390 px): the header fits, list → conversation → back; desktop keeps three columns", async () => {
   const me = await freshAgent("phone", { display_name: "Pia Phone" });
-  const cust = await customer({ name: "Lea " + RUN, text: "Is the mug dishwasher safe?" });
+  // a customer who never said their name: the canned reply's placeholder falls back to "there"
+  cannedIds.push((await adminApi("POST", "/admin/canned", { shortcut: `p-${RUN}`, title: "Phone hello", text: "Hi {{customer.name}}, {{agent.name}} here." })).canned.id);
+  const cust = await customer({ text: "Is the mug dishwasher safe?" });
   await waitForNoFreeAgent();
   await call("POST", "/escalate", cust.token, {});
   const { token } = await call("POST", "/agent/login", null, { username: me.username, password: me.password });
@@ -295,11 +297,19 @@ test("phone layout (390 px): the header fits, list → conversation → back; de
   const back = page.getByTestId("agent-back");
   assert.ok(await back.isVisible(), "a back button");
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "the conversation fits");
+  await page.getByTestId("agent-input").click();
+  await page.keyboard.type(`/p-${RUN}`);
+  await page.getByTestId("agent-canned-option").first().waitFor();
+  await shot(page, "agent-phone-canned-390");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.getByTestId("agent-input").inputValue(), "Hi there, Pia Phone here.", "no name: the fallback");
+  await page.keyboard.press("Enter");
+  await page.locator('[data-testid="agent-message"][data-sender="agent"]').filter({ hasText: "Hi there, Pia Phone here." }).waitFor();
   await shot(page, "agent-phone-conversation-390");
   // the details (context and notes) open over the conversation and close again
   await page.getByTestId("agent-details").click();
   await page.getByTestId("agent-note-input").waitFor({ state: "visible" });
-  await page.getByTestId("agent-context").getByText("Lea " + RUN).first().waitFor();
+  await page.getByTestId("agent-context").getByText("Visitor " + cust.id.slice(0, 6)).first().waitFor();
   await shot(page, "agent-phone-details-390");
   await assertPartsAccessible(page, "the details at 390 px");
   await page.getByTestId("agent-details-close").click();

@@ -1,12 +1,12 @@
 // The agent's tools on a real stack (API.md "Agent tools"): a canned reply through /shortcut
 // with the customer's name filled in, a private note the customer never sees (and another
-// agent sees live), tags and priority saved with PATCH, keyboard shortcuts, search and
+// agent sees live, the customer's open widget never), tags and priority saved with PATCH, keyboard shortcuts, search and
 // filters, "Load more" past the first 100 of a view, and the phone layout (390 px: the
 // header fits, list → conversation → back). Agents, canned replies and customers are made
 // for this run (helpers.mjs); customers talk through the API with their bearer token.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, RUN, launch, shot, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, inShadow, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";
 import { audit } from "./a11y.mjs";
 
 assert.ok(await agentApiAvailable(), "the agent API answers (API.md: agent endpoints)");
@@ -116,6 +116,13 @@ test("canned reply by /shortcut with the customer's name, a private note, tags, 
   await page.locator('[data-testid="agent-message"][data-sender="agent"]').filter({ hasText: expanded }).waitFor();
   const seen = await call("GET", "/conversation?after=0&limit=200", cust.token);
   assert.ok(seen.messages.some((m) => m.sender_type === "agent" && m.content === expanded), "the customer got the expanded text");
+  // the customer's widget (their session cookie), open while the note is written below
+  const wctx = await browser.newContext();
+  await wctx.addCookies([{ name: "chat_session", value: cust.token, domain: new URL(BASE).hostname, path: "/chat" }]);
+  const widget = await wctx.newPage();
+  await widget.goto(BASE + "/index.html");
+  await widget.getByTestId("chat-launcher").click();
+  await widget.locator('[data-testid="chat-message"][data-sender="agent"]').filter({ hasText: expanded }).waitFor();
   // a shortcut typed in full, then Tab: the first match, exact
   await input.click();
   await page.keyboard.type(`thanks /${pre}-hello`);
@@ -140,9 +147,19 @@ test("canned reply by /shortcut with the customer's name, a private note, tags, 
   assert.match(await page.getByTestId("agent-note").filter({ hasText: noteText }).textContent(), /Private.*Maya Tools/);
   assert.equal(await page.getByTestId("agent-message").filter({ hasText: noteText }).count(), 0, "not in the transcript");
   await bossPage.getByTestId("agent-note").filter({ hasText: noteText }).waitFor({ timeout: 10000 });
+  // the supervisor heard note.created; the customer's open widget shows nothing of it, nor after a reload
+  await page.getByTestId("agent-input").fill("A reply after the note " + RUN);
+  await page.getByTestId("agent-input").press("Control+Enter");
+  await widget.locator('[data-testid="chat-message"]').filter({ hasText: "A reply after the note " + RUN }).waitFor({ timeout: 10000 });
+  assert.ok(!(await inShadow(widget, (root) => root.textContent)).includes(noteText), "the live widget never shows the note");
+  await widget.reload(); // the widget reopens as it was left
+  await widget.locator('[data-testid="chat-message"]').filter({ hasText: "A reply after the note " + RUN }).waitFor({ state: "attached" });
+  assert.ok(!(await inShadow(widget, (root) => root.textContent)).includes(noteText), "nor after a reload");
+  await shot(widget, "agent-tools-customer-widget");
+  await wctx.close();
   const after = await call("GET", "/conversation?after=0&limit=200", cust.token);
   assert.ok(!JSON.stringify(after).includes(noteText), "the customer's API never shows the note");
-  assert.equal(after.conversation.last_seq, seen.conversation.last_seq, "a note takes no seq");
+  assert.equal(after.conversation.last_seq, seen.conversation.last_seq + 1, "a note takes no seq (one reply since)");
   const again = await call("POST", "/session", cust.token, {});
   assert.ok(!JSON.stringify(again).includes(noteText), "nor does the customer's session");
   assert.ok(before.messages.length < seen.messages.length);

@@ -1,9 +1,10 @@
 // The agent's tools on a real stack (API.md "Agent tools"): a canned reply through /shortcut
-// with the customer's name filled in, a private note the customer never sees (and another
-// agent sees live, the customer's open widget never), tags and priority saved with PATCH, keyboard shortcuts, search and
-// filters, "Load more" past the first 100 of a view, and the phone layout (390 px: the
-// header fits, list → conversation → back). Agents, canned replies and customers are made
-// for this run (helpers.mjs); customers talk through the API with their bearer token.
+// with the customer's name filled in, a private note that another agent sees live and the
+// customer's API and open widget never, tags and priority saved with PATCH, a department
+// change, keyboard shortcuts, search and filters, "Load more" past the first 100 of a view,
+// and the phone layout (390 and 360 px: the header fits, list → conversation → back).
+// Agents, canned replies and customers are made for this run (helpers.mjs); customers talk
+// through the API with their bearer token.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, RUN, launch, shot, inShadow, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";

@@ -221,6 +221,7 @@ export function fillCanned(text: string, customer: string | null | undefined, ag
 export class CannedPicker {
   readonly el = h("ul", { class: "canned", role: "listbox", id: "agent-canned-list", "data-testid": "agent-canned-list", "aria-label": "Canned replies", hidden: true });
   private all: Canned[] | null = null;
+  private loadedAt = 0;
   private loading: Promise<void> | null = null;
   private matches: Canned[] = [];
   private active = 0;
@@ -234,18 +235,19 @@ export class CannedPicker {
     input.addEventListener("blur", () => setTimeout(() => { if (document.activeElement !== input) this.close(); }, 150));
   }
 
+  /** fetches the list once, and again in the background when it is a minute old (admins edit it) */
   load(): Promise<void> {
-    if (this.all) return Promise.resolve();
+    if (this.all && Date.now() - this.loadedAt < 60000) return Promise.resolve();
     if (!this.loading) {
       this.loading = this.host.api("GET", "/agent/canned")
-        .then((r) => { this.all = (r && r.canned) || []; })
-        .catch(() => { this.all = null; })
+        .then((r) => { this.all = (r && r.canned) || []; this.loadedAt = Date.now(); })
+        .catch(() => { /* keep what we had; null: no list offered */ })
         .finally(() => { this.loading = null; });
     }
     return this.loading;
   }
   /** forget the list (e.g. after sign-in): it is fetched again on the next `/` */
-  reset(): void { this.all = null; this.close(); }
+  reset(): void { this.all = null; this.loadedAt = 0; this.close(); }
   get isOpen(): boolean { return !this.el.hidden; }
 
   /** keys while the list is open; true when the key was ours */
@@ -272,7 +274,8 @@ export class CannedPicker {
   private async update(): Promise<void> {
     const w = this.word();
     if (!w || this.input.disabled) { this.close(); return; }
-    if (!this.all) { await this.load(); if (!this.all) { this.close(); return; } }
+    if (!this.all) await this.load(); else this.load();
+    if (!this.all) { this.close(); return; }
     const w2 = this.word(); // the text may have changed while loading
     if (!w2) { this.close(); return; }
     const q = w2.q;

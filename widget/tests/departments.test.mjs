@@ -137,6 +137,7 @@ test("picking a department escalates into it; its member sees department and pri
   await ctx.getByText("Normal priority").waitFor();
   await shot(agent, "agent-queue-department-1280");
   await agent.setViewportSize({ width: 360, height: 740 });
+  await agent.getByTestId("agent-back").click(); // a phone shows one pane: back from the conversation to the list
   await row.scrollIntoViewIfNeeded();
   const box = await row.boundingBox();
   assert.ok(box.x >= 0 && box.x + box.width <= 360.5, "the row fits in 360 px");

@@ -4,6 +4,8 @@
 import { h, uuid, timeOf, ago, api as rawApi, HttpError, sleep, wsUrl } from "../shared/util";
 import { Live } from "../shared/live";
 import type { Agent, Conversation, Message, FaqEntry, ChatEvent } from "../shared/types";
+import { ConvTools, Notes, CannedPicker, Filters, loadDepartments, type ToolsHost, type Conv } from "./tools";
+import { installShortcuts } from "./shortcuts";
 
 type View = "active" | "queue" | "closed" | "all";
 const VIEWS: View[] = ["active", "queue", "closed", "all"];
@@ -18,10 +20,13 @@ let screen: "inbox" | "agents" | "departments" | "faq" = "inbox";
 let view: View = "active";
 const lists: Record<View, Conversation[]> = { active: [], queue: [], closed: [], all: [] };
 const more: Record<View, boolean> = { active: false, queue: false, closed: false, all: false };
+const PAGE = 100; // the views' page (limit= at most 100); "Load more" follows next_cursor
+const pages: Record<View, number> = { active: 1, queue: 1, closed: 1, all: 1 };
+let loadingMore = false;
 let seenActive: Set<string> | null = null; // ids in my active view at the last refresh
 const selfClaimed = new Set<string>();
 let openId: string | null = null;
-let openConv: Conversation | null = null;
+let openConv: Conv | null = null;
 let openHistory: Conversation[] = [];  // the customer's earlier conversations (agent view)
 const openMsgs = new Map<number, Message>();
 let openLastSeq = 0;
@@ -102,6 +107,7 @@ function notifyAssigned(cs: Conversation[]): void {
 // ---------------------------------------------------------------- login
 function showLogin(message = ""): void {
   live.stop();
+  canned.reset();
   me = null; token = undefined;
   const user = h("input", { id: "u", name: "username", autocomplete: "username", required: true, "data-testid": "agent-username" });
   const pass = h("input", { id: "p", name: "password", type: "password", autocomplete: "current-password", required: true, "data-testid": "agent-password" });
@@ -160,7 +166,7 @@ function enterApp(): void {
       h("div", { class: "spacer" }),
       connState,
       h("label", { class: "presence" }, presenceDot, h("span", { class: "sr" }, "Presence"), presenceSel),
-      meName, logout),
+      meName, shortcuts.button, logout),
     main);
   renderMe();
   screen = "inbox";
@@ -168,6 +174,8 @@ function enterApp(): void {
   renderScreen();
   live.start();
   refreshAll();
+  loadDepartments(toolsHost);
+  canned.load();
   if (me.role === "admin") loadAgents().catch(() => {});
 }
 
@@ -214,10 +222,10 @@ const viewTabs = h("div", { class: "views", role: "tablist", "aria-label": "Conv
   }));
 const convList = h("ul", { class: "convlist", "aria-label": "Conversations" });
 const chatPane = h("section", { class: "chat", "aria-label": "Conversation" });
-const ctxPane = h("aside", { class: "context", "data-testid": "agent-context", "aria-label": "Customer context" });
+const ctxPane = h("aside", { class: "context", id: "agent-context-pane", "data-testid": "agent-context", "aria-label": "Customer context" });
 const transcript = h("div", { class: "transcript", role: "log", "aria-live": "polite", "aria-label": "Transcript", tabindex: "0" });
 const custTyping = h("div", { class: "typing", hidden: true }, "Customer is typing…");
-const replyInput = h("textarea", { "data-testid": "agent-input", rows: 2, "aria-label": "Reply to the customer", placeholder: "Write a reply… (Enter to send, Shift+Enter for a new line)" });
+const replyInput = h("textarea", { "data-testid": "agent-input", rows: 2, "aria-label": "Reply to the customer", placeholder: "Write a reply… (Enter sends, / canned replies)" });
 const sendBtn = h("button", { class: "btn primary", type: "submit", "data-testid": "agent-send" }, "Send");
 const replyForm = h("form", { class: "reply" }, replyInput, sendBtn);
 const claimBtn = h("button", { class: "btn primary", type: "button", "data-testid": "agent-claim" }, "Claim");
@@ -236,10 +244,60 @@ function showActionError(text: string): void {
 function clearActionError(): void { actionError.hidden = true; actionError.replaceChildren(); }
 const replyNote = h("p", { class: "reply-note" });
 
+// the agent's tools (tools.ts): priority/department/tags under the head, notes in the context panel
+const toolsHost: ToolsHost = {
+  api, toast, errText, me: () => me, open: () => openConv,
+  patched: (c) => { if (c.id === openId) { openConv = c; renderOpen(); } refreshSoon(); },
+};
+const convTools = new ConvTools(toolsHost);
+const notes = new Notes(toolsHost);
+const canned = new CannedPicker(toolsHost, replyInput);
+replyForm.prepend(canned.el);
+const filters = new Filters(() => { for (const v of VIEWS) pages[v] = 1; seenActive = null; refreshAll(); });
+const ctxInfo = h("div", { class: "ctx-info" });
+// narrow screens: list → conversation → back (phone), the context panel behind "Details" (≤ 1100 px)
+const phone = matchMedia("(max-width: 720px)"), narrow = matchMedia("(max-width: 1100px)");
+const backBtn = h("button", { class: "btn ghost back", type: "button", "data-testid": "agent-back", "aria-label": "Back to the list" }, "← Back");
+const detailsBtn = h("button", { class: "btn details-btn", type: "button", "data-testid": "agent-details", "aria-expanded": "false", "aria-controls": "agent-context-pane" }, "Details");
+const detailsClose = h("button", { class: "btn small details-close", type: "button", "data-testid": "agent-details-close" }, "Close details");
+function setPane(p: "list" | "chat"): void { main.dataset.pane = p; if (p === "list") showDetails(false); }
+function showDetails(on: boolean): void {
+  main.classList.toggle("ctx-open", on);
+  detailsBtn.setAttribute("aria-expanded", String(on));
+}
+backBtn.addEventListener("click", () => {
+  setPane("list");
+  (convList.querySelector(`[data-id="${openId}"]`) as HTMLElement | null)?.focus();
+});
+detailsBtn.addEventListener("click", () => { const on = !main.classList.contains("ctx-open"); showDetails(on); if (on) detailsClose.focus(); });
+detailsClose.addEventListener("click", () => { showDetails(false); detailsBtn.focus(); });
+/** makes the context panel visible where it is hidden (≤ 1100 px) */
+function revealDetails(): void { if (narrow.matches) showDetails(true); }
+/** makes the conversation visible on a phone */
+function revealChat(): boolean { if (!openId) return false; if (phone.matches) setPane("chat"); return true; }
+const shortcuts = installShortcuts({
+  inbox: () => !!me && screen === "inbox",
+  step: (d) => {
+    const cs = lists[view];
+    if (!cs.length) return;
+    const i = cs.findIndex((c) => c.id === openId);
+    const next = cs[i < 0 ? (d > 0 ? 0 : cs.length - 1) : Math.min(cs.length - 1, Math.max(0, i + d))];
+    if (next.id !== openId) selectConversation(next.id, false);
+  },
+  view: (i) => { view = VIEWS[i]; renderViews(); renderList(); setPane("list"); },
+  reply: () => { if (revealChat()) replyInput.focus(); },
+  note: () => { if (revealChat()) { revealDetails(); notes.input.focus(); } },
+  tags: () => { if (revealChat()) convTools.tags.focus(); },
+  priority: () => { if (revealChat()) convTools.priority.focus(); },
+  search: () => { setPane("list"); filters.search.focus(); },
+  back: () => { if (main.classList.contains("ctx-open")) { showDetails(false); detailsBtn.focus(); } else if (phone.matches && main.dataset.pane === "chat") backBtn.click(); },
+});
+
 function renderInbox(): void {
   main.className = "main inbox";
+  setPane(openId ? "chat" : "list");
   main.replaceChildren(
-    h("aside", { class: "sidebar" }, viewTabs, convList),
+    h("aside", { class: "sidebar" }, filters.el, viewTabs, convList),
     chatPane, ctxPane);
   renderViews(); renderList(); renderOpen();
 }
@@ -269,10 +327,10 @@ function renderList(): void {
       active: "No active chats. New chats are assigned to you while you are online.",
       queue: "Nobody is waiting.", closed: "No closed chats yet.", all: "No conversations yet.",
     };
-    convList.replaceChildren(h("li", { class: "empty" }, empty[view]));
+    convList.replaceChildren(h("li", { class: "empty" }, filters.active ? "No conversations match the search and filters." : empty[view]));
     return;
   }
-  convList.replaceChildren(...cs.map((c) => {
+  const rows = cs.map((c) => {
     const waiting = c.status === "agent" && !c.assigned_agent && c.requested_agent_at;
     const when = c.status === "closed" ? "closed " + ago(c.closed_at || c.updated_at) + " ago"
       : waiting ? "waiting " + ago(c.requested_agent_at) : ago(c.updated_at);
@@ -290,7 +348,26 @@ function renderList(): void {
       routingBadges(c));
     b.addEventListener("click", () => selectConversation(c.id));
     return h("li", null, b);
-  }));
+  });
+  if (more[view]) {
+    const lm = h("button", { class: "btn load-more", type: "button", "data-testid": "agent-load-more", disabled: loadingMore },
+      loadingMore ? "Loading…" : `Load more (showing ${cs.length})`);
+    lm.addEventListener("click", loadMore);
+    rows.push(h("li", { class: "more" }, lm));
+  }
+  // a row that had the focus keeps it (j/k, Tab) when the list is redrawn
+  const had = document.activeElement instanceof HTMLElement && convList.contains(document.activeElement) ? document.activeElement.getAttribute("data-id") : null;
+  convList.replaceChildren(...rows);
+  if (had) (convList.querySelector(`[data-id="${had}"]`) as HTMLElement | null)?.focus();
+}
+
+/** the next page of the current view (the views are refetched page by page up to it) */
+async function loadMore(): Promise<void> {
+  if (loadingMore) return;
+  loadingMore = true;
+  pages[view]++;
+  renderList();
+  try { await refreshAll(); } finally { loadingMore = false; if (screen === "inbox") renderList(); }
 }
 
 /** department, priority and offline, in words (colour only repeats them) */
@@ -299,7 +376,8 @@ function routingBadges(c: Conversation): HTMLElement {
   return h("div", { class: "tags" },
     c.department ? h("span", { class: "tag dept", "data-testid": "agent-conv-department" }, c.department.name) : null,
     h("span", { class: "tag prio " + p, "data-testid": "agent-conv-priority" }, priorityLabel(p)),
-    c.offline ? h("span", { class: "tag offline", "data-testid": "agent-conv-offline" }, offlineLabel(c)) : null);
+    c.offline ? h("span", { class: "tag offline", "data-testid": "agent-conv-offline" }, offlineLabel(c)) : null,
+    ...((c as Conv).tags || []).map((t) => h("span", { class: "tag label", "data-testid": "agent-conv-tag" }, "#" + t)));
 }
 function priorityLabel(p: string): string { return p[0].toUpperCase() + p.slice(1) + " priority"; }
 function offlineLabel(c: Conversation): string {
@@ -313,16 +391,30 @@ function statusLabel(c: Conversation): string {
   return me && c.assigned_agent.id === me.id ? "Assigned to you" : "With " + c.assigned_agent.display_name;
 }
 
+/** a view's first pages[v] pages (keyset cursor), with the list's filters */
+async function fetchView(v: View): Promise<{ list: Conversation[]; more: boolean }> {
+  const list: Conversation[] = [], seen = new Set<string>();
+  let cursor: string | null = null;
+  for (let i = 0; i < pages[v]; i++) {
+    const r: any = await api("GET", `/agent/conversations?view=${v}&limit=${PAGE}${filters.query()}` + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+    for (const c of r.conversations || []) if (!seen.has(c.id)) { seen.add(c.id); list.push(c); }
+    cursor = r.next_cursor || null;
+    if (!cursor) break;
+  }
+  return { list, more: !!cursor };
+}
+
 async function refreshViews(): Promise<void> {
   const results = await Promise.all(VIEWS.map((v) =>
-    api(`GET`, `/agent/conversations?view=${v}&limit=100`).then((r) => [v, r] as const).catch((e) => [v, e] as const)));
+    fetchView(v).then((r) => [v, r] as const).catch((e) => [v, e as Error] as const)));
   for (const [v, r] of results) {
     if (r instanceof Error) {
       if (r instanceof HttpError && r.status === 401) { showLogin("Your session has ended. Please sign in again."); return; }
+      if (r instanceof HttpError && r.status === 422 && v === view) toast("Search: " + errText(r));
       continue;
     }
-    lists[v] = r.conversations || [];
-    more[v] = !!r.next_cursor;
+    lists[v] = r.list;
+    more[v] = r.more;
   }
   // a chat that appeared in my active view without my claiming it: a new assignment
   const ids = new Set(lists.active.map((c) => c.id));
@@ -339,6 +431,7 @@ async function refreshOpen(): Promise<void> {
   if (id !== openId) return;
   openConv = r.conversation;
   openHistory = r.history || [];
+  notes.reset(id, r.notes || []);
   addOpenMessages(r.messages);
   if (r.messages && r.messages.length >= 200) return refreshOpen();
   renderOpen();
@@ -372,17 +465,22 @@ function addOpenMessages(ms: Message[] | undefined): void {
   }
 }
 
-async function selectConversation(id: string): Promise<void> {
+/** opens a conversation; focusReply false (j/k) keeps the focus on its row */
+async function selectConversation(id: string, focusReply = true): Promise<void> {
   if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); }
   if (openId !== id) {
     openId = id; openHistory = []; openConv = lists.active.concat(lists.queue, lists.closed, lists.all).find((c) => c.id === id) || null;
     openMsgs.clear(); openLastSeq = 0; transferBox.hidden = true; replyInput.value = "";
+    canned.close(); notes.reset(id);
     clearActionError();
     setCustTyping(false);
   }
+  setPane("chat");
   renderList(); renderOpen();
+  const row = convList.querySelector(`[data-id="${id}"]`) as HTMLElement | null;
+  if (!focusReply && row) { row.scrollIntoView({ block: "nearest" }); row.focus(); }
   try { await refreshOpen(); } catch (e) { toast("Couldn't load the conversation: " + errText(e)); }
-  replyInput.disabled || replyInput.focus();
+  if (focusReply && id === openId) replyInput.disabled || replyInput.focus();
 }
 
 function setCustTyping(on: boolean): void {
@@ -395,7 +493,7 @@ function renderOpen(): void {
   if (!openId || !openConv) {
     chatPane.replaceChildren(h("div", { class: "placeholder" },
       h("div", { class: "big", "aria-hidden": "true" }, "No conversation open"),
-      h("p", null, lists.queue.length ? `${lists.queue.length} customer${lists.queue.length === 1 ? " is" : "s are"} waiting in the queue.` : "Select a conversation on the left."),
+      h("p", null, lists.queue.length ? `${lists.queue.length} customer${lists.queue.length === 1 ? " is" : "s are"} waiting in the queue.` : "Select a conversation from the list."),
       lists.queue.length ? h("p", { class: "muted" }, "Open the Queue view to claim one.") : null));
     ctxPane.replaceChildren(h("h3", null, "Customer context"), h("p", { class: "muted" }, "Nothing selected."));
     return;
@@ -403,10 +501,12 @@ function renderOpen(): void {
   const c = openConv;
   // header
   chatHead.replaceChildren(
+    backBtn,
     h("div", { class: "title" },
       h("h2", null, (c.context && c.context.product_name) || "General question"),
       h("span", { class: "pill " + (c.status === "agent" && !c.assigned_agent ? "queue" : c.status) }, statusLabel(c))),
-    h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn));
+    h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn, detailsBtn));
+  convTools.set(c);
   claimBtn.hidden = !(c.status === "agent" && !c.assigned_agent);
   transferBtn.hidden = closeBtn.hidden = c.status !== "agent" || !c.assigned_agent || !canReply(c);
   // transcript
@@ -433,7 +533,7 @@ function renderOpen(): void {
       !c.assigned_agent ? "Claim this chat to reply." : !reply ? `Assigned to ${c.assigned_agent.display_name}.` : "";
   replyNote.hidden = !replyNote.textContent;
   replyForm.hidden = c.status === "closed";
-  if (!chatPane.contains(transcript)) chatPane.replaceChildren(chatHead, actionError, transferBox, transcript, custTyping, replyNote, replyForm);
+  if (!chatPane.contains(transcript)) chatPane.replaceChildren(chatHead, convTools.el, actionError, transferBox, transcript, custTyping, replyNote, replyForm);
   // context
   const ctx = c.context || {};
   const dl = h("dl", null);
@@ -462,10 +562,16 @@ function renderOpen(): void {
   const earlier = openHistory.filter((x) => x.id !== c.id);
   const history = earlier.length
     ? [h("h3", null, "Earlier conversations"), h("ul", { class: "history", "data-testid": "agent-history" },
-        ...earlier.map((x) => h("li", null, new Date(x.created_at).toLocaleDateString() + " · " + statusLabel(x) +
-          (x.last_message ? " · " + x.last_message.content.slice(0, 80) : ""))))]
+        ...earlier.map((x) => {
+          const b = h("button", { type: "button", class: "linkish", "data-id": x.id }, new Date(x.created_at).toLocaleDateString() + " · " + statusLabel(x) +
+            (x.last_message ? " · " + x.last_message.content.slice(0, 80) : ""));
+          b.addEventListener("click", () => selectConversation(x.id));
+          return h("li", null, b);
+        }))]
     : [];
-  ctxPane.replaceChildren(h("h3", null, "Customer context"), dl, ...history);
+  notes.render();
+  if (!ctxPane.contains(notes.el)) ctxPane.replaceChildren(detailsClose, notes.el, ctxInfo);
+  ctxInfo.replaceChildren(h("h3", null, "Customer context"), dl, ...history);
   markOpenRead();
 }
 
@@ -578,6 +684,7 @@ replyForm.addEventListener("submit", async (e) => {
   sendBtn.disabled = !canReply(openConv);
 });
 replyInput.addEventListener("keydown", (e) => {
+  if (!e.isComposing && canned.key(e)) { e.preventDefault(); return; }
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); replyForm.requestSubmit(); }
 });
 function stopTyping(): void {
@@ -605,6 +712,9 @@ function onEvent(e: ChatEvent): void {
     case "conversation.updated": case "chat.closed":
       if (mine && d.id) { openConv = { ...(openConv || {}), ...d }; renderOpen(); }
       refreshSoon();
+      return;
+    case "note.created":
+      if (mine) notes.added(d);
       return;
     case "agent.assigned":
       if (d.agent) knownAgents.set(d.agent.id, d.agent);

@@ -4,6 +4,8 @@
 import { h, uuid, timeOf, ago, api as rawApi, HttpError, sleep, wsUrl } from "../shared/util";
 import { Live } from "../shared/live";
 import type { Agent, Conversation, Message, FaqEntry, ChatEvent } from "../shared/types";
+import { renderReports } from "./reports";
+import { renderCannedAdmin } from "./canned";
 
 type View = "active" | "queue" | "closed" | "all";
 const VIEWS: View[] = ["active", "queue", "closed", "all"];
@@ -14,7 +16,7 @@ const app = document.getElementById("app")!;
 
 let token: string | undefined;
 let me: Agent | null = null;
-let screen: "inbox" | "agents" | "departments" | "faq" = "inbox";
+let screen: "inbox" | "agents" | "departments" | "faq" | "reports" | "canned" = "inbox";
 let view: View = "active";
 const lists: Record<View, Conversation[]> = { active: [], queue: [], closed: [], all: [] };
 const more: Record<View, boolean> = { active: false, queue: false, closed: false, all: false };
@@ -135,7 +137,7 @@ function showLogin(message = ""): void {
       pass.select();
     }
   });
-  app.replaceChildren(h("div", { class: "login-wrap" }, form));
+  app.replaceChildren(h("main", { class: "login-wrap" }, form));
   user.focus();
 }
 
@@ -155,7 +157,7 @@ function enterApp(): void {
   logout.addEventListener("click", async () => { try { await api("POST", "/agent/logout", {}); } catch { /* */ } showLogin(); });
   app.replaceChildren(
     h("header", { class: "topbar" },
-      h("div", { class: "brand" }, "nginx-chat ", h("span", null, "Support")),
+      h("h1", { class: "brand" }, "nginx-chat ", h("span", null, "Support")),
       nav,
       h("div", { class: "spacer" }),
       connState,
@@ -188,18 +190,24 @@ presenceSel.addEventListener("change", async () => {
 
 function renderNav(): void {
   const items: [typeof screen, string][] = [["inbox", "Inbox"]];
-  if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["faq", "FAQ"]);
+  if (me && me.role !== "agent") items.push(["reports", "Reports"]);
+  if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["canned", "Canned replies"], ["faq", "FAQ"]);
+  const hadFocus = nav.contains(document.activeElement);
   nav.replaceChildren(...items.map(([s, label]) => {
-    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null }, label);
+    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null, "data-testid": s === "reports" ? "agent-reports" : null }, label);
     b.addEventListener("click", () => { screen = s; renderNav(); renderScreen(); });
     return b;
   }));
+  // the clicked button was replaced: keep the keyboard where it was
+  if (hadFocus) (nav.querySelector('[aria-current="page"]') as HTMLElement | null)?.focus();
 }
 
 function renderScreen(): void {
   if (screen === "inbox") renderInbox();
   else if (screen === "agents") renderAgentsAdmin();
   else if (screen === "departments") renderDepartmentsAdmin();
+  else if (screen === "reports") renderReports({ api, main, apiBase: API, token: () => token, errText, toast, field });
+  else if (screen === "canned") renderCannedAdmin({ api, main, errText, toast, field });
   else renderFaqAdmin();
 }
 
@@ -215,7 +223,14 @@ const viewTabs = h("div", { class: "views", role: "tablist", "aria-label": "Conv
 const convList = h("ul", { class: "convlist", "aria-label": "Conversations" });
 const chatPane = h("section", { class: "chat", "aria-label": "Conversation" });
 const ctxPane = h("aside", { class: "context", "data-testid": "agent-context", "aria-label": "Customer context" });
-const transcript = h("div", { class: "transcript", role: "log", "aria-live": "polite", "aria-label": "Transcript", tabindex: "0" });
+// the transcript re-renders whole: it is no live region; new messages are announced once through `announcer`
+const transcript = h("div", { class: "transcript", role: "region", "aria-label": "Transcript", tabindex: "0" });
+const announcer = h("div", { class: "sr", "aria-live": "polite", "data-testid": "agent-announcer" });
+document.body.append(announcer);
+function announce(text: string): void {
+  announcer.append(h("p", null, text));
+  while (announcer.childNodes.length > 5) announcer.firstChild!.remove();
+}
 const custTyping = h("div", { class: "typing", hidden: true }, "Customer is typing…");
 const replyInput = h("textarea", { "data-testid": "agent-input", rows: 2, "aria-label": "Reply to the customer", placeholder: "Write a reply… (Enter to send, Shift+Enter for a new line)" });
 const sendBtn = h("button", { class: "btn primary", type: "submit", "data-testid": "agent-send" }, "Send");
@@ -272,6 +287,7 @@ function renderList(): void {
     convList.replaceChildren(h("li", { class: "empty" }, empty[view]));
     return;
   }
+  const focusedId = convList.contains(document.activeElement) ? (document.activeElement as HTMLElement).getAttribute("data-id") : null;
   convList.replaceChildren(...cs.map((c) => {
     const waiting = c.status === "agent" && !c.assigned_agent && c.requested_agent_at;
     const when = c.status === "closed" ? "closed " + ago(c.closed_at || c.updated_at) + " ago"
@@ -291,6 +307,7 @@ function renderList(): void {
     b.addEventListener("click", () => selectConversation(c.id));
     return h("li", null, b);
   }));
+  if (focusedId) (convList.querySelector(`[data-id="${focusedId}"]`) as HTMLElement | null)?.focus();
 }
 
 /** department, priority and offline, in words (colour only repeats them) */
@@ -364,8 +381,10 @@ let refreshSoonTimer = 0;
 function refreshSoon(): void { clearTimeout(refreshSoonTimer); refreshSoonTimer = window.setTimeout(refreshAll, 250); }
 
 function addOpenMessages(ms: Message[] | undefined): void {
+  const shown = openLastSeq > 0; // the history is on screen: what arrives now is new
   for (const m of ms || []) {
     if (!m || m.conversation_id !== openId) continue;
+    if (shown && !openMsgs.has(m.seq) && !(me && m.sender_agent_id === me.id)) announce(senderLabel(m) + ": " + m.content);
     openMsgs.set(m.seq, m);
     if (m.seq > openLastSeq) openLastSeq = m.seq;
     if (m.sender_type === "customer") setCustTyping(false);

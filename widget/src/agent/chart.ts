@@ -23,9 +23,9 @@ let uid = 0;
 export interface DayRow { date: string; conversations: number; escalated: number }
 
 /** one <g class="day" data-date> per day of `days`, each with its total bar and its escalated bar */
-export function dayChart(days: DayRow[], label: string, desc: string): SVGSVGElement {
+export function dayChart(days: DayRow[], label: string, desc: string, width = 720): SVGSVGElement {
   const id = "chart" + ++uid;
-  const W = 720, H = 240, L = 36, R = 8, T = 10, B = 28;
+  const W = Math.max(300, Math.min(720, width)), H = W < 500 ? 200 : 240, L = 36, R = 8, T = 10, B = 28;
   const pw = W - L - R, ph = H - T - B;
   const { top, step } = niceMax(Math.max(0, ...days.map((d) => d.conversations)));
   const y = (v: number) => T + ph - (v / top) * ph;
@@ -36,7 +36,7 @@ export function dayChart(days: DayRow[], label: string, desc: string): SVGSVGEle
     svg.append(s("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }),
       s("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis" }, String(v)));
   }
-  const every = Math.ceil(days.length / 8); // at most ~8 date labels
+  const every = Math.ceil(days.length / Math.floor(W / 80)); // a date label every ~80 units
   days.forEach((d, i) => {
     const x = L + i * bw, inner = Math.max(1, bw * 0.72), off = (bw - inner) / 2;
     const g = s("g", { class: "day", "data-date": d.date, "data-conversations": d.conversations, "data-escalated": d.escalated },
@@ -50,15 +50,15 @@ export function dayChart(days: DayRow[], label: string, desc: string): SVGSVGEle
 }
 
 /** horizontal bars, one per row, value in seconds with its text at the end of the bar */
-export function barChart(rows: { label: string; value: number; text: string }[], label: string, desc: string): SVGSVGElement {
+export function barChart(rows: { label: string; value: number; text: string }[], label: string, desc: string, width = 720): SVGSVGElement {
   const id = "chart" + ++uid;
-  const W = 720, row = 26, L = 170, R = 90, H = Math.max(1, rows.length) * row + 8;
+  const W = Math.max(300, Math.min(720, width)), row = 26, L = W < 500 ? 110 : 170, R = 90, H = Math.max(1, rows.length) * row + 8;
   const max = Math.max(1, ...rows.map((r) => r.value));
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${id}t ${id}d`, class: "chart" },
     s("title", { id: id + "t" }, label), s("desc", { id: id + "d" }, desc));
   rows.forEach((r, i) => {
     const w = ((W - L - R) * r.value) / max, yy = 4 + i * row;
-    const name = r.label.length > 24 ? r.label.slice(0, 23) + "…" : r.label;
+    const cut = L < 170 ? 14 : 24, name = r.label.length > cut ? r.label.slice(0, cut - 1) + "…" : r.label;
     svg.append(s("g", { class: "agent-bar" },
       s("text", { x: L - 8, y: yy + 16, "text-anchor": "end", class: "axis" }, name),
       s("rect", { x: L, y: yy + 3, width: Math.max(1, w), height: row - 8, class: "bar frt" }),

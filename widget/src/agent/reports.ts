@@ -42,11 +42,12 @@ export function dur(s: number | null | undefined): string {
 const pct = (n: number, of: number) => (of ? Math.round((100 * n) / of) + "%" : "—");
 const csatText = (c: { avg: number | null; count: number }) => (c.avg == null || !c.count ? "—" : `${c.avg.toFixed(2)} / 5`);
 
-function table(caption: string, head: string[], rows: (string | number | Node)[][], attrs: Record<string, string> = {}): HTMLTableElement {
-  return h("table", attrs, h("caption", { class: "sr" }, caption),
+/** a data table in a box that scrolls sideways when narrow (focusable, so a keyboard can scroll it) */
+function table(caption: string, head: string[], rows: (string | number | Node)[][], attrs: Record<string, string> = {}): HTMLElement {
+  return h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": caption }, h("table", attrs, h("caption", { class: "sr" }, caption),
     h("thead", null, h("tr", null, ...head.map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", null, ...(rows.length ? rows.map((r) => h("tr", null, ...r.map((c, i) => i === 0 ? h("th", { scope: "row" }, c) : h("td", null, c))))
-      : [h("tr", null, h("td", { colspan: head.length }, "Nothing in this range."))])));
+      : [h("tr", null, h("td", { colspan: head.length }, "Nothing in this range."))]))));
 }
 
 export function renderReports(ctx: ReportsCtx): void {
@@ -85,7 +86,8 @@ export function renderReports(ctx: ReportsCtx): void {
     try {
       const r: Report = await api("GET", query());
       if (mine !== seq) return;
-      body.replaceChildren(...reportView(r, from.value, to.value));
+      // drawn in the units of the space it gets, so that its text stays readable on a phone
+      body.replaceChildren(...reportView(r, from.value, to.value, main.clientWidth - 72));
       status.textContent = `Report for ${from.value} to ${to.value}${dept.value ? ", " + dept.selectedOptions[0].textContent : ""}: ${r.conversations} conversations.`;
     } catch (e) {
       if (mine !== seq) return;
@@ -118,7 +120,7 @@ function card(metric: string, label: string, value: string, sub = ""): HTMLEleme
     h("div", { class: "stat-label" }, label), h("div", { class: "stat-value" }, value), sub ? h("div", { class: "stat-sub" }, sub) : null);
 }
 
-function reportView(r: Report, from: string, to: string): HTMLElement[] {
+function reportView(r: Report, from: string, to: string, width: number): HTMLElement[] {
   const days = r.by_day || [];
   const total = days.reduce((n, d) => n + d.conversations, 0), esc = days.reduce((n, d) => n + d.escalated, 0);
   const busiest = days.reduce<DayRow | null>((b, d) => (!b || d.conversations > b.conversations ? d : b), null);
@@ -134,7 +136,7 @@ function reportView(r: Report, from: string, to: string): HTMLElement[] {
   const chart = dayChart(days, `Conversations per day, ${from} to ${to}`,
     `${days.length} days, ${total} conversations, ${esc} escalated to a person` +
     (busiest && busiest.conversations ? `; busiest day ${busiest.date} with ${busiest.conversations}` : "") +
-    ". Each bar is a day's conversations; its darker lower part the escalated ones. The table below lists every day.");
+    ". Each bar is a day's conversations; its darker lower part the escalated ones. The table below lists every day.", width);
   chart.setAttribute("data-testid", "agent-chart");
   const dayTable = table("Conversations per day", ["Day", "Conversations", "Escalated"],
     days.map((d) => [d.date, d.conversations, d.escalated]), { "data-testid": "agent-report-days" });
@@ -145,7 +147,7 @@ function reportView(r: Report, from: string, to: string): HTMLElement[] {
     ? barChart(timed.map((a) => ({ label: a.agent.display_name, value: a.first_response_s.p50!, text: dur(a.first_response_s.p50) })),
       "First response time (median) per agent",
       `Overall median ${dur(r.first_response_s.p50)}, 90th percentile ${dur(r.first_response_s.p90)}. ` +
-      timed.map((a) => `${a.agent.display_name}: ${dur(a.first_response_s.p50)}`).join("; ") + ".")
+      timed.map((a) => `${a.agent.display_name}: ${dur(a.first_response_s.p50)}`).join("; ") + ".", width)
     : h("p", { class: "muted" }, "No first responses in this range.");
   const agentTable = table("Per agent", ["Agent", "Handled", "First response p50", "CSAT", "Ratings"],
     agents.map((a) => [a.agent.display_name, a.handled, dur(a.first_response_s && a.first_response_s.p50), csatText(a.csat), a.csat.count]),

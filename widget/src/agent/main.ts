@@ -545,7 +545,8 @@ claimBtn.addEventListener("click", () => {
 closeBtn.addEventListener("click", () => {
   if (!openId) return;
   const id = openId;
-  act(closeBtn, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/close`, {}), "close the chat");
+  act(closeBtn, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/close`, {}), "close the chat")
+    .then((ok) => { if (ok && document.activeElement === document.body) transcript.focus(); }); // the button is gone
 });
 transferBtn.addEventListener("click", async () => {
   if (!transferBox.hidden) { transferBox.hidden = true; return; }

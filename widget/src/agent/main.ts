@@ -416,7 +416,7 @@ function renderOpen(): void {
       h("div", { class: "big", "aria-hidden": "true" }, "No conversation open"),
       h("p", null, lists.queue.length ? `${lists.queue.length} customer${lists.queue.length === 1 ? " is" : "s are"} waiting in the queue.` : "Select a conversation on the left."),
       lists.queue.length ? h("p", { class: "muted" }, "Open the Queue view to claim one.") : null));
-    ctxPane.replaceChildren(h("h3", null, "Customer context"), h("p", { class: "muted" }, "Nothing selected."));
+    ctxPane.replaceChildren(h("h2", null, "Customer context"), h("p", { class: "muted" }, "Nothing selected."));
     return;
   }
   const c = openConv;
@@ -484,7 +484,7 @@ function renderOpen(): void {
         ...earlier.map((x) => h("li", null, new Date(x.created_at).toLocaleDateString() + " · " + statusLabel(x) +
           (x.last_message ? " · " + x.last_message.content.slice(0, 80) : ""))))]
     : [];
-  ctxPane.replaceChildren(h("h3", null, "Customer context"), dl, ...history);
+  ctxPane.replaceChildren(h("h2", null, "Customer context"), dl, ...history);
   markOpenRead();
 }
 
@@ -699,7 +699,7 @@ async function renderAgentsAdmin(): Promise<void> {
   });
   main.replaceChildren(h("div", { class: "admin-page" }, h("h2", null, "Agents"), form,
     h("div", { class: "card" }, h("table", null,
-      h("thead", null, h("tr", null, ...["Username", "Name", "Role", "Max chats", "Presence", "Active", ""].map((t) => h("th", null, t)))), tbody))));
+      h("thead", null, h("tr", null, ...["Username", "Name", "Role", "Max chats", "Presence", "Active", ""].map((t) => h("th", null, t || h("span", { class: "sr" }, "Actions"))))), tbody))));
   async function load(): Promise<void> {
     let agents: Agent[];
     try { agents = await loadAgents(); } catch (e) { tbody.replaceChildren(h("tr", null, h("td", { colspan: 7 }, "Couldn't load agents: " + errText(e)))); return; }
@@ -771,7 +771,7 @@ async function renderDepartmentsAdmin(): Promise<void> {
     h("p", { class: "muted" }, "Customers pick a department before they talk to a person; without one, a chat goes to the default queue that every agent serves."),
     formBox,
     h("div", { class: "card" }, h("table", null,
-      h("thead", null, h("tr", null, ...["Name", "Strategy", "Members", "Hours", ""].map((t) => h("th", null, t)))), tbody))));
+      h("thead", null, h("tr", null, ...["Name", "Strategy", "Members", "Hours", ""].map((t) => h("th", null, t || h("span", { class: "sr" }, "Actions"))))), tbody))));
   const show = (d: Department | null) => { formBox.replaceChildren(departmentForm(d, agents, load)); };
   async function load(): Promise<void> {
     try {
@@ -865,7 +865,7 @@ async function renderFaqAdmin(): Promise<void> {
   });
   main.replaceChildren(h("div", { class: "admin-page" }, h("h2", null, "FAQ"), form,
     h("div", { class: "card" }, h("table", null,
-      h("thead", null, h("tr", null, ...["#", "Slug", "Question", "Answer", "Active", ""].map((t) => h("th", null, t)))), tbody))));
+      h("thead", null, h("tr", null, ...["#", "Slug", "Question", "Answer", "Active", ""].map((t) => h("th", null, t || h("span", { class: "sr" }, "Actions"))))), tbody))));
   async function load(): Promise<void> {
     try {
       const r = await api("GET", "/admin/faq");

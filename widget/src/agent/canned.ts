@@ -44,7 +44,7 @@ export function renderCannedAdmin(ctx: Ctx): void {
 
 /** the create form (c = null) or the edit form of a canned reply */
 function cannedForm(ctx: Ctx, c: Canned | null, done: (focusId?: string) => void): HTMLFormElement {
-  const shortcut = h("input", { required: true, maxlength: 32, pattern: "[a-z0-9][a-z0-9_-]*", value: c ? c.shortcut : "", placeholder: "refund-time", "data-testid": "agent-canned-shortcut" });
+  const shortcut = h("input", { required: true, maxlength: 64, pattern: "[a-z0-9][a-z0-9-]*", value: c ? c.shortcut : "", placeholder: "refund-time", "data-testid": "agent-canned-shortcut" });
   const title = h("input", { required: true, maxlength: 100, value: c ? c.title : "", "data-testid": "agent-canned-title" });
   const text = h("textarea", { required: true, rows: 3, "data-testid": "agent-canned-text" });
   text.value = c ? c.text : "";
@@ -52,7 +52,7 @@ function cannedForm(ctx: Ctx, c: Canned | null, done: (focusId?: string) => void
   cancel?.addEventListener("click", () => done(c!.id));
   const form = h("form", { class: "card create", "aria-labelledby": "canned-form-title" },
     h("h3", { id: "canned-form-title" }, c ? "Edit /" + c.shortcut : "Add a canned reply"),
-    h("div", { class: "grid" }, ctx.field("Shortcut (lowercase letters, digits, - and _)", shortcut), ctx.field("Title", title)),
+    h("div", { class: "grid" }, ctx.field("Shortcut (lowercase letters, digits and -)", shortcut), ctx.field("Title", title)),
     ctx.field("Text", text),
     h("div", { class: "form-actions" }, h("button", { class: "btn primary", type: "submit", "data-testid": "agent-canned-save" }, c ? "Save" : "Add reply"), cancel));
   form.addEventListener("submit", async (e) => {

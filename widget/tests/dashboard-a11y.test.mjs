@@ -26,7 +26,7 @@ async function call(token, method, path, body) {
 let browser, dept, kbd;
 before(async () => {
   browser = await launch();
-  kbd = await freshAgent("kbd", { max_active_chats: 3, display_name: "Kim Keyboard" });
+  kbd = await freshAgent("kbd", { max_active_chats: 1000, display_name: "Kim Keyboard" });
   const r = await adminApi("POST", "/admin/departments", { name: "Keyboard " + RUN, strategy: "least_loaded", agent_ids: [kbd.id], hours: null });
   dept = r.department || r;
 });
@@ -120,8 +120,9 @@ test("the agent's journey by keyboard alone: sign in, open the chat, reply, clos
   const rowId = `agent-conversation:${cust.id}`;
   await page.locator(`[data-testid="agent-conversation"][data-id="${cust.id}"]`).waitFor({ timeout: 15000 });
   await tabTo(page, rowId);
-  // a refresh of the list while the row has the focus keeps it there
-  await page.waitForTimeout(3500);
+  // the customer writes while the row has the focus: the list re-renders, the focus stays on the row
+  await call(cust.token, "POST", "/messages", { text: "Hello again " + RUN, client_id: crypto.randomUUID() });
+  await page.locator(`[data-testid="agent-conversation"][data-id="${cust.id}"]`).filter({ hasText: "Hello again" }).waitFor({ timeout: 10000 });
   assert.equal(await focused(page), rowId, "the focus survives the list's re-render");
   await page.keyboard.press("Enter");
   await page.locator('[data-testid="agent-message"][data-sender="customer"]').first().waitFor();

@@ -144,6 +144,8 @@ test("a supervisor sees the run's escalated, answered, closed and rated conversa
 
     await page.getByTestId("agent-chart").scrollIntoViewIfNeeded();
     await shot(page, `agent-reports-${width}`);
+    await page.getByTestId("agent-report-faq").scrollIntoViewIfNeeded();
+    await shot(page, `agent-reports-tables-${width}`);
     await assertAccessible(page, `reports ${width}px`);
     const box = await page.locator(".reports").boundingBox();
     assert.ok(box.width <= width + 0.5, "the page fits the screen");

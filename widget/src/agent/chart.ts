@@ -11,11 +11,11 @@ function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, s
   return el;
 }
 
-/** a round step (1, 2, 5 × 10^n) so that max/step gives at most `ticks` gridlines */
+/** a round whole step (1, 2, 5 × 10^n) so that max/step gives at most `ticks` gridlines */
 function niceMax(max: number, ticks = 4): { top: number; step: number } {
   if (max <= 0) return { top: 1, step: 1 };
   const raw = max / ticks, mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw)!;
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw)!); // counts: whole steps
   return { top: Math.max(step, Math.ceil(max / step) * step), step };
 }
 
@@ -58,7 +58,7 @@ export function barChart(rows: { label: string; value: number; text: string }[],
     s("title", { id: id + "t" }, label), s("desc", { id: id + "d" }, desc));
   rows.forEach((r, i) => {
     const w = ((W - L - R) * r.value) / max, yy = 4 + i * row;
-    const cut = L < 170 ? 14 : 24, name = r.label.length > cut ? r.label.slice(0, cut - 1) + "…" : r.label;
+    const cut = L < 170 ? 14 : 20, name = r.label.length > cut ? r.label.slice(0, cut - 1) + "…" : r.label;
     svg.append(s("g", { class: "agent-bar" },
       s("text", { x: L - 8, y: yy + 16, "text-anchor": "end", class: "axis" }, name),
       s("rect", { x: L, y: yy + 3, width: Math.max(1, w), height: row - 8, class: "bar frt" }),

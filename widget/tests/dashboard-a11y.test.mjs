@@ -143,6 +143,10 @@ test("the agent's journey by keyboard alone: sign in, open the chat, reply, clos
   await page.locator('[data-testid="agent-message"][data-sender="agent"]').filter({ hasText: "warehouse today" }).waitFor();
   assert.doesNotMatch(await live.textContent(), /warehouse/, "my own reply is not announced");
   await tabTo(page, "agent-close", "Shift+Tab", 20);
+  // the conversation re-renders (a new customer message) while Close has the focus: it keeps it
+  await call(cust.token, "POST", "/messages", { text: "Thanks " + RUN, client_id: crypto.randomUUID() });
+  await page.locator('[data-testid="agent-message"][data-sender="customer"]').filter({ hasText: "Thanks " + RUN }).waitFor({ timeout: 10000 });
+  assert.equal(await focused(page), "agent-close", "the focus survives the conversation's re-render");
   // the focus ring is drawn
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert.notEqual(outline, "none", "a visible focus ring");

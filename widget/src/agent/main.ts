@@ -240,6 +240,7 @@ const transferBtn = h("button", { class: "btn", type: "button", "data-testid": "
 const closeBtn = h("button", { class: "btn danger", type: "button", "data-testid": "agent-close" }, "Close chat");
 const transferBox = h("div", { class: "transfer", hidden: true });
 const chatHead = h("div", { class: "chat-head" });
+const chatTitle = h("div", { class: "title" });
 const actionError = h("div", { class: "action-error", role: "alert", "data-testid": "agent-error", hidden: true });
 function showActionError(text: string): void {
   actionError.replaceChildren(h("span", null, text));
@@ -421,11 +422,11 @@ function renderOpen(): void {
   }
   const c = openConv;
   // header
-  chatHead.replaceChildren(
-    h("div", { class: "title" },
-      h("h2", null, (c.context && c.context.product_name) || "General question"),
-      h("span", { class: "pill " + (c.status === "agent" && !c.assigned_agent ? "queue" : c.status) }, statusLabel(c))),
-    h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn));
+  // only the title is rebuilt: moving the action buttons would drop a keyboard user's focus
+  chatTitle.replaceChildren(
+    h("h2", null, (c.context && c.context.product_name) || "General question"),
+    h("span", { class: "pill " + (c.status === "agent" && !c.assigned_agent ? "queue" : c.status) }, statusLabel(c)));
+  if (!chatHead.firstChild) chatHead.append(chatTitle, h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn));
   claimBtn.hidden = !(c.status === "agent" && !c.assigned_agent);
   transferBtn.hidden = closeBtn.hidden = c.status !== "agent" || !c.assigned_agent || !canReply(c);
   // transcript
@@ -546,7 +547,7 @@ closeBtn.addEventListener("click", () => {
   if (!openId) return;
   const id = openId;
   act(closeBtn, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/close`, {}), "close the chat")
-    .then((ok) => { if (ok && document.activeElement === document.body) transcript.focus(); }); // the button is gone
+    .then((ok) => { const f = document.activeElement; if (ok && (f === document.body || f === closeBtn)) transcript.focus(); }); // the button is gone
 });
 transferBtn.addEventListener("click", async () => {
   if (!transferBox.hidden) { transferBox.hidden = true; return; }

@@ -88,6 +88,7 @@ test("a supervisor sees the run's escalated, answered, closed and rated conversa
     const link = page.getByTestId("agent-reports");
     await link.click();
     await page.getByTestId("agent-chart").waitFor();
+    assert.ok(page.url().endsWith("#reports"), "the page has its own address");
     // the default range: the last 30 days, one bar per day, today last
     assert.equal(await page.getByTestId("agent-report-to").inputValue(), today());
     let bars = page.locator('[data-testid="agent-chart"] g.day');
@@ -149,6 +150,9 @@ test("a supervisor sees the run's escalated, answered, closed and rated conversa
     await assertAccessible(page, `reports ${width}px`);
     const box = await page.locator(".reports").boundingBox();
     assert.ok(box.width <= width + 0.5, "the page fits the screen");
+    // the address opens the page again after a reload
+    await page.reload();
+    await page.getByTestId("agent-chart").waitFor();
     await context.close();
   }
 });
@@ -158,6 +162,12 @@ test("a plain agent has no reports link, and the API answers 403", async () => {
   const page = await login(context, plain);
   await page.getByRole("button", { name: "Inbox" }).waitFor();
   assert.equal(await page.getByTestId("agent-reports").count(), 0);
+  // nor does the page's address open it
+  await page.goto(BASE + "/chat/agent/#reports");
+  await page.reload(); // a new hash alone does not load the page again
+  await page.getByRole("button", { name: "Inbox" }).waitFor();
+  await page.getByTestId("agent-view-active").waitFor();
+  assert.equal(await page.getByTestId("agent-reports-page").count(), 0);
   await context.close();
   const t = await agentToken(plain);
   const r = await call(t, "GET", `/agent/reports?from=${today()}&to=${today()}`);

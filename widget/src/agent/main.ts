@@ -165,7 +165,7 @@ function enterApp(): void {
       meName, logout),
     main);
   renderMe();
-  screen = "inbox";
+  screen = screenFromHash();
   renderNav();
   renderScreen();
   live.start();
@@ -188,14 +188,29 @@ presenceSel.addEventListener("change", async () => {
   } catch (e) { toast("Couldn't change presence: " + errText(e)); renderMe(); }
 });
 
-function renderNav(): void {
+function navItems(): [typeof screen, string][] {
   const items: [typeof screen, string][] = [["inbox", "Inbox"]];
   if (me && me.role !== "agent") items.push(["reports", "Reports"]);
   if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["canned", "Canned replies"], ["faq", "FAQ"]);
+  return items;
+}
+/** the screen named by the URL's #hash (e.g. #reports), if this agent may see it */
+function screenFromHash(): typeof screen {
+  const want = location.hash.slice(1);
+  return navItems().find(([s]) => s === want)?.[0] || "inbox";
+}
+
+function setHash(): void { history.replaceState(null, "", screen === "inbox" ? location.pathname + location.search : "#" + screen); }
+
+function renderNav(): void {
+  const items = navItems();
   const hadFocus = nav.contains(document.activeElement);
   nav.replaceChildren(...items.map(([s, label]) => {
     const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null, "data-testid": s === "reports" ? "agent-reports" : null }, label);
-    b.addEventListener("click", () => { screen = s; renderNav(); renderScreen(); });
+    b.addEventListener("click", () => {
+      screen = s; renderNav(); renderScreen();
+      setHash();
+    });
     return b;
   }));
   // the clicked button was replaced: keep the keyboard where it was
@@ -393,7 +408,7 @@ function addOpenMessages(ms: Message[] | undefined): void {
 }
 
 async function selectConversation(id: string): Promise<void> {
-  if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); }
+  if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); setHash(); }
   if (openId !== id) {
     openId = id; openHistory = []; openConv = lists.active.concat(lists.queue, lists.closed, lists.all).find((c) => c.id === id) || null;
     openMsgs.clear(); openLastSeq = 0; transferBox.hidden = true; replyInput.value = "";

@@ -6,6 +6,8 @@ import { Live } from "../shared/live";
 import type { Agent, Conversation, Message, FaqEntry, ChatEvent } from "../shared/types";
 import { ConvTools, Notes, CannedPicker, Filters, loadDepartments, type ToolsHost, type Conv } from "./tools";
 import { installShortcuts } from "./shortcuts";
+import { renderReports } from "./reports";
+import { renderCannedAdmin } from "./canned";
 
 type View = "active" | "queue" | "closed" | "all";
 const VIEWS: View[] = ["active", "queue", "closed", "all"];
@@ -16,7 +18,7 @@ const app = document.getElementById("app")!;
 
 let token: string | undefined;
 let me: Agent | null = null;
-let screen: "inbox" | "agents" | "departments" | "faq" = "inbox";
+let screen: "inbox" | "agents" | "departments" | "faq" | "reports" | "canned" = "inbox";
 let view: View = "active";
 const lists: Record<View, Conversation[]> = { active: [], queue: [], closed: [], all: [] };
 const more: Record<View, boolean> = { active: false, queue: false, closed: false, all: false };
@@ -141,7 +143,7 @@ function showLogin(message = ""): void {
       pass.select();
     }
   });
-  app.replaceChildren(h("div", { class: "login-wrap" }, form));
+  app.replaceChildren(h("main", { class: "login-wrap" }, form));
   user.focus();
 }
 
@@ -161,7 +163,7 @@ function enterApp(): void {
   logout.addEventListener("click", async () => { try { await api("POST", "/agent/logout", {}); } catch { /* */ } showLogin(); });
   app.replaceChildren(
     h("header", { class: "topbar" },
-      h("div", { class: "brand" }, "nginx-chat ", h("span", null, "Support")),
+      h("h1", { class: "brand" }, "nginx-chat ", h("span", null, "Support")),
       nav,
       h("div", { class: "spacer" }),
       connState,
@@ -169,7 +171,7 @@ function enterApp(): void {
       meName, shortcuts.button, logout),
     main);
   renderMe();
-  screen = "inbox";
+  screen = screenFromHash();
   renderNav();
   renderScreen();
   live.start();
@@ -194,20 +196,41 @@ presenceSel.addEventListener("change", async () => {
   } catch (e) { toast("Couldn't change presence: " + errText(e)); renderMe(); }
 });
 
-function renderNav(): void {
+function navItems(): [typeof screen, string][] {
   const items: [typeof screen, string][] = [["inbox", "Inbox"]];
-  if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["faq", "FAQ"]);
+  if (me && me.role !== "agent") items.push(["reports", "Reports"]);
+  if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["canned", "Canned replies"], ["faq", "FAQ"]);
+  return items;
+}
+/** the screen named by the URL's #hash (e.g. #reports), if this agent may see it */
+function screenFromHash(): typeof screen {
+  const want = location.hash.slice(1);
+  return navItems().find(([s]) => s === want)?.[0] || "inbox";
+}
+
+function setHash(): void { history.replaceState(null, "", screen === "inbox" ? location.pathname + location.search : "#" + screen); }
+
+function renderNav(): void {
+  const items = navItems();
+  const hadFocus = nav.contains(document.activeElement);
   nav.replaceChildren(...items.map(([s, label]) => {
-    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null }, label);
-    b.addEventListener("click", () => { screen = s; renderNav(); renderScreen(); });
+    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null, "data-testid": s === "reports" ? "agent-reports" : null }, label);
+    b.addEventListener("click", () => {
+      screen = s; renderNav(); renderScreen();
+      setHash();
+    });
     return b;
   }));
+  // the clicked button was replaced: keep the keyboard where it was
+  if (hadFocus) (nav.querySelector('[aria-current="page"]') as HTMLElement | null)?.focus();
 }
 
 function renderScreen(): void {
   if (screen === "inbox") renderInbox();
   else if (screen === "agents") renderAgentsAdmin();
   else if (screen === "departments") renderDepartmentsAdmin();
+  else if (screen === "reports") renderReports({ api, main, apiBase: API, token: () => token, errText, toast, field });
+  else if (screen === "canned") renderCannedAdmin({ api, main, errText, toast, field });
   else renderFaqAdmin();
 }
 
@@ -223,7 +246,14 @@ const viewTabs = h("div", { class: "views", role: "tablist", "aria-label": "Conv
 const convList = h("ul", { class: "convlist", "aria-label": "Conversations" });
 const chatPane = h("section", { class: "chat", "aria-label": "Conversation" });
 const ctxPane = h("aside", { class: "context", id: "agent-context-pane", "data-testid": "agent-context", "aria-label": "Customer context" });
-const transcript = h("div", { class: "transcript", role: "log", "aria-live": "polite", "aria-label": "Transcript", tabindex: "0" });
+// the transcript re-renders whole: it is no live region; new messages are announced once through `announcer`
+const transcript = h("div", { class: "transcript", role: "region", "aria-label": "Transcript", tabindex: "0" });
+const announcer = h("div", { class: "sr", "aria-live": "polite", "data-testid": "agent-announcer" });
+document.body.append(announcer);
+function announce(text: string): void {
+  announcer.append(h("p", null, text));
+  while (announcer.childNodes.length > 5) announcer.firstChild!.remove();
+}
 const custTyping = h("div", { class: "typing", hidden: true }, "Customer is typing…");
 const replyInput = h("textarea", { "data-testid": "agent-input", rows: 2, "aria-label": "Reply to the customer", placeholder: "Write a reply… (Enter sends, / canned replies)" });
 const sendBtn = h("button", { class: "btn primary", type: "submit", "data-testid": "agent-send" }, "Send");
@@ -233,6 +263,7 @@ const transferBtn = h("button", { class: "btn", type: "button", "data-testid": "
 const closeBtn = h("button", { class: "btn danger", type: "button", "data-testid": "agent-close" }, "Close chat");
 const transferBox = h("div", { class: "transfer", hidden: true });
 const chatHead = h("div", { class: "chat-head" });
+const chatTitle = h("div", { class: "title" });
 const actionError = h("div", { class: "action-error", role: "alert", "data-testid": "agent-error", hidden: true });
 function showActionError(text: string): void {
   actionError.replaceChildren(h("span", null, text));
@@ -457,8 +488,10 @@ let refreshSoonTimer = 0;
 function refreshSoon(): void { clearTimeout(refreshSoonTimer); refreshSoonTimer = window.setTimeout(refreshAll, 250); }
 
 function addOpenMessages(ms: Message[] | undefined): void {
+  const shown = openLastSeq > 0; // the history is on screen: what arrives now is new
   for (const m of ms || []) {
     if (!m || m.conversation_id !== openId) continue;
+    if (shown && !openMsgs.has(m.seq) && !(me && m.sender_agent_id === me.id)) announce(senderLabel(m) + ": " + m.content);
     openMsgs.set(m.seq, m);
     if (m.seq > openLastSeq) openLastSeq = m.seq;
     if (m.sender_type === "customer") setCustTyping(false);
@@ -467,7 +500,7 @@ function addOpenMessages(ms: Message[] | undefined): void {
 
 /** opens a conversation; focusReply false (j/k) keeps the focus on its row */
 async function selectConversation(id: string, focusReply = true): Promise<void> {
-  if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); }
+  if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); setHash(); }
   if (openId !== id) {
     openId = id; openHistory = []; openConv = lists.active.concat(lists.queue, lists.closed, lists.all).find((c) => c.id === id) || null;
     openMsgs.clear(); openLastSeq = 0; transferBox.hidden = true; replyInput.value = "";
@@ -495,17 +528,16 @@ function renderOpen(): void {
       h("div", { class: "big", "aria-hidden": "true" }, "No conversation open"),
       h("p", null, lists.queue.length ? `${lists.queue.length} customer${lists.queue.length === 1 ? " is" : "s are"} waiting in the queue.` : "Select a conversation from the list."),
       lists.queue.length ? h("p", { class: "muted" }, "Open the Queue view to claim one.") : null));
-    ctxPane.replaceChildren(h("h3", null, "Customer context"), h("p", { class: "muted" }, "Nothing selected."));
+    ctxPane.replaceChildren(h("h2", null, "Customer context"), h("p", { class: "muted" }, "Nothing selected."));
     return;
   }
   const c = openConv;
   // header
-  chatHead.replaceChildren(
-    backBtn,
-    h("div", { class: "title" },
-      h("h2", null, (c.context && c.context.product_name) || "General question"),
-      h("span", { class: "pill " + (c.status === "agent" && !c.assigned_agent ? "queue" : c.status) }, statusLabel(c))),
-    h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn, detailsBtn));
+  // only the title is rebuilt: moving the action buttons would drop a keyboard user's focus
+  chatTitle.replaceChildren(
+    h("h2", null, (c.context && c.context.product_name) || "General question"),
+    h("span", { class: "pill " + (c.status === "agent" && !c.assigned_agent ? "queue" : c.status) }, statusLabel(c)));
+  if (!chatHead.firstChild) chatHead.append(backBtn, chatTitle, h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn, detailsBtn));
   convTools.set(c);
   claimBtn.hidden = !(c.status === "agent" && !c.assigned_agent);
   transferBtn.hidden = closeBtn.hidden = c.status !== "agent" || !c.assigned_agent || !canReply(c);
@@ -571,7 +603,7 @@ function renderOpen(): void {
     : [];
   notes.render();
   if (!ctxPane.contains(notes.el)) ctxPane.replaceChildren(detailsClose, notes.el, ctxInfo);
-  ctxInfo.replaceChildren(h("h3", null, "Customer context"), dl, ...history);
+  ctxInfo.replaceChildren(h("h2", null, "Customer context"), dl, ...history);
   markOpenRead();
 }
 
@@ -632,7 +664,8 @@ claimBtn.addEventListener("click", () => {
 closeBtn.addEventListener("click", () => {
   if (!openId) return;
   const id = openId;
-  act(closeBtn, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/close`, {}), "close the chat");
+  act(closeBtn, () => api("POST", `/agent/conversations/${encodeURIComponent(id)}/close`, {}), "close the chat")
+    .then((ok) => { const f = document.activeElement; if (ok && (f === document.body || f === closeBtn)) transcript.focus(); }); // the button is gone
 });
 transferBtn.addEventListener("click", async () => {
   if (!transferBox.hidden) { transferBox.hidden = true; return; }
@@ -789,7 +822,7 @@ async function renderAgentsAdmin(): Promise<void> {
   });
   main.replaceChildren(h("div", { class: "admin-page" }, h("h2", null, "Agents"), form,
     h("div", { class: "card" }, h("table", null,
-      h("thead", null, h("tr", null, ...["Username", "Name", "Role", "Max chats", "Presence", "Active", ""].map((t) => h("th", null, t)))), tbody))));
+      h("thead", null, h("tr", null, ...["Username", "Name", "Role", "Max chats", "Presence", "Active", ""].map((t) => h("th", null, t || h("span", { class: "sr" }, "Actions"))))), tbody))));
   async function load(): Promise<void> {
     let agents: Agent[];
     try { agents = await loadAgents(); } catch (e) { tbody.replaceChildren(h("tr", null, h("td", { colspan: 7 }, "Couldn't load agents: " + errText(e)))); return; }
@@ -861,7 +894,7 @@ async function renderDepartmentsAdmin(): Promise<void> {
     h("p", { class: "muted" }, "Customers pick a department before they talk to a person; without one, a chat goes to the default queue that every agent serves."),
     formBox,
     h("div", { class: "card" }, h("table", null,
-      h("thead", null, h("tr", null, ...["Name", "Strategy", "Members", "Hours", ""].map((t) => h("th", null, t)))), tbody))));
+      h("thead", null, h("tr", null, ...["Name", "Strategy", "Members", "Hours", ""].map((t) => h("th", null, t || h("span", { class: "sr" }, "Actions"))))), tbody))));
   const show = (d: Department | null) => { formBox.replaceChildren(departmentForm(d, agents, load)); };
   async function load(): Promise<void> {
     try {
@@ -955,7 +988,7 @@ async function renderFaqAdmin(): Promise<void> {
   });
   main.replaceChildren(h("div", { class: "admin-page" }, h("h2", null, "FAQ"), form,
     h("div", { class: "card" }, h("table", null,
-      h("thead", null, h("tr", null, ...["#", "Slug", "Question", "Answer", "Active", ""].map((t) => h("th", null, t)))), tbody))));
+      h("thead", null, h("tr", null, ...["#", "Slug", "Question", "Answer", "Active", ""].map((t) => h("th", null, t || h("span", { class: "sr" }, "Actions"))))), tbody))));
   async function load(): Promise<void> {
     try {
       const r = await api("GET", "/admin/faq");

@@ -52,6 +52,29 @@ BEGIN
                                                WHERE to_tsvector('simple', m.content) @@ tsq))
                  ORDER BY queued_at, id
                  LIMIT p_limit + 1) q;
+    ELSIF NOT boss AND p_view IN ('closed', 'all') THEN
+        -- an agent's closed and all views start from what the agent handled (assigned now, or
+        -- wrote in: the two indexes), not from every conversation of the site newest first:
+        -- an agent who handled few chats of a busy shop would otherwise scan all of them
+        SELECT array_agg(id ORDER BY updated_at DESC, id),
+               array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
+          INTO ids, keys
+          FROM (SELECT c.id, c.updated_at FROM conversations c
+                 WHERE c.id IN (SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent
+                                UNION
+                                SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent)
+                   AND c.site = p_site
+                   AND (cur IS NULL OR c.updated_at < cur
+                        OR (c.updated_at = cur AND c.id > p_cur_id))
+                   AND CASE p_view WHEN 'closed' THEN c.status = 'closed'
+                                   ELSE c.status <> 'automated' END
+                   AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
+                   AND (p_department IS NULL OR c.department_id = p_department)
+                   AND (p_priority IS NULL OR c.priority = p_priority)
+                   AND (tsq IS NULL OR c.id IN (SELECT m.conversation_id FROM messages m
+                                                 WHERE to_tsvector('simple', m.content) @@ tsq))
+                 ORDER BY c.updated_at DESC, c.id
+                 LIMIT p_limit + 1) q;
     ELSE
         SELECT array_agg(id ORDER BY updated_at DESC, id),
                array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)

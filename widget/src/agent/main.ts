@@ -539,8 +539,11 @@ function renderOpen(): void {
     h("span", { class: "pill " + (c.status === "agent" && !c.assigned_agent ? "queue" : c.status) }, statusLabel(c)));
   if (!chatHead.firstChild) chatHead.append(backBtn, chatTitle, h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn, detailsBtn));
   convTools.set(c);
+  const hadAction = [claimBtn, transferBtn, closeBtn].find((b) => b === document.activeElement);
   claimBtn.hidden = !(c.status === "agent" && !c.assigned_agent);
   transferBtn.hidden = closeBtn.hidden = c.status !== "agent" || !c.assigned_agent || !canReply(c);
+  // an action that just went away (closed by anyone, claimed) hands the focus to the transcript
+  if (hadAction && hadAction.hidden) transcript.focus();
   // transcript
   const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
   const seqs = [...openMsgs.keys()].sort((a, b) => a - b);

@@ -13,6 +13,7 @@ use IPC::Open3;
 use Symbol qw(gensym);
 use File::Path qw(make_path);
 use JSON::PP ();
+use POSIX ();
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
@@ -87,7 +88,7 @@ sql("INSERT INTO unmatched_questions (site, day, text) VALUES
     if (!$pid) {
         # a batch of nothing (a 10-year retention) that keeps its lock for 3 s
         eval { sql("SELECT chat_retention_sweep(315360000, 500); SELECT pg_sleep(3)") };
-        exit 0;
+        POSIX::_exit(0);  # not exit: the END blocks (dropping the schema) are the parent's
     }
     my $ok = ChatTest::wait_until(sub {
         sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = (chat_retention_lock_key() & 4294967295)") > 0
@@ -250,4 +251,5 @@ for my $bad ('0', '2x', '3651d', 'on') {
     like($msg, qr/invalid chat_retention "\Q$bad\E", expected off or a time of 1s\.\.3650d/, '... saying why');
 }
 
+$_->stop for $ng, $ng2, $ng3;
 done_testing();

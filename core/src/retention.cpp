@@ -3,6 +3,7 @@
 #include "chat/retention.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "chat/json.h"
 #include "chat/limits.h"
@@ -93,11 +94,11 @@ std::vector<std::string> forget_messages(std::span<const std::string> sessions) 
         msg += s;
         msg += '\n';
         if (++n == kForgetMax) {
-            out.push_back(std::move(msg));
+            out.push_back(std::exchange(msg, std::string()));
             n = 0;
         }
     }
-    if (n > 0) out.push_back(std::move(msg));
+    if (n > 0) out.push_back(std::exchange(msg, std::string()));
     return out;
 }
 

@@ -274,9 +274,12 @@ ngx_http_chat_erasures(ngx_http_chat_worker_state_t *st)
                 }
 
             } else if (res.error().code != chat::Errc::unavailable) {
-                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                              "chat: reading erased sessions failed: %s",
+                /* e.g. a new module before `chatctl migrate`: not every 2 s */
+                ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                              "chat: reading erased sessions failed "
+                              "(next try in 30 s): %s",
                               res.error().message.c_str());
+                next = 30000;
             }
 
             st->erasure_timer->arm(next);

@@ -30,6 +30,10 @@ $$;
 -- retention's batches: the oldest closed conversations first
 CREATE INDEX conversations_closed_at_idx ON conversations (closed_at) WHERE status = 'closed';
 
+-- a cascade from conversations finds each child row by an index (messages: its unique
+-- (conversation_id, seq); notes: notes_conversation_idx; bot_feedback had none)
+CREATE INDEX bot_feedback_conversation_idx ON bot_feedback (conversation_id);
+
 -- erase finds a customer by email, whatever its case
 CREATE INDEX customers_email_idx ON customers (lower(email)) WHERE email IS NOT NULL;
 

@@ -12,8 +12,9 @@
 -- at once ("locked": false), so two nodes never delete the same batch twice nor wait for
 -- each other. A batch is at most p_batch conversations, taken FOR UPDATE SKIP LOCKED (a
 -- closed conversation someone is reading for a write, a rating say, waits for the next
--- batch), under lock_timeout 1s and statement_timeout 30s: it never holds or waits for a
--- lock for long. Only closed conversations go, and closed is terminal, so no write races
+-- batch), under lock_timeout 1s: it never waits for a lock for long, and holds its locks
+-- for one batch of a bounded size. (A statement_timeout in the function's SET clause would
+-- not bound the statement already running, so the size is the bound.) Only closed conversations go, and closed is terminal, so no write races
 -- it: a write that finds its row deleted answers 404 as for any unknown conversation.
 -- A customer left without conversations is deleted with their last one (SKIP LOCKED too: a
 -- customer whose new conversation is being inserted keeps their row). One race is left: a
@@ -32,7 +33,7 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 72435120041::bigint $$;
 -- when another transaction holds the lock.
 CREATE OR REPLACE FUNCTION chat_retention_sweep(p_keep_s bigint, p_batch int)
 RETURNS jsonb LANGUAGE plpgsql
-SET lock_timeout = '1s' SET statement_timeout = '30s'
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     cutoff timestamptz := clock_timestamp() - make_interval(secs => p_keep_s);
@@ -157,6 +158,7 @@ BEGIN
     DELETE FROM conversations WHERE id = ANY (convs);
     DELETE FROM customers WHERE id = ANY (custs);
     INSERT INTO erasures (session_id) SELECT unnest(sids);
+    DELETE FROM erasures WHERE erased_at < clock_timestamp() - interval '1 hour';
 
     RETURN out || jsonb_build_object('sessions', to_jsonb(sids));
 END

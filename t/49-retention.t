@@ -131,15 +131,21 @@ is(sql("SELECT count(*) FROM customers"), 15, 'customers left without conversati
 is(sql("SELECT string_agg(text, ',') FROM unmatched_questions"), 'new question',
    'unmatched questions of days before the cutoff are deleted');
 
-my ($deleted, $batches) = (0, 0);
-for my $n ($ng, $ng2) {
-    open my $fh, '<', $n->dir . '/error.log' or die $!;
-    while (<$fh>) {
-        next unless /retention deleted (\d+) conversations/;
-        $deleted += $1;
-        $batches++;
+# what each node says it deleted (a batch logs after its commit: wait for the last line)
+sub deleted_by_nodes {
+    my ($deleted, $batches) = (0, 0);
+    for my $n ($ng, $ng2) {
+        open my $fh, '<', $n->dir . '/error.log' or die $!;
+        while (<$fh>) {
+            next unless /retention deleted (\d+) conversations/;
+            $deleted += $1;
+            $batches++;
+        }
     }
+    return ($deleted, $batches);
 }
+ChatTest::wait_until(sub { (deleted_by_nodes())[0] >= 1201 }, 10);
+my ($deleted, $batches) = deleted_by_nodes();
 is($deleted, 1201, 'the nodes deleted 1201 conversations between them: none twice');
 cmp_ok($batches, '>=', 3, "... in batches of at most 500 ($batches)");
 

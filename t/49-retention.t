@@ -231,8 +231,11 @@ my $ng3 = ChatTest::start_nginx(workers => 2, postgres => $ci, no_redis => 1);
 my ($gh) = customer($ng3, 'no.redis@example.com', 'hello there');
 is($ng3->get("$C/conversation?after=0", headers => $gh)->{status}, 200, 'a customer of a node without Redis reads');
 is($ng3->get("$C/conversation?after=0", headers => $gh)->{status}, 200, '... from the cache');
-($rc, $out, $err) = chatctl('erase', '--email', 'no.redis@example.com');
-is($rc, 0, 'chatctl erase without Redis exits 0') or diag $err;
+($rc, $out, $err) = chatctl('erase', '--email', 'no.redis@example.com', '--site', 'another-shop');
+is($rc, 3, 'erase --site of another site finds nobody (exit 3)');
+is(sql("SELECT count(*) FROM customers WHERE email = 'no.redis\@example.com'"), 1, '... and deletes nothing');
+($rc, $out, $err) = chatctl('erase', '--email', 'no.redis@example.com', '--site', 'default');
+is($rc, 0, 'chatctl erase --site default without Redis exits 0') or diag $err;
 like($out, qr/^sessions: 1 \(no Redis given/m, '... saying Redis was not told');
 ok(ChatTest::wait_until(sub { $ng3->get("$C/conversation?after=0", headers => $gh)->{status} == 404 }, 10),
    '... and within seconds the old token reads nothing');

@@ -104,6 +104,8 @@ typedef struct {
     ngx_uint_t                  history;         /* messages per conversation
                                                     in the cache and answers */
     ngx_msec_t                  agent_grace;     /* offline after silence */
+    ngx_int_t                   retention;       /* chat_retention, seconds;
+                                                    0: off */
     size_t                      ws_max_message;  /* WebSocket frame/message */
     ngx_thread_pool_t          *thread_pool;     /* password hashing */
 

@@ -32,6 +32,8 @@ static char *ngx_http_chat_login_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_chat_site_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_chat_retention(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_chat_handler_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -126,6 +128,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_chat_main_conf_t, agent_grace),
+      NULL },
+
+    { ngx_string("chat_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_chat_retention,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("chat_ws_max_message"),
@@ -269,6 +278,7 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
     cmcf->rate.rate = NGX_CONF_UNSET_UINT;
     cmcf->rate.burst = NGX_CONF_UNSET_UINT;
     cmcf->agent_grace = NGX_CONF_UNSET_MSEC;
+    cmcf->retention = NGX_CONF_UNSET;
     cmcf->ws_max_message = NGX_CONF_UNSET_SIZE;
     cmcf->login_failures = NGX_CONF_UNSET_UINT;     /* chat_login_limit */
 
@@ -289,6 +299,7 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(cmcf->agent_grace,
                              chat::limits::kAgentGraceMsDefault);
+    ngx_conf_init_value(cmcf->retention, 0);
     if (cmcf->login_failures == NGX_CONF_UNSET_UINT) {
         ngx_http_chat_login_store(cmcf, chat::config::LoginLimit{});
     }
@@ -498,6 +509,30 @@ ngx_http_chat_login_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_http_chat_login_store(cmcf, ll);
+
+    return NGX_CONF_OK;
+}
+
+
+/* chat_retention off | time; (chat::config::parse_retention) */
+static char *
+ngx_http_chat_retention(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
+
+    ngx_str_t                     *value = static_cast<ngx_str_t *>(cf->args->elts);
+    chat::Result<std::int64_t>     r = chat::config::parse_retention(
+                                           ngx_http_chat_sv(value[1]));
+
+    if (cmcf->retention != NGX_CONF_UNSET) {
+        return (char *) "is duplicate";
+    }
+
+    if (ngx_http_chat_conf_check(cf, r) != NGX_OK) {
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    cmcf->retention = (ngx_int_t) r.value();
 
     return NGX_CONF_OK;
 }

@@ -1,7 +1,9 @@
 /*
  * The worker's state: the event loop adapter, Postgres pool, Redis client,
  * event bus, use-case services and FAQ sync, created in init_process and torn
- * down in exit_process; the presence sweep, the FAQ sync timer and publish.
+ * down in exit_process; the presence sweep, the FAQ sync timer, retention
+ * (chat_retention's batches and the erased sessions' cached copies) and
+ * publish.
  */
 
 #include "ngx_http_chat.h"
@@ -10,6 +12,7 @@
 #include "ngx_http_chat_loop.h"
 
 #include <memory>
+#include <optional>
 
 #include "chat/agent.h"
 #include "chat/bus.h"
@@ -17,9 +20,11 @@
 #include "chat/events.h"
 #include "chat/faq_sync.h"
 #include "chat/json.h"
+#include "chat/limits.h"
 #include "chat/ops.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
+#include "chat/retention.h"
 
 
 /*
@@ -99,6 +104,11 @@ struct ngx_http_chat_worker_state_t {
     std::unique_ptr<chat::faq_sync::FaqSync> faq;
     std::unique_ptr<chat::Timer>            faq_timer;
     std::unique_ptr<chat::Timer>            sweep_timer;
+    std::unique_ptr<chat::retention::Service> retention;
+    std::unique_ptr<chat::Timer>            retention_timer;
+    std::unique_ptr<chat::Timer>            erasure_timer;
+    std::int64_t                            retention_s;
+    std::int64_t                            erased_after;
     ngx_http_chat_zone_t                   *zone;
     ngx_msec_t                              grace;
     ngx_http_chat_worker_t                  view;
@@ -199,6 +209,84 @@ ngx_http_chat_sweep(ngx_http_chat_worker_state_t *st)
 }
 
 
+/*
+ * chat_retention: one batch of old closed conversations deleted
+ * (chat_retention_sweep, sql/functions/97_retention.sql: one node at a time,
+ * small batches, short locks), the next one soon while batches come back
+ * full. Every worker runs it; the SQL's advisory lock sorts them out.
+ */
+static void
+ngx_http_chat_retention_sweep(ngx_http_chat_worker_state_t *st)
+{
+    st->retention->sweep(st->retention_s, chat::limits::kRetentionBatch,
+        [st](chat::Result<chat::retention::Sweep> res) {
+            std::optional<chat::retention::Sweep>  last;
+
+            if (res.ok()) {
+                last = res.value();
+
+                if (last->conversations || last->customers) {
+                    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                                  "chat: retention deleted %L conversations, "
+                                  "%L customers, %L unmatched question rows",
+                                  (long long) last->conversations,
+                                  (long long) last->customers,
+                                  (long long) last->unmatched);
+                }
+
+            } else if (res.error().code != chat::Errc::unavailable) {
+                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                              "chat: retention failed: %s",
+                              res.error().message.c_str());
+            }
+
+            st->retention_timer->arm(
+                chat::retention::next_sweep_ms(st->retention_s, last));
+        });
+}
+
+
+/*
+ * The sessions whose conversations retention or `chatctl erase` deleted:
+ * their cached copies go, so a cached GET /conversation never serves a
+ * deleted conversation. Redis tells every worker at once (chatctl publishes
+ * a forget message, bus::Bus::heard); this poll is what also works without
+ * Redis, and catches a message that was missed.
+ */
+static void
+ngx_http_chat_erasures(ngx_http_chat_worker_state_t *st)
+{
+    st->retention->erased_since(st->erased_after,
+        [st](chat::Result<chat::retention::Erased> res) {
+            ngx_msec_t  next = 2000;
+
+            if (res.ok()) {
+                for (const auto &k : res.value().sessions) {
+                    ngx_http_chat_cache_remove(st->zone, k);
+                }
+
+                st->erased_after = res.value().last;
+
+                if (res.value().sessions.size()
+                    >= chat::retention::kForgetMax)
+                {
+                    next = 1;
+                }
+
+            } else if (res.error().code != chat::Errc::unavailable) {
+                /* e.g. a new module before `chatctl migrate`: not every 2 s */
+                ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                              "chat: reading erased sessions failed "
+                              "(next try in 30 s): %s",
+                              res.error().message.c_str());
+                next = 30000;
+            }
+
+            st->erasure_timer->arm(next);
+        });
+}
+
+
 ngx_int_t
 ngx_http_chat_init_process(ngx_cycle_t *cycle)
 {
@@ -272,6 +360,25 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                 ngx_http_chat_sweep(raw);
             });
             st->sweep_timer->arm(5000);
+
+            st->retention = std::make_unique<chat::retention::Service>(
+                                *st->loop, *st->pg);
+            st->erased_after = 0;
+            st->erasure_timer = st->loop->timer([raw] {
+                ngx_http_chat_erasures(raw);
+            });
+            st->erasure_timer->arm(2000);
+
+            st->retention_s = cmcf->retention;
+
+            if (st->retention_s > 0) {
+                st->retention_timer = st->loop->timer([raw] {
+                    ngx_http_chat_retention_sweep(raw);
+                });
+                st->retention_timer->arm(
+                    chat::retention::next_sweep_ms(st->retention_s,
+                                                   std::nullopt));
+            }
         }
 
         if (cmcf->redis_ip.len) {

@@ -1,5 +1,6 @@
 // libFuzzer target: events::parse reads network input (every Redis message of chat:events);
-// it never crashes, and what it accepts survives encode -> parse unchanged.
+// it never crashes, and what it accepts survives encode -> parse unchanged. The same for the
+// forget messages of `chatctl erase` on that channel (retention::parse_forget).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 
 #include "chat/events.h"
 #include "chat/json.h"
+#include "chat/retention.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -21,6 +23,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             a.cache_key != b.cache_key || a.version != b.version || a.status != b.status)
             std::abort();
     }
+
+    if (auto keys = chat::retention::parse_forget(in)) {
+        if (keys->size() > chat::retention::kForgetMax) std::abort();
+        auto msgs = chat::retention::forget_messages(*keys);
+        if (keys->empty() ? !msgs.empty() : (msgs.size() != 1 || chat::retention::parse_forget(msgs[0]) != keys))
+            std::abort();
+    }
+    (void)chat::retention::parse_sweep(in);
+    (void)chat::retention::parse_erased(in);
 
     // The builders read database answers; arbitrary JSON must not crash them either.
     (void)chat::events::from_answer(in);

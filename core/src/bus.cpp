@@ -1,8 +1,11 @@
 // chat::bus::Bus: publishing events through Redis or, without it, to the host's sockets and ring.
 #include "chat/bus.h"
 
+#include <limits>
+
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
+#include "chat/retention.h"
 
 namespace chat::bus {
 
@@ -83,6 +86,11 @@ void Bus::publish_side_effects(std::span<const std::string> conversation_ids) no
 }
 
 void Bus::heard(std::string_view, std::string_view payload) noexcept {
+    // `chatctl erase`: these sessions' conversations are gone, and so must every cached copy be.
+    if (auto keys = retention::parse_forget(payload)) {
+        for (const std::string& k : *keys) impl_->sink.forget(k, std::numeric_limits<std::int64_t>::max());
+        return;
+    }
     auto e = events::parse(payload);
     if (!e.ok()) return;
     // A write on another node: this node's older cached copy goes.

@@ -24,7 +24,10 @@ std::optional<std::int64_t> parse_count(std::string_view s) noexcept {
     return n;
 }
 
-std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept {
+namespace {
+
+// parse_duration_ms with its bound: every total and part at most max_ms milliseconds.
+std::optional<std::int64_t> parse_duration_upto(std::string_view s, std::int64_t max_ms) noexcept {
     // The units in the order they must appear; each one's scale in milliseconds.
     enum Step { start, week, day, hour, min, sec, msec, last };
     Step step = start;
@@ -35,7 +38,7 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept {
     while (i < s.size()) {
         char c = s[i++];
         if (c >= '0' && c <= '9') {
-            if (value > kDurationMax) return std::nullopt;
+            if (value > max_ms) return std::nullopt;
             value = value * 10 + (c - '0');
             valid = true;
             continue;
@@ -72,17 +75,36 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept {
         // ' ' ends a bare number (seconds); after seconds nothing but ms may follow.
         if (next == last ? step >= sec : step >= next) return std::nullopt;
         step = next;
-        if (value > kDurationMax / scale) return std::nullopt;
+        if (value > max_ms / scale) return std::nullopt;
         total += value * scale;
-        if (total > kDurationMax) return std::nullopt;
+        if (total > max_ms) return std::nullopt;
         value = 0;
         while (i < s.size() && s[i] == ' ') i++;
     }
     if (!valid) return std::nullopt;
-    if (value > kDurationMax / 1000) return std::nullopt;
+    if (value > max_ms / 1000) return std::nullopt;
     total += value * 1000;
-    if (total > kDurationMax) return std::nullopt;
+    if (total > max_ms) return std::nullopt;
     return total;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept {
+    return parse_duration_upto(s, kDurationMax);
+}
+
+Result<std::int64_t> parse_retention(std::string_view arg) noexcept {
+    try {
+        if (arg == "off") return std::int64_t{0};
+        constexpr std::int64_t kMaxMs = limits::kRetentionSeconds.max * 1000;
+        auto ms = parse_duration_upto(arg, kMaxMs);
+        if (ms && *ms % 1000 == 0 && limits::kRetentionSeconds.contains(*ms / 1000)) return *ms / 1000;
+        return make_error(Errc::validation, "invalid chat_retention " + quoted(arg) +
+                                                ", expected off or a time of 1s..3650d (e.g. 180d)");
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
 }
 
 Result<LoginLimit> parse_login_limit(std::span<const std::string_view> args) noexcept {

@@ -163,6 +163,10 @@ std::string to_json() {
     w.key("chat_agent_grace").begin_object().key("default_ms").number(kAgentGraceMsDefault).end_object();
     w.key("chat_site").begin_object().key("default").string(kSiteDefault).end_object();
     ranged(w, "chat_ws_max_message", kWsMaxMessage, static_cast<std::int64_t>(kWsMaxMessageDefault));
+    w.key("chat_retention").begin_object();
+    ranged(w, "seconds", kRetentionSeconds, 0);
+    w.key("batch").number(static_cast<std::int64_t>(kRetentionBatch));
+    w.end_object();
     w.end_object();
 
     w.end_object();

@@ -33,6 +33,27 @@ TEST(ConfigDuration, ReadsNginxTimesInMilliseconds) {
     EXPECT_EQ(parse_duration_ms("1s500ms"), 1500);
 }
 
+TEST(ConfigRetention, ReadsOffOrAnAgeInSecondsWithNginxsTimeSyntax) {
+    EXPECT_EQ(parse_retention("off").value(), 0);
+    EXPECT_EQ(parse_retention("180d").value(), 180LL * 86400);  // past parse_duration_ms's 24 days
+    EXPECT_EQ(parse_retention("26w").value(), 26LL * 7 * 86400);
+    EXPECT_EQ(parse_retention("1d12h").value(), 36LL * 3600);
+    EXPECT_EQ(parse_retention("90").value(), 90);  // a bare number is seconds
+    EXPECT_EQ(parse_retention("1s").value(), 1);
+    EXPECT_EQ(parse_retention("3650d").value(), limits::kRetentionSeconds.max);
+}
+
+TEST(ConfigRetention, RefusesAnythingElseNamingTheValueAndWhatWouldDo) {
+    for (std::string_view s : {"", "on", "0", "0s", "500ms", "1s500ms", "3651d", "180x", "1y", "-1d", "180 d x",
+                               "99999999999999999999d"}) {
+        auto r = parse_retention(s);
+        ASSERT_FALSE(r.ok()) << s;
+        EXPECT_EQ(r.error().code, chat::Errc::validation);
+        EXPECT_EQ(r.error().message, "invalid chat_retention \"" + std::string(s) +
+                                         "\", expected off or a time of 1s..3650d (e.g. 180d)");
+    }
+}
+
 TEST(ConfigDuration, RefusesWhatNginxRefuses) {
     for (std::string_view s : {"", "m", "5x", "1m1h", "1s1s", "1M", "1y", "5 m", "-1s", "1ms1s", "25d", "999999999999"})
         EXPECT_FALSE(parse_duration_ms(s)) << s;

@@ -2,7 +2,7 @@
 //
 // It is not nginx, so it blocks: synchronous libpq (PQconnectdbParams, PQexecParams).
 // Keep code like this in core/tools/ only; nothing here is linked into the module.
-// One file over 500 lines on purpose: one main whose three commands (migrate, agent, faq)
+// One file over 500 lines on purpose: one main whose commands (migrate, agent, faq, erase)
 // share the blocking Db helper and the argument parser, and nothing else uses them.
 //
 // Exit status: 0 ok, 1 usage or invalid input, 2 database error, 3 not found or conflict.
@@ -11,6 +11,7 @@
 #define CHAT_SQL_DIR "sql"
 #endif
 
+#include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <openssl/rand.h>
 #include <termios.h>
@@ -43,6 +44,8 @@
 #include "chat/limits.h"
 #include "chat/limits_json.h"
 #include "chat/password.h"
+#include "chat/redis_client.h"
+#include "chat/retention.h"
 #include "chat/utf8.h"
 
 namespace {
@@ -79,6 +82,16 @@ Commands:
                               then tell every nginx worker to reload the FAQ
                               (--keep-existing: only add slugs that are not there yet;
                               --site SITE: that site's FAQ, default: default)
+  erase --email ADDRESS [--site SITE] [--redis HOST:PORT]
+                              delete one customer's data everywhere (GDPR): every
+                              customer with that email (any case; of SITE only with
+                              --site, else of every site), all their conversations, open
+                              ones too, with their messages, notes, ratings, bot feedback,
+                              webhook outbox rows and the unmatched-question counts they
+                              added; prints how many of each; then tells every nginx
+                              worker to drop its cached copies, through Redis (--redis,
+                              default $CHAT_REDIS) at once, and through Postgres within
+                              2 s in any case. Exit 3 when no customer has that email
   limits                      the table of limits and enum values (chat/limits.h) as JSON
   faq export [--compact]      the FAQ (inactive entries too) as a JSON array ordered by
                               display_order, slug; `faq import` takes it back unchanged
@@ -130,7 +143,8 @@ struct Args {
     bool has(const std::string& k) const { return flags.count(k) > 0; }
 };
 
-const std::set<std::string> kValueOptions = {"--conninfo", "--dir", "--name", "--role", "--max", "--site"};
+const std::set<std::string> kValueOptions = {"--conninfo", "--dir", "--name", "--role", "--max", "--site",
+                                             "--email", "--redis"};
 const std::set<std::string> kFlagOptions = {"--password-stdin", "--compact", "--keep-existing"};
 
 Args parse_args(int argc, char** argv) {
@@ -799,6 +813,70 @@ int cmd_faq_export(const Args& a) {
     return kExitOk;
 }
 
+// --- erase ------------------------------------------------------------------------
+
+// Publishes the forget messages of `sessions` on chat:events (what bus::Bus::heard reads):
+// the number of nginx workers that heard them, or the reason it failed.
+std::string tell_nginx(const std::string& host_port, const std::vector<std::string>& sessions) {
+    auto ep = chat::redis::resolve_endpoint(host_port);
+    if (!ep.ok()) return "cannot resolve Redis " + host_port + ": " + ep.error().message;
+    const timeval tv{2, 0};
+    std::unique_ptr<redisContext, void (*)(redisContext*)> c(
+        redisConnectWithTimeout(ep.value().ip.c_str(), ep.value().port, tv), redisFree);
+    if (!c || c->err) return "cannot connect to Redis " + host_port + ": " + (c ? c->errstr : "out of memory");
+    redisSetTimeout(c.get(), tv);
+    long long heard = 0;
+    for (const std::string& m : chat::retention::forget_messages(sessions)) {
+        std::unique_ptr<redisReply, void (*)(void*)> r(
+            static_cast<redisReply*>(redisCommand(c.get(), "PUBLISH chat:events %b", m.data(), m.size())),
+            freeReplyObject);
+        if (!r) return std::string("Redis PUBLISH failed: ") + c->errstr;
+        if (r->type != REDIS_REPLY_INTEGER) return "Redis PUBLISH failed: " + std::string(r->str ? r->str : "?");
+        heard = std::max(heard, r->integer);
+    }
+    return "told " + std::to_string(heard) + " nginx workers through Redis";
+}
+
+int cmd_erase(const Args& a) {
+    expect(a, 1, {"--email", "--site", "--redis"}, "erase --email ADDRESS [--site SITE] [--redis HOST:PORT]");
+    const std::optional<std::string> email = a.get("--email");
+    if (!email) usage_error("erase needs --email ADDRESS");
+    if (!chat::input::valid_email(*email)) usage_error("--email must be an email address");
+    std::optional<std::string> site;
+    if (a.get("--site")) site = site_of(a);
+    std::string redis = a.get("--redis").value_or("");
+    if (redis.empty())
+        if (const char* e = std::getenv("CHAT_REDIS"); e) redis = e;
+
+    Db db(conninfo_of(a));
+    Tx tx(db);
+    Res r = db.exec("SELECT chat_erase_customer($1, $2)::text", {*email, site}, "erase");
+    auto v = chat::json::parse(value(r.get(), 0, 0));
+    if (!v || !v.value().as_object()) fail(kExitDb, "erase: unexpected answer from chat_erase_customer");
+    if (v.value().find_int("customers").value_or(0) == 0)
+        fail(kExitNotFound, "erase: no customer with email " + *email + (site ? " on site " + *site : ""));
+    tx.commit();
+
+    // customers and conversations first, then each kind of row as the database named it
+    std::vector<std::string> sessions;
+    say("customers: " + std::to_string(v.value().find_int("customers").value_or(0)));
+    say("conversations: " + std::to_string(v.value().find_int("conversations").value_or(0)));
+    for (const auto& m : *v.value().as_object()) {
+        if (m.key == "customers" || m.key == "conversations") continue;
+        if (m.key == "sessions") {
+            if (const auto* arr = m.value.as_array())
+                for (const auto& s : *arr)
+                    if (const std::string* str = s.as_string()) sessions.push_back(*str);
+            continue;
+        }
+        say(m.key + ": " + std::to_string(m.value.as_int().value_or(0)));
+    }
+    const std::string cache = redis.empty() ? "no Redis given (--redis, CHAT_REDIS)" : tell_nginx(redis, sessions);
+    say("sessions: " + std::to_string(sessions.size()) + " (" + cache +
+        "; every nginx worker drops their cached copies within 2 s in any case)");
+    return kExitOk;
+}
+
 // --- main -------------------------------------------------------------------------
 
 int run(int argc, char** argv) {
@@ -832,6 +910,7 @@ int run(int argc, char** argv) {
         if (sub == "disable") return cmd_agent_disable(a);
         usage_error(sub.empty() ? "agent: add, passwd, list or disable?" : "unknown command: agent " + sub);
     }
+    if (cmd == "erase") return cmd_erase(a);
     if (cmd == "faq") {
         if (sub == "import") return cmd_faq_import(a);
         if (sub == "export") return cmd_faq_export(a);

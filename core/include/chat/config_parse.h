@@ -22,6 +22,11 @@ std::optional<std::int64_t> parse_count(std::string_view s) noexcept;
 // unit); a bare number is seconds. nullopt for anything else or above 2^31-1 ms.
 std::optional<std::int64_t> parse_duration_ms(std::string_view s) noexcept;
 
+// chat_retention's argument: "off" (0), or a time in nginx's syntax as parse_duration_ms
+// reads it (180d, 26w, 12h, 90m 30s...) in whole seconds, within limits::kRetentionSeconds.
+// Errc::validation: invalid chat_retention "2x", expected off or a time of 1s..3650d (e.g. 180d).
+Result<std::int64_t> parse_retention(std::string_view arg) noexcept;
+
 // chat_login_limit [failures=N] [address=N] [window=time] [queue=N] [address_queue=N]:
 // the options given (each default is the limits table's). Errc::validation carries the
 // message to log, naming the argument: invalid parameter "x", invalid value "failures=0",

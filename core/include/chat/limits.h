@@ -194,5 +194,11 @@ inline constexpr std::size_t kSecretMinBytes = 32;              // chat_secret
 inline constexpr std::int64_t kAgentGraceMsDefault = 60000;     // chat_agent_grace
 inline constexpr std::size_t kWsMaxMessageDefault = 64 * 1024;  // chat_ws_max_message
 inline constexpr Range kWsMaxMessage{125, 16LL * 1024 * 1024};
+// chat_retention: off (0, the default) or an age in seconds; a batch deletes at most
+// kRetentionBatch conversations, and a worker runs one every kRetentionEveryMsMax at most
+// apart (sooner while batches come back full).
+inline constexpr Range kRetentionSeconds{1, 3650LL * 24 * 3600};
+inline constexpr int kRetentionBatch = 500;
+inline constexpr std::int64_t kRetentionEveryMsMax = 10000;
 
 }  // namespace chat::limits

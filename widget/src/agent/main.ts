@@ -4,6 +4,7 @@
 import { h, uuid, timeOf, ago, api as rawApi, HttpError, sleep, wsUrl } from "../shared/util";
 import { Live } from "../shared/live";
 import type { Agent, Conversation, Message, FaqEntry, ChatEvent } from "../shared/types";
+import { askTotpCode, isTotpRequired, renderTwoFactor, totpCode } from "./totp";
 
 type View = "active" | "queue" | "closed" | "all";
 const VIEWS: View[] = ["active", "queue", "closed", "all"];
@@ -14,7 +15,7 @@ const app = document.getElementById("app")!;
 
 let token: string | undefined;
 let me: Agent | null = null;
-let screen: "inbox" | "agents" | "departments" | "faq" = "inbox";
+let screen: "inbox" | "agents" | "departments" | "faq" | "twofactor" = "inbox";
 let view: View = "active";
 const lists: Record<View, Conversation[]> = { active: [], queue: [], closed: [], all: [] };
 const more: Record<View, boolean> = { active: false, queue: false, closed: false, all: false };
@@ -121,13 +122,16 @@ function showLogin(message = ""): void {
     try { if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {}); } catch { /* */ }
     try { const Ctx = window.AudioContext || (window as any).webkitAudioContext; if (Ctx && !audio) audio = new Ctx(); } catch { /* */ }
     try {
-      const r = await api("POST", "/agent/login", { username: user.value.trim(), password: pass.value });
+      const r = await api("POST", "/agent/login", { username: user.value.trim(), password: pass.value, ...totpCode(form) });
       token = r.token; me = r.agent;
       enterApp();
     } catch (ex) {
       btn.disabled = false; btn.textContent = "Sign in";
+      if (isTotpRequired(ex)) { askTotpCode(form, err); err.textContent = "Enter the 6-digit code from your authenticator app."; return; }
+      const asked = "code" in totpCode(form);
       err.textContent = ex instanceof HttpError
-        ? ex.status === 401 ? "Wrong username or password."
+        ? ex.status === 401 ? (asked ? "Wrong username, password or code." : "Wrong username or password.")
+          : ex.status === 422 && asked ? "The code has 6 digits."
           : ex.status === 429 ? "Too many attempts. Please wait a minute and try again."
             : ex.status === 404 ? "The agent API is not available on this server."
               : errText(ex)
@@ -189,8 +193,9 @@ presenceSel.addEventListener("change", async () => {
 function renderNav(): void {
   const items: [typeof screen, string][] = [["inbox", "Inbox"]];
   if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["faq", "FAQ"]);
+  items.push(["twofactor", "Two-factor"]);
   nav.replaceChildren(...items.map(([s, label]) => {
-    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null }, label);
+    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null, "data-testid": s === "twofactor" ? "agent-twofactor" : null }, label);
     b.addEventListener("click", () => { screen = s; renderNav(); renderScreen(); });
     return b;
   }));
@@ -200,6 +205,7 @@ function renderScreen(): void {
   if (screen === "inbox") renderInbox();
   else if (screen === "agents") renderAgentsAdmin();
   else if (screen === "departments") renderDepartmentsAdmin();
+  else if (screen === "twofactor") { if (me) renderTwoFactor(main, api, me, (a) => { me = a; renderMe(); }); }
   else renderFaqAdmin();
 }
 

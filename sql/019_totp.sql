@@ -10,3 +10,7 @@ ALTER TABLE agents
     ADD COLUMN totp_enabled   boolean NOT NULL DEFAULT false,
     ADD COLUMN totp_last_step bigint,
     ADD CONSTRAINT agents_totp_enabled_has_secret CHECK (NOT totp_enabled OR totp_secret IS NOT NULL);
+
+-- Login's step 2b takes the code's step now (sql/functions/70_login.sql): the form without
+-- it goes, so a worker of the previous version can never log an agent in without a code.
+DROP FUNCTION IF EXISTS chat_agent_login_ok(uuid, bigint, text, text);

@@ -125,14 +125,6 @@ BEGIN
 END
 $$;
 
--- The form of step 2b before TOTP (019), for workers of the previous version while a
--- package upgrade reloads nginx: no code, so an agent with TOTP enabled gets NULL (401).
-CREATE OR REPLACE FUNCTION chat_agent_login_ok(p_agent uuid, p_token_version bigint,
-    p_username text, p_address text)
-RETURNS jsonb LANGUAGE sql AS $$
-    SELECT chat_agent_login_ok(p_agent, p_token_version, p_username, p_address, NULL::bigint)
-$$;
-
 -- Every authenticated agent request: the token's version must still be current, the
 -- agent not deleted and still granted the token's site (p_site); also the heartbeat (last_seen_at, written at most once a
 -- second to spare the row). {"agent", "token_version", "departments": [ids of the departments

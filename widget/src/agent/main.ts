@@ -139,7 +139,7 @@ function showLogin(message = ""): void {
       pass.select();
     }
   });
-  app.replaceChildren(h("div", { class: "login-wrap" }, form));
+  app.replaceChildren(h("main", { class: "login-wrap" }, form));
   user.focus();
 }
 

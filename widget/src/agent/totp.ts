@@ -88,7 +88,7 @@ export function renderTwoFactor(main: HTMLElement, api: Api, me: Agent, changed:
 
   const show = (agent: TotpAgent): void => {
     if (agent.totp_enabled) {
-      page.replaceChildren(h("h2", null, "Two-factor authentication"),
+      page.replaceChildren(h("h1", { class: "page-title" }, "Two-factor authentication"),
         h("div", { class: "card" },
           h("p", { "data-testid": "agent-totp-status" }, "Two-factor authentication is on: signing in needs your password and a code from your authenticator app."),
           codeForm("totp-off", "agent-totp-code", "Code from your app, to turn it off", "Turn off", "agent-totp-disable", async (code) => {
@@ -116,7 +116,7 @@ export function renderTwoFactor(main: HTMLElement, api: Api, me: Agent, changed:
       } catch (ex) { err.textContent = codeError(ex); }
       setup.disabled = false;
     });
-    page.replaceChildren(h("h2", null, "Two-factor authentication"),
+    page.replaceChildren(h("h1", { class: "page-title" }, "Two-factor authentication"),
       h("div", { class: "card" },
         h("p", { "data-testid": "agent-totp-status" }, "Two-factor authentication is off. Turn it on so that a stolen password alone cannot sign in as you."),
         setup, area, err));

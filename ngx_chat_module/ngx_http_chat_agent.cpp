@@ -56,6 +56,21 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
           ngx_http_chat_agents().presence(*c.agent, c.body, std::move(d));
       }, NULL },
 
+    { NGX_HTTP_POST, "v1/agent/totp/setup", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().totp_setup(*c.agent, std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_POST, "v1/agent/totp/enable", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().totp_enable(*c.agent, c.body, std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_POST, "v1/agent/totp/disable", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().totp_disable(*c.agent, c.body, std::move(d));
+      }, NULL },
+
     { NGX_HTTP_CHAT_READ, "v1/agent/conversations", NGX_HTTP_CHAT_AGENT,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
           ngx_http_chat_agents().conversations(*c.agent, c.args,

@@ -206,7 +206,7 @@ is(login("t23.x.agent.$run", "X-$pass")->{status}, 401, 'the refused creation cr
     ok(!$by_id{$ag->{id}}, '... the deleted agent is not');
     ok($by_id{$by_name{'john.doe'}{id}}, '... nor missing a seeded one');
     is_deeply([sort keys %{ $by_id{$again->{id}} }],
-              [sort qw(id username display_name role presence max_active_chats active_chats sites departments)],
+              [sort qw(id username display_name role presence max_active_chats active_chats sites departments totp_enabled)],
               '... each an Agent object, nothing more (no hash, no token version)');
     my $me = $ng->get("$A/me", headers => $role_tok{agent})->{json}{agent};
     is($by_id{$me->{id}}{presence}, $me->{presence}, '... with their presence as it is now');

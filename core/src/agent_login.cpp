@@ -2,6 +2,7 @@
 #include <memory>
 #include <string>
 
+#include "agent_totp.h"
 #include "agent_util.h"
 #include "chat/address.h"
 #include "chat/agent.h"
@@ -11,6 +12,7 @@
 #include "chat/password.h"
 #include "chat/pg_pool.h"
 #include "chat/token.h"
+#include "chat/totp.h"
 
 namespace chat::agent {
 
@@ -95,8 +97,10 @@ void Service::authenticate(std::string_view token, std::string_view site,
 //   3. the KDF on the executor, against the agent's hash or a dummy one (unknown and
 //      deleted users and agents not granted the site cost the same; their attempts
 //      count the same);
-//   4. a wrong password: 401, the reserved row already counts it; a right one:
-//      chat_agent_login_ok forgets the pair's failures, this attempt's included.
+//   4. a wrong password: 401, the reserved row already counts it; a right one of an
+//      agent with TOTP enabled and no code: 401 totp_required, a wrong or used code: 401
+//      (both counted the same way: the row stays); else chat_agent_login_ok records the
+//      code's step (used once) and forgets the pair's failures, this attempt's included.
 // If the executor refused the work (its queue is full), the reservation is cancelled and
 // the answer is 429: never a 401 for a password nobody checked.
 void Service::login(std::string_view body, std::string_view client_address, std::string_view site,
@@ -107,6 +111,11 @@ void Service::login(std::string_view body, std::string_view client_address, std:
         const std::string* user = parsed.value().find_string("username");
         const std::string* pass = parsed.value().find_string("password");
         if (!user || !pass) return fail(done, Errc::bad_request, "expected {\"username\", \"password\"} strings");
+        // the second factor's code, when the dashboard was asked for it (totp_required)
+        const json::Value* code_v = parsed.value().find("code");
+        const std::string* code = code_v ? code_v->as_string() : nullptr;
+        if (code_v && !code && !code_v->is_null()) return fail(done, Errc::bad_request, "code must be a string");
+        if (code && !totp::well_formed(*code)) return fail(done, Errc::validation, "code must be 6 digits");
         // Out-of-bounds input can match no agent: the same 401, without a round trip.
         if (!limits::kUsernameBytes.contains(static_cast<std::int64_t>(user->size())) ||
             pass->size() > limits::kPasswordMaxBytes)
@@ -117,6 +126,9 @@ void Service::login(std::string_view body, std::string_view client_address, std:
             std::string username, address, agent_id, site;
             std::int64_t attempt = 0;
             std::int64_t token_version = 0;
+            std::optional<std::string> code;              // as sent
+            std::string totp_box;                         // empty: TOTP not enabled
+            std::optional<std::int64_t> totp_last_step;
         };
         // What the KDF needs on the executor's thread (State stays on the loop).
         struct Check {
@@ -134,6 +146,7 @@ void Service::login(std::string_view body, std::string_view client_address, std:
         }
         st->username = *user;
         st->site = std::string(site);
+        if (code) st->code = *code;
         auto check = std::make_shared<Check>();
         check->password = *pass;
 
@@ -159,6 +172,8 @@ void Service::login(std::string_view body, std::string_view client_address, std:
                     st->agent_id = *id;
                     if (const auto* h = f.find_string("password_hash")) check->hash = *h;
                     st->token_version = f.find_int("token_version").value_or(0);
+                    if (const auto* b = f.find_string("totp_box")) st->totp_box = *b;
+                    st->totp_last_step = f.find_int("totp_last_step");
                 }
                 executor_.run(
                     [check] {
@@ -182,8 +197,18 @@ void Service::login(std::string_view body, std::string_view client_address, std:
                             return;
                         }
                         if (!check->verified) return done(make_error(Errc::unauthorized, std::string(kBadLogin)));
-                        run("SELECT chat_agent_login_ok($1::uuid, $2, $3, $4)::text",
-                            {st->agent_id, std::to_string(st->token_version), st->username, st->address},
+                        std::optional<std::string> step;  // the code's, for an agent with TOTP
+                        if (!st->totp_box.empty()) {
+                            if (!st->code) return done(detail::totp_required());
+                            auto m = detail::totp_check(secret_, st->agent_id, st->totp_box, *st->code,
+                                                        loop_.wall_ms() / 1000, st->totp_last_step);
+                            if (!m.ok()) return done(m.error());
+                            if (!m.value())
+                                return done(make_error(Errc::unauthorized, "wrong or already used two-factor code"));
+                            step = std::to_string(*m.value());
+                        }
+                        run("SELECT chat_agent_login_ok($1::uuid, $2, $3, $4, $5)::text",
+                            {st->agent_id, std::to_string(st->token_version), st->username, st->address, step},
                             [this, st](std::string_view text, bool is_null) -> Result<Outcome> {
                                 // a password change or delete raced the check
                                 if (is_null) return make_error(Errc::unauthorized, std::string(kBadLogin));

@@ -78,6 +78,8 @@ Commands:
   agent passwd USERNAME       set a new password (from stdin); revokes the agent's tokens
   agent list                  every agent, disabled ones too
   agent disable USERNAME      soft delete: no more logins, open chats back to the queue
+  agent totp-reset USERNAME   turn the agent's second factor (TOTP) off and forget its
+                              secret (a lost phone); the next login needs the password only
   faq import FILE.json|-      upsert the entries of a JSON array by slug, in one transaction,
                               then tell every nginx worker to reload the FAQ
                               (--keep-existing: only add slugs that are not there yet;
@@ -591,6 +593,21 @@ int cmd_agent_disable(const Args& a) {
     return kExitOk;
 }
 
+int cmd_agent_totp_reset(const Args& a) {
+    expect(a, 3, {}, "agent totp-reset USERNAME");
+    const std::string& username = a.positional[2];
+    Db db(conninfo_of(a));
+    Res r = db.exec("SELECT (t->>'was_enabled') FROM chat_agent_totp_reset($1) AS t", {username},
+                    "agent " + username);
+    if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) fail(kExitNotFound, "no active agent " + username);
+    if (value(r.get(), 0, 0) == "true")
+        say("two-factor authentication of " + username + " turned off and its secret forgotten; " + username +
+            " logs in with the password and may set it up again");
+    else
+        say(username + " had no two-factor authentication enabled; any secret set up and not enabled is forgotten");
+    return kExitOk;
+}
+
 // Display width: code points (good enough for names in a terminal table).
 std::size_t width(const std::string& s) {
     return chat::valid_utf8(s) ? chat::utf8_length(s) : s.size();
@@ -908,7 +925,8 @@ int run(int argc, char** argv) {
         if (sub == "passwd") return cmd_agent_passwd(a);
         if (sub == "list") return cmd_agent_list(a);
         if (sub == "disable") return cmd_agent_disable(a);
-        usage_error(sub.empty() ? "agent: add, passwd, list or disable?" : "unknown command: agent " + sub);
+        if (sub == "totp-reset") return cmd_agent_totp_reset(a);
+        usage_error(sub.empty() ? "agent: add, passwd, list, disable or totp-reset?" : "unknown command: agent " + sub);
     }
     if (cmd == "erase") return cmd_erase(a);
     if (cmd == "faq") {

@@ -162,7 +162,8 @@ LANGUAGE sql STABLE AS $$
         'max_active_chats', a.max_active_chats,
         'active_chats', chat_agent_active(a.id),
         'sites', to_jsonb(a.sites),
-        'departments', chat_agent_departments(a))
+        'departments', chat_agent_departments(a),
+        'totp_enabled', a.totp_enabled)
 $$;
 
 -- Whether an agent works on a site (chat_site): the sites they are granted. Login, every

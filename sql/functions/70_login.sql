@@ -37,7 +37,8 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 72435120 $$;
 -- granted the request's site (p_site) may not log in there: "deleted" for this login, so
 -- core checks a dummy hash and answers the same 401 as a wrong password (no oracle).
 -- {"limited": true, "retry_after": s}
--- | {"limited": false, "attempt": id, "agent_id": ...|null, "password_hash", "token_version", "deleted"}
+-- | {"limited": false, "attempt": id, "agent_id": ...|null, "password_hash", "token_version", "deleted",
+--    "totp_box": the second factor's box while enabled, else null, "totp_last_step"}
 CREATE OR REPLACE FUNCTION chat_agent_login_begin(p_username text, p_address text,
     p_max_failures int, p_max_address_failures int, p_window_s int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -85,7 +86,8 @@ BEGIN
     END IF;
     RETURN jsonb_build_object('limited', false, 'attempt', attempt, 'agent_id', a.id,
         'password_hash', a.password_hash, 'token_version', a.token_version,
-        'deleted', a.deleted_at IS NOT NULL OR NOT chat_agent_on_site(a, p_site));
+        'deleted', a.deleted_at IS NOT NULL OR NOT chat_agent_on_site(a, p_site),
+        'totp_box', CASE WHEN a.totp_enabled THEN a.totp_secret END, 'totp_last_step', a.totp_last_step);
 END
 $$;
 
@@ -96,17 +98,24 @@ RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_object('cancelled', count(*) > 0) FROM gone
 $$;
 
--- Step 2b: the password matched. Still valid only if nothing changed meanwhile (a
--- password change or delete bumps token_version): then the failures of the pair are
--- forgotten, the heartbeat set, and {"agent", "token_version"} returned; else NULL.
+-- Step 2b: the password matched (and, for an agent with TOTP enabled, core matched the
+-- code of step p_totp_step; NULL without one). Still valid only if nothing changed
+-- meanwhile (a password change or delete bumps token_version) and, with TOTP enabled,
+-- only for a step later than the last one accepted, recorded in the same UPDATE (a code
+-- is used once: of two logins with it, the second re-checks the row after the first's
+-- commit and finds the step taken). Then the failures of the pair are forgotten, the
+-- heartbeat set, and {"agent", "token_version"} returned; else NULL.
 CREATE OR REPLACE FUNCTION chat_agent_login_ok(p_agent uuid, p_token_version bigint,
-    p_username text, p_address text)
+    p_username text, p_address text, p_totp_step bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     a agents;
 BEGIN
-    UPDATE agents SET last_seen_at = clock_timestamp()
+    UPDATE agents SET last_seen_at = clock_timestamp(),
+           totp_last_step = CASE WHEN totp_enabled THEN p_totp_step ELSE totp_last_step END
      WHERE id = p_agent AND token_version = p_token_version AND deleted_at IS NULL
+       AND (NOT totp_enabled
+            OR (p_totp_step IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < p_totp_step)))
     RETURNING * INTO a;
     IF NOT FOUND THEN
         RETURN NULL;

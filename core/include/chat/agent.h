@@ -146,8 +146,11 @@ public:
     void authenticate(std::string_view token, std::string_view site,
                       std::function<void(Result<Principal>)> done) noexcept;
 
-    // POST /agent/login {"username", "password"}: 200 {"token", "agent"}. Unknown user and
+    // POST /agent/login {"username", "password", "code"?}: 200 {"token", "agent"}. Unknown user and
     // wrong password get the same 401 after the same work (a dummy hash is verified).
+    // An agent with TOTP enabled and the right password: without "code" 401 totp_required,
+    // with a wrong or used one 401 unauthorized (both count as failures, as a wrong
+    // password does); a "code" that is not 6 digits is 422 (400 if not a string).
     // Answered 429 with retry_after_s, at once and without hashing:
     //  - after login_max_failures failures of (username, address), or
     //    login_max_address_failures of the address with any username, within
@@ -168,6 +171,17 @@ public:
     // GET /agent/agents: 200 {"agents": [Agent]}, every agent of the principal's site not
     // deleted (any role may ask: the dashboard's transfer picker lists the colleagues online).
     void colleagues(const Principal& p, Done done) noexcept;
+
+    // The second factor (agent_totp.cpp; API.md "Agent second factor (TOTP, RFC 6238)"):
+    // POST /agent/totp/setup: 200 {"secret" (base32), "otpauth_url"}: a new random secret,
+    // stored sealed (secret_box.h, a key derived from chat_secret) until enabled; 409 while
+    // enabled. POST /agent/totp/enable {"code"}: 200 {"agent"} with totp_enabled true once
+    // the code matches the secret set up (totp.h: ±1 step, each step once); /disable
+    // {"code"}: 200 {"agent"}, the secret forgotten. A code that is not 6 digits: 422; a
+    // wrong or used one: 403; nothing set up, or already in the asked state: 409.
+    void totp_setup(const Principal& p, Done done) noexcept;
+    void totp_enable(const Principal& p, std::string_view body, Done done) noexcept;
+    void totp_disable(const Principal& p, std::string_view body, Done done) noexcept;
 
     // GET /agent/conversations?view=active|queue|closed|all&limit=&cursor= (raw query):
     // 200 {"conversations": [Conversation + "last_message"], "next_cursor"}.
@@ -266,6 +280,7 @@ public:
     void admin_delete_canned(const Principal& p, std::string_view id, Done done) noexcept;
 
 private:
+    void totp_switch(const Principal& p, std::string_view body, bool enable, Done done) noexcept;
     void lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept;
     // One SQL function's single text cell (nullopt for NULL), or the error.
     using Text = std::function<void(Result<std::optional<std::string>>)>;

@@ -8,6 +8,7 @@ import { ConvTools, Notes, CannedPicker, Filters, loadDepartments, type ToolsHos
 import { installShortcuts } from "./shortcuts";
 import { renderReports } from "./reports";
 import { renderCannedAdmin } from "./canned";
+import { askTotpCode, isTotpRequired, renderTwoFactor, totpCode } from "./totp";
 
 type View = "active" | "queue" | "closed" | "all";
 const VIEWS: View[] = ["active", "queue", "closed", "all"];
@@ -18,7 +19,7 @@ const app = document.getElementById("app")!;
 
 let token: string | undefined;
 let me: Agent | null = null;
-let screen: "inbox" | "agents" | "departments" | "faq" | "reports" | "canned" = "inbox";
+let screen: "inbox" | "agents" | "departments" | "faq" | "reports" | "canned" | "twofactor" = "inbox";
 let view: View = "active";
 const lists: Record<View, Conversation[]> = { active: [], queue: [], closed: [], all: [] };
 const more: Record<View, boolean> = { active: false, queue: false, closed: false, all: false };
@@ -129,13 +130,16 @@ function showLogin(message = ""): void {
     try { if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {}); } catch { /* */ }
     try { const Ctx = window.AudioContext || (window as any).webkitAudioContext; if (Ctx && !audio) audio = new Ctx(); } catch { /* */ }
     try {
-      const r = await api("POST", "/agent/login", { username: user.value.trim(), password: pass.value });
+      const r = await api("POST", "/agent/login", { username: user.value.trim(), password: pass.value, ...totpCode(form) });
       token = r.token; me = r.agent;
       enterApp();
     } catch (ex) {
       btn.disabled = false; btn.textContent = "Sign in";
+      if (isTotpRequired(ex)) { askTotpCode(form, err); err.textContent = "Enter the 6-digit code from your authenticator app."; return; }
+      const asked = "code" in totpCode(form);
       err.textContent = ex instanceof HttpError
-        ? ex.status === 401 ? "Wrong username or password."
+        ? ex.status === 401 ? (asked ? "Wrong username, password or code." : "Wrong username or password.")
+          : ex.status === 422 && asked ? "The code has 6 digits."
           : ex.status === 429 ? "Too many attempts. Please wait a minute and try again."
             : ex.status === 404 ? "The agent API is not available on this server."
               : errText(ex)
@@ -200,6 +204,7 @@ function navItems(): [typeof screen, string][] {
   const items: [typeof screen, string][] = [["inbox", "Inbox"]];
   if (me && me.role !== "agent") items.push(["reports", "Reports"]);
   if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["canned", "Canned replies"], ["faq", "FAQ"]);
+  items.push(["twofactor", "Two-factor"]);
   return items;
 }
 /** the screen named by the URL's #hash (e.g. #reports), if this agent may see it */
@@ -214,7 +219,7 @@ function renderNav(): void {
   const items = navItems();
   const hadFocus = nav.contains(document.activeElement);
   nav.replaceChildren(...items.map(([s, label]) => {
-    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null, "data-testid": s === "reports" ? "agent-reports" : null }, label);
+    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null, "data-testid": s === "reports" ? "agent-reports" : s === "twofactor" ? "agent-twofactor" : null }, label);
     b.addEventListener("click", () => {
       screen = s; renderNav(); renderScreen();
       setHash();
@@ -231,6 +236,7 @@ function renderScreen(): void {
   else if (screen === "departments") renderDepartmentsAdmin();
   else if (screen === "reports") renderReports({ api, main, apiBase: API, token: () => token, errText, toast, field });
   else if (screen === "canned") renderCannedAdmin({ api, main, errText, toast, field });
+  else if (screen === "twofactor") { if (me) renderTwoFactor(main, api, me, (a) => { me = a; renderMe(); }); }
   else renderFaqAdmin();
 }
 

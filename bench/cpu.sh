@@ -11,6 +11,12 @@
 # bench's 2 cores wrk and nginx share the CPU, and a larger answer costs the client too. It
 # prints microseconds per request and the ratio return200 / read, which is what the requests/s
 # ratio of `make bench` would be on an otherwise idle machine where the CPU is the limit.
+#
+# A third scenario is nginx's own `return 200` of the very bytes the cached read answers (taken
+# from the stack after the fixtures; GET /bench/same-bytes): what nginx itself costs for an answer
+# of that size, so the ratio the read can reach is measured, not guessed. It needs the body in the
+# config, so all three scenarios run on one more nginx started from the stack's var/nginx.conf
+# (same build, modules, workers and access log) on CHAT_PORT+1000, stopped at the end.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd -P)"
@@ -32,10 +38,13 @@ command -v wrk >/dev/null || die "wrk is missing (apt-get install -y wrk)"
 curl -fsS -o /dev/null "$api/health" || die "nothing answers $api/health"
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+chmod 0755 "$work"
+cleanup() {
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
 hz="$(getconf CLK_TCK)"
-workers="$(pgrep -P "$(cat "$CHAT_VAR/nginx.pid")" | tr '\n' ' ')"
-[ -n "$workers" ] || die "no nginx workers"
 
 log "fixtures"
 token="$(curl -fsS -X POST -H 'Content-Type: application/json' --data '{}' "$api/session" | jq -r .token)"
@@ -44,7 +53,38 @@ for i in $(seq 1 10); do   # greeting + 10 x (customer message + bot reply) = 21
         --data "{\"text\":\"How long does shipping take? ($i)\",\"client_id\":\"$(printf '%08x-0000-4000-8000-%012x' "$((RANDOM * 32768 + RANDOM))" "$i")\"}" \
         "$api/messages"
 done
-nmsg="$(curl -fsS -H "Authorization: Bearer $token" "$api/conversation?after=0" | jq '.messages | length')"
+curl -fsS -H "Authorization: Bearer $token" "$api/conversation?after=0" -o "$work/answer.json"
+nmsg="$(jq '.messages | length' "$work/answer.json")"
+
+# the same bytes as nginx's own return 200: a config string is at most 4 KB, so the body goes
+# in chunks of variables (single-quoted: \\ and \' escaped; a body with a $ is not expected)
+grep -q '\$' "$work/answer.json" && die "the answer holds a \$: cannot put it in the config"
+{
+    printf 'location = /bench/same-bytes {\n    access_log off;\n    default_type application/json;\n'
+    vars=""
+    i=0
+    while IFS= read -r -d '' chunk || [ -n "$chunk" ]; do
+        printf "    set \$same_%d '%s';\n" "$i" "$(printf '%s' "$chunk" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g")"
+        vars+="\$same_$i"
+        i=$((i + 1))
+    done < <(fold -b -w 3000 "$work/answer.json" | tr '\n' '\0')
+    printf '    return 200 "%s";\n}\n' "$vars"
+} > "$work/same-bytes.conf"
+port="$((CHAT_PORT + 1000))"
+base="http://127.0.0.1:$port"
+api="$base/chat/api/v1"
+sed -e "s|^pid .*|pid $work/nginx.pid;|" \
+    -e "s|^error_log .*|error_log $work/error.log info;|" \
+    -e "s|listen  *127.0.0.1:$CHAT_PORT;|listen 127.0.0.1:$port;|" \
+    -e "s|access_log  *$CHAT_VAR/log/access.log|access_log $work/access.log|" \
+    -e "s|^\( *\)location = /bench/return200 {|\1include $work/same-bytes.conf;\n&|" \
+    "$CHAT_VAR/nginx.conf" > "$work/nginx.conf"
+grep -q "include $work/same-bytes.conf" "$work/nginx.conf" || die "could not add /bench/same-bytes to nginx.conf"
+/usr/sbin/nginx -p "$work/" -c "$work/nginx.conf" || die "the second nginx did not start (see $work/error.log)"
+for _ in $(seq 1 50); do curl -fsS -o /dev/null "$api/health" 2>/dev/null && break; sleep 0.1; done
+cmp -s <(curl -fsS "$base/bench/same-bytes") "$work/answer.json" || die "/bench/same-bytes is not the read's answer"
+workers="$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"
+[ -n "$workers" ] || die "no nginx workers"
 
 # the workers' user + system time so far, in clock ticks
 ticks() {
@@ -64,13 +104,17 @@ one() {
 }
 
 floor=(0 0 0)
+same=(0 0 0)
 read=(0 0 0)
 wrk -t"$THREADS" -c"$CONNS" -d2s "$base/bench/return200" > /dev/null
+wrk -t"$THREADS" -c"$CONNS" -d2s "$base/bench/same-bytes" > /dev/null
 wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $token" "$api/conversation?after=0" > /dev/null
 for r in $(seq 1 "$ROUNDS"); do
     log "round $r of $ROUNDS"
     read -r q n w < <(one "$base/bench/return200")
     floor=($((floor[0] + q)) $((floor[1] + n)) $((floor[2] + w)))
+    read -r q n w < <(one "$base/bench/same-bytes")
+    same=($((same[0] + q)) $((same[1] + n)) $((same[2] + w)))
     read -r q n w < <(one -H "Authorization: Bearer $token" "$api/conversation?after=0")
     read=($((read[0] + q)) $((read[1] + n)) $((read[2] + w)))
 done
@@ -82,13 +126,20 @@ row() {  # name requests nginx_ticks wrk_ticks
 
 echo
 echo "nginx-chat CPU per request, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds of ${SECONDS_EACH}s each, alternated, 127.0.0.1:$CHAT_PORT"
+echo "wrk -t$THREADS -c$CONNS, $ROUNDS rounds of ${SECONDS_EACH}s each, alternated, 127.0.0.1:$port (the stack's config)"
 echo
 printf '| %-44s | %9s | %10s | %10s | %10s |\n' "scenario" "requests" "nginx us" "wrk us" "total us"
 printf '| %-44s | %9s | %10s | %10s | %10s |\n' "---" "---:" "---:" "---:" "---:"
 row "GET /bench/return200 (nginx return 200)" "${floor[@]}"
+row "GET /bench/same-bytes (return 200, $(wc -c < "$work/answer.json") B)" "${same[@]}"
 row "GET /conversation?after=0 ($nmsg msgs, cached)" "${read[@]}"
 echo
-awk -v fq="${floor[0]}" -v fn="${floor[1]}" -v fw="${floor[2]}" -v rq="${read[0]}" -v rn="${read[1]}" -v rw="${read[2]}" 'BEGIN {
-    printf "CPU per request, return200 / cached read: %.2f× (nginx and wrk), %.2f× (nginx alone); goal ≥ 0.8×\n",
-        ((fn + fw) / fq) / ((rn + rw) / rq), (fn / fq) / (rn / rq) }'
+# ratio NAME A B: CPU per request of A / of B, both ends and nginx alone
+ratio() {
+    awk -v name="$1" -v aq="$2" -v an="$3" -v aw="$4" -v bq="$5" -v bn="$6" -v bw="$7" 'BEGIN {
+        printf "%s: %.2f× (nginx and wrk), %.2f× (nginx alone)\n", name,
+            ((an + aw) / aq) / ((bn + bw) / bq), (an / aq) / (bn / bq) }'
+}
+ratio "CPU per request, return200 / cached read (goal ≥ 0.8×)" "${floor[@]}" "${read[@]}"
+ratio "CPU per request, return200 / the same bytes by return 200" "${floor[@]}" "${same[@]}"
+ratio "CPU per request, the same bytes by return 200 / cached read" "${same[@]}" "${read[@]}"

@@ -8,6 +8,8 @@
 # callgrind with instrumentation off, on CHAT_PORT+1000; then for each scenario switches counting on
 # for BENCH_REQUESTS requests sent over one keep-alive connection and prints instructions per request
 # of that worker (Postgres and Redis run in their own processes and are not counted).
+#   0. GET  /bench/return200 and /bench/same-bytes: nginx's own return 200 of 3 bytes, and of the
+#      very bytes of scenario 2's answer (added to the copied config), the floors of a read
 #   1. GET  /chat/api/v1/health
 #   2. GET  /chat/api/v1/conversation?after=0    21 messages from the shared-memory cache
 #   3. POST /chat/api/v1/messages                 text + FAQ bot reply, fresh client_id each
@@ -45,6 +47,33 @@ sed -e "s|^worker_processes .*|worker_processes 1; master_process off; daemon of
     -e "s|listen  *127.0.0.1:$CHAT_PORT;|listen 127.0.0.1:$PORT;|" \
     "$CHAT_VAR/nginx.conf" > "$work/nginx.conf"
 grep -q "listen 127.0.0.1:$PORT;" "$work/nginx.conf" || die "could not move the listen port in nginx.conf"
+
+# the read's fixture is made on the stack itself (same database and secret), so that its answer can
+# go into the config as nginx's own `return 200` of the same bytes (GET /bench/same-bytes; a config
+# string is at most 4 KB: the body goes in chunks of variables, single-quoted)
+stack_api="http://127.0.0.1:$CHAT_PORT/chat/api/v1"
+log "fixtures"
+read_token="$(curl -fsS -X POST -H 'Content-Type: application/json' --data '{}' "$stack_api/session" | jq -r .token)"
+for i in $(seq 1 10); do
+    curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $read_token" -H 'Content-Type: application/json' \
+        --data "{\"text\":\"How long does shipping take? ($i)\",\"client_id\":\"$(printf '%08x-0000-4000-8000-%012x' "$RANDOM" "$i")\"}" \
+        "$stack_api/messages"
+done
+curl -fsS -H "Authorization: Bearer $read_token" "$stack_api/conversation?after=0" -o "$work/answer.json"
+grep -q '\$' "$work/answer.json" && die "the answer holds a \$: cannot put it in the config"
+{
+    printf 'location = /bench/same-bytes {\n    default_type application/json;\n'
+    vars=""
+    i=0
+    while IFS= read -r -d '' chunk || [ -n "$chunk" ]; do
+        printf "    set \$same_%d '%s';\n" "$i" "$(printf '%s' "$chunk" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g")"
+        vars+="\$same_$i"
+        i=$((i + 1))
+    done < <(fold -b -w 3000 "$work/answer.json" | tr '\n' '\0')
+    printf '    return 200 "%s";\n}\n' "$vars"
+} > "$work/same-bytes.conf"
+sed -i -e "s|^\( *\)location = /bench/return200 {|\1include $work/same-bytes.conf;\n&|" "$work/nginx.conf"
+grep -q "include $work/same-bytes.conf" "$work/nginx.conf" || die "could not add /bench/same-bytes to nginx.conf"
 
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.%p" \
     /usr/sbin/nginx -p "$work/" -c "$work/nginx.conf" > "$work/valgrind.log" 2>&1 &
@@ -99,13 +128,6 @@ curlrc() {
     done
 }
 
-log "fixtures"
-read_token="$(curl -fsS -X POST -H 'Content-Type: application/json' --data '{}' "$api/session" | jq -r .token)"
-for i in $(seq 1 10); do
-    curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $read_token" -H 'Content-Type: application/json' \
-        --data "{\"text\":\"How long does shipping take? ($i)\",\"client_id\":\"$(printf '%08x-0000-4000-8000-%012x' "$RANDOM" "$i")\"}" \
-        "$api/messages"
-done
 # one session per write, so the per-session rate limit (chat_rate) never answers 429
 { printf 'silent\nshow-error\nfail\nrequest = "POST"\nheader = "Content-Type: application/json"\ndata = "{}"\n'
   for ((i = 0; i < N; i++)); do printf 'url = "%s/session"\n' "$api"; done
@@ -113,15 +135,19 @@ done
 curl -K "$work/tokens.rc" | jq -r .token > "$work/tokens"
 [ "$(grep -c . "$work/tokens")" -eq "$N" ] || die "wanted $N session tokens"
 curlrc GET "http://127.0.0.1:$PORT/bench/return200" > "$work/return200.rc"
+curlrc GET "http://127.0.0.1:$PORT/bench/same-bytes" > "$work/same.rc"
 curlrc GET "$api/health" > "$work/health.rc"
 curlrc GET "$api/conversation?after=0" "Authorization: Bearer $read_token" > "$work/conv.rc"
 curlrc POST "$api/messages" "@$work/tokens" > "$work/post.rc"
 curlrc POST "$api/session" > "$work/session.rc"
 # warm the cache and the code paths once
 curl -K "$work/conv.rc" > /dev/null
+cmp -s <(curl -fsS "http://127.0.0.1:$PORT/bench/same-bytes") "$work/answer.json" \
+    || die "/bench/same-bytes is not the read's answer"
 
 log "counting $N requests per scenario"
 count "GET /bench/return200 (nginx return 200)" "$work/return200.rc"
+count "GET /bench/same-bytes (return 200, $(wc -c < "$work/answer.json") B)" "$work/same.rc"
 count "GET /health" "$work/health.rc"
 count "GET /conversation?after=0 (21 msgs, cached)" "$work/conv.rc"
 count "POST /messages (text + bot reply)" "$work/post.rc"

@@ -1,4 +1,5 @@
 // The HTML-safe JSON Writer and the serialization of Value trees (parsing is in json.cpp).
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -22,12 +23,27 @@ void append_u(std::string& out, unsigned cp) {
     out.append(buf, 6);
 }
 
+// Bytes written as they are: printable ASCII (and DEL) other than the quote, the backslash and
+// the HTML-sensitive <, > and &. A run of them is appended at once instead of byte by byte.
+constexpr auto kPlain = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0x20; c < 0x80; c++) t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+    return t;
+}();
+
 }  // namespace
 
 void append_quoted(std::string& out, std::string_view s) {
     out.push_back('"');
     std::size_t pos = 0;
     while (pos < s.size()) {
+        std::size_t end = pos;
+        while (end < s.size() && kPlain[static_cast<unsigned char>(s[end])]) end++;
+        if (end > pos) {
+            out.append(s.data() + pos, end - pos);
+            pos = end;
+            if (pos == s.size()) break;
+        }
         const unsigned char c = static_cast<unsigned char>(s[pos]);
         if (c >= 0x80) {
             const std::size_t at = pos;

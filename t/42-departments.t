@@ -8,9 +8,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
-use IPC::Open3;
-use Symbol qw(gensym);
+use ChatTest qw(:DEFAULT bearer);
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
@@ -24,17 +22,8 @@ CONF
 my $A  = '/chat/api/v1';          # the default site
 my $B  = '/shop/chat/api/v1';     # site $S2
 my $run = sprintf('%d%d', $$, time % 100000);
-sub bearer { { Authorization => "Bearer $_[0]" } }
 sub login { my ($base, $u, $p) = @_; $ng->post("$base/agent/login", json => { username => $u, password => $p }) }
-
-sub chatctl {
-    my ($in, @args) = @_;
-    my $pid = open3(my $w, my $r, my $e = gensym, $chatctl, @args);
-    print $w $in; close $w;
-    my $out = do { local $/; <$r> } // '';
-    waitpid $pid, 0;
-    return ($? >> 8, $out);
-}
+sub chatctl { ChatTest::chatctl(@_) }
 
 my $AH = bearer(login($A, 'admin', 'Admin@123')->{json}{token});
 

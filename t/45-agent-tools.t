@@ -10,18 +10,14 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
+use ChatTest qw(:DEFAULT bearer);
 use ChatWS;
 use JSON::PP ();
 use File::Temp ();
 use POSIX ();
 use Time::HiRes ();
 
-sub reset_state {    # nobody online, no open chat
-    ChatTest::sql("UPDATE agents SET presence = 'offline' WHERE presence <> 'offline';
-                   UPDATE conversations SET status = 'closed', closed_at = now()
-                    WHERE status <> 'closed'");
-}
+sub reset_state { ChatTest::quiet_state() }    # nobody online, no open chat
 reset_state();
 
 my $S2 = 't45-shop';
@@ -30,55 +26,16 @@ my $ng = ChatTest::start_nginx(workers => 2, http => 'chat_rate 1000r/s burst=10
 CONF
 my $C = '/chat/api/v1';
 my $A = '/chat/api/v1/agent';
-my $run = sprintf('%d%d', $$, time % 100000);
-sub bearer { { Authorization => "Bearer $_[0]" } }
-
-sub login {
-    my ($u, $p, $base) = @_;
-    my $r = $ng->post(($base // $C) . '/agent/login', json => { username => $u, password => $p });
-    die "login $u: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-my $admin = bearer(login('admin', 'Admin@123')->{token});
-
-sub create_agent {
-    my ($tag, %o) = @_;
-    my $u = "t45.$tag.$run";
-    my $p = "T45-Pass-$tag-$run";
-    my $c = $ng->post("$C/admin/agents", headers => $admin,
-                      json => { username => $u, password => $p, display_name => "T45 $tag $run",
-                                role => $o{role} // 'agent', max_active_chats => $o{max} // 5 });
-    die "create $u: $c->{status} $c->{body}" unless $c->{status} == 201;
-    ChatTest::sql("UPDATE agents SET sites = ARRAY['default', '$o{site}'] WHERE id = '$c->{json}{agent}{id}'")
-        if $o{site};
-    my $l = login($u, $p, $o{base});
-    return { id => $c->{json}{agent}{id}, tag => $tag, auth => bearer($l->{token}), name => "T45 $tag $run" };
-}
-sub presence {
-    my ($ag, $p) = @_;
-    my $r = $ng->post("$A/presence", headers => $ag->{auth}, json => { presence => $p });
-    die "presence: $r->{status} $r->{body}" unless $r->{status} == 200;
-}
+my $run = ChatTest::run_id();
+my $admin = bearer($ng->agent_login('admin', 'Admin@123')->{token});
+sub create_agent { $ng->new_agent($admin, @_) }
+sub presence { $ng->presence(@_) }
 sub department {
     my ($name, $members, %o) = @_;
-    my $id = ChatTest::sql("INSERT INTO departments (site, name) VALUES ('" . ($o{site} // 'default')
-                           . "', '$name $run') RETURNING id");
-    ChatTest::sql("INSERT INTO department_agents (department_id, agent_id) VALUES ('$id', '$_->{id}')")
-        for @$members;
-    return $id;
+    return ChatTest::department("$name $run", members => $members, %o);
 }
-sub customer {
-    my ($base) = @_;
-    my $s = $ng->post(($base // $C) . '/session', json => {});
-    die "session: $s->{status}" unless $s->{status} == 200;
-    return { token => $s->{json}{token}, auth => bearer($s->{json}{token}), id => $s->{json}{conversation}{id} };
-}
-sub escalate {
-    my ($c, $dept) = @_;
-    my $r = $ng->post("$C/escalate", headers => $c->{auth}, json => $dept ? { department_id => $dept } : {});
-    die "escalate: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json}{conversation};
-}
+sub customer { $ng->customer(@_) }
+sub escalate { $ng->escalate(@_)->{conversation} }
 sub say_ {
     my ($c, $text) = @_;
     my $r = $ng->post("$C/messages", headers => $c->{auth}, json => { text => $text });
@@ -163,7 +120,7 @@ is($ng->post("$A/conversations/$closed_c->{id}/close", headers => $a1->{auth}, j
 is(patch_conv($a1->{auth}, $closed_c, { tags => ['followup'] })->{status}, 200, 'a1 tags the closed chat they handled');
 is(patch_conv($a2->{auth}, $closed_c, { tags => ['x'] })->{status}, 403,
    'an agent who wrote in it but is not its agent: 403 like other writes');
-my $s2c = customer("/shop$C");
+my $s2c = customer(base => "/shop$C");
 is(patch_conv($admin, $s2c, { priority => 'high' })->{status}, 404, "a conversation of $S2 on the default site: 404");
 
 # the department change requeues

@@ -8,10 +8,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
+use ChatTest qw(:DEFAULT bearer);
 use ChatWS;
-use IPC::Open3;
-use Symbol qw(gensym);
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
@@ -30,16 +28,7 @@ CONF
 my $D = '/chat/api/v1';      # the default site (the seeded FAQ)
 my $A = '/a/chat/api/v1';
 my $B = '/b/chat/api/v1';
-sub bearer { { Authorization => "Bearer $_[0]" } }
-
-sub chatctl {
-    my ($in, @args) = @_;
-    my $pid = open3(my $w, my $r, my $e = gensym, $chatctl, @args);
-    print $w $in; close $w;
-    my $out = do { local $/; <$r> } // '';
-    waitpid $pid, 0;
-    return ($? >> 8, $out);
-}
+sub chatctl { ChatTest::chatctl(@_) }
 
 # An agent of one site with a role, logged in: [bearer headers, agent].
 sub staff {
@@ -373,8 +362,8 @@ is_deeply([@{ $other_site->{json} }{qw(conversations escalated)}, $other_site->{
 is_deeply($other_site->{json}{unmatched}, [{ text => 'e?', count => 1 }], '... its own unmatched questions only');
 is_deeply([map { $_->{conversations} } @{ $other_site->{json}{by_day} }], [0, 0, 0], '... every day of the range, empty');
 is($rep->($B, $adminA, "from=${j}10&to=${j}12")->{status}, 401, "an admin token of $SA on $SB: 401");
-is($rep->($A, $adminA, "from=${j}10&to=${j}12&department_id=" . ChatTest::sql(
-       "INSERT INTO departments (site, name) VALUES ('$SB', 'Elsewhere') RETURNING id"))->{json}{conversations}, 0,
+is($rep->($A, $adminA, "from=${j}10&to=${j}12&department_id=" . ChatTest::department('Elsewhere', site => $SB))
+       ->{json}{conversations}, 0,
    "a department of $SB filters ${SA}'s report to nothing");
 
 # today, as the API wrote it above: the ratings, the queue, the bot's questions

@@ -95,6 +95,8 @@ my @bad = (
     [ { tags => ['-x'] },                          'tags',     'a tag starting with -' ],
     [ { tags => [1] },                             'tags',     'a number as a tag' ],
     [ { tags => [ map { "t$_" } 1 .. 11 ] },       'tags',     'eleven tags' ],
+    [ { tags => ["r\x{fc}ckgabe"] },               'tags',     'a tag with a letter outside a-z (ASCII only)' ],
+    [ { tags => ["\x{c4}rger"] },                  'tags',     'a tag starting with an upper-case non-ASCII letter' ],
     [ { department_id => 'nope' },                 'department_id', 'a department_id that is no UUID' ],
     [ { department_id => uuid(45) },               'department_id', 'an unknown department' ],
     [ { department_id => $foreign },               'department_id', "a department of $S2" ],
@@ -215,6 +217,14 @@ is_422($ng->post("$A/conversations/$c2->{id}/notes", headers => $a1->{auth},
 is($ng->post("$A/conversations/$c2->{id}/notes", headers => $a1->{auth}, json => {})->{status}, 400,
    'no text: 400');
 
+# the view lists the latest 200 notes (oldest first), however many there are
+ChatTest::sql("INSERT INTO notes (conversation_id, agent_id, text, after_seq, created_at)
+               SELECT '$c2->{id}', '$a1->{id}', 'bulk ' || i, 0, now() + i * interval '1 second'
+                 FROM generate_series(1, 205) i");
+my $many = view($c2)->{notes};
+is(scalar @$many, 200, 'with 207 notes the agent view lists 200');
+is_deeply([ $many->[0]{text}, $many->[-1]{text} ], [ 'bulk 6', 'bulk 205' ], '... the latest, oldest first');
+
 # --- canned replies -----------------------------------------------------------------------------
 
 my $cr = $ng->post("$C/admin/canned", headers => $admin,
@@ -302,6 +312,7 @@ my $pg = $ng->get("$A/conversations?view=queue&tag=vip&limit=1", headers => $adm
 my $pg2 = $ng->get("$A/conversations?view=queue&tag=vip&limit=1&cursor=$pg->{next_cursor}", headers => $admin)->{json};
 ok((grep { $_->{id} eq $f2->{id} } @{ $pg2->{conversations} }), '... the next page goes on with the filter');
 is_422($ng->get("$A/conversations?view=queue&tag=-x", headers => $admin), 'tag', 'tag=-x');
+is_422($ng->get("$A/conversations?view=queue&tag=r%C3%BCckgabe", headers => $admin), 'tag', 'tag= with a non-ASCII letter');
 is_422($ng->get("$A/conversations?view=queue&department_id=nope", headers => $admin), 'department_id', 'department_id=nope');
 is_422($ng->get("$A/conversations?view=queue&priority=asap", headers => $admin), 'priority', 'priority=asap');
 is_422($ng->get("$A/conversations?view=queue&q=", headers => $admin), 'q', 'an empty q');

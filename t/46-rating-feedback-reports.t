@@ -10,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use ChatTest qw(:DEFAULT bearer);
 use ChatWS;
+use POSIX ();
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
@@ -374,6 +375,48 @@ is_deeply([@{ $now->{json} }{qw(conversations bot_only escalated offline)}], [5,
 is_deeply($now->{json}{csat}, { avg => 3, count => 2 }, '... their ratings');
 is_deeply([map { [$_->{agent}{id}, $_->{handled}] } @{ $now->{json}{by_agent} }], [[$adA, 2]], '... who closed them');
 is_deeply($now->{json}{unmatched}[0], { text => 'where is my parcel??', count => 3 }, '... the top unmatched question');
+
+# ===================================================================================
+# 5. Reports are guarded: chat_rate per agent, and a report Postgres does not finish in
+#    time is 503 and holds no backend (the server's statement_timeout)
+# ===================================================================================
+
+my $slow = ChatTest::start_nginx(workers => 1, http => 'chat_rate 1r/m burst=2;', server => <<"CONF");
+        location /a/chat/api/ { chat_api; chat_site $SA; }
+CONF
+my $rep2 = sub { $slow->get("$A/agent/reports?from=$today&to=$today", headers => $_[0]) };
+is($rep2->($superA)->{status}, 200, 'with chat_rate 1r/m burst=2 a supervisor reads a report');
+is($rep2->($superA)->{status}, 200, '... and a second one');
+my $limited = $rep2->($superA);
+is($limited->{status}, 429, '... the third at once: 429');
+is($limited->{json}{error}{code}, 'rate_limited', '... rate_limited');
+ok(($limited->{headers}{'retry-after'} // 0) >= 1, '... with Retry-After');
+is($rep2->($adminA)->{status}, 200, "another agent's reports have a bucket of their own");
+
+# Postgres cannot read bot_feedback while this holds it: the report waits past the pool's
+# query timeout (5 s), and the server stops it a second later, before the lock goes
+my $holder = fork // die "fork: $!";
+if (!$holder) {
+    eval { ChatTest::sql("BEGIN; LOCK TABLE bot_feedback IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(12); COMMIT") };
+    POSIX::_exit(0);
+}
+my $locked = sub {
+    ChatTest::sql("SELECT count(*) FROM pg_locks WHERE relation = 'bot_feedback'::regclass
+                    AND mode = 'AccessExclusiveLock' AND granted");
+};
+ok(wait_until(sub { $locked->() == 1 }, 5, 0.05), 'bot_feedback is locked by another session');
+my $late = $rep2->($adminA);
+is($late->{status}, 503, 'a report Postgres does not finish in time: 503');
+is($late->{json}{error}{code}, 'unavailable', '... unavailable');
+like($late->{json}{error}{message} // '', qr/took too long.*shorter range/, '... saying what to do');
+is($late->{headers}{'retry-after'}, 1, '... with Retry-After');
+ok(wait_until(sub {
+       ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%chat_agent_reports%'
+                       AND state = 'active' AND pid <> pg_backend_pid()") == 0 }, 4, 0.1),
+   '... and no backend goes on computing it');
+is($locked->(), 1, '... (stopped by the server: the lock is still held)');
+waitpid $holder, 0;
+$slow->stop;
 
 # leave no chat of this file waiting in a queue for the files after it
 ChatTest::sql("UPDATE conversations SET status = 'closed', closed_at = now(), assigned_agent_id = NULL

@@ -17,12 +17,13 @@ namespace {
 // statement_timeout a second later, pg_pool.h): 503 with what the supervisor can do about
 // it, rather than the database's words. Other errors pass as they are.
 Done explain_timeout(Done done) {
-    return [done = std::move(done)](Result<Outcome> r) {
-        if (!r.ok() && r.error().code == Errc::unavailable &&
-            (r.error().message.starts_with("database query timed out") || r.error().message.starts_with("57014:")))
-            return done(make_error(Errc::unavailable,
-                                   "the report took too long: choose a shorter range or one department"));
-        done(std::move(r));
+    return [done = std::move(done)](Result<Outcome>&& r) {
+        if (r.ok()) return done(std::move(r));
+        Error e = r.error();
+        if (e.code == Errc::unavailable &&
+            (e.message.starts_with("database query timed out") || e.message.starts_with("57014:")))
+            e.message = "the report took too long: choose a shorter range or one department";
+        done(std::move(e));
     };
 }
 

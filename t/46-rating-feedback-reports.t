@@ -264,7 +264,7 @@ for my $case (
 }
 
 # A known data set on site A, 2026-01-10 .. 2026-01-12 (and around it), written directly.
-my $dept = ChatTest::sql("INSERT INTO departments (site, name) VALUES ('$SA', 'Returns') RETURNING id");
+my $dept = ChatTest::department('Returns', site => $SA);
 my $agA = $agentA_agent->{id};
 my $adA = $adminA_agent->{id};
 sub conv {

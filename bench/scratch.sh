@@ -14,7 +14,7 @@ scratch_schema() {  # name
     S="$1"
     psql "$CHAT_PG_CONNINFO" -qAt -c "DROP SCHEMA IF EXISTS $S CASCADE; CREATE SCHEMA $S" 2>/dev/null
     [ "${BENCH_KEEP:-0}" = 1 ] || trap 'psql "$CHAT_PG_CONNINFO" -qAt -c "DROP SCHEMA IF EXISTS $S CASCADE" 2>/dev/null' EXIT
-    "$chatctl" --conninfo "$CHAT_PG_CONNINFO options='-c search_path=$S'" migrate --dir "$CHAT_ROOT/sql" >/dev/null
+    "$chatctl" --conninfo "$CHAT_PG_CONNINFO options='-c search_path=$S -c client_min_messages=warning'" migrate --dir "$CHAT_ROOT/sql" >/dev/null
 }
 
 best_ms() {  # sql: the best of 3 runs in ms, psql's connection included (as a client's call)

@@ -13,17 +13,10 @@
 # days of one department (best of 3 runs each, as the API calls it). Never a test: numbers
 # for README's Benchmarks.
 set -euo pipefail
-source "$(dirname "$0")/../scripts/env.sh"
+source "$(dirname "$0")/scratch.sh"
 
 N="${BENCH_CONVERSATIONS:-1000000}"
-S=bench_reports
-chatctl="${CHATCTL:-$CHAT_ROOT/build/core/chatctl}"
-ci="$CHAT_PG_CONNINFO options='-c search_path=$S'"
-q() { psql "$CHAT_PG_CONNINFO" -v ON_ERROR_STOP=1 -qAt -c "SET search_path = $S; $1"; }
-
-psql "$CHAT_PG_CONNINFO" -qAt -c "DROP SCHEMA IF EXISTS $S CASCADE; CREATE SCHEMA $S" 2>/dev/null
-[ "${BENCH_KEEP:-0}" = 1 ] || trap 'psql "$CHAT_PG_CONNINFO" -qAt -c "DROP SCHEMA IF EXISTS $S CASCADE" 2>/dev/null' EXIT
-"$chatctl" --conninfo "$ci" migrate --dir "$CHAT_ROOT/sql" >/dev/null
+scratch_schema bench_reports
 
 t0=$(date +%s)
 q "INSERT INTO agents (username, display_name, password_hash, role, sites)
@@ -60,17 +53,9 @@ q "INSERT INTO messages (conversation_id, seq, sender_type, content, metadata, c
    ANALYZE conversations; ANALYZE messages; ANALYZE bot_feedback; ANALYZE unmatched_questions;"
 echo "data: $N conversations, $(q 'SELECT count(*) FROM messages') messages, $(q 'SELECT count(*) FROM bot_feedback') feedback rows in $(( $(date +%s) - t0 )) s"
 
-best() {  # best of 3, ms, of one report
-    local sql="SELECT length(chat_agent_reports($1)::text)" best=""
-    for _ in 1 2 3; do
-        local t1 t2 ms
-        t1=$(date +%s%N); q "$sql" >/dev/null; t2=$(date +%s%N)
-        ms=$(( (t2 - t1) / 1000000 ))
-        if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
-    done
-    echo "$best"
-}
+best() { best_ms "SELECT length(chat_agent_reports($1)::text)"; }  # of one report
 dept=$(q "SELECT id FROM departments ORDER BY name LIMIT 1")
+echo "psql's connection alone (SELECT 1):    $(best_ms "SELECT 1") ms"
 echo "reports, 365 days ($N conversations):   $(best "'bench', '2025-12-01', '2026-12-01', NULL") ms"
 echo "reports, 30 days (~$(( N * 30 / 365 )) conversations):  $(best "'bench', '2026-03-01', '2026-03-31', NULL") ms"
 echo "reports, 30 days of one department:     $(best "'bench', '2026-03-01', '2026-03-31', '$dept'") ms"

@@ -15,7 +15,9 @@
 #      of one durable transaction there; table bench.insert_floor, created here)
 #   6. POST /chat/api/v1/escalate                 assignment: bench/escalate.mjs (node), each of
 #                                                BENCH_ESCALATIONS sessions once, all assigned
-# and then the ratios the issue tracker's goals are written in (same run, same machine).
+# and then the ratios the issue tracker's goals are written in (same run, same machine), the FAQ
+# bot's answer quality, and the reports' and full-text search's SQL on a million rows
+# (bench/reports.sh, bench/search.sh; BENCH_MILLION=0 skips those two, which take minutes).
 # The nginx config is not touched: the per-session rate limit (default 1r/s burst=30) is
 # respected by spreading writes over enough sessions; 429s are counted and reported.
 set -euo pipefail
@@ -200,4 +202,16 @@ faq_tests="$here/../build/core/core_tests"
 if [ -x "$faq_tests" ]; then
     echo
     "$faq_tests" --gtest_filter='FaqQuality.*' 2>/dev/null | grep '^FAQ ' || log "FAQ quality test failed"
+fi
+
+# Reports and full-text search on a million rows (issue 13): bench/reports.sh and bench/search.sh
+# each build their data set in a scratch schema of the stack's database (a few minutes per
+# million rows on 2 cores), time the SQL as the API calls it, and drop the schema.
+# BENCH_MILLION=0 skips both; BENCH_CONVERSATIONS and BENCH_MESSAGES size them (1,000,000 each).
+if [ "${BENCH_MILLION:-1}" != 0 ]; then
+    echo
+    log "reports on ${BENCH_CONVERSATIONS:-1000000} conversations (bench/reports.sh)"
+    "$here/reports.sh" || log "reports.sh failed"
+    log "full-text search on ${BENCH_MESSAGES:-1000000} messages (bench/search.sh)"
+    "$here/search.sh" || log "search.sh failed"
 fi

@@ -316,7 +316,9 @@ typedef enum {
 } ngx_http_chat_auth_e;
 
 #define NGX_HTTP_CHAT_BODY          0x01  /* reads its body, else discards */
-#define NGX_HTTP_CHAT_RATE          0x02  /* chat_rate, per session */
+#define NGX_HTTP_CHAT_RATE          0x02  /* chat_rate, per session (per
+                                             agent on an agent route, once
+                                             authenticated) */
 #define NGX_HTTP_CHAT_RATE_ADDRESS  0x04  /* chat_session_rate, per address,
                                              for a request without a valid
                                              session token */

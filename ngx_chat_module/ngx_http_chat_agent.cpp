@@ -127,7 +127,8 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
           ngx_http_chat_agents().read(*c.agent, c.id, c.body, std::move(d));
       }, NULL },
 
-    { NGX_HTTP_CHAT_READ, "v1/agent/reports", NGX_HTTP_CHAT_AGENT,
+    { NGX_HTTP_CHAT_READ, "v1/agent/reports", ngx_http_chat_auth_agent,
+      NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
           ngx_http_chat_agents().reports(*c.agent, c.args, std::move(d));
       }, NULL },

@@ -167,8 +167,10 @@ ngx_http_chat_route_token(ngx_http_request_t *r, ngx_http_chat_auth_e auth,
  * client address (IPv6 per /64: one subscriber holds a whole one) for a
  * request without a valid token (one that would start a new session, or a
  * public read), refused before its body is read. A route with both flags
- * takes the session's bucket when it has a token, else the address's.
- * NGX_DECLINED to go on, else the rc of the 429 sent.
+ * takes the session's bucket when it has a token, else the address's. An
+ * agent route's chat_rate is per agent, taken once the token is verified
+ * (ngx_http_chat_route_agent_rate). NGX_DECLINED to go on, else the rc of
+ * the 429 sent.
  */
 static ngx_int_t
 ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
@@ -185,6 +187,10 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
     lcf = static_cast<ngx_http_chat_loc_conf_t *>(
               ngx_http_get_module_loc_conf(r, ngx_http_chat_module));
     sh = cmcf->zone ? cmcf->zone->sh : NULL;
+
+    if (rt->auth == ngx_http_chat_auth_agent) {
+        return NGX_DECLINED;        /* per agent, after authentication */
+    }
 
     if ((rt->flags & NGX_HTTP_CHAT_RATE)
         && (ngx_http_chat_ctx(r)->principal.len
@@ -233,6 +239,33 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
 }
 
 
+/*
+ * An agent route's chat_rate (an expensive read: GET /agent/reports): one
+ * bucket per agent, in the table of the sessions' buckets under a key no
+ * session id can take. 0 to go on, else the milliseconds until a token.
+ */
+static ngx_msec_t
+ngx_http_chat_route_agent_rate(ngx_http_request_t *r,
+    const ngx_http_chat_route_t *rt, std::string_view agent_id)
+{
+    ngx_http_chat_main_conf_t  *cmcf;
+
+    if (!(rt->flags & NGX_HTTP_CHAT_RATE)) {
+        return 0;
+    }
+
+    cmcf = static_cast<ngx_http_chat_main_conf_t *>(
+               ngx_http_get_module_main_conf(r, ngx_http_chat_module));
+
+    std::string  key("agent:");
+    key.append(agent_id);
+
+    return ngx_http_chat_rate_take(cmcf,
+               cmcf->zone && cmcf->zone->sh ? cmcf->zone->sh->buckets : NULL,
+               &cmcf->rate, key);
+}
+
+
 /* suspends r and runs the route's use case, which finishes it */
 static ngx_int_t
 ngx_http_chat_route_run(const ngx_http_chat_route_t *rt,
@@ -278,6 +311,25 @@ ngx_http_chat_route_agent(ngx_http_request_t *r, std::string body)
                 }
 
                 ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
+                ngx_msec_t            retry = ngx_http_chat_route_agent_rate(
+                                                  r, ctx->route,
+                                                  p.value().agent_id);
+
+                if (retry) {
+                    ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
+                        if (ngx_http_chat_retry_after(r,
+                                chat::rate::retry_after_s(retry))
+                            != NGX_OK)
+                        {
+                            return (ngx_int_t) NGX_ERROR;
+                        }
+
+                        return ngx_http_chat_send_error(r,
+                                   chat::Errc::rate_limited,
+                                   "too many requests, slow down");
+                    });
+                    return;
+                }
 
                 ctx->route->use_case({r, ngx_http_chat_sv(ctx->id),
                                       ngx_http_chat_sv(r->args),

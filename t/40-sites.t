@@ -7,19 +7,15 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
+use ChatTest qw(:DEFAULT bearer);
 use ChatWS;
-use IPC::Open3;
-use Symbol qw(gensym);
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
 plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
 
 # Nobody online and no open chats: the queues below hold only this file's conversations.
-ChatTest::sql("UPDATE agents SET presence = 'offline' WHERE presence <> 'offline'");
-ChatTest::sql("UPDATE conversations SET status = 'closed', closed_at = now(), assigned_agent_id = NULL
-                WHERE status <> 'closed'");
+ChatTest::quiet_state(unassign => 1);
 
 my $S2 = 't40-shop';
 my $ng = ChatTest::start_nginx(workers => 3, http => 'chat_rate 1000r/s burst=1000;', server => <<"CONF");
@@ -31,17 +27,8 @@ my $B  = '/shop/chat/api/v1';     # site $S2
 my $run = sprintf('%d%d', $$, time % 100000);
 my $n = 0;
 sub uuid { sprintf('00000000-0000-4000-8000-%012d', ++$n + $$ * 1000) }
-sub bearer { { Authorization => "Bearer $_[0]" } }
 sub login { my ($base, $u, $p) = @_; $ng->post("$base/agent/login", json => { username => $u, password => $p }) }
-
-sub chatctl {
-    my ($in, @args) = @_;
-    my $pid = open3(my $w, my $r, my $e = gensym, $chatctl, @args);
-    print $w $in; close $w;
-    my $out = do { local $/; <$r> } // '';
-    waitpid $pid, 0;
-    return ($? >> 8, $out);
-}
+sub chatctl { ChatTest::chatctl(@_) }
 
 # --- the directive ----------------------------------------------------------------------
 

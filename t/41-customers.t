@@ -8,7 +8,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
+use ChatTest qw(:DEFAULT bearer);
 use ChatWS;
 use Time::HiRes qw(time);
 
@@ -17,7 +17,6 @@ ChatTest::sql("UPDATE agents SET presence = 'offline'");
 my $ng = ChatTest::start_nginx(workers => 2, http => 'chat_rate 1000r/s burst=1000;');
 my $n = 0;
 sub uuid { sprintf('00000000-0000-4000-8041-%012d', ++$n + $$ * 1000) }
-sub bearer { { Authorization => "Bearer $_[0]" } }
 my $C = '/chat/api/v1';
 my $A = '/chat/api/v1/agent';
 my $admin_login = $ng->post("$A/login", json => { username => 'admin', password => 'Admin@123' });

@@ -8,33 +8,24 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
-use IPC::Open3;
-use Symbol qw(gensym);
+use ChatTest qw(:DEFAULT bearer);
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
 plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
 
 my $S2 = sprintf('t42-%d%d', $$, time % 100000);   # a site of this run alone
+my $S3 = "$S2-bare";                                # a shop without departments
 my $ng = ChatTest::start_nginx(workers => 3, http => 'chat_rate 1000r/s burst=1000;', server => <<"CONF");
         location /shop/chat/api/ { chat_api; chat_site $S2; }
+        location /bare/chat/api/ { chat_api; chat_site $S3; }
 CONF
 
 my $A  = '/chat/api/v1';          # the default site
 my $B  = '/shop/chat/api/v1';     # site $S2
 my $run = sprintf('%d%d', $$, time % 100000);
-sub bearer { { Authorization => "Bearer $_[0]" } }
 sub login { my ($base, $u, $p) = @_; $ng->post("$base/agent/login", json => { username => $u, password => $p }) }
-
-sub chatctl {
-    my ($in, @args) = @_;
-    my $pid = open3(my $w, my $r, my $e = gensym, $chatctl, @args);
-    print $w $in; close $w;
-    my $out = do { local $/; <$r> } // '';
-    waitpid $pid, 0;
-    return ($? >> 8, $out);
-}
+sub chatctl { ChatTest::chatctl(@_) }
 
 my $AH = bearer(login($A, 'admin', 'Admin@123')->{json}{token});
 
@@ -220,6 +211,17 @@ ok(!$pub->{by_id}{$open->{id}}{open}, 'inside its hours with no member online: c
 ok(!$pub->{by_id}{$shut->{id}}{open}, 'outside its hours: closed');
 ok(!$pub->{by_id}{$empty->{id}}{open}, 'without members: closed');
 is_deeply([map { $_->{id} } @{ public($B)->{json}{departments} }], [$d2->{id}], "$S2 lists its own only");
+
+# a shop without departments: none listed, and escalation joins the default queue
+my $bare = public('/bare/chat/api/v1');
+is($bare->{status}, 200, 'a site without departments lists them: 200');
+is_deeply($bare->{json}{departments}, [], '... an empty list');
+my $bare_c = $ng->customer(base => '/bare/chat/api/v1');
+my $bare_e = $ng->post('/bare/chat/api/v1/escalate', headers => $bare_c->{auth}, json => {});
+is($bare_e->{status}, 200, 'a customer there escalates without a department: 200');
+is($bare_e->{json}{conversation}{status}, 'agent', '... waiting for a person');
+is($bare_e->{json}{conversation}{department}, undef, '... in the default queue (no department)');
+ChatTest::sql("UPDATE conversations SET status = 'closed', closed_at = now() WHERE id = '$bare_c->{id}'");
 
 my $ben_h = bearer(login($A, "t42.ben.$run", "T42-Pass-$run")->{json}{token});
 is($ng->post("$A/agent/presence", headers => $ben_h, json => { presence => 'online' })->{status}, 200,

@@ -11,18 +11,14 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
+use ChatTest qw(:DEFAULT bearer);
 use ChatWS;
 use JSON::PP ();
 
 my $BUSY = 'All agents are busy. You are in queue.';
 my $AWAY = "We're away right now. Leave your email and we'll get back to you.";
 
-sub reset_state {    # nobody online, no open chat: each part below starts from here
-    ChatTest::sql("UPDATE agents SET presence = 'offline' WHERE presence <> 'offline';
-                   UPDATE conversations SET status = 'closed', closed_at = now()
-                    WHERE status <> 'closed'");
-}
+sub reset_state { ChatTest::quiet_state() }    # nobody online, no open chat: each part below starts from here
 reset_state();
 
 my $S2 = 't43-shop';
@@ -31,60 +27,16 @@ my $ng = ChatTest::start_nginx(workers => 2, http => 'chat_rate 1000r/s burst=10
 CONF
 my $C = '/chat/api/v1';
 my $A = '/chat/api/v1/agent';
-my $run = sprintf('%d%d', $$, time % 100000);
-sub bearer { { Authorization => "Bearer $_[0]" } }
-
-sub login {
-    my ($u, $p, $base) = @_;
-    my $r = $ng->post(($base // $C) . '/agent/login', json => { username => $u, password => $p });
-    die "login $u: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-my $admin = bearer(login('admin', 'Admin@123')->{token});
-
-sub create_agent {
-    my ($tag, %o) = @_;
-    my $u = "t43.$tag.$run";
-    my $p = "T43-Pass-$tag-$run";
-    my $c = $ng->post("$C/admin/agents", headers => $admin,
-                      json => { username => $u, password => $p, display_name => "T43 $tag $run",
-                                role => $o{role} // 'agent', max_active_chats => $o{max} // 5 });
-    die "create $u: $c->{status} $c->{body}" unless $c->{status} == 201;
-    my $id = $c->{json}{agent}{id};
-    if ($o{site}) {
-        ChatTest::sql("UPDATE agents SET sites = ARRAY['default', '$o{site}'] WHERE id = '$id'");
-    }
-    my $l = login($u, $p, $o{base});
-    return { id => $id, tag => $tag, auth => bearer($l->{token}), token => $l->{token} };
-}
-sub presence {
-    my ($ag, $p) = @_;
-    my $r = $ng->post("$A/presence", headers => $ag->{auth}, json => { presence => $p });
-    die "presence: $r->{status} $r->{body}" unless $r->{status} == 200;
-}
+my $run = ChatTest::run_id();
+my $admin = bearer($ng->agent_login('admin', 'Admin@123')->{token});
+sub create_agent { $ng->new_agent($admin, @_) }
 sub department {    # made with SQL (the admin endpoints are another issue's)
     my ($name, $strategy, $members, %o) = @_;
-    my $site = $o{site} // 'default';
-    my $hours = defined $o{hours} ? "'$o{hours}'::jsonb" : 'NULL';
-    my $id = ChatTest::sql("INSERT INTO departments (site, name, strategy, hours)
-                            VALUES ('$site', '$name $run', '$strategy', $hours) RETURNING id");
-    ChatTest::sql("INSERT INTO department_agents (department_id, agent_id) VALUES ('$id', '$_->{id}')")
-        for @$members;
-    return $id;
+    return ChatTest::department("$name $run", strategy => $strategy, members => $members, %o);
 }
-sub customer {
-    my ($token) = @_;
-    my $s = $ng->post("$C/session", json => {}, $token ? (headers => bearer($token)) : ());
-    die "session: $s->{status}" unless $s->{status} == 200;
-    return { token => $s->{json}{token}, auth => bearer($s->{json}{token}), id => $s->{json}{conversation}{id},
-             session => $s->{json} };
-}
-sub escalate {
-    my ($c, $dept) = @_;
-    my $r = $ng->post("$C/escalate", headers => $c->{auth}, json => $dept ? { department_id => $dept } : {});
-    die "escalate: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
+sub customer { $ng->customer(@_) }
+sub escalate { $ng->escalate(@_) }
+sub presence { $ng->presence(@_) }
 sub conv {    # the conversation as Postgres has it now (the admin's agent view)
     my ($c) = @_;
     my $r = $ng->get("$A/conversations/$c->{id}", headers => $admin);
@@ -299,7 +251,7 @@ my $s1 = customer();
 is(escalate($s1, $sticky)->{conversation}{assigned_agent}{id}, $m2->{id}, 'sticky: the only member online serves a customer');
 is($ng->post("$A/conversations/$s1->{id}/close", headers => $admin, json => {})->{status}, 200, 'the chat is closed');
 presence($m1, 'online');
-my $s1b = customer($s1->{token});
+my $s1b = customer(token => $s1->{token});
 isnt($s1b->{id}, $s1->{id}, 'the same browser opens a new conversation');
 is(ChatTest::sql("SELECT count(DISTINCT customer_id) FROM conversations WHERE id IN ('$s1->{id}', '$s1b->{id}')"), 1,
    '... of the same customer');
@@ -314,7 +266,7 @@ is(escalate($s2, $sticky)->{conversation}{assigned_agent}{id}, $m1->{id},
    'a customer nobody served yet goes to the least loaded member');
 is($ng->post("$A/conversations/$s1b->{id}/close", headers => $admin, json => {})->{status}, 200, 'closed again');
 presence($m2, 'away');
-my $s1c = customer($s1->{token});
+my $s1c = customer(token => $s1->{token});
 is(escalate($s1c, $sticky)->{conversation}{assigned_agent}{id}, $m1->{id},
    'with their last agent away, the returning customer goes to another member');
 

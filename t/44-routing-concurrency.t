@@ -9,45 +9,27 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
+use ChatTest qw(:DEFAULT bearer);
 use File::Temp qw(tempdir);
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-ChatTest::sql("UPDATE agents SET presence = 'offline';
-               UPDATE conversations SET status = 'closed', closed_at = now(), assigned_agent_id = NULL
-                WHERE status <> 'closed'");
+ChatTest::quiet_state(unassign => 1);
 
 my $rate = 'chat_rate 1000r/s burst=1000;';
 my $ng1 = ChatTest::start_nginx(workers => 3, http => $rate);
 my $ng2 = ChatTest::start_nginx(workers => 3, http => $rate);
 
-my $run = sprintf('%d%d', $$, int(time * 1000) % 100000);
+my $run = ChatTest::run_id();
 my $A = '/chat/api/v1/agent';
-sub bearer { { Authorization => "Bearer $_[0]" } }
-sub login {
-    my ($ng, $u, $p) = @_;
-    my $r = $ng->post("$A/login", json => { username => $u, password => $p });
-    die "login $u: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-my $admin = bearer(login($ng1, 'admin', 'Admin@123')->{token});
+my $admin = bearer($ng1->agent_login('admin', 'Admin@123')->{token});
 sub create_agent {
     my ($ng, $tag) = @_;
-    my $u = "t44.$tag.$run";
-    my $p = "T44-Pass-$tag-$run";
-    my $c = $ng->post('/chat/api/v1/admin/agents', headers => $admin,
-                      json => { username => $u, password => $p, display_name => "T44 $tag",
-                                role => 'agent', max_active_chats => 2 });
-    die "create $u: $c->{status} $c->{body}" unless $c->{status} == 201;
-    my $l = login($ng, $u, $p);
-    return { id => $l->{agent}{id}, auth => bearer($l->{token}), ng => $ng };
+    return { %{ $ng->new_agent($admin, $tag, max => 2, display_name => "T44 $tag") }, ng => $ng };
 }
 sub department {
     my ($name, $strategy, @members) = @_;
-    my $id = ChatTest::sql("INSERT INTO departments (name, strategy) VALUES ('$name $run', '$strategy') RETURNING id");
-    ChatTest::sql("INSERT INTO department_agents (department_id, agent_id) VALUES ('$id', '$_->{id}')") for @members;
-    return $id;
+    return ChatTest::department("$name $run", strategy => $strategy, members => \@members);
 }
 
 # 4 agents of capacity 2: D1 = a1 a2 a3, D2 = a2 a3 a4 (a2 and a3 serve both)
@@ -55,10 +37,7 @@ my @ag = map { create_agent($_ % 2 ? $ng1 : $ng2, "a$_") } 1 .. 4;
 my $d1 = department('D1', 'least_loaded', @ag[0 .. 2]);
 my $d2 = department('D2', 'round_robin', @ag[1 .. 3]);
 my %members = ($d1 => { map { $_->{id} => 1 } @ag[0 .. 2] }, $d2 => { map { $_->{id} => 1 } @ag[1 .. 3] });
-for my $a (@ag) {
-    my $r = $a->{ng}->post("$A/presence", headers => $a->{auth}, json => { presence => 'away' });
-    die "presence: $r->{status}" unless $r->{status} == 200;
-}
+$_->{ng}->presence($_, 'away') for @ag;
 
 my @cust;
 for my $i (1 .. 30) {

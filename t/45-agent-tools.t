@@ -10,18 +10,14 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
+use ChatTest qw(:DEFAULT bearer);
 use ChatWS;
 use JSON::PP ();
 use File::Temp ();
 use POSIX ();
 use Time::HiRes ();
 
-sub reset_state {    # nobody online, no open chat
-    ChatTest::sql("UPDATE agents SET presence = 'offline' WHERE presence <> 'offline';
-                   UPDATE conversations SET status = 'closed', closed_at = now()
-                    WHERE status <> 'closed'");
-}
+sub reset_state { ChatTest::quiet_state() }    # nobody online, no open chat
 reset_state();
 
 my $S2 = 't45-shop';
@@ -30,55 +26,16 @@ my $ng = ChatTest::start_nginx(workers => 2, http => 'chat_rate 1000r/s burst=10
 CONF
 my $C = '/chat/api/v1';
 my $A = '/chat/api/v1/agent';
-my $run = sprintf('%d%d', $$, time % 100000);
-sub bearer { { Authorization => "Bearer $_[0]" } }
-
-sub login {
-    my ($u, $p, $base) = @_;
-    my $r = $ng->post(($base // $C) . '/agent/login', json => { username => $u, password => $p });
-    die "login $u: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json};
-}
-my $admin = bearer(login('admin', 'Admin@123')->{token});
-
-sub create_agent {
-    my ($tag, %o) = @_;
-    my $u = "t45.$tag.$run";
-    my $p = "T45-Pass-$tag-$run";
-    my $c = $ng->post("$C/admin/agents", headers => $admin,
-                      json => { username => $u, password => $p, display_name => "T45 $tag $run",
-                                role => $o{role} // 'agent', max_active_chats => $o{max} // 5 });
-    die "create $u: $c->{status} $c->{body}" unless $c->{status} == 201;
-    ChatTest::sql("UPDATE agents SET sites = ARRAY['default', '$o{site}'] WHERE id = '$c->{json}{agent}{id}'")
-        if $o{site};
-    my $l = login($u, $p, $o{base});
-    return { id => $c->{json}{agent}{id}, tag => $tag, auth => bearer($l->{token}), name => "T45 $tag $run" };
-}
-sub presence {
-    my ($ag, $p) = @_;
-    my $r = $ng->post("$A/presence", headers => $ag->{auth}, json => { presence => $p });
-    die "presence: $r->{status} $r->{body}" unless $r->{status} == 200;
-}
+my $run = ChatTest::run_id();
+my $admin = bearer($ng->agent_login('admin', 'Admin@123')->{token});
+sub create_agent { $ng->new_agent($admin, @_) }
+sub presence { $ng->presence(@_) }
 sub department {
     my ($name, $members, %o) = @_;
-    my $id = ChatTest::sql("INSERT INTO departments (site, name) VALUES ('" . ($o{site} // 'default')
-                           . "', '$name $run') RETURNING id");
-    ChatTest::sql("INSERT INTO department_agents (department_id, agent_id) VALUES ('$id', '$_->{id}')")
-        for @$members;
-    return $id;
+    return ChatTest::department("$name $run", members => $members, %o);
 }
-sub customer {
-    my ($base) = @_;
-    my $s = $ng->post(($base // $C) . '/session', json => {});
-    die "session: $s->{status}" unless $s->{status} == 200;
-    return { token => $s->{json}{token}, auth => bearer($s->{json}{token}), id => $s->{json}{conversation}{id} };
-}
-sub escalate {
-    my ($c, $dept) = @_;
-    my $r = $ng->post("$C/escalate", headers => $c->{auth}, json => $dept ? { department_id => $dept } : {});
-    die "escalate: $r->{status} $r->{body}" unless $r->{status} == 200;
-    return $r->{json}{conversation};
-}
+sub customer { $ng->customer(@_) }
+sub escalate { $ng->escalate(@_)->{conversation} }
 sub say_ {
     my ($c, $text) = @_;
     my $r = $ng->post("$C/messages", headers => $c->{auth}, json => { text => $text });
@@ -138,6 +95,8 @@ my @bad = (
     [ { tags => ['-x'] },                          'tags',     'a tag starting with -' ],
     [ { tags => [1] },                             'tags',     'a number as a tag' ],
     [ { tags => [ map { "t$_" } 1 .. 11 ] },       'tags',     'eleven tags' ],
+    [ { tags => ["r\x{fc}ckgabe"] },               'tags',     'a tag with a letter outside a-z (ASCII only)' ],
+    [ { tags => ["\x{c4}rger"] },                  'tags',     'a tag starting with an upper-case non-ASCII letter' ],
     [ { department_id => 'nope' },                 'department_id', 'a department_id that is no UUID' ],
     [ { department_id => uuid(45) },               'department_id', 'an unknown department' ],
     [ { department_id => $foreign },               'department_id', "a department of $S2" ],
@@ -163,7 +122,7 @@ is($ng->post("$A/conversations/$closed_c->{id}/close", headers => $a1->{auth}, j
 is(patch_conv($a1->{auth}, $closed_c, { tags => ['followup'] })->{status}, 200, 'a1 tags the closed chat they handled');
 is(patch_conv($a2->{auth}, $closed_c, { tags => ['x'] })->{status}, 403,
    'an agent who wrote in it but is not its agent: 403 like other writes');
-my $s2c = customer("/shop$C");
+my $s2c = customer(base => "/shop$C");
 is(patch_conv($admin, $s2c, { priority => 'high' })->{status}, 404, "a conversation of $S2 on the default site: 404");
 
 # the department change requeues
@@ -258,6 +217,14 @@ is_422($ng->post("$A/conversations/$c2->{id}/notes", headers => $a1->{auth},
 is($ng->post("$A/conversations/$c2->{id}/notes", headers => $a1->{auth}, json => {})->{status}, 400,
    'no text: 400');
 
+# the view lists the latest 200 notes (oldest first), however many there are
+ChatTest::sql("INSERT INTO notes (conversation_id, agent_id, text, after_seq, created_at)
+               SELECT '$c2->{id}', '$a1->{id}', 'bulk ' || i, 0, now() + i * interval '1 second'
+                 FROM generate_series(1, 205) i");
+my $many = view($c2)->{notes};
+is(scalar @$many, 200, 'with 207 notes the agent view lists 200');
+is_deeply([ $many->[0]{text}, $many->[-1]{text} ], [ 'bulk 6', 'bulk 205' ], '... the latest, oldest first');
+
 # --- canned replies -----------------------------------------------------------------------------
 
 my $cr = $ng->post("$C/admin/canned", headers => $admin,
@@ -345,6 +312,7 @@ my $pg = $ng->get("$A/conversations?view=queue&tag=vip&limit=1", headers => $adm
 my $pg2 = $ng->get("$A/conversations?view=queue&tag=vip&limit=1&cursor=$pg->{next_cursor}", headers => $admin)->{json};
 ok((grep { $_->{id} eq $f2->{id} } @{ $pg2->{conversations} }), '... the next page goes on with the filter');
 is_422($ng->get("$A/conversations?view=queue&tag=-x", headers => $admin), 'tag', 'tag=-x');
+is_422($ng->get("$A/conversations?view=queue&tag=r%C3%BCckgabe", headers => $admin), 'tag', 'tag= with a non-ASCII letter');
 is_422($ng->get("$A/conversations?view=queue&department_id=nope", headers => $admin), 'department_id', 'department_id=nope');
 is_422($ng->get("$A/conversations?view=queue&priority=asap", headers => $admin), 'priority', 'priority=asap');
 is_422($ng->get("$A/conversations?view=queue&q=", headers => $admin), 'q', 'an empty q');

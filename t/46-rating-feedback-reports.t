@@ -8,10 +8,9 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use ChatTest;
+use ChatTest qw(:DEFAULT bearer);
 use ChatWS;
-use IPC::Open3;
-use Symbol qw(gensym);
+use POSIX ();
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
@@ -30,16 +29,7 @@ CONF
 my $D = '/chat/api/v1';      # the default site (the seeded FAQ)
 my $A = '/a/chat/api/v1';
 my $B = '/b/chat/api/v1';
-sub bearer { { Authorization => "Bearer $_[0]" } }
-
-sub chatctl {
-    my ($in, @args) = @_;
-    my $pid = open3(my $w, my $r, my $e = gensym, $chatctl, @args);
-    print $w $in; close $w;
-    my $out = do { local $/; <$r> } // '';
-    waitpid $pid, 0;
-    return ($? >> 8, $out);
-}
+sub chatctl { ChatTest::chatctl(@_) }
 
 # An agent of one site with a role, logged in: [bearer headers, agent].
 sub staff {
@@ -274,7 +264,7 @@ for my $case (
 }
 
 # A known data set on site A, 2026-01-10 .. 2026-01-12 (and around it), written directly.
-my $dept = ChatTest::sql("INSERT INTO departments (site, name) VALUES ('$SA', 'Returns') RETURNING id");
+my $dept = ChatTest::department('Returns', site => $SA);
 my $agA = $agentA_agent->{id};
 my $adA = $adminA_agent->{id};
 sub conv {
@@ -373,8 +363,8 @@ is_deeply([@{ $other_site->{json} }{qw(conversations escalated)}, $other_site->{
 is_deeply($other_site->{json}{unmatched}, [{ text => 'e?', count => 1 }], '... its own unmatched questions only');
 is_deeply([map { $_->{conversations} } @{ $other_site->{json}{by_day} }], [0, 0, 0], '... every day of the range, empty');
 is($rep->($B, $adminA, "from=${j}10&to=${j}12")->{status}, 401, "an admin token of $SA on $SB: 401");
-is($rep->($A, $adminA, "from=${j}10&to=${j}12&department_id=" . ChatTest::sql(
-       "INSERT INTO departments (site, name) VALUES ('$SB', 'Elsewhere') RETURNING id"))->{json}{conversations}, 0,
+is($rep->($A, $adminA, "from=${j}10&to=${j}12&department_id=" . ChatTest::department('Elsewhere', site => $SB))
+       ->{json}{conversations}, 0,
    "a department of $SB filters ${SA}'s report to nothing");
 
 # today, as the API wrote it above: the ratings, the queue, the bot's questions
@@ -385,6 +375,48 @@ is_deeply([@{ $now->{json} }{qw(conversations bot_only escalated offline)}], [5,
 is_deeply($now->{json}{csat}, { avg => 3, count => 2 }, '... their ratings');
 is_deeply([map { [$_->{agent}{id}, $_->{handled}] } @{ $now->{json}{by_agent} }], [[$adA, 2]], '... who closed them');
 is_deeply($now->{json}{unmatched}[0], { text => 'where is my parcel??', count => 3 }, '... the top unmatched question');
+
+# ===================================================================================
+# 5. Reports are guarded: chat_rate per agent, and a report Postgres does not finish in
+#    time is 503 and holds no backend (the server's statement_timeout)
+# ===================================================================================
+
+my $slow = ChatTest::start_nginx(workers => 1, http => 'chat_rate 1r/m burst=2;', server => <<"CONF");
+        location /a/chat/api/ { chat_api; chat_site $SA; }
+CONF
+my $rep2 = sub { $slow->get("$A/agent/reports?from=$today&to=$today", headers => $_[0]) };
+is($rep2->($superA)->{status}, 200, 'with chat_rate 1r/m burst=2 a supervisor reads a report');
+is($rep2->($superA)->{status}, 200, '... and a second one');
+my $limited = $rep2->($superA);
+is($limited->{status}, 429, '... the third at once: 429');
+is($limited->{json}{error}{code}, 'rate_limited', '... rate_limited');
+ok(($limited->{headers}{'retry-after'} // 0) >= 1, '... with Retry-After');
+is($rep2->($adminA)->{status}, 200, "another agent's reports have a bucket of their own");
+
+# Postgres cannot read bot_feedback while this holds it: the report waits past the pool's
+# query timeout (5 s), and the server stops it a second later, before the lock goes
+my $holder = fork // die "fork: $!";
+if (!$holder) {
+    eval { ChatTest::sql("BEGIN; LOCK TABLE bot_feedback IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(12); COMMIT") };
+    POSIX::_exit(0);
+}
+my $locked = sub {
+    ChatTest::sql("SELECT count(*) FROM pg_locks WHERE relation = 'bot_feedback'::regclass
+                    AND mode = 'AccessExclusiveLock' AND granted");
+};
+ok(wait_until(sub { $locked->() == 1 }, 5, 0.05), 'bot_feedback is locked by another session');
+my $late = $rep2->($adminA);
+is($late->{status}, 503, 'a report Postgres does not finish in time: 503');
+is($late->{json}{error}{code}, 'unavailable', '... unavailable');
+like($late->{json}{error}{message} // '', qr/took too long.*shorter range/, '... saying what to do');
+is($late->{headers}{'retry-after'}, 1, '... with Retry-After');
+ok(wait_until(sub {
+       ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%chat_agent_reports%'
+                       AND state = 'active' AND pid <> pg_backend_pid()") == 0 }, 4, 0.1),
+   '... and no backend goes on computing it');
+is($locked->(), 1, '... (stopped by the server: the lock is still held)');
+waitpid $holder, 0;
+$slow->stop;
 
 # leave no chat of this file waiting in a queue for the files after it
 ChatTest::sql("UPDATE conversations SET status = 'closed', closed_at = now(), assigned_agent_id = NULL

@@ -11,6 +11,7 @@
 #include "chat/base64.h"
 #include "chat/customer.h"
 #include "chat/events.h"
+#include "chat/input.h"
 #include "chat/json.h"
 #include "chat/limits.h"
 #include "chat/pg_pool.h"
@@ -110,6 +111,18 @@ Result<Outcome> pick_parsed(const json::Value& root, std::initializer_list<std::
     w.end_object();
     if (!w.complete()) return make_error(Errc::internal, "writing the answer failed");
     return a;
+}
+
+Result<TextWrite> parse_text_write(std::string_view body, std::size_t max_chars) {
+    auto parsed = input::parse_body(body);
+    if (!parsed.ok()) return parsed.error();
+    auto client_id = input::client_id(parsed.value());
+    if (!client_id.ok()) return client_id.error();
+    const json::Value* t = parsed.value().find("text");
+    if (!t) return make_error(Errc::bad_request, "text is required");
+    auto text = input::message_text(*t, max_chars);
+    if (!text.ok()) return text.error();
+    return TextWrite{std::move(text.value()), std::move(client_id.value())};
 }
 
 }  // namespace detail

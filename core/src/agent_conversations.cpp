@@ -117,25 +117,11 @@ void Service::conversation(const Principal& p, std::string_view id, std::string_
 void Service::post(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {
     try {
         if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
-        auto parsed = parse_body(body);
-        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
-        const json::Value& in = parsed.value();
-        std::optional<std::string> client_id;
-        if (const json::Value* c = in.find("client_id"); c && !c->is_null()) {
-            const std::string* s = c->as_string();
-            if (!s || !input::is_uuid(*s)) return fail(done, Errc::validation, "client_id must be a UUID");
-            client_id = *s;
-        }
-        const json::Value* t = in.find("text");
-        if (!t) return fail(done, Errc::bad_request, "text is required");
-        const std::string* s = t->as_string();
-        if (!s) return fail(done, Errc::validation, "text must be a string");
-        if (blank(*s)) return fail(done, Errc::validation, "text is empty");
-        if (chat::utf8_length(*s) > settings_.message_max)
-            return fail(done, Errc::validation,
-                        "text is longer than " + std::to_string(settings_.message_max) + " characters");
+        auto in = detail::parse_text_write(body, settings_.message_max);
+        if (!in.ok()) return fail(done, in.error().code, in.error().message);
         run("SELECT chat_agent_post($1::uuid, $2, $3::uuid, $4::uuid, $5, $6)::text",
-            {p.agent_id, p.role, std::string(id), client_id, *s, p.site},
+            {p.agent_id, p.role, std::string(id), std::move(in.value().client_id), std::move(in.value().text),
+             p.site},
             [site = p.site](std::string_view text, bool) {
                 return pick(text, {"conversation", "messages"}, 201, Effects::publish, site);
             },

@@ -11,6 +11,24 @@
 
 namespace chat::agent {
 
+namespace {
+
+// A report Postgres did not finish in time (the pool's query timeout, or the server's
+// statement_timeout a second later, pg_pool.h): 503 with what the supervisor can do about
+// it, rather than the database's words. Other errors pass as they are.
+Done explain_timeout(Done done) {
+    return [done = std::move(done)](Result<Outcome>&& r) {
+        if (r.ok()) return done(std::move(r));
+        Error e = r.error();
+        if (e.code == Errc::unavailable &&
+            (e.message.starts_with("database query timed out") || e.message.starts_with("57014:")))
+            e.message = "the report took too long: choose a shorter range or one department";
+        done(std::move(e));
+    };
+}
+
+}  // namespace
+
 void Service::reports(const Principal& p, std::string_view query, Done done) noexcept {
     try {
         if (p.role != "supervisor" && p.role != "admin")
@@ -36,7 +54,7 @@ void Service::reports(const Principal& p, std::string_view query, Done done) noe
                 a.content_type = "text/csv; charset=utf-8";
                 return a;
             },
-            std::move(done));
+            explain_timeout(std::move(done)));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
     }

@@ -10,13 +10,11 @@
 #include "chat/json.h"
 #include "chat/limits.h"
 #include "chat/pg_pool.h"
-#include "chat/utf8.h"
 
 namespace chat::agent {
 
 using detail::Effects;
 using detail::pick;
-using input::blank;
 using input::parse_body;
 
 namespace {
@@ -87,14 +85,7 @@ void Service::update_conversation(const Principal& p, std::string_view id, std::
                 // department may change while the chat is automated or closed too
                 const std::string* sid = v.value().find_string("session_id");
                 const json::Value* c = v.value().find("conversation");
-                if (sid && c) {
-                    for (auto& e : a.value().events) {
-                        if (e.type != events::Type::conversation_updated) continue;
-                        e.cache_key = *sid;
-                        e.version = c->find_int("version").value_or(0);
-                    }
-                    a.value().cache_drop(*sid);
-                }
+                if (sid && c) a.value().conversation_changed(*sid, c->find_int("version").value_or(0));
                 return a;
             },
             std::move(done));
@@ -106,25 +97,11 @@ void Service::update_conversation(const Principal& p, std::string_view id, std::
 void Service::note(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept {
     try {
         if (!input::is_uuid(id)) return fail(done, Errc::not_found, "conversation not found");
-        auto parsed = parse_body(body);
-        if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
-        const json::Value& in = parsed.value();
-        std::optional<std::string> client_id;
-        if (const json::Value* c = in.find("client_id"); c && !c->is_null()) {
-            const std::string* s = c->as_string();
-            if (!s || !input::is_uuid(*s)) return fail(done, Errc::validation, "client_id must be a UUID");
-            client_id = *s;
-        }
-        const json::Value* t = in.find("text");
-        if (!t) return fail(done, Errc::bad_request, "text is required");
-        const std::string* s = t->as_string();
-        if (!s) return fail(done, Errc::validation, "text must be a string");
-        if (blank(*s)) return fail(done, Errc::validation, "text is empty");
-        if (chat::utf8_length(*s) > settings_.message_max)
-            return fail(done, Errc::validation,
-                        "text is longer than " + std::to_string(settings_.message_max) + " characters");
+        auto in = detail::parse_text_write(body, settings_.message_max);
+        if (!in.ok()) return fail(done, in.error().code, in.error().message);
         run("SELECT chat_agent_note($1::uuid, $2, $3::uuid, $4::uuid, $5, $6)::text",
-            {p.agent_id, p.role, std::string(id), client_id, *s, p.site},
+            {p.agent_id, p.role, std::string(id), std::move(in.value().client_id), std::move(in.value().text),
+             p.site},
             [site = p.site](std::string_view text, bool) -> Result<Outcome> {
                 auto v = detail::parse_answer(text);
                 if (!v.ok()) return v.error();

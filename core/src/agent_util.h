@@ -1,7 +1,9 @@
-// The helpers agent.cpp, agent_login.cpp, agent_conversations.cpp and agent_admin.cpp
-// share: query strings, integers, the answer of a SQL function as an Outcome.
+// The helpers agent.cpp, agent_login.cpp, agent_conversations.cpp, agent_admin.cpp and
+// agent_tools.cpp share: query strings, integers, a message's body, the answer of a SQL
+// function as an Outcome.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -54,5 +56,13 @@ Result<Outcome> pick_parsed(const json::Value& root, std::initializer_list<std::
 Result<json::Value> parse_answer(std::string_view text);
 Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_view> keys, int status = 200,
                      Effects fx = Effects::publish, std::string_view site = limits::kSiteDefault);
+
+// The body of an agent's message or note: {"text", "client_id"?}. No text is 400; the text
+// and the client_id as input::message_text and input::client_id say (422).
+struct TextWrite {
+    std::string text;
+    std::optional<std::string> client_id;
+};
+Result<TextWrite> parse_text_write(std::string_view body, std::size_t max_chars);
 
 }  // namespace chat::agent::detail

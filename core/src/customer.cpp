@@ -76,6 +76,21 @@ std::vector<events::Event> written_events(const Parsed& p, const Snapshot& s, st
     return ev;
 }
 
+// The answer of a write that changes the conversation without a message (identify, rate):
+// 200 {"conversation"}; agents see the change at once as conversation.updated (not a second
+// chat.closed), and every node drops its older cached copy (Outcome::conversation_changed).
+Result<Outcome> conversation_changed(std::string_view text, const std::string& sid, std::string_view site) {
+    auto p = parse_db_json(text);
+    if (!p.ok()) return p.error();
+    Outcome a;
+    json::Writer w(a.body);
+    w.begin_object().key("conversation").raw(json::to_string(*p.value().conversation)).end_object();
+    for (events::Event& e : events::from_parsed(p.value().root, site))
+        if (e.type == events::Type::conversation_updated) a.events.push_back(std::move(e));
+    a.conversation_changed(sid, p.value().conversation->find_int("version").value_or(0));
+    return a;
+}
+
 void write_messages(json::Writer& w, std::span<const CachedMessage> messages) {
     w.begin_array();
     for (const auto& m : messages) w.raw(m.json);
@@ -387,12 +402,8 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
         const json::Value& in = parsed.value();
 
-        std::optional<std::string> client_id;
-        if (const json::Value* c = in.find("client_id"); c && !c->is_null()) {
-            const std::string* s = c->as_string();
-            if (!s || !is_uuid(*s)) return fail(Errc::validation, "client_id must be a UUID");
-            client_id = *s;
-        }
+        auto client_id = input::client_id(in);
+        if (!client_id.ok()) return fail(client_id.error().code, client_id.error().message);
 
         const json::Value* text = in.find("text");
         const json::Value* faq_slug = in.find("faq");
@@ -411,15 +422,11 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             json::Writer w(bot_meta);
             w.begin_object().key("faq").string(e->slug).end_object();
         } else {
-            const std::string* s = text->as_string();
-            if (!s) return fail(Errc::validation, "text must be a string");
-            if (blank(*s)) return fail(Errc::validation, "text is empty");
-            if (chat::utf8_length(*s) > settings_.message_max)
-                return fail(Errc::validation,
-                            "text is longer than " + std::to_string(settings_.message_max) + " characters");
+            auto s = input::message_text(*text, settings_.message_max);
+            if (!s.ok()) return fail(s.error().code, s.error().message);
             kind = "text";
-            content = *s;
-            std::optional<faq::Matcher::Match> m = faq_of(site).matcher.match(*s);
+            content = std::move(s.value());
+            std::optional<faq::Matcher::Match> m = faq_of(site).matcher.match(content);
             json::Writer w(bot_meta);
             w.begin_object();
             if (m) {
@@ -454,7 +461,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             a.cache_snapshot(std::move(s));
             return a;
         };
-        std::vector<pg::Param> item{sid, client_id, kind, content, bot, bot_meta};
+        std::vector<pg::Param> item{sid, std::move(client_id.value()), kind, content, bot, bot_meta};
         pg_.query_batched(post_batch, item,
                           [this, make = std::move(make), done, item](Result<std::string> r) mutable {
                               if (!r.ok() && gave_up_waiting(r.error())) {
@@ -570,21 +577,8 @@ void Service::identify(const std::string& sid, std::string_view body, std::strin
         if (!name && !email) return fail(Errc::validation, "name or email is required");
 
         run("SELECT chat_customer_identify($1, $2, $3)::text", {sid, name, email},
-            [sid, site = std::string(site)](std::string_view text) -> Result<Outcome> {
-                auto p = parse_db_json(text);
-                if (!p.ok()) return p.error();
-                Outcome a;
-                json::Writer w(a.body);
-                w.begin_object().key("conversation").raw(json::to_string(*p.value().conversation)).end_object();
-                // agents see the name and email at once (the conversation, not a second chat.closed)
-                for (auto& e : events::from_parsed(p.value().root, site)) {
-                    if (e.type != events::Type::conversation_updated) continue;
-                    e.cache_key = sid;  // every node drops its older cached copy
-                    e.version = p.value().conversation->find_int("version").value_or(0);
-                    a.events.push_back(std::move(e));
-                }
-                a.cache_drop(sid);  // the cached conversation's customer changed
-                return a;
+            [sid, site = std::string(site)](std::string_view text) {
+                return conversation_changed(text, sid, site);  // its customer
             },
             std::move(done));
     } catch (const std::exception& e) {
@@ -614,21 +608,8 @@ void Service::rate(const std::string& sid, std::string_view body, std::string_vi
         }
 
         run("SELECT chat_customer_rate($1, $2, $3)::text", {sid, std::to_string(*score), comment},
-            [sid, site = std::string(site)](std::string_view text) -> Result<Outcome> {
-                auto p = parse_db_json(text);
-                if (!p.ok()) return p.error();
-                Outcome a;
-                json::Writer w(a.body);
-                w.begin_object().key("conversation").raw(json::to_string(*p.value().conversation)).end_object();
-                // agents see the rating at once (the conversation, not a second chat.closed)
-                for (auto& e : events::from_parsed(p.value().root, site)) {
-                    if (e.type != events::Type::conversation_updated) continue;
-                    e.cache_key = sid;  // every node drops its older cached copy
-                    e.version = p.value().conversation->find_int("version").value_or(0);
-                    a.events.push_back(std::move(e));
-                }
-                a.cache_drop(sid);  // the cached conversation's rating changed
-                return a;
+            [sid, site = std::string(site)](std::string_view text) {
+                return conversation_changed(text, sid, site);  // its rating
             },
             std::move(done));
     } catch (const std::exception& e) {

@@ -17,6 +17,23 @@ Result<json::Value> parse_body(std::string_view body) noexcept {
     return v;
 }
 
+Result<std::optional<std::string>> client_id(const json::Value& body) {
+    const json::Value* c = body.find("client_id");
+    if (!c || c->is_null()) return std::optional<std::string>();
+    const std::string* s = c->as_string();
+    if (!s || !is_uuid(*s)) return make_error(Errc::validation, "client_id must be a UUID");
+    return std::optional<std::string>(*s);
+}
+
+Result<std::string> message_text(const json::Value& text, std::size_t max_chars) {
+    const std::string* s = text.as_string();
+    if (!s) return make_error(Errc::validation, "text must be a string");
+    if (blank(*s)) return make_error(Errc::validation, "text is empty");
+    if (chat::utf8_length(*s) > max_chars)
+        return make_error(Errc::validation, "text is longer than " + std::to_string(max_chars) + " characters");
+    return *s;
+}
+
 std::optional<std::int64_t> parse_seq(std::string_view s) noexcept {
     std::int64_t n = 0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);

@@ -2,6 +2,8 @@
 #include "pg_conn.h"
 
 #include <climits>
+#include <cstdint>
+#include <string_view>
 #include <exception>
 
 namespace chat::pg::detail {
@@ -14,6 +16,21 @@ std::string trimmed(const char* s) {
 }
 
 bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// The conninfo's own "options" and, with statement_timeout_ms, "-c statement_timeout=N"
+// after them (PQconninfoParse only parses: no I/O). Empty: nothing to add.
+std::string server_options(const std::string& conninfo, std::uint64_t statement_timeout_ms) {
+    if (statement_timeout_ms == 0) return {};
+    std::string out;
+    if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), nullptr)) {
+        for (PQconninfoOption* o = opts; o->keyword; o++)
+            if (std::string_view(o->keyword) == "options" && o->val) out = o->val;
+        PQconninfoFree(opts);
+    }
+    if (!out.empty()) out += ' ';
+    out += "-c statement_timeout=" + std::to_string(statement_timeout_ms);
+    return out;
+}
 
 // libpq's default prints notices and asynchronous errors to stderr, which in nginx is not
 // the error log; the pool reports failures through its callbacks, its stats and, once per
@@ -30,9 +47,11 @@ Conn::~Conn() { close(); }
 bool Conn::connect(const std::string& conninfo) {
     close();
     down_reason_ = DownReason::connect_failed;
-    // expand_dbname=1: the whole conninfo string is given as "dbname" and expanded by libpq.
-    const char* const keywords[] = {"dbname", nullptr};
-    const char* const values[] = {conninfo.c_str(), nullptr};
+    // expand_dbname=1: the whole conninfo string is given as "dbname" and expanded by libpq;
+    // "options" after it replaces the conninfo's, so it carries those too.
+    const std::string options = server_options(conninfo, cfg_.statement_timeout_ms);
+    const char* const keywords[] = {"dbname", options.empty() ? nullptr : "options", nullptr};
+    const char* const values[] = {conninfo.c_str(), options.empty() ? nullptr : options.c_str(), nullptr};
     pg_.reset(PQconnectStartParams(keywords, values, 1));
     if (!pg_) {
         error_ = "out of memory starting a database connection";

@@ -308,6 +308,30 @@ TEST(PgPool, QueryTimeoutDropsConnectionAndRecovers) {
     EXPECT_EQ(again->value().get(0, 0), "2");
 }
 
+TEST(PgPool, ServerStatementTimeoutStopsTheQueryAndKeepsTheConninfosOptions) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    PoolConfig cfg = config(conninfo + " options='-c work_mem=7MB'", 1);
+    cfg.statement_timeout_ms = 300;
+    Pool pool(loop, cfg);
+    pool.start();
+    ASSERT_TRUE(wait_connected(loop, pool, 1));
+    auto t0 = loop.now_ms();
+    auto r = run(loop, pool, "select pg_sleep(2)", {}, 3000);
+    ASSERT_TRUE(r.has_value());
+    ASSERT_FALSE(r->ok());
+    EXPECT_EQ(r->error().code, Errc::unavailable);
+    EXPECT_TRUE(r->error().message.starts_with("57014:")) << r->error().message;
+    EXPECT_LT(loop.now_ms() - t0, 1500u);
+    // the server stopped it, not the pool: the connection stays
+    EXPECT_EQ(pool.stats().timeouts, 0u);
+    auto opts = run(loop, pool, "select current_setting('statement_timeout'), current_setting('work_mem')");
+    ASSERT_TRUE(opts.has_value());
+    ASSERT_TRUE(opts->ok()) << opts->error().message;
+    EXPECT_EQ(opts->value().get(0, 0), "300ms");
+    EXPECT_EQ(opts->value().get(0, 1), "7MB");
+}
+
 TEST(PgPool, QueueTimeoutWhenAllConnectionsBusy) {
     REQUIRE_PG(conninfo);
     EpollLoop loop;

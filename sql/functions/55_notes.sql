@@ -20,12 +20,14 @@ BEGIN
 END
 $$;
 
--- A conversation's notes, oldest first.
+-- A conversation's latest 200 notes, oldest first: the agent view's answer stays bounded however
+-- many notes a conversation collects (read backwards on notes_conversation_idx).
 CREATE OR REPLACE FUNCTION chat_notes_json(conv uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (SELECT coalesce(jsonb_agg(chat_note_json(n) ORDER BY n.created_at, n.id), '[]'::jsonb)
-              FROM notes n WHERE n.conversation_id = conv);
+              FROM (SELECT * FROM notes WHERE conversation_id = conv
+                     ORDER BY created_at DESC, id DESC LIMIT 200) n);
 END
 $$;
 

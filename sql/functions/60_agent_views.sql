@@ -121,7 +121,7 @@ END
 $$;
 
 -- GET /agent/conversations/{id}: {"conversation", "messages", "notes", "history"} (seq > after,
--- at most lim; notes: every private note, oldest first (55_notes); history: the customer's 20
+-- at most lim; notes: the latest 200 private notes, oldest first (55_notes); history: the customer's 20
 -- latest earlier conversations).
 CREATE OR REPLACE FUNCTION chat_agent_conversation(p_agent uuid, p_role text,
     p_conv uuid, p_after int, p_limit int, p_site text)

@@ -1,6 +1,8 @@
 # ChatTest: the t/ harness. Starts a real nginx (master + several workers) with the built
 # chat module per test, against the Postgres and Redis that `make test` brought up, and fails
 # the test file when error.log shows [alert], [emerg] or a worker that exited on a signal.
+# The fixtures a file makes in that shared database (departments, agents, canned replies) go
+# when it ends (see "Fixtures" below), so the dev stack does not list them afterwards.
 package ChatTest;
 
 use strict;
@@ -20,8 +22,10 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(start_nginx pg_stop pg_start redis_stop redis_start
                  free_port repo_root var_dir module_so nginx_bin nginx_test
                  wait_until);
+our @EXPORT_OK = qw(bearer);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
+my $PID  = $$;
 
 sub repo_root { $ROOT }
 sub nginx_bin { $ENV{CHAT_NGINX} || '/usr/sbin/nginx' }
@@ -115,6 +119,93 @@ sub sql {
     close $fh or die "sql: psql failed ($?) for: $statement\n";
     $out =~ s/\n+\z//;
     return $out;
+}
+
+
+# --- Fixtures: what a file makes in the shared database goes when it ends ----------------
+#
+# The t/ files share the database of `make up` / `make test`, and the dev widget and
+# dashboard list what is left in it (the department picker, the agents, the canned replies).
+# So every department, agent and canned reply a file makes is recorded and removed by the END
+# block below, after the file's last test: made through an instance's admin API (a 201 of
+# POST .../admin/departments, .../admin/agents or .../admin/canned, seen by request()),
+# through department() or with `chatctl agent add` through chatctl(). Departments and canned
+# replies are deleted (a department's conversations fall back to the default queue, as when
+# an admin deletes it); agents are deleted as DELETE /admin/agents does (soft: their names
+# stay in history, their open chats go back to the queue).
+
+my %made = (department => {}, canned => {}, agent => {}, username => {});
+
+sub _made_by_answer {
+    my ($method, $path, $res, $json) = @_;
+    return unless $method eq 'POST' && $res->{status} == 201 && $json;
+    my ($what) = $path =~ m{/admin/(departments|agents|canned)\z} or return;
+    my $key = { departments => 'department', agents => 'agent', canned => 'canned' }->{$what};
+    my $id = $json->{$key} && $json->{$key}{id};
+    $made{$key}{$id} = 1 if defined $id && $id =~ /^[0-9a-f-]{36}\z/;
+}
+
+sub _quote { my ($s) = @_; $s =~ s/'/''/g; "'$s'" }
+
+sub _remove_fixtures {
+    my @sql;
+    my $list = sub { join ', ', map { _quote($_) } sort keys %{ $made{ $_[0] } } };
+    push @sql, 'DELETE FROM canned_replies WHERE id IN (' . $list->('canned') . ')' if %{ $made{canned} };
+    push @sql, 'DELETE FROM departments WHERE id IN (' . $list->('department') . ')' if %{ $made{department} };
+    if (%{ $made{agent} } || %{ $made{username} }) {
+        my @who;
+        push @who, 'id IN (' . $list->('agent') . ')' if %{ $made{agent} };
+        push @who, 'lower(username) IN (' . join(', ', map { _quote(lc $_) } sort keys %{ $made{username} }) . ')'
+            if %{ $made{username} };
+        push @sql, 'SELECT count(chat_admin_agent_delete(id, NULL)) FROM agents WHERE deleted_at IS NULL AND ('
+                 . join(' OR ', @who) . ')';
+    }
+    sql(join ";\n", @sql) if @sql;
+}
+
+# bearer($token): the Authorization header of an agent or customer token.
+sub bearer { { Authorization => "Bearer $_[0]" } }
+
+# department($name, strategy => 'least_loaded', members => [agents or ids], site => 'default',
+# hours => JSON text | undef): a department made with SQL (removed when the file ends); its id.
+sub department {
+    my ($name, %o) = @_;
+    my $hours = defined $o{hours} ? _quote($o{hours}) . '::jsonb' : 'NULL';
+    my $id = sql('INSERT INTO departments (site, name, strategy, hours) VALUES ('
+                 . _quote($o{site} // 'default') . ', ' . _quote($name) . ', '
+                 . _quote($o{strategy} // 'least_loaded') . ", $hours) RETURNING id");
+    $made{department}{$id} = 1;
+    for my $m (@{ $o{members} // [] }) {
+        my $agent = ref $m ? $m->{id} : $m;
+        sql("INSERT INTO department_agents (department_id, agent_id) VALUES ('$id', " . _quote($agent) . ')');
+    }
+    return $id;
+}
+
+# quiet_state(unassign => 0): nobody online and no open conversation in the shared database,
+# so that the queues a test looks at hold only its own conversations (unassign: the closed
+# ones lose their agent too).
+sub quiet_state {
+    my (%o) = @_;
+    sql("UPDATE agents SET presence = 'offline' WHERE presence <> 'offline';
+         UPDATE conversations SET status = 'closed', closed_at = now()"
+        . ($o{unassign} ? ', assigned_agent_id = NULL' : '') . " WHERE status <> 'closed'");
+}
+
+# chatctl($stdin, @args): runs build/core/chatctl against the shared database (the
+# environment's CHAT_PG_CONNINFO); (exit code, stdout). An agent it adds is removed when
+# the file ends.
+sub chatctl {
+    my ($in, @args) = @_;
+    require IPC::Open3;
+    require Symbol;
+    my $pid = IPC::Open3::open3(my $w, my $r, my $e = Symbol::gensym(), "$ROOT/build/core/chatctl", @args);
+    print $w $in; close $w;
+    my $out = do { local $/; <$r> } // '';
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    $made{username}{ $args[2] } = 1 if @args >= 3 && $args[0] eq 'agent' && $args[1] eq 'add' && $rc == 0;
+    return ($rc, $out);
 }
 
 
@@ -284,9 +375,75 @@ sub request {
     {
         $json = eval { JSON::PP->new->utf8->decode($res->{content}) };
     }
+    _made_by_answer($method, $path, $res, $json);
     return { status => $res->{status}, headers => $res->{headers},
              body => $res->{content}, json => $json, elapsed => time - $t0,
              reason => $res->{reason} };
+}
+
+# --- the setup most files share: agents, customers ------------------------------------------
+
+# $ng->agent_login($username, $password, $base): POST $base/agent/login (base: the default
+# site's /chat/api/v1); the answer's JSON ({token, agent}). Dies unless 200.
+sub agent_login {
+    my ($self, $u, $p, $base) = @_;
+    my $r = $self->post(($base // '/chat/api/v1') . '/agent/login', json => { username => $u, password => $p });
+    die "login $u: $r->{status} $r->{body}" unless $r->{status} == 200;
+    return $r->{json};
+}
+
+# $ng->new_agent($admin_headers, $tag, role => 'agent', max => 5, site => another site granted
+# too, base => where they log in, display_name => "TNN $tag $run"): an agent made by that
+# admin (POST /admin/agents; removed when the file ends) and logged in. The username is
+# "tNN.$tag.$run" and the password "TNN-Pass-$tag-$run", NN the file's number and $run this
+# run's (run_id). Dies on a failure. -> {id, tag, username, password, name, agent, token, auth}
+sub new_agent {
+    my ($self, $admin, $tag, %o) = @_;
+    my ($nn) = basename($0) =~ /^(\d+)/;
+    $nn //= 'x';
+    my $run = run_id();
+    my ($u, $p) = ("t$nn.$tag.$run", "T$nn-Pass-$tag-$run");
+    my $name = $o{display_name} // "T$nn $tag $run";
+    my $c = $self->post('/chat/api/v1/admin/agents', headers => $admin,
+                        json => { username => $u, password => $p, display_name => $name,
+                                  role => $o{role} // 'agent', max_active_chats => $o{max} // 5 });
+    die "create $u: $c->{status} $c->{body}" unless $c->{status} == 201;
+    my $id = $c->{json}{agent}{id};
+    sql("UPDATE agents SET sites = ARRAY['default', " . _quote($o{site}) . "] WHERE id = '$id'") if $o{site};
+    my $l = $self->agent_login($u, $p, $o{base});
+    return { id => $id, tag => $tag, username => $u, password => $p, name => $name, agent => $l->{agent},
+             token => $l->{token}, auth => bearer($l->{token}) };
+}
+
+# $ng->customer(base => '/chat/api/v1', token => a session token): POST /session (with that
+# token, if any); dies unless 200. -> {token, auth, id (the conversation's), session (the answer)}
+sub customer {
+    my ($self, %o) = @_;
+    my $s = $self->post(($o{base} // '/chat/api/v1') . '/session', json => {},
+                        $o{token} ? (headers => bearer($o{token})) : ());
+    die "session: $s->{status}" unless $s->{status} == 200;
+    return { token => $s->{json}{token}, auth => bearer($s->{json}{token}), id => $s->{json}{conversation}{id},
+             session => $s->{json} };
+}
+
+# $ng->escalate($customer, $department_id, $base): POST $base/escalate; dies unless 200; the
+# answer's JSON.
+sub escalate {
+    my ($self, $c, $dept, $base) = @_;
+    my $r = $self->post(($base // '/chat/api/v1') . '/escalate', headers => $c->{auth},
+                        json => $dept ? { department_id => $dept } : {});
+    die "escalate: $r->{status} $r->{body}" unless $r->{status} == 200;
+    return $r->{json};
+}
+
+# $ng->presence($agent, $presence): POST /agent/presence for that agent (new_agent's); dies
+# unless 200.
+sub presence {
+    my ($self, $ag, $p, $base) = @_;
+    my $r = $self->post(($base // '/chat/api/v1') . '/agent/presence', headers => $ag->{auth},
+                        json => { presence => $p });
+    die "presence: $r->{status} $r->{body}" unless $r->{status} == 200;
+    return $r->{json};
 }
 
 sub get    { my ($s, $p, %o) = @_; $s->request('GET',    $p, %o) }
@@ -380,6 +537,10 @@ sub stop {
 # fresh_schema($prefix): an empty schema of the shared database for this test file alone
 # (migrations applied into it by the test); dropped when the file ends.
 my @fresh_schemas;
+
+# run_id(): this run of the file, to make names unique across runs (pid and time).
+my $RUN = sprintf('%d%d', $$, time % 100000);
+sub run_id { $RUN }
 sub fresh_schema {
     my ($prefix) = @_;
     my $s = "${prefix}_${$}_" . scalar(@fresh_schemas);
@@ -397,6 +558,8 @@ END {
     # the shared servers stay running whatever happened to the test
     eval { pg_start() }    if $stopped{pg};
     eval { redis_start() } if $stopped{redis};
+    # the fixtures go after the file's last test (not when a forked child ends)
+    if ($$ == $PID) { eval { _remove_fixtures(); 1 } or diag("removing the fixtures failed: $@") }
     $? = $rc;
 }
 

@@ -1,6 +1,7 @@
 // The input rules every use case shares: request bodies as JSON objects, blank text, ids.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,6 +38,14 @@ bool valid_email(std::string_view s) noexcept;
 // A conversation's tag as stored: s with A-Z lowercased, if it then matches
 // limits::kTagPattern (the PATCH body's tags and the views' tag= filter alike).
 std::optional<std::string> normal_tag(std::string_view s);
+
+// A retried write's "client_id" (API.md "Conventions"): absent or null is none, else a UUID
+// (422 "client_id must be a UUID").
+Result<std::optional<std::string>> client_id(const json::Value& body);
+
+// A message's text (customer and agent posts, notes): a string (422 otherwise), not blank,
+// at most max_chars characters (each 422 with its reason).
+Result<std::string> message_text(const json::Value& text, std::size_t max_chars);
 
 // True for the 8-4-4-4-12 hex form of a UUID.
 bool is_uuid(std::string_view s) noexcept;

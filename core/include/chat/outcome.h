@@ -64,6 +64,18 @@ struct Outcome {
         cache.kind = CacheEffect::Kind::drop;
         cache.key = std::move(key);
     }
+    // A write that changed the customer's conversation behind its cached copy without a
+    // message (its customer, rating, tags, priority, department): the conversation.updated
+    // events carry the session's key and the conversation's new version, so every node drops
+    // its older cached copy, and this node's copy goes now.
+    void conversation_changed(const std::string& key, std::int64_t version) {
+        for (events::Event& e : events) {
+            if (e.type != events::Type::conversation_updated) continue;
+            e.cache_key = key;
+            e.version = version;
+        }
+        cache_drop(key);
+    }
 };
 
 // How every use case completes: exactly once, on the loop.

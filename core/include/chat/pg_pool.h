@@ -43,6 +43,10 @@ struct PoolConfig {
     // A query pending longer: its connection is dropped (PQfinish, no PQcancel: it blocks),
     // the callback gets unavailable, the connection reconnects.
     std::uint64_t query_timeout_ms = 5000;
+    // The server's statement_timeout on these connections (0: the server's own): set a little
+    // above query_timeout_ms, the server stops a query the pool gave up on (a huge report)
+    // instead of computing it on a backend nobody reads. Added to the conninfo's options.
+    std::uint64_t statement_timeout_ms = 0;
     // A request waiting for a free connection longer than this fails with unavailable.
     std::uint64_t queue_timeout_ms = 1000;
     // Reconnect delay after a failed attempt: exponential from min to max, with jitter.

@@ -9,6 +9,7 @@
 #include "ngx_http_chat_executor.h"
 #include "ngx_http_chat_loop.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "chat/agent.h"
@@ -20,6 +21,7 @@
 #include "chat/ops.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
+#include "chat/webhook_sender.h"
 
 
 /*
@@ -102,6 +104,8 @@ struct ngx_http_chat_worker_state_t {
     ngx_http_chat_zone_t                   *zone;
     ngx_msec_t                              grace;
     ngx_http_chat_worker_t                  view;
+    /* last: destroyed first, before the pool and loop it uses */
+    std::unique_ptr<chat::webhook::Sender>  webhooks;
 };
 
 static std::unique_ptr<ngx_http_chat_worker_state_t>  ngx_http_chat_state;
@@ -272,6 +276,20 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                 ngx_http_chat_sweep(raw);
             });
             st->sweep_timer->arm(5000);
+
+            chat::webhook::SenderConfig  wc;
+
+            wc.backoff_ms = cmcf->webhook_backoff;
+            wc.allow_private = cmcf->webhook_private != 0;
+            wc.tick_ms = std::min<std::uint64_t>(1000,
+                             std::max<std::uint64_t>(50, wc.backoff_ms / 2));
+
+            st->webhooks = std::make_unique<chat::webhook::Sender>(
+                *st->loop, *st->pg, wc, [](const std::string &m) {
+                    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                                  "chat: %s", m.c_str());
+                });
+            st->webhooks->start();
         }
 
         if (cmcf->redis_ip.len) {

@@ -175,8 +175,9 @@ is($ng->post("$C/admin/webhooks", headers => $agent,
 my $u2 = "t48.admin2.$run";
 $r = $ng->post("$C/admin/agents", headers => $admin,
                json => { username => $u2, password => "T48-Pass2-$run", display_name => "T48 admin2 $run",
-                         role => 'admin', sites => ['default', $S2] });
+                         role => 'admin' });
 die "admin2: $r->{status} $r->{body}" unless $r->{status} == 201;
+ChatTest::sql("UPDATE agents SET sites = ARRAY['$S2'] WHERE id = '$r->{json}{agent}{id}'");
 my $admin2 = bearer(login($u2, "T48-Pass2-$run", $C2)->{token});
 my $rx2 = receiver('site2', 'ok');
 $r = $ng->post("$C2/admin/webhooks", headers => $admin2,

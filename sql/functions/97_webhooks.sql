@@ -160,11 +160,12 @@ BEGIN
                 FOR EACH ROW WHEN (OLD.presence IS DISTINCT FROM NEW.presence)
                 EXECUTE FUNCTION chat_outbox_presence();
         END IF;
-    ELSE
-        DROP TRIGGER IF EXISTS chat_outbox_messages ON messages;
-        DROP TRIGGER IF EXISTS chat_outbox_conversations ON conversations;
-        DROP TRIGGER IF EXISTS chat_outbox_notes ON notes;
-        DROP TRIGGER IF EXISTS chat_outbox_agents ON agents;
+    ELSIF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'chat_outbox_messages'
+                     AND tgrelid = 'messages'::regclass) THEN
+        DROP TRIGGER chat_outbox_messages ON messages;
+        DROP TRIGGER chat_outbox_conversations ON conversations;
+        DROP TRIGGER chat_outbox_notes ON notes;
+        DROP TRIGGER chat_outbox_agents ON agents;
     END IF;
 END
 $$;

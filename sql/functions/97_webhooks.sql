@@ -150,22 +150,22 @@ BEGIN
     IF EXISTS (SELECT 1 FROM webhooks) THEN
         IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'chat_outbox_messages'
                           AND tgrelid = 'messages'::regclass) THEN
-            CREATE TRIGGER chat_outbox_messages AFTER INSERT ON messages
-                FOR EACH ROW EXECUTE FUNCTION chat_outbox_message();
-            CREATE TRIGGER chat_outbox_conversations AFTER UPDATE ON conversations
-                FOR EACH ROW EXECUTE FUNCTION chat_outbox_conversation();
-            CREATE TRIGGER chat_outbox_notes AFTER INSERT ON notes
-                FOR EACH ROW EXECUTE FUNCTION chat_outbox_note();
-            CREATE TRIGGER chat_outbox_agents AFTER UPDATE OF presence ON agents
-                FOR EACH ROW WHEN (OLD.presence IS DISTINCT FROM NEW.presence)
-                EXECUTE FUNCTION chat_outbox_presence();
+            EXECUTE 'CREATE TRIGGER chat_outbox_messages AFTER INSERT ON messages'
+                    ' FOR EACH ROW EXECUTE FUNCTION chat_outbox_message()';
+            EXECUTE 'CREATE TRIGGER chat_outbox_conversations AFTER UPDATE ON conversations'
+                    ' FOR EACH ROW EXECUTE FUNCTION chat_outbox_conversation()';
+            EXECUTE 'CREATE TRIGGER chat_outbox_notes AFTER INSERT ON notes'
+                    ' FOR EACH ROW EXECUTE FUNCTION chat_outbox_note()';
+            EXECUTE 'CREATE TRIGGER chat_outbox_agents AFTER UPDATE OF presence ON agents'
+                    ' FOR EACH ROW WHEN (OLD.presence IS DISTINCT FROM NEW.presence)'
+                    ' EXECUTE FUNCTION chat_outbox_presence()';
         END IF;
     ELSIF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'chat_outbox_messages'
                      AND tgrelid = 'messages'::regclass) THEN
-        DROP TRIGGER chat_outbox_messages ON messages;
-        DROP TRIGGER chat_outbox_conversations ON conversations;
-        DROP TRIGGER chat_outbox_notes ON notes;
-        DROP TRIGGER chat_outbox_agents ON agents;
+        EXECUTE 'DROP TRIGGER chat_outbox_messages ON messages';
+        EXECUTE 'DROP TRIGGER chat_outbox_conversations ON conversations';
+        EXECUTE 'DROP TRIGGER chat_outbox_notes ON notes';
+        EXECUTE 'DROP TRIGGER chat_outbox_agents ON agents';
     END IF;
 END
 $$;

@@ -349,7 +349,8 @@ ok(!(grep { $_->{event}{type} =~ /^(typing|read|message\.created)$/ } @{ receive
    'nothing it did not subscribe to (and never typing or read)');
 
 # --- cleanup: the triggers go with the last webhook --------------------------------------------
-for my $id (map { $_->{id} } @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} }) {
+for my $id (map { $_->{id} } grep { $_->{url} =~ /\?run=\Q$run\E$/ }
+            @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} }) {
     $ng->delete("$C/admin/webhooks/$id", headers => $admin);
 }
 $ng->delete("$C2/admin/webhooks/$hook2->{id}", headers => $admin2);

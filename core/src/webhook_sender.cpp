@@ -49,6 +49,8 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
     std::unique_ptr<Timer> tick;
     std::list<std::unique_ptr<Delivery>> flying;
     bool claiming = false;
+    bool claim_soon = false;
+    static constexpr std::uint64_t kSoonMs = 50;
     SenderStats st;
 
     Impl(EventLoop& l, pg::Pool& p, SenderConfig c, std::function<void(const std::string&)> lg)
@@ -69,6 +71,13 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
         if (tick) tick->arm(ms);
     }
 
+    // A claim within kSoonMs (after the one running, if any), however many ask.
+    void soon() {
+        if (claim_soon) return;
+        claim_soon = true;
+        if (!claiming) arm(kSoonMs);
+    }
+
     // Claims what this worker has room for; again at once when the claim came back full.
     void claim() noexcept {
         try {
@@ -76,6 +85,7 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
             const int room = cfg.max_in_flight - static_cast<int>(flying.size());
             if (room <= 0) return arm(cfg.tick_ms);
             claiming = true;
+            claim_soon = false;
             const auto lease = cfg.timeout_ms + 20000;
             std::weak_ptr<Impl> self = weak_from_this();
             pg.query("SELECT webhook_id::text, outbox_id::text, url, secret, body FROM chat_webhook_claim($1, $2, $3)",
@@ -95,7 +105,7 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
                                        std::string(q.get(i, 3)), std::string(q.get(i, 4))};
                              me->begin(std::move(c));
                          }
-                         me->arm(q.rows() >= room ? 0 : me->cfg.tick_ms);
+                         me->arm(q.rows() >= room ? 0 : me->claim_soon ? kSoonMs : me->cfg.tick_ms);
                      });
         } catch (const std::exception& e) {
             claiming = false;
@@ -220,8 +230,10 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
                          auto me = self.lock();
                          if (!me) return;
                          if (!r.ok()) me->log("recording a webhook delivery to " + url + " failed: " + r.error().message);
-                         // a conversation's next event may be due now
-                         me->arm(0);
+                         // a conversation's next event may be due now: claim soon, once for
+                         // every delivery that ends meanwhile (a claim per delivery kept
+                         // Postgres busy with claims under load)
+                         me->soon();
                      });
             std::weak_ptr<Impl> self = weak_from_this();
             loop.post([self, d] {

@@ -85,6 +85,9 @@ BEGIN
                                                            'conversation_id', NEW.id)
                                    FROM agents a WHERE a.id = NEW.assigned_agent_id));
     END IF;
+    IF NOT (want && ARRAY['conversation.updated', 'chat.closed', 'conversation.rated']) THEN
+        RETURN NULL;
+    END IF;
     IF (NEW.status, NEW.assigned_agent_id, NEW.department_id, NEW.priority, NEW.tags, NEW.context,
         NEW.customer_id, NEW.offline, NEW.rating_score, NEW.rating_comment, NEW.last_seq,
         NEW.requested_agent_at, NEW.closed_at)
@@ -219,6 +222,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'webhook not found' USING ERRCODE = 'CH404';
     END IF;
+    DELETE FROM webhook_deliveries WHERE webhook_id = p_id;
     DELETE FROM outbox o WHERE o.site = p_site
        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.outbox_id = o.id);
     PERFORM chat_webhook_triggers();
@@ -243,6 +247,7 @@ BEGIN
           FROM webhook_deliveries d
          WHERE d.next_attempt_at <= clock_timestamp()
            AND (d.leased_until IS NULL OR d.leased_until <= clock_timestamp())
+           AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id)
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
                             WHERE e.webhook_id = d.webhook_id AND e.order_key = d.order_key
                               AND e.outbox_id < d.outbox_id)
@@ -251,7 +256,9 @@ BEGIN
            FOR UPDATE OF d SKIP LOCKED
     ), busy AS (
         SELECT d.webhook_id, count(*) AS n FROM webhook_deliveries d
-         WHERE d.leased_until > clock_timestamp() GROUP BY d.webhook_id
+         WHERE d.leased_until IS NOT NULL AND d.leased_until > clock_timestamp()
+           AND d.webhook_id IN (SELECT due.webhook_id FROM due)
+         GROUP BY d.webhook_id
     ), pick AS (
         SELECT x.webhook_id, x.outbox_id
           FROM (SELECT due.*, row_number() OVER (PARTITION BY due.webhook_id ORDER BY due.next_attempt_at) AS k
@@ -299,7 +306,11 @@ BEGIN
     END IF;
     IF p_ok THEN
         DELETE FROM webhook_deliveries WHERE webhook_id = p_webhook AND outbox_id = p_outbox;
-        UPDATE webhooks SET last_delivered_at = clock_timestamp() WHERE id = p_webhook;
+        -- at most once a second: every delivery rewriting the webhook's one row is churn
+        UPDATE webhooks SET last_delivered_at = clock_timestamp()
+         WHERE id = p_webhook
+           AND (last_delivered_at IS NULL OR last_delivered_at < clock_timestamp() - interval '1 second'
+                OR last_delivered_at < last_error_at);
     ELSE
         SELECT created_at INTO born FROM outbox WHERE id = p_outbox;
         IF born < clock_timestamp() - p_give_up_s * interval '1 second' THEN
@@ -330,7 +341,7 @@ CREATE OR REPLACE FUNCTION chat_webhook_status() RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'webhooks', (SELECT count(*) FROM webhooks),
-        'backlog', (SELECT count(*) FROM webhook_deliveries),
+        'backlog', (SELECT count(*) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id),
         'failing', (SELECT count(*) FROM webhooks
                      WHERE last_error_at IS NOT NULL
                        AND last_error_at > coalesce(last_delivered_at, '-infinity')))

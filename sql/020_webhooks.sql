@@ -6,14 +6,15 @@
 -- webhook drops them, so a database without webhooks pays nothing on its write path.
 
 -- A webhook of a site: its URL (unique on the site), the event types it wants, and the secret
--- the bodies are signed with (never returned by the API).
+-- the bodies are signed with: encrypted by core with a key derived from chat_secret
+-- ("v1:" base64 of AES-256-GCM, chat::webhook::seal_secret), never returned by the API.
 CREATE TABLE webhooks (
     id                 uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     site               text        NOT NULL DEFAULT 'default'
         CONSTRAINT webhooks_site_check CHECK (site ~ '^[a-z0-9][a-z0-9._-]{0,62}$'),
     url                text        NOT NULL CHECK (length(url) BETWEEN 8 AND 2048),
     events             text[]      NOT NULL CHECK (cardinality(events) BETWEEN 1 AND 16),
-    secret             text        NOT NULL CHECK (length(secret) BETWEEN 16 AND 256),
+    secret             text        NOT NULL CHECK (length(secret) BETWEEN 16 AND 512),  -- sealed by core
     created_at         timestamptz NOT NULL DEFAULT now(),
     last_delivered_at  timestamptz,
     last_error         text,

@@ -1,5 +1,6 @@
 // The admin API of webhooks (list, create, delete) on the admin's site; the fields' rules are
 // chat::webhook::check_fields, the SQL is sql/functions/97_webhooks.sql.
+#include <span>
 #include <string>
 
 #include "agent_util.h"
@@ -31,6 +32,12 @@ void Service::admin_create_webhook(const Principal& p, std::string_view body, Do
         if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
         auto fields = webhook::check_fields(parsed.value());
         if (!fields.ok()) return fail(done, fields.error().code, fields.error().message);
+        // stored encrypted under a key derived from chat_secret (chat::webhook::seal_secret)
+        std::string nonce(12, '\0');
+        loop_.random_bytes(std::as_writable_bytes(std::span(nonce.data(), nonce.size())));
+        std::string sealed = webhook::seal_secret(secret_, *fields.value().find_string("secret"), nonce);
+        if (sealed.empty()) return fail(done, Errc::internal, "encrypting the webhook's secret failed");
+        fields.value().set("secret", json::Value(std::move(sealed)));
         run("SELECT chat_admin_webhook_create($1::jsonb, $2)::text", {json::to_string(fields.value()), p.site},
             [](std::string_view text, bool) { return pick(text, {"webhook"}, 201, Effects::none); },
             std::move(done));

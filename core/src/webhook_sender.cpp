@@ -127,7 +127,9 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
             if (!cfg.allow_private && !public_address(url.value().ip, url.value().v6))
                 return finish(raw, false, "refused: " + url.value().ip +
                                               " is a private address (chat_webhook_private off)");
-            raw->out = request(url.value(), raw->job.body, signature(raw->job.secret, raw->job.body));
+            auto secret = open_secret(cfg.chat_secret, raw->job.secret);
+            if (!secret.ok()) return finish(raw, false, secret.error().message);
+            raw->out = request(url.value(), raw->job.body, signature(secret.value(), raw->job.body));
 
             sockaddr_storage ss{};
             socklen_t len = 0;

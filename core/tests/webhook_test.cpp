@@ -101,6 +101,23 @@ TEST(Webhook, TheSignatureIsTheHexHmacSha256OfTheBody) {
               "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(Webhook, ASecretIsStoredSealedAndOpensOnlyWithTheSameChatSecret) {
+    const std::string key(32, 'k');
+    const std::string sealed = chat::webhook::seal_secret(key, "0123456789abcdef", "nonce-12byte");
+    ASSERT_TRUE(sealed.starts_with("v1:")) << sealed;
+    EXPECT_EQ(sealed.find("0123456789abcdef"), std::string::npos);
+    auto opened = chat::webhook::open_secret(key, sealed);
+    ASSERT_TRUE(opened.ok());
+    EXPECT_EQ(opened.value(), "0123456789abcdef");
+    EXPECT_FALSE(chat::webhook::open_secret(std::string(32, 'j'), sealed).ok()) << "another chat_secret";
+    std::string tampered = sealed;
+    tampered[10] = tampered[10] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(chat::webhook::open_secret(key, tampered).ok());
+    EXPECT_FALSE(chat::webhook::open_secret(key, "0123456789abcdef").ok()) << "not sealed";
+    EXPECT_FALSE(chat::webhook::open_secret(key, "v1:").ok());
+    EXPECT_EQ(chat::webhook::seal_secret(key, "x", "short"), "");
+}
+
 TEST(Webhook, TheRequestIsAPostWithTheSignatureAndTheBody) {
     auto u = parse_url("http://127.0.0.1:9/in");
     ASSERT_TRUE(u.ok());

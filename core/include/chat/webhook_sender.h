@@ -38,6 +38,7 @@ struct SenderConfig {
     int max_in_flight = 64;             // per worker
     int per_webhook = 16;               // leases per webhook at a time, over every node
     int give_up_s = 24 * 3600;          // an event older than this is dropped after its next failure
+    std::string chat_secret;            // the key webhook secrets are stored under (seal_secret)
 };
 
 struct SenderStats {

@@ -117,6 +117,9 @@ typedef struct {
     ngx_msec_t                  login_window;
     ngx_uint_t                  login_queue;     /* logins in progress, worker */
     ngx_uint_t                  login_address_queue;
+
+    ngx_msec_t                  webhook_backoff; /* first retry's delay */
+    ngx_flag_t                  webhook_private; /* private addresses ok */
 } ngx_http_chat_main_conf_t;
 
 #define NGX_HTTP_CHAT_COOKIE_SECURE_OFF   0

@@ -225,5 +225,22 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
                                                      std::move(d));
       }, NULL },
 
+    { NGX_HTTP_CHAT_READ, "v1/admin/webhooks", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_webhooks(*c.agent, std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_POST, "v1/admin/webhooks", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_create_webhook(*c.agent, c.body,
+                                                      std::move(d));
+      }, NULL },
+
+    { NGX_HTTP_DELETE, "v1/admin/webhooks/{id}", NGX_HTTP_CHAT_AGENT,
+      [](ngx_http_chat_c c, ngx_http_chat_d d) {
+          ngx_http_chat_agents().admin_delete_webhook(*c.agent, c.id,
+                                                      std::move(d));
+      }, NULL },
+
     { 0, NULL, ngx_http_chat_auth_none, 0, NULL, NULL }
 };

@@ -137,6 +137,20 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       0,
       NULL },
 
+    { ngx_string("chat_webhook_backoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chat_main_conf_t, webhook_backoff),
+      NULL },
+
+    { ngx_string("chat_webhook_private"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chat_main_conf_t, webhook_private),
+      NULL },
+
     { ngx_string("chat_ws_max_message"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -279,6 +293,8 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
     cmcf->rate.burst = NGX_CONF_UNSET_UINT;
     cmcf->agent_grace = NGX_CONF_UNSET_MSEC;
     cmcf->retention = NGX_CONF_UNSET;
+    cmcf->webhook_backoff = NGX_CONF_UNSET_MSEC;
+    cmcf->webhook_private = NGX_CONF_UNSET;
     cmcf->ws_max_message = NGX_CONF_UNSET_SIZE;
     cmcf->login_failures = NGX_CONF_UNSET_UINT;     /* chat_login_limit */
 
@@ -300,6 +316,20 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(cmcf->agent_grace,
                              chat::limits::kAgentGraceMsDefault);
     ngx_conf_init_value(cmcf->retention, 0);
+    ngx_conf_init_msec_value(cmcf->webhook_backoff,
+                             chat::limits::kWebhookBackoffDefaultMs);
+    ngx_conf_init_value(cmcf->webhook_private, 0);
+
+    if (!chat::limits::kWebhookBackoffMs.contains(
+            (std::int64_t) cmcf->webhook_backoff))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "chat_webhook_backoff must be %s",
+                           chat::limits::range_text(
+                               chat::limits::kWebhookBackoffMs).c_str());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
     if (cmcf->login_failures == NGX_CONF_UNSET_UINT) {
         ngx_http_chat_login_store(cmcf, chat::config::LoginLimit{});
     }

@@ -11,6 +11,7 @@
 #include "ngx_http_chat_executor.h"
 #include "ngx_http_chat_loop.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -25,6 +26,7 @@
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
 #include "chat/retention.h"
+#include "chat/webhook_sender.h"
 
 
 /*
@@ -112,6 +114,8 @@ struct ngx_http_chat_worker_state_t {
     ngx_http_chat_zone_t                   *zone;
     ngx_msec_t                              grace;
     ngx_http_chat_worker_t                  view;
+    /* last: destroyed first, before the pool and loop it uses */
+    std::unique_ptr<chat::webhook::Sender>  webhooks;
 };
 
 static std::unique_ptr<ngx_http_chat_worker_state_t>  ngx_http_chat_state;
@@ -382,6 +386,21 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                     chat::retention::next_sweep_ms(st->retention_s,
                                                    std::nullopt));
             }
+
+            chat::webhook::SenderConfig  wc;
+
+            wc.backoff_ms = cmcf->webhook_backoff;
+            wc.allow_private = cmcf->webhook_private != 0;
+            wc.chat_secret = std::string(ngx_http_chat_sv(cmcf->secret));
+            wc.tick_ms = std::min<std::uint64_t>(1000,
+                             std::max<std::uint64_t>(50, wc.backoff_ms / 2));
+
+            st->webhooks = std::make_unique<chat::webhook::Sender>(
+                *st->loop, *st->pg, wc, [](const std::string &m) {
+                    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                                  "chat: %s", m.c_str());
+                });
+            st->webhooks->start();
         }
 
         if (cmcf->redis_ip.len) {

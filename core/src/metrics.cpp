@@ -38,6 +38,10 @@ const Metric kList[] = {
      [](S s) { return count(s.counts.queue_length); }},
     {"agents_online", "agents_online", "agents online", Kind::gauge,
      [](S s) { return count(s.counts.agents_online); }},
+    {"webhooks.backlog", "webhooks_backlog", "webhook deliveries pending", Kind::gauge,
+     [](S s) { return count(s.counts.webhooks_backlog); }},
+    {"webhooks.failing", "webhooks_failing", "webhooks whose last delivery attempt failed", Kind::gauge,
+     [](S s) { return count(s.counts.webhooks_failing); }},
 
     {"zone.name", "", "name of the chat shared-memory zone", Kind::label,
      [](S s) { return from(s.zone, [](const Sources::Zone& z) -> Reading { return z.name; }); }},

@@ -65,8 +65,10 @@ void Service::counts(std::function<void(Counts)> done) noexcept {
         // the queue index (conversations_dept_queue_idx leads with site).
         pg_->query(
             "SELECT NULL::text, (SELECT count(*) FROM conversations WHERE status = 'agent' AND assigned_agent_id IS NULL),"
-            " (SELECT count(*) FROM agents WHERE presence = 'online' AND deleted_at IS NULL)"
-            " UNION ALL (SELECT site, coalesce(q.n, 0), coalesce(o.n, 0)"
+            " (SELECT count(*) FROM agents WHERE presence = 'online' AND deleted_at IS NULL),"
+            " (SELECT count(*) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id),"
+            " (SELECT count(*) FROM webhooks WHERE last_error_at > coalesce(last_delivered_at, '-infinity'))"
+            " UNION ALL (SELECT site, coalesce(q.n, 0), coalesce(o.n, 0), NULL, NULL"
             " FROM (SELECT site, count(*) AS n FROM conversations"
             "        WHERE status = 'agent' AND assigned_agent_id IS NULL GROUP BY site) q"
             " FULL JOIN (SELECT s AS site, count(*) AS n FROM agents, unnest(sites) s"
@@ -81,6 +83,8 @@ void Service::counts(std::function<void(Counts)> done) noexcept {
                             if (r.is_null(i, 0)) {
                                 c.queue_length = count_of(r.get(i, 1));
                                 c.agents_online = count_of(r.get(i, 2));
+                                c.webhooks_backlog = count_of(r.get(i, 3));
+                                c.webhooks_failing = count_of(r.get(i, 4));
                             } else if (c.sites.size() < kStatusSitesMax) {
                                 c.sites.push_back(SiteCounts{std::string(r.get(i, 0)), count_of(r.get(i, 1)),
                                                              count_of(r.get(i, 2))});

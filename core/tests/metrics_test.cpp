@@ -18,6 +18,8 @@ Sources full() {
     s.worker_pid = 4242;
     s.cache = {3, 1, 2};
     s.counts = {5, 2, {}};
+    s.counts.webhooks_backlog = 12;
+    s.counts.webhooks_failing = 1;
     s.zone = Sources::Zone{"chat", 10485760, 81920, 2550, 2530};
     s.sockets_open = 7;
     chat::pg::PoolStats ps;
@@ -48,7 +50,7 @@ TEST(Metrics, TheJsonHasEveryFieldOfStatusInItsPlace) {
     EXPECT_EQ(chat::metrics::render_json(full()),
               R"({"worker_pid":4242,)"
               R"("cache":{"conversations":3,"evictions":1,"alloc_failures":2},)"
-              R"("queue_length":5,"agents_online":2,)"
+              R"("queue_length":5,"agents_online":2,"webhooks":{"backlog":12,"failing":1},)"
               R"("zone":{"name":"chat","size":10485760,"used":81920,"pages":2550,"free_pages":2530},)"
               R"("sockets":{"open":7},)"
               R"("postgres":{"state":"up","pool_size":4,"connected":3,"connecting":1,"busy":1,"queued":0,)"
@@ -63,7 +65,8 @@ TEST(Metrics, WhatIsNotConfiguredIsDisabledOrLeftOutAndUnknownCountsAreNull) {
     s.worker_pid = 1;
     EXPECT_EQ(chat::metrics::render_json(s),
               R"({"worker_pid":1,"cache":{"conversations":0,"evictions":0,"alloc_failures":0},)"
-              R"("queue_length":null,"agents_online":null,"sockets":{"open":0},)"
+              R"("queue_length":null,"agents_online":null,"webhooks":{"backlog":null,"failing":null},)"
+              R"("sockets":{"open":0},)"
               R"("postgres":{"state":"disabled"},"redis":{"state":"disabled"},"sites":null})");
     std::string prom = chat::metrics::render_prometheus(s);
     EXPECT_EQ(prom.find("queue_length"), std::string::npos);
@@ -98,6 +101,8 @@ TEST(Metrics, PrometheusShowsEveryNumberOfTheJson) {
     EXPECT_NE(prom.find("\nnginx_chat_postgres_up 1\n"), std::string::npos);
     EXPECT_NE(prom.find("\nnginx_chat_redis_up 0\n"), std::string::npos);
     EXPECT_NE(prom.find("\nnginx_chat_queue_length 5\n"), std::string::npos);
+    EXPECT_NE(prom.find("\nnginx_chat_webhooks_backlog 12\n"), std::string::npos);
+    EXPECT_NE(prom.find("\nnginx_chat_webhooks_failing 1\n"), std::string::npos);
 }
 
 TEST(Metrics, NamesAreUniqueCountersEndInTotalAndObjectsAreContiguous) {

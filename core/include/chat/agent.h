@@ -278,6 +278,13 @@ public:
     void admin_update_canned(const Principal& p, std::string_view id, std::string_view body, Done done) noexcept;
     // DELETE /admin/canned/{id}: 204.
     void admin_delete_canned(const Principal& p, std::string_view id, Done done) noexcept;
+    // GET /admin/webhooks: 200 {"webhooks": [Webhook]} of p.site (never a secret).
+    void admin_webhooks(const Principal& p, Done done) noexcept;
+    // POST /admin/webhooks {"url", "events", "secret"}: 201 {"webhook"}; 409 conflict on a url
+    // the site has; 422 naming the field (chat::webhook::check_fields).
+    void admin_create_webhook(const Principal& p, std::string_view body, Done done) noexcept;
+    // DELETE /admin/webhooks/{id}: 204; another site's id is 404.
+    void admin_delete_webhook(const Principal& p, std::string_view id, Done done) noexcept;
 
 private:
     void totp_switch(const Principal& p, std::string_view body, bool enable, Done done) noexcept;

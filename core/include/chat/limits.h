@@ -139,6 +139,21 @@ inline constexpr Range kCannedTitleChars{1, 200};
 inline constexpr Range kCannedTextChars{1, 10000};
 // GET /agent/conversations?q= (full-text search over message text)
 inline constexpr Range kSearchQueryChars{1, 200};
+// --- webhooks (sql/020_webhooks.sql, API.md "Webhooks") -----------------------------
+
+// The event types a webhook may subscribe to (chat_webhook_event_types(), sql/functions/97_webhooks.sql).
+inline constexpr std::array<std::string_view, 8> kWebhookEvents{
+    "message.created",        "conversation.updated", "agent.assigned",            "chat.closed",
+    "agent.presence.changed", "note.created",         "conversation.offline_reply", "conversation.rated"};
+inline constexpr Range kWebhookUrlBytes{8, 2048};
+inline constexpr Range kWebhookSecretBytes{16, 256};
+inline constexpr std::size_t kWebhookEventsMax = kWebhookEvents.size();
+inline constexpr std::uint64_t kWebhookTimeoutMs = 10000;   // connect + send + status line
+inline constexpr std::uint64_t kWebhookBackoffDefaultMs = 5000;  // chat_webhook_backoff
+inline constexpr Range kWebhookBackoffMs{10, 600000};
+inline constexpr int kWebhookGiveUpS = 24 * 3600;  // retried for 24 h, then dropped
+inline constexpr std::size_t kWebhookStatusLineMax = 1024;  // bytes read of an answer
+
 // --- messages, conversations, pages ----------------------------------------------
 
 inline constexpr std::size_t kMessageMaxDefault = 4000;     // characters; chat_message_max

@@ -40,6 +40,8 @@ struct Counts {
     std::int64_t queue_length = -1;   // conversations waiting for an agent, every site
     std::int64_t agents_online = -1;  // agents online, deleted ones excepted, each once
     std::vector<SiteCounts> sites;    // by name, at most kStatusSitesMax
+    std::int64_t webhooks_backlog = -1;  // webhook deliveries pending, every site
+    std::int64_t webhooks_failing = -1;  // webhooks whose last attempt failed
 };
 
 // Every callback runs exactly once, from the loop, never inside the call.

@@ -164,7 +164,12 @@ function enterApp(): void {
   if (!me) return;
   knownAgents.set(me.id, me);
   const logout = h("button", { class: "btn ghost", type: "button" }, "Sign out");
-  logout.addEventListener("click", async () => { try { await api("POST", "/agent/logout", {}); } catch { /* */ } showLogin(); });
+  logout.addEventListener("click", async () => {
+    try { await api("POST", "/agent/logout", {}); } catch { /* */ }
+    // signing out forgets the screen (the next one to sign in starts in the inbox); an expired token keeps it
+    screen = "inbox"; setHash();
+    showLogin();
+  });
   app.replaceChildren(
     h("header", { class: "topbar" },
       h("h1", { class: "brand" }, "nginx-chat ", h("span", null, "Support")),

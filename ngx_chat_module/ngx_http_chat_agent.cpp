@@ -61,12 +61,14 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
           ngx_http_chat_agents().totp_setup(*c.agent, std::move(d));
       }, NULL },
 
-    { NGX_HTTP_POST, "v1/agent/totp/enable", NGX_HTTP_CHAT_AGENT,
+    { NGX_HTTP_POST, "v1/agent/totp/enable", ngx_http_chat_auth_agent,
+      NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
           ngx_http_chat_agents().totp_enable(*c.agent, c.body, std::move(d));
       }, NULL },
 
-    { NGX_HTTP_POST, "v1/agent/totp/disable", NGX_HTTP_CHAT_AGENT,
+    { NGX_HTTP_POST, "v1/agent/totp/disable", ngx_http_chat_auth_agent,
+      NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
           ngx_http_chat_agents().totp_disable(*c.agent, c.body, std::move(d));
       }, NULL },

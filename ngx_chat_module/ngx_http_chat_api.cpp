@@ -240,9 +240,10 @@ ngx_http_chat_route_rate(ngx_http_request_t *r, const ngx_http_chat_route_t *rt)
 
 
 /*
- * An agent route's chat_rate (an expensive read: GET /agent/reports): one
- * bucket per agent, in the table of the sessions' buckets under a key no
- * session id can take. 0 to go on, else the milliseconds until a token.
+ * An agent route's chat_rate (an expensive read, GET /agent/reports; the
+ * TOTP code checks of /agent/totp/enable and /disable): one bucket per
+ * agent, in the table of the sessions' buckets under a key no session id
+ * can take. 0 to go on, else the milliseconds until a token.
  */
 static ngx_msec_t
 ngx_http_chat_route_agent_rate(ngx_http_request_t *r,

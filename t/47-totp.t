@@ -305,6 +305,30 @@ my $stolen = login($MAIN, $other, $pass, code_at($secret, $step));
 is($stolen->{status}, 500, "a box copied to another agent's row does not open there (500, logged)");
 like(join('', do { open my $fh, '<', $ng->dir . '/error.log' or die $!; <$fh> }),
      qr/TOTP secret does not open with this chat_secret/, 'error.log says why');
+# --- code checks are rate limited: chat_rate per agent on enable and disable -------------
+
+my $slow = ChatTest::start_nginx(workers => 1, http => 'chat_rate 1r/m burst=2;');
+my $guesser = "t47.rate.$run";
+$c = req($MAIN, 'POST', '/chat/api/v1/admin/agents', headers => bearer($admin->{json}{token}),
+         json => { username => $guesser, password => $pass, display_name => 'T47 Guesser', role => 'agent',
+                   max_active_chats => 2 });
+is($c->{status}, 201, 'an agent who will guess codes');
+my $gauth = bearer(login($MAIN, $guesser, $pass)->{json}{token});
+my $slow_req = sub {
+    my ($path, $json) = @_;
+    my $res = HTTP::Tiny->new(timeout => 20)->request('POST', $slow->url($path),
+        { headers => { %$gauth, 'content-type' => 'application/json' }, content => $JSON->encode($json // {}) });
+    return { status => $res->{status}, headers => $res->{headers} };
+};
+is($slow_req->('/chat/api/v1/agent/totp/setup')->{status}, 200, 'with chat_rate 1r/m burst=2: setup');
+my @guesses = map { $slow_req->('/chat/api/v1/agent/totp/enable', { code => sprintf('%06d', 111111 * $_) }) } 1 .. 3;
+is($guesses[0]{status}, 403, '... a wrong code: 403');
+is($guesses[1]{status}, 403, '... a second wrong code: 403');
+is($guesses[2]{status}, 429, '... the third guess at once: 429, the code is not even checked');
+ok($guesses[2]{headers}{'retry-after'}, '... with Retry-After');
+$slow->stop;
+ChatTest::sql("UPDATE agents SET deleted_at = now() WHERE username = '$guesser'");
+
 ChatTest::sql("UPDATE agents SET deleted_at = now() WHERE username IN ('$user', '$other')");
 ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT')");
 

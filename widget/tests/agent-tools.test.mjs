@@ -7,7 +7,7 @@
 // through the API with their bearer token.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, RUN, launch, shot, inShadow, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, inShadow, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent, apiOk } from "./helpers.mjs";
 import { audit } from "./a11y.mjs";
 
 assert.ok(await agentApiAvailable(), "the agent API answers (API.md: agent endpoints)");
@@ -22,16 +22,7 @@ after(async () => {
   await removeFreshAgents();
 });
 
-async function call(method, path, token, body) {
-  const r = await fetch(API + path, {
-    method,
-    headers: { "X-Chat-Csrf": "1", ...(token ? { Authorization: "Bearer " + token } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const j = r.status === 204 ? null : await r.json().catch(() => null);
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
-}
+const call = (method, path, token, body) => apiOk(token, method, path, body);
 /** a customer with a conversation (and a name, when given) who says `text` */
 async function customer({ name, text } = {}) {
   const s = await call("POST", "/session", null, {});

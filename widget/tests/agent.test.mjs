@@ -9,7 +9,7 @@
 // this run, wherever it sits.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, RUN, launch, shot, customerConversation, agentApiAvailable, ADMIN, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent, talkToPerson } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, customerConversation, agentApiAvailable, ADMIN, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent, talkToPerson, dashboardLogin } from "./helpers.mjs";
 
 assert.ok(await agentApiAvailable(), "the agent API answers (API.md: agent endpoints)");
 
@@ -17,17 +17,7 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); await removeFreshAgents(); });
 
-async function login(context, who) {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("dashboard error:", e.message));
-  page.on("dialog", (d) => d.accept());
-  await page.goto(BASE + "/chat/agent/");
-  await page.getByTestId("agent-username").fill(who.username);
-  await page.getByTestId("agent-password").fill(who.password);
-  await page.getByTestId("agent-login").click();
-  await page.getByTestId("agent-presence").waitFor();
-  return page;
-}
+const login = (context, who) => dashboardLogin(context, who, { acceptDialogs: true });
 /** picks a presence in the dashboard and waits for the server's 200 */
 async function setPresence(page, p) {
   const [res] = await Promise.all([

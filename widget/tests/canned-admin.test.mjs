@@ -3,7 +3,7 @@
 // is taken, and deletes it; each step is checked through the API. A supervisor has no such screen.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, RUN, ADMIN, launch, shot, agentApiAvailable, adminApi, freshAgent, removeFreshAgents } from "./helpers.mjs";
+import { BASE, RUN, ADMIN, launch, shot, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, dashboardLogin } from "./helpers.mjs";
 import { assertAccessible } from "./a11y.mjs";
 
 assert.ok(await agentApiAvailable(), "the agent API answers");
@@ -17,17 +17,7 @@ after(async () => {
   await removeFreshAgents();
 });
 
-async function login(context, who) {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("dashboard error:", e.message));
-  page.on("dialog", (d) => d.accept());
-  await page.goto(BASE + "/chat/agent/");
-  await page.getByTestId("agent-username").fill(who.username);
-  await page.getByTestId("agent-password").fill(who.password);
-  await page.getByTestId("agent-login").click();
-  await page.getByTestId("agent-presence").waitFor();
-  return page;
-}
+const login = (context, who) => dashboardLogin(context, who, { acceptDialogs: true });
 const byShortcut = async (s) => (await adminApi("GET", "/admin/canned")).canned.find((c) => c.shortcut === s);
 
 test("an admin adds, edits and deletes a canned reply in the browser; a taken shortcut is refused in words", async () => {

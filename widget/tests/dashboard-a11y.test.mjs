@@ -6,22 +6,12 @@
 // never falls back to the page when a view re-renders.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, RUN, launch, shot, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, ADMIN } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, ADMIN, apiOk } from "./helpers.mjs";
 import { assertAccessible } from "./a11y.mjs";
 
-const API = BASE + "/chat/api/v1";
 assert.ok(await agentApiAvailable(), "the agent API answers");
 
-async function call(token, method, path, body) {
-  const r = await fetch(API + path, {
-    method,
-    headers: { "X-Chat-Csrf": "1", ...(token ? { Authorization: "Bearer " + token } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const j = r.status === 204 ? null : await r.json().catch(() => null);
-  assert.ok(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
-}
+const call = apiOk;
 
 let browser, dept, kbd;
 before(async () => {

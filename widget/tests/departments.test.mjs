@@ -10,6 +10,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   BASE, RUN, ADMIN, launch, shot, inShadow, customerConversation, agentApiAvailable, adminApi, freshAgent, removeFreshAgents,
+  dashboardLogin,
 } from "./helpers.mjs";
 
 const API = BASE + "/chat/api/v1";
@@ -52,16 +53,7 @@ async function openWidget(context, path = "/product-mug.html") {
 const pick = (page, id) => page.locator(`[data-testid="chat-department"][data-department-id="${id}"]`);
 const focusedTestId = (page) => inShadow(page, (root) => root.activeElement && root.activeElement.getAttribute("data-testid"));
 
-async function login(context, who) {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("dashboard error:", e.message));
-  await page.goto(BASE + "/chat/agent/");
-  await page.getByTestId("agent-username").fill(who.username);
-  await page.getByTestId("agent-password").fill(who.password);
-  await page.getByTestId("agent-login").click();
-  await page.getByTestId("agent-presence").waitFor();
-  return page;
-}
+const login = (context, who) => dashboardLogin(context, who);
 /** the conversation's row in the Queue view (or in All, should the queue be longer than a page) */
 async function queueRow(agent, id) {
   await agent.getByTestId("agent-view-queue").click();

@@ -134,3 +134,55 @@ export async function talkToPerson(page, departmentId = "") {
   if (picker) await page.locator(`[data-testid="chat-department"][data-department-id="${departmentId}"]`).click();
   await page.getByTestId("chat-talk-to-agent").waitFor({ state: "hidden" });
 }
+
+// ---------------------------------------------------------------- calls and sign-ins shared by the suites
+
+/** an API call with a bearer token (a customer's or an agent's; none when null): {status, json} */
+export async function apiCall(token, method, path, body) {
+  const r = await fetch(API + path, {
+    method,
+    headers: { "X-Chat-Csrf": "1", ...(token ? { Authorization: "Bearer " + token } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.status, json: r.status === 204 ? null : await r.json().catch(() => null) };
+}
+
+/** the same call; the JSON answer, throwing on an HTTP error */
+export async function apiOk(token, method, path, body) {
+  const { status, json } = await apiCall(token, method, path, body);
+  if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** an agent's bearer token (POST /agent/login) */
+export async function agentToken(who) {
+  return (await apiOk(null, "POST", "/agent/login", { username: who.username, password: who.password })).token;
+}
+
+/** a new page of `context` with the dashboard signed in as `who` (confirm dialogs accepted when asked) */
+export async function dashboardLogin(context, who, { acceptDialogs = false } = {}) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("dashboard error:", e.message));
+  if (acceptDialogs) page.on("dialog", (d) => d.accept());
+  await page.goto(BASE + "/chat/agent/");
+  await page.getByTestId("agent-username").fill(who.username);
+  await page.getByTestId("agent-password").fill(who.password);
+  await page.getByTestId("agent-login").click();
+  await page.getByTestId("agent-presence").waitFor();
+  return page;
+}
+
+/** a department of this run whose only member stays offline (its chats wait, offline, for the
+ *  supervisor of this run), and that supervisor with a token; `remove()` deletes the department */
+export async function awayDesk(tag, departmentName, bossName) {
+  const member = await freshAgent(tag + "-away", { max_active_chats: 1, display_name: "Away Member" });
+  const r = await adminApi("POST", "/admin/departments", { name: departmentName + " " + RUN, strategy: "least_loaded", agent_ids: [member.id], hours: null });
+  const away = r.department || r;
+  const boss = await freshAgent(tag + "-boss", { role: "supervisor", max_active_chats: 20, display_name: bossName });
+  boss.token = await agentToken(boss);
+  return {
+    away, boss,
+    asBoss: (method, path, body) => apiOk(boss.token, method, path, body),
+    remove: () => adminApi("DELETE", `/admin/departments/${away.id}`).catch((e) => console.log("cleanup:", e.message)),
+  };
+}

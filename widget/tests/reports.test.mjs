@@ -6,22 +6,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { BASE, RUN, launch, shot, agentApiAvailable, adminApi, freshAgent, removeFreshAgents } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, dashboardLogin, apiCall } from "./helpers.mjs";
 import { assertAccessible } from "./a11y.mjs";
 
 const API = BASE + "/chat/api/v1";
 assert.ok(await agentApiAvailable(), "the agent API answers");
 
-/** a call with a bearer token (customer or agent); JSON answer, throws on HTTP errors */
-async function call(token, method, path, body) {
-  const r = await fetch(API + path, {
-    method,
-    headers: { "X-Chat-Csrf": "1", ...(token ? { Authorization: "Bearer " + token } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const j = r.status === 204 ? null : await r.json().catch(() => null);
-  return { status: r.status, json: j };
-}
+const call = apiCall;
 async function ok(token, method, path, body) {
   const r = await call(token, method, path, body);
   assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
@@ -59,16 +50,7 @@ after(async () => {
   await removeFreshAgents();
 });
 
-async function login(context, who) {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("dashboard error:", e.message));
-  await page.goto(BASE + "/chat/agent/");
-  await page.getByTestId("agent-username").fill(who.username);
-  await page.getByTestId("agent-password").fill(who.password);
-  await page.getByTestId("agent-login").click();
-  await page.getByTestId("agent-presence").waitFor();
-  return page;
-}
+const login = (context, who) => dashboardLogin(context, who);
 const card = (page, metric) => page.locator(`[data-testid="agent-report-card"][data-metric="${metric}"] .stat-value`).textContent();
 /** waits for the report that the last filter change asked for */
 async function showReport(page) {

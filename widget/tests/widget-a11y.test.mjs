@@ -9,41 +9,24 @@ import assert from "node:assert/strict";
 import * as esbuild from "esbuild";
 import { fileURLToPath } from "node:url";
 import {
-  BASE, RUN, launch, shot, inShadow, customerConversation, adminApi, freshAgent, removeFreshAgents, agentApiAvailable,
+  BASE, RUN, launch, shot, inShadow, customerConversation, removeFreshAgents, agentApiAvailable, awayDesk,
 } from "./helpers.mjs";
 import { assertAccessible } from "./a11y.mjs";
 
 const API = BASE + "/chat/api/v1";
 assert.ok(await agentApiAvailable(), "the agent API answers");
 
-let browser, away, boss;
+let browser, away, boss, asBoss, desk;
 before(async () => {
   browser = await launch();
-  const member = await freshAgent("a11y-away", { max_active_chats: 1, display_name: "Away Member" });
-  const r = await adminApi("POST", "/admin/departments", { name: "A11y " + RUN, strategy: "least_loaded", agent_ids: [member.id], hours: null });
-  away = r.department || r;
-  boss = await freshAgent("a11y-boss", { role: "supervisor", max_active_chats: 20, display_name: "Ana Lima" });
-  const login = await fetch(API + "/agent/login", {
-    method: "POST", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
-    body: JSON.stringify({ username: boss.username, password: boss.password }),
-  });
-  boss.token = (await login.json()).token;
+  desk = await awayDesk("a11y", "A11y", "Ana Lima");
+  ({ away, boss, asBoss } = desk);
 });
 after(async () => {
   await browser?.close();
-  if (away) await adminApi("DELETE", `/admin/departments/${away.id}`).catch((e) => console.log("cleanup:", e.message));
+  if (desk) await desk.remove();
   await removeFreshAgents();
 });
-
-async function asBoss(method, path, body) {
-  const r = await fetch(API + path, {
-    method, headers: { Authorization: "Bearer " + boss.token, "X-Chat-Csrf": "1", "Content-Type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const j = r.status === 204 ? null : await r.json().catch(() => null);
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
-}
 
 const focused = (page) => inShadow(page, (root) => {
   const a = root.activeElement;

@@ -7,41 +7,23 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  BASE, RUN, launch, shot, inShadow, customerConversation, adminApi, freshAgent, removeFreshAgents, agentApiAvailable,
+  BASE, RUN, launch, shot, inShadow, customerConversation, removeFreshAgents, agentApiAvailable, awayDesk,
 } from "./helpers.mjs";
 
 const API = BASE + "/chat/api/v1";
 assert.ok(await agentApiAvailable(), "the agent API answers");
 
-let browser, away, boss;
+let browser, away, asBoss, desk;
 before(async () => {
   browser = await launch();
-  const member = await freshAgent("rate-away", { max_active_chats: 1, display_name: "Away Member" });
-  const r = await adminApi("POST", "/admin/departments", { name: "Rate " + RUN, strategy: "least_loaded", agent_ids: [member.id], hours: null });
-  away = r.department || r;
-  boss = await freshAgent("rate-boss", { role: "supervisor", max_active_chats: 20, display_name: "Sam Rivera" });
-  const login = await fetch(API + "/agent/login", {
-    method: "POST", headers: { "Content-Type": "application/json", "X-Chat-Csrf": "1" },
-    body: JSON.stringify({ username: boss.username, password: boss.password }),
-  });
-  boss.token = (await login.json()).token;
+  desk = await awayDesk("rate", "Rate", "Sam Rivera");
+  ({ away, asBoss } = desk);
 });
 after(async () => {
   await browser?.close();
-  if (away) await adminApi("DELETE", `/admin/departments/${away.id}`).catch((e) => console.log("cleanup:", e.message));
+  if (desk) await desk.remove();
   await removeFreshAgents();
 });
-
-/** the supervisor of this run calls the agent API */
-async function asBoss(method, path, body) {
-  const r = await fetch(API + path, {
-    method, headers: { Authorization: "Bearer " + boss.token, "X-Chat-Csrf": "1", "Content-Type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const j = r.status === 204 ? null : await r.json().catch(() => null);
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
-  return j;
-}
 
 async function openWidget(context, path = "/product-mug.html") {
   const page = await context.newPage();

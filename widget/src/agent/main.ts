@@ -550,7 +550,9 @@ function renderOpen(): void {
     h("span", { class: "pill " + (c.status === "agent" && !c.assigned_agent ? "queue" : c.status) }, statusLabel(c)));
   if (!chatHead.firstChild) chatHead.append(backBtn, chatTitle, h("div", { class: "actions" }, claimBtn, transferBtn, closeBtn, detailsBtn));
   convTools.set(c);
-  const hadAction = [claimBtn, transferBtn, closeBtn].find((b) => b === document.activeElement);
+  // the action with the focus, or the one whose request is in flight (disabling a button drops its focus to the body)
+  const lost = document.activeElement === document.body || !document.activeElement;
+  const hadAction = [claimBtn, transferBtn, closeBtn].find((b) => b === document.activeElement || (lost && b.disabled));
   claimBtn.hidden = !(c.status === "agent" && !c.assigned_agent);
   transferBtn.hidden = closeBtn.hidden = c.status !== "agent" || !c.assigned_agent || !canReply(c);
   // an action that just went away (closed by anyone, claimed) hands the focus to the transcript

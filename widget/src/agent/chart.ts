@@ -25,9 +25,10 @@ export interface DayRow { date: string; conversations: number; escalated: number
 /** one <g class="day" data-date> per day of `days`, each with its total bar and its escalated bar */
 export function dayChart(days: DayRow[], label: string, desc: string, width = 720): SVGSVGElement {
   const id = "chart" + ++uid;
-  const W = Math.max(300, Math.min(720, width)), H = W < 500 ? 200 : 240, L = 36, R = 8, T = 10, B = 28;
-  const pw = W - L - R, ph = H - T - B;
   const { top, step } = niceMax(Math.max(0, ...days.map((d) => d.conversations)));
+  // the left margin fits the longest axis number (about 7 units per digit at 11 px)
+  const W = Math.max(300, Math.min(720, width)), H = W < 500 ? 200 : 240, L = Math.max(36, String(top).length * 7 + 12), R = 8, T = 10, B = 28;
+  const pw = W - L - R, ph = H - T - B;
   const y = (v: number) => T + ph - (v / top) * ph;
   const bw = pw / Math.max(1, days.length);
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${id}t ${id}d`, class: "chart", preserveAspectRatio: "xMidYMid meet" },

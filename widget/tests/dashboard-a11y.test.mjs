@@ -1,6 +1,6 @@
 // The dashboard's accessibility (issue 15) against the real stack: axe-core (a11y.mjs) on every
 // screen — login, inbox, an open conversation, reports, and the admin screens (agents,
-// departments, canned replies, FAQ) — at 390 and 1280 px with no serious or critical violation;
+// departments, canned replies, FAQ) — at 360 and 1280 px with no serious or critical violation;
 // then the agent's journey by keyboard alone (sign in, open the chat, reply, close) with a polite
 // live region that announces the customer's new message once, not the history, and focus that
 // never falls back to the page when a view re-renders.
@@ -46,10 +46,10 @@ async function tabTo(page, want, key = "Tab", max = 60) {
   assert.fail(`${want} not reached with ${key} (focus on ${await focused(page)})`);
 }
 
-test("every dashboard screen passes axe at 390 and 1280 px (no serious or critical violation)", async () => {
+test("every dashboard screen passes axe at 360 and 1280 px (no serious or critical violation)", async () => {
   const { id } = await escalatedCustomer("Does the mug fit in a dishwasher?");
-  for (const width of [390, 1280]) {
-    const context = await browser.newContext({ viewport: { width, height: width === 390 ? 844 : 900 }, isMobile: width === 390 });
+  for (const width of [360, 1280]) {
+    const context = await browser.newContext({ viewport: { width, height: width === 360 ? 780 : 900 }, isMobile: width === 360 });
     const page = await context.newPage();
     page.on("pageerror", (e) => console.log("dashboard error:", e.message));
     page.on("dialog", (d) => d.dismiss());

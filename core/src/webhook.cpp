@@ -9,11 +9,11 @@
 #include <array>
 #include <charconv>
 #include <cstring>
-#include <memory>
+#include <span>
 
-#include "chat/base64.h"
 #include "chat/json.h"
 #include "chat/limits.h"
+#include "chat/secret_box.h"
 
 namespace chat::webhook {
 
@@ -160,64 +160,31 @@ Result<json::Value> check_fields(const json::Value& in) noexcept {
 
 namespace {
 
-constexpr std::string_view kSealPrefix = "v1:";
-constexpr std::size_t kNonceBytes = 12, kTagBytes = 16;
+// a webhook's secret is a secret_box of its own purpose (label), like an agent's TOTP secret
+constexpr std::string_view kBoxLabel = "nginx-chat webhook secret v1";
+constexpr std::string_view kBoxAad = "webhook";
 
-// The AES-256 key of webhook secrets, derived from chat_secret.
-bool seal_key(std::string_view chat_secret, unsigned char (&key)[32]) {
-    static constexpr std::string_view label = "chat webhook secret";
-    unsigned int len = 0;
-    return HMAC(EVP_sha256(), chat_secret.data(), static_cast<int>(chat_secret.size()),
-                reinterpret_cast<const unsigned char*>(label.data()), label.size(), key, &len) != nullptr &&
-           len == 32;
+Result<secret_box::Key> box_key(std::string_view chat_secret) noexcept {
+    return secret_box::derive_key(std::as_bytes(std::span(chat_secret.data(), chat_secret.size())), kBoxLabel);
 }
-
-struct CipherFree {
-    void operator()(EVP_CIPHER_CTX* c) const noexcept { EVP_CIPHER_CTX_free(c); }
-};
 
 }  // namespace
 
 std::string seal_secret(std::string_view chat_secret, std::string_view secret, std::string_view nonce) {
-    unsigned char key[32];
-    if (nonce.size() != kNonceBytes || !seal_key(chat_secret, key)) return {};
-    std::unique_ptr<EVP_CIPHER_CTX, CipherFree> ctx(EVP_CIPHER_CTX_new());
-    std::string out(nonce);
-    out.resize(kNonceBytes + secret.size() + kTagBytes);
-    auto* o = reinterpret_cast<unsigned char*>(out.data());
-    int n = 0, m = 0;
-    if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key,
-                                   reinterpret_cast<const unsigned char*>(nonce.data())) != 1 ||
-        EVP_EncryptUpdate(ctx.get(), o + kNonceBytes, &n, reinterpret_cast<const unsigned char*>(secret.data()),
-                          static_cast<int>(secret.size())) != 1 ||
-        EVP_EncryptFinal_ex(ctx.get(), o + kNonceBytes + n, &m) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, o + kNonceBytes + secret.size()) != 1)
-        return {};
-    return std::string(kSealPrefix) + base64::encode(std::string_view(out));
+    auto key = box_key(chat_secret);
+    if (!key.ok()) return {};
+    auto box = secret_box::seal(key.value(), std::as_bytes(std::span(nonce.data(), nonce.size())), secret, kBoxAad);
+    return box.ok() ? std::move(box.value()) : std::string();
 }
 
 Result<std::string> open_secret(std::string_view chat_secret, std::string_view sealed) noexcept {
     try {
         const Error bad{Errc::internal, "the webhook's secret cannot be decrypted (was chat_secret changed?)"};
-        if (!sealed.starts_with(kSealPrefix)) return bad;
-        auto raw = base64::decode(sealed.substr(kSealPrefix.size()));
-        if (!raw.ok() || raw.value().size() < kNonceBytes + kTagBytes) return bad;
-        const std::string& r = raw.value();
-        unsigned char key[32];
-        if (!seal_key(chat_secret, key)) return bad;
-        const std::size_t len = r.size() - kNonceBytes - kTagBytes;
-        std::string out(len, '\0');
-        std::string tag = r.substr(kNonceBytes + len);
-        std::unique_ptr<EVP_CIPHER_CTX, CipherFree> ctx(EVP_CIPHER_CTX_new());
-        int n = 0, m = 0;
-        const auto* in = reinterpret_cast<const unsigned char*>(r.data());
-        if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key, in) != 1 ||
-            EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &n, in + kNonceBytes,
-                              static_cast<int>(len)) != 1 ||
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag.data()) != 1 ||
-            EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + n, &m) != 1)
-            return bad;
-        return out;
+        auto key = box_key(chat_secret);
+        if (!key.ok()) return bad;
+        auto opened = secret_box::open(key.value(), sealed, kBoxAad);
+        if (!opened.ok()) return bad;
+        return std::move(opened.value());
     } catch (const std::exception& e) {
         return Error{Errc::internal, e.what()};
     }

@@ -104,7 +104,7 @@ TEST(Webhook, TheSignatureIsTheHexHmacSha256OfTheBody) {
 TEST(Webhook, ASecretIsStoredSealedAndOpensOnlyWithTheSameChatSecret) {
     const std::string key(32, 'k');
     const std::string sealed = chat::webhook::seal_secret(key, "0123456789abcdef", "nonce-12byte");
-    ASSERT_TRUE(sealed.starts_with("v1:")) << sealed;
+    ASSERT_TRUE(sealed.starts_with("v1.")) << sealed;
     EXPECT_EQ(sealed.find("0123456789abcdef"), std::string::npos);
     auto opened = chat::webhook::open_secret(key, sealed);
     ASSERT_TRUE(opened.ok());
@@ -114,7 +114,7 @@ TEST(Webhook, ASecretIsStoredSealedAndOpensOnlyWithTheSameChatSecret) {
     tampered[10] = tampered[10] == 'A' ? 'B' : 'A';
     EXPECT_FALSE(chat::webhook::open_secret(key, tampered).ok());
     EXPECT_FALSE(chat::webhook::open_secret(key, "0123456789abcdef").ok()) << "not sealed";
-    EXPECT_FALSE(chat::webhook::open_secret(key, "v1:").ok());
+    EXPECT_FALSE(chat::webhook::open_secret(key, "v1.").ok());
     EXPECT_EQ(chat::webhook::seal_secret(key, "x", "short"), "");
 }
 

@@ -39,10 +39,10 @@ bool public_address(std::string_view ip, bool v6) noexcept;
 // in the order given). Missing fields are bad_request; bad ones validation naming the field.
 Result<json::Value> check_fields(const json::Value& in) noexcept;
 
-// A webhook's secret at rest: AES-256-GCM under a key derived from chat_secret
-// (HMAC-SHA256(chat_secret, "chat webhook secret")), stored as "v1:" base64(nonce | ciphertext
-// | tag); random_nonce is 12 random bytes. open_secret fails (Errc::internal) on anything else
-// or a changed chat_secret.
+// A webhook's secret at rest: a secret_box (AES-256-GCM, "v1." text) under the key derived
+// from chat_secret for webhook secrets (HKDF label of its own); random_nonce is 12 random
+// bytes (seal_secret answers "" otherwise). open_secret fails (Errc::internal) on anything
+// else or a changed chat_secret.
 std::string seal_secret(std::string_view chat_secret, std::string_view secret, std::string_view random_nonce);
 Result<std::string> open_secret(std::string_view chat_secret, std::string_view sealed) noexcept;
 

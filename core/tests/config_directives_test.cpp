@@ -57,7 +57,9 @@ TEST(ConfigRedis, NamesTheBadAddress) {
 
 class ConfigSecretFile : public ::testing::Test {
 protected:
-    std::string path_ = ::testing::TempDir() + "chat_secret_test.key";
+    // one file per test: ctest runs the tests of this fixture in parallel processes
+    std::string path_ = ::testing::TempDir() + "chat_secret_test." +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".key";
     void write(const std::string& content) {
         std::ofstream(path_, std::ios::binary) << content;
     }

@@ -7,7 +7,7 @@
 // through the API with their bearer token.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, RUN, launch, shot, inShadow, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent, apiOk } from "./helpers.mjs";
+import { BASE, RUN, launch, shot, inShadow, agentApiAvailable, adminApi, freshAgent, removeFreshAgents, waitForNoFreeAgent, apiOk, dashboardLogin } from "./helpers.mjs";
 import { audit } from "./a11y.mjs";
 
 assert.ok(await agentApiAvailable(), "the agent API answers (API.md: agent endpoints)");
@@ -30,17 +30,7 @@ async function customer({ name, text } = {}) {
   if (text) await call("POST", "/messages", s.token, { text, client_id: crypto.randomUUID() });
   return { token: s.token, id: s.conversation.id };
 }
-async function login(context, who) {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("dashboard error:", e.message));
-  page.on("dialog", (d) => d.accept());
-  await page.goto(BASE + "/chat/agent/");
-  await page.getByTestId("agent-username").fill(who.username);
-  await page.getByTestId("agent-password").fill(who.password);
-  await page.getByTestId("agent-login").click();
-  await page.getByTestId("agent-presence").waitFor();
-  return page;
-}
+const login = (context, who) => dashboardLogin(context, who, { acceptDialogs: true });
 /** axe-core (a11y.mjs's rules) on the parts this file is about: no violation of any impact there */
 const PARTS = [".conv-tools", ".notes-box", ".finder", "#agent-canned-list:not([hidden])", "dialog.shortcuts[open]", ".convlist .more", ".chat-head"];
 async function assertPartsAccessible(page, label) {

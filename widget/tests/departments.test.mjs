@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import {
   BASE, RUN, ADMIN, launch, shot, inShadow, customerConversation, agentApiAvailable, adminApi, freshAgent, removeFreshAgents,
   dashboardLogin,
+  openWidget,
 } from "./helpers.mjs";
 
 const API = BASE + "/chat/api/v1";
@@ -42,14 +43,6 @@ after(async () => {
   await removeFreshAgents();
 });
 
-async function openWidget(context, path = "/product-mug.html") {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("page error:", e.message));
-  await page.goto(BASE + path);
-  await page.getByTestId("chat-launcher").click();
-  await page.locator('[data-testid="chat-message"][data-sender="bot"]').first().waitFor();
-  return page;
-}
 const pick = (page, id) => page.locator(`[data-testid="chat-department"][data-department-id="${id}"]`);
 const focusedTestId = (page) => inShadow(page, (root) => root.activeElement && root.activeElement.getAttribute("data-testid"));
 

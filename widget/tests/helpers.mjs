@@ -186,3 +186,13 @@ export async function awayDesk(tag, departmentName, bossName) {
     remove: () => adminApi("DELETE", `/admin/departments/${away.id}`).catch((e) => console.log("cleanup:", e.message)),
   };
 }
+
+/** a new page of `context` on a shop page with the widget opened and the bot's greeting shown */
+export async function openWidget(context, path = "/product-mug.html") {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("page error:", e.message));
+  await page.goto(BASE + path);
+  await page.getByTestId("chat-launcher").click();
+  await page.locator('[data-testid="chat-message"][data-sender="bot"]').first().waitFor();
+  return page;
+}

@@ -8,6 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   BASE, RUN, launch, shot, inShadow, customerConversation, removeFreshAgents, agentApiAvailable, awayDesk,
+  openWidget,
 } from "./helpers.mjs";
 
 const API = BASE + "/chat/api/v1";
@@ -25,14 +26,6 @@ after(async () => {
   await removeFreshAgents();
 });
 
-async function openWidget(context, path = "/product-mug.html") {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("page error:", e.message));
-  await page.goto(BASE + path);
-  await page.getByTestId("chat-launcher").click();
-  await page.locator('[data-testid="chat-message"][data-sender="bot"]').first().waitFor();
-  return page;
-}
 const focused = (page) => inShadow(page, (root) => {
   const a = root.activeElement;
   return a ? (a.getAttribute("data-testid") || a.tagName.toLowerCase()) + (a.dataset.score ? ":" + a.dataset.score : "") : null;

@@ -1,6 +1,6 @@
 // The dashboard's accessibility (issue 15) against the real stack: axe-core (a11y.mjs) on every
 // screen — login, inbox, an open conversation, reports, and the admin screens (agents,
-// departments, canned replies, FAQ) — at 360 and 1280 px with no serious or critical violation;
+// departments, canned replies, FAQ, webhooks) — at 360 and 1280 px with no serious or critical violation;
 // then the agent's journey by keyboard alone (sign in, open the chat, reply, close) with a polite
 // live region that announces the customer's new message once, not the history, and focus that
 // never falls back to the page when a view re-renders.
@@ -75,7 +75,7 @@ test("every dashboard screen passes axe at 360 and 1280 px (no serious or critic
     await page.getByTestId("agent-reports").click();
     await page.getByTestId("agent-chart").waitFor();
     await assertAccessible(page, `reports ${width}px`);
-    for (const [name, ready] of [["Agents", "tbody tr"], ["Departments", "tbody tr"], ["Canned replies", "tbody tr"], ["FAQ", "tbody tr"]]) {
+    for (const [name, ready] of [["Agents", "tbody tr"], ["Departments", "tbody tr"], ["Canned replies", "tbody tr"], ["FAQ", "tbody tr"], ["Webhooks", ".webhooks li"]]) {
       await page.getByRole("button", { name, exact: true }).click();
       await page.locator(".admin-page h2").filter({ hasText: name }).waitFor();
       await page.locator(ready).first().waitFor();

@@ -1,5 +1,5 @@
 // The agent dashboard at /chat/agent/: inbox (views, conversation, context, reply),
-// presence, notifications, and for admins the Agents, Departments and FAQ screens.
+// presence, notifications, and for admins the Agents, Departments, FAQ and Webhooks screens.
 // Speaks only ../../../shared/API.md. Customer text is only ever set with textContent.
 import { h, uuid, timeOf, ago, api as rawApi, HttpError, sleep, wsUrl } from "../shared/util";
 import { Live } from "../shared/live";
@@ -8,6 +8,7 @@ import { ConvTools, Notes, CannedPicker, Filters, loadDepartments, type ToolsHos
 import { installShortcuts } from "./shortcuts";
 import { renderReports } from "./reports";
 import { renderCannedAdmin } from "./canned";
+import { renderWebhooksAdmin } from "./webhooks";
 import { askTotpCode, isTotpRequired, renderTwoFactor, totpCode } from "./totp";
 
 type View = "active" | "queue" | "closed" | "all";
@@ -19,7 +20,7 @@ const app = document.getElementById("app")!;
 
 let token: string | undefined;
 let me: Agent | null = null;
-let screen: "inbox" | "agents" | "departments" | "faq" | "reports" | "canned" | "twofactor" = "inbox";
+let screen: "inbox" | "agents" | "departments" | "faq" | "reports" | "canned" | "webhooks" | "twofactor" = "inbox";
 let view: View = "active";
 const lists: Record<View, Conversation[]> = { active: [], queue: [], closed: [], all: [] };
 const more: Record<View, boolean> = { active: false, queue: false, closed: false, all: false };
@@ -208,7 +209,7 @@ presenceSel.addEventListener("change", async () => {
 function navItems(): [typeof screen, string][] {
   const items: [typeof screen, string][] = [["inbox", "Inbox"]];
   if (me && me.role !== "agent") items.push(["reports", "Reports"]);
-  if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["canned", "Canned replies"], ["faq", "FAQ"]);
+  if (me && me.role === "admin") items.push(["agents", "Agents"], ["departments", "Departments"], ["canned", "Canned replies"], ["faq", "FAQ"], ["webhooks", "Webhooks"]);
   items.push(["twofactor", "Two-factor"]);
   return items;
 }
@@ -224,7 +225,7 @@ function renderNav(): void {
   const items = navItems();
   const hadFocus = nav.contains(document.activeElement);
   nav.replaceChildren(...items.map(([s, label]) => {
-    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null, "data-testid": s === "reports" ? "agent-reports" : s === "twofactor" ? "agent-twofactor" : null }, label);
+    const b = h("button", { type: "button", class: "navbtn" + (screen === s ? " on" : ""), "aria-current": screen === s ? "page" : null, "data-testid": s === "reports" ? "agent-reports" : s === "twofactor" ? "agent-twofactor" : s === "webhooks" ? "agent-webhooks" : null }, label);
     b.addEventListener("click", () => {
       screen = s; renderNav(); renderScreen();
       setHash();
@@ -241,6 +242,7 @@ function renderScreen(): void {
   else if (screen === "departments") renderDepartmentsAdmin();
   else if (screen === "reports") renderReports({ api, main, apiBase: API, token: () => token, errText, toast, field });
   else if (screen === "canned") renderCannedAdmin({ api, main, errText, toast, field });
+  else if (screen === "webhooks") renderWebhooksAdmin({ api, main, errText, toast, announce });
   else if (screen === "twofactor") { if (me) renderTwoFactor(main, api, me, (a) => { me = a; renderMe(); }); }
   else renderFaqAdmin();
 }

@@ -105,6 +105,7 @@ test("an admin creates a webhook with a generated secret; the receiver gets sign
   }, hook.id, { timeout: 30000 });
   assert.match(await r.textContent(), /Delivering/);
   assert.equal(await r.getByTestId("webhook-last-error").isVisible(), false);
+  await r.scrollIntoViewIfNeeded();
   await shot(page, "agent-webhooks-1280");
   await assertAccessible(page, "webhooks 1280px");
 
@@ -121,6 +122,7 @@ test("an admin creates a webhook with a generated secret; the receiver gets sign
   assert.ok((await err.textContent()).trim().length > 0, "the last error is written out");
   assert.match(await row(page, dead.id).textContent(), /Failing/, "failing, said in words");
   assert.equal((await byUrl(deadUrl)).last_error, (await err.textContent()), "the API's last_error");
+  await row(page, dead.id).scrollIntoViewIfNeeded();
   await shot(page, "agent-webhooks-failing-1280");
   await assertAccessible(page, "webhooks with a failing one 1280px");
 
@@ -178,6 +180,8 @@ test("a dismissed confirmation deletes nothing; the screen works at 360 px", asy
   assert.match(await row(page, webhook.id).textContent(), /chat\.closed.*note\.created/);
   assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, "no sideways scrolling at 360 px");
   await shot(page, "agent-webhooks-360");
+  await row(page, webhook.id).scrollIntoViewIfNeeded();
+  await shot(page, "agent-webhooks-360-row");
   await assertAccessible(page, "webhooks 360px");
   await row(page, webhook.id).getByTestId("webhook-delete").click();
   assert.equal(asked, 1, "asked first");

@@ -74,6 +74,8 @@ export function renderWebhooksAdmin(ctx: Ctx): void {
       h("code", null, '{"id", "type", "created_at", "data"}'), ", signed in the header ",
       h("code", null, "X-Chat-Signature: sha256=<hex HMAC-SHA256 of the body with the secret>"),
       ". Failed deliveries are retried with backoff for 24 hours."),
+    h("section", { class: "card", "aria-labelledby": "webhooks-list-title" },
+      h("div", { class: "list-head" }, listTitle, updated, refresh), list),
     notice,
     webhookForm(ctx, (w, secret) => {
       notice.replaceChildren(
@@ -84,9 +86,7 @@ export function renderWebhooksAdmin(ctx: Ctx): void {
       ctx.announce(`Webhook created for ${w.url}. Copy its secret now: it is not shown again.`);
       notice.focus();
       load();
-    }),
-    h("section", { class: "card", "aria-labelledby": "webhooks-list-title" },
-      h("div", { class: "list-head" }, listTitle, updated, refresh), list));
+    }));
   main.replaceChildren(page);
 
   function dismiss(): HTMLButtonElement {

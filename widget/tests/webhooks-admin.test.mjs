@@ -179,9 +179,11 @@ test("a dismissed confirmation deletes nothing; the screen works at 360 px", asy
   await row(page, webhook.id).waitFor();
   assert.match(await row(page, webhook.id).textContent(), /chat\.closed.*note\.created/);
   assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, "no sideways scrolling at 360 px");
+  assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll(".webhooks-page .card")].filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.className)),
+    [], "nothing wider than its card at 360 px");
   await shot(page, "agent-webhooks-360");
-  await row(page, webhook.id).scrollIntoViewIfNeeded();
-  await shot(page, "agent-webhooks-360-row");
+  await page.getByTestId("webhook-event").first().scrollIntoViewIfNeeded();
+  await shot(page, "agent-webhooks-360-form");
   await assertAccessible(page, "webhooks 360px");
   await row(page, webhook.id).getByTestId("webhook-delete").click();
   assert.equal(asked, 1, "asked first");

@@ -62,6 +62,14 @@ async function until(what, fn, ms = 30000) {
 test("an admin creates a webhook with a generated secret; the receiver gets signed events and the row shows them delivered", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await login(context, ADMIN);
+  // an admin's nine screen links leave the presence and Sign out on screen at laptop widths
+  for (const width of [1024, 800, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const el of [page.getByTestId("agent-presence"), page.getByRole("button", { name: "Sign out" }), page.getByTestId("agent-webhooks")]) {
+      const box = await el.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= width, `on screen at ${width} px`);
+    }
+  }
   await page.getByTestId("agent-webhooks").click();
   await page.getByRole("heading", { name: "Webhooks", exact: true }).waitFor();
   assert.equal(new URL(page.url()).hash, "#webhooks", "the screen has its address");

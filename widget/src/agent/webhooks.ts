@@ -97,14 +97,16 @@ export function renderWebhooksAdmin(ctx: Ctx): void {
 
   // rows are updated in place (keyed by id): a refresh never takes the focus away
   const rows = new Map<string, { li: HTMLLIElement; update: (w: Webhook) => void; failing: boolean }>();
+  const gone = new Set<string>(); // deleted here: an answer that was on its way keeps no row of them
   let first = true;
   let busy = false;
+  let again = false;
   async function load(manual = false): Promise<void> {
-    if (busy) return;
+    if (busy) { again = true; return; } // after a create during a refresh: once more when it ends
     busy = true;
     try {
       const r = await api<{ webhooks: Webhook[] }>("GET", "/admin/webhooks");
-      const ws = r.webhooks || [];
+      const ws = (r.webhooks || []).filter((w) => !gone.has(w.id));
       for (const [id, row] of rows) if (!ws.some((w) => w.id === id)) { row.li.remove(); rows.delete(id); }
       list.querySelector(".empty")?.remove();
       ws.forEach((w, i) => {
@@ -124,7 +126,10 @@ export function renderWebhooksAdmin(ctx: Ctx): void {
     } catch (e) {
       updated.textContent = "Couldn't load the webhooks: " + ctx.errText(e);
       if (manual) ctx.announce(updated.textContent);
-    } finally { busy = false; }
+    } finally {
+      busy = false;
+      if (again) { again = false; load(); }
+    }
   }
 
   function webhookRow(w: Webhook): { li: HTMLLIElement; update: (w: Webhook) => void; failing: boolean } {
@@ -152,7 +157,7 @@ export function renderWebhooksAdmin(ctx: Ctx): void {
       }
       // the focus goes to the next row's Delete, else the previous one's, else the list's title
       const next = (li.nextElementSibling || li.previousElementSibling)?.querySelector<HTMLButtonElement>('[data-testid="webhook-delete"]');
-      li.remove(); rows.delete(w.id);
+      li.remove(); rows.delete(w.id); gone.add(w.id);
       if (!rows.size && !list.querySelector(".empty")) list.appendChild(h("li", { class: "empty" }, "No webhooks yet."));
       (next || listTitle).focus();
       ctx.announce(`Webhook ${w.url} deleted.`);

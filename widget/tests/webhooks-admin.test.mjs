@@ -85,6 +85,10 @@ test("an admin creates a webhook with a generated secret; the receiver gets sign
   // shown once, with the focus on it
   await page.getByTestId("webhook-created").filter({ hasText: secret }).waitFor();
   assert.equal(await focused(page), "webhook-created");
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+  await page.getByTestId("webhook-secret-copy").click();
+  await page.getByTestId("agent-announcer").filter({ hasText: "Secret copied." }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret, "copied to the clipboard");
   assert.match(await page.getByTestId("agent-announcer").textContent(), /Webhook created/);
   assert.equal(await page.getByTestId("webhook-url").inputValue(), "", "the form is empty again");
   assert.equal(await page.getByTestId("webhook-secret").inputValue(), "");

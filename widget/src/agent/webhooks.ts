@@ -81,13 +81,30 @@ export function renderWebhooksAdmin(ctx: Ctx): void {
       notice.replaceChildren(
         h("p", null, h("strong", null, "Webhook created."), " Copy its secret to your receiver now: it is not shown again."),
         h("p", null, "Secret: ", h("code", { class: "secret", "data-testid": "webhook-created-secret" }, secret)),
-        dismiss());
+        h("div", { class: "form-actions" }, copy(secret), dismiss()));
       notice.hidden = false;
       ctx.announce(`Webhook created for ${w.url}. Copy its secret now: it is not shown again.`);
       notice.focus();
       load();
     }));
   main.replaceChildren(page);
+
+  /** copies the secret; where the clipboard is not allowed (plain http) selects it for Ctrl+C */
+  function copy(secret: string): HTMLButtonElement {
+    const b = h("button", { class: "btn small primary", type: "button", "data-testid": "webhook-secret-copy" }, "Copy the secret");
+    b.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(secret);
+        ctx.announce("Secret copied.");
+      } catch {
+        const code = notice.querySelector(".secret");
+        const sel = getSelection();
+        if (code && sel) { sel.selectAllChildren(code); }
+        ctx.announce("The secret is selected: press Ctrl+C to copy it.");
+      }
+    });
+    return b;
+  }
 
   function dismiss(): HTMLButtonElement {
     const b = h("button", { class: "btn small", type: "button" }, "I copied it");

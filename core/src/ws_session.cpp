@@ -340,4 +340,19 @@ void Session::on_standing(const agent::Standing* now) noexcept {
     }
 }
 
+void Session::on_ended(const std::unordered_set<std::string>& conversation_ids) noexcept {
+    try {
+        if (transport_.closing()) return;
+        if (agent_) {
+            std::erase_if(grants_, [&](const Grant& g) { return conversation_ids.count(g.conversation_id) > 0; });
+            return;
+        }
+        // a session still replaying may not know its conversation yet: its replay finds none
+        if (!conversation_id_.empty() && conversation_ids.count(conversation_id_))
+            transport_.close(kErased, "conversation deleted");
+    } catch (...) {
+        fail();
+    }
+}
+
 }  // namespace chat::ws

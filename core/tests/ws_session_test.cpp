@@ -374,4 +374,19 @@ TEST(WsSession, AnAgentTypesOnlyWhereItMayWriteAskingOnceForAWhile) {
     EXPECT_EQ(a.b.published.size(), 2u);
 }
 
+TEST(WsSession, AnAgentForgetsItsWriteAccessToADeletedConversation) {
+    Agent a("a1", "agent");
+    std::string typing = std::string(R"({"type":"typing","conversation_id":")") + kConv + R"(","typing":true})";
+    a.s->on_message(text(typing), 1000);
+    ASSERT_EQ(a.b.accesses.size(), 1u);
+    a.b.accesses[0].done(chat::agent::WriteAccess{true, "agent", "a1"});
+    a.s->on_ended({kOther});
+    a.s->on_message(text(typing), 1100);  // still cached
+    EXPECT_EQ(a.b.accesses.size(), 1u);
+    a.s->on_ended({kConv});
+    a.s->on_message(text(typing), 1200);  // asked again: the conversation is gone
+    EXPECT_EQ(a.b.accesses.size(), 2u);
+    EXPECT_FALSE(a.t.is_closing);
+}
+
 }  // namespace

@@ -337,16 +337,17 @@ $setup = req($MAIN, 'POST', '/chat/api/v1/agent/totp/setup', headers => $auth);
 is($setup->{status}, 200, 'the agent sets up a secret again');
 $secret = base32_decode($setup->{json}{secret});
 $step = fresh_step();
+my $r409 = req($LIMIT, 'POST', '/chat/api/v1/agent/totp/disable', headers => $auth,
+               json => { code => code_at($secret, $step) });
+is($r409->{status}, 409, 'a disable while disabled is 409 ...');
+is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE address = '$LIMIT'"), 0,
+   '... and does not count (no code was checked)');
 my @mixed = ((map { login($LIMIT, $user, "$pass-wrong") } 1 .. 3),
              (map { req($LIMIT, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth,
                         json => { code => wrong_code($secret, $step) }) } 1 .. 3));
 is_deeply([map { $_->{status} } @mixed], [(401) x 3, (403) x 3],
           'three wrong passwords (401) and three wrong codes on enable (403) from one address');
-my $r409 = req($LIMIT, 'POST', '/chat/api/v1/agent/totp/disable', headers => $auth,
-               json => { code => code_at($secret, $step) });
-is($r409->{status}, 409, 'a disable while disabled is 409 ...');
-is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE address = '$LIMIT'"), 6,
-   '... and does not count (no code was checked)');
+is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE address = '$LIMIT'"), 6, '... six failures counted');
 $r = req($LIMIT, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => { code => code_at($secret, $step) });
 is($r->{status}, 429, 'then enable with the right code is 429');
 ok(($r->{headers}{'retry-after'} // 0) >= 1, '... with Retry-After');

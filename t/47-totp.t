@@ -23,7 +23,8 @@ plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
 # login counts start from nothing whatever ran before.
 my $MAIN  = '127.0.0.46';
 my $LIMIT = '127.0.0.47';
-ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT')");
+my $THIRD = '127.0.0.48';
+ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT', '$THIRD')");
 
 my $ng = ChatTest::start_nginx(workers => 3,
     http => '    chat_login_limit failures=6 address=40 window=5m;');
@@ -264,6 +265,19 @@ is($login_locked->{status}, 429, 'the login of that username from that address i
 like($login_locked->{json}{error}{message}, qr/too many failed logins/, '... with the same answer');
 ChatTest::sql("DELETE FROM login_failures WHERE address = '$LIMIT'");
 
+# a stolen token on many addresses: on enable and disable the username's failures count
+# from every address
+@guess = map { my $from = $_; map { req($from, 'POST', '/chat/api/v1/agent/totp/disable', headers => $etoken,
+                                         json => { code => wrong_code($secret, $step) }) } 1 .. 3 } $MAIN, $THIRD;
+is_deeply([map { $_->{status} } @guess], [(403) x 6], 'three wrong codes on disable from each of two addresses');
+$locked = req($LIMIT, 'POST', '/chat/api/v1/agent/totp/disable', headers => $etoken,
+              json => { code => code_at($secret, $step) });
+is($locked->{status}, 429, 'then disable from a third address is 429 too');
+like($locked->{json}{error}{message}, qr/too many failed logins/, "... the login's answer");
+is(login($LIMIT, $user, $pass)->{json}{error}{code}, 'totp_required',
+   '... while the login from there is not locked (it counts per address)');
+ChatTest::sql("DELETE FROM login_failures WHERE username = lower('$user')");
+
 # --- disable ------------------------------------------------------------------------------
 
 $token = $elsewhere->{json}{token};
@@ -353,10 +367,13 @@ is($r->{status}, 429, 'then enable with the right code is 429');
 ok(($r->{headers}{'retry-after'} // 0) >= 1, '... with Retry-After');
 is(login($LIMIT, $user, $pass)->{status}, 429, '... as is the login with the right password');
 $r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => { code => code_at($secret, $step) });
-is($r->{status}, 200, 'from another address enable with the right code answers 200') or diag($r->{body});
-is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE address = '$MAIN' AND username = lower('$user')"), 0,
-   '... and a right code does not count');
+is($r->{status}, 429, '... and so is enable from another address (the username\'s failures count from anywhere there)');
+is(login($MAIN, $user, $pass)->{status}, 200, '... while the login from that address is not locked');
 ChatTest::sql("DELETE FROM login_failures WHERE address = '$LIMIT'");
+$r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => { code => code_at($secret, $step) });
+is($r->{status}, 200, 'once they are gone enable with the right code answers 200') or diag($r->{body});
+is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE username = lower('$user')"), 0,
+   '... and a right code does not count');
 
 # --- code checks are rate limited: chat_rate per agent on enable and disable -------------
 
@@ -383,7 +400,7 @@ $slow->stop;
 ChatTest::sql("UPDATE agents SET deleted_at = now() WHERE username = '$guesser'");
 
 ChatTest::sql("UPDATE agents SET deleted_at = now() WHERE username IN ('$user', '$other')");
-ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT')");
+ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT', '$THIRD')");
 
 $ng->stop;
 

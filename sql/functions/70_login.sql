@@ -11,7 +11,12 @@
 -- The same reservation (chat_login_reserve) stands before every other check of an agent's
 -- secret: the TOTP code of POST /agent/totp/enable and /disable (chat_agent_totp_begin,
 -- 72_totp.sql) counts under the agent's username exactly like a login, so the code cannot
--- be brute-forced there either, and a locked username is locked for both.
+-- be brute-forced there either, and a locked username is locked for both. There, whoever
+-- asks already holds the agent's token, so a botnet's many addresses must not multiply the
+-- guesses: the username's failures count from every address (p_any_address), under a
+-- second lock, of the username (taken after the address's: login never takes it, so no two
+-- transactions wait for each other's locks in opposite orders), which bounds the code checks
+-- of enable and disable as the address's lock bounds logins.
 --
 -- Why N concurrent guesses cannot slip through: chat_login_reserve first takes the
 -- transaction-level advisory lock of the address (both limits share the address, so one
@@ -38,10 +43,11 @@ CREATE OR REPLACE FUNCTION chat_login_lock_class() RETURNS int
 LANGUAGE sql IMMUTABLE AS $$ SELECT 72435120 $$;
 
 -- Reserves one attempt of p_username from p_address, or says it is limited (see the top):
--- {"limited": true, "retry_after": s} | {"limited": false, "attempt": id}. The address's
--- lock is held until the caller's transaction ends.
+-- {"limited": true, "retry_after": s} | {"limited": false, "attempt": id}. p_any_address:
+-- p_max_failures counts the username's failures from every address, not from p_address
+-- only. The locks are held until the caller's transaction ends.
 CREATE OR REPLACE FUNCTION chat_login_reserve(p_username text, p_address text,
-    p_max_failures int, p_max_address_failures int, p_window_s int)
+    p_max_failures int, p_max_address_failures int, p_window_s int, p_any_address bool)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     since timestamptz;
@@ -53,6 +59,9 @@ DECLARE
     attempt bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_login_lock_class(), hashtext(p_address));
+    IF p_any_address THEN
+        PERFORM pg_advisory_xact_lock(chat_login_lock_class(), hashtext('user:' || lower(p_username)));
+    END IF;
 
     since := clock_timestamp() - make_interval(secs => p_window_s);
     DELETE FROM login_failures
@@ -62,7 +71,7 @@ BEGIN
     SELECT count(*), min(at) INTO n_addr, oldest_addr FROM login_failures
      WHERE address = p_address AND at > since;
     SELECT count(*), min(at) INTO n_pair, oldest_pair FROM login_failures
-     WHERE username = lower(p_username) AND address = p_address AND at > since;
+     WHERE username = lower(p_username) AND (p_any_address OR address = p_address) AND at > since;
 
     IF n_addr >= p_max_address_failures THEN
         wait_s := extract(epoch FROM oldest_addr - since);
@@ -96,7 +105,7 @@ DECLARE
     attempt bigint;
     a agents;
 BEGIN
-    r := chat_login_reserve(p_username, p_address, p_max_failures, p_max_address_failures, p_window_s);
+    r := chat_login_reserve(p_username, p_address, p_max_failures, p_max_address_failures, p_window_s, false);
     IF (r->>'limited')::bool THEN
         RETURN r;
     END IF;

@@ -29,7 +29,8 @@ $$;
 
 -- POST /agent/totp/enable and /disable, before the code is checked: the attempt reserved
 -- under the agent's username and p_address like a login's (chat_login_reserve, 70_login.sql:
--- a wrong code is a failed login, and a locked username gets the login's 429), and what
+-- a wrong code is a failed login, and a locked username gets the login's 429; here the
+-- username's failures from every address count toward `failures`), and what
 -- core checks the code against. NULL for a deleted agent; {"limited": true, "retry_after"}
 -- | {"limited": false, "attempt", "box", "enabled", "last_step"}. The attempt stays (a
 -- failure) unless core takes it back (chat_agent_login_cancel: nothing to check the code
@@ -45,7 +46,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    r := chat_login_reserve(a.username, p_address, p_max_failures, p_max_address_failures, p_window_s);
+    r := chat_login_reserve(a.username, p_address, p_max_failures, p_max_address_failures, p_window_s, true);
     IF (r->>'limited')::bool THEN
         RETURN r;
     END IF;

@@ -231,6 +231,8 @@ like($out, qr/^sessions: 1 \(told [1-9]\d* nginx workers through Redis/m, '... a
 
 is($_->close_code(5), 4410, 'the erased customer\'s WebSocket is closed with 4410 on ' . $_->{node}) for @e_ws;
 is($e_ws[1]{close_reason}, 'conversation deleted', '... saying why');
+my $back = ChatWS->connect(port => $ng2->port, path => "$C/ws?after=0&token=$es->{token}");
+is($back && $back->close_code(5), 4410, 'a WebSocket opened again with the old token is closed with 4410 (not a reconnect code)');
 
 my $after = $ng->get("$C/conversation?after=0", headers => $eh);
 is($after->{status}, 404, 'at once the old token reads nothing (the cached copy is gone)');

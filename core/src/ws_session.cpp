@@ -284,7 +284,9 @@ void Session::replayed(Result<customer::Replay> res) {
     try {
         if (transport_.closing()) return;
         if (!res.ok()) {
-            transport_.close(CloseCode::internal, res.error().message);
+            // no conversation at all (erased, or deleted by retention): nothing to resume
+            transport_.close(res.error().code == Errc::not_found ? kErased : CloseCode::internal,
+                             res.error().message);
             return;
         }
 

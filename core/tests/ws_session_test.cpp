@@ -266,6 +266,13 @@ TEST(WsSession, AFailedReplayClosesWithItsReason) {
     EXPECT_EQ(c.t.reason, "database unavailable");
 }
 
+TEST(WsSession, ASessionWithoutAConversationClosesWith4410NotAReconnectCode) {
+    Customer c;  // e.g. its conversations were erased, and the old token came back
+    c.b.replays[0].done(chat::make_error(chat::Errc::not_found, "no conversation for this session"));
+    EXPECT_EQ(c.t.code, chat::ws::kErased);
+    EXPECT_EQ(c.t.reason, "no conversation for this session");
+}
+
 TEST(WsSession, ExcessTypingIsDroppedWithinTheTypingBudget) {
     Customer c;
     c.replay_done(0);

@@ -23,7 +23,8 @@
 //  - standing: StandingCheck (ws_standing.h) re-reads agents' standing; on_standing()
 //    keeps, promotes or closes (4401) the session;
 //  - erasure: on_ended() closes a customer session whose conversation was deleted (4410)
-//    and drops an agent session's cached write access to it.
+//    and drops an agent session's cached write access to it; a customer session whose
+//    replay finds no conversation at all (an erased session's token) closes with 4410 too.
 //
 // Lifetime. The host holds the session in a shared_ptr and destroys it when it frees
 // the socket. Every asynchronous completion holds a weak_ptr, so one that arrives for a

@@ -13,6 +13,7 @@ extern "C" {
 #include <ngx_thread_pool.h>
 }
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -367,6 +368,8 @@ ngx_int_t ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent);
 ngx_uint_t ngx_http_chat_ws_count(void);
 void ngx_http_chat_dispatch(const chat::events::Event &e) noexcept;
 void ngx_http_chat_ws_resume_all(std::string_view reason) noexcept;
+void ngx_http_chat_ws_end(std::span<const std::string> conversation_ids)
+    noexcept;
 char *ngx_http_chat_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

@@ -64,13 +64,15 @@ const ngx_http_chat_route_t  ngx_http_chat_agent_routes[] = {
     { NGX_HTTP_POST, "v1/agent/totp/enable", ngx_http_chat_auth_agent,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
-          ngx_http_chat_agents().totp_enable(*c.agent, c.body, std::move(d));
+          ngx_http_chat_agents().totp_enable(*c.agent, c.body,
+              ngx_http_chat_sv(c.r->connection->addr_text), std::move(d));
       }, NULL },
 
     { NGX_HTTP_POST, "v1/agent/totp/disable", ngx_http_chat_auth_agent,
       NGX_HTTP_CHAT_BODY|NGX_HTTP_CHAT_RATE,
       [](ngx_http_chat_c c, ngx_http_chat_d d) {
-          ngx_http_chat_agents().totp_disable(*c.agent, c.body, std::move(d));
+          ngx_http_chat_agents().totp_disable(*c.agent, c.body,
+              ngx_http_chat_sv(c.r->connection->addr_text), std::move(d));
       }, NULL },
 
     { NGX_HTTP_CHAT_READ, "v1/agent/conversations", NGX_HTTP_CHAT_AGENT,

@@ -57,6 +57,11 @@ struct ngx_http_chat_bus_sink_t : chat::bus::Sink {
             /* no memory for the key: the entry expires with its TTL */
         }
     }
+
+    void end(std::span<const std::string> conversation_ids) noexcept override
+    {
+        ngx_http_chat_ws_end(conversation_ids);
+    }
 };
 
 
@@ -253,9 +258,11 @@ ngx_http_chat_retention_sweep(ngx_http_chat_worker_state_t *st)
 /*
  * The sessions whose conversations retention or `chatctl erase` deleted:
  * their cached copies go, so a cached GET /conversation never serves a
- * deleted conversation. Redis tells every worker at once (chatctl publishes
- * a forget message, bus::Bus::heard); this poll is what also works without
- * Redis, and catches a message that was missed.
+ * deleted conversation, and the sockets of those conversations close (4410).
+ * Redis tells every worker at once (chatctl publishes forget and end
+ * messages, bus::Bus::heard); this poll is what also works without Redis,
+ * catches a message that was missed, and is how retention's deletions reach
+ * the sockets.
  */
 static void
 ngx_http_chat_erasures(ngx_http_chat_worker_state_t *st)
@@ -268,6 +275,8 @@ ngx_http_chat_erasures(ngx_http_chat_worker_state_t *st)
                 for (const auto &k : res.value().sessions) {
                     ngx_http_chat_cache_remove(st->zone, k);
                 }
+
+                ngx_http_chat_ws_end(res.value().conversations);
 
                 st->erased_after = res.value().last;
 

@@ -357,6 +357,19 @@ ngx_http_chat_ws_resume_all(std::string_view reason) noexcept
 }
 
 
+/*
+ * These conversations were deleted (chat_retention, `chatctl erase`): their
+ * customers' sockets close with 4410, and agents' sessions forget them.
+ */
+void
+ngx_http_chat_ws_end(std::span<const std::string> conversation_ids) noexcept
+{
+    if (!conversation_ids.empty()) {
+        ngx_http_chat_ws_hub.end(conversation_ids);
+    }
+}
+
+
 /* reads what the client sent, once the socket's session is authenticated */
 static void
 ngx_http_chat_ws_receive(ngx_http_chat_socket_t *s)

@@ -1,9 +1,9 @@
 # Agent second factor (API.md "Agent second factor (TOTP, RFC 6238)"): setup gives a
 # base32 secret and its otpauth:// URL, enable takes a code of the step before, now or
 # after and nothing further, login then answers totp_required without a code and 401 with
-# a wrong one, a code is used once, failures count toward chat_login_limit, disable takes
-# a code, chatctl agent totp-reset turns it off for a lost phone, and the database holds
-# the secret only encrypted.
+# a wrong one, a code is used once, failures (at login, enable and disable alike) count
+# toward chat_login_limit, disable takes a code, chatctl agent totp-reset turns it off for
+# a lost phone, and the database holds the secret only encrypted.
 use strict;
 use warnings;
 use FindBin;
@@ -23,7 +23,8 @@ plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
 # login counts start from nothing whatever ran before.
 my $MAIN  = '127.0.0.46';
 my $LIMIT = '127.0.0.47';
-ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT')");
+my $THIRD = '127.0.0.48';
+ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT', '$THIRD')");
 
 my $ng = ChatTest::start_nginx(workers => 3,
     http => '    chat_login_limit failures=6 address=40 window=5m;');
@@ -166,6 +167,10 @@ is($r->{status}, 200, 'enable with the code of the step before now answers 200')
 is($r->{json}{agent}{totp_enabled}, JSON::PP::true, 'the Agent says totp_enabled true');
 is($r->{json}{agent}{username}, $user, '... of the agent');
 
+is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE username = lower('$user') AND address = '$MAIN'"), 3,
+   "the three wrong codes counted as failed logins of the agent's username (the right one and the malformed ones did not)");
+ChatTest::sql("DELETE FROM login_failures WHERE address = '$MAIN'");
+
 my $me = req($MAIN, 'GET', '/chat/api/v1/agent/me', headers => $auth);
 is($me->{status}, 200, 'the token of before stays valid');
 is($me->{json}{agent}{totp_enabled}, JSON::PP::true, 'GET /agent/me says totp_enabled true');
@@ -240,6 +245,39 @@ my $elsewhere = login($MAIN, $user, $pass, code_at($secret, $step + 1));
 is($elsewhere->{status}, 200, 'while from another address the agent logs in') or diag($elsewhere->{body});
 ChatTest::sql("DELETE FROM login_failures WHERE address = '$LIMIT'");
 
+# --- wrong codes on disable count toward the same limit ------------------------------------
+
+my $etoken = bearer($elsewhere->{json}{token});
+ChatTest::sql("UPDATE agents SET totp_last_step = NULL WHERE username = '$user'");
+$step = fresh_step();
+my @guess = map { req($LIMIT, 'POST', '/chat/api/v1/agent/totp/disable', headers => $etoken,
+                      json => { code => wrong_code($secret, $step) }) } 1 .. 6;
+is_deeply([map { $_->{status} } @guess], [(403) x 6], 'six wrong codes on disable are each 403');
+my $locked = req($LIMIT, 'POST', '/chat/api/v1/agent/totp/disable', headers => $etoken,
+                 json => { code => code_at($secret, $step) });
+is($locked->{status}, 429, 'then disable with the right code is 429: they counted toward chat_login_limit');
+is($locked->{json}{error}{code}, 'rate_limited', '... rate_limited');
+like($locked->{json}{error}{message}, qr/too many failed logins/, "... the login's answer");
+ok(($locked->{headers}{'retry-after'} // 0) >= 1, '... with Retry-After');
+is(ChatTest::sql("SELECT totp_enabled FROM agents WHERE username = '$user'"), 't', '... and the code was not checked');
+my $login_locked = login($LIMIT, $user, $pass, code_at($secret, $step));
+is($login_locked->{status}, 429, 'the login of that username from that address is locked too');
+like($login_locked->{json}{error}{message}, qr/too many failed logins/, '... with the same answer');
+ChatTest::sql("DELETE FROM login_failures WHERE address = '$LIMIT'");
+
+# a stolen token on many addresses: on enable and disable the username's failures count
+# from every address
+@guess = map { my $from = $_; map { req($from, 'POST', '/chat/api/v1/agent/totp/disable', headers => $etoken,
+                                         json => { code => wrong_code($secret, $step) }) } 1 .. 3 } $MAIN, $THIRD;
+is_deeply([map { $_->{status} } @guess], [(403) x 6], 'three wrong codes on disable from each of two addresses');
+$locked = req($LIMIT, 'POST', '/chat/api/v1/agent/totp/disable', headers => $etoken,
+              json => { code => code_at($secret, $step) });
+is($locked->{status}, 429, 'then disable from a third address is 429 too');
+like($locked->{json}{error}{message}, qr/too many failed logins/, "... the login's answer");
+is(login($LIMIT, $user, $pass)->{json}{error}{code}, 'totp_required',
+   '... while the login from there is not locked (it counts per address)');
+ChatTest::sql("DELETE FROM login_failures WHERE username = lower('$user')");
+
 # --- disable ------------------------------------------------------------------------------
 
 $token = $elsewhere->{json}{token};
@@ -305,6 +343,38 @@ my $stolen = login($MAIN, $other, $pass, code_at($secret, $step));
 is($stolen->{status}, 500, "a box copied to another agent's row does not open there (500, logged)");
 like(join('', do { open my $fh, '<', $ng->dir . '/error.log' or die $!; <$fh> }),
      qr/TOTP secret does not open with this chat_secret/, 'error.log says why');
+# --- wrong codes on enable count with failed logins, under one limit ----------------------
+
+# ($auth is a token of $user's; their TOTP starts from nothing)
+ChatTest::sql("UPDATE agents SET totp_enabled = false, totp_secret = NULL, totp_last_step = NULL WHERE username = '$user'");
+$setup = req($MAIN, 'POST', '/chat/api/v1/agent/totp/setup', headers => $auth);
+is($setup->{status}, 200, 'the agent sets up a secret again');
+$secret = base32_decode($setup->{json}{secret});
+$step = fresh_step();
+my $r409 = req($LIMIT, 'POST', '/chat/api/v1/agent/totp/disable', headers => $auth,
+               json => { code => code_at($secret, $step) });
+is($r409->{status}, 409, 'a disable while disabled is 409 ...');
+is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE address = '$LIMIT'"), 0,
+   '... and does not count (no code was checked)');
+my @mixed = ((map { login($LIMIT, $user, "$pass-wrong") } 1 .. 3),
+             (map { req($LIMIT, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth,
+                        json => { code => wrong_code($secret, $step) }) } 1 .. 3));
+is_deeply([map { $_->{status} } @mixed], [(401) x 3, (403) x 3],
+          'three wrong passwords (401) and three wrong codes on enable (403) from one address');
+is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE address = '$LIMIT'"), 6, '... six failures counted');
+$r = req($LIMIT, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => { code => code_at($secret, $step) });
+is($r->{status}, 429, 'then enable with the right code is 429');
+ok(($r->{headers}{'retry-after'} // 0) >= 1, '... with Retry-After');
+is(login($LIMIT, $user, $pass)->{status}, 429, '... as is the login with the right password');
+$r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => { code => code_at($secret, $step) });
+is($r->{status}, 429, '... and so is enable from another address (the username\'s failures count from anywhere there)');
+is(login($MAIN, $user, $pass)->{status}, 200, '... while the login from that address is not locked');
+ChatTest::sql("DELETE FROM login_failures WHERE address = '$LIMIT'");
+$r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => { code => code_at($secret, $step) });
+is($r->{status}, 200, 'once they are gone enable with the right code answers 200') or diag($r->{body});
+is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE username = lower('$user')"), 0,
+   '... and a right code does not count');
+
 # --- code checks are rate limited: chat_rate per agent on enable and disable -------------
 
 my $slow = ChatTest::start_nginx(workers => 1, http => 'chat_rate 1r/m burst=2;');
@@ -330,7 +400,7 @@ $slow->stop;
 ChatTest::sql("UPDATE agents SET deleted_at = now() WHERE username = '$guesser'");
 
 ChatTest::sql("UPDATE agents SET deleted_at = now() WHERE username IN ('$user', '$other')");
-ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT')");
+ChatTest::sql("DELETE FROM login_failures WHERE address IN ('$MAIN', '$LIMIT', '$THIRD')");
 
 $ng->stop;
 

@@ -1,11 +1,12 @@
 # Webhooks (API.md "Webhooks (transactional outbox)", "Admin"): the admin API (201, 409 on a
-# url the site has, 422 naming bad fields, 400 for missing ones, 403 for non-admins, the secret
-# never read back, another site's id 404); deliveries POSTed to real receivers (Perl servers
-# in forked children) signed with X-Chat-Signature, each event once with its id, filtered by
-# the webhook's events, kept per site; a receiver that fails (500) and recovers gets every
-# event again, in order; a receiver that never answers does not hold back another webhook;
-# conversation.offline_reply and conversation.rated; /chat/status counts; the outbox triggers
-# exist only while a webhook exists.
+# url the site has, 422 naming bad fields, 400 for missing ones, 403 for non-admins, 409 past
+# 20 webhooks on a site, the secret never read back, another site's id 404); deliveries
+# POSTed to real receivers (Perl servers in forked children) signed with X-Chat-Signature,
+# each event once with its id, filtered by the webhook's events, kept per site; a receiver
+# that fails (500) and recovers gets every event again, in order; a receiver that never
+# answers does not hold back another webhook; conversation.offline_reply and
+# conversation.rated; /chat/status counts; the outbox triggers exist only while a webhook
+# exists.
 use strict;
 use warnings;
 use FindBin;
@@ -195,6 +196,33 @@ is_deeply([map { $_->{id} } @$l2], [$hook2->{id}], "... and the other site's lis
 is($ng->delete("$C2/admin/webhooks/$hook->{id}", headers => $admin2)->{status}, 404,
    "DELETE of another site's webhook: 404");
 is($ng->delete("$C/admin/webhooks/not-a-uuid", headers => $admin)->{status}, 404, 'DELETE of a bad id: 404');
+
+my $many = $ng->post("$C/admin/webhooks", headers => $admin,
+                     json => { url => $rx->{url} . '4', events => [('chat.closed') x 33], secret => $secret });
+is($many->{status}, 422, 'an events list of more than 32 entries (even of one type): 422');
+like($many->{json}{error}{message} // '', qr/^events/, '... naming events');
+
+# at most 20 webhooks per site (every webhook adds a row to each write of its site)
+my @cap;
+for my $n (2 .. 20) {
+    my $c = $ng->post("$C2/admin/webhooks", headers => $admin2,
+                      json => { url => "http://127.0.0.1:9/cap-$n?run=$run", events => ['chat.closed'],
+                                secret => "cap-$secret" });
+    push @cap, $c->{json}{webhook}{id} if $c->{status} == 201;
+}
+is(scalar @cap, 19, 'a site may have 20 webhooks');
+my $over = $ng->post("$C2/admin/webhooks", headers => $admin2,
+                     json => { url => "http://127.0.0.1:9/cap-21?run=$run", events => ['chat.closed'],
+                               secret => "cap-$secret" });
+is($over->{status}, 409, '... a 21st is 409');
+is($over->{json}{error}{code}, 'invalid_state', '... invalid_state');
+like($over->{json}{error}{message}, qr/at most 20 webhooks/, '... saying why');
+is($ng->post("$C/admin/webhooks", headers => $admin,
+             json => { url => $rx->{url} . '5', events => ['chat.closed'], secret => $secret })->{status},
+   201, "... while another site's admin still creates one (the cap is per site)");
+my ($five) = grep { $_->{url} eq $rx->{url} . '5' } @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} };
+$ng->delete("$C/admin/webhooks/$five->{id}", headers => $admin);
+is($ng->delete("$C2/admin/webhooks/$_", headers => $admin2)->{status}, 204, '... (deleted again)') for @cap;
 
 # --- delivery, signature, filter, sites ----------------------------------------------------
 sub customer {

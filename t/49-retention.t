@@ -2,13 +2,15 @@
 # than its age, in batches, one node at a time, with everything of theirs, and keeps open and
 # recent ones; `chatctl erase --email` deletes one customer's data everywhere, prints what it
 # removed, and no cached copy serves it afterwards (through Redis at once, through Postgres
-# without Redis). Everything runs in a throwaway schema of the test database.
+# without Redis); the open WebSockets of deleted conversations are closed with 4410 on every
+# node, and no other. Everything runs in a throwaway schema of the test database.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ChatTest;
+use ChatWS;
 use IPC::Open3;
 use Symbol qw(gensym);
 use File::Path qw(make_path);
@@ -107,10 +109,21 @@ sub bearer { { Authorization => "Bearer $_[0]" } }
 my $ng = ChatTest::start_nginx(workers => 2, postgres => $ci, http => 'chat_retention 1h; chat_rate 1000r/s burst=1000;');
 my $ng2 = ChatTest::start_nginx(workers => 2, postgres => $ci, http => 'chat_retention 1h;');
 
+# a customer WebSocket of session token $tok on node $n, its replay read
+sub socket_of {
+    my ($n, $tok) = @_;
+    my $ws = ChatWS->connect(port => $n->port, path => "$C/ws?after=0&token=$tok");
+    ok($ws, '... whose WebSocket opens on ' . $n->name) or return undef;
+    $ws->{node} = $n->name;
+    ok(defined $ws->next_message(5), '... and replays');
+    return $ws;
+}
+
 my $r = $ng->post("$C/session", json => {});
 is($r->{status}, 200, 'a customer opens a session');
 my $old = bearer($r->{json}{token});
 my $old_id = $r->{json}{conversation}{id};
+my $old_ws = socket_of($ng2, $r->{json}{token});
 is($ng->get("$C/conversation?after=0", headers => $old)->{status}, 200, '... reads it (now cached)');
 is($ng->get("$C/conversation?after=0", headers => $old)->{status}, 200, '... twice');
 sql("UPDATE conversations SET status = 'closed', closed_at = now() - interval '2 hours', version = version + 1
@@ -151,6 +164,23 @@ cmp_ok($batches, '>=', 3, "... in batches of at most 500 ($batches)");
 
 ok(ChatTest::wait_until(sub { $ng->get("$C/conversation?after=0", headers => $old)->{status} == 404 }, 10),
    'the cached copy of a deleted conversation is dropped: its token reads 404');
+is($old_ws->close_code(10), 4410, "the open WebSocket of the deleted conversation is closed with 4410 (the erasures' poll)");
+is($old_ws->{close_reason}, 'conversation deleted', '... saying why');
+
+# A session's old closed conversation goes while its newer one is open: the newer one's
+# socket stays (sockets close by conversation, not by session).
+my $k = $ng->post("$C/session", json => {})->{json};
+my $kh = bearer($k->{token});
+sql("UPDATE conversations SET status = 'closed', closed_at = now(), version = version + 1
+      WHERE id = '$k->{conversation}{id}'");
+my $k2 = $ng2->post("$C/session", headers => $kh, json => {})->{json};  # (not in $ng2's cache)
+isnt($k2->{conversation}{id}, $k->{conversation}{id}, 'a session whose conversation closed opens a newer one');
+my $k_ws = socket_of($ng, $k->{token});
+sql("UPDATE conversations SET closed_at = now() - interval '2 hours' WHERE id = '$k->{conversation}{id}'");
+ok(ChatTest::wait_until(sub { sql("SELECT count(*) FROM conversations WHERE id = '$k->{conversation}{id}'") == 0 }, 30),
+   '... retention deletes the old one');
+is($k_ws->close_code(5), undef, "... and the newer one's socket stays open (two polls of the erasures later)");
+$k_ws->close;
 
 # --- chatctl erase, with a warm cache ----------------------------------------------------
 
@@ -182,6 +212,8 @@ my $hits = $ng->status->{counters}{cache_hits};
 my $again = $ng->get("$C/conversation?after=0", headers => $eh);
 is_deeply($again->{json}, $before->{json}, '... again');
 cmp_ok($ng->status->{counters}{cache_hits}, '>', $hits, '... from the shared cache');
+my @e_ws = map { socket_of($_, $es->{token}) } $ng, $ng2;
+my $f_ws = socket_of($ng2, $fs->{token});
 my $emsg_count = sql("SELECT count(*) FROM messages WHERE conversation_id IN ('$conv1', '$conv2')");
 my $unmatched = sql("SELECT sum(count) FROM unmatched_questions WHERE text LIKE '%rover%'");
 
@@ -196,6 +228,11 @@ is($got{bot_feedback}, 1, '... 1 bot feedback');
 is($got{ratings}, 1, '... 1 rating');
 is($got{unmatched}, 2, '... 2 unmatched questions');
 like($out, qr/^sessions: 1 \(told [1-9]\d* nginx workers through Redis/m, '... and that nginx was told through Redis');
+
+is($_->close_code(5), 4410, 'the erased customer\'s WebSocket is closed with 4410 on ' . $_->{node}) for @e_ws;
+is($e_ws[1]{close_reason}, 'conversation deleted', '... saying why');
+my $back = ChatWS->connect(port => $ng2->port, path => "$C/ws?after=0&token=$es->{token}");
+is($back && $back->close_code(5), 4410, 'a WebSocket opened again with the old token is closed with 4410 (not a reconnect code)');
 
 my $after = $ng->get("$C/conversation?after=0", headers => $eh);
 is($after->{status}, 404, 'at once the old token reads nothing (the cached copy is gone)');
@@ -216,6 +253,10 @@ my $f = $ng->get("$C/conversation?after=0", headers => $fh);
 is($f->{status}, 200, 'another customer is untouched');
 like($f->{body}, qr/mars rover/, '... with their messages');
 is($f->{json}{conversation}{customer}{email}, 'keep.me@example.com', '... and their email');
+is($f_ws->close_code(3), undef, '... and their WebSocket stays open');
+$f_ws->send_json({ type => 'ping' });
+is(JSON::PP->new->decode($f_ws->next_message(5) // '{}')->{type}, 'pong', '... and answers');
+$f_ws->close;
 
 ($rc, $out, $err) = chatctl('erase', '--email', 'erase.me@example.com');
 is($rc, 3, 'erasing an email nobody has exits 3');
@@ -224,11 +265,31 @@ like($err, qr/no customer with email erase\.me\@example\.com/, '... saying so');
 is($rc, 1, 'a malformed email is a usage error');
 ($rc, $out, $err) = chatctl('erase');
 is($rc, 1, '... as is none');
+for my $bad ('', ' erase.me@example.com', "erase.me\@example.com\n", 'erase.me@example.com;x') {
+    ($rc, $out, $err) = chatctl('erase', '--email', $bad);
+    (my $shown = $bad) =~ s/\n/\\n/g;
+    is($rc, 1, "... and the email \"$shown\"");
+}
+($rc, $out, $err) = chatctl('erase', '--email', 'keep.me@example.com', '--site', 'Not A Site');
+is($rc, 1, '... and a malformed --site');
+
+# an email is matched whole, whatever its case: LIKE's % and _ are plain characters
+my ($mh) = customer($ng, 'a_b%c@example.com', 'hello there');
+my ($nh) = customer($ng, 'axbyyc@example.com', 'hello there');
+($rc, $out, $err) = chatctl('erase', '--email', 'A_B%C@Example.COM');
+is($rc, 0, 'erasing an email with % and _ in it exits 0') or diag $err;
+like($out, qr/^customers: 1$/m, '... and removes its one customer');
+is(sql("SELECT count(*) FROM customers WHERE email = 'axbyyc\@example.com'"), 1,
+   '... not one whose email the pattern would match');
+is($ng->get("$C/conversation?after=0", headers => $nh)->{status}, 200, '... who still reads their conversation');
+($rc, $out, $err) = chatctl('erase', '--email', 'a%@example.com');
+is($rc, 3, 'an email of % matches nobody (exit 3)');
 
 # --- without Redis: the cached copy goes through Postgres -------------------------------
 
 my $ng3 = ChatTest::start_nginx(workers => 2, postgres => $ci, no_redis => 1);
-my ($gh) = customer($ng3, 'no.redis@example.com', 'hello there');
+my ($gh, $gs) = customer($ng3, 'no.redis@example.com', 'hello there');
+my $g_ws = socket_of($ng3, $gs->{token});
 is($ng3->get("$C/conversation?after=0", headers => $gh)->{status}, 200, 'a customer of a node without Redis reads');
 is($ng3->get("$C/conversation?after=0", headers => $gh)->{status}, 200, '... from the cache');
 ($rc, $out, $err) = chatctl('erase', '--email', 'no.redis@example.com', '--site', 'another-shop');
@@ -239,6 +300,7 @@ is($rc, 0, 'chatctl erase --site default without Redis exits 0') or diag $err;
 like($out, qr/^sessions: 1 \(no Redis given/m, '... saying Redis was not told');
 ok(ChatTest::wait_until(sub { $ng3->get("$C/conversation?after=0", headers => $gh)->{status} == 404 }, 10),
    '... and within seconds the old token reads nothing');
+is($g_ws->close_code(10), 4410, '... and its WebSocket is closed with 4410 (the erasures\' poll, without Redis)');
 
 # --- the directive ------------------------------------------------------------------------
 

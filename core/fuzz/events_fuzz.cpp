@@ -1,6 +1,7 @@
 // libFuzzer target: events::parse reads network input (every Redis message of chat:events);
 // it never crashes, and what it accepts survives encode -> parse unchanged. The same for the
-// forget messages of `chatctl erase` on that channel (retention::parse_forget).
+// forget and end messages of `chatctl erase` on that channel (retention::parse_forget,
+// retention::parse_end).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,6 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (keys->size() > chat::retention::kForgetMax) std::abort();
         auto msgs = chat::retention::forget_messages(*keys);
         if (keys->empty() ? !msgs.empty() : (msgs.size() != 1 || chat::retention::parse_forget(msgs[0]) != keys))
+            std::abort();
+    }
+    if (auto ids = chat::retention::parse_end(in)) {
+        if (ids->size() > chat::retention::kForgetMax) std::abort();
+        auto msgs = chat::retention::end_messages(*ids);
+        if (ids->empty() ? !msgs.empty() : (msgs.size() != 1 || chat::retention::parse_end(msgs[0]) != ids))
             std::abort();
     }
     (void)chat::retention::parse_sweep(in);

@@ -21,6 +21,7 @@ namespace {
 using detail::add_effects;
 using detail::fail_with;
 using detail::key_bytes;
+using detail::limited;
 using detail::Effects;
 using detail::pick;
 using input::parse_body;
@@ -34,18 +35,6 @@ const std::string& dummy_hash() {
         return password::hash("no such agent: timing equalizer", salt);
     }();
     return h;
-}
-
-// A 429 of login: the API's error object and the seconds for Retry-After.
-Outcome limited(std::int64_t retry_after_s, std::string_view message) {
-    Outcome a;
-    a.status = errc_http_status(Errc::rate_limited);
-    a.retry_after_s = retry_after_s;
-    json::Writer w(a.body);
-    w.begin_object().key("error").begin_object();
-    w.key("code").string(errc_name(Errc::rate_limited)).key("message").string(message);
-    w.end_object().end_object();
-    return a;
 }
 
 }  // namespace
@@ -163,7 +152,7 @@ void Service::login(std::string_view body, std::string_view client_address, std:
                 const json::Value& f = v.value();
                 if (f.find("limited") && f.find("limited")->as_bool().value_or(false)) {
                     std::int64_t s = std::max<std::int64_t>(1, f.find_int("retry_after").value_or(1));
-                    return done(limited(s, "too many failed logins; retry in " + std::to_string(s) + " s"));
+                    return done(detail::login_limited(s));
                 }
                 st->attempt = f.find_int("attempt").value_or(0);
                 if (const auto* id = f.find_string("agent_id")) {

@@ -2,12 +2,14 @@
 // enable and disable with a code, and the code check the login shares.
 #include "agent_totp.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <span>
 #include <string>
 
 #include "agent_util.h"
+#include "chat/address.h"
 #include "chat/agent.h"
 #include "chat/base32.h"
 #include "chat/input.h"
@@ -31,6 +33,21 @@ Result<std::optional<std::int64_t>> totp_check(const std::string& chat_secret, s
     const std::string& s = secret.value();
     return std::optional<std::int64_t>(
         totp::match(std::as_bytes(std::span(s.data(), s.size())), code, now_s, last_step));
+}
+
+Outcome limited(std::int64_t retry_after_s, std::string_view message) {
+    Outcome a;
+    a.status = errc_http_status(Errc::rate_limited);
+    a.retry_after_s = retry_after_s;
+    json::Writer w(a.body);
+    w.begin_object().key("error").begin_object();
+    w.key("code").string(errc_name(Errc::rate_limited)).key("message").string(message);
+    w.end_object().end_object();
+    return a;
+}
+
+Outcome login_limited(std::int64_t retry_after_s) {
+    return limited(retry_after_s, "too many failed logins; retry in " + std::to_string(retry_after_s) + " s");
 }
 
 Outcome totp_required() {
@@ -94,22 +111,32 @@ void Service::totp_setup(const Principal& p, Done done) noexcept {
     }
 }
 
-void Service::totp_enable(const Principal& p, std::string_view body, Done done) noexcept {
-    totp_switch(p, body, true, std::move(done));
+void Service::totp_enable(const Principal& p, std::string_view body, std::string_view client_address,
+                          Done done) noexcept {
+    totp_switch(p, body, client_address, true, std::move(done));
 }
 
-void Service::totp_disable(const Principal& p, std::string_view body, Done done) noexcept {
-    totp_switch(p, body, false, std::move(done));
+void Service::totp_disable(const Principal& p, std::string_view body, std::string_view client_address,
+                           Done done) noexcept {
+    totp_switch(p, body, client_address, false, std::move(done));
 }
 
-// Both switches: read the box and the last step, match the code in core (only core can
-// open the box), then throw the switch in SQL if nothing changed meanwhile
-// (chat_agent_totp_switch re-checks box, state and step in its UPDATE).
-void Service::totp_switch(const Principal& p, std::string_view body, bool enable, Done done) noexcept {
+// Both switches: reserve the attempt as a login would (chat_agent_totp_begin: a wrong code
+// counts toward chat_login_limit under the agent's username, and a locked username gets
+// the login's 429 without its code being checked), read the box and the last step, match
+// the code in core (only core can open the box), then throw the switch in SQL if nothing
+// changed meanwhile (chat_agent_totp_switch re-checks box, state and step in its UPDATE)
+// and take the attempt back in the same statement. With nothing to check the code
+// against (409) the attempt is taken back too: only a code that was checked and wrong
+// (or used) stays counted.
+void Service::totp_switch(const Principal& p, std::string_view body, std::string_view client_address, bool enable,
+                          Done done) noexcept {
     try {
         auto code = parse_code(body);
         if (!code.ok()) return fail(done, code.error().code, code.error().message);
-        query("SELECT chat_agent_totp_state($1::uuid)::text", {p.agent_id},
+        query("SELECT chat_agent_totp_begin($1::uuid, $2, $3, $4, $5)::text",
+              {p.agent_id, chat::address_key(client_address), std::to_string(settings_.login_max_failures),
+               std::to_string(settings_.login_max_address_failures), std::to_string(settings_.login_window_s)},
               [this, p, enable, code = std::move(code.value()), done](Result<std::optional<std::string>> r) {
                   try {
                       if (!r.ok()) return done(r.error());
@@ -117,20 +144,30 @@ void Service::totp_switch(const Principal& p, std::string_view body, bool enable
                       auto v = parse_answer(*r.value());
                       if (!v.ok()) return done(v.error());
                       const json::Value& st = v.value();
+                      if (st.find("limited") && st.find("limited")->as_bool().value_or(false)) {
+                          std::int64_t s = std::max<std::int64_t>(1, st.find_int("retry_after").value_or(1));
+                          return done(detail::login_limited(s));
+                      }
+                      const std::string attempt = std::to_string(st.find_int("attempt").value_or(0));
                       const std::string* box = st.find_string("box");
                       const bool enabled = st.find("enabled") && st.find("enabled")->as_bool().value_or(false);
+                      std::optional<Error> no_check;
                       if (enable && enabled)
-                          return done(make_error(Errc::invalid_state, "two-factor authentication is already enabled"));
-                      if (enable && !box)
-                          return done(make_error(Errc::invalid_state, "no secret set up: POST /agent/totp/setup first"));
-                      if (!enable && (!enabled || !box))
-                          return done(make_error(Errc::invalid_state, "two-factor authentication is not enabled"));
+                          no_check = make_error(Errc::invalid_state, "two-factor authentication is already enabled");
+                      else if (enable && !box)
+                          no_check = make_error(Errc::invalid_state, "no secret set up: POST /agent/totp/setup first");
+                      else if (!enable && (!enabled || !box))
+                          no_check = make_error(Errc::invalid_state, "two-factor authentication is not enabled");
+                      if (no_check) {
+                          return run("SELECT chat_agent_login_cancel($1)::text", {attempt},
+                                     [e = *no_check](std::string_view, bool) -> Result<Outcome> { return e; }, done);
+                      }
                       auto step = detail::totp_check(secret_, p.agent_id, *box, code, loop_.wall_ms() / 1000,
                                                      st.find_int("last_step"));
                       if (!step.ok()) return done(step.error());
                       if (!step.value()) return done(make_error(Errc::forbidden, "wrong or already used code"));
-                      run("SELECT chat_agent_totp_switch($1::uuid, $2, $3, $4)::text",
-                          {p.agent_id, *box, std::to_string(*step.value()), enable ? "true" : "false"},
+                      run("SELECT chat_agent_totp_switch($1::uuid, $2, $3, $4)::text FROM chat_agent_login_cancel($5)",
+                          {p.agent_id, *box, std::to_string(*step.value()), enable ? "true" : "false", attempt},
                           [](std::string_view text, bool) -> Result<Outcome> {
                               auto a = parse_answer(text);
                               if (!a.ok()) return a.error();

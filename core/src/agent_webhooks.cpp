@@ -7,6 +7,7 @@
 #include "chat/agent.h"
 #include "chat/input.h"
 #include "chat/json.h"
+#include "chat/limits.h"
 #include "chat/webhook.h"
 
 namespace chat::agent {
@@ -38,7 +39,8 @@ void Service::admin_create_webhook(const Principal& p, std::string_view body, Do
         std::string sealed = webhook::seal_secret(secret_, *fields.value().find_string("secret"), nonce);
         if (sealed.empty()) return fail(done, Errc::internal, "encrypting the webhook's secret failed");
         fields.value().set("secret", json::Value(std::move(sealed)));
-        run("SELECT chat_admin_webhook_create($1::jsonb, $2)::text", {json::to_string(fields.value()), p.site},
+        run("SELECT chat_admin_webhook_create($1::jsonb, $2, $3)::text",
+            {json::to_string(fields.value()), p.site, std::to_string(limits::kWebhooksPerSite)},
             [](std::string_view text, bool) { return pick(text, {"webhook"}, 201, Effects::none); },
             std::move(done));
     } catch (const std::exception& e) {

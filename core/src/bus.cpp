@@ -91,6 +91,11 @@ void Bus::heard(std::string_view, std::string_view payload) noexcept {
         for (const std::string& k : *keys) impl_->sink.forget(k, std::numeric_limits<std::int64_t>::max());
         return;
     }
+    // ... and every socket of those conversations must close
+    if (auto ids = retention::parse_end(payload)) {
+        if (!ids->empty()) impl_->sink.end(*ids);
+        return;
+    }
     auto e = events::parse(payload);
     if (!e.ok()) return;
     // A write on another node: this node's older cached copy goes.

@@ -1,5 +1,5 @@
 // chat::retention: the worker's retention and erasure queries, their answers, and the
-// cache's forget message (retention.h).
+// forget and end messages of deleted sessions and conversations (retention.h).
 #include "chat/retention.h"
 
 #include <algorithm>
@@ -14,6 +14,7 @@ namespace chat::retention {
 namespace {
 
 constexpr std::string_view kForgetHead = "f1\n";
+constexpr std::string_view kEndHead = "x1\n";
 
 Result<json::Value> parse_object(std::string_view text) {
     auto v = json::parse(text);
@@ -68,9 +69,13 @@ Result<Erased> parse_erased(std::string_view json) noexcept {
         if (!v.ok()) return v.error();
         Erased e;
         e.last = v.value().find_int("last").value_or(0);
-        if (const json::Value* s = v.value().find("sessions"); s && s->as_array())
-            for (const json::Value& k : *s->as_array())
-                if (const std::string* str = k.as_string(); str && key_ok(*str)) e.sessions.push_back(*str);
+        auto keys = [&v](const char* name, std::vector<std::string>& out) {
+            if (const json::Value* s = v.value().find(name); s && s->as_array())
+                for (const json::Value& k : *s->as_array())
+                    if (const std::string* str = k.as_string(); str && key_ok(*str)) out.push_back(*str);
+        };
+        keys("sessions", e.sessions);
+        keys("conversations", e.conversations);
         return e;
     } catch (const std::exception& e) {
         return make_error(Errc::internal, e.what());
@@ -84,13 +89,16 @@ std::int64_t next_sweep_ms(std::int64_t retention_s, const std::optional<Sweep>&
     return std::max<std::int64_t>(every, 1000);
 }
 
-std::vector<std::string> forget_messages(std::span<const std::string> sessions) {
+namespace {
+
+// "<head><key>\n<key>\n...": at most kForgetMax keys per message, bad keys left out.
+std::vector<std::string> line_messages(std::string_view head, std::span<const std::string> keys) {
     std::vector<std::string> out;
     std::string msg;
     std::size_t n = 0;
-    for (const std::string& s : sessions) {
+    for (const std::string& s : keys) {
         if (!key_ok(s)) continue;
-        if (n == 0) msg = kForgetHead;
+        if (n == 0) msg = head;
         msg += s;
         msg += '\n';
         if (++n == kForgetMax) {
@@ -102,10 +110,10 @@ std::vector<std::string> forget_messages(std::span<const std::string> sessions) 
     return out;
 }
 
-std::optional<std::vector<std::string>> parse_forget(std::string_view payload) noexcept {
+std::optional<std::vector<std::string>> parse_lines(std::string_view head, std::string_view payload) noexcept {
     try {
-        if (!payload.starts_with(kForgetHead)) return std::nullopt;
-        payload.remove_prefix(kForgetHead.size());
+        if (!payload.starts_with(head)) return std::nullopt;
+        payload.remove_prefix(head.size());
         std::vector<std::string> keys;
         while (!payload.empty()) {
             auto nl = payload.find('\n');
@@ -119,6 +127,24 @@ std::optional<std::vector<std::string>> parse_forget(std::string_view payload) n
     } catch (...) {
         return std::nullopt;
     }
+}
+
+}  // namespace
+
+std::vector<std::string> forget_messages(std::span<const std::string> sessions) {
+    return line_messages(kForgetHead, sessions);
+}
+
+std::optional<std::vector<std::string>> parse_forget(std::string_view payload) noexcept {
+    return parse_lines(kForgetHead, payload);
+}
+
+std::vector<std::string> end_messages(std::span<const std::string> conversations) {
+    return line_messages(kEndHead, conversations);
+}
+
+std::optional<std::vector<std::string>> parse_end(std::string_view payload) noexcept {
+    return parse_lines(kEndHead, payload);
 }
 
 void Service::sweep(std::int64_t retention_s, int batch, std::function<void(Result<Sweep>)> done) noexcept {

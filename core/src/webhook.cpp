@@ -86,8 +86,17 @@ bool public_address(std::string_view ip, bool v6) noexcept {
         if (!v6) {
             v4 = a;
         } else {
+            // IPv6 addresses that carry an IPv4 one, which a host or a gateway on the way may
+            // reach for them: judged by that IPv4 address (a NAT64 gateway would take
+            // 64:ff9b::a00:1 to 10.0.0.1 on the operator's side)
             static constexpr unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-            if (std::memcmp(a, mapped, 12) == 0) v4 = a + 12;
+            static constexpr unsigned char compat[12] = {};                       // ::a.b.c.d
+            static constexpr unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};     // 64:ff9b::/96
+            static constexpr unsigned char nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};  // 64:ff9b:1::/48
+            if (std::memcmp(a, mapped, 12) == 0 || std::memcmp(a, nat64, 12) == 0) v4 = a + 12;
+            if (std::memcmp(a, compat, 12) == 0 && (a[12] | a[13]) != 0) v4 = a + 12;  // not :: or ::1
+            if (std::memcmp(a, nat64_local, 6) == 0) return false;  // local-use NAT64: any layout
+            if (a[0] == 0x20 && a[1] == 0x02) v4 = a + 2;                          // 6to4 2002::/16
         }
         if (v4) {
             const unsigned b0 = v4[0], b1 = v4[1];

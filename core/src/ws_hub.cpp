@@ -76,4 +76,22 @@ void Hub::dispatch(const events::Event& e) noexcept {
     }
 }
 
+void Hub::end(std::span<const std::string> conversation_ids) noexcept {
+    try {
+        const std::unordered_set<std::string> ids(conversation_ids.begin(), conversation_ids.end());
+        scratch_.clear();
+        scratch_.insert(scratch_.end(), agents_.begin(), agents_.end());
+        for (const std::string& id : ids)
+            if (auto b = by_conversation_.find(id); b != by_conversation_.end())
+                scratch_.insert(scratch_.end(), b->second.begin(), b->second.end());
+        // not filed yet, but their replay may have found the conversation already
+        scratch_.insert(scratch_.end(), unrouted_.begin(), unrouted_.end());
+        const std::vector<Session*> walk = scratch_;
+        for (Session* s : walk) s->on_ended(ids);
+    } catch (...) {
+        // no memory for the set: those sockets stay open until their clients reconnect
+        // (they hear nothing more of a deleted conversation)
+    }
+}
+
 }  // namespace chat::ws

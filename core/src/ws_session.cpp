@@ -284,7 +284,9 @@ void Session::replayed(Result<customer::Replay> res) {
     try {
         if (transport_.closing()) return;
         if (!res.ok()) {
-            transport_.close(CloseCode::internal, res.error().message);
+            // no conversation at all (erased, or deleted by retention): nothing to resume
+            transport_.close(res.error().code == Errc::not_found ? kErased : CloseCode::internal,
+                             res.error().message);
             return;
         }
 
@@ -335,6 +337,21 @@ void Session::on_standing(const agent::Standing* now) noexcept {
                 transport_.close(kRevoked, "token revoked or role changed");
                 break;
         }
+    } catch (...) {
+        fail();
+    }
+}
+
+void Session::on_ended(const std::unordered_set<std::string>& conversation_ids) noexcept {
+    try {
+        if (transport_.closing()) return;
+        if (agent_) {
+            std::erase_if(grants_, [&](const Grant& g) { return conversation_ids.count(g.conversation_id) > 0; });
+            return;
+        }
+        // a session still replaying may not know its conversation yet: its replay finds none
+        if (!conversation_id_.empty() && conversation_ids.count(conversation_id_))
+            transport_.close(kErased, "conversation deleted");
     } catch (...) {
         fail();
     }

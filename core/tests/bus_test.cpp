@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct FakeSink : chat::bus::Sink {
     void forget(std::string_view key, std::int64_t version) noexcept override {
         forgotten.emplace_back(std::string(key), version);
     }
+    void end(std::span<const std::string>) noexcept override {}
 };
 
 std::vector<Event> some_events() {

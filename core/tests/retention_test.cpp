@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,8 @@ struct Sink : chat::bus::Sink {
     void forget(std::string_view key, std::int64_t version) noexcept override {
         forgotten.emplace_back(std::string(key), version);
     }
+    std::vector<std::string> ended;
+    void end(std::span<const std::string> ids) noexcept override { ended.assign(ids.begin(), ids.end()); }
 };
 
 TEST(Retention, AHeardForgetMessageDropsEveryCachedCopyOfItsSessionsAndReachesNoSocket) {
@@ -102,6 +105,40 @@ TEST(Retention, AHeardForgetMessageDropsEveryCachedCopyOfItsSessionsAndReachesNo
     EXPECT_EQ(sink.forgotten,
               (std::vector<std::pair<std::string, std::int64_t>>{{"sid-1", kAny}, {"sid-2", kAny}}));
     EXPECT_EQ(sink.dispatched, 0);
+    EXPECT_TRUE(sink.ended.empty());  // sockets close by conversation (an end message)
+}
+
+TEST(Retention, AnEndMessageRoundTripsAndIsNoForgetMessage) {
+    std::vector<std::string> ids = {"c-1", "c-2"};
+    auto msgs = end_messages(ids);
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], "x1\nc-1\nc-2\n");
+    EXPECT_EQ(parse_end(msgs[0]), ids);
+    EXPECT_FALSE(parse_forget(msgs[0]));
+    EXPECT_FALSE(parse_end(forget_messages(ids)[0]));
+    for (std::string_view p : {"", "x1", "x1\nc", "x1\n\n", "x2\nc\n", "e3\nsid\n1\n\n\n\n{}"})
+        EXPECT_FALSE(parse_end(p)) << p;
+    std::vector<std::string> many;
+    for (std::size_t i = 0; i < kForgetMax + 1; i++) many.push_back("c" + std::to_string(i));
+    EXPECT_EQ(end_messages(many).size(), 2u);
+}
+
+TEST(Retention, AHeardEndMessageClosesTheSocketsOfItsConversationsAndIsNoEvent) {
+    Sink sink;
+    chat::bus::Bus bus(sink, nullptr, nullptr);
+    bus.heard("chat:events", end_messages(std::vector<std::string>{"c-1", "c-2"})[0]);
+    EXPECT_EQ(sink.ended, (std::vector<std::string>{"c-1", "c-2"}));
+    EXPECT_TRUE(sink.forgotten.empty());
+    EXPECT_EQ(sink.dispatched, 0);
+}
+
+TEST(Retention, ReadsTheErasedConversations) {
+    auto e = parse_erased(R"({"last": 7, "sessions": ["s1", "s1"], "conversations": ["c1", "c2", null, ""]})");
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(e.value().conversations, (std::vector<std::string>{"c1", "c2"}));
+    auto old = parse_erased(R"({"last": 7, "sessions": ["s1"]})");  // before 023: none named
+    ASSERT_TRUE(old.ok());
+    EXPECT_TRUE(old.value().conversations.empty());
 }
 
 }  // namespace

@@ -60,6 +60,13 @@ TEST(Webhook, PrivateLoopbackAndLinkLocalAddressesAreNotPublic) {
     for (std::string_view ip : {"::1", "::", "fc00::1", "fd12::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1",
                                 "::ffff:10.0.0.1"})
         EXPECT_FALSE(public_address(ip, true)) << ip;
+    // IPv4 inside IPv6 (compatible, NAT64, 6to4) is judged by the IPv4 address
+    for (std::string_view ip : {"::127.0.0.1", "::10.0.0.1", "64:ff9b::10.0.0.1", "64:ff9b::169.254.169.254",
+                                "64:ff9b::7f00:1", "64:ff9b:1::8.8.8.8", "2002:7f00:1::", "2002:a9fe:a9fe::1",
+                                "2002:c0a8:101::"})
+        EXPECT_FALSE(public_address(ip, true)) << ip;
+    for (std::string_view ip : {"64:ff9b::8.8.8.8", "2002:808:808::1", "::8.8.8.8"})
+        EXPECT_TRUE(public_address(ip, true)) << ip;
     for (std::string_view ip : {"8.8.8.8", "172.32.0.1", "192.0.2.1", "100.128.0.1"})
         EXPECT_TRUE(public_address(ip, false)) << ip;
     EXPECT_TRUE(public_address("2001:db8::1", true));

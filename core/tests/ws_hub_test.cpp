@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "chat/events.h"
 #include "chat/ws_hub.h"
@@ -111,6 +112,34 @@ TEST(WsHub, ItListsItsAgentsSessionsForTheStandingCheck) {
     hub.remove(a->s.get());
     ASSERT_EQ(hub.agents().size(), 1u);
     EXPECT_EQ(hub.agents()[0], b->s);
+}
+
+TEST(WsHub, ADeletedConversationsCustomerSocketsCloseWith4410AndNoOtherDoes) {
+    chat::ws::Hub hub;
+    auto gone = customer(hub, kConv);
+    auto pending = customer(hub, kConv, false);  // its replay has not answered: unknown yet
+    auto other = customer(hub, kOther);
+    auto a = agent(hub, "admin");
+    hub.dispatch(conversation(kOther, "automated", "", 1, 1)[0]);  // files those that know theirs
+    EXPECT_EQ(hub.unrouted(), 1u);
+    const std::vector<std::string> ended{kConv};
+    hub.end(ended);
+    EXPECT_TRUE(gone->t.is_closing);
+    EXPECT_EQ(gone->t.code, chat::ws::kErased);
+    EXPECT_EQ(gone->t.reason, "conversation deleted");
+    EXPECT_FALSE(pending->t.is_closing);  // (its replay will find nothing)
+    EXPECT_FALSE(other->t.is_closing);
+    EXPECT_FALSE(a->t.is_closing);  // agents forget it, and stay
+
+    // a customer whose replay found the conversation before it is filed under it
+    auto late = customer(hub, kOther, false);
+    auto done = std::move(late->b.replays.back().done);
+    done(page(conversation(kOther, "automated", "", 1, 0), 0));
+    EXPECT_EQ(hub.unrouted(), 2u);  // pending and late: not filed yet
+    hub.end(std::vector<std::string>{kOther});
+    EXPECT_TRUE(late->t.is_closing);
+    EXPECT_TRUE(other->t.is_closing);
+    EXPECT_EQ(other->t.code, chat::ws::kErased);
 }
 
 }  // namespace

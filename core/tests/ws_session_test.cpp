@@ -266,6 +266,13 @@ TEST(WsSession, AFailedReplayClosesWithItsReason) {
     EXPECT_EQ(c.t.reason, "database unavailable");
 }
 
+TEST(WsSession, ASessionWithoutAConversationClosesWith4410NotAReconnectCode) {
+    Customer c;  // e.g. its conversations were erased, and the old token came back
+    c.b.replays[0].done(chat::make_error(chat::Errc::not_found, "no conversation for this session"));
+    EXPECT_EQ(c.t.code, chat::ws::kErased);
+    EXPECT_EQ(c.t.reason, "no conversation for this session");
+}
+
 TEST(WsSession, ExcessTypingIsDroppedWithinTheTypingBudget) {
     Customer c;
     c.replay_done(0);
@@ -372,6 +379,21 @@ TEST(WsSession, AnAgentTypesOnlyWhereItMayWriteAskingOnceForAWhile) {
     a.s->on_message(text(other), 5000);
     a.b.accesses[2].done(chat::agent::WriteAccess{true, "automated", ""});  // not an agent chat
     EXPECT_EQ(a.b.published.size(), 2u);
+}
+
+TEST(WsSession, AnAgentForgetsItsWriteAccessToADeletedConversation) {
+    Agent a("a1", "agent");
+    std::string typing = std::string(R"({"type":"typing","conversation_id":")") + kConv + R"(","typing":true})";
+    a.s->on_message(text(typing), 1000);
+    ASSERT_EQ(a.b.accesses.size(), 1u);
+    a.b.accesses[0].done(chat::agent::WriteAccess{true, "agent", "a1"});
+    a.s->on_ended({kOther});
+    a.s->on_message(text(typing), 1100);  // still cached
+    EXPECT_EQ(a.b.accesses.size(), 1u);
+    a.s->on_ended({kConv});
+    a.s->on_message(text(typing), 1200);  // asked again: the conversation is gone
+    EXPECT_EQ(a.b.accesses.size(), 2u);
+    EXPECT_FALSE(a.t.is_closing);
 }
 
 }  // namespace

@@ -832,9 +832,11 @@ int cmd_faq_export(const Args& a) {
 
 // --- erase ------------------------------------------------------------------------
 
-// Publishes the forget messages of `sessions` on chat:events (what bus::Bus::heard reads):
-// the number of nginx workers that heard them, or the reason it failed.
-std::string tell_nginx(const std::string& host_port, const std::vector<std::string>& sessions) {
+// Publishes the forget messages of `sessions` and the end messages of `conversations` on
+// chat:events (what bus::Bus::heard reads: cached copies dropped, sockets closed): the
+// number of nginx workers that heard them, or the reason it failed.
+std::string tell_nginx(const std::string& host_port, const std::vector<std::string>& sessions,
+                       const std::vector<std::string>& conversations) {
     auto ep = chat::redis::resolve_endpoint(host_port);
     if (!ep.ok()) return "cannot resolve Redis " + host_port + ": " + ep.error().message;
     const timeval tv{2, 0};
@@ -843,7 +845,9 @@ std::string tell_nginx(const std::string& host_port, const std::vector<std::stri
     if (!c || c->err) return "cannot connect to Redis " + host_port + ": " + (c ? c->errstr : "out of memory");
     redisSetTimeout(c.get(), tv);
     long long heard = 0;
-    for (const std::string& m : chat::retention::forget_messages(sessions)) {
+    std::vector<std::string> msgs = chat::retention::forget_messages(sessions);
+    for (std::string& m : chat::retention::end_messages(conversations)) msgs.push_back(std::move(m));
+    for (const std::string& m : msgs) {
         std::unique_ptr<redisReply, void (*)(void*)> r(
             static_cast<redisReply*>(redisCommand(c.get(), "PUBLISH chat:events %b", m.data(), m.size())),
             freeReplyObject);
@@ -875,22 +879,25 @@ int cmd_erase(const Args& a) {
     tx.commit();
 
     // customers and conversations first, then each kind of row as the database named it
-    std::vector<std::string> sessions;
+    std::vector<std::string> sessions, conversations;
+    auto strings = [](const chat::json::Value& arr, std::vector<std::string>& out) {
+        if (const auto* a = arr.as_array())
+            for (const auto& s : *a)
+                if (const std::string* str = s.as_string()) out.push_back(*str);
+    };
     say("customers: " + std::to_string(v.value().find_int("customers").value_or(0)));
     say("conversations: " + std::to_string(v.value().find_int("conversations").value_or(0)));
     for (const auto& m : *v.value().as_object()) {
         if (m.key == "customers" || m.key == "conversations") continue;
-        if (m.key == "sessions") {
-            if (const auto* arr = m.value.as_array())
-                for (const auto& s : *arr)
-                    if (const std::string* str = s.as_string()) sessions.push_back(*str);
+        if (m.key == "sessions" || m.key == "conversation_ids") {
+            strings(m.value, m.key == "sessions" ? sessions : conversations);
             continue;
         }
         say(m.key + ": " + std::to_string(m.value.as_int().value_or(0)));
     }
-    const std::string cache = redis.empty() ? "no Redis given (--redis, CHAT_REDIS)" : tell_nginx(redis, sessions);
+    const std::string cache = redis.empty() ? "no Redis given (--redis, CHAT_REDIS)" : tell_nginx(redis, sessions, conversations);
     say("sessions: " + std::to_string(sessions.size()) + " (" + cache +
-        "; every nginx worker drops their cached copies within 2 s in any case)");
+        "; every nginx worker drops their cached copies and closes their sockets within 2 s in any case)");
     return kExitOk;
 }
 

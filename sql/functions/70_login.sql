@@ -8,7 +8,17 @@
 -- earlier failures (chat_agent_login_ok), so successful logins never count. An attempt
 -- whose hash could not run at all is taken back by chat_agent_login_cancel.
 --
--- Why N concurrent guesses cannot slip through: chat_agent_login_begin first takes the
+-- The same reservation (chat_login_reserve) stands before every other check of an agent's
+-- secret: the TOTP code of POST /agent/totp/enable and /disable (chat_agent_totp_begin,
+-- 72_totp.sql) counts under the agent's username exactly like a login, so the code cannot
+-- be brute-forced there either, and a locked username is locked for both. There, whoever
+-- asks already holds the agent's token, so a botnet's many addresses must not multiply the
+-- guesses: the username's failures count from every address (p_any_address), under a
+-- second lock, of the username (taken after the address's: login never takes it, so no two
+-- transactions wait for each other's locks in opposite orders), which bounds the code checks
+-- of enable and disable as the address's lock bounds logins.
+--
+-- Why N concurrent guesses cannot slip through: chat_login_reserve first takes the
 -- transaction-level advisory lock of the address (both limits share the address, so one
 -- lock covers both), and only rows inserted under that lock count against it. Its
 -- counting statements run after the lock is granted, each with a fresh snapshot (a
@@ -32,15 +42,12 @@
 CREATE OR REPLACE FUNCTION chat_login_lock_class() RETURNS int
 LANGUAGE sql IMMUTABLE AS $$ SELECT 72435120 $$;
 
--- Step 1 of login: reserve the attempt, or say it is limited; also the agent's hash and
--- token version (the hash is checked on the thread pool, outside SQL). An agent not
--- granted the request's site (p_site) may not log in there: "deleted" for this login, so
--- core checks a dummy hash and answers the same 401 as a wrong password (no oracle).
--- {"limited": true, "retry_after": s}
--- | {"limited": false, "attempt": id, "agent_id": ...|null, "password_hash", "token_version", "deleted",
---    "totp_box": the second factor's box while enabled, else null, "totp_last_step"}
-CREATE OR REPLACE FUNCTION chat_agent_login_begin(p_username text, p_address text,
-    p_max_failures int, p_max_address_failures int, p_window_s int, p_site text)
+-- Reserves one attempt of p_username from p_address, or says it is limited (see the top):
+-- {"limited": true, "retry_after": s} | {"limited": false, "attempt": id}. p_any_address:
+-- p_max_failures counts the username's failures from every address, not from p_address
+-- only. The locks are held until the caller's transaction ends.
+CREATE OR REPLACE FUNCTION chat_login_reserve(p_username text, p_address text,
+    p_max_failures int, p_max_address_failures int, p_window_s int, p_any_address bool)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     since timestamptz;
@@ -50,9 +57,11 @@ DECLARE
     oldest_addr timestamptz;
     wait_s double precision := 0;
     attempt bigint;
-    a agents;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_login_lock_class(), hashtext(p_address));
+    IF p_any_address THEN
+        PERFORM pg_advisory_xact_lock(chat_login_lock_class(), hashtext('user:' || lower(p_username)));
+    END IF;
 
     since := clock_timestamp() - make_interval(secs => p_window_s);
     DELETE FROM login_failures
@@ -62,7 +71,7 @@ BEGIN
     SELECT count(*), min(at) INTO n_addr, oldest_addr FROM login_failures
      WHERE address = p_address AND at > since;
     SELECT count(*), min(at) INTO n_pair, oldest_pair FROM login_failures
-     WHERE username = lower(p_username) AND address = p_address AND at > since;
+     WHERE username = lower(p_username) AND (p_any_address OR address = p_address) AND at > since;
 
     IF n_addr >= p_max_address_failures THEN
         wait_s := extract(epoch FROM oldest_addr - since);
@@ -77,6 +86,30 @@ BEGIN
 
     INSERT INTO login_failures (username, address) VALUES (lower(p_username), p_address)
     RETURNING id INTO attempt;
+    RETURN jsonb_build_object('limited', false, 'attempt', attempt);
+END
+$$;
+
+-- Step 1 of login: reserve the attempt, or say it is limited; also the agent's hash and
+-- token version (the hash is checked on the thread pool, outside SQL). An agent not
+-- granted the request's site (p_site) may not log in there: "deleted" for this login, so
+-- core checks a dummy hash and answers the same 401 as a wrong password (no oracle).
+-- {"limited": true, "retry_after": s}
+-- | {"limited": false, "attempt": id, "agent_id": ...|null, "password_hash", "token_version", "deleted",
+--    "totp_box": the second factor's box while enabled, else null, "totp_last_step"}
+CREATE OR REPLACE FUNCTION chat_agent_login_begin(p_username text, p_address text,
+    p_max_failures int, p_max_address_failures int, p_window_s int, p_site text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    r jsonb;
+    attempt bigint;
+    a agents;
+BEGIN
+    r := chat_login_reserve(p_username, p_address, p_max_failures, p_max_address_failures, p_window_s, false);
+    IF (r->>'limited')::bool THEN
+        RETURN r;
+    END IF;
+    attempt := (r->>'attempt')::bigint;
 
     -- the live agent of this name, else the latest deleted one (a name is reusable)
     SELECT * INTO a FROM agents WHERE lower(username) = lower(p_username)
@@ -91,7 +124,8 @@ BEGIN
 END
 $$;
 
--- An attempt whose password was never checked (the hashing queue was full) does not count.
+-- An attempt whose password was never checked (the hashing queue was full) does not count;
+-- nor does a TOTP switch's that had no code to check, or whose code was right.
 CREATE OR REPLACE FUNCTION chat_agent_login_cancel(p_attempt bigint)
 RETURNS jsonb LANGUAGE sql AS $$
     WITH gone AS (DELETE FROM login_failures WHERE id = p_attempt RETURNING id)

@@ -27,11 +27,31 @@ BEGIN
 END
 $$;
 
--- What enable and disable check a code against: {"box", "enabled", "last_step"}.
-CREATE OR REPLACE FUNCTION chat_agent_totp_state(p_agent uuid)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('box', a.totp_secret, 'enabled', a.totp_enabled, 'last_step', a.totp_last_step)
-      FROM agents a WHERE a.id = p_agent AND a.deleted_at IS NULL
+-- POST /agent/totp/enable and /disable, before the code is checked: the attempt reserved
+-- under the agent's username and p_address like a login's (chat_login_reserve, 70_login.sql:
+-- a wrong code is a failed login, and a locked username gets the login's 429; here the
+-- username's failures from every address count toward `failures`), and what
+-- core checks the code against. NULL for a deleted agent; {"limited": true, "retry_after"}
+-- | {"limited": false, "attempt", "box", "enabled", "last_step"}. The attempt stays (a
+-- failure) unless core takes it back (chat_agent_login_cancel: nothing to check the code
+-- against, or the switch was thrown).
+CREATE OR REPLACE FUNCTION chat_agent_totp_begin(p_agent uuid, p_address text,
+    p_max_failures int, p_max_address_failures int, p_window_s int)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    a agents;
+    r jsonb;
+BEGIN
+    SELECT * INTO a FROM agents WHERE id = p_agent AND deleted_at IS NULL;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    r := chat_login_reserve(a.username, p_address, p_max_failures, p_max_address_failures, p_window_s, true);
+    IF (r->>'limited')::bool THEN
+        RETURN r;
+    END IF;
+    RETURN r || jsonb_build_object('box', a.totp_secret, 'enabled', a.totp_enabled, 'last_step', a.totp_last_step);
+END
 $$;
 
 -- POST /agent/totp/enable and /disable, after core matched the code of step p_step

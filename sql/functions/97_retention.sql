@@ -1,7 +1,8 @@
 -- functions/97_retention: deleting conversations for good: chat_retention's batches
 -- (chat_retention_sweep, from a timer in every nginx worker) and one customer's erasure
--- (chat_erase_customer, `chatctl erase --email`), and the list of erased sessions the
--- workers poll to drop their cached copies (chat_erasures_since).
+-- (chat_erase_customer, `chatctl erase --email`), and the list of erased sessions and
+-- conversations the workers poll to drop their cached copies and close their sockets
+-- (chat_erasures_since).
 --
 -- Both delete conversations and nothing else of theirs by hand: every table that belongs to
 -- a conversation references it (or its messages) ON DELETE CASCADE (021_retention checks
@@ -41,6 +42,7 @@ DECLARE
     n_cust int;
     n_unm int;
     sids text[];
+    convs uuid[];
     custs uuid[];
 BEGIN
     IF NOT pg_try_advisory_xact_lock(chat_retention_lock_key()) THEN
@@ -54,10 +56,10 @@ BEGIN
            FOR UPDATE SKIP LOCKED),
     gone AS (
         DELETE FROM conversations c USING doomed d WHERE c.id = d.id
-        RETURNING c.session_id, c.customer_id)
-    SELECT count(*), array_agg(DISTINCT session_id),
+        RETURNING c.id, c.session_id, c.customer_id)
+    SELECT count(*), array_agg(session_id ORDER BY id), array_agg(id ORDER BY id),
            array_agg(DISTINCT customer_id) FILTER (WHERE customer_id IS NOT NULL)
-      INTO n_conv, sids, custs
+      INTO n_conv, sids, convs, custs
       FROM gone;
 
     DELETE FROM customers WHERE id IN (
@@ -72,7 +74,8 @@ BEGIN
          WHERE day < (cutoff AT TIME ZONE 'UTC')::date LIMIT p_batch);
     GET DIAGNOSTICS n_unm = ROW_COUNT;
 
-    INSERT INTO erasures (session_id) SELECT unnest(coalesce(sids, '{}'));
+    INSERT INTO erasures (session_id, conversation_id)
+    SELECT * FROM unnest(coalesce(sids, '{}'), coalesce(convs, '{}'));
     DELETE FROM erasures WHERE erased_at < clock_timestamp() - interval '1 hour';
 
     RETURN jsonb_build_object('locked', true, 'conversations', n_conv, 'customers', n_cust,
@@ -87,13 +90,15 @@ $$;
 -- locked first, so a conversation being opened for one of them either commits before (and
 -- is erased) or fails. {"customers": n, "conversations": n, "<table>": n for every table
 -- referencing conversations (messages, notes, bot_feedback, the outbox…), "ratings": n,
--- "unmatched": n, "sessions": [the sessions whose cached copies must go]}.
+-- "unmatched": n, "sessions": [the sessions whose cached copies must go],
+-- "conversation_ids": [the conversations whose sockets must close]}.
 CREATE OR REPLACE FUNCTION chat_erase_customer(p_email text, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     custs uuid[];
     convs uuid[];
     sids text[];
+    sids_of text[];  -- the session of each of convs, in its order
     out jsonb;
     fk record;
     n bigint;
@@ -105,8 +110,9 @@ BEGIN
          WHERE lower(email) = lower(p_email) AND (p_site IS NULL OR site = p_site)
          ORDER BY id FOR UPDATE) k;
 
-    SELECT coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(DISTINCT session_id), '{}')
-      INTO convs, sids
+    SELECT coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(DISTINCT session_id), '{}'),
+           coalesce(array_agg(session_id ORDER BY id), '{}')
+      INTO convs, sids, sids_of
       FROM conversations
      WHERE customer_id = ANY (custs)
         OR session_id IN (SELECT session_id FROM conversations WHERE customer_id = ANY (custs));
@@ -157,18 +163,22 @@ BEGIN
 
     DELETE FROM conversations WHERE id = ANY (convs);
     DELETE FROM customers WHERE id = ANY (custs);
-    INSERT INTO erasures (session_id) SELECT unnest(sids);
+    INSERT INTO erasures (session_id, conversation_id)
+    SELECT session_id, id FROM unnest(convs, sids_of) AS e(id, session_id);
     DELETE FROM erasures WHERE erased_at < clock_timestamp() - interval '1 hour';
 
-    RETURN out || jsonb_build_object('sessions', to_jsonb(sids));
+    RETURN out || jsonb_build_object('sessions', to_jsonb(sids), 'conversation_ids', to_jsonb(convs));
 END
 $$;
 
--- The sessions erased after p_after (an erasures id), oldest first, at most 1000:
--- {"last": the last id returned (p_after when none), "sessions": [...]}.
+-- The sessions erased after p_after (an erasures id), oldest first, at most 1000 rows, and
+-- their conversations (rows from before 023 name none): {"last": the last id returned
+-- (p_after when none), "sessions": [...], "conversations": [...]}.
 CREATE OR REPLACE FUNCTION chat_erasures_since(p_after bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('last', coalesce(max(id), p_after),
-                              'sessions', coalesce(jsonb_agg(session_id ORDER BY id), '[]'))
-      FROM (SELECT id, session_id FROM erasures WHERE id > p_after ORDER BY id LIMIT 1000) e
+                              'sessions', coalesce(jsonb_agg(session_id ORDER BY id), '[]'),
+                              'conversations', coalesce(jsonb_agg(conversation_id ORDER BY id)
+                                                        FILTER (WHERE conversation_id IS NOT NULL), '[]'))
+      FROM (SELECT id, session_id, conversation_id FROM erasures WHERE id > p_after ORDER BY id LIMIT 1000) e
 $$;

@@ -192,13 +192,20 @@ LANGUAGE sql STABLE AS $$
       FROM webhooks w WHERE w.site = p_site
 $$;
 
--- POST /admin/webhooks: p_fields {"url", "events", "secret"} (checked by core). {"webhook"}
-CREATE OR REPLACE FUNCTION chat_admin_webhook_create(p_fields jsonb, p_site text) RETURNS jsonb
+-- POST /admin/webhooks: p_fields {"url", "events", "secret"} (checked by core). {"webhook"};
+-- CH409 when the site has p_max webhooks already (limits.h kWebhooksPerSite: every webhook
+-- adds a delivery row to each write of its site, so one site's admin must not be able to
+-- multiply the write path's cost for everyone). Counted under the table lock: two creates
+-- never both take the last place.
+CREATE OR REPLACE FUNCTION chat_admin_webhook_create(p_fields jsonb, p_site text, p_max int) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     w webhooks;
 BEGIN
     LOCK TABLE webhooks IN SHARE ROW EXCLUSIVE MODE;
+    IF (SELECT count(*) FROM webhooks WHERE site = p_site) >= p_max THEN
+        RAISE EXCEPTION 'a site has at most % webhooks: delete one first', p_max USING ERRCODE = 'CH409';
+    END IF;
     BEGIN
         INSERT INTO webhooks (site, url, events, secret)
         VALUES (p_site, p_fields->>'url',

@@ -84,6 +84,7 @@ sub send_json { my ($self, $v) = @_; $self->send_text(JSON::PP->new->canonical->
 sub send_raw { my ($self, $bytes) = @_; syswrite($self->{sock}, $bytes) }
 
 # next message (text payload, or undef on close/timeout); sets ->{closed} to the close code
+# (and ->{close_reason} to its reason)
 sub next_message {
     my ($self, $timeout) = @_;
     my $deadline = time + ($timeout // 5);
@@ -92,6 +93,7 @@ sub next_message {
         if (defined $msg) {
             if ($self->{frame}->is_close) {
                 $self->{closed} = length($msg) >= 2 ? unpack('n', $msg) : 1005;
+                $self->{close_reason} = length($msg) > 2 ? substr($msg, 2) : '';
                 return undef;
             }
             next if $self->{frame}->is_ping || $self->{frame}->is_pong;
@@ -120,6 +122,19 @@ sub drain {
     my @ev;
     while (defined(my $e = $self->next_event($timeout // 0.5))) { push @ev, $e }
     return @ev;
+}
+
+# the close code the server sends within $timeout seconds (events before it are skipped),
+# or undef when the socket stays open that long
+sub close_code {
+    my ($self, $timeout) = @_;
+    my $deadline = time + ($timeout // 5);
+    while (!defined $self->{closed}) {
+        my $left = $deadline - time;
+        last if $left <= 0;
+        $self->next_message($left);
+    }
+    return $self->{closed};
 }
 
 sub close { my ($self) = @_; close $self->{sock} if $self->{sock}; delete $self->{sock} }

@@ -180,8 +180,13 @@ public:
     // {"code"}: 200 {"agent"}, the secret forgotten. A code that is not 6 digits: 422; a
     // wrong or used one: 403; nothing set up, or already in the asked state: 409.
     void totp_setup(const Principal& p, Done done) noexcept;
-    void totp_enable(const Principal& p, std::string_view body, Done done) noexcept;
-    void totp_disable(const Principal& p, std::string_view body, Done done) noexcept;
+    // A code checked on enable or disable counts like a login of the agent's username from
+    // `client_address`: a wrong or used one is a failure toward chat_login_limit, and past
+    // the limit the answer is the login's 429 (Retry-After), without checking the code.
+    void totp_enable(const Principal& p, std::string_view body, std::string_view client_address,
+                     Done done) noexcept;
+    void totp_disable(const Principal& p, std::string_view body, std::string_view client_address,
+                      Done done) noexcept;
 
     // GET /agent/conversations?view=active|queue|closed|all&limit=&cursor= (raw query):
     // 200 {"conversations": [Conversation + "last_message"], "next_cursor"}.
@@ -287,7 +292,8 @@ public:
     void admin_delete_webhook(const Principal& p, std::string_view id, Done done) noexcept;
 
 private:
-    void totp_switch(const Principal& p, std::string_view body, bool enable, Done done) noexcept;
+    void totp_switch(const Principal& p, std::string_view body, std::string_view client_address, bool enable,
+                     Done done) noexcept;
     void lifecycle(const char* sql, const Principal& p, std::string_view id, Done done) noexcept;
     // One SQL function's single text cell (nullopt for NULL), or the error.
     using Text = std::function<void(Result<std::optional<std::string>>)>;

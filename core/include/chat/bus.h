@@ -55,6 +55,8 @@ public:
     // A write elsewhere changed a cached conversation: drop a cached copy of `cache_key`
     // older than `version`.
     virtual void forget(std::string_view cache_key, std::int64_t version) noexcept = 0;
+    // These conversations were deleted (retention, `chatctl erase`): close their sockets.
+    virtual void end(std::span<const std::string> conversation_ids) noexcept = 0;
 };
 
 // What went wrong where no caller waits for an answer (the host logs it).
@@ -77,7 +79,9 @@ public:
     // customers hear at once that an agent took them or that they were requeued.
     void publish_side_effects(std::span<const std::string> conversation_ids) noexcept;
     // A message heard on a subscribed channel: the cached copy it makes stale is
-    // forgotten, then the event dispatched. Messages that are not events are ignored.
+    // forgotten, then the event dispatched. A forget or end message of deleted sessions
+    // and conversations (retention.h) goes to Sink::forget / Sink::end. Anything else
+    // is ignored.
     void heard(std::string_view channel, std::string_view payload) noexcept;
 
 private:

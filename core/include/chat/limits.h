@@ -148,6 +148,7 @@ inline constexpr std::array<std::string_view, 8> kWebhookEvents{
 inline constexpr Range kWebhookUrlBytes{8, 2048};
 inline constexpr Range kWebhookSecretBytes{16, 256};
 inline constexpr std::size_t kWebhookEventsMax = kWebhookEvents.size();
+inline constexpr int kWebhooksPerSite = 20;  // POST /admin/webhooks past it: 409
 inline constexpr std::uint64_t kWebhookTimeoutMs = 10000;   // connect + send + status line
 inline constexpr std::uint64_t kWebhookBackoffDefaultMs = 5000;  // chat_webhook_backoff
 inline constexpr Range kWebhookBackoffMs{10, 600000};

@@ -33,10 +33,13 @@ struct Sweep {
 };
 Result<Sweep> parse_sweep(std::string_view json) noexcept;
 
-// The sessions erased after an erasures id (chat_erasures_since), at most 1000 of them.
+// The sessions erased after an erasures id (chat_erasures_since), at most 1000 of them,
+// and the conversations deleted with them (whose sockets must close; rows recorded before
+// migration 023 name none).
 struct Erased {
     std::int64_t last = 0;  // the id to ask after next time
     std::vector<std::string> sessions;
+    std::vector<std::string> conversations;
 };
 Result<Erased> parse_erased(std::string_view json) noexcept;
 
@@ -54,6 +57,14 @@ inline constexpr std::size_t kForgetKeyMax = 128;
 std::vector<std::string> forget_messages(std::span<const std::string> sessions);
 // The sessions of a forget message; nullopt when the payload is not one (or breaks its bounds).
 std::optional<std::vector<std::string>> parse_forget(std::string_view payload) noexcept;
+
+// The Redis message that makes every worker of every node close the WebSockets of these
+// deleted conversations (bus::Sink::end): "x1\n<conversation>\n...", with the bounds of a
+// forget message. A session's older conversation may go (retention) while a newer one of
+// the same session lives on, so sockets are closed by conversation, not by session.
+std::vector<std::string> end_messages(std::span<const std::string> conversations);
+// The conversations of an end message; nullopt when the payload is not one (or breaks its bounds).
+std::optional<std::vector<std::string>> parse_end(std::string_view payload) noexcept;
 
 // Every callback runs exactly once, from the loop, never inside the call.
 class Service {

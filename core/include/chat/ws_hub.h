@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -25,6 +26,9 @@ public:
     void add(Session* s);
     void remove(Session* s) noexcept;
     void dispatch(const events::Event& e) noexcept;
+    // These conversations were deleted: their customer sessions close, and every agent
+    // session forgets them (Session::on_ended). Like dispatch(), it frees no session.
+    void end(std::span<const std::string> conversation_ids) noexcept;
 
     std::size_t size() const noexcept { return agents_.size() + customers_.size(); }
     // The agents' sessions (for StandingCheck::start); empty if out of memory.

@@ -21,7 +21,10 @@
 //  - commands: typing and read frames become events and use cases (Backend); an agent
 //    only into conversations it may write to, asked once and cached for a moment;
 //  - standing: StandingCheck (ws_standing.h) re-reads agents' standing; on_standing()
-//    keeps, promotes or closes (4401) the session.
+//    keeps, promotes or closes (4401) the session;
+//  - erasure: on_ended() closes a customer session whose conversation was deleted (4410)
+//    and drops an agent session's cached write access to it; a customer session whose
+//    replay finds no conversation at all (an erased session's token) closes with 4410 too.
 //
 // Lifetime. The host holds the session in a shared_ptr and destroys it when it frees
 // the socket. Every asynchronous completion holds a weak_ptr, so one that arrives for a
@@ -39,6 +42,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "chat/agent.h"
@@ -51,6 +55,9 @@ namespace chat::ws {
 
 // API.md: a socket whose agent's token or role no longer stands (or never stood).
 inline constexpr CloseCode kRevoked = static_cast<CloseCode>(4401);
+// A customer socket whose conversation was deleted (chat_retention, `chatctl erase`; README
+// "Retention and erasure"): the session ended, there is nothing left to resume (like HTTP 410).
+inline constexpr CloseCode kErased = static_cast<CloseCode>(4410);
 
 // What the session needs from its socket. Called on the loop only.
 class Transport {
@@ -105,6 +112,9 @@ public:
     void on_event(const events::Event& e) noexcept;
     // The agent's standing re-read (nullptr: the agent no longer exists).
     void on_standing(const agent::Standing* now) noexcept;
+    // These conversations were deleted: a customer session of one of them closes (4410),
+    // an agent session forgets its write access to them.
+    void on_ended(const std::unordered_set<std::string>& conversation_ids) noexcept;
 
     bool is_agent() const noexcept { return agent_; }
     bool authenticated() const noexcept { return authenticated_; }

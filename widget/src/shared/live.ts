@@ -11,7 +11,13 @@ export interface LiveOptions {
   pollMs: number;
   onOpen?: () => void;
   onState?: (connected: boolean) => void;
+  /** the server closed the socket with a code that means "never come back" (4410: the
+   *  conversation was deleted); the feed stops instead of reconnecting */
+  onGone?: (code: number) => void;
 }
+
+/** close codes after which reconnecting can never succeed */
+const GONE = new Set([4410]);
 
 export class Live {
   private ws: WebSocket | null = null;
@@ -70,8 +76,9 @@ export class Live {
       if (e && typeof e.type === "string" && e.type !== "pong") this.o.onEvent(e);
     };
     ws.onerror = () => { /* onclose follows */ };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
+      if (GONE.has(ev.code) && this.o.onGone) { this.stop(); this.o.onGone(ev.code); return; }
       this.ws = null;
       clearInterval(this.pingTimer);
       this.setConnected(false);

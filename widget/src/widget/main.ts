@@ -471,6 +471,9 @@ declare const __WIDGET_CSS__: string;
     onEvent,
     poll: () => catchUp(),
     pollMs: 2500,
+    // the conversation was deleted (erasure or retention): start over with a new session,
+    // nothing of the old one is shown any longer
+    onGone: () => { starting = null; start(); },
   });
 
   // ---- actions ----

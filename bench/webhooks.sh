@@ -10,7 +10,9 @@
 # bench/post.lua as in bench/run.sh, then the backlog when the run ended, and how long the
 # sender took to deliver it (at most BENCH_DRAIN seconds are waited). Prints a Markdown table
 # with each case's posts/s as a ratio of the no-webhook run. The webhook is deleted after its
-# case; the config of the stack is not touched.
+# case; the config of the stack is not touched. BENCH_SENDER=off holds the sender back during
+# the measured run (psql holds the advisory lock of chat_webhook_fanout, so no claim makes
+# deliveries): what the write path alone pays; the backlog is then delivered afterwards.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd -P)"
@@ -21,6 +23,7 @@ DURATION="${BENCH_DURATION:-10s}"
 WARMUP="${BENCH_WARMUP:-3s}"
 SESSIONS="${BENCH_SESSIONS:-3000}"
 DRAIN="${BENCH_DRAIN:-120}"
+SENDER="${BENCH_SENDER:-on}"
 base="http://127.0.0.1:$CHAT_PORT"
 api="$base/chat/api/v1"
 
@@ -31,7 +34,12 @@ curl -fsS -o /dev/null "$api/health" || die "nothing answers $api/health: start 
 
 work="$(mktemp -d)"
 rx_pid=""
-cleanup() { [ -z "$rx_pid" ] || kill "$rx_pid" 2>/dev/null || true; rm -rf "$work"; }
+cur_hook=""     # the case's webhook, deleted by cleanup if the script stops in the middle
+cleanup() {
+    [ -z "$cur_hook" ] || curl -fsS -o /dev/null -X DELETE "$api/admin/webhooks/$cur_hook" "${auth[@]}" || true
+    [ -z "$rx_pid" ] || kill "$rx_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
 # --- the receiver: reads a request, answers 204 and closes ---------------------------------
@@ -67,6 +75,7 @@ for _ in $(seq 50); do [ -s "$work/rx.port" ] && break; sleep 0.1; done
 rx_port="$(head -1 "$work/rx.port")"
 [ -n "$rx_port" ] || die "the receiver did not start"
 hook_url="http://127.0.0.1:$rx_port/bench-hook"
+auth=()
 
 # --- fixtures --------------------------------------------------------------------------
 admin="$(curl -fsS -X POST "$api/agent/login" -H 'Content-Type: application/json' \
@@ -93,12 +102,20 @@ bench_case() {
         id="$(curl -fsS -X POST "$api/admin/webhooks" "${auth[@]}" \
               --data "{\"url\":\"$hook_url\",\"events\":$events,\"secret\":\"bench-webhook-secret-0123\"}" | jq -r .webhook.id)"
         [ -n "$id" ] && [ "$id" != null ] || die "$name: creating the webhook failed"
+        cur_hook="$id"
     fi
     log "$name: warm-up $WARMUP"
     wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$here/post.lua" "$api/messages" > /dev/null
+    local hold=""
+    if [ "$SENDER" = off ]; then
+        PGPASSWORD=chat psql -h 127.0.0.1 -p "${CHAT_PG_PORT:-55432}" -U chat -d chat -qAt \
+            -c "SELECT pg_advisory_lock(hashtext('chat_webhook_fanout'))" -c "SELECT pg_sleep(${DURATION%s} + 1)" >/dev/null &
+        hold=$!
+    fi
     log "$name: measuring $DURATION"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$here/post.lua" "$api/messages" > "$work/out"
     left="$(backlog)"
+    [ -z "$hold" ] || wait "$hold"
     local line; line="$(grep '^BENCH ' "$work/out")" || { cat "$work/out" >&2; die "$name: no result"; }
     local -A v; local kv
     for kv in ${line#BENCH }; do v[${kv%%=*}]="${kv#*=}"; done
@@ -111,6 +128,7 @@ bench_case() {
         drained="$((SECONDS - t0)) s"
         [ "$(backlog)" -eq 0 ] || drained="> $DRAIN s"
         curl -fsS -o /dev/null -X DELETE "$api/admin/webhooks/$id" "${auth[@]}"
+        cur_hook=""
     fi
     [ -n "$none_rps" ] || none_rps="$rps"
     local ratio; ratio="$(awk -v a="$rps" -v b="$none_rps" 'BEGIN{printf "%.2f", a / b}')"

@@ -5,8 +5,9 @@
 # each event once with its id, filtered by the webhook's events, kept per site; a receiver
 # that fails (500) and recovers gets every event again, in order; a receiver that never
 # answers does not hold back another webhook; conversation.offline_reply and
-# conversation.rated; /chat/status counts; the outbox triggers exist only while a webhook
-# exists.
+# conversation.rated; /chat/status counts and each webhook's backlog; a conversation.updated
+# sent after later changes describes its own change; the outbox triggers exist only while a
+# webhook exists.
 use strict;
 use warnings;
 use FindBin;
@@ -306,6 +307,9 @@ for my $rcv ($hang, $quick) {
 }
 my $c4 = customer();
 say_($c4, "anyone there $run");
+my ($hb) = grep { $_->{id} eq $hang->{id} } @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} };
+is($hb->{backlog}, 3, 'backlog counts the events written for the webhook at once (greeting, message, reply), '
+                      . 'before and after the sender made their deliveries');
 ok(ChatTest::wait_until(sub { @{ received($hang) } >= 1 }, 30), 'the silent receiver got its request (and holds it)');
 ok(ChatTest::wait_until(sub { @{ events_of($quick, $c4->{id}) } >= 3 }, 30),
    'another webhook gets every event meanwhile');
@@ -317,8 +321,10 @@ is(scalar(grep { $_->{event}{data}{seq} == 1 } grep { $_->{event} } @{ received(
 ok(ChatTest::wait_until(sub {
     my ($w) = grep { $_->{id} eq $hang->{id} } @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} };
     ($w->{last_error} // '') =~ /timed out/ }, 40), 'the silent receiver times out: last_error "timed out"');
+($hb) = grep { $_->{id} eq $hang->{id} } @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} };
+is($hb->{backlog}, 3, '... still 3 while the first is retried');
 my $st = $ng->status;
-ok($st->{webhooks} && $st->{webhooks}{backlog} >= 1, '/chat/status counts the backlog') or diag explain $st->{webhooks};
+ok($st->{webhooks} && $st->{webhooks}{backlog} >= 3, '/chat/status counts the backlog') or diag explain $st->{webhooks};
 ok($st->{webhooks}{failing} >= 1, '... and the failing webhooks');
 is($ng->delete("$C/admin/webhooks/$hang->{id}", headers => $admin)->{status}, 204, 'DELETE /admin/webhooks/{id}: 204');
 is(ChatTest::sql("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '$hang->{id}'"), 0,
@@ -378,6 +384,35 @@ ok(ChatTest::wait_until(sub {
         @{ received($rxall) } }, 30), 'agent.presence.changed arrives');
 ok(!(grep { $_->{event}{type} =~ /^(typing|read|message\.created)$/ } @{ received($rxall) }),
    'nothing it did not subscribe to (and never typing or read)');
+
+# --- conversation.updated delivered late still describes its own change ---------------------
+# The receiver fails its first request: the conversation's first conversation.updated waits for
+# its retry while the later changes happen, so every one of them is sent after the last change.
+my $late = receiver('late', 'fail 1');
+$r = $ng->post("$C/admin/webhooks", headers => $admin,
+               json => { url => $late->{url}, events => ['conversation.updated'], secret => $secret });
+is($r->{status}, 201, 'a webhook for conversation.updated whose receiver fails once');
+my $c7 = customer();
+say_($c7, "first change $run");
+say_($c7, "second change $run");
+$r = $ng->post("$C/escalate", headers => $c7->{auth}, json => {});
+is($r->{status}, 200, '... the conversation is escalated') or diag $r->{body};
+$r = $ng->post("$C/agent/conversations/$c7->{id}/close", headers => $admin);
+is($r->{status}, 200, '... and closed');
+my $final = ChatTest::sql("SELECT version FROM conversations WHERE id = '$c7->{id}'");
+ok(ChatTest::wait_until(sub {
+    grep { $_->{event}{data}{version} == $final } @{ events_of($late, $c7->{id}, 'conversation.updated') } }, 30),
+   '... every conversation.updated arrives') or diag explain received($late);
+my @upd = map { $_->{event}{data} } @{ events_of($late, $c7->{id}, 'conversation.updated') };
+ok(@upd >= 4, '... one per change (' . scalar(@upd) . ')');
+ok(!(grep { $upd[$_]{version} <= $upd[$_ - 1]{version} } 1 .. $#upd),
+   '... each with the version of its own change, in order (not the state when it was sent)')
+    or diag explain [map { $_->{version} } @upd];
+ok(!(grep { $upd[$_]{last_seq} < $upd[$_ - 1]{last_seq} } 1 .. $#upd), '... last_seq never going back');
+is($upd[0]{status}, 'automated', '... the first still automated although sent after the close');
+is($upd[-1]{status}, 'closed', '... the last closed');
+my @late_fails = grep { $_->{status} == 500 } @{ received($late) };
+is(scalar @late_fails, 1, '... after one failure');
 
 # --- cleanup: the triggers go with the last webhook --------------------------------------------
 for my $id (map { $_->{id} } grep { $_->{url} =~ /\?run=\Q$run\E$/ }

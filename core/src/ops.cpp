@@ -66,7 +66,7 @@ void Service::counts(std::function<void(Counts)> done) noexcept {
         pg_->query(
             "SELECT NULL::text, (SELECT count(*) FROM conversations WHERE status = 'agent' AND assigned_agent_id IS NULL),"
             " (SELECT count(*) FROM agents WHERE presence = 'online' AND deleted_at IS NULL),"
-            " (SELECT count(*) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id),"
+            " (SELECT coalesce(sum(chat_webhook_backlog(w)), 0) FROM webhooks w),"
             " (SELECT count(*) FROM webhooks WHERE last_error_at > coalesce(last_delivered_at, '-infinity'))"
             " UNION ALL (SELECT site, coalesce(q.n, 0), coalesce(o.n, 0), NULL, NULL"
             " FROM (SELECT site, count(*) AS n FROM conversations"

@@ -225,18 +225,25 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
                 st.failed++;
                 log("webhook delivery of event " + d->job.outbox_id + " to " + d->job.url + " failed: " + error);
             }
-            pg.query("SELECT chat_webhook_done($1::uuid, $2::bigint, $3::bool, $4, $5, $6)",
-                     {d->job.webhook_id, d->job.outbox_id, std::string(ok ? "true" : "false"), error,
-                      std::to_string(cfg.backoff_ms), std::to_string(cfg.give_up_s)},
-                     [self = weak_from_this(), url = d->job.url](Result<pg::QueryResult> r) {
-                         auto me = self.lock();
-                         if (!me) return;
-                         if (!r.ok()) me->log("recording a webhook delivery to " + url + " failed: " + r.error().message);
-                         // a conversation's next event may be due now: claim soon, once for
-                         // every delivery that ends meanwhile (a claim per delivery kept
-                         // Postgres busy with claims under load)
-                         me->soon();
-                     });
+            // Deliveries that end while the pool is busy are recorded together, in one call
+            // (group commit: a transaction per delivery cost as much as a post).
+            static const auto done_batch = std::make_shared<const pg::BatchKind>(pg::BatchKind{
+                "SELECT * FROM chat_webhook_done($1::uuid[], $2::bigint[], $3::bool[], $4::text[], "
+                "($5::int[])[1], ($6::int[])[1])",
+                64});
+            pg.query_batched(done_batch,
+                             {d->job.webhook_id, d->job.outbox_id, std::string(ok ? "true" : "false"), error,
+                              std::to_string(cfg.backoff_ms), std::to_string(cfg.give_up_s)},
+                             [self = weak_from_this(), url = d->job.url](Result<std::string> r) {
+                                 auto me = self.lock();
+                                 if (!me) return;
+                                 if (!r.ok())
+                                     me->log("recording a webhook delivery to " + url + " failed: " + r.error().message);
+                                 // a conversation's next event may be due now: claim soon, once for
+                                 // every delivery that ends meanwhile (a claim per delivery kept
+                                 // Postgres busy with claims under load)
+                                 me->soon();
+                             });
             std::weak_ptr<Impl> self = weak_from_this();
             loop.post([self, d] {
                 auto me = self.lock();

@@ -35,8 +35,8 @@ struct SenderConfig {
     bool allow_private = false;         // chat_webhook_private: may deliveries reach private addresses
     std::uint64_t timeout_ms = 10000;   // connect, send and the status line
     std::uint64_t tick_ms = 1000;       // how often an idle sender looks for due deliveries
-    int max_in_flight = 64;             // per worker
-    int per_webhook = 16;               // leases per webhook at a time, over every node
+    int max_in_flight = 128;            // per worker
+    int per_webhook = 48;               // leases per webhook at a time, over every node
     int give_up_s = 24 * 3600;          // an event older than this is dropped after its next failure
     std::string chat_secret;            // the key webhook secrets are stored under (seal_secret)
 };

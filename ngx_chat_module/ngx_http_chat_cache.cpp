@@ -129,13 +129,15 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
     size_t max_messages) noexcept
 {
     u_char                                 *p;
-    size_t                                  size, cap, fresh_len;
+    size_t                                  size, cap;
     uint32_t                                hash;
     ngx_uint_t                              n, failed, nomem;
     ngx_slab_pool_t                        *shpool;
     ngx_http_chat_shctx_t                  *sh;
     ngx_http_chat_cache_node_t             *cn, *old;
     chat::cache::Merge                      m;
+    std::optional<std::size_t>              list_len;
+    std::optional<chat::cache::Entry>       cached;
     std::optional<chat::cache::Packed>      packed;
 
     if (zone == NULL || zone->sh == NULL) {
@@ -157,7 +159,6 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
         return;
     }
 
-    fresh_len = packed ? packed->bytes.size() : 0;
     failed = 0;
     size = 0;
 
@@ -166,16 +167,20 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
 
         old = ngx_http_chat_cache_lookup(sh, s.key, hash);
 
-        m = chat::cache::merge(old ? ngx_http_chat_cache_entry(old)
-                                   : std::nullopt,
-                               s, packed, max_messages);
+        cached = old ? ngx_http_chat_cache_entry(old) : std::nullopt;
+
+        m = chat::cache::merge(cached, s, packed, max_messages);
 
         if (!m.store) {
             return;
         }
 
+        /* the kept messages and the packed ones, one index before them */
+
+        list_len = chat::cache::stored_size(m, packed);
+
         size = offsetof(ngx_http_chat_cache_node_t, data) + s.key.size()
-               + s.conversation_json.size() + m.kept.size + fresh_len;
+               + s.conversation_json.size() + list_len.value_or(0);
 
         /*
          * Above half a page the slab hands out whole pages; one entry may
@@ -187,7 +192,9 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
 
         cn = NULL;
 
-        if (size <= cap && m.run.count <= NGX_MAX_UINT32_VALUE) {
+        if (list_len && *list_len <= cap && size <= cap
+            && m.run.count <= NGX_MAX_UINT32_VALUE)
+        {
             /* NULL is expected here and handled: no "no memory" crit */
             nomem = shpool->log_nomem;
             shpool->log_nomem = 0;
@@ -208,6 +215,28 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
             shpool->log_nomem = nomem;
         }
 
+        if (cn != NULL) {
+            /* if we die while copying, the next locker frees the block */
+            sh->cache_pending = cn;
+            ngx_memory_barrier();
+
+            cn->magic = 0;
+
+            p = ngx_cpymem(cn->data, s.key.data(), s.key.size());
+            p = ngx_cpymem(p, s.conversation_json.data(),
+                           s.conversation_json.size());
+
+            if (!chat::cache::store(m, cached, packed,
+                                    std::span(reinterpret_cast<std::byte *>(p),
+                                              *list_len)))
+            {
+                /* the old entry's list changed under us: cannot be */
+                ngx_slab_free_locked(shpool, cn);
+                sh->cache_pending = NULL;
+                cn = NULL;
+            }
+        }
+
         if (cn == NULL) {
             /* a stale entry must not outlive a newer write */
             if (old) {
@@ -218,33 +247,16 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
             failed = 1;
 
         } else {
-            /* if we die while copying, the next locker frees the block */
-            sh->cache_pending = cn;
-            ngx_memory_barrier();
-
-            cn->magic = 0;
             cn->sn.node.key = hash;
             cn->sn.str.len = s.key.size();
             cn->sn.str.data = cn->data;
             cn->size = size;
             cn->conv_len = s.conversation_json.size();
-            cn->msgs_len = m.kept.size + fresh_len;
+            cn->msgs_len = *list_len;
             cn->version = s.version;
             cn->last_seq = s.last_seq;
             cn->nmessages = (uint32_t) m.run.count;
             cn->first = m.run.first;
-
-            p = ngx_cpymem(cn->data, s.key.data(), s.key.size());
-            p = ngx_cpymem(p, s.conversation_json.data(),
-                           s.conversation_json.size());
-            if (m.kept.size) {
-                p = ngx_cpymem(p, ngx_http_chat_cache_msgs(old)
-                                  + m.kept.offset,
-                               m.kept.size);
-            }
-            if (fresh_len) {
-                ngx_memcpy(p, packed->bytes.data(), fresh_len);
-            }
 
             ngx_memory_barrier();
             cn->magic = NGX_HTTP_CHAT_CACHE_MAGIC;
@@ -272,6 +284,7 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
     std::string                             raw;
     ngx_http_chat_shctx_t                  *sh;
     ngx_http_chat_cache_node_t             *cn;
+    chat::cache::SeqRange                   held;
     std::optional<chat::cache::SeqRange>    want;
     std::optional<chat::cache::Slice>       bytes;
     std::optional<chat::cache::Entry>       entry;
@@ -313,13 +326,18 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
                 }
 
                 if (bytes) {
-                    /* one allocation and two memcpy()s under the lock */
+                    /*
+                     * one allocation and two memcpy()s under the lock: the
+                     * conversation and the whole list (its index with it)
+                     */
                     conv_len = cn->conv_len;
-                    raw.reserve(conv_len + bytes->size);
+                    raw.reserve(conv_len + (entry ? entry->list.size() : 0));
                     raw.append((char *) cn->data + cn->sn.str.len, conv_len);
-                    raw.append((char *) ngx_http_chat_cache_msgs(cn)
-                               + bytes->offset,
-                               bytes->size);
+                    if (entry && want) {
+                        raw.append((const char *) entry->list.data(),
+                                   entry->list.size());
+                        held = entry->run;
+                    }
 
                     ngx_http_chat_cache_touch(sh, cn);
                 }
@@ -332,7 +350,8 @@ ngx_http_chat_cache_read(ngx_http_chat_zone_t *zone, std::string_view key,
 
         if (messages != NULL) {
             auto list = chat::cache::unpack(std::as_bytes(
-                            std::span(raw).subspan(conv_len)));
+                            std::span(raw).subspan(conv_len)), held,
+                            want.value_or(chat::cache::SeqRange{}));
 
             if (!list.ok()) {
                 return false;

@@ -1,6 +1,7 @@
 // libFuzzer target: the cache's packed lists are read from shared memory a crashed worker may
-// have half-written; checking, slicing, selecting, merging and rendering never read outside the
-// bytes and every answer they give is ascending, inside what the entry holds, and within the limit.
+// have half-written; checking, slicing, selecting, merging, storing and rendering never read
+// outside the bytes and every answer they give is ascending, inside what the entry holds, and
+// within the limit.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chat/cache_entry.h"
@@ -41,19 +43,26 @@ void check(bool ok) {
     if (!ok) std::abort();
 }
 
-// Every message of the list is one record whose seq is in run, ascending, one apart.
-void check_holds(std::span<const std::byte> list, SeqRange run) {
-    auto u = unpack(list);
+// The list holds the messages `want` of `run`: one each, seqs ascending one apart, and their
+// JSON comma-joined is the slice a read copies.
+void check_holds(std::span<const std::byte> list, SeqRange run, SeqRange want) {
+    auto u = unpack(list, run, want);
     check(u.ok());
-    check(static_cast<std::int64_t>(u.value().size()) == run.count);
-    for (std::size_t i = 0; i < u.value().size(); i++)
-        check(u.value()[i].seq == run.first + static_cast<std::int64_t>(i));
+    check(static_cast<std::int64_t>(u.value().size()) == want.count);
+    std::string joined;
+    for (std::size_t i = 0; i < u.value().size(); i++) {
+        check(u.value()[i].seq == want.first + static_cast<std::int64_t>(i));
+        if (i > 0) joined += ',';
+        joined += u.value()[i].json;
+    }
+    const auto sl = slice(list, run, want);
+    check(sl.has_value() && sl->offset <= list.size() && sl->size <= list.size() - sl->offset);
+    check(std::string_view(reinterpret_cast<const char*>(list.data()) + sl->offset, sl->size) == joined);
 }
 
 // The answer to the read `want` of a list claimed to hold `held` stays inside its buffer
-// (sized exactly to the bound, so ASan sees its end), is rendered only when slice() serves
-// the read (and always, for a list of exactly its run), and is then what the service
-// renders for the sliced records.
+// (sized exactly to the bound, so ASan sees its end), is rendered exactly when slice() serves
+// the read, and is then what the service renders for the sliced messages.
 void check_answer(std::span<const std::byte> list, SeqRange held, SeqRange want) {
     static constexpr std::string_view conv = R"({"id":"c"})";
     const auto bound = answer_bound(conv.size(), list.size(), held.count, want.count);
@@ -61,18 +70,10 @@ void check_answer(std::span<const std::byte> list, SeqRange held, SeqRange want)
     std::vector<char> out(*bound);
     const auto size = render_read(conv, list, held, want, std::span(out));
     const auto sl = slice(list, held, want);
-    if (!size) {
-        // slice() serves it only if the list holds more than its run: the bound is the
-        // answer's size for a list of exactly held.count records
-        if (sl) {
-            const auto all = unpack(list);
-            check(!all.ok() || static_cast<std::int64_t>(all.value().size()) != held.count);
-        }
-        return;
-    }
-    check(sl.has_value());
+    check(size.has_value() == sl.has_value());
+    if (!size) return;
     check(*size <= *bound);
-    const auto u = unpack(list.subspan(sl->offset, sl->size));
+    const auto u = unpack(list, held, want);
     check(u.ok());
     check(static_cast<std::int64_t>(u.value().size()) == want.count);
     check(std::string_view(out.data(), *size) == chat::customer::Service::render_conversation(conv, u.value()));
@@ -90,8 +91,7 @@ void check_read(const Entry& e, std::int64_t after, std::int64_t limit) {
     if (after < 0) check(want->last() == e.last_seq);
     const auto sl = slice(e.list, e.run, *want);
     if (!sl) return;
-    check(sl->offset <= e.list.size() && sl->size <= e.list.size() - sl->offset);
-    check_holds(e.list.subspan(sl->offset, sl->size), *want);
+    check_holds(e.list, e.run, *want);
     check_answer(e.list, e.run, *want);
 }
 
@@ -120,13 +120,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Entry e = cached;
     e.list = std::as_bytes(std::span(bytes));
 
-    // Whatever a whole list parses as is ascending.
-    if (auto u = unpack(e.list); u.ok()) {
-        for (std::size_t i = 1; i < u.value().size(); i++) check(u.value()[i - 1].seq < u.value()[i].seq);
-    }
-    // Any slice of an untrusted list lies inside it and holds what was asked.
-    if (auto sl = slice(e.list, e.run, e.run); sl && e.run.count > 0)
-        check_holds(e.list.subspan(sl->offset, sl->size), e.run);
+    // Whatever a list unpacks as is what was asked; any slice of an untrusted list lies inside
+    // it and holds what was asked.
+    if (auto u = unpack(e.list, e.run, e.run); u.ok()) check(static_cast<std::int64_t>(u.value().size()) == e.run.count);
+    if (auto sl = slice(e.list, e.run, e.run); sl && e.run.count > 0) check_holds(e.list, e.run, e.run);
     check_read(e, after, limit);
     // Rendering an untrusted list as if it held the run never reads or writes outside.
     check_answer(e.list, e.run, e.run);
@@ -144,16 +141,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (packed) {
         check(packed->run.count <= static_cast<std::int64_t>(max));
         check(packed->run.count == 0 || packed->run.last() == s.last_seq);
-        check_holds(std::as_bytes(std::span(packed->bytes)), packed->run);
+        check_holds(std::as_bytes(std::span(packed->bytes)), packed->run, packed->run);
     }
     const Merge m = merge(e, s, packed, max);
     if (m.store) {
         check(m.kept.offset <= e.list.size() && m.kept.size <= e.list.size() - m.kept.offset);
         check(m.run.count <= static_cast<std::int64_t>(max));
-        std::string stored(bytes, m.kept.offset, m.kept.size);
-        if (packed) stored += packed->bytes;
+        // the stored list is the kept messages, then the packed ones, and it checks
+        const auto size = stored_size(m, packed);
+        check(size.has_value());
+        std::string stored(*size, '\0');
+        check(store(m, e, packed, std::as_writable_bytes(std::span(stored))));
         const Entry next{s.version, s.last_seq, m.run, std::as_bytes(std::span(stored))};
-        check_holds(next.list, m.run);
+        check_holds(next.list, m.run, m.run);
+        if (m.keep.count > 0) {
+            const auto kept = unpack(e.list, e.run, m.keep);
+            const auto now = unpack(next.list, m.run, m.keep);
+            check(kept.ok() && now.ok());
+            for (std::size_t i = 0; i < kept.value().size(); i++) check(kept.value()[i].json == now.value()[i].json);
+        }
         if (packed && packed->run.count > 0) check(m.run.last() == packed->run.last());
         check_read(next, after, limit);
         // Writing the same snapshot again changes nothing.

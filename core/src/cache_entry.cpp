@@ -13,22 +13,6 @@ namespace {
 constexpr std::int64_t kMaxSeq = std::numeric_limits<std::int64_t>::max();
 constexpr std::size_t kMaxLen = std::numeric_limits<std::uint32_t>::max();
 
-struct Record {
-    std::int64_t seq = 0;
-    std::size_t len = 0;  // of the JSON, after the header
-};
-
-// The record at off, if its header and its JSON both lie inside list.
-std::optional<Record> record_at(std::span<const std::byte> list, std::size_t off) noexcept {
-    if (off > list.size() || list.size() - off < record_header) return std::nullopt;
-    std::int64_t seq = 0;
-    std::uint32_t len = 0;
-    std::memcpy(&seq, list.data() + off, sizeof seq);
-    std::memcpy(&len, list.data() + off + sizeof seq, sizeof len);
-    if (list.size() - off - record_header < len) return std::nullopt;
-    return Record{seq, len};
-}
-
 // A run whose seqs are positive and whose last seq is representable; the runs an
 // entry stores come from shared memory and are checked before any arithmetic.
 bool sane(SeqRange r) noexcept {
@@ -40,9 +24,80 @@ std::int64_t clamp_count(std::size_t n) noexcept {
     return static_cast<std::int64_t>(std::min<std::size_t>(n, static_cast<std::size_t>(kMaxSeq)));
 }
 
-void append(std::string& out, const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); }
+// want inside held, both sane.
+bool inside(SeqRange held, SeqRange want) noexcept {
+    return sane(held) && held.count > 0 && want.count > 0 && want.count <= held.count && want.first >= held.first &&
+           want.first - held.first <= held.count - want.count;
+}
+
+// A list of `count` messages whose header and index lie inside it: where its text starts.
+struct Index {
+    const std::byte* base = nullptr;  // the list
+    std::size_t text = 0;             // offset of the text in the list
+    std::size_t text_size = 0;
+    std::size_t count = 0;  // of messages
+
+    std::size_t end(std::size_t i) const noexcept {
+        std::uint32_t e = 0;
+        std::memcpy(&e, base + list_header + i * index_entry, sizeof e);
+        return e;
+    }
+    char at(std::size_t off) const noexcept { return static_cast<char>(base[text + off]); }
+};
+
+// The index of a list that should hold count > 0 messages, if its format is this one,
+// the index fits and its last end is the text's size.
+std::optional<Index> index_of(std::span<const std::byte> list, std::int64_t count) noexcept {
+    if (count <= 0 || list.size() < list_header ||
+        static_cast<std::uint64_t>(count) > (list.size() - list_header) / index_entry) {
+        return std::nullopt;
+    }
+    std::uint64_t format = 0;
+    std::memcpy(&format, list.data(), sizeof format);
+    if (format != list_format) return std::nullopt;
+    const auto n = static_cast<std::size_t>(count);
+    Index ix{list.data(), list_header + n * index_entry, 0, n};
+    ix.text_size = list.size() - ix.text;
+    if (ix.end(static_cast<std::size_t>(count) - 1) != ix.text_size) return std::nullopt;
+    return ix;
+}
+
+// The text of messages i0 .. i1 (inclusive, inside the index) if their ends, and the
+// one before i0, ascend inside the text with a comma after each but the list's last.
+std::optional<Slice> text_of(const Index& ix, std::size_t i0, std::size_t i1) noexcept {
+    std::size_t start = 0;
+    if (i0 > 0) {
+        const std::size_t e = ix.end(i0 - 1);
+        if (e >= ix.text_size || ix.at(e) != ',') return std::nullopt;
+        start = e + 1;
+    }
+    std::size_t from = start;
+    for (std::size_t i = i0; i < i1; i++) {
+        const std::size_t e = ix.end(i);
+        if (e < from || e >= ix.text_size || ix.at(e) != ',') return std::nullopt;
+        from = e + 1;
+    }
+    const std::size_t stop = ix.end(i1);
+    if (stop < from || stop > ix.text_size) return std::nullopt;
+    if (i1 + 1 < ix.count && (stop == ix.text_size || ix.at(stop) != ',')) return std::nullopt;
+    return Slice{ix.text + start, stop - start};
+}
+
+void put_u64(std::byte* p, std::uint64_t v) noexcept { std::memcpy(p, &v, sizeof v); }
+void put_u32(std::byte* p, std::size_t v) noexcept {
+    const auto u = static_cast<std::uint32_t>(v);
+    std::memcpy(p, &u, sizeof u);
+}
 
 }  // namespace
+
+std::optional<std::size_t> list_size(std::int64_t count, std::size_t text_size) noexcept {
+    constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+    if (count < 0 || static_cast<std::uint64_t>(count) > (kMax - list_header) / index_entry) return std::nullopt;
+    const std::size_t head = list_header + static_cast<std::size_t>(count) * index_entry;
+    if (text_size > kMax - head) return std::nullopt;
+    return head + text_size;
+}
 
 std::optional<Packed> pack(const Snapshot& s, std::size_t max_messages) {
     const auto& m = s.messages;
@@ -52,19 +107,31 @@ std::optional<Packed> pack(const Snapshot& s, std::size_t max_messages) {
         if (i > 0 && m[i].seq - 1 != m[i - 1].seq) return std::nullopt;
     }
 
-    const std::size_t k = std::min({m.size(), max_messages, kMaxLen});
+    const std::size_t k = std::min(m.size(), max_messages);
     const std::size_t from = m.size() - k;
-    std::size_t size = 0;
-    for (std::size_t i = from; i < m.size(); i++) size += record_header + m[i].json.size();
+    std::size_t text = 0;
+    for (std::size_t i = from; i < m.size(); i++) {
+        text += m[i].json.size() + (i > from ? 1 : 0);
+        if (text > kMaxLen) return std::nullopt;  // the ends are 32 bits
+    }
+    const auto size = list_size(static_cast<std::int64_t>(k), text);
+    if (!size) return std::nullopt;
 
     Packed p;
-    p.bytes.reserve(size);
+    p.bytes.resize(*size);
+    auto* out = reinterpret_cast<std::byte*>(p.bytes.data());
+    put_u64(out, list_format);
+    std::size_t off = list_header + k * index_entry;
+    std::size_t end = 0;
     for (std::size_t i = from; i < m.size(); i++) {
-        const std::int64_t seq = m[i].seq;
-        const auto len = static_cast<std::uint32_t>(m[i].json.size());
-        append(p.bytes, &seq, sizeof seq);
-        append(p.bytes, &len, sizeof len);
-        p.bytes.append(m[i].json);
+        if (i > from) {
+            p.bytes[off++] = ',';
+            end++;
+        }
+        std::memcpy(p.bytes.data() + off, m[i].json.data(), m[i].json.size());
+        off += m[i].json.size();
+        end += m[i].json.size();
+        put_u32(out + list_header + (i - from) * index_entry, end);
     }
     if (k > 0) p.run = SeqRange{m[from].seq, static_cast<std::int64_t>(k)};
     return p;
@@ -72,37 +139,28 @@ std::optional<Packed> pack(const Snapshot& s, std::size_t max_messages) {
 
 std::optional<Slice> slice(std::span<const std::byte> list, SeqRange held, SeqRange want) noexcept {
     if (want.count == 0) return Slice{};
-    // A record takes at least its header, which bounds held.count by the list's size.
-    if (!sane(held) || held.count == 0 || static_cast<std::uint64_t>(held.count) > list.size() / record_header ||
-        want.count < 0 || want.count > held.count || want.first < held.first ||
-        want.first - held.first > held.count - want.count) {
-        return std::nullopt;
-    }
-
-    const std::int64_t skip = want.first - held.first;
-    const std::int64_t stop = skip + want.count;
-    std::size_t off = 0;
-    std::size_t start = 0;
-    for (std::int64_t i = 0; i < stop; i++) {
-        if (i == skip) start = off;
-        const auto r = record_at(list, off);
-        if (!r || r->seq != held.first + i) return std::nullopt;
-        off += record_header + r->len;
-    }
-    return Slice{start, off - start};
+    if (!inside(held, want)) return std::nullopt;
+    const auto ix = index_of(list, held.count);
+    if (!ix) return std::nullopt;
+    const auto i0 = static_cast<std::size_t>(want.first - held.first);
+    return text_of(*ix, i0, i0 + static_cast<std::size_t>(want.count) - 1);
 }
 
-Result<std::vector<CachedMessage>> unpack(std::span<const std::byte> list) {
+Result<std::vector<CachedMessage>> unpack(std::span<const std::byte> list, SeqRange held, SeqRange want) {
+    const auto sl = slice(list, held, want);
+    if (!sl) return make_error(Errc::internal, "cache: a packed list does not hold what its entry says");
     std::vector<CachedMessage> out;
-    std::size_t off = 0;
-    while (off < list.size()) {
-        const auto r = record_at(list, off);
-        if (!r) return make_error(Errc::internal, "cache: a packed record runs past the end of its list");
-        if (!out.empty() && r->seq <= out.back().seq)
-            return make_error(Errc::internal, "cache: packed seqs do not increase");
-        const auto* json = reinterpret_cast<const char*>(list.data() + off + record_header);
-        out.push_back(CachedMessage{r->seq, std::string(json, r->len)});
-        off += record_header + r->len;
+    if (want.count == 0) return out;
+    out.reserve(static_cast<std::size_t>(want.count));
+    // slice() checked the ends: each message runs from `from` to its end, a comma after it
+    const auto ix = index_of(list, held.count);
+    const auto i0 = static_cast<std::size_t>(want.first - held.first);
+    std::size_t from = sl->offset - ix->text;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(want.count); i++) {
+        const std::size_t e = ix->end(i0 + i);
+        const auto* json = reinterpret_cast<const char*>(list.data() + ix->text + from);
+        out.push_back(CachedMessage{want.first + static_cast<std::int64_t>(i), std::string(json, e - from)});
+        from = e + 1;
     }
     return out;
 }
@@ -114,32 +172,33 @@ constexpr std::string_view kAnswerHead = "{\"conversation\":";
 constexpr std::string_view kAnswerMessages = ",\"messages\":[";
 constexpr std::string_view kAnswerTail = "]}";
 
+// below glibc's smallest threshold for `rep movsb` (see render_read)
+constexpr std::size_t kCopyPiece = 1984;
+
 }  // namespace
 
 std::optional<std::size_t> answer_bound(std::size_t conversation_size, std::size_t list_size, std::int64_t held_count,
                                         std::int64_t want_count) noexcept {
     constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
     constexpr std::size_t fixed = kAnswerHead.size() + kAnswerMessages.size() + kAnswerTail.size();
-    if (held_count < 0 || want_count < 0 || want_count > held_count ||
-        static_cast<std::uint64_t>(held_count) > list_size / record_header) {
-        return std::nullopt;
+    if (held_count < 0 || want_count < 0 || want_count > held_count) return std::nullopt;
+    // the text of all the messages the list holds: want's, with its commas, is no more
+    std::size_t messages = 0;
+    if (held_count > 0) {
+        if (list_size < list_header ||
+            static_cast<std::uint64_t>(held_count) > (list_size - list_header) / index_entry) {
+            return std::nullopt;
+        }
+        if (want_count > 0) messages = list_size - list_header - static_cast<std::size_t>(held_count) * index_entry;
     }
-    // the JSON of all the records the list holds, plus a comma between each two wanted
-    const auto n = static_cast<std::size_t>(want_count);
-    const std::size_t messages = list_size - static_cast<std::size_t>(held_count) * record_header + (n > 0 ? n - 1 : 0);
     if (conversation_size > kMax - fixed || messages > kMax - fixed - conversation_size) return std::nullopt;
     return fixed + conversation_size + messages;
 }
 
 std::optional<std::size_t> render_read(std::string_view conversation_json, std::span<const std::byte> list,
                                        SeqRange held, SeqRange want, std::span<char> out) noexcept {
-    // the same bounds as slice(): want inside held, held's headers inside the list
-    if (want.count != 0 &&
-        (!sane(held) || held.count == 0 || static_cast<std::uint64_t>(held.count) > list.size() / record_header ||
-         want.count < 0 || want.count > held.count || want.first < held.first ||
-         want.first - held.first > held.count - want.count)) {
-        return std::nullopt;
-    }
+    const auto sl = slice(list, held, want);
+    if (!sl) return std::nullopt;
 
     char* p = out.data();
     char* const end = out.data() + out.size();
@@ -153,18 +212,15 @@ std::optional<std::size_t> render_read(std::string_view conversation_json, std::
         !put(kAnswerMessages.data(), kAnswerMessages.size())) {
         return std::nullopt;
     }
-
-    const std::int64_t skip = want.count != 0 ? want.first - held.first : 0;
-    const std::int64_t stop = skip + want.count;
-    const char comma = ',';
-    std::size_t off = 0;
-    for (std::int64_t i = 0; i < stop; i++) {
-        const auto r = record_at(list, off);
-        if (!r || r->seq != held.first + i) return std::nullopt;
-        if (i >= skip && ((i > skip && !put(&comma, 1)) || !put(list.data() + off + record_header, r->len))) {
-            return std::nullopt;
-        }
-        off += record_header + r->len;
+    // The messages in pieces under kCopyPiece: glibc's memcpy copies 2 KB and more (4 KB
+    // with AVX2) with `rep movsb`, which measured slower here than its vector loop for this
+    // copy out of the shared zone (bench/cpu.sh, README Benchmarks).
+    const auto* from = list.data() + sl->offset;
+    for (std::size_t left = sl->size; left > 0;) {
+        const std::size_t n = std::min(left, kCopyPiece);
+        if (!put(from, n)) return std::nullopt;
+        from += n;
+        left -= n;
     }
     if (!put(kAnswerTail.data(), kAnswerTail.size())) return std::nullopt;
     return static_cast<std::size_t>(p - out.data());
@@ -228,13 +284,79 @@ Merge merge(const std::optional<Entry>& cached, const Snapshot& s, const std::op
 
     if (keep.count > 0) {
         if (const auto kept = slice(cached->list, cached->run, keep)) {
+            m.keep = keep;
             m.kept = *kept;
         } else {
-            keep = SeqRange{};  // the cached records do not parse: keep none of them
+            keep = SeqRange{};  // the cached messages do not check: keep none of them
         }
     }
     m.run = keep.count > 0 ? SeqRange{keep.first, keep.count + fresh.count} : fresh;
     return m;
+}
+
+namespace {
+
+// The text size of a packed list of its run, if it is one.
+std::optional<std::size_t> packed_text(const std::optional<Packed>& packed) noexcept {
+    if (!packed || packed->run.count == 0) return 0;
+    const auto ix = index_of(std::as_bytes(std::span(packed->bytes)), packed->run.count);
+    if (!ix) return std::nullopt;
+    return ix->text_size;
+}
+
+}  // namespace
+
+std::optional<std::size_t> stored_size(const Merge& m, const std::optional<Packed>& packed) noexcept {
+    const auto fresh = packed_text(packed);
+    const std::int64_t fresh_count = packed ? packed->run.count : 0;
+    if (!fresh || m.keep.count < 0 || m.run.count != m.keep.count + fresh_count) return std::nullopt;
+    const std::size_t comma = m.keep.count > 0 && fresh_count > 0 ? 1 : 0;
+    if (m.kept.size > kMaxLen || *fresh > kMaxLen - comma - m.kept.size) return std::nullopt;  // the ends are 32 bits
+    return list_size(m.run.count, m.kept.size + comma + *fresh);
+}
+
+bool store(const Merge& m, const std::optional<Entry>& cached, const std::optional<Packed>& packed,
+           std::span<std::byte> out) noexcept {
+    const auto size = stored_size(m, packed);
+    if (!size || *size != out.size()) return false;
+    const std::int64_t fresh_count = packed ? packed->run.count : 0;
+    std::byte* const index = out.data() + list_header;
+    std::byte* text = index + static_cast<std::size_t>(m.run.count) * index_entry;
+    put_u64(out.data(), list_format);
+
+    std::size_t shift = 0;
+    if (m.keep.count > 0) {
+        if (!cached || !inside(cached->run, m.keep)) return false;
+        const auto ix = index_of(cached->list, cached->run.count);
+        if (!ix || m.kept.offset < ix->text || m.kept.offset > cached->list.size() ||
+            m.kept.size > cached->list.size() - m.kept.offset) {
+            return false;
+        }
+        const std::size_t base = m.kept.offset - ix->text;
+        const auto k0 = static_cast<std::size_t>(m.keep.first - cached->run.first);
+        for (std::size_t i = 0; i < static_cast<std::size_t>(m.keep.count); i++) {
+            const std::size_t e = ix->end(k0 + i);
+            if (e < base || e - base > m.kept.size) return false;
+            put_u32(index + i * index_entry, e - base);
+        }
+        std::memcpy(text, cached->list.data() + m.kept.offset, m.kept.size);
+        text += m.kept.size;
+        shift = m.kept.size;
+        if (fresh_count > 0) {
+            *text++ = std::byte{','};
+            shift++;
+        }
+    }
+    if (fresh_count > 0) {
+        const auto fresh = std::as_bytes(std::span(packed->bytes));
+        const auto ix = index_of(fresh, fresh_count);  // checked by stored_size()
+        std::byte* const at = index + static_cast<std::size_t>(m.keep.count) * index_entry;
+        for (std::size_t j = 0; j < static_cast<std::size_t>(fresh_count); j++) {
+            put_u32(at + j * index_entry, ix->end(j) + shift);
+        }
+        std::memcpy(text, fresh.data() + ix->text, ix->text_size);
+    }
+    return true;
 }
 
 }  // namespace chat::cache

@@ -1,5 +1,5 @@
 // The pure half of the module's shared-memory conversation cache: the packed
-// message list format, which messages an entry keeps on a write, which it serves on a read,
+// message list format (comma-joined JSON behind an index of ends), which messages an entry keeps on a write, which it serves on a read,
 // and the answer a read renders from them.
 #pragma once
 
@@ -16,17 +16,31 @@
 
 namespace chat::cache {
 
-// A packed list is records back to back, each
+// A packed list is, in host byte order (shared memory never leaves the machine),
+// unaligned:
 //
-//     [int64 seq][uint32 len][len bytes of JSON]
+//     [uint64 format][uint32 end] x count [text]
 //
-// in host byte order (shared memory never leaves the machine), unaligned, with
-// consecutive ascending seqs. An entry keeps beside its list the run of seqs the
-// list holds. The bytes live in shared memory that a worker killed mid-write may
-// have left half-written, so nothing here trusts them: every function reads only
-// inside the span it is given, and a list is believed only as far as it parses.
+// text is the JSON of the messages joined by commas (",": the bytes a read answers,
+// so that any run of messages is one copy), end[i] the offset in text just past
+// message i's JSON (message i starts at 0, or at end[i - 1] + 1 after its comma), and
+// the last end is the size of text. The seqs are not stored: an entry keeps beside
+// its list the run of seqs the list holds, consecutive and ascending, and message i
+// has seq run.first + i. `format` names this layout; its top bit is set so that it
+// is never a positive seq (the first field of the records of the format before it,
+// which a worker of the previous build refuses: a reload's old and new workers share
+// the zone). The bytes live in shared memory that a worker killed mid-write may have
+// left half-written, so nothing here trusts them: every function reads only inside
+// the span it is given, and a list is believed only as far as it checks (its format,
+// its index inside the list, ends ascending with a comma after each but the last).
 
-inline constexpr std::size_t record_header = sizeof(std::int64_t) + sizeof(std::uint32_t);
+inline constexpr std::uint64_t list_format = 0x8000'6368'6174'0002;  // top bit, "chat", 2
+inline constexpr std::size_t list_header = sizeof(std::uint64_t);
+inline constexpr std::size_t index_entry = sizeof(std::uint32_t);
+
+// The size of a list of `count` messages whose JSON is text_size bytes, commas
+// included; nullopt if it overflows.
+std::optional<std::size_t> list_size(std::int64_t count, std::size_t text_size) noexcept;
 
 // The seqs first .. first + count - 1; count 0 holds none (first is then 0).
 struct SeqRange {
@@ -37,14 +51,14 @@ struct SeqRange {
     bool operator==(const SeqRange&) const = default;
 };
 
-// A byte range inside a packed list.
+// A byte range inside a packed list: a run of messages' JSON with the commas between them.
 struct Slice {
     std::size_t offset = 0;
     std::size_t size = 0;
     bool operator==(const Slice&) const = default;
 };
 
-// A snapshot's messages, packed.
+// A snapshot's messages, packed (a whole list, its header and index too).
 struct Packed {
     std::string bytes;
     SeqRange run;
@@ -63,15 +77,15 @@ struct Entry {
 // shorter than 4 GiB). May throw std::bad_alloc.
 std::optional<Packed> pack(const Snapshot& s, std::size_t max_messages);
 
-// The bytes of the records `want` in a list that should hold `held`, checking every
-// record up to them (framing inside the list, seqs held.first, held.first + 1, ...);
-// nullopt if want is not inside held or the list does not parse so far. An empty want
-// is the empty slice.
+// The JSON of the messages `want`, comma-joined, in a list that should hold `held`: its
+// format, its index inside it, and the ends of want (and the one before) ascending
+// inside the text with a comma after each but the last are checked; nullopt if want is
+// not inside held or the list does not check so far. An empty want is the empty slice.
 std::optional<Slice> slice(std::span<const std::byte> list, SeqRange held, SeqRange want) noexcept;
 
-// The records of a whole packed list as messages; an error if a record is cut short,
-// runs past the end, or its seq does not increase.
-Result<std::vector<CachedMessage>> unpack(std::span<const std::byte> list);
+// The messages `want` of a list that should hold `held`, their seqs from want.first on;
+// an error if slice() refuses them. May throw std::bad_alloc.
+Result<std::vector<CachedMessage>> unpack(std::span<const std::byte> list, SeqRange held, SeqRange want);
 
 // Which cached seqs answer a read of a conversation whose last seq is last_seq from
 // an entry holding `held`: after >= 0 asks for the seqs > after, ascending, at most
@@ -85,29 +99,29 @@ std::optional<SeqRange> select(SeqRange held, std::int64_t last_seq, std::int64_
 //
 // byte for byte what customer::Service::render_conversation writes for the same
 // messages, rendered in one pass straight from a packed list, so that a cached read
-// walks the list once and copies each message once, from shared memory into the answer.
+// looks two ends up in the index and copies the messages' JSON with one memcpy, from
+// shared memory into the answer.
 //
-// answer_bound: at least the size of the answer to a read of `want_count` records from a
-// list of list_size bytes that holds held_count records (exact when it wants them all),
-// from the sizes alone; nullopt if the list cannot hold held_count record headers, or
-// want_count is not within 0 .. held_count, or the size overflows.
+// answer_bound: at least the size of the answer to a read of `want_count` messages from
+// a list of list_size bytes that holds held_count messages (exact when it wants them
+// all), from the sizes alone; nullopt if the list cannot hold its header and held_count
+// index entries, or want_count is not within 0 .. held_count, or the size overflows.
 std::optional<std::size_t> answer_bound(std::size_t conversation_size, std::size_t list_size, std::int64_t held_count,
                                         std::int64_t want_count) noexcept;
 
 // Writes the answer to the read `want` of a list that should hold `held` into out (at
-// least answer_bound() bytes) and returns its size. list is untrusted bytes: every record
-// up to want's last is checked as slice() checks it (framing inside the list, seqs
-// held.first, held.first + 1, ...), the ones before want skipped, want's copied; nullopt
-// (out then holds garbage) if want is not inside held, the list does not parse so far, or
-// the answer does not fit out. An empty want is an answer without messages. Reads only
-// inside list, writes only inside out.
+// least answer_bound() bytes) and returns its size. list is untrusted bytes: want is
+// checked as slice() checks it and its JSON copied at once; nullopt (out then holds
+// garbage) if slice() refuses it or the answer does not fit out. An empty want is an
+// answer without messages. Reads only inside list, writes only inside out.
 std::optional<std::size_t> render_read(std::string_view conversation_json, std::span<const std::byte> list,
                                        SeqRange held, SeqRange want, std::span<char> out) noexcept;
 
 // What a write does to an entry.
 struct Merge {
     bool store = false;  // false: the cached entry stays as it is
-    Slice kept;          // the bytes of cached.list to put in front of the packed ones
+    SeqRange keep;       // the cached messages to keep in front of the packed ones
+    Slice kept;          // their JSON in cached.list (checked by slice())
     SeqRange run;        // the seqs the stored list holds: the kept ones, then packed's
 };
 
@@ -119,5 +133,16 @@ struct Merge {
 // messages whose records do not parse are not kept.
 Merge merge(const std::optional<Entry>& cached, const Snapshot& s, const std::optional<Packed>& packed,
             std::size_t max_messages) noexcept;
+
+// The size of the list a write stores for m (m.store), nullopt if it overflows or
+// packed is not a list of its run.
+std::optional<std::size_t> stored_size(const Merge& m, const std::optional<Packed>& packed) noexcept;
+
+// Writes the list m stores into out (stored_size() bytes): the kept messages of
+// `cached` (the entry merge() was given, unchanged since) with their ends re-based,
+// then packed's. False (out then holds garbage) if the cached index does not check
+// for m.keep or out is not the size. Reads only inside the lists, writes only inside out.
+bool store(const Merge& m, const std::optional<Entry>& cached, const std::optional<Packed>& packed,
+           std::span<std::byte> out) noexcept;
 
 }  // namespace chat::cache

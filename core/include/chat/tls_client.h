@@ -12,6 +12,8 @@
 //   the socket must become readable/writable first (the caller watches it and calls again),
 //   Want::error with a sentence in `error` (naming a certificate verification failure as
 //   such), Want::done when the step is complete.
+// - OpenSSL writes with write(2): a peer that resets the connection raises SIGPIPE, which the
+//   host must ignore (nginx's workers do; core's tests set SIG_IGN).
 #pragma once
 
 #include <cstddef>

@@ -121,6 +121,8 @@ typedef struct {
 
     ngx_msec_t                  webhook_backoff; /* first retry's delay */
     ngx_flag_t                  webhook_private; /* private addresses ok */
+    ngx_str_t                   webhook_ca;      /* extra trusted CAs (PEM),
+                                                    full path */
 } ngx_http_chat_main_conf_t;
 
 #define NGX_HTTP_CHAT_COOKIE_SECURE_OFF   0

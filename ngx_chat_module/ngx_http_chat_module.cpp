@@ -14,6 +14,7 @@
 #include "chat/config_directives.h"
 #include "chat/config_parse.h"
 #include "chat/limits.h"
+#include "chat/tls_client.h"
 
 
 static void *ngx_http_chat_create_main_conf(ngx_conf_t *cf);
@@ -151,6 +152,13 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       offsetof(ngx_http_chat_main_conf_t, webhook_private),
       NULL },
 
+    { ngx_string("chat_webhook_ca"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_chat_main_conf_t, webhook_ca),
+      NULL },
+
     { ngx_string("chat_ws_max_message"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -250,6 +258,31 @@ ngx_http_chat_conf_check(ngx_conf_t *cf, const chat::Result<T> &res)
 }
 
 
+/*
+ * chat_webhook_ca: the path made absolute (relative to the configuration
+ * prefix, like ssl_trusted_certificate) and loaded once here, so a file that
+ * is missing or not PEM fails `nginx -t` instead of every https delivery
+ */
+static ngx_int_t
+ngx_http_chat_webhook_ca_check(ngx_conf_t *cf, ngx_http_chat_main_conf_t *cmcf)
+{
+    if (ngx_conf_full_name(cf->cycle, &cmcf->webhook_ca, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    try {
+        return ngx_http_chat_conf_check(cf,
+                   chat::tls::ClientContext::make(
+                       ngx_http_chat_sv(cmcf->webhook_ca)));
+
+    } catch (const std::exception &e) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "chat_webhook_ca: %s",
+                           e.what());
+        return NGX_ERROR;
+    }
+}
+
+
 /* chat_login_limit's options, the defaults for those not given */
 static void
 ngx_http_chat_login_store(ngx_http_chat_main_conf_t *cmcf,
@@ -283,6 +316,7 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
      *     cmcf->pg_conninfo = { 0, NULL };
      *     cmcf->redis_ip = { 0, NULL };
      *     cmcf->secret = { 0, NULL };
+     *     cmcf->webhook_ca = { 0, NULL };
      *
      * pg_pool_size and redis_port are set with pg_conninfo and redis_ip
      */
@@ -327,6 +361,12 @@ ngx_http_chat_init_main_conf(ngx_conf_t *cf, void *conf)
                            "chat_webhook_backoff must be %s",
                            chat::limits::range_text(
                                chat::limits::kWebhookBackoffMs).c_str());
+        return static_cast<char *>(NGX_CONF_ERROR);
+    }
+
+    if (cmcf->webhook_ca.len
+        && ngx_http_chat_webhook_ca_check(cf, cmcf) != NGX_OK)
+    {
         return static_cast<char *>(NGX_CONF_ERROR);
     }
 

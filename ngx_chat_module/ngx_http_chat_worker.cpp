@@ -401,6 +401,7 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
             wc.backoff_ms = cmcf->webhook_backoff;
             wc.allow_private = cmcf->webhook_private != 0;
             wc.chat_secret = std::string(ngx_http_chat_sv(cmcf->secret));
+            wc.ca_file = std::string(ngx_http_chat_sv(cmcf->webhook_ca));
             wc.tick_ms = std::min<std::uint64_t>(1000,
                              std::max<std::uint64_t>(50, wc.backoff_ms / 2));
 

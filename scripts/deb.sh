@@ -8,7 +8,7 @@ S="$(dirname "$0")"
 source "$S/env.sh"
 
 need=()
-for p in debhelper dpkg-dev nginx-dev cmake g++ pkg-config libpq-dev libhiredis-dev libssl-dev; do
+for p in debhelper dpkg-dev nginx-dev cmake g++ pkg-config libpq-dev libhiredis-dev libc-ares-dev libssl-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || need+=("$p")
 done
 if [ "${#need[@]}" -gt 0 ]; then

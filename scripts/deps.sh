@@ -6,11 +6,13 @@ PKGS=(
     nginx nginx-dev                             # the nginx we build against and run
     g++ cmake pkg-config make                   # core (C++20) and the module
     libpq-dev libhiredis-dev libssl-dev         # core's clients and crypto
+    libc-ares-dev                               # webhook host names (non-blocking resolver)
     libgtest-dev libgmock-dev                   # core's unit tests
     postgresql-15 postgresql-client-15          # the database (cluster in var/pg)
     redis-server                                # the event bus
     openssl ca-certificates curl                # dev secret, scrypt hashes, health checks
     perl libprotocol-websocket-perl             # t/ (Test::More, HTTP::Tiny, JSON::PP are in perl)
+    libio-socket-ssl-perl                       # t/52-webhooks-tls.t's https receivers
     clang libclang-rt-14-dev                    # fuzzing and sanitizers
     clang-tidy clang-format                     # make lint (core/.clang-tidy, .clang-format)
     chromium                                    # widget/ browser tests (playwright-core)

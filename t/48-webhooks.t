@@ -146,9 +146,11 @@ is($r->{status}, 409, 'the same url again on the site: 409');
 is($r->{json}{error}{code}, 'conflict', '... conflict');
 
 for my $case (
-    [{ url => 'https://127.0.0.1/x', events => ['chat.closed'], secret => $secret }, 'url', qr/https/],
+    [{ url => 'gopher://127.0.0.1/x', events => ['chat.closed'], secret => $secret }, 'url', qr/https/],
     [{ url => 'ftp://127.0.0.1/x', events => ['chat.closed'], secret => $secret }, 'url'],
-    [{ url => 'http://shop.example.com/x', events => ['chat.closed'], secret => $secret }, 'url'],
+    [{ url => 'https://user@shop.example.com/x', events => ['chat.closed'], secret => $secret }, 'url', qr/user info/],
+    [{ url => 'https://shop.example.com:99999/x', events => ['chat.closed'], secret => $secret }, 'url', qr/port/],
+    [{ url => 'http://shop..example.com/x', events => ['chat.closed'], secret => $secret }, 'url', qr/host/],
     [{ url => 'http://127.0.0.1/' . ('a' x 2100), events => ['chat.closed'], secret => $secret }, 'url'],
     [{ url => $rx->{url} . '2', events => [], secret => $secret }, 'events'],
     [{ url => $rx->{url} . '2', events => ['typing'], secret => $secret }, 'events'],

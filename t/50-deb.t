@@ -45,6 +45,7 @@ subtest 'it depends on the nginx ABI of the nginx it was built against' => sub {
     ok($abi, "the installed nginx provides $abi") or return;
     like($depends, qr/(?:^|,\s*)\Q$abi\E(?:,|$)/m, "Depends: $abi");
     like($depends, qr/libpq5/, 'and on libpq5 (dh_shlibdeps)');
+    like($depends, qr/libc-ares2/, 'and on libc-ares2 (the webhook resolver, dh_shlibdeps)');
     is(qx{dpkg-deb -f '$deb' Package}, "libnginx-mod-http-chat\n", 'named like Debian\'s nginx modules');
 };
 

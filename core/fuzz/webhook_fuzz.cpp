@@ -1,5 +1,6 @@
-// libFuzzer target: a webhook answer's status line and a webhook URL are parsed within their
-// bounds whatever the bytes, and the status line parser reads a stream the same way in pieces.
+// libFuzzer target: a webhook answer's status line and a webhook URL (http/https, an address or
+// a host name) are parsed within their bounds whatever the bytes, and the status line parser
+// reads a stream the same way in pieces.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -29,9 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto url = chat::webhook::parse_url(in);
     if (url.ok()) {
-        if (url.value().ip.empty() || url.value().path.empty() || url.value().path[0] != '/') std::abort();
-        if (!in.starts_with("http://")) std::abort();
-        (void)chat::webhook::public_address(url.value().ip, url.value().v6);
+        const auto& u = url.value();
+        // exactly one of an address and a name, a name within its bound and never an address
+        if (u.ip.empty() == u.name.empty() || u.path.empty() || u.path[0] != '/') std::abort();
+        if (u.name.size() > chat::limits::kWebhookHostBytes) std::abort();
+        if (!u.name.empty() && (u.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != u.name.npos))
+            std::abort();
+        if (!in.starts_with(u.https ? "https://" : "http://")) std::abort();
+        if (u.host_header.find('@') != u.host_header.npos) std::abort();
+        (void)chat::webhook::public_address(u.ip, u.v6);
         (void)chat::webhook::request(url.value(), in, "sha256=00");
     }
     (void)chat::webhook::public_address(in, false);

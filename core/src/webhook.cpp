@@ -21,6 +21,31 @@ namespace {
 
 Error bad_url(std::string why) { return Error{Errc::validation, "url " + why}; }
 
+// Letters, digits and hyphens in dot-separated labels (none empty, none starting or ending
+// with a hyphen, each within kWebhookHostLabelBytes), within kWebhookHostBytes, and not
+// all-numeric at the end (so "10.1" or "999.1.1.1" are never handed to a resolver as names;
+// whatever a name resolves to is checked at delivery time anyway).
+bool host_name(std::string_view h) {
+    if (h.empty() || h.size() > limits::kWebhookHostBytes) return false;
+    std::size_t start = 0;
+    bool last_numeric = true;
+    while (start <= h.size()) {
+        const std::size_t dot = std::min(h.find('.', start), h.size());
+        const std::string_view label = h.substr(start, dot - start);
+        if (label.empty() || label.size() > limits::kWebhookHostLabelBytes) return false;
+        if (label.front() == '-' || label.back() == '-') return false;
+        last_numeric = true;
+        for (char c : label) {
+            const bool digit = c >= '0' && c <= '9';
+            const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+            if (!digit && !alpha && c != '-') return false;
+            if (!digit) last_numeric = false;
+        }
+        start = dot + 1;
+    }
+    return !last_numeric;
+}
+
 }  // namespace
 
 Result<Url> parse_url(std::string_view s) noexcept {
@@ -29,16 +54,22 @@ Result<Url> parse_url(std::string_view s) noexcept {
             return bad_url("must be " + limits::range_text(limits::kWebhookUrlBytes) + " bytes");
         for (unsigned char c : s)
             if (c <= 0x20 || c >= 0x7f) return bad_url("must be ASCII without spaces or control characters");
-        if (s.starts_with("https://"))
-            return bad_url("must be http:// (https webhooks are not supported yet)");
-        if (!s.starts_with("http://")) return bad_url("must start with http://");
-        std::string_view rest = s.substr(7);
+        Url u;
+        std::string_view rest;
+        if (s.starts_with("https://")) {
+            u.https = true;
+            u.port = 443;
+            rest = s.substr(8);
+        } else if (s.starts_with("http://")) {
+            rest = s.substr(7);
+        } else {
+            return bad_url("must start with http:// or https://");
+        }
         if (rest.find('#') != std::string_view::npos) return bad_url("must not have a fragment");
         const std::size_t slash = rest.find_first_of("/?");
         std::string_view authority = rest.substr(0, slash);
         std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
         if (authority.find('@') != std::string_view::npos) return bad_url("must not hold user info");
-        Url u;
         std::string_view host;
         std::string_view port;
         if (authority.starts_with("[")) {
@@ -59,9 +90,14 @@ Result<Url> parse_url(std::string_view s) noexcept {
         if (host.empty()) return bad_url("must name a host");
         std::string h(host);
         unsigned char buf[16];
-        if (inet_pton(u.v6 ? AF_INET6 : AF_INET, h.c_str(), buf) != 1)
-            return bad_url("host must be an IP address (names are not resolved: no blocking DNS in nginx)");
-        u.ip = h;
+        if (u.v6 || inet_pton(AF_INET, h.c_str(), buf) == 1) {
+            if (inet_pton(u.v6 ? AF_INET6 : AF_INET, h.c_str(), buf) != 1) return bad_url("has a broken IP address");
+            u.ip = h;
+        } else {
+            if (!host_name(host)) return bad_url("host must be an IP address or a host name");
+            for (char& c : h) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            u.name = h;
+        }
         if (!port.empty() || authority.ends_with(":")) {
             unsigned v = 0;
             auto r = std::from_chars(port.data(), port.data() + port.size(), v);

@@ -2,21 +2,12 @@
 // socket, records the outcome (see chat/webhook_sender.h for the contract).
 #include "chat/webhook_sender.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <list>
 #include <vector>
 
-#include "chat/limits.h"
 #include "chat/pg_pool.h"
 #include "chat/webhook.h"
+#include "chat/webhook_transport.h"
 
 namespace chat::webhook {
 
@@ -29,16 +20,10 @@ struct Claimed {
 }  // namespace
 
 struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
-    // One delivery in flight: a socket, its watch, its deadline.
+    // One delivery in flight: its attempt on the wire (chat/webhook_transport.h).
     struct Delivery {
         Claimed job;
-        int fd = -1;
-        std::unique_ptr<IoWatch> watch;
-        std::unique_ptr<Timer> deadline;
-        std::string out;
-        std::size_t sent = 0;
-        std::string in;
-        bool connected = false;
+        std::unique_ptr<Attempt> attempt;
         bool finished = false;
     };
 
@@ -47,6 +32,7 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
     SenderConfig cfg;
     std::function<void(const std::string&)> log;
     std::unique_ptr<Timer> tick;
+    Transport transport;  // outlives every attempt in `flying`
     std::list<std::unique_ptr<Delivery>> flying;
     bool claiming = false;
     bool claim_soon = false;
@@ -54,18 +40,11 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
     SenderStats st;
 
     Impl(EventLoop& l, pg::Pool& p, SenderConfig c, std::function<void(const std::string&)> lg)
-        : loop(l), pg(p), cfg(c), log(std::move(lg)) {}
-
-    ~Impl() {
-        for (auto& d : flying) close_socket(*d);
-    }
-
-    static void close_socket(Delivery& d) noexcept {
-        d.watch.reset();
-        if (d.deadline) d.deadline->cancel();
-        if (d.fd >= 0) ::close(d.fd);
-        d.fd = -1;
-    }
+        : loop(l),
+          pg(p),
+          cfg(c),
+          log(std::move(lg)),
+          transport(l, TransportConfig{c.allow_private, c.timeout_ms, c.ca_file}, log) {}
 
     void arm(std::uint64_t ms) {
         if (tick) tick->arm(ms);
@@ -124,86 +103,15 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
 
             auto url = parse_url(raw->job.url);
             if (!url.ok()) return finish(raw, false, url.error().message);
-            if (!cfg.allow_private && !public_address(url.value().ip, url.value().v6))
-                return finish(raw, false, "refused: " + url.value().ip +
-                                              " is a private address (chat_webhook_private off)");
             auto secret = open_secret(cfg.chat_secret, raw->job.secret);
             if (!secret.ok()) return finish(raw, false, secret.error().message);
-            raw->out = request(url.value(), raw->job.body, signature(secret.value(), raw->job.body));
-
-            sockaddr_storage ss{};
-            socklen_t len = 0;
-            if (url.value().v6) {
-                auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-                a->sin6_family = AF_INET6;
-                a->sin6_port = htons(url.value().port);
-                inet_pton(AF_INET6, url.value().ip.c_str(), &a->sin6_addr);
-                len = sizeof(sockaddr_in6);
-            } else {
-                auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-                a->sin_family = AF_INET;
-                a->sin_port = htons(url.value().port);
-                inet_pton(AF_INET, url.value().ip.c_str(), &a->sin_addr);
-                len = sizeof(sockaddr_in);
-            }
-            raw->fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            if (raw->fd < 0) return finish(raw, false, std::string("socket: ") + std::strerror(errno));
-            int one = 1;
-            (void)::setsockopt(raw->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-            if (::connect(raw->fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)
-                return finish(raw, false, std::string("connect: ") + std::strerror(errno));
-
+            std::string out = request(url.value(), raw->job.body, signature(secret.value(), raw->job.body));
             std::weak_ptr<Impl> self = weak_from_this();
-            raw->deadline = loop.timer([self, raw] {
-                if (auto me = self.lock()) me->finish(raw, false, "timed out");
+            raw->attempt = transport.send(url.value(), std::move(out), [self, raw](bool ok, std::string error) {
+                if (auto me = self.lock()) me->finish(raw, ok, std::move(error));
             });
-            raw->deadline->arm(cfg.timeout_ms);
-            raw->watch = loop.watch(raw->fd, [self, raw](bool readable, bool writable) {
-                if (auto me = self.lock()) me->ready(raw, readable, writable);
-            });
-            raw->watch->want_write(true);
         } catch (const std::exception& e) {
             log(std::string("webhook delivery failed to start: ") + e.what());
-        }
-    }
-
-    void ready(Delivery* d, bool readable, bool writable) noexcept {
-        if (d->finished) return;
-        if (!d->connected && (writable || readable)) {
-            int err = 0;
-            socklen_t len = sizeof(err);
-            if (::getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-            if (err != 0) return finish(d, false, std::string("connect: ") + std::strerror(err));
-            d->connected = true;
-        }
-        if (writable && d->sent < d->out.size()) {
-            while (d->sent < d->out.size()) {
-                ssize_t n = ::send(d->fd, d->out.data() + d->sent, d->out.size() - d->sent, MSG_NOSIGNAL);
-                if (n > 0) {
-                    d->sent += static_cast<std::size_t>(n);
-                    continue;
-                }
-                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-                if (n < 0 && errno == EINTR) continue;
-                return finish(d, false, std::string("send: ") + std::strerror(errno));
-            }
-            d->watch->want_write(false);
-            d->watch->want_read(true);
-            return;
-        }
-        if (readable) {
-            char buf[512];
-            const std::size_t room = limits::kWebhookStatusLineMax - std::min(d->in.size(), limits::kWebhookStatusLineMax);
-            ssize_t n = ::recv(d->fd, buf, std::min(sizeof(buf), std::max<std::size_t>(room, 1)), 0);
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-            if (n < 0) return finish(d, false, std::string("recv: ") + std::strerror(errno));
-            if (n == 0) return finish(d, false, "connection closed before a status line");
-            d->in.append(buf, static_cast<std::size_t>(n));
-            StatusLine s = parse_status_line(d->in);
-            if (s.state == StatusLine::State::more) return;
-            if (s.state == StatusLine::State::bad) return finish(d, false, "the answer is not HTTP/1.x");
-            if (delivered(s.code)) return finish(d, true, {});
-            return finish(d, false, "HTTP " + std::to_string(s.code));
         }
     }
 
@@ -212,13 +120,8 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
         try {
             if (d->finished) return;
             d->finished = true;
-            // The socket is closed in the posted step below: this may run inside its watch's
-            // own callback, which must not destroy the watch under itself.
-            if (d->watch) {
-                d->watch->want_read(false);
-                d->watch->want_write(false);
-            }
-            if (d->deadline) d->deadline->cancel();
+            // The attempt (socket, SSL) goes in the posted step below: this may run inside its
+            // own callback, which must not destroy it under itself.
             if (ok) {
                 st.delivered++;
             } else {
@@ -248,11 +151,7 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
             loop.post([self, d] {
                 auto me = self.lock();
                 if (!me) return;
-                me->flying.remove_if([d](const std::unique_ptr<Delivery>& x) {
-                    if (x.get() != d) return false;
-                    close_socket(*x);
-                    return true;
-                });
+                me->flying.remove_if([d](const std::unique_ptr<Delivery>& x) { return x.get() == d; });
                 me->st.in_flight = static_cast<int>(me->flying.size());
             });
         } catch (const std::exception& e) {

@@ -37,20 +37,60 @@ TEST(Webhook, AUrlIsHttpToAnAddressWithAnOptionalPortAndPath) {
     auto bare = parse_url("http://192.0.2.1?a");
     ASSERT_TRUE(bare.ok());
     EXPECT_EQ(bare.value().path, "/?a");
+    EXPECT_FALSE(bare.value().https);
+    EXPECT_EQ(bare.value().host(), "192.0.2.1");
+}
+
+TEST(Webhook, AUrlMayBeHttpsAndNameAHost) {
+    auto u = parse_url("https://Shop.Example.com/hooks/chat");
+    ASSERT_TRUE(u.ok());
+    EXPECT_TRUE(u.value().https);
+    EXPECT_EQ(u.value().name, "shop.example.com") << "names are compared in lower case";
+    EXPECT_EQ(u.value().ip, "");
+    EXPECT_EQ(u.value().host(), "shop.example.com");
+    EXPECT_EQ(u.value().port, 443);
+    EXPECT_EQ(u.value().path, "/hooks/chat");
+    EXPECT_EQ(u.value().host_header, "Shop.Example.com");
+    auto p = parse_url("http://localhost:8443");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p.value().name, "localhost");
+    EXPECT_EQ(p.value().port, 8443);
+    EXPECT_EQ(p.value().path, "/");
+    auto lit = parse_url("https://[2001:db8::1]:8443/x");
+    ASSERT_TRUE(lit.ok());
+    EXPECT_TRUE(lit.value().https);
+    EXPECT_EQ(lit.value().ip, "2001:db8::1");
+    EXPECT_EQ(lit.value().name, "");
+    EXPECT_EQ(lit.value().port, 8443);
+    auto longest = parse_url("http://" + std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                             std::string(63, 'c') + "." + std::string(61, 'd') + "/");
+    EXPECT_TRUE(longest.ok()) << "253 bytes, labels of 63";
+    EXPECT_TRUE(parse_url("http://xn--bcher-kva.example/").ok());
+    EXPECT_TRUE(parse_url("http://a-b.c0/").ok());
 }
 
 TEST(Webhook, EveryOtherUrlIsRefusedNamingTheUrl) {
-    for (std::string_view bad : {"https://192.0.2.1/", "ftp://192.0.2.1/", "http://shop.example.com/hook",
-                                 "http://user@192.0.2.1/", "http://192.0.2.1:0/", "http://192.0.2.1:65536/",
-                                 "http://192.0.2.1:/", "http://192.0.2.1/a b", "http://192.0.2.1/#x", "http://",
-                                 "http://[::1/", "http://999.0.0.1/"}) {
+    for (std::string_view bad :
+         {"ftp://192.0.2.1/", "HTTP://192.0.2.1/", "https:/192.0.2.1/", "http://user@192.0.2.1/",
+          "https://user:pw@shop.example.com/", "http://192.0.2.1:0/", "http://192.0.2.1:65536/",
+          "https://shop.example.com:x/", "http://192.0.2.1:/", "http://192.0.2.1/a b", "http://192.0.2.1/#x",
+          "http://", "https://", "https://:443/", "http://[::1/", "http://[shop.example.com]/", "http://999.0.0.1/",
+          "http://10.1/", "http://shop..example.com/", "http://.shop.example.com/", "http://shop.example.com./",
+          "http://-shop.example.com/", "http://shop-.example.com/", "http://shop_x.example.com/",
+          "http://shop.example.123/", "http://sh%6fp.example.com/"}) {
         auto u = parse_url(bad);
         ASSERT_FALSE(u.ok()) << bad;
         EXPECT_EQ(u.error().code, Errc::validation) << bad;
         EXPECT_TRUE(u.error().message.starts_with("url ")) << u.error().message;
     }
-    EXPECT_NE(parse_url("https://192.0.2.1/").error().message.find("https"), std::string::npos);
+    EXPECT_NE(parse_url("ftp://192.0.2.1/").error().message.find("https://"), std::string::npos);
+    EXPECT_NE(parse_url("http://u@h.example/").error().message.find("user info"), std::string::npos);
     EXPECT_FALSE(parse_url("http://192.0.2.1/" + std::string(2100, 'a')).ok());
+    EXPECT_FALSE(parse_url("http://" + std::string(64, 'a') + ".example/").ok()) << "a label over 63 bytes";
+    EXPECT_FALSE(parse_url("http://" + std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                           std::string(63, 'c') + "." + std::string(62, 'd') + "/")
+                     .ok())
+        << "a name over 253 bytes";
 }
 
 TEST(Webhook, PrivateLoopbackAndLinkLocalAddressesAreNotPublic) {
@@ -87,7 +127,7 @@ TEST(Webhook, FieldsAreAUrlKnownEventsDeduplicatedAndASecret) {
         {R"({"events":["chat.closed"],"secret":"0123456789abcdef"})", Errc::bad_request, "url"},
         {R"({"url":"http://192.0.2.1/","secret":"0123456789abcdef"})", Errc::bad_request, "events"},
         {R"({"url":"http://192.0.2.1/","events":["chat.closed"]})", Errc::bad_request, "secret"},
-        {R"({"url":"https://192.0.2.1/","events":["chat.closed"],"secret":"0123456789abcdef"})", Errc::validation, "url"},
+        {R"({"url":"https://u@192.0.2.1/","events":["chat.closed"],"secret":"0123456789abcdef"})", Errc::validation, "url"},
         {R"({"url":"http://192.0.2.1/","events":[],"secret":"0123456789abcdef"})", Errc::validation, "events"},
         {R"({"url":"http://192.0.2.1/","events":["typing"],"secret":"0123456789abcdef"})", Errc::validation, "events"},
         {R"({"url":"http://192.0.2.1/","events":"chat.closed","secret":"0123456789abcdef"})", Errc::validation, "events"},

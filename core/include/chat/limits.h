@@ -154,6 +154,9 @@ inline constexpr std::uint64_t kWebhookBackoffDefaultMs = 5000;  // chat_webhook
 inline constexpr Range kWebhookBackoffMs{10, 600000};
 inline constexpr int kWebhookGiveUpS = 24 * 3600;  // retried for 24 h, then dropped
 inline constexpr std::size_t kWebhookStatusLineMax = 1024;  // bytes read of an answer
+inline constexpr std::size_t kWebhookHostBytes = 253;      // a host name (RFC 1035), resolved by c-ares
+inline constexpr std::size_t kWebhookHostLabelBytes = 63;  // one label of it
+inline constexpr std::size_t kWebhookAddressesMax = 8;     // resolved addresses tried, in order
 
 // --- messages, conversations, pages ----------------------------------------------
 

@@ -15,18 +15,24 @@ class Value;
 
 namespace chat::webhook {
 
-// A webhook URL: http://ADDRESS[:port][/path][?query]. The host is an IP address (IPv4, or
-// IPv6 in brackets): a delivery never resolves a name (no blocking DNS in a worker).
+// A webhook URL: http[s]://HOST[:port][/path][?query]. HOST is a host name (resolved at
+// delivery time by the non-blocking resolver, chat/resolver.h) or an IP address (IPv4, or
+// IPv6 in brackets), never user info.
 struct Url {
-    std::string ip;           // "192.0.2.7" or "2001:db8::1" (no brackets)
+    bool https = false;
+    std::string ip;           // an IP literal: "192.0.2.7" or "2001:db8::1" (no brackets); else ""
     bool v6 = false;
-    std::uint16_t port = 80;
+    std::string name;         // a host name, lower case: "shop.example.com"; "" for an IP literal
+    std::uint16_t port = 80;  // 443 for https
     std::string path;         // "/hook?x=1"; "/" when the URL has none
     std::string host_header;  // "192.0.2.7:8080", as the Host header carries it
+    const std::string& host() const noexcept { return ip.empty() ? name : ip; }
 };
-// Errc::validation with a message naming "url" for anything else: https (not supported
-// yet), user info, a fragment, a name instead of an address, a bad port, control
-// characters or spaces, a length outside limits::kWebhookUrlBytes.
+// Errc::validation with a message naming "url" for anything else: another scheme, user
+// info, a fragment, a host that is neither an address nor a host name (letters, digits and
+// hyphens in dot-separated labels of at most limits::kWebhookHostLabelBytes, at most
+// limits::kWebhookHostBytes in all, not all-numeric), a bad port, control characters or
+// spaces, a length outside limits::kWebhookUrlBytes.
 Result<Url> parse_url(std::string_view url) noexcept;
 
 // Whether a delivery may connect to this address when private addresses are not allowed

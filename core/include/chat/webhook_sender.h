@@ -3,9 +3,9 @@
 // socket driven by the event loop, then records the result (chat_webhook_done).
 //
 // Contract:
-// - Never blocks: sockets are non-blocking and watched through the EventLoop (nginx's epoll
-//   in the module), addresses are IP literals (no DNS), every step has one deadline
-//   (timeout_ms from connect to the status line).
+// - Never blocks: each delivery goes through chat/webhook_transport.h (c-ares for host names,
+//   non-blocking sockets and TLS watched through the EventLoop, nginx's epoll in the module)
+//   with one deadline (timeout_ms from resolving the host to the status line).
 // - Only the status line of the answer is read (at most limits::kWebhookStatusLineMax
 //   bytes): 2xx is delivered, anything else (another status, a timeout, a refused or reset
 //   connection, a broken answer) is a failure retried with backoff by the database.
@@ -33,7 +33,8 @@ namespace chat::webhook {
 struct SenderConfig {
     std::uint64_t backoff_ms = 5000;    // chat_webhook_backoff: the first retry's delay, doubled per retry
     bool allow_private = false;         // chat_webhook_private: may deliveries reach private addresses
-    std::uint64_t timeout_ms = 10000;   // connect, send and the status line
+    std::uint64_t timeout_ms = 10000;   // resolve, connect, TLS, send and the status line
+    std::string ca_file;                // chat_webhook_ca: a PEM file of CAs trusted besides the system's
     std::uint64_t tick_ms = 1000;       // how often an idle sender looks for due deliveries
     int max_in_flight = 128;            // per worker
     int per_webhook = 48;               // leases per webhook at a time, over every node

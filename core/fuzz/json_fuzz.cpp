@@ -1,4 +1,5 @@
-// libFuzzer target: parse() never crashes, and whatever it accepts the Writer writes back identically.
+// libFuzzer target: parse() never crashes, and whatever it accepts the Writer writes back identically;
+// parse_members() answers what parse() answers, with the members it does not keep removed.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -8,6 +9,30 @@
 #include "chat/json.h"
 #include "chat/utf8.h"
 
+namespace {
+
+constexpr std::string_view kKeep[] = {"a", "b/c", "b/d/e", "type", "data/status"};
+
+// parse_members()'s answer, from parse()'s: written apart from json.cpp's own filter.
+chat::json::Value kept(const chat::json::Value& v, const std::string& prefix) {
+    if (!v.as_object()) return v;
+    chat::json::Value out{chat::json::Object{}};
+    for (const chat::json::Member& m : *v.as_object()) {
+        if (m.key.find('/') != std::string::npos) continue;
+        const std::string path = prefix + m.key;
+        bool whole = false, below = false;
+        for (std::string_view k : kKeep) {
+            whole = whole || k == path;
+            below = below || k.rfind(path + "/", 0) == 0;
+        }
+        if (whole) out.as_object()->push_back(m);
+        else if (below) out.as_object()->push_back(chat::json::Member{m.key, kept(m.value, path + "/")});
+    }
+    return out;
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);
     chat::json::Limits lim;
@@ -15,6 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     lim.max_members = 64;
     lim.max_string = 256;
     auto r = chat::json::parse(text, lim);
+    auto some = chat::json::parse_members(text, kKeep, lim);
+    if (some.ok() != r.ok()) std::abort();
+    if (r.ok() && !(some.value() == kept(r.value(), ""))) std::abort();
+    if (!r.ok() && (some.error().code != r.error().code || some.error().message != r.error().message)) std::abort();
     if (r.ok()) {
         // Accepted input is valid UTF-8 by construction.
         if (!chat::valid_utf8(text)) std::abort();

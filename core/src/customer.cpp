@@ -68,7 +68,11 @@ Snapshot make_snapshot(const std::string& sid, const Parsed& p) {
 
 // The events of a customer write on its site, tagged so other nodes drop older cached copies.
 std::vector<events::Event> written_events(const Parsed& p, const Snapshot& s, std::string_view site) {
-    auto ev = events::from_parsed(p.root, site);
+    // the snapshot has written the conversation and its messages already: the events reuse them
+    std::vector<std::string_view> messages;
+    messages.reserve(s.messages.size());
+    for (const CachedMessage& m : s.messages) messages.push_back(m.json);
+    auto ev = events::from_parsed(p.root, site, events::Rendered{s.conversation_json, messages});
     for (auto& e : ev) {
         e.cache_key = s.key;
         e.version = s.version;

@@ -54,8 +54,9 @@ bool listed(std::string_view list, std::string_view id) {
     return false;
 }
 
+// `data_json`, when set, is json::to_string(*data), written already by the caller.
 Event make(Type type, std::string conversation_id, std::int64_t seq, std::string assigned,
-           const json::Value* data, std::string status = {}) {
+           const json::Value* data, std::string status = {}, std::string_view data_json = {}) {
     Event e;
     e.type = type;
     e.conversation_id = std::move(conversation_id);
@@ -68,7 +69,8 @@ Event make(Type type, std::string conversation_id, std::int64_t seq, std::string
     if (!e.conversation_id.empty()) w.key("conversation_id").string(e.conversation_id);
     if (e.type == Type::message_created) w.key("seq").number(e.seq);
     w.key("data");
-    if (data) w.value(*data);
+    if (!data_json.empty()) w.raw(data_json);
+    else if (data) w.value(*data);
     else w.null();
     w.end_object();
     return e;
@@ -130,6 +132,10 @@ std::vector<Event> from_answer(std::string_view answer_json, std::string_view si
 }
 
 std::vector<Event> from_parsed(const json::Value& answer, std::string_view site) noexcept {
+    return from_parsed(answer, site, Rendered{});
+}
+
+std::vector<Event> from_parsed(const json::Value& answer, std::string_view site, const Rendered& rendered) noexcept {
     std::vector<Event> out;
     try {
         const std::string* own = answer.find_string("site");
@@ -142,19 +148,24 @@ std::vector<Event> from_parsed(const json::Value& answer, std::string_view site)
         std::string department = department_of(c);
         bool joined = false;
         if (const json::Value* ms = answer.find("messages"); ms && ms->as_array()) {
+            std::size_t i = 0;
             for (const json::Value& m : *ms->as_array()) {
-                out.push_back(make(Type::message_created, conv_id, m.find_int("seq").value_or(0), assigned, &m, status));
+                const std::string_view m_json = i < rendered.messages.size() ? rendered.messages[i] : std::string_view();
+                i++;
+                out.push_back(
+                    make(Type::message_created, conv_id, m.find_int("seq").value_or(0), assigned, &m, status, m_json));
                 if (const json::Value* md = m.find("metadata"))
                     if (const std::string* ev = md->find_string("event"); ev && *ev == "assigned") joined = true;
             }
         }
-        out.push_back(make(Type::conversation_updated, conv_id, 0, assigned, c, status));
+        out.push_back(make(Type::conversation_updated, conv_id, 0, assigned, c, status, rendered.conversation));
         if (joined && c->find("assigned_agent")) {
             json::Value data{json::Object{}};
             data.set("agent", *c->find("assigned_agent"));
             out.push_back(make(Type::agent_assigned, conv_id, 0, assigned, &data, status));
         }
-        if (status == "closed") out.push_back(make(Type::chat_closed, conv_id, 0, assigned, c, status));
+        if (status == "closed")
+            out.push_back(make(Type::chat_closed, conv_id, 0, assigned, c, status, rendered.conversation));
         for (Event& e : out) {
             e.site = conv_site;
             e.department_id = department;
@@ -284,7 +295,12 @@ Result<Event> parse(std::string_view text) noexcept {
             if (ch < '0' || ch > '9') return make_error(Errc::bad_request, "broken event version");
             version = version * 10 + (ch - '0');
         }
-        auto v = json::parse(text);
+        // Checked whole, but built only where read below: a message's text, a conversation's
+        // tags and context are checked and skipped (every worker parses every event).
+        static constexpr std::string_view kRead[] = {
+            "type",           "conversation_id", "seq",         "data/sites",       "data/agent", "data/assigned_agent_id",
+            "data/sender_type", "data/assigned_agent", "data/status", "data/department"};
+        auto v = json::parse_members(text, kRead);
         if (!v.ok()) return make_error(Errc::bad_request, "event is not JSON");
         const std::string* type = v.value().find_string("type");
         if (!type) return make_error(Errc::bad_request, "event without a type");

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
@@ -100,13 +101,101 @@ struct ParseError {
     const char* what;
 };
 
+// Up to this many members an object finds a duplicate key by a linear scan (a
+// conversation has 18: a hash index would allocate a node per key); beyond it, a hash
+// index, so that a large object is not quadratic.
+constexpr std::size_t kLinearMembers = 32;
+
+// The length of the run of plain ASCII at the start of s: no control character, no
+// '"', no '\\', nothing from 0x80. Eight bytes at a time (SWAR): a block with any such
+// byte is left to the byte loop.
+std::size_t plain_ascii_run(std::string_view s) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    std::size_t n = 0;
+    for (; s.size() - n >= 8; n += 8) {
+        std::uint64_t x;
+        std::memcpy(&x, s.data() + n, 8);
+        const std::uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+        const std::uint64_t bad = ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+                                  ((backslash - ones) & ~backslash) | x;
+        if (bad & highs) break;
+    }
+    while (n < s.size()) {
+        const unsigned char d = static_cast<unsigned char>(s[n]);
+        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+        n++;
+    }
+    return n;
+}
+
+// What parse_members() keeps of member `key` of the object at `prefix`: all of it, or
+// (below: the prefix of its own members) the members of it the list names.
+struct Kept {
+    bool whole = false;
+    std::string_view below;
+};
+
+Kept kept_as(std::span<const std::string_view> keep, std::string_view prefix, std::string_view key) noexcept {
+    Kept out;
+    const std::size_t p = prefix.size(), n = key.size();
+    if (n == 0 || key.find('/') != std::string_view::npos) return out;  // a path cannot name it
+    for (std::string_view k : keep) {
+        // the first letter first: most members are told apart by it, without a compare
+        if (k.size() < p + n || k[p] != key[0] || k.compare(0, p, prefix) != 0 || k.compare(p, n, key) != 0)
+            continue;
+        std::string_view rest = k.substr(p + n);
+        if (rest.empty()) out.whole = true;
+        else if (rest.front() == '/') out.below = k.substr(0, prefix.size() + key.size() + 1);
+    }
+    return out;
+}
+
+// parse_members() of a parsed tree: the members the keep list does not name removed.
+void keep_only(Value& v, std::span<const std::string_view> keep, std::string_view prefix) {
+    Object* o = v.as_object();
+    if (!o) return;
+    Object out;
+    for (Member& m : *o) {
+        const Kept k = kept_as(keep, prefix, m.key);
+        if (!k.whole && k.below.empty()) continue;
+        if (!k.whole) keep_only(m.value, keep, k.below);
+        out.push_back(std::move(m));
+    }
+    *o = std::move(out);
+}
+
+// Thrown by parse_members() when an object it skips has more members than max_members:
+// only the full parse, which counts a duplicate key once, can say whether it fits.
+struct NeedsFullParse {};
+
+// A skipped string's decoded length, counted instead of built.
+struct Length {
+    std::size_t n = 0;
+    std::size_t size() const noexcept { return n; }
+    void push_back(char) noexcept { n++; }
+    void append(std::string_view s) noexcept { n += s.size(); }
+};
+
+void put_code_point(std::string& out, char32_t cp) { utf8::append(out, cp); }
+void put_code_point(Length& out, char32_t cp) { out.n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
+
 class Parser {
 public:
-    Parser(std::string_view text, const Limits& limits) : s_(text), lim_(limits) {}
+    Parser(std::string_view text, const Limits& limits, std::span<const std::string_view> keep = {})
+        : s_(text), lim_(limits), keep_(keep) {}
 
     Value document() {
         skip_ws();
         Value v = value(0);
+        skip_ws();
+        if (pos_ != s_.size()) fail("unexpected data after the value");
+        return v;
+    }
+
+    // parse_members(): the same scan, every check included, building only the kept paths.
+    Value kept_document() {
+        skip_ws();
+        Value v = kept(0, {});
         skip_ws();
         if (pos_ != s_.size()) fail("unexpected data after the value");
         return v;
@@ -173,7 +262,7 @@ private:
             skip_ws();
             Value v = value(depth);
             std::size_t found = members.size();
-            if (members.size() < 16) {
+            if (members.size() < kLinearMembers) {
                 for (std::size_t i = 0; i < members.size(); i++)
                     if (members[i].key == key) found = i;
             } else {
@@ -246,9 +335,15 @@ private:
     }
 
     std::string string() {
+        std::string out;
+        string_into(out);
+        return out;
+    }
+
+    template <class Out>
+    void string_into(Out& out) {
         const std::size_t start = pos_;
         pos_++;  // '"'
-        std::string out;
         for (;;) {
             if (out.size() > lim_.max_string) fail_at(start, "string too long");
             if (at_end()) fail_at(start, "unterminated string");
@@ -283,7 +378,7 @@ private:
                         if (lo < 0xDC00 || lo > 0xDFFF) fail_at(esc, "lone high surrogate");
                         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     }
-                    utf8::append(out, cp);
+                    put_code_point(out, cp);
                     break;
                 }
                 default: fail_at(pos_ - 2, "invalid escape");
@@ -292,14 +387,9 @@ private:
             }
             if (c < 0x80) {
                 // Copy the run of plain ASCII in one go.
-                std::size_t end = pos_;
-                while (end < s_.size()) {
-                    const unsigned char d = static_cast<unsigned char>(s_[end]);
-                    if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-                    end++;
-                }
-                out.append(s_.substr(pos_, end - pos_));
-                pos_ = end;
+                const std::size_t run = plain_ascii_run(s_.substr(pos_));
+                out.append(s_.substr(pos_, run));
+                pos_ += run;
                 continue;
             }
             const std::size_t at = pos_;
@@ -307,7 +397,151 @@ private:
             out.append(s_.substr(at, pos_ - at));
         }
         if (out.size() > lim_.max_string) fail_at(start, "string too long");
-        return out;
+    }
+
+    // ---- parse_members(): kept paths built, the rest only checked ----
+
+    // A value at a kept path: an object keeps the members the keep list names below
+    // `prefix` ("a/" for the members of "a"); anything else is built whole.
+    Value kept(std::size_t depth, std::string_view prefix) {
+        if (!at_end() && peek() == '{') return kept_object(depth + 1, prefix);
+        return value(depth);
+    }
+
+    Value kept_object(std::size_t depth, std::string_view prefix) {
+        if (depth > lim_.max_depth) fail("nesting too deep");
+        pos_++;  // '{'
+        Object members;
+        std::size_t raw = 0;
+        skip_ws();
+        if (!at_end() && peek() == '}') {
+            pos_++;
+            return Value(std::move(members));
+        }
+        for (;;) {
+            skip_ws();
+            if (at_end() || peek() != '"') fail("expected a string key");
+            // a key of plain ASCII is looked at where it is; others are decoded as always
+            std::string decoded;
+            std::string_view key;
+            const std::size_t run = plain_ascii_run(s_.substr(pos_ + 1));
+            if (pos_ + 1 + run < s_.size() && s_[pos_ + 1 + run] == '"' && run <= lim_.max_string) {
+                key = s_.substr(pos_ + 1, run);
+                pos_ += run + 2;
+            } else {
+                decoded = string();
+                key = decoded;
+            }
+            skip_ws();
+            expect(':', "expected ':'");
+            skip_ws();
+            if (++raw > lim_.max_members) throw NeedsFullParse{};
+            const Kept k = kept_as(keep_, prefix, key);
+            if (k.whole || !k.below.empty()) {
+                Value v = k.whole ? value(depth) : kept(depth, k.below);
+                std::size_t found = members.size();
+                for (std::size_t i = 0; i < members.size(); i++)
+                    if (members[i].key == key) found = i;
+                if (found < members.size()) members[found].value = std::move(v);  // last one wins
+                else members.push_back(Member{std::string(key), std::move(v)});
+            } else {
+                skip(depth);
+            }
+            skip_ws();
+            if (at_end()) fail("expected ',' or '}'");
+            if (peek() == ',') {
+                pos_++;
+                continue;
+            }
+            if (peek() == '}') {
+                pos_++;
+                return Value(std::move(members));
+            }
+            fail("expected ',' or '}'");
+        }
+    }
+
+    // value() without the value: the same grammar, depth, length and count checks.
+    void skip(std::size_t depth) {
+        if (at_end()) fail("unexpected end of input");
+        switch (peek()) {
+        case '{': return skip_object(depth + 1);
+        case '[': return skip_array(depth + 1);
+        case '"': {
+            Length n;
+            return string_into(n);
+        }
+        case 't': return literal("true");
+        case 'f': return literal("false");
+        case 'n': return literal("null");
+        default:
+            if (peek() == '-' || (peek() >= '0' && peek() <= '9')) {
+                (void)number();
+                return;
+            }
+            fail("expected a value");
+        }
+    }
+
+    void skip_object(std::size_t depth) {
+        if (depth > lim_.max_depth) fail("nesting too deep");
+        pos_++;  // '{'
+        std::size_t raw = 0;
+        skip_ws();
+        if (!at_end() && peek() == '}') {
+            pos_++;
+            return;
+        }
+        for (;;) {
+            skip_ws();
+            if (at_end() || peek() != '"') fail("expected a string key");
+            Length key;
+            string_into(key);
+            skip_ws();
+            expect(':', "expected ':'");
+            skip_ws();
+            skip(depth);
+            if (++raw > lim_.max_members) throw NeedsFullParse{};
+            skip_ws();
+            if (at_end()) fail("expected ',' or '}'");
+            if (peek() == ',') {
+                pos_++;
+                continue;
+            }
+            if (peek() == '}') {
+                pos_++;
+                return;
+            }
+            fail("expected ',' or '}'");
+        }
+    }
+
+    void skip_array(std::size_t depth) {
+        if (depth > lim_.max_depth) fail("nesting too deep");
+        pos_++;  // '['
+        std::size_t items = 0;
+        skip_ws();
+        if (!at_end() && peek() == ']') {
+            pos_++;
+            return;
+        }
+        for (;;) {
+            skip_ws();
+            if (items >= lim_.max_members) fail("too many array elements");
+            skip(depth);
+            items++;
+            skip_ws();
+            if (at_end()) fail("expected ',' or ']'");
+            if (peek() == ',') {
+                pos_++;
+                continue;
+            }
+            if (peek() == ']') {
+                pos_++;
+                return;
+            }
+            fail("expected ',' or ']'");
+        }
     }
 
     Number number() {
@@ -387,10 +621,42 @@ private:
 
     std::string_view s_;
     const Limits& lim_;
+    std::span<const std::string_view> keep_;
     std::size_t pos_ = 0;
 };
 
+Result<Value> parse_error(const ParseError& e) noexcept {
+    try {
+        return make_error(Errc::invalid_json, "invalid JSON at offset " + std::to_string(e.offset) + ": " + e.what);
+    } catch (...) {
+        return Error{Errc::invalid_json, {}};
+    }
+}
+
 }  // namespace
+
+Result<Value> parse_members(std::string_view text, std::span<const std::string_view> keep,
+                            const Limits& limits) noexcept {
+    try {
+        if (text.size() > limits.max_bytes) return parse(text, limits);
+        Parser p(text, limits, keep);
+        return p.kept_document();
+    } catch (const NeedsFullParse&) {
+        // rare (an object of more than max_members members): parse it all, then keep the paths
+        auto v = parse(text, limits);
+        if (!v.ok()) return v;
+        try {
+            keep_only(v.value(), keep, {});
+        } catch (...) {
+            return Error{Errc::internal, {}};
+        }
+        return v;
+    } catch (const ParseError& e) {
+        return parse_error(e);
+    } catch (...) {
+        return Error{Errc::internal, {}};
+    }
+}
 
 Result<Value> parse(std::string_view text, const Limits& limits) noexcept {
     try {
@@ -401,12 +667,7 @@ Result<Value> parse(std::string_view text, const Limits& limits) noexcept {
         Parser p(text, limits);
         return p.document();
     } catch (const ParseError& e) {
-        try {
-            return make_error(Errc::invalid_json,
-                              "invalid JSON at offset " + std::to_string(e.offset) + ": " + e.what);
-        } catch (...) {
-            return Error{Errc::invalid_json, {}};
-        }
+        return parse_error(e);
     } catch (...) {
         // std::bad_alloc: with the limits above this means the process is out of memory.
         return Error{Errc::internal, {}};

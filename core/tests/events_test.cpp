@@ -1,6 +1,10 @@
 // Events of a write: what clients get, and the envelope that travels between nodes.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "chat/events.h"
 #include "chat/json.h"
 
@@ -44,6 +48,71 @@ TEST(Events, AParsedAnswerGivesTheSameEventsAsItsText) {
     auto ag = chat::json::parse(R"({"agent":{"id":"a2"}})");
     ASSERT_TRUE(ag.ok());
     EXPECT_EQ(chat::events::presence_parsed(ag.value()).type, chat::events::Type::agent_presence_changed);
+}
+
+// A write reuses the JSON its cache snapshot wrote (events::Rendered): the same events, byte for byte.
+TEST(Events, RenderedJsonGivesTheSameEventsAsWritingItAgain) {
+    const char* closed = R"({"conversation":{"id":"c1","status":"closed","last_seq":2,"tags":["a<b"],)"
+                         R"("department":{"id":"d1"}},"site":"shop","messages":[{"seq":2,"content":"bye \u00e9"}]})";
+    for (const char* answer : {kAnswer, closed}) {
+        auto v = chat::json::parse(answer);
+        ASSERT_TRUE(v.ok());
+        const std::string conversation = chat::json::to_string(*v.value().find("conversation"));
+        std::vector<std::string> messages;
+        for (const auto& m : *v.value().find("messages")->as_array()) messages.push_back(chat::json::to_string(m));
+        const std::vector<std::string_view> views(messages.begin(), messages.end());
+        auto reused = chat::events::from_parsed(v.value(), "main", chat::events::Rendered{conversation, views});
+        auto written = chat::events::from_parsed(v.value(), "main");
+        ASSERT_EQ(reused.size(), written.size());
+        for (std::size_t i = 0; i < reused.size(); i++) {
+            EXPECT_EQ(reused[i].type, written[i].type);
+            EXPECT_EQ(reused[i].json, written[i].json);
+            EXPECT_EQ(reused[i].site, written[i].site);
+            EXPECT_EQ(reused[i].department_id, written[i].department_id);
+            EXPECT_EQ(chat::events::encode(reused[i]), chat::events::encode(written[i]));
+        }
+    }
+}
+
+// Every worker parses every event it hears, building only what it reads (json::parse_members):
+// what it reads is what a whole parse gives.
+TEST(Events, AnEventHeardBackReadsWhatItsWriterKnew) {
+    auto v = chat::json::parse(R"({"conversation":{"id":"c1","status":"agent","assigned_agent":{"id":"a1"},)"
+                               R"("department":{"id":"00000000-0000-4000-8000-000000000001"},"tags":["x"]},)"
+                               R"("messages":[{"seq":4,"content":"hi","metadata":{"k":[1,{"z":null}]}}]})");
+    ASSERT_TRUE(v.ok());
+    for (auto e : chat::events::from_parsed(v.value(), "shop")) {
+        e.cache_key = "sid";
+        e.version = 9;
+        auto back = chat::events::parse(chat::events::encode(e));
+        ASSERT_TRUE(back.ok()) << e.json;
+        EXPECT_EQ(back.value().type, e.type);
+        EXPECT_EQ(back.value().conversation_id, "c1");
+        EXPECT_EQ(back.value().seq, e.seq);
+        EXPECT_EQ(back.value().assigned_agent_id, "a1");
+        EXPECT_EQ(back.value().status, "agent");
+        EXPECT_EQ(back.value().site, "shop");
+        EXPECT_EQ(back.value().department_id, "00000000-0000-4000-8000-000000000001");
+        EXPECT_EQ(back.value().json, e.json);
+        EXPECT_EQ(back.value().version, 9);
+    }
+    // without an envelope, the conversation's own fields
+    auto bare = chat::events::parse(
+        R"({"type":"conversation.updated","conversation_id":"c2","data":{"status":"queued","big":[1,2,3],)"
+        R"("assigned_agent":{"id":"a2","name":"x"},"department":{"id":"d2"}}})");
+    ASSERT_TRUE(bare.ok());
+    EXPECT_EQ(bare.value().status, "queued");
+    EXPECT_EQ(bare.value().assigned_agent_id, "a2");
+    EXPECT_EQ(bare.value().department_id, "d2");
+    // a broken message text is still a broken event
+    EXPECT_FALSE(chat::events::parse(R"(e3
+k
+1
+
+
+main
+{"type":"message.created","conversation_id":"c1","seq":1,"data":{"content":"\x"}})")
+                     .ok());
 }
 
 TEST(Events, TheCacheEnvelopeRoundTripsAndNeverReachesClients) {

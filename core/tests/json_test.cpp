@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "chat/json.h"
 #include "chat/utf8.h"
@@ -199,6 +201,80 @@ TEST(JsonParse, SizeLimitsAreEnforced) {
     EXPECT_FALSE(parse("[1,2,3,4]", mem).ok());
     EXPECT_TRUE(parse(R"({"a":1,"b":2,"c":3,"a":4})", mem).ok());  // duplicates don't count
     EXPECT_FALSE(parse(R"({"a":1,"b":2,"c":3,"d":4})", mem).ok());
+}
+
+// A run of plain ASCII is scanned 8 bytes at a time: every byte that ends a run must be
+// found at every offset of a block, and the text around it kept.
+TEST(JsonParse, StringRunsStopAtEverySpecialByte) {
+    const std::pair<std::string_view, std::string_view> specials[] = {
+        {"\\\"", "\""}, {"\\\\", "\\"}, {"\\n", "\n"}, {"\\u00e9", "\xC3\xA9"},
+        {"\xC3\xA9", "\xC3\xA9"}, {"\xE2\x82\xAC", "\xE2\x82\xAC"}, {"\x7F", "\x7F"}};
+    for (const auto& [raw, decoded] : specials) {
+        for (std::size_t at = 0; at < 20; at++) {
+            const std::string tail(19 - at % 7, 'b');
+            const std::string text = std::string(at, 'a') + std::string(raw) + tail;
+            auto v = ok_parse("\"" + text + "\"");
+            ASSERT_TRUE(v.as_string()) << text;
+            EXPECT_EQ(*v.as_string(), std::string(at, 'a') + std::string(decoded) + tail) << text;
+        }
+    }
+    for (char bad : {'\x01', '\x1F', '\t'}) {
+        for (std::size_t at = 0; at < 20; at++) {
+            auto r = parse("\"" + std::string(at, 'a') + bad + "bbbbbbbbbbbb\"");
+            ASSERT_FALSE(r.ok()) << at;
+            EXPECT_EQ(r.error().message,
+                      "invalid JSON at offset " + std::to_string(at + 1) + ": control character in string");
+        }
+    }
+}
+
+// parse_members builds only the named paths and is otherwise parse(): the same answer with
+// the other members removed, the same errors.
+TEST(JsonParse, MembersKeepsOnlyNamedPaths) {
+    static constexpr std::string_view keep[] = {"type", "data/status", "data/agent", "n"};
+    auto r = parse_members(R"({"type":"x","big":{"deep":[1,2,{"a":"b"}]},"data":{"status":"open","text":"hi",)"
+                           R"("agent":{"id":"7","sites":["a"]},"status":"closed"},"type":"y","a/b":1,"n":[1]})",
+                           keep);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(to_string(r.value()),
+              R"({"type":"y","data":{"status":"closed","agent":{"id":"7","sites":["a"]}},"n":[1]})");
+    // a kept path through a non-object keeps it whole; the top level need not be an object
+    EXPECT_EQ(to_string(parse_members(R"({"data":[1,{"status":2}]})", keep).value()), R"({"data":[1,{"status":2}]})");
+    EXPECT_EQ(to_string(parse_members(R"([{"type":1,"x":2}])", keep).value()), R"([{"type":1,"x":2}])");
+    EXPECT_EQ(to_string(parse_members("{}", keep).value()), "{}");
+
+    // errors in skipped members are parse()'s errors, at the same offsets
+    for (std::string_view bad : {R"({"x":"\u12"})", R"({"x":[1,]})", R"({"x":{"a" 1}})", R"({"x":01})",
+                                 R"({"x":1e999})", R"({"x":tru})", R"({"x":"\ud800"})", "{\"x\":\"\xC3\"}",
+                                 R"({"x":1} x)", R"({"type":"a","x":{)"}) {
+        auto full = parse(bad);
+        auto some = parse_members(bad, keep);
+        ASSERT_FALSE(full.ok()) << bad;
+        ASSERT_FALSE(some.ok()) << bad;
+        EXPECT_EQ(some.error().code, full.error().code) << bad;
+        EXPECT_EQ(some.error().message, full.error().message) << bad;
+    }
+
+    // and so are its limits: depth, string length, members (a duplicate counted once)
+    Limits lim;
+    lim.max_depth = 2;
+    lim.max_string = 4;
+    lim.max_members = 3;
+    for (std::string_view text :
+         {R"({"x":[[1]]})", R"({"x":[1]})", R"({"x":"abcde"})", R"({"x":"abcd"})", R"({"x":"\u00e9\u00e9\u00e9"})",
+          R"({"abcde":1})", R"({"x":[1,2,3,4]})", R"({"x":[1,2,3]})", R"({"x":{"a":1,"b":2,"c":3,"d":4}})",
+          R"({"x":{"a":1,"a":2,"a":3,"a":4}})", R"({"a":1,"a":2,"a":3,"type":4})", R"({"a":1,"b":2,"c":3,"type":4})"}) {
+        auto full = parse(text, lim);
+        auto some = parse_members(text, keep, lim);
+        ASSERT_EQ(some.ok(), full.ok()) << text;
+        if (!full.ok()) {
+            EXPECT_EQ(some.error().message, full.error().message) << text;
+            continue;
+        }
+        const Value* want = full.value().find("type");
+        const Value* got = some.value().find("type");
+        EXPECT_EQ(got ? to_string(*got) : "", want ? to_string(*want) : "") << text;
+    }
 }
 
 TEST(JsonWriter, WritesCommasAndNesting) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +88,14 @@ bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_vie
 std::vector<Event> from_answer(std::string_view answer_json, std::string_view site = limits::kSiteDefault) noexcept;
 // The same from an answer already parsed (a use case parses the database answer once).
 std::vector<Event> from_parsed(const json::Value& answer, std::string_view site = limits::kSiteDefault) noexcept;
+// The same again, when the caller has already written the answer's conversation and messages
+// (json::to_string of each, in order: a write's cache snapshot): their JSON is reused in
+// the events instead of being written once more. Same events, byte for byte.
+struct Rendered {
+    std::string_view conversation;
+    std::span<const std::string_view> messages;
+};
+std::vector<Event> from_parsed(const json::Value& answer, std::string_view site, const Rendered& rendered) noexcept;
 
 // Conversations a write changed besides its own (the "assigned" and "requeued" lists of
 // sql/functions/50_assignment.sql's answers): their events need a read of each (chat_conversation_event_json).

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -122,6 +123,14 @@ struct Limits {
 // max_bytes is Errc::too_large. Out-of-range numbers (1e400) are rejected;
 // numbers that underflow become 0.
 Result<Value> parse(std::string_view text, const Limits& limits = {}) noexcept;
+
+// parse() for a reader that needs a few members of a large text: the same checks and the
+// same errors as parse() (the whole text is validated), but of each object only the members
+// named by `keep` are built: "a" keeps member a whole, "a/b" keeps member b of object a
+// (names without '/'). The result equals parse()'s with every other member removed, and
+// costs no allocation for what is skipped (events::parse of a message heard from Redis).
+Result<Value> parse_members(std::string_view text, std::span<const std::string_view> keep,
+                            const Limits& limits = {}) noexcept;
 
 // Appends compact JSON to a string. Commas are automatic. Misuse (a value
 // where a key is expected, unbalanced end_*, a second top-level value) or an

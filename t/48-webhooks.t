@@ -128,11 +128,13 @@ my $r = $ng->post("$C/admin/webhooks", headers => $admin,
                             secret => $secret });
 is($r->{status}, 201, 'POST /admin/webhooks creates a webhook: 201') or diag $r->{body};
 my $hook = $r->{json}{webhook};
-is_deeply([sort keys %$hook], [qw(backlog created_at events id last_delivered_at last_error url)],
-          '... read back as {id, url, events, created_at, last_delivered_at, last_error, backlog}, no secret');
+is_deeply([sort keys %$hook], [qw(backlog created_at events failing id last_delivered_at last_error last_error_at url)],
+          '... read back as {id, url, events, created_at, last_delivered_at, last_error, last_error_at, '
+          . 'failing, backlog}, no secret');
 is_deeply($hook->{events}, ['message.created', 'chat.closed'], '... events deduplicated, in the order given');
 is($hook->{backlog}, 0, '... backlog 0');
 ok(!defined $hook->{last_error} && !defined $hook->{last_delivered_at}, '... nothing delivered or failed yet');
+ok(!defined $hook->{last_error_at} && JSON::PP::is_bool($hook->{failing}) && !$hook->{failing}, '... and not failing');
 unlike($r->{body}, qr/\Q$secret\E/, '... the secret is not in the answer');
 my $stored = ChatTest::sql("SELECT secret FROM webhooks WHERE id = '$hook->{id}'");
 like($stored, qr/^v1\./, '... and is stored encrypted (sealed with a key derived from chat_secret)');
@@ -297,6 +299,8 @@ ok(!(grep { $_->{event} && $_->{event}{data}{conversation_id} eq $c3->{id} && $_
 is($fails[0]{event}{id}, $fl[0]{event}{id}, '... redelivered with the same id');
 my ($fw) = grep { $_->{id} eq $flaky_id } @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} };
 like($fw->{last_error} // '', qr/HTTP 500/, '... last_error says what the receiver answered');
+ok(defined $fw->{last_error_at} && !$fw->{failing},
+   '... with its time (last_error_at), and failing is false: a delivery succeeded after it') or diag explain $fw;
 
 # --- a receiver that never answers ----------------------------------------------------------
 my $hang = receiver('hang', 'hang');
@@ -324,6 +328,7 @@ ok(ChatTest::wait_until(sub {
     my ($w) = grep { $_->{id} eq $hang->{id} } @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} };
     ($w->{last_error} // '') =~ /timed out/ }, 40), 'the silent receiver times out: last_error "timed out"');
 ($hb) = grep { $_->{id} eq $hang->{id} } @{ $ng->get("$C/admin/webhooks", headers => $admin)->{json}{webhooks} };
+ok($hb->{failing} && defined $hb->{last_error_at}, '... failing: true, with last_error_at') or diag explain $hb;
 is($hb->{backlog}, 3, '... still 3 while the first is retried');
 my $st = $ng->status;
 ok($st->{webhooks} && $st->{webhooks}{backlog} >= 3, '/chat/status counts the backlog') or diag explain $st->{webhooks};

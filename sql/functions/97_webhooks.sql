@@ -177,14 +177,18 @@ LANGUAGE sql STABLE AS $$
          + (SELECT count(*) FROM outbox o WHERE NOT o.fanned AND o.site = w.site AND o.type = ANY (w.events))
 $$;
 
--- Webhook = {"id", "url", "events", "created_at", "last_delivered_at", "last_error", "backlog"};
--- the secret never leaves the database through the API.
+-- Webhook = {"id", "url", "events", "created_at", "last_delivered_at", "last_error",
+-- "last_error_at", "failing", "backlog"}; failing: the last attempt that ended failed (its
+-- error is newer than the last delivery). The secret never leaves the database through the API.
 CREATE OR REPLACE FUNCTION chat_webhook_json(w webhooks) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', w.id, 'url', w.url, 'events', to_jsonb(w.events),
                               'created_at', chat_ts(w.created_at),
                               'last_delivered_at', chat_ts(w.last_delivered_at),
                               'last_error', w.last_error,
+                              'last_error_at', chat_ts(w.last_error_at),
+                              'failing', w.last_error_at IS NOT NULL
+                                         AND w.last_error_at > coalesce(w.last_delivered_at, '-infinity'),
                               'backlog', chat_webhook_backlog(w))
 $$;
 

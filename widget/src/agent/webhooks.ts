@@ -7,6 +7,7 @@ import type { ReportsCtx } from "./reports";
 interface Webhook {
   id: string; url: string; events: string[]; created_at: string;
   last_delivered_at: string | null; last_error: string | null; backlog: number;
+  last_error_at?: string | null; failing?: boolean;
 }
 type Ctx = Pick<ReportsCtx, "api" | "main" | "errText" | "toast"> & { announce: (text: string) => void };
 
@@ -31,11 +32,11 @@ export function newSecret(): string {
   return Array.from(b, (n) => n.toString(16).padStart(2, "0")).join("");
 }
 
-/** the state in words: a colour is never the only sign. The API has no time for the last error,
- *  so an error with no delivery since the webhook began, or with deliveries waiting, is failing */
+/** the state in words: a colour is never the only sign. `failing`: the last attempt that ended
+ *  failed (its error is newer than the last delivery) */
 function status(w: Webhook): { text: string; cls: string } {
   if (!w.last_error) return w.last_delivered_at ? { text: "Delivering", cls: "ok" } : { text: "No deliveries yet", cls: "idle" };
-  if (!w.last_delivered_at || w.backlog > 0) return { text: "Failing", cls: "failing" };
+  if (w.failing) return { text: "Failing", cls: "failing" };
   return { text: "Delivering (an earlier attempt failed)", cls: "ok" };
 }
 
@@ -189,6 +190,7 @@ export function renderWebhooksAdmin(ctx: Ctx): void {
       delivered.textContent = when(x.last_delivered_at);
       backlog.textContent = String(x.backlog);
       errBox.hidden = !x.last_error;
+      errBox.firstElementChild!.textContent = x.last_error_at ? `Last error, ${when(x.last_error_at)}` : "Last error";
       errBox.lastElementChild!.textContent = x.last_error || "";
     };
     return { li, update, failing: false };
@@ -226,7 +228,7 @@ function webhookForm(ctx: Ctx, created: (w: Webhook, secret: string) => void): H
   const form = h("form", { class: "card create", novalidate: true, "aria-labelledby": "webhook-form-title" },
     h("h3", { id: "webhook-form-title" }, "Add a webhook"),
     h("div", { class: "field" }, h("label", { for: "webhook-url" }, "URL"), url,
-      h("span", { class: "hint", id: "webhook-url-hint" }, "Where the events go, e.g. http://192.0.2.7:8080/hook"), urlErr),
+      h("span", { class: "hint", id: "webhook-url-hint" }, "Where the events go, e.g. https://shop.example.com/hooks/chat"), urlErr),
     h("fieldset", { class: "wh-events", "aria-describedby": "webhook-events-error" }, h("legend", null, "Events to send"),
       ...boxes.map((b) => b.el), eventsErr),
     h("div", { class: "field" }, h("label", { for: "webhook-secret" }, "Secret"),

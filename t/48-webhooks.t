@@ -14,6 +14,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ChatTest;
+use WebhookReceiver;
 use JSON::PP ();
 use IO::Socket::INET;
 use Digest::SHA qw(hmac_sha256_hex);
@@ -53,65 +54,13 @@ my $admin = bearer($admin_login->{token});
 # then 204; 'hang' accepts, reads, records and never answers (holding the connection).
 my $dir = ChatTest::var_dir() . "/t/48-receivers-$run";
 mkdir $dir;
-my @children;
 sub receiver {
     my ($name, $mode) = @_;
-    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
-                                    Listen => 64, ReuseAddr => 1) or die "listen: $!";
-    my $file = "$dir/$name.jsonl";
-    open my $touch, '>', $file or die $!;
-    close $touch;
-    my $pid = fork // die "fork: $!";
-    if ($pid) {
-        push @children, $pid;
-        my $port = $srv->sockport;
-        close $srv;
-        return { name => $name, file => $file, url => "http://127.0.0.1:$port/hook/$name?run=$run" };
-    }
-    my $failures = $mode =~ /^fail (\d+)/ ? $1 : 0;
-    my @held;
-    while (my $c = $srv->accept) {
-        my $head = '';
-        while ($head !~ /\r\n\r\n/) {
-            my $n = sysread($c, my $buf, 4096);
-            last unless $n;
-            $head .= $buf;
-        }
-        my ($h, $body) = split /\r\n\r\n/, $head, 2;
-        $body //= '';
-        my ($len) = $h =~ /^content-length:\s*(\d+)/mi;
-        while (defined $len && length($body) < $len) {
-            my $n = sysread($c, my $buf, $len - length $body);
-            last unless $n;
-            $body .= $buf;
-        }
-        my %hdr = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $h;
-        my ($line) = split /\r\n/, $h;
-        my $status = $mode eq 'hang' ? 0 : $failures-- > 0 ? 500 : 204;
-        open my $out, '>>', $file or die $!;
-        print $out $JSON->encode({ t => Time::HiRes::time(), line => $line, headers => \%hdr, body => $body,
-                                   status => $status }), "\n";
-        close $out;
-        if ($status) {
-            print $c "HTTP/1.1 $status " . ($status == 204 ? 'No Content' : 'Oops') . "\r\nConnection: close\r\n\r\n";
-            close $c;
-        } else {
-            push @held, $c;    # never answered
-        }
-    }
-    POSIX::_exit(0);
+    my $r = WebhookReceiver::start(dir => $dir, name => $name, mode => $mode);
+    $r->{url} = "http://127.0.0.1:$r->{port}/hook/$name?run=$run";
+    return $r;
 }
-sub received {    # the requests a receiver recorded, decoded (body as JSON in ->{event})
-    my ($r) = @_;
-    open my $fh, '<', $r->{file} or return [];
-    my @out;
-    while (my $l = <$fh>) {
-        my $x = eval { $JSON->decode($l) } or next;
-        $x->{event} = eval { $JSON->decode($x->{body}) };
-        push @out, $x;
-    }
-    return \@out;
-}
+sub received { WebhookReceiver::received(@_) }    # the requests a receiver recorded, decoded
 sub events_of {    # delivered (2xx) events of one conversation, in arrival order
     my ($r, $conv, $type) = @_;
     [ grep { $_->{status} >= 200 && $_->{status} < 300 && $_->{event}
@@ -436,7 +385,6 @@ if ($others == 0) {
 }
 ChatTest::sql("DELETE FROM departments WHERE id = '$dept'");
 
-kill 'TERM', @children;
-waitpid($_, 0) for @children;
+WebhookReceiver::stop_all();
 $ng->stop;
 done_testing();

@@ -13,6 +13,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ChatTest;
+use WebhookReceiver;
 use JSON::PP ();
 use IO::Socket::INET;
 use IO::Socket::SSL;
@@ -53,63 +54,11 @@ openssl("req -x509 $ec -keyout $dir/self.key -out $dir/self.pem -days 2 -subj '/
 # --- receivers ------------------------------------------------------------------------------
 # Each records every request it reads (after a TLS handshake that succeeded) as one JSON line
 # and answers 204; a handshake the client gives up on records nothing.
-my @children;
 sub receiver {
     my ($name, $cert) = @_;
-    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp',
-                                    Listen => 64, ReuseAddr => 1) or die "listen: $!";
-    my $file = "$dir/$name.jsonl";
-    open my $touch, '>', $file or die $!;
-    close $touch;
-    my $pid = fork // die "fork: $!";
-    if ($pid) {
-        push @children, $pid;
-        my $port = $srv->sockport;
-        close $srv;
-        return { name => $name, file => $file, port => $port };
-    }
-    while (my $c = $srv->accept) {
-        if ($cert) {
-            IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_cert_file => "$dir/$cert.pem",
-                                       SSL_key_file => "$dir/$cert.key", Timeout => 5) or do { close $c; next };
-        }
-        my $head = '';
-        while ($head !~ /\r\n\r\n/) {
-            my $n = sysread($c, my $buf, 4096);
-            last unless $n;
-            $head .= $buf;
-        }
-        my ($h, $body) = split /\r\n\r\n/, $head, 2;
-        $body //= '';
-        my ($len) = ($h // '') =~ /^content-length:\s*(\d+)/mi;
-        while (defined $len && length($body) < $len) {
-            my $n = sysread($c, my $buf, $len - length $body);
-            last unless $n;
-            $body .= $buf;
-        }
-        next unless defined $h && length $h;
-        my %hdr = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $h;
-        my ($line) = split /\r\n/, $h;
-        open my $out, '>>', $file or die $!;
-        print $out $JSON->encode({ line => $line, headers => \%hdr, body => $body }), "\n";
-        close $out;
-        my $answer = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
-        syswrite($c, $answer);
-        $cert ? $c->close(SSL_fast_shutdown => 1) : close $c;
-    }
-    POSIX::_exit(0);
+    return WebhookReceiver::start(dir => $dir, name => $name, mode => 'ok', cert => $cert);
 }
-sub received {
-    my ($r) = @_;
-    open my $fh, '<', $r->{file} or return [];
-    my @out;
-    while (my $l = <$fh>) {
-        my $x = eval { $JSON->decode($l) } or next;
-        $x->{event} = eval { $JSON->decode($x->{body}) };
-        push @out, $x;
-    }
-    return \@out;
-}
+sub received { WebhookReceiver::received(@_) }
 
 my $good = receiver('good', 'good');
 my $self = receiver('self', 'self');
@@ -206,6 +155,5 @@ my $started = eval { ChatTest::start_nginx(name => 't52-badca', workers => 1, ht
 ok(!$started, 'chat_webhook_ca naming a file without certificates: nginx refuses the configuration');
 $started->stop if $started;
 
-kill 'TERM', @children;
-waitpid($_, 0) for @children;
+WebhookReceiver::stop_all();
 done_testing();

@@ -219,3 +219,33 @@ test("the input takes as many characters as the server allows (POST /session lim
   await page.locator('[data-testid="chat-message"][data-sender="customer"] .bubble').filter({ hasText: text.slice(0, 50) }).first().waitFor();
   await context.close();
 });
+
+test("a reply's answer that arrives after the close does not reopen the chat: the rating prompt stays", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 760 } });
+  const page = await openWidget(context);
+  const id = await escalatedAndClaimed(page);
+  // the customer's POST /messages is answered by the server at once (status "agent"), but its
+  // answer reaches the page only after the agent has closed the chat and chat.closed arrived
+  let release;
+  const held = new Promise((r) => { release = r; });
+  let posted;
+  const answered = new Promise((r) => { posted = r; });
+  await page.route("**/chat/api/v1/messages", async (route) => {
+    const res = await route.fetch();
+    posted();
+    await held;
+    await route.fulfill({ response: res });
+  });
+  await page.getByTestId("chat-input").fill("One more thing");
+  await page.getByTestId("chat-send").click();
+  await answered;
+  await asBoss("POST", `/agent/conversations/${id}/close`);
+  await page.getByTestId("chat-rating").first().waitFor();
+  release();
+  // the held answer has been applied once the message is no longer pending ("Sending…")
+  await page.locator('[data-testid="chat-message"][data-sender="customer"]:not(.pending)').filter({ hasText: "One more thing" }).waitFor();
+  assert.equal(await page.getByTestId("chat-rating").first().isVisible(), true, "the rating prompt is still shown");
+  assert.equal(await page.getByTestId("chat-input").isVisible(), false, "no composer: the chat stays closed");
+  await page.unroute("**/chat/api/v1/messages");
+  await context.close();
+});

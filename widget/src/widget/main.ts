@@ -364,6 +364,9 @@ declare const __WIDGET_CSS__: string;
     if (!c) return;
     if (conv && c.id !== conv.id) return; // an old conversation's late event
     const wasClosed = conv && conv.status === "closed";
+    // closed is terminal (API.md): an answer or event that was on its way before the close
+    // (a reply's POST answered "agent") never reopens the chat nor hides the rating prompt
+    if (wasClosed && c.status !== "closed") return;
     conv = { ...(conv || {}), ...c };
     if (c.status === "closed" && !wasClosed) setTyping(false);
   }

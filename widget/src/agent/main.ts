@@ -10,6 +10,7 @@ import { renderReports } from "./reports";
 import { renderCannedAdmin } from "./canned";
 import { renderWebhooksAdmin } from "./webhooks";
 import { askTotpCode, isTotpRequired, renderTwoFactor, totpCode } from "./totp";
+import { Known } from "./known";
 
 type View = "active" | "queue" | "closed" | "all";
 const VIEWS: View[] = ["active", "queue", "closed", "all"];
@@ -30,7 +31,8 @@ let loadingMore = false;
 let seenActive: Set<string> | null = null; // ids in my active view at the last refresh
 const selfClaimed = new Set<string>();
 let openId: string | null = null;
-let openConv: Conv | null = null;
+let openConv: Conv | null = null;  // always known's copy of openId (takeConv)
+const known = new Known();
 let openHistory: Conversation[] = [];  // the customer's earlier conversations (agent view)
 const openMsgs = new Map<number, Message>();
 let openLastSeq = 0;
@@ -41,6 +43,34 @@ let typingStop = 0;
 let custTypingTimer = 0;
 
 const api = <T = any>(method: string, path: string, body?: unknown) => rawApi<T>(API, method, path, body, token);
+
+/**
+ * The one door for a conversation from an answer or an event (known.ts): a copy older than the
+ * one known (its version) is not taken, so a late answer never undoes a close, a claim or a
+ * transfer. The newest copy is returned; the open conversation follows it.
+ */
+function takeConv(c: Conversation | null | undefined, fromEvent = false): { conv: Conversation; taken: boolean } | null {
+  if (!c || !c.id) return null;
+  const r = known.offer(c, fromEvent);
+  if (r.conv.id === openId) openConv = r.conv;
+  return r;
+}
+/** whether a conversation belongs in a view (sql/functions/60_agent_views.sql), as far as it shows */
+function inView(v: View, c: Conversation): boolean {
+  if (v === "active") return c.status === "agent" && !!me && !!c.assigned_agent && c.assigned_agent.id === me.id;
+  if (v === "queue") return c.status === "agent" && !c.assigned_agent;
+  if (v === "closed") return c.status === "closed";
+  return true;
+}
+/** a view's list as fetched, each row the newest copy known; a row whose newer copy has left the view is dropped */
+function freshList(v: View, list: Conversation[]): Conversation[] {
+  const out: Conversation[] = [];
+  for (const c of list) {
+    const r = takeConv(c);
+    if (r && (r.taken || inView(v, r.conv))) out.push(r.conv);
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------- helpers
 function toast(text: string, kind: "error" | "info" = "error"): void {
@@ -291,7 +321,7 @@ const replyNote = h("p", { class: "reply-note" });
 // the agent's tools (tools.ts): priority/department/tags under the head, notes in the context panel
 const toolsHost: ToolsHost = {
   api, toast, errText, me: () => me, open: () => openConv,
-  patched: (c) => { if (c.id === openId) { openConv = c; renderOpen(); } refreshSoon(); },
+  patched: (c) => { if (takeConv(c)?.conv.id === openId) renderOpen(); refreshSoon(); },
 };
 const convTools = new ConvTools(toolsHost);
 const notes = new Notes(toolsHost);
@@ -451,20 +481,24 @@ async function fetchView(v: View): Promise<{ list: Conversation[]; more: boolean
 async function refreshViews(): Promise<void> {
   const results = await Promise.all(VIEWS.map((v) =>
     fetchView(v).then((r) => [v, r] as const).catch((e) => [v, e as Error] as const)));
+  const wasOpen = openConv;
   for (const [v, r] of results) {
     if (r instanceof Error) {
       if (r instanceof HttpError && r.status === 401) { showLogin("Your session has ended. Please sign in again."); return; }
       if (r instanceof HttpError && r.status === 422 && v === view) toast("Search: " + errText(r));
       continue;
     }
-    lists[v] = r.list;
+    lists[v] = freshList(v, r.list);
     more[v] = r.more;
   }
+  const keep = new Set<string>(VIEWS.flatMap((v) => lists[v].map((c) => c.id)));
+  if (openId) keep.add(openId);
+  known.prune(keep);
   // a chat that appeared in my active view without my claiming it: a new assignment
   const ids = new Set(lists.active.map((c) => c.id));
   if (seenActive) notifyAssigned(lists.active.filter((c) => !seenActive!.has(c.id) && !selfClaimed.has(c.id)));
   seenActive = ids;
-  if (screen === "inbox") { renderViews(); renderList(); }
+  if (screen === "inbox") { renderViews(); renderList(); if (openConv !== wasOpen) renderOpen(); }
   document.title = (lists.queue.length ? `(${lists.queue.length}) ` : "") + "Support dashboard · nginx-chat";
 }
 
@@ -473,7 +507,7 @@ async function refreshOpen(): Promise<void> {
   const id = openId;
   const r = await api("GET", `/agent/conversations/${encodeURIComponent(id)}?after=${openLastSeq}&limit=200`);
   if (id !== openId) return;
-  openConv = r.conversation;
+  takeConv(r.conversation);
   openHistory = r.history || [];
   notes.reset(id, r.notes || []);
   addOpenMessages(r.messages);
@@ -515,7 +549,7 @@ function addOpenMessages(ms: Message[] | undefined): void {
 async function selectConversation(id: string, focusReply = true): Promise<void> {
   if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); setHash(); }
   if (openId !== id) {
-    openId = id; openHistory = []; openConv = lists.active.concat(lists.queue, lists.closed, lists.all).find((c) => c.id === id) || null;
+    openId = id; openHistory = []; openConv = known.get(id) || null;
     openMsgs.clear(); openLastSeq = 0; transferBox.hidden = true; replyInput.value = "";
     canned.close(); notes.reset(id);
     clearActionError();
@@ -660,7 +694,7 @@ async function act(btn: HTMLButtonElement, fn: () => Promise<any>, what: string)
   clearActionError();
   try {
     const r = await fn();
-    if (r && r.conversation && r.conversation.id === openId) openConv = r.conversation;
+    if (r) takeConv(r.conversation);
     if (r && r.messages) addOpenMessages(r.messages);
     renderOpen();
     await refreshAll();
@@ -719,7 +753,8 @@ replyForm.addEventListener("submit", async (e) => {
   for (let attempt = 0; ; attempt++) {
     try {
       const r = await api("POST", `/agent/conversations/${encodeURIComponent(id)}/messages`, { text, client_id });
-      if (id === openId) { if (r.conversation) openConv = r.conversation; addOpenMessages(r.messages); renderOpen(); transcript.scrollTop = transcript.scrollHeight; }
+      takeConv(r.conversation);
+      if (id === openId) { addOpenMessages(r.messages); renderOpen(); transcript.scrollTop = transcript.scrollHeight; }
       refreshSoon();
       break;
     } catch (ex) {
@@ -761,7 +796,7 @@ function onEvent(e: ChatEvent): void {
       refreshSoon();
       return;
     case "conversation.updated": case "chat.closed":
-      if (mine && d.id) { openConv = { ...(openConv || {}), ...d }; renderOpen(); }
+      if (d.id && takeConv(d, true)?.taken && d.id === openId) renderOpen();
       refreshSoon();
       return;
     case "note.created":

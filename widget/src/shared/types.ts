@@ -27,6 +27,8 @@ export interface Conversation {
   priority?: Priority;
   offline?: boolean;
   rating?: Rating | null;
+  /** grows with every change of the conversation: the newer of two copies has the higher one */
+  version?: number;
 }
 
 export interface Rating { score: number; comment: string | null }

@@ -1,0 +1,134 @@
+// The dashboard keeps the newest copy of a conversation: an HTTP answer that left the server
+// before a change (a close, a claim) but reaches the page after it must not undo the change
+// (conversations carry a version that grows with every change). Each test holds one answer in
+// page.route until the change is on screen, then lets it through; the refetch that would
+// repair a wrong screen is held for the rest of the test, so what is checked is what the
+// late answer left behind. Chats of an away department of this run wait for this run's
+// supervisor, so the shared queue and the other suites' agents play no part.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { RUN, launch, shot, adminApi, removeFreshAgents, dashboardLogin, awayDesk, apiOk } from "./helpers.mjs";
+
+let browser, desk;
+before(async () => { browser = await launch(); desk = await awayDesk("stale", "Stale Desk", "Stale Boss"); });
+after(async () => { await browser?.close(); await desk?.remove(); await removeFreshAgents(); });
+
+const sel = (id) => `[data-testid="agent-conversation"][data-id="${id}"]`;
+
+/** a customer whose first chat the boss handled and closed, and whose second chat waits in the
+ *  away department's queue (the dashboard shows it with "Earlier conversations"); `word`: the
+ *  customer first writes a word of this run (found by the search: the shared queue may hold
+ *  more than a page). Without it nothing is unread: no read receipt's echo repairs the screen. */
+async function returningCustomer(tag, word = false) {
+  const s = await apiOk(null, "POST", "/session", { context: { product_id: `sku-${tag}-${RUN}`, product_name: "Stale " + tag } });
+  const first = s.conversation.id;
+  await apiOk(s.token, "POST", "/escalate", { department_id: desk.away.id });
+  await desk.asBoss("POST", `/agent/conversations/${first}/claim`);
+  await desk.asBoss("POST", `/agent/conversations/${first}/close`);
+  const again = await apiOk(s.token, "POST", "/session", {});
+  assert.notEqual(again.conversation.id, first);
+  if (word) await apiOk(s.token, "POST", "/messages", { text: `Question ${tag}${RUN}`, client_id: crypto.randomUUID() });
+  const esc = await apiOk(s.token, "POST", "/escalate", { department_id: desk.away.id });
+  assert.equal(esc.conversation.assigned_agent, null, "the second chat waits in the away department");
+  return { token: s.token, id: again.conversation.id };
+}
+
+/**
+ * Holds the first GET matched by `match` (answered by the server at once, delivered on
+ * release()); every later one is held until the test ends (`next` resolves when the first of
+ * them is asked: the page has applied the released answer and refreshes again).
+ */
+async function holdFirst(page, match) {
+  let release, fetched, asked;
+  const gate = new Promise((r) => { release = r; });
+  const answered = new Promise((r) => { fetched = r; });
+  const next = new Promise((r) => { asked = r; });
+  let n = 0;
+  const handler = async (route) => {
+    if (route.request().method() !== "GET") return route.continue();
+    if (n++ === 0) {
+      const res = await route.fetch();
+      fetched();
+      await gate;
+      return route.fulfill({ response: res }).catch(() => {});
+    }
+    asked(); // never answered: the repair must not come from a refetch
+  };
+  await page.route(match, handler);
+  return { release: () => release(), answered, next };
+}
+const convGet = (id) => (u) => u.pathname.endsWith(`/agent/conversations/${id}`);
+
+test("a conversation answer that left before the close does not reopen the chat", async () => {
+  const { id } = await returningCustomer("close");
+  await desk.asBoss("POST", `/agent/conversations/${id}/claim`);
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+  const page = await dashboardLogin(ctx, desk.boss, { acceptDialogs: true });
+  await page.locator(sel(id)).waitFor();
+  const held = await holdFirst(page, convGet(id));
+  await page.locator(sel(id)).click(); // its GET (status agent) is answered and held
+  await held.answered;
+  await page.getByTestId("agent-close").waitFor({ state: "visible" });
+  await adminApi("POST", `/agent/conversations/${id}/close`); // someone else closes it: chat.closed
+  await page.getByTestId("agent-close").waitFor({ state: "hidden" });
+  held.release();
+  // the held answer is on screen once the customer's earlier chat is listed (only it brings them)
+  await page.getByTestId("agent-history").waitFor();
+  await shot(page, "agent-stale-closed");
+  assert.equal(await page.getByTestId("agent-close").isVisible(), false, "no Close button: the chat stays closed");
+  assert.equal(await page.getByTestId("agent-input").isVisible(), false, "no reply box: the chat stays closed");
+  assert.match(await page.locator(".chat-head .pill").textContent(), /Closed/);
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+  await ctx.close();
+});
+
+test("a conversation answer that left before my claim does not put the chat back in the queue", async () => {
+  const { id } = await returningCustomer("claim", true);
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+  const page = await dashboardLogin(ctx, desk.boss, { acceptDialogs: true });
+  await page.getByTestId("agent-search").fill(`claim${RUN}`);
+  await page.getByTestId("agent-search").press("Enter");
+  await page.getByTestId("agent-view-queue").click();
+  await page.locator(sel(id)).waitFor();
+  const held = await holdFirst(page, convGet(id));
+  await page.locator(sel(id)).click(); // its GET (queued) is answered and held
+  await held.answered;
+  const claim = page.getByTestId("agent-claim");
+  const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith(`/${id}/claim`)), claim.click()]);
+  assert.equal(res.status(), 200, "the boss takes the chat");
+  await claim.waitFor({ state: "hidden" });
+  held.release();
+  await page.getByTestId("agent-history").waitFor();
+  await shot(page, "agent-stale-claimed");
+  assert.equal(await claim.isVisible(), false, "no Claim button: the chat is mine");
+  assert.equal(await page.getByTestId("agent-input").isEditable(), true, "I can reply");
+  assert.match(await page.locator(".chat-head .pill").textContent(), /Assigned to you/);
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+  await ctx.close();
+});
+
+test("an Active list that left before the close does not list the closed chat as mine", async () => {
+  const { token, id } = await returningCustomer("list");
+  await desk.asBoss("POST", `/agent/conversations/${id}/claim`);
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+  const page = await dashboardLogin(ctx, desk.boss, { acceptDialogs: true });
+  await page.locator(sel(id)).click();
+  await page.getByTestId("agent-close").waitFor({ state: "visible" });
+  // the next refresh's Active view (the chat still open in it) is answered and held
+  const held = await holdFirst(page, (u) => u.pathname.endsWith("/agent/conversations") && u.searchParams.get("view") === "active");
+  await apiOk(token, "POST", "/messages", { text: "Still there?", client_id: crypto.randomUUID() }); // message.created: refresh
+  await held.answered;
+  const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith(`/${id}/close`)), page.getByTestId("agent-close").click()]);
+  assert.equal(res.status(), 200, "the boss closes the chat");
+  await page.getByTestId("agent-close").waitFor({ state: "hidden" });
+  held.release();
+  await held.next; // the held list was applied and the dashboard refreshes once more
+  await shot(page, "agent-stale-list");
+  const row = page.locator(sel(id));
+  const shown = (await row.count()) ? await row.textContent() : "";
+  assert.doesNotMatch(shown, /Assigned to you/, "the closed chat is not listed as mine");
+  assert.equal(await row.count(), 0, "the closed chat is not in the Active view");
+  assert.match(await page.locator(".chat-head .pill").textContent(), /Closed/);
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+  await ctx.close();
+});

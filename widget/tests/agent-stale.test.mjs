@@ -7,7 +7,7 @@
 // supervisor, so the shared queue and the other suites' agents play no part.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { RUN, launch, shot, adminApi, removeFreshAgents, dashboardLogin, awayDesk, apiOk } from "./helpers.mjs";
+import { RUN, launch, shot, adminApi, freshAgent, removeFreshAgents, dashboardLogin, awayDesk, apiOk, agentToken } from "./helpers.mjs";
 
 let browser, desk;
 before(async () => { browser = await launch(); desk = await awayDesk("stale", "Stale Desk", "Stale Boss"); });
@@ -129,6 +129,39 @@ test("an Active list that left before the close does not list the closed chat as
   assert.doesNotMatch(shown, /Assigned to you/, "the closed chat is not listed as mine");
   assert.equal(await row.count(), 0, "the closed chat is not in the Active view");
   assert.match(await page.locator(".chat-head .pill").textContent(), /Closed/);
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+  await ctx.close();
+});
+
+test("an Active list that left before my transfer does not list the transferred chat as mine", async () => {
+  // a colleague online with room (going online hands them whatever waits in the default queue;
+  // deleted after the run, those chats go back to it)
+  const mate = await freshAgent("stale-mate", { max_active_chats: 1000, display_name: "Stale Mate " + RUN });
+  await apiOk(await agentToken(mate), "POST", "/agent/presence", { presence: "online" });
+  const { token, id } = await returningCustomer("transfer");
+  await desk.asBoss("POST", `/agent/conversations/${id}/claim`);
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+  const page = await dashboardLogin(ctx, desk.boss, { acceptDialogs: true });
+  await page.locator(sel(id)).click();
+  await page.getByTestId("agent-transfer").waitFor({ state: "visible" });
+  const held = await holdFirst(page, (u) => u.pathname.endsWith("/agent/conversations") && u.searchParams.get("view") === "active");
+  await apiOk(token, "POST", "/messages", { text: "Hello?", client_id: crypto.randomUUID() }); // message.created: refresh
+  await held.answered;
+  await page.getByTestId("agent-transfer").click();
+  const to = page.getByRole("combobox", { name: "Transfer to" });
+  await to.locator(`option[value="${mate.id}"]`).waitFor({ state: "attached" });
+  await to.selectOption(mate.id);
+  const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith(`/${id}/transfer`)), page.locator(".transfer .btn.primary").click()]);
+  assert.equal(res.status(), 200, "the boss hands the chat to the colleague");
+  await page.locator(".chat-head .pill").filter({ hasText: "With Stale Mate" }).waitFor();
+  held.release();
+  await held.next;
+  await shot(page, "agent-stale-transfer");
+  const row = page.locator(sel(id));
+  const shown = (await row.count()) ? await row.textContent() : "";
+  assert.doesNotMatch(shown, /Assigned to you/, "the transferred chat is not listed as mine");
+  assert.equal(await row.count(), 0, "the transferred chat is not in my Active view");
+  assert.match(await page.locator(".chat-head .pill").textContent(), /With Stale Mate/);
   await page.unrouteAll({ behavior: "ignoreErrors" });
   await ctx.close();
 });

@@ -4,9 +4,12 @@
 // page.route until the change is on screen, then lets it through; the refetch that would
 // repair a wrong screen is held for the rest of the test, so what is checked is what the
 // late answer left behind. Chats of an away department of this run wait for this run's
-// supervisor, so the shared queue and the other suites' agents play no part.
+// supervisor, so the shared queue and the other suites' agents play no part. The rule itself
+// (src/agent/known.ts) is also checked as a unit.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
 import { RUN, launch, shot, adminApi, freshAgent, removeFreshAgents, dashboardLogin, awayDesk, apiOk, agentToken } from "./helpers.mjs";
 
 let browser, desk;
@@ -58,6 +61,36 @@ async function holdFirst(page, match) {
   return { release: () => release(), answered, next };
 }
 const convGet = (id) => (u) => u.pathname.endsWith(`/agent/conversations/${id}`);
+
+test("the rule (unit): the newer version wins, closed stays closed without versions, an event keeps the agent's unread count", async () => {
+  const out = await esbuild.build({
+    entryPoints: [fileURLToPath(new URL("../src/agent/known.ts", import.meta.url))], bundle: true, write: false, format: "esm",
+  });
+  const { supersedes, Known } = await import("data:text/javascript," + encodeURIComponent(out.outputFiles[0].text));
+  const c = (version, status = "agent", more = {}) => ({ id: "c1", status, version, unread_count: 0, ...more });
+  assert.equal(supersedes(c(5), c(4)), true, "newer");
+  assert.equal(supersedes(c(4), c(5)), false, "older");
+  assert.equal(supersedes(c(5), c(5)), true, "the same version (e.g. a new queue position)");
+  assert.equal(supersedes(c(4), c(5, "closed")), false, "an older open copy of a closed chat");
+  assert.equal(supersedes(c(6), c(5, "closed")), true, "a newer version may say otherwise");
+  assert.equal(supersedes(c(undefined), c(undefined, "closed")), false, "without versions closed stays closed");
+  assert.equal(supersedes(c(undefined, "closed"), c(undefined)), true);
+  assert.equal(supersedes(c(1), { ...c(9), id: "c2" }), true, "another conversation is no comparison");
+  assert.equal(supersedes(c(1), undefined), true);
+
+  const k = new Known();
+  assert.deepEqual(k.offer(c(3, "agent", { unread_count: 2, last_message: { seq: 4 } })), { conv: c(3, "agent", { unread_count: 2, last_message: { seq: 4 } }), taken: true });
+  // an event's copy (the writer's unread count) is taken, the agent's count and the list's last_message kept
+  const ev = k.offer(c(4, "closed", { unread_count: 7 }), true);
+  assert.equal(ev.taken, true);
+  assert.deepEqual(ev.conv, c(4, "closed", { unread_count: 2, last_message: { seq: 4 } }));
+  const late = k.offer(c(3, "agent", { unread_count: 0 }));
+  assert.equal(late.taken, false, "the late answer is not taken");
+  assert.equal(late.conv.status, "closed", "the known copy stands");
+  assert.equal(k.get("c1").version, 4);
+  k.prune(new Set()); // offered just now: kept
+  assert.equal(k.get("c1").version, 4);
+});
 
 test("a conversation answer that left before the close does not reopen the chat", async () => {
   const { id } = await returningCustomer("close");

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <new>
 #include <string>
 #include <unordered_map>
@@ -101,9 +102,9 @@ struct ParseError {
     const char* what;
 };
 
-// Up to this many members an object finds a duplicate key by a linear scan (a
+// Up to this many members an object finds a repeated key by a linear scan (a
 // conversation has 18: a hash index would allocate a node per key); beyond it, a hash
-// index, so that a large object is not quadratic.
+// index (ObjectBuild), so that a large object is not quadratic.
 constexpr std::size_t kLinearMembers = 32;
 
 // The length of the run of plain ASCII at the start of s: no control character, no
@@ -164,8 +165,8 @@ void keep_only(Value& v, std::span<const std::string_view> keep, std::string_vie
     *o = std::move(out);
 }
 
-// Thrown by parse_members() when an object it skips has more members than max_members:
-// only the full parse, which counts a duplicate key once, can say whether it fits.
+// Thrown by parse_members() when an object it does not build has more members than
+// max_members: only the full parse, which counts a repeated key once, can say whether it fits.
 struct NeedsFullParse {};
 
 // A skipped string's decoded length, counted instead of built.
@@ -179,23 +180,137 @@ struct Length {
 void put_code_point(std::string& out, char32_t cp) { utf8::append(out, cp); }
 void put_code_point(Length& out, char32_t cp) { out.n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
 
-class Parser {
-public:
-    Parser(std::string_view text, const Limits& limits, std::span<const std::string_view> keep = {})
-        : s_(text), lim_(limits), keep_(keep) {}
+// A decoded key as the object's policy reads it: a skipped object reads none.
+std::string_view view_of(const std::string& s) noexcept { return s; }
+std::string_view view_of(const Length&) noexcept { return {}; }
 
-    Value document() {
-        skip_ws();
-        Value v = value(0);
-        skip_ws();
-        if (pos_ != s_.size()) fail("unexpected data after the value");
-        return v;
+// ---- What a parse makes of what it reads -----------------------------------
+//
+// The grammar (Parser below) reads every text the same way, with every check and every error;
+// a policy says what becomes of each value: Build builds it (parse()), Skip only has it checked,
+// Keep builds the members a keep list names and skips the others (parse_members()).
+// A policy B has:
+//   B::Out      what a value becomes; B::Text, what a string is decoded into
+//   null(), boolean(b), number(n), string(text)     a scalar's Out
+//   B::Obj, member(obj, key, parse), object(obj)    an object: member() is given each key and
+//               parse(policy), which reads the member's value with the policy it names
+//   count(obj)  the object's members, a repeated key once; asked only when more members were
+//               read than max_members (a policy that cannot tell throws NeedsFullParse)
+//   B::Arr, element(arr, parse), array(arr)         an array, likewise
+
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// An object being built: its members in document order, a repeated key's last value winning.
+struct ObjectBuild {
+    Object members;
+    // Up to kLinearMembers members a repeated key is found by a linear scan; beyond, by this
+    // index, built then, so that a large object is not quadratic (a small one never makes it).
+    std::optional<std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>>> index;
+
+    // Inlined into its callers: a small object's member costs no call (callgrind: ~1 % of an
+    // event's parse_members).
+    [[gnu::always_inline]] void add(std::string_view key, Value v) {
+        if (members.size() >= kLinearMembers) return add_indexed(key, std::move(v));
+        for (Member& m : members) {
+            if (m.key == key) {
+                m.value = std::move(v);  // last one wins
+                return;
+            }
+        }
+        members.push_back(Member{std::string(key), std::move(v)});
     }
 
-    // parse_members(): the same scan, every check included, building only the kept paths.
-    Value kept_document() {
+    void add_indexed(std::string_view key, Value v) {
+        if (!index) {
+            index.emplace();
+            for (std::size_t i = 0; i < members.size(); i++) index->emplace(members[i].key, i);
+        }
+        if (auto it = index->find(key); it != index->end()) {
+            members[it->second].value = std::move(v);
+            return;
+        }
+        members.push_back(Member{std::string(key), std::move(v)});
+        index->emplace(members.back().key, members.size() - 1);
+    }
+};
+
+// parse(): every value built.
+struct Build {
+    using Out = Value;
+    using Text = std::string;
+    using Obj = ObjectBuild;
+    using Arr = Array;
+    static Value null() noexcept { return Value(nullptr); }
+    static Value boolean(bool b) noexcept { return Value(b); }
+    static Value number(Number n) noexcept { return Value(n); }
+    static Value string(std::string&& s) noexcept { return Value(std::move(s)); }
+    template <class Parse>
+    void member(Obj& o, std::string_view key, Parse&& parse) const {
+        o.add(key, parse(Build{}));
+    }
+    static std::size_t count(const Obj& o) noexcept { return o.members.size(); }
+    static Value object(Obj&& o) noexcept { return Value(std::move(o.members)); }
+    template <class Parse>
+    static void element(Arr& a, Parse&& parse) {
+        a.push_back(parse(Build{}));
+    }
+    static Value array(Arr&& a) noexcept { return Value(std::move(a)); }
+};
+
+// Checked, not built (no allocation: a string is only counted).
+struct Skip {
+    struct Nothing {};
+    using Out = Nothing;
+    using Text = Length;
+    using Obj = Nothing;
+    using Arr = Nothing;
+    static Nothing null() noexcept { return {}; }
+    static Nothing boolean(bool) noexcept { return {}; }
+    static Nothing number(Number) noexcept { return {}; }
+    static Nothing string(Length&&) noexcept { return {}; }
+    template <class Parse>
+    static void member(Obj&, std::string_view, Parse&& parse) {
+        parse(Skip{});
+    }
+    static std::size_t count(const Obj&) { throw NeedsFullParse{}; }
+    static Nothing object(Obj&&) noexcept { return {}; }
+    template <class Parse>
+    static void element(Arr&, Parse&& parse) {
+        parse(Skip{});
+    }
+    static Nothing array(Arr&&) noexcept { return {}; }
+};
+
+// parse_members(): of an object, the members the keep list names below `prefix` ("" at the
+// top, "a/" in member a) are built, the others skipped; anything else is built whole.
+struct Keep : Build {
+    std::span<const std::string_view> keep;
+    std::string_view prefix;
+
+    template <class Parse>
+    void member(Obj& o, std::string_view key, Parse&& parse) const {
+        const Kept k = kept_as(keep, prefix, key);
+        if (!k.whole && k.below.empty()) parse(Skip{});
+        else o.add(key, k.whole ? parse(Build{}) : parse(Keep{{}, keep, k.below}));
+    }
+    // o holds only the members it keeps
+    static std::size_t count(const Obj&) { throw NeedsFullParse{}; }
+};
+
+// ---- The grammar -----------------------------------------------------------
+
+class Parser {
+public:
+    Parser(std::string_view text, const Limits& limits) : s_(text), lim_(limits) {}
+
+    // One JSON text: a value, white space around it, nothing else.
+    template <class B>
+    typename B::Out document(const B& b) {
         skip_ws();
-        Value v = kept(0, {});
+        typename B::Out v = value(b, 0);
         skip_ws();
         if (pos_ != s_.size()) fail("unexpected data after the value");
         return v;
@@ -226,97 +341,95 @@ private:
         pos_ += word.size();
     }
 
-    Value value(std::size_t depth) {
+    template <class B>
+    typename B::Out value(const B& b, std::size_t depth) {
         if (at_end()) fail("unexpected end of input");
         switch (peek()) {
-        case '{': return object(depth + 1);
-        case '[': return array(depth + 1);
-        case '"': return Value(string());
-        case 't': literal("true"); return Value(true);
-        case 'f': literal("false"); return Value(false);
-        case 'n': literal("null"); return Value(nullptr);
+        case '{': return object(b, depth + 1);
+        case '[': return array(b, depth + 1);
+        case '"': {
+            typename B::Text text;
+            string_into(text);
+            return b.string(std::move(text));
+        }
+        case 't': literal("true"); return b.boolean(true);
+        case 'f': literal("false"); return b.boolean(false);
+        case 'n': literal("null"); return b.null();
         default:
-            if (peek() == '-' || (peek() >= '0' && peek() <= '9')) return Value(number());
+            if (peek() == '-' || (peek() >= '0' && peek() <= '9')) return b.number(number());
             fail("expected a value");
         }
     }
 
-    Value object(std::size_t depth) {
+    template <class B>
+    typename B::Out object(const B& b, std::size_t depth) {
         if (depth > lim_.max_depth) fail("nesting too deep");
         pos_++;  // '{'
-        Object members;
-        // Duplicate detection: a linear scan for small objects, a hash index
-        // once the object is big enough for the scan to be quadratic trouble.
-        std::unordered_map<std::string, std::size_t> index;
-        skip_ws();
-        if (!at_end() && peek() == '}') {
-            pos_++;
-            return Value(std::move(members));
-        }
-        for (;;) {
-            skip_ws();
+        typename B::Obj members;
+        std::size_t read = 0;  // members read, a repeated key each time
+        items('}', "expected ',' or '}'", [&] {
             if (at_end() || peek() != '"') fail("expected a string key");
-            std::string key = string();
+            typename B::Text decoded;
+            const std::string_view k = key(decoded);
             skip_ws();
             expect(':', "expected ':'");
             skip_ws();
-            Value v = value(depth);
-            std::size_t found = members.size();
-            if (members.size() < kLinearMembers) {
-                for (std::size_t i = 0; i < members.size(); i++)
-                    if (members[i].key == key) found = i;
-            } else {
-                if (index.empty())
-                    for (std::size_t i = 0; i < members.size(); i++) index.emplace(members[i].key, i);
-                auto it = index.find(key);
-                if (it != index.end()) found = it->second;
-            }
-            if (found < members.size()) {
-                members[found].value = std::move(v);  // last one wins
-            } else {
-                if (members.size() >= lim_.max_members) fail("too many object members");
-                if (!index.empty()) index.emplace(key, members.size());
-                members.push_back(Member{std::move(key), std::move(v)});
-            }
-            skip_ws();
-            if (at_end()) fail("expected ',' or '}'");
-            if (peek() == ',') {
-                pos_++;
-                continue;
-            }
-            if (peek() == '}') {
-                pos_++;
-                return Value(std::move(members));
-            }
-            fail("expected ',' or '}'");
-        }
+            b.member(members, k, [&](const auto& of) { return value(of, depth); });
+            if (++read > lim_.max_members && b.count(members) > lim_.max_members) fail("too many object members");
+        });
+        return b.object(std::move(members));
     }
 
-    Value array(std::size_t depth) {
+    template <class B>
+    typename B::Out array(const B& b, std::size_t depth) {
         if (depth > lim_.max_depth) fail("nesting too deep");
         pos_++;  // '['
-        Array items;
+        typename B::Arr elements;
+        std::size_t n = 0;
+        items(']', "expected ',' or ']'", [&] {
+            if (n++ >= lim_.max_members) fail("too many array elements");
+            b.element(elements, [&](const auto& of) { return value(of, depth); });
+        });
+        return b.array(std::move(elements));
+    }
+
+    // The items of an object or an array, after its opening bracket: none, or item() (which
+    // reads one at a time, white space skipped before it) separated by ',', up to `close`.
+    template <class Item>
+    void items(char close, const char* expected, Item&& item) {
         skip_ws();
-        if (!at_end() && peek() == ']') {
+        if (!at_end() && peek() == close) {
             pos_++;
-            return Value(std::move(items));
+            return;
         }
         for (;;) {
             skip_ws();
-            if (items.size() >= lim_.max_members) fail("too many array elements");
-            items.push_back(value(depth));
+            item();
             skip_ws();
-            if (at_end()) fail("expected ',' or ']'");
+            if (at_end()) fail(expected);
             if (peek() == ',') {
                 pos_++;
                 continue;
             }
-            if (peek() == ']') {
+            if (peek() == close) {
                 pos_++;
-                return Value(std::move(items));
+                return;
             }
-            fail("expected ',' or ']'");
+            fail(expected);
         }
+    }
+
+    // An object's key: one of plain ASCII is looked at where it stands, any other decoded into
+    // `decoded` (a string's own checks and errors).
+    template <class Text>
+    std::string_view key(Text& decoded) {
+        const std::size_t run = plain_ascii_run(s_.substr(pos_ + 1));
+        if (pos_ + 1 + run < s_.size() && s_[pos_ + 1 + run] == '"' && run <= lim_.max_string) {
+            pos_ += run + 2;
+            return s_.substr(pos_ - run - 1, run);
+        }
+        string_into(decoded);
+        return view_of(decoded);
     }
 
     unsigned hex4() {
@@ -332,12 +445,6 @@ private:
         }
         pos_ += 4;
         return v;
-    }
-
-    std::string string() {
-        std::string out;
-        string_into(out);
-        return out;
     }
 
     template <class Out>
@@ -397,151 +504,6 @@ private:
             out.append(s_.substr(at, pos_ - at));
         }
         if (out.size() > lim_.max_string) fail_at(start, "string too long");
-    }
-
-    // ---- parse_members(): kept paths built, the rest only checked ----
-
-    // A value at a kept path: an object keeps the members the keep list names below
-    // `prefix` ("a/" for the members of "a"); anything else is built whole.
-    Value kept(std::size_t depth, std::string_view prefix) {
-        if (!at_end() && peek() == '{') return kept_object(depth + 1, prefix);
-        return value(depth);
-    }
-
-    Value kept_object(std::size_t depth, std::string_view prefix) {
-        if (depth > lim_.max_depth) fail("nesting too deep");
-        pos_++;  // '{'
-        Object members;
-        std::size_t raw = 0;
-        skip_ws();
-        if (!at_end() && peek() == '}') {
-            pos_++;
-            return Value(std::move(members));
-        }
-        for (;;) {
-            skip_ws();
-            if (at_end() || peek() != '"') fail("expected a string key");
-            // a key of plain ASCII is looked at where it is; others are decoded as always
-            std::string decoded;
-            std::string_view key;
-            const std::size_t run = plain_ascii_run(s_.substr(pos_ + 1));
-            if (pos_ + 1 + run < s_.size() && s_[pos_ + 1 + run] == '"' && run <= lim_.max_string) {
-                key = s_.substr(pos_ + 1, run);
-                pos_ += run + 2;
-            } else {
-                decoded = string();
-                key = decoded;
-            }
-            skip_ws();
-            expect(':', "expected ':'");
-            skip_ws();
-            if (++raw > lim_.max_members) throw NeedsFullParse{};
-            const Kept k = kept_as(keep_, prefix, key);
-            if (k.whole || !k.below.empty()) {
-                Value v = k.whole ? value(depth) : kept(depth, k.below);
-                std::size_t found = members.size();
-                for (std::size_t i = 0; i < members.size(); i++)
-                    if (members[i].key == key) found = i;
-                if (found < members.size()) members[found].value = std::move(v);  // last one wins
-                else members.push_back(Member{std::string(key), std::move(v)});
-            } else {
-                skip(depth);
-            }
-            skip_ws();
-            if (at_end()) fail("expected ',' or '}'");
-            if (peek() == ',') {
-                pos_++;
-                continue;
-            }
-            if (peek() == '}') {
-                pos_++;
-                return Value(std::move(members));
-            }
-            fail("expected ',' or '}'");
-        }
-    }
-
-    // value() without the value: the same grammar, depth, length and count checks.
-    void skip(std::size_t depth) {
-        if (at_end()) fail("unexpected end of input");
-        switch (peek()) {
-        case '{': return skip_object(depth + 1);
-        case '[': return skip_array(depth + 1);
-        case '"': {
-            Length n;
-            return string_into(n);
-        }
-        case 't': return literal("true");
-        case 'f': return literal("false");
-        case 'n': return literal("null");
-        default:
-            if (peek() == '-' || (peek() >= '0' && peek() <= '9')) {
-                (void)number();
-                return;
-            }
-            fail("expected a value");
-        }
-    }
-
-    void skip_object(std::size_t depth) {
-        if (depth > lim_.max_depth) fail("nesting too deep");
-        pos_++;  // '{'
-        std::size_t raw = 0;
-        skip_ws();
-        if (!at_end() && peek() == '}') {
-            pos_++;
-            return;
-        }
-        for (;;) {
-            skip_ws();
-            if (at_end() || peek() != '"') fail("expected a string key");
-            Length key;
-            string_into(key);
-            skip_ws();
-            expect(':', "expected ':'");
-            skip_ws();
-            skip(depth);
-            if (++raw > lim_.max_members) throw NeedsFullParse{};
-            skip_ws();
-            if (at_end()) fail("expected ',' or '}'");
-            if (peek() == ',') {
-                pos_++;
-                continue;
-            }
-            if (peek() == '}') {
-                pos_++;
-                return;
-            }
-            fail("expected ',' or '}'");
-        }
-    }
-
-    void skip_array(std::size_t depth) {
-        if (depth > lim_.max_depth) fail("nesting too deep");
-        pos_++;  // '['
-        std::size_t items = 0;
-        skip_ws();
-        if (!at_end() && peek() == ']') {
-            pos_++;
-            return;
-        }
-        for (;;) {
-            skip_ws();
-            if (items >= lim_.max_members) fail("too many array elements");
-            skip(depth);
-            items++;
-            skip_ws();
-            if (at_end()) fail("expected ',' or ']'");
-            if (peek() == ',') {
-                pos_++;
-                continue;
-            }
-            if (peek() == ']') {
-                pos_++;
-                return;
-            }
-            fail("expected ',' or ']'");
-        }
     }
 
     Number number() {
@@ -621,7 +583,6 @@ private:
 
     std::string_view s_;
     const Limits& lim_;
-    std::span<const std::string_view> keep_;
     std::size_t pos_ = 0;
 };
 
@@ -639,8 +600,8 @@ Result<Value> parse_members(std::string_view text, std::span<const std::string_v
                             const Limits& limits) noexcept {
     try {
         if (text.size() > limits.max_bytes) return parse(text, limits);
-        Parser p(text, limits, keep);
-        return p.kept_document();
+        Parser p(text, limits);
+        return p.document(Keep{{}, keep, {}});
     } catch (const NeedsFullParse&) {
         // rare (an object of more than max_members members): parse it all, then keep the paths
         auto v = parse(text, limits);
@@ -665,7 +626,7 @@ Result<Value> parse(std::string_view text, const Limits& limits) noexcept {
                                                    " bytes exceeds the limit of " +
                                                    std::to_string(limits.max_bytes));
         Parser p(text, limits);
-        return p.document();
+        return p.document(Build{});
     } catch (const ParseError& e) {
         return parse_error(e);
     } catch (...) {

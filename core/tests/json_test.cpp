@@ -277,6 +277,21 @@ TEST(JsonParse, MembersKeepsOnlyNamedPaths) {
     }
 }
 
+// parse() and parse_members() are one grammar: a key is matched decoded, and a large object's
+// repeated keys (the hash index) and a skipped object's escaped keys are read alike.
+TEST(JsonParse, MembersReadKeysAsParseDoes) {
+    static constexpr std::string_view keep[] = {"type", "k3", "k39", "data/status"};
+    EXPECT_EQ(to_string(parse_members(R"({"\u0074ype":"x","t\u00ffpe":1,"data":{"st\u0061tus":"open"}})", keep).value()),
+              R"({"type":"x","data":{"status":"open"}})");
+    std::string big = "{";
+    for (int i = 0; i < 40; i++) big += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+    big += "\"k3\":99,\"k39\":100,\"skipped\":{\"\\u00e9\":1,\"\\u00e9\":2}}";
+    EXPECT_EQ(to_string(parse_members(big, keep).value()), R"({"k3":99,"k39":100})");
+    Value all = ok_parse(big);
+    EXPECT_EQ(all.as_object()->size(), 41u);
+    EXPECT_EQ(to_string(*all.find("skipped")), "{\"\u00e9\":2}");
+}
+
 TEST(JsonWriter, WritesCommasAndNesting) {
     std::string out;
     Writer w(out);

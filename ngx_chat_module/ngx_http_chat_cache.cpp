@@ -705,6 +705,10 @@ static void
 ngx_http_chat_cache_touch(ngx_http_chat_shctx_t *sh,
     ngx_http_chat_cache_node_t *cn)
 {
+    if (ngx_queue_head(&sh->cache_lru) == &cn->queue) {
+        return;     /* the most recent already: no shared line written */
+    }
+
     sh->cache_linking = 1;
     ngx_memory_barrier();
 

@@ -50,9 +50,9 @@ ngx_http_chat_api_path(ngx_http_request_t *r)
 
 
 /*
- * Whether path matches a route's pattern, in one pass over both: a "{id}"
- * segment matches any non-empty one, returned in *id. Most patterns differ
- * from the path within a few bytes (no strlen, no search for the "{").
+ * Whether path matches a pattern with an "{id}" segment, in one pass over
+ * both: "{id}" matches any non-empty segment, returned in *id (a pattern
+ * without one is compared whole, by its length first).
  */
 static bool
 ngx_http_chat_route_match(const char *pattern, std::string_view path,

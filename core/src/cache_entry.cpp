@@ -200,8 +200,8 @@ constexpr std::size_t kCopyPiece = 1984;
 
 // glibc's memcpy for one piece. Not inlined and its size not propagated on purpose: a
 // memcpy whose size GCC can bound (here by kCopyPiece) is expanded inline as `rep movsq`,
-// the very microcoded copy the pieces are there to avoid (bench/instructions.sh counted
-// the inline expansion at ~900 instructions for 7 KB, glibc's vector loop ~300).
+// the microcoded copy the pieces are there to avoid (callgrind counts it a word at a time:
+// about 1 200 instructions for 7 KB with the loop around it, glibc's vector loop 1 040).
 #if defined(__clang__)
 [[gnu::noinline]]
 #else
@@ -248,9 +248,11 @@ std::optional<std::size_t> render_read(std::string_view conversation_json, std::
         !put(kAnswerMessages.data(), kAnswerMessages.size())) {
         return std::nullopt;
     }
-    // The messages in pieces under kCopyPiece: glibc's memcpy copies 2 KB and more (4 KB
-    // with AVX2) with `rep movsb`, which measured slower here than its vector loop for this
-    // copy out of the shared zone (bench/cpu.sh, README Benchmarks).
+    // The messages in pieces under kCopyPiece, each by glibc's vector loop: glibc copies 4 KB
+    // and more (with AVX2) with `rep movsb`, which callgrind counts a byte at a time, so
+    // bench/instructions.sh would no longer see the read's other costs. On this machine one
+    // call measured 5-20 ns faster for 7 KB, the pieces 20-55 ns faster than GCC's inline
+    // `rep movsq` (README Benchmarks, session 8).
     const auto* from = list.data() + sl->offset;
     if (static_cast<std::size_t>(end - p) < sl->size) return std::nullopt;
     for (std::size_t left = sl->size; left > 0;) {

@@ -4,6 +4,8 @@
  * steps (service, credentials, rate limit, body, call).
  */
 
+#include <vector>
+
 #include "ngx_http_chat.h"
 
 #include "chat/address.h"
@@ -48,43 +50,80 @@ ngx_http_chat_api_path(ngx_http_request_t *r)
 
 
 /*
- * Whether path matches a route's pattern, segment by segment; a "{id}"
- * segment matches any non-empty one, returned in *id.
+ * Whether path matches a pattern with an "{id}" segment, in one pass over
+ * both: "{id}" matches any non-empty segment, returned in *id (a pattern
+ * without one is compared whole, by its length first).
  */
 static bool
-ngx_http_chat_route_match(std::string_view pattern, std::string_view path,
+ngx_http_chat_route_match(const char *pattern, std::string_view path,
     std::string_view *id)
 {
-    /* most patterns have no "{id}": only the same string matches them */
-    if (pattern.find('{') == std::string_view::npos) {
-        return pattern == path;
-    }
+    size_t  i, start;
 
-    for ( ;; ) {
-        auto ps = pattern.find('/');
-        auto s = path.find('/');
+    for (i = 0; /* void */; pattern++, i++) {
 
-        std::string_view  want = pattern.substr(0, ps);
-        std::string_view  seg = path.substr(0, s);
+        if (*pattern == '{' && ngx_strncmp(pattern, "{id}", 4) == 0
+            && (pattern[4] == '/' || pattern[4] == '\0'))
+        {
+            start = i;
 
-        if (want == "{id}") {
-            if (seg.empty()) {
+            while (i < path.size() && path[i] != '/') {
+                i++;
+            }
+
+            if (i == start) {
                 return false;
             }
 
-            *id = seg;
+            *id = path.substr(start, i - start);
 
-        } else if (want != seg) {
+            pattern += 4;
+
+            if (*pattern == '\0') {
+                return i == path.size();
+            }
+        }
+
+        if (*pattern == '\0') {
+            return i == path.size();
+        }
+
+        if (i == path.size() || path[i] != *pattern) {
             return false;
         }
+    }
+}
 
-        if (ps == std::string_view::npos || s == std::string_view::npos) {
-            return ps == s;
+
+/* a route's pattern length; this for a pattern with an "{id}" */
+#define NGX_HTTP_CHAT_ROUTE_ID  ((size_t) -1)
+
+#define NGX_HTTP_CHAT_ROUTE_TABLES                                           \
+    (sizeof(ngx_http_chat_routes) / sizeof(ngx_http_chat_routes[0]) - 1)
+
+
+/*
+ * The length of every route's pattern (or NGX_HTTP_CHAT_ROUTE_ID), table
+ * by table, measured on the first request of the worker: a path is compared
+ * with a pattern only when their lengths are equal.
+ */
+static const size_t *
+ngx_http_chat_route_lens(ngx_uint_t t)
+{
+    static std::vector<size_t>    lens[NGX_HTTP_CHAT_ROUTE_TABLES];
+    const ngx_http_chat_route_t  *rt;
+
+    if (lens[t].empty()) {
+        for (rt = ngx_http_chat_routes[t]; rt->path; rt++) {
+            lens[t].push_back(ngx_strchr(rt->path, '{')
+                              ? NGX_HTTP_CHAT_ROUTE_ID
+                              : ngx_strlen(rt->path));
         }
 
-        pattern.remove_prefix(ps + 1);
-        path.remove_prefix(s + 1);
+        lens[t].push_back(0);       /* never empty once measured */
     }
+
+    return lens[t].data();
 }
 
 
@@ -410,9 +449,11 @@ ngx_http_chat_route_start(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_chat_api_route(ngx_http_request_t *r)
 {
-    ngx_uint_t                    path_known;
+    size_t                        len;
+    ngx_uint_t                    t, i, path_known;
+    const size_t                 *lens;
     ngx_http_chat_ctx_t          *ctx;
-    const ngx_http_chat_route_t  *rt, **table;
+    const ngx_http_chat_route_t  *rt;
 
     std::string_view  path = ngx_http_chat_api_path(r);
     std::string_view  id;
@@ -423,9 +464,17 @@ ngx_http_chat_api_route(ngx_http_request_t *r)
 
     path_known = 0;
 
-    for (table = ngx_http_chat_routes; *table; table++) {
-        for (rt = *table; rt->path; rt++) {
-            if (!ngx_http_chat_route_match(rt->path, path, &id)) {
+    for (t = 0; ngx_http_chat_routes[t]; t++) {
+        lens = ngx_http_chat_route_lens(t);
+
+        for (i = 0, rt = ngx_http_chat_routes[t]; rt->path; i++, rt++) {
+            len = lens[i];
+
+            if (len == NGX_HTTP_CHAT_ROUTE_ID
+                ? !ngx_http_chat_route_match(rt->path, path, &id)
+                : len != path.size()
+                  || ngx_memcmp(rt->path, path.data(), len) != 0)
+            {
                 continue;
             }
 

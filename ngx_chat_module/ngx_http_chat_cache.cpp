@@ -3,7 +3,7 @@
  * next to the slab, tree and LRU code whose pointer writes they bracket.
  *
  * The shared-memory conversation cache: one slab block per conversation in
- * an rbtree keyed by crc32 of the session id, with an LRU queue for eviction.
+ * an rbtree keyed by a hash of the session id, with an LRU queue for eviction.
  * What a block's packed message list looks like, which messages a write
  * keeps and which a read serves, is decided by core (chat/cache_entry.h);
  * this file owns the slab, the lock, the tree, the queue and their recovery.
@@ -41,7 +41,7 @@
 
 
 typedef struct {
-    ngx_str_node_t              sn;         /* crc32 of the key, the key */
+    ngx_str_node_t              sn;         /* hash of the key, the key */
     ngx_queue_t                 queue;      /* LRU, most recent first */
 
     /* written last, cleared on free: a block is valid only with it set */
@@ -107,13 +107,13 @@ static void ngx_http_chat_cache_buf_release(void *data);
 
 
 /*
- * The same CRC32 as ngx_crc32_short() (the tree's keys do not change across
- * a reload's old and new workers), a byte per table lookup instead of two.
+ * The tree's key of a key: core's word-at-a-time hash (chat/cache_entry.h
+ * says why it need not be keyed), 32 bits as ngx_str_rbtree_lookup() takes.
  */
 static inline uint32_t
 ngx_http_chat_cache_hash(std::string_view key)
 {
-    return ngx_crc32_long((u_char *) key.data(), key.size());
+    return (uint32_t) chat::cache::key_hash(key);
 }
 
 
@@ -705,6 +705,10 @@ static void
 ngx_http_chat_cache_touch(ngx_http_chat_shctx_t *sh,
     ngx_http_chat_cache_node_t *cn)
 {
+    if (ngx_queue_head(&sh->cache_lru) == &cn->queue) {
+        return;     /* the most recent already: no shared line written */
+    }
+
     sh->cache_linking = 1;
     ngx_memory_barrier();
 

@@ -179,6 +179,12 @@ ngx_http_chat_ctx_set_id(ngx_http_request_t *r, std::string_view id)
 {
     ngx_http_chat_ctx_t  *ctx = ngx_http_chat_ctx(r);
 
+    if (ctx && id.empty()) {
+        /* most routes have no {id}: nothing to copy */
+        ngx_str_set(&ctx->id, "");
+        return NGX_OK;
+    }
+
     return ctx ? ngx_http_chat_ctx_copy(r, &ctx->id, id) : NGX_ERROR;
 }
 

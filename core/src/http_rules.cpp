@@ -57,10 +57,16 @@ bool cookie_secure(CookieSecure mode, bool tls, bool trusted_proxy,
 }
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) noexcept {
-    constexpr std::string_view kScheme = "Bearer ";
-    if (authorization.size() <= kScheme.size()) return std::nullopt;
-    if (!iequals(authorization.substr(0, kScheme.size()), kScheme)) return std::nullopt;
-    return authorization.substr(kScheme.size());
+    // "Bearer " in any case, on every request: a letter's case is its 0x20 bit (exact for
+    // letters: x | 0x20 is 'b' only for 'b' and 'B'), the space compared as it is
+    constexpr std::string_view kScheme = "bearer";
+    if (authorization.size() <= kScheme.size() + 1 || authorization[kScheme.size()] != ' ') return std::nullopt;
+    unsigned diff = 0;
+    for (std::size_t i = 0; i < kScheme.size(); i++) {
+        diff |= static_cast<unsigned char>(authorization[i] | 0x20) ^ static_cast<unsigned char>(kScheme[i]);
+    }
+    if (diff != 0) return std::nullopt;
+    return authorization.substr(kScheme.size() + 1);
 }
 
 Credentials credentials(std::optional<std::string_view> authorization,

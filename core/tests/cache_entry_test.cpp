@@ -376,6 +376,40 @@ TEST(CacheEntry, RendersTheAnswerOfAReadByteForByteAsTheServiceDoes) {
     EXPECT_FALSE(answer(*e, conv, SeqRange{0, 1}));
 }
 
+TEST(CacheEntry, RendersRunsLargerThanACopyPieceWhole) {
+    // 21 messages of about 350 bytes (7 KB, the bench's read): copied in several pieces
+    Snapshot s = snap(1, 21, 1, 21);
+    for (auto& m : s.messages) m.json = R"({"seq":)" + std::to_string(m.seq) + R"(,"text":")" + std::string(330 + m.seq, 'a' + m.seq % 26) + "\"}";
+    const auto e = write(std::nullopt, s, 50);
+    const std::string conv = R"({"id":"c1"})";
+    for (const SeqRange want : {SeqRange{1, 21}, SeqRange{2, 20}, SeqRange{7, 9}}) {
+        const std::vector<CachedMessage> msgs(s.messages.begin() + (want.first - 1),
+                                              s.messages.begin() + (want.first - 1 + want.count));
+        EXPECT_EQ(answer(*e, conv, want), chat::customer::Service::render_conversation(conv, msgs));
+    }
+    // an out one byte short of a multi-piece answer is refused, not overrun
+    const auto bound = answer_bound(conv.size(), e->list.size(), 21, 21);
+    std::string small(*bound - 1, '\0');
+    EXPECT_FALSE(render_read(conv, bytes_of(e->list), e->run, SeqRange{1, 21}, std::span(small)));
+}
+
+TEST(CacheEntry, KeyHashCountsEveryByteAndTheLength) {
+    const std::string sid = "0123456789abcdef0123456789abcdef";
+    EXPECT_EQ(key_hash(sid), key_hash(std::string(sid)));
+    // a session id that differs in any one byte (one 8-byte word) never shares its hash
+    for (std::size_t i = 0; i < sid.size(); i++) {
+        std::string other = sid;
+        other[i] = other[i] == 'f' ? 'e' : 'f';
+        EXPECT_NE(key_hash(other), key_hash(sid)) << i;
+    }
+    // a prefix, a longer key, a zero byte more, the tail shorter than a word
+    EXPECT_NE(key_hash(sid.substr(0, 31)), key_hash(sid));
+    EXPECT_NE(key_hash(sid + "0"), key_hash(sid));
+    EXPECT_NE(key_hash(std::string("ab")), key_hash(std::string("ab\0", 3)));
+    EXPECT_NE(key_hash(""), key_hash(std::string(1, '\0')));
+    EXPECT_NE(key_hash("a"), key_hash("b"));
+}
+
 TEST(CacheEntry, RendersAnAnswerWithoutMessagesAsAnEmptyList) {
     const std::string conv = R"({"id":"c1"})";
     const auto size = answer_bound(conv.size(), 0, 0, 0);

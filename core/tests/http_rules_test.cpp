@@ -49,7 +49,12 @@ TEST(HttpCredentials, ABearerTokenComesFirst) {
 }
 
 TEST(HttpCredentials, AnotherAuthorizationFallsBackToTheCookie) {
-    for (std::string_view auth : {"Basic abc", "Bearer ", "Bearer", "Bearerx y"}) {
+    // not the scheme, no token, or a character that is not one of the scheme's in any case
+    // ("\0" | 0x20 is the space: the space is compared as it is)
+    for (std::string_view auth : {std::string_view("Basic abc"), std::string_view("Bearer "), std::string_view("Bearer"),
+                                  std::string_view("Bearerx y"), std::string_view("Bearer\ttok"),
+                                  std::string_view("Bearer\0tok", 10), std::string_view("\"earer tok"),
+                                  std::string_view("Bearer\x7ftok"), std::string_view("BearEr\x60tok"), std::string_view("bearer\x00x", 8)}) {
         auto c = credentials(auth, "cookie", "url");
         EXPECT_EQ(c.token, "cookie") << auth;
         EXPECT_TRUE(c.from_cookie) << auth;

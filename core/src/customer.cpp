@@ -2,8 +2,10 @@
 // on purpose: one Service whose use cases share its run/parse helpers; no seam worth a file.
 #include "chat/customer.h"
 
+#include <array>
 #include <charconv>
 
+#include "chat/conversation_json.h"
 #include "chat/input.h"
 #include "chat/json.h"
 #include "chat/pg_pool.h"
@@ -93,6 +95,68 @@ Result<Outcome> conversation_changed(std::string_view text, const std::string& s
         if (e.type == events::Type::conversation_updated) a.events.push_back(std::move(e));
     a.conversation_changed(sid, p.value().conversation->find_int("version").value_or(0));
     return a;
+}
+
+// A set-based item of chat_customer_post_batch answers typed columns after its three (answer,
+// sqlstate, message): the conversation (chat_conversation_row), the customer's message and the
+// bot's reply (chat_message_row; NULLs when there is none). Rendered once here (issue 11: no
+// JSON in SQL, parsed once): the same snapshot and events as make_snapshot and written_events
+// of the equivalent JSON answer, byte for byte (core/tests/conversation_json_test.cpp).
+constexpr std::size_t kPostTypedFirst = 3;
+constexpr std::size_t kPostColumns =
+    kPostTypedFirst + conversation_json::kConversationColumns + 2 * conversation_json::kMessageColumns;
+
+struct TypedPost {
+    Snapshot snapshot;
+    std::vector<events::Event> events;
+};
+
+Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, std::string_view site) {
+    using conversation_json::Text;
+    if (row.cols() < 0 || static_cast<std::size_t>(row.cols()) != kPostColumns)
+        return make_error(Errc::internal, "unexpected database answer: " + std::to_string(row.cols()) + " columns");
+    std::array<Text, kPostColumns> cols;
+    for (std::size_t i = 0; i < kPostColumns; ++i)
+        if (!row.is_null(static_cast<int>(i))) cols[i] = row.get(static_cast<int>(i));
+    const std::span<const Text> all(cols);
+    auto c = conversation_json::conversation_from(all.subspan(kPostTypedFirst, conversation_json::kConversationColumns));
+    if (!c.ok()) return c.error();
+    auto conv = conversation_json::render(c.value());
+    if (!conv.ok()) return conv.error();
+    TypedPost out;
+    Snapshot& s = out.snapshot;
+    s.key = sid;
+    s.version = c.value().version;
+    s.last_seq = c.value().last_seq;
+    s.conversation_json = std::move(conv.value());
+    s.cacheable = c.value().status != "agent";
+    std::array<events::Written::Message, 2> written;
+    std::size_t n = 0;
+    for (std::size_t first = kPostTypedFirst + conversation_json::kConversationColumns; first < kPostColumns;
+         first += conversation_json::kMessageColumns) {
+        if (!cols[first]) continue;  // no bot reply
+        auto m = conversation_json::message_from(all.subspan(first, conversation_json::kMessageColumns));
+        if (!m.ok()) return m.error();
+        auto j = conversation_json::render(m.value());
+        if (!j.ok()) return j.error();
+        s.messages.push_back(CachedMessage{m.value().seq, std::move(j.value())});
+    }
+    for (const CachedMessage& m : s.messages) written[n++] = events::Written::Message{m.seq, m.json, false};
+    const std::string agent = conversation_json::render_agent(c.value());
+    events::Written w;
+    w.conversation_id = c.value().id;
+    w.status = c.value().status;
+    w.assigned_agent_id = c.value().agent_id.value_or(std::string_view());
+    w.department_id = c.value().department_id.value_or(std::string_view());
+    w.conversation_json = s.conversation_json;
+    w.assigned_agent_json = agent;
+    w.messages = std::span(written.data(), n);
+    out.events = events::from_written(w, site);
+    for (auto& e : out.events) {
+        e.cache_key = s.key;
+        e.version = s.version;
+    }
+    return out;
 }
 
 void write_messages(json::Writer& w, std::span<const CachedMessage> messages) {
@@ -465,9 +529,24 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             a.cache_snapshot(std::move(s));
             return a;
         };
+        // written set-based: typed columns, rendered once (typed_post); a replay, a closed
+        // conversation or an item posted alone: chat_customer_post's JSON (make)
+        auto make_typed = [sid, site = std::string(site)](const pg::BatchRow& row) -> Result<Outcome> {
+            auto t = typed_post(row, sid, site);
+            if (!t.ok()) return t.error();
+            Outcome a;
+            a.status = 201;
+            Snapshot& s = t.value().snapshot;
+            a.body = render_conversation(s.conversation_json, s.messages);
+            a.events = std::move(t.value().events);
+            if (s.messages.empty() || s.messages.back().seq != s.last_seq) s.messages.clear();
+            a.cache_snapshot(std::move(s));
+            return a;
+        };
         std::vector<pg::Param> item{sid, std::move(client_id.value()), kind, content, bot, bot_meta};
         pg_.query_batched(post_batch, item,
-                          [this, make = std::move(make), done, item](Result<std::string> r) mutable {
+                          [this, make = std::move(make), make_typed = std::move(make_typed), done,
+                           item](Result<pg::BatchRow> r) mutable {
                               if (!r.ok() && gave_up_waiting(r.error())) {
                                   // its row was locked for over 50 ms while the batch held others:
                                   // posted again on its own, holding that one lock (no cycle)
@@ -477,7 +556,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
                               if (!r.ok()) return done(r.error());
                               Result<Outcome> a = make_error(Errc::internal, "answer failed");
                               try {
-                                  a = make(r.value());
+                                  a = r.value().is_null(0) ? make_typed(r.value()) : make(r.value().answer());
                               } catch (const std::exception& e) {
                                   a = make_error(Errc::internal, e.what());
                               }

@@ -176,6 +176,36 @@ std::vector<Event> from_parsed(const json::Value& answer, std::string_view site,
     return out;
 }
 
+std::vector<Event> from_written(const Written& w, std::string_view site) noexcept {
+    std::vector<Event> out;
+    try {
+        const std::string assigned(w.assigned_agent_id), status(w.status);
+        bool joined = false;
+        for (const Written::Message& m : w.messages) {
+            out.push_back(make(Type::message_created, std::string(w.conversation_id), m.seq, assigned, nullptr, status,
+                               m.json));
+            joined = joined || m.agent_joined;
+        }
+        out.push_back(make(Type::conversation_updated, std::string(w.conversation_id), 0, assigned, nullptr, status,
+                           w.conversation_json));
+        if (joined) {
+            std::string data = "{\"agent\":";
+            data.append(w.assigned_agent_json.empty() ? std::string_view("null") : w.assigned_agent_json).append("}");
+            out.push_back(make(Type::agent_assigned, std::string(w.conversation_id), 0, assigned, nullptr, status, data));
+        }
+        if (status == "closed")
+            out.push_back(make(Type::chat_closed, std::string(w.conversation_id), 0, assigned, nullptr, status,
+                               w.conversation_json));
+        for (Event& e : out) {
+            e.site = site;
+            e.department_id = w.department_id;
+        }
+    } catch (...) {
+        out.clear();
+    }
+    return out;
+}
+
 std::vector<std::string> side_effects(std::string_view answer_json) noexcept {
     try {
         auto v = parse_answer(answer_json);

@@ -42,23 +42,23 @@ Request make_batch(std::vector<Request> items) {
     return out;
 }
 
-std::vector<Result<std::string>> split_batch(const Result<QueryResult>& res, std::size_t items) {
-    std::vector<Result<std::string>> out;
+std::vector<Result<BatchRow>> split_batch(Result<QueryResult> res, std::size_t items) {
+    std::vector<Result<BatchRow>> out;
     out.reserve(items);
     auto all = [&](const Error& e) {
-        out.assign(items, Result<std::string>(e));
+        out.assign(items, Result<BatchRow>(e));
         return out;
     };
     if (!res.ok()) return all(res.error());
-    const QueryResult& r = res.value();
-    if (r.cols() != 3 || r.rows() < 0 || static_cast<std::size_t>(r.rows()) != items)
-        return all(make_error(Errc::internal, "batch answer has " + std::to_string(r.rows()) + " rows for " +
+    auto r = std::make_shared<const QueryResult>(std::move(res.value()));
+    if (r->cols() < 3 || r->rows() < 0 || static_cast<std::size_t>(r->rows()) != items)
+        return all(make_error(Errc::internal, "batch answer has " + std::to_string(r->rows()) + " rows for " +
                                                   std::to_string(items) + " items"));
-    for (int i = 0; i < r.rows(); ++i) {
-        if (r.is_null(i, 1)) {
-            out.emplace_back(std::string(r.get(i, 0)));
+    for (int i = 0; i < r->rows(); ++i) {
+        if (r->is_null(i, 1)) {
+            out.emplace_back(BatchRow(r, i));
         } else {
-            std::string state(r.get(i, 1)), msg(r.get(i, 2));
+            std::string state(r->get(i, 1)), msg(r->get(i, 2));
             out.emplace_back(map_server_error(state.c_str(), msg.c_str()));
         }
     }

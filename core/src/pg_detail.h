@@ -38,7 +38,7 @@ struct Request {
 Request make_batch(std::vector<Request> items);
 // Each item's answer from the batch query's result (one row per item, see BatchKind), in
 // item order; an error for every item when the result does not have that shape.
-std::vector<Result<std::string>> split_batch(const Result<QueryResult>& res, std::size_t items);
+std::vector<Result<BatchRow>> split_batch(Result<QueryResult> res, std::size_t items);
 // A text array literal ({"a","b",NULL}) holding the values as they are.
 std::string array_literal(const std::vector<const Param*>& values);
 

@@ -133,7 +133,7 @@ public:
             Slot& s = slot_of(c);
             if (!c.up() && c.down_reason() == Conn::DownReason::timeout) ++stats_.timeouts;
             if (!req.items.empty()) {
-                auto answers = split_batch(res, req.items.size());
+                auto answers = split_batch(std::move(res), req.items.size());
                 for (std::size_t i = 0; i < req.items.size(); ++i)
                     deliver_item(std::move(req.items[i].item_cb), std::move(answers[i]));
             } else {
@@ -332,7 +332,7 @@ private:
         if (req.cb) deliver(std::move(req.cb), std::move(e));
     }
 
-    void deliver_item(ItemCallback cb, Result<std::string> res) {
+    void deliver_item(ItemCallback cb, Result<BatchRow> res) {
         if (!res.ok()) ++stats_.errors;
         if (!cb) return;
         std::weak_ptr<PoolImpl> self = weak_from_this();

@@ -37,6 +37,10 @@ std::string_view QueryResult::get(int row, int c) const {
 
 std::string_view QueryResult::get(int row, std::string_view name) const { return get(row, col(name)); }
 
+int BatchRow::cols() const { return res_ ? res_->cols() : 0; }
+bool BatchRow::is_null(int col) const { return !res_ || res_->is_null(row_, col); }
+std::string_view BatchRow::get(int col) const { return res_ ? res_->get(row_, col) : std::string_view(); }
+
 std::string_view QueryResult::command_tuples() const { return res_ ? PQcmdTuples(res_.get()) : ""; }
 
 namespace detail {

@@ -137,7 +137,7 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
             pg.query_batched(done_batch,
                              {d->job.webhook_id, d->job.outbox_id, std::string(ok ? "true" : "false"), error,
                               std::to_string(cfg.backoff_ms), std::to_string(cfg.give_up_s)},
-                             [self = weak_from_this(), url = d->job.url](Result<std::string> r) {
+                             [self = weak_from_this(), url = d->job.url](Result<pg::BatchRow> r) {
                                  auto me = self.lock();
                                  if (!me) return;
                                  if (!r.ok())

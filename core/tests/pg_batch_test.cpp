@@ -52,8 +52,9 @@ struct Answers {
 void submit(Pool& pool, const std::shared_ptr<const BatchKind>& kind, Answers& a, std::vector<Param> item) {
     std::size_t i = a.got.size();
     a.got.emplace_back();
-    pool.query_batched(kind, std::move(item), [&a, i](Result<std::string> r) {
-        a.got[i].emplace(std::move(r));
+    pool.query_batched(kind, std::move(item), [&a, i](Result<chat::pg::BatchRow> r) {
+        if (r.ok()) a.got[i].emplace(std::string(r.value().answer()));
+        else a.got[i].emplace(r.error());
         ++a.done;
     });
 }
@@ -211,6 +212,38 @@ TEST(PgBatch, ShutdownFailsQueuedItems) {
         ASSERT_FALSE(g->ok());
         EXPECT_EQ(g->error().code, Errc::unavailable);
     }
+}
+
+TEST(PgBatch, ColumnsAfterTheThreeReachTheirItemAsItsTypedRow) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 1));
+    ASSERT_TRUE(start_all(loop, pool, 1));
+    std::optional<Result<QueryResult>> busy;
+    hold(pool, busy);
+    auto kind = std::make_shared<const BatchKind>(BatchKind{
+        "SELECT NULL::text, CASE WHEN x < 0 THEN 'CH409' END, CASE WHEN x < 0 THEN 'negative' END, x * 2, "
+        "CASE WHEN x > 1 THEN 'big' END FROM unnest($1::int[]) WITH ORDINALITY AS t(x, o) ORDER BY o",
+        32});
+    std::vector<std::optional<Result<chat::pg::BatchRow>>> got(3);
+    int done = 0;
+    for (int i = 0; i < 3; ++i)
+        pool.query_batched(kind, {std::to_string(i == 2 ? -1 : i + 1)}, [&got, &done, i](Result<chat::pg::BatchRow> r) {
+            got[i].emplace(std::move(r));
+            ++done;
+        });
+    ASSERT_TRUE(loop.run_until([&] { return done == 3; }, 5000));
+    ASSERT_TRUE(got[0]->ok() && got[1]->ok());
+    EXPECT_EQ(got[0]->value().cols(), 5);
+    EXPECT_TRUE(got[0]->value().is_null(0));
+    EXPECT_EQ(got[0]->value().get(3), "2");
+    EXPECT_TRUE(got[0]->value().is_null(4));
+    EXPECT_EQ(got[1]->value().get(3), "4");
+    EXPECT_EQ(got[1]->value().get(4), "big");
+    EXPECT_TRUE(got[1]->value().is_null(5)) << "a column past the row reads as NULL";
+    ASSERT_FALSE(got[2]->ok());
+    EXPECT_EQ(got[2]->error().code, Errc::invalid_state);
+    EXPECT_EQ(pool.stats().batches, 1u);
 }
 
 }  // namespace

@@ -110,6 +110,50 @@ BEGIN
 END
 $$;
 
+-- The same Conversation and Message as typed columns, for core to render (core/src/
+-- conversation_json.cpp writes exactly the JSON of chat_conversation_json and chat_message_json
+-- from them: the hot customer post answers these instead of JSON, issue 11). Timestamps are
+-- milliseconds since the epoch, truncated as chat_ts truncates; jsonb values (context,
+-- metadata) their text; tags space-joined (a tag holds no space: 017_agent_tools' CHECK); the
+-- agent, customer and department ids NULL when there is no such row. One row, of NULLs for
+-- a NULL argument. LANGUAGE sql returning a table: inlined into the caller's FROM (LATERAL).
+CREATE OR REPLACE FUNCTION chat_ms(t timestamptz) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT floor(extract(epoch FROM t) * 1000)::bigint
+$$;
+
+CREATE OR REPLACE FUNCTION chat_conversation_row(c conversations, viewer text)
+RETURNS TABLE (c_id uuid, c_status text, c_agent_id uuid, c_agent_name text,
+               c_queue_position int, c_context text, c_customer_id uuid, c_customer_name text,
+               c_customer_email text, c_department_id uuid, c_department_name text,
+               c_priority text, c_offline bool, c_tags text, c_rating_score int,
+               c_rating_comment text, c_last_seq int, c_unread_count int, c_created_at bigint,
+               c_updated_at bigint, c_requested_agent_at bigint, c_closed_at bigint,
+               c_version bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT c.id, c.status, a.id, a.display_name,
+           CASE WHEN c.status = 'agent' AND c.assigned_agent_id IS NULL
+                THEN chat_queue_position(c) END,
+           c.context::text, k.id, k.name, k.email, d.id, d.name, c.priority, c.offline,
+           array_to_string(c.tags, ' '), c.rating_score, c.rating_comment, c.last_seq,
+           CASE WHEN viewer = 'customer' THEN c.customer_unread ELSE c.agent_unread END,
+           chat_ms(c.created_at), chat_ms(c.updated_at), chat_ms(c.requested_agent_at),
+           chat_ms(c.closed_at), c.version
+      FROM (SELECT 1) one
+      LEFT JOIN agents a ON a.id = c.assigned_agent_id
+      LEFT JOIN customers k ON k.id = c.customer_id
+      LEFT JOIN departments d ON d.id = c.department_id
+$$;
+
+CREATE OR REPLACE FUNCTION chat_message_row(m messages)
+RETURNS TABLE (m_id uuid, m_conversation_id uuid, m_seq int, m_sender_type text,
+               m_sender_agent_id uuid, m_kind text, m_content text, m_metadata text,
+               m_created_at bigint, m_read_at bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT m.id, m.conversation_id, m.seq, m.sender_type, m.sender_agent_id, m.kind,
+           m.content, m.metadata::text, chat_ms(m.created_at), chat_ms(m.read_at)
+$$;
+
 -- Messages with seq > after, ascending, at most lim. (plpgsql for its cached plan, as above.)
 CREATE OR REPLACE FUNCTION chat_messages_json(conv uuid, after int, lim int)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$

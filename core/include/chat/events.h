@@ -96,6 +96,21 @@ struct Rendered {
     std::span<const std::string_view> messages;
 };
 std::vector<Event> from_parsed(const json::Value& answer, std::string_view site, const Rendered& rendered) noexcept;
+// The same events of a write known from typed columns (the customer post batch's answer,
+// rendered by conversation_json): the facts from_parsed reads from the answer, and the JSON
+// of the conversation, of its messages and of its assigned agent (empty: none) already
+// written. Same events, byte for byte, as from_parsed of the equivalent answer.
+struct Written {
+    std::string_view conversation_id, status, assigned_agent_id, department_id;
+    std::string_view conversation_json, assigned_agent_json;
+    struct Message {
+        std::int64_t seq = 0;
+        std::string_view json;
+        bool agent_joined = false;  // its metadata's "event" is "assigned"
+    };
+    std::span<const Message> messages;
+};
+std::vector<Event> from_written(const Written& w, std::string_view site) noexcept;
 
 // Conversations a write changed besides its own (the "assigned" and "requeued" lists of
 // sql/functions/50_assignment.sql's answers): their events need a read of each (chat_conversation_event_json).

@@ -86,15 +86,30 @@ using QueryCallback = std::function<void(Result<QueryResult>)>;
 // (at most max_items); a request that finds an idle connection goes at once, alone: no timer,
 // no added latency at low load. sql takes one array parameter per item parameter ($1 holds
 // every item's first parameter, in item order, as a text array literal; cast it in the SQL)
-// and returns one row per item in item order with three columns: the item's answer (text),
-// its SQLSTATE and its message (both NULL when it succeeded). Each item's callback gets its
-// answer, or its own error mapped like a query's; an error of the whole call (connection
-// lost, timeout) reaches every item of it.
+// and returns one row per item in item order, its first three columns: the item's answer
+// (text), its SQLSTATE and its message (both NULL when it succeeded); any further columns are
+// the item's typed answer (a BatchRow reads them). Each item's callback gets its row, or its
+// own error mapped like a query's; an error of the whole call (connection lost, timeout)
+// reaches every item of it.
 struct BatchKind {
     std::string sql;
     std::size_t max_items = 32;
 };
-using ItemCallback = std::function<void(Result<std::string>)>;
+
+// One item's row of a batch's answer, read in place: the rows of one batch share its result.
+class BatchRow {
+public:
+    BatchRow(std::shared_ptr<const QueryResult> result, int row) noexcept : res_(std::move(result)), row_(row) {}
+    std::string_view answer() const { return get(0); }  // column 0 ("" for NULL)
+    int cols() const;
+    bool is_null(int col) const;
+    std::string_view get(int col) const;  // "" for NULL
+
+private:
+    std::shared_ptr<const QueryResult> res_;
+    int row_ = 0;
+};
+using ItemCallback = std::function<void(Result<BatchRow>)>;
 
 struct PoolStats {
     int size = 0, connected = 0, connecting = 0, busy = 0;

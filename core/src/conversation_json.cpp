@@ -1,0 +1,280 @@
+// The API's Conversation and Message JSON written from typed columns, in jsonb's key order with core's escaping.
+#include "chat/conversation_json.h"
+
+#include <charconv>
+#include <system_error>
+
+#include "chat/json.h"
+
+namespace chat::conversation_json {
+
+namespace {
+
+// Floor division: timestamps before 1970 still split into a day and a time of day.
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+void append_digits(std::string& out, std::int64_t v, int width) {
+    char buf[24];
+    int n = 0;
+    bool neg = v < 0;
+    std::uint64_t u = neg ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    do {
+        buf[n++] = static_cast<char>('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    while (n < width) buf[n++] = '0';
+    if (neg) out += '-';
+    while (n > 0) out += buf[--n];
+}
+
+// A timestamp (or null), as chat_ts writes it.
+void timestamp(json::Writer& w, const Int& ms) {
+    if (!ms) {
+        w.null();
+        return;
+    }
+    std::string s;
+    s.reserve(26);
+    s += '"';
+    append_timestamp(s, *ms);
+    s += '"';
+    w.raw(s);
+}
+
+void text(json::Writer& w, const Text& t) {
+    if (t) w.string(*t);
+    else w.null();
+}
+
+// A jsonb value's text written as core writes it after parsing (compact, its escaping).
+bool jsonb(json::Writer& w, std::string_view value) {
+    if (value == "{}") {
+        w.raw(value);
+        return true;
+    }
+    json::Limits lim;
+    lim.max_bytes = 64u << 20;
+    auto v = json::parse(value, lim);
+    if (!v.ok()) return false;
+    w.value(v.value());
+    return true;
+}
+
+// Postgres's text of an integer, bool or timestamp (chat_ms) column; false for anything else.
+bool int_of(const Text& t, std::int64_t& out) {
+    if (!t || t->empty()) return false;
+    auto [ptr, ec] = std::from_chars(t->data(), t->data() + t->size(), out);
+    return ec == std::errc() && ptr == t->data() + t->size();
+}
+
+bool int_of(const Text& t, Int& out) {
+    if (!t) {
+        out.reset();
+        return true;
+    }
+    std::int64_t v = 0;
+    if (!int_of(t, v)) return false;
+    out = v;
+    return true;
+}
+
+bool text_of(const Text& t, std::string_view& out) {
+    if (!t) return false;
+    out = *t;
+    return true;
+}
+
+Error bad_column(const char* what, std::size_t i) {
+    return make_error(Errc::internal, std::string("unexpected database answer: ") + what + " column " + std::to_string(i));
+}
+
+}  // namespace
+
+Result<Conversation> conversation_from(std::span<const Text> cols) {
+    if (cols.size() != kConversationColumns) return bad_column("conversation", cols.size());
+    Conversation c;
+    std::size_t i = 0;
+    auto fail = [&] { return bad_column("conversation", i); };
+    if (!text_of(cols[i], c.id)) return fail();
+    if (!text_of(cols[++i], c.status)) return fail();
+    c.agent_id = cols[++i];
+    c.agent_name = cols[++i];
+    if (!int_of(cols[++i], c.queue_position)) return fail();
+    if (!text_of(cols[++i], c.context)) return fail();
+    c.customer_id = cols[++i];
+    c.customer_name = cols[++i];
+    c.customer_email = cols[++i];
+    c.department_id = cols[++i];
+    c.department_name = cols[++i];
+    if (!text_of(cols[++i], c.priority)) return fail();
+    if (!cols[++i] || (*cols[i] != "t" && *cols[i] != "f")) return fail();
+    c.offline = *cols[i] == "t";
+    if (!text_of(cols[++i], c.tags)) return fail();
+    if (!int_of(cols[++i], c.rating_score)) return fail();
+    c.rating_comment = cols[++i];
+    if (!int_of(cols[++i], c.last_seq)) return fail();
+    if (!int_of(cols[++i], c.unread_count)) return fail();
+    if (!int_of(cols[++i], c.created_at)) return fail();
+    if (!int_of(cols[++i], c.updated_at)) return fail();
+    if (!int_of(cols[++i], c.requested_agent_at)) return fail();
+    if (!int_of(cols[++i], c.closed_at)) return fail();
+    if (!int_of(cols[++i], c.version)) return fail();
+    return c;
+}
+
+Result<Message> message_from(std::span<const Text> cols) {
+    if (cols.size() != kMessageColumns) return bad_column("message", cols.size());
+    Message m;
+    std::size_t i = 0;
+    auto fail = [&] { return bad_column("message", i); };
+    if (!text_of(cols[i], m.id)) return fail();
+    if (!text_of(cols[++i], m.conversation_id)) return fail();
+    if (!int_of(cols[++i], m.seq)) return fail();
+    if (!text_of(cols[++i], m.sender_type)) return fail();
+    m.sender_agent_id = cols[++i];
+    if (!text_of(cols[++i], m.kind)) return fail();
+    if (!text_of(cols[++i], m.content)) return fail();
+    if (!text_of(cols[++i], m.metadata)) return fail();
+    if (!int_of(cols[++i], m.created_at)) return fail();
+    if (!int_of(cols[++i], m.read_at)) return fail();
+    return m;
+}
+
+void append_timestamp(std::string& out, std::int64_t ms) {
+    // the civil date of a day count (Howard Hinnant's days_from_civil, inverted)
+    const std::int64_t secs = floor_div(ms, 1000);
+    const std::int64_t days = floor_div(secs, 86400);
+    const std::int64_t sod = secs - days * 86400;
+    const std::int64_t z = days + 719468;
+    const std::int64_t era = floor_div(z, 146097);
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    const std::int64_t y = yoe + era * 400 + (m <= 2);
+    append_digits(out, y, 4);
+    out += '-';
+    append_digits(out, m, 2);
+    out += '-';
+    append_digits(out, d, 2);
+    out += 'T';
+    append_digits(out, sod / 3600, 2);
+    out += ':';
+    append_digits(out, sod / 60 % 60, 2);
+    out += ':';
+    append_digits(out, sod % 60, 2);
+    out += '.';
+    append_digits(out, ms - secs * 1000, 3);
+    out += 'Z';
+}
+
+std::string render_agent(const Conversation& c) {
+    std::string out;
+    if (!c.agent_id) return out;
+    json::Writer w(out);
+    w.begin_object().key("id").string(*c.agent_id).key("display_name");
+    text(w, c.agent_name);
+    w.end_object();
+    return out;
+}
+
+// jsonb's order: keys by length, then by bytes (chat_conversation_json's keys).
+Result<std::string> render(const Conversation& c) {
+    std::string out;
+    out.reserve(512);
+    json::Writer w(out);
+    w.begin_object();
+    w.key("id").string(c.id);
+    w.key("tags").begin_array();
+    for (std::string_view t = c.tags; !t.empty();) {
+        const auto sp = t.find(' ');
+        w.string(t.substr(0, sp));
+        t = sp == std::string_view::npos ? std::string_view() : t.substr(sp + 1);
+    }
+    w.end_array();
+    w.key("rating");
+    if (c.rating_score) {
+        w.begin_object().key("score").number(*c.rating_score).key("comment");
+        text(w, c.rating_comment);
+        w.end_object();
+    } else {
+        w.null();
+    }
+    w.key("status").string(c.status);
+    w.key("context");
+    if (!jsonb(w, c.context)) return make_error(Errc::internal, "conversation context is not JSON");
+    w.key("offline").boolean(c.offline);
+    w.key("version").number(c.version);
+    w.key("customer");
+    if (c.customer_id) {
+        w.begin_object().key("id").string(*c.customer_id).key("name");
+        text(w, c.customer_name);
+        w.key("email");
+        text(w, c.customer_email);
+        w.end_object();
+    } else {
+        w.null();
+    }
+    w.key("last_seq").number(c.last_seq);
+    w.key("priority").string(c.priority);
+    w.key("closed_at");
+    timestamp(w, c.closed_at);
+    w.key("created_at");
+    timestamp(w, c.created_at);
+    w.key("department");
+    if (c.department_id) {
+        w.begin_object().key("id").string(*c.department_id).key("name");
+        text(w, c.department_name);
+        w.end_object();
+    } else {
+        w.null();
+    }
+    w.key("updated_at");
+    timestamp(w, c.updated_at);
+    w.key("unread_count").number(c.unread_count);
+    w.key("assigned_agent");
+    if (c.agent_id) {
+        w.begin_object().key("id").string(*c.agent_id).key("display_name");
+        text(w, c.agent_name);
+        w.end_object();
+    } else {
+        w.null();
+    }
+    w.key("queue_position");
+    if (c.queue_position) w.number(*c.queue_position);
+    else w.null();
+    w.key("requested_agent_at");
+    timestamp(w, c.requested_agent_at);
+    w.end_object();
+    if (!w.complete()) return make_error(Errc::internal, "conversation JSON failed");
+    return out;
+}
+
+// chat_message_json's keys in jsonb's order.
+Result<std::string> render(const Message& m) {
+    std::string out;
+    out.reserve(256 + m.content.size());
+    json::Writer w(out);
+    w.begin_object();
+    w.key("id").string(m.id);
+    w.key("seq").number(m.seq);
+    w.key("kind").string(m.kind);
+    w.key("content").string(m.content);
+    w.key("read_at");
+    timestamp(w, m.read_at);
+    w.key("metadata");
+    if (!jsonb(w, m.metadata)) return make_error(Errc::internal, "message metadata is not JSON");
+    w.key("created_at");
+    timestamp(w, m.created_at);
+    w.key("sender_type").string(m.sender_type);
+    w.key("conversation_id").string(m.conversation_id);
+    w.key("sender_agent_id");
+    text(w, m.sender_agent_id);
+    w.end_object();
+    if (!w.complete()) return make_error(Errc::internal, "message JSON failed");
+    return out;
+}
+
+}  // namespace chat::conversation_json

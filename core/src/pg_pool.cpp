@@ -9,6 +9,7 @@
 #include <array>
 #include <deque>
 #include <exception>
+#include <unordered_map>
 
 #include "pg_conn.h"
 
@@ -89,8 +90,10 @@ public:
         stopping_ = true;
         for (auto& s : slots_) {
             s.backoff->cancel();
+            s.carrying = nullptr;
             if (auto req = s.conn->close()) fail_later(std::move(*req), make_error(Errc::unavailable, "shutting down"));
         }
+        carrying_.clear();
         queue_timer_->cancel();
         auto q = std::move(queue_);
         queue_.clear();
@@ -121,7 +124,7 @@ public:
                 s.failures = 0;
                 db_down_ = false;
                 say_up();
-                dispatch();
+                dispatch(false);
                 return;
             }
             on_down(s);
@@ -139,8 +142,10 @@ public:
             } else {
                 deliver(std::move(req.cb), std::move(res));
             }
+            if (s.carrying) --carrying_[s.carrying];
+            s.carrying = nullptr;
             if (c.up())
-                dispatch();
+                dispatch(false);
             else
                 on_down(s);
         });
@@ -152,8 +157,13 @@ private:
         if (!any_up() && db_down_) return fail_later(std::move(req), unavailable());
         if (queue_.size() >= cfg_.max_queue)
             return fail_later(std::move(req), make_error(Errc::unavailable, "database queue full"));
+        bool batched = static_cast<bool>(req.batch);
         queue_.push_back(std::move(req));
-        dispatch();
+        // A batched item waits for the end of the loop turn (see dispatch); a plain query goes now.
+        if (batched)
+            pump_later();
+        else
+            dispatch(false);
         arm_queue_timer();
     }
 
@@ -162,6 +172,7 @@ private:
         std::unique_ptr<Timer> backoff;
         int failures = 0;  // consecutive failed connection attempts
         bool attempted = false;
+        const BatchKind* carrying = nullptr;  // the kind of the batch in flight on it, if any
     };
 
     static Error unavailable() { return make_error(Errc::unavailable, "database unavailable"); }
@@ -200,6 +211,8 @@ private:
     }
 
     void on_down(Slot& s) {
+        if (s.carrying) --carrying_[s.carrying];
+        s.carrying = nullptr;
         if (stopping_) return;
         if (s.conn->down_reason() == Conn::DownReason::connect_failed) return on_connect_failed(s);
         // An established connection was lost: try again soon, then back off if that fails.
@@ -271,19 +284,58 @@ private:
         return nullptr;
     }
 
-    void dispatch() {
-        while (!queue_.empty()) {
+    // Hands queued requests to idle connections, oldest first. A plain query goes at once.
+    // Batched items go only at the end of the loop turn (turn_end: the pump posted to the loop,
+    // which nginx runs from its posted events, after every ready event of this epoll_wait was
+    // handled), so every item read in one turn leaves in one batch: no timer, and a lone item
+    // still leaves in the turn it came in. A kind with max_inflight batches already on
+    // connections waits for one of them to finish, gathering items meanwhile.
+    void dispatch(bool turn_end) {
+        std::size_t i = 0;
+        bool held = false;
+        while (i < queue_.size()) {
             Conn* c = idle_conn();
             if (!c) break;
-            Request req = std::move(queue_.front());
-            queue_.pop_front();
+            if (const BatchKind* kind = queue_[i].batch.get()) {
+                if (!turn_end) {
+                    held = true;
+                    ++i;
+                    continue;
+                }
+                if (kind->max_inflight > 0 && carrying_[kind] >= kind->max_inflight) {
+                    ++i;  // conn_done pumps again when one of its batches finishes
+                    continue;
+                }
+            }
+            Request req = std::move(queue_[i]);
+            queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+            // take_batch keeps queue_[0..i) in place: they are of other kinds or plain
             if (req.batch) req = take_batch(std::move(req));
+            const BatchKind* kind = req.items.empty() ? nullptr : req.items.front().batch.get();
             if (auto err = c->send(req)) {
                 fail_later(std::move(req), std::move(*err));
                 if (!c->up()) on_down(slot_of(*c));
+            } else if (kind) {
+                Slot& s = slot_of(*c);
+                s.carrying = kind;
+                ++carrying_[kind];
             }
         }
+        if (held) pump_later();
         if (queue_.empty()) queue_timer_->cancel();
+    }
+
+    // One dispatch(turn_end) posted to the loop per turn, however many items came in it.
+    void pump_later() {
+        if (pump_posted_ || stopping_) return;
+        pump_posted_ = true;
+        std::weak_ptr<PoolImpl> self = weak_from_this();
+        loop_.post([self] {
+            auto alive = self.lock();
+            if (!alive || alive->dead_) return;
+            alive->pump_posted_ = false;
+            alive->guarded([&] { alive->dispatch(true); });
+        });
     }
 
     // The first item of a kind and every later one of the same kind still queued (up to
@@ -383,6 +435,9 @@ private:
     std::vector<Slot> slots_;
     std::deque<Request> queue_;
     std::unique_ptr<Timer> queue_timer_;
+    bool pump_posted_ = false;  // a dispatch(true) is posted for the end of this loop turn
+    // Batches in flight per kind (Slot::carrying), for BatchKind::max_inflight.
+    std::unordered_map<const BatchKind*, int> carrying_;
     PoolStats stats_;
 };
 

@@ -81,10 +81,13 @@ private:
 using Param = std::optional<std::string>;  // nullopt = SQL NULL; text format
 using QueryCallback = std::function<void(Result<QueryResult>)>;
 
-// A query many requests share (group commit). The requests of one kind that queued up while
-// every connection was busy go out as ONE call in ONE transaction when a connection frees up
-// (at most max_items); a request that finds an idle connection goes at once, alone: no timer,
-// no added latency at low load. sql takes one array parameter per item parameter ($1 holds
+// A query many requests share (group commit). The requests of one kind that came in during
+// one turn of the loop, or queued up while every connection was busy, go out as ONE call in
+// ONE transaction (at most max_items): an item is sent at the end of the loop turn it came in
+// (EventLoop::post), never later when a connection is idle, so there is no timer and no added
+// latency at low load, and every item read in that turn shares its batch. With max_inflight
+// set, at most that many batches of the kind are on connections at once: items gather while
+// they run and leave together when one finishes (fewer, fuller batches). sql takes one array parameter per item parameter ($1 holds
 // every item's first parameter, in item order, as a text array literal; cast it in the SQL)
 // and returns one row per item in item order with three columns: the item's answer (text),
 // its SQLSTATE and its message (both NULL when it succeeded). Each item's callback gets its
@@ -93,6 +96,7 @@ using QueryCallback = std::function<void(Result<QueryResult>)>;
 struct BatchKind {
     std::string sql;
     std::size_t max_items = 32;
+    int max_inflight = 0;  // batches of this kind on connections at once; 0: no limit
 };
 using ItemCallback = std::function<void(Result<std::string>)>;
 
@@ -121,8 +125,8 @@ class PoolImpl;
 //
 // Routing: one query in flight per connection (no pipelining yet); an idle connection
 // takes the query at once; otherwise it waits in a FIFO queue
-// (at most queue_timeout_ms); batched items leave the queue together with the first of
-// their kind (query_batched). When no connection is up and the last connection attempt
+// (at most queue_timeout_ms); batched items wait for the end of the loop turn and leave the
+// queue together with the first of their kind (query_batched, BatchKind). When no connection is up and the last connection attempt
 // failed (the database is known to be down), query() fails fast with unavailable
 // "database unavailable" and queued requests are failed too; the connections keep
 // retrying with backoff and the pool serves again as soon as one is back.

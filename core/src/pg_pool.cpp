@@ -9,7 +9,6 @@
 #include <array>
 #include <deque>
 #include <exception>
-#include <unordered_map>
 
 #include "pg_conn.h"
 
@@ -90,10 +89,8 @@ public:
         stopping_ = true;
         for (auto& s : slots_) {
             s.backoff->cancel();
-            s.carrying = nullptr;
             if (auto req = s.conn->close()) fail_later(std::move(*req), make_error(Errc::unavailable, "shutting down"));
         }
-        carrying_.clear();
         queue_timer_->cancel();
         auto q = std::move(queue_);
         queue_.clear();
@@ -142,8 +139,6 @@ public:
             } else {
                 deliver(std::move(req.cb), std::move(res));
             }
-            if (s.carrying) --carrying_[s.carrying];
-            s.carrying = nullptr;
             if (c.up())
                 dispatch(false);
             else
@@ -172,7 +167,6 @@ private:
         std::unique_ptr<Timer> backoff;
         int failures = 0;  // consecutive failed connection attempts
         bool attempted = false;
-        const BatchKind* carrying = nullptr;  // the kind of the batch in flight on it, if any
     };
 
     static Error unavailable() { return make_error(Errc::unavailable, "database unavailable"); }
@@ -211,8 +205,6 @@ private:
     }
 
     void on_down(Slot& s) {
-        if (s.carrying) --carrying_[s.carrying];
-        s.carrying = nullptr;
         if (stopping_) return;
         if (s.conn->down_reason() == Conn::DownReason::connect_failed) return on_connect_failed(s);
         // An established connection was lost: try again soon, then back off if that fails.
@@ -288,37 +280,25 @@ private:
     // Batched items go only at the end of the loop turn (turn_end: the pump posted to the loop,
     // which nginx runs from its posted events, after every ready event of this epoll_wait was
     // handled), so every item read in one turn leaves in one batch: no timer, and a lone item
-    // still leaves in the turn it came in. A kind with max_inflight batches already on
-    // connections waits for one of them to finish, gathering items meanwhile.
+    // still leaves in the turn it came in.
     void dispatch(bool turn_end) {
         std::size_t i = 0;
         bool held = false;
         while (i < queue_.size()) {
             Conn* c = idle_conn();
             if (!c) break;
-            if (const BatchKind* kind = queue_[i].batch.get()) {
-                if (!turn_end) {
-                    held = true;
-                    ++i;
-                    continue;
-                }
-                if (kind->max_inflight > 0 && carrying_[kind] >= kind->max_inflight) {
-                    ++i;  // conn_done pumps again when one of its batches finishes
-                    continue;
-                }
+            if (queue_[i].batch && !turn_end) {
+                held = true;
+                ++i;
+                continue;
             }
             Request req = std::move(queue_[i]);
             queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
-            // take_batch keeps queue_[0..i) in place: they are of other kinds or plain
+            // at the turn's end nothing is skipped (i == 0); before it only plain queries go
             if (req.batch) req = take_batch(std::move(req));
-            const BatchKind* kind = req.items.empty() ? nullptr : req.items.front().batch.get();
             if (auto err = c->send(req)) {
                 fail_later(std::move(req), std::move(*err));
                 if (!c->up()) on_down(slot_of(*c));
-            } else if (kind) {
-                Slot& s = slot_of(*c);
-                s.carrying = kind;
-                ++carrying_[kind];
             }
         }
         if (held) pump_later();
@@ -436,8 +416,6 @@ private:
     std::deque<Request> queue_;
     std::unique_ptr<Timer> queue_timer_;
     bool pump_posted_ = false;  // a dispatch(true) is posted for the end of this loop turn
-    // Batches in flight per kind (Slot::carrying), for BatchKind::max_inflight.
-    std::unordered_map<const BatchKind*, int> carrying_;
     PoolStats stats_;
 };
 

@@ -85,9 +85,7 @@ using QueryCallback = std::function<void(Result<QueryResult>)>;
 // one turn of the loop, or queued up while every connection was busy, go out as ONE call in
 // ONE transaction (at most max_items): an item is sent at the end of the loop turn it came in
 // (EventLoop::post), never later when a connection is idle, so there is no timer and no added
-// latency at low load, and every item read in that turn shares its batch. With max_inflight
-// set, at most that many batches of the kind are on connections at once: items gather while
-// they run and leave together when one finishes (fewer, fuller batches). sql takes one array parameter per item parameter ($1 holds
+// latency at low load, and every item read in that turn shares its batch. sql takes one array parameter per item parameter ($1 holds
 // every item's first parameter, in item order, as a text array literal; cast it in the SQL)
 // and returns one row per item in item order with three columns: the item's answer (text),
 // its SQLSTATE and its message (both NULL when it succeeded). Each item's callback gets its
@@ -96,7 +94,6 @@ using QueryCallback = std::function<void(Result<QueryResult>)>;
 struct BatchKind {
     std::string sql;
     std::size_t max_items = 32;
-    int max_inflight = 0;  // batches of this kind on connections at once; 0: no limit
 };
 using ItemCallback = std::function<void(Result<std::string>)>;
 

@@ -122,10 +122,10 @@ TEST(PgBatch, ItemsOfOneLoopTurnLeaveAsOneBatchThoughConnectionsAreIdle) {
 
 // Like doubler(), but each call holds its connection for its largest item's hundredths of a second.
 std::shared_ptr<const BatchKind> sleeper() {
-    return std::make_shared<const BatchKind>(BatchKind{
-        "SELECT (x * 2)::text, NULL, NULL FROM unnest($1::int[]) WITH ORDINALITY AS t(x, o) "
-        "CROSS JOIN pg_sleep((SELECT max(v) FROM unnest($1::int[]) v) / 100.0) ORDER BY o",
-        32});
+    return std::make_shared<const BatchKind>(
+        BatchKind{"SELECT (x * 2)::text, NULL, NULL FROM unnest($1::int[]) WITH ORDINALITY AS t(x, o) "
+                  "CROSS JOIN pg_sleep((SELECT max(v) FROM unnest($1::int[]) v) / 100.0) ORDER BY o",
+                  32});
 }
 
 TEST(PgBatch, QueueTimeoutFailsWaitingItems) {

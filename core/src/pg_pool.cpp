@@ -121,7 +121,7 @@ public:
                 s.failures = 0;
                 db_down_ = false;
                 say_up();
-                dispatch();
+                dispatch(false);
                 return;
             }
             on_down(s);
@@ -140,7 +140,7 @@ public:
                 deliver(std::move(req.cb), std::move(res));
             }
             if (c.up())
-                dispatch();
+                dispatch(false);
             else
                 on_down(s);
         });
@@ -152,8 +152,13 @@ private:
         if (!any_up() && db_down_) return fail_later(std::move(req), unavailable());
         if (queue_.size() >= cfg_.max_queue)
             return fail_later(std::move(req), make_error(Errc::unavailable, "database queue full"));
+        bool batched = static_cast<bool>(req.batch);
         queue_.push_back(std::move(req));
-        dispatch();
+        // A batched item waits for the end of the loop turn (see dispatch); a plain query goes now.
+        if (batched)
+            pump_later();
+        else
+            dispatch(false);
         arm_queue_timer();
     }
 
@@ -271,19 +276,46 @@ private:
         return nullptr;
     }
 
-    void dispatch() {
-        while (!queue_.empty()) {
+    // Hands queued requests to idle connections, oldest first. A plain query goes at once.
+    // Batched items go only at the end of the loop turn (turn_end: the pump posted to the loop,
+    // which nginx runs from its posted events, after every ready event of this epoll_wait was
+    // handled), so every item read in one turn leaves in one batch: no timer, and a lone item
+    // still leaves in the turn it came in.
+    void dispatch(bool turn_end) {
+        std::size_t i = 0;
+        bool held = false;
+        while (i < queue_.size()) {
             Conn* c = idle_conn();
             if (!c) break;
-            Request req = std::move(queue_.front());
-            queue_.pop_front();
+            if (queue_[i].batch && !turn_end) {
+                held = true;
+                ++i;
+                continue;
+            }
+            Request req = std::move(queue_[i]);
+            queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+            // at the turn's end nothing is skipped (i == 0); before it only plain queries go
             if (req.batch) req = take_batch(std::move(req));
             if (auto err = c->send(req)) {
                 fail_later(std::move(req), std::move(*err));
                 if (!c->up()) on_down(slot_of(*c));
             }
         }
+        if (held) pump_later();
         if (queue_.empty()) queue_timer_->cancel();
+    }
+
+    // One dispatch(turn_end) posted to the loop per turn, however many items came in it.
+    void pump_later() {
+        if (pump_posted_ || stopping_) return;
+        pump_posted_ = true;
+        std::weak_ptr<PoolImpl> self = weak_from_this();
+        loop_.post([self] {
+            auto alive = self.lock();
+            if (!alive || alive->dead_) return;
+            alive->pump_posted_ = false;
+            alive->guarded([&] { alive->dispatch(true); });
+        });
     }
 
     // The first item of a kind and every later one of the same kind still queued (up to
@@ -383,6 +415,7 @@ private:
     std::vector<Slot> slots_;
     std::deque<Request> queue_;
     std::unique_ptr<Timer> queue_timer_;
+    bool pump_posted_ = false;  // a dispatch(true) is posted for the end of this loop turn
     PoolStats stats_;
 };
 

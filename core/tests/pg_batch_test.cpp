@@ -1,6 +1,7 @@
 // Group commit in the Postgres pool (query_batched) against a real Postgres (CHAT_TEST_PG): queued items of a kind go
 // as one query, each answered alone.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
@@ -22,6 +23,10 @@ using chat::pg::Param;
 using chat::pg::Pool;
 using chat::pg::PoolConfig;
 using chat::pg::QueryResult;
+
+std::string unique_name(const char* prefix) {
+    return std::string(prefix) + std::to_string(::getpid()) + "_" + std::to_string(std::rand() % 1000000);
+}
 
 PoolConfig config(const std::string& conninfo, int size) {
     PoolConfig cfg;
@@ -64,7 +69,7 @@ void hold(Pool& pool, std::optional<Result<QueryResult>>& slot) {
     pool.query("select pg_sleep(0.3)", {}, [&slot](Result<QueryResult> r) { slot.emplace(std::move(r)); });
 }
 
-TEST(PgBatch, ALoneItemGoesAtOnceAlone) {
+TEST(PgBatch, ALoneItemGoesAloneInTheLoopTurnItCameIn) {
     REQUIRE_PG(conninfo);
     EpollLoop loop;
     Pool pool(loop, config(conninfo, 2));
@@ -72,12 +77,146 @@ TEST(PgBatch, ALoneItemGoesAtOnceAlone) {
     Answers a;
     submit(pool, doubler(), a, {"21"});
     EXPECT_EQ(a.done, 0) << "callbacks must never run inside query_batched()";
-    EXPECT_EQ(pool.stats().queued, 0u) << "an idle connection takes the item at once";
+    EXPECT_EQ(pool.stats().queued, 1u) << "an item waits for the end of the loop turn";
+    EXPECT_EQ(pool.stats().batches, 0u);
+    loop.run_once(0);  // the rest of this turn: no timer, no waiting
+    EXPECT_EQ(pool.stats().queued, 0u) << "an idle connection takes the item when the turn ends";
+    EXPECT_EQ(pool.stats().batches, 1u);
     ASSERT_TRUE(loop.run_until([&] { return a.done == 1; }, 5000));
     ASSERT_TRUE(a.got[0]->ok()) << a.got[0]->error().message;
     EXPECT_EQ(a.got[0]->value(), "42");
     EXPECT_EQ(pool.stats().batches, 1u);
     EXPECT_EQ(pool.stats().batched_items, 1u);
+}
+
+TEST(PgBatch, ItemsOfOneLoopTurnLeaveAsOneBatchThoughConnectionsAreIdle) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 2));
+    ASSERT_TRUE(start_all(loop, pool, 2));
+    Answers a;
+    auto kind = doubler();
+    std::optional<Result<QueryResult>> plain;
+    for (int i = 0; i < 6; ++i) submit(pool, kind, a, {std::to_string(i)});
+    pool.query("select 'plain'", {}, [&](Result<QueryResult> r) { plain.emplace(std::move(r)); });
+    EXPECT_EQ(pool.stats().busy, 1) << "a plain query still goes at once";
+    EXPECT_EQ(pool.stats().queued, 6u);
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 6 && plain.has_value(); }, 5000));
+    for (int i = 0; i < 6; ++i) {
+        ASSERT_TRUE(a.got[i]->ok()) << a.got[i]->error().message;
+        EXPECT_EQ(a.got[i]->value(), std::to_string(2 * i));
+    }
+    ASSERT_TRUE(plain->ok());
+    EXPECT_EQ(pool.stats().batches, 1u) << "six items of one turn, one query";
+    EXPECT_EQ(pool.stats().batched_items, 6u);
+
+    // Items submitted from a callback of a later turn (as nginx's handlers do) likewise.
+    Answers b;
+    loop.post([&] {
+        for (int i = 0; i < 3; ++i) submit(pool, kind, b, {std::to_string(10 + i)});
+    });
+    ASSERT_TRUE(loop.run_until([&] { return b.done == 3; }, 5000));
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(b.got[i]->value(), std::to_string(20 + 2 * i));
+    EXPECT_EQ(pool.stats().batches, 2u);
+    EXPECT_EQ(pool.stats().batched_items, 9u);
+}
+
+// Like doubler(), but each call holds its connection for its largest item's hundredths of a second.
+std::shared_ptr<const BatchKind> sleeper() {
+    return std::make_shared<const BatchKind>(
+        BatchKind{"SELECT (x * 2)::text, NULL, NULL FROM unnest($1::int[]) WITH ORDINALITY AS t(x, o) "
+                  "CROSS JOIN pg_sleep((SELECT max(v) FROM unnest($1::int[]) v) / 100.0) ORDER BY o",
+                  32});
+}
+
+TEST(PgBatch, QueueTimeoutFailsWaitingItems) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    PoolConfig cfg = config(conninfo, 1);
+    cfg.queue_timeout_ms = 200;
+    Pool pool(loop, cfg);
+    ASSERT_TRUE(start_all(loop, pool, 1));
+    std::optional<Result<QueryResult>> slow;
+    pool.query("select pg_sleep(0.6)", {}, [&](Result<QueryResult> r) { slow.emplace(std::move(r)); });
+    Answers a;
+    submit(pool, doubler(), a, {"1"});
+    submit(pool, doubler(), a, {"2"});
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 2; }, 2000));
+    for (auto& g : a.got) {
+        ASSERT_FALSE(g->ok());
+        EXPECT_EQ(g->error().code, Errc::unavailable);
+        EXPECT_EQ(g->error().message, "timed out waiting for a database connection");
+    }
+    EXPECT_EQ(pool.stats().batches, 0u);
+    EXPECT_EQ(pool.stats().timeouts, 2u);
+    ASSERT_TRUE(loop.run_until([&] { return slow.has_value(); }, 2000));
+    EXPECT_TRUE(slow->ok());
+}
+
+TEST(PgBatch, ShutdownBeforeTheTurnEndsFailsItemsAndSendsNothing) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 2));
+    ASSERT_TRUE(start_all(loop, pool, 2));
+    Answers a;
+    auto kind = doubler();
+    submit(pool, kind, a, {"1"});
+    submit(pool, kind, a, {"2"});
+    pool.shutdown();
+    EXPECT_EQ(a.done, 0) << "shutdown posts, never calls back synchronously";
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 2; }, 5000));
+    for (auto& g : a.got) {
+        ASSERT_FALSE(g->ok());
+        EXPECT_EQ(g->error().code, Errc::unavailable);
+        EXPECT_EQ(g->error().message, "shutting down");
+    }
+    EXPECT_EQ(pool.stats().batches, 0u);
+    submit(pool, kind, a, {"3"});
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 3; }, 5000));
+    EXPECT_EQ(a.got[2]->error().code, Errc::unavailable);
+}
+
+TEST(PgBatch, DestroyingThePoolBeforeTheTurnEndsCallsNothing) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    auto pool = std::make_unique<Pool>(loop, config(conninfo, 1));
+    ASSERT_TRUE(start_all(loop, *pool, 1));
+    Answers a;
+    submit(*pool, doubler(), a, {"1"});
+    pool.reset();  // the end-of-turn dispatch is still posted
+    loop.run_until([] { return false; }, 50);
+    EXPECT_EQ(a.done, 0);
+}
+
+TEST(PgBatch, ALostConnectionFailsEveryItemOfItsBatchThenTheKindIsServedAgain) {
+    REQUIRE_PG(conninfo);
+    const std::string app = unique_name("chat_batch_victim_");
+    EpollLoop loop;
+    Pool victim(loop, config(conninfo + " application_name='" + app + "'", 1));
+    Pool killer(loop, config(conninfo, 1));
+    killer.start();
+    ASSERT_TRUE(start_all(loop, victim, 1));
+    auto kind = sleeper();
+    Answers a;
+    for (int i = 0; i < 3; ++i) submit(victim, kind, a, {std::to_string(500 + i)});  // 5 s
+    loop.run_until([] { return false; }, 200);
+    ASSERT_EQ(victim.stats().batches, 1u);
+    std::optional<Result<QueryResult>> kill;
+    killer.query("select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = $1", {app},
+                 [&](Result<QueryResult> r) { kill.emplace(std::move(r)); });
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 3; }, 3000)) << "a batch in flight must not hang";
+    ASSERT_TRUE(kill.has_value() && kill->ok());
+    for (auto& g : a.got) {
+        ASSERT_FALSE(g->ok());
+        EXPECT_EQ(g->error().code, Errc::unavailable) << g->error().message;
+    }
+    // The pool reconnects and serves the kind again.
+    ASSERT_TRUE(loop.run_until([&] { return victim.stats().connected == 1; }, 5000));
+    Answers b;
+    submit(victim, kind, b, {"4"});
+    ASSERT_TRUE(loop.run_until([&] { return b.done == 1; }, 5000));
+    ASSERT_TRUE(b.got[0]->ok()) << b.got[0]->error().message;
+    EXPECT_EQ(b.got[0]->value(), "8");
 }
 
 TEST(PgBatch, QueuedItemsGoAsOneQueryEachWithItsOwnAnswerOrError) {

@@ -18,8 +18,8 @@
 # config, so all three scenarios run on one more nginx started from the stack's var/nginx.conf
 # (same build, modules, workers and access log) on CHAT_PORT+1000, stopped at the end.
 #
-# A fourth is `return 200` with the access log line the read writes (GET /bench/return200-logged:
-# the stack's http-level access_log, which /bench/return200 switches off): nginx's combined log
+# A fourth is `return 200` with the access log line the read writes (GET /bench/return200-logged of
+# the dev config: the stack's http-level access_log, which /bench/return200 switches off): nginx's combined log
 # line costs about 2 700 instructions a request (bench/instructions.sh with the log left on), which
 # the floor of `make bench` does not pay and the read does.
 set -euo pipefail
@@ -74,9 +74,6 @@ grep -q '\$' "$work/answer.json" && die "the answer holds a \$: cannot put it in
         i=$((i + 1))
     done < <(fold -b -w 3000 "$work/answer.json" | tr '\n' '\0')
     printf '    return 200 "%s";\n}\n' "$vars"
-    # the floor with the access log line the read writes (the stack's http-level access_log;
-    # /bench/return200 itself has access_log off)
-    printf 'location = /bench/return200-logged {\n    return 200 "ok\\n";\n}\n'
 } > "$work/same-bytes.conf"
 port="$((CHAT_PORT + 1000))"
 base="http://127.0.0.1:$port"

@@ -23,6 +23,7 @@
 #include "chat/limits.h"
 #include "chat/password.h"
 #include "chat/pg_pool.h"
+#include "run_program.h"
 #include "chat/token.h"
 
 namespace {
@@ -91,32 +92,7 @@ private:
     EpollLoop& loop_;
 };
 
-// Runs a program (no shell) to completion: its exit status (-1 when it did not exit) and
-// what it printed on stdout and stderr.
-std::pair<int, std::string> run_program(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (::pipe(fds) != 0) return {-1, "pipe failed"};
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(fds[1], 1);
-        ::dup2(fds[1], 2);
-        ::close(fds[0]);
-        ::close(fds[1]);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string out;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return {-1, "fork failed"};
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using chat::testing::run_program;
 
 // Test set-up only: blocking libpq (the code under test is the async pool).
 class Db {

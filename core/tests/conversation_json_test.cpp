@@ -15,6 +15,7 @@
 #include "chat/events.h"
 #include "chat/json.h"
 #include "chat/pg_pool.h"
+#include "run_program.h"
 
 namespace {
 
@@ -125,30 +126,7 @@ private:
     std::vector<std::unique_ptr<PGresult, Clear>> keep_;
 };
 
-std::pair<int, std::string> run_program(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (::pipe(fds) != 0) return {-1, "pipe failed"};
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(fds[1], 1);
-        ::dup2(fds[1], 2);
-        ::close(fds[0]);
-        ::close(fds[1]);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string out;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
-    ::close(fds[0]);
-    int status = 0;
-    if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return {-1, "fork failed"};
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using chat::testing::run_program;
 
 std::string compact(std::string_view json) {
     chat::json::Limits lim;

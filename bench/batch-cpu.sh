@@ -34,14 +34,16 @@ PGOPTIONS="-c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERRO
 have="$(psql "${pg[@]}" -qAtX chat -c 'SELECT count(*) FROM bench.batch_sids')"
 [ "$have" -ge 64 ] || { echo "only $have new sessions" >&2; exit 1; }
 
-# the CPU of this cluster's client backends (ticks), summed
+# the CPU (ticks) of this cluster's client backends, one "pid ticks" line each; used() sums what
+# the backends alive at both samples spent between them (one that comes or goes, such as a pool
+# reconnecting, would otherwise count its whole life)
 ticks() {
-    local t=0 p
+    local p
     for p in $(pgrep -f "postgres: chat chat"); do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" 2>/dev/null || true
     done
-    echo "$t"
 }
+used() { awk 'NR == FNR {a[$1] = $2; next} ($1 in a) {t += $2 - a[$1]} END {print t + 0}' "$1" "$2"; }
 hz="$(getconf CLK_TCK)"
 echo "posts per call | calls/s | posts/s | Postgres ms per post"
 for k in "$@"; do
@@ -55,8 +57,9 @@ SELECT count(*) FROM chat_customer_post_batch(
     array_fill('{"faq_id":"1","score":0.8}'::jsonb, ARRAY[$k]));
 SQL
     pgbench "${pg[@]}" -n -c 1 -f "$work/s.sql" -T "$SECONDS_EACH" chat > "$work/out" 2>&1 &
-    sleep 1; a="$(ticks)"; sleep $((SECONDS_EACH - 2)); b="$(ticks)"
+    sleep 1; ticks > "$work/a"; sleep $((SECONDS_EACH - 2)); ticks > "$work/b"
     wait
+    a=0; b="$(used "$work/a" "$work/b")"
     tps="$(grep -oP 'tps = \K[0-9.]+' "$work/out" | head -1)"
     awk -v k="$k" -v tps="$tps" -v a="$a" -v b="$b" -v s="$((SECONDS_EACH - 2))" -v hz="$hz" 'BEGIN {
         printf "%d | %.0f | %.0f | %.3f\n", k, tps, tps * k, (b - a) * 1000 / hz / s / (tps * k) }'

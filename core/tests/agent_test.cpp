@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
-#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -92,7 +91,6 @@ private:
     EpollLoop& loop_;
 };
 
-using chat::testing::run_program;
 
 // Test set-up only: blocking libpq (the code under test is the async pool).
 class Db {
@@ -153,13 +151,9 @@ protected:
             return;
         }
         g_conninfo = base + " options='-c search_path=" + schema + "'";
-        auto sql = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "sql";
         // the schema gets exactly what `make migrate` applies: chatctl migrate itself
-        auto [rc, out] = run_program({CHAT_CHATCTL, "--conninfo", g_conninfo, "migrate", "--dir", sql.string()});
-        if (rc != 0) {
-            g_error = "chatctl migrate failed (" + std::to_string(rc) + "): " + out;
-            return;
-        }
+        g_error = chat::testing::chatctl_migrate(g_conninfo);
+        if (!g_error.empty()) return;
         std::byte salt[chat::password::kSaltBytes] = {std::byte{1}, std::byte{2}};
         g_hash = chat::password::hash(kPassword, salt);
     }

@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,7 +125,6 @@ private:
     std::vector<std::unique_ptr<PGresult, Clear>> keep_;
 };
 
-using chat::testing::run_program;
 
 std::string compact(std::string_view json) {
     chat::json::Limits lim;
@@ -161,9 +159,7 @@ protected:
         }
         admin.q("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
         g_conninfo = base + " options='-c search_path=" + schema + "'";
-        auto sql = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "sql";
-        auto [rc, out] = run_program({CHAT_CHATCTL, "--conninfo", g_conninfo, "migrate", "--dir", sql.string()});
-        if (rc != 0) g_error = "chatctl migrate failed (" + std::to_string(rc) + "): " + out;
+        g_error = chat::testing::chatctl_migrate(g_conninfo);
     }
     static void TearDownTestSuite() {
         const char* env = std::getenv("CHAT_TEST_PG");

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,14 @@ inline std::pair<int, std::string> run_program(const std::vector<std::string>& a
     int status = 0;
     if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return {-1, "fork failed"};
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Migrates the schema a conninfo names exactly as `make migrate` does (chatctl migrate over the
+// repository's sql/): "" when it worked, else why not.
+inline std::string chatctl_migrate(const std::string& conninfo) {
+    auto sql = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "sql";
+    auto [rc, out] = run_program({CHAT_CHATCTL, "--conninfo", conninfo, "migrate", "--dir", sql.string()});
+    return rc == 0 ? std::string() : "chatctl migrate failed (" + std::to_string(rc) + "): " + out;
 }
 
 }  // namespace chat::testing

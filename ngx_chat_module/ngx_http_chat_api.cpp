@@ -114,13 +114,17 @@ ngx_http_chat_route_lens(ngx_uint_t t)
     const ngx_http_chat_route_t  *rt;
 
     if (lens[t].empty()) {
+        /* measured whole, then kept: a failed allocation leaves it empty */
+        std::vector<size_t>  measured;
+
         for (rt = ngx_http_chat_routes[t]; rt->path; rt++) {
-            lens[t].push_back(ngx_strchr(rt->path, '{')
-                              ? NGX_HTTP_CHAT_ROUTE_ID
-                              : ngx_strlen(rt->path));
+            measured.push_back(ngx_strchr(rt->path, '{')
+                               ? NGX_HTTP_CHAT_ROUTE_ID
+                               : ngx_strlen(rt->path));
         }
 
-        lens[t].push_back(0);       /* never empty once measured */
+        measured.push_back(0);      /* never empty once measured */
+        lens[t] = std::move(measured);
     }
 
     return lens[t].data();

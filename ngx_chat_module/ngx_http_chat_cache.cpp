@@ -56,6 +56,14 @@ typedef struct {
     int64_t                     first;      /* first cached seq, if any */
     uint32_t                    nmessages;  /* contiguous from first */
 
+    /*
+     * Set under the lock by the first read that checked the list whole
+     * (chat::cache::check_list): a block never changes once it is reachable
+     * (a write links a new one), so later reads check only the ends they
+     * copy between (chat::cache::render_checked_read).
+     */
+    uint32_t                    checked;
+
     u_char                      data[1];    /* key, conversation, messages */
 } ngx_http_chat_cache_node_t;
 
@@ -256,6 +264,7 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
             cn->version = s.version;
             cn->last_seq = s.last_seq;
             cn->nmessages = (uint32_t) m.run.count;
+            cn->checked = 0;
             cn->first = m.run.first;
 
             ngx_memory_barrier();
@@ -425,10 +434,21 @@ ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone, std::string_view key,
         return false;
     }
 
-    /* one pass over the list: checked, skipped up to want, copied */
+    /* the whole list checked once per block, then the copy's ends only */
 
-    size = chat::cache::render_read(conv, entry->list, entry->run, *want,
-                                    std::span((char *) p, *bound));
+    if (!cn->checked) {
+        if (!chat::cache::check_list(entry->list, entry->run)) {
+            /* the list does not hold what it claims: never serve it again */
+            ngx_http_chat_cache_replace(zone, NULL, cn);
+            return false;
+        }
+
+        cn->checked = 1;
+    }
+
+    size = chat::cache::render_checked_read(conv, entry->list, entry->run,
+                                            *want,
+                                            std::span((char *) p, *bound));
 
     if (!size) {
         /* the list does not hold what it claims: never serve it again */

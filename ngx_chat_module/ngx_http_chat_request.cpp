@@ -233,10 +233,17 @@ ngx_http_chat_credentials(ngx_http_request_t *r, std::string_view cookie,
     ngx_http_chat_token_src_e src)
 {
     ngx_str_t                        name, value;
+    ngx_http_chat_credentials_t      cr;
     std::optional<std::string_view>  auth, cookie_value, url_token;
 
     if (r->headers_in.authorization) {
         auth = ngx_http_chat_sv(r->headers_in.authorization->value);
+
+        /* a Bearer token wins whatever else came: no cookie to parse */
+        cr = chat::http::credentials(auth, std::nullopt, std::nullopt);
+        if (!cr.token.empty()) {
+            return cr;
+        }
     }
 
     name.data = (u_char *) cookie.data();

@@ -69,6 +69,23 @@ is($bad->{status}, 401, 'a forged token is 401 on reads');
 is($bad->{json}{error}{code}, 'unauthorized', 'with code unauthorized');
 is($ng->get('/chat/api/v1/conversation')->{status}, 401, 'no token is 401');
 
+# which credentials a read takes: a Bearer token wins over a cookie, whatever the cookie
+# holds; the cookie counts only when no Bearer token came
+my $other = $ng->post('/chat/api/v1/session', json => {})->{json};
+my $both = $ng->get('/chat/api/v1/conversation?after=0',
+                    headers => { %$auth, Cookie => "chat_session=$other->{token}" });
+is($both->{status}, 200, 'a Bearer token and a cookie: 200');
+is($both->{json}{conversation}{id}, $s->{conversation}{id}, "the Bearer token's conversation is read");
+my $forged_bearer = $ng->get('/chat/api/v1/conversation?after=0',
+                             headers => { Authorization => "Bearer $forged",
+                                          Cookie => "chat_session=$other->{token}" });
+is($forged_bearer->{status}, 401, 'a forged Bearer token is 401 even beside a valid cookie');
+my $basic = $ng->get('/chat/api/v1/conversation?after=0',
+                     headers => { Authorization => 'Basic dXNlcjpwYXNz',
+                                  Cookie => "chat_session=$other->{token}" });
+is($basic->{status}, 200, 'an Authorization that is no Bearer token leaves the cookie');
+is($basic->{json}{conversation}{id}, $other->{conversation}{id}, "and the cookie's conversation is read");
+
 # bad bodies
 my $bj = $ng->post('/chat/api/v1/session', body => '{"context":', headers => { 'Content-Type' => 'application/json' });
 is($bj->{status}, 400, 'broken JSON is 400');

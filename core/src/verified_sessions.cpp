@@ -30,6 +30,15 @@ bool same_bytes(std::string_view a, std::string_view b) noexcept {
         std::memcpy(&y, b.data() + i, sizeof y);
         diff |= x ^ y;
     }
+    if (i < n && n >= sizeof diff) {
+        // the last bytes as the last word, overlapping the one before: no byte loop
+        std::uint64_t x = 0;
+        std::uint64_t y = 0;
+        std::memcpy(&x, a.data() + n - sizeof x, sizeof x);
+        std::memcpy(&y, b.data() + n - sizeof y, sizeof y);
+        diff |= x ^ y;
+        i = n;
+    }
     for (; i < n; i++) diff |= static_cast<std::uint8_t>(a[i] ^ b[i]);
     return diff == 0;
 }

@@ -355,6 +355,14 @@ std::optional<std::string> answer(const Stored& e, std::string_view conv, SeqRan
     // what slice() serves for the same read
     EXPECT_TRUE(slice(bytes_of(e.list), e.run, want));
     out.resize(*size);
+    // a stored list checks whole, and the read that trusts that renders the same bytes
+    EXPECT_TRUE(check_list(bytes_of(e.list), e.run));
+    std::string checked(*bound, '\0');
+    const auto checked_size = render_checked_read(conv, bytes_of(e.list), e.run, want, std::span(checked));
+    EXPECT_EQ(checked_size, size);
+    if (checked_size) {
+        EXPECT_EQ(checked.substr(0, *checked_size), out);
+    }
     return out;
 }
 
@@ -446,6 +454,50 @@ TEST(CacheEntry, RefusesToRenderListsThatLieAboutThemselves) {
     // another format
     const std::string other = raw_list(list_format + 1, {2, 6}, "{},[1]");
     EXPECT_FALSE(render_read("{}", bytes_of(other), SeqRange{1, 2}, SeqRange{1, 1}, std::span(out)));
+}
+
+TEST(CacheEntry, ChecksAListWholeOnceAndThenOnlyTheEndsACopyUses) {
+    const std::string list = list_of({"{}", "[1]", "\"x\""});
+    std::string out(*answer_bound(2, list.size(), 3, 3), '\0');
+    EXPECT_TRUE(check_list(bytes_of(list), SeqRange{3, 3}));
+    EXPECT_TRUE(check_list({}, SeqRange{}));
+    ASSERT_EQ(render_checked_read("{}", bytes_of(list), SeqRange{3, 3}, SeqRange{3, 3}, std::span(out)), out.size());
+    EXPECT_EQ(out, R"({"conversation":{},"messages":[{},[1],"x"]})");
+    std::string two(*answer_bound(2, list.size(), 3, 2), '\0');
+    const auto size = render_checked_read("{}", bytes_of(list), SeqRange{3, 3}, SeqRange{4, 2}, std::span(two));
+    ASSERT_TRUE(size);
+    EXPECT_EQ(two.substr(0, *size), R"({"conversation":{},"messages":[[1],"x"]})");
+
+    // what check_list() refuses: the lists render_read() refuses (a comma missing, an end
+    // that swallows the next message, ends that go back, a list cut short, another format)
+    EXPECT_FALSE(check_list(bytes_of(raw_list(list_format, {2, 5}, "ab;cd")), SeqRange{1, 2}));
+    EXPECT_FALSE(check_list(bytes_of(raw_list(list_format, {6, 6}, "{},[1]")), SeqRange{1, 2}));
+    EXPECT_FALSE(check_list(bytes_of(raw_list(list_format, {4, 2, 5}, "a,b,c")), SeqRange{1, 3}));
+    EXPECT_FALSE(check_list(bytes_of(list.substr(0, list.size() - 1)), SeqRange{1, 3}));
+    EXPECT_FALSE(check_list(bytes_of(raw_list(list_format + 1, {2, 6}, "{},[1]")), SeqRange{1, 2}));
+    EXPECT_FALSE(check_list(bytes_of(list), SeqRange{1, 4}));
+
+    // whatever the bytes, the trusting read copies only inside the text and the out: an end
+    // past the text, a start past the stop, an index or a want outside the list, another
+    // format, an out too small are refused
+    EXPECT_FALSE(render_checked_read("{}", bytes_of(raw_list(list_format, {1000, 5}, "ab,cd")), SeqRange{1, 2},
+                                     SeqRange{2, 1}, std::span(out)));
+    EXPECT_FALSE(render_checked_read("{}", bytes_of(raw_list(list_format, {0xffffffff, 5}, "ab,cd")), SeqRange{1, 2},
+                                     SeqRange{1, 1}, std::span(out)));
+    EXPECT_FALSE(render_checked_read("{}", bytes_of(raw_list(list_format, {4, 2, 5}, "a,b,c")), SeqRange{1, 3},
+                                     SeqRange{2, 1}, std::span(out)));
+    EXPECT_FALSE(render_checked_read("{}", bytes_of(list.substr(0, list.size() - 1)), SeqRange{1, 3},
+                                     SeqRange{1, 3}, std::span(out)));
+    EXPECT_FALSE(render_checked_read("{}", bytes_of(raw_list(list_format + 1, {2, 6}, "{},[1]")), SeqRange{1, 2},
+                                     SeqRange{1, 1}, std::span(out)));
+    EXPECT_FALSE(render_checked_read("{}", bytes_of(list), SeqRange{1, 1'000'000}, SeqRange{1, 1}, std::span(out)));
+    EXPECT_FALSE(render_checked_read("{}", bytes_of(list), SeqRange{3, 3}, SeqRange{5, 2}, std::span(out)));
+    std::string small(out.size() - 1, '\0');
+    EXPECT_FALSE(render_checked_read("{}", bytes_of(list), SeqRange{3, 3}, SeqRange{3, 3}, std::span(small)));
+    // an empty read needs no list at all
+    std::string empty(*answer_bound(2, 0, 0, 0), '\0');
+    EXPECT_EQ(render_checked_read("{}", {}, SeqRange{}, SeqRange{}, std::span(empty)), empty.size());
+    EXPECT_EQ(empty, R"({"conversation":{},"messages":[]})");
 }
 
 }  // namespace

@@ -59,6 +59,22 @@ TEST(VerifiedSessions, AnswersOnlyForTheWholeTokenByteForByte) {
     EXPECT_EQ(m.find(t + "A", kNow), nullptr);
 }
 
+TEST(VerifiedSessions, ComparesEveryByteOfTokensOfAnyLength) {
+    // the comparison goes by words, the last one overlapping the one before: every length
+    // modulo the word sizes, every byte
+    for (int extra = 0; extra < 24; extra++) {
+        VerifiedSessions m;
+        const std::string t = remember_verified(m, sid_of(1) + std::string(static_cast<std::size_t>(extra), 'x'),
+                                                kNow + 1000);
+        ASSERT_NE(m.find(t, kNow), nullptr) << t.size();
+        for (std::size_t i = 0; i < t.size(); i++) {
+            std::string forged = t;
+            forged[i] = static_cast<char>(forged[i] ^ 0x40);
+            EXPECT_EQ(m.find(forged, kNow), nullptr) << "length " << t.size() << ", byte " << i;
+        }
+    }
+}
+
 TEST(VerifiedSessions, ForgetsATokenOnceItExpiresAsDecodeSessionDoes) {
     VerifiedSessions m;
     const std::string t = remember_verified(m, sid_of(1), kNow + 1000);

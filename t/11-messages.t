@@ -69,6 +69,10 @@ is(scalar(grep { ($_->{content} // '') eq 'do you ship to canada' } @{ $hist->{m
 my $after = $ng->get('/chat/api/v1/conversation?after=3&limit=2', headers => $auth);
 is($after->{status}, 200, 'GET /conversation answers 200');
 is_deeply([ map { $_->{seq} } @{ $after->{json}{messages} } ], [4, 5], 'after=3&limit=2 gives seq 4 and 5');
+is_deeply($after->{json}{messages}, [ @{ $hist->{messages} }[3, 4] ],
+          'the very messages of the whole history (a run from the middle of the cached list)');
+is_deeply($ng->get('/chat/api/v1/conversation?after=0&limit=200', headers => $auth)->{json}, $hist,
+          'reading the whole history again answers the same');
 my @all = map { $_->{seq} } @{ $hist->{messages} };
 is_deeply(\@all, [ 1 .. $hist->{conversation}{last_seq} ], 'the history has no gaps');
 is($ng->get('/chat/api/v1/conversation?limit=500', headers => $auth)->{status}, 422, 'limit over 200 is 422');

@@ -1,19 +1,13 @@
 // The newest copy of each conversation the dashboard has seen. Copies arrive from HTTP answers
 // (the views, the open conversation, claim/transfer/close/reply/PATCH) and from socket events,
 // in any order: an answer that left the server before a change can arrive after the change's
-// event. Every change bumps the conversation's `version` (chat_conversation_json), so a copy is
-// taken only when its version is not older than the known one's; `closed` is terminal (API.md
-// Lifecycle) unless a newer version says otherwise. main.ts passes every copy through offer().
+// event. A copy is taken only when the rule the customer widget also follows
+// (../shared/newest.ts: the newer `version` wins; `closed` is terminal (API.md Lifecycle)
+// unless a newer version says otherwise) lets it. main.ts passes every copy through offer().
 import type { Conversation } from "../shared/types";
+import { supersedes } from "../shared/newest";
 
-/** may `next` replace `known` (a copy of the same conversation)? Equal versions are the same
- *  state (queue_position moves without a version bump); without versions, closed stays closed */
-export function supersedes(next: Conversation, known: Conversation | null | undefined): boolean {
-  if (!known || known.id !== next.id) return true;
-  const nv = next.version, kv = known.version;
-  if (typeof nv === "number" && typeof kv === "number" && nv !== kv) return nv > kv;
-  return !(known.status === "closed" && next.status !== "closed");
-}
+export { supersedes };
 
 const FORGET_MS = 5 * 60_000; // an id in no view and not open is forgotten after this
 

@@ -11,6 +11,7 @@ import { renderCannedAdmin } from "./canned";
 import { renderWebhooksAdmin } from "./webhooks";
 import { askTotpCode, isTotpRequired, renderTwoFactor, totpCode } from "./totp";
 import { Known } from "./known";
+import { newestMessage } from "../shared/newest";
 
 type View = "active" | "queue" | "closed" | "all";
 const VIEWS: View[] = ["active", "queue", "closed", "all"];
@@ -539,7 +540,7 @@ function addOpenMessages(ms: Message[] | undefined): void {
   for (const m of ms || []) {
     if (!m || m.conversation_id !== openId) continue;
     if (shown && !openMsgs.has(m.seq) && !(me && m.sender_agent_id === me.id)) announce(senderLabel(m) + ": " + m.content);
-    openMsgs.set(m.seq, m);
+    openMsgs.set(m.seq, newestMessage(m, openMsgs.get(m.seq))); // a late copy never takes back "Seen"
     if (m.seq > openLastSeq) openLastSeq = m.seq;
     if (m.sender_type === "customer") setCustTyping(false);
   }

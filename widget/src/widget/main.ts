@@ -5,6 +5,7 @@ import { h, uuid, timeOf, api, HttpError, sleep, wsUrl } from "../shared/util";
 import { Live } from "../shared/live";
 import { parseHex, contrast, textOn } from "../shared/color";
 import type { Conversation, Message, FaqEntry, ChatEvent, PublicDepartment } from "../shared/types";
+import { supersedes, newestMessage } from "../shared/newest";
 
 declare const __WIDGET_CSS__: string;
 
@@ -363,6 +364,10 @@ declare const __WIDGET_CSS__: string;
   function applyConv(c: Conversation | null | undefined): void {
     if (!c) return;
     if (conv && c.id !== conv.id) return; // an old conversation's late event
+    // the one rule for late copies (../shared/newest.ts, as in the dashboard): a copy older
+    // than the known one (its version; e.g. a GET /conversation answered before the agent
+    // claimed or closed the chat, delivered after) is not taken
+    if (!supersedes(c, conv)) return;
     const wasClosed = conv && conv.status === "closed";
     // closed is terminal (API.md): an answer or event that was on its way before the close
     // (a reply's POST answered "agent") never reopens the chat nor hides the rating prompt
@@ -377,9 +382,8 @@ declare const __WIDGET_CSS__: string;
     for (const m of ms) {
       if (!m || typeof m.seq !== "number" || (conv && m.conversation_id && m.conversation_id !== conv.id)) continue;
       if (fromLive && m.seq > lastSeq + 1) gap = true;
-      const old = msgs.get(m.seq);
-      msgs.set(m.seq, m);
-      if (old && old.read_at !== m.read_at) { /* receipt re-rendered below */ }
+      // a read_at once known stays: a copy from before the read ("Seen" → "Delivered") is older
+      msgs.set(m.seq, newestMessage(m, msgs.get(m.seq)));
       if (m.seq > lastSeq) lastSeq = m.seq;
       if (m.sender_type === "agent") setTyping(false);
     }

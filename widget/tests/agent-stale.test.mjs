@@ -198,3 +198,39 @@ test("an Active list that left before my transfer does not list the transferred 
   await page.unrouteAll({ behavior: "ignoreErrors" });
   await ctx.close();
 });
+
+test("a customer message whose frame was lost reaches the open conversation by the next refresh", async () => {
+  const { token, id } = await returningCustomer("gap");
+  await desk.asBoss("POST", `/agent/conversations/${id}/claim`);
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+  let drop = null; // the next frame from the server that drop.pred accepts is not passed on
+  await ctx.routeWebSocket(/\/chat\/api\/v1\/agent\/ws/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => {
+      let e = null;
+      try { e = JSON.parse(String(m)); } catch { /* not JSON: pass it */ }
+      if (drop && e && drop.pred(e)) { const d = drop; drop = null; d.done(); return; }
+      ws.send(m);
+    });
+  });
+  const page = await dashboardLogin(ctx, desk.boss, { acceptDialogs: true });
+  await page.locator(sel(id)).click();
+  await page.getByTestId("agent-input").waitFor({ state: "visible" });
+  const said = (text) => page.locator('[data-testid="agent-message"][data-sender="customer"]').filter({ hasText: text });
+  const first = `Before the gap ${RUN}`;
+  await apiOk(token, "POST", "/messages", { text: first, client_id: crypto.randomUUID() });
+  await said(first).waitFor(); // the open conversation hears the customer live
+  const x = `Lost gap ${RUN}`;
+  const lost = new Promise((done) => { drop = { pred: (e) => e.type === "message.created" && e.data && e.data.content === x, done }; });
+  await apiOk(token, "POST", "/messages", { text: x, client_id: crypto.randomUUID() });
+  await lost;
+  const y = `After the gap ${RUN}`;
+  await apiOk(token, "POST", "/messages", { text: y, client_id: crypto.randomUUID() });
+  await said(y).waitFor();
+  await said(x).waitFor(); // the refresh the next message started asks from before the gap
+  await shot(page, "agent-gap-fetched");
+  const texts = await page.locator('[data-testid="agent-message"]').evaluateAll((els) => els.map((e) => e.textContent));
+  assert.ok(texts.findIndex((t) => t.includes(x)) < texts.findIndex((t) => t.includes(y)), "in its place, before the next");
+  await desk.asBoss("POST", `/agent/conversations/${id}/close`);
+  await ctx.close();
+});

@@ -196,3 +196,22 @@ test("a conversation answer that left before the agent closed the chat does not 
   await page.unrouteAll({ behavior: "ignoreErrors" });
   await ctx.close();
 });
+
+test("a message whose frame was lost reaches the widget by its catch-up, also in a queued chat", async () => {
+  const { ctx, dropOne } = await proxiedContext();
+  const { page, id } = await queuedChat(ctx);
+  const x = `Lost gap ${RUN}`;
+  const lost = dropOne((e) => e.type === "message.created" && e.data && e.data.content === x);
+  await customerPost(page, x);
+  await lost;
+  const y = `After the gap ${RUN}`;
+  await customerPost(page, y);         // its frame passes: the widget sees a seq missing
+  await bubble(page, y).waitFor();
+  await bubble(page, x).waitFor();     // fetched by the catch-up the gap started
+  await shot(page, "widget-gap-fetched");
+  const seqs = await page.locator('[data-testid="chat-message"]').evaluateAll((els) => els.map((e) => e.textContent));
+  assert.ok(seqs.findIndex((t) => t.includes(x)) < seqs.findIndex((t) => t.includes(y)), "the lost message is shown in its place, before the next");
+  await desk.asBoss("POST", `/agent/conversations/${id}/claim`);
+  await desk.asBoss("POST", `/agent/conversations/${id}/close`);
+  await ctx.close();
+});

@@ -37,6 +37,9 @@ const known = new Known();
 let openHistory: Conversation[] = [];  // the customer's earlier conversations (agent view)
 const openMsgs = new Map<number, Message>();
 let openLastSeq = 0;
+// a live message of the open conversation skipped seqs after this one (its frame lost): the next
+// refresh asks from here, not from openLastSeq, which is already past it
+let openMissingAfter = Infinity;
 const knownAgents = new Map<string, Agent>();
 let audio: AudioContext | null = null;
 let typingAt = 0;
@@ -506,8 +509,10 @@ async function refreshViews(): Promise<void> {
 async function refreshOpen(): Promise<void> {
   if (!openId) return;
   const id = openId;
-  const r = await api("GET", `/agent/conversations/${encodeURIComponent(id)}?after=${openLastSeq}&limit=200`);
+  const missing = openMissingAfter;
+  const r = await api("GET", `/agent/conversations/${encodeURIComponent(id)}?after=${Math.min(openLastSeq, missing)}&limit=200`);
   if (id !== openId) return;
+  if (openMissingAfter === missing) openMissingAfter = Infinity; // fetched (a failed GET keeps it)
   takeConv(r.conversation);
   openHistory = r.history || [];
   notes.reset(id, r.notes || []);
@@ -540,6 +545,7 @@ function addOpenMessages(ms: Message[] | undefined): void {
   for (const m of ms || []) {
     if (!m || m.conversation_id !== openId) continue;
     if (shown && !openMsgs.has(m.seq) && !(me && m.sender_agent_id === me.id)) announce(senderLabel(m) + ": " + m.content);
+    if (shown && m.seq > openLastSeq + 1) openMissingAfter = Math.min(openMissingAfter, openLastSeq);
     openMsgs.set(m.seq, newestMessage(m, openMsgs.get(m.seq))); // a late copy never takes back "Seen"
     if (m.seq > openLastSeq) openLastSeq = m.seq;
     if (m.sender_type === "customer") setCustTyping(false);
@@ -551,7 +557,7 @@ async function selectConversation(id: string, focusReply = true): Promise<void> 
   if (screen !== "inbox") { screen = "inbox"; renderNav(); renderInbox(); setHash(); }
   if (openId !== id) {
     openId = id; openHistory = []; openConv = known.get(id) || null;
-    openMsgs.clear(); openLastSeq = 0; transferBox.hidden = true; replyInput.value = "";
+    openMsgs.clear(); openLastSeq = 0; openMissingAfter = Infinity; transferBox.hidden = true; replyInput.value = "";
     canned.close(); notes.reset(id);
     clearActionError();
     setCustTyping(false);

@@ -29,6 +29,8 @@ declare const __WIDGET_CSS__: string;
   const pending = new Set<HTMLElement>();
   let faq: FaqEntry[] = [];
   let lastSeq = 0;
+  // a live message skipped seqs after this one (its frame lost): the next catch-up asks from here
+  let missingAfter = Infinity;
   let readSeq = 0; // the customer has seen everything up to here
   let isOpen = false;
   let starting: Promise<void> | null = null;
@@ -381,7 +383,7 @@ declare const __WIDGET_CSS__: string;
     let gap = false;
     for (const m of ms) {
       if (!m || typeof m.seq !== "number" || (conv && m.conversation_id && m.conversation_id !== conv.id)) continue;
-      if (fromLive && m.seq > lastSeq + 1) gap = true;
+      if (fromLive && m.seq > lastSeq + 1) { gap = true; missingAfter = Math.min(missingAfter, lastSeq); }
       // a read_at once known stays: a copy from before the read ("Seen" → "Delivered") is older
       msgs.set(m.seq, newestMessage(m, msgs.get(m.seq)));
       if (m.seq > lastSeq) lastSeq = m.seq;
@@ -398,9 +400,13 @@ declare const __WIDGET_CSS__: string;
       for (const m of msgs.values()) if (m.sender_type === "customer" && !m.read_at && m.seq - 1 < from) from = m.seq - 1;
       from = Math.max(from, lastSeq - 50, 0);
     }
+    // lastSeq is already past a message whose frame was lost: ask from before it
+    const missing = missingAfter;
+    from = Math.min(from, missing);
     const r = await api(API, "GET", `/conversation?after=${from}&limit=200`);
     const id = conv && conv.id;
     if (!r || !r.conversation || r.conversation.id !== id) return;
+    if (missingAfter === missing) missingAfter = Infinity; // fetched (a failed GET keeps it for the next)
     applyConv(r.conversation);
     addMessages(r.messages);
     if (r.messages && r.messages.length >= 200) return catchUp();
@@ -515,7 +521,7 @@ declare const __WIDGET_CSS__: string;
     msgs.clear(); msgEls.clear(); list.textContent = "";
     for (const p of pending) p.remove();
     pending.clear();
-    lastSeq = 0; readSeq = 0; readPosted = 0;
+    lastSeq = 0; readSeq = 0; readPosted = 0; missingAfter = Infinity;
     thanks = ""; picking = false; emailErr.textContent = ""; email.value = "";
     score = 0; rateNote = ""; rateErr.textContent = ""; rateComment.value = ""; saidQueue = null;
     const max = r.limits && r.limits.message_max;

@@ -17,7 +17,7 @@ use ChatTest;
 
 my $root    = repo_root();
 my $chatctl = "$root/build/core/chatctl";
-plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
+die "chatctl is not built: $chatctl (make core)\n" unless -x $chatctl;
 
 my $base = 'host=127.0.0.1 port=' . ($ENV{CHAT_PG_PORT} || 55432)
          . ' dbname=chat user=chat password=chat';

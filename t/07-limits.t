@@ -14,7 +14,7 @@ use ChatTest;
 
 my $root    = repo_root();
 my $chatctl = "$root/build/core/chatctl";
-plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
+die "chatctl is not built: $chatctl (make core)\n" unless -x $chatctl;
 
 my $out = `$chatctl limits`;
 is($? >> 8, 0, 'chatctl limits exits 0');

@@ -12,7 +12,7 @@ use ChatTest qw(:DEFAULT bearer);
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
-plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
+die "chatctl is not built: $chatctl (make core)\n" unless -x $chatctl;
 
 my $S2 = sprintf('t42-%d%d', $$, time % 100000);   # a site of this run alone
 my $S3 = "$S2-bare";                                # a shop without departments

@@ -14,7 +14,7 @@ use POSIX ();
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
-plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
+die "chatctl is not built: $chatctl (make core)\n" unless -x $chatctl;
 
 ChatTest::sql("UPDATE agents SET presence = 'offline' WHERE presence <> 'offline'");
 

@@ -17,7 +17,7 @@ use POSIX qw(floor);
 use Time::HiRes qw(time sleep);
 
 my $chatctl = ChatTest::repo_root() . '/build/core/chatctl';
-plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
+die "chatctl is not built: $chatctl (make core)\n" unless -x $chatctl;
 
 # Source addresses of this file's own (all of 127.0.0.0/8 is loopback): the per-address
 # login counts start from nothing whatever ran before.

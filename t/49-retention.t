@@ -19,7 +19,7 @@ use POSIX ();
 
 my $root = ChatTest::repo_root();
 my $chatctl = "$root/build/core/chatctl";
-plan skip_all => "chatctl is not built (make core)" unless -x $chatctl;
+die "chatctl is not built: $chatctl (make core)\n" unless -x $chatctl;
 
 my $s = ChatTest::fresh_schema('retention_t');
 my $ci = sprintf("host=127.0.0.1 port=%d dbname=chat user=chat password=chat options='-c search_path=%s'",

@@ -2,6 +2,7 @@
 #include "chat/events.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "chat/input.h"
 #include "chat/json.h"
@@ -277,11 +278,19 @@ Event note_created(const json::Value& answer, std::string_view site) noexcept {
 bool customer_may_hear(Type t) noexcept { return t != Type::note_created; }
 
 std::string encode(const Event& e) {
-    std::string head = std::string(e.department_id.empty() ? "e3" : "e4") + "\n" + e.cache_key + "\n" +
-                       std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" + e.status + "\n" + e.site +
-                       "\n";
-    if (!e.department_id.empty()) head += e.department_id + "\n";
-    return head + e.json;
+    // one allocation: every worker publishes each event of every write
+    char version[24];
+    const auto v = std::to_chars(version, version + sizeof version, e.version);
+    std::string out;
+    out.reserve(3 + e.cache_key.size() + 1 + static_cast<std::size_t>(v.ptr - version) + 1 +
+                e.assigned_agent_id.size() + 1 + e.status.size() + 1 + e.site.size() + 1 + e.department_id.size() +
+                1 + e.json.size());
+    out.append(e.department_id.empty() ? "e3\n" : "e4\n").append(e.cache_key).append(1, '\n');
+    out.append(version, v.ptr).append(1, '\n').append(e.assigned_agent_id).append(1, '\n');
+    out.append(e.status).append(1, '\n').append(e.site).append(1, '\n');
+    if (!e.department_id.empty()) out.append(e.department_id).append(1, '\n');
+    out.append(e.json);
+    return out;
 }
 
 bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role,

@@ -283,8 +283,8 @@ std::string encode(const Event& e) {
     const auto v = std::to_chars(version, version + sizeof version, e.version);
     std::string out;
     out.reserve(3 + e.cache_key.size() + 1 + static_cast<std::size_t>(v.ptr - version) + 1 +
-                e.assigned_agent_id.size() + 1 + e.status.size() + 1 + e.site.size() + 1 + e.department_id.size() +
-                1 + e.json.size());
+                e.assigned_agent_id.size() + 1 + e.status.size() + 1 + e.site.size() + 1 + e.department_id.size() + 1 +
+                e.json.size());
     out.append(e.department_id.empty() ? "e3\n" : "e4\n").append(e.cache_key).append(1, '\n');
     out.append(version, v.ptr).append(1, '\n').append(e.assigned_agent_id).append(1, '\n');
     out.append(e.status).append(1, '\n').append(e.site).append(1, '\n');

@@ -126,8 +126,7 @@ struct Client::Impl final : detail::ConnectionEvents {
         }
         auto now = loop.now_ms();
         pending.push_back(Pending{std::move(cb), now + cfg.command_timeout_ms});
-        if (redisAsyncCommandArgv(ac, &on_reply, this, static_cast<int>(argv.size()), ptrs, lens) !=
-            REDIS_OK) {
+        if (redisAsyncCommandArgv(ac, &on_reply, this, static_cast<int>(argv.size()), ptrs, lens) != REDIS_OK) {
             auto p = std::move(pending.back());
             pending.pop_back();
             return deliver(std::move(p.cb), unavailable("command not accepted"));

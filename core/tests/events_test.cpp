@@ -183,19 +183,19 @@ TEST(Events, APeekLeavesToParseWhatIsNotLaidOutAsEncodeWritesIt) {
     ASSERT_TRUE(chat::events::peek(head + json).has_value());
     EXPECT_EQ(chat::events::peek(head + json)->version, 5);
     for (const std::string& in : {
-             json,                                                              // no envelope
-             "e3\nsid\nx\n\nagent\ndefault\n" + json,                          // version not a number
-             "e3\nsid\n9999999999999999999\n\nagent\ndefault\n" + json,        // too long a version
-             "e3\nsid\n5\n\nagent\nno such site!\n" + json,                   // a broken site
-             "e4\nsid\n5\n\nagent\ndefault\nnot-a-uuid\n" + json,            // a broken department
-             std::string("e3\nsid\n5\n\nagent"),                              // cut short
-             head + R"({"type":"read","conversation_id":"c\u0031","data":{}})",   // an escaped id
-             head + R"({"type":"read","conversation_id":"","data":{}})",          // an empty id
-             head + R"({"conversation_id":"c1","type":"read","data":{}})",        // another order
+             json,                                                                  // no envelope
+             "e3\nsid\nx\n\nagent\ndefault\n" + json,                               // version not a number
+             "e3\nsid\n9999999999999999999\n\nagent\ndefault\n" + json,             // too long a version
+             "e3\nsid\n5\n\nagent\nno such site!\n" + json,                         // a broken site
+             "e4\nsid\n5\n\nagent\ndefault\nnot-a-uuid\n" + json,                   // a broken department
+             std::string("e3\nsid\n5\n\nagent"),                                    // cut short
+             head + R"({"type":"read","conversation_id":"c\u0031","data":{}})",     // an escaped id
+             head + R"({"type":"read","conversation_id":"","data":{}})",            // an empty id
+             head + R"({"conversation_id":"c1","type":"read","data":{}})",          // another order
              head + R"({"type":"note.deleted","conversation_id":"c1","data":{}})",  // an unknown type
-             head + R"({"type":"read","data":{}})",                               // no conversation, not presence
-             head + R"({"type":"read","conversation_id":"c1")",                   // cut in the JSON
-             head + R"({ "type":"read","conversation_id":"c1","data":{}})",       // other spacing
+             head + R"({"type":"read","data":{}})",                                 // no conversation, not presence
+             head + R"({"type":"read","conversation_id":"c1")",                     // cut in the JSON
+             head + R"({ "type":"read","conversation_id":"c1","data":{}})",         // other spacing
          })
         EXPECT_FALSE(chat::events::peek(in).has_value()) << in;
     // the JSON itself is parse()'s to refuse: a peek does not read past the conversation id

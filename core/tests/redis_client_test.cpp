@@ -165,7 +165,7 @@ TEST_F(RedisTest, CommandsOfFewAndOfManyArgumentsArriveWhole) {
     ASSERT_TRUE(connect(client));
     const std::string key = "redis-test-args-" + std::to_string(::getpid());
     std::vector<std::string> many{"RPUSH", key};
-    for (int i = 0; i < 15; i++) many.push_back("v" + std::to_string(i));  // 17 arguments
+    for (int i = 0; i < 15; i++) many.push_back("v" + std::to_string(i));      // 17 arguments
     std::vector<std::string> few{"RPUSH", key, "a", "b", "c", "d", "e", "f"};  // exactly 8
     for (const auto& argv : {many, few}) {
         auto r = call(client, argv);

@@ -369,6 +369,7 @@ namespace chat::events { struct Event; }
 ngx_int_t ngx_http_chat_ws_handler(ngx_http_request_t *r, bool agent);
 ngx_uint_t ngx_http_chat_ws_count(void);
 void ngx_http_chat_dispatch(const chat::events::Event &e) noexcept;
+bool ngx_http_chat_ws_listens(std::string_view conversation_id) noexcept;
 void ngx_http_chat_ws_resume_all(std::string_view reason) noexcept;
 void ngx_http_chat_ws_end(std::span<const std::string> conversation_ids)
     noexcept;

@@ -62,6 +62,11 @@ struct ngx_http_chat_bus_sink_t : chat::bus::Sink {
     {
         ngx_http_chat_ws_end(conversation_ids);
     }
+
+    bool listens(std::string_view conversation_id) const noexcept override
+    {
+        return ngx_http_chat_ws_listens(conversation_id);
+    }
 };
 
 

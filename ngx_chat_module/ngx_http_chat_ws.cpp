@@ -337,6 +337,14 @@ ngx_http_chat_dispatch(const chat::events::Event &e) noexcept
 }
 
 
+/* whether ngx_http_chat_dispatch() of that conversation's event reaches a socket */
+bool
+ngx_http_chat_ws_listens(std::string_view conversation_id) noexcept
+{
+    return ngx_http_chat_ws_hub.listens(conversation_id);
+}
+
+
 /*
  * This worker missed events (the no-Redis ring overtook it): every socket
  * is closed with a code clients treat as "reconnect", so customers resume

@@ -1,5 +1,6 @@
 // libFuzzer target: events::parse reads network input (every Redis message of chat:events);
-// it never crashes, and what it accepts survives encode -> parse unchanged. The same for the
+// it never crashes, and what it accepts survives encode -> parse unchanged; events::peek reads
+// of it what parse does. The same for the
 // forget and end messages of `chatctl erase` on that channel (retention::parse_forget,
 // retention::parse_end).
 #include <cstddef>
@@ -14,8 +15,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view in(reinterpret_cast<const char*>(data), size);
 
+    const auto peeked = chat::events::peek(in);
     if (auto e = chat::events::parse(in); e.ok()) {
         const auto& a = e.value();
+        // what a worker decides from a peek is what the event says
+        if (peeked && (peeked->conversation_id != a.conversation_id || peeked->cache_key != a.cache_key ||
+                       peeked->version != a.version))
+            std::abort();
         auto again = chat::events::parse(chat::events::encode(a));
         if (!again.ok()) std::abort();
         const auto& b = again.value();

@@ -96,6 +96,11 @@ void Bus::heard(std::string_view, std::string_view payload) noexcept {
         if (!ids->empty()) impl_->sink.end(*ids);
         return;
     }
+    // Nobody here listens: the cached copy is all this worker has to do with it.
+    if (auto p = events::peek(payload); p && !impl_->sink.listens(p->conversation_id)) {
+        if (!p->cache_key.empty()) impl_->sink.forget(p->cache_key, p->version);
+        return;
+    }
     auto e = events::parse(payload);
     if (!e.ok()) return;
     // A write on another node: this node's older cached copy goes.

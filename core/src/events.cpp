@@ -2,6 +2,7 @@
 #include "chat/events.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "chat/input.h"
 #include "chat/json.h"
@@ -277,11 +278,19 @@ Event note_created(const json::Value& answer, std::string_view site) noexcept {
 bool customer_may_hear(Type t) noexcept { return t != Type::note_created; }
 
 std::string encode(const Event& e) {
-    std::string head = std::string(e.department_id.empty() ? "e3" : "e4") + "\n" + e.cache_key + "\n" +
-                       std::to_string(e.version) + "\n" + e.assigned_agent_id + "\n" + e.status + "\n" + e.site +
-                       "\n";
-    if (!e.department_id.empty()) head += e.department_id + "\n";
-    return head + e.json;
+    // one allocation: every worker publishes each event of every write
+    char version[24];
+    const auto v = std::to_chars(version, version + sizeof version, e.version);
+    std::string out;
+    out.reserve(3 + e.cache_key.size() + 1 + static_cast<std::size_t>(v.ptr - version) + 1 +
+                e.assigned_agent_id.size() + 1 + e.status.size() + 1 + e.site.size() + 1 + e.department_id.size() + 1 +
+                e.json.size());
+    out.append(e.department_id.empty() ? "e3\n" : "e4\n").append(e.cache_key).append(1, '\n');
+    out.append(version, v.ptr).append(1, '\n').append(e.assigned_agent_id).append(1, '\n');
+    out.append(e.status).append(1, '\n').append(e.site).append(1, '\n');
+    if (!e.department_id.empty()) out.append(e.department_id).append(1, '\n');
+    out.append(e.json);
+    return out;
 }
 
 bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role,
@@ -297,34 +306,99 @@ bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_vie
     return e.department_id.empty() || listed(departments, e.department_id);  // a queue they serve
 }
 
+namespace {
+
+// The envelope: "e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n<json>"
+// ("e4": <department> after <site>; "e2": without <site>, the default site's; "e1":
+// without <status> either). Fields are views into the payload; `json` is what follows.
+struct Envelope {
+    int nfields = 0;  // 0: no envelope (a bare event)
+    std::string_view fields[6];
+    std::int64_t version = 0;
+    std::string_view json;
+};
+
+// The envelope of `text`, or why it is broken. The site and department are checked by
+// check_envelope_names() (parse() checks them after the JSON, as it always did).
+Result<Envelope> read_envelope(std::string_view text) {
+    Envelope env;
+    env.nfields = text.starts_with("e4\n")   ? 6
+                  : text.starts_with("e3\n") ? 5
+                  : text.starts_with("e2\n") ? 4
+                  : text.starts_with("e1\n") ? 3
+                                             : 0;
+    if (env.nfields > 0) {
+        text.remove_prefix(3);
+        for (int i = 0; i < env.nfields; i++) {
+            auto nl = text.find('\n');
+            if (nl == std::string_view::npos) return make_error(Errc::bad_request, "broken event envelope");
+            env.fields[i] = text.substr(0, nl);
+            text.remove_prefix(nl + 1);
+        }
+    }
+    if (env.fields[1].size() > 18) return make_error(Errc::bad_request, "broken event version");
+    for (char ch : env.fields[1]) {
+        if (ch < '0' || ch > '9') return make_error(Errc::bad_request, "broken event version");
+        env.version = env.version * 10 + (ch - '0');
+    }
+    env.json = text;
+    return env;
+}
+
+// The envelope's site and department, where it has them, are names parse() accepts.
+const char* envelope_names_broken(const Envelope& env) {
+    if (env.nfields >= 5 && !limits::site_name_ok(env.fields[4])) return "broken event site";
+    if (env.nfields == 6 && !input::is_uuid(env.fields[5])) return "broken event department";
+    return nullptr;
+}
+
+// The JSON string that starts `text` when it holds neither an escape nor a control
+// character (so its bytes are its value), and `text` moved past it; nullopt otherwise.
+std::optional<std::string_view> plain_string(std::string_view& text) {
+    if (!text.starts_with('"')) return std::nullopt;
+    for (std::size_t i = 1; i < text.size(); i++) {
+        const auto ch = static_cast<unsigned char>(text[i]);
+        if (ch == '"') {
+            const std::string_view s = text.substr(1, i - 1);
+            text.remove_prefix(i + 1);
+            return s;
+        }
+        if (ch == '\\' || ch < 0x20) return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Peek> peek(std::string_view payload) noexcept {
+    auto env = read_envelope(payload);
+    if (!env.ok() || env.value().nfields == 0 || envelope_names_broken(env.value())) return std::nullopt;
+    std::string_view text = env.value().json;
+    if (!text.starts_with(R"({"type":)")) return std::nullopt;
+    text.remove_prefix(8);
+    const auto type_name = plain_string(text);
+    if (!type_name) return std::nullopt;
+    const std::optional<Type> type = type_named(*type_name);
+    if (!type) return std::nullopt;
+    Peek p;
+    p.cache_key = env.value().fields[0];
+    p.version = env.value().version;
+    if (*type == Type::agent_presence_changed && text.starts_with(R"(,"data":)")) return p;
+    if (!text.starts_with(R"(,"conversation_id":)")) return std::nullopt;
+    text.remove_prefix(19);
+    const auto id = plain_string(text);
+    if (!id || id->empty() || !text.starts_with(',')) return std::nullopt;
+    p.conversation_id = *id;
+    return p;
+}
+
 Result<Event> parse(std::string_view text) noexcept {
     try {
-        // The envelope: "e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n<json>"
-        // ("e4": <department> after <site>; "e2": without <site>, the default site's; "e1":
-        // without <status> either).
-        std::string fields[6];
-        int nfields = text.starts_with("e4\n")   ? 6
-                      : text.starts_with("e3\n") ? 5
-                      : text.starts_with("e2\n") ? 4
-                      : text.starts_with("e1\n") ? 3
-                                                 : 0;
-        bool envelope = nfields > 0;
-        if (envelope) {
-            text.remove_prefix(3);
-            for (int i = 0; i < nfields; i++) {
-                std::string& f = fields[i];
-                auto nl = text.find('\n');
-                if (nl == std::string_view::npos) return make_error(Errc::bad_request, "broken event envelope");
-                f = std::string(text.substr(0, nl));
-                text.remove_prefix(nl + 1);
-            }
-        }
-        std::int64_t version = 0;
-        if (fields[1].size() > 18) return make_error(Errc::bad_request, "broken event version");
-        for (char ch : fields[1]) {
-            if (ch < '0' || ch > '9') return make_error(Errc::bad_request, "broken event version");
-            version = version * 10 + (ch - '0');
-        }
+        auto env = read_envelope(text);
+        if (!env.ok()) return env.error();
+        const Envelope& en = env.value();
+        const bool envelope = en.nfields > 0;
+        text = en.json;
         // Checked whole, but built only where read below: a message's text, a conversation's
         // tags and context are checked and skipped (every worker parses every event).
         static constexpr std::string_view kRead[] = {
@@ -359,19 +433,13 @@ Result<Event> parse(std::string_view text) noexcept {
         }
         e.json = std::string(text);
         if (envelope) {
-            e.cache_key = std::move(fields[0]);
-            e.version = version;
-            e.assigned_agent_id = std::move(fields[2]);  // the sender knew it; message data does not say
-            if (nfields >= 4) e.status = std::move(fields[3]);
-            if (nfields >= 5) {
-                if (!limits::site_name_ok(fields[4])) return make_error(Errc::bad_request, "broken event site");
-                e.site = std::move(fields[4]);
-            }
-            if (nfields == 6) {
-                if (!input::is_uuid(fields[5]))
-                    return make_error(Errc::bad_request, "broken event department");
-                e.department_id = std::move(fields[5]);
-            }
+            if (const char* broken = envelope_names_broken(en)) return make_error(Errc::bad_request, broken);
+            e.cache_key = std::string(en.fields[0]);
+            e.version = en.version;
+            e.assigned_agent_id = std::string(en.fields[2]);  // the sender knew it; message data does not say
+            if (en.nfields >= 4) e.status = std::string(en.fields[3]);
+            if (en.nfields >= 5) e.site = std::string(en.fields[4]);
+            if (en.nfields == 6) e.department_id = std::string(en.fields[5]);
         }
         return e;
     } catch (...) {

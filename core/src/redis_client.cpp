@@ -2,6 +2,7 @@
 #include <hiredis/async.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <deque>
 #include <exception>
@@ -104,18 +105,28 @@ struct Client::Impl final : detail::ConnectionEvents {
         if (pending.size() >= cfg.max_pending)
             return deliver(std::move(cb), unavailable("too many pending commands"));
 
-        std::vector<const char*> ptrs;
-        std::vector<std::size_t> lens;
-        ptrs.reserve(argv.size());
-        lens.reserve(argv.size());
-        for (auto& a : argv) {
-            ptrs.push_back(a.data());
-            lens.push_back(a.size());
+        // hiredis wants the arguments as two arrays: on the stack for the usual few (a PUBLISH
+        // per event of every write), on the heap beyond
+        constexpr std::size_t kOnStack = 8;
+        std::array<const char*, kOnStack> ptrs_here{};
+        std::array<std::size_t, kOnStack> lens_here{};
+        std::vector<const char*> ptrs_heap;
+        std::vector<std::size_t> lens_heap;
+        const char** ptrs = ptrs_here.data();
+        std::size_t* lens = lens_here.data();
+        if (argv.size() > kOnStack) {
+            ptrs_heap.resize(argv.size());
+            lens_heap.resize(argv.size());
+            ptrs = ptrs_heap.data();
+            lens = lens_heap.data();
+        }
+        for (std::size_t i = 0; i < argv.size(); i++) {
+            ptrs[i] = argv[i].data();
+            lens[i] = argv[i].size();
         }
         auto now = loop.now_ms();
         pending.push_back(Pending{std::move(cb), now + cfg.command_timeout_ms});
-        if (redisAsyncCommandArgv(ac, &on_reply, this, static_cast<int>(argv.size()), ptrs.data(), lens.data()) !=
-            REDIS_OK) {
+        if (redisAsyncCommandArgv(ac, &on_reply, this, static_cast<int>(argv.size()), ptrs, lens) != REDIS_OK) {
             auto p = std::move(pending.back());
             pending.pop_back();
             return deliver(std::move(p.cb), unavailable("command not accepted"));

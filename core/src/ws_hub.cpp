@@ -54,6 +54,12 @@ void Hub::file(Session* s, const std::string& conversation_id) {
     by_conversation_[conversation_id].push_back(s);
 }
 
+bool Hub::listens(std::string_view conversation_id) const noexcept {
+    if (!agents_.empty()) return true;
+    if (conversation_id.empty()) return false;  // presence: customers never hear it
+    return !unrouted_.empty() || by_conversation_.find(conversation_id) != by_conversation_.end();
+}
+
 void Hub::dispatch(const events::Event& e) noexcept {
     try {
         for (Session* s : agents_) s->on_event(e);

@@ -1,6 +1,7 @@
 // The event bus: where a worker's events go with Redis, with Redis down, and without it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <span>
 #include <string>
@@ -94,6 +95,51 @@ TEST(Bus, AHeardEventForgetsTheStaleCacheEntryThenReachesTheSockets) {
     bus.heard("chat:events", chat::events::encode(plain));
     EXPECT_EQ(sink.forgotten.size(), 1u);  // no cache key: nothing to forget
     EXPECT_EQ(sink.dispatched.size(), 2u);
+}
+
+// A sink that listens only to the conversations it names.
+struct ListeningSink : FakeSink {
+    std::vector<std::string> conversations;
+    bool presence = false;
+    mutable int asked = 0;
+    bool listens(std::string_view id) const noexcept override {
+        asked++;
+        if (id.empty()) return presence;
+        return std::find(conversations.begin(), conversations.end(), id) != conversations.end();
+    }
+};
+
+TEST(Bus, AnEventNobodyHereListensToOnlyForgetsTheStaleCacheEntry) {
+    ListeningSink sink;
+    sink.conversations = {"c2"};
+    chat::bus::Bus bus(sink, nullptr, nullptr);
+    Event e = some_events()[0];  // conversation c1
+    e.cache_key = "sid-1";
+    e.version = 9;
+    bus.heard("chat:events", chat::events::encode(e));
+    EXPECT_EQ(sink.asked, 1);
+    ASSERT_EQ(sink.forgotten.size(), 1u);
+    EXPECT_EQ(sink.forgotten[0], (std::pair<std::string, std::int64_t>{"sid-1", 9}));
+    EXPECT_TRUE(sink.dispatched.empty());
+    bus.heard("chat:events", chat::events::encode(some_events()[2]));  // no cache key either
+    EXPECT_EQ(sink.forgotten.size(), 1u);
+    EXPECT_TRUE(sink.dispatched.empty());
+
+    Event theirs = chat::events::typing("c2", "", chat::events::Sender::customer, true, "automated");
+    theirs.cache_key = "sid-2";
+    theirs.version = 3;
+    bus.heard("chat:events", chat::events::encode(theirs));
+    ASSERT_EQ(sink.dispatched.size(), 1u);
+    EXPECT_EQ(sink.dispatched[0].json, theirs.json);
+    EXPECT_EQ(sink.forgotten.size(), 2u);
+
+    const Event presence = chat::events::presence(R"({"agent":{"id":"a2"}})");
+    bus.heard("chat:events", chat::events::encode(presence));
+    EXPECT_EQ(sink.dispatched.size(), 1u);
+    sink.presence = true;
+    bus.heard("chat:events", chat::events::encode(presence));
+    ASSERT_EQ(sink.dispatched.size(), 2u);
+    EXPECT_EQ(sink.dispatched[1].type, chat::events::Type::agent_presence_changed);
 }
 
 TEST(Bus, WhatIsNotAnEventIsIgnored) {

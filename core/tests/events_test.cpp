@@ -141,6 +141,68 @@ TEST(Events, BrokenPayloadsAreRejected) {
     EXPECT_FALSE(chat::events::parse(R"({"type":"note.deleted","conversation_id":"c1"})").ok());
 }
 
+// Every worker hears every event; peek() reads, without parsing the JSON, what it needs to
+// tell whether any of its sockets may hear one: the same conversation, cache key and version
+// that parse() gives, for every kind of event a node publishes.
+TEST(Events, APeekReadsTheConversationAndCacheFactsThatParseGives) {
+    auto v = chat::json::parse(R"({"conversation":{"id":"c1","status":"closed","assigned_agent":{"id":"a1"},)"
+                               R"("department":{"id":"00000000-0000-4000-8000-000000000001"}},)"
+                               R"("messages":[{"seq":4,"content":"hi \"there\"","metadata":{"event":"assigned"}}]})");
+    ASSERT_TRUE(v.ok());
+    std::vector<chat::events::Event> all = chat::events::from_parsed(v.value(), "shop");
+    ASSERT_EQ(all.size(), 4u);  // message, conversation, agent.assigned, chat.closed
+    all.push_back(chat::events::typing("c2", "", chat::events::Sender::customer, true, "automated"));
+    all.push_back(chat::events::read("c3", "a1", chat::events::Sender::agent, 7, "agent", "shop"));
+    all.push_back(chat::events::presence(R"({"agent":{"id":"a2","presence":"online"}})"));
+    auto note = chat::json::parse(R"({"conversation":{"id":"c4","status":"agent"},"note":{"id":"n1"}})");
+    ASSERT_TRUE(note.ok());
+    all.push_back(chat::events::note_created(note.value()));
+    for (std::int64_t version : {std::int64_t{0}, std::int64_t{1}, std::int64_t{123456789012345678}}) {
+        for (chat::events::Event e : all) {
+            e.cache_key = version ? "sid-9" : "";
+            e.version = version;
+            const std::string wire = chat::events::encode(e);
+            auto p = chat::events::peek(wire);
+            auto back = chat::events::parse(wire);
+            ASSERT_TRUE(p.has_value()) << wire;
+            ASSERT_TRUE(back.ok()) << wire;
+            EXPECT_EQ(p->conversation_id, back.value().conversation_id) << wire;
+            EXPECT_EQ(p->cache_key, back.value().cache_key) << wire;
+            EXPECT_EQ(p->version, back.value().version) << wire;
+        }
+    }
+    EXPECT_EQ(chat::events::peek(chat::events::encode(all[0]))->conversation_id, "c1");
+    EXPECT_EQ(chat::events::peek(chat::events::encode(all[6]))->conversation_id, "");  // presence
+}
+
+// Anything peek() cannot read as encode() writes it is left to parse(): no envelope, a broken
+// one (as parse() refuses it), an id with an escape, another order of members.
+TEST(Events, APeekLeavesToParseWhatIsNotLaidOutAsEncodeWritesIt) {
+    const std::string json = R"({"type":"read","conversation_id":"c1","data":{}})";
+    const std::string head = "e3\nsid\n5\n\nagent\ndefault\n";
+    ASSERT_TRUE(chat::events::peek(head + json).has_value());
+    EXPECT_EQ(chat::events::peek(head + json)->version, 5);
+    for (const std::string& in : {
+             json,                                                                  // no envelope
+             "e3\nsid\nx\n\nagent\ndefault\n" + json,                               // version not a number
+             "e3\nsid\n9999999999999999999\n\nagent\ndefault\n" + json,             // too long a version
+             "e3\nsid\n5\n\nagent\nno such site!\n" + json,                         // a broken site
+             "e4\nsid\n5\n\nagent\ndefault\nnot-a-uuid\n" + json,                   // a broken department
+             std::string("e3\nsid\n5\n\nagent"),                                    // cut short
+             head + R"({"type":"read","conversation_id":"c\u0031","data":{}})",     // an escaped id
+             head + R"({"type":"read","conversation_id":"","data":{}})",            // an empty id
+             head + R"({"conversation_id":"c1","type":"read","data":{}})",          // another order
+             head + R"({"type":"note.deleted","conversation_id":"c1","data":{}})",  // an unknown type
+             head + R"({"type":"read","data":{}})",                                 // no conversation, not presence
+             head + R"({"type":"read","conversation_id":"c1")",                     // cut in the JSON
+             head + R"({ "type":"read","conversation_id":"c1","data":{}})",         // other spacing
+         })
+        EXPECT_FALSE(chat::events::peek(in).has_value()) << in;
+    // the JSON itself is parse()'s to refuse: a peek does not read past the conversation id
+    EXPECT_TRUE(chat::events::peek(head + R"({"type":"read","conversation_id":"c1",broken)").has_value());
+    EXPECT_FALSE(chat::events::parse(head + R"({"type":"read","conversation_id":"c1",broken)").ok());
+}
+
 TEST(Events, EveryTypeHasOneWireNameThatReadsBackAsItself) {
     using chat::events::Type;
     for (Type t : {Type::message_created, Type::conversation_updated, Type::agent_assigned, Type::chat_closed,

@@ -158,6 +158,31 @@ TEST_F(RedisTest, SetGetIsBinarySafe) {
     EXPECT_EQ(arr->value().elements[1].type, Reply::Type::nil);
 }
 
+// A command's arguments go to hiredis from the stack up to 8, from the heap beyond: both
+// arrive whole.
+TEST_F(RedisTest, CommandsOfFewAndOfManyArgumentsArriveWhole) {
+    chat::redis::Client client(loop, config());
+    ASSERT_TRUE(connect(client));
+    const std::string key = "redis-test-args-" + std::to_string(::getpid());
+    std::vector<std::string> many{"RPUSH", key};
+    for (int i = 0; i < 15; i++) many.push_back("v" + std::to_string(i));      // 17 arguments
+    std::vector<std::string> few{"RPUSH", key, "a", "b", "c", "d", "e", "f"};  // exactly 8
+    for (const auto& argv : {many, few}) {
+        auto r = call(client, argv);
+        ASSERT_TRUE(r && r->ok());
+    }
+    auto len = call(client, {"LLEN", key});
+    ASSERT_TRUE(len && len->ok());
+    EXPECT_EQ(len->value().integer, 21);
+    auto last = call(client, {"LINDEX", key, "14"});
+    ASSERT_TRUE(last && last->ok());
+    EXPECT_EQ(last->value().str, "v14");
+    auto f = call(client, {"LINDEX", key, "-1"});
+    ASSERT_TRUE(f && f->ok());
+    EXPECT_EQ(f->value().str, "f");
+    call(client, {"DEL", key});
+}
+
 TEST_F(RedisTest, ErrorReplyIsAReplyNotAnError) {
     chat::redis::Client client(loop, config());
     ASSERT_TRUE(connect(client));

@@ -86,6 +86,28 @@ TEST(WsHub, ACustomerWhoseReplayHasNotAnsweredHearsEventsAndIsFiledOnceItKnows) 
     EXPECT_EQ(c->t.frames.size(), 3u);  // its own conversation's only
 }
 
+// listens() says whether dispatch() would hand an event to anyone (the bus parses only those).
+TEST(WsHub, ItListensToAConversationOnlyWhileOneOfItsSessionsMayHearIt) {
+    chat::ws::Hub hub;
+    EXPECT_FALSE(hub.listens(kConv));
+    EXPECT_FALSE(hub.listens(""));
+    auto c = customer(hub, kConv);
+    EXPECT_TRUE(hub.listens(kOther));  // not filed yet: it hears every conversation's events
+    EXPECT_FALSE(hub.listens(""));     // never presence
+    hub.dispatch(conversation(kOther, "automated", "", 1, 1)[0]);
+    EXPECT_EQ(hub.unrouted(), 0u);
+    EXPECT_TRUE(hub.listens(kConv));
+    EXPECT_FALSE(hub.listens(kOther));
+    EXPECT_FALSE(hub.listens(std::string_view(kConv, 35)));  // a prefix of it is another id
+    auto a = agent(hub, "agent");
+    EXPECT_TRUE(hub.listens(kOther));  // agents hear what visible_to_agent allows, so all are asked
+    EXPECT_TRUE(hub.listens(""));
+    hub.remove(a->s.get());
+    hub.remove(c->s.get());
+    EXPECT_FALSE(hub.listens(kConv));
+    EXPECT_FALSE(hub.listens(""));
+}
+
 TEST(WsHub, ARemovedSessionHearsNothing) {
     chat::ws::Hub hub;
     auto c = customer(hub, kConv);

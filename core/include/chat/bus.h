@@ -57,6 +57,13 @@ public:
     virtual void forget(std::string_view cache_key, std::int64_t version) noexcept = 0;
     // These conversations were deleted (retention, `chatctl erase`): close their sockets.
     virtual void end(std::span<const std::string> conversation_ids) noexcept = 0;
+    // Whether any of this worker's sockets could hear an event of `conversation_id` ("": a
+    // presence change), so that heard() parses only the events someone may be handed (every
+    // worker hears every event). True when unsure; a host that cannot tell keeps the default.
+    virtual bool listens(std::string_view conversation_id) const noexcept {
+        (void)conversation_id;
+        return true;
+    }
 };
 
 // What went wrong where no caller waits for an answer (the host logs it).

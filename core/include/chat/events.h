@@ -133,6 +133,20 @@ bool customer_may_hear(Type t) noexcept;
 // (including a type this node does not know).
 Result<Event> parse(std::string_view json) noexcept;
 
+// What a worker needs of a published event before deciding to parse it: its envelope's cache
+// key and version, and the conversation it is about ("" for a presence change), read from the
+// layout encode() writes ({"type":"<type>","conversation_id":"<id>",...}) without parsing the
+// JSON. Every worker hears every event, and most are about conversations none of its sockets
+// follow: those need only the cache's forget. nullopt when the payload is not laid out that way
+// (parse() then decides); the envelope is checked as parse() checks it, the JSON is not (a
+// payload peek() reads may still be refused by parse()). Views into `payload`.
+struct Peek {
+    std::string_view cache_key;
+    std::int64_t version = 0;
+    std::string_view conversation_id;
+};
+std::optional<Peek> peek(std::string_view payload) noexcept;
+
 // Ephemeral events raised by client frames.
 // `status` is the conversation's, for routing (see visible_to_agent).
 // `site` is the conversation's (the socket's or request's chat_site).

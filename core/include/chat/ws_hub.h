@@ -5,6 +5,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -30,6 +31,10 @@ public:
     // session forgets them (Session::on_ended). Like dispatch(), it frees no session.
     void end(std::span<const std::string> conversation_ids) noexcept;
 
+    // Whether dispatch() of an event of `conversation_id` ("": presence) would hand it to any
+    // session: an agent's, one filed under that conversation, or one not filed yet.
+    bool listens(std::string_view conversation_id) const noexcept;
+
     std::size_t size() const noexcept { return agents_.size() + customers_.size(); }
     // The agents' sessions (for StandingCheck::start); empty if out of memory.
     std::vector<std::shared_ptr<Session>> agents() const noexcept;
@@ -42,7 +47,12 @@ private:
     std::unordered_set<Session*> agents_;
     std::unordered_map<Session*, std::string> customers_;  // session -> where it is filed ("": unrouted)
     std::unordered_set<Session*> unrouted_;
-    std::unordered_map<std::string, std::vector<Session*>> by_conversation_;
+    // looked up by a view too (listens(): the id read from a payload, not copied)
+    struct IdHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view id) const noexcept { return std::hash<std::string_view>{}(id); }
+    };
+    std::unordered_map<std::string, std::vector<Session*>, IdHash, std::equal_to<>> by_conversation_;
     std::vector<Session*> scratch_;
 };
 

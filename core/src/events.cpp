@@ -368,9 +368,7 @@ std::optional<std::string_view> plain_string(std::string_view& text) {
     return std::nullopt;
 }
 
-}  // namespace
-
-std::optional<Peek> peek(std::string_view payload) noexcept {
+std::optional<Peek> peek_envelope(std::string_view payload) {
     auto env = read_envelope(payload);
     if (!env.ok() || env.value().nfields == 0 || envelope_names_broken(env.value())) return std::nullopt;
     std::string_view text = env.value().json;
@@ -390,6 +388,16 @@ std::optional<Peek> peek(std::string_view payload) noexcept {
     if (!id || id->empty() || !text.starts_with(',')) return std::nullopt;
     p.conversation_id = *id;
     return p;
+}
+
+}  // namespace
+
+std::optional<Peek> peek(std::string_view payload) noexcept {
+    try {
+        return peek_envelope(payload);
+    } catch (...) {
+        return std::nullopt;  // out of memory for an error's text: parse() decides
+    }
 }
 
 Result<Event> parse(std::string_view text) noexcept {

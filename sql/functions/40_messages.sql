@@ -212,11 +212,9 @@ $$;
 -- not a replay and whose row this transaction can lock without waiting (SKIP LOCKED) goes
 -- into one UPDATE of all those conversations and one INSERT of all their messages (the
 -- customer's and, while automated, the bot's reply), numbered as chat_customer_post would:
--- its rule written once more, set-wise, with the same counters, in one statement (finding,
--- locking, updating and inserting: each statement costs its start-up and its CHECK constraints
--- read again). Per-item statements and a subtransaction per item cost Postgres more CPU than the
--- writes themselves. That part runs in one subtransaction: should it fail, nothing of it stays
--- and every item takes the per-item path.
+-- its rule written once more, set-wise, with the same counters. Per-item statements and a
+-- subtransaction per item cost Postgres more CPU than the writes themselves. That part runs in one
+-- subtransaction: should it fail, nothing of it stays and every item takes the per-item path.
 --
 -- Every other item (a replay, a closed conversation, a session without one, a second post of
 -- a conversation in this batch, a row locked by another transaction) is chat_customer_post,
@@ -231,10 +229,11 @@ $$;
 -- row lock, no cycle possible).
 --
 -- Its statements run their generic plans (plan_cache_mode, for this function and what it
--- calls): with auto, a statement that read an array parameter through unnest was planned again
--- on every call (a constant array's row count makes the custom plan look cheaper), about a
--- sixth of Postgres's CPU of a one-post call (issue 11; README, "Where Postgres's CPU per post
--- goes"). The generic plans are the custom ones' shapes: every lookup is by an index.
+-- calls). With auto, the write statement (it reads the locked items through unnest) was planned
+-- again on every call of a few posts (at 1; at 8 the generic plan won already): a constant
+-- array's row count makes the custom plan look cheaper than the generic one. That was a sixth of
+-- Postgres's CPU of a one-post call (issue 11; README, "Postgres's fixed cost per batch call").
+-- The generic plans have the custom ones' shapes: every lookup is by an index.
 CREATE OR REPLACE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[],
     p_kinds text[], p_contents text[], p_bot_replies text[], p_bot_metadata jsonb[])
 RETURNS TABLE (answer text, err_state text, err_message text,
@@ -262,81 +261,84 @@ DECLARE
     w_c conversations[] := array_fill(NULL::conversations, ARRAY[n]);
     w_m messages[] := array_fill(NULL::messages, ARRAY[n]);
     w_r messages[] := array_fill(NULL::messages, ARRAY[n]);
+    f_o int[];
+    f_conv uuid[];
+    f_n int[];
     a_o int[];
     a_c conversations[];
     a_m messages[];
     a_r messages[];
-    fb bool;
 BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
     END IF;
     BEGIN
-        -- one statement: the items to write set-based (each conversation's first post of the
-        -- batch, found as chat_session_conv finds it, locked unless another transaction holds
-        -- it, open, not a replay), one UPDATE of their conversations, one INSERT of their
-        -- messages (the customer's and, while automated, the bot's reply)
-        WITH f AS (
-            SELECT x.o, x.id, CASE WHEN x.status = 'automated' AND p_bot_replies[x.o] IS NOT NULL
-                                   THEN 2 ELSE 1 END AS n
-              FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
-                      FROM generate_subscripts(p_sids, 1) i(o)
-                      CROSS JOIN LATERAL (
-                            SELECT id FROM conversations
-                             WHERE session_id = p_sids[i.o]
-                             ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1) s
-                      CROSS JOIN LATERAL (
-                            SELECT id, status FROM conversations
-                             WHERE id = s.id FOR UPDATE SKIP LOCKED) k
-                     ORDER BY k.id, i.o) x
-             WHERE x.status <> 'closed'
-               AND NOT EXISTS (SELECT 1 FROM messages m
-                                WHERE m.conversation_id = x.id
-                                  AND m.client_id = p_client_ids[x.o])),
-        upd AS (
-            UPDATE conversations c
-               SET last_seq = c.last_seq + f.n, updated_at = clock_timestamp(),
-                   version = c.version + f.n,
-                   customer_unread = c.customer_unread + f.n - 1,
-                   agent_unread = c.agent_unread + 1
-              FROM f
-             WHERE c.id = f.id
-            RETURNING c AS conv, f.o, f.n, gen_random_uuid() AS mid),
-        ins AS (
-            INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
-                                  metadata, client_id, created_at)
-            SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
-                   p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o],
-                   clock_timestamp()
+        -- the items to write set-based: each conversation's first post of the batch, found as
+        -- chat_session_conv finds it, locked unless another transaction holds it
+        SELECT array_agg(x.o), array_agg(x.id),
+               array_agg(CASE WHEN x.status = 'automated' AND p_bot_replies[x.o] IS NOT NULL
+                              THEN 2 ELSE 1 END)
+          INTO f_o, f_conv, f_n
+          FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
+                  FROM generate_subscripts(p_sids, 1) i(o)
+                  CROSS JOIN LATERAL (
+                        SELECT id FROM conversations
+                         WHERE session_id = p_sids[i.o]
+                         ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1) s
+                  CROSS JOIN LATERAL (
+                        SELECT id, status FROM conversations
+                         WHERE id = s.id FOR UPDATE SKIP LOCKED) k
+                 ORDER BY k.id, i.o) x
+         WHERE x.status <> 'closed'
+           AND NOT EXISTS (SELECT 1 FROM messages m
+                            WHERE m.conversation_id = x.id AND m.client_id = p_client_ids[x.o]);
+
+        IF f_o IS NOT NULL THEN
+            WITH f AS (
+                SELECT * FROM unnest(f_o, f_conv, f_n) AS f(o, id, n)),
+            upd AS (
+                UPDATE conversations c
+                   SET last_seq = c.last_seq + f.n, updated_at = clock_timestamp(),
+                       version = c.version + f.n,
+                       customer_unread = c.customer_unread + f.n - 1,
+                       agent_unread = c.agent_unread + 1
+                  FROM f
+                 WHERE c.id = f.id
+                RETURNING c AS conv, f.o, f.n, gen_random_uuid() AS mid),
+            ins AS (
+                INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
+                                      metadata, client_id, created_at)
+                SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
+                       p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o],
+                       clock_timestamp()
+                  FROM upd u
+                UNION ALL
+                SELECT gen_random_uuid(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
+                       p_bot_replies[u.o],
+                       coalesce(p_bot_metadata[u.o], '{}'::jsonb)
+                           || jsonb_build_object('in_reply_to', u.mid),
+                       NULL, clock_timestamp()
+                  FROM upd u
+                 WHERE u.n = 2
+                RETURNING *)
+            SELECT array_agg(u.o), array_agg(u.conv),
+                   array_agg(ROW(m.*)::messages), array_agg(ROW(r.*)::messages)
+              INTO a_o, a_c, a_m, a_r
               FROM upd u
-            UNION ALL
-            SELECT gen_random_uuid(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
-                   p_bot_replies[u.o],
-                   coalesce(p_bot_metadata[u.o], '{}'::jsonb)
-                       || jsonb_build_object('in_reply_to', u.mid),
-                   NULL, clock_timestamp()
-              FROM upd u
-             WHERE u.n = 2
-            RETURNING *)
-        SELECT array_agg(u.o), array_agg(u.conv),
-               array_agg(ROW(m.*)::messages), array_agg(ROW(r.*)::messages),
-               coalesce(bool_or(u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'), false)
-          INTO a_o, a_c, a_m, a_r, fb
-          FROM upd u
-          JOIN ins m ON m.id = u.mid
-          LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot';
-        FOR i IN 1 .. coalesce(cardinality(a_o), 0) LOOP
-            res[a_o[i]] := '';
-            w_c[a_o[i]] := a_c[i];
-            w_m[a_o[i]] := a_m[i];
-            w_r[a_o[i]] := a_r[i];
-        END LOOP;
-        -- where the bot fell back the question counts for the reports' "unmatched", as in
-        -- chat_customer_post
-        IF fb THEN
-            PERFORM chat_count_unmatched((a_c[j]).site, p_contents[a_o[j]])
-               FROM generate_subscripts(a_o, 1) j
-              WHERE (a_r[j]).id IS NOT NULL AND p_bot_metadata[a_o[j]] ? 'fallback';
+              JOIN ins m ON m.id = u.mid
+              LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot';
+            FOR i IN 1 .. coalesce(cardinality(a_o), 0) LOOP
+                res[a_o[i]] := '';
+                w_c[a_o[i]] := a_c[i];
+                w_m[a_o[i]] := a_m[i];
+                w_r[a_o[i]] := a_r[i];
+            END LOOP;
+            -- where the bot fell back the question counts for the reports' "unmatched", as
+            -- in chat_customer_post
+            PERFORM chat_count_unmatched(c.site, p_contents[f.o])
+               FROM unnest(f_o, f_conv, f_n) AS f(o, id, n)
+               JOIN conversations c ON c.id = f.id
+              WHERE f.n = 2 AND p_bot_metadata[f.o] ? 'fallback';
         END IF;
     EXCEPTION WHEN OTHERS THEN
         -- never expected: the log says why, and every item is posted on its own

@@ -34,12 +34,14 @@ PGOPTIONS="-c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERRO
 have="$(psql "${pg[@]}" -qAtX chat -c 'SELECT count(*) FROM bench.batch_sids')"
 [ "$have" -ge 64 ] || { echo "only $have new sessions" >&2; exit 1; }
 
-# the CPU (ticks) of this cluster's client backends, one "pid ticks" line each; used() sums what
+# the CPU (ticks) of this cluster's client backends (children of its postmaster: other stacks'
+# backends on the same machine have the same title), one "pid ticks" line each; used() sums what
 # the backends alive at both samples spent between them (one that comes or goes, such as a pool
 # reconnecting, would otherwise count its whole life)
+postmaster="$(head -1 "$PGDATA/postmaster.pid")"
 ticks() {
     local p
-    for p in $(pgrep -f "postgres: chat chat"); do
+    for p in $(pgrep -P "$postmaster" -f "postgres: chat chat"); do
         awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" 2>/dev/null || true
     done
 }

@@ -227,6 +227,13 @@ $$;
 -- long, an item waits at most 50 ms for its row (lock_timeout, for this transaction only);
 -- then it fails alone with 55P03 and core posts it again on its own (chat_customer_post, one
 -- row lock, no cycle possible).
+--
+-- Its statements run their generic plans (plan_cache_mode, for this function and what it
+-- calls). With auto, the write statement (it reads the locked items through unnest) was planned
+-- again on every call of a few posts (at 1; at 8 the generic plan won already): a constant
+-- array's row count makes the custom plan look cheaper than the generic one. That was a sixth of
+-- Postgres's CPU of a one-post call (issue 11; README, "Postgres's fixed cost per batch call").
+-- The generic plans have the custom ones' shapes: every lookup is by an index.
 CREATE OR REPLACE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[],
     p_kinds text[], p_contents text[], p_bot_replies text[], p_bot_metadata jsonb[])
 RETURNS TABLE (answer text, err_state text, err_message text,
@@ -242,7 +249,8 @@ RETURNS TABLE (answer text, err_state text, err_message text,
                m_created_at bigint, m_read_at bigint,
                r_id uuid, r_conversation_id uuid, r_seq int, r_sender_type text,
                r_sender_agent_id uuid, r_kind text, r_content text, r_metadata text,
-               r_created_at bigint, r_read_at bigint) LANGUAGE plpgsql AS $$
+               r_created_at bigint, r_read_at bigint) LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n int := coalesce(cardinality(p_sids), 0);
     i int;

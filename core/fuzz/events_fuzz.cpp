@@ -1,16 +1,22 @@
 // libFuzzer target: events::parse reads network input (every Redis message of chat:events);
-// it never crashes, and what it accepts survives encode -> parse unchanged; events::peek reads
-// of it what parse does. The same for the
-// forget and end messages of `chatctl erase` on that channel (retention::parse_forget,
-// retention::parse_end).
+// it never crashes, and what it accepts survives encode -> parse unchanged (the agents' copy
+// too); events::peek reads of it what parse does. The same for the forget and end messages of
+// `chatctl erase` on that channel (retention::parse_forget, retention::parse_end).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "chat/events.h"
 #include "chat/json.h"
 #include "chat/retention.h"
+
+// The event as an agent socket hears it (events::json_for_agents).
+static std::string agents_copy(const chat::events::Event& e) {
+    std::string scratch;
+    return std::string(chat::events::json_for_agents(e, scratch));
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -27,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto& b = again.value();
         if (a.type != b.type || a.sender != b.sender || a.conversation_id != b.conversation_id || a.seq != b.seq ||
             a.assigned_agent_id != b.assigned_agent_id || a.json != b.json ||
-            a.cache_key != b.cache_key || a.version != b.version || a.status != b.status)
+            a.cache_key != b.cache_key || a.version != b.version || a.status != b.status ||
+            a.agent_unread != b.agent_unread || agents_copy(a) != agents_copy(b))
             std::abort();
     }
 

@@ -5,6 +5,7 @@
 #include "agent_util.h"
 #include "chat/agent.h"
 #include "chat/customer.h"
+#include "chat/events.h"
 #include "chat/input.h"
 #include "chat/json.h"
 #include "chat/limits.h"
@@ -185,7 +186,14 @@ void Service::read(const Principal& p, std::string_view id, std::string_view bod
             return fail(done, Errc::validation, "up_to_seq must be a non-negative integer");
         run("SELECT chat_agent_read($1::uuid, $2, $3::uuid, $4, $5)::text",
             {p.agent_id, p.role, std::string(id), std::to_string(*n), p.site},
-            [site = p.site](std::string_view text, bool) { return pick(text, {}, 204, Effects::publish, site); },
+            [site = p.site, n = *n](std::string_view text, bool) -> Result<Outcome> {
+                auto v = detail::parse_answer(text);
+                if (!v.ok()) return v.error();
+                Outcome a;
+                a.status = 204;
+                a.events = events::from_read(v.value(), events::Sender::agent, n, site);  // none when nothing was marked
+                return a;
+            },
             std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());

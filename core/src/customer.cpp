@@ -99,12 +99,14 @@ Result<Outcome> conversation_changed(std::string_view text, const std::string& s
 
 // A set-based item of chat_customer_post_batch answers typed columns after its three (answer,
 // sqlstate, message): the conversation (chat_conversation_row), the customer's message and the
-// bot's reply (chat_message_row; NULLs when there is none). Rendered once here (issue 11: no
-// JSON in SQL, parsed once): the same snapshot and events as make_snapshot and written_events
-// of the equivalent JSON answer, byte for byte (core/tests/conversation_json_test.cpp).
+// bot's reply (chat_message_row; NULLs when there is none), then the agent side's unread count
+// (c_agent_unread: what agents hear in its events). Rendered once here (issue 11: no JSON in
+// SQL, parsed once): the same snapshot and events as make_snapshot and written_events of the
+// equivalent JSON answer, byte for byte (core/tests/conversation_json_test.cpp).
 constexpr std::size_t kPostTypedFirst = 3;
-constexpr std::size_t kPostColumns =
+constexpr std::size_t kPostAgentUnread =
     kPostTypedFirst + conversation_json::kConversationColumns + 2 * conversation_json::kMessageColumns;
+constexpr std::size_t kPostColumns = kPostAgentUnread + 1;
 
 struct TypedPost {
     Snapshot snapshot;
@@ -132,7 +134,7 @@ Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, st
     s.cacheable = c.value().status != "agent";
     std::array<events::Written::Message, 2> written;
     std::size_t n = 0;
-    for (std::size_t first = kPostTypedFirst + conversation_json::kConversationColumns; first < kPostColumns;
+    for (std::size_t first = kPostTypedFirst + conversation_json::kConversationColumns; first < kPostAgentUnread;
          first += conversation_json::kMessageColumns) {
         if (!cols[first]) continue;  // no bot reply
         auto m = conversation_json::message_from(all.subspan(first, conversation_json::kMessageColumns));
@@ -150,6 +152,11 @@ Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, st
     w.department_id = c.value().department_id.value_or(std::string_view());
     w.conversation_json = s.conversation_json;
     w.assigned_agent_json = agent;
+    w.customer_unread = c.value().unread_count;
+    if (const Text& n = cols[kPostAgentUnread]) {
+        auto [ptr, ec] = std::from_chars(n->data(), n->data() + n->size(), w.agent_unread);
+        if (ec != std::errc() || ptr != n->data() + n->size()) return make_error(Errc::internal, "unexpected agent unread count");
+    }
     w.messages = std::span(written.data(), n);
     out.events = events::from_written(w, site);
     for (auto& e : out.events) {
@@ -610,21 +617,7 @@ void Service::mark_read(const std::string& sid, std::string_view body, std::stri
             [sid, n = *n, site = std::string(site)](std::string_view text) -> Result<Outcome> {
                 auto v = json::parse(text);
                 Outcome a;
-                if (v.ok() && v.value().find_int("marked").value_or(0) > 0) {
-                    if (const json::Value* c = v.value().find("conversation")) {
-                        const std::string* id = c->find_string("id");
-                        std::string assigned;
-                        if (const json::Value* ag = c->find("assigned_agent"))
-                            if (const std::string* aid = ag->find_string("id")) assigned = *aid;
-                        const std::string* st = c->find_string("status");
-                        if (id) {
-                            a.events.push_back(
-                                events::read(*id, assigned, events::Sender::customer, n, st ? *st : "", site));
-                            if (const json::Value* d = c->find("department"))
-                                if (const std::string* did = d->find_string("id")) a.events.back().department_id = *did;
-                        }
-                    }
-                }
+                if (v.ok()) a.events = events::from_read(v.value(), events::Sender::customer, n, site);
                 a.status = 204;
                 // read_at changed inside cached messages: let the next read refill
                 if (!v.ok() || v.value().find_int("marked").value_or(0) > 0) a.cache_drop(sid);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "chat/input.h"
 #include "chat/json.h"
@@ -82,6 +83,66 @@ Result<json::Value> parse_answer(std::string_view answer_json) {
     json::Limits lim;
     lim.max_bytes = 64u << 20;
     return json::parse(answer_json, lim);
+}
+
+bool carries_conversation(Type t) noexcept { return t == Type::conversation_updated || t == Type::chat_closed; }
+
+// `event_json` (a conversation.updated or chat.closed) with its Conversation's unread_count set
+// to n. Its key is the last "unread_count" key of the text: jsonb writes a Conversation's keys
+// by length, then bytes (chat_conversation_json; core keeps that order: conversation_json.h),
+// so of its members only context, free-form, comes before it, and none after it holds one
+// (assigned_agent, queue_position, requested_agent_at); and the bytes `"unread_count":` are
+// never inside a JSON string (its quotes would be escaped). A text without it (never expected)
+// is parsed and written again.
+std::string with_unread(std::string_view event_json, std::int64_t n) {
+    static constexpr std::string_view kKey = "\"unread_count\":";
+    std::size_t at = std::string_view::npos;
+    for (std::size_t from = 0; from < event_json.size();) {
+        const void* hit = memmem(event_json.data() + from, event_json.size() - from, kKey.data(), kKey.size());
+        if (!hit) break;
+        at = static_cast<std::size_t>(static_cast<const char*>(hit) - event_json.data());
+        from = at + kKey.size();
+    }
+    if (at != std::string_view::npos) {
+        const std::size_t begin = at + kKey.size();
+        std::size_t end = begin;
+        if (end < event_json.size() && event_json[end] == '-') end++;
+        while (end < event_json.size() && event_json[end] >= '0' && event_json[end] <= '9') end++;
+        if (end > begin) {
+            std::string out;
+            out.reserve(event_json.size() + 20);
+            out.append(event_json.substr(0, begin)).append(std::to_string(n)).append(event_json.substr(end));
+            return out;
+        }
+    }
+    auto v = parse_answer(event_json);
+    json::Object* root = v.ok() ? v.value().as_object() : nullptr;
+    if (!root) return std::string(event_json);
+    for (json::Member& m : *root)
+        if (m.key == "data") m.value.set("unread_count", json::Value(n));
+    return json::to_string(v.value());
+}
+
+// The unread counts of the answer's "unread" (chat_unread_json): each side's own.
+struct Unread {
+    std::optional<std::int64_t> customer, agent;
+};
+
+Unread unread_of(const json::Value& answer) {
+    Unread u;
+    if (const json::Value* x = answer.find("unread")) {
+        u.customer = x->find_int("customer");
+        u.agent = x->find_int("agent");
+    }
+    return u;
+}
+
+// A conversation.updated or chat.closed written from a Conversation showing `shown` as its
+// unread_count: the customer's copy in json, the agent side's count in agent_unread.
+void own_counts(Event& e, std::optional<std::int64_t> shown, const Unread& u) {
+    if (u.customer && shown && *u.customer != *shown) e.json = with_unread(e.json, *u.customer);
+    const std::optional<std::int64_t> customers = u.customer ? u.customer : shown;
+    if (u.agent && customers && *u.agent != *customers) e.agent_unread = *u.agent;
 }
 
 Sender sender_named(std::string_view name) noexcept {
@@ -167,9 +228,12 @@ std::vector<Event> from_parsed(const json::Value& answer, std::string_view site,
         }
         if (status == "closed")
             out.push_back(make(Type::chat_closed, conv_id, 0, assigned, c, status, rendered.conversation));
+        const Unread unread = unread_of(answer);
+        const std::optional<std::int64_t> shown = c->find_int("unread_count");
         for (Event& e : out) {
             e.site = conv_site;
             e.department_id = department;
+            if (carries_conversation(e.type)) own_counts(e, shown, unread);
         }
     } catch (...) {
         out.clear();
@@ -200,7 +264,29 @@ std::vector<Event> from_written(const Written& w, std::string_view site) noexcep
         for (Event& e : out) {
             e.site = site;
             e.department_id = w.department_id;
+            if (carries_conversation(e.type) && w.agent_unread >= 0 && w.agent_unread != w.customer_unread)
+                e.agent_unread = w.agent_unread;
         }
+    } catch (...) {
+        out.clear();
+    }
+    return out;
+}
+
+std::vector<Event> from_read(const json::Value& answer, Sender who, std::int64_t up_to_seq,
+                             std::string_view site) noexcept {
+    std::vector<Event> out;
+    try {
+        if (answer.find_int("marked").value_or(0) <= 0) return out;  // nothing changed: nothing to tell
+        const json::Value* c = answer.find("conversation");
+        const std::string* id = c ? c->find_string("id") : nullptr;
+        if (!id) return out;
+        if (who == Sender::agent)  // the agent side's unread_count: agents' lists show it
+            for (Event& e : from_parsed(answer, site))
+                if (e.type == Type::conversation_updated) out.push_back(std::move(e));
+        Event r = read(*id, assigned_of(c), who, up_to_seq, status_of(c), site);
+        r.department_id = department_of(c);
+        out.push_back(std::move(r));
     } catch (...) {
         out.clear();
     }
@@ -278,19 +364,33 @@ Event note_created(const json::Value& answer, std::string_view site) noexcept {
 bool customer_may_hear(Type t) noexcept { return t != Type::note_created; }
 
 std::string encode(const Event& e) {
-    // one allocation: every worker publishes each event of every write
-    char version[24];
-    const auto v = std::to_chars(version, version + sizeof version, e.version);
+    const bool own_count = e.agent_unread >= 0;
+    char version[24], count[24];  // any int64
+    const std::string_view v(version, static_cast<std::size_t>(
+                                          std::to_chars(version, version + sizeof version, e.version).ptr - version));
+    const std::string_view n(count, own_count ? static_cast<std::size_t>(
+                                                    std::to_chars(count, count + sizeof count, e.agent_unread).ptr - count)
+                                              : 0);
     std::string out;
-    out.reserve(3 + e.cache_key.size() + 1 + static_cast<std::size_t>(v.ptr - version) + 1 +
-                e.assigned_agent_id.size() + 1 + e.status.size() + 1 + e.site.size() + 1 + e.department_id.size() + 1 +
-                e.json.size());
-    out.append(e.department_id.empty() ? "e3\n" : "e4\n").append(e.cache_key).append(1, '\n');
-    out.append(version, v.ptr).append(1, '\n').append(e.assigned_agent_id).append(1, '\n');
-    out.append(e.status).append(1, '\n').append(e.site).append(1, '\n');
-    if (!e.department_id.empty()) out.append(e.department_id).append(1, '\n');
+    out.reserve(64 + e.cache_key.size() + e.assigned_agent_id.size() + e.status.size() + e.site.size() +
+                e.department_id.size() + e.json.size());
+    out.append(own_count ? "e5" : e.department_id.empty() ? "e3" : "e4").append(1, '\n');
+    out.append(e.cache_key).append(1, '\n').append(v).append(1, '\n');
+    out.append(e.assigned_agent_id).append(1, '\n').append(e.status).append(1, '\n').append(e.site).append(1, '\n');
+    if (own_count) out.append(e.department_id).append(1, '\n').append(n).append(1, '\n');
+    else if (!e.department_id.empty()) out.append(e.department_id).append(1, '\n');
     out.append(e.json);
     return out;
+}
+
+std::string_view json_for_agents(const Event& e, std::string& scratch) noexcept {
+    if (e.agent_unread < 0 || !carries_conversation(e.type)) return e.json;
+    try {
+        scratch = with_unread(e.json, e.agent_unread);
+        return scratch;
+    } catch (...) {
+        return e.json;
+    }
 }
 
 bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_view role,
@@ -309,20 +409,23 @@ bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_vie
 namespace {
 
 // The envelope: "e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n<json>"
-// ("e4": <department> after <site>; "e2": without <site>, the default site's; "e1":
-// without <status> either). Fields are views into the payload; `json` is what follows.
+// ("e4": <department> after <site>; "e5": <department or nothing>, then the agent side's
+// unread_count; "e2": without <site>, the default site's; "e1": without <status> either).
+// Fields are views into the payload; `json` is what follows.
 struct Envelope {
     int nfields = 0;  // 0: no envelope (a bare event)
-    std::string_view fields[6];
+    std::string_view fields[7];
     std::int64_t version = 0;
+    std::int64_t agent_unread = -1;  // "e5"'s count; -1: none, or not a count
     std::string_view json;
 };
 
 // The envelope of `text`, or why it is broken. The site and department are checked by
-// check_envelope_names() (parse() checks them after the JSON, as it always did).
+// envelope_fields_broken() (parse() checks them after the JSON, as it always did).
 Result<Envelope> read_envelope(std::string_view text) {
     Envelope env;
-    env.nfields = text.starts_with("e4\n")   ? 6
+    env.nfields = text.starts_with("e5\n")   ? 7
+                  : text.starts_with("e4\n") ? 6
                   : text.starts_with("e3\n") ? 5
                   : text.starts_with("e2\n") ? 4
                   : text.starts_with("e1\n") ? 3
@@ -341,14 +444,22 @@ Result<Envelope> read_envelope(std::string_view text) {
         if (ch < '0' || ch > '9') return make_error(Errc::bad_request, "broken event version");
         env.version = env.version * 10 + (ch - '0');
     }
+    if (const std::string_view n = env.fields[6];
+        env.nfields == 7 && !n.empty() && n.size() <= 18 &&
+        std::all_of(n.begin(), n.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        env.agent_unread = 0;
+        for (char ch : n) env.agent_unread = env.agent_unread * 10 + (ch - '0');
+    }
     env.json = text;
     return env;
 }
 
-// The envelope's site and department, where it has them, are names parse() accepts.
-const char* envelope_names_broken(const Envelope& env) {
+// The envelope's site, department and count, where it has them, are what parse() accepts.
+const char* envelope_fields_broken(const Envelope& env) {
     if (env.nfields >= 5 && !limits::site_name_ok(env.fields[4])) return "broken event site";
-    if (env.nfields == 6 && !input::is_uuid(env.fields[5])) return "broken event department";
+    if (env.nfields >= 6 && !(env.nfields == 7 && env.fields[5].empty()) && !input::is_uuid(env.fields[5]))
+        return "broken event department";  // "e5" says "none" with nothing
+    if (env.nfields == 7 && env.agent_unread < 0) return "broken event unread count";
     return nullptr;
 }
 
@@ -370,7 +481,7 @@ std::optional<std::string_view> plain_string(std::string_view& text) {
 
 std::optional<Peek> peek_envelope(std::string_view payload) {
     auto env = read_envelope(payload);
-    if (!env.ok() || env.value().nfields == 0 || envelope_names_broken(env.value())) return std::nullopt;
+    if (!env.ok() || env.value().nfields == 0 || envelope_fields_broken(env.value())) return std::nullopt;
     std::string_view text = env.value().json;
     if (!text.starts_with(R"({"type":)")) return std::nullopt;
     text.remove_prefix(8);
@@ -441,13 +552,14 @@ Result<Event> parse(std::string_view text) noexcept {
         }
         e.json = std::string(text);
         if (envelope) {
-            if (const char* broken = envelope_names_broken(en)) return make_error(Errc::bad_request, broken);
+            if (const char* broken = envelope_fields_broken(en)) return make_error(Errc::bad_request, broken);
             e.cache_key = std::string(en.fields[0]);
             e.version = en.version;
             e.assigned_agent_id = std::string(en.fields[2]);  // the sender knew it; message data does not say
             if (en.nfields >= 4) e.status = std::string(en.fields[3]);
             if (en.nfields >= 5) e.site = std::string(en.fields[4]);
-            if (en.nfields == 6) e.department_id = std::string(en.fields[5]);
+            if (en.nfields >= 6) e.department_id = std::string(en.fields[5]);  // "e5": may be empty
+            if (en.nfields == 7) e.agent_unread = en.agent_unread;
         }
         return e;
     } catch (...) {

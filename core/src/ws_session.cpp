@@ -168,13 +168,17 @@ void Session::read(const std::string& conv, std::int64_t up_to_seq) {
     // chat_agent_read() refuses conversations the agent may not write to
     backend_.agent_read(who_, conv, body, [backend, conv, up_to_seq, site = who_.site](Result<Outcome> res) {
         if (!res.ok()) return;
+        // A read that marked nothing has no events (events::from_read) and is told to nobody.
+        bool marked = false;
         std::string aid, status;  // the conversation's agent and status, for routing
         for (const events::Event& e : res.value().events) {
             if (e.type == events::Type::conversation_updated) {
+                marked = true;
                 aid = e.assigned_agent_id;
                 status = e.status;
             }
         }
+        if (!marked) return;
         backend->publish({events::read(conv, aid, events::Sender::agent, up_to_seq, status, site)});
     });
 }
@@ -233,8 +237,10 @@ void Session::deliver(const events::Event& e) {
 
     if (agent_) {
         // what GET /agent/conversations/{id} would show them
-        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role, who_.site, who_.departments))
-            transport_.send(frame_text(e.json));
+        if (authenticated_ && events::visible_to_agent(e, principal_, who_.role, who_.site, who_.departments)) {
+            std::string mine;  // its Conversation with their side's unread_count
+            transport_.send(frame_text(events::json_for_agents(e, mine)));
+        }
         return;
     }
 

@@ -18,6 +18,7 @@
 #include "chat/agent.h"
 #include "chat/base64.h"
 #include "chat/epoll_loop.h"
+#include "chat/events.h"
 #include "chat/json.h"
 #include "chat/limits.h"
 #include "chat/password.h"
@@ -534,6 +535,55 @@ TEST_F(AgentTest, AnAgentCannotReadAnotherAgentsChatButASupervisorCan) {
     EXPECT_EQ(body(all).find("conversations")->as_array()->size(), 1u);
     EXPECT_EQ(call([&](auto d) { svc_->conversations(ps, "view=mine", d); }).error().code, Errc::validation);
     EXPECT_EQ(call([&](auto d) { svc_->conversations(ps, "cursor=%%%", d); }).error().code, Errc::validation);
+}
+
+// The event as an agent socket hears it (events::json_for_agents).
+std::string agents_copy(const chat::events::Event& e) {
+    std::string scratch;
+    return std::string(chat::events::json_for_agents(e, scratch));
+}
+
+// API.md: a Conversation's unread_count is the viewer's, in events too; a read is told only
+// when it marked something (the read receipt, and the agent side's count changed), and a read
+// of a closed chat never says chat.closed again (only the close does).
+TEST_F(AgentTest, EventsCarryEachSidesUnreadCountAndAReadTellsOnlyWhatItMarked) {
+    using chat::events::Type;
+    std::string a = make_agent("rex", "Rex", "agent", 2, "online");
+    std::string c1 = escalated("s1");
+    ASSERT_EQ(assignee(c1), a);
+    Principal p = principal(a);
+    db().q("SELECT chat_customer_post('s1', NULL, 'text', 'still there?', NULL, NULL)");
+    auto unread_in = [](std::string_view event_json) {
+        auto v = chat::json::parse(event_json);
+        return v.ok() ? v.value().find("data")->find_int("unread_count").value_or(-1) : -1;
+    };
+    auto side = [&](const char* column) {
+        return count(std::string("SELECT ") + column + " FROM conversations WHERE id = '" + c1 + "'");
+    };
+    auto closed = call([&](auto d) { svc_->close(p, c1, d); });
+    ASSERT_TRUE(closed.ok()) << closed.error().message;
+    ASSERT_NE(side("customer_unread"), side("agent_unread"));
+    int told = 0;
+    for (const auto& e : closed.value().events) {
+        if (e.type != Type::chat_closed && e.type != Type::conversation_updated) continue;
+        told++;
+        EXPECT_EQ(unread_in(e.json), side("customer_unread")) << e.json;
+        EXPECT_EQ(unread_in(agents_copy(e)), side("agent_unread"));
+    }
+    EXPECT_EQ(told, 2);
+
+    auto rd = call([&](auto d) { svc_->read(p, c1, "{\"up_to_seq\": 100}", d); });
+    ASSERT_TRUE(rd.ok()) << rd.error().message;
+    const auto& ev = rd.value().events;
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].type, Type::conversation_updated);
+    EXPECT_EQ(unread_in(agents_copy(ev[0])), 0);
+    EXPECT_EQ(unread_in(ev[0].json), side("customer_unread"));
+    EXPECT_EQ(ev[1].type, Type::read);
+    EXPECT_EQ(ev[1].sender, chat::events::Sender::agent);
+    auto again = call([&](auto d) { svc_->read(p, c1, "{\"up_to_seq\": 100}", d); });
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_TRUE(again.value().events.empty());
 }
 
 TEST_F(AgentTest, QueueViewPaginatesWithACursor) {

@@ -19,6 +19,12 @@
 namespace {
 
 namespace cj = chat::conversation_json;
+
+// The event as an agent socket hears it (events::json_for_agents).
+std::string agents_copy(const chat::events::Event& e) {
+    std::string scratch;
+    return std::string(chat::events::json_for_agents(e, scratch));
+}
 using chat::EpollLoop;
 using chat::Errc;
 using chat::Outcome;
@@ -305,7 +311,8 @@ protected:
             db().q("SELECT jsonb_build_object('conversation', chat_conversation_json(c, 'customer'), "
                    "'messages', (SELECT jsonb_agg(chat_message_json(m) ORDER BY m.seq) FROM messages m "
                    "WHERE m.conversation_id = c.id AND m.seq > c.last_seq - " + std::to_string(messages) +
-                   "), 'replayed', false)::text FROM conversations c WHERE session_id = '" + sid +
+                   "), 'replayed', false, 'unread', chat_unread_json(c))::text FROM conversations c "
+                   "WHERE session_id = '" + sid +
                    "' ORDER BY created_at DESC LIMIT 1");
         auto parsed = chat::json::parse(answer);
         ASSERT_TRUE(parsed.ok());
@@ -344,6 +351,8 @@ protected:
             EXPECT_EQ(a.status, e.status);
             EXPECT_EQ(a.site, e.site);
             EXPECT_EQ(a.department_id, e.department_id);
+            EXPECT_EQ(a.agent_unread, e.agent_unread);
+            EXPECT_EQ(agents_copy(a), agents_copy(e));
             EXPECT_EQ(a.cache_key, sid);
             EXPECT_EQ(a.version, parsed.value().find("conversation")->find_int("version"));
             EXPECT_EQ(chat::events::encode(a), [&] {
@@ -404,7 +413,10 @@ TEST_F(PostTest, ABatchAnswersTypedColumnsOnlyForWhatItWroteSetBased) {
         "ARRAY['text', 'text', 'text'], ARRAY['one', 'two', 'three'], ARRAY['bot', 'bot', 'bot'], "
         "ARRAY['{\"faq\": \"x\"}', '{\"faq\": \"x\"}', '{\"faq\": \"x\"}']::jsonb[])");
     ASSERT_EQ(rows.size(), 3u);
-    ASSERT_EQ(rows[0].size(), 3u + cj::kConversationColumns + 2 * cj::kMessageColumns);
+    // ... then the agent side's unread count (c_agent_unread: the events agents hear carry it)
+    ASSERT_EQ(rows[0].size(), 3u + cj::kConversationColumns + 2 * cj::kMessageColumns + 1);
+    ASSERT_TRUE(rows[0].back());
+    EXPECT_EQ(*rows[0].back(), "1") << "the agent side has the post unread";
     EXPECT_FALSE(rows[0][0]) << "typed: no JSON";
     EXPECT_FALSE(rows[0][1]);
     auto c = cj::conversation_from(std::span(rows[0]).subspan(3, cj::kConversationColumns));

@@ -432,3 +432,126 @@ TEST(Events, ADepartmentsQueueIsHeardOnlyByItsMembers) {
 }
 
 }  // namespace
+
+namespace {
+
+// The event as an agent socket hears it (events::json_for_agents).
+std::string agents_copy(const chat::events::Event& e) {
+    std::string scratch;
+    return std::string(chat::events::json_for_agents(e, scratch));
+}
+
+// The unread_count in a Conversation's event.
+std::int64_t heard_unread(std::string_view event_json) {
+    auto v = chat::json::parse(event_json);
+    if (!v.ok() || !v.value().find("data")) return -1;
+    return v.value().find("data")->find_int("unread_count").value_or(-1);
+}
+
+// API.md: a Conversation's unread_count is the viewer's. A write's answer shows the caller's
+// count and says both ("unread", chat_unread_json): customers hear theirs, agents theirs, after
+// the event travelled between nodes too, whoever wrote it.
+TEST(Events, EachSideHearsItsOwnUnreadCount) {
+    const std::string d1 = "00000000-0000-4000-8000-0000000000d1";
+    // an agent's write (the close): the answer shows the agent's 0; the customer has 2 unread
+    const std::string by_agent =
+        R"({"conversation":{"id":"c1","status":"closed","context":{"unread_count":7},"last_seq":5,)"
+        R"("unread_count":0,"assigned_agent":{"id":"a1","display_name":"Al"}},)"
+        R"("messages":[{"seq":5,"sender_type":"system","content":"Al closed the chat"}],)"
+        R"("unread":{"customer":2,"agent":0}})";
+    // a customer's write: the answer shows the customer's 1; the agent side has 3 unread
+    const std::string by_customer =
+        R"({"conversation":{"id":"c1","status":"agent","department":{"id":")" + d1 + R"("},"last_seq":6,)"
+        R"("unread_count":1,"assigned_agent":{"id":"a1","display_name":"Al"}},)"
+        R"("messages":[{"seq":6,"sender_type":"customer","content":"hi"}],"unread":{"customer":1,"agent":3}})";
+    struct Case {
+        std::string answer;
+        std::int64_t customer, agent;
+        std::size_t conversations;  // conversation.updated (and chat.closed)
+    };
+    for (const Case& k : {Case{by_agent, 2, 0, 2}, Case{by_customer, 1, 3, 1}}) {
+        std::size_t seen = 0;
+        for (auto e : chat::events::from_answer(k.answer, "shop")) {
+            if (e.type == chat::events::Type::message_created) {
+                EXPECT_EQ(agents_copy(e), e.json);
+                continue;
+            }
+            seen++;
+            EXPECT_EQ(heard_unread(e.json), k.customer) << e.json;
+            EXPECT_EQ(heard_unread(agents_copy(e)), k.agent);
+            // the context's own key is left alone
+            if (k.agent == 0) {
+                EXPECT_NE(agents_copy(e).find(R"("unread_count":7)"), std::string::npos);
+            }
+            e.cache_key = "sid";
+            auto back = chat::events::parse(chat::events::encode(e));
+            ASSERT_TRUE(back.ok()) << chat::events::encode(e);
+            EXPECT_EQ(back.value().json, e.json);
+            EXPECT_EQ(heard_unread(agents_copy(back.value())), k.agent);
+            EXPECT_EQ(back.value().department_id, k.agent == 3 ? d1 : "");
+            EXPECT_EQ(back.value().cache_key, "sid");
+        }
+        EXPECT_EQ(seen, k.conversations);
+    }
+    // the same count on both sides: one copy, and the envelope older nodes read
+    auto same = chat::events::from_answer(
+        R"({"conversation":{"id":"c1","status":"agent","unread_count":0},"unread":{"customer":0,"agent":0}})");
+    ASSERT_EQ(same.size(), 1u);
+    EXPECT_EQ(same[0].agent_unread, -1);
+    EXPECT_TRUE(chat::events::encode(same[0]).starts_with("e3\n"));
+    // a broken count in the envelope is refused
+    auto t = chat::events::typing("c1", "", chat::events::Sender::customer, true, "agent");
+    EXPECT_FALSE(chat::events::parse("e5\n\n0\n\nagent\ndefault\n\nx\n" + t.json).ok());
+    EXPECT_FALSE(chat::events::parse("e5\n\n0\n\nagent\ndefault\n\n\n" + t.json).ok());
+    EXPECT_FALSE(chat::events::parse("e5\n\n0\n\nagent\ndefault\nnot-a-uuid\n1\n" + t.json).ok());
+}
+
+// The customer post's events from typed columns carry the agent side's count the same way.
+TEST(Events, AWrittenPostTellsAgentsTheirOwnUnreadCount) {
+    chat::events::Written w;
+    w.conversation_id = "c1";
+    w.status = "agent";
+    w.assigned_agent_id = "a1";
+    w.conversation_json = R"({"id":"c1","status":"agent","last_seq":3,"unread_count":1})";
+    w.customer_unread = 1;
+    w.agent_unread = 4;
+    auto ev = chat::events::from_written(w, "default");
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(heard_unread(ev[0].json), 1);
+    EXPECT_EQ(heard_unread(agents_copy(ev[0])), 4);
+    w.agent_unread = 1;
+    EXPECT_EQ(chat::events::from_written(w, "default")[0].agent_unread, -1);
+}
+
+// A read receipt (API.md "read") is told only when it marked something; an agent's read also
+// updates the conversation (the agent side's count), and never says chat.closed again.
+TEST(Events, AReadTellsOnlyWhatItChanged) {
+    using chat::events::Sender;
+    using chat::events::Type;
+    const char* closed = R"({"conversation":{"id":"c1","status":"closed","unread_count":0,)"
+                         R"("assigned_agent":{"id":"a1"}},"marked":%d,"unread":{"customer":2,"agent":0}})";
+    auto answer = [&](int marked) {
+        char buf[512];
+        std::snprintf(buf, sizeof buf, closed, marked);
+        auto v = chat::json::parse(buf);
+        EXPECT_TRUE(v.ok());
+        return std::move(v.value());
+    };
+    EXPECT_TRUE(chat::events::from_read(answer(0), Sender::agent, 5).empty());
+    EXPECT_TRUE(chat::events::from_read(answer(0), Sender::customer, 5).empty());
+    auto agent = chat::events::from_read(answer(2), Sender::agent, 5, "shop");
+    ASSERT_EQ(agent.size(), 2u);
+    EXPECT_EQ(agent[0].type, Type::conversation_updated);
+    EXPECT_EQ(heard_unread(agent[0].json), 2);
+    EXPECT_EQ(heard_unread(agents_copy(agent[0])), 0);
+    EXPECT_EQ(agent[1].type, Type::read);
+    EXPECT_EQ(agent[1].json, chat::events::read("c1", "a1", Sender::agent, 5, "closed", "shop").json);
+    EXPECT_EQ(agent[1].sender, Sender::agent);
+    EXPECT_EQ(agent[1].site, "shop");
+    auto customer = chat::events::from_read(answer(1), Sender::customer, 5);
+    ASSERT_EQ(customer.size(), 1u);
+    EXPECT_EQ(customer[0].type, Type::read);
+    EXPECT_EQ(customer[0].sender, Sender::customer);
+}
+
+}  // namespace

@@ -358,6 +358,43 @@ TEST(WsSession, ReadsRunTheUseCaseAndPublishItsEvent) {
     EXPECT_EQ(a.b.published[0].status, "agent");
 }
 
+// API.md: a Conversation's unread_count is the viewer's. The same event reaches a customer
+// with the customer's count and an agent with the agent side's.
+TEST(WsSession, EachSideHearsAConversationWithItsOwnUnreadCount) {
+    auto ev = chat::events::from_answer(std::string(R"({"conversation":{"id":")") + kConv +
+                                        R"(","status":"agent","unread_count":0,"assigned_agent":{"id":"a1"}},)"
+                                        R"("unread":{"customer":3,"agent":0}})");
+    ASSERT_EQ(ev.size(), 1u);
+    Customer c;
+    c.replay_done(0);
+    c.s->on_event(ev[0]);
+    Agent a("a1", "agent");
+    a.s->on_event(ev[0]);
+    auto unread = [](const std::string& frame) {
+        auto v = chat::json::parse(frame);
+        return v.ok() ? v.value().find("data")->find_int("unread_count").value_or(-1) : -1;
+    };
+    ASSERT_EQ(c.t.texts().size(), 2u);  // the replay's conversation, then this one
+    EXPECT_EQ(unread(c.t.texts()[1]), 3);
+    ASSERT_EQ(a.t.texts().size(), 1u);
+    EXPECT_EQ(unread(a.t.texts()[0]), 0);
+}
+
+// A read frame whose use case marked nothing has no events (events::from_read): nobody hears it.
+TEST(WsSession, AReadThatMarkedNothingIsToldToNobody) {
+    Agent a("a1", "agent");
+    a.s->on_message(text(std::string(R"({"type":"read","conversation_id":")") + kConv + R"(","up_to_seq":3})"), 0);
+    ASSERT_EQ(a.b.reads.size(), 1u);
+    a.b.reads[0].done(chat::Outcome{});
+    EXPECT_TRUE(a.b.published.empty());
+    Customer c;
+    c.replay_done(0);
+    c.s->on_message(text(R"({"type":"read","up_to_seq":7})"), 0);
+    ASSERT_EQ(c.b.reads.size(), 1u);
+    c.b.reads[0].done(chat::Outcome{});
+    EXPECT_TRUE(c.b.published.empty());
+}
+
 TEST(WsSession, AnAgentTypesOnlyWhereItMayWriteAskingOnceForAWhile) {
     Agent a("a1", "agent");
     std::string typing = std::string(R"({"type":"typing","conversation_id":")") + kConv + R"(","typing":true})";

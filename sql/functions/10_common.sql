@@ -110,6 +110,15 @@ BEGIN
 END
 $$;
 
+-- Both sides' unread counts of a conversation, {"customer": n, "agent": m}. A write's answer
+-- carries them beside its conversation (which shows the caller's count) for its realtime
+-- events: each side hears its own (API.md: unread_count is the viewer's; core/src/events.cpp
+-- writes each side's copy). Never sent to a client. No FROM: inlined into its caller.
+CREATE OR REPLACE FUNCTION chat_unread_json(c conversations) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('customer', c.customer_unread, 'agent', c.agent_unread)
+$$;
+
 -- The same Conversation and Message as typed columns, for core to render (core/src/
 -- conversation_json.cpp writes exactly the JSON of chat_conversation_json and chat_message_json
 -- from them: the hot customer post answers these instead of JSON, issue 11). Timestamps are

@@ -97,7 +97,7 @@ BEGIN
 
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'customer'),
-        'messages', out, 'replayed', false);
+        'messages', out, 'replayed', false, 'unread', chat_unread_json(c));
 END
 $$;
 
@@ -120,7 +120,8 @@ BEGIN
         IF FOUND THEN
             RETURN jsonb_build_object(
                 'conversation', chat_conversation_json(c, 'agent'),
-                'messages', jsonb_build_array(chat_message_json(m)), 'replayed', true);
+                'messages', jsonb_build_array(chat_message_json(m)), 'replayed', true,
+                'unread', chat_unread_json(c));
         END IF;
     END IF;
 
@@ -137,7 +138,8 @@ BEGIN
     SELECT * INTO c FROM conversations WHERE id = c.id;
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'agent'),
-        'messages', jsonb_build_array(chat_message_json(m)), 'replayed', false);
+        'messages', jsonb_build_array(chat_message_json(m)), 'replayed', false,
+        'unread', chat_unread_json(c));
 END
 $$;
 
@@ -171,7 +173,7 @@ $$;
 
 -- POST .../read: the customer's messages up to a seq are read. A conversation the agent
 -- cannot see is 404 (as before); one they see but may not write to (the queue, a chat
--- they handled before it was transferred) is 403. {"conversation", "marked"}
+-- they handled before it was transferred) is 403. {"conversation", "marked", "unread"}
 CREATE OR REPLACE FUNCTION chat_agent_read(p_agent uuid, p_role text, p_conv uuid,
     p_up_to int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -193,7 +195,7 @@ BEGIN
         RETURNING * INTO c;
     END IF;
     RETURN jsonb_build_object('conversation', chat_conversation_json(c, 'agent'),
-                              'marked', n);
+                              'marked', n, 'unread', chat_unread_json(c));
 END
 $$;
 
@@ -203,7 +205,8 @@ $$;
 -- answers typed columns, no JSON (issue 11: building it cost Postgres a quarter of its CPU
 -- per post, and core parsing it again): the conversation as chat_conversation_row(c,
 -- 'customer') right after its write, the customer's message and the bot's reply (NULLs when
--- none) as chat_message_row; core renders the API's JSON from them (conversation_json.cpp).
+-- none) as chat_message_row, then the agent side's unread count (c_agent_unread: the events agents
+-- hear carry it; chat_unread_json); core renders the API's JSON from them (conversation_json.cpp).
 -- Every other item answers chat_customer_post's JSON in `answer` and NULL typed columns. At most
 -- 64 items: more subtransactions (the per-item path's) per transaction would overflow
 -- Postgres's per-backend subtransaction cache (the pool sends fewer).
@@ -249,7 +252,8 @@ RETURNS TABLE (answer text, err_state text, err_message text,
                m_created_at bigint, m_read_at bigint,
                r_id uuid, r_conversation_id uuid, r_seq int, r_sender_type text,
                r_sender_agent_id uuid, r_kind text, r_content text, r_metadata text,
-               r_created_at bigint, r_read_at bigint) LANGUAGE plpgsql
+               r_created_at bigint, r_read_at bigint,
+               c_agent_unread int) LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n int := coalesce(cardinality(p_sids), 0);
@@ -368,7 +372,7 @@ BEGIN
     -- array element taken once (OFFSET 0 keeps the subquery: inlined, every column of the
     -- row functions subscripted the array again: about 10 % of the batch's CPU at 32 items)
     RETURN QUERY
-        SELECT nullif(res[o], ''), st[o], msg[o], c.*, m.*, r.*
+        SELECT nullif(res[o], ''), st[o], msg[o], c.*, m.*, r.*, (w.wc).agent_unread
           FROM generate_subscripts(p_sids, 1) o
           CROSS JOIN LATERAL (SELECT w_c[o] AS wc, w_m[o] AS wm, w_r[o] AS wr OFFSET 0) w
           CROSS JOIN LATERAL chat_conversation_row(w.wc, 'customer') c

@@ -309,7 +309,7 @@ BEGIN
     RETURN jsonb_build_object(
         'conversation', chat_conversation_json(c, 'customer'),
         'messages', chat_messages_json(c.id, before, 1000),
-        'assigned', assigned);
+        'assigned', assigned, 'unread', chat_unread_json(c));
 END
 $$;
 
@@ -337,11 +337,13 @@ BEGIN
     END IF;
 
     m := chat_assign_to(c.id, a);
+    SELECT * INTO c FROM conversations WHERE id = c.id;
     RETURN jsonb_build_object(
-        'conversation', chat_agent_conv_json(c.id),
+        'conversation', chat_conversation_json(c, 'agent'),
         'messages', jsonb_build_array(chat_message_json(m)),
         'assigned', jsonb_build_array(jsonb_build_object('conversation_id', c.id,
-                                                         'agent_id', a.id)));
+                                                         'agent_id', a.id)),
+        'unread', chat_unread_json(c));
 END
 $$;
 
@@ -392,11 +394,13 @@ BEGIN
                                            'from_agent_id', c.assigned_agent_id,
                                            'by_agent_id', p_agent), NULL);
     assigned := chat_assign_queue();
+    SELECT * INTO c FROM conversations WHERE id = c.id;
     RETURN jsonb_build_object(
-        'conversation', chat_agent_conv_json(c.id),
+        'conversation', chat_conversation_json(c, 'agent'),
         'messages', chat_messages_json(c.id, before, 1000),
         'assigned', jsonb_build_array(jsonb_build_object('conversation_id', c.id,
-                                                         'agent_id', t.id)) || assigned);
+                                                         'agent_id', t.id)) || assigned,
+        'unread', chat_unread_json(c));
 END
 $$;
 
@@ -464,7 +468,8 @@ BEGIN
         'conversation', chat_conversation_json(c, 'agent'),
         'messages', chat_messages_json(c.id, before, 1000),
         'assigned', assigned,
-        'session_id', c.session_id);
+        'session_id', c.session_id,
+        'unread', chat_unread_json(c));
 END
 $$;
 
@@ -496,10 +501,11 @@ BEGIN
            version = version + 1
      WHERE id = c.id;
     assigned := chat_assign_queue();
+    SELECT * INTO c FROM conversations WHERE id = c.id;
     RETURN jsonb_build_object(
-        'conversation', chat_agent_conv_json(c.id),
+        'conversation', chat_conversation_json(c, 'agent'),
         'messages', jsonb_build_array(chat_message_json(m)),
-        'assigned', assigned);
+        'assigned', assigned, 'unread', chat_unread_json(c));
 END
 $$;
 

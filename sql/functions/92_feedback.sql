@@ -22,7 +22,8 @@ BEGIN
            version = version + 1, updated_at = clock_timestamp()
      WHERE id = c.id
     RETURNING * INTO c;
-    RETURN jsonb_build_object('conversation', chat_conversation_json(c, 'customer'));
+    RETURN jsonb_build_object('conversation', chat_conversation_json(c, 'customer'),
+                              'unread', chat_unread_json(c));
 END
 $$;
 

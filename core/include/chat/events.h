@@ -51,7 +51,12 @@ struct Event {
                                     // queue): a queued one is heard only by its members
     std::string agent_sites;        // agent.presence.changed: the agent's sites, comma-joined
                                     // (from its Agent object): only those sites' sockets hear it
-    std::string json;               // the event as sent to clients
+    std::string json;               // the event as sent to clients (to agents: json_for_agents)
+    // API.md: a Conversation's unread_count is the viewer's. The Conversation of a
+    // conversation.updated or chat.closed is in `json` as the customer sees it; when the agent
+    // side's count differs, it is here and agents hear the event with it (json_for_agents).
+    // -1: agents hear `json` as it is (no Conversation, or the same count).
+    std::int64_t agent_unread = -1;
     // Set for customer writes: the session whose cached conversation the event
     // changes, and the conversation's version after it, so every node can drop
     // an older cached copy. Travels only between nodes, never to clients.
@@ -61,10 +66,17 @@ struct Event {
 
 // The Redis payload of an event: its JSON behind an envelope with the routing
 // facts clients never see ("e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n";
-// "e4\n...<site>\n<department>\n" for a conversation of a department, so nodes not yet
-// upgraded still read every other event). parse() also reads the older "e2" (no site: the
-// default site's) and "e1" (no status) envelopes of nodes not yet upgraded.
+// "e4\n...<site>\n<department>\n" for a conversation of a department; "e5\n...<site>\n<department
+// or nothing>\n<agent_unread>\n" for a Conversation whose agent side's unread_count differs from
+// the customer's; so nodes not yet upgraded still read every other event). parse() also reads the
+// older "e2" (no site: the default site's) and "e1" (no status) envelopes of nodes not yet upgraded.
 std::string encode(const Event& e);
+
+// The event as an agent socket hears it: `json`, or with the agent side's unread_count in its
+// Conversation (agent_unread) written into `scratch` and returned from there. Written where an
+// agent socket hears it, so the write path and workers without agent sockets never pay for it.
+// The one place of the viewer's unread_count in events.
+std::string_view json_for_agents(const Event& e, std::string& scratch) noexcept;
 
 // Whether an agent socket may hear the event (a presence change: when the agent it is about
 // is granted the socket's site): exactly what GET /agent/conversations/{id}
@@ -84,7 +96,9 @@ bool visible_to_agent(const Event& e, std::string_view agent_id, std::string_vie
 // one message.created per message (ascending), then conversation.updated, plus
 // chat.closed when C is closed and agent.assigned when the messages say an agent joined.
 // Their site is the answer's "site" when it has one (chat_conversation_event_json), else
-// `site` (the request's: a use case only ever writes conversations of its site).
+// `site` (the request's: a use case only ever writes conversations of its site). C shows the
+// caller's unread_count; the answer's "unread" ({"customer": n, "agent": m}, chat_unread_json)
+// gives each side its own in the events (Event::agent_unread).
 std::vector<Event> from_answer(std::string_view answer_json, std::string_view site = limits::kSiteDefault) noexcept;
 // The same from an answer already parsed (a use case parses the database answer once).
 std::vector<Event> from_parsed(const json::Value& answer, std::string_view site = limits::kSiteDefault) noexcept;
@@ -102,7 +116,9 @@ std::vector<Event> from_parsed(const json::Value& answer, std::string_view site,
 // written. Same events, byte for byte, as from_parsed of the equivalent answer.
 struct Written {
     std::string_view conversation_id, status, assigned_agent_id, department_id;
-    std::string_view conversation_json, assigned_agent_json;
+    std::string_view conversation_json, assigned_agent_json;  // the customer's Conversation
+    std::int64_t customer_unread = 0;  // its unread_count
+    std::int64_t agent_unread = -1;    // the agent side's (-1: unknown, agents hear the customer's)
     struct Message {
         std::int64_t seq = 0;
         std::string_view json;
@@ -111,6 +127,13 @@ struct Written {
     std::span<const Message> messages;
 };
 std::vector<Event> from_written(const Written& w, std::string_view site) noexcept;
+
+// The events of a read receipt whose answer is {"conversation": C, "marked": n, "unread"}
+// (chat_customer_read, chat_agent_read) by `who`, up to `up_to_seq`: nothing when it marked
+// nothing; else the read event (API.md), and for an agent's read conversation.updated (the
+// agent side's unread_count changed). Never chat.closed: only the close says that.
+std::vector<Event> from_read(const json::Value& answer, Sender who, std::int64_t up_to_seq,
+                             std::string_view site = limits::kSiteDefault) noexcept;
 
 // Conversations a write changed besides its own (the "assigned" and "requeued" lists of
 // sql/functions/50_assignment.sql's answers): their events need a read of each (chat_conversation_event_json).

@@ -2,6 +2,7 @@
 // on purpose: one Service whose use cases share its run/parse helpers; no seam worth a file.
 #include "chat/customer.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -115,10 +116,14 @@ struct TypedPost {
 
 Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, std::string_view site) {
     using conversation_json::Text;
-    if (row.cols() < 0 || static_cast<std::size_t>(row.cols()) != kPostColumns)
+    // A database not yet migrated to 026 answers without c_agent_unread (an upgrade's install
+    // reloads nginx before `chatctl migrate`): the post is answered, and agents hear the
+    // customer's count in its events, as before 026.
+    const auto ncols = static_cast<std::size_t>(std::max(row.cols(), 0));
+    if (ncols != kPostColumns && ncols != kPostAgentUnread)
         return make_error(Errc::internal, "unexpected database answer: " + std::to_string(row.cols()) + " columns");
     std::array<Text, kPostColumns> cols;
-    for (std::size_t i = 0; i < kPostColumns; ++i)
+    for (std::size_t i = 0; i < ncols; ++i)
         if (!row.is_null(static_cast<int>(i))) cols[i] = row.get(static_cast<int>(i));
     const std::span<const Text> all(cols);
     auto c = conversation_json::conversation_from(all.subspan(kPostTypedFirst, conversation_json::kConversationColumns));

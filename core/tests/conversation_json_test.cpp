@@ -403,6 +403,63 @@ TEST_F(PostTest, AnswerSnapshotAndEventsAreByteIdenticalToTheJsonPathInEveryStat
     expect_same_rendering(db());
 }
 
+// An upgrade's install reloads nginx before `chatctl migrate`: until 026 runs, the batch answers
+// without c_agent_unread. The post is still answered (not a 500 for a stored message), the same
+// body as once migrated, and agents hear the customer's count in its events, as before 026.
+TEST_F(PostTest, ADatabaseNotYetMigratedTo026IsAnsweredWithoutTheAgentCount) {
+    struct Restore {
+        Db& d;
+        ~Restore() {
+            d.q("DROP FUNCTION IF EXISTS chat_customer_post_batch(text[], uuid[], text[], text[], text[], "
+                      "jsonb[]); ALTER FUNCTION chat_customer_post_batch_026(text[], uuid[], text[], text[], "
+                      "text[], jsonb[]) RENAME TO chat_customer_post_batch");
+        }
+    };
+    db().q("ALTER FUNCTION chat_customer_post_batch(text[], uuid[], text[], text[], text[], jsonb[]) "
+           "RENAME TO chat_customer_post_batch_026");
+    Restore restore{db()};
+    // the function of before 026: the same columns without the last
+    db().q(R"SQL(DO $do$
+DECLARE cols text; names text;
+BEGIN
+    SELECT string_agg(format('%I %s', a.n, format_type(a.t, NULL)), ', ' ORDER BY a.o),
+           string_agg(format('%I', a.n), ', ' ORDER BY a.o)
+      INTO cols, names
+      FROM pg_proc p,
+           unnest(p.proargnames, p.proallargtypes, p.proargmodes) WITH ORDINALITY AS a(n, t, m, o)
+     WHERE p.proname = 'chat_customer_post_batch_026' AND p.pronamespace = current_schema()::regnamespace
+       AND a.m = 't' AND a.n <> 'c_agent_unread';
+    EXECUTE format('CREATE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[], '
+                   'p_kinds text[], p_contents text[], p_bot_replies text[], p_bot_metadata jsonb[]) '
+                   'RETURNS TABLE (%s) LANGUAGE sql AS $f$ SELECT %s FROM chat_customer_post_batch_026('
+                   'p_sids, p_client_ids, p_kinds, p_contents, p_bot_replies, p_bot_metadata) $f$',
+                   cols, names);
+END
+$do$)SQL");
+    ASSERT_EQ(db().q("SELECT count(*) FROM chat_customer_post_batch(ARRAY[]::text[], ARRAY[]::uuid[], "
+                     "ARRAY[]::text[], ARRAY[]::text[], ARRAY[]::text[], ARRAY[]::jsonb[]) x"),
+              "0");
+    ASSERT_EQ(db().q("SELECT count(*) FROM pg_proc p, unnest(p.proargmodes) m WHERE p.proname = "
+                     "'chat_customer_post_batch' AND p.pronamespace = current_schema()::regnamespace AND m = 't'"),
+              std::to_string(3 + cj::kConversationColumns + 2 * cj::kMessageColumns))
+        << "the stand-in answers the columns of before 026";
+
+    const std::string sid = session("u1", "status = 'agent', queued_at = now(), requested_agent_at = now()");
+    Result<Outcome> r = post(sid, text_body("still answered", "00000000-0000-4000-8000-0000000000c1"));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value().status, 201);
+    EXPECT_EQ(pool_->stats().batches, batches_ + 1) << "the post went through the batch";
+    EXPECT_NE(r.value().body.find("still answered"), std::string::npos) << r.value().body;
+    ASSERT_FALSE(r.value().events.empty());
+    for (const auto& e : r.value().events) EXPECT_EQ(e.agent_unread, -1) << "agents hear the customer's count";
+    // the same client_id again: replayed from what was stored once
+    Result<Outcome> again = post(sid, text_body("still answered", "00000000-0000-4000-8000-0000000000c1"));
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(db().q("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                     "WHERE c.session_id = 'u1' AND m.content = 'still answered'"),
+              "1");
+}
+
 TEST_F(PostTest, ABatchAnswersTypedColumnsOnlyForWhatItWroteSetBased) {
     session("b1", "");
     session("b2", "status = 'closed', closed_at = now()");

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench/post-cpu.sh: where the CPU of a customer post goes, end to end. Against a running stack
+# (make up, same ports) it runs wrk with "$here/post.lua" (64 connections, D seconds, default 15)
+# and prints, per 201 answered: the CPU (user + system, from /proc) of the nginx workers, of this
+# cluster's Postgres backends and of its other processes (checkpointer, WAL writer, autovacuum),
+# of Redis and of wrk itself; the posts per chat_customer_post_batch call (needs track_functions:
+# it is set for the database chat on first use); and the WAL written per post (records, full-page
+# images, bytes: pg_stat_wal). The sessions (N, default 30000, so that chat_rate stays quiet at
+# ~6 000 posts/s) are made once and kept in var/bench-tokens.PORT (FRESH=1 makes them anew).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd -P)"
+# shellcheck source=/dev/null
+source "$here/../scripts/env.sh"
+cd "$here/.."
+PORT=$CHAT_PORT; PGP=$CHAT_PG_PORT
+api="http://127.0.0.1:$PORT/chat/api/v1"
+N=${N:-30000}
+tok="$CHAT_VAR/bench-tokens.$PORT"
+if [ ! -s $tok ] || [ "$(wc -l < $tok)" -lt "$N" ] || [ -n "${FRESH:-}" ]; then
+  : > $tok
+  for chunk in $(seq 1 $((N/3000))); do
+    for k in 0 1 2 3; do
+      ( rc=$(mktemp); { printf 'silent\nshow-error\nfail\nrequest = "POST"\nheader = "Content-Type: application/json"\ndata = "{}"\n'; for ((i=0;i<750;i++)); do printf 'url = "%s/session"\n' "$api"; done; } > $rc; curl -K $rc | jq -r .token > $tok.$k; rm $rc ) &
+    done; wait; cat $tok.[0-3] >> $tok; sleep 3
+  done
+fi
+Q() { PGPASSWORD=chat psql -h 127.0.0.1 -p "$PGP" -U chat chat -qAtX -c "$1"; }
+if [ "$(Q "SELECT current_setting('track_functions')")" != pl ]; then
+    # the calls of the batch function are counted from the next connection on: new ones
+    sock="$PGDATA"   # as scripts/db.sh: the superuser's socket, elsewhere if the path is too long
+    [ "${#sock}" -le 90 ] || sock="/tmp/.nginx-chat-pg-$(printf '%s' "$PGDATA" | sha256sum | cut -c1-12)"
+    chat_superuser_psql() { runuser -u postgres -- psql -h "$sock" -p "$PGP" chat -qAtX "$@"; }
+    chat_superuser_psql -c "ALTER DATABASE chat SET track_functions = 'pl'" >/dev/null
+    echo "post-cpu: track_functions set for database chat; restart nginx (its pool) to count batch calls" >&2
+fi
+snap() {
+  for p in /proc/[0-9]*; do
+    [ -r $p/stat ] || continue
+    c=$(cat $p/cmdline 2>/dev/null | tr '\0' ' ' | cut -c1-60) || continue
+    s=$(awk '{print $14+$15}' $p/stat 2>/dev/null) || continue
+    case "$c" in
+      "nginx: worker"*) k=nginx;;
+      "postgres: chat chat"*) k=pg_backend;;
+      postgres:*walwriter*) k=pg_walwriter;;
+      postgres:*autovacuum*) k=pg_autovac;;
+      postgres:*checkpointer*) k=pg_checkpointer;;
+      postgres:*) k=pg_other;;
+      *redis-server*) k=redis;;
+      *) continue;;
+    esac
+    echo "$k $s"
+  done | awk '{a[$1]+=$2} END{for(k in a) print k, a[k]}'
+}
+export BENCH_TOKENS=$tok BENCH_LUA_DIR="$here" BENCH_THREADS=2
+wrk -t2 -c64 -d3s -s "$here/post.lua" $api/messages >/dev/null
+sleep 0.5
+c0=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch'"); w0=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
+snap > "$CHAT_VAR/cpu0"
+/usr/bin/time -f "wrk_cpu %U %S" wrk -t2 -c64 -d${D:-15}s --latency -s "$here/post.lua" $api/messages > "$CHAT_VAR/wrk.out" 2>"$CHAT_VAR/wrk.time"
+snap > "$CHAT_VAR/cpu1"
+sleep 0.6
+c1=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch'"); w1=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
+grep -E "BENCH" "$CHAT_VAR/wrk.out" | sed 's/socket_errors.*status_201/201/'
+posts=$(grep -o 'status_201=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2)
+hz=$(getconf CLK_TCK)
+join -a2 <(sort "$CHAT_VAR/cpu0") <(sort "$CHAT_VAR/cpu1") | awk -v n=$posts -v hz=$hz 'NF==3{printf "%-16s %7.1f us/post\n", $1, ($3-$2)/hz*1e6/n} NF==2{printf "%-16s %7.1f us/post (new)\n", $1, $2/hz*1e6/n}'
+awk -v n=$posts '/wrk_cpu/{printf "%-16s %7.1f us/post\n","wrk",($2+$3)*1e6/n}' "$CHAT_VAR/wrk.time"
+echo "posts/s $(awk -v n=$posts -v d=$(grep -o 'duration_us=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2) 'BEGIN{printf "%.0f", n/d*1e6}')  per batch call: $(awk -v n=$posts -v a=${c0:-0} -v b=${c1:-0} 'BEGIN{if(b>a) printf "%.1f", n/(b-a); else print "?"}')"
+echo $w0 $w1 | awk -v n=$posts '{printf "wal per post: %.1f records, %.2f fpi, %.0f bytes\n", ($4-$1)/n, ($5-$2)/n, ($6-$3)/n}'

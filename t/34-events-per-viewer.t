@@ -152,6 +152,10 @@ $aws->send_json({ type => 'read', conversation_id => $c2->{id}, up_to_seq => $se
 @heard = until_event($cws2, $c2->{id}, type_is('read'), 'the read frame');
 is($heard[-1]{data}{up_to_seq}, $seq[0], "a read frame that marks a message reaches the customer as a read receipt");
 is($heard[-1]{data}{sender_type}, 'agent', "  the agent's");
+# as the REST read (above): the agents hear the conversation updated with the agent side's count
+my ($upd) = reverse until_event($aws, $c2->{id}, type_is('conversation.updated'), 'the read frame');
+is($upd && $upd->{data}{unread_count}, 1, "  and the agent's socket hears the conversation updated, one message still unread");
+is(agent_unread($c2), 1, '  (as GET says)');
 $aws->send_json({ type => 'read', conversation_id => $c2->{id}, up_to_seq => $seq[0] });    # marks nothing
 $aws->send_json({ type => 'read', conversation_id => $c2->{id}, up_to_seq => $seq[1] });
 @heard = until_event($cws2, $c2->{id}, type_is('read'), 'the second read frame');

@@ -155,32 +155,18 @@ void Session::typing(const std::string& conv, bool on, std::uint64_t now_ms) {
     });
 }
 
-// A read is a committed write: its event is published even if the socket went away meanwhile.
+// A read is a committed write: its events are published even if the socket went away meanwhile.
+// The frame runs the same use case as the REST read (customer::Service::mark_read,
+// agent::Service::read) and publishes exactly what it answered (events::from_read: nothing when
+// it marked nothing; for an agent also conversation.updated with the agent side's unread_count).
 void Session::read(const std::string& conv, std::int64_t up_to_seq) {
     std::string body = R"({"up_to_seq":)" + std::to_string(up_to_seq) + "}";
-    Backend* backend = &backend_;
-    if (!agent_) {
-        backend_.customer_read(principal_, body, site_, [backend](Result<Outcome> res) {
-            if (res.ok()) backend->publish(res.value().events);
-        });
-        return;
-    }
+    auto publish = [backend = &backend_](Result<Outcome> res) {
+        if (res.ok()) backend->publish(res.value().events);
+    };
+    if (!agent_) return backend_.customer_read(principal_, body, site_, std::move(publish));
     // chat_agent_read() refuses conversations the agent may not write to
-    backend_.agent_read(who_, conv, body, [backend, conv, up_to_seq, site = who_.site](Result<Outcome> res) {
-        if (!res.ok()) return;
-        // A read that marked nothing has no events (events::from_read) and is told to nobody.
-        bool marked = false;
-        std::string aid, status;  // the conversation's agent and status, for routing
-        for (const events::Event& e : res.value().events) {
-            if (e.type == events::Type::conversation_updated) {
-                marked = true;
-                aid = e.assigned_agent_id;
-                status = e.status;
-            }
-        }
-        if (!marked) return;
-        backend->publish({events::read(conv, aid, events::Sender::agent, up_to_seq, status, site)});
-    });
+    backend_.agent_read(who_, conv, body, std::move(publish));
 }
 
 // Runs `act` once the agent's write access to a conversation is known: from the short-lived

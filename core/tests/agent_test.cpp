@@ -23,7 +23,7 @@
 #include "chat/limits.h"
 #include "chat/password.h"
 #include "chat/pg_pool.h"
-#include "run_program.h"
+#include "test_schema.h"
 #include "chat/token.h"
 
 namespace {
@@ -131,40 +131,14 @@ std::string g_error;      // set-up failure
 class AgentTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        const char* env = std::getenv("CHAT_TEST_PG");
-        if (!env || !*env) {
-            g_error = "CHAT_TEST_PG is not set; it must hold a conninfo for a test Postgres "
-                      "(e.g. \"host=127.0.0.1 port=55480 dbname=postgres user=postgres\")";
-            return;
-        }
-        auto r = chat::pg::resolve_conninfo(env);
-        std::string base = r.ok() ? r.value() : std::string(env);
-        // A fresh schema per run: the CI role may create schemas but not databases.
-        std::string schema = "chat_test_" + std::to_string(::getpid());
-        Db admin(base);
-        if (!admin.ok()) {
-            g_error = "cannot connect: " + admin.error();
-            return;
-        }
-        std::string e = admin.q("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
-        if (e.rfind("ERROR", 0) == 0) {
-            g_error = e;
-            return;
-        }
-        g_conninfo = base + " options='-c search_path=" + schema + "'";
-        // the schema gets exactly what `make migrate` applies: chatctl migrate itself
-        g_error = chat::testing::chatctl_migrate(g_conninfo);
+        auto schema = chat::testing::create_test_schema("chat_test");
+        g_conninfo = schema.conninfo;
+        g_error = schema.error;
         if (!g_error.empty()) return;
         std::byte salt[chat::password::kSaltBytes] = {std::byte{1}, std::byte{2}};
         g_hash = chat::password::hash(kPassword, salt);
     }
-    static void TearDownTestSuite() {
-        const char* env = std::getenv("CHAT_TEST_PG");
-        if (!env || !*env) return;
-        auto r = chat::pg::resolve_conninfo(env);
-        Db admin(r.ok() ? r.value() : std::string(env));
-        admin.q("DROP SCHEMA IF EXISTS chat_test_" + std::to_string(::getpid()) + " CASCADE");
-    }
+    static void TearDownTestSuite() { chat::testing::drop_test_schema("chat_test"); }
 
     void SetUp() override {
         ASSERT_TRUE(g_error.empty()) << g_error;

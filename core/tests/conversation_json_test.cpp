@@ -14,7 +14,7 @@
 #include "chat/events.h"
 #include "chat/json.h"
 #include "chat/pg_pool.h"
-#include "run_program.h"
+#include "test_schema.h"
 
 namespace {
 
@@ -150,30 +150,11 @@ const std::string kTricky = "say \"hi\" \\ back\n\ttab \x01 </script> & caf\xc3\
 class ConversationJsonDb : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        const char* env = std::getenv("CHAT_TEST_PG");
-        if (!env || !*env) {
-            g_error = "CHAT_TEST_PG is not set; it must hold a conninfo for a test Postgres";
-            return;
-        }
-        auto r = chat::pg::resolve_conninfo(env);
-        std::string base = r.ok() ? r.value() : std::string(env);
-        std::string schema = "chat_cjtest_" + std::to_string(::getpid());
-        Db admin(base);
-        if (!admin.ok()) {
-            g_error = "cannot connect: " + admin.error();
-            return;
-        }
-        admin.q("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
-        g_conninfo = base + " options='-c search_path=" + schema + "'";
-        g_error = chat::testing::chatctl_migrate(g_conninfo);
+        auto schema = chat::testing::create_test_schema("chat_cjtest");
+        g_conninfo = schema.conninfo;
+        g_error = schema.error;
     }
-    static void TearDownTestSuite() {
-        const char* env = std::getenv("CHAT_TEST_PG");
-        if (!env || !*env) return;
-        auto r = chat::pg::resolve_conninfo(env);
-        Db admin(r.ok() ? r.value() : std::string(env));
-        admin.q("DROP SCHEMA IF EXISTS chat_cjtest_" + std::to_string(::getpid()) + " CASCADE");
-    }
+    static void TearDownTestSuite() { chat::testing::drop_test_schema("chat_cjtest"); }
 
     void SetUp() override {
         ASSERT_TRUE(g_error.empty()) << g_error;

@@ -349,8 +349,8 @@ TEST(WsSession, ReadsRunTheUseCaseAndPublishItsEvent) {
     a.s->on_message(text(std::string(R"({"type":"read","conversation_id":")") + kConv + R"(","up_to_seq":3})"), 0);
     ASSERT_EQ(a.b.reads.size(), 1u);
     EXPECT_EQ(a.b.reads[0].conv, kConv);
-    chat::Outcome done;
-    done.events = conversation(kConv, "agent", "a1", 3, 3);
+    chat::Outcome done;  // what the use case answered (an agent's whole read: the next test)
+    done.events.push_back(chat::events::read(kConv, "a1", Sender::agent, 3, "agent"));
     a.s.reset();  // a committed read is heard even if its socket went away
     a.b.reads[0].done(done);
     ASSERT_EQ(a.b.published.size(), 1u);
@@ -378,6 +378,37 @@ TEST(WsSession, EachSideHearsAConversationWithItsOwnUnreadCount) {
     EXPECT_EQ(unread(c.t.texts()[1]), 3);
     ASSERT_EQ(a.t.texts().size(), 1u);
     EXPECT_EQ(unread(a.t.texts()[0]), 0);
+}
+
+// API.md: an agent's read frame is the REST read (POST /agent/conversations/{id}/read): its
+// socket publishes all the use case answered, in order: conversation.updated with the agent
+// side's unread_count (agents' lists show it) and the department, then the read receipt.
+TEST(WsSession, AnAgentsReadFramePublishesWhatTheRestReadPublishes) {
+    auto answer = chat::json::parse(std::string(R"({"conversation":{"id":")") + kConv +
+                                    R"(","status":"agent","unread_count":2,"assigned_agent":{"id":"a1"},)"
+                                    R"("department":{"id":"d1","name":"Orders"}},"marked":1,)"
+                                    R"("unread":{"customer":2,"agent":1}})");
+    ASSERT_TRUE(answer.ok());
+    chat::Outcome done;  // what agent::Service::read answers the REST read
+    done.status = 204;
+    done.events = chat::events::from_read(answer.value(), Sender::agent, 3);
+    ASSERT_EQ(done.events.size(), 2u);
+    Agent a("a1", "agent");
+    a.s->on_message(text(std::string(R"({"type":"read","conversation_id":")") + kConv + R"(","up_to_seq":3})"), 0);
+    ASSERT_EQ(a.b.reads.size(), 1u);
+    EXPECT_EQ(a.b.reads[0].conv, kConv);
+    EXPECT_EQ(a.b.reads[0].body, R"({"up_to_seq":3})");
+    a.b.reads[0].done(done);
+    ASSERT_EQ(a.b.published.size(), 2u);
+    EXPECT_EQ(a.b.published[0].type, chat::events::Type::conversation_updated);
+    EXPECT_EQ(a.b.published[0].json, done.events[0].json);
+    std::string scratch;
+    auto v = chat::json::parse(chat::events::json_for_agents(a.b.published[0], scratch));
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v.value().find("data")->find_int("unread_count"), 1) << "the agent side's count";
+    EXPECT_EQ(a.b.published[1].type, chat::events::Type::read);
+    EXPECT_EQ(a.b.published[1].json, done.events[1].json);
+    EXPECT_EQ(a.b.published[1].department_id, "d1") << "the read is routed by its department too";
 }
 
 // A read frame whose use case marked nothing has no events (events::from_read): nobody hears it.

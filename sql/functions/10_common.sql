@@ -225,9 +225,3 @@ CREATE OR REPLACE FUNCTION chat_agent_on_site(a agents, p_site text) RETURNS boo
 LANGUAGE sql STABLE AS $$
     SELECT p_site = ANY (a.sites)
 $$;
-
--- A conversation as the agent API shows it.
-CREATE OR REPLACE FUNCTION chat_agent_conv_json(p_conv uuid) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT chat_conversation_json(c, 'agent') FROM conversations c WHERE c.id = p_conv
-$$;

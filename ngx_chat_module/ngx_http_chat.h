@@ -398,6 +398,8 @@ ngx_int_t ngx_http_chat_init_process(ngx_cycle_t *cycle);
 void ngx_http_chat_exit_process(ngx_cycle_t *cycle);
 void ngx_http_chat_publish(const std::vector<chat::events::Event> &events)
     noexcept;
+void ngx_http_chat_publish(std::vector<chat::events::Event> &&events)
+    noexcept;
 void ngx_http_chat_publish_side_effects(const std::vector<std::string> &ids)
     noexcept;
 

@@ -5,6 +5,8 @@
  * the database answer again.
  */
 
+#include <utility>
+
 #include "ngx_http_chat.h"
 #include "ngx_http_chat_cache.h"
 
@@ -15,10 +17,11 @@
  * The effects of a committed write on this node and beyond: the cache, the
  * events, the side effects. Applied even when the request that asked is
  * gone: the write is committed, and the other side must hear about it.
+ * The events are handed on (the answer sent after does not read them).
  */
 static void
 ngx_http_chat_outcome_effects(ngx_http_chat_main_conf_t *cmcf,
-    const chat::Outcome &o) noexcept
+    chat::Outcome &o) noexcept
 {
     if (cmcf->zone) {
         switch (o.cache.kind) {
@@ -38,7 +41,7 @@ ngx_http_chat_outcome_effects(ngx_http_chat_main_conf_t *cmcf,
         }
     }
 
-    ngx_http_chat_publish(o.events);
+    ngx_http_chat_publish(std::move(o.events));
     ngx_http_chat_publish_side_effects(o.side_effects);
 }
 

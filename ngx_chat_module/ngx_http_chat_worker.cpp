@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "chat/agent.h"
 #include "chat/bus.h"
@@ -158,6 +159,22 @@ ngx_http_chat_publish(const std::vector<chat::events::Event> &events) noexcept
             ngx_http_chat_dispatch(e);
         }
     }
+}
+
+
+/* the same, the events taken: the bus keeps them without a copy */
+void
+ngx_http_chat_publish(std::vector<chat::events::Event> &&events) noexcept
+{
+    ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
+
+    if (w && w->bus) {
+        w->bus->publish(std::move(events));
+        return;
+    }
+
+    ngx_http_chat_publish(static_cast<const std::vector<chat::events::Event> &>(
+                              events));
 }
 
 

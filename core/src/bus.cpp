@@ -2,6 +2,7 @@
 #include "chat/bus.h"
 
 #include <limits>
+#include <utility>
 
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
@@ -32,28 +33,40 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
 
     void publish(std::span<const events::Event> events) noexcept {
         try {
-            for (const events::Event& e : events) {
-                if (e.json.empty()) continue;
-
-                if (redis && redis->connected()) {
-                    // Every worker hears it back through its subscription, this one
-                    // too; if it never reached Redis, this worker's sockets still do.
-                    redis->command({"PUBLISH", channel_of(e), events::encode(e)},
-                                   [weak = weak_from_this(), copy = e](Result<redis::Reply> res) {
-                                       auto self = weak.lock();
-                                       if (self && !res.ok()) self->sink.dispatch(copy);
-                                   });
-                    continue;
-                }
-
-                sink.dispatch(e);
-                // Redis configured but down: the node's other workers miss it; their
-                // sockets resume from Postgres once the subscription is back.
-                if (!redis) sink.share(e);
-            }
+            for (const events::Event& e : events) publish_one(e);
         } catch (const std::exception& x) {
             fail(std::string("publishing an event failed: ") + x.what());
         }
+    }
+
+    void publish(std::vector<events::Event>&& events) noexcept {
+        try {
+            for (events::Event& e : events) publish_one(std::move(e));
+        } catch (const std::exception& x) {
+            fail(std::string("publishing an event failed: ") + x.what());
+        }
+    }
+
+    // E: const events::Event& (copied into the PUBLISH's callback) or events::Event (moved there).
+    template <class E>
+    void publish_one(E&& e) {
+        if (e.json.empty()) return;
+
+        if (redis && redis->connected()) {
+            // Every worker hears it back through its subscription, this one
+            // too; if it never reached Redis, this worker's sockets still do.
+            std::vector<std::string> argv{"PUBLISH", channel_of(e), events::encode(e)};
+            redis->command(std::move(argv), [weak = weak_from_this(), copy = std::forward<E>(e)](Result<redis::Reply> res) {
+                auto self = weak.lock();
+                if (self && !res.ok()) self->sink.dispatch(copy);
+            });
+            return;
+        }
+
+        sink.dispatch(e);
+        // Redis configured but down: the node's other workers miss it; their
+        // sockets resume from Postgres once the subscription is back.
+        if (!redis) sink.share(e);
     }
 
     void publish_side_effects(std::span<const std::string> ids) noexcept {
@@ -80,6 +93,8 @@ Bus::Bus(Sink& sink, pg::Pool* pg, redis::Client* redis, Report report)
 Bus::~Bus() = default;
 
 void Bus::publish(std::span<const events::Event> events) noexcept { impl_->publish(events); }
+
+void Bus::publish(std::vector<events::Event>&& events) noexcept { impl_->publish(std::move(events)); }
 
 void Bus::publish_side_effects(std::span<const std::string> conversation_ids) noexcept {
     impl_->publish_side_effects(conversation_ids);

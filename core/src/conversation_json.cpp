@@ -1,6 +1,7 @@
 // The API's Conversation and Message JSON written from typed columns, in jsonb's key order with core's escaping.
 #include "chat/conversation_json.h"
 
+#include <array>
 #include <charconv>
 #include <system_error>
 
@@ -13,7 +14,16 @@ namespace {
 // Floor division: timestamps before 1970 still split into a day and a time of day.
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
-void append_digits(std::string& out, std::int64_t v, int width) {
+// A timestamp's characters, on the stack (at most 32 with quotes: any int64 of ms), then
+// appended at once: no allocation and no string call per character.
+struct Chars {
+    std::array<char, 48> buf{};
+    std::size_t n = 0;
+    void put(char c) { buf[n++] = c; }
+    std::string_view view() const { return {buf.data(), n}; }
+};
+
+void append_digits(Chars& out, std::int64_t v, int width) {
     char buf[24];
     int n = 0;
     bool neg = v < 0;
@@ -23,9 +33,11 @@ void append_digits(std::string& out, std::int64_t v, int width) {
         u /= 10;
     } while (u != 0);
     while (n < width) buf[n++] = '0';
-    if (neg) out += '-';
-    while (n > 0) out += buf[--n];
+    if (neg) out.put('-');
+    while (n > 0) out.put(buf[--n]);
 }
+
+void put_timestamp(Chars& out, std::int64_t ms);
 
 // A timestamp (or null), as chat_ts writes it.
 void timestamp(json::Writer& w, const Int& ms) {
@@ -33,12 +45,11 @@ void timestamp(json::Writer& w, const Int& ms) {
         w.null();
         return;
     }
-    std::string s;
-    s.reserve(26);
-    s += '"';
-    append_timestamp(s, *ms);
-    s += '"';
-    w.raw(s);
+    Chars s;
+    s.put('"');
+    put_timestamp(s, *ms);
+    s.put('"');
+    w.raw(s.view());
 }
 
 void text(json::Writer& w, const Text& t) {
@@ -140,7 +151,9 @@ Result<Message> message_from(std::span<const Text> cols) {
     return m;
 }
 
-void append_timestamp(std::string& out, std::int64_t ms) {
+namespace {
+
+void put_timestamp(Chars& out, std::int64_t ms) {
     // the civil date of a day count (Howard Hinnant's days_from_civil, inverted)
     const std::int64_t secs = floor_div(ms, 1000);
     const std::int64_t days = floor_div(secs, 86400);
@@ -155,19 +168,27 @@ void append_timestamp(std::string& out, std::int64_t ms) {
     const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
     const std::int64_t y = yoe + era * 400 + (m <= 2);
     append_digits(out, y, 4);
-    out += '-';
+    out.put('-');
     append_digits(out, m, 2);
-    out += '-';
+    out.put('-');
     append_digits(out, d, 2);
-    out += 'T';
+    out.put('T');
     append_digits(out, sod / 3600, 2);
-    out += ':';
+    out.put(':');
     append_digits(out, sod / 60 % 60, 2);
-    out += ':';
+    out.put(':');
     append_digits(out, sod % 60, 2);
-    out += '.';
+    out.put('.');
     append_digits(out, ms - secs * 1000, 3);
-    out += 'Z';
+    out.put('Z');
+}
+
+}  // namespace
+
+void append_timestamp(std::string& out, std::int64_t ms) {
+    Chars s;
+    put_timestamp(s, ms);
+    out.append(s.view());
 }
 
 std::string render_agent(const Conversation& c) {

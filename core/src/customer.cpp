@@ -345,6 +345,9 @@ void Service::run(std::string sql, std::vector<std::optional<std::string>> param
 
 std::string Service::render_conversation(std::string_view conversation_json, std::span<const CachedMessage> messages) {
     std::string out;
+    std::size_t size = 40 + conversation_json.size();  // the keys and brackets around them
+    for (const auto& m : messages) size += m.json.size() + 1;
+    out.reserve(size);
     json::Writer w(out);
     w.begin_object();
     w.key("conversation").raw(conversation_json);
@@ -555,10 +558,18 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             a.cache_snapshot(std::move(s));
             return a;
         };
-        std::vector<pg::Param> item{sid, std::move(client_id.value()), kind, content, bot, bot_meta};
-        pg_.query_batched(post_batch, item,
+        std::vector<pg::Param> item;
+        item.reserve(6);
+        item.emplace_back(sid);
+        item.emplace_back(std::move(client_id.value()));
+        item.emplace_back(std::move(kind));
+        item.emplace_back(std::move(content));
+        item.emplace_back(std::move(bot));
+        item.emplace_back(std::move(bot_meta));
+        std::vector<pg::Param> alone = item;  // the item again, should it be posted on its own
+        pg_.query_batched(post_batch, std::move(item),
                           [this, make = std::move(make), make_typed = std::move(make_typed), done,
-                           item](Result<pg::BatchRow> r) mutable {
+                           item = std::move(alone)](Result<pg::BatchRow> r) mutable {
                               if (!r.ok() && gave_up_waiting(r.error())) {
                                   // its row was locked for over 50 ms while the batch held others:
                                   // posted again on its own, holding that one lock (no cycle)

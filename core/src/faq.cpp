@@ -412,12 +412,13 @@ std::vector<std::string> Matcher::terms(std::string_view text, bool correct_typo
     };
     std::vector<bool> used(ws.size(), false);
     std::vector<std::string> out;
+    std::string concept_key;  // "=" and a word's concept: the key of patterns that start with any word of it
     for (std::size_t i = 0; i < ws.size(); i++) {
         if (used[i]) continue;
         // The longest pattern starting here: phrases first, then pairs.
         const Pattern* best = nullptr;
         std::size_t best_end = 0;  // for a pair: the second word's index
-        auto try_key = [&](const std::string& key) {
+        auto try_key = [&](std::string_view key) {
             auto it = patterns_.find(key);
             if (it == patterns_.end()) return;
             for (const Pattern& p : it->second) {
@@ -445,7 +446,8 @@ std::vector<std::string> Matcher::terms(std::string_view text, bool correct_typo
         try_key(st[i]);
         if (auto it = classes_.find(st[i]); it != classes_.end())
             for (const std::string& c : it->second) try_key(c);
-        try_key('=' + canon[i]);
+        concept_key.assign(1, '=').append(canon[i]);
+        try_key(concept_key);
         if (best) {
             out.push_back(best->concept_);
             if (best->pair) used[best_end] = true;
@@ -573,21 +575,26 @@ std::optional<Matcher::Match> Matcher::match(std::string_view text) const noexce
     try {
         if (entries_.empty() || lengths_.size() != entries_.size()) return std::nullopt;
         const std::vector<std::string> ts = terms(text, true);
-        std::vector<std::string> query;
+        // The query's unigrams and bigrams that the index has, each once, in the order of
+        // their text (the order the scores add up in): looked up without a string each.
+        std::vector<const Map<Term>::value_type*> query;
+        query.reserve(2 * ts.size());
+        std::string bigram;
         for (std::size_t i = 0; i < ts.size(); i++) {
-            query.push_back(ts[i]);
-            if (i + 1 < ts.size()) query.push_back(ts[i] + ' ' + ts[i + 1]);
+            if (auto it = index_.find(std::string_view(ts[i])); it != index_.end()) query.push_back(&*it);
+            if (i + 1 < ts.size()) {
+                bigram.assign(ts[i]).append(1, ' ').append(ts[i + 1]);
+                if (auto it = index_.find(std::string_view(bigram)); it != index_.end()) query.push_back(&*it);
+            }
         }
-        std::sort(query.begin(), query.end());
+        std::sort(query.begin(), query.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
         query.erase(std::unique(query.begin(), query.end()), query.end());
 
         // BM25 per entry, topic and intent terms apart: intent terms count
         // only where a topic term matched.
         std::vector<double> topic(entries_.size(), 0.0), intent(entries_.size(), 0.0);
-        for (const std::string& t : query) {
-            auto it = index_.find(t);
-            if (it == index_.end()) continue;
-            const Term& term = it->second;
+        for (const auto* found : query) {
+            const Term& term = found->second;
             for (const Posting& p : term.postings) {
                 const double norm = kK1 * (1 - kB + kB * lengths_[p.doc] / avg_length_);
                 (term.weak ? intent : topic)[p.doc] += term.idf * p.tf * (kK1 + 1) / (p.tf + norm);

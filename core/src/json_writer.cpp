@@ -2,6 +2,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
@@ -31,14 +32,56 @@ constexpr auto kPlain = [] {
     return t;
 }();
 
+// Whether any of the 8 bytes of x is not plain (kPlain): 8 bytes tested at once.
+bool any_not_plain(std::uint64_t x) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101, kHigh = 0x8080808080808080;
+    // a byte of v is 0 (exactly: a byte above one that is 0 may be flagged too, never one alone)
+    const auto zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+    return ((x & kHigh) |                                   // 0x80 and up
+            ((x - kOnes * 0x20) & ~x & kHigh) |             // below 0x20
+            zero((x ^ (kOnes * '"')) & ~(kOnes * 0x04)) |  // " and & (0x22, 0x26)
+            zero((x ^ (kOnes * '<')) & ~(kOnes * 0x02)) |  // < and > (0x3c, 0x3e)
+            zero(x ^ (kOnes * '\\'))) != 0;
+}
+
+// The end of the run of plain bytes of s from pos.
+std::size_t plain_end(std::string_view s, std::size_t pos) {
+    for (std::uint64_t x; pos + 8 <= s.size(); pos += 8) {
+        std::memcpy(&x, s.data() + pos, 8);
+        if (any_not_plain(x)) break;
+    }
+    while (pos < s.size() && kPlain[static_cast<unsigned char>(s[pos])]) pos++;
+    return pos;
+}
+
+// `lead` (if not 0), s quoted, then `trail` (if not 0): a short plain s (a key, most values)
+// in one append.
+void quoted_between(std::string& out, char lead, std::string_view s, char trail) {
+    constexpr std::size_t kShort = 64;
+    if (s.size() <= kShort && plain_end(s, 0) == s.size()) {
+        char buf[kShort + 4];
+        std::size_t n = 0;
+        if (lead) buf[n++] = lead;
+        buf[n++] = '"';
+        if (!s.empty()) std::memcpy(buf + n, s.data(), s.size());
+        n += s.size();
+        buf[n++] = '"';
+        if (trail) buf[n++] = trail;
+        out.append(buf, n);
+        return;
+    }
+    if (lead) out.push_back(lead);
+    append_quoted(out, s);
+    if (trail) out.push_back(trail);
+}
+
 }  // namespace
 
 void append_quoted(std::string& out, std::string_view s) {
     out.push_back('"');
     std::size_t pos = 0;
     while (pos < s.size()) {
-        std::size_t end = pos;
-        while (end < s.size() && kPlain[static_cast<unsigned char>(s[end])]) end++;
+        const std::size_t end = plain_end(s, pos);
         if (end > pos) {
             out.append(s.data() + pos, end - pos);
             pos = end;
@@ -83,17 +126,16 @@ bool Writer::before_value() noexcept {
         done_ = true;
         return true;
     }
-    switch (stack_.back()) {
+    switch (top()) {
     case Frame::object_key: ok_ = false; return false;  // value without a key
-    case Frame::object_value: stack_.back() = Frame::object_key; return true;
+    case Frame::object_value: set_top(Frame::object_key); return true;
     case Frame::array:
         try {
-            if (has_items_.back()) out_.push_back(',');
+            if (had_items()) out_.push_back(',');
         } catch (...) {
             ok_ = false;
             return false;
         }
-        has_items_.back() = true;
         return true;
     }
     return false;
@@ -103,8 +145,7 @@ Writer& Writer::begin_object() noexcept {
     if (!before_value()) return *this;
     try {
         out_.push_back('{');
-        stack_.push_back(Frame::object_key);
-        has_items_.push_back(false);
+        stack_.push_back(static_cast<char>(Frame::object_key));
     } catch (...) {
         ok_ = false;
     }
@@ -113,7 +154,7 @@ Writer& Writer::begin_object() noexcept {
 
 Writer& Writer::end_object() noexcept {
     if (!ok_) return *this;
-    if (stack_.empty() || stack_.back() != Frame::object_key) {
+    if (stack_.empty() || top() != Frame::object_key) {
         ok_ = false;
         return *this;
     }
@@ -123,7 +164,6 @@ Writer& Writer::end_object() noexcept {
         ok_ = false;
     }
     stack_.pop_back();
-    has_items_.pop_back();
     return *this;
 }
 
@@ -131,8 +171,7 @@ Writer& Writer::begin_array() noexcept {
     if (!before_value()) return *this;
     try {
         out_.push_back('[');
-        stack_.push_back(Frame::array);
-        has_items_.push_back(false);
+        stack_.push_back(static_cast<char>(Frame::array));
     } catch (...) {
         ok_ = false;
     }
@@ -141,7 +180,7 @@ Writer& Writer::begin_array() noexcept {
 
 Writer& Writer::end_array() noexcept {
     if (!ok_) return *this;
-    if (stack_.empty() || stack_.back() != Frame::array) {
+    if (stack_.empty() || top() != Frame::array) {
         ok_ = false;
         return *this;
     }
@@ -151,32 +190,28 @@ Writer& Writer::end_array() noexcept {
         ok_ = false;
     }
     stack_.pop_back();
-    has_items_.pop_back();
     return *this;
 }
 
 Writer& Writer::key(std::string_view k) noexcept {
     if (!ok_) return *this;
-    if (stack_.empty() || stack_.back() != Frame::object_key) {
+    if (stack_.empty() || top() != Frame::object_key) {
         ok_ = false;
         return *this;
     }
     try {
-        if (has_items_.back()) out_.push_back(',');
-        has_items_.back() = true;
-        append_quoted(out_, k);
-        out_.push_back(':');
+        quoted_between(out_, had_items() ? ',' : '\0', k, ':');
     } catch (...) {
         ok_ = false;
     }
-    stack_.back() = Frame::object_value;
+    set_top(Frame::object_value);
     return *this;
 }
 
 Writer& Writer::string(std::string_view s) noexcept {
     if (!before_value()) return *this;
     try {
-        append_quoted(out_, s);
+        quoted_between(out_, '\0', s, '\0');
     } catch (...) {
         ok_ = false;
     }

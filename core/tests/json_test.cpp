@@ -323,6 +323,66 @@ TEST(JsonWriter, ReplacesInvalidUtf8AndNonFiniteNumbers) {
     EXPECT_TRUE(parse(out).ok());
 }
 
+// The frames live in a string: nesting past its inline 15 bytes keeps every comma and check.
+TEST(JsonWriter, DeepNestingKeepsCommasAndChecks) {
+    std::string out, want;
+    Writer w(out);
+    for (int i = 0; i < 40; i++) {
+        w.begin_array().number(i).begin_object().key("k").number(i).key("v");
+        want += "[" + std::to_string(i) + ",{\"k\":" + std::to_string(i) + ",\"v\":";
+    }
+    w.null();
+    want += "null";
+    for (int i = 0; i < 40; i++) {
+        w.end_object().string("after").end_array();
+        want += "},\"after\"]";
+    }
+    EXPECT_TRUE(w.complete());
+    EXPECT_EQ(out, want);
+    w.end_array();
+    EXPECT_FALSE(w.ok()) << "closing past the top level is misuse";
+}
+
+// Plain runs are scanned 8 bytes at a time: every special byte is caught at every offset, in
+// short strings (written at once with their quotes) and long ones.
+TEST(JsonWriter, EscapesEverySpecialByteAtEveryOffset) {
+    const std::string specials = std::string("\"\\<>&\x01\x1f\x7f") + '\0' + "\xC3\xA9";
+    for (std::size_t len : {std::size_t{7}, std::size_t{20}, std::size_t{64}, std::size_t{65}, std::size_t{100}}) {
+        for (std::size_t at = 0; at < len; at++) {
+            for (char c : specials) {
+                std::string text(len, 'a');
+                text[at] = c;
+                std::string want = "\"";
+                for (std::size_t i = 0; i < text.size(); i++) {
+                    const auto u = static_cast<unsigned char>(text[i]);
+                    if (u == 0xC3 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xA9) {
+                        want += text.substr(i, 2);
+                        i++;
+                    } else if (u >= 0x80) {
+                        want += "\\ufffd";  // a lone byte of a two-byte sequence
+                    } else if (c == text[i] && (u < 0x20 || c == '<' || c == '>' || c == '&')) {
+                        static constexpr char kHex[] = "0123456789abcdef";
+                        want += std::string("\\u00") + kHex[u >> 4] + kHex[u & 15];
+                    } else if (c == text[i] && (c == '"' || c == '\\')) {
+                        want += std::string("\\") + c;
+                    } else {
+                        want += text[i];
+                    }
+                }
+                want += "\"";
+                std::string out;
+                Writer w(out);
+                w.string(text);
+                ASSERT_EQ(out, want) << "length " << len << ", byte " << static_cast<int>(c) << " at " << at;
+                std::string keyed;
+                Writer k(keyed);
+                k.begin_object().key(text).number(1).key(text).null().end_object();
+                ASSERT_EQ(keyed, "{" + want + ":1," + want + ":null}") << "length " << len << " at " << at;
+            }
+        }
+    }
+}
+
 TEST(JsonWriter, ReportsMisuse) {
     {
         std::string out;

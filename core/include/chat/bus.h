@@ -81,6 +81,8 @@ public:
 
     // Publishes the events in order; events without JSON are skipped.
     void publish(std::span<const events::Event> events) noexcept;
+    // The same, taking the events: a PUBLISH's callback keeps its event without a copy.
+    void publish(std::vector<events::Event>&& events) noexcept;
     // Conversations a write changed besides its own (events::side_effects): each is read
     // once (chat_conversation_event_json) and its events published, so that waiting
     // customers hear at once that an agent took them or that they were requeued.

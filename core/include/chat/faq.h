@@ -46,6 +46,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -89,6 +90,17 @@ public:
     static constexpr double kThreshold = 2.5;
 
 private:
+    // Tables looked up by a string_view too (a post's words and bigrams need no string each).
+    // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, as it does
+    // for std::hash<std::string>, instead of hashing keys again while it walks a bucket.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    template <class V>
+    using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
+    using Set = std::unordered_set<std::string, Hash, std::equal_to<>>;
+
     struct Doc {
         std::unordered_map<std::string, double> tf;
         double length = 0;
@@ -117,14 +129,14 @@ private:
     bool is_weak(const std::string& term) const;
 
     // Analysis tables, built once from the constant lists in faq.cpp.
-    std::unordered_map<std::string, std::string> synonyms_;  // word or its stem -> concept
-    std::unordered_map<std::string, std::vector<Pattern>> patterns_;  // by the stem of the first word
-    std::unordered_map<std::string, std::vector<std::string>> classes_;  // stem -> classes ("@country")
-    std::unordered_set<std::string> stop_words_;
-    std::unordered_set<std::string> weak_;
+    Map<std::string> synonyms_;             // word or its stem -> concept
+    Map<std::vector<Pattern>> patterns_;    // by the stem of the first word
+    Map<std::vector<std::string>> classes_;  // stem -> classes ("@country")
+    Set stop_words_;
+    Set weak_;
 
     std::vector<Entry> entries_;
-    std::unordered_map<std::string, Term> index_;  // term -> idf and the entries containing it
+    Map<Term> index_;                       // term -> idf and the entries containing it
     std::vector<double> lengths_;                  // per entry, for BM25's length norm
     struct VocabWord {
         std::string word;

@@ -162,13 +162,23 @@ public:
     bool complete() const noexcept { return ok_ && done_ && stack_.empty(); }
 
 private:
-    enum class Frame : unsigned char { object_key, object_value, array };
+    enum class Frame : char { object_key, object_value, array };
+    // A frame's byte in stack_ also holds whether its container has a member or element yet.
+    static constexpr char kHasItems = 4;
     bool before_value() noexcept;
+    Frame top() const noexcept { return static_cast<Frame>(stack_.back() & ~kHasItems); }
+    void set_top(Frame f) noexcept { stack_.back() = static_cast<char>((stack_.back() & kHasItems) | static_cast<char>(f)); }
+    // Whether the innermost container has an item already; marks it as having one.
+    bool had_items() noexcept {
+        const bool had = (stack_.back() & kHasItems) != 0;
+        stack_.back() = static_cast<char>(stack_.back() | kHasItems);
+        return had;
+    }
     void value_rec(const Value& v);
 
     std::string& out_;
-    std::vector<Frame> stack_;
-    std::vector<bool> has_items_;
+    // One byte per open container (a string: up to 15 levels need no allocation).
+    std::string stack_;
     bool ok_ = true;
     bool done_ = false;
 };

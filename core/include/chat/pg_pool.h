@@ -50,7 +50,7 @@ struct PoolConfig {
     // A request waiting for a free connection longer than this fails with unavailable.
     std::uint64_t queue_timeout_ms = 1000;
     // Batched items of a kind whose batch is in flight wait for it (see BatchKind) at most
-    // until that batch is this old; then they take an idle connection.
+    // until that batch is this old; then they take an idle connection. 0: they never wait for it.
     std::uint64_t batch_hold_ms = 10;
     // Reconnect delay after a failed attempt: exponential from min to max, with jitter.
     std::uint64_t backoff_min_ms = 100, backoff_max_ms = 2000;

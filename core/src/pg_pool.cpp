@@ -177,6 +177,7 @@ private:
         // The kind of the batch in flight on this connection (nullptr: none), and when it was sent.
         const BatchKind* batch_kind = nullptr;
         std::uint64_t batch_sent_ms = 0;
+        std::size_t batch_items = 0;
     };
 
     static Error unavailable() { return make_error(Errc::unavailable, "database unavailable"); }
@@ -293,9 +294,11 @@ private:
     // still leaves in the turn it came in.
     // At the turn's end the items of a kind whose batch is in flight on another connection wait
     // for it (they ride its successor, a fuller call that costs Postgres less per item) instead
-    // of taking an idle connection, unless a whole batch (max_items) of them is queued or that
-    // batch was sent batch_hold_ms ago or more (a slow or stuck call: they go, at the latest
-    // when the hold timer says so). Its answer (or its connection's loss) dispatches them.
+    // of taking an idle connection, when that batch carries batch_hold_min_items or more (the
+    // pool is loaded; under light load small batches overlap instead), unless a whole batch
+    // (max_items) of them is queued or that batch was sent batch_hold_ms ago or more (a slow or
+    // stuck call: they go, at the latest when the hold timer says so). Its answer (or its
+    // connection's loss) dispatches them.
     void dispatch(bool turn_end) {
         std::size_t i = 0;
         bool held = false;
@@ -323,6 +326,7 @@ private:
             // before the turn's end only plain queries go; at its end only held kinds are skipped
             if (req.batch) req = take_batch(std::move(req));
             const BatchKind* sent = req.items.empty() ? nullptr : req.items.front().batch.get();
+            std::size_t sent_items = req.items.size();  // send() moves req away
             if (auto err = c->send(req)) {
                 fail_later(std::move(req), std::move(*err));
                 if (!c->up()) on_down(slot_of(*c));
@@ -330,6 +334,7 @@ private:
                 Slot& s = slot_of(*c);
                 s.batch_kind = sent;
                 s.batch_sent_ms = loop_.now_ms();
+                s.batch_items = sent_items;
             }
         }
         if (held) pump_later();
@@ -344,7 +349,8 @@ private:
         std::uint64_t now = loop_.now_ms();
         bool inflight = false;
         for (const auto& s : slots_)
-            if (s.batch_kind == kind && s.conn->state() == Conn::State::busy && now < s.batch_sent_ms + cfg_.batch_hold_ms)
+            if (s.batch_kind == kind && s.conn->state() == Conn::State::busy &&
+                s.batch_items >= cfg_.batch_hold_min_items && now < s.batch_sent_ms + cfg_.batch_hold_ms)
                 inflight = true;
         if (!inflight) return false;
         std::size_t cap = std::max<std::size_t>(kind->max_items, 1);
@@ -361,8 +367,8 @@ private:
         std::uint64_t now = loop_.now_ms();
         std::uint64_t due = std::numeric_limits<std::uint64_t>::max();
         for (const auto& s : slots_)
-            if (s.conn->state() == Conn::State::busy && now < s.batch_sent_ms + cfg_.batch_hold_ms &&
-                std::find(waiting.begin(), waiting.end(), s.batch_kind) != waiting.end())
+            if (s.conn->state() == Conn::State::busy && s.batch_items >= cfg_.batch_hold_min_items &&
+                now < s.batch_sent_ms + cfg_.batch_hold_ms && std::find(waiting.begin(), waiting.end(), s.batch_kind) != waiting.end())
                 due = std::min(due, s.batch_sent_ms + cfg_.batch_hold_ms);
         if (due == std::numeric_limits<std::uint64_t>::max()) return;
         hold_timer_->arm(due > now ? due - now : 0);

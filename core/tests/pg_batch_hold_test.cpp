@@ -47,6 +47,7 @@ PoolConfig config(const std::string& conninfo, int size, std::uint64_t hold_ms) 
     cfg.conninfo = conninfo;
     cfg.size = size;
     cfg.batch_hold_ms = hold_ms;
+    cfg.batch_hold_min_items = 1;  // the gated batch in flight carries one item
     cfg.queue_timeout_ms = 60000;  // waiting is what these tests look at: never a queue timeout
     cfg.query_timeout_ms = 60000;
     return cfg;
@@ -215,6 +216,47 @@ TEST(PgBatchHold, ASlowBatchInFlightHoldsItsKindOnlyForBatchHoldMs) {
     ASSERT_TRUE(loop.run_until([&] { return a.done == 4; }, 5000));
     ASSERT_TRUE(a.got[0]->ok()) << a.got[0]->error().message;
     EXPECT_EQ(a.got[0]->value(), "2000");
+}
+
+TEST(PgBatchHold, ABatchInFlightSmallerThanBatchHoldMinItemsHoldsNothing) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Gate gate(loop, conninfo);
+    ASSERT_TRUE(gate.close());
+    PoolConfig cfg = config(conninfo, 3, 600000);
+    cfg.batch_hold_min_items = 2;
+    Pool pool(loop, cfg);
+    ASSERT_TRUE(start_all(loop, pool, 3));
+    auto kind = gated();
+    Answers a;
+    ASSERT_TRUE(gated_batch_in_flight(loop, pool, gate, kind, a));  // one item: light load
+    for (int i = 1; i <= 3; ++i) submit(pool, kind, a, i);
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 3; }, 5000)) << "they take the idle connection";
+    for (int i = 1; i <= 3; ++i) {
+        ASSERT_TRUE(a.got[i]->ok()) << i << ": " << a.got[i]->error().message;
+        EXPECT_EQ(a.got[i]->value(), std::to_string(2 * i));
+    }
+    EXPECT_FALSE(a.got[0].has_value());
+    EXPECT_EQ(pool.stats().batches, 2u);
+
+    // Behind a batch of two (gated, so it stays on the second connection), items wait; a plain query takes the third.
+    Answers b;
+    submit(pool, kind, b, 1001);
+    submit(pool, kind, b, 1);
+    ASSERT_TRUE(loop.run_until([&] { return pool.stats().batches == 3u && pool.stats().queued == 0u; }, 5000));
+    submit(pool, kind, b, 5);
+    std::optional<Result<QueryResult>> plain;
+    pool.query("select 'plain'", {}, [&](Result<QueryResult> r) { plain.emplace(std::move(r)); });
+    ASSERT_TRUE(loop.run_until([&] { return plain.has_value(); }, 5000));
+    EXPECT_EQ(pool.stats().queued, 1u) << "behind a batch of batch_hold_min_items an item waits";
+    EXPECT_EQ(b.done, 0);
+    ASSERT_TRUE(gate.open());
+    ASSERT_TRUE(loop.run_until([&] { return a.done == 4 && b.done == 3; }, 5000));
+    EXPECT_EQ(a.got[0]->value(), "2000");
+    EXPECT_EQ(b.got[0]->value(), "2002");
+    EXPECT_EQ(b.got[1]->value(), "2");
+    EXPECT_EQ(b.got[2]->value(), "10");
+    EXPECT_EQ(pool.stats().batches, 4u);
 }
 
 TEST(PgBatchHold, ItemsWaitingForALostConnectionsBatchGoOnAnother) {

@@ -52,6 +52,9 @@ struct PoolConfig {
     // Batched items of a kind whose batch is in flight wait for it (see BatchKind) at most
     // until that batch is this old; then they take an idle connection. 0: they never wait for it.
     std::uint64_t batch_hold_ms = 10;
+    // ... and only behind a batch of at least this many items (a sign of load: under light load
+    // small batches on several connections answer sooner).
+    std::size_t batch_hold_min_items = 4;
     // Reconnect delay after a failed attempt: exponential from min to max, with jitter.
     std::uint64_t backoff_min_ms = 100, backoff_max_ms = 2000;
     std::size_t max_queue = 4096;  // more waiting requests fail at once with unavailable
@@ -91,8 +94,9 @@ using QueryCallback = std::function<void(Result<QueryResult>)>;
 // latency at low load, and every item read in that turn shares its batch. Under load, while
 // a batch of the kind is in flight on one connection, the kind's items wait for its answer
 // and then leave together, rather than take a second idle connection with a smaller batch
-// (Postgres's CPU per item falls with the batch's size); they go at once when max_items of
-// them are queued or when that batch is PoolConfig::batch_hold_ms old. sql takes one
+// (Postgres's CPU per item falls with the batch's size), if that batch carries at least
+// PoolConfig::batch_hold_min_items; they go at once when max_items of them are queued or
+// when that batch is PoolConfig::batch_hold_ms old. sql takes one
 // array parameter per item parameter ($1 holds every item's first parameter, in item order,
 // as a text array literal; cast it in the SQL) and returns one row per item in item order,
 // its first three columns: the item's answer (text), its SQLSTATE and its message (both NULL

@@ -49,6 +49,12 @@ struct PoolConfig {
     std::uint64_t statement_timeout_ms = 0;
     // A request waiting for a free connection longer than this fails with unavailable.
     std::uint64_t queue_timeout_ms = 1000;
+    // Batched items of a kind whose batch is in flight wait for it (see BatchKind) at most
+    // until that batch is this old; then they take an idle connection. 0: they never wait for it.
+    std::uint64_t batch_hold_ms = 10;
+    // ... and only behind a batch of at least this many items (a sign of load: under light load
+    // small batches on several connections answer sooner).
+    std::size_t batch_hold_min_items = 4;
     // Reconnect delay after a failed attempt: exponential from min to max, with jitter.
     std::uint64_t backoff_min_ms = 100, backoff_max_ms = 2000;
     std::size_t max_queue = 4096;  // more waiting requests fail at once with unavailable
@@ -85,7 +91,12 @@ using QueryCallback = std::function<void(Result<QueryResult>)>;
 // one turn of the loop, or queued up while every connection was busy, go out as ONE call in
 // ONE transaction (at most max_items): an item is sent at the end of the loop turn it came in
 // (EventLoop::post), never later when a connection is idle, so there is no timer and no added
-// latency at low load, and every item read in that turn shares its batch. sql takes one
+// latency at low load, and every item read in that turn shares its batch. Under load, while
+// a batch of the kind is in flight on one connection, the kind's items wait for its answer
+// and then leave together, rather than take a second idle connection with a smaller batch
+// (Postgres's CPU per item falls with the batch's size), if that batch carries at least
+// PoolConfig::batch_hold_min_items; they go at once when max_items of them are queued or
+// when that batch is PoolConfig::batch_hold_ms old. sql takes one
 // array parameter per item parameter ($1 holds every item's first parameter, in item order,
 // as a text array literal; cast it in the SQL) and returns one row per item in item order,
 // its first three columns: the item's answer (text), its SQLSTATE and its message (both NULL
@@ -137,8 +148,9 @@ class PoolImpl;
 //
 // Routing: one query in flight per connection (no pipelining yet); an idle connection
 // takes the query at once; otherwise it waits in a FIFO queue
-// (at most queue_timeout_ms); batched items wait for the end of the loop turn and leave the
-// queue together with the first of their kind (query_batched, BatchKind). When no
+// (at most queue_timeout_ms); batched items wait for the end of the loop turn (and for
+// their kind's batch in flight, bounded) and leave the queue together with the first of
+// their kind (query_batched, BatchKind). When no
 // connection is up and the last connection attempt failed (the database is known to be
 // down), query() fails fast with unavailable "database unavailable" and queued requests
 // are failed too; the connections keep retrying with backoff and the pool serves again as

@@ -33,9 +33,12 @@ if [ "$(Q "SELECT current_setting('track_functions')")" != pl ]; then
     chat_superuser_psql -c "ALTER DATABASE chat SET track_functions = 'pl'" >/dev/null
     echo "post-cpu: track_functions set for database chat; restart nginx (its pool) to count batch calls" >&2
 fi
-snap() {
+snap() {  # this stack's processes only: children of its nginx master and postmaster, its Redis
+  local ngm pgm; ngm=$(cat "$CHAT_VAR/nginx.pid"); pgm=$(head -1 "$PGDATA/postmaster.pid")
   for p in /proc/[0-9]*; do
     [ -r $p/stat ] || continue
+    pp=$(awk '{print $4}' $p/stat 2>/dev/null) || continue
+    [ "$pp" = "$ngm" ] || [ "$pp" = "$pgm" ] || grep -qa ":$CHAT_REDIS_PORT" $p/cmdline 2>/dev/null || continue
     c=$(cat $p/cmdline 2>/dev/null | tr '\0' ' ' | cut -c1-60) || continue
     s=$(awk '{print $14+$15}' $p/stat 2>/dev/null) || continue
     case "$c" in

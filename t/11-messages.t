@@ -158,5 +158,24 @@ $texts{ $_->{content} }++ for grep { $_->{sender_type} eq 'customer' } @{ $c->{m
 is(scalar(keys %texts), 40, 'every message is there once');
 ok(!(grep { $_ != 1 } values %texts), 'and none twice');
 
+# message ids (API.md: UUIDs): valid, unique, and time-ordered (UUID version 7, RFC 9562:
+# messages_pkey grows at its right edge, issue 11): a later message's id sorts after an
+# earlier one's, its first 48 bits the millisecond it was written
+my $uuid_re = qr/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+my @msgs = @{ $c->{messages} };
+is(scalar(grep { ($_->{id} // '') =~ $uuid_re } @msgs), scalar @msgs, 'every message id is a UUID');
+my %ids = map { $_->{id} => 1 } @msgs;
+is(scalar(keys %ids), scalar @msgs, 'and no two messages share one');
+my @ordered = map { $_->{id} } @{ $hist->{messages} };
+my @later = map { $_->{id} } @{ $ng->post('/chat/api/v1/messages', headers => $auth,
+                                          json => { text => 'one more', client_id => uuid() })->{json}{messages} };
+ok((grep { $_ le $ordered[-1] } @later) == 0, 'a new post\'s ids sort after every earlier message\'s')
+    or diag("earlier $ordered[-1], later @later");
+is(scalar(grep { substr($_, 14, 1) eq '7' && substr($_, 19, 1) =~ /^[89ab]$/ } @ordered, @later),
+   @ordered + @later, 'each a UUID version 7 (variant 10)');
+my $ms = hex(substr($later[0], 0, 8)) * 65536 + hex(substr($later[0], 9, 4));
+ok(abs($ms - time() * 1000) < 600_000, 'whose time is the time of the post (within 10 minutes)')
+    or diag("id time $ms, now " . time() * 1000);
+
 $ng->stop;
 done_testing;

@@ -53,8 +53,10 @@ BEGIN
         IF customer IS NULL THEN
             INSERT INTO customers (site) VALUES (p_site) RETURNING id INTO customer;
         END IF;
-        INSERT INTO conversations (session_id, site, customer_id, context, created_at, updated_at)
-        VALUES (p_sid, p_site, customer, coalesce(p_context, '{}'::jsonb),
+        -- a time-ordered id (chat_uuid7): each post updates its conversation (never HOT) and
+        -- indexes messages by it, so the busy ones' index entries sit together at the right edge
+        INSERT INTO conversations (id, session_id, site, customer_id, context, created_at, updated_at)
+        VALUES (chat_uuid7(), p_sid, p_site, customer, coalesce(p_context, '{}'::jsonb),
                 clock_timestamp(), clock_timestamp())
         RETURNING * INTO c;
         PERFORM chat_append(c.id, 'bot', NULL, 'text', p_greeting,

@@ -21,9 +21,9 @@ BEGIN
      WHERE id = conv
     RETURNING last_seq INTO s;
 
-    INSERT INTO messages (conversation_id, seq, sender_type, sender_agent_id,
+    INSERT INTO messages (id, conversation_id, seq, sender_type, sender_agent_id,
                           kind, content, metadata, client_id, created_at)
-    VALUES (conv, s, p_sender, p_agent, p_kind, p_content,
+    VALUES (chat_uuid7(), conv, s, p_sender, p_agent, p_kind, p_content,
             coalesce(p_metadata, '{}'::jsonb), p_client_id, clock_timestamp())
     RETURNING * INTO m;
 
@@ -41,7 +41,7 @@ DECLARE
     c conversations;
     m messages;
     n int;
-    mid uuid := gen_random_uuid();
+    mid uuid := chat_uuid7();
     out jsonb;
 BEGIN
     c := chat_session_conv(p_sid, true);
@@ -83,7 +83,7 @@ BEGIN
         SELECT mid, c.id, c.last_seq - n + 1, 'customer', p_kind, p_content,
                '{}'::jsonb, p_client_id, clock_timestamp()
         UNION ALL
-        SELECT gen_random_uuid(), c.id, c.last_seq, 'bot', 'text', p_bot_reply,
+        SELECT chat_uuid7(), c.id, c.last_seq, 'bot', 'text', p_bot_reply,
                coalesce(p_bot_metadata, '{}'::jsonb) || jsonb_build_object('in_reply_to', mid),
                NULL, clock_timestamp()
          WHERE n = 2
@@ -308,7 +308,7 @@ BEGIN
                        agent_unread = c.agent_unread + 1
                   FROM f
                  WHERE c.id = f.id
-                RETURNING c AS conv, f.o, f.n, gen_random_uuid() AS mid),
+                RETURNING c AS conv, f.o, f.n, chat_uuid7() AS mid),
             ins AS (
                 INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
                                       metadata, client_id, created_at)
@@ -317,7 +317,7 @@ BEGIN
                        clock_timestamp()
                   FROM upd u
                 UNION ALL
-                SELECT gen_random_uuid(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
+                SELECT chat_uuid7(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
                        p_bot_replies[u.o],
                        coalesce(p_bot_metadata[u.o], '{}'::jsonb)
                            || jsonb_build_object('in_reply_to', u.mid),

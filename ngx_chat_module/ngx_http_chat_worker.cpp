@@ -27,6 +27,7 @@
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
 #include "chat/retention.h"
+#include "chat/search_index.h"
 #include "chat/webhook_sender.h"
 
 
@@ -120,6 +121,8 @@ struct ngx_http_chat_worker_state_t {
     std::unique_ptr<chat::retention::Service> retention;
     std::unique_ptr<chat::Timer>            retention_timer;
     std::unique_ptr<chat::Timer>            erasure_timer;
+    std::unique_ptr<chat::search_index::Flusher> search;
+    std::unique_ptr<chat::Timer>            search_timer;
     std::int64_t                            retention_s;
     std::int64_t                            erased_after;
     ngx_http_chat_zone_t                   *zone;
@@ -322,6 +325,38 @@ ngx_http_chat_erasures(ngx_http_chat_worker_state_t *st)
 }
 
 
+/*
+ * The search index's pending list merged once a second by a query no post
+ * waits on (sql/functions/98_search_index.sql): else the post that finds it
+ * full merges it inside its batch. Every worker asks; one at a time merges.
+ */
+static void
+ngx_http_chat_search_flush(ngx_http_chat_worker_state_t *st)
+{
+    st->search->flush([st](chat::Result<chat::search_index::Flush> res) {
+        std::int64_t  next = chat::search_index::kFlushEveryMs;
+
+        if (res.ok() && !res.value().owned) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "chat: the search index belongs to another role, "
+                          "its pending list is merged by the posts that fill "
+                          "it (next try in 30 s)");
+            next = chat::search_index::kFlushRetryMs;
+
+        } else if (!res.ok() && res.error().code != chat::Errc::unavailable) {
+            /* e.g. a new module before `chatctl migrate`: not every second */
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "chat: merging the search index's pending list "
+                          "failed (next try in 30 s): %s",
+                          res.error().message.c_str());
+            next = chat::search_index::kFlushRetryMs;
+        }
+
+        st->search_timer->arm(static_cast<std::uint64_t>(next));
+    });
+}
+
+
 ngx_int_t
 ngx_http_chat_init_process(ngx_cycle_t *cycle)
 {
@@ -406,6 +441,13 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                 ngx_http_chat_erasures(raw);
             });
             st->erasure_timer->arm(2000);
+
+            st->search = std::make_unique<chat::search_index::Flusher>(
+                             *st->loop, *st->pg);
+            st->search_timer = st->loop->timer([raw] {
+                ngx_http_chat_search_flush(raw);
+            });
+            st->search_timer->arm(chat::search_index::kFlushEveryMs);
 
             st->retention_s = cmcf->retention;
 

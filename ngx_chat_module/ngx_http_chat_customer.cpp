@@ -119,19 +119,29 @@ ngx_http_chat_conversation(ngx_http_chat_call_t &c)
 }
 
 
-/* GET /v1/faq: from the worker's FAQ set, no round trip */
+/*
+ * GET /v1/faq: from the worker's FAQ set, no round trip; a worker that has
+ * not loaded it yet (just started) loads it first
+ */
 
 static ngx_int_t
 ngx_http_chat_faq(ngx_http_chat_call_t &c)
 {
     chat::customer::Service  *svc = ngx_http_chat_service();
+    ngx_http_request_t       *r = c.r;
 
-    if (svc == NULL || svc->faq() == NULL) {
-        return ngx_http_chat_send_error(c.r, chat::Errc::unavailable,
+    if (svc == NULL) {
+        return ngx_http_chat_send_error(r, chat::Errc::unavailable,
                                         "the FAQ is not loaded yet");
     }
 
-    return ngx_http_chat_outcome_send(c.r, svc->faq_list(c.site));
+    if (svc->faq() != NULL) {
+        return ngx_http_chat_outcome_send(r, svc->faq_list_now(c.site));
+    }
+
+    return ngx_http_chat_suspend(r, [&](ngx_http_chat_park_t id) {
+        svc->faq_list(c.site, ngx_http_chat_outcome_done(r, id));
+    });
 }
 
 

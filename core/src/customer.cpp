@@ -735,7 +735,19 @@ void Service::feedback(const std::string& sid, std::string_view body, Done done)
     }
 }
 
-Result<Outcome> Service::faq_list(std::string_view site) const noexcept {
+void Service::faq_list(std::string_view site, Done done) noexcept {
+    try {
+        if (faq_) return loop_.post([this, site = std::string(site), done] { done(faq_list_now(site)); });
+        with_faq([this, site = std::string(site), done = std::move(done)] {
+            if (!faq_) return done(make_error(Errc::unavailable, "the FAQ is not loaded yet"));
+            done(faq_list_now(site));
+        });
+    } catch (const std::exception& e) {
+        loop_.post([done, m = std::string(e.what())] { done(make_error(Errc::internal, m)); });
+    }
+}
+
+Result<Outcome> Service::faq_list_now(std::string_view site) const noexcept {
     try {
         Outcome a;
         json::Writer w(a.body);

@@ -118,8 +118,11 @@ public:
     // conversations (404 for any other message, 409 again). Nothing else changes: on
     // "helpful": false the widget offers a person itself (README, "Bot feedback").
     void feedback(const std::string& sid, std::string_view body, Done done) noexcept;
-    // GET /faq of a site (no database round trip)
-    Result<Outcome> faq_list(std::string_view site) const noexcept;
+    // GET /faq of a site: from the worker's FAQ set, no round trip (faq_list_now) once it
+    // is loaded; a worker that has not loaded it yet (just started, its first sync still
+    // on the way) loads it first, as a post does, and answers 503 only when Postgres cannot.
+    void faq_list(std::string_view site, Done done) noexcept;
+    Result<Outcome> faq_list_now(std::string_view site) const noexcept;
     // GET /departments of a site: 200 {"departments": [{"id", "name", "open"}]} by name
     // (chat_departments_public: open = inside its hours and a member online). Public.
     void departments(std::string_view site, Done done) noexcept;

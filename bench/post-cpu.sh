@@ -12,6 +12,15 @@ here="$(cd "$(dirname "$0")" && pwd -P)"
 # shellcheck source=/dev/null
 source "$here/../scripts/env.sh"
 cd "$here/.."
+# its tools, as bench/run.sh installs them (a clean machine has none)
+need=()
+for t in wrk:wrk jq:jq curl:curl psql:postgresql-client; do command -v "${t%%:*}" >/dev/null || need+=("${t#*:}"); done
+[ -x /usr/bin/time ] || need+=(time)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "post-cpu: installing ${need[*]} with apt-get" >&2
+    sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+    $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 PORT=$CHAT_PORT; PGP=$CHAT_PG_PORT
 api="http://127.0.0.1:$PORT/chat/api/v1"
 N=${N:-30000}

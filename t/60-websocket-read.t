@@ -1,6 +1,7 @@
 # A read frame on a socket (API.md "Events", client frames) is the REST read: after it, the
 # reads the shared-memory cache serves show the new read state, the customer's own frame
-# (read_at of the bot's and agents' messages, unread_count) as after POST /read.
+# (read_at of the bot's and agents' messages, unread_count) as an agent's (read_at of the
+# customer's messages), as after POST /read and POST /agent/conversations/{id}/read.
 use strict;
 use warnings;
 use FindBin;
@@ -14,6 +15,7 @@ my $n = 0;
 sub uuid { sprintf('00000000-0000-4000-8060-%012d', $$ * 10000 + ++$n) }
 
 my $ng = start_nginx(workers => 2);
+my $A = '/chat/api/v1/agent';
 
 # GET /conversation of a customer, and whether the shared-memory cache answered it
 sub conversation {
@@ -67,5 +69,37 @@ sub replayed {
     $ws->close;
 }
 
+# an agent's read: a supervisor may read a chat the bot still answers (chat_agent_can_write),
+# and marks the customer's messages read, which the customer's cached conversation shows
+my $admin = ChatTest::bearer($ng->agent_login('admin', 'Admin@123')->{token});
+my $sup = $ng->new_agent($admin, 'sup', role => 'supervisor', max => 50);
+my $aws = ChatWS->connect(port => $ng->port, path => "$A/ws?token=$sup->{token}");
+ok($aws, "the supervisor's socket opens");
+
+sub agent_read_shows {
+    my ($what, $read) = @_;
+    my ($c, $r) = asked();
+    is(scalar(unread_of($r, 'agent')), 1, "the customer's question has no read_at");
+    $read->($c);
+    my $now;
+    ok(ChatTest::wait_until(sub { ($now) = conversation($c); !unread_of($now, 'agent') }, 10),
+       "after $what the customer's GET /conversation shows its question read");
+    is(ChatTest::sql("SELECT count(*) FROM messages WHERE conversation_id = '$c->{id}'
+                       AND sender_type = 'customer' AND read_at IS NULL"), 0, 'as the database says');
+    is($ng->get("$A/conversations/$c->{id}", headers => $sup->{auth})->{json}{conversation}{unread_count}, 0,
+       'and the agent side has nothing unread');
+    my (undef, $cached) = conversation($c);
+    ok($cached, 'the conversation is cached again');
+}
+
+agent_read_shows("the agent's read frame", sub {
+    $aws->send_json({ type => 'read', conversation_id => $_[0]{id}, up_to_seq => 3 });
+});
+agent_read_shows('POST /agent/conversations/{id}/read', sub {
+    is($ng->post("$A/conversations/$_[0]{id}/read", headers => $sup->{auth}, json => { up_to_seq => 3 })->{status},
+       204, 'the supervisor reads through REST');
+});
+
+$aws->close;
 $ng->stop;
 done_testing;

@@ -1,7 +1,8 @@
 # A read frame on a socket (API.md "Events", client frames) is the REST read: after it, the
-# reads the shared-memory cache serves show the new read state, the customer's own frame
-# (read_at of the bot's and agents' messages, unread_count) as an agent's (read_at of the
-# customer's messages), as after POST /read and POST /agent/conversations/{id}/read.
+# reads the shared-memory cache serves show the new read state, on this node and on others,
+# the customer's own frame (read_at of the bot's and agents' messages, unread_count) as an
+# agent's (read_at of the customer's messages), as after POST /read and POST
+# /agent/conversations/{id}/read.
 use strict;
 use warnings;
 use FindBin;
@@ -17,12 +18,14 @@ sub uuid { sprintf('00000000-0000-4000-8060-%012d', $$ * 10000 + ++$n) }
 my $ng = start_nginx(workers => 2);
 my $A = '/chat/api/v1/agent';
 
-# GET /conversation of a customer, and whether the shared-memory cache answered it
+# GET /conversation of a customer (on $ng, or on the nginx $on), and whether the
+# shared-memory cache answered it
 sub conversation {
-    my ($c) = @_;
-    my $hits = $ng->status->{counters}{cache_hits};
-    my $r = $ng->get('/chat/api/v1/conversation?after=0', headers => $c->{auth})->{json};
-    return ($r, $ng->status->{counters}{cache_hits} > $hits);
+    my ($c, $on) = @_;
+    $on //= $ng;
+    my $hits = $on->status->{counters}{cache_hits};
+    my $r = $on->get('/chat/api/v1/conversation?after=0', headers => $c->{auth})->{json};
+    return ($r, $on->status->{counters}{cache_hits} > $hits);
 }
 sub unread_of { my ($r, $side) = @_; grep { ($_->{sender_type} eq 'customer') == ($side eq 'agent') && !defined $_->{read_at} } @{ $r->{messages} } }
 
@@ -67,6 +70,26 @@ sub replayed {
     my (undef, $cached) = conversation($c);
     ok($cached, 'the conversation is cached again');
     $ws->close;
+}
+
+# another node's cached copy goes too: the read receipt tells it through Redis
+{
+    my $b = start_nginx(workers => 1, name => '60-b');
+    my ($c) = asked();
+    conversation($c, $b);
+    my ($r, $cached) = conversation($c, $b);
+    ok($cached, 'another nginx caches the chat too');
+    is($r->{conversation}{unread_count}, 2, '... with the greeting and the answer unread');
+
+    my $ws = ChatWS->connect(port => $ng->port, path => "/chat/api/v1/ws?after=0&token=$c->{token}");
+    replayed($ws, 3);
+    $ws->send_json({ type => 'read', up_to_seq => 3 });
+    my $now;
+    ok(ChatTest::wait_until(sub { ($now) = conversation($c, $b); $now->{conversation}{unread_count} == 0 }, 10),
+       "after the customer's read frame on one nginx, the other's GET /conversation shows nothing unread");
+    is(scalar(unread_of($now, 'customer')), 0, '... and read_at on the greeting and the answer');
+    $ws->close;
+    $b->stop;
 }
 
 # an agent's read: a supervisor may read a chat the bot still answers (chat_agent_can_write),

@@ -239,10 +239,13 @@ ngx_http_chat_suspend(ngx_http_request_t *r, F &&start) noexcept
  * here. ngx_http_chat_outcome_done() is the completion of a request
  * suspended for a use case: the effects first (cache, events, side effects:
  * a committed write is heard even when the request is gone), then the
- * answer if the request is still there. _send() answers at once.
+ * answer if the request is still there. _send() answers at once. _effects()
+ * applies the effects alone: also those of a WebSocket frame's outcome.
  */
 chat::OutcomeDone ngx_http_chat_outcome_done(ngx_http_request_t *r,
     ngx_http_chat_park_t id) noexcept;
+void ngx_http_chat_outcome_effects(ngx_http_chat_main_conf_t *cmcf,
+    chat::Outcome &o) noexcept;
 ngx_int_t ngx_http_chat_outcome_send(ngx_http_request_t *r,
     const chat::Result<chat::Outcome> &res) noexcept;
 

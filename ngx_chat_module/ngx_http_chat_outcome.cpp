@@ -18,12 +18,14 @@
  * events, the side effects. Applied even when the request that asked is
  * gone: the write is committed, and the other side must hear about it.
  * The events are handed on (the answer sent after does not read them).
+ * A WebSocket's frames (read, typing) have theirs applied here too
+ * (ngx_http_chat_ws.cpp).
  */
-static void
+void
 ngx_http_chat_outcome_effects(ngx_http_chat_main_conf_t *cmcf,
     chat::Outcome &o) noexcept
 {
-    if (cmcf->zone) {
+    if (cmcf != NULL && cmcf->zone) {
         switch (o.cache.kind) {
         case chat::CacheEffect::Kind::apply:
             ngx_http_chat_cache_apply(cmcf->zone, o.cache.snapshot,

@@ -85,7 +85,10 @@ static ngx_event_t  ngx_http_chat_ws_tick_ev;
 /* the same sessions, indexed for delivery by conversation */
 static chat::ws::Hub  ngx_http_chat_ws_hub;
 
-/* what sessions ask of the worker: its services, looked up at each call */
+/*
+ * what sessions ask of the worker: its services, looked up at each call, and
+ * the one place that applies a use case's outcome, REST or WebSocket
+ */
 static chat::ws::ServiceBackend  ngx_http_chat_ws_backend(
     [] {
         ngx_http_chat_worker_t  *w = ngx_http_chat_worker();
@@ -93,8 +96,12 @@ static chat::ws::ServiceBackend  ngx_http_chat_ws_backend(
         return w ? chat::ws::Services{w->customer, w->agent}
                  : chat::ws::Services{};
     },
-    [](const std::vector<chat::events::Event> &events) {
-        ngx_http_chat_publish(events);
+    [](chat::Outcome &&o) {
+        ngx_http_chat_outcome_effects(
+            static_cast<ngx_http_chat_main_conf_t *>(
+                ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                    ngx_http_chat_module)),
+            o);
     });
 
 static chat::ws::StandingCheck  ngx_http_chat_ws_standing;

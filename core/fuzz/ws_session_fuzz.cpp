@@ -26,7 +26,7 @@ struct Transport : chat::ws::Transport {
 // Answers every call at once: the agent stands, may write everywhere, every read succeeds.
 struct Backend : chat::ws::Backend {
     bool stand = true;
-    std::vector<chat::events::Event> published;
+    std::size_t applied = 0;  // outcomes handed to the host (typing, read)
     void authenticate(std::string_view, std::string_view,
                       std::function<void(chat::Result<chat::agent::Principal>)> done) override {
         if (!stand) return;  // never answered: the socket stays unauthenticated
@@ -52,9 +52,7 @@ struct Backend : chat::ws::Backend {
     }
     void standing(const std::vector<std::string>&,
                   std::function<void(chat::Result<std::vector<chat::agent::Standing>>)>) override {}
-    void publish(const std::vector<chat::events::Event>& events) override {
-        published.insert(published.end(), events.begin(), events.end());
-    }
+    void apply(chat::Outcome) override { applied++; }
 };
 
 }  // namespace
@@ -78,6 +76,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         s->on_bytes(in.substr(at, 7), now);
         now += mode >> 2;
     }
-    if (!s->authenticated() && (t.sent || !b.published.empty())) std::abort();
+    if (!s->authenticated() && (t.sent || b.applied)) std::abort();
     return 0;
 }

@@ -192,6 +192,12 @@ void Service::read(const Principal& p, std::string_view id, std::string_view bod
                 Outcome a;
                 a.status = 204;
                 a.events = events::from_read(v.value(), events::Sender::agent, n, site);  // none when nothing was marked
+                // read_at changed in the customer's messages: its cached copy (every node) is older
+                // now; it is cached while the bot answers or once closed, and a supervisor may read then
+                const std::string* sid = v.value().find_string("session_id");
+                const json::Value* c = v.value().find("conversation");
+                if (sid && c && v.value().find_int("marked").value_or(0) > 0)
+                    a.conversation_changed(*sid, c->find_int("version").value_or(0));
                 return a;
             },
             std::move(done));

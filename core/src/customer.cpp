@@ -635,8 +635,14 @@ void Service::mark_read(const std::string& sid, std::string_view body, std::stri
                 Outcome a;
                 if (v.ok()) a.events = events::from_read(v.value(), events::Sender::customer, n, site);
                 a.status = 204;
-                // read_at changed inside cached messages: let the next read refill
+                // read_at changed inside cached messages: let the next read refill, on every node
+                // (the read receipt carries the key and the new version, as a write's events do)
                 if (!v.ok() || v.value().find_int("marked").value_or(0) > 0) a.cache_drop(sid);
+                if (const json::Value* c = v.ok() ? v.value().find("conversation") : nullptr)
+                    for (events::Event& e : a.events) {
+                        e.cache_key = sid;
+                        e.version = c->find_int("version").value_or(0);
+                    }
                 return a;
             },
             std::move(done));

@@ -1,6 +1,8 @@
 // chat::ws::ServiceBackend: a WebSocket session's calls, passed on to the worker's services.
 #include "chat/ws_backend.h"
 
+#include <utility>
+
 namespace chat::ws {
 
 namespace {
@@ -9,8 +11,8 @@ Error unavailable() { return Error{Errc::unavailable, "chat_postgres is not conf
 
 }  // namespace
 
-ServiceBackend::ServiceBackend(Lookup services, Publish publish)
-    : services_(std::move(services)), publish_(std::move(publish)) {}
+ServiceBackend::ServiceBackend(Lookup services, Apply apply)
+    : services_(std::move(services)), apply_(std::move(apply)) {}
 
 void ServiceBackend::authenticate(std::string_view token, std::string_view site,
                                   std::function<void(Result<agent::Principal>)> done) {
@@ -48,8 +50,8 @@ void ServiceBackend::standing(const std::vector<std::string>& agent_ids,
     done(unavailable());
 }
 
-void ServiceBackend::publish(const std::vector<events::Event>& events) {
-    if (publish_) publish_(events);
+void ServiceBackend::apply(Outcome outcome) {
+    if (apply_) apply_(std::move(outcome));
 }
 
 }  // namespace chat::ws

@@ -8,6 +8,17 @@
 
 namespace chat::ws {
 
+namespace {
+
+// What a typing frame decided: its event, and nothing else to carry out.
+Outcome heard(events::Event e) {
+    Outcome o;
+    o.events.push_back(std::move(e));
+    return o;
+}
+
+}  // namespace
+
 std::shared_ptr<Session> Session::customer(Transport& t, Backend& b, std::string sid, std::int64_t after,
                                            SessionLimits limits) {
     auto s = std::make_shared<Session>(Private{}, t, b, false, limits);
@@ -144,29 +155,31 @@ void Session::typing(const std::string& conv, bool on, std::uint64_t now_ms) {
     if (!agent_) {
         events::Event e = events::typing(conv, assigned_agent_id_, events::Sender::customer, on, status_, site_);
         e.department_id = department_id_;
-        backend_.publish({std::move(e)});
+        backend_.apply(heard(std::move(e)));
         return;
     }
     // API.md: only into conversations the agent may write to
     // (write access is asked on the socket's site: the conversation is of that site)
     with_access(conv, now_ms, [backend = &backend_, conv, on, site = who_.site](const agent::WriteAccess& a) {
         if (a.allowed && a.status == "agent")
-            backend->publish({events::typing(conv, a.assigned_agent_id, events::Sender::agent, on, a.status, site)});
+            backend->apply(heard(events::typing(conv, a.assigned_agent_id, events::Sender::agent, on, a.status, site)));
     });
 }
 
-// A read is a committed write: its events are published even if the socket went away meanwhile.
+// A read is a committed write: its effects are applied even if the socket went away meanwhile.
 // The frame runs the same use case as the REST read (customer::Service::mark_read,
-// agent::Service::read) and publishes exactly what it answered (events::from_read: nothing when
-// it marked nothing; for an agent also conversation.updated with the agent side's unread_count).
+// agent::Service::read) and hands the host its whole Outcome, as the REST read's is applied:
+// the cache effect (read_at and unread_count changed in the cached conversation) and the
+// events (events::from_read: none when it marked nothing; for an agent also
+// conversation.updated with the agent side's unread_count). Only the answer is not sent.
 void Session::read(const std::string& conv, std::int64_t up_to_seq) {
     std::string body = R"({"up_to_seq":)" + std::to_string(up_to_seq) + "}";
-    auto publish = [backend = &backend_](Result<Outcome> res) {
-        if (res.ok()) backend->publish(res.value().events);
+    auto apply = [backend = &backend_](Result<Outcome> res) {
+        if (res.ok()) backend->apply(std::move(res).value());
     };
-    if (!agent_) return backend_.customer_read(principal_, body, site_, std::move(publish));
+    if (!agent_) return backend_.customer_read(principal_, body, site_, std::move(apply));
     // chat_agent_read() refuses conversations the agent may not write to
-    backend_.agent_read(who_, conv, body, std::move(publish));
+    backend_.agent_read(who_, conv, body, std::move(apply));
 }
 
 // Runs `act` once the agent's write access to a conversation is known: from the short-lived

@@ -555,9 +555,15 @@ TEST_F(AgentTest, EventsCarryEachSidesUnreadCountAndAReadTellsOnlyWhatItMarked) 
     EXPECT_EQ(unread_in(ev[0].json), side("customer_unread"));
     EXPECT_EQ(ev[1].type, Type::read);
     EXPECT_EQ(ev[1].sender, chat::events::Sender::agent);
+    // the customer's messages got read_at: its cached copy of the closed chat goes, on every node
+    EXPECT_EQ(rd.value().cache.kind, chat::CacheEffect::Kind::drop);
+    EXPECT_EQ(rd.value().cache.key, "s1");
+    EXPECT_EQ(ev[0].cache_key, "s1");
+    EXPECT_EQ(ev[0].version, count("SELECT version FROM conversations WHERE id = '" + c1 + "'"));
     auto again = call([&](auto d) { svc_->read(p, c1, "{\"up_to_seq\": 100}", d); });
     ASSERT_TRUE(again.ok()) << again.error().message;
     EXPECT_TRUE(again.value().events.empty());
+    EXPECT_EQ(again.value().cache.kind, chat::CacheEffect::Kind::none) << "it marked nothing";
 }
 
 TEST_F(AgentTest, QueueViewPaginatesWithACursor) {

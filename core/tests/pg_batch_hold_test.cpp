@@ -119,57 +119,72 @@ struct Gate {
     return ::testing::AssertionSuccess();
 }
 
-TEST(PgBatchHold, ItemsOfAKindInFlightWaitForItsAnswerThenLeaveAsOneBatch) {
-    REQUIRE_PG(conninfo);
+// Every test: the gate closed, a pool of `size` connections all connected, and a gated batch of `kind` (item 1000,
+// a.got[0]) in flight on one of them, waiting on the gate's lock.
+class PgBatchHold : public ::testing::Test {
+protected:
+    void SetUp() override {
+        REQUIRE_PG(conninfo);
+        conninfo_ = conninfo;
+        gate.emplace(loop, conninfo_);
+        ASSERT_TRUE(gate->close());
+    }
+
+    // max_items: of kind's batches; hold_min_items: the pool's batch_hold_min_items.
+    ::testing::AssertionResult start(int size, std::uint64_t hold_ms, std::size_t max_items = 32,
+                                     std::size_t hold_min_items = 1) {
+        PoolConfig cfg = config(conninfo_, size, hold_ms);
+        cfg.batch_hold_min_items = hold_min_items;
+        pool.emplace(loop, cfg);
+        if (!start_all(loop, *pool, size)) return ::testing::AssertionFailure() << "the pool did not connect";
+        kind = gated(max_items);
+        return gated_batch_in_flight(loop, *pool, *gate, kind, a);
+    }
+
+    // Named as the tests read them.
     EpollLoop loop;
-    Gate gate(loop, conninfo);
-    ASSERT_TRUE(gate.close());
-    Pool pool(loop, config(conninfo, 2, 600000));
-    ASSERT_TRUE(start_all(loop, pool, 2));
-    auto kind = gated();
+    std::string conninfo_;
+    std::optional<Gate> gate;
+    std::optional<Pool> pool;
+    std::shared_ptr<const BatchKind> kind;
     Answers a;
-    ASSERT_TRUE(gated_batch_in_flight(loop, pool, gate, kind, a));
+};
+
+TEST_F(PgBatchHold, ItemsOfAKindInFlightWaitForItsAnswerThenLeaveAsOneBatch) {
+    ASSERT_TRUE(start(2, 600000));
 
     // Three items in one turn, three in a later one: the second connection is idle, yet they wait.
-    for (int i = 1; i <= 3; ++i) submit(pool, kind, a, i);
+    for (int i = 1; i <= 3; ++i) submit(*pool, kind, a, i);
     std::optional<Result<QueryResult>> plain;
     loop.post([&] {
-        for (int i = 4; i <= 6; ++i) submit(pool, kind, a, i);
+        for (int i = 4; i <= 6; ++i) submit(*pool, kind, a, i);
         // A plain query posted after them still takes the idle connection at once.
-        pool.query("select 'plain'", {}, [&](Result<QueryResult> r) { plain.emplace(std::move(r)); });
+        pool->query("select 'plain'", {}, [&](Result<QueryResult> r) { plain.emplace(std::move(r)); });
     });
     ASSERT_TRUE(loop.run_until([&] { return plain.has_value(); }, 5000));
     ASSERT_TRUE(plain->ok()) << plain->error().message;
     EXPECT_EQ(plain->value().get(0, 0), "plain");
     EXPECT_EQ(a.done, 0);
-    EXPECT_EQ(pool.stats().queued, 6u) << "the kind's items wait for its batch in flight";
-    EXPECT_EQ(pool.stats().batches, 1u);
-    EXPECT_EQ(pool.stats().busy, 1);
+    EXPECT_EQ(pool->stats().queued, 6u) << "the kind's items wait for its batch in flight";
+    EXPECT_EQ(pool->stats().batches, 1u);
+    EXPECT_EQ(pool->stats().busy, 1);
 
-    ASSERT_TRUE(gate.open());
+    ASSERT_TRUE(gate->open());
     ASSERT_TRUE(loop.run_until([&] { return a.done == 7; }, 5000));
     for (int i = 0; i <= 6; ++i) {
         ASSERT_TRUE(a.got[i]->ok()) << i << ": " << a.got[i]->error().message;
         EXPECT_EQ(a.got[i]->value(), std::to_string(2 * (i == 0 ? 1000 : i)));
     }
     EXPECT_EQ(a.order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6})) << "answers in the order the items came";
-    EXPECT_EQ(pool.stats().batches, 2u) << "the six waiting items were one call";
-    EXPECT_EQ(pool.stats().batched_items, 7u);
-    EXPECT_EQ(pool.stats().queued, 0u);
+    EXPECT_EQ(pool->stats().batches, 2u) << "the six waiting items were one call";
+    EXPECT_EQ(pool->stats().batched_items, 7u);
+    EXPECT_EQ(pool->stats().queued, 0u);
 }
 
-TEST(PgBatchHold, AWholeBatchOfWaitingItemsTakesTheIdleConnection) {
-    REQUIRE_PG(conninfo);
-    EpollLoop loop;
-    Gate gate(loop, conninfo);
-    ASSERT_TRUE(gate.close());
-    Pool pool(loop, config(conninfo, 2, 600000));
-    ASSERT_TRUE(start_all(loop, pool, 2));
-    auto kind = gated(4);
-    Answers a;
-    ASSERT_TRUE(gated_batch_in_flight(loop, pool, gate, kind, a));
+TEST_F(PgBatchHold, AWholeBatchOfWaitingItemsTakesTheIdleConnection) {
+    ASSERT_TRUE(start(2, 600000, 4));
 
-    for (int i = 1; i <= 5; ++i) submit(pool, kind, a, i);
+    for (int i = 1; i <= 5; ++i) submit(*pool, kind, a, i);
     // Four of them fill a batch: it goes on the idle connection; the fifth waits.
     ASSERT_TRUE(loop.run_until([&] { return a.done == 4; }, 5000));
     for (int i = 1; i <= 4; ++i) {
@@ -178,110 +193,84 @@ TEST(PgBatchHold, AWholeBatchOfWaitingItemsTakesTheIdleConnection) {
     }
     EXPECT_FALSE(a.got[0].has_value());
     EXPECT_FALSE(a.got[5].has_value());
-    EXPECT_EQ(pool.stats().batches, 2u);
-    EXPECT_EQ(pool.stats().batched_items, 5u);
-    EXPECT_EQ(pool.stats().queued, 1u) << "one item is not a whole batch: it waits for the batch in flight";
+    EXPECT_EQ(pool->stats().batches, 2u);
+    EXPECT_EQ(pool->stats().batched_items, 5u);
+    EXPECT_EQ(pool->stats().queued, 1u) << "one item is not a whole batch: it waits for the batch in flight";
 
-    ASSERT_TRUE(gate.open());
+    ASSERT_TRUE(gate->open());
     ASSERT_TRUE(loop.run_until([&] { return a.done == 6; }, 5000));
     ASSERT_TRUE(a.got[0]->ok() && a.got[5]->ok());
     EXPECT_EQ(a.got[0]->value(), "2000");
     EXPECT_EQ(a.got[5]->value(), "10");
-    EXPECT_EQ(pool.stats().batches, 3u);
-    EXPECT_EQ(pool.stats().batched_items, 6u);
+    EXPECT_EQ(pool->stats().batches, 3u);
+    EXPECT_EQ(pool->stats().batched_items, 6u);
 }
 
-TEST(PgBatchHold, ASlowBatchInFlightHoldsItsKindOnlyForBatchHoldMs) {
-    REQUIRE_PG(conninfo);
-    EpollLoop loop;
-    Gate gate(loop, conninfo);
-    ASSERT_TRUE(gate.close());
-    Pool pool(loop, config(conninfo, 2, 50));
-    ASSERT_TRUE(start_all(loop, pool, 2));
-    auto kind = gated();
-    Answers a;
-    ASSERT_TRUE(gated_batch_in_flight(loop, pool, gate, kind, a));
+TEST_F(PgBatchHold, ASlowBatchInFlightHoldsItsKindOnlyForBatchHoldMs) {
+    ASSERT_TRUE(start(2, 50));
 
     // The gated batch cannot finish: these are answered on the other connection, past the bound.
-    for (int i = 1; i <= 3; ++i) submit(pool, kind, a, i);
+    for (int i = 1; i <= 3; ++i) submit(*pool, kind, a, i);
     ASSERT_TRUE(loop.run_until([&] { return a.done == 3; }, 5000)) << "no item waits for ever behind a stuck batch";
     for (int i = 1; i <= 3; ++i) {
         ASSERT_TRUE(a.got[i]->ok()) << i << ": " << a.got[i]->error().message;
         EXPECT_EQ(a.got[i]->value(), std::to_string(2 * i));
     }
     EXPECT_FALSE(a.got[0].has_value());
-    EXPECT_EQ(pool.stats().batches, 2u) << "the three went as one call";
+    EXPECT_EQ(pool->stats().batches, 2u) << "the three went as one call";
 
-    ASSERT_TRUE(gate.open());
+    ASSERT_TRUE(gate->open());
     ASSERT_TRUE(loop.run_until([&] { return a.done == 4; }, 5000));
     ASSERT_TRUE(a.got[0]->ok()) << a.got[0]->error().message;
     EXPECT_EQ(a.got[0]->value(), "2000");
 }
 
-TEST(PgBatchHold, ABatchInFlightSmallerThanBatchHoldMinItemsHoldsNothing) {
-    REQUIRE_PG(conninfo);
-    EpollLoop loop;
-    Gate gate(loop, conninfo);
-    ASSERT_TRUE(gate.close());
-    PoolConfig cfg = config(conninfo, 3, 600000);
-    cfg.batch_hold_min_items = 2;
-    Pool pool(loop, cfg);
-    ASSERT_TRUE(start_all(loop, pool, 3));
-    auto kind = gated();
-    Answers a;
-    ASSERT_TRUE(gated_batch_in_flight(loop, pool, gate, kind, a));  // one item: light load
-    for (int i = 1; i <= 3; ++i) submit(pool, kind, a, i);
+TEST_F(PgBatchHold, ABatchInFlightSmallerThanBatchHoldMinItemsHoldsNothing) {
+    ASSERT_TRUE(start(3, 600000, 32, 2));  // batch_hold_min_items 2; one item in flight: light load
+    for (int i = 1; i <= 3; ++i) submit(*pool, kind, a, i);
     ASSERT_TRUE(loop.run_until([&] { return a.done == 3; }, 5000)) << "they take the idle connection";
     for (int i = 1; i <= 3; ++i) {
         ASSERT_TRUE(a.got[i]->ok()) << i << ": " << a.got[i]->error().message;
         EXPECT_EQ(a.got[i]->value(), std::to_string(2 * i));
     }
     EXPECT_FALSE(a.got[0].has_value());
-    EXPECT_EQ(pool.stats().batches, 2u);
+    EXPECT_EQ(pool->stats().batches, 2u);
 
     // Behind a batch of two (gated, so it stays on the second connection), items wait; a plain query takes the third.
     Answers b;
-    submit(pool, kind, b, 1001);
-    submit(pool, kind, b, 1);
-    ASSERT_TRUE(loop.run_until([&] { return pool.stats().batches == 3u && pool.stats().queued == 0u; }, 5000));
-    submit(pool, kind, b, 5);
+    submit(*pool, kind, b, 1001);
+    submit(*pool, kind, b, 1);
+    ASSERT_TRUE(loop.run_until([&] { return pool->stats().batches == 3u && pool->stats().queued == 0u; }, 5000));
+    submit(*pool, kind, b, 5);
     std::optional<Result<QueryResult>> plain;
-    pool.query("select 'plain'", {}, [&](Result<QueryResult> r) { plain.emplace(std::move(r)); });
+    pool->query("select 'plain'", {}, [&](Result<QueryResult> r) { plain.emplace(std::move(r)); });
     ASSERT_TRUE(loop.run_until([&] { return plain.has_value(); }, 5000));
-    EXPECT_EQ(pool.stats().queued, 1u) << "behind a batch of batch_hold_min_items an item waits";
+    EXPECT_EQ(pool->stats().queued, 1u) << "behind a batch of batch_hold_min_items an item waits";
     EXPECT_EQ(b.done, 0);
-    ASSERT_TRUE(gate.open());
+    ASSERT_TRUE(gate->open());
     ASSERT_TRUE(loop.run_until([&] { return a.done == 4 && b.done == 3; }, 5000));
     EXPECT_EQ(a.got[0]->value(), "2000");
     EXPECT_EQ(b.got[0]->value(), "2002");
     EXPECT_EQ(b.got[1]->value(), "2");
     EXPECT_EQ(b.got[2]->value(), "10");
-    EXPECT_EQ(pool.stats().batches, 4u);
+    EXPECT_EQ(pool->stats().batches, 4u);
 }
 
-TEST(PgBatchHold, ItemsWaitingForALostConnectionsBatchGoOnAnother) {
-    REQUIRE_PG(conninfo);
-    EpollLoop loop;
-    Gate gate(loop, conninfo);
-    ASSERT_TRUE(gate.close());
-    Pool pool(loop, config(conninfo, 2, 600000));
-    ASSERT_TRUE(start_all(loop, pool, 2));
-    auto kind = gated();
-    Answers a;
-    ASSERT_TRUE(gated_batch_in_flight(loop, pool, gate, kind, a));
-    for (int i = 1; i <= 3; ++i) submit(pool, kind, a, i);
+TEST_F(PgBatchHold, ItemsWaitingForALostConnectionsBatchGoOnAnother) {
+    ASSERT_TRUE(start(2, 600000));
+    for (int i = 1; i <= 3; ++i) submit(*pool, kind, a, i);
     // Other kinds are not held by it: one goes on the idle connection at once.
     auto other = gated();
     Answers b;
-    submit(pool, other, b, 7);
+    submit(*pool, other, b, 7);
     ASSERT_TRUE(loop.run_until([&] { return b.done == 1; }, 5000));
     ASSERT_TRUE(b.got[0]->ok()) << b.got[0]->error().message;
     EXPECT_EQ(b.got[0]->value(), "14");
     EXPECT_EQ(a.done, 0);
-    EXPECT_EQ(pool.stats().queued, 3u);
+    EXPECT_EQ(pool->stats().queued, 3u);
 
     // The backend waiting on the lock is terminated: its item fails, the waiting ones go on the other connection.
-    auto kill = run(loop, gate.pool,
+    auto kill = run(loop, gate->pool,
                     "select count(pg_terminate_backend(pid)) from pg_locks where locktype = 'advisory' and not "
                     "granted and (classid::bigint << 32 | objid::bigint) = " +
                         lock_key());
@@ -294,26 +283,18 @@ TEST(PgBatchHold, ItemsWaitingForALostConnectionsBatchGoOnAnother) {
         ASSERT_TRUE(a.got[i]->ok()) << i << ": " << a.got[i]->error().message;
         EXPECT_EQ(a.got[i]->value(), std::to_string(2 * i));
     }
-    EXPECT_EQ(pool.stats().batches, 3u);
-    EXPECT_EQ(pool.stats().batched_items, 5u);
-    ASSERT_TRUE(gate.open());
+    EXPECT_EQ(pool->stats().batches, 3u);
+    EXPECT_EQ(pool->stats().batched_items, 5u);
+    ASSERT_TRUE(gate->open());
 }
 
-TEST(PgBatchHold, ShutdownFailsItemsWaitingForABatchInFlight) {
-    REQUIRE_PG(conninfo);
-    EpollLoop loop;
-    Gate gate(loop, conninfo);
-    ASSERT_TRUE(gate.close());
-    Pool pool(loop, config(conninfo, 2, 600000));
-    ASSERT_TRUE(start_all(loop, pool, 2));
-    auto kind = gated();
-    Answers a;
-    ASSERT_TRUE(gated_batch_in_flight(loop, pool, gate, kind, a));
-    for (int i = 1; i <= 2; ++i) submit(pool, kind, a, i);
+TEST_F(PgBatchHold, ShutdownFailsItemsWaitingForABatchInFlight) {
+    ASSERT_TRUE(start(2, 600000));
+    for (int i = 1; i <= 2; ++i) submit(*pool, kind, a, i);
     std::optional<std::size_t> waiting;
     loop.post([&] {  // after the turn's end, where they wait
-        waiting = pool.stats().queued;
-        pool.shutdown();
+        waiting = pool->stats().queued;
+        pool->shutdown();
     });
     ASSERT_TRUE(loop.run_until([&] { return a.done == 3; }, 5000));
     ASSERT_TRUE(waiting.has_value());
@@ -323,8 +304,8 @@ TEST(PgBatchHold, ShutdownFailsItemsWaitingForABatchInFlight) {
         EXPECT_EQ(g->error().code, Errc::unavailable);
         EXPECT_EQ(g->error().message, "shutting down");
     }
-    EXPECT_EQ(pool.stats().batches, 1u);
-    ASSERT_TRUE(gate.open());
+    EXPECT_EQ(pool->stats().batches, 1u);
+    ASSERT_TRUE(gate->open());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "chat/events.h"
+#include "chat/outcome.h"
 #include "chat/ws.h"
 #include "chat/ws_session.h"
 
@@ -80,7 +81,8 @@ struct FakeBackend : chat::ws::Backend {
     std::vector<ReadCall> reads;
     std::vector<std::pair<std::vector<std::string>, std::function<void(Result<std::vector<chat::agent::Standing>>)>>>
         standings;
-    std::vector<Event> published;
+    std::vector<chat::Outcome> applied;  // what the session handed the host to carry out
+    std::vector<Event> published;        // their events, in order
 
     void authenticate(std::string_view token, std::string_view /*site*/,
                       std::function<void(Result<chat::agent::Principal>)> done) override {
@@ -105,8 +107,9 @@ struct FakeBackend : chat::ws::Backend {
                   std::function<void(Result<std::vector<chat::agent::Standing>>)> done) override {
         standings.emplace_back(ids, std::move(done));
     }
-    void publish(const std::vector<Event>& events) override {
-        published.insert(published.end(), events.begin(), events.end());
+    void apply(chat::Outcome o) override {
+        published.insert(published.end(), o.events.begin(), o.events.end());
+        applied.push_back(std::move(o));
     }
 };
 

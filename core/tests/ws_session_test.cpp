@@ -281,6 +281,7 @@ TEST(WsSession, ExcessTypingIsDroppedWithinTheTypingBudget) {
     EXPECT_EQ(c.b.published[0].type, chat::events::Type::typing);
     EXPECT_EQ(c.b.published[0].sender, Sender::customer);
     EXPECT_EQ(c.b.published[0].conversation_id, kConv);
+    EXPECT_EQ(c.b.applied[0].cache.kind, chat::CacheEffect::Kind::none) << "typing changes no cached copy";
     EXPECT_EQ(c.t.closes, 0);
     c.s->on_message(text(R"({"type":"typing","typing":false})"), 1400);  // a third of a token later
     EXPECT_EQ(c.b.published.size(), 4u);
@@ -329,18 +330,25 @@ TEST(WsSession, BytesAreParsedIntoFramesAndAViolationClosesWithTheParsersCode) {
     EXPECT_EQ(c.t.code, CloseCode::protocol_error);
 }
 
-TEST(WsSession, ReadsRunTheUseCaseAndPublishItsEvent) {
+// A read frame is the REST read without its answer: the host carries out the use case's whole
+// Outcome, its cache effect too (read_at and unread_count changed in the cached conversation).
+TEST(WsSession, AReadFrameHandsTheHostTheUseCasesWholeOutcome) {
     Customer c;
     c.replay_done(0);
     c.s->on_message(text(R"({"type":"read","up_to_seq":7})"), 0);
     ASSERT_EQ(c.b.reads.size(), 1u);
     EXPECT_EQ(c.b.reads[0].who, "sid-1");
     EXPECT_EQ(c.b.reads[0].body, R"({"up_to_seq":7})");
-    chat::Outcome o;
+    chat::Outcome o;  // what customer::Service::mark_read answers when it marked something
+    o.status = 204;
     o.events.push_back(chat::events::read(kConv, "", Sender::customer, 7, "automated"));
+    o.cache_drop("sid-1");
     c.b.reads[0].done(o);
-    ASSERT_EQ(c.b.published.size(), 1u);
-    EXPECT_EQ(c.b.published[0].json, o.events[0].json);
+    ASSERT_EQ(c.b.applied.size(), 1u);
+    EXPECT_EQ(c.b.applied[0].cache.kind, chat::CacheEffect::Kind::drop);
+    EXPECT_EQ(c.b.applied[0].cache.key, "sid-1");
+    ASSERT_EQ(c.b.applied[0].events.size(), 1u);
+    EXPECT_EQ(c.b.applied[0].events[0].json, o.events[0].json);
 
     Agent a("a1", "agent");
     a.s->on_message(text(R"({"type":"read","up_to_seq":3})"), 0);  // no conversation: ignored
@@ -351,11 +359,27 @@ TEST(WsSession, ReadsRunTheUseCaseAndPublishItsEvent) {
     EXPECT_EQ(a.b.reads[0].conv, kConv);
     chat::Outcome done;  // what the use case answered (an agent's whole read: the next test)
     done.events.push_back(chat::events::read(kConv, "a1", Sender::agent, 3, "agent"));
-    a.s.reset();  // a committed read is heard even if its socket went away
+    done.cache_drop("sid-of-the-customer");
+    done.side_effects.push_back(kOther);
+    a.s.reset();  // a committed read is carried out even if its socket went away
     a.b.reads[0].done(done);
+    ASSERT_EQ(a.b.applied.size(), 1u);
+    EXPECT_EQ(a.b.applied[0].cache.kind, chat::CacheEffect::Kind::drop);
+    EXPECT_EQ(a.b.applied[0].cache.key, "sid-of-the-customer");
+    EXPECT_EQ(a.b.applied[0].side_effects, std::vector<std::string>{kOther});
     ASSERT_EQ(a.b.published.size(), 1u);
     EXPECT_EQ(a.b.published[0].json, chat::events::read(kConv, "a1", Sender::agent, 3, "agent").json);
     EXPECT_EQ(a.b.published[0].status, "agent");
+}
+
+// A failed read (the conversation is not the agent's, the database is down) changed nothing:
+// there is nothing to carry out.
+TEST(WsSession, AFailedReadHandsTheHostNothing) {
+    Agent a("a1", "agent");
+    a.s->on_message(text(std::string(R"({"type":"read","conversation_id":")") + kConv + R"(","up_to_seq":3})"), 0);
+    ASSERT_EQ(a.b.reads.size(), 1u);
+    a.b.reads[0].done(chat::make_error(chat::Errc::forbidden, "not your conversation"));
+    EXPECT_TRUE(a.b.applied.empty());
 }
 
 // API.md: a Conversation's unread_count is the viewer's. The same event reaches a customer
@@ -381,9 +405,9 @@ TEST(WsSession, EachSideHearsAConversationWithItsOwnUnreadCount) {
 }
 
 // API.md: an agent's read frame is the REST read (POST /agent/conversations/{id}/read): its
-// socket publishes all the use case answered, in order: conversation.updated with the agent
-// side's unread_count (agents' lists show it) and the department, then the read receipt.
-TEST(WsSession, AnAgentsReadFramePublishesWhatTheRestReadPublishes) {
+// socket hands the host all the use case answered, events in order: conversation.updated with
+// the agent side's unread_count (agents' lists show it) and the department, then the receipt.
+TEST(WsSession, AnAgentsReadFrameHandsTheHostWhatTheRestReadApplies) {
     auto answer = chat::json::parse(std::string(R"({"conversation":{"id":")") + kConv +
                                     R"(","status":"agent","unread_count":2,"assigned_agent":{"id":"a1"},)"
                                     R"("department":{"id":"d1","name":"Orders"}},"marked":1,)"
@@ -399,6 +423,8 @@ TEST(WsSession, AnAgentsReadFramePublishesWhatTheRestReadPublishes) {
     EXPECT_EQ(a.b.reads[0].conv, kConv);
     EXPECT_EQ(a.b.reads[0].body, R"({"up_to_seq":3})");
     a.b.reads[0].done(done);
+    ASSERT_EQ(a.b.applied.size(), 1u);
+    EXPECT_EQ(a.b.applied[0].status, 204);
     ASSERT_EQ(a.b.published.size(), 2u);
     EXPECT_EQ(a.b.published[0].type, chat::events::Type::conversation_updated);
     EXPECT_EQ(a.b.published[0].json, done.events[0].json);

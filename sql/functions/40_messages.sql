@@ -173,7 +173,9 @@ $$;
 
 -- POST .../read: the customer's messages up to a seq are read. A conversation the agent
 -- cannot see is 404 (as before); one they see but may not write to (the queue, a chat
--- they handled before it was transferred) is 403. {"conversation", "marked", "unread"}
+-- they handled before it was transferred) is 403. {"conversation", "marked", "unread",
+-- "session_id"} (session_id: the customer's, whose cached conversation then goes; never
+-- sent to clients)
 CREATE OR REPLACE FUNCTION chat_agent_read(p_agent uuid, p_role text, p_conv uuid,
     p_up_to int, p_site text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -195,7 +197,8 @@ BEGIN
         RETURNING * INTO c;
     END IF;
     RETURN jsonb_build_object('conversation', chat_conversation_json(c, 'agent'),
-                              'marked', n, 'unread', chat_unread_json(c));
+                              'marked', n, 'unread', chat_unread_json(c),
+                              'session_id', c.session_id);
 END
 $$;
 

@@ -1,9 +1,11 @@
 // What a WebSocket session asks of the rest of the worker: the use cases it calls
-// (token check, replay, write access, read, standing) and the event bus it publishes on.
+// (token check, replay, write access, read, standing) and the one place that carries out
+// what they decided (the cache effect, the events, the side effects).
 //
 // chat::ws::Session depends on this narrow interface only, so its rules are tested with
 // a fake; ServiceBackend is the real one, a thin adapter over customer::Service and
-// agent::Service (which own the SQL) and the host's publish function.
+// agent::Service (which own the SQL) and the host's function that applies an Outcome's
+// effects (the same one that applies a REST request's).
 #pragma once
 
 #include <cstdint>
@@ -43,8 +45,11 @@ public:
     // The agents' standing now (agent::Service::standing).
     virtual void standing(const std::vector<std::string>& agent_ids,
                           std::function<void(Result<std::vector<agent::Standing>>)> done) = 0;
-    // Events raised by the session (typing, read): to every socket that should hear them.
-    virtual void publish(const std::vector<events::Event>& events) = 0;
+    // The effects of what a frame caused, carried out as a REST request's are: a read's whole
+    // Outcome (its cache effect too: read_at and unread_count changed in the cached
+    // conversation), a typing frame's events in an Outcome of their own. Called even when the
+    // socket went away meanwhile: a read is a committed write.
+    virtual void apply(Outcome outcome) = 0;
 };
 
 // The worker's services, looked up at every call: a worker that is shutting down has
@@ -57,9 +62,9 @@ struct Services {
 class ServiceBackend final : public Backend {
 public:
     using Lookup = std::function<Services()>;
-    using Publish = std::function<void(const std::vector<events::Event>&)>;
+    using Apply = std::function<void(Outcome&&)>;
 
-    ServiceBackend(Lookup services, Publish publish);
+    ServiceBackend(Lookup services, Apply apply);
 
     void authenticate(std::string_view token, std::string_view site,
                       std::function<void(Result<agent::Principal>)> done) override;
@@ -72,11 +77,11 @@ public:
     void customer_read(const std::string& sid, std::string_view body, std::string_view site, OutcomeDone done) override;
     void standing(const std::vector<std::string>& agent_ids,
                   std::function<void(Result<std::vector<agent::Standing>>)> done) override;
-    void publish(const std::vector<events::Event>& events) override;
+    void apply(Outcome outcome) override;
 
 private:
     Lookup services_;
-    Publish publish_;
+    Apply apply_;
 };
 
 }  // namespace chat::ws

@@ -18,8 +18,9 @@
 //  - replay: a customer session first replays every message after ?after=SEQ, page by
 //    page; live events that arrive meanwhile wait in a bounded queue (full: closed 1011
 //    "overloaded; reconnect", the client resumes with after=) and follow the replay;
-//  - commands: typing and read frames become events and use cases (Backend); an agent
-//    only into conversations it may write to, asked once and cached for a moment;
+//  - commands: a typing frame becomes an event, a read frame the read use case; the host
+//    carries out either's Outcome where it carries out a REST request's (Backend::apply);
+//    an agent only into conversations it may write to, asked once and cached for a moment;
 //  - standing: StandingCheck (ws_standing.h) re-reads agents' standing; on_standing()
 //    keeps, promotes or closes (4401) the session;
 //  - erasure: on_ended() closes a customer session whose conversation was deleted (4410)

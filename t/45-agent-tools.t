@@ -307,7 +307,7 @@ is_deeply(ids('view=queue&priority=urgent'), [ $f1->{id} ], 'priority=urgent');
 is_deeply(ids("view=queue&q=$word"), [ $f1->{id} ], 'q= finds the message text');
 is_deeply(ids("view=all&q=" . uc($word)), [ $f1->{id} ], '... any case, in view all');
 is_deeply(ids("view=all&q=$word&tag=late"), [], 'filters combine');
-# the bot's replies are searched through bot_texts (029_bot_text_search): f2's question had no
+# the bot's replies are searched through bot_texts (029_post_write_path): f2's question had no
 # FAQ answer, so the bot's fallback ("... You can rephrase, ...") is in f2 and f1 has none
 is(ChatTest::sql("SELECT count(*) FROM messages WHERE conversation_id = '$f2->{id}'
                    AND sender_type = 'bot' AND metadata ? 'fallback' AND content LIKE '%rephrase%'"),

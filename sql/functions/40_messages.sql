@@ -4,7 +4,7 @@
 -- Every function that changes a conversation locks its row first (FOR UPDATE), so seq
 -- is assigned gaplessly and in order however many workers and nodes post at once.
 
--- The bot's texts q= finds (029_bot_text_search): each distinct one stored once in bot_texts.
+-- The bot's texts q= finds (029_post_write_path): each distinct one stored once in bot_texts.
 -- Every writer of a bot message passes its text here in the same transaction (extra texts are
 -- harmless: a search reaches messages only through their own text). In hash order, so that two
 -- transactions adding the same new texts wait for each other in one order, never in a cycle.

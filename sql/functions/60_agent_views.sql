@@ -2,7 +2,7 @@
 -- and keyset pages, GET /agent/conversations/{id}), filtered by 20_access's visibility.
 
 -- q=: the conversations with a message whose text matches tsq (may repeat one). The bot's
--- replies are not in messages_content_fts_idx (029_bot_text_search): their texts are matched in
+-- replies are not in messages_content_fts_idx (029_post_write_path): their texts are matched in
 -- bot_texts and their messages found by md5(content) (messages_bot_text_idx); every other
 -- message through messages_content_fts_idx, whose predicate the first branch repeats. LANGUAGE
 -- sql, STABLE, one SELECT: inlined into the views' queries.

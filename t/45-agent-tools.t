@@ -307,6 +307,19 @@ is_deeply(ids('view=queue&priority=urgent'), [ $f1->{id} ], 'priority=urgent');
 is_deeply(ids("view=queue&q=$word"), [ $f1->{id} ], 'q= finds the message text');
 is_deeply(ids("view=all&q=" . uc($word)), [ $f1->{id} ], '... any case, in view all');
 is_deeply(ids("view=all&q=$word&tag=late"), [], 'filters combine');
+# the bot's replies are searched through bot_texts (029_post_write_path): f2's question had no
+# FAQ answer, so the bot's fallback ("... You can rephrase, ...") is in f2 and f1 has none
+is(ChatTest::sql("SELECT count(*) FROM messages WHERE conversation_id = '$f2->{id}'
+                   AND sender_type = 'bot' AND metadata ? 'fallback' AND content LIKE '%rephrase%'"),
+   1, "f2's bot fallback reply says rephrase");
+is(ChatTest::sql("SELECT count(*) FROM messages WHERE conversation_id = '$f1->{id}'
+                   AND content LIKE '%rephrase%'"), 0, '... and no message of f1 does');
+is_deeply(ids('view=queue&q=rephrase'), [ $f2->{id} ], "q= finds the bot's reply text");
+is_deeply(ids('view=all&q=REPHRASE'), [ $f2->{id} ], '... any case, in view all');
+is(ChatTest::sql("SELECT count(*) FROM messages m WHERE m.conversation_id IN ('$f1->{id}', '$f2->{id}')
+                   AND m.sender_type = 'bot' AND NOT EXISTS (SELECT 1 FROM bot_texts b
+                   WHERE b.hash = md5(m.content)::uuid AND b.content = m.content)"),
+   0, "every bot message's text (greeting, FAQ answer, fallback) is in bot_texts");
 is_deeply(ids('view=queue&tag=vip&limit=1', $admin), [ $f1->{id} ], 'with limit=1 the first page holds one');
 my $pg = $ng->get("$A/conversations?view=queue&tag=vip&limit=1", headers => $admin)->{json};
 my $pg2 = $ng->get("$A/conversations?view=queue&tag=vip&limit=1&cursor=$pg->{next_cursor}", headers => $admin)->{json};

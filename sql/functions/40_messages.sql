@@ -4,6 +4,24 @@
 -- Every function that changes a conversation locks its row first (FOR UPDATE), so seq
 -- is assigned gaplessly and in order however many workers and nodes post at once.
 
+-- The bot's texts q= finds (029_post_write_path): each distinct one stored once in bot_texts.
+-- Every writer of a bot message passes its text here in the same transaction (extra texts are
+-- harmless: a search reaches messages only through their own text). In hash order, so that two
+-- transactions adding the same new texts wait for each other in one order, never in a cycle.
+-- plpgsql for its cached plan.
+CREATE OR REPLACE FUNCTION chat_bot_texts_add(p_texts text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO bot_texts (hash, content)
+    SELECT x.h, x.t
+      FROM (SELECT DISTINCT ON (md5(t)::uuid) md5(t)::uuid AS h, t
+              FROM unnest(p_texts) t WHERE t IS NOT NULL) x
+     WHERE NOT EXISTS (SELECT 1 FROM bot_texts b WHERE b.hash = x.h)
+     ORDER BY x.h
+        ON CONFLICT DO NOTHING;
+END
+$$;
+
 -- Appends one message under the conversation's row lock (the caller holds it): the next
 -- seq, the version, and the unread counter of the side that has not read it yet.
 CREATE OR REPLACE FUNCTION chat_append(conv uuid, p_sender text, p_agent uuid,
@@ -26,6 +44,9 @@ BEGIN
     VALUES (chat_uuid7(), conv, s, p_sender, p_agent, p_kind, p_content,
             coalesce(p_metadata, '{}'::jsonb), p_client_id, clock_timestamp())
     RETURNING * INTO m;
+    IF p_sender = 'bot' THEN
+        PERFORM chat_bot_texts_add(ARRAY[p_content]);
+    END IF;
 
     RETURN m;
 END
@@ -89,6 +110,9 @@ BEGIN
          WHERE n = 2
         RETURNING *)
     SELECT jsonb_agg(chat_message_json(ins) ORDER BY ins.seq) INTO out FROM ins;
+    IF n = 2 THEN
+        PERFORM chat_bot_texts_add(ARRAY[p_bot_reply]);
+    END IF;
 
     -- only when the bot fell back: the question counts for the reports' "unmatched"
     IF n = 2 AND p_bot_metadata ? 'fallback' THEN
@@ -301,6 +325,8 @@ BEGIN
                             WHERE m.conversation_id = x.id AND m.client_id = p_client_ids[x.o]);
 
         IF f_o IS NOT NULL THEN
+            -- every reply of the batch, written or not (see chat_bot_texts_add)
+            PERFORM chat_bot_texts_add(p_bot_replies);
             WITH f AS (
                 SELECT * FROM unnest(f_o, f_conv, f_n) AS f(o, id, n)),
             upd AS (

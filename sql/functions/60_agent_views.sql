@@ -1,6 +1,21 @@
 -- functions/60_agent_views: the agent's reads (GET /agent/conversations with its views
 -- and keyset pages, GET /agent/conversations/{id}), filtered by 20_access's visibility.
 
+-- q=: the conversations with a message whose text matches tsq (may repeat one). The bot's
+-- replies are not in messages_content_fts_idx (029_post_write_path): their texts are matched in
+-- bot_texts and their messages found by md5(content) (messages_bot_text_idx); every other
+-- message through messages_content_fts_idx, whose predicate the first branch repeats. LANGUAGE
+-- sql, STABLE, one SELECT: inlined into the views' queries.
+CREATE OR REPLACE FUNCTION chat_search_conversation_ids(tsq tsquery)
+RETURNS SETOF uuid LANGUAGE sql STABLE AS $$
+    SELECT m.conversation_id FROM messages m
+     WHERE m.sender_type <> 'bot' AND to_tsvector('simple', m.content) @@ tsq
+    UNION ALL
+    SELECT m.conversation_id FROM bot_texts b
+      JOIN messages m ON md5(m.content)::uuid = b.hash AND m.sender_type = 'bot'
+     WHERE to_tsvector('simple', b.content) @@ tsq
+$$;
+
 -- GET /agent/conversations, on the request's site only (p_site). Views: active (assigned to me, open), queue (unassigned,
 -- oldest first; role agent: the queues they serve, chat_agent_serves; supervisor/admin: every queue of the site), closed (closed ones I handled; supervisor/admin: all), all (mine of any
 -- status; supervisor/admin: everyone's). Keyset pagination: queue is ordered by
@@ -8,7 +23,7 @@
 -- item's key, (p_cur_us = epoch microseconds, p_cur_id), NULL for the first page.
 -- Filters (API.md "Agent tools"; NULL: none, checked by core): p_tag (one of the tags),
 -- p_department, p_priority, p_q (full-text search over message text: websearch syntax with
--- the 'simple' configuration, the expression of 017's messages_content_fts_idx; a query
+-- the 'simple' configuration, chat_search_conversation_ids; a query
 -- without a word is CH422 naming q).
 -- {"conversations": [Conversation + last_message], "next": {"us", "id"} | null}
 CREATE OR REPLACE FUNCTION chat_agent_conversations(p_agent uuid, p_role text,
@@ -48,8 +63,7 @@ BEGIN
                    AND (p_tag IS NULL OR tags @> ARRAY[p_tag])
                    AND (p_department IS NULL OR department_id = p_department)
                    AND (p_priority IS NULL OR priority = p_priority)
-                   AND (tsq IS NULL OR id IN (SELECT m.conversation_id FROM messages m
-                                               WHERE to_tsvector('simple', m.content) @@ tsq))
+                   AND (tsq IS NULL OR id IN (SELECT s FROM chat_search_conversation_ids(tsq) s))
                  ORDER BY queued_at, id
                  LIMIT p_limit + 1) q;
     ELSIF NOT boss AND p_view IN ('closed', 'all') THEN
@@ -71,8 +85,7 @@ BEGIN
                    AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
                    AND (p_department IS NULL OR c.department_id = p_department)
                    AND (p_priority IS NULL OR c.priority = p_priority)
-                   AND (tsq IS NULL OR c.id IN (SELECT m.conversation_id FROM messages m
-                                                 WHERE to_tsvector('simple', m.content) @@ tsq))
+                   AND (tsq IS NULL OR c.id IN (SELECT s FROM chat_search_conversation_ids(tsq) s))
                  ORDER BY c.updated_at DESC, c.id
                  LIMIT p_limit + 1) q;
     ELSE
@@ -92,8 +105,7 @@ BEGIN
                    AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
                    AND (p_department IS NULL OR c.department_id = p_department)
                    AND (p_priority IS NULL OR c.priority = p_priority)
-                   AND (tsq IS NULL OR c.id IN (SELECT m.conversation_id FROM messages m
-                                                 WHERE to_tsvector('simple', m.content) @@ tsq))
+                   AND (tsq IS NULL OR c.id IN (SELECT s FROM chat_search_conversation_ids(tsq) s))
                  ORDER BY c.updated_at DESC, c.id
                  LIMIT p_limit + 1) q;
     END IF;

@@ -31,6 +31,7 @@ CREATE INDEX messages_content_fts_idx ON messages USING gin (to_tsvector('simple
 -- one SPI query per inserted message (2 a customer post: ~7 % of the backends' CPU in perf,
 -- -15 % us/post without it). Every writer of a message holds its conversation's row (FOR UPDATE,
 -- or the UPDATE of last_seq in the same statement or transaction) and a conversation is only
--- deleted by chat_retention_sweep and chat_erase_customer, which delete its messages themselves
--- now (sql/functions/97_retention.sql): the key guarded nothing those do not.
+-- deleted by chat_retention_sweep and chat_erase_customer; whoever deletes one, its messages go
+-- with it by the statement-level trigger chat_conversations_gone (sql/functions/97_retention.sql),
+-- the key's ON DELETE CASCADE without its check on every insert.
 ALTER TABLE messages DROP CONSTRAINT messages_conversation_id_fkey;

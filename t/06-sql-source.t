@@ -105,7 +105,7 @@ sub drop_chat_functions {
     psql($s, q{DO $$ DECLARE f regprocedure; BEGIN
                  FOR f IN SELECT p.oid FROM pg_proc p
                            WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'chat\_%'
-                 LOOP EXECUTE 'DROP FUNCTION ' || f; END LOOP; END $$});
+                 LOOP EXECUTE 'DROP FUNCTION ' || f || ' CASCADE'; END LOOP; END $$});  # and their triggers
 }
 
 my @function_files = sort map { (m{/(functions/[^/]+\.sql)$})[0] } glob "$root/sql/functions/*.sql";
@@ -167,6 +167,9 @@ my $fresh_functions;
               '... re-applies every function file, saying why') or diag($out);
     is(chat_functions($fresh), $before, '... brings back every function');
     is(functions_of($fresh), $fresh_functions, '... exactly as defined in sql/ (pg_get_functiondef)');
+    is(psql($fresh, q{SELECT count(*) FROM pg_trigger WHERE tgname = 'chat_conversations_gone'
+                        AND tgrelid = 'conversations'::regclass}), 1,
+       '... and the trigger that went with one of them (messages go with their conversations)');
 
     # one function replaced by hand (a hot fix never written to sql/) is put back
     psql($fresh, q{CREATE OR REPLACE FUNCTION chat_ts(t timestamptz) RETURNS text

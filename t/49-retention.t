@@ -50,7 +50,21 @@ is(sql("SELECT count(*) FROM pg_constraint WHERE contype = 'f'
    'every foreign key to conversations or messages is ON DELETE CASCADE');
 cmp_ok(sql("SELECT count(*) FROM pg_constraint WHERE contype = 'f'
              AND confrelid IN ('$s.conversations'::regclass, '$s.messages'::regclass)"), '>=', 4,
-       '... (notes, bot_feedback twice, the webhook outbox at least: messages have no key since 029 and are deleted by hand)');
+       '... (notes, bot_feedback twice, the webhook outbox at least: messages have no key since 029)');
+
+# messages go with their conversations whoever deletes them (the trigger chat_conversations_gone,
+# the cascade of the key 029 dropped): an operator's DELETE of two conversations in one statement
+sql("INSERT INTO conversations (id, session_id, status) VALUES
+       ('00000000-0000-4000-8000-000000004901', 't49-op-1', 'automated'),
+       ('00000000-0000-4000-8000-000000004902', 't49-op-2', 'automated')");
+sql("INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content)
+     SELECT gen_random_uuid(), c, s, 'customer', 'text', 'hello'
+       FROM unnest(ARRAY['00000000-0000-4000-8000-000000004901', '00000000-0000-4000-8000-000000004902']::uuid[]) c,
+            generate_series(1, 3) s");
+sql("DELETE FROM conversations WHERE session_id LIKE 't49-op-%'");
+is(sql("SELECT count(*) FROM messages WHERE conversation_id IN
+          ('00000000-0000-4000-8000-000000004901', '00000000-0000-4000-8000-000000004902')"), 0,
+   "an operator's DELETE of conversations deletes their messages too");
 
 # --- the data -------------------------------------------------------------------------
 

@@ -4,12 +4,12 @@
 -- conversations the workers poll to drop their cached copies and close their sockets
 -- (chat_erasures_since).
 --
--- Both delete conversations and their messages, and nothing else of theirs by hand: every
--- other table that belongs to a conversation references it (or its messages) ON DELETE CASCADE
--- (021_retention checks it), so a new such table is covered the day it is added. Messages have
--- no key to conversations since 029_post_write_path (its check cost a customer post ~15 % of its
--- Postgres CPU): they are deleted here, in the same statement as their conversations, each found
--- by its unique (conversation_id, seq) index, and what references messages cascades from them.
+-- Both delete conversations and nothing else of theirs by hand: every table that belongs to
+-- a conversation references it (or its messages) ON DELETE CASCADE (021_retention checks it),
+-- so a new such table is covered the day it is added; messages, whose key to conversations
+-- went in 029_post_write_path (its check on every insert cost a customer post ~7-15 % of its
+-- Postgres CPU), go with their conversations by the trigger chat_conversations_gone below,
+-- whoever deletes them, and what references messages cascades from them.
 --
 -- Concurrency. The sweep runs on every worker of every node; pg_try_advisory_xact_lock
 -- (chat_retention_lock_key) lets one transaction at a time do a batch and the others return
@@ -59,9 +59,7 @@ BEGIN
            FOR UPDATE SKIP LOCKED),
     gone AS (
         DELETE FROM conversations c USING doomed d WHERE c.id = d.id
-        RETURNING c.id, c.session_id, c.customer_id),
-    gone_messages AS (
-        DELETE FROM messages m USING doomed d WHERE m.conversation_id = d.id)
+        RETURNING c.id, c.session_id, c.customer_id)
     SELECT count(*), array_agg(session_id ORDER BY id), array_agg(id ORDER BY id),
            array_agg(DISTINCT customer_id) FILTER (WHERE customer_id IS NOT NULL)
       INTO n_conv, sids, convs, custs
@@ -139,7 +137,8 @@ BEGIN
            INTO n USING convs;
         out := out || jsonb_build_object(fk.tab, n);
     END LOOP;
-    -- messages have no key to conversations (029_post_write_path): counted and deleted by hand
+    -- messages have no key to conversations (029_post_write_path): counted here, deleted with
+    -- their conversations by chat_conversations_gone
     out := out || jsonb_build_object('messages',
         (SELECT count(*) FROM messages WHERE conversation_id = ANY (convs)));
 
@@ -170,7 +169,6 @@ BEGIN
     out := out || jsonb_build_object('unmatched', n);
 
     DELETE FROM conversations WHERE id = ANY (convs);
-    DELETE FROM messages WHERE conversation_id = ANY (convs);
     DELETE FROM customers WHERE id = ANY (custs);
     INSERT INTO erasures (session_id, conversation_id)
     SELECT session_id, id FROM unnest(convs, sids_of) AS e(id, session_id);
@@ -190,4 +188,29 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                               'conversations', coalesce(jsonb_agg(conversation_id ORDER BY id)
                                                         FILTER (WHERE conversation_id IS NOT NULL), '[]'))
       FROM (SELECT id, session_id, conversation_id FROM erasures WHERE id > p_after ORDER BY id LIMIT 1000) e
+$$;
+
+-- Deleting conversations deletes their messages, whoever deletes them (retention, erasure, an
+-- operator's DELETE): the ON DELETE CASCADE of the key to conversations that messages lost in
+-- 029_post_write_path, once per statement (each message found by its unique (conversation_id,
+-- seq) index), and at no cost to the inserts the key checked one by one.
+CREATE OR REPLACE FUNCTION chat_conversations_gone() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM messages m USING gone g WHERE m.conversation_id = g.id;
+    RETURN NULL;
+END
+$$;
+
+-- Created once (CREATE OR REPLACE TRIGGER would lock conversations against writes at every
+-- migrate that applies this file).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'chat_conversations_gone'
+                      AND tgrelid = 'conversations'::regclass) THEN
+        CREATE TRIGGER chat_conversations_gone AFTER DELETE ON conversations
+            REFERENCING OLD TABLE AS gone
+            FOR EACH STATEMENT EXECUTE FUNCTION chat_conversations_gone();
+    END IF;
+END
 $$;

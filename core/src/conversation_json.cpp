@@ -19,7 +19,7 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b !
 // A timestamp's characters, on the stack (at most 32 with quotes: any int64 of ms), then
 // appended at once: no allocation and no string call per character.
 struct Chars {
-    std::array<char, 48> buf{};
+    std::array<char, 48> buf;  // only its first n bytes are ever read
     std::size_t n = 0;
     void put(char c) { buf[n++] = c; }
     std::string_view view() const { return {buf.data(), n}; }
@@ -169,6 +169,31 @@ void put_timestamp(Chars& out, std::int64_t ms) {
     const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
     const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
     const std::int64_t y = yoe + era * 400 + (m <= 2);
+    if (y >= 0 && y <= 9999) {
+        // every year a chat meets: fixed widths, two digits at a time
+        const auto two = [&out](std::int64_t v) {
+            out.put(static_cast<char>('0' + v / 10));
+            out.put(static_cast<char>('0' + v % 10));
+        };
+        const std::int64_t milli = ms - secs * 1000;
+        two(y / 100);
+        two(y % 100);
+        out.put('-');
+        two(m);
+        out.put('-');
+        two(d);
+        out.put('T');
+        two(sod / 3600);
+        out.put(':');
+        two(sod / 60 % 60);
+        out.put(':');
+        two(sod % 60);
+        out.put('.');
+        out.put(static_cast<char>('0' + milli / 100));
+        two(milli % 100);
+        out.put('Z');
+        return;
+    }
     append_digits(out, y, 4);
     out.put('-');
     append_digits(out, m, 2);

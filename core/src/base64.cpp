@@ -59,22 +59,29 @@ Result<std::string> decode_impl(std::string_view text, const std::array<std::int
         }
         // Now `len` symbols carry data; a remainder of 1 symbol is never valid.
         if (len % 4 == 1) return make_error(Errc::bad_request, "base64: truncated input");
-        std::string out;
-        out.reserve(len / 4 * 3 + 2);
-        std::uint32_t acc = 0;
-        int bits = 0;
-        for (std::size_t i = 0; i < len; i++) {
-            const std::int8_t v = rev[static_cast<unsigned char>(text[i])];
-            if (v < 0) return make_error(Errc::bad_request, "base64: invalid character");
-            acc = (acc << 6) | static_cast<std::uint32_t>(v);
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-            }
+        // Four symbols make three bytes; a tail of 2 or 3 symbols makes 1 or 2, whose unused
+        // low bits (4 or 2) must be zero (one encoding per byte string).
+        const std::size_t tail = len % 4;
+        std::string out(len / 4 * 3 + (tail ? tail - 1 : 0), '\0');
+        const auto sym = [&](std::size_t i) -> int { return rev[static_cast<unsigned char>(text[i])]; };
+        std::size_t i = 0, o = 0;
+        for (; i + 4 <= len; i += 4) {
+            const int a = sym(i), b = sym(i + 1), c = sym(i + 2), d = sym(i + 3);
+            if ((a | b | c | d) < 0) return make_error(Errc::bad_request, "base64: invalid character");
+            const std::uint32_t v = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6 | d);
+            out[o++] = static_cast<char>(v >> 16);
+            out[o++] = static_cast<char>(v >> 8 & 0xFF);
+            out[o++] = static_cast<char>(v & 0xFF);
         }
-        if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-            return make_error(Errc::bad_request, "base64: non-zero trailing bits");
+        if (tail) {
+            const int a = sym(i), b = sym(i + 1), c = tail == 3 ? sym(i + 2) : 0;
+            if ((a | b | c) < 0) return make_error(Errc::bad_request, "base64: invalid character");
+            const std::uint32_t v = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6);
+            out[o++] = static_cast<char>(v >> 16);
+            if (tail == 3) out[o++] = static_cast<char>(v >> 8 & 0xFF);
+            if ((tail == 2 ? b & 0xF : c & 0x3) != 0)
+                return make_error(Errc::bad_request, "base64: non-zero trailing bits");
+        }
         return out;
     } catch (...) {
         return Error{Errc::internal, {}};

@@ -9,6 +9,8 @@
 
 namespace chat::conversation_json {
 
+using namespace json::literals;
+
 namespace {
 
 // Floor division: timestamps before 1970 still split into a day and a time of day.
@@ -17,7 +19,7 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b !
 // A timestamp's characters, on the stack (at most 32 with quotes: any int64 of ms), then
 // appended at once: no allocation and no string call per character.
 struct Chars {
-    std::array<char, 48> buf{};
+    std::array<char, 48> buf;  // only its first n bytes are ever read
     std::size_t n = 0;
     void put(char c) { buf[n++] = c; }
     std::string_view view() const { return {buf.data(), n}; }
@@ -167,6 +169,31 @@ void put_timestamp(Chars& out, std::int64_t ms) {
     const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
     const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
     const std::int64_t y = yoe + era * 400 + (m <= 2);
+    if (y >= 0 && y <= 9999) {
+        // every year a chat meets: fixed widths, two digits at a time
+        const auto two = [&out](std::int64_t v) {
+            out.put(static_cast<char>('0' + v / 10));
+            out.put(static_cast<char>('0' + v % 10));
+        };
+        const std::int64_t milli = ms - secs * 1000;
+        two(y / 100);
+        two(y % 100);
+        out.put('-');
+        two(m);
+        out.put('-');
+        two(d);
+        out.put('T');
+        two(sod / 3600);
+        out.put(':');
+        two(sod / 60 % 60);
+        out.put(':');
+        two(sod % 60);
+        out.put('.');
+        out.put(static_cast<char>('0' + milli / 100));
+        two(milli % 100);
+        out.put('Z');
+        return;
+    }
     append_digits(out, y, 4);
     out.put('-');
     append_digits(out, m, 2);
@@ -195,7 +222,7 @@ std::string render_agent(const Conversation& c) {
     std::string out;
     if (!c.agent_id) return out;
     json::Writer w(out);
-    w.begin_object().key("id").string(*c.agent_id).key("display_name");
+    w.begin_object().key("id"_key).string(*c.agent_id).key("display_name"_key);
     text(w, c.agent_name);
     w.end_object();
     return out;
@@ -207,66 +234,66 @@ Result<std::string> render(const Conversation& c) {
     out.reserve(512);
     json::Writer w(out);
     w.begin_object();
-    w.key("id").string(c.id);
-    w.key("tags").begin_array();
+    w.key("id"_key).string(c.id);
+    w.key("tags"_key).begin_array();
     for (std::string_view t = c.tags; !t.empty();) {
         const auto sp = t.find(' ');
         w.string(t.substr(0, sp));
         t = sp == std::string_view::npos ? std::string_view() : t.substr(sp + 1);
     }
     w.end_array();
-    w.key("rating");
+    w.key("rating"_key);
     if (c.rating_score) {
-        w.begin_object().key("score").number(*c.rating_score).key("comment");
+        w.begin_object().key("score"_key).number(*c.rating_score).key("comment"_key);
         text(w, c.rating_comment);
         w.end_object();
     } else {
         w.null();
     }
-    w.key("status").string(c.status);
-    w.key("context");
+    w.key("status"_key).string(c.status);
+    w.key("context"_key);
     if (!jsonb(w, c.context)) return make_error(Errc::internal, "conversation context is not JSON");
-    w.key("offline").boolean(c.offline);
-    w.key("version").number(c.version);
-    w.key("customer");
+    w.key("offline"_key).boolean(c.offline);
+    w.key("version"_key).number(c.version);
+    w.key("customer"_key);
     if (c.customer_id) {
-        w.begin_object().key("id").string(*c.customer_id).key("name");
+        w.begin_object().key("id"_key).string(*c.customer_id).key("name"_key);
         text(w, c.customer_name);
-        w.key("email");
+        w.key("email"_key);
         text(w, c.customer_email);
         w.end_object();
     } else {
         w.null();
     }
-    w.key("last_seq").number(c.last_seq);
-    w.key("priority").string(c.priority);
-    w.key("closed_at");
+    w.key("last_seq"_key).number(c.last_seq);
+    w.key("priority"_key).string(c.priority);
+    w.key("closed_at"_key);
     timestamp(w, c.closed_at);
-    w.key("created_at");
+    w.key("created_at"_key);
     timestamp(w, c.created_at);
-    w.key("department");
+    w.key("department"_key);
     if (c.department_id) {
-        w.begin_object().key("id").string(*c.department_id).key("name");
+        w.begin_object().key("id"_key).string(*c.department_id).key("name"_key);
         text(w, c.department_name);
         w.end_object();
     } else {
         w.null();
     }
-    w.key("updated_at");
+    w.key("updated_at"_key);
     timestamp(w, c.updated_at);
-    w.key("unread_count").number(c.unread_count);
-    w.key("assigned_agent");
+    w.key("unread_count"_key).number(c.unread_count);
+    w.key("assigned_agent"_key);
     if (c.agent_id) {
-        w.begin_object().key("id").string(*c.agent_id).key("display_name");
+        w.begin_object().key("id"_key).string(*c.agent_id).key("display_name"_key);
         text(w, c.agent_name);
         w.end_object();
     } else {
         w.null();
     }
-    w.key("queue_position");
+    w.key("queue_position"_key);
     if (c.queue_position) w.number(*c.queue_position);
     else w.null();
-    w.key("requested_agent_at");
+    w.key("requested_agent_at"_key);
     timestamp(w, c.requested_agent_at);
     w.end_object();
     if (!w.complete()) return make_error(Errc::internal, "conversation JSON failed");
@@ -279,19 +306,19 @@ Result<std::string> render(const Message& m) {
     out.reserve(256 + m.content.size());
     json::Writer w(out);
     w.begin_object();
-    w.key("id").string(m.id);
-    w.key("seq").number(m.seq);
-    w.key("kind").string(m.kind);
-    w.key("content").string(m.content);
-    w.key("read_at");
+    w.key("id"_key).string(m.id);
+    w.key("seq"_key).number(m.seq);
+    w.key("kind"_key).string(m.kind);
+    w.key("content"_key).string(m.content);
+    w.key("read_at"_key);
     timestamp(w, m.read_at);
-    w.key("metadata");
+    w.key("metadata"_key);
     if (!jsonb(w, m.metadata)) return make_error(Errc::internal, "message metadata is not JSON");
-    w.key("created_at");
+    w.key("created_at"_key);
     timestamp(w, m.created_at);
-    w.key("sender_type").string(m.sender_type);
-    w.key("conversation_id").string(m.conversation_id);
-    w.key("sender_agent_id");
+    w.key("sender_type"_key).string(m.sender_type);
+    w.key("conversation_id"_key).string(m.conversation_id);
+    w.key("sender_agent_id"_key);
     text(w, m.sender_agent_id);
     w.end_object();
     if (!w.complete()) return make_error(Errc::internal, "message JSON failed");

@@ -10,6 +10,8 @@
 
 namespace chat::events {
 
+using namespace json::literals;
+
 namespace {
 
 std::string assigned_of(const json::Value* conversation) {
@@ -69,10 +71,10 @@ Event make(Type type, std::string conversation_id, std::int64_t seq, std::string
     e.json.reserve(96 + e.conversation_id.size() + data_json.size());
     json::Writer w(e.json);
     w.begin_object();
-    w.key("type").string(wire_name(e.type));
-    if (!e.conversation_id.empty()) w.key("conversation_id").string(e.conversation_id);
-    if (e.type == Type::message_created) w.key("seq").number(e.seq);
-    w.key("data");
+    w.key("type"_key).string(wire_name(e.type));
+    if (!e.conversation_id.empty()) w.key("conversation_id"_key).string(e.conversation_id);
+    if (e.type == Type::message_created) w.key("seq"_key).number(e.seq);
+    w.key("data"_key);
     if (!data_json.empty()) w.raw(data_json);
     else if (data) w.value(*data);
     else w.null();
@@ -247,6 +249,7 @@ std::vector<Event> from_written(const Written& w, std::string_view site) noexcep
     std::vector<Event> out;
     try {
         const std::string assigned(w.assigned_agent_id), status(w.status);
+        out.reserve(w.messages.size() + 3);  // never moved while growing
         bool joined = false;
         for (const Written::Message& m : w.messages) {
             out.push_back(make(Type::message_created, std::string(w.conversation_id), m.seq, assigned, nullptr, status,

@@ -208,6 +208,21 @@ Writer& Writer::key(std::string_view k) noexcept {
     return *this;
 }
 
+Writer& Writer::key(Key k) noexcept {
+    if (!ok_) return *this;
+    if (stack_.empty() || top() != Frame::object_key) {
+        ok_ = false;
+        return *this;
+    }
+    try {
+        out_.append(had_items() ? k.text : k.text.substr(1));
+    } catch (...) {
+        ok_ = false;
+    }
+    set_top(Frame::object_value);
+    return *this;
+}
+
 Writer& Writer::string(std::string_view s) noexcept {
     if (!before_value()) return *this;
     try {

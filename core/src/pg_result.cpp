@@ -8,11 +8,13 @@ namespace chat::pg {
 
 void QueryResult::Free::operator()(pg_result* r) const noexcept { PQclear(r); }
 
-QueryResult::QueryResult(pg_result* owned) noexcept : res_(owned) {}
+QueryResult::QueryResult(pg_result* owned) noexcept
+    : res_(owned), rows_(owned ? PQntuples(owned) : 0), cols_(owned ? PQnfields(owned) : 0) {}
 QueryResult::~QueryResult() = default;
 
-int QueryResult::rows() const { return res_ ? PQntuples(res_.get()) : 0; }
-int QueryResult::cols() const { return res_ ? PQnfields(res_.get()) : 0; }
+// (a moved-from result has no res_: its counts are not read)
+int QueryResult::rows() const { return res_ ? rows_ : 0; }
+int QueryResult::cols() const { return res_ ? cols_ : 0; }
 
 int QueryResult::col(std::string_view name) const {
     if (!res_) return -1;
@@ -25,12 +27,12 @@ int QueryResult::col(std::string_view name) const {
 // Bounds are checked here because libpq complains through the notice processor and
 // returns NULL on out-of-range access.
 bool QueryResult::is_null(int row, int c) const {
-    if (row < 0 || row >= rows() || c < 0 || c >= cols()) return true;
+    if (!res_ || row < 0 || row >= rows_ || c < 0 || c >= cols_) return true;
     return PQgetisnull(res_.get(), row, c) != 0;
 }
 
 std::string_view QueryResult::get(int row, int c) const {
-    if (row < 0 || row >= rows() || c < 0 || c >= cols()) return {};
+    if (!res_ || row < 0 || row >= rows_ || c < 0 || c >= cols_) return {};
     if (PQgetisnull(res_.get(), row, c)) return {};
     return {PQgetvalue(res_.get(), row, c), static_cast<std::size_t>(PQgetlength(res_.get(), row, c))};
 }

@@ -1,6 +1,9 @@
 // Base64 matches RFC 4648's vectors in both alphabets and its decoders accept only canonical input.
 #include <gtest/gtest.h>
 
+#include <unordered_map>
+#include <vector>
+
 #include "chat/base64.h"
 
 namespace {
@@ -39,6 +42,39 @@ TEST(Base64, RejectsNonCanonicalOrForeignInput) {
     EXPECT_EQ(b64::decode("Zh==").error().code, chat::Errc::bad_request);
     EXPECT_TRUE(b64::decode("").ok());
     EXPECT_TRUE(b64::decode_url("").ok());
+}
+
+// Exhaustive over short texts (the tails a decoder handles apart from its groups of four):
+// decode_url accepts exactly the encodings of byte strings, and gives back those bytes.
+TEST(Base64, AcceptsExactlyTheEncodingsOfUpToTwoBytes) {
+    std::unordered_map<std::string, std::string> encodings;  // text -> bytes
+    for (int n = 0; n <= 2; n++) {
+        for (int v = 0; v < (1 << (8 * n)); v++) {
+            std::string bytes;
+            for (int k = n - 1; k >= 0; k--) bytes.push_back(static_cast<char>(v >> (8 * k)));
+            encodings.emplace(b64::encode_url(std::string_view(bytes)), bytes);
+        }
+    }
+    const std::string symbols = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+.";
+    std::size_t accepted = 0;
+    for (std::size_t len = 0; len <= 3; len++) {
+        std::vector<std::size_t> at(len, 0);
+        for (;;) {
+            std::string text;
+            for (std::size_t k : at) text.push_back(symbols[k]);
+            auto d = b64::decode_url(text);
+            auto known = encodings.find(text);
+            ASSERT_EQ(d.ok(), known != encodings.end()) << text;
+            if (d.ok()) {
+                ASSERT_EQ(d.value(), known->second) << text;
+                accepted++;
+            }
+            std::size_t k = 0;
+            while (k < len && ++at[k] == symbols.size()) at[k++] = 0;
+            if (k == len) break;
+        }
+    }
+    EXPECT_EQ(accepted, encodings.size());
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +45,29 @@ TEST(ConversationJsonTimestamp, WritesChatTsUtcWithMillisecondsAcrossLeapYearsAn
     EXPECT_EQ(ts(4107542400000), "2100-03-01T00:00:00.000Z");
     EXPECT_EQ(ts(1796049923123), "2026-11-30T14:45:23.123Z");
     EXPECT_EQ(ts(-2208988800000), "1900-01-01T00:00:00.000Z");
+}
+
+// Years 0 to 9999 are written two digits at a time, the rest digit by digit: both agree with
+// the C library's gmtime at every step of a sweep, and at the edges between them.
+TEST(ConversationJsonTimestamp, AgreesWithGmtimeFromYear0ToYear9999AndBeyond) {
+    const auto reference = [](std::int64_t ms) {
+        const std::int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+        const std::time_t t = static_cast<std::time_t>(secs);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms - secs * 1000));
+        return std::string(buf);
+    };
+    constexpr std::int64_t kYear0 = -62167219200000, kYear10000 = 253402300800000;
+    for (std::int64_t ms = kYear0; ms < kYear10000; ms += 86400000LL * 37 + 12345679) {
+        ASSERT_EQ(ts(ms), reference(ms)) << ms;
+    }
+    EXPECT_EQ(ts(kYear0), "0000-01-01T00:00:00.000Z");
+    EXPECT_EQ(ts(kYear0 - 1), "-0001-12-31T23:59:59.999Z");
+    EXPECT_EQ(ts(kYear10000 - 1), "9999-12-31T23:59:59.999Z");
+    EXPECT_EQ(ts(kYear10000), "10000-01-01T00:00:00.000Z");
 }
 
 std::vector<cj::Text> texts(const std::vector<const char*>& v) {

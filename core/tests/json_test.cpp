@@ -383,6 +383,32 @@ TEST(JsonWriter, EscapesEverySpecialByteAtEveryOffset) {
     }
 }
 
+// ("a<b"_key, a key Writer would escape, does not compile: detail::KeyText.)
+TEST(JsonWriter, WritesLiteralKeysAsItsOtherKeys) {
+    std::string with_literals, with_views;
+    for (bool literal : {true, false}) {
+        std::string& out = literal ? with_literals : with_views;
+        Writer w(out);
+        w.begin_object();
+        literal ? w.key("id"_key) : w.key("id");
+        w.string("x");
+        literal ? w.key("inner_object"_key) : w.key("inner_object");
+        w.begin_object();
+        literal ? w.key("a b~\x7f"_key) : w.key("a b~\x7f");
+        w.number(std::int64_t{1});
+        literal ? w.key("z"_key) : w.key("z");
+        w.null().end_object().end_object();
+        EXPECT_TRUE(w.complete());
+    }
+    EXPECT_EQ(with_literals, with_views);
+    EXPECT_EQ(with_literals, "{\"id\":\"x\",\"inner_object\":{\"a b~\x7f\":1,\"z\":null}}");
+
+    std::string out;
+    Writer w(out);
+    w.begin_array().key("k"_key);  // a key where a value goes: misuse, as key("k")
+    EXPECT_FALSE(w.ok());
+}
+
 TEST(JsonWriter, ReportsMisuse) {
     {
         std::string out;

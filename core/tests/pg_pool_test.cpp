@@ -93,6 +93,14 @@ TEST(PgPool, ReturnsRowsAndNulls) {
     EXPECT_EQ(q.get(0, 9), "");
     EXPECT_EQ(q.get(0, "nope"), "");
     EXPECT_TRUE(q.is_null(-1, 0));
+    // The counts are read once: a result moved away from reads as empty, its new owner whole.
+    QueryResult moved = std::move(r->value());
+    EXPECT_EQ(moved.get(1, "b"), "y");
+    EXPECT_EQ(moved.rows(), 2);
+    EXPECT_EQ(q.rows(), 0);
+    EXPECT_EQ(q.cols(), 0);
+    EXPECT_TRUE(q.is_null(0, 0));
+    EXPECT_EQ(q.get(0, 0), "");
     EXPECT_TRUE(pool.healthy());
 }
 

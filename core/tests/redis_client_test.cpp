@@ -158,8 +158,29 @@ TEST_F(RedisTest, SetGetIsBinarySafe) {
     EXPECT_EQ(arr->value().elements[1].type, Reply::Type::nil);
 }
 
-// A command's arguments go to hiredis from the stack up to 8, from the heap beyond: both
-// arrive whole.
+// A command is written in Redis's protocol into one buffer kept between commands: one of a
+// value larger than the buffer keeps (64 KB), and the small ones before and after it, arrive whole.
+TEST_F(RedisTest, ALargeCommandAndTheSmallOnesAroundItArriveWhole) {
+    chat::redis::Client client(loop, config());
+    ASSERT_TRUE(connect(client));
+    const std::string key = "redis-test-large-" + std::to_string(::getpid());
+    std::string large(200 * 1024, 'x');
+    large[0] = '\r';
+    large[large.size() - 1] = '\n';
+    ASSERT_TRUE(call(client, {"SET", key, "small"}));
+    auto set = call(client, {"SET", key, large});
+    ASSERT_TRUE(set && set->ok());
+    EXPECT_EQ(set->value().str, "OK");
+    auto get = call(client, {"GET", key});
+    ASSERT_TRUE(get && get->ok());
+    EXPECT_EQ(get->value().str, large);
+    auto append = call(client, {"APPEND", key, "!"});
+    ASSERT_TRUE(append && append->ok());
+    EXPECT_EQ(append->value().integer, static_cast<long long>(large.size() + 1));
+    call(client, {"DEL", key});
+}
+
+// Commands of few and of many arguments (a count of two digits) arrive whole.
 TEST_F(RedisTest, CommandsOfFewAndOfManyArgumentsArriveWhole) {
     chat::redis::Client client(loop, config());
     ASSERT_TRUE(connect(client));

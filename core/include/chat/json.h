@@ -132,6 +132,41 @@ Result<Value> parse(std::string_view text, const Limits& limits = {}) noexcept;
 Result<Value> parse_members(std::string_view text, std::span<const std::string_view> keep,
                             const Limits& limits = {}) noexcept;
 
+// A key known when the program is compiled, written without scanning it for bytes to escape:
+// "id"_key (using namespace chat::json::literals). Only plain keys compile (printable ASCII
+// but for '"', '\\', '<', '>' and '&': what Writer writes as it is), and the bytes the Writer
+// appends for it (`,"id":`) are built by the compiler, so a key costs one append.
+struct Key {
+    std::string_view text;  // `,"<key>":`: without its first byte when no member precedes it
+};
+
+namespace detail {
+template <std::size_t N>
+struct KeyText {
+    char text[N + 4] = {};  // ',' '"' the N - 1 bytes '"' ':' and a NUL
+    consteval KeyText(const char (&k)[N]) {
+        text[0] = ',';
+        text[1] = '"';
+        for (std::size_t i = 0; i + 1 < N; i++) {
+            const char c = k[i];
+            if (c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&')
+                throw "a _key literal must be plain (Writer would escape it)";
+            text[i + 2] = c;
+        }
+        text[N + 1] = '"';
+        text[N + 2] = ':';
+    }
+};
+}  // namespace detail
+
+inline namespace literals {
+// (a template parameter object lives as long as the program: the view stays valid)
+template <detail::KeyText K>
+consteval Key operator""_key() {
+    return Key{std::string_view(K.text, sizeof K.text - 1)};
+}
+}  // namespace literals
+
 // Appends compact JSON to a string. Commas are automatic. Misuse (a value
 // where a key is expected, unbalanced end_*, a second top-level value) or an
 // allocation failure is remembered and reported by ok(); nothing throws.
@@ -146,6 +181,7 @@ public:
     Writer& begin_array() noexcept;
     Writer& end_array() noexcept;
     Writer& key(std::string_view k) noexcept;
+    Writer& key(Key k) noexcept;  // "id"_key: no scan, one append
     Writer& string(std::string_view s) noexcept;
     Writer& number(std::int64_t n) noexcept;
     Writer& number(int n) noexcept { return number(static_cast<std::int64_t>(n)); }

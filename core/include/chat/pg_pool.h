@@ -82,6 +82,7 @@ private:
         void operator()(pg_result* r) const noexcept;
     };
     std::unique_ptr<pg_result, Free> res_;
+    int rows_ = 0, cols_ = 0;  // of res_, read once: every get() checks its bounds
 };
 
 using Param = std::optional<std::string>;  // nullopt = SQL NULL; text format

@@ -8,13 +8,10 @@
 #include <string>
 
 #include "chat/customer.h"
-#include "chat/epoll_loop.h"
-#include "chat/pg_pool.h"
-#include "test_schema.h"
+#include "schema_pool_fixture.h"
 
 namespace {
 
-using chat::EpollLoop;
 using chat::Errc;
 using chat::Outcome;
 using chat::Result;
@@ -22,32 +19,23 @@ using chat::customer::Service;
 using chat::pg::Pool;
 using chat::pg::PoolConfig;
 
-std::string g_conninfo;
-std::string g_error;
+constexpr char kSchema[] = "chat_faqtest";
 
-class CustomerFaqDb : public ::testing::Test {
+class CustomerFaqDb : public chat::testing::SchemaPoolTest<kSchema> {
 protected:
     static void SetUpTestSuite() {
-        auto schema = chat::testing::create_test_schema("chat_faqtest");
-        g_conninfo = schema.conninfo;
-        g_error = schema.error;
-        if (g_error.empty())
-            g_error = chat::testing::detail::exec_admin(
-                g_conninfo,
+        SchemaPoolTest::SetUpTestSuite();
+        if (error_.empty())
+            error_ = chat::testing::detail::exec_admin(
+                conninfo_,
                 "INSERT INTO faq_entries (slug, question, answer, keywords, display_order) VALUES "
                 "('returns', 'How do I return an item?', 'Within 30 days, in its box.', '{return}', 1);"
                 "UPDATE chat_faq_version SET version = version + 1");
     }
-    static void TearDownTestSuite() { chat::testing::drop_test_schema("chat_faqtest"); }
 
     void SetUp() override {
-        ASSERT_TRUE(g_error.empty()) << g_error;
-        PoolConfig cfg;
-        cfg.conninfo = g_conninfo;
-        cfg.size = 1;
-        pool_.emplace(loop_, cfg);
-        pool_->start();
-        ASSERT_TRUE(loop_.run_until([&] { return pool_->stats().connected == 1; }, 5000));
+        SchemaPoolTest::SetUp();
+        if (HasFatalFailure()) return;
         svc_.emplace(loop_, *pool_, std::string(32, 'k'), chat::customer::Settings{});
     }
 
@@ -59,8 +47,6 @@ protected:
         return out;
     }
 
-    EpollLoop loop_;
-    std::optional<Pool> pool_;
     std::optional<Service> svc_;
 };
 

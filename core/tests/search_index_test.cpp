@@ -10,11 +10,10 @@
 #include "chat/epoll_loop.h"
 #include "chat/pg_pool.h"
 #include "chat/search_index.h"
-#include "test_schema.h"
+#include "schema_pool_fixture.h"
 
 namespace {
 
-using chat::EpollLoop;
 using chat::Result;
 using chat::pg::Pool;
 using chat::pg::PoolConfig;
@@ -44,26 +43,13 @@ TEST(SearchIndexFlush, ParsesPagesNotRunAndNotOwned) {
         EXPECT_FALSE(parse_flush(bad).ok()) << '"' << bad << '"';
 }
 
-std::string g_conninfo;
-std::string g_error;
+constexpr char kSchema[] = "chat_sitest";
 
-class SearchIndexDb : public ::testing::Test {
+class SearchIndexDb : public chat::testing::SchemaPoolTest<kSchema> {
 protected:
-    static void SetUpTestSuite() {
-        auto schema = chat::testing::create_test_schema("chat_sitest");
-        g_conninfo = schema.conninfo;
-        g_error = schema.error;
-    }
-    static void TearDownTestSuite() { chat::testing::drop_test_schema("chat_sitest"); }
-
     void SetUp() override {
-        ASSERT_TRUE(g_error.empty()) << g_error;
-        PoolConfig cfg;
-        cfg.conninfo = g_conninfo;
-        cfg.size = 1;
-        pool_.emplace(loop_, cfg);
-        pool_->start();
-        ASSERT_TRUE(loop_.run_until([&] { return pool_->stats().connected == 1; }, 5000));
+        SchemaPoolTest::SetUp();
+        if (HasFatalFailure()) return;
         flusher_.emplace(loop_, *pool_);
     }
 
@@ -81,7 +67,7 @@ protected:
     // would race the assertions on what a flush merged.
     void post_300() {
         auto e = chat::testing::detail::exec_admin(
-            g_conninfo,
+            conninfo_,
             "ALTER TABLE messages SET (autovacuum_enabled = off);"
             "SELECT count(chat_open_session('si-' || g, '{}'::jsonb, 'Hi!', 20, 'default')) "
             "  FROM generate_series(1, 300) g;"
@@ -91,8 +77,6 @@ protected:
         ASSERT_TRUE(e.empty()) << e;
     }
 
-    EpollLoop loop_;
-    std::optional<Pool> pool_;
     std::optional<Flusher> flusher_;
 };
 
@@ -125,7 +109,7 @@ TEST_F(SearchIndexDb, AMergeRunningElsewhereIsLeftAloneAndItsPagesStayForTheNext
     ASSERT_NO_FATAL_FAILURE(post_300());
     // another worker's merge: the index's lock, held on a connection of the test's own
     PoolConfig cfg;
-    cfg.conninfo = g_conninfo;
+    cfg.conninfo = conninfo_;
     cfg.size = 1;
     Pool other(loop_, cfg);
     other.start();

@@ -76,10 +76,7 @@ std::vector<events::Event> written_events(const Parsed& p, const Snapshot& s, st
     messages.reserve(s.messages.size());
     for (const CachedMessage& m : s.messages) messages.push_back(m.json);
     auto ev = events::from_parsed(p.root, site, events::Rendered{s.conversation_json, messages});
-    for (auto& e : ev) {
-        e.cache_key = s.key;
-        e.version = s.version;
-    }
+    events::tag_cached(ev, s.key, s.version);
     return ev;
 }
 
@@ -164,10 +161,7 @@ Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, st
     }
     w.messages = std::span(written.data(), n);
     out.events = events::from_written(w, site);
-    for (auto& e : out.events) {
-        e.cache_key = s.key;
-        e.version = s.version;
-    }
+    events::tag_cached(out.events, s.key, s.version);
     return out;
 }
 
@@ -639,10 +633,7 @@ void Service::mark_read(const std::string& sid, std::string_view body, std::stri
                 // (the read receipt carries the key and the new version, as a write's events do)
                 if (!v.ok() || v.value().find_int("marked").value_or(0) > 0) a.cache_drop(sid);
                 if (const json::Value* c = v.ok() ? v.value().find("conversation") : nullptr)
-                    for (events::Event& e : a.events) {
-                        e.cache_key = sid;
-                        e.version = c->find_int("version").value_or(0);
-                    }
+                    events::tag_cached(a.events, sid, c->find_int("version").value_or(0));
                 return a;
             },
             std::move(done));

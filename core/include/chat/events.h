@@ -64,6 +64,15 @@ struct Event {
     std::int64_t version = 0;
 };
 
+// Tags every event of a customer's conversation with its cache key and the version after the
+// write (Event::cache_key), so every node drops an older cached copy.
+inline void tag_cached(std::vector<Event>& events, std::string_view key, std::int64_t version) {
+    for (Event& e : events) {
+        e.cache_key = key;
+        e.version = version;
+    }
+}
+
 // The Redis payload of an event: its JSON behind an envelope with the routing
 // facts clients never see ("e3\n<cache key>\n<version>\n<assigned agent>\n<status>\n<site>\n";
 // "e4\n...<site>\n<department>\n" for a conversation of a department; "e5\n...<site>\n<department

@@ -103,10 +103,23 @@ sub agent_read_shows {
     my ($what, $read) = @_;
     my ($c, $r) = asked();
     is(scalar(unread_of($r, 'agent')), 1, "the customer's question has no read_at");
+    my $cws = ChatWS->connect(port => $ng->port, path => "/chat/api/v1/ws?after=0&token=$c->{token}");
+    replayed($cws, 3);
     $read->($c);
     my $now;
     ok(ChatTest::wait_until(sub { ($now) = conversation($c); !unread_of($now, 'agent') }, 10),
        "after $what the customer's GET /conversation shows its question read");
+    # the session id the read now reads (to drop the cached copy) never reaches a client
+    my $sid = ChatTest::sql("SELECT session_id FROM conversations WHERE id = '$c->{id}'");
+    my $heard;
+    while (defined(my $m = $cws->next_message(10))) {
+        next unless JSON::PP->new->decode($m)->{type} eq 'read';
+        $heard = $m;
+        last;
+    }
+    ok(defined $heard, "the customer's socket hears the read");
+    unlike($heard // '', qr/\Q$sid\E/, '... without the session id');
+    $cws->close;
     is(ChatTest::sql("SELECT count(*) FROM messages WHERE conversation_id = '$c->{id}'
                        AND sender_type = 'customer' AND read_at IS NULL"), 0, 'as the database says');
     is($ng->get("$A/conversations/$c->{id}", headers => $sup->{auth})->{json}{conversation}{unread_count}, 0,
@@ -119,8 +132,9 @@ agent_read_shows("the agent's read frame", sub {
     $aws->send_json({ type => 'read', conversation_id => $_[0]{id}, up_to_seq => 3 });
 });
 agent_read_shows('POST /agent/conversations/{id}/read', sub {
-    is($ng->post("$A/conversations/$_[0]{id}/read", headers => $sup->{auth}, json => { up_to_seq => 3 })->{status},
-       204, 'the supervisor reads through REST');
+    my $res = $ng->post("$A/conversations/$_[0]{id}/read", headers => $sup->{auth}, json => { up_to_seq => 3 });
+    is($res->{status}, 204, 'the supervisor reads through REST');
+    is($res->{body} // '', '', '... and the answer has no body (the session id it read stays inside)');
 });
 
 $aws->close;

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <deque>
 #include <exception>
+#include <span>
+#include <string_view>
 
 #include "redis_connection.h"
 
@@ -107,11 +109,31 @@ struct Client::Impl final : detail::ConnectionEvents {
         batch->items.push_back(Completion{std::move(cb), std::move(r)});
     }
 
+    // Runs `send`; what it throws reaches `cb` as Errc::internal (exactly once, if at all).
+    template <class Send>
+    void guarded(ReplyCallback& cb, Send send) noexcept {
+        try {
+            send();
+        } catch (const std::exception& e) {
+            try {
+                if (cb) deliver(std::move(cb), make_error(Errc::internal, e.what()));
+            } catch (...) {
+            }
+        } catch (...) {
+        }
+    }
+
     void command(std::vector<std::string>& argv, ReplyCallback& cb) {
         if (!cb) return;
         if (argv.empty()) return deliver(std::move(cb), make_error(Errc::bad_request, "empty redis command"));
         if (is_subscribe_like(argv[0]))
             return deliver(std::move(cb), make_error(Errc::bad_request, "use a redis::Subscriber for " + argv[0]));
+        std::vector<std::string_view> views(argv.begin(), argv.end());
+        send(views, cb);
+    }
+
+    // argv checked by the caller: not empty, no SUBSCRIBE-like verb
+    void send(std::span<const std::string_view> argv, ReplyCallback& cb) {
         redisAsyncContext* ac = shut_down ? nullptr : conn->context();
         if (ac == nullptr) return deliver(std::move(cb), unavailable(""));
         if (pending.size() >= cfg.max_pending)
@@ -122,7 +144,7 @@ struct Client::Impl final : detail::ConnectionEvents {
         // allocation per argument, about half the instructions of a PUBLISH per event
         wire.clear();
         append_count(wire, '*', argv.size());
-        for (const std::string& a : argv) {
+        for (const std::string_view a : argv) {
             append_count(wire, '$', a.size());
             wire.append(a).append("\r\n", 2);
         }
@@ -221,15 +243,13 @@ void Client::start() noexcept {
 }
 
 void Client::command(std::vector<std::string> argv, ReplyCallback cb) noexcept {
-    try {
-        impl_->command(argv, cb);
-    } catch (const std::exception& e) {
-        try {
-            if (cb) impl_->deliver(std::move(cb), make_error(Errc::internal, e.what()));
-        } catch (...) {
-        }
-    } catch (...) {
-    }
+    impl_->guarded(cb, [&] { impl_->command(argv, cb); });
+}
+
+void Client::publish(std::string_view channel, std::string_view message, ReplyCallback cb) noexcept {
+    if (!cb) return;
+    const std::string_view argv[] = {"PUBLISH", channel, message};
+    impl_->guarded(cb, [&] { impl_->send(argv, cb); });
 }
 
 bool Client::connected() const noexcept { return !impl_->shut_down && impl_->conn->up(); }

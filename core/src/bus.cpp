@@ -95,9 +95,9 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
                 echo.delivered = true;
                 sink.dispatch(e);
             }
-            redis->publish(channel, echo.payload, [weak = weak_from_this(), id = echo.id](Result<redis::Reply> res) {
+            redis->publish(channel, echo.payload, [weak = weak_from_this(), id = echo.id](Result<redis::Reply>) {
                 auto self = weak.lock();
-                if (self && !res.ok()) self->unsent(id);
+                if (self) self->unsent(id);  // no reply, or Redis refused it
             });
             return;
         }

@@ -63,6 +63,7 @@ struct Client::Impl final : detail::ConnectionEvents {
     struct Pending {
         ReplyCallback cb;
         std::uint64_t deadline_ms;
+        bool failures_only = false;  // publish(): a reply that is no error calls nothing
     };
 
     EventLoop& loop;
@@ -133,7 +134,7 @@ struct Client::Impl final : detail::ConnectionEvents {
     }
 
     // argv checked by the caller: not empty, no SUBSCRIBE-like verb
-    void send(std::span<const std::string_view> argv, ReplyCallback& cb) {
+    void send(std::span<const std::string_view> argv, ReplyCallback& cb, bool failures_only = false) {
         redisAsyncContext* ac = shut_down ? nullptr : conn->context();
         if (ac == nullptr) return deliver(std::move(cb), unavailable(""));
         if (pending.size() >= cfg.max_pending)
@@ -149,7 +150,7 @@ struct Client::Impl final : detail::ConnectionEvents {
             wire.append(a).append("\r\n", 2);
         }
         auto now = loop.now_ms();
-        pending.push_back(Pending{std::move(cb), now + cfg.command_timeout_ms});
+        pending.push_back(Pending{std::move(cb), now + cfg.command_timeout_ms, failures_only});
         if (redisAsyncFormattedCommand(ac, &on_reply, this, wire.data(), wire.size()) != REDIS_OK) {
             auto p = std::move(pending.back());
             pending.pop_back();
@@ -203,7 +204,7 @@ struct Client::Impl final : detail::ConnectionEvents {
                 // The connection is going away (error, timeout or shutdown).
                 std::string why = ac != nullptr && ac->err ? std::string(ac->errstr) : self->conn->reason();
                 self->deliver(std::move(p.cb), unavailable(why));
-            } else {
+            } else if (!p.failures_only || static_cast<redisReply*>(reply)->type == REDIS_REPLY_ERROR) {
                 self->deliver(std::move(p.cb), detail::copy_reply(*static_cast<redisReply*>(reply)));
             }
         } catch (...) {
@@ -246,10 +247,10 @@ void Client::command(std::vector<std::string> argv, ReplyCallback cb) noexcept {
     impl_->guarded(cb, [&] { impl_->command(argv, cb); });
 }
 
-void Client::publish(std::string_view channel, std::string_view message, ReplyCallback cb) noexcept {
-    if (!cb) return;
+void Client::publish(std::string_view channel, std::string_view message, ReplyCallback on_failure) noexcept {
+    if (!on_failure) return;
     const std::string_view argv[] = {"PUBLISH", channel, message};
-    impl_->guarded(cb, [&] { impl_->send(argv, cb); });
+    impl_->guarded(on_failure, [&] { impl_->send(argv, on_failure, true); });
 }
 
 bool Client::connected() const noexcept { return !impl_->shut_down && impl_->conn->up(); }

@@ -144,8 +144,10 @@ ngx_http_chat_worker(void)
 
 /*
  * Events raised in this worker: core's bus sends them to Redis (every worker
- * of every node), or, without Redis or while it is down, to this worker's
- * own sockets (and, without Redis, the node's other workers via the ring).
+ * of every node; this worker's sockets hear them when its subscription hears
+ * them back, not parsed again), or, without Redis or while it is down, to
+ * this worker's own sockets (and, without Redis, the node's other workers via
+ * the ring).
  */
 void
 ngx_http_chat_publish(const std::vector<chat::events::Event> &events) noexcept
@@ -493,6 +495,12 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                     if (raw->bus) {
                         raw->bus->heard(channel, payload);
                     }
+                },
+                [raw](bool up) {
+                    /* no echo of this worker's events while it is down */
+                    if (raw->bus) {
+                        raw->bus->subscribed(up);
+                    }
                 });
             st->events->start();
 
@@ -512,6 +520,11 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                           ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                                         "chat: %s", e.message.c_str());
                       });
+        if (st->events) {
+            /* not confirmed yet: this worker's sockets hear its events at once */
+            st->bus->subscribed(st->events->connected());
+        }
+
         st->ops = std::make_unique<chat::ops::Service>(
                       *st->loop, st->pg.get(), st->redis.get());
 

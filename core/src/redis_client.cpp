@@ -6,6 +6,8 @@
 #include <charconv>
 #include <deque>
 #include <exception>
+#include <span>
+#include <string_view>
 
 #include "redis_connection.h"
 
@@ -61,6 +63,7 @@ struct Client::Impl final : detail::ConnectionEvents {
     struct Pending {
         ReplyCallback cb;
         std::uint64_t deadline_ms;
+        bool failures_only = false;  // publish(): a reply that is no error calls nothing
     };
 
     EventLoop& loop;
@@ -107,11 +110,31 @@ struct Client::Impl final : detail::ConnectionEvents {
         batch->items.push_back(Completion{std::move(cb), std::move(r)});
     }
 
+    // Runs `send`; what it throws reaches `cb` as Errc::internal (exactly once, if at all).
+    template <class Send>
+    void guarded(ReplyCallback& cb, Send send) noexcept {
+        try {
+            send();
+        } catch (const std::exception& e) {
+            try {
+                if (cb) deliver(std::move(cb), make_error(Errc::internal, e.what()));
+            } catch (...) {
+            }
+        } catch (...) {
+        }
+    }
+
     void command(std::vector<std::string>& argv, ReplyCallback& cb) {
         if (!cb) return;
         if (argv.empty()) return deliver(std::move(cb), make_error(Errc::bad_request, "empty redis command"));
         if (is_subscribe_like(argv[0]))
             return deliver(std::move(cb), make_error(Errc::bad_request, "use a redis::Subscriber for " + argv[0]));
+        std::vector<std::string_view> views(argv.begin(), argv.end());
+        send(views, cb);
+    }
+
+    // argv checked by the caller: not empty, no SUBSCRIBE-like verb
+    void send(std::span<const std::string_view> argv, ReplyCallback& cb, bool failures_only = false) {
         redisAsyncContext* ac = shut_down ? nullptr : conn->context();
         if (ac == nullptr) return deliver(std::move(cb), unavailable(""));
         if (pending.size() >= cfg.max_pending)
@@ -122,12 +145,12 @@ struct Client::Impl final : detail::ConnectionEvents {
         // allocation per argument, about half the instructions of a PUBLISH per event
         wire.clear();
         append_count(wire, '*', argv.size());
-        for (const std::string& a : argv) {
+        for (const std::string_view a : argv) {
             append_count(wire, '$', a.size());
             wire.append(a).append("\r\n", 2);
         }
         auto now = loop.now_ms();
-        pending.push_back(Pending{std::move(cb), now + cfg.command_timeout_ms});
+        pending.push_back(Pending{std::move(cb), now + cfg.command_timeout_ms, failures_only});
         if (redisAsyncFormattedCommand(ac, &on_reply, this, wire.data(), wire.size()) != REDIS_OK) {
             auto p = std::move(pending.back());
             pending.pop_back();
@@ -181,7 +204,7 @@ struct Client::Impl final : detail::ConnectionEvents {
                 // The connection is going away (error, timeout or shutdown).
                 std::string why = ac != nullptr && ac->err ? std::string(ac->errstr) : self->conn->reason();
                 self->deliver(std::move(p.cb), unavailable(why));
-            } else {
+            } else if (!p.failures_only || static_cast<redisReply*>(reply)->type == REDIS_REPLY_ERROR) {
                 self->deliver(std::move(p.cb), detail::copy_reply(*static_cast<redisReply*>(reply)));
             }
         } catch (...) {
@@ -221,15 +244,13 @@ void Client::start() noexcept {
 }
 
 void Client::command(std::vector<std::string> argv, ReplyCallback cb) noexcept {
-    try {
-        impl_->command(argv, cb);
-    } catch (const std::exception& e) {
-        try {
-            if (cb) impl_->deliver(std::move(cb), make_error(Errc::internal, e.what()));
-        } catch (...) {
-        }
-    } catch (...) {
-    }
+    impl_->guarded(cb, [&] { impl_->command(argv, cb); });
+}
+
+void Client::publish(std::string_view channel, std::string_view message, ReplyCallback on_failure) noexcept {
+    if (!on_failure) return;
+    const std::string_view argv[] = {"PUBLISH", channel, message};
+    impl_->guarded(on_failure, [&] { impl_->send(argv, on_failure, true); });
 }
 
 bool Client::connected() const noexcept { return !impl_->shut_down && impl_->conn->up(); }

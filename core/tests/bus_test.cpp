@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <span>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "chat/bus.h"
@@ -188,6 +189,100 @@ TEST_F(BusRedis, APublishedEventComesBackThroughTheSubscriptionNotDirectly) {
     };
     ASSERT_TRUE(loop.run_until(heard, 3000));
     EXPECT_TRUE(sink.shared.empty());
+}
+
+// A worker of the test: a bus with its own Redis connections, subscribed like a worker.
+struct Worker {
+    Worker(chat::EpollLoop& loop, const chat::redis::Config& cfg)
+        : redis(loop, cfg),
+          bus(sink, nullptr, &redis),
+          sub(loop, cfg, chat::bus::channels(), {},
+              [this](std::string_view channel, std::string_view payload) { bus.heard(channel, payload); }) {
+        redis.start();
+        sub.start();
+    }
+    bool up() const { return redis.connected() && sub.connected(); }
+    // How often its sockets heard the event of `conversation` (other tests may publish too).
+    std::size_t heard(const std::string& conversation) const {
+        return static_cast<std::size_t>(std::count_if(sink.dispatched.begin(), sink.dispatched.end(),
+                                                      [&](const Event& e) { return e.conversation_id == conversation; }));
+    }
+    bool forgot(const std::string& key) const {
+        return std::any_of(sink.forgotten.begin(), sink.forgotten.end(), [&](const auto& f) { return f.first == key; });
+    }
+    FakeSink sink;
+    chat::redis::Client redis;
+    chat::bus::Bus bus;
+    chat::redis::Subscriber sub;
+};
+
+Event tagged(const std::string& conversation, const std::string& key) {
+    Event e = chat::events::read(conversation, "", chat::events::Sender::customer, 3, "automated");
+    e.cache_key = key;
+    e.version = 5;
+    return e;
+}
+
+// Publishes a last event from each worker and waits until both heard both: Redis keeps each
+// publisher's order, so whatever either would still hear of the earlier events came before.
+void settle(chat::EpollLoop& loop, Worker& a, Worker& b, const std::string& tag) {
+    a.bus.publish(std::vector<Event>{tagged("bus-settle-a-" + tag, "")});
+    b.bus.publish(std::vector<Event>{tagged("bus-settle-b-" + tag, "")});
+    ASSERT_TRUE(loop.run_until(
+        [&] {
+            return a.heard("bus-settle-a-" + tag) && a.heard("bus-settle-b-" + tag) &&
+                   b.heard("bus-settle-a-" + tag) && b.heard("bus-settle-b-" + tag);
+        },
+        3000));
+}
+
+TEST_F(BusRedis, EachWorkerHearsItsOwnEventAndTheOthersOnceAndForgetsOnlyTheOthersCachedCopies) {
+    Worker a(loop, cfg), b(loop, cfg);
+    ASSERT_TRUE(loop.run_until([&] { return a.up() && b.up(); }, 3000));
+    const std::string tag = std::to_string(::getpid());
+    a.bus.publish(std::vector<Event>{tagged("bus-a-" + tag, "sid-a-" + tag)});
+    b.bus.publish(std::vector<Event>{tagged("bus-b-" + tag, "sid-b-" + tag)});
+    EXPECT_EQ(a.heard("bus-a-" + tag), 0u);  // in Redis's order, like every other worker
+    settle(loop, a, b, tag);
+    for (Worker* w : {&a, &b}) {
+        EXPECT_EQ(w->heard("bus-a-" + tag), 1u);
+        EXPECT_EQ(w->heard("bus-b-" + tag), 1u);
+    }
+    // its own echo is not parsed again: the write that raised it updated the cache already
+    EXPECT_FALSE(a.forgot("sid-a-" + tag));
+    EXPECT_TRUE(a.forgot("sid-b-" + tag));
+    EXPECT_TRUE(b.forgot("sid-a-" + tag));
+    EXPECT_FALSE(b.forgot("sid-b-" + tag));
+    // and it reaches the sockets as it was built
+    for (const Event& e : a.sink.dispatched) {
+        if (e.conversation_id != "bus-a-" + tag) continue;
+        EXPECT_EQ(e.json, tagged("bus-a-" + tag, "").json);
+        EXPECT_EQ(e.sender, chat::events::Sender::customer);
+        EXPECT_EQ(e.status, "automated");
+    }
+}
+
+TEST_F(BusRedis, WhileItsSubscriptionIsDownAWorkersSocketsHearItsEventsAtOnceAndOnce) {
+    Worker a(loop, cfg), b(loop, cfg);
+    ASSERT_TRUE(loop.run_until([&] { return a.up() && b.up(); }, 3000));
+    const std::string tag = std::to_string(::getpid());
+    // published while the subscription was up, lost before its echo came
+    a.bus.publish(std::vector<Event>{tagged("bus-lost-" + tag, "")});
+    EXPECT_EQ(a.heard("bus-lost-" + tag), 0u);
+    a.bus.subscribed(false);
+    EXPECT_EQ(a.heard("bus-lost-" + tag), 1u);
+    // published while it is down (its echo still comes here: it is dropped)
+    a.bus.publish(std::vector<Event>{tagged("bus-down-" + tag, "")});
+    EXPECT_EQ(a.heard("bus-down-" + tag), 1u);
+    settle(loop, a, b, tag + "-1");
+    a.bus.subscribed(true);
+    a.bus.publish(std::vector<Event>{tagged("bus-up-" + tag, "")});
+    EXPECT_EQ(a.heard("bus-up-" + tag), 0u);
+    settle(loop, a, b, tag + "-2");
+    for (const char* c : {"bus-lost-", "bus-down-", "bus-up-"}) {
+        EXPECT_EQ(a.heard(c + tag), 1u) << c;
+        EXPECT_EQ(b.heard(c + tag), 1u) << c;
+    }
 }
 
 TEST_F(BusRedis, APublishRedisRefusesStillReachesThisWorkersSockets) {

@@ -367,6 +367,34 @@ TEST_F(RedisTest, TooManyPendingFailFast) {
     EXPECT_EQ(unavailable, 3);
 }
 
+TEST_F(RedisTest, APublishArrivesWholeAndCallsBackOnlyWhenItFails) {
+    chat::redis::Client client(loop, config());
+    ASSERT_TRUE(connect(client));
+    std::vector<std::string> got;
+    chat::redis::Subscriber sub(
+        loop, config(), {"pub.test"}, {}, [&](std::string_view, std::string_view m) { got.emplace_back(m); });
+    sub.start();
+    ASSERT_TRUE(loop.run_until([&] { return sub.connected(); }, 2000));
+
+    int failed = 0;
+    const std::string binary("a\0b\r\n$3\r\nc", 10);
+    client.publish("pub.test", binary, [&](Result<Reply>) { failed++; });
+    client.publish("pub.test", "second", [&](Result<Reply>) { failed++; });
+    // a PING after them: its answer comes after theirs
+    ASSERT_TRUE(call(client, {"PING"}).has_value());
+    ASSERT_TRUE(loop.run_until([&] { return got.size() == 2; }, 2000));
+    EXPECT_EQ(got[0], binary);
+    EXPECT_EQ(got[1], "second");
+    EXPECT_EQ(failed, 0);  // Redis took them: nothing called back
+
+    // refused (too many pending) or not sent at all: called back once each, unavailable
+    std::vector<Errc> codes;
+    chat::redis::Client down(loop, config());  // never started
+    down.publish("pub.test", "lost", [&](Result<Reply> r) { codes.push_back(r.ok() ? Errc::internal : r.error().code); });
+    ASSERT_TRUE(loop.run_until([&] { return codes.size() == 1; }, 2000));
+    EXPECT_EQ(codes[0], Errc::unavailable);
+}
+
 TEST_F(RedisTest, SubscriberReceivesAndResubscribesAfterRestart) {
     chat::redis::Client pub(loop, config());
     ASSERT_TRUE(connect(pub));

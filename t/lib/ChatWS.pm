@@ -116,6 +116,19 @@ sub next_event {
     return JSON::PP->new->decode($m);
 }
 
+# the events of conversation $cid up to the first that $want accepts, that one last; when none
+# comes ($timeout, default 10 s, passing without an event) what came, the last not accepted
+sub events_until {
+    my ($self, $cid, $want, $timeout) = @_;
+    my @seen;
+    while (defined(my $e = $self->next_event($timeout // 10))) {
+        next unless ($e->{conversation_id} // '') eq $cid;
+        push @seen, $e;
+        last if $want->($e);
+    }
+    return @seen;
+}
+
 # every event until $timeout passes quietly
 sub drain {
     my ($self, $timeout) = @_;

@@ -2,7 +2,11 @@
 // hear them does, on this worker, on the node's other workers and on every other node.
 //
 // With Redis, an event is PUBLISHed on its channel and every worker (this one included)
-// hears it back through its subscription, then hands it to its sockets. Without Redis
+// hears it back through its subscription, then hands it to its sockets: all of them in
+// Redis's order. This worker knows its own events when they come back (it keeps each
+// published payload until its echo, the same bytes, is heard) and hands its sockets the
+// event as it built it, without parsing it again or touching the cache its write already
+// updated. While its subscription is down, its sockets hear its events at once. Without Redis
 // configured, the event goes to this worker's sockets at once and to the node's other
 // workers through the host's shared memory (Sink::share). While a configured Redis is
 // down, or when a PUBLISH fails, only this worker's sockets hear it: the other workers'
@@ -91,7 +95,12 @@ public:
     // forgotten, then the event dispatched. A forget or end message of deleted sessions
     // and conversations (retention.h) goes to Sink::forget / Sink::end. Anything else
     // is ignored.
+    // An echo of this worker's own event is dispatched as it was published.
     void heard(std::string_view channel, std::string_view payload) noexcept;
+    // The host's subscription is confirmed (true) or lost (false): no echo comes while it is
+    // down, so this worker's sockets hear its events at once, those still awaiting an echo
+    // too. Assumed confirmed until told otherwise.
+    void subscribed(bool up) noexcept;
 
 private:
     struct Impl;

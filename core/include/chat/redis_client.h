@@ -82,6 +82,11 @@ public:
     // Binary-safe (redisAsyncCommandArgv). SUBSCRIBE-like commands are refused
     // (bad_request): they belong to a Subscriber.
     void command(std::vector<std::string> argv, ReplyCallback cb) noexcept;
+    // PUBLISH `message` on `channel`, written straight from the views (the caller keeps
+    // its copy of the message, e.g. to know it when its subscription hears it back).
+    // `on_failure` runs only when it failed: no reply (unavailable) or an error reply; a
+    // PUBLISH Redis took calls nothing (a worker's events pay for no completion).
+    void publish(std::string_view channel, std::string_view message, ReplyCallback on_failure) noexcept;
     bool connected() const noexcept;
     ClientStats stats() const noexcept;
     // Drops the connection, fails what is pending, stops reconnecting.

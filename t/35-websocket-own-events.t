@@ -1,0 +1,62 @@
+# Every socket hears each event once, whichever worker raised it (API.md "Events"): a worker
+# hears its own events back from Redis like every other worker's, and its sockets must hear
+# them exactly once, in order, like the sockets of the node's other workers.
+#
+# Two workers, eight agent sockets and a customer socket spread over them; the customer's
+# posts land on either worker. Redis hands every subscriber its messages in one order, so a
+# socket that heard the last post's events has heard every earlier event it will ever hear
+# (no sleeps, no times).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use ChatTest;
+use ChatWS;
+
+my $n = 0;
+sub uuid { sprintf('00000000-0000-4000-8000-%012d', $$ * 10000 + ++$n) }
+
+my $ng = start_nginx(workers => 2);
+my $A = '/chat/api/v1/agent';
+my $admin = ChatTest::bearer($ng->agent_login('admin', 'Admin@123')->{token});
+my $sup = $ng->new_agent($admin, 'own', role => 'supervisor', max => 50);
+ChatTest::quiet_state();    # nobody online: the chat below waits for the supervisor's claim
+
+my @agents = map { ChatWS->connect(port => $ng->port, path => "$A/ws?token=$sup->{token}") } 1 .. 8;
+is(scalar(grep { $_ } @agents), 8, "the supervisor's eight sockets open");
+
+my $c = $ng->customer;
+my $cws = ChatWS->connect(port => $ng->port, path => "/chat/api/v1/ws?after=0&token=$c->{token}");
+ok($cws, "the customer's socket opens");
+$ng->escalate($c);
+is($ng->post("$A/conversations/$c->{id}/claim", headers => $sup->{auth})->{status}, 200,
+   'the supervisor claims the queued chat');
+my $assigned = sub { $_[0]{type} eq 'agent.assigned' };
+is(scalar(grep { my @e = $_->events_until($c->{id}, $assigned); @e && $assigned->($e[-1]) } @agents, $cws), 9,
+   'every socket hears the claim');
+
+# ten posts, each one message (no bot in a chat with an agent) and one conversation.updated,
+# then the last one
+my @seqs;
+for my $i (1 .. 11) {
+    my $r = $ng->post('/chat/api/v1/messages', headers => $c->{auth},
+                      json => { text => "post $i", client_id => uuid() });
+    is($r->{status}, 201, "post $i is answered 201") if $i == 1 || $i == 11;
+    push @seqs, map { $_->{seq} } @{ $r->{json}{messages} // [] };
+}
+my $last = sub { $_[0]{type} eq 'message.created' && ($_[0]{data}{content} // '') eq 'post 11' };
+
+my $exact = 0;
+for my $ws (@agents, $cws) {
+    my @ev = $ws->events_until($c->{id}, $last);
+    my @created = map { $_->{seq} } grep { $_->{type} eq 'message.created' } @ev;
+    my $updated = grep { $_->{type} eq 'conversation.updated' } @ev;
+    # the last post's conversation.updated follows its message.created
+    $exact++ if join(',', @created) eq join(',', @seqs) && $updated == 10;
+}
+is($exact, 9, 'every socket, on either worker, heard each post once and in order');
+
+$_->close for grep { $_ } @agents, $cws;
+$ng->stop;
+done_testing;

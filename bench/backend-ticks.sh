@@ -2,7 +2,8 @@
 # (ticks) of this cluster's client backends (children of its postmaster: other stacks' backends on
 # the same machine have the same title): ticks prints one "pid ticks" line each; used A B sums what
 # the backends alive at both samples spent between them (one that comes or goes, such as a pool
-# reconnecting, would otherwise count its whole life); hz is ticks per second.
+# reconnecting, would otherwise count its whole life).
+# shellcheck shell=bash
 postmaster="$(head -1 "$PGDATA/postmaster.pid")"
 ticks() {
     local p
@@ -11,4 +12,3 @@ ticks() {
     done
 }
 used() { awk 'NR == FNR {a[$1] = $2; next} ($1 in a) {t += $2 - a[$1]} END {print t + 0}' "$1" "$2"; }
-hz="$(getconf CLK_TCK)"

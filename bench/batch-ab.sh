@@ -57,9 +57,10 @@ SELECT count(*) FROM chat_customer_post_batch(
     array_fill('{"faq_id":"1","score":0.8}'::jsonb, ARRAY[$K]));
 SQL
 
-# the backends' CPU: ticks, used, hz
+# the backends' CPU: ticks, used
 # shellcheck source=/dev/null
 source "$here/backend-ticks.sh"
+hz="$(getconf CLK_TCK)"
 one() {  # variant: prints "us-per-post posts"
     PGOPTIONS="-c search_path=bench_ab_$1" pgbench "${pg[@]}" -n -c 1 -f "$work/s.sql" -T "$SECONDS_EACH" chat > "$work/out" 2>&1 &
     sleep 1; ticks > "$work/t0"; sleep $((SECONDS_EACH - 2)); ticks > "$work/t1"
@@ -76,7 +77,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     line="round $((r + 1)):"
     for v in $order; do
         read -r us pps < <(one "$v")
-        eval "us_$v=$us"
+        if [ "$v" = a ]; then us_a="$us"; else us_b="$us"; fi
         line="$line $v=$us ($pps)"
     done
     echo "$us_a $us_b" >> "$work/all"

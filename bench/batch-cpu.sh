@@ -34,9 +34,10 @@ PGOPTIONS="-c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERRO
 have="$(psql "${pg[@]}" -qAtX chat -c 'SELECT count(*) FROM bench.batch_sids')"
 [ "$have" -ge 64 ] || { echo "only $have new sessions" >&2; exit 1; }
 
-# the backends' CPU: ticks, used, hz
+# the backends' CPU: ticks, used
 # shellcheck source=/dev/null
 source "$here/backend-ticks.sh"
+hz="$(getconf CLK_TCK)"
 echo "posts per call | calls/s | posts/s | Postgres ms per post"
 for k in "$@"; do
     cat > "$work/s.sql" <<SQL

@@ -5,8 +5,9 @@
 # bench_ab_b), BENCH_BATCH_SESSIONS (3000) automated conversations are opened in each by
 # chat_open_session (as POST /session does), then BENCH_ROUNDS (6) rounds run pgbench (1 client,
 # BENCH_SECONDS (6) each) calling chat_customer_post_batch with K (16) posts a call (text + FAQ
-# reply, no client_id) on A and on B, in the order ABBA BAAB ... so that drift cancels, and the
-# cluster's client backends' user+sys CPU (/proc) gives microseconds of Postgres per post. Needs
+# reply, no client_id) on A and on B, in the order AB BA AB ..., and the cluster's client backends'
+# user+sys CPU (/proc) gives microseconds of Postgres per post. BENCH_TOGETHER=1 runs A and B at
+# once each round, each backend timed alone (the better comparison on a shared machine). Needs
 # only Postgres (make db migrate). BENCH_KEEP=1 keeps the schemas.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
@@ -71,15 +72,43 @@ one() {  # variant: prints "us-per-post posts"
     awk -v k="$K" -v tps="$tps" -v b="$b" -v s="$((SECONDS_EACH - 2))" -v hz="$hz" 'BEGIN {
         printf "%.1f %.0f\n", b * 1e6 / hz / s / (tps * k), tps * k }'
 }
+# BENCH_TOGETHER=1: A and B at the same time, each pgbench's own backend (found by its
+# application_name) timed alone, so that both meet the same machine (other work on the shared
+# cores moves a lone run's CPU per post by a third)
+together() {  # prints "us-a posts-a us-b posts-b"
+    local v pid
+    for v in a b; do
+        PGAPPNAME="bench_ab_$v" PGOPTIONS="-c search_path=bench_ab_$v" pgbench "${pg[@]}" -n -c 1 -f "$work/s.sql" \
+            -T "$SECONDS_EACH" chat > "$work/out_$v" 2>&1 &
+    done
+    sleep 1
+    psql "${pg[@]}" -qAtX chat -c "SELECT application_name, pid FROM pg_stat_activity
+                                     WHERE application_name IN ('bench_ab_a', 'bench_ab_b')" | tr '|' ' ' > "$work/pids"
+    while read -r v pid; do awk -v p="$v" '{print p, $14 + $15}' "/proc/$pid/stat"; done < "$work/pids" > "$work/t0"
+    sleep $((SECONDS_EACH - 2))
+    while read -r v pid; do awk -v p="$v" '{print p, $14 + $15}' "/proc/$pid/stat"; done < "$work/pids" > "$work/t1"
+    wait
+    for v in bench_ab_a bench_ab_b; do
+        awk -v v="$v" -v k="$K" -v tps="$(grep -oP 'tps = \K[0-9.]+' "$work/out_${v#bench_ab_}" | head -1)" \
+            -v s="$((SECONDS_EACH - 2))" -v hz="$hz" 'NR == FNR {if ($1 == v) a = $2; next} $1 == v {
+            printf "%.1f %.0f ", ($2 - a) * 1e6 / hz / s / (tps * k), tps * k }' "$work/t0" "$work/t1"
+    done
+    echo
+}
 echo "A=$A B=$B, $K posts per call; us of Postgres CPU per post (posts/s)"
 for ((r = 0; r < ROUNDS; r++)); do
     if ((r % 2 == 0)); then order="a b"; else order="b a"; fi
     line="round $((r + 1)):"
-    for v in $order; do
-        read -r us pps < <(one "$v")
-        if [ "$v" = a ]; then us_a="$us"; else us_b="$us"; fi
-        line="$line $v=$us ($pps)"
-    done
+    if [ "${BENCH_TOGETHER:-0}" = 1 ]; then
+        read -r us_a pps_a us_b pps_b < <(together)
+        line="$line a=$us_a ($pps_a) b=$us_b ($pps_b), together"
+    else
+        for v in $order; do
+            read -r us pps < <(one "$v")
+            if [ "$v" = a ]; then us_a="$us"; else us_b="$us"; fi
+            line="$line $v=$us ($pps)"
+        done
+    fi
     echo "$us_a $us_b" >> "$work/all"
     echo "$line"
 done

@@ -34,18 +34,9 @@ PGOPTIONS="-c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERRO
 have="$(psql "${pg[@]}" -qAtX chat -c 'SELECT count(*) FROM bench.batch_sids')"
 [ "$have" -ge 64 ] || { echo "only $have new sessions" >&2; exit 1; }
 
-# the CPU (ticks) of this cluster's client backends (children of its postmaster: other stacks'
-# backends on the same machine have the same title), one "pid ticks" line each; used() sums what
-# the backends alive at both samples spent between them (one that comes or goes, such as a pool
-# reconnecting, would otherwise count its whole life)
-postmaster="$(head -1 "$PGDATA/postmaster.pid")"
-ticks() {
-    local p
-    for p in $(pgrep -P "$postmaster" -f "postgres: chat chat"); do
-        awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" 2>/dev/null || true
-    done
-}
-used() { awk 'NR == FNR {a[$1] = $2; next} ($1 in a) {t += $2 - a[$1]} END {print t + 0}' "$1" "$2"; }
+# the backends' CPU: ticks, used
+# shellcheck source=/dev/null
+source "$here/backend-ticks.sh"
 hz="$(getconf CLK_TCK)"
 echo "posts per call | calls/s | posts/s | Postgres ms per post"
 for k in "$@"; do

@@ -8,6 +8,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use File::Temp ();
 use JSON::PP;
 use Test::More;
 use ChatTest;
@@ -88,11 +89,17 @@ my %insert = (
     },
 );
 
+# The CHECKs of one column: the table's that name it, and its domain's (sql/031_domains.sql).
 sub check_defs {
     my ($table, $col) = @_;
     my $defs = in_schema(qq{SELECT string_agg(pg_get_constraintdef(oid), E'\\n') FROM pg_constraint
                              WHERE conrelid = '$schema.$table'::regclass AND contype = 'c'});
-    return grep { /\b\Q$col\E\b/ && !/\bOR\b/ } split /\n/, $defs;
+    my $domain = in_schema(qq{SELECT string_agg(pg_get_constraintdef(c.oid), E'\\n')
+                                FROM pg_attribute a JOIN pg_constraint c ON c.contypid = a.atttypid
+                               WHERE a.attrelid = '$schema.$table'::regclass AND a.attname = '$col'
+                                 AND c.contype = 'c'});
+    return (grep { /\b\Q$col\E\b/ && !/\bOR\b/ } split /\n/, $defs),
+           (grep { !/\bOR\b/ } split /\n/, $domain // '');
 }
 
 my $S = $limits->{schema};
@@ -186,6 +193,60 @@ is($tag_state->('ARRAY[' . join(', ', map { "'t$_'" } 0 .. $A->{tags_max}) . ']'
 is($tag_state->($_), '23514', "conversations.tags refuses $_")
     for q{ARRAY['Refund']}, q{ARRAY['-x']}, q{ARRAY['a b']}, q{ARRAY['']}, q{ARRAY[NULL]::text[]},
         q{ARRAY['a' || repeat('b', 32)]};
+
+# An UPDATE is held to the same rules as an INSERT (031_domains: most of conversations' rules
+# are domains now, checked where a value is written): a conversation's column set to a value
+# the table refuses is refused with the same SQLSTATE, and set to a good one is not.
+in_schema(q{CREATE FUNCTION t_update(col text, v text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    conv uuid;
+BEGIN
+    INSERT INTO conversations (session_id, status, closed_at) VALUES ('u', 'closed', now())
+    RETURNING id INTO conv;
+    EXECUTE format('UPDATE conversations SET %I = %s WHERE id = $1', col, v) USING conv;
+END $$});
+my $update_state = sub { my ($col, $v) = @_; state_of('SELECT t_update(' . q_($col) . ', ' . q_($v) . ')') };
+for my $key (sort grep { /^conversations\./ } keys %$S) {
+    my (undef, $col) = split /\./, $key;
+    my $spec = $S->{$key};
+    my ($good, $bad) = $spec->{values}            ? (q_($spec->{values}[0]), q_('no-such-value'))
+                     : defined $spec->{pattern}    ? (q_('a'), q_('-a'))
+                     : defined $spec->{max}        ? ($spec->{max}, $spec->{max} + 1)
+                     : defined $spec->{max_length} ? (q_('a' x $spec->{max_length}), q_('a' x ($spec->{max_length} + 1)))
+                     :                               die "no bad value for $key";
+    is($update_state->($col, $good), 'ok', "an UPDATE of $key to $good is accepted");
+    is($update_state->($col, $bad), '23514', "an UPDATE of $key to a value the table refuses is refused");
+}
+is($update_state->($_, -1), '23514', "an UPDATE of conversations.$_ below 0 is refused")
+    for qw(last_seq customer_unread agent_unread);
+is($update_state->('tags', q{ARRAY['refund', 'vip']}), 'ok', 'an UPDATE of conversations.tags to good tags is accepted');
+is($update_state->('tags', $_), '23514', "an UPDATE of conversations.tags to $_ is refused")
+    for q{ARRAY['Refund']}, q{ARRAY['a b']}, q{ARRAY[NULL]::text[]}, q{tags || ARRAY['-x']},
+        'ARRAY[' . join(', ', map { "'t$_'" } 0 .. $A->{tags_max}) . ']';
+
+# 031_domains checks the rows a database already holds: a value its rules refuse (here a site,
+# its CHECK never checked: NOT VALID) stops the migration, and the schema stays as it was.
+{
+    my $old = ChatTest::fresh_schema('limits_old_t');
+    my $oci = "$base options='-c search_path=$old'";
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    mkdir "$dir/functions";
+    system('cp', (grep { (m{/(\d{3})_[^/]+$})[0] < 31 } glob("$root/sql/[0-9][0-9][0-9]_*.sql")), $dir) == 0 or die;
+    system('cp', glob("$root/sql/functions/*.sql"), "$dir/functions") == 0 or die;
+    my $out = `$chatctl --conninfo "$oci" migrate --dir $dir 2>&1`;
+    is($? >> 8, 0, 'a schema migrates up to 030') or diag $out;
+    ChatTest::sql("SET search_path = $old; ALTER TABLE conversations DROP CONSTRAINT conversations_site_check;
+                   INSERT INTO conversations (session_id, site) VALUES ('s', 'Not A Site');
+                   ALTER TABLE conversations ADD CONSTRAINT conversations_site_check
+                       CHECK (site ~ '^[a-z0-9][a-z0-9._-]{0,62}\$') NOT VALID");
+    $out = `$chatctl --conninfo "$oci" migrate --dir $root/sql 2>&1`;
+    isnt($? >> 8, 0, '031 refuses to migrate a database holding a site its rule refuses');
+    like($out, qr/column "site" of table "conversations" contains values that violate/, '... naming the column')
+        or diag $out;
+    is(ChatTest::sql("SET search_path = $old; SELECT format_type(atttypid, NULL) FROM pg_attribute
+                       WHERE attrelid = 'conversations'::regclass AND attname = 'site'"), 'text',
+       '... and leaves the schema as it was');
+}
 
 is($limits->{directives}{chat_site}{default}, $S->{'conversations.site'}{default},
    'chat_site defaults to the site the schema gives existing rows');

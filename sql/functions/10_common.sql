@@ -19,19 +19,26 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- A new row's id, time-ordered: a UUID version 7 (RFC 9562: the unix time in milliseconds in
--- the first 48 bits, then version 7, the variant and 74 random bits), from a random one
--- (gen_random_uuid: version 4, the variant already set) whose first 6 bytes become the time and
--- whose version bits 0100 become 0111. Messages and conversations get it (issue 11): with random
--- ids every message insert went to a random leaf of messages_pkey (hundreds of MB in a big
--- database), read from disk, split, and after each checkpoint written whole to the WAL;
--- time-ordered ids append at the index's right edge. VOLATILE, LANGUAGE sql without arguments:
--- inlined into the INSERT.
+-- the first 48 bits, then version 7, the variant and 74 random bits). Messages and conversations
+-- get it (issue 11): with random ids every message insert went to a random leaf of messages_pkey
+-- (hundreds of MB in a big database), read from disk, split, and after each checkpoint written
+-- whole to the WAL; time-ordered ids append at the index's right edge. The random bits come from
+-- random() (the backend's xoshiro256**, seeded from strong randomness when the backend starts),
+-- not from gen_random_uuid (OpenSSL's RAND_bytes: 2-3 % of the backends' CPU under posts, two ids
+-- a post, and its bytes were taken apart with bytea functions). An id is no secret and grants
+-- nothing: a customer reaches a conversation only through their session (chat_session_conv), a
+-- message id only among their session's (chat_customer_feedback), an agent only what
+-- chat_agent_can_see lets them; the primary keys stay the guard against a duplicate. (Nothing
+-- here calls setseed, which would make random() repeat.) Two bigints: the time shifted over the
+-- version and 12 random bits; the variant 10 over 62 random bits (random() gives 52 per call).
+-- VOLATILE, LANGUAGE sql without arguments: inlined into the INSERT.
 CREATE OR REPLACE FUNCTION chat_uuid7() RETURNS uuid
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
-    SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
-               PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)
-                                 FROM 3)
-               FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
+    SELECT encode(int8send(floor(date_part('epoch', clock_timestamp()) * 1000)::bigint * 65536
+                           + 28672 + floor(random() * 4096)::bigint)
+                  || int8send(floor(random() * 4503599627370496)::bigint * 1024
+                              + floor(random() * 1024)::bigint - 9223372036854775807 - 1),
+                  'hex')::uuid
 $$;
 
 CREATE OR REPLACE FUNCTION chat_message_json(m messages) RETURNS jsonb

@@ -399,9 +399,10 @@ BEGIN
     END IF;
     -- a set-based item's answer is its typed columns ('' marked it written above); each
     -- array element taken once (OFFSET 0 keeps the subquery: inlined, every column of the
-    -- row functions subscripted the array again: about 10 % of the batch's CPU at 32 items)
+    -- row functions subscripted the array again: about 10 % of the batch's CPU at 32 items);
+    -- agent_unread is a chat_count (031_domains): RETURN QUERY wants the declared int
     RETURN QUERY
-        SELECT nullif(res[o], ''), st[o], msg[o], c.*, m.*, r.*, (w.wc).agent_unread
+        SELECT nullif(res[o], ''), st[o], msg[o], c.*, m.*, r.*, (w.wc).agent_unread::int
           FROM generate_subscripts(p_sids, 1) o
           CROSS JOIN LATERAL (SELECT w_c[o] AS wc, w_m[o] AS wm, w_r[o] AS wr OFFSET 0) w
           CROSS JOIN LATERAL chat_conversation_row(w.wc, 'customer') c

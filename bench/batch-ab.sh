@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench/batch-ab.sh A B [K]: Postgres's CPU per customer post of two schema versions, alternated.
+# A and B are sql/ trees: a git revision (its sql/, via git archive) or "." (this checkout's sql/).
+# Each is migrated by chatctl into a scratch schema of the stack's chat database (bench_ab_a,
+# bench_ab_b), BENCH_BATCH_SESSIONS (3000) automated conversations are opened in each by
+# chat_open_session (as POST /session does), then BENCH_ROUNDS (6) rounds run pgbench (1 client,
+# BENCH_SECONDS (6) each) calling chat_customer_post_batch with K (16) posts a call (text + FAQ
+# reply, no client_id) on A and on B, in the order AB BA AB ..., and the cluster's client backends'
+# user+sys CPU (/proc) gives microseconds of Postgres per post. BENCH_TOGETHER=1 runs A and B at
+# once each round, each backend timed alone (the better comparison on a shared machine). Needs
+# only Postgres (make db migrate). BENCH_KEEP=1 keeps the schemas.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd -P)"
+# shellcheck source=/dev/null
+source "$here/../scripts/env.sh"
+[ "$#" -ge 2 ] || { echo "usage: $0 A B [K]   (A, B: a git revision or .)" >&2; exit 2; }
+A="$1" B="$2" K="${3:-16}"
+SECONDS_EACH="${BENCH_SECONDS:-6}"
+ROUNDS="${BENCH_ROUNDS:-6}"
+N="${BENCH_BATCH_SESSIONS:-3000}"
+chatctl="${CHATCTL:-$CHAT_ROOT/build/core/chatctl}"
+pg=(-h 127.0.0.1 -p "$CHAT_PG_PORT" -U chat)
+export PGPASSWORD=chat
+work="$(mktemp -d)"
+cleanup() {
+    rm -rf "$work"
+    [ "${BENCH_KEEP:-0}" = 1 ] || psql "${pg[@]}" -qAtX chat -c 'DROP SCHEMA IF EXISTS bench_ab_a CASCADE; DROP SCHEMA IF EXISTS bench_ab_b CASCADE' >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# the sql/ tree of a variant into $work/<v>/sql
+tree() {  # rev-or-dot variant
+    mkdir -p "$work/$2"
+    if [ "$1" = . ]; then cp -r "$CHAT_ROOT/sql" "$work/$2/sql"
+    else git -C "$CHAT_ROOT" archive "$1" sql | tar -x -C "$work/$2"; fi
+}
+setup() {  # variant
+    local s="bench_ab_$1"
+    psql "${pg[@]}" -qAtX chat -c "DROP SCHEMA IF EXISTS $s CASCADE; CREATE SCHEMA $s" >/dev/null 2>&1
+    "$chatctl" --conninfo "$CHAT_PG_CONNINFO options='-c search_path=$s -c client_min_messages=warning'" \
+        migrate --dir "$work/$1/sql" >/dev/null
+    PGOPTIONS="-c search_path=$s -c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERROR_STOP=1 -c "
+        SELECT count(chat_open_session('ab-' || g, NULL, 'Hello! How can I help?', 0, 'default'))
+          FROM generate_series(1, $N) g;
+        CREATE TABLE batch_sids AS SELECT g AS n, 'ab-' || g AS sid FROM generate_series(1, $N) g;
+        CREATE INDEX ON batch_sids (n); ANALYZE batch_sids; ANALYZE conversations" >/dev/null
+}
+tree "$A" a; tree "$B" b
+setup a; setup b
+
+cat > "$work/s.sql" <<SQL
+\\set off random(0, $N - $K - 1)
+SELECT count(*) FROM chat_customer_post_batch(
+    (SELECT array_agg(sid ORDER BY n) FROM batch_sids WHERE n > :off AND n <= :off + $K),
+    array_fill(NULL::uuid, ARRAY[$K]), array_fill('text'::text, ARRAY[$K]),
+    array_fill('where is my order please'::text, ARRAY[$K]),
+    array_fill('You can track your order from the link in your confirmation email.'::text, ARRAY[$K]),
+    array_fill('{"faq_id":"1","score":0.8}'::jsonb, ARRAY[$K]));
+SQL
+
+# the backends' CPU: ticks, used
+# shellcheck source=/dev/null
+source "$here/backend-ticks.sh"
+hz="$(getconf CLK_TCK)"
+one() {  # variant: prints "us-per-post posts"
+    PGOPTIONS="-c search_path=bench_ab_$1" pgbench "${pg[@]}" -n -c 1 -f "$work/s.sql" -T "$SECONDS_EACH" chat > "$work/out" 2>&1 &
+    sleep 1; ticks > "$work/t0"; sleep $((SECONDS_EACH - 2)); ticks > "$work/t1"
+    wait
+    local tps b
+    tps="$(grep -oP 'tps = \K[0-9.]+' "$work/out" | head -1)"
+    b="$(used "$work/t0" "$work/t1")"
+    awk -v k="$K" -v tps="$tps" -v b="$b" -v s="$((SECONDS_EACH - 2))" -v hz="$hz" 'BEGIN {
+        printf "%.1f %.0f\n", b * 1e6 / hz / s / (tps * k), tps * k }'
+}
+# BENCH_TOGETHER=1: A and B at the same time, each pgbench's own backend (found by its
+# application_name) timed alone, so that both meet the same machine (other work on the shared
+# cores moves a lone run's CPU per post by a third)
+together() {  # prints "us-a posts-a us-b posts-b"
+    local v pid
+    for v in a b; do
+        PGAPPNAME="bench_ab_$v" PGOPTIONS="-c search_path=bench_ab_$v" pgbench "${pg[@]}" -n -c 1 -f "$work/s.sql" \
+            -T "$SECONDS_EACH" chat > "$work/out_$v" 2>&1 &
+    done
+    sleep 1
+    psql "${pg[@]}" -qAtX chat -c "SELECT application_name, pid FROM pg_stat_activity
+                                     WHERE application_name IN ('bench_ab_a', 'bench_ab_b')" | tr '|' ' ' > "$work/pids"
+    while read -r v pid; do awk -v p="$v" '{print p, $14 + $15}' "/proc/$pid/stat"; done < "$work/pids" > "$work/t0"
+    sleep $((SECONDS_EACH - 2))
+    while read -r v pid; do awk -v p="$v" '{print p, $14 + $15}' "/proc/$pid/stat"; done < "$work/pids" > "$work/t1"
+    wait
+    for v in bench_ab_a bench_ab_b; do
+        awk -v v="$v" -v k="$K" -v tps="$(grep -oP 'tps = \K[0-9.]+' "$work/out_${v#bench_ab_}" | head -1)" \
+            -v s="$((SECONDS_EACH - 2))" -v hz="$hz" 'NR == FNR {if ($1 == v) a = $2; next} $1 == v {
+            printf "%.1f %.0f ", ($2 - a) * 1e6 / hz / s / (tps * k), tps * k }' "$work/t0" "$work/t1"
+    done
+    echo
+}
+echo "A=$A B=$B, $K posts per call; us of Postgres CPU per post (posts/s)"
+for ((r = 0; r < ROUNDS; r++)); do
+    if ((r % 2 == 0)); then order="a b"; else order="b a"; fi
+    line="round $((r + 1)):"
+    if [ "${BENCH_TOGETHER:-0}" = 1 ]; then
+        read -r us_a pps_a us_b pps_b < <(together)
+        line="$line a=$us_a ($pps_a) b=$us_b ($pps_b), together"
+    else
+        for v in $order; do
+            read -r us pps < <(one "$v")
+            if [ "$v" = a ]; then us_a="$us"; else us_b="$us"; fi
+            line="$line $v=$us ($pps)"
+        done
+    fi
+    echo "$us_a $us_b" >> "$work/all"
+    echo "$line"
+done
+# the means, and the median of the rounds' B/A (a round's two runs are next to each other in time)
+med="$(awk '{printf "%.4f\n", $2 / $1}' "$work/all" | sort -n | awk '{r[NR] = $1} END {
+    print (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2 }')"
+awk -v med="$med" '{a += $1; b += $2} END {
+    printf "A mean %.1f us/post, B mean %.1f us/post over %d rounds; B/A of the means %.3f, median of the rounds %.3f\n",
+           a / NR, b / NR, NR, b / a, med }' "$work/all"

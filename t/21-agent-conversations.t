@@ -16,7 +16,13 @@ ChatTest::sql("UPDATE agents SET presence = 'offline';
                UPDATE conversations SET status = 'closed', closed_at = now(), assigned_agent_id = NULL
                 WHERE status <> 'closed'");
 
-my $ng = ChatTest::start_nginx(workers => 3, http => 'chat_rate 1000r/s burst=1000;');
+# the site t21-order holds only the conversations of the part on list order (its own location)
+my $S = 't21-order';
+my $B = '/t21/chat/api/v1';
+ChatTest::sql("DELETE FROM conversations WHERE site = '$S'");   # an earlier run's
+my $ng = ChatTest::start_nginx(workers => 3, http => 'chat_rate 1000r/s burst=1000;', server => <<"CONF");
+        location /t21/chat/api/ { chat_api; chat_site $S; }
+CONF
 
 my $run = sprintf('%d%d', $$, int(time * 1000) % 100000);
 my $n = 0;
@@ -273,6 +279,54 @@ for (1 .. 10) {
 }
 is_deeply([ sort @qv ], [ sort grep { $_ ne $cid && $_ ne $ids[2] } @ids ],
           'view=active with limit=1 pages through the 3 open ones exactly once');
+
+# --- a site's views list by updated_at exactly, whatever the minutes ------------------------
+# view=all and view=closed of a supervisor go through the site's conversations by minute
+# (updated_minute, 030_hot_post_update: so a customer's post within the minute writes no index
+# entry) and sort each minute: the order is still (updated_at DESC, id) and each page goes on
+# exactly where the last one ended, within a minute, across a minute's boundary, on ties.
+
+my $osup = $ng->new_agent($admin, 'order', role => 'supervisor', site => $S, base => $B);
+my @oc = map { $ng->customer(base => $B) } 1 .. 7;
+my %cust = map { $_->{id} => $_ } @oc;
+# four in the minute 10:01, the later the larger the id: ordered by id they would come the
+# other way round; two of them at the same microsecond
+my @m = sort map { $_->{id} } @oc[0 .. 3];
+my @o = map { $_->{id} } @oc[4 .. 6];
+my %at = map { ($_->[0] => "2021-03-04 $_->[1]") } [ $m[0], '10:01:00.000000' ], [ $m[1], '10:01:00.250000' ],
+    [ $m[2], '10:01:30.500000' ], [ $m[3], '10:01:30.500000' ], [ $o[0], '10:00:59.250000' ],
+    [ $o[1], '10:00:30.000000' ], [ $o[2], '09:59:59.999999' ];
+my %closed = map { $_ => 1 } @m[0 .. 2], $o[2];
+ChatTest::sql(join ';', map { "UPDATE conversations SET updated_at = '$at{$_}+00'"
+    . ($closed{$_} ? ", status = 'closed', closed_at = '$at{$_}+00'" : '') . " WHERE id = '$_'" } keys %at);
+# newest first, ties by id (a uuid orders as its text)
+my @want = sort { $at{$b} cmp $at{$a} || $a cmp $b } keys %at;
+
+# every id of a view, following next_cursor from page to page
+sub listed {
+    my ($view, $limit) = @_;
+    my (@ids, $cur);
+    for (1 .. 20) {
+        my $p = $ng->get("$B/agent/conversations?view=$view&limit=$limit" . (defined $cur ? "&cursor=$cur" : ''),
+                         headers => $osup->{auth});
+        return "status $p->{status}" unless $p->{status} == 200;
+        push @ids, map { $_->{id} } @{ $p->{json}{conversations} };
+        $cur = $p->{json}{next_cursor};
+        last unless defined $cur && length $cur;
+    }
+    return \@ids;
+}
+is_deeply(listed('all', $_), \@want, "view=all, $_ a page, lists the site by updated_at newest first, ties by id")
+    for 1, 2, 3, 50;
+is_deeply(listed('closed', 1), [ grep { $closed{$_} } @want ], 'so does view=closed, one a page');
+
+# a post moves its conversation to the top: the later one first, in one minute or across two
+for my $id ($o[1], $m[3]) {
+    my $r = $ng->post("$B/messages", headers => $cust{$id}{auth}, json => { text => 'still there?', client_id => uuid() });
+    is($r->{status}, 201, 'a customer of the site posts');
+}
+is_deeply(listed('all', 2), [ $m[3], $o[1], grep { $_ ne $m[3] && $_ ne $o[1] } @want ],
+          'the conversation posted to last comes first, the one before it second, the rest as they were');
 
 # leave nothing open for the next files
 for my $id (@ids) {

@@ -87,6 +87,8 @@ BEGIN
     END IF;
 
     IF d.strategy = 'sticky' AND c.customer_id IS NOT NULL THEN
+        -- the customer's few conversations (conversations_customer_idx), sorted here: no index
+        -- holds updated_at (030_hot_post_update)
         SELECT o.assigned_agent_id INTO prev FROM conversations o
          WHERE o.customer_id = c.customer_id AND o.assigned_agent_id IS NOT NULL AND o.id <> c.id
          ORDER BY o.updated_at DESC

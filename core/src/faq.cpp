@@ -679,10 +679,15 @@ Matcher::Matcher(std::vector<Entry> entries) noexcept {
                 for (const std::string& e : p.elements) intern(e[0] == '=' ? e.substr(1) : e);
             }
         for (const std::string& w : t.stop_words) intern(w);
+        // (an entry's text as collect() reads it, whole, and as terms() does, cut to
+        // kMaxTextBytes: a word cut in two is a word too)
+        auto intern_words = [&](std::string_view text) {
+            for (const std::string& w : words(text)) intern(w);
+            for (const std::string& w : words(text.substr(0, kMaxTextBytes))) intern(w);
+        };
         for (const Entry& e : entries_) {
-            for (const std::string& w : words(e.question)) intern(w);
-            for (const std::string& k : e.keywords)
-                for (const std::string& w : words(k)) intern(w);
+            intern_words(e.question);
+            for (const std::string& k : e.keywords) intern_words(k);
         }
         for (std::size_t i = 0; i < names_.size(); i++) intern(stem(names_[i]));  // names_ grows: stems of stems
         syms_.resize(names_.size());

@@ -189,6 +189,15 @@ std::string describe(const Matcher& m, const char* text) {
     return s;
 }
 
+// Whether m answers text with the entry slug and exactly this score.
+::testing::AssertionResult answers(const Matcher& m, const std::string& text, const char* slug, double score) {
+    auto r = m.match(text);
+    if (!r) return ::testing::AssertionFailure() << "no answer";
+    if (r->entry->slug != slug || r->score != score)
+        return ::testing::AssertionFailure() << r->entry->slug << " " << std::to_string(r->score);
+    return ::testing::AssertionSuccess();
+}
+
 TEST(FaqMatcher, AnswersRealisticPhrasings) {
     const Matcher m(shop_faq());
     ASSERT_EQ(m.size(), 13u);
@@ -315,14 +324,8 @@ TEST(FaqMatcher, TrickyInputGetsExactlyThePinnedAnswer) {
     };
     for (const Pinned& p : pinned) {
         const std::string shown = p.text.size() > 80 ? p.text.substr(p.text.size() - 20) : p.text;
-        auto r = m.match(p.text);
-        if (!p.slug) {
-            EXPECT_FALSE(r.has_value()) << '"' << shown << "\" " << describe(m, p.text.c_str());
-        } else {
-            ASSERT_TRUE(r.has_value()) << '"' << shown << '"';
-            EXPECT_EQ(r->entry->slug, p.slug) << '"' << shown << '"';
-            EXPECT_EQ(r->score, p.score) << '"' << shown << '"';
-        }
+        if (!p.slug) EXPECT_FALSE(m.match(p.text).has_value()) << '"' << shown << "\" " << describe(m, p.text.c_str());
+        else EXPECT_TRUE(answers(m, p.text, p.slug, p.score)) << '"' << shown << '"';
         EXPECT_EQ(m.analyze(p.text), p.terms) << '"' << shown << '"';
     }
 }
@@ -335,14 +338,21 @@ TEST(FaqMatcher, TiesGoToTheLowerDisplayOrderThenTheFirstListed) {
         {"first", "How much does shipping cost?", "z", {}, 7},
         {"second", "How much does shipping cost?", "w", {}, 7},
     });
-    auto r = m.match("how long does shipping take");
-    ASSERT_TRUE(r.has_value());
-    EXPECT_EQ(r->entry->slug, "early");
-    EXPECT_EQ(r->score, 4.6770811054107595);
-    r = m.match("how much does shipping cost");
-    ASSERT_TRUE(r.has_value());
-    EXPECT_EQ(r->entry->slug, "first");
-    EXPECT_EQ(r->score, 6.245409295647117);
+    EXPECT_TRUE(answers(m, "how long does shipping take", "early", 4.6770811054107595));
+    EXPECT_TRUE(answers(m, "how much does shipping cost", "first", 6.245409295647117));
+}
+
+// An entry's text is analysed up to its 2000th byte, as a post's is: a word cut there is
+// indexed as cut, and the entry answers like any other.
+TEST(FaqMatcher, AnEntryLongerThanTheAnalysedBytesIsIndexedUpToThem) {
+    const Matcher m({
+        {"long", std::string(1990, ' ') + "warranty claims", "x", {}, 1},
+        {"refunds", "When will I get my refund?", "y", {"money back"}, 2},
+    });
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m.analyze(m.entries()[0].question), (std::vector<std::string>{"warranty", "c"}));
+    EXPECT_TRUE(answers(m, "is there a warranty", "long", 4.6349905839779719));
+    EXPECT_TRUE(answers(m, "can i get my money back", "refunds", 6.552917722175752));
 }
 
 TEST(FaqMatcher, EmptyMatcherMatchesNothing) {

@@ -706,11 +706,13 @@ Matcher::Matcher(std::vector<Entry> entries) noexcept {
                 for (const std::string& c : it->second) class_syms_.push_back(ids.at(c));
             y.classes_end = static_cast<std::uint32_t>(class_syms_.size());
         }
-        auto add_patterns = [&](const std::string& key, std::uint32_t& from, std::uint32_t& to) {
-            from = to = static_cast<std::uint32_t>(patterns_.size());
-            auto it = t.patterns.find(key);
-            if (it == t.patterns.end()) return;
-            for (const PatternText& p : it->second) {
+        // Each key's patterns, in their order, as one run of patterns_.
+        for (const auto& [key, pats] : t.patterns) {
+            Sym& y = syms_[ids.at(key[0] == '=' ? key.substr(1) : key)];
+            std::uint32_t& from = key[0] == '=' ? y.concept_patterns : y.patterns;
+            std::uint32_t& to = key[0] == '=' ? y.concept_patterns_end : y.patterns_end;
+            from = static_cast<std::uint32_t>(patterns_.size());
+            for (const PatternText& p : pats) {
                 Pattern pat;
                 pat.concept_ = ids.at(p.concept_);
                 pat.pair = p.pair;
@@ -722,11 +724,6 @@ Matcher::Matcher(std::vector<Entry> entries) noexcept {
                 patterns_.push_back(std::move(pat));
             }
             to = static_cast<std::uint32_t>(patterns_.size());
-        };
-        for (std::size_t i = 0; i < names_.size(); i++) {
-            Sym& y = syms_[i];
-            add_patterns(names_[i], y.patterns, y.patterns_end);
-            add_patterns("=" + names_[i], y.concept_patterns, y.concept_patterns_end);
         }
         slots_.assign(table_size(names_.size()), 0);
         for (std::size_t i = 0; i < names_.size(); i++) {

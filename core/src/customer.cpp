@@ -136,6 +136,7 @@ Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, st
     s.cacheable = c.value().status != "agent";
     std::array<events::Written::Message, 2> written;
     std::size_t n = 0;
+    s.messages.reserve(written.size());  // the customer's message and the bot's reply: one allocation
     for (std::size_t first = kPostTypedFirst + conversation_json::kConversationColumns; first < kPostAgentUnread;
          first += conversation_json::kMessageColumns) {
         if (!cols[first]) continue;  // no bot reply
@@ -504,6 +505,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             kind = "text";
             content = std::move(s.value());
             std::optional<faq::Matcher::Match> m = faq_of(site).matcher.match(content);
+            bot_meta.reserve(64 + (m ? m->entry->slug.size() : 0));  // {"faq":"<slug>","score":<17 digits>}
             json::Writer w(bot_meta);
             w.begin_object();
             if (m) {
@@ -524,7 +526,8 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             pg::BatchKind{"SELECT * FROM chat_customer_post_batch($1::text[], $2::uuid[], $3::text[], $4::text[], "
                           "$5::text[], $6::jsonb[])",
                           kPostBatchMax});
-        auto make = [sid, site = std::string(site)](std::string_view text) -> Result<Outcome> {
+        // sid and site are captured once, by the callback below, and lent to make and make_typed
+        auto make = [](const std::string& sid, std::string_view site, std::string_view text) -> Result<Outcome> {
             auto p = parse_db_json(text);
             if (!p.ok()) return p.error();
             Outcome a;
@@ -540,7 +543,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         };
         // written set-based: typed columns, rendered once (typed_post); a replay, a closed
         // conversation or an item posted alone: chat_customer_post's JSON (make)
-        auto make_typed = [sid, site = std::string(site)](const pg::BatchRow& row) -> Result<Outcome> {
+        auto make_typed = [](const std::string& sid, std::string_view site, const pg::BatchRow& row) -> Result<Outcome> {
             auto t = typed_post(row, sid, site);
             if (!t.ok()) return t.error();
             Outcome a;
@@ -562,18 +565,23 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         item.emplace_back(std::move(bot_meta));
         std::vector<pg::Param> alone = item;  // the item again, should it be posted on its own
         pg_.query_batched(post_batch, std::move(item),
-                          [this, make = std::move(make), make_typed = std::move(make_typed), done,
+                          [this, make, make_typed, sid = std::string(sid), site = std::string(site), done,
                            item = std::move(alone)](Result<pg::BatchRow> r) mutable {
                               if (!r.ok() && gave_up_waiting(r.error())) {
                                   // its row was locked for over 50 ms while the batch held others:
                                   // posted again on its own, holding that one lock (no cycle)
                                   return run("SELECT chat_customer_post($1, $2::uuid, $3, $4, $5, $6::jsonb)::text",
-                                             std::move(item), std::move(make), std::move(done));
+                                             std::move(item),
+                                             [make, sid = std::move(sid), site = std::move(site)](std::string_view text) {
+                                                 return make(sid, site, text);
+                                             },
+                                             std::move(done));
                               }
                               if (!r.ok()) return done(r.error());
                               Result<Outcome> a = make_error(Errc::internal, "answer failed");
                               try {
-                                  a = r.value().is_null(0) ? make_typed(r.value()) : make(r.value().answer());
+                                  a = r.value().is_null(0) ? make_typed(sid, site, r.value())
+                                                           : make(sid, site, r.value().answer());
                               } catch (const std::exception& e) {
                                   a = make_error(Errc::internal, e.what());
                               }

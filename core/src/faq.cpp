@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <cmath>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include "chat/utf8.h"
 
@@ -218,24 +221,41 @@ const char* fold(char32_t cp) {
     return nullptr;
 }
 
-// Lowercased, accent-folded words; apostrophes join ("don't" -> "dont").
-std::vector<std::string> words(std::string_view text) {
-    std::vector<std::string> out;
-    std::string cur;
+// Splits text into lowercased, accent-folded words; apostrophes join ("don't" -> "dont").
+// The words' characters go to chars, one after another, and their places to out; returns
+// how many words (at most kMaxWords). A word is never longer than the bytes it came from,
+// so chars needs room for text.size() bytes (a word that would not fit ends the text).
+struct Span {
+    std::uint32_t at, len;
+};
+std::size_t split_words(std::string_view text, char* chars, std::size_t room, Span* out) {
+    std::size_t n = 0, at = 0, len = 0;  // the word being read is chars[at, at + len)
     auto flush = [&] {
-        if (!cur.empty() && out.size() < kMaxWords) out.push_back(std::move(cur));
-        cur.clear();
+        if (len > 0 && n < kMaxWords) {
+            out[n++] = {static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(len)};
+            at += len;
+        }
+        len = 0;
+    };
+    auto add = [&](std::string_view s) {
+        if (at + len + s.size() > room) return false;
+        for (char c : s) chars[at + len++] = c;
+        return true;
     };
     std::size_t pos = 0;
-    while (pos < text.size() && out.size() < kMaxWords) {
-        const std::size_t at = pos;
-        const char32_t cp = utf8::next_code_point(text, pos);
+    while (pos < text.size() && n < kMaxWords) {
+        const std::size_t from = pos;
+        // ASCII, most of any text, without a call
+        const char32_t cp = static_cast<unsigned char>(text[pos]) < 0x80 ? static_cast<unsigned char>(text[pos++])
+                                                                         : utf8::next_code_point(text, pos);
         if (cp < 0x80) {
-            const char c = static_cast<char>(cp);
-            if (c >= 'A' && c <= 'Z') cur.push_back(static_cast<char>(c - 'A' + 'a'));
-            else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) cur.push_back(c);
-            else if (c == '\'') continue;
-            else flush();
+            char c = static_cast<char>(cp);
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+                if (!add({&c, 1})) break;
+            } else if (c != '\'') {
+                flush();
+            }
             continue;
         }
         if (cp == 0x2019 || cp == utf8::kInvalid) {
@@ -243,57 +263,71 @@ std::vector<std::string> words(std::string_view text) {
             continue;
         }
         const char* f = fold(cp);
-        if (!f) cur.append(text.substr(at, pos - at));
-        else if (*f) cur.append(f);
-        else flush();
+        if (f && !*f) flush();
+        else if (!add(f ? std::string_view(f) : text.substr(from, pos - from))) break;
     }
     flush();
-    return out;
+    return n;
 }
 
-bool ends_with(const std::string& w, std::string_view suffix) {
-    return w.size() >= suffix.size() && std::string_view(w).substr(w.size() - suffix.size()) == suffix;
+// The words of text, for the tables built when the FAQ is loaded.
+std::vector<std::string> words(std::string_view text) {
+    std::string chars(text.size(), '\0');
+    std::array<Span, kMaxWords> spans;
+    const std::size_t n = split_words(text, chars.data(), chars.size(), spans.data());
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; i++) out.emplace_back(chars, spans[i].at, spans[i].len);
+    return out;
 }
 
 bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
 
 // Whether w[0, n) has a vowel: "bring" and "red" keep their endings.
-bool has_vowel(const std::string& w, std::size_t n) {
+bool has_vowel(const char* w, std::size_t n) {
     for (std::size_t i = 0; i < n; i++)
         if (is_vowel(w[i]) || w[i] == 'y') return true;
     return false;
 }
 
-void undouble(std::string& w) {
-    const std::size_t n = w.size();
+std::size_t undouble(const char* w, std::size_t n) {
     if (n >= 3 && w[n - 1] == w[n - 2] && !is_vowel(w[n - 1]) && w[n - 1] != 'l' && w[n - 1] != 's' &&
         w[n - 1] != 'z')
-        w.pop_back();
+        return n - 1;
+    return n;
 }
 
 // Light stemming: enough to meet inflections of the same word, the same way
-// on both sides; the stems need not be real words.
-std::string stem(std::string w) {
-    if (w.size() <= 2) return w;
-    if (ends_with(w, "ies") && w.size() > 4) w.replace(w.size() - 3, 3, "y");
-    else if (ends_with(w, "sses")) w.resize(w.size() - 2);
-    else if ((ends_with(w, "ches") || ends_with(w, "shes") || ends_with(w, "xes") || ends_with(w, "zes")) &&
-             w.size() > 4)
-        w.resize(w.size() - 2);
-    else if (ends_with(w, "s") && !ends_with(w, "ss") && !ends_with(w, "us") && !ends_with(w, "is") &&
-             w.size() > 3)
-        w.pop_back();
-
-    if (ends_with(w, "ing") && w.size() >= 5 && has_vowel(w, w.size() - 3)) {
-        w.resize(w.size() - 3);
-        undouble(w);
-    } else if (ends_with(w, "ed") && w.size() >= 4 && !ends_with(w, "eed") && has_vowel(w, w.size() - 2)) {
-        w.resize(w.size() - 2);
-        undouble(w);
-    } else if (ends_with(w, "ly") && w.size() >= 6) {
-        w.resize(w.size() - 2);
+// on both sides; the stems need not be real words. Stems w[0, n) in place and
+// returns the stem's length (never more than n).
+std::size_t stem(char* w, std::size_t n) {
+    auto ends = [&](std::string_view suffix) {
+        return n >= suffix.size() && std::string_view(w + n - suffix.size(), suffix.size()) == suffix;
+    };
+    if (n <= 2) return n;
+    if (ends("ies") && n > 4) {
+        w[n - 3] = 'y';
+        n -= 2;
+    } else if (ends("sses")) {
+        n -= 2;
+    } else if ((ends("ches") || ends("shes") || ends("xes") || ends("zes")) && n > 4) {
+        n -= 2;
+    } else if (ends("s") && !ends("ss") && !ends("us") && !ends("is") && n > 3) {
+        n--;
     }
-    if (w.size() >= 3 && w.back() == 'e') w.pop_back();
+
+    if (ends("ing") && n >= 5 && has_vowel(w, n - 3)) {
+        n = undouble(w, n - 3);
+    } else if (ends("ed") && n >= 4 && !ends("eed") && has_vowel(w, n - 2)) {
+        n = undouble(w, n - 2);
+    } else if (ends("ly") && n >= 6) {
+        n -= 2;
+    }
+    if (n >= 3 && w[n - 1] == 'e') n--;
+    return n;
+}
+
+std::string stem(std::string w) {
+    w.resize(stem(w.data(), w.size()));
     return w;
 }
 
@@ -342,28 +376,65 @@ bool more_bits(std::uint32_t m, std::size_t n) {
 
 bool is_number(std::string_view t) { return !t.empty() && t[0] >= '0' && t[0] <= '9'; }
 
+// FNV-1a: short words, a few instructions a byte.
+std::uint64_t hash_text(std::string_view s) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    return h;
+}
+
+std::uint64_t hash_pair(std::uint64_t key) { return key * 0x9E3779B97F4A7C15ull; }
+
+// A power of two at least twice n: open addressing stays short.
+std::size_t table_size(std::size_t n) {
+    std::size_t size = 16;
+    while (size < 2 * n) size *= 2;
+    return size;
+}
+
 }  // namespace
 
-std::string Matcher::canonical(const std::string& word) const {
-    if (auto it = synonyms_.find(word); it != synonyms_.end()) return it->second;
-    std::string s = stem(word);
-    if (auto it = synonyms_.find(s); it != synonyms_.end()) return it->second;
-    return s;
+// One analysis's working memory, on the stack of match(): the text is cut to
+// kMaxTextBytes, so its words and their stems fit in fixed arrays.
+struct Matcher::Scratch {
+    // What one word is to the analysis.
+    struct Word {
+        std::uint32_t stem, canon;  // symbols; kNone for a stem the matcher has never seen
+        std::string_view canon_text;
+        bool stop;
+    };
+    std::array<char, kMaxTextBytes> chars;  // the words
+    std::array<char, kMaxTextBytes> stems;  // the stems of words no table names
+    std::array<Span, kMaxWords> spans;
+    std::array<Word, kMaxWords> words;
+    std::array<Found, kMaxWords> terms;
+};
+
+std::uint32_t Matcher::find(std::string_view s) const noexcept {
+    if (slots_.empty()) return kNone;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash_text(s) & mask;; i = (i + 1) & mask) {
+        const std::uint32_t slot = slots_[i];
+        if (slot == 0) return kNone;
+        if (names_[slot - 1] == s) return slot - 1;
+    }
 }
 
-bool Matcher::is_weak(const std::string& term) const {
-    if (is_number(term)) return true;
-    const auto sp = term.find(' ');
-    if (sp == std::string::npos) return weak_.count(term) > 0;
-    const std::string a = term.substr(0, sp), b = term.substr(sp + 1);
-    return (is_number(a) || weak_.count(a)) && (is_number(b) || weak_.count(b));
+std::uint32_t Matcher::bigram(std::uint32_t a, std::uint32_t b) const noexcept {
+    if (bigrams_.empty()) return kNone;
+    const std::uint64_t key = (std::uint64_t{a} << 32) | b;
+    const std::size_t mask = bigrams_.size() - 1;
+    for (std::size_t i = hash_pair(key) >> 32 & mask;; i = (i + 1) & mask) {
+        if (bigrams_[i].term == kNone) return kNone;
+        if (bigrams_[i].key == key) return bigrams_[i].term;
+    }
 }
 
-std::string Matcher::correct(const std::string& w) const {
+std::uint32_t Matcher::correct(std::string_view w) const noexcept {
     const std::size_t max = w.size() >= 8 ? 2 : 1;
     const std::uint32_t wm = letters(w);
     std::size_t best_d = max + 1;
-    const std::string* fix = nullptr;
+    const VocabWord* fix = nullptr;
     for (std::size_t len = w.size() - max; len <= w.size() + max && len < vocab_.size(); len++) {
         for (const VocabWord& vw : vocab_[len]) {
             const std::string& v = vw.word;
@@ -373,68 +444,85 @@ std::string Matcher::correct(const std::string& w) const {
             // Each edit adds or removes at most one distinct letter.
             if (more_bits(wm & ~vw.letters, max) || more_bits(vw.letters & ~wm, max)) continue;
             const std::size_t d = edit_distance(w, v, max);
-            if (d < best_d || (d == best_d && fix && v < *fix)) {
+            if (d < best_d || (d == best_d && fix && v < fix->word)) {
                 best_d = d;
-                fix = &v;
+                fix = &vw;
             }
         }
     }
-    return fix ? *fix : w;
+    return fix ? fix->sym : kNone;
 }
 
-std::vector<std::string> Matcher::terms(std::string_view text, bool correct_typos) const {
-    std::vector<std::string> ws = words(text.substr(0, kMaxTextBytes));
-    // Typos first, so that a corrected word takes part in patterns too: an
-    // unknown word (no stop word, no concept, no class) of 5+ characters.
-    if (correct_typos) {
-        for (std::string& w : ws) {
-            if (w.size() < 5 || w.size() > kMaxTypoWord || stop_words_.count(w)) continue;
-            const std::string s = stem(w);
-            if (classes_.count(s) || patterns_.count(s) || index_.count(canonical(w))) continue;
-            w = correct(w);
-        }
-    }
-    std::vector<std::string> st, canon;
-    st.reserve(ws.size());
-    canon.reserve(ws.size());
-    for (const std::string& w : ws) {
-        st.push_back(stem(w));
-        auto it = synonyms_.find(w);
-        if (it == synonyms_.end()) it = synonyms_.find(st.back());
-        canon.push_back(it == synonyms_.end() ? st.back() : it->second);
-    }
-    // A pattern element matches a word by its stem, or by a class of its stem.
-    auto element = [&](const std::string& e, std::size_t i) {
-        if (e[0] == '=') return canon[i] == std::string_view(e).substr(1);
-        if (e[0] != '@') return st[i] == e;
-        auto it = classes_.find(st[i]);
-        return it != classes_.end() && std::find(it->second.begin(), it->second.end(), e) != it->second.end();
+// The terms of text into s.terms; returns how many.
+std::size_t Matcher::terms(std::string_view text, bool correct_typos, Scratch& s) const noexcept {
+    const std::size_t n = split_words(text.substr(0, kMaxTextBytes), s.chars.data(), s.chars.size(), s.spans.data());
+    auto known = [&](Scratch::Word& x, std::uint32_t sym) {
+        const Sym& y = syms_[sym];
+        x = {y.stem, y.canon, names_[y.canon], y.stop};
     };
-    std::vector<bool> used(ws.size(), false);
-    std::vector<std::string> out;
-    std::string concept_key;  // "=" and a word's concept: the key of patterns that start with any word of it
-    for (std::size_t i = 0; i < ws.size(); i++) {
+    for (std::size_t i = 0; i < n; i++) {
+        const std::string_view w(s.chars.data() + s.spans[i].at, s.spans[i].len);
+        Scratch::Word& x = s.words[i];
+        bool unknown;  // no stop word, no class, no pattern, no term: perhaps a typo
+        if (const std::uint32_t sym = find(w); sym != kNone) {
+            known(x, sym);
+            unknown = syms_[sym].typo;
+        } else {
+            // A word no table names (its stem may be one): stop words and synonyms are all named.
+            char* st = s.stems.data() + s.spans[i].at;
+            std::copy(w.begin(), w.end(), st);
+            const std::string_view stem_text(st, stem(st, w.size()));
+            x.stem = find(stem_text);
+            x.stop = false;
+            if (x.stem == kNone) {
+                x.canon = kNone;
+                x.canon_text = stem_text;
+                unknown = true;
+            } else {
+                const Sym& y = syms_[x.stem];
+                x.canon = y.concept_ != kNone ? y.concept_ : x.stem;
+                x.canon_text = names_[x.canon];
+                unknown = y.classes == y.classes_end && y.patterns == y.patterns_end && syms_[x.canon].term == kNone;
+            }
+        }
+        // Typos first, so that a corrected word takes part in patterns too: an
+        // unknown word (no stop word, no concept, no class) of 5+ characters.
+        if (correct_typos && unknown && w.size() >= 5 && w.size() <= kMaxTypoWord)
+            if (const std::uint32_t fix = correct(w); fix != kNone) known(x, fix);
+    }
+    // A pattern element matches a word by its stem, a class of its stem, or its concept.
+    auto element = [&](const Element& e, std::size_t i) {
+        const Scratch::Word& x = s.words[i];
+        if (e.kind == Element::concept_) return x.canon == e.sym;
+        if (e.kind == Element::stem) return x.stem == e.sym;
+        if (x.stem == kNone) return false;
+        const Sym& y = syms_[x.stem];
+        return std::find(class_syms_.begin() + y.classes, class_syms_.begin() + y.classes_end, e.sym) !=
+               class_syms_.begin() + y.classes_end;
+    };
+    std::array<bool, kMaxWords> used{};
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < n; i++) {
         if (used[i]) continue;
         // The longest pattern starting here: phrases first, then pairs.
         const Pattern* best = nullptr;
         std::size_t best_end = 0;  // for a pair: the second word's index
-        auto try_key = [&](std::string_view key) {
-            auto it = patterns_.find(key);
-            if (it == patterns_.end()) return;
-            for (const Pattern& p : it->second) {
-                if (!element(p.words[0], i)) continue;
+        auto try_key = [&](std::uint32_t from, std::uint32_t to) {
+            for (std::uint32_t k = from; k < to; k++) {
+                const Pattern& p = patterns_[k];
+                if (!element(p.elements[0], i)) continue;
                 if (!p.pair) {
-                    const std::size_t len = p.words.size();
-                    if (i + len > ws.size() || (best && !best->pair && best->words.size() >= len)) continue;
+                    const std::size_t len = p.elements.size();
+                    if (i + len > n || (best && !best->pair && best->elements.size() >= len)) continue;
                     bool ok = true;
-                    for (std::size_t k = 1; k < len && ok; k++) ok = !used[i + k] && element(p.words[k], i + k);
+                    for (std::size_t j = 1; j < len && ok; j++) ok = !used[i + j] && element(p.elements[j], i + j);
                     if (ok) {
                         best = &p;
                         best_end = i + len - 1;
                     }
                 } else if (!best) {
-                    for (std::size_t j = i + 1; j < ws.size() && j <= i + 1 + kMaxGap; j++) {
-                        if (!used[j] && element(p.words[1], j)) {
+                    for (std::size_t j = i + 1; j < n && j <= i + 1 + kMaxGap; j++) {
+                        if (!used[j] && element(p.elements[1], j)) {
                             best = &p;
                             best_end = j;
                             break;
@@ -443,36 +531,113 @@ std::vector<std::string> Matcher::terms(std::string_view text, bool correct_typo
                 }
             }
         };
-        try_key(st[i]);
-        if (auto it = classes_.find(st[i]); it != classes_.end())
-            for (const std::string& c : it->second) try_key(c);
-        concept_key.assign(1, '=').append(canon[i]);
-        try_key(concept_key);
+        const Scratch::Word& x = s.words[i];
+        if (x.stem != kNone) {
+            const Sym& y = syms_[x.stem];
+            try_key(y.patterns, y.patterns_end);
+            for (std::uint32_t c = y.classes; c < y.classes_end; c++)
+                try_key(syms_[class_syms_[c]].patterns, syms_[class_syms_[c]].patterns_end);
+        }
+        if (x.canon != kNone) try_key(syms_[x.canon].concept_patterns, syms_[x.canon].concept_patterns_end);
         if (best) {
-            out.push_back(best->concept_);
+            s.terms[out++] = {best->concept_, names_[best->concept_]};
             if (best->pair) used[best_end] = true;
             else i = best_end;
             continue;
         }
-        const std::string& w = ws[i];
-        if (stop_words_.count(w)) continue;
-        out.push_back(std::move(canon[i]));
+        if (x.stop) continue;
+        s.terms[out++] = {x.canon, x.canon_text};
     }
     return out;
 }
 
 std::vector<std::string> Matcher::analyze(std::string_view text) const noexcept {
     try {
-        return terms(text, true);
+        Scratch s;
+        const std::size_t n = terms(text, true, s);
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < n; i++) out.emplace_back(s.terms[i].text);
+        return out;
     } catch (...) {
         return {};
     }
 }
 
+namespace {
+
+// The tables the analysis starts from, as strings (the constructor numbers them).
+template <class V>
+using StringMap = std::unordered_map<std::string, V>;
+struct PatternText {
+    std::vector<std::string> elements;  // stems; "@class" or "=concept" in a pair
+    std::string concept_;
+    bool pair = false;
+};
+struct Tables {
+    StringMap<std::string> synonyms;               // word or its stem -> concept
+    StringMap<std::vector<PatternText>> patterns;  // by their first element
+    StringMap<std::vector<std::string>> classes;   // stem -> classes ("@country")
+    std::unordered_set<std::string> stop_words, weak;
+
+    std::string canonical(const std::string& word) const {
+        if (auto it = synonyms.find(word); it != synonyms.end()) return it->second;
+        std::string s = stem(word);
+        if (auto it = synonyms.find(s); it != synonyms.end()) return it->second;
+        return s;
+    }
+    bool is_weak(const std::string& term) const {
+        if (is_number(term)) return true;
+        const auto sp = term.find(' ');
+        if (sp == std::string::npos) return weak.count(term) > 0;
+        const std::string a = term.substr(0, sp), b = term.substr(sp + 1);
+        return (is_number(a) || weak.count(a)) && (is_number(b) || weak.count(b));
+    }
+};
+
+Tables make_tables() {
+    Tables t;
+    for (const Synonym& s : kSynonyms) {
+        t.synonyms.emplace(std::string(s.word), std::string(s.concept_));
+        t.synonyms.emplace(stem(std::string(s.word)), std::string(s.concept_));
+    }
+    for (const ClassWord& c : kClassWords) t.classes[stem(std::string(c.word))].emplace_back(c.cls);
+    for (std::string_view w : kCountries) t.classes[stem(std::string(w))].emplace_back("@country");
+    for (const auto& p : kPatterns) {
+        PatternText pat;
+        pat.concept_ = std::string(p[1]);
+        for (const std::string& w : words(p[0])) pat.elements.push_back(stem(w));
+        if (const auto plus = p[0].find('+'); plus != std::string_view::npos) {
+            // "a + b": words() dropped the '+' and would drop the '@' of a class.
+            pat.pair = true;
+            pat.elements.clear();
+            for (std::string_view part : {p[0].substr(0, plus), p[0].substr(plus + 1)}) {
+                while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+                while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+                pat.elements.push_back(part[0] == '@' || part[0] == '=' ? std::string(part)
+                                                                         : stem(std::string(part)));
+            }
+        }
+        if (pat.elements.empty()) continue;
+        const std::string key = pat.elements[0];
+        t.patterns[key].push_back(std::move(pat));
+    }
+    for (std::string_view w : kStopWords) t.stop_words.emplace(w);
+    for (std::string_view w : kWeakTerms) t.weak.emplace(t.canonical(std::string(w)));
+    for (std::string_view w : kCountries) t.weak.emplace(stem(std::string(w)));  // "capital of France"
+    return t;
+}
+
+// An entry's terms while the index is built: a term's frequency and the entry's length.
+struct Doc {
+    std::unordered_map<std::string, double> tf;
+    double length = 0;
+    std::unordered_set<std::string> keyword_terms;
+};
+
 // Question terms count once per occurrence. A keyword term counts
 // kKeywordWeight once per entry however many keywords repeat it, so a long
 // keyword list names more ways to ask without inflating any one word.
-void Matcher::add_terms(Doc& doc, const std::vector<std::string>& ts, double weight) {
+void add_terms(Doc& doc, const std::vector<std::string>& ts, double weight) {
     auto add = [&](const std::string& t) {
         if (weight == 1.0) {
             doc.tf[t] += 1.0;
@@ -488,131 +653,236 @@ void Matcher::add_terms(Doc& doc, const std::vector<std::string>& ts, double wei
     }
 }
 
+}  // namespace
+
 Matcher::Matcher(std::vector<Entry> entries) noexcept {
     try {
         entries_ = std::move(entries);
-        for (const Synonym& s : kSynonyms) {
-            synonyms_.emplace(std::string(s.word), std::string(s.concept_));
-            synonyms_.emplace(stem(std::string(s.word)), std::string(s.concept_));
-        }
-        for (const ClassWord& c : kClassWords) classes_[stem(std::string(c.word))].emplace_back(c.cls);
-        for (std::string_view w : kCountries) classes_[stem(std::string(w))].emplace_back("@country");
-        for (const auto& p : kPatterns) {
-            Pattern pat;
-            pat.concept_ = std::string(p[1]);
-            for (const std::string& w : words(p[0])) pat.words.push_back(stem(w));
-            if (const auto plus = p[0].find('+'); plus != std::string_view::npos) {
-                // "a + b": words() dropped the '+' and would drop the '@' of a class.
-                pat.pair = true;
-                pat.words.clear();
-                for (std::string_view part : {p[0].substr(0, plus), p[0].substr(plus + 1)}) {
-                    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-                    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-                    pat.words.push_back(part[0] == '@' || part[0] == '=' ? std::string(part)
-                                                                         : stem(std::string(part)));
-                }
-            }
-            if (pat.words.empty()) continue;
-            const std::string key = pat.words[0];
-            patterns_[key].push_back(std::move(pat));
-        }
-        for (std::string_view w : kStopWords) stop_words_.emplace(w);
-        for (std::string_view w : kWeakTerms) weak_.emplace(canonical(std::string(w)));
-        for (std::string_view w : kCountries) weak_.emplace(stem(std::string(w)));  // "capital of France"
+        const Tables t = make_tables();
 
+        // Every string the analysis can meet gets a symbol: the tables' words, stems,
+        // classes and concepts, the words of every entry, and the stem of each of them.
+        StringMap<std::uint32_t> ids;
+        auto intern = [&](const std::string& str) {
+            auto [it, fresh] = ids.emplace(str, static_cast<std::uint32_t>(names_.size()));
+            if (fresh) names_.push_back(str);
+            return it->second;
+        };
+        for (const auto& [word, concept_] : t.synonyms) intern(word), intern(concept_);
+        for (const auto& [st, classes] : t.classes) {
+            intern(st);
+            for (const std::string& c : classes) intern(c);
+        }
+        for (const auto& [key, pats] : t.patterns)
+            for (const PatternText& p : pats) {
+                intern(p.concept_);
+                for (const std::string& e : p.elements) intern(e[0] == '=' ? e.substr(1) : e);
+            }
+        for (const std::string& w : t.stop_words) intern(w);
+        // (an entry's text as collect() reads it, whole, and as terms() does, cut to
+        // kMaxTextBytes: a word cut in two is a word too)
+        auto intern_words = [&](std::string_view text) {
+            for (const std::string& w : words(text)) intern(w);
+            for (const std::string& w : words(text.substr(0, kMaxTextBytes))) intern(w);
+        };
+        for (const Entry& e : entries_) {
+            intern_words(e.question);
+            for (const std::string& k : e.keywords) intern_words(k);
+        }
+        for (std::size_t i = 0; i < names_.size(); i++) intern(stem(names_[i]));  // names_ grows: stems of stems
+        syms_.resize(names_.size());
+
+        // What each symbol is, in the order the analysis asks.
+        StringMap<std::vector<std::uint32_t>> by_concept;  // "=" patterns by their concept
+        for (std::size_t i = 0; i < names_.size(); i++) {
+            const std::string& name = names_[i];
+            Sym& y = syms_[i];
+            y.stop = t.stop_words.count(name) > 0;
+            y.stem = ids.at(stem(name));
+            if (auto it = t.synonyms.find(name); it != t.synonyms.end()) y.concept_ = ids.at(it->second);
+            y.canon = ids.at(t.canonical(name));
+            y.classes = y.classes_end = static_cast<std::uint32_t>(class_syms_.size());
+            if (auto it = t.classes.find(name); it != t.classes.end())
+                for (const std::string& c : it->second) class_syms_.push_back(ids.at(c));
+            y.classes_end = static_cast<std::uint32_t>(class_syms_.size());
+        }
+        // Each key's patterns, in their order, as one run of patterns_.
+        for (const auto& [key, pats] : t.patterns) {
+            Sym& y = syms_[ids.at(key[0] == '=' ? key.substr(1) : key)];
+            std::uint32_t& from = key[0] == '=' ? y.concept_patterns : y.patterns;
+            std::uint32_t& to = key[0] == '=' ? y.concept_patterns_end : y.patterns_end;
+            from = static_cast<std::uint32_t>(patterns_.size());
+            for (const PatternText& p : pats) {
+                Pattern pat;
+                pat.concept_ = ids.at(p.concept_);
+                pat.pair = p.pair;
+                for (const std::string& e : p.elements) {
+                    if (e[0] == '=') pat.elements.push_back({Element::concept_, ids.at(e.substr(1))});
+                    else if (e[0] == '@') pat.elements.push_back({Element::cls, ids.at(e)});
+                    else pat.elements.push_back({Element::stem, ids.at(e)});
+                }
+                patterns_.push_back(std::move(pat));
+            }
+            to = static_cast<std::uint32_t>(patterns_.size());
+        }
+        slots_.assign(table_size(names_.size()), 0);
+        for (std::size_t i = 0; i < names_.size(); i++) {
+            std::size_t at = hash_text(names_[i]) & (slots_.size() - 1);
+            while (slots_[at]) at = (at + 1) & (slots_.size() - 1);
+            slots_[at] = static_cast<std::uint32_t>(i + 1);
+        }
+
+        // The index: BM25 over each entry's question and keywords.
+        Scratch s;
+        auto terms_of = [&](std::string_view text) {
+            std::vector<std::string> out;
+            const std::size_t n = terms(text, false, s);
+            for (std::size_t i = 0; i < n; i++) out.emplace_back(s.terms[i].text);
+            return out;
+        };
         std::vector<std::string> vocab;
         auto collect = [&](std::string_view text) {
             for (std::string& w : words(text))
-                if (!stop_words_.count(w) && w.size() >= 3) vocab.push_back(std::move(w));
+                if (!t.stop_words.count(w) && w.size() >= 3) vocab.push_back(std::move(w));
         };
         std::vector<Doc> docs(entries_.size());
+        std::vector<double> lengths;
         double total = 0;
+        struct Postings {
+            std::vector<std::pair<std::size_t, double>> docs;  // entry, tf
+        };
+        std::map<std::string, Postings> index;  // in the order of the terms' text
         for (std::size_t i = 0; i < entries_.size(); i++) {
             const Entry& e = entries_[i];
-            add_terms(docs[i], terms(e.question, false), 1.0);
+            add_terms(docs[i], terms_of(e.question), 1.0);
             collect(e.question);
             for (const std::string& k : e.keywords) {
-                add_terms(docs[i], terms(k, false), kKeywordWeight);
+                add_terms(docs[i], terms_of(k), kKeywordWeight);
                 collect(k);
             }
-            for (const auto& [t, tf] : docs[i].tf) index_[t].postings.push_back({i, tf});
+            for (const auto& [term, tf] : docs[i].tf) index[term].docs.emplace_back(i, tf);
             total += docs[i].length;
-            lengths_.push_back(docs[i].length);
+            lengths.push_back(docs[i].length);
             by_slug_.emplace(e.slug, i);
         }
+        const double avg_length = entries_.empty() ? 0 : total / static_cast<double>(entries_.size());
         // A tiny FAQ would give every word a tiny IDF and nothing would ever
         // clear the threshold: score as if the set had at least a dozen entries.
         const double n = std::max(static_cast<double>(entries_.size()), 12.0);
-        for (auto& [t, term] : index_) {
-            const double df = static_cast<double>(term.postings.size());
-            term.idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
-            term.weak = is_weak(t);
+        std::vector<std::pair<std::uint64_t, std::uint32_t>> pairs;  // bigram key, term
+        for (auto& [text, post] : index) {
+            const double df = static_cast<double>(post.docs.size());
+            double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
             for (std::string_view a : kActionTerms)
-                if (t == a) term.idf *= kActionWeight;
+                if (text == a) idf *= kActionWeight;
+            Term term;
+            term.weak = t.is_weak(text);
+            term.postings = static_cast<std::uint32_t>(postings_.size());
+            // The entries in the order they were indexed, as a post adds them up.
+            std::sort(post.docs.begin(), post.docs.end());
+            for (const auto& [doc, tf] : post.docs) {
+                const double norm = kK1 * (1 - kB + kB * lengths[doc] / avg_length);
+                postings_.push_back({static_cast<std::uint32_t>(doc), idf * tf * (kK1 + 1) / (tf + norm)});
+            }
+            term.postings_end = static_cast<std::uint32_t>(postings_.size());
+            const auto id = static_cast<std::uint32_t>(terms_.size());
+            terms_.push_back(term);
+            // Every term is a symbol, or two joined by a space (both terms themselves).
+            if (const auto sp = text.find(' '); sp == std::string::npos)
+                syms_[ids.at(text)].term = id;
+            else
+                pairs.emplace_back((std::uint64_t{ids.at(text.substr(0, sp))} << 32) | ids.at(text.substr(sp + 1)),
+                                   id);
         }
-        for (const Synonym& s : kSynonyms)
-            if (index_.count(std::string(s.concept_))) vocab.emplace_back(s.word);
+        bigrams_.assign(table_size(pairs.size()), Bigram{0, kNone});
+        for (const auto& [key, id] : pairs) {
+            std::size_t at = hash_pair(key) >> 32 & (bigrams_.size() - 1);
+            while (bigrams_[at].term != kNone) at = (at + 1) & (bigrams_.size() - 1);
+            bigrams_[at] = {key, id};
+        }
+        // A typo is a word of none of the tables: no stop word, no class or pattern, no term.
+        for (Sym& y : syms_) {
+            const Sym& st = syms_[y.stem];
+            y.typo = !y.stop && st.classes == st.classes_end && st.patterns == st.patterns_end &&
+                     syms_[y.canon].term == kNone;
+        }
+
+        for (const Synonym& syn : kSynonyms)
+            if (index.count(std::string(syn.concept_))) vocab.emplace_back(syn.word);
         std::sort(vocab.begin(), vocab.end());
         vocab.erase(std::unique(vocab.begin(), vocab.end()), vocab.end());
         for (std::string& v : vocab) {
             if (v.size() > kMaxTypoWord) continue;
             if (vocab_.size() <= v.size()) vocab_.resize(v.size() + 1);
             const std::uint32_t l = letters(v);
+            const std::uint32_t sym = ids.at(v);
             const std::size_t len = v.size();
-            vocab_[len].push_back({std::move(v), l});
+            vocab_[len].push_back({std::move(v), l, sym});
         }
-        avg_length_ = entries_.empty() ? 0 : total / static_cast<double>(entries_.size());
     } catch (...) {
         entries_.clear();
-        index_.clear();
-        lengths_.clear();
+        names_.clear();
+        syms_.clear();
+        slots_.clear();
+        class_syms_.clear();
+        patterns_.clear();
+        terms_.clear();
+        postings_.clear();
+        bigrams_.clear();
         vocab_.clear();
         by_slug_.clear();
     }
 }
 
 std::optional<Matcher::Match> Matcher::match(std::string_view text) const noexcept {
-    try {
-        if (entries_.empty() || lengths_.size() != entries_.size()) return std::nullopt;
-        const std::vector<std::string> ts = terms(text, true);
-        // The query's unigrams and bigrams that the index has, each once, in the order of
-        // their text (the order the scores add up in): looked up without a string each.
-        std::vector<const Map<Term>::value_type*> query;
-        query.reserve(2 * ts.size());
-        std::string bigram;
-        for (std::size_t i = 0; i < ts.size(); i++) {
-            if (auto it = index_.find(std::string_view(ts[i])); it != index_.end()) query.push_back(&*it);
-            if (i + 1 < ts.size()) {
-                bigram.assign(ts[i]).append(1, ' ').append(ts[i + 1]);
-                if (auto it = index_.find(std::string_view(bigram)); it != index_.end()) query.push_back(&*it);
-            }
-        }
-        std::sort(query.begin(), query.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
-        query.erase(std::unique(query.begin(), query.end()), query.end());
-
-        // BM25 per entry, topic and intent terms apart: intent terms count
-        // only where a topic term matched.
-        std::vector<double> topic(entries_.size(), 0.0), intent(entries_.size(), 0.0);
-        for (const auto* found : query) {
-            const Term& term = found->second;
-            for (const Posting& p : term.postings) {
-                const double norm = kK1 * (1 - kB + kB * lengths_[p.doc] / avg_length_);
-                (term.weak ? intent : topic)[p.doc] += term.idf * p.tf * (kK1 + 1) / (p.tf + norm);
-            }
-        }
-        std::optional<Match> best;
-        for (std::size_t i = 0; i < entries_.size(); i++) {
-            if (topic[i] <= 0) continue;
-            const double score = topic[i] + intent[i];
-            if (!best || score > best->score ||
-                (score == best->score && entries_[i].display_order < best->entry->display_order))
-                best = Match{&entries_[i], score};
-        }
-        if (!best || best->score < kThreshold) return std::nullopt;
-        return best;
-    } catch (...) {
-        return std::nullopt;
+    if (entries_.empty()) return std::nullopt;
+    Scratch s;
+    const std::size_t n = terms(text, true, s);
+    // The query's unigrams and bigrams that the index has, each once, in the order of their
+    // text (terms_'s order: the order the scores add up in).
+    std::array<std::uint32_t, 2 * kMaxWords> query;
+    std::size_t q = 0;
+    for (std::size_t i = 0; i < n; i++) {
+        const std::uint32_t a = s.terms[i].sym;
+        if (a == kNone || syms_[a].term == kNone) continue;  // then no bigram starts here either
+        query[q++] = syms_[a].term;
+        if (i + 1 < n && s.terms[i + 1].sym != kNone)
+            if (const std::uint32_t b = bigram(a, s.terms[i + 1].sym); b != kNone) query[q++] = b;
     }
+    std::sort(query.begin(), query.begin() + q);
+    q = static_cast<std::size_t>(std::unique(query.begin(), query.begin() + q) - query.begin());
+
+    // BM25 per entry, topic and intent terms apart: intent terms count
+    // only where a topic term matched. A large FAQ's sums go to the heap.
+    constexpr std::size_t kOnStack = 256;
+    std::array<double, 2 * kOnStack> stack;
+    std::vector<double> heap;
+    double* topic = stack.data();
+    if (entries_.size() > kOnStack) {
+        try {
+            heap.resize(2 * entries_.size());
+        } catch (...) {
+            return std::nullopt;
+        }
+        topic = heap.data();
+    }
+    double* intent = topic + entries_.size();
+    std::fill(topic, intent + entries_.size(), 0.0);
+    for (std::size_t k = 0; k < q; k++) {
+        const Term& term = terms_[query[k]];
+        double* sums = term.weak ? intent : topic;
+        for (std::uint32_t p = term.postings; p < term.postings_end; p++) sums[postings_[p].doc] += postings_[p].score;
+    }
+    std::optional<Match> best;
+    for (std::size_t i = 0; i < entries_.size(); i++) {
+        if (topic[i] <= 0) continue;
+        const double score = topic[i] + intent[i];
+        if (!best || score > best->score ||
+            (score == best->score && entries_[i].display_order < best->entry->display_order))
+            best = Match{&entries_[i], score};
+    }
+    if (!best || best->score < kThreshold) return std::nullopt;
+    return best;
 }
 
 const Entry* Matcher::by_slug(std::string_view slug) const noexcept {

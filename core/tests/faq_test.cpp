@@ -189,6 +189,15 @@ std::string describe(const Matcher& m, const char* text) {
     return s;
 }
 
+// Whether m answers text with the entry slug and exactly this score.
+::testing::AssertionResult answers(const Matcher& m, const std::string& text, const char* slug, double score) {
+    auto r = m.match(text);
+    if (!r) return ::testing::AssertionFailure() << "no answer";
+    if (r->entry->slug != slug || r->score != score)
+        return ::testing::AssertionFailure() << r->entry->slug << " " << std::to_string(r->score);
+    return ::testing::AssertionSuccess();
+}
+
 TEST(FaqMatcher, AnswersRealisticPhrasings) {
     const Matcher m(shop_faq());
     ASSERT_EQ(m.size(), 13u);
@@ -256,6 +265,94 @@ TEST(FaqMatcher, IntentWordsAloneNeverAnswer) {
     // ... and count next to a topic word.
     ASSERT_TRUE(m.match("when will my parcel get here").has_value());
     EXPECT_EQ(m.match("when will my parcel get here")->entry->slug, "shipping-time");
+}
+
+// Case, punctuation, apostrophes, accents, scripts the folding keeps, emoji, bad UTF-8,
+// typos, and the 64-word and 2000-byte bounds: each answer and its score, exactly (the
+// scores were the matcher's before the analysis ran on symbols; any change to the rules
+// shows here first).
+TEST(FaqMatcher, TrickyInputGetsExactlyThePinnedAnswer) {
+    const Matcher m(shop_faq());
+    struct Pinned {
+        std::string text;
+        const char* slug;  // nullptr: falls back
+        double score;
+        std::vector<std::string> terms;
+    };
+    std::string words63, spaces;
+    for (int i = 0; i < 63; i++) words63 += "blah ";
+    const std::vector<std::string> blah63(63, "blah"), blah64(64, "blah");
+    auto with = [](std::vector<std::string> v, const char* t) {
+        v.emplace_back(t);
+        return v;
+    };
+    const Pinned pinned[] = {
+        {"HOW LONG DOES SHIPPING TAKE???", "shipping-time", 6.747096237249635, {"long", "ship"}},
+        {"hOw LoNg DoEs ShIpPiNg TaKe", "shipping-time", 6.747096237249635, {"long", "ship"}},
+        {"how...long,does;shipping(take)", "shipping-time", 6.747096237249635, {"long", "ship"}},
+        {"\xC3\x87" "a co\xC3\xBBte combien, la livraison? how much is shipping", "shipping-cost", 8.2458476048529086,
+         {"ca", "cout", "combien", "la", "livraison", "cost", "ship"}},
+        {"where\xE2\x80\x99s my parcel", "order-tracking", 3.8102455543356317, {"track"}},
+        {"where's my parcel", "order-tracking", 3.8102455543356317, {"track"}},
+        {"wheres-my-parcel", "order-tracking", 3.8102455543356317, {"track"}},
+        {"\xF0\x9F\x9A\x9A when will my package arrive \xF0\x9F\x9A\x9A", "shipping-time", 7.1840751943901076,
+         {"when", "package", "arrive"}},
+        {"refund\xFF\xFEplease", "refunds", 7.4720770496259812, {"refund"}},
+        {"Stra\xC3\x9F" "e \xC5\x92uvre na\xC3\xAFve \xE2\x80\x94 shipping cost", "shipping-cost", 9.5177910501286611,
+         {"strass", "oeuvr", "naiv", "ship", "cost"}},
+        {"\xD0\xB4\xD0\xBE\xD1\x81\xD1\x82\xD0\xB0\xD0\xB2\xD0\xBA\xD0\xB0 shipping time", "shipping-time",
+         7.0943097518830465, {"\xD0\xB4\xD0\xBE\xD1\x81\xD1\x82\xD0\xB0\xD0\xB2\xD0\xBA\xD0\xB0", "ship", "tim"}},
+        {"R\xC3\x89TURN POLICY", "returns", 14.119211410121281, {"return", "policy"}},
+        {"refnd", "refunds", 7.4720770496259812, {"refund"}},
+        {"cancle my ordr", "cancel-order", 7.4720770496259812, {"cancel", "ordr"}},
+        {"shippingshippingshippingshipping", nullptr, 0, {"shippingshippingshippingship"}},
+        {"my order 12345 hasnt shipped", "order-tracking", 3.8102455543356317, {"12345", "track"}},
+        {"   ", nullptr, 0, {}},
+        {"do you ship to ireland or france", "international-delivery", 5.7729768186644908, {"international", "franc"}},
+        {"my parcel arrived broken and i want my money back", "refunds", 7.4720770496259812,
+         {"package", "damage", "refund"}},
+        {"credit card or paypal, how much is shipping", "shipping-cost", 8.2458476048529086,
+         {"pay", "pay", "cost", "ship"}},
+        // the 64th word counts, the 65th does not
+        {words63 + "refund", "refunds", 7.4720770496259812, with(blah63, "refund")},
+        {words63 + "blah refund", nullptr, 0, blah64},
+        // the 2000th byte counts, the 2001st does not ("refun" is a typo of "refund"), nor a
+        // character cut in two
+        {std::string(1994, ' ') + "refund", "refunds", 7.4720770496259812, {"refund"}},
+        {std::string(1995, ' ') + "refund", "refunds", 7.4720770496259812, {"refund"}},
+        {std::string(1999, ' ') + "\xC3\xA9refund", nullptr, 0, {}},
+    };
+    for (const Pinned& p : pinned) {
+        const std::string shown = p.text.size() > 80 ? p.text.substr(p.text.size() - 20) : p.text;
+        if (!p.slug) EXPECT_FALSE(m.match(p.text).has_value()) << '"' << shown << "\" " << describe(m, p.text.c_str());
+        else EXPECT_TRUE(answers(m, p.text, p.slug, p.score)) << '"' << shown << '"';
+        EXPECT_EQ(m.analyze(p.text), p.terms) << '"' << shown << '"';
+    }
+}
+
+// Equal scores go to the lower display_order, and between equal orders to the entry listed first.
+TEST(FaqMatcher, TiesGoToTheLowerDisplayOrderThenTheFirstListed) {
+    const Matcher m({
+        {"late", "How long does shipping take?", "x", {}, 5},
+        {"early", "How long does shipping take?", "y", {}, 2},
+        {"first", "How much does shipping cost?", "z", {}, 7},
+        {"second", "How much does shipping cost?", "w", {}, 7},
+    });
+    EXPECT_TRUE(answers(m, "how long does shipping take", "early", 4.6770811054107595));
+    EXPECT_TRUE(answers(m, "how much does shipping cost", "first", 6.245409295647117));
+}
+
+// An entry's text is analysed up to its 2000th byte, as a post's is: a word cut there is
+// indexed as cut, and the entry answers like any other.
+TEST(FaqMatcher, AnEntryLongerThanTheAnalysedBytesIsIndexedUpToThem) {
+    const Matcher m({
+        {"long", std::string(1990, ' ') + "warranty claims", "x", {}, 1},
+        {"refunds", "When will I get my refund?", "y", {"money back"}, 2},
+    });
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m.analyze(m.entries()[0].question), (std::vector<std::string>{"warranty", "c"}));
+    EXPECT_TRUE(answers(m, "is there a warranty", "long", 4.6349905839779719));
+    EXPECT_TRUE(answers(m, "can i get my money back", "refunds", 6.552917722175752));
 }
 
 TEST(FaqMatcher, EmptyMatcherMatchesNothing) {

@@ -46,13 +46,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace chat::faq {
@@ -90,60 +87,71 @@ public:
     static constexpr double kThreshold = 2.5;
 
 private:
-    // Tables looked up by a string_view too (a post's words and bigrams need no string each).
-    // Not noexcept on purpose: libstdc++ then keeps each key's hash in its node, as it does
-    // for std::hash<std::string>, instead of hashing keys again while it walks a bucket.
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    // The analysis works on symbols: every string it can meet as a word, a stem, a concept
+    // or a class is numbered once, when the FAQ is loaded, with what the analysis needs to
+    // know about it; a customer's post then costs one table look-up per word, and no
+    // allocation (its words live in a Scratch on the stack).
+    static constexpr std::uint32_t kNone = UINT32_MAX;
+    struct Sym {
+        std::uint32_t stem = kNone;      // as a word: the symbol of its stem
+        std::uint32_t canon = kNone;     // as a word: its concept, else its stem's, else its stem
+        std::uint32_t concept_ = kNone;  // as a word or stem: the concept a synonym maps it to
+        std::uint32_t term = kNone;      // as a term: its place in terms_
+        std::uint32_t classes = 0, classes_end = 0;  // as a stem: its classes ("@country"), in class_syms_
+        std::uint32_t patterns = 0, patterns_end = 0;  // patterns whose first element is this stem or class
+        std::uint32_t concept_patterns = 0, concept_patterns_end = 0;  // ... is "=" and this concept
+        bool stop = false;  // as a word: a stop word
+        bool typo = false;  // as a word: none of the above, so one of 5+ characters is corrected
     };
-    template <class V>
-    using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
-    using Set = std::unordered_set<std::string, Hash, std::equal_to<>>;
-
-    struct Doc {
-        std::unordered_map<std::string, double> tf;
-        double length = 0;
-        std::unordered_set<std::string> keyword_terms;  // only while building
+    // A multi-word pattern over words: contiguous words, or a first word and a second one at
+    // most kMaxGap words later (the words between stay).
+    struct Element {
+        enum Kind : std::uint8_t { stem, cls, concept_ } kind;
+        std::uint32_t sym;
     };
-    struct Posting {
-        std::size_t doc;
-        double tf;
-    };
-    struct Term {
-        double idf = 0;
-        bool weak = false;  // an intent word: scores only next to a topic word
-        std::vector<Posting> postings;
-    };
-    // A multi-word pattern over word stems: contiguous words, or a first word
-    // and a second one at most kMaxGap words later (the words between stay).
     struct Pattern {
-        std::vector<std::string> words;  // contiguous stems; or {first, second} for a pair
-        std::string concept_;
+        std::vector<Element> elements;  // contiguous; or {first, second} for a pair
+        std::uint32_t concept_;
         bool pair = false;
     };
-    std::vector<std::string> terms(std::string_view text, bool correct_typos) const;
-    std::string canonical(const std::string& word) const;
-    std::string correct(const std::string& word) const;  // the nearest vocabulary word, or word
-    void add_terms(Doc& doc, const std::vector<std::string>& terms, double weight);
-    bool is_weak(const std::string& term) const;
+    struct Posting {
+        std::uint32_t doc;
+        double score;  // this term's BM25 part for the entry, computed when the FAQ is loaded
+    };
+    struct Term {
+        bool weak = false;  // an intent word: scores only next to a topic word
+        std::uint32_t postings = 0, postings_end = 0;
+    };
+    struct Scratch;  // one analysis's words, stems and terms (faq.cpp)
+    struct Found {
+        std::uint32_t sym;      // kNone for a word the matcher has never seen
+        std::string_view text;  // its text, for analyze()
+    };
 
-    // Analysis tables, built once from the constant lists in faq.cpp.
-    Map<std::string> synonyms_;             // word or its stem -> concept
-    Map<std::vector<Pattern>> patterns_;    // by the stem of the first word
-    Map<std::vector<std::string>> classes_;  // stem -> classes ("@country")
-    Set stop_words_;
-    Set weak_;
+    std::uint32_t find(std::string_view s) const noexcept;
+    std::size_t terms(std::string_view text, bool correct_typos, Scratch& s) const noexcept;
+    std::uint32_t correct(std::string_view word) const noexcept;  // the nearest vocabulary word, or kNone
+    std::uint32_t bigram(std::uint32_t a, std::uint32_t b) const noexcept;  // the term "a b", or kNone
 
     std::vector<Entry> entries_;
-    Map<Term> index_;                       // term -> idf and the entries containing it
-    std::vector<double> lengths_;                  // per entry, for BM25's length norm
+    std::vector<std::string> names_;  // by symbol
+    std::vector<Sym> syms_;
+    std::vector<std::uint32_t> slots_;  // open addressing over names_: symbol + 1, or 0 (free)
+    std::vector<std::uint32_t> class_syms_;
+    std::vector<Pattern> patterns_;
+    std::vector<Term> terms_;  // in the order of their text: the order a post's scores add up in
+    std::vector<Posting> postings_;
+    struct Bigram {
+        std::uint64_t key;             // the two unigrams' symbols
+        std::uint32_t term = kNone;    // kNone: a free slot
+    };
+    std::vector<Bigram> bigrams_;  // open addressing
     struct VocabWord {
         std::string word;
         std::uint32_t letters;  // the set of its letters, to skip most edit distances
+        std::uint32_t sym;
     };
     std::vector<std::vector<VocabWord>> vocab_;  // words typos are corrected to, by length
-    double avg_length_ = 0;
     std::map<std::string, std::size_t, std::less<>> by_slug_;
 };
 

@@ -253,18 +253,38 @@ ngx_http_chat_loop_t::run_posted(ngx_event_t *ev)
     auto *loop = static_cast<ngx_http_chat_loop_t *>(ev->data);
 
     /* callbacks posted while running wait for the next round */
-    std::deque<std::function<void()>> batch;
-    batch.swap(loop->posted_);
 
-    for (auto &fn : batch) {
+    if (loop->running_busy_) {
+        /* a run inside a callback's run: a batch of its own */
+        std::vector<std::function<void()>>  batch;
+
+        batch.swap(loop->posted_);
+        loop->run_batch(batch);
+        return;
+    }
+
+    loop->running_busy_ = true;
+    loop->running_.swap(loop->posted_);
+    loop->run_batch(loop->running_);
+    loop->running_.clear();
+    loop->running_busy_ = false;
+}
+
+
+void
+ngx_http_chat_loop_t::run_batch(std::vector<std::function<void()>> &batch)
+{
+    /* by index: nothing adds to a batch while it runs (post() adds to posted_) */
+
+    for (std::size_t i = 0; i < batch.size(); i++) {
         try {
-            fn();
+            batch[i]();
 
         } catch (const std::exception &e) {
-            ngx_log_error(NGX_LOG_ALERT, loop->log_, 0,
+            ngx_log_error(NGX_LOG_ALERT, log_, 0,
                           "chat: exception in posted callback: %s", e.what());
         } catch (...) {
-            ngx_log_error(NGX_LOG_ALERT, loop->log_, 0,
+            ngx_log_error(NGX_LOG_ALERT, log_, 0,
                           "chat: unknown exception in posted callback");
         }
     }

@@ -10,9 +10,9 @@
 
 #include "ngx_http_chat.h"
 
-#include <deque>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "chat/event_loop.h"
 
@@ -33,10 +33,17 @@ public:
 
 private:
     static void run_posted(ngx_event_t *ev);
+    void run_batch(std::vector<std::function<void()>> &batch);
 
-    ngx_log_t                          *log_;
-    ngx_event_t                         posted_ev_;
-    std::deque<std::function<void()>>   posted_;
+    ngx_log_t                           *log_;
+    ngx_event_t                          posted_ev_;
+    /*
+     * posted_ collects callbacks; a run swaps it with running_ (empty, its
+     * capacity kept), so rounds reuse the two vectors' storage
+     */
+    std::vector<std::function<void()>>   posted_;
+    std::vector<std::function<void()>>   running_;
+    bool                                 running_busy_ = false;
 };
 
 #endif /* NGX_HTTP_CHAT_LOOP_H_INCLUDED_ */

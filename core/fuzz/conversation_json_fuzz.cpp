@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +44,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (cols.size() == cj::kMessageColumns) {
         if (auto m = cj::message_from(cols); m.ok()) check(cj::render(m.value()));
+    }
+    // the input as a message's metadata: written exactly as parsing and writing it would
+    {
+        std::vector<cj::Text> msg = {"m", "c", "1", "customer", cj::Text(), "text", "hi", in, "0", cj::Text()};
+        auto m = cj::message_from(msg);
+        if (!m.ok()) std::abort();
+        auto parsed = chat::json::parse(in, chat::json::Limits{64u << 20, 32, 1u << 20, 10000});
+        auto j = cj::render(m.value());
+        if (j.ok() != parsed.ok()) std::abort();
+        if (j.ok() && j.value().find("\"metadata\":" + chat::json::to_string(parsed.value()) + ",\"created_at\"") ==
+                          std::string::npos)
+            std::abort();
     }
     // any column count: the readers refuse without reading out of bounds
     (void)cj::conversation_from(cols);

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
+#include <cstring>
 #include <system_error>
 
 #include "chat/json.h"
@@ -59,10 +61,169 @@ void text(json::Writer& w, const Text& t) {
     else w.null();
 }
 
+// Postgres's jsonb text made compact without parsing it, when that gives the very bytes that
+// parsing and writing would: whitespace between tokens dropped, strings with no byte to escape
+// (so no backslash either), integers in canonical form (not -0) of at most 18 digits, other
+// numbers already in their shortest round-trip form (not 0), true, false, null, and objects without a repeated key. Anything else (or anything malformed,
+// or too deep or too big) returns false: the full parse decides. The compact text is never
+// longer than the input: it goes to a buffer on the stack.
+class Compact {
+public:
+    static constexpr std::size_t kMaxInput = 1024;
+
+    explicit Compact(std::string_view s) : s_(s) {}
+    std::string_view text() const { return {buf_.data(), n_}; }
+
+    bool run() {
+        if (s_.size() > kMaxInput) return false;
+        ws();
+        if (!value(0)) return false;
+        ws();
+        return pos_ == s_.size();
+    }
+
+private:
+    static constexpr int kMaxDepth = 16;         // well within json::Limits' 32
+    static constexpr std::size_t kMaxKeys = 16;  // repeated keys found by comparing all pairs
+    static constexpr std::size_t kMaxItems = 1000;
+
+    bool at(char c) const { return pos_ < s_.size() && s_[pos_] == c; }
+    void ws() {
+        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) pos_++;
+    }
+    // the input's next n bytes, copied
+    void copy(std::size_t n) {
+        std::memcpy(buf_.data() + n_, s_.data() + pos_, n);
+        n_ += n;
+        pos_ += n;
+    }
+    bool put(char c) {
+        if (!at(c)) return false;
+        copy(1);
+        return true;
+    }
+
+    // a string with nothing to escape; its content in text
+    bool string(std::string_view& text) {
+        if (!at('"')) return false;
+        const std::size_t end = s_.find('"', pos_ + 1);
+        if (end == std::string_view::npos) return false;
+        text = s_.substr(pos_ + 1, end - pos_ - 1);
+        if (!json::writes_as_is(text)) return false;  // also: no backslash, so end is the close
+        copy(end + 1 - pos_);
+        return true;
+    }
+
+    bool literal(std::string_view word) {
+        if (s_.substr(pos_, word.size()) != word) return false;
+        copy(word.size());
+        return true;
+    }
+
+    std::size_t digits() {
+        const std::size_t first = pos_;
+        while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') pos_++;
+        return pos_ - first;
+    }
+
+    // an integer as its int64 is written; a fraction or an exponent only when the text is
+    // already its double's shortest round-trip form (as the writer prints it: to_chars)
+    bool number() {
+        const std::size_t start = pos_;
+        if (at('-')) pos_++;
+        const std::size_t first = pos_;
+        const std::size_t n = digits();
+        if (n == 0 || (s_[first] == '0' && n > 1)) return false;
+        bool integral = true;
+        if (at('.')) {
+            integral = false;
+            pos_++;
+            if (digits() == 0) return false;
+        }
+        if (at('e') || at('E')) {
+            integral = false;
+            pos_++;
+            if (at('+') || at('-')) pos_++;
+            if (digits() == 0) return false;
+        }
+        const std::size_t end = pos_;
+        pos_ = start;
+        if (integral) {
+            if (n > 18 || (s_[first] == '0' && first != start)) return false;  // -0 is written 0
+        } else {
+            double d = 0;
+            const auto r = std::from_chars(s_.data() + start, s_.data() + end, d);
+            if (r.ec != std::errc() || r.ptr != s_.data() + end || !std::isfinite(d) || d == 0) return false;
+            char buf[32];
+            const auto w = std::to_chars(buf, buf + sizeof buf, d);
+            if (w.ec != std::errc() || std::string_view(buf, static_cast<std::size_t>(w.ptr - buf)) != s_.substr(start, end - start))
+                return false;
+        }
+        copy(end - start);
+        return true;
+    }
+
+    bool value(int depth) {
+        if (pos_ >= s_.size()) return false;
+        std::string_view text;
+        switch (s_[pos_]) {
+        case '{': return depth < kMaxDepth && object(depth + 1);
+        case '[': return depth < kMaxDepth && array(depth + 1);
+        case '"': return string(text);
+        case 't': return literal("true");
+        case 'f': return literal("false");
+        case 'n': return literal("null");
+        default: return number();
+        }
+    }
+
+    bool object(int depth) {
+        put('{');
+        ws();
+        if (put('}')) return true;
+        std::array<std::string_view, kMaxKeys> keys;
+        for (std::size_t n = 0;; n++) {
+            if (n == kMaxKeys || !string(keys[n])) return false;
+            for (std::size_t i = 0; i < n; i++)
+                if (keys[i] == keys[n]) return false;
+            ws();
+            if (!put(':')) return false;
+            ws();
+            if (!value(depth)) return false;
+            ws();
+            if (put('}')) return true;
+            if (!put(',')) return false;
+            ws();
+        }
+    }
+
+    bool array(int depth) {
+        put('[');
+        ws();
+        if (put(']')) return true;
+        for (std::size_t n = 0;; n++) {
+            if (n == kMaxItems || !value(depth)) return false;
+            ws();
+            if (put(']')) return true;
+            if (!put(',')) return false;
+            ws();
+        }
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
+    std::array<char, kMaxInput> buf_;  // only its first n_ bytes are ever read
+    std::size_t n_ = 0;
+};
+
 // A jsonb value's text written as core writes it after parsing (compact, its escaping).
 bool jsonb(json::Writer& w, std::string_view value) {
     if (value == "{}") {
         w.raw(value);
+        return true;
+    }
+    if (Compact compact(value); compact.run()) {
+        w.raw(compact.text());
         return true;
     }
     json::Limits lim;

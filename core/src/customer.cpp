@@ -121,7 +121,7 @@ Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, st
         return make_error(Errc::internal, "unexpected database answer: " + std::to_string(row.cols()) + " columns");
     std::array<Text, kPostColumns> cols;
     for (std::size_t i = 0; i < ncols; ++i)
-        if (!row.is_null(static_cast<int>(i))) cols[i] = row.get(static_cast<int>(i));
+        cols[i] = row.text(static_cast<int>(i));
     const std::span<const Text> all(cols);
     auto c = conversation_json::conversation_from(all.subspan(kPostTypedFirst, conversation_json::kConversationColumns));
     if (!c.ok()) return c.error();

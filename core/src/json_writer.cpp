@@ -77,6 +77,8 @@ void quoted_between(std::string& out, char lead, std::string_view s, char trail)
 
 }  // namespace
 
+bool writes_as_is(std::string_view s) noexcept { return plain_end(s, 0) == s.size(); }
+
 void append_quoted(std::string& out, std::string_view s) {
     out.push_back('"');
     std::size_t pos = 0;

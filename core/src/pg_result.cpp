@@ -1,5 +1,6 @@
 // Reading a PGresult safely (QueryResult) and turning failed results into chat::Error by SQLSTATE.
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "pg_detail.h"
@@ -37,11 +38,22 @@ std::string_view QueryResult::get(int row, int c) const {
     return {PQgetvalue(res_.get(), row, c), static_cast<std::size_t>(PQgetlength(res_.get(), row, c))};
 }
 
+// PQgetvalue is "" for NULL: only an empty value needs PQgetisnull.
+std::optional<std::string_view> QueryResult::text(int row, int c) const {
+    if (!res_ || row < 0 || row >= rows_ || c < 0 || c >= cols_) return std::nullopt;
+    const char* v = PQgetvalue(res_.get(), row, c);
+    if (*v == '\0' && PQgetisnull(res_.get(), row, c)) return std::nullopt;
+    return std::string_view(v, static_cast<std::size_t>(PQgetlength(res_.get(), row, c)));
+}
+
 std::string_view QueryResult::get(int row, std::string_view name) const { return get(row, col(name)); }
 
 int BatchRow::cols() const { return res_ ? res_->cols() : 0; }
 bool BatchRow::is_null(int col) const { return !res_ || res_->is_null(row_, col); }
 std::string_view BatchRow::get(int col) const { return res_ ? res_->get(row_, col) : std::string_view(); }
+std::optional<std::string_view> BatchRow::text(int col) const {
+    return res_ ? res_->text(row_, col) : std::nullopt;
+}
 
 std::string_view QueryResult::command_tuples() const { return res_ ? PQcmdTuples(res_.get()) : ""; }
 

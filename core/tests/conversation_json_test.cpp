@@ -110,6 +110,37 @@ TEST(ConversationJsonColumns, RejectsAWrongCountAndValuesThatAreNotTheirColumns)
     EXPECT_FALSE(cj::render(m).ok()) << "metadata that is not JSON is an error, not a broken answer";
 }
 
+// Metadata is written exactly as parsing it and writing it back would, whether or not the
+// compacting shortcut takes it: jsonb's spacing, escapes, numbers, repeated keys, depth, bad text.
+TEST(ConversationJsonMetadata, IsWhatParsingAndWritingItGivesForEveryKindOfJsonbText) {
+    std::vector<const char*> msg = {"m", "c", "1", "customer", nullptr, "text", "hi", "{}", "0", nullptr};
+    const std::string deep = std::string(40, '[') + std::string(40, ']');
+    const std::string deep_ok = std::string(16, '[') + std::string(16, ']');
+    const std::vector<std::string> texts_in = {
+        "{}", "[]", "{\"faq\": \"x\", \"in_reply_to\": \"0190-ab\"}", " {\"a\" :\t[1, -2, 0, true, false, null, {}] }\n",
+        "{\"a\": {\"b\": [[], {\"c\": \"d e\"}]}}", "{\"n\": -0}", "{\"n\": 1.0}", "{\"n\": 1e3}", "{\"n\": 012}",
+        "{\"faq\": \"shipping-time\", \"score\": 6.99113063676554, \"in_reply_to\": \"01a2\"}", "{\"n\": 0.5}",
+        "{\"n\": -2.5e-7}", "{\"n\": 1e+21}", "{\"n\": 0.0}", "{\"n\": -0.0}", "{\"n\": 0.10}", "{\"n\": 1E5}",
+        "{\"n\": 1e999}", "{\"n\": 1e-999}", "{\"n\": 1.}", "{\"n\": .5}", "{\"n\": 1e}",
+        "{\"n\": 123456789012345678}", "{\"n\": 1234567890123456789}", "{\"n\": 99999999999999999999}",
+        "{\"s\": \"a\\\"b\\\\c\\n\\u0001\\/\"}", "{\"s\": \"<b>&amp;</b>\"}", "{\"s\": \"caf\xc3\xa9 \xe2\x80\xa8\"}",
+        "{\"a\": 1, \"a\": 2}", "{\"a\": 1, \"b\": 2, \"a\": 3}", "\"just a string\"", "42", "null", "tru", "nullx",
+        "{\"a\": 1,}", "[1 2]", "{\"a\" 1}", "{\"a\": 1} x", "", " ", deep, deep_ok,
+    };
+    for (const std::string& in : texts_in) {
+        auto m = cj::message_from(texts(msg)).value();
+        m.metadata = in;
+        chat::json::Limits lim;
+        lim.max_bytes = 64u << 20;
+        auto parsed = chat::json::parse(in, lim);
+        auto j = cj::render(m);
+        ASSERT_EQ(j.ok(), parsed.ok()) << in;
+        if (!parsed.ok()) continue;
+        const std::string want = "\"metadata\":" + chat::json::to_string(parsed.value()) + ",\"created_at\"";
+        EXPECT_NE(j.value().find(want), std::string::npos) << in << " -> " << j.value();
+    }
+}
+
 // Test set-up only: blocking libpq (the code under test is the async pool).
 class Db {
 public:

@@ -382,6 +382,13 @@ TEST(PgBatch, ColumnsAfterTheThreeReachTheirItemAsItsTypedRow) {
     EXPECT_EQ(got[1]->value().get(3), "4");
     EXPECT_EQ(got[1]->value().get(4), "big");
     EXPECT_TRUE(got[1]->value().is_null(5)) << "a column past the row reads as NULL";
+    // text(): NULL and out of bounds are nullopt, a value (even "") is itself
+    EXPECT_EQ(got[0]->value().text(0), std::nullopt);
+    EXPECT_EQ(got[0]->value().text(3), std::optional<std::string_view>("2"));
+    EXPECT_EQ(got[0]->value().text(4), std::nullopt);
+    EXPECT_EQ(got[1]->value().text(4), std::optional<std::string_view>("big"));
+    EXPECT_EQ(got[1]->value().text(5), std::nullopt);
+    EXPECT_EQ(got[1]->value().text(-1), std::nullopt);
     ASSERT_FALSE(got[2]->ok());
     EXPECT_EQ(got[2]->error().code, Errc::invalid_state);
     EXPECT_EQ(pool.stats().batches, 1u);

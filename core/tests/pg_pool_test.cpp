@@ -87,6 +87,12 @@ TEST(PgPool, ReturnsRowsAndNulls) {
     EXPECT_EQ(q.get(0, "C"), "x");
     EXPECT_EQ(q.get(1, "b"), "y");
     EXPECT_TRUE(q.is_null(1, 2));
+    // text(): nullopt for NULL, the value otherwise
+    EXPECT_EQ(q.text(0, 1), std::nullopt);
+    EXPECT_EQ(q.text(0, 2), std::optional<std::string_view>("x"));
+    EXPECT_EQ(q.text(1, 2), std::nullopt);
+    EXPECT_EQ(q.text(2, 0), std::nullopt);
+    EXPECT_EQ(q.text(0, 3), std::nullopt);
     EXPECT_EQ(q.command_tuples(), "2");
     // Out of range reads are harmless.
     EXPECT_EQ(q.get(5, 0), "");
@@ -102,6 +108,19 @@ TEST(PgPool, ReturnsRowsAndNulls) {
     EXPECT_TRUE(q.is_null(0, 0));
     EXPECT_EQ(q.get(0, 0), "");
     EXPECT_TRUE(pool.healthy());
+}
+
+TEST(PgPool, TextTellsAnEmptyValueFromNull) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo));
+    pool.start();
+    auto r = run(loop, pool, "select ''::text, null::text, 'a'::text");
+    ASSERT_TRUE(r.has_value());
+    ASSERT_TRUE(r->ok()) << r->error().message;
+    EXPECT_EQ(r->value().text(0, 0), std::optional<std::string_view>(""));
+    EXPECT_EQ(r->value().text(0, 1), std::nullopt);
+    EXPECT_EQ(r->value().text(0, 2), std::optional<std::string_view>("a"));
 }
 
 TEST(PgPool, ParametersIncludingNullAndUtf8) {

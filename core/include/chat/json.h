@@ -225,4 +225,7 @@ std::string to_string(const Value& v) noexcept;
 // Appends s as a quoted, escaped JSON string (the Writer's escaping).
 void append_quoted(std::string& out, std::string_view s);
 
+// Whether append_quoted writes s between its quotes exactly as it is (no byte escaped).
+bool writes_as_is(std::string_view s) noexcept;
+
 }  // namespace chat::json

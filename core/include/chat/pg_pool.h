@@ -74,6 +74,8 @@ public:
     int col(std::string_view name) const;  // -1 if absent
     bool is_null(int row, int col) const;
     std::string_view get(int row, int col) const;  // "" for NULL
+    // The value, nullopt for NULL or out of bounds: is_null and get in one bounds check.
+    std::optional<std::string_view> text(int row, int col) const;
     std::string_view get(int row, std::string_view col) const;
     std::string_view command_tuples() const;  // PQcmdTuples: "3" after an UPDATE of 3 rows
 
@@ -117,6 +119,7 @@ public:
     int cols() const;
     bool is_null(int col) const;
     std::string_view get(int col) const;  // "" for NULL
+    std::optional<std::string_view> text(int col) const;  // nullopt for NULL
 
 private:
     std::shared_ptr<const QueryResult> res_;

@@ -120,16 +120,30 @@ sleep "${BENCH_SETTLE:-15}"
 export BENCH_LUA_DIR="$here" BENCH_TOKENS="$work/tokens" BENCH_THREADS="$THREADS"
 rows=()
 
-# run NAME SCRIPT URL [wrk args...]: warm-up, measured run, one table row
+# the stack's nginx workers (by its pid file), and their user + system time so far in clock ticks
+# shellcheck source=/dev/null
+nginx_workers="$( (source "$here/../scripts/env.sh" && pgrep -P "$(cat "$CHAT_VAR/nginx.pid")" -f 'worker process' | tr '\n' ' ') 2>/dev/null || true)"
+hz="$(getconf CLK_TCK)"
+worker_ticks() {
+    local t=0 p
+    for p in $nginx_workers; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+    echo "$t"
+}
+
+# run NAME SCRIPT URL [wrk args...]: warm-up, measured run, one table row; last_cpu_us is the
+# nginx workers' CPU per request of the measured run
 run() {
     local name="$1" script="$2" url="$3"; shift 3
     log "$name: warm-up $WARMUP"
     wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$here/$script" "$@" "$url" > /dev/null
     log "$name: measuring $DURATION"
+    local t0; t0="$(worker_ticks)"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$here/$script" "$@" "$url" > "$work/out"
+    local ticks=$(($(worker_ticks) - t0))
     local line; line="$(grep '^BENCH ' "$work/out")" || { cat "$work/out" >&2; die "$name: no result"; }
     local -A v; local kv
     for kv in ${line#BENCH }; do v[${kv%%=*}]="${kv#*=}"; done
+    last_cpu_us="$(awk -v t="$ticks" -v q="${v[requests]}" -v hz="$hz" 'BEGIN{printf "%.3f", (q > 0 ? t / hz * 1e6 / q : 0)}')"
     local rps p50 p99 notes="" ok=0 counted=0
     for kv in ${line#BENCH }; do   # post.lua counts statuses: its rate is of the 2xx answers only
         case "$kv" in status_2??=*) ok=$((ok + ${kv#*=})); counted=1 ;; esac
@@ -187,11 +201,11 @@ spread() {
         q1 = a[int((NR - 1) * 0.25 + 0.5) + 1]; q3 = a[int((NR - 1) * 0.75 + 0.5) + 1]
         printf "%.2f, %.2f-%.2f, %.2f", a[1], q1, q3, a[NR] }'
 }
-declare -a f_rps=() l_rps=() r_rps=() f_row=() l_row=() r_row=()
+declare -a f_rps=() l_rps=() r_rps=() f_row=() l_row=() r_row=() f_cpu=() r_cpu=()
 floor() {
     NO_ROW=1 WARMUP="$ROUND_WARMUP" DURATION="$ROUND_DURATION" \
         run "GET /bench/return200 (nginx return 200)" report.lua "$base/bench/return200"
-    f_rps+=("$last_rps"); f_row+=("$last_row")
+    f_rps+=("$last_rps"); f_row+=("$last_row"); f_cpu+=("$last_cpu_us")
 }
 hits0="$(status_counter cache_hits)"
 floor
@@ -200,7 +214,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     NO_ROW=1 WARMUP="$ROUND_WARMUP" DURATION="$ROUND_DURATION" \
         run "GET /conversation?after=0 ($nmsg msgs, cached)" report.lua "$api/conversation?after=0" \
         -H "Authorization: Bearer $read_token"
-    r_rps+=("$last_rps"); r_row+=("$last_row")
+    r_rps+=("$last_rps"); r_row+=("$last_row"); r_cpu+=("$last_cpu_us")
     NO_ROW=1 WARMUP="$ROUND_WARMUP" DURATION="$ROUND_DURATION" \
         run "GET /bench/return200-logged (+ access log)" report.lua "$base/bench/return200-logged"
     l_rps+=("$last_rps"); l_row+=("$last_row")
@@ -219,6 +233,14 @@ read_ratios="$(for i in "${!r_rps[@]}"; do
     awk -v a="${r_rps[$i]}" -v b="${f_rps[$i]}" -v c="${f_rps[$((i + 1))]}" 'BEGIN{printf "%.4f ", 2 * a / (b + c)}'; done)"
 logged_ratios="$(for i in "${!r_rps[@]}"; do
     awk -v a="${r_rps[$i]}" -v b="${l_rps[$i]}" 'BEGIN{printf "%.4f ", a / b}'; done)"
+# the same rounds in nginx CPU per request (workers' user + system time from /proc): the floor's
+# (mean of its two runs) ÷ the read's, what the ratio would be where nginx's CPU is the limit
+cpu_ratios="$(for i in "${!r_cpu[@]}"; do
+    awk -v a="${r_cpu[$i]}" -v b="${f_cpu[$i]}" -v c="${f_cpu[$((i + 1))]}" 'BEGIN{printf "%.4f ", (a > 0 ? (b + c) / 2 / a : 0)}'; done)"
+cpu_ratio="$(median <<<"$cpu_ratios")"
+cpu_spread="$(spread <<<"$cpu_ratios")"
+read_cpu_us="$(echo "${r_cpu[*]}" | median)"
+floor_cpu_us="$(echo "${f_cpu[*]}" | median)"
 read_ratio="$(median <<<"$read_ratios")"
 logged_ratio="$(median <<<"$logged_ratios")"
 read_spread="$(spread <<<"$read_ratios")"
@@ -276,11 +298,8 @@ if [ "${BENCH_READ_ONLY:-0}" != 1 ]; then
 fi
 
 # --- report ----------------------------------------------------------------------------
-workers="?"
-if [ -f "$here/../scripts/env.sh" ]; then
-    # shellcheck source=/dev/null
-    workers="$( (source "$here/../scripts/env.sh"; pid="$(cat "$CHAT_VAR/nginx.pid" 2>/dev/null)"; pgrep -c -P "$pid" -f 'worker process') 2>/dev/null || echo '?')"
-fi
+workers="$(wc -w <<<"$nginx_workers")"
+[ "$workers" -gt 0 ] || workers="?"
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 
 echo
@@ -298,6 +317,7 @@ echo "| ratio (same run) | value | goal |"
 echo "| --- | ---: | ---: |"
 echo "| cached GET /conversation ÷ nginx return 200 (median of $ROUNDS rounds; lowest, middle half, highest: $read_spread) | $(ratio "$read_ratio" 1)× | ≥ 0.8× |"
 echo "| cached GET /conversation ÷ return 200 with the access log (reference; $logged_spread) | $(ratio "$logged_ratio" 1)× | – |"
+echo "| nginx CPU per request, return 200 ÷ cached GET /conversation (same rounds; median $floor_cpu_us ÷ $read_cpu_us µs; $cpu_spread) | $(ratio "$cpu_ratio" 1)× | – |"
 if [ "${BENCH_READ_ONLY:-0}" != 1 ]; then
     echo "| POST /messages ÷ pgbench single-row INSERT | $(ratio "$write_rps" "$insert_tps")× | ≥ 0.5× |"
     echo "| POST /messages p99 at $CONNS connections | $write_p99 ms | ≤ 25 ms |"

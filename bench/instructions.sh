@@ -38,12 +38,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# the stack's config, one process, on another port, its own pid and logs
+# the stack's config, one process, on another port, its own pid and logs; the access log off
+# (BENCH_ACCESS_LOG=1 keeps it, into a file of its own, and counts return200-logged too)
+if [ "${BENCH_ACCESS_LOG:-0}" = 1 ]; then
+    access_log="s|access_log  *$CHAT_VAR/log/access.log|access_log $work/access.log|"
+else
+    access_log="s|access_log .*|access_log off;|"
+fi
 sed -e "s|^worker_processes .*|worker_processes 1; master_process off; daemon off;|" \
     -e "s|^user .*||" \
     -e "s|^pid .*|pid $work/nginx.pid;|" \
     -e "s|^error_log .*|error_log $work/error.log info;|" \
-    -e "s|access_log .*|access_log off;|" \
+    -e "$access_log" \
     -e "s|listen  *127.0.0.1:$CHAT_PORT;|listen 127.0.0.1:$PORT;|" \
     "$CHAT_VAR/nginx.conf" > "$work/nginx.conf"
 grep -q "listen 127.0.0.1:$PORT;" "$work/nginx.conf" || die "could not move the listen port in nginx.conf"
@@ -147,6 +153,10 @@ cmp -s <(curl -fsS "http://127.0.0.1:$PORT/bench/same-bytes") "$work/answer.json
 
 log "counting $N requests per scenario"
 count "GET /bench/return200 (nginx return 200)" "$work/return200.rc"
+if [ "${BENCH_ACCESS_LOG:-0}" = 1 ]; then
+    curlrc GET "http://127.0.0.1:$PORT/bench/return200-logged" > "$work/logged.rc"
+    count "GET /bench/return200-logged (+ access log)" "$work/logged.rc"
+fi
 count "GET /bench/same-bytes (return 200, $(wc -c < "$work/answer.json") B)" "$work/same.rc"
 count "GET /health" "$work/health.rc"
 count "GET /conversation?after=0 (21 msgs, cached)" "$work/conv.rc"
@@ -156,7 +166,7 @@ count "POST /session (new)" "$work/session.rc"
 echo
 module="$(awk '$1 == "load_module" {gsub(";", "", $2); print $2}' "$work/nginx.conf")"
 built="$(git -C "${module%/build/*}" rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "nginx-chat instructions per request (callgrind, one worker, $N requests each, module of $built)"
+echo "nginx-chat instructions per request (callgrind, one worker, $N requests each, module of $built$([ "${BENCH_ACCESS_LOG:-0}" = 1 ] && echo ", access log on"))"
 echo
 printf '| %-44s | %12s |\n' "scenario" "instructions"
 printf '| %-44s | %12s |\n' "---" "---:"

@@ -30,6 +30,29 @@ TEST(CustomerWindow, RejectsWhatTheContractDoesNotAllow) {
     }
 }
 
+TEST(CustomerWindow, ReadsANumberAsFromCharsDoes) {
+    // short plain digits take a loop of their own; a sign, a space, more digits take
+    // from_chars: both give the same answers at the edges between them
+    struct Case {
+        const char* q;
+        bool ok;
+        std::int64_t after;
+    };
+    for (const Case& c : {Case{"after=0", true, 0}, Case{"after=007", true, 7}, Case{"after=-0", true, 0},
+                          Case{"after=000000000000000012", true, 12}, Case{"after=0000000000000000012", true, 12},
+                          Case{"after=999999999999999999", false, 0}, Case{"after=+1", false, 0},
+                          Case{"after= 1", false, 0}, Case{"after=1 ", false, 0}, Case{"after=/", false, 0},
+                          Case{"after=:", false, 0}, Case{"after=2147483647&after=5", true, 5}}) {
+        auto w = parse_window(c.q);
+        ASSERT_EQ(w.ok(), c.ok) << c.q;
+        if (c.ok) {
+            EXPECT_EQ(w.value().after, c.after) << c.q;
+        } else {
+            EXPECT_EQ(w.error().code, chat::Errc::validation) << c.q;
+        }
+    }
+}
+
 TEST(CustomerWindow, RejectsASeqThatSqlCannotHold) {
     // seq is an int in SQL: a larger after= would be a 500 from Postgres, not a 422
     for (const char* q : {"after=2147483648", "after=9223372036854775807", "after=99999999999999999999",

@@ -2,6 +2,7 @@
 // credentials come from, the CSRF check, Retry-After and the error body.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <string_view>
 
 #include "chat/http_rules.h"
@@ -58,6 +59,25 @@ TEST(HttpCredentials, AnotherAuthorizationFallsBackToTheCookie) {
         auto c = credentials(auth, "cookie", "url");
         EXPECT_EQ(c.token, "cookie") << auth;
         EXPECT_TRUE(c.from_cookie) << auth;
+    }
+}
+
+TEST(HttpCredentials, TheSchemeWordKeepsTheByteRule) {
+    // every byte at every place of "Bearer ", against the rule written a byte at a time: a
+    // letter of "bearer" in either case, then the space itself; the token's bytes are its own
+    constexpr std::string_view kScheme = "bearer ";
+    for (std::size_t at = 0; at < 8; at++) {
+        for (int b = 0; b < 256; b++) {
+            std::string auth = "Bearer x";
+            auth[at] = static_cast<char>(b);
+            const auto c = static_cast<unsigned char>(b);
+            const bool want = at == 7 || (at == 6 ? c == ' ' : (c | 0x20) == static_cast<unsigned char>(kScheme[at]));
+            auto got = credentials(auth, "cookie", std::nullopt);
+            EXPECT_EQ(!got.from_cookie, want) << at << " " << b;
+            if (want) {
+                EXPECT_EQ(got.token, auth.substr(7)) << at << " " << b;
+            }
+        }
     }
 }
 

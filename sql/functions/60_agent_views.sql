@@ -37,6 +37,7 @@ DECLARE
     tsq tsquery;
     ids uuid[];
     keys bigint[];
+    wrote uuid[];
     more bool;
     items jsonb;
 BEGIN
@@ -67,21 +68,30 @@ BEGIN
                  ORDER BY queued_at, id
                  LIMIT p_limit + 1) q;
     ELSIF NOT boss AND p_view IN ('closed', 'all') THEN
-        -- an agent's closed and all views start from what the agent handled (assigned now, or
-        -- wrote in: the two indexes), not from every conversation of the site newest first:
-        -- an agent who handled few chats of a busy shop would otherwise scan all of them
+        -- an agent's closed and all views start from what the agent handled, not from every
+        -- conversation of the site newest first (an agent who handled few chats of a busy shop
+        -- would scan all of them): the conversations assigned to the agent (closed ones, or of
+        -- any status but automated: 'agent' and 'closed', the only ones an assigned conversation
+        -- has), through conversations_agent_idx (033_agent_index), and the ones the agent wrote in
+        -- and is not assigned (transferred, requeued: messages_sender_agent_conversation_idx and
+        -- conversations_agent_idx, index-only), each conversation in one branch. No index holds
+        -- updated_at (030_hot_post_update): all of them are sorted in memory, (updated_at DESC,
+        -- id) as every view, the cursor a bound on that key.
+        wrote := ARRAY(SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent
+                       EXCEPT
+                       SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent);
         SELECT array_agg(id ORDER BY updated_at DESC, id),
                array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
           INTO ids, keys
-          FROM (SELECT c.id, c.updated_at FROM conversations c
-                 WHERE c.id IN (SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent
-                                UNION
-                                SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent)
+          FROM (SELECT c.id, c.updated_at
+                  FROM (SELECT * FROM conversations WHERE assigned_agent_id = p_agent
+                        UNION ALL
+                        SELECT * FROM conversations WHERE id = ANY (wrote)) c
+                 WHERE c.status = ANY (CASE p_view WHEN 'closed' THEN '{closed}'::text[]
+                                                   ELSE '{agent,closed}'::text[] END)
                    AND c.site = p_site
                    AND (cur IS NULL OR c.updated_at < cur
                         OR (c.updated_at = cur AND c.id > p_cur_id))
-                   AND CASE p_view WHEN 'closed' THEN c.status = 'closed'
-                                   ELSE c.status <> 'automated' END
                    AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
                    AND (p_department IS NULL OR c.department_id = p_department)
                    AND (p_priority IS NULL OR c.priority = p_priority)
@@ -89,7 +99,7 @@ BEGIN
                  ORDER BY c.updated_at DESC, c.id
                  LIMIT p_limit + 1) q;
     ELSE
-        -- the site newest first (and an agent's own active chats, few: conversations_agent_active_idx
+        -- the site newest first (and an agent's own active chats, few: conversations_agent_idx
         -- and a sort). No index holds updated_at, so that a customer's post is a HOT update
         -- (030_hot_post_update): conversations_site_updated_minute_idx gives the site's
         -- conversations by updated_minute (updated_at rounded down to its minute) newest first,

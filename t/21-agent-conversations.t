@@ -331,7 +331,7 @@ is_deeply(listed('all', 2), [ $m[3], $o[1], grep { $_ ne $m[3] && $_ ne $o[1] } 
 # --- an agent's own closed and all views: the same order and cursors ----------------------
 # An agent (role agent) lists what they handled: assigned to them (closed, or open for all),
 # or written in and now another's (transferred). These come from their own indexes and are
-# sorted in memory (033_agent_index), in (updated_at DESC, id) order as every view, each page
+# sorted in memory (033_indexes), in (updated_at DESC, id) order as every view, each page
 # going on exactly where the last ended, on ties and across minutes; another agent's
 # conversation they never wrote in is in neither.
 my $handler = $ng->new_agent($admin, 'handler', role => 'agent', site => $S, base => $B);

@@ -3,7 +3,8 @@
 
 -- q=: the conversations with a message whose text matches tsq (may repeat one). The bot's
 -- replies are not in messages_content_fts_idx (029_post_write_path): their texts are matched in
--- bot_texts and their messages found by md5(content) (messages_bot_text_idx); every other
+-- bot_texts and their messages found by the text's hashtextextended (messages_bot_text_hash_idx,
+-- 033_indexes), then compared whole (a hash collision matches nothing); every other
 -- message through messages_content_fts_idx, whose predicate the first branch repeats. LANGUAGE
 -- sql, STABLE, one SELECT: inlined into the views' queries.
 CREATE OR REPLACE FUNCTION chat_search_conversation_ids(tsq tsquery)
@@ -12,7 +13,8 @@ RETURNS SETOF uuid LANGUAGE sql STABLE AS $$
      WHERE m.sender_type <> 'bot' AND to_tsvector('simple', m.content) @@ tsq
     UNION ALL
     SELECT m.conversation_id FROM bot_texts b
-      JOIN messages m ON md5(m.content)::uuid = b.hash AND m.sender_type = 'bot'
+      JOIN messages m ON hashtextextended(m.content, 0) = hashtextextended(b.content, 0)
+                     AND m.content = b.content AND m.sender_type = 'bot'
      WHERE to_tsvector('simple', b.content) @@ tsq
 $$;
 
@@ -72,7 +74,7 @@ BEGIN
         -- conversation of the site newest first (an agent who handled few chats of a busy shop
         -- would scan all of them): the conversations assigned to the agent (closed ones, or of
         -- any status but automated: 'agent' and 'closed', the only ones an assigned conversation
-        -- has), through conversations_agent_idx (033_agent_index), and the ones the agent wrote in
+        -- has), through conversations_agent_idx (033_indexes), and the ones the agent wrote in
         -- and is not assigned (transferred, requeued: messages_sender_agent_conversation_idx and
         -- conversations_agent_idx, index-only), each conversation in one branch. No index holds
         -- updated_at (030_hot_post_update): all of them are sorted in memory, (updated_at DESC,

@@ -9,8 +9,9 @@
 -- a large table), and the messages the agent wrote were a bitmap heap scan of messages, one
 -- heap page a message.
 --
--- - conversations_agent_idx (assigned_agent_id, status) WHERE assigned_agent_id IS NOT NULL
---   replaces conversations_agent_active_idx ((assigned_agent_id) WHERE status = 'agent'): the
+-- - conversations_agent_idx (assigned_agent_id, status) INCLUDE (id) WHERE assigned_agent_id IS
+--   NOT NULL (id: the agent's conversation ids index-only, to leave them out of the ones the
+--   agent wrote in; an id never changes) replaces conversations_agent_active_idx ((assigned_agent_id) WHERE status = 'agent'): the
 --   active view and chat_agent_active read its (agent, 'agent') range, the closed view its
 --   (agent, 'closed') range, the all view the agent's. Neither column is one a customer's post
 --   changes (it sets last_seq, version, the unread counters and updated_at), so the post's
@@ -37,3 +38,5 @@ DROP INDEX messages_sender_agent_idx;
 -- text). bot_texts keeps its md5 key.
 CREATE INDEX messages_bot_text_hash_idx ON messages (hashtextextended(content, 0)) WHERE sender_type = 'bot';
 DROP INDEX messages_bot_text_idx;
+-- (CREATE INDEX on messages holds off writes to it while it reads the table, as 029 did:
+-- 1.3 s for 1.4 million messages on the dev machine.)

@@ -302,13 +302,13 @@ ChatTest::sql(join ';', map { "UPDATE conversations SET updated_at = '$at{$_}+00
 # newest first, ties by id (a uuid orders as its text)
 my @want = sort { $at{$b} cmp $at{$a} || $a cmp $b } keys %at;
 
-# every id of a view, following next_cursor from page to page
+# every id of a view ($who's: the supervisor's if none), following next_cursor from page to page
 sub listed {
-    my ($view, $limit) = @_;
+    my ($view, $limit, $who) = @_;
     my (@ids, $cur);
     for (1 .. 20) {
         my $p = $ng->get("$B/agent/conversations?view=$view&limit=$limit" . (defined $cur ? "&cursor=$cur" : ''),
-                         headers => $osup->{auth});
+                         headers => ($who // $osup)->{auth});
         return "status $p->{status}" unless $p->{status} == 200;
         push @ids, map { $_->{id} } @{ $p->{json}{conversations} };
         $cur = $p->{json}{next_cursor};
@@ -327,6 +327,34 @@ for my $id ($o[1], $m[3]) {
 }
 is_deeply(listed('all', 2), [ $m[3], $o[1], grep { $_ ne $m[3] && $_ ne $o[1] } @want ],
           'the conversation posted to last comes first, the one before it second, the rest as they were');
+
+# --- an agent's own closed and all views: the same order and cursors ----------------------
+# An agent (role agent) lists what they handled: assigned to them (closed, or open for all),
+# or written in and now another's (transferred). These come from their own indexes and are
+# sorted in memory (033_indexes), in (updated_at DESC, id) order as every view, each page
+# going on exactly where the last ended, on ties and across minutes; another agent's
+# conversation they never wrote in is in neither.
+my $handler = $ng->new_agent($admin, 'handler', role => 'agent', site => $S, base => $B);
+my @ac = map { $ng->customer(base => $B)->{id} } 1 .. 7;
+my @am = sort @ac[0 .. 3];
+my %aat = map { ($_->[0] => "2021-05-06 $_->[1]") } [ $am[0], '08:00:10.000000' ], [ $am[1], '08:00:40.500000' ],
+    [ $am[2], '08:00:40.500000' ], [ $am[3], '07:59:59.999999' ], [ $ac[4], '08:01:00.000000' ],
+    [ $ac[5], '08:00:40.500000' ];
+# @am closed and assigned to the agent; $ac[4] open and assigned to them (all, not closed);
+# $ac[5] closed, another agent's, the agent wrote in it; $ac[6] closed, another's, not written in
+my %aclosed = map { $_ => 1 } @am, $ac[5], $ac[6];
+ChatTest::sql(join ';',
+    (map { "UPDATE conversations SET updated_at = '" . ($aat{$_} // '2021-05-06 08:00:20') . "+00', "
+           . ($aclosed{$_} ? "status = 'closed', closed_at = updated_at, " : "status = 'agent', ")
+           . "assigned_agent_id = '" . ($_ eq $ac[5] || $_ eq $ac[6] ? $osup->{id} : $handler->{id}) . "' WHERE id = '$_'" } @ac),
+    "INSERT INTO messages (conversation_id, seq, sender_type, sender_agent_id, content)
+     SELECT id, last_seq + 1, 'agent', '$handler->{id}', 'a word before the transfer' FROM conversations WHERE id = '$ac[5]'",
+    "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = '$ac[5]'");
+my @awant = sort { $aat{$b} cmp $aat{$a} || $a cmp $b } keys %aat;
+is_deeply(listed('closed', $_, $handler), [ grep { $aclosed{$_} } @awant ],
+          "an agent's view=closed, $_ a page, lists what they handled by updated_at newest first, ties by id")
+    for 1, 2, 50;
+is_deeply(listed('all', $_, $handler), \@awant, "so does their view=all, $_ a page") for 1, 3, 50;
 
 # leave nothing open for the next files
 for my $id (@ids) {

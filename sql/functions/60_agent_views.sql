@@ -3,7 +3,8 @@
 
 -- q=: the conversations with a message whose text matches tsq (may repeat one). The bot's
 -- replies are not in messages_content_fts_idx (029_post_write_path): their texts are matched in
--- bot_texts and their messages found by md5(content) (messages_bot_text_idx); every other
+-- bot_texts and their messages found by the text's hashtextextended (messages_bot_text_hash_idx,
+-- 033_indexes), then compared whole (a hash collision matches nothing); every other
 -- message through messages_content_fts_idx, whose predicate the first branch repeats. LANGUAGE
 -- sql, STABLE, one SELECT: inlined into the views' queries.
 CREATE OR REPLACE FUNCTION chat_search_conversation_ids(tsq tsquery)
@@ -12,7 +13,8 @@ RETURNS SETOF uuid LANGUAGE sql STABLE AS $$
      WHERE m.sender_type <> 'bot' AND to_tsvector('simple', m.content) @@ tsq
     UNION ALL
     SELECT m.conversation_id FROM bot_texts b
-      JOIN messages m ON md5(m.content)::uuid = b.hash AND m.sender_type = 'bot'
+      JOIN messages m ON hashtextextended(m.content, 0) = hashtextextended(b.content, 0)
+                     AND m.content = b.content AND m.sender_type = 'bot'
      WHERE to_tsvector('simple', b.content) @@ tsq
 $$;
 
@@ -37,6 +39,7 @@ DECLARE
     tsq tsquery;
     ids uuid[];
     keys bigint[];
+    wrote uuid[];
     more bool;
     items jsonb;
 BEGIN
@@ -67,21 +70,30 @@ BEGIN
                  ORDER BY queued_at, id
                  LIMIT p_limit + 1) q;
     ELSIF NOT boss AND p_view IN ('closed', 'all') THEN
-        -- an agent's closed and all views start from what the agent handled (assigned now, or
-        -- wrote in: the two indexes), not from every conversation of the site newest first:
-        -- an agent who handled few chats of a busy shop would otherwise scan all of them
+        -- an agent's closed and all views start from what the agent handled, not from every
+        -- conversation of the site newest first (an agent who handled few chats of a busy shop
+        -- would scan all of them): the conversations assigned to the agent (closed ones, or of
+        -- any status but automated: 'agent' and 'closed', the only ones an assigned conversation
+        -- has), through conversations_agent_idx (033_indexes), and the ones the agent wrote in
+        -- and is not assigned (transferred, requeued: messages_sender_agent_conversation_idx and
+        -- conversations_agent_idx, index-only), each conversation in one branch. No index holds
+        -- updated_at (030_hot_post_update): all of them are sorted in memory, (updated_at DESC,
+        -- id) as every view, the cursor a bound on that key.
+        wrote := ARRAY(SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent
+                       EXCEPT
+                       SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent);
         SELECT array_agg(id ORDER BY updated_at DESC, id),
                array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
           INTO ids, keys
-          FROM (SELECT c.id, c.updated_at FROM conversations c
-                 WHERE c.id IN (SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent
-                                UNION
-                                SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent)
+          FROM (SELECT c.id, c.updated_at
+                  FROM (SELECT * FROM conversations WHERE assigned_agent_id = p_agent
+                        UNION ALL
+                        SELECT * FROM conversations WHERE id = ANY (wrote)) c
+                 WHERE c.status = ANY (CASE p_view WHEN 'closed' THEN '{closed}'::text[]
+                                                   ELSE '{agent,closed}'::text[] END)
                    AND c.site = p_site
                    AND (cur IS NULL OR c.updated_at < cur
                         OR (c.updated_at = cur AND c.id > p_cur_id))
-                   AND CASE p_view WHEN 'closed' THEN c.status = 'closed'
-                                   ELSE c.status <> 'automated' END
                    AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
                    AND (p_department IS NULL OR c.department_id = p_department)
                    AND (p_priority IS NULL OR c.priority = p_priority)
@@ -89,7 +101,7 @@ BEGIN
                  ORDER BY c.updated_at DESC, c.id
                  LIMIT p_limit + 1) q;
     ELSE
-        -- the site newest first (and an agent's own active chats, few: conversations_agent_active_idx
+        -- the site newest first (and an agent's own active chats, few: conversations_agent_idx
         -- and a sort). No index holds updated_at, so that a customer's post is a HOT update
         -- (030_hot_post_update): conversations_site_updated_minute_idx gives the site's
         -- conversations by updated_minute (updated_at rounded down to its minute) newest first,

@@ -440,6 +440,36 @@ TEST_F(PostTest, AnswerSnapshotAndEventsAreByteIdenticalToTheJsonPathInEveryStat
     expect_same_rendering(db());
 }
 
+std::string faq_body(const std::string& slug, const std::string& client_id) {
+    std::string out;
+    chat::json::Writer w(out);
+    w.begin_object().key("faq").string(slug).key("client_id").string(client_id).end_object();
+    return out;
+}
+
+// The bot reply's metadata is written by core where the reply is chosen (the stored jsonb is not
+// read back): a match with its score, a quick reply and the fallback each answer the bytes of the
+// JSON path, in_reply_to in jsonb's key order among the others.
+TEST_F(PostTest, TheBotsMetadataWrittenByCoreIsByteIdenticalForAMatchAQuickReplyAndTheFallback) {
+    auto set = chat::customer::load_faq(
+        R"([{"slug":"returns \"\u00e9\"","question":"How do I return an item?","answer":"Within 30 days.",)"
+        R"("display_order":1,"keywords":["return","send back"],"is_active":true}])",
+        1);
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    svc_->set_faq(set.value());
+    expect_like_json_path(session("q1", ""), text_body("how do I return an item", "00000000-0000-4000-8000-0000000000d1"),
+                          2);
+    EXPECT_NE(db().q("SELECT metadata::text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                     "WHERE c.session_id = 'q1' AND m.sender_type = 'bot' AND m.metadata ? 'score'"),
+              "")
+        << "a match, with its score";
+    expect_like_json_path(session("q2", ""), faq_body("returns \"\xc3\xa9\"", "00000000-0000-4000-8000-0000000000d2"), 2);
+    expect_like_json_path(session("q3", ""), text_body("zzz qqq", "00000000-0000-4000-8000-0000000000d3"), 2);
+    EXPECT_EQ(db().q("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                     "WHERE c.session_id IN ('q1', 'q2', 'q3') AND m.sender_type = 'bot' AND m.metadata ? 'in_reply_to'"),
+              "3");
+}
+
 // An upgrade's install reloads nginx before `chatctl migrate`: until 026 runs, the batch answers
 // without c_agent_unread. The post is still answered (not a 500 for a stored message), the same
 // body as once migrated, and agents hear the customer's count in its events, as before 026.

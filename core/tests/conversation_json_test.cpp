@@ -527,6 +527,41 @@ $do$)SQL");
               "1");
 }
 
+// The questions the bot fell back on are counted for the reports in the batch's one statement:
+// the same question twice (as chat_unmatched_text normalises it) in one batch is one row of this
+// backend counted twice, and both posts are still written set-based (typed answers); a question
+// that normalises to nothing is not counted, a matched one neither.
+TEST_F(PostTest, TheSameUnansweredQuestionTwiceInOneBatchIsCountedTwiceAndWrittenSetBased) {
+    session("n1", "");
+    session("n2", "");
+    session("n3", "");
+    session("n4", "");
+    const std::string fallback = "'{\"fallback\": true, \"offer_agent\": true}'";
+    auto rows = db().rows(
+        "SELECT * FROM chat_customer_post_batch(ARRAY['n1', 'n2', 'n3', 'n4'], "
+        "ARRAY[NULL, NULL, NULL, NULL]::uuid[], ARRAY['text', 'text', 'text', 'text'], "
+        "ARRAY['Where IS  my\tOrder? ', 'where is my order?', ' ', 'where is my order?'], "
+        "ARRAY['sorry', 'sorry', 'sorry', 'answer'], "
+        "ARRAY[" + fallback + ", " + fallback + ", " + fallback + ", '{\"faq\": \"x\"}']::jsonb[])");
+    ASSERT_EQ(rows.size(), 4u);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_FALSE(rows[i][0]) << "item " << i << " written set-based: typed, no JSON";
+        EXPECT_FALSE(rows[i][1]) << "item " << i << ": no error";
+    }
+    EXPECT_EQ(db().q("SELECT string_agg(text || '=' || count, ',' ORDER BY text) FROM unmatched_questions "
+                     "WHERE site = 'default' AND backend = pg_backend_pid()"),
+              "where is my order?=2");
+    // a later batch adds to the same row
+    rows = db().rows(
+        "SELECT * FROM chat_customer_post_batch(ARRAY['n1'], ARRAY[NULL]::uuid[], ARRAY['text'], "
+        "ARRAY['WHERE is my order?'], ARRAY['sorry'], ARRAY[" + fallback + "]::jsonb[])");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_FALSE(rows[0][0]);
+    EXPECT_EQ(db().q("SELECT string_agg(text || '=' || count, ',' ORDER BY text) FROM unmatched_questions "
+                     "WHERE site = 'default' AND backend = pg_backend_pid()"),
+              "where is my order?=3");
+}
+
 TEST_F(PostTest, ABatchAnswersTypedColumnsOnlyForWhatItWroteSetBased) {
     session("b1", "");
     session("b2", "status = 'closed', closed_at = now()");

@@ -116,7 +116,7 @@ BEGIN
 
     -- only when the bot fell back: the question counts for the reports' "unmatched"
     IF n = 2 AND p_bot_metadata ? 'fallback' THEN
-        PERFORM chat_count_unmatched(c.site, p_content);
+        PERFORM chat_count_unmatched(ARRAY[c.site], ARRAY[p_content]);
     END IF;
 
     RETURN jsonb_build_object(
@@ -303,10 +303,9 @@ BEGIN
         -- one statement: the items to write set-based (sel: each conversation's first post of
         -- the batch, found as chat_session_conv finds it, locked unless another transaction
         -- holds it), their conversations' update, their messages' insert, the questions the bot
-        -- fell back on counted for the reports' "unmatched" (as chat_count_unmatched counts one,
-        -- the batch's same questions added up first: one INSERT .. ON CONFLICT cannot touch a
-        -- row twice), and the answers in item order (NULL for the other items, res '' marks
-        -- the written ones)
+        -- fell back on counted for the reports' "unmatched" (unm: chat_count_unmatched, once for
+        -- the batch; joined below, so that it runs), and the answers in item order (NULL for the
+        -- other items, res '' marks the written ones)
         WITH sel AS (
             SELECT x.o, x.id,
                    CASE WHEN x.status = 'automated' AND p_bot_replies[x.o] IS NOT NULL
@@ -351,14 +350,10 @@ BEGIN
              WHERE u.n = 2
             RETURNING *),
         unm AS (
-            INSERT INTO unmatched_questions AS q (site, day, text, backend, count)
-            SELECT (u.conv).site, (clock_timestamp() AT TIME ZONE 'UTC')::date, t.t,
-                   pg_backend_pid(), count(*)
+            SELECT chat_count_unmatched(array_agg((u.conv).site), array_agg(p_contents[u.o]))
               FROM upd u
-              CROSS JOIN LATERAL chat_unmatched_text(p_contents[u.o]) t(t)
-             WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback' AND t.t IS NOT NULL
-             GROUP BY 1, 2, 3
-                ON CONFLICT (site, day, text, backend) DO UPDATE SET count = q.count + excluded.count)
+             WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'
+            HAVING count(*) > 0)
         SELECT array_agg(CASE WHEN u.o IS NOT NULL THEN '' END ORDER BY i.o),
                array_agg(u.conv ORDER BY i.o),
                array_agg(CASE WHEN u.o IS NOT NULL THEN ROW(m.*)::messages END ORDER BY i.o),
@@ -367,7 +362,8 @@ BEGIN
           FROM generate_subscripts(p_sids, 1) i(o)
           LEFT JOIN upd u ON u.o = i.o
           LEFT JOIN ins m ON m.id = u.mid
-          LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot';
+          LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot'
+          LEFT JOIN unm ON true;
     EXCEPTION WHEN OTHERS THEN
         -- never expected: the log says why, and every item is posted on its own
         RAISE WARNING 'chat_customer_post_batch: set-based write failed (%: %), posting item by item',

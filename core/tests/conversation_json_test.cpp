@@ -414,11 +414,16 @@ protected:
     std::uint64_t batches_ = 0;
 };
 
-std::string text_body(const std::string& text, const std::string& client_id) {
+// A POST /messages body: {"text"} or {"faq"} (key), and its client_id.
+std::string post_body(std::string_view key, const std::string& value, const std::string& client_id) {
     std::string out;
     chat::json::Writer w(out);
-    w.begin_object().key("text").string(text).key("client_id").string(client_id).end_object();
+    w.begin_object().key(key).string(value).key("client_id").string(client_id).end_object();
     return out;
+}
+
+std::string text_body(const std::string& text, const std::string& client_id) {
+    return post_body("text", text, client_id);
 }
 
 TEST_F(PostTest, AnswerSnapshotAndEventsAreByteIdenticalToTheJsonPathInEveryState) {
@@ -441,10 +446,7 @@ TEST_F(PostTest, AnswerSnapshotAndEventsAreByteIdenticalToTheJsonPathInEveryStat
 }
 
 std::string faq_body(const std::string& slug, const std::string& client_id) {
-    std::string out;
-    chat::json::Writer w(out);
-    w.begin_object().key("faq").string(slug).key("client_id").string(client_id).end_object();
-    return out;
+    return post_body("faq", slug, client_id);
 }
 
 // The bot reply's metadata is written by core where the reply is chosen (the stored jsonb is not

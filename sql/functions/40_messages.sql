@@ -354,16 +354,19 @@ BEGIN
               FROM upd u
              WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'
             HAVING count(*) > 0)
-        SELECT array_agg(CASE WHEN u.o IS NOT NULL THEN '' END ORDER BY i.o),
-               array_agg(u.conv ORDER BY i.o),
-               array_agg(CASE WHEN u.o IS NOT NULL THEN ROW(m.*)::messages END ORDER BY i.o),
-               array_agg(CASE WHEN u.n = 2 THEN ROW(r.*)::messages END ORDER BY i.o)
+        -- (sorted once, in the subquery, and aggregated in its order: an ORDER BY in each
+        -- aggregate sorted four times, Postgres 15)
+        SELECT array_agg(a.res), array_agg(a.conv), array_agg(a.m), array_agg(a.r)
           INTO res, w_c, w_m, w_r
-          FROM generate_subscripts(p_sids, 1) i(o)
-          LEFT JOIN upd u ON u.o = i.o
-          LEFT JOIN ins m ON m.id = u.mid
-          LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot'
-          LEFT JOIN unm ON true;
+          FROM (SELECT CASE WHEN u.o IS NOT NULL THEN '' END AS res, u.conv,
+                       CASE WHEN u.o IS NOT NULL THEN ROW(m.*)::messages END AS m,
+                       CASE WHEN u.n = 2 THEN ROW(r.*)::messages END AS r
+                  FROM generate_subscripts(p_sids, 1) i(o)
+                  LEFT JOIN upd u ON u.o = i.o
+                  LEFT JOIN ins m ON m.id = u.mid
+                  LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot'
+                  LEFT JOIN unm ON true
+                 ORDER BY i.o) a;
     EXCEPTION WHEN OTHERS THEN
         -- never expected: the log says why, and every item is posted on its own
         RAISE WARNING 'chat_customer_post_batch: set-based write failed (%: %), posting item by item',

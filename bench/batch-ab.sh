@@ -8,7 +8,8 @@
 # reply, no client_id) on A and on B, in the order AB BA AB ..., and the cluster's client backends'
 # user+sys CPU (/proc) gives microseconds of Postgres per post. BENCH_TOGETHER=1 runs A and B at
 # once each round, each backend timed alone (the better comparison on a shared machine). Needs
-# only Postgres (make db migrate). BENCH_KEEP=1 keeps the schemas.
+# only Postgres (make db migrate). BENCH_KEEP=1 keeps the schemas. BENCH_MIX=1: posts as bench/post.lua
+# makes them (client_ids, a third answered by the fallback), below.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 # shellcheck source=/dev/null
@@ -48,6 +49,22 @@ setup() {  # variant
 tree "$A" a; tree "$B" b
 setup a; setup b
 
+if [ "${BENCH_MIX:-0}" = 1 ]; then
+# BENCH_MIX=1: as bench/post.lua posts: a client_id each, its three texts in turn, the third
+# answered by the bot's fallback (counted in the reports' unmatched questions)
+cat > "$work/s.sql" <<SQL
+\\set off random(0, $N - $K - 1)
+SELECT count(*) FROM chat_customer_post_batch(
+    (SELECT array_agg(sid ORDER BY n) FROM batch_sids WHERE n > :off AND n <= :off + $K),
+    (SELECT array_agg(gen_random_uuid()) FROM generate_series(1, $K)), array_fill('text'::text, ARRAY[$K]),
+    (SELECT array_agg((ARRAY['How long does shipping take?', 'what is your return policy',
+                             'hello, is anyone there'])[1 + g % 3] ORDER BY g) FROM generate_series(1, $K) g),
+    array_fill('You can track your order from the link in your confirmation email.'::text, ARRAY[$K]),
+    (SELECT array_agg(CASE WHEN g % 3 = 2 THEN '{"fallback":true,"offer_agent":true}'
+                           ELSE '{"faq":"shipping","score":0.8}' END::jsonb ORDER BY g)
+       FROM generate_series(1, $K) g));
+SQL
+else
 cat > "$work/s.sql" <<SQL
 \\set off random(0, $N - $K - 1)
 SELECT count(*) FROM chat_customer_post_batch(
@@ -57,6 +74,7 @@ SELECT count(*) FROM chat_customer_post_batch(
     array_fill('You can track your order from the link in your confirmation email.'::text, ARRAY[$K]),
     array_fill('{"faq_id":"1","score":0.8}'::jsonb, ARRAY[$K]));
 SQL
+fi
 
 # the backends' CPU: ticks, used
 # shellcheck source=/dev/null

@@ -474,7 +474,8 @@ Result<std::string> render(const Message& m) {
     w.key("read_at"_key);
     timestamp(w, m.read_at);
     w.key("metadata"_key);
-    if (!jsonb(w, m.metadata)) return make_error(Errc::internal, "message metadata is not JSON");
+    if (m.metadata_as_is) w.raw(m.metadata);
+    else if (!jsonb(w, m.metadata)) return make_error(Errc::internal, "message metadata is not JSON");
     w.key("created_at"_key);
     timestamp(w, m.created_at);
     w.key("sender_type"_key).string(m.sender_type);

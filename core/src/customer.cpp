@@ -95,6 +95,60 @@ Result<Outcome> conversation_changed(std::string_view text, const std::string& s
     return a;
 }
 
+// The bot reply's metadata, written once where the reply is chosen: `stored` as SQL stores it
+// (SQL adds only in_reply_to, the customer message's id), and the API's bytes around that id,
+// in jsonb's key order (by length, then bytes) as every answer read back from Postgres shows
+// them. A set-based answer renders its reply from these (typed_post): the jsonb SQL stored is
+// never read again.
+struct BotMetadata {
+    std::string stored;
+    std::string before_id, after_id;
+};
+
+struct MetadataMember {
+    std::string_view key;
+    std::string_view value;  // its JSON
+};
+
+BotMetadata bot_metadata(std::span<MetadataMember> members) {
+    constexpr std::string_view kReplyTo = "in_reply_to";
+    const auto jsonb_before = [](std::string_view a, std::string_view b) {
+        return a.size() != b.size() ? a.size() < b.size() : a < b;
+    };
+    std::sort(members.begin(), members.end(),
+              [&](const MetadataMember& a, const MetadataMember& b) { return jsonb_before(a.key, b.key); });
+    BotMetadata out;
+    std::string api;
+    api.reserve(96);
+    json::Writer stored(out.stored), w(api);
+    stored.begin_object();
+    w.begin_object();
+    std::size_t id_at = std::string::npos;
+    const auto reply_to = [&] {
+        w.key(kReplyTo).raw("\"\"");
+        id_at = api.size() - 1;  // between the quotes
+    };
+    for (const MetadataMember& m : members) {
+        if (id_at == std::string::npos && jsonb_before(kReplyTo, m.key)) reply_to();
+        stored.key(m.key).raw(m.value);
+        w.key(m.key).raw(m.value);
+    }
+    if (id_at == std::string::npos) reply_to();
+    stored.end_object();
+    w.end_object();
+    out.after_id.assign(api, id_at);
+    api.resize(id_at);
+    out.before_id = std::move(api);
+    return out;
+}
+
+// A string's JSON.
+std::string json_string(std::string_view s) {
+    std::string out;
+    json::Writer(out).string(s);
+    return out;
+}
+
 // A set-based item of chat_customer_post_batch answers typed columns after its three (answer,
 // sqlstate, message): the conversation (chat_conversation_row), the customer's message and the
 // bot's reply (chat_message_row; NULLs when there is none), then the agent side's unread count
@@ -111,7 +165,8 @@ struct TypedPost {
     std::vector<events::Event> events;
 };
 
-Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, std::string_view site) {
+Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, std::string_view site,
+                             const BotMetadata& reply) {
     using conversation_json::Text;
     // A database not yet migrated to 026 answers without c_agent_unread (an upgrade's install
     // reloads nginx before `chatctl migrate`): the post is answered, and agents hear the
@@ -137,11 +192,20 @@ Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, st
     std::array<events::Written::Message, 2> written;
     std::size_t n = 0;
     s.messages.reserve(written.size());  // the customer's message and the bot's reply: one allocation
+    std::string reply_metadata;
     for (std::size_t first = kPostTypedFirst + conversation_json::kConversationColumns; first < kPostAgentUnread;
          first += conversation_json::kMessageColumns) {
         if (!cols[first]) continue;  // no bot reply
         auto m = conversation_json::message_from(all.subspan(first, conversation_json::kMessageColumns));
         if (!m.ok()) return m.error();
+        if (first > kPostTypedFirst + conversation_json::kConversationColumns) {
+            // the reply's metadata as core wrote it, in_reply_to the customer's message
+            const std::string_view customer_id = *cols[kPostTypedFirst + conversation_json::kConversationColumns];
+            reply_metadata.reserve(reply.before_id.size() + customer_id.size() + reply.after_id.size());
+            reply_metadata.append(reply.before_id).append(customer_id).append(reply.after_id);
+            m.value().metadata = reply_metadata;
+            m.value().metadata_as_is = true;
+        }
         auto j = conversation_json::render(m.value());
         if (!j.ok()) return j.error();
         s.messages.push_back(CachedMessage{m.value().seq, std::move(j.value())});
@@ -509,7 +573,8 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         if ((text && faq_slug) || (!text && !faq_slug))
             return fail(Errc::bad_request, "expected exactly one of \"text\" or \"faq\"");
 
-        std::string kind, content, bot, bot_meta;
+        std::string kind, content, bot;
+        BotMetadata bot_meta;
         if (faq_slug) {
             const std::string* slug = faq_slug->as_string();
             if (!slug) return fail(Errc::validation, "faq must be a string");
@@ -518,27 +583,27 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             kind = "quick_reply";
             content = e->question;
             bot = e->answer;
-            json::Writer w(bot_meta);
-            w.begin_object().key("faq").string(e->slug).end_object();
+            const std::string slug_json = json_string(e->slug);
+            std::array<MetadataMember, 1> meta{{{"faq", slug_json}}};
+            bot_meta = bot_metadata(meta);
         } else {
             auto s = input::message_text(*text, settings_.message_max);
             if (!s.ok()) return fail(s.error().code, s.error().message);
             kind = "text";
             content = std::move(s.value());
             std::optional<faq::Matcher::Match> m = faq_of(site).matcher.match(content);
-            bot_meta.reserve(64 + (m ? m->entry->slug.size() : 0));  // {"faq":"<slug>","score":<17 digits>}
-            json::Writer w(bot_meta);
-            w.begin_object();
             if (m) {
                 bot = m->entry->answer;
-                w.key("faq").string(m->entry->slug);
-                w.key("score").number(m->score);
+                const std::string slug_json = json_string(m->entry->slug);
+                std::string score;
+                json::Writer(score).number(m->score);
+                std::array<MetadataMember, 2> meta{{{"faq", slug_json}, {"score", score}}};
+                bot_meta = bot_metadata(meta);
             } else {
                 bot = faq::fallback_reply();
-                w.key("fallback").boolean(true);
-                w.key("offer_agent").boolean(true);
+                std::array<MetadataMember, 2> meta{{{"fallback", "true"}, {"offer_agent", "true"}}};
+                bot_meta = bot_metadata(meta);
             }
-            w.end_object();
         }
 
         // Posts that queue up while the pool is busy commit together (group commit), each
@@ -564,8 +629,9 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         };
         // written set-based: typed columns, rendered once (typed_post); a replay, a closed
         // conversation or an item posted alone: chat_customer_post's JSON (make)
-        auto make_typed = [](const std::string& sid, std::string_view site, const pg::BatchRow& row) -> Result<Outcome> {
-            auto t = typed_post(row, sid, site);
+        auto make_typed = [](const std::string& sid, std::string_view site, const BotMetadata& reply,
+                             const pg::BatchRow& row) -> Result<Outcome> {
+            auto t = typed_post(row, sid, site, reply);
             if (!t.ok()) return t.error();
             Outcome a;
             a.status = 201;
@@ -583,11 +649,11 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         item.emplace_back(std::move(kind));
         item.emplace_back(std::move(content));
         item.emplace_back(std::move(bot));
-        item.emplace_back(std::move(bot_meta));
+        item.emplace_back(std::move(bot_meta.stored));
         std::vector<pg::Param> alone = item;  // the item again, should it be posted on its own
         pg_.query_batched(post_batch, std::move(item),
                           [this, make, make_typed, sid = std::string(sid), site = std::string(site), done,
-                           item = std::move(alone)](Result<pg::BatchRow> r) mutable {
+                           item = std::move(alone), reply = std::move(bot_meta)](Result<pg::BatchRow> r) mutable {
                               if (!r.ok() && gave_up_waiting(r.error())) {
                                   // its row was locked for over 50 ms while the batch held others:
                                   // posted again on its own, holding that one lock (no cycle)
@@ -601,7 +667,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
                               if (!r.ok()) return done(r.error());
                               Result<Outcome> a = make_error(Errc::internal, "answer failed");
                               try {
-                                  a = r.value().is_null(0) ? make_typed(sid, site, r.value())
+                                  a = r.value().is_null(0) ? make_typed(sid, site, reply, r.value())
                                                            : make(sid, site, r.value().answer());
                               } catch (const std::exception& e) {
                                   a = make_error(Errc::internal, e.what());

@@ -414,11 +414,16 @@ protected:
     std::uint64_t batches_ = 0;
 };
 
-std::string text_body(const std::string& text, const std::string& client_id) {
+// A POST /messages body: {"text"} or {"faq"} (key), and its client_id.
+std::string post_body(std::string_view key, const std::string& value, const std::string& client_id) {
     std::string out;
     chat::json::Writer w(out);
-    w.begin_object().key("text").string(text).key("client_id").string(client_id).end_object();
+    w.begin_object().key(key).string(value).key("client_id").string(client_id).end_object();
     return out;
+}
+
+std::string text_body(const std::string& text, const std::string& client_id) {
+    return post_body("text", text, client_id);
 }
 
 TEST_F(PostTest, AnswerSnapshotAndEventsAreByteIdenticalToTheJsonPathInEveryState) {
@@ -438,6 +443,33 @@ TEST_F(PostTest, AnswerSnapshotAndEventsAreByteIdenticalToTheJsonPathInEveryStat
            "(SELECT id FROM conversations WHERE session_id = 'p1')");
     expect_like_json_path("p1", text_body("again", "00000000-0000-4000-8000-000000000004"), 2);
     expect_same_rendering(db());
+}
+
+std::string faq_body(const std::string& slug, const std::string& client_id) {
+    return post_body("faq", slug, client_id);
+}
+
+// The bot reply's metadata is written by core where the reply is chosen (the stored jsonb is not
+// read back): a match with its score, a quick reply and the fallback each answer the bytes of the
+// JSON path, in_reply_to in jsonb's key order among the others.
+TEST_F(PostTest, TheBotsMetadataWrittenByCoreIsByteIdenticalForAMatchAQuickReplyAndTheFallback) {
+    auto set = chat::customer::load_faq(
+        R"([{"slug":"returns \"\u00e9\"","question":"How do I return an item?","answer":"Within 30 days.",)"
+        R"("display_order":1,"keywords":["return","send back"],"is_active":true}])",
+        1);
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    svc_->set_faq(set.value());
+    expect_like_json_path(session("q1", ""), text_body("how do I return an item", "00000000-0000-4000-8000-0000000000d1"),
+                          2);
+    EXPECT_NE(db().q("SELECT metadata::text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                     "WHERE c.session_id = 'q1' AND m.sender_type = 'bot' AND m.metadata ? 'score'"),
+              "")
+        << "a match, with its score";
+    expect_like_json_path(session("q2", ""), faq_body("returns \"\xc3\xa9\"", "00000000-0000-4000-8000-0000000000d2"), 2);
+    expect_like_json_path(session("q3", ""), text_body("zzz qqq", "00000000-0000-4000-8000-0000000000d3"), 2);
+    EXPECT_EQ(db().q("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                     "WHERE c.session_id IN ('q1', 'q2', 'q3') AND m.sender_type = 'bot' AND m.metadata ? 'in_reply_to'"),
+              "3");
 }
 
 // An upgrade's install reloads nginx before `chatctl migrate`: until 026 runs, the batch answers
@@ -495,6 +527,41 @@ $do$)SQL");
     EXPECT_EQ(db().q("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
                      "WHERE c.session_id = 'u1' AND m.content = 'still answered'"),
               "1");
+}
+
+// The questions the bot fell back on are counted for the reports in the batch's one statement:
+// the same question twice (as chat_unmatched_text normalises it) in one batch is one row of this
+// backend counted twice, and both posts are still written set-based (typed answers); a question
+// that normalises to nothing is not counted, a matched one neither.
+TEST_F(PostTest, TheSameUnansweredQuestionTwiceInOneBatchIsCountedTwiceAndWrittenSetBased) {
+    session("n1", "");
+    session("n2", "");
+    session("n3", "");
+    session("n4", "");
+    const std::string fallback = "'{\"fallback\": true, \"offer_agent\": true}'";
+    auto rows = db().rows(
+        "SELECT * FROM chat_customer_post_batch(ARRAY['n1', 'n2', 'n3', 'n4'], "
+        "ARRAY[NULL, NULL, NULL, NULL]::uuid[], ARRAY['text', 'text', 'text', 'text'], "
+        "ARRAY['Where IS  my\tOrder? ', 'where is my order?', ' ', 'where is my order?'], "
+        "ARRAY['sorry', 'sorry', 'sorry', 'answer'], "
+        "ARRAY[" + fallback + ", " + fallback + ", " + fallback + ", '{\"faq\": \"x\"}']::jsonb[])");
+    ASSERT_EQ(rows.size(), 4u);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_FALSE(rows[i][0]) << "item " << i << " written set-based: typed, no JSON";
+        EXPECT_FALSE(rows[i][1]) << "item " << i << ": no error";
+    }
+    EXPECT_EQ(db().q("SELECT string_agg(text || '=' || count, ',' ORDER BY text) FROM unmatched_questions "
+                     "WHERE site = 'default' AND backend = pg_backend_pid()"),
+              "where is my order?=2");
+    // a later batch adds to the same row
+    rows = db().rows(
+        "SELECT * FROM chat_customer_post_batch(ARRAY['n1'], ARRAY[NULL]::uuid[], ARRAY['text'], "
+        "ARRAY['WHERE is my order?'], ARRAY['sorry'], ARRAY[" + fallback + "]::jsonb[])");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_FALSE(rows[0][0]);
+    EXPECT_EQ(db().q("SELECT string_agg(text || '=' || count, ',' ORDER BY text) FROM unmatched_questions "
+                     "WHERE site = 'default' AND backend = pg_backend_pid()"),
+              "where is my order?=3");
 }
 
 TEST_F(PostTest, ABatchAnswersTypedColumnsOnlyForWhatItWroteSetBased) {

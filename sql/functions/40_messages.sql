@@ -116,7 +116,7 @@ BEGIN
 
     -- only when the bot fell back: the question counts for the reports' "unmatched"
     IF n = 2 AND p_bot_metadata ? 'fallback' THEN
-        PERFORM chat_count_unmatched(c.site, p_content);
+        PERFORM chat_count_unmatched(ARRAY[c.site], ARRAY[p_content]);
     END IF;
 
     RETURN jsonb_build_object(
@@ -285,94 +285,88 @@ SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n int := coalesce(cardinality(p_sids), 0);
     i int;
-    res text[] := array_fill(NULL::text, ARRAY[n]);
+    res text[];
     st text[] := array_fill(NULL::text, ARRAY[n]);
     msg text[] := array_fill(NULL::text, ARRAY[n]);
-    -- the set-based items' conversations right after their write, their messages (by item)
-    w_c conversations[] := array_fill(NULL::conversations, ARRAY[n]);
-    w_m messages[] := array_fill(NULL::messages, ARRAY[n]);
-    w_r messages[] := array_fill(NULL::messages, ARRAY[n]);
-    f_o int[];
-    f_conv uuid[];
-    f_n int[];
-    a_o int[];
-    a_c conversations[];
-    a_m messages[];
-    a_r messages[];
+    -- by item (NULL where not written set-based): the conversation right after its write, its
+    -- messages
+    w_c conversations[];
+    w_m messages[];
+    w_r messages[];
 BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
     END IF;
     BEGIN
-        -- the items to write set-based: each conversation's first post of the batch, found as
-        -- chat_session_conv finds it, locked unless another transaction holds it
-        SELECT array_agg(x.o), array_agg(x.id),
-               array_agg(CASE WHEN x.status = 'automated' AND p_bot_replies[x.o] IS NOT NULL
-                              THEN 2 ELSE 1 END)
-          INTO f_o, f_conv, f_n
-          FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
-                  FROM generate_subscripts(p_sids, 1) i(o)
-                  CROSS JOIN LATERAL (
-                        SELECT id FROM conversations
-                         WHERE session_id = p_sids[i.o]
-                         ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1) s
-                  CROSS JOIN LATERAL (
-                        SELECT id, status FROM conversations
-                         WHERE id = s.id FOR UPDATE SKIP LOCKED) k
-                 ORDER BY k.id, i.o) x
-         WHERE x.status <> 'closed'
-           AND NOT EXISTS (SELECT 1 FROM messages m
-                            WHERE m.conversation_id = x.id AND m.client_id = p_client_ids[x.o]);
-
-        IF f_o IS NOT NULL THEN
-            -- every reply of the batch, written or not (see chat_bot_texts_add)
-            PERFORM chat_bot_texts_add(p_bot_replies);
-            WITH f AS (
-                SELECT * FROM unnest(f_o, f_conv, f_n) AS f(o, id, n)),
-            upd AS (
-                UPDATE conversations c
-                   SET last_seq = c.last_seq + f.n, updated_at = clock_timestamp(),
-                       version = c.version + f.n,
-                       customer_unread = c.customer_unread + f.n - 1,
-                       agent_unread = c.agent_unread + 1
-                  FROM f
-                 WHERE c.id = f.id
-                RETURNING c AS conv, f.o, f.n, chat_uuid7() AS mid),
-            ins AS (
-                INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
-                                      metadata, client_id, created_at)
-                SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
-                       p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o],
-                       clock_timestamp()
-                  FROM upd u
-                UNION ALL
-                SELECT chat_uuid7(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
-                       p_bot_replies[u.o],
-                       coalesce(p_bot_metadata[u.o], '{}'::jsonb)
-                           || jsonb_build_object('in_reply_to', u.mid),
-                       NULL, clock_timestamp()
-                  FROM upd u
-                 WHERE u.n = 2
-                RETURNING *)
-            SELECT array_agg(u.o), array_agg(u.conv),
-                   array_agg(ROW(m.*)::messages), array_agg(ROW(r.*)::messages)
-              INTO a_o, a_c, a_m, a_r
+        -- every reply of the batch, written or not (see chat_bot_texts_add)
+        PERFORM chat_bot_texts_add(p_bot_replies);
+        -- one statement: the items to write set-based (sel: each conversation's first post of
+        -- the batch, found as chat_session_conv finds it, locked unless another transaction
+        -- holds it), their conversations' update, their messages' insert, the questions the bot
+        -- fell back on counted for the reports' "unmatched" (unm: chat_count_unmatched, once for
+        -- the batch; joined below, so that it runs), and the answers in item order (NULL for the
+        -- other items, res '' marks the written ones)
+        WITH sel AS (
+            SELECT x.o, x.id,
+                   CASE WHEN x.status = 'automated' AND p_bot_replies[x.o] IS NOT NULL
+                        THEN 2 ELSE 1 END AS n
+              FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
+                      FROM generate_subscripts(p_sids, 1) i(o)
+                      CROSS JOIN LATERAL (
+                            SELECT id FROM conversations
+                             WHERE session_id = p_sids[i.o]
+                             ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1) s
+                      CROSS JOIN LATERAL (
+                            SELECT id, status FROM conversations
+                             WHERE id = s.id FOR UPDATE SKIP LOCKED) k
+                     ORDER BY k.id, i.o) x
+             WHERE x.status <> 'closed'
+               AND NOT EXISTS (SELECT 1 FROM messages m
+                                WHERE m.conversation_id = x.id
+                                  AND m.client_id = p_client_ids[x.o])),
+        upd AS (
+            UPDATE conversations c
+               SET last_seq = c.last_seq + f.n, updated_at = clock_timestamp(),
+                   version = c.version + f.n,
+                   customer_unread = c.customer_unread + f.n - 1,
+                   agent_unread = c.agent_unread + 1
+              FROM sel f
+             WHERE c.id = f.id
+            RETURNING c AS conv, f.o, f.n, chat_uuid7() AS mid),
+        ins AS (
+            INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
+                                  metadata, client_id, created_at)
+            SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
+                   p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o],
+                   clock_timestamp()
               FROM upd u
-              JOIN ins m ON m.id = u.mid
-              LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot';
-            FOR i IN 1 .. coalesce(cardinality(a_o), 0) LOOP
-                res[a_o[i]] := '';
-                w_c[a_o[i]] := a_c[i];
-                w_m[a_o[i]] := a_m[i];
-                w_r[a_o[i]] := a_r[i];
-            END LOOP;
-            -- where the bot fell back the question counts for the reports' "unmatched", as
-            -- in chat_customer_post
-            PERFORM chat_count_unmatched(c.site, p_contents[f.o])
-               FROM unnest(f_o, f_conv, f_n) AS f(o, id, n)
-               JOIN conversations c ON c.id = f.id
-              WHERE f.n = 2 AND p_bot_metadata[f.o] ? 'fallback';
-        END IF;
+            UNION ALL
+            SELECT chat_uuid7(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
+                   p_bot_replies[u.o],
+                   coalesce(p_bot_metadata[u.o], '{}'::jsonb)
+                       || jsonb_build_object('in_reply_to', u.mid),
+                   NULL, clock_timestamp()
+              FROM upd u
+             WHERE u.n = 2
+            RETURNING *),
+        unm AS (
+            SELECT chat_count_unmatched(array_agg((u.conv).site), array_agg(p_contents[u.o]))
+              FROM upd u
+             WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'
+            HAVING count(*) > 0)
+        -- (sorted once, in the subquery, and aggregated in its order: an ORDER BY in each
+        -- aggregate sorted four times, Postgres 15)
+        SELECT array_agg(a.res), array_agg(a.conv), array_agg(a.m), array_agg(a.r)
+          INTO res, w_c, w_m, w_r
+          FROM (SELECT CASE WHEN u.o IS NOT NULL THEN '' END AS res, u.conv,
+                       CASE WHEN u.o IS NOT NULL THEN ROW(m.*)::messages END AS m,
+                       CASE WHEN u.n = 2 THEN ROW(r.*)::messages END AS r
+                  FROM generate_subscripts(p_sids, 1) i(o)
+                  LEFT JOIN upd u ON u.o = i.o
+                  LEFT JOIN ins m ON m.id = u.mid
+                  LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot'
+                  LEFT JOIN unm ON true
+                 ORDER BY i.o) a;
     EXCEPTION WHEN OTHERS THEN
         -- never expected: the log says why, and every item is posted on its own
         RAISE WARNING 'chat_customer_post_batch: set-based write failed (%: %), posting item by item',
@@ -399,8 +393,9 @@ BEGIN
     END IF;
     -- a set-based item's answer is its typed columns ('' marked it written above); each
     -- array element taken once (OFFSET 0 keeps the subquery: inlined, every column of the
-    -- row functions subscripted the array again: about 10 % of the batch's CPU at 32 items);
-    -- agent_unread is a chat_count (031_domains): RETURN QUERY wants the declared int
+    -- row functions subscripted the array again: about 10 % of the batch's CPU at 32 items;
+    -- unnest would expand the composites into their columns); agent_unread is a chat_count
+    -- (031_domains): RETURN QUERY wants the declared int
     RETURN QUERY
         SELECT nullif(res[o], ''), st[o], msg[o], c.*, m.*, r.*, (w.wc).agent_unread::int
           FROM generate_subscripts(p_sids, 1) o

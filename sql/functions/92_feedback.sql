@@ -63,19 +63,20 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT nullif(btrim(left(btrim(regexp_replace(lower(p_text), '\s+', ' ', 'g')), 200)), '')
 $$;
 
--- One more customer question the bot answered with its fallback (chat_customer_post, only
--- then), counted per site and day in the poster's transaction, in this backend's row (no
--- lock shared with another connection's post of the same question).
-CREATE OR REPLACE FUNCTION chat_count_unmatched(p_site text, p_text text)
+-- Customer questions the bot answered with its fallback (chat_customer_post and
+-- chat_customer_post_batch, only then), each with its conversation's site, counted per site and
+-- day in the poster's transaction, in this backend's row (no lock shared with another
+-- connection's post of the same question). One statement however many: the same question twice
+-- is added up first (one INSERT .. ON CONFLICT cannot touch a row twice).
+CREATE OR REPLACE FUNCTION chat_count_unmatched(p_sites text[], p_texts text[])
 RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    t text := chat_unmatched_text(p_text);
 BEGIN
-    IF t IS NULL THEN
-        RETURN;
-    END IF;
-    INSERT INTO unmatched_questions AS u (site, day, text, backend)
-    VALUES (p_site, (clock_timestamp() AT TIME ZONE 'UTC')::date, t, pg_backend_pid())
-    ON CONFLICT (site, day, text, backend) DO UPDATE SET count = u.count + 1;
+    INSERT INTO unmatched_questions AS u (site, day, text, backend, count)
+    SELECT q.site, (clock_timestamp() AT TIME ZONE 'UTC')::date, q.t, pg_backend_pid(), count(*)
+      FROM (SELECT x.site, chat_unmatched_text(x.t) AS t
+              FROM unnest(p_sites, p_texts) x(site, t)) q
+     WHERE q.t IS NOT NULL
+     GROUP BY 1, 2, 3
+        ON CONFLICT (site, day, text, backend) DO UPDATE SET count = u.count + excluded.count;
 END
 $$;

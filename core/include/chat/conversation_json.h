@@ -30,6 +30,9 @@ struct Message {
     Text sender_agent_id;
     std::string_view kind, content;
     std::string_view metadata = "{}";  // the jsonb's text
+    // metadata is core's own compact JSON in jsonb's key order (the bot reply's, built where the
+    // reply was chosen): written as it is, not read again
+    bool metadata_as_is = false;
     std::int64_t created_at = 0;
     Int read_at;
 };

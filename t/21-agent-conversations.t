@@ -349,7 +349,8 @@ ChatTest::sql(join ';',
            . "assigned_agent_id = '" . ($_ eq $ac[5] || $_ eq $ac[6] ? $osup->{id} : $handler->{id}) . "' WHERE id = '$_'" } @ac),
     "INSERT INTO messages (conversation_id, seq, sender_type, sender_agent_id, content)
      SELECT id, last_seq + 1, 'agent', '$handler->{id}', 'a word before the transfer' FROM conversations WHERE id = '$ac[5]'",
-    "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = '$ac[5]'");
+    "UPDATE conversations SET last_seq = last_seq + 1, version = version + 1,
+            customer_unread = customer_unread + 1 WHERE id = '$ac[5]'");   # as chat_append counts it (t/16)
 my @awant = sort { $aat{$b} cmp $aat{$a} || $a cmp $b } keys %aat;
 is_deeply(listed('closed', $_, $handler), [ grep { $aclosed{$_} } @awant ],
           "an agent's view=closed, $_ a page, lists what they handled by updated_at newest first, ties by id")

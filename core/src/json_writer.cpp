@@ -147,7 +147,7 @@ void append_quoted(std::string& out, std::string_view s) {
     out.push_back('"');
 }
 
-bool Writer::before_value() noexcept {
+bool Writer::before_value_rest() noexcept {
     if (!ok_) return false;
     if (stack_.empty()) {
         if (done_) {

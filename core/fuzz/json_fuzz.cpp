@@ -57,7 +57,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                r.error().message.rfind("invalid JSON at offset ", 0) != 0) {
         std::abort();
     }
-    // The writer must turn any byte string into valid JSON.
+    // The writer must turn any byte string into valid JSON; what it writes as it is, byte for
+    // byte, is exactly printable ASCII (and DEL) but for ", \\, <, > and & (every suffix too:
+    // the writer scans from where its last escape ended).
+    for (std::size_t from = 0; from < text.size() && from < 40; from++) {
+        const std::string_view rest = text.substr(from);
+        bool plain = true;
+        for (unsigned char c : rest)
+            plain = plain && c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+        if (chat::json::writes_as_is(rest) != plain) std::abort();
+    }
     std::string quoted;
     chat::json::append_quoted(quoted, text);
     auto q = chat::json::parse(quoted);

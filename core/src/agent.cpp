@@ -177,7 +177,7 @@ void Service::query(std::string sql, std::vector<std::optional<std::string>> par
             if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
             Result<std::optional<std::string>> text = std::optional<std::string>();
             try {
-                if (!r.value().is_null(0, 0)) text = std::optional<std::string>(std::string(r.value().get(0, 0)));
+                if (const auto v = r.value().text(0, 0)) text = std::optional<std::string>(std::string(*v));
             } catch (const std::exception& e) {
                 text = make_error(Errc::internal, e.what());
             }
@@ -240,21 +240,22 @@ void Service::standing(const std::vector<std::string>& agent_ids,
                       try {
                           const pg::QueryResult& q = r.value();
                           for (int i = 0; i < q.rows(); i++) {
+                              const auto at = [&](int col) { return q.text(i, col).value_or(""); };
                               Standing s;
-                              s.agent_id = std::string(q.get(i, 0));
-                              s.role = std::string(q.get(i, 1));
-                              auto v = parse_int(q.get(i, 2));
+                              s.agent_id = std::string(at(0));
+                              s.role = std::string(at(1));
+                              auto v = parse_int(at(2));
                               s.token_version = v.value_or(-1);
-                              s.deleted = q.get(i, 3) != "f";
+                              s.deleted = at(3) != "f";
                               // site names hold no space (limits::site_name_ok)
                               s.sites.clear();
-                              std::string_view names = q.get(i, 4);
+                              std::string_view names = at(4);
                               while (!names.empty()) {
                                   auto sp = names.find(' ');
                                   s.sites.emplace_back(names.substr(0, sp));
                                   names = sp == std::string_view::npos ? std::string_view{} : names.substr(sp + 1);
                               }
-                              s.departments = std::string(q.get(i, 5));
+                              s.departments = std::string(at(5));
                               out.push_back(std::move(s));
                           }
                       } catch (const std::exception& e) {
@@ -286,9 +287,10 @@ void Service::write_access(const Principal& p, std::string_view conversation_id,
                       if (r.value().rows() < 1) return done(make_error(Errc::not_found, "conversation not found"));
                       WriteAccess a;
                       try {
-                          a.status = std::string(r.value().get(0, 0));
-                          a.assigned_agent_id = std::string(r.value().get(0, 1));
-                          a.allowed = r.value().get(0, 2) == "t";
+                          const pg::QueryResult& q = r.value();
+                          a.status = std::string(q.text(0, 0).value_or(""));
+                          a.assigned_agent_id = std::string(q.text(0, 1).value_or(""));
+                          a.allowed = q.text(0, 2) == "t";
                       } catch (const std::exception& e) {
                           return done(make_error(Errc::internal, e.what()));
                       }

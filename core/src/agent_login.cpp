@@ -147,7 +147,7 @@ void Service::login(std::string_view body, std::string_view client_address, std:
             [this, st, check, done](Result<pg::QueryResult> r) mutable {
               try {
                 if (!r.ok()) return done(r.error());
-                auto v = json::parse(r.value().get(0, 0));
+                auto v = json::parse(r.value().text(0, 0).value_or(""));
                 if (!v.ok()) return done(make_error(Errc::internal, "unexpected database answer"));
                 const json::Value& f = v.value();
                 if (f.find("limited") && f.find("limited")->as_bool().value_or(false)) {

@@ -168,9 +168,10 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
                 pg->query("SELECT chat_conversation_event_json($1::uuid)::text", {id},
                           [weak = weak_from_this()](Result<pg::QueryResult> res) {
                               auto self = weak.lock();
-                              if (!self || !res.ok() || res.value().rows() != 1 || res.value().is_null(0, 0))
-                                  return;
-                              self->publish(events::from_answer(res.value().get(0, 0)));
+                              const auto text = res.ok() && res.value().rows() == 1 ? res.value().text(0, 0)
+                                                                                    : std::nullopt;
+                              if (!self || !text) return;
+                              self->publish(events::from_answer(*text));
                           });
             }
         } catch (const std::exception& x) {

@@ -412,7 +412,7 @@ void Service::run(std::string sql, std::vector<std::optional<std::string>> param
             if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
             Result<Outcome> a = make_error(Errc::internal, "answer failed");
             try {
-                a = make(r.value().get(0, 0));
+                a = make(r.value().text(0, 0).value_or(""));
             } catch (const std::exception& e) {
                 a = make_error(Errc::internal, e.what());
             }
@@ -462,8 +462,9 @@ std::string Service::renew_session(const std::string& sid, std::string_view site
 void Service::with_faq(std::function<void()> next) noexcept {
     try {
         pg_.query("SELECT chat_faq_current()::text", {}, [this, next](Result<pg::QueryResult> r) {
-            if (!faq_ && r.ok() && r.value().rows() == 1 && !r.value().is_null(0, 0)) {
-                auto loaded = load_faq_current(r.value().get(0, 0));
+            const auto text = !faq_ && r.ok() && r.value().rows() == 1 ? r.value().text(0, 0) : std::nullopt;
+            if (text) {
+                auto loaded = load_faq_current(*text);
                 if (loaded.ok()) faq_ = std::move(loaded.value().set);
             }
             next();  // without it (Postgres down, a bad set) the use case answers as it would have
@@ -890,7 +891,7 @@ void Service::replay(const std::string& sid, std::int64_t after, std::int64_t li
                       if (r.value().rows() < 1) return done(make_error(Errc::internal, "empty database answer"));
                       Result<Replay> out = make_error(Errc::internal, "answer failed");
                       try {
-                          auto p = parse_db_json(r.value().get(0, 0));
+                          auto p = parse_db_json(r.value().text(0, 0).value_or(""));
                           if (!p.ok()) {
                               out = p.error();
                           } else {

@@ -58,15 +58,16 @@ bool listed(std::string_view list, std::string_view id) {
     return false;
 }
 
-// `data_json`, when set, is json::to_string(*data), written already by the caller.
-Event make(Type type, std::string conversation_id, std::int64_t seq, std::string assigned,
-           const json::Value* data, std::string status = {}, std::string_view data_json = {}) {
-    Event e;
+// An event of `type` written into e, a fresh Event; `data_json`, when set, is
+// json::to_string(*data), written already by the caller. A write's events are written in place in
+// their vector: an Event is a dozen strings, and moving one costs as much as a few of them.
+void fill(Event& e, Type type, std::string_view conversation_id, std::int64_t seq, std::string_view assigned,
+          const json::Value* data, std::string_view status = {}, std::string_view data_json = {}) {
     e.type = type;
-    e.conversation_id = std::move(conversation_id);
+    e.conversation_id = conversation_id;
     e.seq = seq;
-    e.assigned_agent_id = std::move(assigned);
-    e.status = std::move(status);
+    e.assigned_agent_id = assigned;
+    e.status = status;
     // the envelope's keys and values around the data: one allocation, not one per doubling
     e.json.reserve(96 + e.conversation_id.size() + data_json.size());
     json::Writer w(e.json);
@@ -79,6 +80,12 @@ Event make(Type type, std::string conversation_id, std::int64_t seq, std::string
     else if (data) w.value(*data);
     else w.null();
     w.end_object();
+}
+
+Event make(Type type, std::string_view conversation_id, std::int64_t seq, std::string_view assigned,
+           const json::Value* data, std::string_view status = {}, std::string_view data_json = {}) {
+    Event e;
+    fill(e, type, conversation_id, seq, assigned, data, status, data_json);
     return e;
 }
 
@@ -248,24 +255,23 @@ std::vector<Event> from_parsed(const json::Value& answer, std::string_view site,
 std::vector<Event> from_written(const Written& w, std::string_view site) noexcept {
     std::vector<Event> out;
     try {
-        const std::string assigned(w.assigned_agent_id), status(w.status);
+        const std::string_view assigned = w.assigned_agent_id, status = w.status;
         out.reserve(w.messages.size() + 3);  // never moved while growing
         bool joined = false;
         for (const Written::Message& m : w.messages) {
-            out.push_back(make(Type::message_created, std::string(w.conversation_id), m.seq, assigned, nullptr, status,
-                               m.json));
+            fill(out.emplace_back(), Type::message_created, w.conversation_id, m.seq, assigned, nullptr, status, m.json);
             joined = joined || m.agent_joined;
         }
-        out.push_back(make(Type::conversation_updated, std::string(w.conversation_id), 0, assigned, nullptr, status,
-                           w.conversation_json));
+        fill(out.emplace_back(), Type::conversation_updated, w.conversation_id, 0, assigned, nullptr, status,
+             w.conversation_json);
         if (joined) {
             std::string data = "{\"agent\":";
             data.append(w.assigned_agent_json.empty() ? std::string_view("null") : w.assigned_agent_json).append("}");
-            out.push_back(make(Type::agent_assigned, std::string(w.conversation_id), 0, assigned, nullptr, status, data));
+            fill(out.emplace_back(), Type::agent_assigned, w.conversation_id, 0, assigned, nullptr, status, data);
         }
         if (status == "closed")
-            out.push_back(make(Type::chat_closed, std::string(w.conversation_id), 0, assigned, nullptr, status,
-                               w.conversation_json));
+            fill(out.emplace_back(), Type::chat_closed, w.conversation_id, 0, assigned, nullptr, status,
+                 w.conversation_json);
         for (Event& e : out) {
             e.site = site;
             e.department_id = w.department_id;
@@ -578,8 +584,7 @@ Event typing(std::string_view conversation_id, std::string_view assigned_agent_i
     data.set("sender_type", json::Value(wire_name(sender)));
     data.set("typing", json::Value(on));
     if (!assigned_agent_id.empty()) data.set("assigned_agent_id", json::Value(assigned_agent_id));
-    Event e = make(Type::typing, std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
-                   std::string(status));
+    Event e = make(Type::typing, conversation_id, 0, assigned_agent_id, &data, status);
     e.sender = sender;
     e.site = std::string(site);
     return e;
@@ -591,8 +596,7 @@ Event read(std::string_view conversation_id, std::string_view assigned_agent_id,
     data.set("sender_type", json::Value(wire_name(sender)));
     data.set("up_to_seq", json::Value(up_to_seq));
     if (!assigned_agent_id.empty()) data.set("assigned_agent_id", json::Value(assigned_agent_id));
-    Event e = make(Type::read, std::string(conversation_id), 0, std::string(assigned_agent_id), &data,
-                   std::string(status));
+    Event e = make(Type::read, conversation_id, 0, assigned_agent_id, &data, status);
     e.sender = sender;
     e.site = std::string(site);
     return e;

@@ -24,8 +24,9 @@ void FaqSync::run(std::function<void(Step)> done) noexcept {
                   {std::to_string(have)}, [this, done](Result<pg::QueryResult> res) {
                       Step step;
                       bool loaded = customer_.faq() != nullptr;
-                      if (res.ok() && res.value().rows() == 1 && !res.value().is_null(0, 0)) {
-                          auto faq = customer::load_faq_current(res.value().get(0, 0));
+                      const auto text = res.ok() ? res.value().text(0, 0) : std::nullopt;
+                      if (text && res.value().rows() == 1) {
+                          auto faq = customer::load_faq_current(*text);
                           if (faq.ok()) {
                               customer_.set_faq(faq.value().set);
                               shelf_.put(faq.value().list_json, faq.value().set->version);

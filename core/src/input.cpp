@@ -9,10 +9,13 @@
 namespace chat::input {
 
 Result<json::Value> parse_body(std::string_view body) noexcept {
-    if (!chat::valid_utf8(body)) return make_error(Errc::validation, "body is not valid UTF-8");
     if (blank(body)) return json::Value(json::Object{});
     auto v = json::parse(body);
-    if (!v.ok()) return v.error();
+    // what parse() accepts is valid UTF-8 (json.h): only a refused body is checked, for its error
+    if (!v.ok()) {
+        if (!chat::valid_utf8(body)) return make_error(Errc::validation, "body is not valid UTF-8");
+        return v.error();
+    }
     if (v.value().type() != json::Type::object) return make_error(Errc::bad_request, "body must be a JSON object");
     return v;
 }

@@ -1,11 +1,15 @@
 // The HTML-safe JSON Writer and the serialization of Value trees (parsing is in json.cpp).
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "chat/json.h"
 #include "chat/utf8.h"
@@ -44,8 +48,33 @@ bool any_not_plain(std::uint64_t x) {
             zero(x ^ (kOnes * '\\'))) != 0;
 }
 
+#if defined(__SSE2__)
+// A bit per byte of the 16 at p that is not plain (kPlain): below 0x20 or 0x80 and up (both
+// below 0x20 as signed bytes), ", &, <, > or the backslash.
+unsigned not_plain16(const char* p) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i bad = _mm_cmplt_epi8(x, _mm_set1_epi8(0x20));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x04)), _mm_set1_epi8('&')));  // " &
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x02)), _mm_set1_epi8('>')));  // < >
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+    return static_cast<unsigned>(_mm_movemask_epi8(bad));
+}
+#endif
+
 // The end of the run of plain bytes of s from pos.
 std::size_t plain_end(std::string_view s, std::size_t pos) {
+#if defined(__SSE2__)
+    // 16 bytes at a time; a string of 16 bytes or more ends with the block of its last 16,
+    // which overlaps bytes before pos: their bits are dropped
+    if (s.size() >= 16) {
+        for (; pos + 16 <= s.size(); pos += 16)
+            if (const unsigned m = not_plain16(s.data() + pos)) return pos + static_cast<std::size_t>(std::countr_zero(m));
+        if (pos == s.size()) return pos;
+        const std::size_t at = s.size() - 16;  // < pos
+        const unsigned m = not_plain16(s.data() + at) >> (pos - at);
+        return m ? pos + static_cast<std::size_t>(std::countr_zero(m)) : s.size();
+    }
+#endif
     for (std::uint64_t x; pos + 8 <= s.size(); pos += 8) {
         std::memcpy(&x, s.data() + pos, 8);
         if (any_not_plain(x)) break;
@@ -118,7 +147,7 @@ void append_quoted(std::string& out, std::string_view s) {
     out.push_back('"');
 }
 
-bool Writer::before_value() noexcept {
+bool Writer::before_value_rest() noexcept {
     if (!ok_) return false;
     if (stack_.empty()) {
         if (done_) {

@@ -14,10 +14,11 @@ namespace chat::ops {
 namespace {
 
 // A count(*) column; -1 if it is not one.
-std::int64_t count_of(std::string_view text) {
+std::int64_t count_of(std::optional<std::string_view> text) {
     std::int64_t n = -1;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || n < 0) return -1;
+    if (!text) return -1;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc() || end != text->data() + text->size() || n < 0) return -1;
     return n;
 }
 
@@ -80,14 +81,15 @@ void Service::counts(std::function<void(Counts)> done) noexcept {
                     if (res.ok()) {
                         const pg::QueryResult& r = res.value();
                         for (int i = 0; i < r.rows(); i++) {
-                            if (r.is_null(i, 0)) {
-                                c.queue_length = count_of(r.get(i, 1));
-                                c.agents_online = count_of(r.get(i, 2));
-                                c.webhooks_backlog = count_of(r.get(i, 3));
-                                c.webhooks_failing = count_of(r.get(i, 4));
+                            const auto site = r.text(i, 0);
+                            if (!site) {
+                                c.queue_length = count_of(r.text(i, 1));
+                                c.agents_online = count_of(r.text(i, 2));
+                                c.webhooks_backlog = count_of(r.text(i, 3));
+                                c.webhooks_failing = count_of(r.text(i, 4));
                             } else if (c.sites.size() < kStatusSitesMax) {
-                                c.sites.push_back(SiteCounts{std::string(r.get(i, 0)), count_of(r.get(i, 1)),
-                                                             count_of(r.get(i, 2))});
+                                c.sites.push_back(SiteCounts{std::string(*site), count_of(r.text(i, 1)),
+                                                             count_of(r.text(i, 2))});
                             }
                         }
                     }

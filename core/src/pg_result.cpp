@@ -26,19 +26,8 @@ int QueryResult::col(std::string_view name) const {
 }
 
 // Bounds are checked here because libpq complains through the notice processor and
-// returns NULL on out-of-range access.
-bool QueryResult::is_null(int row, int c) const {
-    if (!res_ || row < 0 || row >= rows_ || c < 0 || c >= cols_) return true;
-    return PQgetisnull(res_.get(), row, c) != 0;
-}
-
-std::string_view QueryResult::get(int row, int c) const {
-    if (!res_ || row < 0 || row >= rows_ || c < 0 || c >= cols_) return {};
-    if (PQgetisnull(res_.get(), row, c)) return {};
-    return {PQgetvalue(res_.get(), row, c), static_cast<std::size_t>(PQgetlength(res_.get(), row, c))};
-}
-
-// PQgetvalue is "" for NULL: only an empty value needs PQgetisnull.
+// returns NULL on out-of-range access. PQgetvalue is "" for NULL: only an empty value needs
+// PQgetisnull.
 std::optional<std::string_view> QueryResult::text(int row, int c) const {
     if (!res_ || row < 0 || row >= rows_ || c < 0 || c >= cols_) return std::nullopt;
     const char* v = PQgetvalue(res_.get(), row, c);
@@ -46,11 +35,7 @@ std::optional<std::string_view> QueryResult::text(int row, int c) const {
     return std::string_view(v, static_cast<std::size_t>(PQgetlength(res_.get(), row, c)));
 }
 
-std::string_view QueryResult::get(int row, std::string_view name) const { return get(row, col(name)); }
-
 int BatchRow::cols() const { return res_ ? res_->cols() : 0; }
-bool BatchRow::is_null(int col) const { return !res_ || res_->is_null(row_, col); }
-std::string_view BatchRow::get(int col) const { return res_ ? res_->get(row_, col) : std::string_view(); }
 std::optional<std::string_view> BatchRow::text(int col) const {
     return res_ ? res_->text(row_, col) : std::nullopt;
 }

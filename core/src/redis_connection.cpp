@@ -114,6 +114,7 @@ void Connection::connect_now() {
     // A peer that vanishes without a FIN or RST is noticed by TCP keepalive
     // (hiredis: idle 15 s); a Subscriber sends nothing that could time out.
     redisEnableKeepAlive(&ac->c);
+    ac->c.reader->fn = reply_objects();  // nothing has been read yet
     ac_ = ac;
     ac->data = this;
     ac->ev.data = this;

@@ -117,4 +117,8 @@ private:
 // Deep copy of a hiredis reply.
 Reply copy_reply(const redisReply& r);
 
+// The reply builders our connections' readers use (redis_reply.cpp): hiredis's redisReply
+// objects, each in one allocation. Set on a reader before it reads anything.
+redisReplyObjectFunctions* reply_objects() noexcept;
+
 }  // namespace chat::redis::detail

@@ -29,6 +29,7 @@ struct Batch {
     std::vector<Event> items;
     bool taken = false;
 };
+constexpr std::size_t kBatchRoom = 8;
 
 void run_batch(Shared& sh, Batch& b) noexcept {
     b.taken = true;
@@ -96,6 +97,8 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
         if (!shared->alive) return;
         if (!batch || batch->taken) {
             batch = std::make_shared<Batch>();
+            // a write's events come together (a post's three): room for them at once, not 1, 2, 4
+            batch->items.reserve(kBatchRoom);
             loop.post([sh = shared, b = batch] { run_batch(*sh, *b); });
         }
         batch->items.push_back(std::move(e));

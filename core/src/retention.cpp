@@ -36,7 +36,7 @@ void query_json(pg::Pool& pg, EventLoop& loop, std::string sql, std::vector<pg::
             if (!res.ok()) return done(res.error());
             if (res.value().rows() != 1 || res.value().cols() != 1)
                 return done(make_error(Errc::internal, "unexpected answer"));
-            done(parse(res.value().get(0, 0)));
+            done(parse(res.value().text(0, 0).value_or("")));
         });
     } catch (const std::exception& e) {
         loop.post([done, why = std::string(e.what())] { done(make_error(Errc::internal, why)); });

@@ -26,9 +26,10 @@ void Flusher::flush(std::function<void(Result<Flush>)> done) noexcept {
     try {
         pg_.query("SELECT chat_search_index_flush()", {}, [done](Result<pg::QueryResult> res) {
             if (!res.ok()) return done(res.error());
-            if (res.value().rows() != 1 || res.value().cols() != 1 || res.value().is_null(0, 0))
+            const auto text = res.value().text(0, 0);
+            if (res.value().rows() != 1 || res.value().cols() != 1 || !text)
                 return done(make_error(Errc::internal, "unexpected answer to chat_search_index_flush"));
-            done(parse_flush(res.value().get(0, 0)));
+            done(parse_flush(*text));
         });
     } catch (const std::exception& e) {
         try {

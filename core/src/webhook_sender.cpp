@@ -80,8 +80,8 @@ struct Sender::Impl : std::enable_shared_from_this<Sender::Impl> {
                          }
                          const pg::QueryResult& q = r.value();
                          for (int i = 0; i < q.rows(); i++) {
-                             Claimed c{std::string(q.get(i, 0)), std::string(q.get(i, 1)), std::string(q.get(i, 2)),
-                                       std::string(q.get(i, 3)), std::string(q.get(i, 4))};
+                             const auto at = [&](int col) { return std::string(q.text(i, col).value_or("")); };
+                             Claimed c{at(0), at(1), at(2), at(3), at(4)};
                              me->begin(std::move(c));
                          }
                          me->arm(q.rows() >= room ? 0 : me->claim_soon ? kSoonMs : me->cfg.tick_ms);

@@ -52,3 +52,25 @@ TEST(Input, ATagIsLowercasedThenBoundByItsPattern) {
     EXPECT_FALSE(normal_tag("two words"));
     EXPECT_FALSE(normal_tag("r\xc3\xa9sum\xc3\xa9"));  // lowercased A-Z only; no other letters
 }
+
+// A body is a JSON object; one that is not valid UTF-8 is refused as such, whether or not the
+// rest of it would parse.
+TEST(Input, ABodyOfInvalidUtf8IsAValidationErrorWhateverElseIsWrong) {
+    using chat::Errc;
+    using chat::input::parse_body;
+    EXPECT_TRUE(parse_body(R"({"text":"olá"})").ok());
+    EXPECT_TRUE(parse_body(" \n").ok()) << "a blank body is an empty object";
+    for (const std::string& bad : {std::string("{\"text\":\"\xC3\"}"), std::string("{\"text\":\"\xFF"),
+                                  std::string("\xC3{"), std::string("{\"a\":1}\x80")}) {
+        auto r = parse_body(bad);
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().code, Errc::validation) << bad;
+        EXPECT_EQ(r.error().message, "body is not valid UTF-8");
+    }
+    auto broken = parse_body(R"({"text":)");
+    ASSERT_FALSE(broken.ok());
+    EXPECT_EQ(broken.error().code, Errc::invalid_json);
+    auto array = parse_body("[1]");
+    ASSERT_FALSE(array.ok());
+    EXPECT_EQ(array.error().code, Errc::bad_request);
+}

@@ -383,6 +383,26 @@ TEST(JsonWriter, EscapesEverySpecialByteAtEveryOffset) {
     }
 }
 
+// The scan after an escape starts mid-string: a second special byte is found wherever it is,
+// the last 16 bytes of a string included (they overlap bytes already written).
+TEST(JsonWriter, EscapesASecondSpecialByteAfterAnyFirst) {
+    for (std::size_t len : {std::size_t{16}, std::size_t{17}, std::size_t{31}, std::size_t{40}}) {
+        for (std::size_t first = 0; first < len; first++) {
+            for (std::size_t second = first + 1; second < len; second++) {
+                std::string text(len, 'a');
+                text[first] = '<';
+                text[second] = '\x01';
+                std::string want = "\"";
+                for (char c : text) want += c == '<' ? std::string("\\u003c") : c == '\x01' ? std::string("\\u0001") : std::string(1, c);
+                want += "\"";
+                std::string out;
+                Writer(out).string(text);
+                ASSERT_EQ(out, want) << "length " << len << ", at " << first << " and " << second;
+            }
+        }
+    }
+}
+
 // ("a<b"_key, a key Writer would escape, does not compile: detail::KeyText.)
 TEST(JsonWriter, WritesLiteralKeysAsItsOtherKeys) {
     std::string with_literals, with_views;

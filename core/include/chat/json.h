@@ -201,7 +201,16 @@ private:
     enum class Frame : char { object_key, object_value, array };
     // A frame's byte in stack_ also holds whether its container has a member or element yet.
     static constexpr char kHasItems = 4;
-    bool before_value() noexcept;
+    // Whether a value may come now (and its comma written): inline for the common case, a
+    // member's value, the rest in before_value_rest().
+    bool before_value() noexcept {
+        if (ok_ && !stack_.empty() && top() == Frame::object_value) {
+            set_top(Frame::object_key);
+            return true;
+        }
+        return before_value_rest();
+    }
+    bool before_value_rest() noexcept;
     Frame top() const noexcept { return static_cast<Frame>(stack_.back() & ~kHasItems); }
     void set_top(Frame f) noexcept { stack_.back() = static_cast<char>((stack_.back() & kHasItems) | static_cast<char>(f)); }
     // Whether the innermost container has an item already; marks it as having one.

@@ -61,7 +61,7 @@ struct PoolConfig {
 };
 
 // A successful result (PGRES_TUPLES_OK / PGRES_COMMAND_OK). Owns the PGresult; move-only.
-// Out-of-range rows/columns read as "" (never UB).
+// Out-of-range rows/columns read as NULL (never UB).
 class QueryResult {
 public:
     explicit QueryResult(pg_result* owned) noexcept;  // takes ownership; used by the pool
@@ -72,11 +72,13 @@ public:
     int rows() const;
     int cols() const;
     int col(std::string_view name) const;  // -1 if absent
-    bool is_null(int row, int col) const;
-    std::string_view get(int row, int col) const;  // "" for NULL
-    // The value, nullopt for NULL or out of bounds: is_null and get in one bounds check.
+    // The one reader of a value: its text, nullopt for NULL or out of bounds (one bounds check,
+    // and PQgetisnull only for an empty value). A view into the result: valid while it lives.
     std::optional<std::string_view> text(int row, int col) const;
-    std::string_view get(int row, std::string_view col) const;
+    // Shorthands of text() (kept for callers that want "" for NULL).
+    bool is_null(int row, int col) const { return !text(row, col); }
+    std::string_view get(int row, int col) const { return text(row, col).value_or(std::string_view()); }
+    std::string_view get(int row, std::string_view col) const { return get(row, this->col(col)); }
     std::string_view command_tuples() const;  // PQcmdTuples: "3" after an UPDATE of 3 rows
 
 private:
@@ -115,11 +117,13 @@ struct BatchKind {
 class BatchRow {
 public:
     BatchRow(std::shared_ptr<const QueryResult> result, int row) noexcept : res_(std::move(result)), row_(row) {}
-    std::string_view answer() const { return get(0); }  // column 0 ("" for NULL)
     int cols() const;
-    bool is_null(int col) const;
-    std::string_view get(int col) const;  // "" for NULL
-    std::optional<std::string_view> text(int col) const;  // nullopt for NULL
+    // The one reader of a column (QueryResult::text of this row): nullopt for NULL.
+    std::optional<std::string_view> text(int col) const;
+    // Shorthands of text(): "" for NULL.
+    std::string_view answer() const { return get(0); }  // column 0
+    bool is_null(int col) const { return !text(col); }
+    std::string_view get(int col) const { return text(col).value_or(std::string_view()); }
 
 private:
     std::shared_ptr<const QueryResult> res_;

@@ -6,7 +6,7 @@
 # dev stack as scripts/db.sh starts it. Each run restarts Postgres (and nginx) with its variant,
 # runs bench/post-cpu.sh (D seconds, default 15; BENCH_ROUNDS rounds, default 3: CPU per post by
 # process, posts/s, WAL and blocks read from the OS per post) after its 3 s warm-up.
-# Example: bench/pg-settings-ab.sh - "shared_buffers=1GB"
+# Example: bench/pg-settings-ab.sh - "shared_buffers=128MB"   (the dev cluster against the default)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 # shellcheck source=/dev/null

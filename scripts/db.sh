@@ -63,9 +63,9 @@ HBA
         # a cluster made before this line gets them too.
         # shared_buffers 1GB, or a quarter of the machine's (or container's) memory when less (so a small
         # machine still starts; 128MB at least, Postgres's default): with the default 128MB and a
-        # 2 GB messages table, bench/post-cpu.sh read 0.33-0.69 blocks per post from the OS and the
-        # backends wrote out 0.56-0.58 dirty buffers per post themselves; with 1GB 0.20-0.51 and
-        # none, and posts/s were higher in 5 of 5 alternated pairs (bench/pg-settings-ab.sh; README).
+        # 2 GB messages table, bench/post-cpu.sh read 0.33-0.78 blocks per post from the OS and the
+        # backends wrote out 0.56-0.80 dirty buffers per post themselves; with 1GB 0.20-0.51 and
+        # none, and posts/s were higher in 5 of 7 alternated pairs (bench/pg-settings-ab.sh; README).
         # CHAT_PG_SETTINGS adds more ("-c name=value ...", after these: the A/B bench uses it).
         mem_mb=$(awk '/^MemTotal:/{print int($2 / 1024)}' /proc/meminfo)
         cg=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || true)   # a container's limit, if lower

@@ -5,7 +5,9 @@
 # cluster's Postgres backends and of its other processes (checkpointer, WAL writer, autovacuum),
 # of Redis and of wrk itself; the posts per chat_customer_post_batch call (needs track_functions:
 # it is set for the database chat on first use); and the WAL written per post (records, full-page
-# images, bytes: pg_stat_wal). The sessions (N, default 30000, so that chat_rate stays quiet at
+# images, bytes: pg_stat_wal) and the blocks of the database chat Postgres read from the OS (missed
+# in shared_buffers), found there (pg_stat_database) and dirty ones the backends wrote out themselves
+# to free a buffer (pg_stat_bgwriter's buffers_backend). The sessions (N, default 30000, so that chat_rate stays quiet at
 # ~6 000 posts/s) are made once and kept in var/bench-tokens.PORT (FRESH=1 makes them anew).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
@@ -67,11 +69,13 @@ export BENCH_TOKENS=$tok BENCH_LUA_DIR="$here" BENCH_THREADS=2
 wrk -t2 -c64 -d3s -s "$here/post.lua" $api/messages >/dev/null
 sleep 0.5
 c0=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch'"); w0=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
+b0=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_database, pg_stat_bgwriter where datname = 'chat'")
 snap > "$CHAT_VAR/cpu0"
 /usr/bin/time -f "wrk_cpu %U %S" wrk -t2 -c64 -d${D:-15}s --latency -s "$here/post.lua" $api/messages > "$CHAT_VAR/wrk.out" 2>"$CHAT_VAR/wrk.time"
 snap > "$CHAT_VAR/cpu1"
 sleep 0.6
 c1=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch'"); w1=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
+b1=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_database, pg_stat_bgwriter where datname = 'chat'")
 grep -E "BENCH" "$CHAT_VAR/wrk.out" | sed 's/socket_errors.*status_201/201/'
 posts=$(grep -o 'status_201=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2)
 hz=$(getconf CLK_TCK)
@@ -79,3 +83,4 @@ join -a2 <(sort "$CHAT_VAR/cpu0") <(sort "$CHAT_VAR/cpu1") | awk -v n=$posts -v 
 awk -v n=$posts '/wrk_cpu/{printf "%-16s %7.1f us/post\n","wrk",($2+$3)*1e6/n}' "$CHAT_VAR/wrk.time"
 echo "posts/s $(awk -v n=$posts -v d=$(grep -o 'duration_us=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2) 'BEGIN{printf "%.0f", n/d*1e6}')  per batch call: $(awk -v n=$posts -v a=${c0:-0} -v b=${c1:-0} 'BEGIN{if(b>a) printf "%.1f", n/(b-a); else print "?"}')"
 echo $w0 $w1 | awk -v n=$posts '{printf "wal per post: %.1f records, %.2f fpi, %.0f bytes\n", ($4-$1)/n, ($5-$2)/n, ($6-$3)/n}'
+echo $b0 $b1 | awk -v n=$posts '{printf "blocks per post: %.2f read from the OS (not in shared_buffers), %.1f hit, %.2f written out by backends\n", ($4-$1)/n, ($5-$2)/n, ($6-$3)/n}'

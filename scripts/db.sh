@@ -61,8 +61,19 @@ HBA
         # the default max_wal_size (1GB) a write load checkpointed every ~20 s: 1.7 full pages
         # and 12 KB of WAL a post; with these, 0.05 pages and 2.5 KB. Given at every start, so
         # a cluster made before this line gets them too.
+        # shared_buffers 1GB, or a quarter of the machine's (or container's) memory when less (so a small
+        # machine still starts; 128MB at least, Postgres's default): with the default 128MB and a
+        # 2 GB messages table, bench/post-cpu.sh read 0.33-0.78 blocks per post from the OS and the
+        # backends wrote out 0.56-0.80 dirty buffers per post themselves; with 1GB 0.20-0.51 and
+        # none, and posts/s were higher in 5 of 7 alternated pairs (bench/pg-settings-ab.sh; README).
+        # CHAT_PG_SETTINGS adds more ("-c name=value ...", after these: the A/B bench uses it).
+        mem_mb=$(awk '/^MemTotal:/{print int($2 / 1024)}' /proc/meminfo)
+        cg=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || true)   # a container's limit, if lower
+        case "$cg" in ''|max|*[!0-9]*) ;; *) [ $((cg / 1048576)) -ge "$mem_mb" ] || mem_mb=$((cg / 1048576)) ;; esac
+        sb_mb=$(( mem_mb / 4 > 1024 ? 1024 : mem_mb / 4 ))
+        [ "$sb_mb" -ge 128 ] || sb_mb=128
         as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -w -t 60 -l "$CHAT_VAR/log/postgres.log" \
-            -o "-p $CHAT_PG_PORT -k $PGSOCK -c max_wal_size=8GB -c checkpoint_timeout=15min" \
+            -o "-p $CHAT_PG_PORT -k $PGSOCK -c max_wal_size=8GB -c checkpoint_timeout=15min -c shared_buffers=${sb_mb}MB ${CHAT_PG_SETTINGS:-}" \
             start >/dev/null \
             || { tail -n 20 "$CHAT_VAR/log/postgres.log" >&2; exit 1; }
         chat_log "Postgres started on 127.0.0.1:$CHAT_PG_PORT"

@@ -1,6 +1,6 @@
 // libFuzzer target: the read path's two small parsers on every request, each against the rule
 // written the slow way: the Authorization header's "Bearer " (chat::http::credentials) and the
-// window of GET /conversation (chat::customer::parse_window, whose short numbers skip from_chars).
+// window of GET /conversation (chat::customer::parse_window).
 #include <charconv>
 #include <cstddef>
 #include <cstdint>

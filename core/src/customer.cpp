@@ -240,23 +240,6 @@ void write_messages(json::Writer& w, std::span<const CachedMessage> messages) {
 
 bool is_uuid(std::string_view s) noexcept { return input::is_uuid(s); }
 
-namespace {
-
-// 1 to 18 decimal digits and nothing else (no sign, no space): their value, which cannot
-// overflow; anything else is nullopt and left to from_chars, which decides as before
-std::optional<std::int64_t> short_decimal(std::string_view v) noexcept {
-    if (v.empty() || v.size() > 18) return std::nullopt;
-    std::int64_t n = 0;
-    for (char c : v) {
-        const auto d = static_cast<unsigned>(static_cast<unsigned char>(c)) - '0';
-        if (d > 9) return std::nullopt;
-        n = n * 10 + static_cast<std::int64_t>(d);
-    }
-    return n;
-}
-
-}  // namespace
-
 Result<Window> parse_window(std::string_view query) noexcept {
     Window w;
     while (!query.empty()) {
@@ -269,13 +252,9 @@ Result<Window> parse_window(std::string_view query) noexcept {
         std::int64_t* target = name == "after" ? &w.after : name == "limit" ? &w.limit : nullptr;
         if (!target) continue;
         std::int64_t n = 0;
-        if (auto d = short_decimal(val)) {
-            n = *d;  // the usual after=N, read on every cached read without from_chars
-        } else {
-            auto [ptr, ec] = std::from_chars(val.data(), val.data() + val.size(), n);
-            if (val.empty() || ec != std::errc() || ptr != val.data() + val.size())
-                return make_error(Errc::validation, std::string(name) + " must be an integer");
-        }
+        auto [ptr, ec] = std::from_chars(val.data(), val.data() + val.size(), n);
+        if (val.empty() || ec != std::errc() || ptr != val.data() + val.size())
+            return make_error(Errc::validation, std::string(name) + " must be an integer");
         *target = n;
     }
     if (w.after < 0 || w.after > limits::kSeqMax)

@@ -3,8 +3,6 @@
 #include "chat/http_rules.h"
 
 #include <array>
-#include <cstdint>
-#include <cstring>
 
 #include "chat/json.h"
 
@@ -59,24 +57,16 @@ bool cookie_secure(CookieSecure mode, bool tls, bool trusted_proxy,
 }
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) noexcept {
-    // "Bearer " in any case, on every request, as one 8-byte word: a letter's case is its
-    // 0x20 bit (exact for letters: x | 0x20 is 'b' only for 'b' and 'B'), the space compared
-    // as it is, the token's first byte masked out (the constants are bytes, so any byte order)
-    constexpr std::size_t kPrefix = 7;  // "bearer "
-    if (authorization.size() <= kPrefix) return std::nullopt;
-    constexpr char kWant[8] = {'b', 'e', 'a', 'r', 'e', 'r', ' ', 0};
-    constexpr char kCase[8] = {0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0, 0};
-    constexpr char kMask[8] = {-1, -1, -1, -1, -1, -1, -1, 0};
-    std::uint64_t word = 0;
-    std::uint64_t want = 0;
-    std::uint64_t lower = 0;
-    std::uint64_t mask = 0;
-    std::memcpy(&word, authorization.data(), sizeof word);
-    std::memcpy(&want, kWant, sizeof want);
-    std::memcpy(&lower, kCase, sizeof lower);
-    std::memcpy(&mask, kMask, sizeof mask);
-    if (((word | lower) & mask) != want) return std::nullopt;
-    return authorization.substr(kPrefix);
+    // "Bearer " in any case, on every request: a letter's case is its 0x20 bit (exact for
+    // letters: x | 0x20 is 'b' only for 'b' and 'B'), the space compared as it is
+    constexpr std::string_view kScheme = "bearer";
+    if (authorization.size() <= kScheme.size() + 1 || authorization[kScheme.size()] != ' ') return std::nullopt;
+    unsigned diff = 0;
+    for (std::size_t i = 0; i < kScheme.size(); i++) {
+        diff |= static_cast<unsigned char>(authorization[i] | 0x20) ^ static_cast<unsigned char>(kScheme[i]);
+    }
+    if (diff != 0) return std::nullopt;
+    return authorization.substr(kScheme.size() + 1);
 }
 
 Credentials credentials(std::optional<std::string_view> authorization,

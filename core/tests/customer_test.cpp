@@ -31,8 +31,8 @@ TEST(CustomerWindow, RejectsWhatTheContractDoesNotAllow) {
 }
 
 TEST(CustomerWindow, ReadsANumberAsFromCharsDoes) {
-    // short plain digits take a loop of their own; a sign, a space, more digits take
-    // from_chars: both give the same answers at the edges between them
+    // plain digits, a sign, a space, 19 digits and more: the answers at the edges of what an
+    // integer parameter is
     struct Case {
         const char* q;
         bool ok;

@@ -10,7 +10,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use ChatTest;
-use Digest::SHA qw(hmac_sha1);
+use Digest::SHA qw(hmac_sha1 hmac_sha256);
+use MIME::Base64 qw(decode_base64url encode_base64url);
 use HTTP::Tiny;
 use JSON::PP;
 use POSIX qw(floor);
@@ -142,6 +143,43 @@ is($cookie_only->{status}, 403, 'a cookie-authenticated setup without X-Chat-Csr
 my $anon = req($MAIN, 'POST', '/chat/api/v1/agent/totp/setup');
 is($anon->{status}, 401, 'setup without a token is 401');
 
+# --- a token of an older login: setup and enable need a login of the last 15 minutes -----
+
+# the same claims with the login (and so the expiry) `min` minutes earlier, signed with the
+# dev secret as nginx signs them
+sub aged {
+    my ($tok, $min) = @_;
+    open my $fh, '<', ChatTest::var_dir() . '/chat.secret' or die "chat.secret: $!";
+    my $key = do { local $/; <$fh> };
+    $key =~ s/[\r\n]+\z//;
+    my ($body) = split /\./, $tok;
+    my $claims = decode_base64url($body);
+    $claims =~ s/\|(\d+)\z/'|' . ($1 - $min * 60_000)/e or die "no expiry in $claims";
+    my $b = encode_base64url($claims);
+    return $b . '.' . encode_base64url(hmac_sha256($b, $key));
+}
+my $box_before = ChatTest::sql("SELECT totp_secret FROM agents WHERE username = '$user'");
+my $old = bearer(aged($token, 20));
+is(req($MAIN, 'GET', '/chat/api/v1/agent/me', headers => $old)->{status}, 200,
+   'a token of a login 20 minutes ago is valid for the rest of the API');
+my $r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/setup', headers => $old);
+is($r->{status}, 403, 'setup with it is 403');
+is($r->{json}{error}{code}, 'reauth_required', '... reauth_required');
+is(ChatTest::sql("SELECT totp_secret FROM agents WHERE username = '$user'"), $box_before,
+   '... and the secret set up with the fresh token stays');
+my $fresh_step = fresh_step();
+$r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/enable', headers => $old,
+         json => { code => code_at($secret, $fresh_step) });
+is($r->{status}, 403, 'enable with it and a right code is 403');
+is($r->{json}{error}{code}, 'reauth_required', '... reauth_required');
+is(ChatTest::sql("SELECT totp_enabled FROM agents WHERE username = '$user'"), 'f', '... and TOTP stays off');
+is(ChatTest::sql("SELECT count(*) FROM login_failures WHERE address = '$MAIN'"), 0,
+   '... counting no failed login');
+$r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/setup', headers => bearer(aged($token, 10)));
+is($r->{status}, 200, 'setup with a token of a login 10 minutes ago answers 200') or diag($r->{body});
+$b32 = $r->{json}{secret};
+$secret = base32_decode($b32);
+
 # --- enable ----------------------------------------------------------------------------
 
 for my $bad ('12345', '1234567', 'abcdef', '12 456') {
@@ -149,7 +187,7 @@ for my $bad ('12345', '1234567', 'abcdef', '12 456') {
     is($r->{status}, 422, "enable with the malformed code '$bad' is 422");
     is($r->{json}{error}{code}, 'validation', '... validation');
 }
-my $r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => { code => 123456 });
+$r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => { code => 123456 });
 is($r->{status}, 400, 'a code that is not a string is 400');
 $r = req($MAIN, 'POST', '/chat/api/v1/agent/totp/enable', headers => $auth, json => {});
 is($r->{status}, 400, 'enable without a code is 400');

@@ -52,7 +52,7 @@ void Service::authenticate(std::string_view token, std::string_view site,
         }
         auto c = claims.value();
         query("SELECT chat_agent_auth($1::uuid, $2, $3)::text", {c.agent_id, std::to_string(c.token_version), c.site},
-              [done, site = c.site](Result<std::optional<std::string>> r) {
+              [done, site = c.site, login_ms = c.exp_ms - settings_.token_ttl_ms](Result<std::optional<std::string>> r) {
                   if (!r.ok()) return done(r.error());
                   if (!r.value()) return done(make_error(Errc::unauthorized, "agent token revoked"));
                   auto v = json::parse(*r.value());
@@ -62,6 +62,7 @@ void Service::authenticate(std::string_view token, std::string_view site,
                   if (const auto* s = ag->find_string("id")) p.agent_id = *s;
                   if (const auto* s = ag->find_string("role")) p.role = *s;
                   p.token_version = v.value().find_int("token_version").value_or(0);
+                  p.login_ms = login_ms;
                   p.site = site;
                   p.agent_json = json::to_string(*ag);
                   if (const json::Value* ds = v.value().find("departments"); ds && ds->as_array()) {

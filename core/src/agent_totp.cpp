@@ -69,6 +69,22 @@ using detail::Effects;
 using detail::parse_answer;
 using detail::pick_parsed;
 
+// Setup and enable need a recent login (limits::kTotpFreshLoginS): 403 reauth_required
+// otherwise, so that a token stolen after its login cannot turn a second factor on with its
+// thief's phone and lock its agent out. Disable needs a code of the phone already.
+std::optional<Outcome> stale_login(const Principal& p, std::int64_t now_ms) {
+    if (now_ms - p.login_ms <= limits::kTotpFreshLoginS * 1000) return std::nullopt;
+    Outcome a;
+    a.status = errc_http_status(Errc::forbidden);
+    json::Writer w(a.body);
+    w.begin_object().key("error").begin_object();
+    w.key("code").string("reauth_required");
+    w.key("message").string("log in again to change two-factor authentication (it needs a login of the last " +
+                            std::to_string(limits::kTotpFreshLoginS / 60) + " minutes)");
+    w.end_object().end_object();
+    return a;
+}
+
 // The body's "code": 400 when it is missing or not a string, 422 when it is not 6 digits.
 Result<std::string> parse_code(std::string_view body) {
     auto parsed = input::parse_body(body);
@@ -83,6 +99,7 @@ Result<std::string> parse_code(std::string_view body) {
 
 void Service::totp_setup(const Principal& p, Done done) noexcept {
     try {
+        if (auto stale = stale_login(p, loop_.wall_ms())) return loop_.post([done, a = *stale] { done(a); });
         auto me = json::parse(p.agent_json);
         const std::string* username = me.ok() ? me.value().find_string("username") : nullptr;
         if (!username) return fail(done, Errc::internal, "the agent has no username");
@@ -134,6 +151,9 @@ void Service::totp_switch(const Principal& p, std::string_view body, std::string
     try {
         auto code = parse_code(body);
         if (!code.ok()) return fail(done, code.error().code, code.error().message);
+        if (enable) {
+            if (auto stale = stale_login(p, loop_.wall_ms())) return loop_.post([done, a = *stale] { done(a); });
+        }
         query("SELECT chat_agent_totp_begin($1::uuid, $2, $3, $4, $5)::text",
               {p.agent_id, chat::address_key(client_address), std::to_string(settings_.login_max_failures),
                std::to_string(settings_.login_max_address_failures), std::to_string(settings_.login_window_s)},

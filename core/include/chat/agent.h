@@ -52,6 +52,7 @@ struct Principal {
     std::string agent_id;
     std::string role;                // one of limits::kRoles
     std::int64_t token_version = 0;
+    std::int64_t login_ms = 0;       // when its token was issued (wall clock, ms): the login
     std::string site{limits::kSiteDefault};  // the token's (chat_site), granted to the agent
     std::string agent_json;          // the Agent object, as of this request
     std::string departments{};       // ids of the departments they are a member of, comma-joined
@@ -178,7 +179,9 @@ public:
     // enabled. POST /agent/totp/enable {"code"}: 200 {"agent"} with totp_enabled true once
     // the code matches the secret set up (totp.h: ±1 step, each step once); /disable
     // {"code"}: 200 {"agent"}, the secret forgotten. A code that is not 6 digits: 422; a
-    // wrong or used one: 403; nothing set up, or already in the asked state: 409.
+    // wrong or used one: 403; nothing set up, or already in the asked state: 409. Setup and
+    // enable with a token whose login is older than limits::kTotpFreshLoginS: 403
+    // reauth_required (Principal::login_ms).
     void totp_setup(const Principal& p, Done done) noexcept;
     // A code checked on enable or disable counts like a login of the agent's username from
     // `client_address`: a wrong or used one is a failure toward chat_login_limit, and past

@@ -192,6 +192,9 @@ inline constexpr std::string_view kSessionCookie = "chat_session";
 inline constexpr std::int64_t kSessionCookieMaxAgeS = 30LL * 24 * 3600;  // 30 days
 inline constexpr std::string_view kAgentCookie = "chat_agent";
 inline constexpr std::int64_t kAgentCookieMaxAgeS = 12LL * 3600;  // 12 hours
+// Turning a second factor on (POST /agent/totp/setup, /enable) needs a login this recent: a
+// token stolen later cannot put a phone of its thief's between its agent and the next login.
+inline constexpr std::int64_t kTotpFreshLoginS = 15LL * 60;  // 15 minutes
 
 // --- directives (defaults and what each accepts) ------------------------------------
 

@@ -114,24 +114,24 @@ post_diag() {
     errlog="$( (source "$here/../scripts/env.sh" && echo "$CHAT_VAR/log/error.log") 2>/dev/null || true)"
     waldir="$( (source "$here/../scripts/env.sh" && echo "$PGDATA/pg_wal") 2>/dev/null || true)"
     case "$at" in
-    begin|end)
+    begin|end)   # a reading that fails stays empty: the diagnostic never stops the bench
         diag[$at.time]="$(date -u '+%H:%M:%S')"
         diag[$at.epoch]="$(date +%s)"
-        diag[$at.walseg]="$(pg_q "SELECT floor((pg_current_wal_lsn() - '0/0') / pg_size_bytes(current_setting('wal_segment_size')))::bigint")"
+        diag[$at.walseg]="$(pg_q "SELECT floor((pg_current_wal_lsn() - '0/0') / pg_size_bytes(current_setting('wal_segment_size')))::bigint" || true)"
         diag[$at.cache]="$(curl -fsS "$base/chat/status" \
-            | jq -r '"\(.cache.alloc_failures) \(.cache.evictions) \(.cache.conversations) \(.zone.free_pages) \(.zone.pages)"')"
+            | jq -r '"\(.cache.alloc_failures) \(.cache.evictions) \(.cache.conversations) \(.zone.free_pages) \(.zone.pages)"' || true)"
         diag[$at.pg]="$(pg_q 'SELECT checkpoints_timed, checkpoints_req, buffers_checkpoint, buffers_backend, wal_fpi
-                              FROM pg_stat_bgwriter, pg_stat_wal')"
+                              FROM pg_stat_bgwriter, pg_stat_wal' || true)"
         diag[$at.av]="$(pg_q 'SELECT relname, autovacuum_count, autoanalyze_count FROM pg_stat_user_tables
-                              WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY relname')"
+                              WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY relname' || true)"
         diag[$at.busy]="$(pg_q "SELECT string_agg(query, ', ') FROM pg_stat_activity
-                                WHERE backend_type = 'autovacuum worker' AND query <> ''")"
+                                WHERE backend_type = 'autovacuum worker' AND query <> ''" || true)"
         diag[$at.log]="$(wc -l < "$errlog" 2>/dev/null || echo 0)"
         ;;
     report)
         local c0 c1 p0 p1 av warn stores newwal
         # WAL files born during the run (birth times: ext4, xfs); "?" where they cannot be read
-        newwal="$(stat -c '%W' "$waldir"/0* 2>/dev/null \
+        newwal="$( { stat -c '%W' "$waldir"/0* 2>/dev/null || true; } \
                   | awk -v a="${diag[begin.epoch]}" -v b="${diag[end.epoch]}" '$1 > 0 { k++; if ($1 >= a && $1 <= b) n++ }
                                                                          END { print (k ? n + 0 : "?") }')"
         read -ra c0 <<<"${diag[begin.cache]}"; read -ra c1 <<<"${diag[end.cache]}"
@@ -150,7 +150,7 @@ post_diag() {
             "$((p1[0] - p0[0]))" "$((p1[1] - p0[1]))" "$((p1[2] - p0[2]))" "$((p1[3] - p0[3]))"
         printf ' images %s per post, WAL segments filled %s (new files %s); autovacuum: %s; busy at the start: %s;' \
             "$(awk -v a="${p0[4]}" -v b="${p1[4]}" -v n="$last_ok" 'BEGIN{printf "%.2f", (n > 0 ? (b - a) / n : 0)}')" \
-            "$((diag[end.walseg] - diag[begin.walseg]))" "$newwal" "${av:-none}" "${diag[begin.busy]:-none}"
+            "$((${diag[end.walseg]:-0} - ${diag[begin.walseg]:-0}))" "$newwal" "${av:-none}" "${diag[begin.busy]:-none}"
         printf ' error.log: %s warnings or worse (%s of them' "$warn" "$stores"
         printf ' the cache'"'"'s)\n'
         ;;
@@ -347,7 +347,7 @@ if [ "${BENCH_READ_ONLY:-0}" != 1 ]; then
     pg_q 'ANALYZE conversations, messages, customers' > /dev/null
     RUN_HOOK=post_diag run "POST /messages ($nposters sessions)" post.lua "$api/messages"
     write_rps="$last_rps"; write_p99="$last_p99"
-    post_diag_line="$(post_diag report)"
+    post_diag_line="$(post_diag report || true)"
 fi
 if [ "${BENCH_READ_ONLY:-0}" != 1 ] && [ "$post_only" != 1 ]; then
 

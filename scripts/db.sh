@@ -68,10 +68,10 @@ HBA
         # none, and posts/s were higher in 5 of 7 alternated pairs (bench/pg-settings-ab.sh; README).
         # wal_init_zero off: a WAL segment that cannot be recycled (a fresh cluster has none until
         # its first checkpoint ends, ~28 min after start with these settings) is created while the
-        # commits wait; zero-filling its 16 MB stalled every post 110-230 ms, once per segment (every
-        # 3-5 s at bench rates: POST p99 102-155 ms in bench/run.sh on a fresh cluster, the new
-        # segments' birth times matching each stall; off: 54.8 ms, the rest the shared machine's
-        # CPU). Dev only: off trades the fill for block allocation as the segment is first written.
+        # commits wait; zero-filling its 16 MB stalled every post 20-230 ms, once per segment (every
+        # 3-5 s at bench rates; the new segments' birth times matching each stall; README "Postgres
+        # settings for the write path"). Dev only: off trades the fill for block allocation as the
+        # segment is first written.
         # CHAT_PG_SETTINGS adds more ("-c name=value ...", after these: the A/B bench uses it).
         mem_mb=$(awk '/^MemTotal:/{print int($2 / 1024)}' /proc/meminfo)
         cg=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || true)   # a container's limit, if lower

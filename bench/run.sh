@@ -342,8 +342,10 @@ if [ "${BENCH_READ_ONLY:-0}" != 1 ]; then
     nposters="$(grep -c . "$work/tokens")"
     # the tables the write reads, analyzed after their fixtures (as pgbench -i does): on a fresh
     # database autovacuum's first ANALYZE comes up to a minute (autovacuum_naptime) after the
-    # sessions, and until it does the batch's statements ran 170-450 ms instead of under 40 (two
-    # runs of 4 on a fresh cluster, all four connections, ending with that ANALYZE)
+    # sessions, and until it did the batch's statements ran 150-450 ms instead of under 40 on all
+    # four connections (3 of 7 runs on a fresh cluster without this line, each ending with that
+    # ANALYZE; why is not known: auto_explain's analyzed plans were the index plans, their time
+    # outside any node that reads, e.g. 200 ms charged to a generate_subscripts scan)
     pg_q 'ANALYZE conversations, messages, customers' > /dev/null
     RUN_HOOK=post_diag run "POST /messages ($nposters sessions)" post.lua "$api/messages"
     write_rps="$last_rps"; write_p99="$last_p99"

@@ -2,6 +2,8 @@
 # bench/run.sh: measures requests/s and p50/p99 latency of the nginx-chat endpoints with wrk against a running `make up` stack.
 #
 #   make up && bench/run.sh            (same CHAT_PORT as `make up`; default 8080)
+#   BENCH_POST_ONLY=1 bench/run.sh     the POST scenario alone (its fixtures, sizing run and
+#                                      diagnostic line), for chasing the write's tail
 #
 # Scenarios (each: a BENCH_WARMUP warm-up run, then a BENCH_DURATION measured run,
 # BENCH_THREADS threads, BENCH_CONNS connections, all on 127.0.0.1:$CHAT_PORT):
@@ -92,6 +94,68 @@ post_text() {  # token text client_id
 }
 
 status_counter() { curl -fsS "$base/chat/status" | jq -r ".counters.$1"; }
+pg_q() { PGPASSWORD=chat psql -qAtX -F ' ' -h 127.0.0.1 -p "${CHAT_PG_PORT:-55432}" -U chat chat -c "$1"; }
+
+# post_diag begin|end|report: what else happened during the POST scenario's measured run, read
+# from counters before and after it, so that a tail (p99) has its suspects named in the same run
+# (the machine is shared, wall-clock alone proves little): the shared-memory cache's stores that
+# found no room (each logs a warning; /chat/status cache.alloc_failures) and its evictions;
+# Postgres's checkpoints started, the buffers the checkpointer wrote (a checkpoint under way:
+# then the first change of every page after it writes the whole page to the WAL) and those the
+# backends wrote themselves, the WAL's full-page images per post; autovacuum's and autoanalyze's
+# runs by table, and the autovacuum workers busy when the run began; the WAL segments the run
+# filled and how many of them were new files (a cluster without recycled segments, e.g. a fresh
+# one before its first checkpoint, creates each inline: Postgres zero-fills 16 MB while every
+# commit waits, 110-230 ms each on this machine; scripts/db.sh); nginx's error log lines. The run's
+# UTC times let postgres.log (log_checkpoints, log_autovacuum_min_duration) be lined up.
+declare -A diag=()
+post_diag() {
+    local at="$1" errlog waldir
+    errlog="$( (source "$here/../scripts/env.sh" && echo "$CHAT_VAR/log/error.log") 2>/dev/null || true)"
+    waldir="$( (source "$here/../scripts/env.sh" && echo "$PGDATA/pg_wal") 2>/dev/null || true)"
+    case "$at" in
+    begin|end)   # a reading that fails stays empty: the diagnostic never stops the bench
+        diag[$at.time]="$(date -u '+%H:%M:%S')"
+        diag[$at.epoch]="$(date +%s)"
+        diag[$at.walseg]="$(pg_q "SELECT floor((pg_current_wal_lsn() - '0/0') / pg_size_bytes(current_setting('wal_segment_size')))::bigint" || true)"
+        diag[$at.cache]="$(curl -fsS "$base/chat/status" \
+            | jq -r '"\(.cache.alloc_failures) \(.cache.evictions) \(.cache.conversations) \(.zone.free_pages) \(.zone.pages)"' || true)"
+        diag[$at.pg]="$(pg_q 'SELECT checkpoints_timed, checkpoints_req, buffers_checkpoint, buffers_backend, wal_fpi
+                              FROM pg_stat_bgwriter, pg_stat_wal' || true)"
+        diag[$at.av]="$(pg_q 'SELECT relname, autovacuum_count, autoanalyze_count FROM pg_stat_user_tables
+                              WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY relname' || true)"
+        diag[$at.busy]="$(pg_q "SELECT string_agg(query, ', ') FROM pg_stat_activity
+                                WHERE backend_type = 'autovacuum worker' AND query <> ''" || true)"
+        diag[$at.log]="$(wc -l < "$errlog" 2>/dev/null || echo 0)"
+        ;;
+    report)
+        local c0 c1 p0 p1 av warn stores newwal
+        # WAL files born during the run (birth times: ext4, xfs); "?" where they cannot be read
+        newwal="$( { stat -c '%W' "$waldir"/0* 2>/dev/null || true; } \
+                  | awk -v a="${diag[begin.epoch]}" -v b="${diag[end.epoch]}" '$1 > 0 { k++; if ($1 >= a && $1 <= b) n++ }
+                                                                         END { print (k ? n + 0 : "?") }')"
+        read -ra c0 <<<"${diag[begin.cache]}"; read -ra c1 <<<"${diag[end.cache]}"
+        read -ra p0 <<<"${diag[begin.pg]}"; read -ra p1 <<<"${diag[end.pg]}"
+        av="$(join -a2 -e 0 -o 2.1,1.2,1.3,2.2,2.3 <(echo "${diag[begin.av]}") <(echo "${diag[end.av]}") \
+              | awk '$4 > $2 || $5 > $3 { printf "%s%s (vacuum +%d, analyze +%d)", sep, $1, $4 - $2, $5 - $3; sep = ", " }')"
+        warn="$(tail -n +"$((diag[begin.log] + 1))" "$errlog" 2>/dev/null | head -n "$((diag[end.log] - diag[begin.log]))" \
+                | grep -c '\[warn\]\|\[error\]\|\[crit\]\|\[alert\]' || true)"
+        stores="$(tail -n +"$((diag[begin.log] + 1))" "$errlog" 2>/dev/null | head -n "$((diag[end.log] - diag[begin.log]))" \
+                  | grep -c 'could not store' || true)"
+        printf 'POST /messages, measured run %s-%s UTC, %s posts: cache stores without room %s (evictions %s;' \
+            "${diag[begin.time]}" "${diag[end.time]}" "$last_ok" "$((c1[0] - c0[0]))" "$((c1[1] - c0[1]))"
+        printf ' at the end %s conversations cached, %s of %s zone pages free); Postgres: checkpoints started' \
+            "${c1[2]}" "${c1[3]}" "${c1[4]}"
+        printf ' %s timed + %s requested, buffers written by the checkpointer %s and by backends %s, WAL full-page' \
+            "$((p1[0] - p0[0]))" "$((p1[1] - p0[1]))" "$((p1[2] - p0[2]))" "$((p1[3] - p0[3]))"
+        printf ' images %s per post, WAL segments filled %s (new files %s); autovacuum: %s; busy at the start: %s;' \
+            "$(awk -v a="${p0[4]}" -v b="${p1[4]}" -v n="$last_ok" 'BEGIN{printf "%.2f", (n > 0 ? (b - a) / n : 0)}')" \
+            "$((${diag[end.walseg]:-0} - ${diag[begin.walseg]:-0}))" "$newwal" "${av:-none}" "${diag[begin.busy]:-none}"
+        printf ' error.log: %s warnings or worse (%s of them' "$warn" "$stores"
+        printf ' the cache'"'"'s)\n'
+        ;;
+    esac
+}
 
 log "creating the read session (~20 messages)"
 read_token="$(new_sessions 1)"
@@ -137,9 +201,11 @@ run() {
     log "$name: warm-up $WARMUP"
     wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -s "$here/$script" "$@" "$url" > /dev/null
     log "$name: measuring $DURATION"
+    [ -z "${RUN_HOOK:-}" ] || "$RUN_HOOK" begin
     local t0; t0="$(worker_ticks)"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$here/$script" "$@" "$url" > "$work/out"
     local ticks=$(($(worker_ticks) - t0))
+    [ -z "${RUN_HOOK:-}" ] || "$RUN_HOOK" end
     local line; line="$(grep '^BENCH ' "$work/out")" || { cat "$work/out" >&2; die "$name: no result"; }
     local -A v; local kv
     for kv in ${line#BENCH }; do v[${kv%%=*}]="${kv#*=}"; done
@@ -149,6 +215,7 @@ run() {
         case "$kv" in status_2??=*) ok=$((ok + ${kv#*=})); counted=1 ;; esac
     done
     [ "$counted" -eq 1 ] || ok="${v[requests]}"
+    last_ok="$ok"
     rps="$(awk -v r="$ok" -v d="${v[duration_us]}" 'BEGIN{printf "%.0f", r / (d / 1e6)}')"
     p50="$(awk -v u="${v[p50_us]}" 'BEGIN{printf "%.2f", u / 1000}')"
     p99="$(awk -v u="${v[p99_us]}" 'BEGIN{printf "%.2f", u / 1000}')"
@@ -207,6 +274,8 @@ floor() {
         run "GET /bench/return200 (nginx return 200)" report.lua "$base/bench/return200"
     f_rps+=("$last_rps"); f_row+=("$last_row"); f_cpu+=("$last_cpu_us")
 }
+post_only="${BENCH_POST_ONLY:-0}"
+if [ "$post_only" != 1 ]; then
 hits0="$(status_counter cache_hits)"
 floor
 for ((r = 0; r < ROUNDS; r++)); do
@@ -250,10 +319,11 @@ run "GET /health" report.lua "$api/health"
 rows+=("$(median_row "${r_rps[@]}" -- "${r_row[@]}")")
 log "cache_hits grew by $((hits1 - hits0)) during the conversation runs"
 [ "$hits1" -gt "$hits0" ] || log "WARNING: cache_hits did not grow: the conversation was not served from the cache"
+fi
 
 # BENCH_READ_ONLY=1 stops here: the read's ratio alone (a few minutes), for A/B of the read path
 if [ "${BENCH_READ_ONLY:-0}" != 1 ]; then
-    run "GET /health/db" report.lua "$api/health/db"
+    [ "$post_only" = 1 ] || run "GET /health/db" report.lua "$api/health/db"
     # POST /messages: the per-session limit (chat_rate, default 1r/s burst=30) must never answer, or
     # the run would count 429s as writes. A short run measures the write rate first; then there are
     # at least BENCH_SESSIONS_PER_POST (3) sessions per post/s, so each session posts about once in
@@ -270,8 +340,18 @@ if [ "${BENCH_READ_ONLY:-0}" != 1 ]; then
         more_sessions "$sized"
     fi
     nposters="$(grep -c . "$work/tokens")"
-    run "POST /messages ($nposters sessions)" post.lua "$api/messages"
+    # the tables the write reads, analyzed after their fixtures (as pgbench -i does): on a fresh
+    # database autovacuum's first ANALYZE comes up to a minute (autovacuum_naptime) after the
+    # sessions, and until it did the batch's statements ran 150-450 ms instead of under 40 on all
+    # four connections (3 of 7 runs on a fresh cluster without this line, each ending with that
+    # ANALYZE; why is not known: auto_explain's analyzed plans were the index plans, their time
+    # outside any node that reads, e.g. 200 ms charged to a generate_subscripts scan)
+    pg_q 'ANALYZE conversations, messages, customers' > /dev/null
+    RUN_HOOK=post_diag run "POST /messages ($nposters sessions)" post.lua "$api/messages"
     write_rps="$last_rps"; write_p99="$last_p99"
+    post_diag_line="$(post_diag report || true)"
+fi
+if [ "${BENCH_READ_ONLY:-0}" != 1 ] && [ "$post_only" != 1 ]; then
 
     PGPASSWORD=chat psql -qX -h 127.0.0.1 -p "${CHAT_PG_PORT:-55432}" -U chat chat -c \
         'CREATE SCHEMA IF NOT EXISTS bench;
@@ -305,12 +385,16 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo
 echo "nginx-chat bench, $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) cores ($cpu), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "nginx workers: $workers; wrk -t$THREADS -c$CONNS -d$DURATION after a $WARMUP warm-up, 127.0.0.1:$CHAT_PORT;"
-echo "the floors and the read interleaved: $ROUNDS rounds of -d$ROUND_DURATION after a $ROUND_WARMUP warm-up each"
-echo "cache_hits +$((hits1 - hits0)) during the conversation runs"
+if [ "$post_only" != 1 ]; then
+    echo "the floors and the read interleaved: $ROUNDS rounds of -d$ROUND_DURATION after a $ROUND_WARMUP warm-up each"
+    echo "cache_hits +$((hits1 - hits0)) during the conversation runs"
+fi
 echo
 printf '| %-44s | %10s | %8s | %8s |\n' "scenario" "requests/s" "p50 ms" "p99 ms"
 printf '| %-44s | %10s | %8s | %8s |\n' "---" "---:" "---:" "---:"
 printf '%s\n' "${rows[@]}"
+[ -z "${post_diag_line:-}" ] || { echo; echo "$post_diag_line"; }
+[ "$post_only" != 1 ] || exit 0
 echo
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b > 0 ? a / b : 0)}'; }
 echo "| ratio (same run) | value | goal |"

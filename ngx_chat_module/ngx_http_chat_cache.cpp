@@ -106,6 +106,7 @@ static void ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
     ngx_http_chat_cache_node_t *cn, ngx_http_chat_cache_node_t *old);
 static void ngx_http_chat_cache_touch(ngx_http_chat_shctx_t *sh,
     ngx_http_chat_cache_node_t *cn);
+static ngx_uint_t ngx_http_chat_cache_longest_free(ngx_slab_pool_t *shpool);
 static ngx_uint_t ngx_http_chat_cache_evict(ngx_http_chat_zone_t *zone,
     ngx_http_chat_cache_node_t *keep);
 static std::optional<chat::cache::Entry> ngx_http_chat_cache_entry(
@@ -132,6 +133,18 @@ ngx_http_chat_cache_msgs(ngx_http_chat_cache_node_t *cn)
 }
 
 
+/*
+ * The pages a block of size bytes takes: whole ones above half a page, else
+ * (a chunk) a part of one.
+ */
+static inline ngx_uint_t
+ngx_http_chat_cache_pages(size_t size)
+{
+    return size > ngx_pagesize / 2 ? (size + ngx_pagesize - 1) / ngx_pagesize
+                                   : 1;
+}
+
+
 void
 ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
     size_t max_messages) noexcept
@@ -139,7 +152,9 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
     u_char                                 *p;
     size_t                                  size, cap;
     uint32_t                                hash;
-    ngx_uint_t                              n, failed, nomem;
+    ngx_uint_t                              n, failed, nomem, evicted;
+    ngx_uint_t                              free_pages, longest, heap;
+    std::string                             list;
     ngx_slab_pool_t                        *shpool;
     ngx_http_chat_shctx_t                  *sh;
     ngx_http_chat_cache_node_t             *cn, *old;
@@ -169,6 +184,11 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
 
     failed = 0;
     size = 0;
+    cap = 0;
+    evicted = 0;
+    free_pages = 0;
+    longest = 0;
+    heap = 0;
 
     {
         ngx_http_chat_cache_lock_t  lock(zone);
@@ -218,6 +238,35 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
                 if (ngx_http_chat_cache_evict(zone, old) == 0) {
                     break;
                 }
+
+                evicted++;
+            }
+
+            if (cn == NULL && old != NULL) {
+                /*
+                 * The entry grows in place of its older version, whose
+                 * pages may be the very ones it lacks (a fragmented zone,
+                 * or the old version in the middle of the free space): the
+                 * list is built on the heap (an allocation is no I/O), the
+                 * old entry dropped (it would be on a failure too), and
+                 * the block tried once more.
+                 */
+                try {
+                    list.resize(*list_len);
+                    heap = chat::cache::store(m, cached, packed,
+                               std::as_writable_bytes(std::span(list)));
+                } catch (...) {
+                    heap = 0;
+                }
+
+                if (heap) {
+                    ngx_http_chat_cache_replace(zone, NULL, old);
+                    old = NULL;
+                    cached.reset();
+
+                    cn = static_cast<ngx_http_chat_cache_node_t *>(
+                             ngx_slab_alloc_locked(shpool, size));
+                }
             }
 
             shpool->log_nomem = nomem;
@@ -234,7 +283,10 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
             p = ngx_cpymem(p, s.conversation_json.data(),
                            s.conversation_json.size());
 
-            if (!chat::cache::store(m, cached, packed,
+            if (heap) {
+                ngx_memcpy(p, list.data(), list.size());
+
+            } else if (!chat::cache::store(m, cached, packed,
                                     std::span(reinterpret_cast<std::byte *>(p),
                                               *list_len)))
             {
@@ -246,6 +298,10 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
         }
 
         if (cn == NULL) {
+            /* why, for the log: a full zone or a fragmented one */
+            free_pages = shpool->pfree;
+            longest = ngx_http_chat_cache_longest_free(shpool);
+
             /* a stale entry must not outlive a newer write */
             if (old) {
                 ngx_http_chat_cache_replace(zone, NULL, old);
@@ -275,10 +331,27 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
     }
 
     if (failed) {
+        /*
+         * Above half a page a block takes whole pages, and they must be
+         * adjacent: a zone whose free pages are single ones between live
+         * entries ("fragmented") refuses an entry of two pages or more
+         * however many are free.  Evicting the least recently used entries
+         * frees pages at random places, so it may not help.
+         */
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "chat cache: could not store a conversation of %uz "
-                      "bytes in zone \"%V\", it will be read from Postgres",
-                      size, &zone->shm_zone->shm.name);
+                      "bytes (%ui pages) in zone \"%V\": %s; %ui of %ui "
+                      "pages free, the longest free run %ui pages, %ui "
+                      "entries evicted for it; it will be read from Postgres",
+                      size, ngx_http_chat_cache_pages(size),
+                      &zone->shm_zone->shm.name,
+                      size > cap ? "larger than a quarter of the zone"
+                      : free_pages >= ngx_http_chat_cache_pages(size)
+                        ? "free pages too fragmented" : "zone full",
+                      free_pages,
+                      (ngx_uint_t) ((zone->shpool->end - zone->shpool->start)
+                                    / ngx_pagesize),
+                      longest, evicted);
     }
 }
 
@@ -737,6 +810,33 @@ ngx_http_chat_cache_touch(ngx_http_chat_shctx_t *sh,
 
     ngx_memory_barrier();
     sh->cache_linking = 0;
+}
+
+
+/*
+ * The longest run of free pages, under the lock: the slab keeps its free
+ * runs in the list at shpool->free, each run's first page holding its
+ * length in slab (ngx_slab.c, since nginx 1.11 adjacent free runs are
+ * joined).  O(runs), walked only when a store failed.
+ */
+
+static ngx_uint_t
+ngx_http_chat_cache_longest_free(ngx_slab_pool_t *shpool)
+{
+    ngx_uint_t        longest, max;
+    ngx_slab_page_t  *page;
+
+    longest = 0;
+    max = (ngx_uint_t) ((shpool->end - shpool->start) / ngx_pagesize);
+
+    for (page = shpool->free.next;
+         page != NULL && page != &shpool->free && max--;
+         page = page->next)
+    {
+        longest = ngx_max(longest, (ngx_uint_t) page->slab);
+    }
+
+    return longest;
 }
 
 

@@ -66,6 +66,12 @@ HBA
         # 2 GB messages table, bench/post-cpu.sh read 0.33-0.78 blocks per post from the OS and the
         # backends wrote out 0.56-0.80 dirty buffers per post themselves; with 1GB 0.20-0.51 and
         # none, and posts/s were higher in 5 of 7 alternated pairs (bench/pg-settings-ab.sh; README).
+        # wal_init_zero off: a WAL segment that cannot be recycled (a fresh cluster has none until
+        # its first checkpoint ends, ~28 min after start with these settings) is created while the
+        # commits wait; zero-filling its 16 MB stalled every post 20-230 ms, once per segment (every
+        # 3-5 s at bench rates; the new segments' birth times matching each stall; README "Postgres
+        # settings for the write path"). Dev only: off trades the fill for block allocation as the
+        # segment is first written.
         # CHAT_PG_SETTINGS adds more ("-c name=value ...", after these: the A/B bench uses it).
         mem_mb=$(awk '/^MemTotal:/{print int($2 / 1024)}' /proc/meminfo)
         cg=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || true)   # a container's limit, if lower
@@ -73,7 +79,7 @@ HBA
         sb_mb=$(( mem_mb / 4 > 1024 ? 1024 : mem_mb / 4 ))
         [ "$sb_mb" -ge 128 ] || sb_mb=128
         as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -w -t 60 -l "$CHAT_VAR/log/postgres.log" \
-            -o "-p $CHAT_PG_PORT -k $PGSOCK -c max_wal_size=8GB -c checkpoint_timeout=15min -c shared_buffers=${sb_mb}MB ${CHAT_PG_SETTINGS:-}" \
+            -o "-p $CHAT_PG_PORT -k $PGSOCK -c max_wal_size=8GB -c checkpoint_timeout=15min -c wal_init_zero=off -c shared_buffers=${sb_mb}MB ${CHAT_PG_SETTINGS:-}" \
             start >/dev/null \
             || { tail -n 20 "$CHAT_VAR/log/postgres.log" >&2; exit 1; }
         chat_log "Postgres started on 127.0.0.1:$CHAT_PG_PORT"

@@ -27,6 +27,7 @@ std::span<const std::byte> key_bytes(const std::string& s) { return std::as_byte
 
 using input::blank;
 using input::parse_body;
+using namespace json::literals;
 
 // The PG functions answer {"conversation": {...}, "messages": [...], ...}.
 struct Parsed {
@@ -106,30 +107,33 @@ struct BotMetadata {
 };
 
 struct MetadataMember {
-    std::string_view key;
+    json::Key key;           // "faq"_key: written in one append
     std::string_view value;  // its JSON
+
+    std::string_view name() const noexcept { return key.text.substr(2, key.text.size() - 4); }  // ,"name":
 };
 
 BotMetadata bot_metadata(std::span<MetadataMember> members) {
-    constexpr std::string_view kReplyTo = "in_reply_to";
+    constexpr MetadataMember kReplyTo{"in_reply_to"_key, {}};
     const auto jsonb_before = [](std::string_view a, std::string_view b) {
         return a.size() != b.size() ? a.size() < b.size() : a < b;
     };
     std::sort(members.begin(), members.end(),
-              [&](const MetadataMember& a, const MetadataMember& b) { return jsonb_before(a.key, b.key); });
+              [&](const MetadataMember& a, const MetadataMember& b) { return jsonb_before(a.name(), b.name()); });
     BotMetadata out;
     std::string api;
+    out.stored.reserve(96);
     api.reserve(96);
     json::Writer stored(out.stored), w(api);
     stored.begin_object();
     w.begin_object();
     std::size_t id_at = std::string::npos;
     const auto reply_to = [&] {
-        w.key(kReplyTo).raw("\"\"");
+        w.key(kReplyTo.key).raw("\"\"");
         id_at = api.size() - 1;  // between the quotes
     };
     for (const MetadataMember& m : members) {
-        if (id_at == std::string::npos && jsonb_before(kReplyTo, m.key)) reply_to();
+        if (id_at == std::string::npos && jsonb_before(kReplyTo.name(), m.name())) reply_to();
         stored.key(m.key).raw(m.value);
         w.key(m.key).raw(m.value);
     }
@@ -409,8 +413,8 @@ std::string Service::render_conversation(std::string_view conversation_json, std
     out.reserve(size);
     json::Writer w(out);
     w.begin_object();
-    w.key("conversation").raw(conversation_json);
-    w.key("messages");
+    w.key("conversation"_key).raw(conversation_json);
+    w.key("messages"_key);
     write_messages(w, messages);
     w.end_object();
     return out;
@@ -421,11 +425,11 @@ std::string Service::render_session(std::string_view token, std::string_view sit
     std::string out;
     json::Writer w(out);
     w.begin_object();
-    w.key("token").string(token);
-    w.key("conversation").raw(conversation_json);
-    w.key("messages");
+    w.key("token"_key).string(token);
+    w.key("conversation"_key).raw(conversation_json);
+    w.key("messages"_key);
     write_messages(w, messages);
-    w.key("faq").raw(faq_of(site).public_json);
+    w.key("faq"_key).raw(faq_of(site).public_json);
     // what the client must know to stay within the rules (the widget caps its input here)
     w.key("limits").begin_object().key("message_max").number(static_cast<std::int64_t>(settings_.message_max));
     w.end_object();
@@ -568,7 +572,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             content = e->question;
             bot = e->answer;
             const std::string slug_json = json_string(e->slug);
-            std::array<MetadataMember, 1> meta{{{"faq", slug_json}}};
+            std::array<MetadataMember, 1> meta{{{"faq"_key, slug_json}}};
             bot_meta = bot_metadata(meta);
         } else {
             auto s = input::message_text(*text, settings_.message_max);
@@ -581,11 +585,11 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
                 const std::string slug_json = json_string(m->entry->slug);
                 std::string score;
                 json::Writer(score).number(m->score);
-                std::array<MetadataMember, 2> meta{{{"faq", slug_json}, {"score", score}}};
+                std::array<MetadataMember, 2> meta{{{"faq"_key, slug_json}, {"score"_key, score}}};
                 bot_meta = bot_metadata(meta);
             } else {
                 bot = faq::fallback_reply();
-                std::array<MetadataMember, 2> meta{{{"fallback", "true"}, {"offer_agent", "true"}}};
+                std::array<MetadataMember, 2> meta{{{"fallback"_key, "true"}, {"offer_agent"_key, "true"}}};
                 bot_meta = bot_metadata(meta);
             }
         }

@@ -107,33 +107,30 @@ struct BotMetadata {
 };
 
 struct MetadataMember {
-    json::Key key;           // "faq"_key: written in one append
+    std::string_view key;
     std::string_view value;  // its JSON
-
-    std::string_view name() const noexcept { return key.text.substr(2, key.text.size() - 4); }  // ,"name":
 };
 
 BotMetadata bot_metadata(std::span<MetadataMember> members) {
-    constexpr MetadataMember kReplyTo{"in_reply_to"_key, {}};
+    constexpr std::string_view kReplyTo = "in_reply_to";
     const auto jsonb_before = [](std::string_view a, std::string_view b) {
         return a.size() != b.size() ? a.size() < b.size() : a < b;
     };
     std::sort(members.begin(), members.end(),
-              [&](const MetadataMember& a, const MetadataMember& b) { return jsonb_before(a.name(), b.name()); });
+              [&](const MetadataMember& a, const MetadataMember& b) { return jsonb_before(a.key, b.key); });
     BotMetadata out;
     std::string api;
-    out.stored.reserve(96);
     api.reserve(96);
     json::Writer stored(out.stored), w(api);
     stored.begin_object();
     w.begin_object();
     std::size_t id_at = std::string::npos;
     const auto reply_to = [&] {
-        w.key(kReplyTo.key).raw("\"\"");
+        w.key(kReplyTo).raw("\"\"");
         id_at = api.size() - 1;  // between the quotes
     };
     for (const MetadataMember& m : members) {
-        if (id_at == std::string::npos && jsonb_before(kReplyTo.name(), m.name())) reply_to();
+        if (id_at == std::string::npos && jsonb_before(kReplyTo, m.key)) reply_to();
         stored.key(m.key).raw(m.value);
         w.key(m.key).raw(m.value);
     }
@@ -572,7 +569,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             content = e->question;
             bot = e->answer;
             const std::string slug_json = json_string(e->slug);
-            std::array<MetadataMember, 1> meta{{{"faq"_key, slug_json}}};
+            std::array<MetadataMember, 1> meta{{{"faq", slug_json}}};
             bot_meta = bot_metadata(meta);
         } else {
             auto s = input::message_text(*text, settings_.message_max);
@@ -585,11 +582,11 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
                 const std::string slug_json = json_string(m->entry->slug);
                 std::string score;
                 json::Writer(score).number(m->score);
-                std::array<MetadataMember, 2> meta{{{"faq"_key, slug_json}, {"score"_key, score}}};
+                std::array<MetadataMember, 2> meta{{{"faq", slug_json}, {"score", score}}};
                 bot_meta = bot_metadata(meta);
             } else {
                 bot = faq::fallback_reply();
-                std::array<MetadataMember, 2> meta{{{"fallback"_key, "true"}, {"offer_agent"_key, "true"}}};
+                std::array<MetadataMember, 2> meta{{{"fallback", "true"}, {"offer_agent", "true"}}};
                 bot_meta = bot_metadata(meta);
             }
         }

@@ -438,8 +438,9 @@ std::string Service::renew_session(const std::string& sid, std::string_view site
     token::SessionClaims claims{sid, loop_.wall_ms() + settings_.session_ttl_ms, std::string(site)};
     std::string fresh = token::encode_session(key_bytes(secret_), claims);
     // signed here with this Service's key: it verifies to these very claims (the codec
-    // round-trips, token_test), so the session's next request skips the HMAC
-    if (!fresh.empty()) verified_.remember(fresh, claims);
+    // round-trips, token_test, for a session id and a site decode_session accepts: chat_site
+    // is checked when the configuration is read), so the session's next request skips the HMAC
+    if (!fresh.empty() && !sid.empty() && limits::site_name_ok(site)) verified_.remember(fresh, claims);
     return fresh;
 }
 

@@ -163,6 +163,12 @@ TEST(CustomerSession, ATokenItSignsIsKnownValidWithoutAnHmacWithTheClaimsDecodin
         ASSERT_FALSE(elsewhere.ok()) << site;
         EXPECT_EQ(elsewhere.error().code, chat::Errc::unauthorized);
     }
+
+    // claims decode_session would refuse (a site outside the pattern) are never taken as known:
+    // the token is verified, and refused, as any other
+    const std::string odd = svc.renew_session(sid, "Not A Site");
+    EXPECT_EQ(svc.verified_sessions().find(odd, loop.wall_ms()), nullptr);
+    EXPECT_FALSE(svc.authenticate(odd, "Not A Site").ok());
 }
 
 }  // namespace

@@ -269,7 +269,7 @@ Writer& Writer::number(std::int64_t n) noexcept {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, n);
     try {
-        out_.append(buf, r.ptr);
+        out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
     } catch (...) {
         ok_ = false;
     }
@@ -289,7 +289,7 @@ Writer& Writer::number(double d) noexcept {
         }
         char buf[32];
         auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
-        out_.append(buf, r.ptr);
+        out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
     } catch (...) {
         ok_ = false;
     }

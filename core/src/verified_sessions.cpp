@@ -51,7 +51,7 @@ std::size_t VerifiedSessions::slot_of(std::string_view token) noexcept {
     std::uint64_t tail = 0;
     const std::size_t n = std::min(token.size(), sizeof tail);
     std::memcpy(&tail, token.data() + (token.size() - n), n);
-    return static_cast<std::size_t>((tail * 0x9e3779b97f4a7c15ULL) >> 56) % kSlots;
+    return static_cast<std::size_t>((tail * 0x9e3779b97f4a7c15ULL) >> (64 - kSlotBits));
 }
 
 const SessionClaims* VerifiedSessions::find(std::string_view token, std::int64_t now_ms) const noexcept {

@@ -1,8 +1,12 @@
-// The customer use cases' input rules that need no database: windows, ids, the FAQ set.
+// The customer use cases' input rules that need no database: windows, ids, the FAQ set,
+// the session tokens a Service signs.
 #include <gtest/gtest.h>
 
 #include "chat/customer.h"
+#include "chat/epoll_loop.h"
 #include "chat/input.h"
+#include "chat/pg_pool.h"
+#include "chat/token.h"
 
 namespace {
 
@@ -132,6 +136,39 @@ TEST(CustomerFaq, KeepsOneSetPerSite) {
 TEST(CustomerFaq, RejectsADatabaseAnswerThatIsNotAList) {
     EXPECT_FALSE(chat::customer::load_faq("{}", 1).ok());
     EXPECT_FALSE(chat::customer::load_faq("[", 1).ok());
+}
+
+TEST(CustomerSession, ATokenItSignsIsKnownValidWithoutAnHmacWithTheClaimsDecodingGives) {
+    chat::EpollLoop loop;
+    chat::pg::PoolConfig cfg;
+    cfg.conninfo = "host=127.0.0.1 port=1 dbname=none";
+    chat::pg::Pool pool(loop, cfg);  // never started: nothing here asks Postgres
+    const std::string secret = "secret-for-tests-0123456789abcdef";
+    chat::customer::Service svc(loop, pool, secret, {});
+    const std::string sid = "0123456789abcdef0123456789abcdef";
+
+    for (std::string_view site : {"default", "shop-2"}) {
+        const std::string token = svc.renew_session(sid, site);
+        const std::int64_t now = loop.wall_ms();
+        const chat::token::SessionClaims* known = svc.verified_sessions().find(token, now);
+        ASSERT_NE(known, nullptr) << site;
+        const auto decoded = chat::token::decode_session(
+            std::as_bytes(std::span(secret.data(), secret.size())), token, now);
+        ASSERT_TRUE(decoded.ok()) << site;
+        EXPECT_EQ(*known, decoded.value()) << site;
+        const auto here = svc.authenticate(token, site);
+        ASSERT_TRUE(here.ok()) << site;
+        EXPECT_EQ(here.value(), sid);
+        const auto elsewhere = svc.authenticate(token, site == "default" ? "shop-2" : "default");
+        ASSERT_FALSE(elsewhere.ok()) << site;
+        EXPECT_EQ(elsewhere.error().code, chat::Errc::unauthorized);
+    }
+
+    // claims decode_session would refuse (a site outside the pattern) are never taken as known:
+    // the token is verified, and refused, as any other
+    const std::string odd = svc.renew_session(sid, "Not A Site");
+    EXPECT_EQ(svc.verified_sessions().find(odd, loop.wall_ms()), nullptr);
+    EXPECT_FALSE(svc.authenticate(odd, "Not A Site").ok());
 }
 
 }  // namespace

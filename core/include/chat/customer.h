@@ -93,8 +93,11 @@ public:
     // the request).
     Result<std::string_view> authenticate_view(std::string_view token, std::string_view site) const noexcept;
 
-    // A fresh token (new expiry) for a known session id, bound to its site.
+    // A fresh token (new expiry) for a known session id, bound to its site; remembered as
+    // verified (chat/verified_sessions.h).
     std::string renew_session(const std::string& sid, std::string_view site);
+    // The tokens this Service knows to be valid without an HMAC (what tests look into).
+    const token::VerifiedSessions& verified_sessions() const noexcept { return verified_; }
 
     // POST /session. `token` may be empty or invalid (or of another site): then a new
     // session of `site` starts.

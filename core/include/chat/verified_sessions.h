@@ -5,7 +5,10 @@
 // the token's bytes (the HMAC and the claims are deterministic), and on the clock through
 // its expiry. A memo belongs to one customer::Service, whose key never changes (rotating
 // chat_secret, the one way to revoke sessions, reloads nginx and so starts new workers with
-// empty memos); it remembers only tokens that verified, with their claims; a hit needs the
+// empty memos); it remembers only tokens that verified, with their claims, and tokens the
+// Service signed itself with that key, with the claims it signed (encode_session and
+// decode_session round-trip, so such a token verifies to exactly those: a new session's
+// first post skips the HMAC too); a hit needs the
 // whole presented token to equal the remembered one byte for byte; and every hit checks
 // the expiry against the clock again, exactly as decode_session does. So a hit answers what
 // verifying would have answered. Customer session tokens carry no version to revoke (agent
@@ -29,7 +32,10 @@ namespace chat::token {
 
 class VerifiedSessions {
 public:
-    static constexpr std::size_t kSlots = 256;
+    // A slot is about 300 bytes once used (the token, the session id): 1.2 MB a worker at
+    // most, for a hit to about every request of the last few thousand sessions it served.
+    static constexpr unsigned kSlotBits = 12;
+    static constexpr std::size_t kSlots = std::size_t{1} << kSlotBits;
     static constexpr std::size_t kMaxTokenBytes = 512;
 
     // The claims of token if it was remembered and is not expired at now_ms; nullptr

@@ -47,15 +47,9 @@ for my $i (1 .. 11) {
 }
 my $last = sub { $_[0]{type} eq 'message.created' && ($_[0]{data}{content} // '') eq 'post 11' };
 
-my $exact = 0;
-for my $ws (@agents, $cws) {
-    my @ev = $ws->events_until($c->{id}, $last);
-    my @created = map { $_->{seq} } grep { $_->{type} eq 'message.created' } @ev;
-    my $updated = grep { $_->{type} eq 'conversation.updated' } @ev;
-    # the last post's conversation.updated follows its message.created
-    $exact++ if join(',', @created) eq join(',', @seqs) && $updated == 10;
-}
-is($exact, 9, 'every socket, on either worker, heard each post once and in order');
+# the last post's conversation.updated follows its message.created
+is(ChatWS::heard_exactly($c->{id}, $last, \@seqs, 10, @agents, $cws), 9,
+   'every socket, on either worker, heard each post once and in order');
 
 $_->close for grep { $_ } @agents, $cws;
 $ng->stop;

@@ -257,6 +257,7 @@ http {
 CONF
 
 # start_nginx(workers => 3, http => '', server => '', no_redis => 0,
+#             redis_batch => undef ('on'|'off': chat_redis's batch=),
 #             no_postgres => 0, postgres => conninfo (default: the test database),
 #             port => free, zone_size => '16m', name => ...,
 #             main => '' (top-level directives, e.g. worker_shutdown_timeout),
@@ -291,7 +292,8 @@ sub start_nginx {
                     $o{postgres} // sprintf('host=127.0.0.1 port=%d dbname=chat user=chat password=chat', pg_port()),
                     $o{pool} // 2),
         REDIS     => $o{no_redis} ? '' :
-            sprintf('    chat_redis     127.0.0.1:%d;', redis_port()),
+            sprintf('    chat_redis     127.0.0.1:%d%s;', redis_port(),
+                    defined $o{redis_batch} ? " batch=$o{redis_batch}" : ''),
         SECRET    => $secret,
         HTTP      => $o{http} // '',
         MAIN      => $o{main} // '',

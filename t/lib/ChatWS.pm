@@ -152,4 +152,19 @@ sub close_code {
 
 sub close { my ($self) = @_; close $self->{sock} if $self->{sock}; delete $self->{sock} }
 
+# How many of the sockets heard the events of conversation $id up to the one $last matches
+# exactly as a run of posts raised them: message.created of @$seqs, once each and in order,
+# and $updated conversation.updated (t/35, t/36).
+sub heard_exactly {
+    my ($id, $last, $seqs, $updated, @sockets) = @_;
+    my $exact = 0;
+    for my $ws (@sockets) {
+        my @ev = $ws->events_until($id, $last);
+        my @created = map { $_->{seq} } grep { $_->{type} eq 'message.created' } @ev;
+        my $n = grep { $_->{type} eq 'conversation.updated' } @ev;
+        $exact++ if join(',', @created) eq join(',', @$seqs) && $n == $updated;
+    }
+    return $exact;
+}
+
 1;

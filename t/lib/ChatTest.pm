@@ -257,7 +257,8 @@ http {
 CONF
 
 # start_nginx(workers => 3, http => '', server => '', no_redis => 0,
-#             redis_batch => undef ('on'|'off': chat_redis's batch=),
+#             redis_batch => $ENV{CHAT_REDIS_BATCH} ('on'|'off': chat_redis's batch=;
+#             CHAT_REDIS_BATCH=on runs a suite with batches),
 #             no_postgres => 0, postgres => conninfo (default: the test database),
 #             port => free, zone_size => '16m', name => ...,
 #             main => '' (top-level directives, e.g. worker_shutdown_timeout),
@@ -293,7 +294,7 @@ sub start_nginx {
                     $o{pool} // 2),
         REDIS     => $o{no_redis} ? '' :
             sprintf('    chat_redis     127.0.0.1:%d%s;', redis_port(),
-                    defined $o{redis_batch} ? " batch=$o{redis_batch}" : ''),
+                    ($o{redis_batch} // $ENV{CHAT_REDIS_BATCH}) ? ' batch=' . ($o{redis_batch} // $ENV{CHAT_REDIS_BATCH}) : ''),
         SECRET    => $secret,
         HTTP      => $o{http} // '',
         MAIN      => $o{main} // '',

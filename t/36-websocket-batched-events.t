@@ -57,15 +57,10 @@ my @agents = map { my $ng = $_; map { ChatWS->connect(port => $ng->port, path =>
     $on, $off;
 is(scalar(grep { $_ } @agents), 8, "the supervisor's eight sockets open, four on each node");
 
-my $c = $on->customer;
-my $cws = ChatWS->connect(port => $off->port, path => "/chat/api/v1/ws?after=0&token=$c->{token}");
+my ($c, $cws, $claim, $heard_claim) = ChatWS::claimed_chat($on, $off, $off, $sup, @agents);
 ok($cws, "the customer's socket opens on the other node");
-$on->escalate($c);
-is($off->post("$A/conversations/$c->{id}/claim", headers => $sup->{auth})->{status}, 200,
-   'the supervisor claims the queued chat');
-my $assigned = sub { $_[0]{type} eq 'agent.assigned' };
-is(scalar(grep { my @e = $_->events_until($c->{id}, $assigned); @e && $assigned->($e[-1]) } @agents, $cws), 9,
-   'every socket hears the claim');
+is($claim, 200, 'the supervisor claims the queued chat on the other node');
+is($heard_claim, 9, 'every socket hears the claim');
 
 # eleven posts, each one message (no bot in a chat with an agent) and one conversation.updated,
 # odd ones to the batching node

@@ -584,6 +584,7 @@ std::optional<Peek> peek(std::string_view payload) noexcept {
 
 Result<Event> parse(std::string_view text) noexcept {
     try {
+        const std::string_view payload = text;
         auto env = read_envelope(text);
         if (!env.ok()) return env.error();
         const Envelope& en = env.value();
@@ -632,6 +633,11 @@ Result<Event> parse(std::string_view text) noexcept {
             if (en.nfields >= 6) e.department_id = std::string(en.fields[5]);  // "e5": may be empty
             if (en.nfields == 7) e.agent_unread = en.agent_unread;
         }
+        // What peek() reads of it is what it says: a payload naming its conversation twice
+        // (peek reads the first "conversation_id", the JSON reader keeps the last) is refused,
+        // so that no worker decides from a peek to skip an event its sockets should hear.
+        if (auto p = peek_envelope(payload); p && p->conversation_id != e.conversation_id)
+            return make_error(Errc::bad_request, "event naming two conversations");
         return e;
     } catch (...) {
         return make_error(Errc::internal, "parsing an event failed");

@@ -168,6 +168,20 @@ TEST(Events, ABatchHoldsEachEventsOwnPayloadInOrder) {
     EXPECT_FALSE(chat::events::is_batch(chat::events::encode(ev[0])));
 }
 
+TEST(Events, AnEventNamingTwoConversationsIsRefused) {
+    const auto e = chat::events::read("c1", "", chat::events::Sender::customer, 3, "automated");
+    std::string twice = chat::events::encode(e);
+    const auto at = twice.find(R"("conversation_id":"c1")");
+    ASSERT_NE(at, std::string::npos);
+    twice.insert(at, R"("conversation_id":"c2",)");
+    ASSERT_TRUE(chat::events::peek(twice).has_value());
+    EXPECT_EQ(chat::events::peek(twice)->conversation_id, "c2");
+    auto r = chat::events::parse(twice);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "event naming two conversations");
+    EXPECT_TRUE(chat::events::parse(chat::events::encode(e)).ok());
+}
+
 TEST(Events, ABrokenBatchIsNotReadAtAll) {
     const auto e = chat::events::read("c1", "", chat::events::Sender::customer, 3, "automated");
     std::string good;

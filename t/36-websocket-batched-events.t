@@ -94,6 +94,19 @@ is(join(',', map { $batched{$_} // 0 } 1, 3, 5, 7, 9, 11), '2,2,2,2,2,2',
 is(join(',', map { $alone{$_} // 0 } 2, 4, 6, 8, 10), '1,1,1,1,1',
    "the other node's posts went one event a message");
 
+# chat_redis's batch= is on or off, nothing else
+{
+    my $dir = ChatTest::var_dir() . "/t/36-conf";
+    system('mkdir', '-p', $dir);
+    open my $fh, '>', "$dir/bad.conf" or die $!;
+    print $fh "load_module " . ChatTest::module_so() . ";\nevents {}\nhttp { chat_redis 127.0.0.1:"
+            . ChatTest::redis_port() . " batch=yes; server { listen 127.0.0.1:1; } }\n";
+    close $fh;
+    my ($ok, $out) = ChatTest::nginx_test("$dir/bad.conf");
+    ok(!$ok, 'nginx -t refuses chat_redis batch=yes');
+    like($out, qr/invalid parameter "batch=yes", expected batch=on or batch=off/, 'and says what it takes');
+}
+
 $_->close for grep { $_ } @agents, $cws;
 $on->stop;
 $off->stop;

@@ -98,6 +98,8 @@ typedef struct {
 
     ngx_str_t                   redis_ip;        /* empty: no Redis */
     ngx_uint_t                  redis_port;
+    ngx_flag_t                  redis_batch;     /* a loop turn's events in one
+                                                    PUBLISH (batch=on) */
 
     ngx_str_t                   secret;          /* HMAC key bytes */
 

@@ -69,7 +69,7 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       NULL },
 
     { ngx_string("chat_redis"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_chat_redis,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -318,7 +318,8 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
      *     cmcf->secret = { 0, NULL };
      *     cmcf->webhook_ca = { 0, NULL };
      *
-     * pg_pool_size and redis_port are set with pg_conninfo and redis_ip
+     * pg_pool_size, redis_port and redis_batch are set with pg_conninfo
+     * and redis_ip
      */
 
     cmcf->message_max = NGX_CONF_UNSET_UINT;
@@ -499,7 +500,10 @@ ngx_http_chat_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* chat_redis HOST[:PORT]; a name is resolved here, in the master, once */
+/*
+ * chat_redis HOST[:PORT] [batch=on|off]; a name is resolved here, in the
+ * master, once
+ */
 static char *
 ngx_http_chat_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -520,6 +524,18 @@ ngx_http_chat_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     cmcf->redis_port = ep.value().port;
+    cmcf->redis_batch = 0;
+
+    if (cf->args->nelts == 3) {
+        auto batch = chat::config::parse_redis_batch(
+                         ngx_http_chat_sv(value[2]));
+
+        if (ngx_http_chat_conf_check(cf, batch) != NGX_OK) {
+            return static_cast<char *>(NGX_CONF_ERROR);
+        }
+
+        cmcf->redis_batch = batch.value();
+    }
 
     return NGX_CONF_OK;
 }

@@ -519,7 +519,8 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                       [](const chat::Error &e) {
                           ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                                         "chat: %s", e.message.c_str());
-                      });
+                      },
+                      cmcf->redis_batch ? st->loop.get() : NULL);
         if (st->events) {
             /* not confirmed yet: this worker's sockets hear its events at once */
             st->bus->subscribed(st->events->connected());

@@ -26,15 +26,10 @@ ChatTest::quiet_state();    # nobody online: the chat below waits for the superv
 my @agents = map { ChatWS->connect(port => $ng->port, path => "$A/ws?token=$sup->{token}") } 1 .. 8;
 is(scalar(grep { $_ } @agents), 8, "the supervisor's eight sockets open");
 
-my $c = $ng->customer;
-my $cws = ChatWS->connect(port => $ng->port, path => "/chat/api/v1/ws?after=0&token=$c->{token}");
+my ($c, $cws, $claim, $heard_claim) = ChatWS::claimed_chat($ng, $ng, $ng, $sup, @agents);
 ok($cws, "the customer's socket opens");
-$ng->escalate($c);
-is($ng->post("$A/conversations/$c->{id}/claim", headers => $sup->{auth})->{status}, 200,
-   'the supervisor claims the queued chat');
-my $assigned = sub { $_[0]{type} eq 'agent.assigned' };
-is(scalar(grep { my @e = $_->events_until($c->{id}, $assigned); @e && $assigned->($e[-1]) } @agents, $cws), 9,
-   'every socket hears the claim');
+is($claim, 200, 'the supervisor claims the queued chat');
+is($heard_claim, 9, 'every socket hears the claim');
 
 # ten posts, each one message (no bot in a chat with an agent) and one conversation.updated,
 # then the last one
@@ -47,15 +42,9 @@ for my $i (1 .. 11) {
 }
 my $last = sub { $_[0]{type} eq 'message.created' && ($_[0]{data}{content} // '') eq 'post 11' };
 
-my $exact = 0;
-for my $ws (@agents, $cws) {
-    my @ev = $ws->events_until($c->{id}, $last);
-    my @created = map { $_->{seq} } grep { $_->{type} eq 'message.created' } @ev;
-    my $updated = grep { $_->{type} eq 'conversation.updated' } @ev;
-    # the last post's conversation.updated follows its message.created
-    $exact++ if join(',', @created) eq join(',', @seqs) && $updated == 10;
-}
-is($exact, 9, 'every socket, on either worker, heard each post once and in order');
+# the last post's conversation.updated follows its message.created
+is(ChatWS::heard_exactly($c->{id}, $last, \@seqs, 10, @agents, $cws), 9,
+   'every socket, on either worker, heard each post once and in order');
 
 $_->close for grep { $_ } @agents, $cws;
 $ng->stop;

@@ -1,12 +1,15 @@
 // libFuzzer target: events::parse reads network input (every Redis message of chat:events);
 // it never crashes, and what it accepts survives encode -> parse unchanged (the agents' copy
 // too); events::peek reads of it what parse does. The same for the forget and end messages of
-// `chatctl erase` on that channel (retention::parse_forget, retention::parse_end).
+// `chatctl erase` on that channel (retention::parse_forget, retention::parse_end). A batch
+// (events::split_batch) is read part by part like that, within its bounds, and its events
+// batched again read back as the same payloads.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chat/events.h"
 #include "chat/json.h"
@@ -18,9 +21,8 @@ static std::string agents_copy(const chat::events::Event& e) {
     return std::string(chat::events::json_for_agents(e, scratch));
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string_view in(reinterpret_cast<const char*>(data), size);
-
+// What a worker does with one payload heard on chat:events (alone or in a batch).
+static void one(std::string_view in) {
     const auto peeked = chat::events::peek(in);
     if (auto e = chat::events::parse(in); e.ok()) {
         const auto& a = e.value();
@@ -52,6 +54,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     (void)chat::retention::parse_sweep(in);
     (void)chat::retention::parse_erased(in);
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view in(reinterpret_cast<const char*>(data), size);
+    one(in);
+
+    if (auto parts = chat::events::split_batch(in); parts.ok()) {
+        if (!chat::events::is_batch(in) || parts.value().empty() ||
+            parts.value().size() > chat::events::kBatchEventsMax)
+            std::abort();
+        std::string again;
+        std::vector<std::string> encoded;
+        for (const std::string_view part : parts.value()) {
+            if (part.data() < in.data() || part.data() + part.size() > in.data() + in.size()) std::abort();
+            one(part);
+            if (auto e = chat::events::parse(part); e.ok()) {
+                chat::events::append_to_batch(again, e.value());
+                encoded.push_back(chat::events::encode(e.value()));
+            }
+        }
+        if (!encoded.empty()) {
+            auto back = chat::events::split_batch(again);
+            if (!back.ok() || back.value().size() != encoded.size()) std::abort();
+            for (std::size_t i = 0; i < encoded.size(); i++)
+                if (back.value()[i] != encoded[i]) std::abort();
+        }
+    } else if (chat::events::is_batch(in) && chat::events::parse(in).ok()) {
+        std::abort();  // a batch is never one event
+    }
 
     // The builders read database answers; arbitrary JSON must not crash them either.
     (void)chat::events::from_answer(in);

@@ -24,13 +24,14 @@ constexpr std::size_t kEchoesMax = 256;
 
 // Callbacks hold a weak_ptr to this: once the Bus is gone they find nothing and do nothing.
 struct Bus::Impl : std::enable_shared_from_this<Impl> {
-    Impl(Sink& s, pg::Pool* p, redis::Client* r, Report rep)
-        : sink(s), pg(p), redis(r), report(std::move(rep)) {}
+    Impl(Sink& s, pg::Pool* p, redis::Client* r, Report rep, EventLoop* l)
+        : sink(s), pg(p), redis(r), report(std::move(rep)), batch_loop(r ? l : nullptr) {}
 
     Sink& sink;
     pg::Pool* pg;
     redis::Client* redis;
     Report report;
+    EventLoop* batch_loop;  // set: a turn's events are sent together (see bus.h)
 
     void fail(std::string message) noexcept {
         try {
@@ -58,25 +59,41 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
     // This worker's published events, in publish order, until their echo (the same bytes,
     // heard back through the worker's own subscription) comes: Redis hands one
     // connection's PUBLISHes to a subscriber in that order, so the echo of the front one
-    // normally comes next. An echo found here is not parsed: its event is dispatched as it
-    // was built, the sockets hearing it exactly where they would have. `delivered`: its
-    // sockets heard it already (the PUBLISH failed, or no echo could be counted on), so
+    // normally comes next. An echo found here is not parsed: its events are dispatched as they
+    // were built, the sockets hearing them exactly where they would have. `delivered`: its
+    // sockets heard them already (the PUBLISH failed, or no echo could be counted on), so
     // its echo, if one still comes, is dropped.
+    //
+    // With batches, the events of this loop turn gather in entries not `sent` yet, always
+    // the last ones (one per run of a channel), their payload growing as a batch; the task
+    // posted in the turn sends them (send_unsent). A batch of one event goes as that event's
+    // own payload.
     //
     // Why the bytes and not a tag naming the publisher: a tag would change the payload, and
     // nodes not yet upgraded parse it. Two workers may publish the same bytes (a typing
     // event): whichever of the two echoes is found here, each is dispatched once (from
-    // here, or parsed), and both are the same event. An entry is dispatched once at most,
+    // here, or parsed), and both are the same events. An entry is dispatched once at most,
     // and while it is kept its echo is not dispatched again.
     struct Echo {
         std::string payload;
-        events::Event event;  // emptied once delivered
+        std::vector<events::Event> events;  // emptied once delivered
         std::uint64_t id = 0;
         bool delivered = false;
+        bool sent = true;
+        std::string channel;  // not sent yet: where it goes
+        std::size_t count = 0;  // not sent yet: the events in `payload`
     };
     std::deque<Echo> echoes;
     std::uint64_t next_id = 0;
     bool subscribed = true;
+    bool send_posted = false;
+
+    // Room for one more entry: the oldest goes (its echo, if any, gets parsed).
+    void make_room() {
+        if (echoes.size() < kEchoesMax) return;
+        if (!echoes.front().sent) send_unsent();
+        echoes.pop_front();
+    }
 
     // E: const events::Event& (copied into the echo queue) or events::Event (moved there).
     template <class E>
@@ -84,11 +101,14 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
         if (e.json.empty()) return;
 
         if (redis && redis->connected()) {
+            if (batch_loop) return gather(std::forward<E>(e));
             std::string channel = channel_of(e);
-            if (echoes.size() >= kEchoesMax) echoes.pop_front();  // its echo, if any, gets parsed
-            Echo& echo = echoes.emplace_back(Echo{events::encode(e), {}, next_id++, false});
+            make_room();
+            Echo& echo = echoes.emplace_back();
+            echo.payload = events::encode(e);
+            echo.id = next_id++;
             if (subscribed) {
-                echo.event = std::forward<E>(e);
+                echo.events.push_back(std::forward<E>(e));
             } else {
                 // The subscription is down or not confirmed yet: this worker's sockets hear it
                 // now (an echo that still comes, its SUBSCRIBE having just gone through, is dropped).
@@ -102,10 +122,73 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
             return;
         }
 
+        // Redis went while this turn's batch waits: its events come first.
+        if (batch_loop) deliver_unsent();
         sink.dispatch(e);
         // Redis configured but down: the node's other workers miss it; their
         // sockets resume from Postgres once the subscription is back.
         if (!redis) sink.share(e);
+    }
+
+    // The event joins this turn's batch of its channel (a new one after another channel's,
+    // so that every worker still hears the events in publish order).
+    template <class E>
+    void gather(E&& e) {
+        std::string channel = channel_of(e);
+        const bool now = !subscribed;  // as above: no echo to count on
+        Echo* b = echoes.empty() ? nullptr : &echoes.back();
+        if (!b || b->sent || b->delivered != now || b->channel != channel) {
+            make_room();
+            b = &echoes.emplace_back();
+            b->id = next_id++;
+            b->delivered = now;
+            b->sent = false;
+            b->channel = std::move(channel);
+            if (b->payload.capacity() < 4096) b->payload.reserve(4096);
+            post_send();
+        }
+        events::append_to_batch(b->payload, e);
+        b->count++;
+        const bool full = b->count >= events::kBatchEventsMax || b->payload.size() >= events::kBatchBytes;
+        if (!now) b->events.push_back(std::forward<E>(e));
+        if (full) send_unsent();
+        if (now) sink.dispatch(e);
+    }
+
+    void post_send() {
+        if (send_posted) return;
+        batch_loop->post([weak = weak_from_this()] {
+            auto self = weak.lock();
+            if (!self) return;
+            self->send_posted = false;
+            self->send_unsent();
+        });
+        send_posted = true;
+    }
+
+    // This turn's batches go to Redis, in order.
+    void send_unsent() noexcept {
+        try {
+            for (Echo& x : echoes) {
+                if (x.sent) continue;
+                x.sent = true;
+                if (x.count == 1)  // one event: its own payload, as without batches
+                    if (auto parts = events::split_batch(x.payload); parts.ok() && parts.value().size() == 1)
+                        x.payload.erase(0, static_cast<std::size_t>(parts.value()[0].data() - x.payload.data()));
+                redis->publish(x.channel, x.payload, [weak = weak_from_this(), id = x.id](Result<redis::Reply>) {
+                    auto self = weak.lock();
+                    if (self) self->unsent(id);  // no reply, or Redis refused it
+                });
+            }
+        } catch (const std::exception& x) {
+            fail(std::string("publishing events failed: ") + x.what());
+        }
+    }
+
+    // Redis is gone before this turn's batches were sent: this worker's sockets hear them now.
+    void deliver_unsent() noexcept {
+        for (Echo& x : echoes)
+            if (!x.sent) deliver(x);
     }
 
     // A PUBLISH that failed: it may never have reached Redis, so this worker's sockets hear it now.
@@ -120,23 +203,23 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
     void deliver(Echo& x) noexcept {
         if (x.delivered) return;
         x.delivered = true;
-        const events::Event e = std::move(x.event);  // x may be gone once a socket handled it
-        sink.dispatch(e);
+        const std::vector<events::Event> due = std::move(x.events);  // x may be gone once a socket handled one
+        for (const events::Event& e : due) sink.dispatch(e);
     }
 
-    // Whether `payload` is the echo of an event this worker published; if so its sockets
-    // hear that event (unless they did already). Entries before it are dropped: their echo
+    // Whether `payload` is the echo of events this worker published; if so its sockets
+    // hear those events (unless they did already). Entries before it are dropped: their echo
     // never came (published while the subscription was being lost or set up) or came first
     // as another worker's identical bytes, and is parsed when it comes.
     bool echo(std::string_view payload) noexcept {
-        for (auto it = echoes.begin(); it != echoes.end(); ++it) {
+        for (auto it = echoes.begin(); it != echoes.end() && it->sent; ++it) {
             if (it->payload.size() != payload.size() ||
                 std::memcmp(it->payload.data(), payload.data(), payload.size()) != 0)
                 continue;
             const bool due = !it->delivered;
-            const events::Event mine = due ? std::move(it->event) : events::Event{};
+            const std::vector<events::Event> mine = due ? std::move(it->events) : std::vector<events::Event>{};
             echoes.erase(echoes.begin(), it + 1);  // before a socket's handling may publish
-            if (due) sink.dispatch(mine);
+            for (const events::Event& e : mine) sink.dispatch(e);
             return true;
         }
         return false;
@@ -149,16 +232,40 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
         if (up) return;
         try {
             std::vector<events::Event> due;  // taken first: a socket's handling may publish
-            due.reserve(echoes.size());
             for (Echo& x : echoes) {
                 if (x.delivered) continue;
                 x.delivered = true;
-                due.push_back(std::move(x.event));
+                for (events::Event& e : x.events) due.push_back(std::move(e));
+                x.events.clear();
             }
             for (const events::Event& e : due) sink.dispatch(e);
         } catch (const std::exception& x) {
             fail(std::string("delivering this worker's events failed: ") + x.what());
         }
+    }
+
+    // One payload heard (alone, or as a part of a batch) that is not this worker's echo.
+    void heard_one(std::string_view payload) noexcept {
+        // `chatctl erase`: these sessions' conversations are gone, and so must every cached copy be.
+        if (auto keys = retention::parse_forget(payload)) {
+            for (const std::string& k : *keys) sink.forget(k, std::numeric_limits<std::int64_t>::max());
+            return;
+        }
+        // ... and every socket of those conversations must close
+        if (auto ids = retention::parse_end(payload)) {
+            if (!ids->empty()) sink.end(*ids);
+            return;
+        }
+        // Nobody here listens: the cached copy is all this worker has to do with it.
+        if (auto p = events::peek(payload); p && !sink.listens(p->conversation_id)) {
+            if (!p->cache_key.empty()) sink.forget(p->cache_key, p->version);
+            return;
+        }
+        auto e = events::parse(payload);
+        if (!e.ok()) return;
+        // A write on another node: this node's older cached copy goes.
+        if (!e.value().cache_key.empty()) sink.forget(e.value().cache_key, e.value().version);
+        sink.dispatch(e.value());
     }
 
     void publish_side_effects(std::span<const std::string> ids) noexcept {
@@ -180,8 +287,8 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
     }
 };
 
-Bus::Bus(Sink& sink, pg::Pool* pg, redis::Client* redis, Report report)
-    : impl_(std::make_shared<Impl>(sink, pg, redis, std::move(report))) {}
+Bus::Bus(Sink& sink, pg::Pool* pg, redis::Client* redis, Report report, EventLoop* batch_loop)
+    : impl_(std::make_shared<Impl>(sink, pg, redis, std::move(report), batch_loop)) {}
 
 Bus::~Bus() = default;
 
@@ -196,29 +303,15 @@ void Bus::publish_side_effects(std::span<const std::string> conversation_ids) no
 void Bus::subscribed(bool up) noexcept { impl_->set_subscribed(up); }
 
 void Bus::heard(std::string_view, std::string_view payload) noexcept {
-    // This worker's own event heard back: dispatched as built, neither parsed nor forgotten
-    // (the write that raised it updated the node's cache already)
+    // This worker's own events heard back: dispatched as built, neither parsed nor forgotten
+    // (the write that raised them updated the node's cache already)
     if (impl_->echo(payload)) return;
-    // `chatctl erase`: these sessions' conversations are gone, and so must every cached copy be.
-    if (auto keys = retention::parse_forget(payload)) {
-        for (const std::string& k : *keys) impl_->sink.forget(k, std::numeric_limits<std::int64_t>::max());
-        return;
-    }
-    // ... and every socket of those conversations must close
-    if (auto ids = retention::parse_end(payload)) {
-        if (!ids->empty()) impl_->sink.end(*ids);
-        return;
-    }
-    // Nobody here listens: the cached copy is all this worker has to do with it.
-    if (auto p = events::peek(payload); p && !impl_->sink.listens(p->conversation_id)) {
-        if (!p->cache_key.empty()) impl_->sink.forget(p->cache_key, p->version);
-        return;
-    }
-    auto e = events::parse(payload);
-    if (!e.ok()) return;
-    // A write on another node: this node's older cached copy goes.
-    if (!e.value().cache_key.empty()) impl_->sink.forget(e.value().cache_key, e.value().version);
-    impl_->sink.dispatch(e.value());
+    if (!events::is_batch(payload)) return impl_->heard_one(payload);
+    // Another worker's batch: each of its events as if heard alone, in order; a broken one
+    // is not read at all.
+    auto parts = events::split_batch(payload);
+    if (!parts.ok()) return;
+    for (const std::string_view part : parts.value()) impl_->heard_one(part);
 }
 
 }  // namespace chat::bus

@@ -175,6 +175,16 @@ Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept {
     }
 }
 
+Result<bool> parse_redis_batch(std::string_view arg) noexcept {
+    try {
+        if (arg == "batch=on") return true;
+        if (arg == "batch=off") return false;
+        return make_error(Errc::validation, "invalid parameter " + quoted(arg) + ", expected batch=on or batch=off");
+    } catch (const std::exception& e) {
+        return make_error(Errc::internal, e.what());
+    }
+}
+
 Result<std::string> parse_secret(std::string_view content) noexcept {
     try {
         while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.remove_suffix(1);

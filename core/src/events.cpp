@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <stdexcept>
 
 #include "chat/input.h"
 #include "chat/json.h"
@@ -374,7 +375,16 @@ Event note_created(const json::Value& answer, std::string_view site) noexcept {
 
 bool customer_may_hear(Type t) noexcept { return t != Type::note_created; }
 
-std::string encode(const Event& e) {
+namespace {
+
+// The bytes an envelope adds to an event's JSON, at most (its fields, line breaks and numbers).
+std::size_t envelope_room(const Event& e) {
+    return 64 + e.cache_key.size() + e.assigned_agent_id.size() + e.status.size() + e.site.size() +
+           e.department_id.size();
+}
+
+// encode(e), appended to `out`.
+void append_encoded(std::string& out, const Event& e) {
     const bool own_count = e.agent_unread >= 0;
     char version[24], count[24];  // any int64
     const std::string_view v(version, static_cast<std::size_t>(
@@ -382,16 +392,66 @@ std::string encode(const Event& e) {
     const std::string_view n(count, own_count ? static_cast<std::size_t>(
                                                     std::to_chars(count, count + sizeof count, e.agent_unread).ptr - count)
                                               : 0);
-    std::string out;
-    out.reserve(64 + e.cache_key.size() + e.assigned_agent_id.size() + e.status.size() + e.site.size() +
-                e.department_id.size() + e.json.size());
     out.append(own_count ? "e5" : e.department_id.empty() ? "e3" : "e4").append(1, '\n');
     out.append(e.cache_key).append(1, '\n').append(v).append(1, '\n');
     out.append(e.assigned_agent_id).append(1, '\n').append(e.status).append(1, '\n').append(e.site).append(1, '\n');
     if (own_count) out.append(e.department_id).append(1, '\n').append(n).append(1, '\n');
     else if (!e.department_id.empty()) out.append(e.department_id).append(1, '\n');
     out.append(e.json);
+}
+
+constexpr std::string_view kBatchTag = "b1\n";
+constexpr std::size_t kBatchLengthDigits = 8;
+
+}  // namespace
+
+std::string encode(const Event& e) {
+    std::string out;
+    out.reserve(envelope_room(e) + e.json.size());
+    append_encoded(out, e);
     return out;
+}
+
+bool is_batch(std::string_view payload) noexcept { return payload.starts_with(kBatchTag); }
+
+void append_to_batch(std::string& batch, const Event& e) {
+    if (batch.empty()) batch.append(kBatchTag);
+    const std::size_t at = batch.size();
+    batch.append(kBatchLengthDigits, '0').append(1, '\n');
+    append_encoded(batch, e);
+    std::size_t n = batch.size() - at - kBatchLengthDigits - 1;
+    if (n > kBatchPayloadMax) {
+        batch.resize(at);
+        throw std::length_error("an event too large for a batch");
+    }
+    for (std::size_t i = kBatchLengthDigits; i-- > 0; n /= 10) batch[at + i] = static_cast<char>('0' + n % 10);
+}
+
+Result<std::vector<std::string_view>> split_batch(std::string_view payload) noexcept {
+    try {
+        if (!is_batch(payload)) return make_error(Errc::bad_request, "not an event batch");
+        payload.remove_prefix(kBatchTag.size());
+        std::vector<std::string_view> parts;
+        while (!payload.empty()) {
+            if (parts.size() == kBatchEventsMax) return make_error(Errc::bad_request, "too many events in a batch");
+            if (payload.size() <= kBatchLengthDigits || payload[kBatchLengthDigits] != '\n')
+                return make_error(Errc::bad_request, "broken event batch");
+            std::size_t n = 0;
+            for (std::size_t i = 0; i < kBatchLengthDigits; i++) {
+                const char ch = payload[i];
+                if (ch < '0' || ch > '9') return make_error(Errc::bad_request, "broken event batch");
+                n = n * 10 + static_cast<std::size_t>(ch - '0');
+            }
+            payload.remove_prefix(kBatchLengthDigits + 1);
+            if (n > payload.size()) return make_error(Errc::bad_request, "broken event batch");
+            parts.push_back(payload.substr(0, n));
+            payload.remove_prefix(n);
+        }
+        if (parts.empty()) return make_error(Errc::bad_request, "empty event batch");
+        return parts;
+    } catch (...) {
+        return make_error(Errc::internal, "splitting an event batch failed");
+    }
 }
 
 std::string_view json_for_agents(const Event& e, std::string& scratch) noexcept {
@@ -524,6 +584,7 @@ std::optional<Peek> peek(std::string_view payload) noexcept {
 
 Result<Event> parse(std::string_view text) noexcept {
     try {
+        const std::string_view payload = text;
         auto env = read_envelope(text);
         if (!env.ok()) return env.error();
         const Envelope& en = env.value();
@@ -572,6 +633,11 @@ Result<Event> parse(std::string_view text) noexcept {
             if (en.nfields >= 6) e.department_id = std::string(en.fields[5]);  // "e5": may be empty
             if (en.nfields == 7) e.agent_unread = en.agent_unread;
         }
+        // What peek() reads of it is what it says: a payload naming its conversation twice
+        // (peek reads the first "conversation_id", the JSON reader keeps the last) is refused,
+        // so that no worker decides from a peek to skip an event its sockets should hear.
+        if (auto p = peek_envelope(payload); p && p->conversation_id != e.conversation_id)
+            return make_error(Errc::bad_request, "event naming two conversations");
         return e;
     } catch (...) {
         return make_error(Errc::internal, "parsing an event failed");

@@ -143,6 +143,40 @@ TEST(Bus, AnEventNobodyHereListensToOnlyForgetsTheStaleCacheEntry) {
     EXPECT_EQ(sink.dispatched[1].type, chat::events::Type::agent_presence_changed);
 }
 
+TEST(Bus, AHeardBatchIsHeardAsItsEventsInOrder) {
+    FakeSink sink;
+    chat::bus::Bus bus(sink, nullptr, nullptr);
+    std::vector<Event> ev = some_events();
+    ev[0].cache_key = "sid-1";
+    ev[0].version = 9;
+    std::string batch;
+    chat::events::append_to_batch(batch, ev[0]);
+    chat::events::append_to_batch(batch, ev[2]);
+    bus.heard("chat:events", batch);
+    ASSERT_EQ(sink.dispatched.size(), 2u);
+    EXPECT_EQ(sink.dispatched[0].json, ev[0].json);
+    EXPECT_EQ(sink.dispatched[1].json, ev[2].json);
+    ASSERT_EQ(sink.forgotten.size(), 1u);
+    EXPECT_EQ(sink.forgotten[0], (std::pair<std::string, std::int64_t>{"sid-1", 9}));
+    // a broken one: none of it
+    bus.heard("chat:events", batch.substr(0, batch.size() - 1));
+    EXPECT_EQ(sink.dispatched.size(), 2u);
+    EXPECT_EQ(sink.forgotten.size(), 1u);
+}
+
+TEST(Bus, WithBatchesWhileRedisIsDownOnlyThisWorkersSocketsHearItAtOnce) {
+    chat::EpollLoop loop;
+    chat::redis::Client redis(loop, nowhere());  // never started: not connected
+    FakeSink sink;
+    chat::bus::Bus bus(sink, nullptr, &redis, {}, &loop);
+    bus.publish(some_events());
+    EXPECT_EQ(sink.dispatched.size(), 2u);
+    EXPECT_TRUE(sink.shared.empty());
+    loop.run_once(10);
+    EXPECT_EQ(sink.dispatched.size(), 2u);
+    EXPECT_EQ(redis.stats().commands, 0u);
+}
+
 TEST(Bus, WhatIsNotAnEventIsIgnored) {
     FakeSink sink;
     chat::bus::Bus bus(sink, nullptr, nullptr);
@@ -191,11 +225,12 @@ TEST_F(BusRedis, APublishedEventComesBackThroughTheSubscriptionNotDirectly) {
     EXPECT_TRUE(sink.shared.empty());
 }
 
-// A worker of the test: a bus with its own Redis connections, subscribed like a worker.
+// A worker of the test: a bus with its own Redis connections, subscribed like a worker
+// (`batch`: publishing a loop turn's events together, chat_redis ... batch=on).
 struct Worker {
-    Worker(chat::EpollLoop& loop, const chat::redis::Config& cfg)
+    Worker(chat::EpollLoop& loop, const chat::redis::Config& cfg, bool batch = false)
         : redis(loop, cfg),
-          bus(sink, nullptr, &redis),
+          bus(sink, nullptr, &redis, {}, batch ? &loop : nullptr),
           sub(loop, cfg, chat::bus::channels(), {},
               [this](std::string_view channel, std::string_view payload) { bus.heard(channel, payload); }) {
         redis.start();
@@ -262,11 +297,14 @@ TEST_F(BusRedis, EachWorkerHearsItsOwnEventAndTheOthersOnceAndForgetsOnlyTheOthe
     }
 }
 
-TEST_F(BusRedis, WhileItsSubscriptionIsDownAWorkersSocketsHearItsEventsAtOnceAndOnce) {
-    Worker a(loop, cfg), b(loop, cfg);
+// A worker's subscription lost and back (`batch`: its events gathered per loop turn): its
+// sockets hear each of its events once, and every worker hears them in publish order.
+void subscription_lost_and_back(chat::EpollLoop& loop, const chat::redis::Config& cfg, bool batch) {
+    Worker a(loop, cfg, batch), b(loop, cfg, batch);
     ASSERT_TRUE(loop.run_until([&] { return a.up() && b.up(); }, 3000));
     const std::string tag = std::to_string(::getpid());
-    // published while the subscription was up, lost before its echo came
+    // published while the subscription was up (with batches: gathered in this turn), lost
+    // before its echo came
     a.bus.publish(std::vector<Event>{tagged("bus-lost-" + tag, "")});
     EXPECT_EQ(a.heard("bus-lost-" + tag), 0u);
     a.bus.subscribed(false);
@@ -283,6 +321,94 @@ TEST_F(BusRedis, WhileItsSubscriptionIsDownAWorkersSocketsHearItsEventsAtOnceAnd
         EXPECT_EQ(a.heard(c + tag), 1u) << c;
         EXPECT_EQ(b.heard(c + tag), 1u) << c;
     }
+    // and in publish order, on both
+    const std::vector<std::string> order{"bus-lost-" + tag, "bus-down-" + tag, "bus-up-" + tag};
+    for (Worker* w : {&a, &b}) {
+        std::vector<std::string> seen;
+        for (const Event& e : w->sink.dispatched)
+            if (std::find(order.begin(), order.end(), e.conversation_id) != order.end()) seen.push_back(e.conversation_id);
+        EXPECT_EQ(seen, order);
+    }
+}
+
+TEST_F(BusRedis, WhileItsSubscriptionIsDownAWorkersSocketsHearItsEventsAtOnceAndOnce) {
+    subscription_lost_and_back(loop, cfg, false);
+}
+
+// Events published in one loop turn, in several calls.
+void publish_turn(Worker& w, const std::string& tag, int n) {
+    for (int i = 0; i < n; i++) w.bus.publish(std::vector<Event>{tagged("bus-turn-" + tag + "-" + std::to_string(i), "sid-turn-" + tag)});
+}
+
+// The conversations of the events a worker's sockets heard that start with `prefix`, in order.
+std::vector<std::string> heard_in_order(const Worker& w, const std::string& prefix) {
+    std::vector<std::string> out;
+    for (const Event& e : w.sink.dispatched)
+        if (e.conversation_id.starts_with(prefix)) out.push_back(e.conversation_id);
+    return out;
+}
+
+TEST_F(BusRedis, WithBatchesATurnsEventsGoInOnePublishAndEveryWorkerHearsEachOnceInOrder) {
+    Worker a(loop, cfg, true), b(loop, cfg);  // b publishes one event a PUBLISH, and reads batches
+    ASSERT_TRUE(loop.run_until([&] { return a.up() && b.up(); }, 3000));
+    const std::string tag = std::to_string(::getpid());
+    const auto sent = a.redis.stats().commands;
+    publish_turn(a, tag, 5);
+    EXPECT_EQ(a.heard("bus-turn-" + tag + "-0"), 0u);  // in Redis's order, like every other worker
+    const std::string prefix = "bus-turn-" + tag + "-";
+    ASSERT_TRUE(loop.run_until([&] { return heard_in_order(a, prefix).size() == 5; }, 3000));
+    EXPECT_EQ(a.redis.stats().commands - sent, 1u);
+    settle(loop, a, b, tag);
+    std::vector<std::string> want;
+    for (int i = 0; i < 5; i++) want.push_back(prefix + std::to_string(i));
+    EXPECT_EQ(heard_in_order(a, prefix), want);
+    EXPECT_EQ(heard_in_order(b, prefix), want);
+    // its own echo is not parsed again; the other worker forgets its cached copy
+    EXPECT_FALSE(a.forgot("sid-turn-" + tag));
+    EXPECT_TRUE(b.forgot("sid-turn-" + tag));
+    for (const Event& e : a.sink.dispatched) {
+        if (!e.conversation_id.starts_with(prefix)) continue;
+        EXPECT_EQ(e.sender, chat::events::Sender::customer);
+    }
+}
+
+TEST_F(BusRedis, WithBatchesALoneEventTravelsAsItsOwnPayload) {
+    Worker a(loop, cfg, true);
+    ASSERT_TRUE(loop.run_until([&] { return a.up(); }, 3000));
+    const std::string tag = std::to_string(::getpid());
+    std::string heard;
+    chat::redis::Subscriber spy(loop, cfg, chat::bus::channels(), {}, [&](std::string_view, std::string_view payload) {
+        if (payload.find("bus-alone-" + tag) != std::string_view::npos) heard = std::string(payload);
+    });
+    spy.start();
+    ASSERT_TRUE(loop.run_until([&] { return spy.connected(); }, 3000));
+    const Event e = tagged("bus-alone-" + tag, "");
+    a.bus.publish(std::vector<Event>{e});
+    ASSERT_TRUE(loop.run_until([&] { return !heard.empty(); }, 3000));
+    EXPECT_EQ(heard, chat::events::encode(e));
+    ASSERT_TRUE(loop.run_until([&] { return a.heard("bus-alone-" + tag) == 1; }, 3000));
+}
+
+TEST_F(BusRedis, WithBatchesWhileItsSubscriptionIsDownAWorkersSocketsHearItsEventsAtOnceAndOnce) {
+    subscription_lost_and_back(loop, cfg, true);
+}
+
+TEST_F(BusRedis, WithBatchesAPublishRedisRefusesStillReachesThisWorkersSocketsInOrder) {
+    FakeSink sink;
+    cfg.max_pending = 0;  // every command fails fast while connected
+    chat::redis::Client redis(loop, cfg);
+    chat::bus::Bus bus(sink, nullptr, &redis, {}, &loop);
+    redis.start();
+    ASSERT_TRUE(loop.run_until([&] { return redis.connected(); }, 3000));
+    bus.publish(some_events());
+    bus.publish(some_events());
+    EXPECT_TRUE(sink.dispatched.empty());  // not before the turn's batch went
+    ASSERT_TRUE(loop.run_until([&] { return sink.dispatched.size() == 4; }, 3000));
+    for (std::size_t i = 0; i < 4; i++)
+        EXPECT_EQ(sink.dispatched[i].type, i % 2 ? chat::events::Type::read : chat::events::Type::typing);
+    EXPECT_TRUE(sink.shared.empty());
+    loop.run_once(20);
+    EXPECT_EQ(sink.dispatched.size(), 4u);
 }
 
 TEST_F(BusRedis, APublishRedisRefusesStillReachesThisWorkersSockets) {

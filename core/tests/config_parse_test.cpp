@@ -118,6 +118,15 @@ TEST(ConfigPgPool, ReadsPoolNWithinTheTable) {
     EXPECT_EQ(other.error().message, "invalid parameter \"size=4\", expected pool=N");
 }
 
+TEST(ConfigRedisBatch, IsOnOrOffAndNothingElse) {
+    EXPECT_TRUE(parse_redis_batch("batch=on").value());
+    EXPECT_FALSE(parse_redis_batch("batch=off").value());
+    auto other = parse_redis_batch("batch=yes");
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.error().message, "invalid parameter \"batch=yes\", expected batch=on or batch=off");
+    EXPECT_FALSE(parse_redis_batch("pool=4").ok());
+}
+
 TEST(ConfigSecret, DropsTrailingLineBreaksAndNeedsThirtyTwoBytes) {
     std::string key(limits::kSecretMinBytes, 'k');
     auto ok = parse_secret(key + "\r\n\n");

@@ -144,6 +144,69 @@ TEST(Events, BrokenPayloadsAreRejected) {
 // Every worker hears every event; peek() reads, without parsing the JSON, what it needs to
 // tell whether any of its sockets may hear one: the same conversation, cache key and version
 // that parse() gives, for every kind of event a node publishes.
+TEST(Events, ABatchHoldsEachEventsOwnPayloadInOrder) {
+    auto ev = chat::events::from_answer(kAnswer);
+    ASSERT_EQ(ev.size(), 4u);
+    chat::events::tag_cached(ev, "sid-1", 7);
+    std::string batch;
+    for (const auto& e : ev) chat::events::append_to_batch(batch, e);
+    EXPECT_TRUE(chat::events::is_batch(batch));
+    EXPECT_EQ(batch.substr(0, 12), "b1\n" + std::string(8 - std::to_string(chat::events::encode(ev[0]).size()).size(), '0') +
+                                       std::to_string(chat::events::encode(ev[0]).size()) + "\n");
+    auto parts = chat::events::split_batch(batch);
+    ASSERT_TRUE(parts.ok());
+    ASSERT_EQ(parts.value().size(), ev.size());
+    for (std::size_t i = 0; i < ev.size(); i++) {
+        EXPECT_EQ(parts.value()[i], chat::events::encode(ev[i]));
+        auto back = chat::events::parse(parts.value()[i]);
+        ASSERT_TRUE(back.ok());
+        EXPECT_EQ(back.value().json, ev[i].json);
+        EXPECT_EQ(back.value().cache_key, "sid-1");
+    }
+    // a node from before batches reads none of it (hence chat_redis ... batch=on only once every node reads them)
+    EXPECT_FALSE(chat::events::parse(batch).ok());
+    EXPECT_FALSE(chat::events::is_batch(chat::events::encode(ev[0])));
+}
+
+TEST(Events, AnEventNamingTwoConversationsIsRefused) {
+    const auto e = chat::events::read("c1", "", chat::events::Sender::customer, 3, "automated");
+    std::string twice = chat::events::encode(e);
+    const auto at = twice.find(R"("conversation_id":"c1")");
+    ASSERT_NE(at, std::string::npos);
+    twice.insert(at, R"("conversation_id":"c2",)");
+    ASSERT_TRUE(chat::events::peek(twice).has_value());
+    EXPECT_EQ(chat::events::peek(twice)->conversation_id, "c2");
+    auto r = chat::events::parse(twice);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "event naming two conversations");
+    EXPECT_TRUE(chat::events::parse(chat::events::encode(e)).ok());
+}
+
+TEST(Events, ABrokenBatchIsNotReadAtAll) {
+    const auto e = chat::events::read("c1", "", chat::events::Sender::customer, 3, "automated");
+    std::string good;
+    chat::events::append_to_batch(good, e);
+    chat::events::append_to_batch(good, e);
+    ASSERT_TRUE(chat::events::split_batch(good).ok());
+    const std::string broken[] = {
+        "b1\n",                                  // no event
+        good.substr(0, good.size() - 1),          // the last event cut short
+        good + "0",                               // a length cut short
+        good + "00000001",                        // a length without its line break
+        good + "00000009\nshort",                 // a length past the end
+        "b1\n0000000x\n",                        // not a length
+        "b1\n-0000001\nx",                       // nor this
+        "b2\n00000001\nx",                       // another tag
+        good.substr(0, 12) + good.substr(13),     // a length's line break gone
+    };
+    for (const std::string& b : broken) EXPECT_FALSE(chat::events::split_batch(b).ok()) << b;
+    std::string many;
+    for (std::size_t i = 0; i < chat::events::kBatchEventsMax; i++) chat::events::append_to_batch(many, e);
+    ASSERT_TRUE(chat::events::split_batch(many).ok());
+    chat::events::append_to_batch(many, e);
+    EXPECT_FALSE(chat::events::split_batch(many).ok());
+}
+
 TEST(Events, APeekReadsTheConversationAndCacheFactsThatParseGives) {
     auto v = chat::json::parse(R"({"conversation":{"id":"c1","status":"closed","assigned_agent":{"id":"a1"},)"
                                R"("department":{"id":"00000000-0000-4000-8000-000000000001"}},)"

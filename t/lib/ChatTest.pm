@@ -257,6 +257,8 @@ http {
 CONF
 
 # start_nginx(workers => 3, http => '', server => '', no_redis => 0,
+#             redis_batch => $ENV{CHAT_REDIS_BATCH} ('on'|'off': chat_redis's batch=;
+#             CHAT_REDIS_BATCH=on runs a suite with batches),
 #             no_postgres => 0, postgres => conninfo (default: the test database),
 #             port => free, zone_size => '16m', name => ...,
 #             main => '' (top-level directives, e.g. worker_shutdown_timeout),
@@ -291,7 +293,8 @@ sub start_nginx {
                     $o{postgres} // sprintf('host=127.0.0.1 port=%d dbname=chat user=chat password=chat', pg_port()),
                     $o{pool} // 2),
         REDIS     => $o{no_redis} ? '' :
-            sprintf('    chat_redis     127.0.0.1:%d;', redis_port()),
+            sprintf('    chat_redis     127.0.0.1:%d%s;', redis_port(),
+                    ($o{redis_batch} // $ENV{CHAT_REDIS_BATCH}) ? ' batch=' . ($o{redis_batch} // $ENV{CHAT_REDIS_BATCH}) : ''),
         SECRET    => $secret,
         HTTP      => $o{http} // '',
         MAIN      => $o{main} // '',

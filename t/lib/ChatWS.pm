@@ -152,4 +152,34 @@ sub close_code {
 
 sub close { my ($self) = @_; close $self->{sock} if $self->{sock}; delete $self->{sock} }
 
+# A customer's chat opened on $node, escalated, and claimed by the supervisor $sup through
+# $claim_node, the customer's socket on $ws_node (t/35, t/36): the customer, its socket, the
+# claim's status and how many of @sockets and the customer's heard the claim.
+sub claimed_chat {
+    my ($node, $ws_node, $claim_node, $sup, @sockets) = @_;
+    my $c = $node->customer;
+    my $cws = ChatWS->connect(port => $ws_node->port, path => "/chat/api/v1/ws?after=0&token=$c->{token}");
+    $node->escalate($c);
+    my $claim = $claim_node->post("/chat/api/v1/agent/conversations/$c->{id}/claim", headers => $sup->{auth});
+    my $assigned = sub { $_[0]{type} eq 'agent.assigned' };
+    my $heard = grep { my @e = $_->events_until($c->{id}, $assigned); @e && $assigned->($e[-1]) }
+        grep { $_ } @sockets, $cws;
+    return ($c, $cws, $claim->{status}, $heard);
+}
+
+# How many of the sockets heard the events of conversation $id up to the one $last matches
+# exactly as a run of posts raised them: message.created of @$seqs, once each and in order,
+# and $updated conversation.updated (t/35, t/36).
+sub heard_exactly {
+    my ($id, $last, $seqs, $updated, @sockets) = @_;
+    my $exact = 0;
+    for my $ws (@sockets) {
+        my @ev = $ws->events_until($id, $last);
+        my @created = map { $_->{seq} } grep { $_->{type} eq 'message.created' } @ev;
+        my $n = grep { $_->{type} eq 'conversation.updated' } @ev;
+        $exact++ if join(',', @created) eq join(',', @$seqs) && $n == $updated;
+    }
+    return $exact;
+}
+
 1;

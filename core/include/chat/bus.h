@@ -12,6 +12,15 @@
 // down, or when a PUBLISH fails, only this worker's sockets hear it: the other workers'
 // clients catch up when they reconnect (replay from Postgres with after=).
 //
+// With batches on (a loop given to the Bus: chat_redis ... batch=on), the events this worker
+// publishes during one loop turn go to Redis together, one PUBLISH per run of events of one
+// channel (events::append_to_batch), sent from a task posted in that turn: a post's three
+// events, or a whole batch answer's, cost one PUBLISH and one message heard by every worker.
+// The order every worker hears them in is the publish order still (one connection, and a
+// batch is read in its order), its echo is the batch's bytes, and while the subscription is
+// down this worker's sockets hear them at once as before. Every worker reads batches whether it
+// publishes them or not, so that a cluster switches them on once every node reads them.
+//
 // The bus never touches sockets or shared memory itself: its host (the nginx module)
 // implements Sink. Everything the host hears on a subscribed channel goes through
 // heard(), so the channel of a message is always known to both sides: routing by
@@ -28,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chat/event_loop.h"
 #include "chat/events.h"
 #include "chat/result.h"
 
@@ -76,9 +86,11 @@ using Report = std::function<void(const Error&)>;
 class Bus {
 public:
     // `pg` reads the conversations of side effects (nullptr: none are read); `redis`
-    // nullptr means no Redis is configured. All three must outlive the Bus; callbacks
-    // still pending when the Bus is destroyed do nothing.
-    Bus(Sink& sink, pg::Pool* pg, redis::Client* redis, Report report = {});
+    // nullptr means no Redis is configured. `batch_loop`, when given with a Redis, is the
+    // loop whose turns batch the events published (nullptr: one PUBLISH per event, the
+    // payloads every node reads). All must outlive the Bus; callbacks still pending when the
+    // Bus is destroyed do nothing.
+    Bus(Sink& sink, pg::Pool* pg, redis::Client* redis, Report report = {}, EventLoop* batch_loop = nullptr);
     ~Bus();
     Bus(const Bus&) = delete;
     Bus& operator=(const Bus&) = delete;
@@ -92,7 +104,7 @@ public:
     // customers hear at once that an agent took them or that they were requeued.
     void publish_side_effects(std::span<const std::string> conversation_ids) noexcept;
     // A message heard on a subscribed channel: the cached copy it makes stale is
-    // forgotten, then the event dispatched. A forget or end message of deleted sessions
+    // forgotten, then the event dispatched (each event of a batch, in its order). A forget or end message of deleted sessions
     // and conversations (retention.h) goes to Sink::forget / Sink::end. Anything else
     // is ignored.
     // An echo of this worker's own event is dispatched as it was published.

@@ -56,6 +56,11 @@ LoginLimitValues login_limit_values(const LoginLimit& given) noexcept;
 // chat_postgres's optional second argument, pool=N (limits::kPgPool).
 Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept;
 
+// chat_redis's optional second argument, batch=on|off: whether a worker publishes the events
+// of a loop turn in one Redis message (bus.h). Error: invalid parameter "<arg>", expected
+// batch=on or batch=off.
+Result<bool> parse_redis_batch(std::string_view arg) noexcept;
+
 // The key of a chat_secret file's content: trailing line breaks dropped, at least
 // limits::kSecretMinBytes; the error says "holds N bytes, at least 32 are needed".
 Result<std::string> parse_secret(std::string_view content) noexcept;

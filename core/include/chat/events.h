@@ -81,6 +81,26 @@ inline void tag_cached(std::vector<Event>& events, std::string_view key, std::in
 // older "e2" (no site: the default site's) and "e1" (no status) envelopes of nodes not yet upgraded.
 std::string encode(const Event& e);
 
+// A batch: the events one worker published in one loop turn on one channel, in one Redis
+// message (chat_redis ... batch=on), so that a post's three events, or a batch answer's
+// forty, cost one PUBLISH and one message heard by each worker instead of one each:
+// "b1\n" then, per event, its payload (encode()) behind its length in exactly eight decimal
+// digits and a line break ("00000123\n<payload>"). At most kBatchEventsMax events; the
+// publisher closes a batch once it holds kBatchBytes (one event may take it past that, up to
+// kBatchPayloadMax). Nodes from before batches cannot read one (parse() refuses "b1"):
+// publishing them is switched on only once every node runs a version that reads them.
+inline constexpr std::size_t kBatchEventsMax = 256;
+inline constexpr std::size_t kBatchBytes = 256 * 1024;
+inline constexpr std::size_t kBatchPayloadMax = 99'999'999;  // eight digits
+// Whether `payload` is a batch (its tag: split_batch() checks the rest).
+bool is_batch(std::string_view payload) noexcept;
+// Appends the payload of `e` (encode(e)) to `batch`, starting the batch when it is empty.
+void append_to_batch(std::string& batch, const Event& e);
+// The payloads of a batch, in order, as views into it; Errc::bad_request when it is not one
+// or its framing is broken anywhere (then none is read: never part of a batch). A payload
+// still goes through parse() (or peek()) like one heard on its own.
+Result<std::vector<std::string_view>> split_batch(std::string_view payload) noexcept;
+
 // The event as an agent socket hears it: `json`, or with the agent side's unread_count in its
 // Conversation (agent_unread) written into `scratch` and returned from there. Written where an
 // agent socket hears it, so the write path and workers without agent sockets never pay for it.

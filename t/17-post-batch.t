@@ -245,5 +245,67 @@ for my $k (0 .. 2) {
        'the answered one is not');
 }
 
+# A batch whose set-based write fails (here a trigger rejects one post's text) fails as a whole
+# (that write runs in no subtransaction): core then posts each of its items again on its own, so
+# the failing post gets its error alone and every other post of the batch is written once.
+{
+    my @p = map { session() } 1 .. 6;
+    my $held = session();
+    my $poison = "poisoned post $$";
+    ChatTest::sql("CREATE FUNCTION test_poison_$$() RETURNS trigger LANGUAGE plpgsql AS "
+                  . "\$\$BEGIN RAISE EXCEPTION 'poisoned'; END\$\$");
+    ChatTest::sql("CREATE TRIGGER test_poison_$$ BEFORE INSERT ON messages FOR EACH ROW "
+                  . "WHEN (NEW.content = '$poison') EXECUTE FUNCTION test_poison_$$()");
+    my $before = $ng->status->{postgres};
+    my $locker = fork // die;
+    if (!$locker) {
+        ChatTest::sql("SELECT pg_sleep(0.7) FROM (SELECT id FROM conversations WHERE id = '$held->{conv}' FOR UPDATE) x");
+        POSIX::_exit(0);
+    }
+    ChatTest::wait_until(sub {
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(0.7)%'") > 0
+    }, 5) or diag('the locker did not start in time');
+    my %jobs = map { ("p$_" => { s => $p[$_], text => $_ == 3 ? $poison : "fine post $_" }) } 0 .. 5;
+    my $post = sub {
+        my ($who, $text, $file) = @_;
+        my $pid = fork // die;
+        return $pid if $pid;
+        my $res = HTTP::Tiny->new(timeout => 30)->request('POST', $ng->url("$api/messages"), {
+            headers => { %{ $who->{auth} }, 'Content-Type' => 'application/json' },
+            content => JSON::PP->new->encode({ text => $text, client_id => uuid() }) });
+        open my $fh, '>', "$dir/$file" or POSIX::_exit(2);
+        print $fh "$res->{status}\n$res->{content}";
+        close $fh;
+        POSIX::_exit(0);
+    };
+    my @pids = ($post->($held, 'held again', 'held2'));
+    ChatTest::wait_until(sub {
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0
+    }, 5) or diag('the held post did not take the connection in time');
+    push @pids, map { $post->($jobs{$_}{s}, $jobs{$_}{text}, $_) } sort keys %jobs;
+    waitpid($_, 0) for @pids, $locker;
+    ChatTest::sql("DROP TRIGGER test_poison_$$ ON messages");
+    ChatTest::sql("DROP FUNCTION test_poison_$$()");
+    my %st;
+    for my $f (sort keys %jobs) {
+        open my $fh, '<', "$dir/$f" or next;
+        local $/;
+        my ($code, $body) = split /\n/, <$fh>, 2;
+        my $j = eval { JSON::PP->new->decode($body) } // {};
+        my ($mine) = grep { $_->{sender_type} eq 'customer' } @{ $j->{messages} // [] };
+        $st{$f} = $code == 201 ? ($mine && $mine->{content} eq $jobs{$f}{text} ? 'own' : 'other')
+                               : "$code " . ($j->{error}{code} // '');
+    }
+    is_deeply(\%st, { p0 => 'own', p1 => 'own', p2 => 'own', p3 => '500 internal', p4 => 'own', p5 => 'own' },
+              'the poisoned post fails alone; each other post of its batch is written');
+    my $after = $ng->status->{postgres};
+    cmp_ok($after->{batched_items} - $before->{batched_items}, '>',
+           $after->{batches} - $before->{batches}, 'the posts queued up and shared a batch');
+    is(ChatTest::sql("SELECT count(*) FROM messages WHERE content = '$poison'"), 0,
+       'nothing of the poisoned post was written');
+    is(ChatTest::sql("SELECT count(*) FROM messages WHERE content LIKE 'fine post %' AND conversation_id IN ("
+                     . join(',', map { "'$_->{conv}'" } @p) . ")"), 5, 'each other post was written once');
+}
+
 $ng->stop;
 done_testing();

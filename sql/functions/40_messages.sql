@@ -310,19 +310,27 @@ BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
     END IF;
-    -- every reply of the batch, written or not (see chat_bot_texts_add)
-    PERFORM chat_bot_texts_add(p_bot_replies);
+    -- every reply of the batch, written or not (see chat_bot_texts_add), in the same statement
+    -- (one executor start less). A session's conversation as chat_session_conv finds it (the
+    -- newest open one, else the newest): two lookups in the order of conversations_session_idx
+    -- (the second only for a session whose conversations are all closed), where one ordered by
+    -- (status <> 'closed') DESC, created_at DESC sorted each item's rows.
     SELECT array_agg(x.id), array_agg(x.n) INTO w_id, w_n
-      FROM (SELECT s.id, CASE WHEN s.status = 'automated' AND p_bot_replies[i.o] IS NOT NULL
+      FROM chat_bot_texts_add(p_bot_replies) added,
+           (SELECT s.id, CASE WHEN s.status = 'automated' AND p_bot_replies[i.o] IS NOT NULL
                               THEN 2 ELSE 1 END AS n
               FROM generate_subscripts(p_sids, 1) i(o)
               LEFT JOIN (SELECT x.o, x.id, x.status
                            FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
                                    FROM generate_subscripts(p_sids, 1) i(o)
                                    CROSS JOIN LATERAL (
-                                         SELECT id FROM conversations
-                                          WHERE session_id = p_sids[i.o]
-                                          ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1) s
+                                         SELECT coalesce(
+                                             (SELECT id FROM conversations
+                                               WHERE session_id = p_sids[i.o] AND status <> 'closed'
+                                               ORDER BY created_at DESC LIMIT 1),
+                                             (SELECT id FROM conversations
+                                               WHERE session_id = p_sids[i.o]
+                                               ORDER BY created_at DESC LIMIT 1)) AS id) s
                                    CROSS JOIN LATERAL (
                                          SELECT id, status FROM conversations
                                           WHERE id = s.id FOR UPDATE SKIP LOCKED) k

@@ -407,9 +407,14 @@ BEGIN
               JOIN ins mi ON mi.id = u.mid
               LEFT JOIN ins ri ON ri.conversation_id = (u.conv).id AND ri.sender_type = 'bot'
               LEFT JOIN unm ON true
+              -- each message's row built once (OFFSET 0 keeps the subquery: inlined into the
+              -- row function, the ROW() was built again for every column it reads)
+              CROSS JOIN LATERAL (SELECT ROW(mi.*)::messages AS mr,
+                                         CASE WHEN u.n = 2 THEN ROW(ri.*)::messages END AS rr
+                                  OFFSET 0) w
               CROSS JOIN LATERAL chat_conversation_row(u.conv, 'customer') c
-              CROSS JOIN LATERAL chat_message_row(ROW(mi.*)::messages) m
-              CROSS JOIN LATERAL chat_message_row(CASE WHEN u.n = 2 THEN ROW(ri.*)::messages END) r
+              CROSS JOIN LATERAL chat_message_row(w.mr) m
+              CROSS JOIN LATERAL chat_message_row(w.rr) r
              ORDER BY u.o;
         i := j + 1;
     END LOOP;

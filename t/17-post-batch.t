@@ -49,6 +49,20 @@ splice @jobs, 20, 0, { s => 'gone', cid => uuid(), text => 'to no chat' };
 splice @jobs, 3, 0, { s => 4, cid => $dup, text => 'twice at once' };
 splice @jobs, 30, 0, { s => 4, cid => $dup, text => 'twice at once' };
 sub who { my $k = shift; $k eq 'closed' ? $closed : $k eq 'gone' ? $gone : $k eq 'hold' ? $hold : $s[$k] }
+# Another transaction holds a conversation's row for some seconds (a forked process, returned
+# once its lock is taken).
+sub hold_row {
+    my ($conv, $secs) = @_;
+    my $pid = fork // die;
+    if (!$pid) {
+        ChatTest::sql("SELECT pg_sleep($secs) FROM (SELECT id FROM conversations WHERE id = '$conv' FOR UPDATE) x");
+        POSIX::_exit(0);
+    }
+    ChatTest::wait_until(sub {
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep($secs)%'") > 0
+    }, 5) or diag('the locker did not start in time');
+    return $pid;
+}
 
 my $before = $ng->status->{postgres};
 
@@ -176,14 +190,7 @@ for my $k (0 .. 2) {
     my $arr = sub { my ($i, $cast) = @_;
         'ARRAY[' . join(',', map { defined $_->[$i] ? "'$_->[$i]'" : 'NULL' } @items) . "]::$cast" };
     my $n = @items;
-    my $locker = fork // die;
-    if (!$locker) {
-        ChatTest::sql("SELECT pg_sleep(1.5) FROM (SELECT id FROM conversations WHERE id = '$w->{conv}' FOR UPDATE) x");
-        POSIX::_exit(0);
-    }
-    ChatTest::wait_until(sub {
-        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'") > 0
-    }, 5) or diag('the locker did not start in time');
+    my $locker = hold_row($w->{conv}, 1.5);
     # psql's stderr too: the batch says WARNING in it when its set-based write failed. An item
     # written set-based answers typed columns (never a replay: "false"; its message and the
     # bot's reply), every other one chat_customer_post's JSON.
@@ -257,14 +264,7 @@ for my $k (0 .. 2) {
     ChatTest::sql("CREATE TRIGGER test_poison_$$ BEFORE INSERT ON messages FOR EACH ROW "
                   . "WHEN (NEW.content = '$poison') EXECUTE FUNCTION test_poison_$$()");
     my $before = $ng->status->{postgres};
-    my $locker = fork // die;
-    if (!$locker) {
-        ChatTest::sql("SELECT pg_sleep(0.7) FROM (SELECT id FROM conversations WHERE id = '$held->{conv}' FOR UPDATE) x");
-        POSIX::_exit(0);
-    }
-    ChatTest::wait_until(sub {
-        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(0.7)%'") > 0
-    }, 5) or diag('the locker did not start in time');
+    my $locker = hold_row($held->{conv}, 0.7);
     my %jobs = map { ("p$_" => { s => $p[$_], text => $_ == 3 ? $poison : "fine post $_" }) } 0 .. 5;
     my $post = sub {
         my ($who, $text, $file) = @_;

@@ -2,14 +2,15 @@
 # bench/batch-ab.sh A B [K]: Postgres's CPU per customer post of two schema versions, alternated.
 # A and B are sql/ trees: a git revision (its sql/, via git archive) or "." (this checkout's sql/).
 # Each is migrated by chatctl into a scratch schema of the stack's chat database (bench_ab_a,
-# bench_ab_b), BENCH_BATCH_SESSIONS (3000) automated conversations are opened in each by
-# chat_open_session (as POST /session does), then BENCH_ROUNDS (6) rounds run pgbench (1 client,
+# bench_ab_b) and given the dev seed (sql/seed/dev.sql: agents, departments); BENCH_BATCH_SESSIONS
+# (3000) automated conversations are opened in each by chat_open_session (as POST /session does), then BENCH_ROUNDS (6) rounds run pgbench (1 client,
 # BENCH_SECONDS (6) each) calling chat_customer_post_batch with K (16) posts a call (text + FAQ
 # reply, no client_id) on A and on B, in the order AB BA AB ..., and the cluster's client backends'
 # user+sys CPU (/proc) gives microseconds of Postgres per post. BENCH_TOGETHER=1 runs A and B at
 # once each round, each backend timed alone (the better comparison on a shared machine). Needs
 # only Postgres (make db migrate). BENCH_KEEP=1 keeps the schemas. BENCH_MIX=1: posts as bench/post.lua
-# makes them (client_ids, a third answered by the fallback), below.
+# makes them (client_ids, a third answered by the fallback), below. BENCH_INSTRUCTIONS=1: exact
+# instruction counts instead of CPU time (below).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 # shellcheck source=/dev/null
@@ -40,6 +41,10 @@ setup() {  # variant
     psql "${pg[@]}" -qAtX chat -c "DROP SCHEMA IF EXISTS $s CASCADE; CREATE SCHEMA $s" >/dev/null 2>&1
     "$chatctl" --conninfo "$CHAT_PG_CONNINFO options='-c search_path=$s -c client_min_messages=warning'" \
         migrate --dir "$work/$1/sql" >/dev/null
+    # the dev seed's agents and departments, as the dev stack has them (a post's answer looks up
+    # its conversation's agent and department: empty tables made those lookups free here)
+    PGOPTIONS="-c search_path=$s -c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERROR_STOP=1 \
+        --single-transaction -f "$work/$1/sql/seed/dev.sql" >/dev/null
     PGOPTIONS="-c search_path=$s -c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERROR_STOP=1 -c "
         SELECT count(chat_open_session('ab-' || g, NULL, 'Hello! How can I help?', 0, 'default'))
           FROM generate_series(1, $N) g;
@@ -74,6 +79,49 @@ SELECT count(*) FROM chat_customer_post_batch(
     array_fill('You can track your order from the link in your confirmation email.'::text, ARRAY[$K]),
     array_fill('{"faq_id":"1","score":0.8}'::jsonb, ARRAY[$K]));
 SQL
+fi
+
+# BENCH_INSTRUCTIONS=1: instead of timed rounds, the instructions Postgres executes per post, counted
+# exactly by valgrind's callgrind (repeatable whatever else the machine does: the rounds above vary by
+# a fifth on a shared machine, more than most changes). Postgres is stopped for it and runs in
+# single-user mode under valgrind (slow: ~50x), once with BENCH_WARM (5) calls and once with
+# BENCH_WARM + BENCH_CALLS (40) calls of the script above (its offsets fixed, each conversation
+# posted to once over both runs, every conversation's last change an hour old), per variant; the difference over BENCH_CALLS * K is the instructions per post, without the
+# backend's start, its first call's planning and the shutdown. Then Postgres starts again (nginx's
+# pool reconnects by itself). The calls' own SQL around the batch (its arrays built by subqueries,
+# parsed and planned each call) counts in both alike.
+if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
+    command -v valgrind >/dev/null || { echo "batch-ab: valgrind is missing (apt-get install -y valgrind)" >&2; exit 1; }
+    warm="${BENCH_WARM:-5}" calls="${BENCH_CALLS:-40}"
+    script() {  # variant first-call count: the calls as lines (single-user mode reads a query a line)
+        echo "SET search_path = bench_ab_$1;"
+        local c
+        for ((c = $2; c < $2 + $3; c++)); do
+            grep -v '^\\set' "$work/s.sql" | tr '\n' ' ' | sed "s/:off/$(( (c * K) % (N - K) ))/g"; echo
+        done
+    }
+    count() {  # variant first-call calls: instructions of a single-user backend running them
+        script "$1" "$2" "$3" > "$work/one.sql"
+        (cd / && runuser -u postgres -- valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+            "$PG_BIN/postgres" --single -D "$PGDATA" -c shared_buffers=128MB -c full_page_writes=off chat) < "$work/one.sql" 2>&1 \
+            | grep -oP 'Collected : \K[0-9]+'
+    }
+    # every conversation last changed an hour ago: each post's update is then non-HOT alike (its
+    # updated_minute, an indexed column, changes: 030_hot_post_update), whatever minute valgrind's
+    # slow runs fall in (HOT or not by the clock made the counts differ by a sixth between runs)
+    for v in a b; do
+        psql "${pg[@]}" -qAtX chat -c "UPDATE bench_ab_$v.conversations SET updated_at = updated_at - interval '1 hour'" >/dev/null
+    done
+    "$here/../scripts/db.sh" stop >/dev/null
+    trap '"$here/../scripts/db.sh" start >/dev/null; cleanup' EXIT
+    echo "A=$A B=$B, $K posts per call; Postgres instructions per post (callgrind, $calls calls after $warm)"
+    for v in a b; do
+        # the two runs post to different conversations, each posted to once in all
+        w="$(count "$v" $((warm + calls)) "$warm")"; f="$(count "$v" 0 $((warm + calls)))"
+        echo "$v $(( (f - w) / (calls * K) ))" | tee -a "$work/ins"
+    done
+    awk '{x[$1] = $2} END {printf "B/A %.4f\n", x["b"] / x["a"]}' "$work/ins"
+    exit 0
 fi
 
 # the backends' CPU: ticks, used

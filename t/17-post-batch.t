@@ -49,6 +49,20 @@ splice @jobs, 20, 0, { s => 'gone', cid => uuid(), text => 'to no chat' };
 splice @jobs, 3, 0, { s => 4, cid => $dup, text => 'twice at once' };
 splice @jobs, 30, 0, { s => 4, cid => $dup, text => 'twice at once' };
 sub who { my $k = shift; $k eq 'closed' ? $closed : $k eq 'gone' ? $gone : $k eq 'hold' ? $hold : $s[$k] }
+# Another transaction holds a conversation's row for some seconds (a forked process, returned
+# once its lock is taken).
+sub hold_row {
+    my ($conv, $secs) = @_;
+    my $pid = fork // die;
+    if (!$pid) {
+        ChatTest::sql("SELECT pg_sleep($secs) FROM (SELECT id FROM conversations WHERE id = '$conv' FOR UPDATE) x");
+        POSIX::_exit(0);
+    }
+    ChatTest::wait_until(sub {
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep($secs)%'") > 0
+    }, 5) or diag('the locker did not start in time');
+    return $pid;
+}
 
 my $before = $ng->status->{postgres};
 
@@ -176,14 +190,7 @@ for my $k (0 .. 2) {
     my $arr = sub { my ($i, $cast) = @_;
         'ARRAY[' . join(',', map { defined $_->[$i] ? "'$_->[$i]'" : 'NULL' } @items) . "]::$cast" };
     my $n = @items;
-    my $locker = fork // die;
-    if (!$locker) {
-        ChatTest::sql("SELECT pg_sleep(1.5) FROM (SELECT id FROM conversations WHERE id = '$w->{conv}' FOR UPDATE) x");
-        POSIX::_exit(0);
-    }
-    ChatTest::wait_until(sub {
-        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'") > 0
-    }, 5) or diag('the locker did not start in time');
+    my $locker = hold_row($w->{conv}, 1.5);
     # psql's stderr too: the batch says WARNING in it when its set-based write failed. An item
     # written set-based answers typed columns (never a replay: "false"; its message and the
     # bot's reply), every other one chat_customer_post's JSON.
@@ -243,6 +250,61 @@ for my $k (0 .. 2) {
        'the question the bot fell back on is counted once');
     is(ChatTest::sql("SELECT coalesce(sum(count), 0) FROM unmatched_questions WHERE text = '$q2'"), 0,
        'the answered one is not');
+}
+
+# A batch whose set-based write fails (here a trigger rejects one post's text) fails as a whole
+# (that write runs in no subtransaction): core then posts each of its items again on its own, so
+# the failing post gets its error alone and every other post of the batch is written once.
+{
+    my @p = map { session() } 1 .. 6;
+    my $held = session();
+    my $poison = "poisoned post $$";
+    ChatTest::sql("CREATE FUNCTION test_poison_$$() RETURNS trigger LANGUAGE plpgsql AS "
+                  . "\$\$BEGIN RAISE EXCEPTION 'poisoned'; END\$\$");
+    ChatTest::sql("CREATE TRIGGER test_poison_$$ BEFORE INSERT ON messages FOR EACH ROW "
+                  . "WHEN (NEW.content = '$poison') EXECUTE FUNCTION test_poison_$$()");
+    my $before = $ng->status->{postgres};
+    my $locker = hold_row($held->{conv}, 0.7);
+    my %jobs = map { ("p$_" => { s => $p[$_], text => $_ == 3 ? $poison : "fine post $_" }) } 0 .. 5;
+    my $post = sub {
+        my ($who, $text, $file) = @_;
+        my $pid = fork // die;
+        return $pid if $pid;
+        my $res = HTTP::Tiny->new(timeout => 30)->request('POST', $ng->url("$api/messages"), {
+            headers => { %{ $who->{auth} }, 'Content-Type' => 'application/json' },
+            content => JSON::PP->new->encode({ text => $text, client_id => uuid() }) });
+        open my $fh, '>', "$dir/$file" or POSIX::_exit(2);
+        print $fh "$res->{status}\n$res->{content}";
+        close $fh;
+        POSIX::_exit(0);
+    };
+    my @pids = ($post->($held, 'held again', 'held2'));
+    ChatTest::wait_until(sub {
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0
+    }, 5) or diag('the held post did not take the connection in time');
+    push @pids, map { $post->($jobs{$_}{s}, $jobs{$_}{text}, $_) } sort keys %jobs;
+    waitpid($_, 0) for @pids, $locker;
+    ChatTest::sql("DROP TRIGGER test_poison_$$ ON messages");
+    ChatTest::sql("DROP FUNCTION test_poison_$$()");
+    my %st;
+    for my $f (sort keys %jobs) {
+        open my $fh, '<', "$dir/$f" or next;
+        local $/;
+        my ($code, $body) = split /\n/, <$fh>, 2;
+        my $j = eval { JSON::PP->new->decode($body) } // {};
+        my ($mine) = grep { $_->{sender_type} eq 'customer' } @{ $j->{messages} // [] };
+        $st{$f} = $code == 201 ? ($mine && $mine->{content} eq $jobs{$f}{text} ? 'own' : 'other')
+                               : "$code " . ($j->{error}{code} // '');
+    }
+    is_deeply(\%st, { p0 => 'own', p1 => 'own', p2 => 'own', p3 => '500 internal', p4 => 'own', p5 => 'own' },
+              'the poisoned post fails alone; each other post of its batch is written');
+    my $after = $ng->status->{postgres};
+    cmp_ok($after->{batched_items} - $before->{batched_items}, '>',
+           $after->{batches} - $before->{batches}, 'the posts queued up and shared a batch');
+    is(ChatTest::sql("SELECT count(*) FROM messages WHERE content = '$poison'"), 0,
+       'nothing of the poisoned post was written');
+    is(ChatTest::sql("SELECT count(*) FROM messages WHERE content LIKE 'fine post %' AND conversation_id IN ("
+                     . join(',', map { "'$_->{conv}'" } @p) . ")"), 5, 'each other post was written once');
 }
 
 $ng->stop;

@@ -49,10 +49,19 @@ Result<Parsed> parse_db_json(std::string_view text) {
     return p;
 }
 
-// A batch item that gave up waiting for its conversation's row lock (lock_timeout in
-// chat_customer_post_batch), or lost a deadlock: it wrote nothing, and is posted again alone.
-bool gave_up_waiting(const Error& e) {
-    return e.code == Errc::internal && (e.message.starts_with("55P03:") || e.message.starts_with("40P01:"));
+// A batch item that wrote nothing and is posted again alone: Postgres answered it (or the
+// whole batch call) with an error, so its transaction or subtransaction rolled back. It gave up
+// waiting for its conversation's row lock (lock_timeout in chat_customer_post_batch), lost a
+// deadlock, or the batch's set-based write failed: that runs in no subtransaction (a failure
+// fails the whole call), and each post then meets its own fate alone, so one failing post never
+// fails another. Only a server's error with its SQLSTATE ("XXXXX: ...", internal or conflict);
+// never a lost connection (unavailable: its commit may have happened), a rule's error (CH...:
+// its own code) or an answer core could not read (written, maybe).
+bool post_alone(const Error& e) {
+    if (e.code != Errc::internal && e.code != Errc::conflict) return false;
+    const std::string_view m = e.message;
+    if (m.size() < 7 || m[5] != ':' || m[6] != ' ') return false;
+    return std::all_of(m.begin(), m.begin() + 5, [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'); });
 }
 
 Snapshot make_snapshot(const std::string& sid, const Parsed& p) {
@@ -640,9 +649,9 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         pg_.query_batched(post_batch, std::move(item),
                           [this, make, make_typed, sid = std::string(sid), site = std::string(site), done,
                            item = std::move(alone), reply = std::move(bot_meta)](Result<pg::BatchRow> r) mutable {
-                              if (!r.ok() && gave_up_waiting(r.error())) {
-                                  // its row was locked for over 50 ms while the batch held others:
-                                  // posted again on its own, holding that one lock (no cycle)
+                              if (!r.ok() && post_alone(r.error())) {
+                                  // e.g. its row was locked for over 50 ms while the batch held
+                                  // others: posted again on its own, holding that one lock (no cycle)
                                   return run("SELECT chat_customer_post($1, $2::uuid, $3, $4, $5, $6::jsonb)::text",
                                              std::move(item),
                                              [make, sid = std::move(sid), site = std::move(site)](std::string_view text) {

@@ -147,8 +147,12 @@ $$;
 -- from them: the hot customer post answers these instead of JSON, issue 11). Timestamps are
 -- milliseconds since the epoch, truncated as chat_ts truncates; jsonb values (context,
 -- metadata) their text; tags space-joined (a tag holds no space: 017_agent_tools' CHECK); the
--- agent, customer and department ids NULL when there is no such row. One row, of NULLs for
--- a NULL argument. LANGUAGE sql returning a table: inlined into the caller's FROM (LATERAL).
+-- agent, customer and department ids NULL when there is none (their foreign keys: the row is
+-- there when the id is). The agent's and the department's names are looked up only where the
+-- conversation has one (a scalar subquery under CASE: an automated chat has no agent, and the
+-- join it replaces read agents with a Seq Scan per row); the customer by a join (one lookup
+-- for its name and email). One row, of NULLs for a NULL argument. LANGUAGE sql returning a
+-- table: inlined into the caller's FROM (LATERAL).
 CREATE OR REPLACE FUNCTION chat_ms(t timestamptz) RETURNS bigint
 LANGUAGE sql STABLE AS $$
     SELECT floor(extract(epoch FROM t) * 1000)::bigint
@@ -163,18 +167,21 @@ RETURNS TABLE (c_id uuid, c_status text, c_agent_id uuid, c_agent_name text,
                c_updated_at bigint, c_requested_agent_at bigint, c_closed_at bigint,
                c_version bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT c.id, c.status, a.id, a.display_name,
+    SELECT c.id, c.status, c.assigned_agent_id,
+           CASE WHEN c.assigned_agent_id IS NOT NULL
+                THEN (SELECT a.display_name FROM agents a WHERE a.id = c.assigned_agent_id) END,
            CASE WHEN c.status = 'agent' AND c.assigned_agent_id IS NULL
                 THEN chat_queue_position(c) END,
-           c.context::text, k.id, k.name, k.email, d.id, d.name, c.priority, c.offline,
+           c.context::text, k.id, k.name, k.email, c.department_id,
+           CASE WHEN c.department_id IS NOT NULL
+                THEN (SELECT d.name FROM departments d WHERE d.id = c.department_id) END,
+           c.priority, c.offline,
            array_to_string(c.tags, ' '), c.rating_score, c.rating_comment, c.last_seq,
            CASE WHEN viewer = 'customer' THEN c.customer_unread ELSE c.agent_unread END,
            chat_ms(c.created_at), chat_ms(c.updated_at), chat_ms(c.requested_agent_at),
            chat_ms(c.closed_at), c.version
       FROM (SELECT 1) one
-      LEFT JOIN agents a ON a.id = c.assigned_agent_id
       LEFT JOIN customers k ON k.id = c.customer_id
-      LEFT JOIN departments d ON d.id = c.department_id
 $$;
 
 CREATE OR REPLACE FUNCTION chat_message_row(m messages)

@@ -245,23 +245,36 @@ $$;
 -- into one UPDATE of all those conversations and one INSERT of all their messages (the
 -- customer's and, while automated, the bot's reply), numbered as chat_customer_post would:
 -- its rule written once more, set-wise, with the same counters. Per-item statements and a
--- subtransaction per item cost Postgres more CPU than the writes themselves. That part runs in one
--- subtransaction: should it fail, nothing of it stays and every item takes the per-item path.
+-- subtransaction per item cost Postgres more CPU than the writes themselves.
 --
--- Every other item (a replay, a closed conversation, a session without one, a second post of
--- a conversation in this batch, a row locked by another transaction) is chat_customer_post,
--- the one place of the post rule, in its own subtransaction, so its error (CH404, CH409, ...)
--- is answered to it alone; these run after the set-based part (a conversation's later posts
--- after its first) in session order. Skipping locked rows means the set-based part never
--- waits; a per-item post may, while the batch holds the rows of the others. Others hold several
--- conversation locks in another order (chat_assign_queue takes the queue in queue order,
--- chat_requeue_agents an agent's chats): so that a batch is never part of a lock cycle for
--- long, an item waits at most 50 ms for its row (lock_timeout, for this transaction only);
--- then it fails alone with 55P03 and core posts it again on its own (chat_customer_post, one
--- row lock, no cycle possible).
+-- Two statements (issue 11): the first selects and locks those items
+-- (sel: each conversation's first post of the batch, found as chat_session_conv finds it, locked
+-- unless another transaction holds it) into w_id/w_n by item; the second writes a run of them
+-- and answers their rows itself, straight into the function's result (RETURN QUERY), sorted by
+-- item: no second pass over composite arrays of the written rows, the agent, customer and
+-- department looked up only where the conversation has one (chat_conversation_row). The items
+-- are answered in input order: a run of set-based items at once, every other item (a replay, a
+-- closed conversation, a session without one, a second post of a conversation in this batch, a
+-- row locked by another transaction) in its place, by chat_customer_post (the one place of the
+-- post rule) in its own subtransaction, so its error (CH404, CH409, ...) is answered to it alone.
+-- Its conversation's earlier posts of the batch are written by then (input order). The common
+-- batch is one run: two statements in all.
+--
+-- The set-based statements run in no subtransaction of their own (a subtransaction gave every
+-- row they wrote its own xid, for commit and for every reader's visibility check, and rows
+-- already answered cannot be taken back should the write fail after answering): they are never
+-- expected to fail, and if they do, the whole call fails and core posts each item again on its
+-- own (customer.cpp, posted_alone), so one failing post still never fails another.
+--
+-- Skipping locked rows means the set-based part never waits; a per-item post may, while the
+-- batch holds the rows of the others. Others hold several conversation locks in another order
+-- (chat_assign_queue takes the queue in queue order, chat_requeue_agents an agent's chats): so
+-- that a batch is never part of a lock cycle for long, an item waits at most 50 ms for its row
+-- (lock_timeout, for this transaction only); then it fails alone with 55P03 and core posts it
+-- again on its own (chat_customer_post, one row lock, no cycle possible).
 --
 -- Its statements run their generic plans (plan_cache_mode, for this function and what it
--- calls). With auto, the write statement (it reads the locked items through unnest) was planned
+-- calls). With auto, the write statement (it reads the locked items through arrays) was planned
 -- again on every call of a few posts (at 1; at 8 the generic plan won already): a constant
 -- array's row count makes the custom plan look cheaper than the generic one. That was a sixth of
 -- Postgres's CPU of a one-post call (issue 11; README, "Postgres's fixed cost per batch call").
@@ -286,125 +299,124 @@ RETURNS TABLE (answer text, err_state text, err_message text,
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n int := coalesce(cardinality(p_sids), 0);
-    i int;
-    res text[];
-    st text[] := array_fill(NULL::text, ARRAY[n]);
-    msg text[] := array_fill(NULL::text, ARRAY[n]);
-    -- by item (NULL where not written set-based): the conversation right after its write, its
-    -- messages
-    w_c conversations[];
-    w_m messages[];
-    w_r messages[];
+    i int := 1;
+    j int;
+    -- by item: the conversation it is written to set-based (NULL: the per-item path), and how
+    -- many messages (2 with the bot's reply)
+    w_id uuid[];
+    w_n int[];
+    waits bool := false;
 BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
     END IF;
-    BEGIN
-        -- every reply of the batch, written or not (see chat_bot_texts_add)
-        PERFORM chat_bot_texts_add(p_bot_replies);
-        -- one statement: the items to write set-based (sel: each conversation's first post of
-        -- the batch, found as chat_session_conv finds it, locked unless another transaction
-        -- holds it), their conversations' update, their messages' insert, the questions the bot
-        -- fell back on counted for the reports' "unmatched" (unm: chat_count_unmatched, once for
-        -- the batch; joined below, so that it runs), and the answers in item order (NULL for the
-        -- other items, res '' marks the written ones)
-        WITH sel AS (
-            SELECT x.o, x.id,
-                   CASE WHEN x.status = 'automated' AND p_bot_replies[x.o] IS NOT NULL
-                        THEN 2 ELSE 1 END AS n
-              FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
-                      FROM generate_subscripts(p_sids, 1) i(o)
-                      CROSS JOIN LATERAL (
-                            SELECT id FROM conversations
-                             WHERE session_id = p_sids[i.o]
-                             ORDER BY (status <> 'closed') DESC, created_at DESC LIMIT 1) s
-                      CROSS JOIN LATERAL (
-                            SELECT id, status FROM conversations
-                             WHERE id = s.id FOR UPDATE SKIP LOCKED) k
-                     ORDER BY k.id, i.o) x
-             WHERE x.status <> 'closed'
-               AND NOT EXISTS (SELECT 1 FROM messages m
-                                WHERE m.conversation_id = x.id
-                                  AND m.client_id = p_client_ids[x.o])),
-        upd AS (
-            UPDATE conversations c
-               SET last_seq = c.last_seq + f.n, updated_at = clock_timestamp(),
-                   version = c.version + f.n,
-                   customer_unread = c.customer_unread + f.n - 1,
-                   agent_unread = c.agent_unread + 1
-              FROM sel f
-             WHERE c.id = f.id
-            RETURNING c AS conv, f.o, f.n, chat_uuid7() AS mid),
-        ins AS (
-            INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
-                                  metadata, client_id, created_at)
-            SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
-                   p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o],
-                   clock_timestamp()
-              FROM upd u
-            UNION ALL
-            SELECT chat_uuid7(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
-                   p_bot_replies[u.o],
-                   coalesce(p_bot_metadata[u.o], '{}'::jsonb)
-                       || jsonb_build_object('in_reply_to', u.mid),
-                   NULL, clock_timestamp()
-              FROM upd u
-             WHERE u.n = 2
-            RETURNING *),
-        unm AS (
-            SELECT chat_count_unmatched(array_agg((u.conv).site), array_agg(p_contents[u.o]))
-              FROM upd u
-             WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'
-            HAVING count(*) > 0)
-        -- (sorted once, in the subquery, and aggregated in its order: an ORDER BY in each
-        -- aggregate sorted four times, Postgres 15)
-        SELECT array_agg(a.res), array_agg(a.conv), array_agg(a.m), array_agg(a.r)
-          INTO res, w_c, w_m, w_r
-          FROM (SELECT CASE WHEN u.o IS NOT NULL THEN '' END AS res, u.conv,
-                       CASE WHEN u.o IS NOT NULL THEN ROW(m.*)::messages END AS m,
-                       CASE WHEN u.n = 2 THEN ROW(r.*)::messages END AS r
-                  FROM generate_subscripts(p_sids, 1) i(o)
-                  LEFT JOIN upd u ON u.o = i.o
-                  LEFT JOIN ins m ON m.id = u.mid
-                  LEFT JOIN ins r ON r.conversation_id = (u.conv).id AND r.sender_type = 'bot'
-                  LEFT JOIN unm ON true
-                 ORDER BY i.o) a;
-    EXCEPTION WHEN OTHERS THEN
-        -- never expected: the log says why, and every item is posted on its own
-        RAISE WARNING 'chat_customer_post_batch: set-based write failed (%: %), posting item by item',
-            SQLSTATE, SQLERRM;
-        res := array_fill(NULL::text, ARRAY[n]);
-        w_c := array_fill(NULL::conversations, ARRAY[n]);
-        w_m := array_fill(NULL::messages, ARRAY[n]);
-        w_r := array_fill(NULL::messages, ARRAY[n]);
-    END;
+    -- every reply of the batch, written or not (see chat_bot_texts_add), in the same statement
+    -- (one executor start less). A session's conversation as chat_session_conv finds it (the
+    -- newest open one, else the newest): two lookups in the order of conversations_session_idx
+    -- (the second only for a session whose conversations are all closed), where one ordered by
+    -- (status <> 'closed') DESC, created_at DESC sorted each item's rows.
+    SELECT array_agg(x.id), array_agg(x.n) INTO w_id, w_n
+      FROM chat_bot_texts_add(p_bot_replies) added,
+           (SELECT s.id, CASE WHEN s.status = 'automated' AND p_bot_replies[i.o] IS NOT NULL
+                              THEN 2 ELSE 1 END AS n
+              FROM generate_subscripts(p_sids, 1) i(o)
+              LEFT JOIN (SELECT x.o, x.id, x.status
+                           FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
+                                   FROM generate_subscripts(p_sids, 1) i(o)
+                                   CROSS JOIN LATERAL (
+                                         SELECT coalesce(
+                                             (SELECT id FROM conversations
+                                               WHERE session_id = p_sids[i.o] AND status <> 'closed'
+                                               ORDER BY created_at DESC LIMIT 1),
+                                             (SELECT id FROM conversations
+                                               WHERE session_id = p_sids[i.o]
+                                               ORDER BY created_at DESC LIMIT 1)) AS id) s
+                                   CROSS JOIN LATERAL (
+                                         SELECT id, status FROM conversations
+                                          WHERE id = s.id FOR UPDATE SKIP LOCKED) k
+                                  ORDER BY k.id, i.o) x
+                          WHERE x.status <> 'closed'
+                            AND NOT EXISTS (SELECT 1 FROM messages m
+                                             WHERE m.conversation_id = x.id
+                                               AND m.client_id = p_client_ids[x.o])) s
+                ON s.o = i.o
+             ORDER BY i.o) x;
 
-    IF array_position(res, NULL) IS NOT NULL THEN
-        PERFORM set_config('lock_timeout', '50ms', true);
-        FOR i IN SELECT o FROM generate_subscripts(p_sids, 1) o
-                  WHERE res[o] IS NULL ORDER BY p_sids[o], o LOOP
+    WHILE i <= n LOOP
+        IF w_id[i] IS NULL THEN
+            IF NOT waits THEN
+                PERFORM set_config('lock_timeout', '50ms', true);
+                waits := true;
+            END IF;
+            answer := NULL;
+            err_state := NULL;
+            err_message := NULL;
             BEGIN
-                res[i] := chat_customer_post(p_sids[i], p_client_ids[i], p_kinds[i],
-                                             p_contents[i], p_bot_replies[i],
-                                             p_bot_metadata[i])::text;
+                answer := chat_customer_post(p_sids[i], p_client_ids[i], p_kinds[i], p_contents[i],
+                                             p_bot_replies[i], p_bot_metadata[i])::text;
             EXCEPTION WHEN OTHERS THEN
-                st[i] := SQLSTATE;
-                msg[i] := SQLERRM;
+                err_state := SQLSTATE;
+                err_message := SQLERRM;
             END;
-        END LOOP;
-    END IF;
-    -- a set-based item's answer is its typed columns ('' marked it written above); each
-    -- array element taken once (OFFSET 0 keeps the subquery: inlined, every column of the
-    -- row functions subscripted the array again: about 10 % of the batch's CPU at 32 items;
-    -- unnest would expand the composites into their columns); agent_unread is a chat_count
-    -- (031_domains): RETURN QUERY wants the declared int
-    RETURN QUERY
-        SELECT nullif(res[o], ''), st[o], msg[o], c.*, m.*, r.*, (w.wc).agent_unread::int
-          FROM generate_subscripts(p_sids, 1) o
-          CROSS JOIN LATERAL (SELECT w_c[o] AS wc, w_m[o] AS wm, w_r[o] AS wr OFFSET 0) w
-          CROSS JOIN LATERAL chat_conversation_row(w.wc, 'customer') c
-          CROSS JOIN LATERAL chat_message_row(w.wm) m
-          CROSS JOIN LATERAL chat_message_row(w.wr) r
-         ORDER BY o;
+            RETURN NEXT;
+            i := i + 1;
+            CONTINUE;
+        END IF;
+        -- items i..j are set-based (read through unnest: its estimate of a few rows gives the
+        -- generic plan an index lookup per item, where generate_series' 1000 gave a hash join
+        -- over every conversation): their conversations' update, their messages' insert, the
+        -- questions the bot fell back on counted for the reports' "unmatched" (unm:
+        -- chat_count_unmatched, once for the run; joined below, so that it runs), and their
+        -- answers in item order (sorted after every write of the statement: no row is answered
+        -- before the writes are done)
+        j := coalesce(array_position(w_id, NULL, i) - 1, n);
+        RETURN QUERY
+            WITH upd AS (
+                UPDATE conversations c
+                   SET last_seq = c.last_seq + f.n, updated_at = clock_timestamp(),
+                       version = c.version + f.n,
+                       customer_unread = c.customer_unread + f.n - 1,
+                       agent_unread = c.agent_unread + 1
+                  FROM unnest(w_id[i:j], w_n[i:j]) WITH ORDINALITY f(id, n, k)
+                 WHERE c.id = f.id
+                RETURNING c AS conv, (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid),
+            ins AS (
+                INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
+                                      metadata, client_id, created_at)
+                SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
+                       p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o],
+                       clock_timestamp()
+                  FROM upd u
+                UNION ALL
+                SELECT chat_uuid7(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
+                       p_bot_replies[u.o],
+                       coalesce(p_bot_metadata[u.o], '{}'::jsonb)
+                           || jsonb_build_object('in_reply_to', u.mid),
+                       NULL, clock_timestamp()
+                  FROM upd u
+                 WHERE u.n = 2
+                RETURNING *),
+            unm AS (
+                SELECT chat_count_unmatched(array_agg((u.conv).site), array_agg(p_contents[u.o]))
+                  FROM upd u
+                 WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'
+                HAVING count(*) > 0)
+            -- agent_unread is a chat_count (031_domains): RETURN QUERY wants the declared int
+            SELECT NULL::text, NULL::text, NULL::text, c.*, m.*, r.*, (u.conv).agent_unread::int
+              FROM upd u
+              JOIN ins mi ON mi.id = u.mid
+              LEFT JOIN ins ri ON ri.conversation_id = (u.conv).id AND ri.sender_type = 'bot'
+              LEFT JOIN unm ON true
+              -- each message's row built once (OFFSET 0 keeps the subquery: inlined into the
+              -- row function, the ROW() was built again for every column it reads)
+              CROSS JOIN LATERAL (SELECT ROW(mi.*)::messages AS mr,
+                                         CASE WHEN u.n = 2 THEN ROW(ri.*)::messages END AS rr
+                                  OFFSET 0) w
+              CROSS JOIN LATERAL chat_conversation_row(u.conv, 'customer') c
+              CROSS JOIN LATERAL chat_message_row(w.mr) m
+              CROSS JOIN LATERAL chat_message_row(w.rr) r
+             ORDER BY u.o;
+        i := j + 1;
+    END LOOP;
 END
 $$;

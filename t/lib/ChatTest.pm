@@ -80,7 +80,9 @@ sub wait_until {
 sub nginx_test {
     my ($conf, $prefix) = @_;
     $prefix //= dirname($conf);
-    my $out = qx{@{[nginx_bin()]} -t -p '$prefix/' -c '$conf' -e '$prefix/error.log' 2>&1};
+    # (a module built with ASan loads only with its runtime preloaded, as in start_nginx)
+    my $env = _nginx_env($prefix);
+    my $out = qx{$env@{[nginx_bin()]} -t -p '$prefix/' -c '$conf' -e '$prefix/error.log' 2>&1};
     return ($? == 0, $out);
 }
 

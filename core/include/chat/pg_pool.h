@@ -61,7 +61,7 @@ struct PoolConfig {
     // Statements prepared per connection (by SQL text, least recently used deallocated past
     // this many; 0: none, every query goes with its text, as through a pooler that cannot keep
     // them). A query's SQL is parsed and planned once per connection instead of on every call.
-    std::size_t prepared_statements = 64;
+    std::size_t prepared_statements = 128;  // core sends ~60 distinct texts
 };
 
 // A successful result (PGRES_TUPLES_OK / PGRES_COMMAND_OK). Owns the PGresult; move-only.

@@ -10,7 +10,9 @@
 # once each round, each backend timed alone (the better comparison on a shared machine). Needs
 # only Postgres (make db migrate). BENCH_KEEP=1 keeps the schemas. BENCH_MIX=1: posts as bench/post.lua
 # makes them (client_ids, a third answered by the fallback), below. BENCH_INSTRUCTIONS=1: exact
-# instruction counts instead of CPU time (below).
+# instruction counts instead of CPU time (below). BENCH_CORE=1: the call as core's pool sends it
+# (below), with BENCH_MODE_A / BENCH_MODE_B as pgbench's -M for each variant (extended: the SQL
+# parsed and planned on every call, as with PQsendQueryParams; prepared: once per connection).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 # shellcheck source=/dev/null
@@ -54,7 +56,28 @@ setup() {  # variant
 tree "$A" a; tree "$B" b
 setup a; setup b
 
-if [ "${BENCH_MIX:-0}" = 1 ]; then
+if [ "${BENCH_CORE:-0}" = 1 ]; then
+# BENCH_CORE=1: core's statement (SELECT * FROM chat_customer_post_batch($1::text[], ...)) with its
+# six array literals as parameters, as the pool sends a batch; the literals of each offset are
+# read first from a table made here (one primary-key lookup per call, alike in both variants)
+for v in a b; do
+    PGOPTIONS="-c search_path=bench_ab_$v -c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERROR_STOP=1 -c "
+        CREATE TABLE batch_args AS
+        SELECT o AS off,
+               (SELECT array_agg(sid ORDER BY n) FROM batch_sids WHERE n > o AND n <= o + $K)::text AS s,
+               array_fill(NULL::uuid, ARRAY[$K])::text AS c, array_fill('text'::text, ARRAY[$K])::text AS k,
+               array_fill('where is my order please'::text, ARRAY[$K])::text AS t,
+               array_fill('You can track your order from the link in your confirmation email.'::text, ARRAY[$K])::text AS b,
+               array_fill('{\"faq_id\":\"1\",\"score\":0.8}'::jsonb, ARRAY[$K])::text AS m
+          FROM generate_series(0, $N - $K - 1) o;
+        ALTER TABLE batch_args ADD PRIMARY KEY (off); ANALYZE batch_args" >/dev/null
+done
+cat > "$work/s.sql" <<SQL
+\\set off random(0, $N - $K - 1)
+SELECT s, c, k, t, b, m FROM batch_args WHERE off = :off \\gset
+SELECT * FROM chat_customer_post_batch(:s::text[], :c::uuid[], :k::text[], :t::text[], :b::text[], :m::jsonb[]);
+SQL
+elif [ "${BENCH_MIX:-0}" = 1 ]; then
 # BENCH_MIX=1: as bench/post.lua posts: a client_id each, its three texts in turn, the third
 # answered by the bot's fallback (counted in the reports' unmatched questions)
 cat > "$work/s.sql" <<SQL
@@ -128,8 +151,13 @@ fi
 # shellcheck source=/dev/null
 source "$here/backend-ticks.sh"
 hz="$(getconf CLK_TCK)"
+mode() {  # variant: pgbench's -M for it (BENCH_MODE_A, BENCH_MODE_B), or nothing
+    local m
+    if [ "$1" = a ]; then m="${BENCH_MODE_A:-}"; else m="${BENCH_MODE_B:-}"; fi
+    [ -z "$m" ] || echo "-M $m"
+}
 one() {  # variant: prints "us-per-post posts"
-    PGOPTIONS="-c search_path=bench_ab_$1" pgbench "${pg[@]}" -n -c 1 -f "$work/s.sql" -T "$SECONDS_EACH" chat > "$work/out" 2>&1 &
+    PGOPTIONS="-c search_path=bench_ab_$1" pgbench "${pg[@]}" -n -c 1 $(mode "$1") -f "$work/s.sql" -T "$SECONDS_EACH" chat > "$work/out" 2>&1 &
     sleep 1; ticks > "$work/t0"; sleep $((SECONDS_EACH - 2)); ticks > "$work/t1"
     wait
     local tps b
@@ -144,7 +172,7 @@ one() {  # variant: prints "us-per-post posts"
 together() {  # prints "us-a posts-a us-b posts-b"
     local v pid
     for v in a b; do
-        PGAPPNAME="bench_ab_$v" PGOPTIONS="-c search_path=bench_ab_$v" pgbench "${pg[@]}" -n -c 1 -f "$work/s.sql" \
+        PGAPPNAME="bench_ab_$v" PGOPTIONS="-c search_path=bench_ab_$v" pgbench "${pg[@]}" -n -c 1 $(mode "$v") -f "$work/s.sql" \
             -T "$SECONDS_EACH" chat > "$work/out_$v" 2>&1 &
     done
     sleep 1
@@ -161,7 +189,7 @@ together() {  # prints "us-a posts-a us-b posts-b"
     done
     echo
 }
-echo "A=$A B=$B, $K posts per call; us of Postgres CPU per post (posts/s)"
+echo "A=$A${BENCH_MODE_A:+ -M $BENCH_MODE_A} B=$B${BENCH_MODE_B:+ -M $BENCH_MODE_B}, $K posts per call; us of Postgres CPU per post (posts/s)"
 for ((r = 0; r < ROUNDS; r++)); do
     if ((r % 2 == 0)); then order="a b"; else order="b a"; fi
     line="round $((r + 1)):"

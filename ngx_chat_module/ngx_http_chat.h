@@ -95,6 +95,7 @@ typedef struct {
 
     ngx_str_t                   pg_conninfo;     /* resolved: hostaddr set */
     ngx_uint_t                  pg_pool_size;
+    ngx_uint_t                  pg_prepared;    /* statements per connection */
 
     ngx_str_t                   redis_ip;        /* empty: no Redis */
     ngx_uint_t                  redis_port;

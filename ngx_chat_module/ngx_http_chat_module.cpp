@@ -9,6 +9,7 @@
 #include "ngx_http_chat.h"
 
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "chat/config_directives.h"
@@ -62,7 +63,7 @@ static ngx_command_t  ngx_http_chat_commands[] = {
       NULL },
 
     { ngx_string("chat_postgres"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
       ngx_http_chat_postgres,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -318,8 +319,8 @@ ngx_http_chat_create_main_conf(ngx_conf_t *cf)
      *     cmcf->secret = { 0, NULL };
      *     cmcf->webhook_ca = { 0, NULL };
      *
-     * pg_pool_size, redis_port and redis_batch are set with pg_conninfo
-     * and redis_ip
+     * pg_pool_size, pg_prepared, redis_port and redis_batch are set with
+     * pg_conninfo and redis_ip
      */
 
     cmcf->message_max = NGX_CONF_UNSET_UINT;
@@ -470,22 +471,30 @@ ngx_http_chat_site(ngx_http_request_t *r)
 }
 
 
-/* chat_postgres "conninfo" [pool=N]; resolved here, in the master, once */
+/*
+ * chat_postgres "conninfo" [pool=N] [prepare=N]; resolved here, in the master,
+ * once
+ */
 static char *
 ngx_http_chat_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_chat_main_conf_t  *cmcf = static_cast<ngx_http_chat_main_conf_t *>(conf);
 
-    ngx_str_t  *value = static_cast<ngx_str_t *>(cf->args->elts);
+    ngx_uint_t         i;
+    ngx_str_t         *value = static_cast<ngx_str_t *>(cf->args->elts);
+    std::string_view   args[2];
 
     if (cmcf->pg_conninfo.len) {
         return (char *) "is duplicate";
     }
 
+    for (i = 2; i < cf->args->nelts; i++) {
+        args[i - 2] = ngx_http_chat_sv(value[i]);
+    }
+
     auto pg = chat::config::resolve_postgres(ngx_http_chat_sv(value[1]),
-                  cf->args->nelts == 3
-                  ? std::optional<std::string_view>(ngx_http_chat_sv(value[2]))
-                  : std::nullopt);
+                  std::span<const std::string_view>(args,
+                                                    cf->args->nelts - 2));
 
     if (ngx_http_chat_conf_check(cf, pg) != NGX_OK
         || ngx_http_chat_conf_str(cf, pg.value().conninfo, &cmcf->pg_conninfo)
@@ -495,6 +504,7 @@ ngx_http_chat_postgres(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     cmcf->pg_pool_size = pg.value().pool;
+    cmcf->pg_prepared = pg.value().prepared;
 
     return NGX_CONF_OK;
 }

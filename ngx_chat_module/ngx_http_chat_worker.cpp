@@ -381,6 +381,7 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
 
             pc.conninfo = std::string(ngx_http_chat_sv(cmcf->pg_conninfo));
             pc.size = (int) cmcf->pg_pool_size;
+            pc.prepared_statements = cmcf->pg_prepared;
             /* a query the pool gave up on stops on the server a second
                later (a report over a huge range holds no backend) */
             pc.statement_timeout_ms = pc.query_timeout_ms + 1000;

@@ -21,12 +21,22 @@ std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 Result<Postgres> resolve_postgres(std::string_view conninfo,
                                   std::optional<std::string_view> pool_arg) noexcept {
+    if (!pool_arg) return resolve_postgres(conninfo, std::span<const std::string_view>());
+    return resolve_postgres(conninfo, std::span<const std::string_view>(&*pool_arg, 1));
+}
+
+Result<Postgres> resolve_postgres(std::string_view conninfo, std::span<const std::string_view> args) noexcept {
     try {
         Postgres pg;
-        if (pool_arg) {
-            auto pool = parse_pg_pool(*pool_arg);
-            if (!pool.ok()) return pool.error();
-            pg.pool = pool.value();
+        bool pool_given = false, prepare_given = false;
+        for (std::string_view arg : args) {
+            bool prepare = arg.starts_with("prepare=");
+            bool& given = prepare ? prepare_given : pool_given;
+            if (given) return make_error(Errc::validation, "parameter " + quoted(arg) + " is duplicate");
+            given = true;
+            auto n = prepare ? parse_pg_prepare(arg) : parse_pg_pool(arg);
+            if (!n.ok()) return n.error();
+            (prepare ? pg.prepared : pg.pool) = n.value();
         }
         auto resolved = pg::resolve_conninfo(conninfo);
         if (!resolved.ok()) {

@@ -160,19 +160,32 @@ LoginLimitValues login_limit_values(const LoginLimit& given) noexcept {
             given.address_queue.value_or(limits::kLoginAddressQueueDefault)};
 }
 
-Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept {
+namespace {
+
+// chat_postgres's "<key>N" parameters: N in range, else a message naming what (e.g. "pool size").
+Result<std::int64_t> parse_pg_count(std::string_view arg, std::string_view key, std::string_view what,
+                                    limits::Range range) {
     try {
-        constexpr std::string_view kKey = "pool=";
-        if (!arg.starts_with(kKey))
-            return make_error(Errc::validation, "invalid parameter " + quoted(arg) + ", expected pool=N");
-        auto n = parse_count(arg.substr(kKey.size()));
-        if (!n || !limits::kPgPool.contains(*n))
+        if (!arg.starts_with(key))
+            return make_error(Errc::validation, "invalid parameter " + quoted(arg) + ", expected " + std::string(key) + "N");
+        auto n = parse_count(arg.substr(key.size()));
+        if (!n || !range.contains(*n))
             return make_error(Errc::validation,
-                              "invalid pool size " + quoted(arg) + ", expected " + limits::range_text(limits::kPgPool));
+                              "invalid " + std::string(what) + " " + quoted(arg) + ", expected " + limits::range_text(range));
         return *n;
     } catch (const std::exception& e) {
         return make_error(Errc::internal, e.what());
     }
+}
+
+}  // namespace
+
+Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept {
+    return parse_pg_count(arg, "pool=", "pool size", limits::kPgPool);
+}
+
+Result<std::int64_t> parse_pg_prepare(std::string_view arg) noexcept {
+    return parse_pg_count(arg, "prepare=", "prepared statement count", limits::kPgPrepared);
 }
 
 Result<bool> parse_redis_batch(std::string_view arg) noexcept {

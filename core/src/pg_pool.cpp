@@ -82,6 +82,8 @@ public:
             if (sl.conn->up()) s.connected++;
             if (sl.conn->state() == Conn::State::connecting) s.connecting++;
             if (sl.conn->state() == Conn::State::busy) s.busy++;
+            s.prepared += sl.conn->prepared();
+            s.prepares += sl.conn->prepares();
         }
         s.queued = queue_.size();
         return s;

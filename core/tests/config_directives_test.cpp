@@ -30,6 +30,25 @@ TEST(ConfigPostgres, RefusesABadPoolBeforeResolving) {
     EXPECT_EQ(pg.error().message, parse_pg_pool("pool=0").error().message);
 }
 
+TEST(ConfigPostgres, ReadsPoolAndPrepareInAnyOrderOnceEach) {
+    const std::string_view both[] = {"prepare=0", "pool=2"};
+    auto pg = resolve_postgres("host=127.0.0.1 dbname=chat", both);
+    ASSERT_TRUE(pg.ok()) << pg.error().message;
+    EXPECT_EQ(pg.value().pool, 2);
+    EXPECT_EQ(pg.value().prepared, 0);
+    auto plain = resolve_postgres("host=127.0.0.1 dbname=chat", std::nullopt);
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain.value().prepared, chat::limits::kPgPreparedDefault);
+    const std::string_view twice[] = {"prepare=1", "prepare=2"};
+    auto dup = resolve_postgres("host=127.0.0.1", twice);
+    ASSERT_FALSE(dup.ok());
+    EXPECT_EQ(dup.error().message, "parameter \"prepare=2\" is duplicate");
+    const std::string_view bad[] = {"prepare=x"};
+    auto refused = resolve_postgres("host=127.0.0.1", bad);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().message, parse_pg_prepare("prepare=x").error().message);
+}
+
 TEST(ConfigPostgres, NamesABadConninfo) {
     auto pg = resolve_postgres("nonsense without equals", std::nullopt);
     ASSERT_FALSE(pg.ok());

@@ -118,6 +118,18 @@ TEST(ConfigPgPool, ReadsPoolNWithinTheTable) {
     EXPECT_EQ(other.error().message, "invalid parameter \"size=4\", expected pool=N");
 }
 
+TEST(ConfigPgPrepare, ReadsPrepareNWithinTheTableZeroIncluded) {
+    EXPECT_EQ(parse_pg_prepare("prepare=0").value(), 0);
+    EXPECT_EQ(parse_pg_prepare("prepare=64").value(), 64);
+    auto over = parse_pg_prepare("prepare=" + std::to_string(limits::kPgPrepared.max + 1));
+    ASSERT_FALSE(over.ok());
+    EXPECT_EQ(over.error().message, "invalid prepared statement count \"prepare=1001\", expected 0..1000");
+    EXPECT_FALSE(parse_pg_prepare("prepare=on").ok());
+    auto other = parse_pg_prepare("pool=4");
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.error().message, "invalid parameter \"pool=4\", expected prepare=N");
+}
+
 TEST(ConfigRedisBatch, IsOnOrOffAndNothingElse) {
     EXPECT_TRUE(parse_redis_batch("batch=on").value());
     EXPECT_FALSE(parse_redis_batch("batch=off").value());

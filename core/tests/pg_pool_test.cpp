@@ -1,4 +1,4 @@
-// The async Postgres pool against a real Postgres (CHAT_TEST_PG): results, errors, loss, timeouts, recovery.
+// The async Postgres pool against a real Postgres (CHAT_TEST_PG): results, errors, loss, timeouts, recovery, prepared statements.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -610,6 +610,195 @@ TEST(PgPoolLog, LogsDownOnceAndUpOnceAcrossAnOutage) {
     ASSERT_EQ(log.lines.size(), 2u);
     EXPECT_EQ(log.lines[1].first, chat::LogLevel::notice);
     EXPECT_EQ(log.lines[1].second, "postgres available again");
+}
+
+// Test set-up only: a blocking libpq session kept open (a transaction holding a lock).
+struct BlockingSession {
+    PGconn* c;
+    explicit BlockingSession(const std::string& conninfo) : c(PQconnectdb(conninfo.c_str())) {}
+    ~BlockingSession() { PQfinish(c); }
+    bool ok() const { return PQstatus(c) == CONNECTION_OK; }
+    std::string exec(const std::string& sql) {
+        PGresult* r = PQexec(c, sql.c_str());
+        auto st = PQresultStatus(r);
+        std::string err = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? "" : PQresultErrorMessage(r);
+        PQclear(r);
+        return err;
+    }
+};
+
+// One connection: every query meets the statements the previous ones left.
+PoolConfig prep_config(const std::string& conninfo, std::size_t prepared = 64) {
+    PoolConfig cfg = config(conninfo, 1);
+    cfg.prepared_statements = prepared;
+    return cfg;
+}
+
+// The statements prepared in the pool's session, read through the pool itself (so this query is one).
+const char* const kListSql = "select statement from pg_prepared_statements order by statement";
+std::set<std::string> server_statements(EpollLoop& loop, Pool& pool) {
+    std::set<std::string> out;
+    auto r = run(loop, pool, kListSql);
+    EXPECT_TRUE(r && r->ok()) << (r ? r->error().message : "no answer");
+    if (r && r->ok())
+        for (int i = 0; i < r->value().rows(); ++i) out.emplace(r->value().get(i, 0));
+    return out;
+}
+
+TEST(PgPrepare, AStatementIsPreparedOncePerConnectionAndRunByNameEveryTime) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, prep_config(conninfo));
+    pool.start();
+    const std::string sql = "select $1::int + 1 as n";
+    for (int i = 0; i < 3; ++i) {
+        auto r = run(loop, pool, sql, {std::to_string(i)});
+        ASSERT_TRUE(r && r->ok()) << (r ? r->error().message : "no answer");
+        EXPECT_EQ(r->value().get(0, "n"), std::to_string(i + 1));
+    }
+    EXPECT_EQ(pool.stats().prepares, 1u);
+    EXPECT_EQ(pool.stats().prepared, 1u);
+    // The server holds it once and ran it three times by that name.
+    auto runs = run(loop, pool,
+                    "select count(*), sum(generic_plans + custom_plans) from pg_prepared_statements where statement = $1",
+                    {sql});
+    ASSERT_TRUE(runs && runs->ok()) << (runs ? runs->error().message : "no answer");
+    EXPECT_EQ(runs->value().get(0, 0), "1");
+    EXPECT_EQ(runs->value().get(0, 1), "3");
+}
+
+TEST(PgPrepare, AtMostNStatementsPerConnectionTheLeastRecentlyUsedDeallocated) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, prep_config(conninfo, 2));
+    pool.start();
+    const std::string a = "select 'a' as v", b = "select 'b' as v", c = "select 'c' as v";
+    for (const auto& sql : {a, b, a, c}) {
+        auto r = run(loop, pool, sql);
+        ASSERT_TRUE(r && r->ok()) << (r ? r->error().message : "no answer");
+        EXPECT_EQ(r->value().get(0, 0), sql.substr(8, 1));
+    }
+    // b was the least recently used when c came: deallocated (before the next PREPARE, the
+    // listing's). The listing query itself took a's place: a goes before the next PREPARE.
+    EXPECT_EQ(server_statements(loop, pool), (std::set<std::string>{a, c, kListSql}));
+    // b again: a dropped, b prepared, c (now the least recently used) evicted, dropped before
+    // the next PREPARE. The server never holds more than N and the one evicted last.
+    ASSERT_TRUE(run(loop, pool, b)->ok());
+    EXPECT_EQ(server_statements(loop, pool), (std::set<std::string>{b, c, kListSql}));
+    EXPECT_EQ(pool.stats().prepared, 2u);
+    EXPECT_EQ(pool.stats().prepares, 5u);  // a once although used twice, b, c, the listing, b again
+}
+
+TEST(PgPrepare, OffSendsEveryQueryWithItsText) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, prep_config(conninfo, 0));
+    pool.start();
+    for (int i = 0; i < 2; ++i) {
+        auto r = run(loop, pool, "select $1::text as v", {"x"});
+        ASSERT_TRUE(r && r->ok()) << (r ? r->error().message : "no answer");
+        EXPECT_EQ(r->value().get(0, 0), "x");
+    }
+    EXPECT_TRUE(server_statements(loop, pool).empty());
+    EXPECT_EQ(pool.stats().prepares, 0u);
+}
+
+TEST(PgPrepare, AFunctionCreatedAgainWithOtherColumnsIsPreparedAgainAndAnswers) {
+    REQUIRE_PG(conninfo);
+    BlockingSession admin(conninfo);
+    ASSERT_TRUE(admin.ok());
+    const std::string fn = unique_name("chat_prep_fn_");
+    ASSERT_EQ(admin.exec("create function " + fn + "(int) returns table(a int) language sql as 'select $1'"), "");
+    EpollLoop loop;
+    Pool pool(loop, prep_config(conninfo));
+    pool.start();
+    const std::string sql = "select * from " + fn + "($1)";
+    for (int i = 0; i < 2; ++i) {
+        auto r = run(loop, pool, sql, {"7"});
+        ASSERT_TRUE(r && r->ok()) << (r ? r->error().message : "no answer");
+        EXPECT_EQ(r->value().cols(), 1);
+    }
+    // A migration replaces the function with one of other columns (a new OID, a new result type):
+    // Postgres refuses the old prepared statement (0A000) before running it.
+    ASSERT_EQ(admin.exec("drop function " + fn + "(int); create function " + fn +
+                         "(int) returns table(a int, b text) language sql as $$select $1, 'two'$$"),
+              "");
+    auto r = run(loop, pool, sql, {"8"});
+    ASSERT_TRUE(r && r->ok()) << (r ? r->error().message : "no answer");
+    EXPECT_EQ(r->value().cols(), 2);
+    EXPECT_EQ(r->value().get(0, "a"), "8");
+    EXPECT_EQ(r->value().get(0, "b"), "two");
+    EXPECT_EQ(pool.stats().prepares, 2u);
+    // The stale name was dropped: the server holds the statement once.
+    auto held = server_statements(loop, pool);
+    EXPECT_EQ(held.count(sql), 1u);
+    EXPECT_EQ(held.size(), 2u);  // it and the listing
+    EXPECT_EQ(admin.exec("drop function " + fn + "(int)"), "");
+}
+
+TEST(PgPrepare, AStatementTheServerNoLongerKnowsIsPreparedAgain) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, prep_config(conninfo));
+    pool.start();
+    const std::string sql = "select 41 + 1 as n";
+    ASSERT_TRUE(run(loop, pool, sql)->ok());
+    auto gone = run(loop, pool, "deallocate all");  // every name of the session, behind the pool's back
+    ASSERT_TRUE(gone && gone->ok()) << (gone ? gone->error().message : "no answer");
+    auto r = run(loop, pool, sql);
+    ASSERT_TRUE(r && r->ok()) << (r ? r->error().message : "no answer");
+    EXPECT_EQ(r->value().get(0, 0), "42");
+    EXPECT_EQ(pool.stats().prepares, 3u);  // sql, deallocate all, sql again
+}
+
+TEST(PgPrepare, AConnectionLostMidPrepareFailsItsRequestAndTheNextConnectionPreparesAfresh) {
+    REQUIRE_PG(conninfo);
+    const std::string app = unique_name("chat_prep_victim_");
+    const std::string table = unique_name("chat_prep_t_");
+    BlockingSession locker(conninfo);
+    ASSERT_TRUE(locker.ok());
+    ASSERT_EQ(locker.exec("create table " + table + " (x int); insert into " + table + " values (1)"), "");
+    EpollLoop loop;
+    Pool victim(loop, prep_config(conninfo + " application_name='" + app + "'"));
+    Pool killer(loop, prep_config(conninfo, 0));
+    victim.start();
+    killer.start();
+    const std::string sql = "select count(*) from " + table;
+    ASSERT_TRUE(run(loop, victim, "select 1 as warm")->ok());
+    EXPECT_EQ(victim.stats().prepared, 1u);
+    // The PREPARE waits for the table's lock (parse analysis opens it).
+    ASSERT_EQ(locker.exec("begin; lock table " + table + " in access exclusive mode"), "");
+    std::optional<Result<QueryResult>> stuck;
+    victim.query(sql, {}, [&](Result<QueryResult> r) { stuck.emplace(std::move(r)); });
+    bool waiting = loop.run_until(
+        [&] {
+            auto w = run(loop, killer,
+                         "select count(*) from pg_stat_activity where application_name = $1 and wait_event_type = "
+                         "'Lock'",
+                         {app});
+            return w && w->ok() && w->value().get(0, 0) == "1";
+        },
+        5000);
+    ASSERT_TRUE(waiting) << "the PREPARE should wait for the lock";
+    EXPECT_EQ(victim.stats().prepares, 2u);
+    EXPECT_EQ(victim.stats().prepared, 1u);
+    auto kill = run(loop, killer, "select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = $1",
+                    {app});
+    ASSERT_TRUE(kill && kill->ok()) << (kill ? kill->error().message : "no answer");
+    ASSERT_TRUE(loop.run_until([&] { return stuck.has_value(); }, 5000)) << "the request must not hang";
+    ASSERT_FALSE(stuck->ok());
+    EXPECT_EQ(stuck->error().code, Errc::unavailable) << stuck->error().message;
+    ASSERT_EQ(locker.exec("commit"), "");
+
+    // The pool reconnects by itself; the new session has no statement: prepared afresh, answered.
+    ASSERT_TRUE(loop.run_until([&] { return victim.stats().connected == 1; }, 5000));
+    EXPECT_EQ(victim.stats().prepared, 0u) << "the statements died with their session";
+    auto r = run(loop, victim, sql);
+    ASSERT_TRUE(r && r->ok()) << (r ? r->error().message : "no answer");
+    EXPECT_EQ(r->value().get(0, 0), "1");
+    EXPECT_EQ(victim.stats().prepares, 3u);
+    EXPECT_EQ(victim.stats().prepared, 1u);
+    EXPECT_EQ(locker.exec("drop table " + table), "");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -15,13 +16,17 @@
 
 namespace chat::config {
 
-// chat_postgres "conninfo" [pool=N]: the conninfo with its host names resolved, and the pool
-// size (limits::kPgPoolDefault when pool_arg is not given). Errors: parse_pg_pool's, or "invalid chat_postgres conninfo:
-// <why>".
+// chat_postgres "conninfo" [pool=N] [prepare=N]: the conninfo with its host names resolved, the
+// pool size (limits::kPgPoolDefault when not given) and the statements each connection keeps
+// prepared (limits::kPgPreparedDefault). Errors: parse_pg_pool's or parse_pg_prepare's, a
+// parameter given twice, or "invalid chat_postgres conninfo: <why>".
 struct Postgres {
     std::string conninfo;
     std::int64_t pool = limits::kPgPoolDefault;
+    std::int64_t prepared = limits::kPgPreparedDefault;
 };
+Result<Postgres> resolve_postgres(std::string_view conninfo, std::span<const std::string_view> args) noexcept;
+// The same with at most pool=N.
 Result<Postgres> resolve_postgres(std::string_view conninfo,
                                   std::optional<std::string_view> pool_arg) noexcept;
 

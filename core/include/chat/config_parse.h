@@ -56,6 +56,10 @@ LoginLimitValues login_limit_values(const LoginLimit& given) noexcept;
 // chat_postgres's optional second argument, pool=N (limits::kPgPool).
 Result<std::int64_t> parse_pg_pool(std::string_view arg) noexcept;
 
+// chat_postgres's optional prepare=N (limits::kPgPrepared): statements each connection keeps
+// prepared (pg_pool.h), 0 for none.
+Result<std::int64_t> parse_pg_prepare(std::string_view arg) noexcept;
+
 // chat_redis's optional second argument, batch=on|off: whether a worker publishes the events
 // of a loop turn in one Redis message (bus.h). Error: invalid parameter "<arg>", expected
 // batch=on or batch=off.

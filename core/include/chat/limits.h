@@ -207,6 +207,8 @@ inline constexpr int kLoginAddressQueueDefault = 2;  // address_queue=
 inline constexpr Range kLoginCount{1, 10000};        // failures, address, queues
 inline constexpr int kPgPoolDefault = 4;             // chat_postgres pool=
 inline constexpr Range kPgPool{1, 64};
+inline constexpr int kPgPreparedDefault = 128;  // chat_postgres prepare=: statements per connection
+inline constexpr Range kPgPrepared{0, 1000};    // 0: none (a pooler that cannot keep them)
 inline constexpr int kRateDefault = 1000;  // chat_rate, requests per second x 1000: 1r/s
 inline constexpr int kRateBurstDefault = 30;
 inline constexpr int kSessionRateDefault = 500;  // chat_session_rate: 30r/m

@@ -58,6 +58,10 @@ struct PoolConfig {
     // Reconnect delay after a failed attempt: exponential from min to max, with jitter.
     std::uint64_t backoff_min_ms = 100, backoff_max_ms = 2000;
     std::size_t max_queue = 4096;  // more waiting requests fail at once with unavailable
+    // Statements prepared per connection (by SQL text, least recently used deallocated past
+    // this many; 0: none, every query goes with its text, as through a pooler that cannot keep
+    // them). A query's SQL is parsed and planned once per connection instead of on every call.
+    std::size_t prepared_statements = 128;  // core sends ~60 distinct texts
 };
 
 // A successful result (PGRES_TUPLES_OK / PGRES_COMMAND_OK). Owns the PGresult; move-only.
@@ -140,6 +144,8 @@ struct PoolStats {
     std::uint64_t timeouts = 0;       // query timeouts plus queue timeouts
     std::uint64_t batches = 0;        // batch queries sent (query_batched)
     std::uint64_t batched_items = 0;  // items they carried
+    std::size_t prepared = 0;         // statements prepared on the connections up now
+    std::uint64_t prepares = 0;       // PREPAREs sent (a statement's first use on a connection)
 };
 
 namespace detail {
@@ -153,6 +159,13 @@ class PoolImpl;
 // transaction on one connection; one statement per query (put multi-statement logic in
 // SQL functions). Queries are never retried: a query whose connection is lost gets
 // unavailable, because it may or may not have committed.
+//
+// Prepared statements: each connection prepares the SQL texts it is given (PQsendPrepare, once,
+// then PQsendQueryPrepared by name; PoolConfig::prepared_statements of them, LRU), forgets them
+// when it reconnects, and when a statement's result type changed under it (a function dropped
+// and created again: SQLSTATE 0A000 "cached plan must not change result type", raised by the
+// server's RevalidateCachedQuery) or its name is gone (26000), prepares it again and sends it
+// once more: those errors come before it runs, so it runs once. Any other error is answered.
 //
 // Routing: one query in flight per connection (no pipelining yet); an idle connection
 // takes the query at once; otherwise it waits in a FIFO queue

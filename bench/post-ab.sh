@@ -19,15 +19,8 @@ tok="$CHAT_VAR/bench-tokens.$CHAT_PORT"
 [ -s "$tok" ] || { echo "post-ab: no $tok: run bench/post-cpu.sh once" >&2; exit 1; }
 export PGPASSWORD=chat
 Q() { psql -h 127.0.0.1 -p "$CHAT_PG_PORT" -U chat chat -qAtX -c "$1"; }
-work="$(mktemp -d)"
-chmod 0755 "$work"
-cleanup() {
-    local v
-    for v in a b; do [ -f "$work/$v/nginx.pid" ] && kill "$(cat "$work/$v/nginx.pid")" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-hz="$(getconf CLK_TCK)"
+# shellcheck source=bench/ab-work.sh
+source "$here/ab-work.sh"
 
 start() {  # variant words port
     local v="$1" words="$2" port="$3" w

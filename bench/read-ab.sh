@@ -34,15 +34,8 @@ command -v wrk >/dev/null || die "wrk is missing (apt-get install -y wrk)"
 [ -f "$CHAT_VAR/nginx.conf" ] || die "no $CHAT_VAR/nginx.conf: run make up first"
 curl -fsS -o /dev/null "$stack_api/health" || die "nothing answers $stack_api/health"
 
-work="$(mktemp -d)"
-chmod 0755 "$work"
-cleanup() {
-    local v
-    for v in a b; do [ -f "$work/$v/nginx.pid" ] && kill "$(cat "$work/$v/nginx.pid")" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-hz="$(getconf CLK_TCK)"
+# shellcheck source=bench/ab-work.sh
+source "$here/ab-work.sh"
 
 # start V SO PORT: one more nginx from the stack's config, loading SO, listening on PORT
 start() {

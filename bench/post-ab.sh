@@ -65,7 +65,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     read -r a0 b0 < <(ticks)
     wrk_one a "$port_a" "$SECONDS_EACH" & wrk_one b "$port_b" "$SECONDS_EACH" & wait
     read -r a1 b1 < <(ticks)
-    pa="$(grep -o 'status_201=[0-9]*' "$work/wrk_a" | cut -d= -f2)"; pb="$(grep -o 'status_201=[0-9]*' "$work/wrk_b" | cut -d= -f2)"
+    pa="$(grep -o 'status_2xx=[0-9]*' "$work/wrk_a" | cut -d= -f2)"; pb="$(grep -o 'status_2xx=[0-9]*' "$work/wrk_b" | cut -d= -f2)"
     awk -v r="$r" -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v pa="$pa" -v pb="$pb" -v hz="$hz" 'BEGIN {
         ua = a * 1e6 / hz / pa; ub = b * 1e6 / hz / pb
         printf "round %d: a=%.1f (%d posts) b=%.1f (%d posts) b/a=%.3f\n", r, ua, pa, ub, pb, ub / ua

@@ -13,6 +13,10 @@
 # instruction counts instead of CPU time (below). BENCH_CORE=1: the call as core's pool sends it
 # (below), with BENCH_MODE_A / BENCH_MODE_B as pgbench's -M for each variant (extended: the SQL
 # parsed and planned on every call, as with PQsendQueryParams; prepared: once per connection).
+# BENCH_FUNCTION_A / BENCH_FUNCTION_B: the batch function each variant calls (default
+# chat_customer_post_batch; e.g. chat_customer_post_batch_v2, what core calls). BENCH_ROWS=1: the
+# calls SELECT * (every column of the answer written out, as core's call has them: uuid, jsonb and
+# bigint output functions count) instead of count(*).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 # shellcheck source=/dev/null
@@ -55,6 +59,14 @@ setup() {  # variant
 }
 tree "$A" a; tree "$B" b
 setup a; setup b
+# the calls of each variant: $work/s.sql with its batch function (and SELECT *: BENCH_ROWS=1)
+variant_script() {  # variant
+    local fn
+    if [ "$1" = a ]; then fn="${BENCH_FUNCTION_A:-chat_customer_post_batch}"; else fn="${BENCH_FUNCTION_B:-chat_customer_post_batch}"; fi
+    sed -e "s/\bchat_customer_post_batch(/$fn(/" \
+        -e "$([ "${BENCH_ROWS:-0}" = 1 ] && echo 's/^SELECT count(\*) FROM /SELECT * FROM /' || echo 's/^//')" \
+        "$work/s.sql" > "$work/s_$1.sql"
+}
 
 if [ "${BENCH_CORE:-0}" = 1 ]; then
 # BENCH_CORE=1: core's statement (SELECT * FROM chat_customer_post_batch($1::text[], ...)) with its
@@ -104,6 +116,8 @@ SELECT count(*) FROM chat_customer_post_batch(
 SQL
 fi
 
+variant_script a; variant_script b
+
 # BENCH_INSTRUCTIONS=1: instead of timed rounds, the instructions Postgres executes per post, counted
 # exactly by valgrind's callgrind (repeatable whatever else the machine does: the rounds above vary by
 # a fifth on a shared machine, more than most changes). Postgres is stopped for it and runs in
@@ -120,7 +134,7 @@ if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
         echo "SET search_path = bench_ab_$1;"
         local c
         for ((c = $2; c < $2 + $3; c++)); do
-            grep -v '^\\set' "$work/s.sql" | tr '\n' ' ' | sed "s/:off/$(( (c * K) % (N - K) ))/g"; echo
+            grep -v '^\\set' "$work/s_$1.sql" | tr '\n' ' ' | sed "s/:off/$(( (c * K) % (N - K) ))/g"; echo
         done
     }
     count() {  # variant first-call calls: instructions of a single-user backend running them
@@ -157,7 +171,7 @@ mode() {  # variant: pgbench's -M for it (BENCH_MODE_A, BENCH_MODE_B), or nothin
     [ -z "$m" ] || echo "-M $m"
 }
 one() {  # variant: prints "us-per-post posts"
-    PGOPTIONS="-c search_path=bench_ab_$1" pgbench "${pg[@]}" -n -c 1 $(mode "$1") -f "$work/s.sql" -T "$SECONDS_EACH" chat > "$work/out" 2>&1 &
+    PGOPTIONS="-c search_path=bench_ab_$1" pgbench "${pg[@]}" -n -c 1 $(mode "$1") -f "$work/s_$1.sql" -T "$SECONDS_EACH" chat > "$work/out" 2>&1 &
     sleep 1; ticks > "$work/t0"; sleep $((SECONDS_EACH - 2)); ticks > "$work/t1"
     wait
     local tps b
@@ -172,7 +186,7 @@ one() {  # variant: prints "us-per-post posts"
 together() {  # prints "us-a posts-a us-b posts-b"
     local v pid
     for v in a b; do
-        PGAPPNAME="bench_ab_$v" PGOPTIONS="-c search_path=bench_ab_$v" pgbench "${pg[@]}" -n -c 1 $(mode "$v") -f "$work/s.sql" \
+        PGAPPNAME="bench_ab_$v" PGOPTIONS="-c search_path=bench_ab_$v" pgbench "${pg[@]}" -n -c 1 $(mode "$v") -f "$work/s_$v.sql" \
             -T "$SECONDS_EACH" chat > "$work/out_$v" 2>&1 &
     done
     sleep 1

@@ -3,7 +3,7 @@
 # (make up, same ports) it runs wrk with "$here/post.lua" (64 connections, D seconds, default 15)
 # and prints, per 201 answered: the CPU (user + system, from /proc) of the nginx workers, of this
 # cluster's Postgres backends and of its other processes (checkpointer, WAL writer, autovacuum),
-# of Redis and of wrk itself; the posts per chat_customer_post_batch call (needs track_functions:
+# of Redis and of wrk itself; the posts per chat_customer_post_batch_v2 call (needs track_functions:
 # it is set for the database chat on first use); and the WAL written per post (records, full-page
 # images, bytes: pg_stat_wal) and the blocks of the database chat Postgres read from the OS (missed
 # in shared_buffers), found there (pg_stat_database) and dirty ones the backends wrote out themselves
@@ -68,13 +68,13 @@ snap() {  # this stack's processes only: children of its nginx master and postma
 export BENCH_TOKENS=$tok BENCH_LUA_DIR="$here" BENCH_THREADS=2
 wrk -t2 -c64 -d3s -s "$here/post.lua" $api/messages >/dev/null
 sleep 0.5
-c0=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch'"); w0=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
+c0=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch_v2'"); w0=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
 b0=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_database, pg_stat_bgwriter where datname = 'chat'")
 snap > "$CHAT_VAR/cpu0"
 /usr/bin/time -f "wrk_cpu %U %S" wrk -t2 -c64 -d${D:-15}s --latency -s "$here/post.lua" $api/messages > "$CHAT_VAR/wrk.out" 2>"$CHAT_VAR/wrk.time"
 snap > "$CHAT_VAR/cpu1"
 sleep 0.6
-c1=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch'"); w1=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
+c1=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch_v2'"); w1=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
 b1=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_database, pg_stat_bgwriter where datname = 'chat'")
 grep -E "BENCH" "$CHAT_VAR/wrk.out" | sed 's/socket_errors.*status_2xx/201/'
 posts=$(grep -o 'status_2xx=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2)

@@ -61,6 +61,15 @@ void text(json::Writer& w, const Text& t) {
     else w.null();
 }
 
+// Why a second JSON reader (the decision of wave 15, "metadata at source"): the post batch
+// (chat_customer_post_batch_v2) no longer answers message metadata (core writes the bot reply's
+// itself), so on the write path only a conversation's context arrives as jsonb text, and jsonb's
+// text is never compact (jsonb_out writes ": " and ", "). Answering it compact would take a stored
+// copy in core's bytes (a migration, every writer of context, a backfill of old rows) for what
+// costs nothing in the common case: a conversation opened without context is "{}", written as it
+// is below, before Compact runs. Compact stays bounded (kMaxInput, kMaxDepth, kMaxKeys) and
+// fuzzed (core/fuzz/conversation_json_fuzz.cpp); anything it does not accept goes to json::parse.
+//
 // Postgres's jsonb text made compact without parsing it, when that gives the very bytes that
 // parsing and writing would: whitespace between tokens dropped, strings with no byte to escape
 // (so no backslash either), integers in canonical form (not -0) of at most 18 digits, other

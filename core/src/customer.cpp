@@ -159,16 +159,24 @@ std::string json_string(std::string_view s) {
     return out;
 }
 
-// A set-based item of chat_customer_post_batch answers typed columns after its three (answer,
-// sqlstate, message): the conversation (chat_conversation_row), the customer's message and the
-// bot's reply (chat_message_row; NULLs when there is none), then the agent side's unread count
-// (c_agent_unread: what agents hear in its events). Rendered once here (issue 11: no JSON in
-// SQL, parsed once): the same snapshot and events as make_snapshot and written_events of the
+// A set-based item of chat_customer_post_batch_v2 answers typed columns after its three (answer,
+// sqlstate, message): the conversation (chat_conversation_row), the ids of the customer's message
+// and of the bot's reply (NULL when there is none), then the agent side's unread count
+// (c_agent_unread: what agents hear in its events). The rest of both messages is the post's own
+// input (kind, texts, the reply's metadata) or follows from the conversation (seq, created_at =
+// its updated_at: one clock value a run in SQL). Rendered once here (issue 11: no JSON in SQL,
+// parsed once): the same snapshot and events as make_snapshot and written_events of the
 // equivalent JSON answer, byte for byte (core/tests/conversation_json_test.cpp).
 constexpr std::size_t kPostTypedFirst = 3;
-constexpr std::size_t kPostAgentUnread =
-    kPostTypedFirst + conversation_json::kConversationColumns + 2 * conversation_json::kMessageColumns;
+constexpr std::size_t kPostMessageId = kPostTypedFirst + conversation_json::kConversationColumns;
+constexpr std::size_t kPostReplyId = kPostMessageId + 1;
+constexpr std::size_t kPostAgentUnread = kPostReplyId + 1;
 constexpr std::size_t kPostColumns = kPostAgentUnread + 1;
+
+// What the post sent (its batch item: sid, client_id, kind, content, the bot's reply, its metadata).
+struct PostInput {
+    std::string_view kind, content, reply;
+};
 
 struct TypedPost {
     Snapshot snapshot;
@@ -176,20 +184,20 @@ struct TypedPost {
 };
 
 Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, std::string_view site,
-                             const BotMetadata& reply) {
+                             const BotMetadata& reply, const PostInput& in) {
     using conversation_json::Text;
-    // A database not yet migrated to 026 answers without c_agent_unread (an upgrade's install
-    // reloads nginx before `chatctl migrate`): the post is answered, and agents hear the
-    // customer's count in its events, as before 026.
-    const auto ncols = static_cast<std::size_t>(std::max(row.cols(), 0));
-    if (ncols != kPostColumns && ncols != kPostAgentUnread)
+    if (row.cols() != static_cast<int>(kPostColumns))
         return make_error(Errc::internal, "unexpected database answer: " + std::to_string(row.cols()) + " columns");
     std::array<Text, kPostColumns> cols;
-    for (std::size_t i = 0; i < ncols; ++i)
+    for (std::size_t i = 0; i < kPostColumns; ++i)
         cols[i] = row.text(static_cast<int>(i));
-    const std::span<const Text> all(cols);
-    auto c = conversation_json::conversation_from(all.subspan(kPostTypedFirst, conversation_json::kConversationColumns));
+    auto c = conversation_json::conversation_from(
+        std::span<const Text>(cols).subspan(kPostTypedFirst, conversation_json::kConversationColumns));
     if (!c.ok()) return c.error();
+    const Text& message_id = cols[kPostMessageId];
+    const Text& reply_id = cols[kPostReplyId];
+    if (!message_id || message_id->empty() || (reply_id && reply_id->empty()))
+        return make_error(Errc::internal, "unexpected database answer: no message id");
     auto conv = conversation_json::render(c.value());
     if (!conv.ok()) return conv.error();
     TypedPost out;
@@ -199,28 +207,38 @@ Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, st
     s.last_seq = c.value().last_seq;
     s.conversation_json = std::move(conv.value());
     s.cacheable = c.value().status != "agent";
+    // the customer's message, then the bot's reply: the rows chat_customer_post_batch_v2 wrote
+    conversation_json::Message m;
+    m.id = *message_id;
+    m.conversation_id = c.value().id;
+    m.seq = c.value().last_seq - (reply_id ? 1 : 0);
+    m.sender_type = "customer";
+    m.kind = in.kind;
+    m.content = in.content;
+    m.metadata_as_is = true;  // "{}"
+    m.created_at = c.value().updated_at;
+    s.messages.reserve(2);  // the customer's message and the bot's reply: one allocation
+    auto j = conversation_json::render(m);
+    if (!j.ok()) return j.error();
+    s.messages.push_back(CachedMessage{m.seq, std::move(j.value())});
+    std::string reply_metadata;
+    if (reply_id) {
+        // the reply's metadata as core wrote it, in_reply_to the customer's message
+        reply_metadata.reserve(reply.before_id.size() + message_id->size() + reply.after_id.size());
+        reply_metadata.append(reply.before_id).append(*message_id).append(reply.after_id);
+        m.id = *reply_id;
+        m.seq = c.value().last_seq;
+        m.sender_type = "bot";
+        m.kind = "text";
+        m.content = in.reply;
+        m.metadata = reply_metadata;
+        auto r = conversation_json::render(m);
+        if (!r.ok()) return r.error();
+        s.messages.push_back(CachedMessage{m.seq, std::move(r.value())});
+    }
     std::array<events::Written::Message, 2> written;
     std::size_t n = 0;
-    s.messages.reserve(written.size());  // the customer's message and the bot's reply: one allocation
-    std::string reply_metadata;
-    for (std::size_t first = kPostTypedFirst + conversation_json::kConversationColumns; first < kPostAgentUnread;
-         first += conversation_json::kMessageColumns) {
-        if (!cols[first]) continue;  // no bot reply
-        auto m = conversation_json::message_from(all.subspan(first, conversation_json::kMessageColumns));
-        if (!m.ok()) return m.error();
-        if (first > kPostTypedFirst + conversation_json::kConversationColumns) {
-            // the reply's metadata as core wrote it, in_reply_to the customer's message
-            const std::string_view customer_id = *cols[kPostTypedFirst + conversation_json::kConversationColumns];
-            reply_metadata.reserve(reply.before_id.size() + customer_id.size() + reply.after_id.size());
-            reply_metadata.append(reply.before_id).append(customer_id).append(reply.after_id);
-            m.value().metadata = reply_metadata;
-            m.value().metadata_as_is = true;
-        }
-        auto j = conversation_json::render(m.value());
-        if (!j.ok()) return j.error();
-        s.messages.push_back(CachedMessage{m.value().seq, std::move(j.value())});
-    }
-    for (const CachedMessage& m : s.messages) written[n++] = events::Written::Message{m.seq, m.json, false};
+    for (const CachedMessage& cm : s.messages) written[n++] = events::Written::Message{cm.seq, cm.json, false};
     const std::string agent = conversation_json::render_agent(c.value());
     events::Written w;
     w.conversation_id = c.value().id;
@@ -230,10 +248,11 @@ Result<TypedPost> typed_post(const pg::BatchRow& row, const std::string& sid, st
     w.conversation_json = s.conversation_json;
     w.assigned_agent_json = agent;
     w.customer_unread = c.value().unread_count;
-    if (const Text& n = cols[kPostAgentUnread]) {
-        auto [ptr, ec] = std::from_chars(n->data(), n->data() + n->size(), w.agent_unread);
-        if (ec != std::errc() || ptr != n->data() + n->size()) return make_error(Errc::internal, "unexpected agent unread count");
-    }
+    const Text& unread = cols[kPostAgentUnread];
+    if (!unread) return make_error(Errc::internal, "unexpected agent unread count");
+    auto [ptr, ec] = std::from_chars(unread->data(), unread->data() + unread->size(), w.agent_unread);
+    if (ec != std::errc() || ptr != unread->data() + unread->size())
+        return make_error(Errc::internal, "unexpected agent unread count");
     w.messages = std::span(written.data(), n);
     out.events = events::from_written(w, site);
     events::tag_cached(out.events, s.key, s.version);
@@ -604,7 +623,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         // Posts that queue up while the pool is busy commit together (group commit), each
         // answered with its own result after that commit (BatchKind, chat_customer_post_batch).
         static const auto post_batch = std::make_shared<const pg::BatchKind>(
-            pg::BatchKind{"SELECT * FROM chat_customer_post_batch($1::text[], $2::uuid[], $3::text[], $4::text[], "
+            pg::BatchKind{"SELECT * FROM chat_customer_post_batch_v2($1::text[], $2::uuid[], $3::text[], $4::text[], "
                           "$5::text[], $6::jsonb[])",
                           kPostBatchMax});
         // sid and site are captured once, by the callback below, and lent to make and make_typed
@@ -625,8 +644,9 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         // written set-based: typed columns, rendered once (typed_post); a replay, a closed
         // conversation or an item posted alone: chat_customer_post's JSON (make)
         auto make_typed = [](const std::string& sid, std::string_view site, const BotMetadata& reply,
-                             const pg::BatchRow& row) -> Result<Outcome> {
-            auto t = typed_post(row, sid, site, reply);
+                             const std::vector<pg::Param>& item, const pg::BatchRow& row) -> Result<Outcome> {
+            const auto param = [&](std::size_t i) { return item[i] ? std::string_view(*item[i]) : std::string_view(); };
+            auto t = typed_post(row, sid, site, reply, PostInput{param(2), param(3), param(4)});
             if (!t.ok()) return t.error();
             Outcome a;
             a.status = 201;
@@ -662,7 +682,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
                               if (!r.ok()) return done(r.error());
                               Result<Outcome> a = make_error(Errc::internal, "answer failed");
                               try {
-                                  a = r.value().is_null(0) ? make_typed(sid, site, reply, r.value())
+                                  a = r.value().is_null(0) ? make_typed(sid, site, reply, item, r.value())
                                                            : make(sid, site, r.value().answer());
                               } catch (const std::exception& e) {
                                   a = make_error(Errc::internal, e.what());

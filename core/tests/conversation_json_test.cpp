@@ -472,61 +472,114 @@ TEST_F(PostTest, TheBotsMetadataWrittenByCoreIsByteIdenticalForAMatchAQuickReply
               "3");
 }
 
-// An upgrade's install reloads nginx before `chatctl migrate`: until 026 runs, the batch answers
-// without c_agent_unread. The post is still answered (not a 500 for a stored message), the same
-// body as once migrated, and agents hear the customer's count in its events, as before 026.
-TEST_F(PostTest, ADatabaseNotYetMigratedTo026IsAnsweredWithoutTheAgentCount) {
+// An upgrade's install reloads nginx before `chatctl migrate`: until the migration creates
+// chat_customer_post_batch_v2, the batch call fails (42883) and each of its posts is posted again on
+// its own (chat_customer_post, post_alone): answered, not a 500, the same body as once migrated,
+// stored once, its events raised. (It replaces the test of a database not yet migrated to 026:
+// this core no longer reads the batch of before v2.)
+TEST_F(PostTest, ADatabaseWithoutTheV2BatchIsAnsweredPostByPost) {
     struct Restore {
         Db& d;
         ~Restore() {
-            d.q("DROP FUNCTION IF EXISTS chat_customer_post_batch(text[], uuid[], text[], text[], text[], "
-                      "jsonb[]); ALTER FUNCTION chat_customer_post_batch_026(text[], uuid[], text[], text[], "
-                      "text[], jsonb[]) RENAME TO chat_customer_post_batch");
+            d.q("ALTER FUNCTION chat_customer_post_batch_v2_away(text[], uuid[], text[], text[], text[], jsonb[]) "
+                "RENAME TO chat_customer_post_batch_v2");
         }
     };
-    db().q("ALTER FUNCTION chat_customer_post_batch(text[], uuid[], text[], text[], text[], jsonb[]) "
-           "RENAME TO chat_customer_post_batch_026");
+    db().q("ALTER FUNCTION chat_customer_post_batch_v2(text[], uuid[], text[], text[], text[], jsonb[]) "
+           "RENAME TO chat_customer_post_batch_v2_away");
     Restore restore{db()};
-    // the function of before 026: the same columns without the last
-    db().q(R"SQL(DO $do$
-DECLARE cols text; names text;
-BEGIN
-    SELECT string_agg(format('%I %s', a.n, format_type(a.t, NULL)), ', ' ORDER BY a.o),
-           string_agg(format('%I', a.n), ', ' ORDER BY a.o)
-      INTO cols, names
-      FROM pg_proc p,
-           unnest(p.proargnames, p.proallargtypes, p.proargmodes) WITH ORDINALITY AS a(n, t, m, o)
-     WHERE p.proname = 'chat_customer_post_batch_026' AND p.pronamespace = current_schema()::regnamespace
-       AND a.m = 't' AND a.n <> 'c_agent_unread';
-    EXECUTE format('CREATE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[], '
-                   'p_kinds text[], p_contents text[], p_bot_replies text[], p_bot_metadata jsonb[]) '
-                   'RETURNS TABLE (%s) LANGUAGE sql AS $f$ SELECT %s FROM chat_customer_post_batch_026('
-                   'p_sids, p_client_ids, p_kinds, p_contents, p_bot_replies, p_bot_metadata) $f$',
-                   cols, names);
-END
-$do$)SQL");
-    ASSERT_EQ(db().q("SELECT count(*) FROM chat_customer_post_batch(ARRAY[]::text[], ARRAY[]::uuid[], "
-                     "ARRAY[]::text[], ARRAY[]::text[], ARRAY[]::text[], ARRAY[]::jsonb[]) x"),
-              "0");
-    ASSERT_EQ(db().q("SELECT count(*) FROM pg_proc p, unnest(p.proargmodes) m WHERE p.proname = "
-                     "'chat_customer_post_batch' AND p.pronamespace = current_schema()::regnamespace AND m = 't'"),
-              std::to_string(3 + cj::kConversationColumns + 2 * cj::kMessageColumns))
-        << "the stand-in answers the columns of before 026";
 
     const std::string sid = session("u1", "status = 'agent', queued_at = now(), requested_agent_at = now()");
     Result<Outcome> r = post(sid, text_body("still answered", "00000000-0000-4000-8000-0000000000c1"));
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r.value().status, 201);
-    EXPECT_EQ(pool_->stats().batches, batches_ + 1) << "the post went through the batch";
+    EXPECT_EQ(pool_->stats().batches, batches_ + 1) << "the post went to the batch first";
     EXPECT_NE(r.value().body.find("still answered"), std::string::npos) << r.value().body;
-    ASSERT_FALSE(r.value().events.empty());
-    for (const auto& e : r.value().events) EXPECT_EQ(e.agent_unread, -1) << "agents hear the customer's count";
+    EXPECT_FALSE(r.value().events.empty());
     // the same client_id again: replayed from what was stored once
     Result<Outcome> again = post(sid, text_body("still answered", "00000000-0000-4000-8000-0000000000c1"));
     ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(again.value().body, r.value().body);
     EXPECT_EQ(db().q("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
                      "WHERE c.session_id = 'u1' AND m.content = 'still answered'"),
               "1");
+}
+
+// chat_customer_post_batch_v2 answers only what core cannot know: the conversation, the ids of
+// the two messages and the agent side's unread count. The run's rows share one clock value (the
+// conversation's updated_at is both messages' created_at, the answer's c_updated_at its
+// milliseconds), and created_at never goes down along seq: a later run of the batch and a post
+// alone in it (the conversation's second post) come after.
+TEST_F(PostTest, TheV2BatchAnswersIdsAndOneClockValueARunInSeqOrder) {
+    session("v1", "");
+    session("v2", "");
+    auto rows = db().rows(
+        "SELECT * FROM chat_customer_post_batch_v2(ARRAY['v1', 'v2', 'v1', 'v2'], "
+        "ARRAY[NULL, NULL, NULL, NULL]::uuid[], ARRAY['text', 'text', 'text', 'text'], "
+        "ARRAY['one', 'two', 'three', 'four'], ARRAY['bot', 'bot', 'bot', 'bot'], "
+        "ARRAY['{\"faq\": \"x\"}', '{\"faq\": \"x\"}', '{\"faq\": \"x\"}', '{\"faq\": \"x\"}']::jsonb[])");
+    ASSERT_EQ(rows.size(), 4u);
+    ASSERT_EQ(rows[0].size(), 3u + cj::kConversationColumns + 3);
+    for (std::size_t i : {0u, 1u}) {
+        EXPECT_FALSE(rows[i][0]) << "item " << i << " written set-based: typed";
+        auto c = cj::conversation_from(std::span(rows[i]).subspan(3, cj::kConversationColumns));
+        ASSERT_TRUE(c.ok()) << c.error().message;
+        const auto& m_id = rows[i][3 + cj::kConversationColumns];
+        const auto& r_id = rows[i][3 + cj::kConversationColumns + 1];
+        ASSERT_TRUE(m_id && r_id);
+        EXPECT_EQ(*rows[i].back(), "1") << "the agent side has the post unread";
+        // both messages as core renders them: their stored rows agree
+        EXPECT_EQ(db().q("SELECT string_agg(seq || ' ' || sender_type || ' ' || content || ' ' || "
+                         "(chat_ms(created_at) = " + std::to_string(c.value().updated_at) + "), ',' ORDER BY seq) "
+                         "FROM messages WHERE id IN ('" +
+                         std::string(*m_id) + "', '" + std::string(*r_id) + "')"),
+                  std::string("2 customer ") + (i == 0 ? "one" : "two") + " true,3 bot bot true");
+        EXPECT_EQ(db().q("SELECT metadata->>'in_reply_to' FROM messages WHERE id = '" + std::string(*r_id) + "'"),
+                  std::string(*m_id));
+    }
+    EXPECT_EQ(db().q("SELECT count(DISTINCT m.created_at) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                     "WHERE c.session_id IN ('v1', 'v2') AND m.seq IN (2, 3)"),
+              "1")
+        << "one clock value for the run";
+    for (std::size_t i : {2u, 3u}) ASSERT_TRUE(rows[i][0]) << "a second post of a conversation goes alone: JSON";
+    EXPECT_EQ(db().q("SELECT count(*) FROM messages a JOIN messages b ON a.conversation_id = b.conversation_id "
+                     "AND a.seq < b.seq AND a.created_at > b.created_at JOIN conversations c ON c.id = a.conversation_id "
+                     "WHERE c.session_id IN ('v1', 'v2')"),
+              "0")
+        << "created_at never goes down along seq";
+    EXPECT_EQ(db().q("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                     "WHERE c.session_id IN ('v1', 'v2')"),
+              "10")
+        << "each conversation: the greeting and two posts with their replies";
+}
+
+// Nodes older than v2 still call chat_customer_post_batch during a rolling upgrade: it answers
+// both messages' rows (chat_message_row) as before, from the rows v2 wrote.
+TEST_F(PostTest, TheBatchOfBeforeV2AnswersBothMessagesRowsFromWhatV2Wrote) {
+    session("o1", "");
+    auto rows = db().rows(
+        "SELECT * FROM chat_customer_post_batch(ARRAY['o1'], ARRAY[NULL]::uuid[], ARRAY['text'], ARRAY['hello'], "
+        "ARRAY['bot says'], ARRAY['{\"faq\": \"x\"}']::jsonb[])");
+    ASSERT_EQ(rows.size(), 1u);
+    const auto& row = rows[0];
+    ASSERT_EQ(row.size(), 3u + cj::kConversationColumns + 2 * cj::kMessageColumns + 1);
+    EXPECT_FALSE(row[0]) << "typed: no JSON";
+    auto m = cj::message_from(std::span(row).subspan(3 + cj::kConversationColumns, cj::kMessageColumns));
+    auto r = cj::message_from(std::span(row).subspan(3 + cj::kConversationColumns + cj::kMessageColumns, cj::kMessageColumns));
+    ASSERT_TRUE(m.ok() && r.ok());
+    auto mj = cj::render(m.value());
+    auto rj = cj::render(r.value());
+    ASSERT_TRUE(mj.ok() && rj.ok());
+    // the stored rows, read by a statement after the call's
+    const auto stored = [&](std::string_view id) {
+        return compact(db().q("SELECT chat_message_json(m)::text FROM messages m WHERE m.id = '" + std::string(id) + "'"));
+    };
+    EXPECT_EQ(mj.value(), stored(m.value().id));
+    EXPECT_EQ(rj.value(), stored(r.value().id));
+    EXPECT_EQ(m.value().content, "hello");
+    EXPECT_EQ(r.value().content, "bot says");
+    EXPECT_EQ(r.value().seq, 3);
+    EXPECT_EQ(*row.back(), "1") << "c_agent_unread";
 }
 
 // The questions the bot fell back on are counted for the reports in the batch's one statement:

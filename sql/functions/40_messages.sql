@@ -232,13 +232,26 @@ $$;
 -- connections were busy as one call in one transaction (group commit). One row per item, in
 -- input order: its answer or its error (sqlstate, message). An item written set-based (below)
 -- answers typed columns, no JSON (issue 11: building it cost Postgres a quarter of its CPU
--- per post, and core parsing it again): the conversation as chat_conversation_row(c,
--- 'customer') right after its write, the customer's message and the bot's reply (NULLs when
--- none) as chat_message_row, then the agent side's unread count (c_agent_unread: the events agents
--- hear carry it; chat_unread_json); core renders the API's JSON from them (conversation_json.cpp).
+-- per post, and core parsing it again), and only what core cannot know itself (wave 15): the
+-- conversation as chat_conversation_row(c, 'customer') right after its write, the ids of the
+-- customer's message (m_id) and of the bot's reply (r_id, NULL when none), then the agent side's
+-- unread count (c_agent_unread: the events agents hear carry it; chat_unread_json). The rest of
+-- both messages is core's own input (kind, texts, the reply's metadata plus in_reply_to = m_id),
+-- or follows from the conversation: seq last_seq - 1 and last_seq (last_seq alone without a
+-- reply), no agent, unread, created_at = the conversation's updated_at (one clock value a run,
+-- below). core renders the API's JSON from them (customer.cpp typed_post, conversation_json.cpp).
 -- Every other item answers chat_customer_post's JSON in `answer` and NULL typed columns. At most
 -- 64 items: more subtransactions (the per-item path's) per transaction would overflow
 -- Postgres's per-backend subtransaction cache (the pool sends fewer).
+--
+-- One clock value a run (t, read once the run's rows are locked): the conversations' updated_at
+-- and both messages' created_at, and its milliseconds (chat_ms, a numeric extract: ~2 us a call)
+-- taken once for the run, where each row took clock_timestamp() and each answer four chat_ms.
+-- Ordering holds: seq orders messages; the run's messages share one created_at, after every
+-- earlier message of their conversations (those were written by transactions that committed
+-- before this one locked the row, hence read the clock before t) and before any later one (a
+-- later writer waits for this transaction's lock, then reads the clock); a per-item post of the
+-- batch runs after the runs before it, with its own clock_timestamp().
 --
 -- The common case is written set-based: the first post of each conversation that is open,
 -- not a replay and whose row this transaction can lock without waiting (SKIP LOCKED) goes
@@ -279,7 +292,7 @@ $$;
 -- array's row count makes the custom plan look cheaper than the generic one. That was a sixth of
 -- Postgres's CPU of a one-post call (issue 11; README, "Postgres's fixed cost per batch call").
 -- The generic plans have the custom ones' shapes: every lookup is by an index.
-CREATE OR REPLACE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[],
+CREATE OR REPLACE FUNCTION chat_customer_post_batch_v2(p_sids text[], p_client_ids uuid[],
     p_kinds text[], p_contents text[], p_bot_replies text[], p_bot_metadata jsonb[])
 RETURNS TABLE (answer text, err_state text, err_message text,
                c_id uuid, c_status text, c_agent_id uuid, c_agent_name text,
@@ -288,14 +301,7 @@ RETURNS TABLE (answer text, err_state text, err_message text,
                c_priority text, c_offline bool, c_tags text, c_rating_score int,
                c_rating_comment text, c_last_seq int, c_unread_count int, c_created_at bigint,
                c_updated_at bigint, c_requested_agent_at bigint, c_closed_at bigint,
-               c_version bigint,
-               m_id uuid, m_conversation_id uuid, m_seq int, m_sender_type text,
-               m_sender_agent_id uuid, m_kind text, m_content text, m_metadata text,
-               m_created_at bigint, m_read_at bigint,
-               r_id uuid, r_conversation_id uuid, r_seq int, r_sender_type text,
-               r_sender_agent_id uuid, r_kind text, r_content text, r_metadata text,
-               r_created_at bigint, r_read_at bigint,
-               c_agent_unread int) LANGUAGE plpgsql
+               c_version bigint, m_id uuid, r_id uuid, c_agent_unread int) LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     n int := coalesce(cardinality(p_sids), 0);
@@ -306,6 +312,8 @@ DECLARE
     w_id uuid[];
     w_n int[];
     waits bool := false;
+    t timestamptz;  -- the run's clock (above)
+    t_ms bigint;
 BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
@@ -370,53 +378,113 @@ BEGIN
         -- answers in item order (sorted after every write of the statement: no row is answered
         -- before the writes are done)
         j := coalesce(array_position(w_id, NULL, i) - 1, n);
+        t := clock_timestamp();
+        t_ms := chat_ms(t);
         RETURN QUERY
             WITH upd AS (
                 UPDATE conversations c
-                   SET last_seq = c.last_seq + f.n, updated_at = clock_timestamp(),
+                   SET last_seq = c.last_seq + f.n, updated_at = t,
                        version = c.version + f.n,
                        customer_unread = c.customer_unread + f.n - 1,
                        agent_unread = c.agent_unread + 1
                   FROM unnest(w_id[i:j], w_n[i:j]) WITH ORDINALITY f(id, n, k)
                  WHERE c.id = f.id
-                RETURNING c AS conv, (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid),
+                RETURNING c AS conv, (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid,
+                          CASE WHEN f.n = 2 THEN chat_uuid7() END AS rid),
+            -- not read below: a data-modifying WITH runs to completion all the same, before
+            -- the statement ends (a failure fails the statement, and so the call)
             ins AS (
                 INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
                                       metadata, client_id, created_at)
                 SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
-                       p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o],
-                       clock_timestamp()
+                       p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o], t
                   FROM upd u
                 UNION ALL
-                SELECT chat_uuid7(), (u.conv).id, (u.conv).last_seq, 'bot', 'text',
+                SELECT u.rid, (u.conv).id, (u.conv).last_seq, 'bot', 'text',
                        p_bot_replies[u.o],
                        coalesce(p_bot_metadata[u.o], '{}'::jsonb)
                            || jsonb_build_object('in_reply_to', u.mid),
-                       NULL, clock_timestamp()
+                       NULL, t
                   FROM upd u
-                 WHERE u.n = 2
-                RETURNING *),
+                 WHERE u.n = 2),
             unm AS (
                 SELECT chat_count_unmatched(array_agg((u.conv).site), array_agg(p_contents[u.o]))
                   FROM upd u
                  WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'
                 HAVING count(*) > 0)
-            -- agent_unread is a chat_count (031_domains): RETURN QUERY wants the declared int
-            SELECT NULL::text, NULL::text, NULL::text, c.*, m.*, r.*, (u.conv).agent_unread::int
+            -- agent_unread is a chat_count (031_domains): RETURN QUERY wants the declared int;
+            -- updated_at is t (t_ms: no chat_ms a row)
+            SELECT NULL::text, NULL::text, NULL::text, c.c_id, c.c_status, c.c_agent_id,
+                   c.c_agent_name, c.c_queue_position, c.c_context, c.c_customer_id,
+                   c.c_customer_name, c.c_customer_email, c.c_department_id, c.c_department_name,
+                   c.c_priority, c.c_offline, c.c_tags, c.c_rating_score, c.c_rating_comment,
+                   c.c_last_seq, c.c_unread_count, c.c_created_at, t_ms, c.c_requested_agent_at,
+                   c.c_closed_at, c.c_version, u.mid, u.rid, (u.conv).agent_unread::int
               FROM upd u
-              JOIN ins mi ON mi.id = u.mid
-              LEFT JOIN ins ri ON ri.conversation_id = (u.conv).id AND ri.sender_type = 'bot'
               LEFT JOIN unm ON true
-              -- each message's row built once (OFFSET 0 keeps the subquery: inlined into the
-              -- row function, the ROW() was built again for every column it reads)
-              CROSS JOIN LATERAL (SELECT ROW(mi.*)::messages AS mr,
-                                         CASE WHEN u.n = 2 THEN ROW(ri.*)::messages END AS rr
-                                  OFFSET 0) w
               CROSS JOIN LATERAL chat_conversation_row(u.conv, 'customer') c
-              CROSS JOIN LATERAL chat_message_row(w.mr) m
-              CROSS JOIN LATERAL chat_message_row(w.rr) r
              ORDER BY u.o;
         i := j + 1;
+    END LOOP;
+END
+$$;
+
+-- The post batch as nodes older than chat_customer_post_batch_v2 call it (a rolling upgrade: the
+-- database is migrated first, then each node; README "Upgrading"): the same items written by
+-- chat_customer_post_batch_v2, answered with both messages' rows as chat_message_row after the
+-- conversation's columns, as before. Each message read back by its id in a statement of its
+-- own (a statement sees only what was written before it started). Kept until no node older
+-- than v2 is left; a later migration drops it.
+CREATE OR REPLACE FUNCTION chat_customer_post_batch(p_sids text[], p_client_ids uuid[],
+    p_kinds text[], p_contents text[], p_bot_replies text[], p_bot_metadata jsonb[])
+RETURNS TABLE (answer text, err_state text, err_message text,
+               c_id uuid, c_status text, c_agent_id uuid, c_agent_name text,
+               c_queue_position int, c_context text, c_customer_id uuid, c_customer_name text,
+               c_customer_email text, c_department_id uuid, c_department_name text,
+               c_priority text, c_offline bool, c_tags text, c_rating_score int,
+               c_rating_comment text, c_last_seq int, c_unread_count int, c_created_at bigint,
+               c_updated_at bigint, c_requested_agent_at bigint, c_closed_at bigint,
+               c_version bigint,
+               m_id uuid, m_conversation_id uuid, m_seq int, m_sender_type text,
+               m_sender_agent_id uuid, m_kind text, m_content text, m_metadata text,
+               m_created_at bigint, m_read_at bigint,
+               r_id uuid, r_conversation_id uuid, r_seq int, r_sender_type text,
+               r_sender_agent_id uuid, r_kind text, r_content text, r_metadata text,
+               r_created_at bigint, r_read_at bigint,
+               c_agent_unread int) LANGUAGE plpgsql AS $$
+DECLARE
+    b record;
+    m messages;
+BEGIN
+    FOR b IN SELECT * FROM chat_customer_post_batch_v2(p_sids, p_client_ids, p_kinds, p_contents,
+                                                       p_bot_replies, p_bot_metadata) LOOP
+        answer := b.answer; err_state := b.err_state; err_message := b.err_message;
+        c_id := b.c_id; c_status := b.c_status; c_agent_id := b.c_agent_id;
+        c_agent_name := b.c_agent_name; c_queue_position := b.c_queue_position;
+        c_context := b.c_context; c_customer_id := b.c_customer_id;
+        c_customer_name := b.c_customer_name; c_customer_email := b.c_customer_email;
+        c_department_id := b.c_department_id; c_department_name := b.c_department_name;
+        c_priority := b.c_priority; c_offline := b.c_offline; c_tags := b.c_tags;
+        c_rating_score := b.c_rating_score; c_rating_comment := b.c_rating_comment;
+        c_last_seq := b.c_last_seq; c_unread_count := b.c_unread_count;
+        c_created_at := b.c_created_at; c_updated_at := b.c_updated_at;
+        c_requested_agent_at := b.c_requested_agent_at; c_closed_at := b.c_closed_at;
+        c_version := b.c_version; c_agent_unread := b.c_agent_unread;
+        m := NULL;
+        IF b.m_id IS NOT NULL THEN
+            SELECT * INTO m FROM messages x WHERE x.id = b.m_id;
+        END IF;
+        SELECT * INTO m_id, m_conversation_id, m_seq, m_sender_type, m_sender_agent_id, m_kind,
+                      m_content, m_metadata, m_created_at, m_read_at
+          FROM chat_message_row(m);
+        m := NULL;
+        IF b.r_id IS NOT NULL THEN
+            SELECT * INTO m FROM messages x WHERE x.id = b.r_id;
+        END IF;
+        SELECT * INTO r_id, r_conversation_id, r_seq, r_sender_type, r_sender_agent_id, r_kind,
+                      r_content, r_metadata, r_created_at, r_read_at
+          FROM chat_message_row(m);
+        RETURN NEXT;
     END LOOP;
 END
 $$;

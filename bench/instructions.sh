@@ -16,6 +16,9 @@
 #   4. POST /chat/api/v1/session                  a new session each (the session rate limit counts)
 #   5. POST /chat/api/v1/messages to the stack's nginx, heard by this worker through Redis: what
 #      every other worker of every node spends on each post (the events' echo, the cache's forget)
+#   6. with BENCH_LONG=FILE (session tokens of long conversations, e.g. var/bench-tokens.PORT of
+#      bench/post-cpu.sh): POST /messages to those, each conversation read once before (uncounted)
+#      so that the post merges into a cached entry of its whole history (chat_history)
 # BENCH_MODULE=PATH counts another build of the module (A/B of two builds on one stack).
 set -euo pipefail
 
@@ -176,6 +179,17 @@ count "GET /conversation?after=0 (21 msgs, cached)" "$work/conv.rc"
 count "POST /messages (text + bot reply)" "$work/post.rc"
 count "POST /session (new)" "$work/session.rc"
 count "POST /messages heard (via the stack's nginx)" "$work/heard.rc" settle
+if [ -n "${BENCH_LONG:-}" ]; then
+    head -n "$N" "$BENCH_LONG" > "$work/long-tokens"
+    [ "$(grep -c . "$work/long-tokens")" -eq "$N" ] || die "wanted $N tokens in $BENCH_LONG"
+    { printf 'silent\nshow-error\nfail\n'
+      while read -r t; do
+          printf 'next\nurl = "%s/conversation?after=0"\nheader = "Authorization: Bearer %s"\noutput = /dev/null\n' "$api" "$t"
+      done < "$work/long-tokens"; } > "$work/long-read.rc"
+    curl -K "$work/long-read.rc" || die "reading the long conversations failed"
+    curlrc POST "$api/messages" "@$work/long-tokens" > "$work/long.rc"
+    count "POST /messages (long conversation, cached)" "$work/long.rc"
+fi
 
 echo
 module="$(awk '$1 == "load_module" {gsub(";", "", $2); print $2}' "$work/nginx.conf")"

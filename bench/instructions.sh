@@ -19,6 +19,8 @@
 #   6. with BENCH_LONG=FILE (session tokens of long conversations, e.g. var/bench-tokens.PORT of
 #      bench/post-cpu.sh): POST /messages to those, each conversation read once before (uncounted)
 #      so that the post merges into a cached entry of its whole history (chat_history)
+#   7. with BENCH_PARALLEL=P: POST /messages, P at once (curl --parallel): the posts queue in the
+#      worker's pool and go to Postgres in batches, as under load
 # BENCH_MODULE=PATH counts another build of the module (A/B of two builds on one stack).
 set -euo pipefail
 
@@ -106,9 +108,11 @@ sleep 2
 rows=()
 count() {
     local name="$1" rc="$2" total
+    local -a parallel=()
+    [ "${3:-}" = parallel ] && parallel=(--parallel --parallel-max "$BENCH_PARALLEL")
     callgrind_control -z "$vg" >/dev/null 2>&1
     callgrind_control -i on "$vg" >/dev/null 2>&1
-    curl -K "$rc" > "$work/out" || die "$name: a request failed"
+    curl "${parallel[@]}" -K "$rc" > "$work/out" || die "$name: a request failed"
     # heard events come after the answers: give the worker under callgrind time to take them all
     [ "${3:-}" = settle ] && sleep 2
     rm -f "$work"/cg.*.[0-9]*
@@ -179,6 +183,11 @@ count "GET /conversation?after=0 (21 msgs, cached)" "$work/conv.rc"
 count "POST /messages (text + bot reply)" "$work/post.rc"
 count "POST /session (new)" "$work/session.rc"
 count "POST /messages heard (via the stack's nginx)" "$work/heard.rc" settle
+if [ -n "${BENCH_PARALLEL:-}" ]; then
+    # the sessions of the post scenario again (each has posted once: chat_rate's burst allows more)
+    curlrc POST "$api/messages" "@$work/tokens" > "$work/parallel.rc"
+    count "POST /messages ($BENCH_PARALLEL at once, batched)" "$work/parallel.rc" parallel
+fi
 if [ -n "${BENCH_LONG:-}" ]; then
     head -n "$N" "$BENCH_LONG" > "$work/long-tokens"
     [ "$(grep -c . "$work/long-tokens")" -eq "$N" ] || die "wanted $N tokens in $BENCH_LONG"

@@ -86,7 +86,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     wrk_one a "$port_a" "$SECONDS_EACH" & wrk_one b "$port_b" "$SECONDS_EACH" & wait
     read -r a1 b1 < <(ticks)
     read -r na1 nb1 < <(nginx_ticks)
-    pa="$(grep -o 'status_201=[0-9]*' "$work/wrk_a" | cut -d= -f2)"; pb="$(grep -o 'status_201=[0-9]*' "$work/wrk_b" | cut -d= -f2)"
+    pa="$(grep -o 'status_2xx=[0-9]*' "$work/wrk_a" | cut -d= -f2)"; pb="$(grep -o 'status_2xx=[0-9]*' "$work/wrk_b" | cut -d= -f2)"
     awk -v r="$r" -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v pa="$pa" -v pb="$pb" -v hz="$hz" \
         -v na="$((na1 - na0))" -v nb="$((nb1 - nb0))" 'BEGIN {
         ua = a * 1e6 / hz / pa; ub = b * 1e6 / hz / pb

@@ -76,8 +76,8 @@ snap > "$CHAT_VAR/cpu1"
 sleep 0.6
 c1=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch'"); w1=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
 b1=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_database, pg_stat_bgwriter where datname = 'chat'")
-grep -E "BENCH" "$CHAT_VAR/wrk.out" | sed 's/socket_errors.*status_201/201/'
-posts=$(grep -o 'status_201=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2)
+grep -E "BENCH" "$CHAT_VAR/wrk.out" | sed 's/socket_errors.*status_2xx/201/'
+posts=$(grep -o 'status_2xx=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2)
 hz=$(getconf CLK_TCK)
 join -a2 <(sort "$CHAT_VAR/cpu0") <(sort "$CHAT_VAR/cpu1") | awk -v n=$posts -v hz=$hz 'NF==3{printf "%-16s %7.1f us/post\n", $1, ($3-$2)/hz*1e6/n} NF==2{printf "%-16s %7.1f us/post (new)\n", $1, $2/hz*1e6/n}'
 awk -v n=$posts '/wrk_cpu/{printf "%-16s %7.1f us/post\n","wrk",($2+$3)*1e6/n}' "$CHAT_VAR/wrk.time"

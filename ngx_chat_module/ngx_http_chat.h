@@ -24,7 +24,11 @@ extern "C" {
 #include "chat/result.h"
 
 
-/* counters kept in the shared zone, summed over all workers */
+/*
+ * Counters kept in the shared zone, a set per worker number summed when read
+ * (ngx_http_chat_counters_sum): a cache line that both workers write on
+ * every request moves between their cores at each write.
+ */
 typedef struct {
     ngx_atomic_t                requests;
     ngx_atomic_t                errors;          /* answers with status >= 500 */
@@ -34,6 +38,15 @@ typedef struct {
     ngx_atomic_t                ring_dropped;    /* events a lagging worker
                                                     missed (no Redis) */
 } ngx_http_chat_counters_t;
+
+/* worker numbers beyond share a set (atomic adds: still exact) */
+#define NGX_HTTP_CHAT_COUNTER_SETS  32
+
+/* two lines: Intel's adjacent-line prefetcher fetches them in pairs */
+typedef union {
+    ngx_http_chat_counters_t    c;
+    u_char                      lines[128];
+} ngx_http_chat_counter_set_t;
 
 /* token buckets (chat::rate, in the zone): sets of chat::rate::kWays */
 #define NGX_HTTP_CHAT_RATE_SLOTS  4096
@@ -57,7 +70,7 @@ typedef struct {
 
 /* the head of the shared zone; everything else lives in the slab pool */
 typedef struct {
-    ngx_http_chat_counters_t    counters;
+    ngx_http_chat_counter_set_t *counters;       /* COUNTER_SETS, a page */
     chat::rate::Bucket         *buckets;         /* per session: chat_rate */
     chat::rate::Bucket         *session_buckets; /* per address:
                                                     chat_session_rate */
@@ -151,7 +164,11 @@ std::string_view ngx_http_chat_site(ngx_http_request_t *r);
 
 /* ngx_http_chat_zone.cpp */
 char *ngx_http_chat_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_http_chat_counters_t *ngx_http_chat_zone_counters(
+    ngx_http_chat_zone_t *zone);
 ngx_http_chat_counters_t *ngx_http_chat_counters(ngx_http_chat_main_conf_t *cmcf);
+bool ngx_http_chat_counters_sum(ngx_http_chat_main_conf_t *cmcf,
+    ngx_http_chat_counters_t *sum);
 #define ngx_http_chat_count(cmcf, name)                                      \
     do {                                                                     \
         ngx_http_chat_counters_t *c_ = ngx_http_chat_counters(cmcf);         \

@@ -69,7 +69,8 @@ ngx_http_chat_ring_put(ngx_http_chat_zone_t *zone,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (data == NULL) {
-        (void) ngx_atomic_fetch_add(&sh->counters.ring_dropped, 1);
+        (void) ngx_atomic_fetch_add(
+                   &ngx_http_chat_zone_counters(zone)->ring_dropped, 1);
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "chat: no room in the zone for an event of %uz bytes; "
                       "other workers miss it", wire.size());
@@ -120,7 +121,8 @@ ngx_http_chat_ring_poll(ngx_event_t *ev)
         ngx_http_chat_ring_seen = head;
 
         if (missed) {
-            (void) ngx_atomic_fetch_add(&sh->counters.ring_dropped, missed);
+            (void) ngx_atomic_fetch_add(
+                &ngx_http_chat_zone_counters(zone)->ring_dropped, missed);
             ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                           "chat: this worker fell %uL events behind the "
                           "event ring; its sockets reconnect", missed);

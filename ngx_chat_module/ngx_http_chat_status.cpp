@@ -165,10 +165,12 @@ ngx_http_chat_status_sample(ngx_http_chat_main_conf_t *cmcf,
         src.redis = w->redis->stats();
     }
 
-    if (ngx_http_chat_counters_t *c = ngx_http_chat_counters(cmcf)) {
+    ngx_http_chat_counters_t  c;
+
+    if (ngx_http_chat_counters_sum(cmcf, &c)) {
         src.counters = chat::metrics::Sources::Counters{
-            c->requests, c->errors, c->cache_hits, c->cache_misses,
-            c->reloads, c->ring_dropped};
+            c.requests, c.errors, c.cache_hits, c.cache_misses,
+            c.reloads, c.ring_dropped};
     }
 
     return src;

@@ -94,7 +94,8 @@ ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         /* reload: keep the cache and the counters of the previous cycle */
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
-        (void) ngx_atomic_fetch_add(&zone->sh->counters.reloads, 1);
+        (void) ngx_atomic_fetch_add(&ngx_http_chat_zone_counters(zone)->reloads,
+                                    1);
         return NGX_OK;
     }
 
@@ -113,6 +114,10 @@ ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->data = zone->sh;
 
+    zone->sh->counters = static_cast<ngx_http_chat_counter_set_t *>(
+        ngx_slab_calloc(zone->shpool, sizeof(ngx_http_chat_counter_set_t)
+                                      * NGX_HTTP_CHAT_COUNTER_SETS));
+
     /* all zero: empty buckets */
     zone->sh->buckets = static_cast<chat::rate::Bucket *>(
         ngx_slab_calloc(zone->shpool,
@@ -121,7 +126,9 @@ ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         ngx_slab_calloc(zone->shpool,
                         sizeof(chat::rate::Bucket) * NGX_HTTP_CHAT_RATE_SLOTS));
 
-    if (zone->sh->buckets == NULL || zone->sh->session_buckets == NULL) {
+    if (zone->sh->counters == NULL || zone->sh->buckets == NULL
+        || zone->sh->session_buckets == NULL)
+    {
         return NGX_ERROR;
     }
 
@@ -140,6 +147,14 @@ ngx_http_chat_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/* this worker's counters in zone (which has its sh) */
+ngx_http_chat_counters_t *
+ngx_http_chat_zone_counters(ngx_http_chat_zone_t *zone)
+{
+    return &zone->sh->counters[ngx_worker % NGX_HTTP_CHAT_COUNTER_SETS].c;
+}
+
+
 ngx_http_chat_counters_t *
 ngx_http_chat_counters(ngx_http_chat_main_conf_t *cmcf)
 {
@@ -147,5 +162,34 @@ ngx_http_chat_counters(ngx_http_chat_main_conf_t *cmcf)
         return NULL;
     }
 
-    return &cmcf->zone->sh->counters;
+    return ngx_http_chat_zone_counters(cmcf->zone);
+}
+
+
+/* every worker's counters added up; false without a zone */
+bool
+ngx_http_chat_counters_sum(ngx_http_chat_main_conf_t *cmcf,
+    ngx_http_chat_counters_t *sum)
+{
+    ngx_uint_t                 i;
+    ngx_http_chat_counters_t  *c;
+
+    if (cmcf == NULL || cmcf->zone == NULL || cmcf->zone->sh == NULL) {
+        return false;
+    }
+
+    ngx_memzero(sum, sizeof(ngx_http_chat_counters_t));
+
+    for (i = 0; i < NGX_HTTP_CHAT_COUNTER_SETS; i++) {
+        c = &cmcf->zone->sh->counters[i].c;
+
+        sum->requests = sum->requests + c->requests;
+        sum->errors = sum->errors + c->errors;
+        sum->cache_hits = sum->cache_hits + c->cache_hits;
+        sum->cache_misses = sum->cache_misses + c->cache_misses;
+        sum->reloads = sum->reloads + c->reloads;
+        sum->ring_dropped = sum->ring_dropped + c->ring_dropped;
+    }
+
+    return true;
 }

@@ -61,6 +61,21 @@ subtest '/chat/status is JSON with zone use, connection states and counters' => 
     ok(defined $s->{counters}{$_}, "counters.$_") for qw(requests errors reloads);
 };
 
+subtest "/chat/status's counters add up every worker's answers" => sub {
+    # each worker counts into a set of its own; /chat/status sums them all
+    my $first = $ng->status;
+    my $since = 1;              # answers sent after $first was sampled: itself
+    my $other = wait_until(sub {
+        my $s = $ng->status;
+        return $s if $s->{worker_pid} != $first->{worker_pid};
+        $since++;
+        return 0;
+    }, 10);
+    ok($other, 'another worker answered /chat/status') or return;
+    is($other->{counters}{requests}, $first->{counters}{requests} + $since,
+       "its counters.requests counts the first worker's answers too");
+};
+
 subtest '/chat/metrics is Prometheus text' => sub {
     my $r = $ng->get('/chat/metrics');
     is($r->{status}, 200, 'status 200');

@@ -14,6 +14,14 @@
 #   2. GET  /chat/api/v1/conversation?after=0    21 messages from the shared-memory cache
 #   3. POST /chat/api/v1/messages                 text + FAQ bot reply, fresh client_id each
 #   4. POST /chat/api/v1/session                  a new session each (the session rate limit counts)
+#   5. POST /chat/api/v1/messages to the stack's nginx, heard by this worker through Redis: what
+#      every other worker of every node spends on each post (the events' echo, the cache's forget)
+#   6. with BENCH_LONG=FILE (session tokens of long conversations, e.g. var/bench-tokens.PORT of
+#      bench/post-cpu.sh): POST /messages to those, each conversation read once before (uncounted)
+#      so that the post merges into a cached entry of its whole history (chat_history)
+#   7. with BENCH_PARALLEL=P: POST /messages, P at once (curl --parallel): the posts queue in the
+#      worker's pool and go to Postgres in batches, as under load
+# BENCH_MODULE=PATH counts another build of the module (A/B of two builds on one stack).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd -P)"
@@ -52,6 +60,10 @@ sed -e "s|^worker_processes .*|worker_processes 1; master_process off; daemon of
     -e "$access_log" \
     -e "s|listen  *127.0.0.1:$CHAT_PORT;|listen 127.0.0.1:$PORT;|" \
     "$CHAT_VAR/nginx.conf" > "$work/nginx.conf"
+if [ -n "${BENCH_MODULE:-}" ]; then
+    [ -f "$BENCH_MODULE" ] || die "no module $BENCH_MODULE"
+    sed -i -e "s|^load_module .*|load_module $BENCH_MODULE;|" "$work/nginx.conf"
+fi
 grep -q "listen 127.0.0.1:$PORT;" "$work/nginx.conf" || die "could not move the listen port in nginx.conf"
 
 # the read's fixture is made on the stack itself (same database and secret), so that its answer can
@@ -96,9 +108,13 @@ sleep 2
 rows=()
 count() {
     local name="$1" rc="$2" total
+    local -a parallel=()
+    [ "${3:-}" = parallel ] && parallel=(--parallel --parallel-max "$BENCH_PARALLEL")
     callgrind_control -z "$vg" >/dev/null 2>&1
     callgrind_control -i on "$vg" >/dev/null 2>&1
-    curl -K "$rc" > "$work/out" || die "$name: a request failed"
+    curl "${parallel[@]}" -K "$rc" > "$work/out" || die "$name: a request failed"
+    # heard events come after the answers: give the worker under callgrind time to take them all
+    [ "${3:-}" = settle ] && sleep 2
     rm -f "$work"/cg.*.[0-9]*
     callgrind_control -d "$vg" >/dev/null 2>&1
     callgrind_control -i off "$vg" >/dev/null 2>&1
@@ -140,12 +156,16 @@ curlrc() {
 } > "$work/tokens.rc"
 curl -K "$work/tokens.rc" | jq -r .token > "$work/tokens"
 [ "$(grep -c . "$work/tokens")" -eq "$N" ] || die "wanted $N session tokens"
+sed -e "s|$api/session|$stack_api/session|" "$work/tokens.rc" > "$work/stack-tokens.rc"
+curl -K "$work/stack-tokens.rc" | jq -r .token > "$work/stack-tokens"
+[ "$(grep -c . "$work/stack-tokens")" -eq "$N" ] || die "wanted $N session tokens of the stack"
 curlrc GET "http://127.0.0.1:$PORT/bench/return200" > "$work/return200.rc"
 curlrc GET "http://127.0.0.1:$PORT/bench/same-bytes" > "$work/same.rc"
 curlrc GET "$api/health" > "$work/health.rc"
 curlrc GET "$api/conversation?after=0" "Authorization: Bearer $read_token" > "$work/conv.rc"
 curlrc POST "$api/messages" "@$work/tokens" > "$work/post.rc"
 curlrc POST "$api/session" > "$work/session.rc"
+curlrc POST "$stack_api/messages" "@$work/stack-tokens" > "$work/heard.rc"
 # warm the cache and the code paths once
 curl -K "$work/conv.rc" > /dev/null
 cmp -s <(curl -fsS "http://127.0.0.1:$PORT/bench/same-bytes") "$work/answer.json" \
@@ -162,6 +182,23 @@ count "GET /health" "$work/health.rc"
 count "GET /conversation?after=0 (21 msgs, cached)" "$work/conv.rc"
 count "POST /messages (text + bot reply)" "$work/post.rc"
 count "POST /session (new)" "$work/session.rc"
+count "POST /messages heard (via the stack's nginx)" "$work/heard.rc" settle
+if [ -n "${BENCH_PARALLEL:-}" ]; then
+    # the sessions of the post scenario again (each has posted once: chat_rate's burst allows more)
+    curlrc POST "$api/messages" "@$work/tokens" > "$work/parallel.rc"
+    count "POST /messages ($BENCH_PARALLEL at once, batched)" "$work/parallel.rc" parallel
+fi
+if [ -n "${BENCH_LONG:-}" ]; then
+    head -n "$N" "$BENCH_LONG" > "$work/long-tokens"
+    [ "$(grep -c . "$work/long-tokens")" -eq "$N" ] || die "wanted $N tokens in $BENCH_LONG"
+    { printf 'silent\nshow-error\nfail\n'
+      while read -r t; do
+          printf 'next\nurl = "%s/conversation?after=0"\nheader = "Authorization: Bearer %s"\noutput = /dev/null\n' "$api" "$t"
+      done < "$work/long-tokens"; } > "$work/long-read.rc"
+    curl -K "$work/long-read.rc" || die "reading the long conversations failed"
+    curlrc POST "$api/messages" "@$work/long-tokens" > "$work/long.rc"
+    count "POST /messages (long conversation, cached)" "$work/long.rc"
+fi
 
 echo
 module="$(awk '$1 == "load_module" {gsub(";", "", $2); print $2}' "$work/nginx.conf")"

@@ -8,7 +8,10 @@
 # BENCH_SECONDS (10); each on its own half of the sessions): both meet the same machine, where
 # runs one after the other saw the posts per call and the CPU per post move by a fifth. Each round
 # prints the CPU (user + system, /proc) of each side's Postgres backends per 201 answered (the
-# posts per batch call are not told apart here: both share the database's counters).
+# posts per batch call are not told apart here: both share the database's counters), and the CPU
+# of each side's nginx workers per 201 (each side's workers also hear the other side's posts
+# through the shared Redis: what every worker of every node pays for a post elsewhere).
+# BENCH_MODULE_A / BENCH_MODULE_B: a build of the module for that side (two builds A/B at once).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 # shellcheck source=/dev/null
@@ -31,6 +34,11 @@ start() {  # variant words port
         -e "s|access_log  *$CHAT_VAR/log/access.log|access_log $work/$v/access.log|" \
         -e "/chat_postgres /s|\" | application_name=post_ab_$v\" |" \
         "$CHAT_VAR/nginx.conf" > "$work/$v/nginx.conf"
+    local module_var="BENCH_MODULE_${v^^}"
+    if [ -n "${!module_var:-}" ]; then
+        [ -f "${!module_var}" ] || { echo "post-ab: no module ${!module_var}" >&2; exit 1; }
+        sed -i -e "s|^load_module .*|load_module ${!module_var};|" "$work/$v/nginx.conf"
+    fi
     for w in $words; do
         [ "$w" = - ] && continue
         sed -i -E "/chat_postgres /{s/ ${w%%=*}=[0-9]+//; s/;\\s*$/ $w;/}" "$work/$v/nginx.conf"
@@ -53,6 +61,17 @@ ticks() {  # the backends of both sides: "variant ticks"
             [ -r "/proc/$pid/stat" ] && awk -v v="${v#post_ab_}" '{print v, $14 + $15}' "/proc/$pid/stat"
         done | awk '{t[$1] += $2} END {print t["a"] + 0, t["b"] + 0}'
 }
+nginx_ticks() {  # the workers of both sides: "a b"
+    local v p t
+    for v in a b; do
+        t=0
+        for p in $(pgrep -P "$(cat "$work/$v/nginx.pid")"); do
+            [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+        done
+        printf '%d ' "$t"
+    done
+    echo
+}
 wrk_one() {  # variant port seconds
     BENCH_TOKENS="$work/tok_$1" BENCH_LUA_DIR="$here" BENCH_THREADS=1 \
         wrk -t1 -c"$CONNS" -d"${3}s" -s "$here/post.lua" "http://127.0.0.1:$2/chat/api/v1/messages" > "$work/wrk_$1" 2>&1
@@ -63,13 +82,19 @@ for ((r = 1; r <= ROUNDS; r++)); do
     # the backends idle between rounds (their connections stay up from the warm-up): the ticks
     # from before both runs to after them are the runs' own
     read -r a0 b0 < <(ticks)
+    read -r na0 nb0 < <(nginx_ticks)
     wrk_one a "$port_a" "$SECONDS_EACH" & wrk_one b "$port_b" "$SECONDS_EACH" & wait
     read -r a1 b1 < <(ticks)
+    read -r na1 nb1 < <(nginx_ticks)
     pa="$(grep -o 'status_2xx=[0-9]*' "$work/wrk_a" | cut -d= -f2)"; pb="$(grep -o 'status_2xx=[0-9]*' "$work/wrk_b" | cut -d= -f2)"
-    awk -v r="$r" -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v pa="$pa" -v pb="$pb" -v hz="$hz" 'BEGIN {
+    awk -v r="$r" -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v pa="$pa" -v pb="$pb" -v hz="$hz" \
+        -v na="$((na1 - na0))" -v nb="$((nb1 - nb0))" 'BEGIN {
         ua = a * 1e6 / hz / pa; ub = b * 1e6 / hz / pb
-        printf "round %d: a=%.1f (%d posts) b=%.1f (%d posts) b/a=%.3f\n", r, ua, pa, ub, pb, ub / ua
-        print ua, ub, ub / ua > "/dev/stderr" }' 2>> "$work/all"
+        xa = na * 1e6 / hz / pa; xb = nb * 1e6 / hz / pb
+        printf "round %d: a=%.1f (%d posts) b=%.1f (%d posts) b/a=%.3f; nginx a=%.1f b=%.1f b/a=%.3f\n", r, ua, pa, ub, pb, ub / ua, xa, xb, xb / xa
+        print ua, ub, ub / ua, xa, xb, xb / xa > "/dev/stderr" }' 2>> "$work/all"
 done
 awk '{x += $1; y += $2} END {printf "A mean %.1f, B mean %.1f us/post over %d rounds; B/A of the means %.3f", x / NR, y / NR, NR, y / x}' "$work/all"
 awk '{print $3}' "$work/all" | sort -n | awk '{r[NR] = $1} END {printf ", median of the rounds %.3f\n", (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2}'
+awk '{x += $4; y += $5} END {printf "nginx workers: A mean %.1f, B mean %.1f us/post; B/A of the means %.3f", x / NR, y / NR, y / x}' "$work/all"
+awk '{print $6}' "$work/all" | sort -n | awk '{r[NR] = $1} END {printf ", median of the rounds %.3f\n", (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2}'

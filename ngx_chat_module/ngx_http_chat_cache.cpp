@@ -538,27 +538,6 @@ ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone, std::string_view key,
 }
 
 
-std::int64_t
-ngx_http_chat_cache_version(ngx_http_chat_zone_t *zone,
-    std::string_view key) noexcept
-{
-    uint32_t                     hash;
-    ngx_http_chat_cache_node_t  *cn;
-
-    if (zone == NULL || zone->sh == NULL) {
-        return 0;
-    }
-
-    hash = ngx_http_chat_cache_hash(key);
-
-    ngx_http_chat_cache_lock_t  lock(zone);
-
-    cn = ngx_http_chat_cache_lookup(zone->sh, key, hash);
-
-    return cn ? cn->version : 0;
-}
-
-
 void
 ngx_http_chat_cache_remove(ngx_http_chat_zone_t *zone,
     std::string_view key) noexcept
@@ -577,6 +556,29 @@ ngx_http_chat_cache_remove(ngx_http_chat_zone_t *zone,
     cn = ngx_http_chat_cache_lookup(zone->sh, key, hash);
 
     if (cn) {
+        ngx_http_chat_cache_replace(zone, NULL, cn);
+    }
+}
+
+
+void
+ngx_http_chat_cache_forget(ngx_http_chat_zone_t *zone, std::string_view key,
+    std::int64_t version) noexcept
+{
+    uint32_t                     hash;
+    ngx_http_chat_cache_node_t  *cn;
+
+    if (zone == NULL || zone->sh == NULL) {
+        return;
+    }
+
+    hash = ngx_http_chat_cache_hash(key);
+
+    ngx_http_chat_cache_lock_t  lock(zone);
+
+    cn = ngx_http_chat_cache_lookup(zone->sh, key, hash);
+
+    if (cn && cn->version < version) {
         ngx_http_chat_cache_replace(zone, NULL, cn);
     }
 }

@@ -59,12 +59,15 @@ bool ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone,
     std::string_view key, std::int64_t after, std::int64_t limit,
     ngx_pool_t *pool, ngx_str_t *answer) noexcept;
 
-/* the cached version of a key, 0 if absent */
-std::int64_t ngx_http_chat_cache_version(ngx_http_chat_zone_t *zone,
-    std::string_view key) noexcept;
-
 void ngx_http_chat_cache_remove(ngx_http_chat_zone_t *zone,
     std::string_view key) noexcept;
+
+/*
+ * Removes the key's entry if it is older than version (a write heard from
+ * another worker or node): one lookup under one lock, no allocation.
+ */
+void ngx_http_chat_cache_forget(ngx_http_chat_zone_t *zone,
+    std::string_view key, std::int64_t version) noexcept;
 
 
 typedef struct {

@@ -50,14 +50,7 @@ struct ngx_http_chat_bus_sink_t : chat::bus::Sink {
 
     void forget(std::string_view key, std::int64_t version) noexcept override
     {
-        try {
-            if (ngx_http_chat_cache_version(zone, std::string(key)) < version) {
-                ngx_http_chat_cache_remove(zone, std::string(key));
-            }
-
-        } catch (...) {
-            /* no memory for the key: the entry expires with its TTL */
-        }
+        ngx_http_chat_cache_forget(zone, key, version);
     }
 
     void end(std::span<const std::string> conversation_ids) noexcept override

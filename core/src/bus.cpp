@@ -244,8 +244,26 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
         }
     }
 
+    // The cached copy a heard payload told this worker to forget: the events of one write (its
+    // messages, the conversation) carry the same key and version, and a batch holds them one after
+    // the other, so the first one's forget does the others' (the zone is looked at once a write,
+    // not once an event). Only within one heard batch: its views point into its payload.
+    struct Forgotten {
+        std::string_view key;
+        std::int64_t version = 0;
+    };
+
+    void forget_once(std::string_view key, std::int64_t version, Forgotten* last) noexcept {
+        if (key.empty()) return;
+        if (last) {
+            if (last->version == version && last->key == key) return;
+            *last = Forgotten{key, version};
+        }
+        sink.forget(key, version);
+    }
+
     // One payload heard (alone, or as a part of a batch) that is not this worker's echo.
-    void heard_one(std::string_view payload) noexcept {
+    void heard_one(std::string_view payload, Forgotten* last = nullptr) noexcept {
         // `chatctl erase`: these sessions' conversations are gone, and so must every cached copy be.
         if (auto keys = retention::parse_forget(payload)) {
             for (const std::string& k : *keys) sink.forget(k, std::numeric_limits<std::int64_t>::max());
@@ -257,15 +275,21 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
             return;
         }
         // Nobody here listens: the cached copy is all this worker has to do with it.
-        if (auto p = events::peek(payload); p && !sink.listens(p->conversation_id)) {
-            if (!p->cache_key.empty()) sink.forget(p->cache_key, p->version);
+        const auto p = events::peek(payload);
+        if (p && !sink.listens(p->conversation_id)) {
+            forget_once(p->cache_key, p->version, last);
             return;
         }
         auto e = events::parse(payload);
         if (!e.ok()) return;
-        // A write on another node: this node's older cached copy goes.
-        if (!e.value().cache_key.empty()) sink.forget(e.value().cache_key, e.value().version);
-        sink.dispatch(e.value());
+        // A write on another node: this node's older cached copy goes (remembered only as the
+        // peek's views into the payload: the event's own strings go with it)
+        const events::Event& ev = e.value();
+        if (p && p->cache_key == ev.cache_key && p->version == ev.version)
+            forget_once(p->cache_key, p->version, last);
+        else
+            forget_once(ev.cache_key, ev.version, nullptr);
+        sink.dispatch(ev);
     }
 
     void publish_side_effects(std::span<const std::string> ids) noexcept {
@@ -311,7 +335,8 @@ void Bus::heard(std::string_view, std::string_view payload) noexcept {
     // is not read at all.
     auto parts = events::split_batch(payload);
     if (!parts.ok()) return;
-    for (const std::string_view part : parts.value()) impl_->heard_one(part);
+    Impl::Forgotten last;
+    for (const std::string_view part : parts.value()) impl_->heard_one(part, &last);
 }
 
 }  // namespace chat::bus

@@ -76,7 +76,7 @@ struct Client::Impl final : detail::ConnectionEvents {
     std::unique_ptr<detail::Connection> conn;  // last: its callbacks use the members above
     bool shut_down = false;
     std::uint64_t commands = 0, errors = 0;
-    std::string wire;  // the command being sent, in the protocol (its capacity kept)
+    std::string wire;  // the command being sent, in the protocol, at its start (its size kept)
     static constexpr std::size_t kWireKept = 64 * 1024;
 
     // "*3\r\n" or "$7\r\n" at p: a RESP array's count or a bulk string's length (at most 23 bytes)
@@ -143,11 +143,11 @@ struct Client::Impl final : detail::ConnectionEvents {
         // The command in Redis's protocol, written here into a buffer kept between commands:
         // hiredis's own formatting (redisAsyncCommandArgv) goes through sdscatfmt and a fresh
         // allocation per argument, about half the instructions of a PUBLISH per event
-        // (sized once for the longest counts, then cut: one write per piece, not an append)
+        // (sized for the longest counts, its first len bytes sent: one write per piece, not an append)
         std::size_t most = 23;
         for (const std::string_view a : argv) most += 23 + a.size() + 2;
-        wire.clear();
-        wire.resize(most);
+        // zero-filled only when it grows, not each command (a batch of events is kilobytes)
+        if (wire.size() < most) wire.resize(most);
         char* p = put_count(wire.data(), '*', argv.size());
         for (const std::string_view a : argv) {
             p = put_count(p, '$', a.size());
@@ -156,10 +156,10 @@ struct Client::Impl final : detail::ConnectionEvents {
             *p++ = '\r';
             *p++ = '\n';
         }
-        wire.resize(static_cast<std::size_t>(p - wire.data()));
+        const auto len = static_cast<std::size_t>(p - wire.data());
         auto now = loop.now_ms();
         pending.push_back(Pending{std::move(cb), now + cfg.command_timeout_ms, failures_only});
-        if (redisAsyncFormattedCommand(ac, &on_reply, this, wire.data(), wire.size()) != REDIS_OK) {
+        if (redisAsyncFormattedCommand(ac, &on_reply, this, wire.data(), len) != REDIS_OK) {
             auto p = std::move(pending.back());
             pending.pop_back();
             return deliver(std::move(p.cb), unavailable("command not accepted"));

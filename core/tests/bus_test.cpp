@@ -143,6 +143,38 @@ TEST(Bus, AnEventNobodyHereListensToOnlyForgetsTheStaleCacheEntry) {
     EXPECT_EQ(sink.dispatched[1].type, chat::events::Type::agent_presence_changed);
 }
 
+// The events of one write (its messages, the conversation) carry one key and version: a heard
+// batch forgets the cached copy once for them, whether its sockets listen or not, and again for
+// another write's.
+TEST(Bus, AHeardBatchForgetsEachWritesCachedCopyOnce) {
+    ListeningSink sink;
+    sink.conversations = {"c2"};
+    chat::bus::Bus bus(sink, nullptr, nullptr);
+    auto write = [](std::string_view conversation, std::string_view key, std::int64_t version) {
+        std::vector<Event> ev;
+        for (int i = 0; i < 3; i++) {
+            Event e = chat::events::typing(conversation, "", chat::events::Sender::customer, i == 1, "automated");
+            e.cache_key = key;
+            e.version = version;
+            ev.push_back(std::move(e));
+        }
+        return ev;
+    };
+    std::string batch;
+    for (const auto& w : {write("c1", "sid-1", 4), write("c1", "sid-1", 5), write("c2", "sid-2", 5),
+                          write("c1", "sid-1", 5)})
+        for (const Event& e : w) chat::events::append_to_batch(batch, e);
+    bus.heard("chat:events", batch);
+    using F = std::pair<std::string, std::int64_t>;
+    EXPECT_EQ(sink.forgotten, (std::vector<F>{{"sid-1", 4}, {"sid-1", 5}, {"sid-2", 5}, {"sid-1", 5}}));
+    EXPECT_EQ(sink.dispatched.size(), 3u);  // c2's, to the sockets that listen
+
+    // each payload heard alone forgets on its own
+    bus.heard("chat:events", chat::events::encode(write("c1", "sid-1", 6)[0]));
+    bus.heard("chat:events", chat::events::encode(write("c1", "sid-1", 6)[1]));
+    EXPECT_EQ(sink.forgotten.size(), 6u);
+}
+
 TEST(Bus, AHeardBatchIsHeardAsItsEventsInOrder) {
     FakeSink sink;
     chat::bus::Bus bus(sink, nullptr, nullptr);

@@ -180,6 +180,26 @@ TEST_F(RedisTest, ALargeCommandAndTheSmallOnesAroundItArriveWhole) {
     call(client, {"DEL", key});
 }
 
+// The client keeps its command buffer between commands (not cleared, not cut): a command
+// after a longer one sends its own bytes only.
+TEST_F(RedisTest, ACommandAfterALongerOneSendsOnlyItsOwnBytes) {
+    chat::redis::Client client(loop, config());
+    ASSERT_TRUE(connect(client));
+    const std::string key = "redis-test-shorter-" + std::to_string(::getpid());
+    const std::string medium(32 * 1024, 'm');  // under the buffer kept between commands
+    ASSERT_TRUE(call(client, {"SET", key, medium}));
+    auto set = call(client, {"SET", key, "s"});
+    ASSERT_TRUE(set && set->ok());
+    EXPECT_EQ(set->value().str, "OK");
+    auto get = call(client, {"GET", key});
+    ASSERT_TRUE(get && get->ok());
+    EXPECT_EQ(get->value().str, "s");
+    auto ping = call(client, {"PING"});
+    ASSERT_TRUE(ping && ping->ok());
+    EXPECT_EQ(ping->value().str, "PONG");
+    call(client, {"DEL", key});
+}
+
 // Commands of few and of many arguments (a count of two digits) arrive whole.
 TEST_F(RedisTest, CommandsOfFewAndOfManyArgumentsArriveWhole) {
     chat::redis::Client client(loop, config());

@@ -120,12 +120,15 @@ fi
 # parsed and planned each call) counts in both alike. BENCH_GIN_CLEAN=1 ends each counted run with
 # gin_clean_pending_list of messages_content_fts_idx (where the variant has it): the merge of the
 # full-text index's pending list that the worker's timer runs off the post path (98_search_index)
-# counts with the posts whose words it merges.
+# counts with the posts whose words it merges. BENCH_NOSEQ=1 counts with enable_seqscan off: the
+# scratch schemas' few thousand rows make sequential scans the cheaper plan for a statement over a
+# table a variant adds (a join of the batch's 16 rows to a new 3 000-row table: a scan of all of
+# it per call, +23 %), where a shop's table of millions gets index lookups.
 if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
     command -v valgrind >/dev/null || { echo "batch-ab: valgrind is missing (apt-get install -y valgrind)" >&2; exit 1; }
     warm="${BENCH_WARM:-5}" calls="${BENCH_CALLS:-40}"
     script() {  # variant first-call count: the calls as lines (single-user mode reads a query a line)
-        echo "SET search_path = bench_ab_$1;"
+        echo "SET search_path = bench_ab_$1;"; [ "${BENCH_NOSEQ:-0}" != 1 ] || echo "SET enable_seqscan = off;"
         local c
         for ((c = $2; c < $2 + $3; c++)); do
             grep -v '^\\set' "$work/s.sql" | tr '\n' ' ' | sed "s/:off/$(( (c * K) % (N - K) ))/g"; echo

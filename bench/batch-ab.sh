@@ -17,6 +17,11 @@
 # chat_customer_post_batch; e.g. chat_customer_post_batch_v2, what core calls). BENCH_ROWS=1: the
 # calls SELECT * (every column of the answer written out, as core's call has them: uuid, jsonb and
 # bigint output functions count) instead of count(*).
+# BENCH_COLD=1: a real chat's posts, each more than a minute after its conversation's last change
+# (its updated_minute, held by conversations_site_updated_minute_idx, changes: not HOT): before every round each
+# variant's conversations are set an hour back, and each round prints the share of its
+# conversation updates that were HOT (pg_stat_user_tables); give it BENCH_BATCH_SESSIONS well above
+# a round's posts (e.g. 30000), since a conversation's second post in a round is within its minute.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd -P)"
 # shellcheck source=/dev/null
@@ -126,16 +131,23 @@ variant_script a; variant_script b
 # posted to once over both runs, every conversation's last change an hour old), per variant; the difference over BENCH_CALLS * K is the instructions per post, without the
 # backend's start, its first call's planning and the shutdown. Then Postgres starts again (nginx's
 # pool reconnects by itself). The calls' own SQL around the batch (its arrays built by subqueries,
-# parsed and planned each call) counts in both alike.
+# parsed and planned each call) counts in both alike. BENCH_GIN_CLEAN=1 ends each counted run with
+# gin_clean_pending_list of messages_content_fts_idx (where the variant has it): the merge of the
+# full-text index's pending list that the worker's timer runs off the post path (98_search_index)
+# counts with the posts whose words it merges. BENCH_NOSEQ=1 counts with enable_seqscan off: the
+# scratch schemas' few thousand rows make sequential scans the cheaper plan for a statement over a
+# table a variant adds (a join of the batch's 16 rows to a new 3 000-row table: a scan of all of
+# it per call, +23 %), where a shop's table of millions gets index lookups.
 if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
     command -v valgrind >/dev/null || { echo "batch-ab: valgrind is missing (apt-get install -y valgrind)" >&2; exit 1; }
     warm="${BENCH_WARM:-5}" calls="${BENCH_CALLS:-40}"
     script() {  # variant first-call count: the calls as lines (single-user mode reads a query a line)
-        echo "SET search_path = bench_ab_$1;"
+        echo "SET search_path = bench_ab_$1;"; [ "${BENCH_NOSEQ:-0}" != 1 ] || echo "SET enable_seqscan = off;"
         local c
         for ((c = $2; c < $2 + $3; c++)); do
             grep -v '^\\set' "$work/s_$1.sql" | tr '\n' ' ' | sed "s/:off/$(( (c * K) % (N - K) ))/g"; echo
         done
+        [ "${BENCH_GIN_CLEAN:-0}" != 1 ] || echo "SELECT gin_clean_pending_list(c.oid) FROM pg_class c WHERE c.relname = 'messages_content_fts_idx' AND c.relnamespace = 'bench_ab_$1'::regnamespace;"
     }
     count() {  # variant first-call calls: instructions of a single-user backend running them
         script "$1" "$2" "$3" > "$work/one.sql"
@@ -147,7 +159,8 @@ if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
     # updated_minute, an indexed column, changes: 030_hot_post_update), whatever minute valgrind's
     # slow runs fall in (HOT or not by the clock made the counts differ by a sixth between runs)
     for v in a b; do
-        psql "${pg[@]}" -qAtX chat -c "UPDATE bench_ab_$v.conversations SET updated_at = updated_at - interval '1 hour'" >/dev/null
+        # (in the variant's search_path: a trigger it fires names its tables unqualified, as every function does)
+        psql "${pg[@]}" -qAtX chat -c "SET search_path = bench_ab_$v; UPDATE conversations SET updated_at = updated_at - interval '1 hour'" >/dev/null
     done
     "$here/../scripts/db.sh" stop >/dev/null
     trap '"$here/../scripts/db.sh" start >/dev/null; cleanup' EXIT
@@ -203,10 +216,29 @@ together() {  # prints "us-a posts-a us-b posts-b"
     done
     echo
 }
+# BENCH_COLD=1: both variants' conversations an hour old, and the updates counted so far
+upd() {  # variant: "updates hot-updates" of its conversations (as the statistics have them)
+    psql "${pg[@]}" -qAtX chat -c "SELECT pg_stat_force_next_flush(); SELECT n_tup_upd, n_tup_hot_upd
+        FROM pg_stat_user_tables WHERE schemaname = 'bench_ab_$1' AND relname = 'conversations'" | tail -1 | tr '|' ' '
+}
+age() {
+    local v
+    for v in a b; do
+        psql "${pg[@]}" -qAtX chat -c "SET search_path = bench_ab_$v; UPDATE conversations SET updated_at = updated_at - interval '1 hour'" >/dev/null
+        upd "$v" > "$work/upd_$v"
+    done
+    sleep 1  # the statistics of the UPDATEs above reach the counts before the round's own
+}
+hot() {  # variant: the share of its conversation updates since age() that were HOT
+    local u0 h0 u1 h1
+    read -r u0 h0 < "$work/upd_$1"; read -r u1 h1 < <(upd "$1")
+    awk -v u="$((u1 - u0))" -v h="$((h1 - h0))" 'BEGIN { printf "%.2f", u ? h / u : 0 }'
+}
 echo "A=$A${BENCH_MODE_A:+ -M $BENCH_MODE_A} B=$B${BENCH_MODE_B:+ -M $BENCH_MODE_B}, $K posts per call; us of Postgres CPU per post (posts/s)"
 for ((r = 0; r < ROUNDS; r++)); do
     if ((r % 2 == 0)); then order="a b"; else order="b a"; fi
     line="round $((r + 1)):"
+    [ "${BENCH_COLD:-0}" != 1 ] || age
     if [ "${BENCH_TOGETHER:-0}" = 1 ]; then
         read -r us_a pps_a us_b pps_b < <(together)
         line="$line a=$us_a ($pps_a) b=$us_b ($pps_b), together"
@@ -218,6 +250,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         done
     fi
     echo "$us_a $us_b" >> "$work/all"
+    if [ "${BENCH_COLD:-0}" = 1 ]; then sleep 1; line="$line; HOT a=$(hot a) b=$(hot b)"; fi
     echo "$line"
 done
 # the means, and the median of the rounds' B/A (a round's two runs are next to each other in time)

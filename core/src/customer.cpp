@@ -128,6 +128,9 @@ BotMetadata bot_metadata(std::span<MetadataMember> members) {
     std::sort(members.begin(), members.end(),
               [&](const MetadataMember& a, const MetadataMember& b) { return jsonb_before(a.key, b.key); });
     BotMetadata out;
+    std::size_t room = 2;  // {}: then each member's quoted key, colon, value and comma
+    for (const MetadataMember& m : members) room += m.key.size() + m.value.size() + 4;
+    out.stored.reserve(room);  // written once, not grown member by member
     std::string api;
     api.reserve(96);
     json::Writer stored(out.stored), w(api);

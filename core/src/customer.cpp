@@ -128,6 +128,9 @@ BotMetadata bot_metadata(std::span<MetadataMember> members) {
     std::sort(members.begin(), members.end(),
               [&](const MetadataMember& a, const MetadataMember& b) { return jsonb_before(a.key, b.key); });
     BotMetadata out;
+    std::size_t room = 2;  // {}: then each member's quoted key, colon, value and comma
+    for (const MetadataMember& m : members) room += m.key.size() + m.value.size() + 4;
+    out.stored.reserve(room);  // written once, not grown member by member
     std::string api;
     api.reserve(96);
     json::Writer stored(out.stored), w(api);
@@ -665,21 +668,24 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         item.emplace_back(std::move(content));
         item.emplace_back(std::move(bot));
         item.emplace_back(std::move(bot_meta.stored));
-        std::vector<pg::Param> alone = item;  // the item again, should it be posted on its own
+        // the pool hands the item back with its answer (no copy kept here): its sid (item[0]) for
+        // the answer, its input for make_typed, all of it should it be posted on its own
         pg_.query_batched(post_batch, std::move(item),
-                          [this, make, make_typed, sid = std::string(sid), site = std::string(site), done,
-                           item = std::move(alone), reply = std::move(bot_meta)](Result<pg::BatchRow> r) mutable {
+                          [this, make, make_typed, site = std::string(site), done, reply = std::move(bot_meta)](
+                              Result<pg::BatchRow> r, std::vector<pg::Param> item) mutable {
                               if (!r.ok() && post_alone(r.error())) {
                                   // e.g. its row was locked for over 50 ms while the batch held
                                   // others: posted again on its own, holding that one lock (no cycle)
+                                  std::string alone_sid = item.front().value_or(std::string());
                                   return run("SELECT chat_customer_post($1, $2::uuid, $3, $4, $5, $6::jsonb)::text",
                                              std::move(item),
-                                             [make, sid = std::move(sid), site = std::move(site)](std::string_view text) {
+                                             [make, sid = std::move(alone_sid), site = std::move(site)](std::string_view text) {
                                                  return make(sid, site, text);
                                              },
                                              std::move(done));
                               }
                               if (!r.ok()) return done(r.error());
+                              const std::string& sid = *item.front();
                               Result<Outcome> a = make_error(Errc::internal, "answer failed");
                               try {
                                   a = r.value().is_null(0) ? make_typed(sid, site, reply, item, r.value())

@@ -23,7 +23,8 @@ struct PgResultFree {
 using PgResultPtr = std::unique_ptr<PGresult, PgResultFree>;
 
 // One query waiting for or running on a connection. A batched item waits with batch and
-// item_cb set; the query sent for a batch carries its items (and no callback of its own).
+// item_cb or item_back_cb set; the query sent for a batch carries its items (and no callback of
+// its own), their params kept as they came: an item_back_cb gets them back with the answer.
 struct Request {
     std::string sql;
     std::vector<Param> params;
@@ -32,6 +33,9 @@ struct Request {
     std::shared_ptr<const BatchKind> batch;
     ItemCallback item_cb;
     std::vector<Request> items;
+    ItemBackCallback item_back_cb;
+
+    bool is_item() const noexcept { return item_cb || item_back_cb; }
 };
 
 // The one query of a batch: kind's SQL, one text array literal per item parameter.

@@ -44,7 +44,7 @@ public:
 
     void query(std::string sql, std::vector<Param> params, QueryCallback cb) {
         ++stats_.queries;
-        Request req{std::move(sql), std::move(params), std::move(cb), loop_.now_ms(), {}, {}, {}};
+        Request req{std::move(sql), std::move(params), std::move(cb), loop_.now_ms(), {}, {}, {}, {}};
         try {
             submit(req);
         } catch (const std::exception& e) {
@@ -53,13 +53,11 @@ public:
         }
     }
 
-    void query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemCallback cb) {
+    // req: the item's params and its callback (item_cb or item_back_cb)
+    void query_batched(std::shared_ptr<const BatchKind> kind, Request req) {
         ++stats_.queries;
-        Request req;
-        req.params = std::move(item);
         req.enqueued_ms = loop_.now_ms();
         req.batch = std::move(kind);
-        req.item_cb = std::move(cb);
         try {
             if (!req.batch) return fail_later(std::move(req), make_error(Errc::internal, "pg pool: no batch kind"));
             // Text-format parameters cannot carry a NUL byte: such an item fails alone.
@@ -68,7 +66,7 @@ public:
                     return fail_later(std::move(req), make_error(Errc::bad_request, "NUL byte in query parameter"));
             submit(req);
         } catch (const std::exception& e) {
-            if (req.item_cb)
+            if (req.is_item())
                 fail_later(std::move(req), make_error(Errc::internal, std::string("pg pool: ") + e.what()));
         }
     }
@@ -144,8 +142,7 @@ public:
             if (!c.up() && c.down_reason() == Conn::DownReason::timeout) ++stats_.timeouts;
             if (!req.items.empty()) {
                 auto answers = split_batch(std::move(res), req.items.size());
-                for (std::size_t i = 0; i < req.items.size(); ++i)
-                    deliver_item(std::move(req.items[i].item_cb), std::move(answers[i]));
+                for (std::size_t i = 0; i < req.items.size(); ++i) deliver_item(req.items[i], std::move(answers[i]));
             } else {
                 deliver(std::move(req.cb), std::move(res));
             }
@@ -430,20 +427,29 @@ private:
     }
 
     void fail_later(Request req, Error e) {
-        if (req.item_cb) return deliver_item(std::move(req.item_cb), std::move(e));
-        for (auto& it : req.items) deliver_item(std::move(it.item_cb), e);
+        if (req.is_item()) return deliver_item(req, std::move(e));
+        for (auto& it : req.items) deliver_item(it, e);
         if (req.cb) deliver(std::move(req.cb), std::move(e));
     }
 
-    void deliver_item(ItemCallback cb, Result<BatchRow> res) {
+    // An item's answer to its callback; an item_back_cb gets the item's params too (moved out).
+    void deliver_item(Request& item, Result<BatchRow> res) {
         if (!res.ok()) ++stats_.errors;
-        if (!cb) return;
+        if (item.item_back_cb)
+            return post_call([cb = std::move(item.item_back_cb), res = std::move(res),
+                              params = std::move(item.params)]() mutable { cb(std::move(res), std::move(params)); });
+        if (item.item_cb) post_call([cb = std::move(item.item_cb), res = std::move(res)]() mutable { cb(std::move(res)); });
+    }
+
+    // call() from the loop, unless the Pool is gone by then.
+    template <class Call>
+    void post_call(Call call) {
         std::weak_ptr<PoolImpl> self = weak_from_this();
-        loop_.post([self, cb = std::move(cb), res = std::move(res)]() mutable {
+        loop_.post([self, call = std::move(call)]() mutable {
             auto alive = self.lock();
             if (!alive || alive->dead_) return;
             try {
-                cb(std::move(res));
+                call();
             } catch (...) {
                 // A throwing callback is the caller's bug; it must not unwind into the loop.
             }
@@ -513,12 +519,30 @@ void Pool::query(std::string sql, std::vector<Param> params, QueryCallback cb) {
     }
 }
 
-void Pool::query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemCallback cb) {
+namespace {
+
+// A batch item with its callback in the Request's field for that callback's type.
+template <class Callback>
+void submit_item(detail::PoolImpl& impl, std::shared_ptr<const BatchKind> kind, std::vector<Param> item, Callback cb,
+                 Callback detail::Request::*field) noexcept {
     try {
-        impl_->query_batched(std::move(kind), std::move(item), std::move(cb));
+        detail::Request req;
+        req.params = std::move(item);
+        req.*field = std::move(cb);
+        impl.query_batched(std::move(kind), std::move(req));
     } catch (...) {
-        // As query(): only when even posting the error failed.
+        // As Pool::query(): only when even posting the error failed.
     }
+}
+
+}  // namespace
+
+void Pool::query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemCallback cb) {
+    submit_item(*impl_, std::move(kind), std::move(item), std::move(cb), &detail::Request::item_cb);
+}
+
+void Pool::query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemBackCallback cb) {
+    submit_item(*impl_, std::move(kind), std::move(item), std::move(cb), &detail::Request::item_back_cb);
 }
 
 bool Pool::healthy() const {

@@ -394,4 +394,72 @@ TEST(PgBatch, ColumnsAfterTheThreeReachTheirItemAsItsTypedRow) {
     EXPECT_EQ(pool.stats().batches, 1u);
 }
 
+// query_batched with an ItemBackCallback: each item comes back as it was given, with its row, its
+// own error (a rule's, a NUL byte's), the whole call's error, or shutdown's; items with the plain
+// callback ride the same batch as before.
+TEST(PgBatch, AnItemComesBackWithItsAnswerWhateverItIs) {
+    REQUIRE_PG(conninfo);
+    EpollLoop loop;
+    Pool pool(loop, config(conninfo, 1));
+    ASSERT_TRUE(start_all(loop, pool, 1));
+    struct Back {
+        std::optional<Result<std::string>> answer;
+        std::vector<Param> item;
+    };
+    std::vector<Back> got;
+    got.reserve(16);
+    int done = 0;
+    auto send = [&](const std::shared_ptr<const BatchKind>& kind, std::vector<Param> item) {
+        std::size_t i = got.size();
+        got.emplace_back();
+        pool.query_batched(kind, std::move(item), [&got, &done, i](Result<chat::pg::BatchRow> r, std::vector<Param> it) {
+            if (r.ok()) got[i].answer.emplace(std::string(r.value().answer()));
+            else got[i].answer.emplace(r.error());
+            got[i].item = std::move(it);
+            ++done;
+        });
+    };
+    // doubler's, with a second parameter
+    auto kind = std::make_shared<const BatchKind>(BatchKind{
+        "SELECT CASE WHEN x >= 0 THEN (x * 2)::text END, CASE WHEN x < 0 THEN 'CH409' END, "
+        "CASE WHEN x < 0 THEN 'negative ' || x END FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS t(x, s, o) ORDER BY o",
+        32});
+    auto broken =
+        std::make_shared<const BatchKind>(BatchKind{"SELECT (1 / 0)::text, NULL, NULL FROM unnest($1::int[], $2::text[])", 32});
+    const std::vector<Param> nul = {std::string("nul\0byte", 8), std::nullopt};
+    std::optional<Result<QueryResult>> busy;
+    hold(pool, busy);  // so the items of each kind go as one query
+    send(kind, {"21", "a long parameter, longer than any short string's buffer"});
+    send(kind, {"-3", std::nullopt});
+    Answers plain;
+    submit(pool, kind, plain, {"5"});
+    send(broken, {"1", "x"});
+    send(broken, nul);
+    ASSERT_TRUE(loop.run_until([&] { return done == 4 && plain.done == 1; }, 5000));
+    EXPECT_EQ(pool.stats().batches, 2u) << "the kind's three items as one query, the broken kind's one";
+    ASSERT_TRUE(got[0].answer->ok()) << got[0].answer->error().message;
+    EXPECT_EQ(got[0].answer->value(), "42");
+    EXPECT_EQ(got[0].item, (std::vector<Param>{"21", "a long parameter, longer than any short string's buffer"}));
+    ASSERT_FALSE(got[1].answer->ok());
+    EXPECT_EQ(got[1].answer->error().code, Errc::invalid_state);
+    EXPECT_EQ(got[1].item, (std::vector<Param>{"-3", std::nullopt}));
+    ASSERT_TRUE(plain.got[0]->ok());
+    EXPECT_EQ(plain.got[0]->value(), "10");
+    ASSERT_FALSE(got[2].answer->ok());
+    EXPECT_EQ(got[2].answer->error().code, Errc::internal);
+    EXPECT_NE(got[2].answer->error().message.find("22012"), std::string::npos) << got[2].answer->error().message;
+    EXPECT_EQ(got[2].item, (std::vector<Param>{"1", "x"}));
+    ASSERT_FALSE(got[3].answer->ok());
+    EXPECT_EQ(got[3].answer->error().code, Errc::bad_request);
+    EXPECT_EQ(got[3].item, nul);
+
+    hold(pool, busy);
+    send(kind, {"7", "queued"});
+    pool.shutdown();
+    ASSERT_TRUE(loop.run_until([&] { return done == 5; }, 5000));
+    ASSERT_FALSE(got[4].answer->ok());
+    EXPECT_EQ(got[4].answer->error().code, Errc::unavailable);
+    EXPECT_EQ(got[4].item, (std::vector<Param>{"7", "queued"}));
+}
+
 }  // namespace

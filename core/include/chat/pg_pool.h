@@ -134,6 +134,11 @@ private:
     int row_ = 0;
 };
 using ItemCallback = std::function<void(Result<BatchRow>)>;
+// An item's callback that also gets the item back: its parameters as query_batched was given
+// them, whatever the answer (a row, its own error, the whole call's error). A caller that may
+// send the item again (alone, after a failed batch) or reads its own input with the answer
+// keeps no copy of it.
+using ItemBackCallback = std::function<void(Result<BatchRow>, std::vector<Param> item)>;
 
 struct PoolStats {
     int size = 0, connected = 0, connecting = 0, busy = 0;
@@ -191,6 +196,8 @@ public:
     void query(std::string sql, std::vector<Param> params, QueryCallback cb);
     // One item of a batch of kind (see BatchKind); kind must outlive the call's callback.
     void query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemCallback cb);
+    // The same, and cb gets the item back with its answer (ItemBackCallback).
+    void query_batched(std::shared_ptr<const BatchKind> kind, std::vector<Param> item, ItemBackCallback cb);
     bool healthy() const;  // at least one connection is up
     PoolStats stats() const;
     // Stops reconnecting, closes the connections, and fails queued and in-flight

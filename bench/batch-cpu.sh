@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/batch-cpu.sh [K...]: Postgres's CPU per customer post by posts per call. pgbench (1 client,
-# BENCH_SECONDS each, default 10) calls chat_customer_post_batch directly with K posts a call
+# BENCH_SECONDS each, default 10) calls chat_customer_post_batch_v2 (what core calls) with K posts a call
 # (text + FAQ reply, automated conversations, no client_id), and the backends' user+sys CPU from
 # /proc gives milliseconds of Postgres per post. Against a running stack (make up, same ports):
 # it opens BENCH_BATCH_SESSIONS (3000) sessions through the API first, writes into them, and
@@ -42,7 +42,7 @@ echo "posts per call | calls/s | posts/s | Postgres ms per post"
 for k in "$@"; do
     cat > "$work/s.sql" <<SQL
 \\set off random(0, $have - $k - 1)
-SELECT count(*) FROM chat_customer_post_batch(
+SELECT count(*) FROM chat_customer_post_batch_v2(
     (SELECT array_agg(sid ORDER BY n) FROM bench.batch_sids WHERE n > :off AND n <= :off + $k),
     array_fill(NULL::uuid, ARRAY[$k]), array_fill('text'::text, ARRAY[$k]),
     array_fill('where is my order please'::text, ARRAY[$k]),

@@ -14,6 +14,7 @@ use ChatWS;
 use File::Temp ();
 use JSON::PP ();
 use POSIX ();
+use IO::Socket::INET;
 
 my $ng = ChatTest::start_nginx(workers => 1, pool => 1, http => 'chat_rate 1000r/s burst=1000;');
 my $api = '/chat/api/v1';
@@ -305,6 +306,52 @@ for my $k (0 .. 2) {
        'nothing of the poisoned post was written');
     is(ChatTest::sql("SELECT count(*) FROM messages WHERE content LIKE 'fine post %' AND conversation_id IN ("
                      . join(',', map { "'$_->{conv}'" } @p) . ")"), 5, 'each other post was written once');
+}
+
+# Customers who hang up while their posts wait for the pool (the only connection held, as above):
+# each post is still written once, nobody is answered on a closed socket, and the worker keeps
+# serving: the same client_id posted again answers the stored message and writes nothing.
+{
+    my @g = map { session() } 1 .. 4;
+    my $held = session();
+    my $locker = hold_row($held->{conv}, 0.8);   # under the pool's queue timeout (1 s)
+    my $heldpid = fork // die;
+    if (!$heldpid) {
+        HTTP::Tiny->new(timeout => 30)->request('POST', $ng->url("$api/messages"), {
+            headers => { %{ $held->{auth} }, 'Content-Type' => 'application/json' },
+            content => JSON::PP->new->encode({ text => 'held a third time', client_id => uuid() }) });
+        POSIX::_exit(0);
+    }
+    ChatTest::wait_until(sub {
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0
+    }, 5) or diag('the held post did not take the connection in time');
+    my @cid = map { uuid() } @g;
+    my @socks;
+    for my $i (0 .. $#g) {
+        my $body = JSON::PP->new->encode({ text => "hung up $i", client_id => $cid[$i] });
+        my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ng->port, Proto => 'tcp')
+            or die "connect: $!\n";
+        print $c "POST $api/messages HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $g[$i]{token}\r\n"
+               . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
+        push @socks, $c;
+    }
+    ok(ChatTest::wait_until(sub { ($ng->status->{postgres}{queued} // 0) >= @g }, 5, 0.02),
+       'the four posts wait in the pool for the held connection');
+    close $_ for @socks;
+    waitpid($_, 0) for $heldpid, $locker;
+    my $ids = join(',', map { "'$_'" } @cid);
+    ok(ChatTest::wait_until(sub {
+        ChatTest::sql("SELECT count(*) FROM messages WHERE client_id IN ($ids)") == @g
+    }, 10), 'each post of a customer who hung up is written');
+    is(ChatTest::sql("SELECT count(*) FROM messages WHERE client_id IN ($ids)"), scalar(@g),
+       'once each');
+    my $again = $ng->post("$api/messages", headers => $g[0]{auth},
+                          json => { text => 'hung up 0', client_id => $cid[0] });
+    is($again->{status}, 201, 'the same client_id again is answered');
+    my ($mine) = grep { $_->{sender_type} eq 'customer' } @{ $again->{json}{messages} // [] };
+    is($mine && $mine->{id}, ChatTest::sql("SELECT id FROM messages WHERE client_id = '$cid[0]'"),
+       'with the message written while the customer was gone');
+    is(ChatTest::sql("SELECT count(*) FROM messages WHERE client_id = '$cid[0]'"), 1, 'and nothing more');
 }
 
 $ng->stop;

@@ -29,4 +29,4 @@ cd "$CHAT_ROOT"
 # shellcheck disable=SC2086
 CHAT_MODULE_SO="$CHAT_ROOT/build/nginx-asan/objs/ngx_http_chat_module.so" \
 CHAT_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so)" \
-    prove ${PROVE_ARGS:-} $ASAN_T
+    prove ${PROVE_ARGS:-} $ASAN_T 2>&1 | tee -a "$CHAT_VAR/prove.log"   # test.sh shows why, if it fails

@@ -12,10 +12,22 @@ started_redis=0
 "$S/db.sh" status || started_pg=1
 "$S/redis.sh" status || started_redis=1
 
+prove_log="$CHAT_VAR/prove.log"
+rm -f "$prove_log"
+
+# A failed t/ file's reasons (its failed tests and their diagnostics, e.g. the error.log lines
+# of an [alert] or a crashed worker) come last, so that they are in the tail a CI keeps.
+why_prove_failed() {
+    [ -s "$prove_log" ] && grep -q '^#   Failed test' "$prove_log" || return 0
+    echo "==> why t/ failed (first lines; the whole output is $prove_log):"
+    awk '/^#   Failed test/ { n = 6 } n > 0 { print; n-- }' "$prove_log" | cut -c1-300 | head -24
+}
+
 cleanup() {
     local rc=$?
     [ "$started_redis" = 1 ] && "$S/redis.sh" stop || true
     [ "$started_pg" = 1 ] && "$S/db.sh" stop || true
+    [ "$rc" = 0 ] || why_prove_failed || true
     exit "$rc"
 }
 trap cleanup EXIT
@@ -38,7 +50,7 @@ ctest --test-dir "$CHAT_ROOT/build/core" --output-on-failure -j"$(nproc)" --time
 
 chat_log "t/: prove"
 cd "$CHAT_ROOT"
-prove -r ${PROVE_ARGS:-} t/
+prove -r ${PROVE_ARGS:-} t/ 2>&1 | tee "$prove_log"
 
 chat_log "core: fuzzing (bounded)"
 "$S/fuzz.sh"

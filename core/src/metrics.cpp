@@ -83,6 +83,11 @@ const Metric kList[] = {
     {"postgres.batched_items", "postgres_batched_items_total", "requests those group-commit queries carried",
      Kind::counter,
      [](S s) { return from(s.postgres, [](const Sources::Postgres& p) { return n(p.stats.batched_items); }); }},
+    {"postgres.prepared", "postgres_prepared", "statements prepared on this worker's connections", Kind::gauge,
+     [](S s) { return from(s.postgres, [](const Sources::Postgres& p) { return n(p.stats.prepared); }); }},
+    {"postgres.prepares", "postgres_prepares_total", "PREPAREs this worker sent (a statement's first use on a connection)",
+     Kind::counter,
+     [](S s) { return from(s.postgres, [](const Sources::Postgres& p) { return n(p.stats.prepares); }); }},
 
     {"redis.state", "redis_up", "1 if this worker is connected to Redis", Kind::up,
      [](S s) { return from(s.redis, [](const redis::ClientStats& r) { return n(r.connected ? 1 : 0); }); }},

@@ -34,6 +34,8 @@ Sources full() {
     ps.timeouts = 0;
     ps.batches = 6;
     ps.batched_items = 30;
+    ps.prepared = 57;
+    ps.prepares = 61;
     s.postgres = Sources::Postgres{true, ps};
     chat::redis::ClientStats rs;
     rs.connected = false;
@@ -54,7 +56,8 @@ TEST(Metrics, TheJsonHasEveryFieldOfStatusInItsPlace) {
               R"("zone":{"name":"chat","size":10485760,"used":81920,"pages":2550,"free_pages":2530},)"
               R"("sockets":{"open":7},)"
               R"("postgres":{"state":"up","pool_size":4,"connected":3,"connecting":1,"busy":1,"queued":0,)"
-              R"("queries":100,"errors":2,"reconnects":1,"timeouts":0,"batches":6,"batched_items":30},)"
+              R"("queries":100,"errors":2,"reconnects":1,"timeouts":0,"batches":6,"batched_items":30,)"
+              R"("prepared":57,"prepares":61},)"
               R"("redis":{"state":"down","commands":50,"errors":1,"reconnects":2,"pending":0},)"
               R"("counters":{"requests":1000,"errors":3,"cache_hits":40,"cache_misses":60,"reloads":2,)"
               R"("ring_dropped":5},"sites":{}})");

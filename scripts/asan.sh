@@ -21,12 +21,14 @@ chat_log "module: ASan build"
 CHAT_MODULE_BUILD="$CHAT_ROOT/build/nginx-asan" CHAT_CORE_LIB="$B/libchatcore.a" \
 CHAT_CC_EXTRA="-fsanitize=address -fno-omit-frame-pointer" "$(dirname "$0")/build-module.sh"
 
-# the t/ files run under ASan (the WebSocket and ring suites, and a reload suite)
-ASAN_T="${CHAT_ASAN_T:-t/03-reload.t $(echo t/3[0-9]-*.t)}"
+# the t/ files run under ASan: the WebSocket and ring suites, a reload suite, the post path (its
+# batches, a failed batch, customers hanging up while their posts queue) and agent login (scrypt
+# on the thread pool, logout)
+ASAN_T="${CHAT_ASAN_T:-t/03-reload.t t/11-messages.t t/17-post-batch.t t/20-agent-login.t $(echo t/3[0-9]-*.t)}"
 
 chat_log "t/ under ASan: $ASAN_T"
 cd "$CHAT_ROOT"
 # shellcheck disable=SC2086
 CHAT_MODULE_SO="$CHAT_ROOT/build/nginx-asan/objs/ngx_http_chat_module.so" \
-CHAT_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so)" \
+CHAT_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so.6)" \
     prove ${PROVE_ARGS:-} $ASAN_T 2>&1 | tee -a "$CHAT_VAR/prove.log"   # test.sh shows why, if it fails

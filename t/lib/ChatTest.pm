@@ -31,8 +31,9 @@ sub repo_root { $ROOT }
 sub nginx_bin { $ENV{CHAT_NGINX} || '/usr/sbin/nginx' }
 sub module_so { $ENV{CHAT_MODULE_SO} || "$ROOT/build/nginx/objs/ngx_http_chat_module.so" }
 
-# With CHAT_ASAN_PRELOAD (scripts/asan.sh: the path of libasan.so) nginx runs a module built
-# with AddressSanitizer; each instance's reports go to <dir>/asan/ and fail the test file.
+# With CHAT_ASAN_PRELOAD (scripts/asan.sh: libasan.so's path, then libstdc++'s, so that ASan finds
+# __cxa_throw when it starts and a C++ exception in the module is not a CHECK failure) nginx runs a
+# module built with AddressSanitizer; each instance's reports go to <dir>/asan/ and fail the test file.
 sub _nginx_env {
     my ($dir) = @_;
     my $lib = $ENV{CHAT_ASAN_PRELOAD} or return '';

@@ -17,6 +17,7 @@
  * are checked by core before they are believed.
  */
 
+#include <limits>
 #include <optional>
 #include <span>
 
@@ -539,29 +540,6 @@ ngx_http_chat_cache_answer(ngx_http_chat_zone_t *zone, std::string_view key,
 
 
 void
-ngx_http_chat_cache_remove(ngx_http_chat_zone_t *zone,
-    std::string_view key) noexcept
-{
-    uint32_t                     hash;
-    ngx_http_chat_cache_node_t  *cn;
-
-    if (zone == NULL || zone->sh == NULL) {
-        return;
-    }
-
-    hash = ngx_http_chat_cache_hash(key);
-
-    ngx_http_chat_cache_lock_t  lock(zone);
-
-    cn = ngx_http_chat_cache_lookup(zone->sh, key, hash);
-
-    if (cn) {
-        ngx_http_chat_cache_replace(zone, NULL, cn);
-    }
-}
-
-
-void
 ngx_http_chat_cache_forget(ngx_http_chat_zone_t *zone, std::string_view key,
     std::int64_t version) noexcept
 {
@@ -581,6 +559,16 @@ ngx_http_chat_cache_forget(ngx_http_chat_zone_t *zone, std::string_view key,
     if (cn && cn->version < version) {
         ngx_http_chat_cache_replace(zone, NULL, cn);
     }
+}
+
+
+void
+ngx_http_chat_cache_remove(ngx_http_chat_zone_t *zone,
+    std::string_view key) noexcept
+{
+    /* every version is older than the largest one */
+    ngx_http_chat_cache_forget(zone, key,
+                               std::numeric_limits<std::int64_t>::max());
 }
 
 

@@ -11,7 +11,7 @@
 # share of them that were HOT (a post more than a minute after its conversation's last change, or
 # across a minute's boundary, is not: each run starts at the first session again, so the share moves
 # with the time since the last run, 0.2-0.97 between runs of one tree: compare runs by it, README
-# "Session 16, wt-pgcpu"); and the autovacuum/autoanalyze runs during the run by table (vacuums/analyzes:
+# "Session 16, wt-pgcpu"; WARM=S below makes them all warm); and the autovacuum/autoanalyze runs during the run by table (vacuums/analyzes:
 # their workers come and go within a run, so the CPU lines may miss them). The sessions (N, default 30000, so that chat_rate stays quiet at
 # ~6 000 posts/s) are made once and kept in var/bench-tokens.PORT (FRESH=1 makes them anew).
 set -euo pipefail
@@ -77,7 +77,16 @@ snap() {  # this stack's processes only: children of its nginx master and postma
   done | awk '{a[$1]+=$2} END{for(k in a) print k, a[k]}'
 }
 export BENCH_TOKENS=$tok BENCH_LUA_DIR="$here" BENCH_THREADS=2
-wrk -t2 -c64 -d3s -s "$here/post.lua" $api/messages >/dev/null
+# WARM=S: every post of the measured run a warm one (HOT: within its conversation's minute): wait
+# for the next minute to start, warm up for S seconds instead of 3 (S long enough for wrk to reach
+# every session once: N / posts per second), then the run, all within that minute
+warm=3
+if [ -n "${WARM:-}" ]; then
+    warm=$WARM
+    [ $((warm + ${D:-15})) -le 56 ] || echo "post-cpu: WARM + D is over 56 s: the run crosses a minute" >&2
+    sleep $((60 - 10#$(date +%S))).$((999 - 10#$(date +%N | cut -c1-3)))
+fi
+wrk -t2 -c64 -d${warm}s -s "$here/post.lua" $api/messages >/dev/null
 sleep 0.5
 c0=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch_v2'"); w0=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
 b0=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_database, pg_stat_bgwriter where datname = 'chat'")

@@ -22,9 +22,7 @@ Result<Fold> parse_fold(std::string_view answer) noexcept {
     return Fold{rows >= 0, rows > 0 ? rows : 0};
 }
 
-std::int64_t next_fold_ms(const Fold& f) noexcept {
-    return f.rows >= kFoldMax ? 1 : kFoldEveryMs;
-}
+std::int64_t next_fold_ms(const Fold& f) noexcept { return f.rows >= kFoldMax ? 1 : kFoldEveryMs; }
 
 void Folder::fold(std::function<void(Result<Fold>)> done) noexcept {
     try {

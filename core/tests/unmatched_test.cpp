@@ -85,9 +85,10 @@ protected:
 
     // What the reports count: the view, every backend's rows added up per text.
     std::string counted() {
-        return value("SELECT string_agg(text || '=' || n, ',' ORDER BY text) FROM "
-                     "(SELECT text, sum(count) AS n FROM unmatched_questions WHERE site = 'default' "
-                     " GROUP BY text) u");
+        return value(
+            "SELECT string_agg(text || '=' || n, ',' ORDER BY text) FROM "
+            "(SELECT text, sum(count) AS n FROM unmatched_questions WHERE site = 'default' "
+            " GROUP BY text) u");
     }
 
     std::optional<um::Folder> folder_;
@@ -95,11 +96,12 @@ protected:
 
 // sessions u<prefix>1..n, each with a fallback-answered post of text
 std::string posts(const std::string& prefix, int n, const std::string& text) {
-    return "SELECT count(chat_open_session('" + prefix + "' || g, '{}'::jsonb, 'Hi!', 20, 'default')) "
-           "  FROM generate_series(1, " + std::to_string(n) + ") g;"
-           "SELECT count(chat_customer_post('" + prefix + "' || g, gen_random_uuid(), 'text', '" + text +
-           "', 'Sorry, I do not know', '{\"fallback\": true}'::jsonb)) FROM generate_series(1, " +
-           std::to_string(n) + ") g";
+    const std::string sid = "'" + prefix + "' || g";
+    const std::string each = " FROM generate_series(1, " + std::to_string(n) + ") g;";
+    const std::string fallback = "'Sorry, I do not know', '{\"fallback\": true}'::jsonb";
+    return "SELECT count(chat_open_session(" + sid + ", '{}'::jsonb, 'Hi!', 20, 'default'))" + each +
+           "SELECT count(chat_customer_post(" + sid + ", gen_random_uuid(), 'text', '" + text + "', " + fallback +
+           "))" + each;
 }
 
 TEST_F(UnmatchedDb, FallbackPostsAreCountedAtOnceAndTheFoldKeepsTheCountsWhileEmptyingPending) {
@@ -138,8 +140,9 @@ TEST_F(UnmatchedDb, APostUncommittedDuringAFoldIsCountedByTheNextOneOnce) {
         return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     };
     ASSERT_TRUE(run("BEGIN"));
-    ASSERT_TRUE(run("SELECT chat_customer_post('open1', gen_random_uuid(), 'text', 'late question', "
-                    "'Sorry', '{\"fallback\": true}'::jsonb)"));
+    ASSERT_TRUE(
+        run("SELECT chat_customer_post('open1', gen_random_uuid(), 'text', 'late question', "
+            "'Sorry', '{\"fallback\": true}'::jsonb)"));
 
     const auto during = fold_ok();
     EXPECT_EQ(during.rows, 0);

@@ -26,8 +26,8 @@ inline constexpr std::int64_t kFoldMax = 20000;
 inline constexpr std::int64_t kFoldRetryMs = 30000;
 
 struct Fold {
-    bool ran = false;        // false: another worker or node was folding (its lock was taken)
-    std::int64_t rows = 0;   // pending questions folded into the counts
+    bool ran = false;       // false: another worker or node was folding (its lock was taken)
+    std::int64_t rows = 0;  // pending questions folded into the counts
 };
 // chat_unmatched_fold()'s answer: -1 not run, else the rows folded.
 Result<Fold> parse_fold(std::string_view answer) noexcept;

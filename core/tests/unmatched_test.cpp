@@ -184,4 +184,29 @@ TEST_F(UnmatchedDb, AFoldRunningElsewhereIsLeftAloneAndItsQuestionsWaitForTheNex
     EXPECT_EQ(counted(), "locked question=2");
 }
 
+// Erasing a customer takes their questions out of the counts, folded or still pending (the
+// erasure folds every pending question first); another customer's same question stays.
+TEST_F(UnmatchedDb, AnErasureTakesTheCustomersPendingQuestionsOutOfTheCounts) {
+    ASSERT_EQ(admin(posts("er", 2, "can i return shoes?")), "");
+    ASSERT_EQ(admin("SELECT chat_customer_identify('er1', 'Erin', 'erin@example.com')"), "");
+    EXPECT_EQ(value("SELECT count(*) FROM unmatched_pending"), "2");
+    EXPECT_EQ(counted(), "can i return shoes?=2");
+
+    EXPECT_EQ(value("SELECT chat_erase_customer('erin@example.com', NULL)->>'unmatched'"), "1");
+    EXPECT_EQ(value("SELECT count(*) FROM unmatched_pending"), "0");
+    EXPECT_EQ(counted(), "can i return shoes?=1");
+}
+
+// Retention deletes the questions of days wholly before its cutoff, pending ones too.
+TEST_F(UnmatchedDb, RetentionDeletesOldPendingQuestionsAsItDeletesOldCounts) {
+    ASSERT_EQ(
+        admin("INSERT INTO unmatched_pending (site, day, backend, content) VALUES "
+              "('default', current_date - 3, 1, 'old pending'), ('default', current_date, 1, 'new pending');"
+              "INSERT INTO unmatched_questions (site, day, text) VALUES ('default', current_date - 3, 'old counted')"),
+        "");
+    EXPECT_EQ(counted(), "new pending=1,old counted=1,old pending=1");
+    EXPECT_EQ(value("SELECT chat_retention_sweep(86400, 100)->>'locked'"), "true");
+    EXPECT_EQ(counted(), "new pending=1");
+}
+
 }  // namespace

@@ -69,9 +69,9 @@ $$;
 -- with another connection's post); the reports read them at once through the view
 -- unmatched_questions. The fold moves them into unmatched_counts, normalised and added up per
 -- site, day and text (backend 0: one folder at a time, no row shared with a poster), in one
--- statement: the rows it deletes are the rows it
--- counts (DELETE .. RETURNING into the upsert), so each question is counted once, committed or
--- not at all. At most p_max rows a call (NULL: all). One folder at a time per schema (the lock:
+-- statement: the rows it deletes are the rows it counts (DELETE .. RETURNING into the upsert),
+-- so each question is counted once, committed or not at all. At most p_max rows a call (NULL:
+-- all). One folder at a time per schema (the lock:
 -- others would wait for its rows): chat_unmatched_fold answers -1 when the lock is taken, else
 -- the rows folded; chat_unmatched_fold_locked is for a caller that holds it (the erasure). The
 -- lock's key is (72436, the pending table's oid): each schema of the chat its own (the core

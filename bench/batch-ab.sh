@@ -137,7 +137,10 @@ variant_script a; variant_script b
 # counts with the posts whose words it merges. BENCH_NOSEQ=1 counts with enable_seqscan off: the
 # scratch schemas' few thousand rows make sequential scans the cheaper plan for a statement over a
 # table a variant adds (a join of the batch's 16 rows to a new 3 000-row table: a scan of all of
-# it per call, +23 %), where a shop's table of millions gets index lookups.
+# it per call, +23 %), where a shop's table of millions gets index lookups. BENCH_FOLD=1 ends each
+# counted run with chat_unmatched_fold (where the variant has it, 035_unmatched_pending): the fold
+# of the pending unanswered questions that the worker's timer runs off the post path counts with
+# the posts that appended them.
 if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
     command -v valgrind >/dev/null || { echo "batch-ab: valgrind is missing (apt-get install -y valgrind)" >&2; exit 1; }
     warm="${BENCH_WARM:-5}" calls="${BENCH_CALLS:-40}"
@@ -147,6 +150,7 @@ if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
         for ((c = $2; c < $2 + $3; c++)); do
             grep -v '^\\set' "$work/s_$1.sql" | tr '\n' ' ' | sed "s/:off/$(( (c * K) % (N - K) ))/g"; echo
         done
+        [ "${BENCH_FOLD:-0}" != 1 ] || echo "DO \$\$ BEGIN IF to_regproc('chat_unmatched_fold') IS NOT NULL THEN PERFORM chat_unmatched_fold(NULL); END IF; END \$\$;"
         [ "${BENCH_GIN_CLEAN:-0}" != 1 ] || echo "SELECT gin_clean_pending_list(c.oid) FROM pg_class c WHERE c.relname = 'messages_content_fts_idx' AND c.relnamespace = 'bench_ab_$1'::regnamespace;"
     }
     count() {  # variant first-call calls: instructions of a single-user backend running them

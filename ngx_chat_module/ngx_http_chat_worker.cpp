@@ -28,6 +28,7 @@
 #include "chat/redis_client.h"
 #include "chat/retention.h"
 #include "chat/search_index.h"
+#include "chat/unmatched.h"
 #include "chat/webhook_sender.h"
 
 
@@ -116,6 +117,8 @@ struct ngx_http_chat_worker_state_t {
     std::unique_ptr<chat::Timer>            erasure_timer;
     std::unique_ptr<chat::search_index::Flusher> search;
     std::unique_ptr<chat::Timer>            search_timer;
+    std::unique_ptr<chat::unmatched::Folder> unmatched;
+    std::unique_ptr<chat::Timer>            unmatched_timer;
     std::int64_t                            retention_s;
     std::int64_t                            erased_after;
     ngx_http_chat_zone_t                   *zone;
@@ -352,6 +355,35 @@ ngx_http_chat_search_flush(ngx_http_chat_worker_state_t *st)
 }
 
 
+/*
+ * The questions the bot fell back on, appended by the posts to
+ * unmatched_pending, folded into the reports' counts once a second by a
+ * query no post waits on (sql/functions/92_feedback.sql). Every worker asks;
+ * one at a time folds.
+ */
+static void
+ngx_http_chat_unmatched_fold(ngx_http_chat_worker_state_t *st)
+{
+    st->unmatched->fold([st](chat::Result<chat::unmatched::Fold> res) {
+        std::int64_t  next = chat::unmatched::kFoldEveryMs;
+
+        if (res.ok()) {
+            next = chat::unmatched::next_fold_ms(res.value());
+
+        } else if (res.error().code != chat::Errc::unavailable) {
+            /* e.g. a new module before `chatctl migrate`: not every second */
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "chat: folding the unanswered questions failed "
+                          "(next try in 30 s): %s",
+                          res.error().message.c_str());
+            next = chat::unmatched::kFoldRetryMs;
+        }
+
+        st->unmatched_timer->arm(static_cast<std::uint64_t>(next));
+    });
+}
+
+
 ngx_int_t
 ngx_http_chat_init_process(ngx_cycle_t *cycle)
 {
@@ -444,6 +476,13 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
                 ngx_http_chat_search_flush(raw);
             });
             st->search_timer->arm(chat::search_index::kFlushEveryMs);
+
+            st->unmatched = std::make_unique<chat::unmatched::Folder>(
+                                *st->loop, *st->pg);
+            st->unmatched_timer = st->loop->timer([raw] {
+                ngx_http_chat_unmatched_fold(raw);
+            });
+            st->unmatched_timer->arm(chat::unmatched::kFoldEveryMs);
 
             st->retention_s = cmcf->retention;
 

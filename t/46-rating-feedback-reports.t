@@ -229,6 +229,18 @@ $ng->post("$A/messages", headers => $u2, json => { text => 'Do you sell gift car
 is(ChatTest::sql("SELECT sum(count) FROM unmatched_questions WHERE site = '$SA' AND text = 'do you sell gift cards?'"), 1,
    '... what they write to agents is no unmatched question');
 
+# The posts appended their questions to unmatched_pending; the workers fold them into the
+# counts (once a second, off the post path): the same numbers, none pending.
+ok(wait_until(sub { ChatTest::sql("SELECT count(*) FROM unmatched_pending WHERE site IN ('$SA', '$SB')") == 0 }),
+   'the workers fold the pending questions into the counts');
+is(ChatTest::sql("SELECT string_agg(text || '=' || n, '|' ORDER BY n DESC, text)
+                    FROM (SELECT text, sum(count) AS n FROM unmatched_counts
+                           WHERE site = '$SA' GROUP BY text) u"),
+   join('|', 'where is my parcel??=3', "$long_norm=1", 'do you sell gift cards?=1'),
+   '... which hold what was counted, once');
+is(ChatTest::sql("SELECT string_agg(text || '=' || count, '|') FROM unmatched_questions WHERE site = '$SB'"),
+   'where is my parcel??=1', '... and the view answers as before the fold');
+
 # ===================================================================================
 # 4. GET /agent/reports
 # ===================================================================================

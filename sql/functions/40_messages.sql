@@ -117,8 +117,10 @@ BEGIN
     END IF;
 
     -- only when the bot fell back: the question counts for the reports' "unmatched"
+    -- (unmatched_pending, counted by chat_unmatched_fold: 92_feedback)
     IF n = 2 AND p_bot_metadata ? 'fallback' THEN
-        PERFORM chat_count_unmatched(ARRAY[c.site], ARRAY[p_content]);
+        INSERT INTO unmatched_pending (site, day, backend, content)
+        VALUES (c.site, (c.updated_at AT TIME ZONE 'UTC')::date, pg_backend_pid(), p_content);
     END IF;
 
     RETURN jsonb_build_object(
@@ -373,10 +375,10 @@ BEGIN
         -- items i..j are set-based (read through unnest: its estimate of a few rows gives the
         -- generic plan an index lookup per item, where generate_series' 1000 gave a hash join
         -- over every conversation): their conversations' update, their messages' insert, the
-        -- questions the bot fell back on counted for the reports' "unmatched" (unm:
-        -- chat_count_unmatched, once for the run; joined below, so that it runs), and their
-        -- answers in item order (sorted after every write of the statement: no row is answered
-        -- before the writes are done)
+        -- questions the bot fell back on appended for the reports' "unmatched" (unm:
+        -- unmatched_pending, counted by chat_unmatched_fold off the post path, 92_feedback), and
+        -- their answers in item order (sorted after every write of the statement: no row is
+        -- answered before the writes are done)
         j := coalesce(array_position(w_id, NULL, i) - 1, n);
         t := clock_timestamp();
         t_ms := chat_ms(t);
@@ -408,10 +410,11 @@ BEGIN
                   FROM upd u
                  WHERE u.n = 2),
             unm AS (
-                SELECT chat_count_unmatched(array_agg((u.conv).site), array_agg(p_contents[u.o]))
+                INSERT INTO unmatched_pending (site, day, backend, content)
+                SELECT (u.conv).site, (t AT TIME ZONE 'UTC')::date, pg_backend_pid(),
+                       p_contents[u.o]
                   FROM upd u
-                 WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'
-                HAVING count(*) > 0)
+                 WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback')
             -- agent_unread is a chat_count (031_domains): RETURN QUERY wants the declared int;
             -- updated_at is t (t_ms: no chat_ms a row)
             SELECT NULL::text, NULL::text, NULL::text, c.c_id, c.c_status, c.c_agent_id,
@@ -421,7 +424,6 @@ BEGIN
                    c.c_last_seq, c.c_unread_count, c.c_created_at, t_ms, c.c_requested_agent_at,
                    c.c_closed_at, c.c_version, u.mid, u.rid, (u.conv).agent_unread::int
               FROM upd u
-              LEFT JOIN unm ON true
               CROSS JOIN LATERAL chat_conversation_row(u.conv, 'customer') c
              ORDER BY u.o;
         i := j + 1;

@@ -64,19 +64,53 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Customer questions the bot answered with its fallback (chat_customer_post and
--- chat_customer_post_batch, only then), each with its conversation's site, counted per site and
--- day in the poster's transaction, in this backend's row (no lock shared with another
--- connection's post of the same question). One statement however many: the same question twice
--- is added up first (one INSERT .. ON CONFLICT cannot touch a row twice).
-CREATE OR REPLACE FUNCTION chat_count_unmatched(p_sites text[], p_texts text[])
-RETURNS void LANGUAGE plpgsql AS $$
+-- chat_customer_post_batch_v2, only then) are appended as posted to unmatched_pending in the
+-- poster's transaction (035_unmatched_pending: a heap row, nothing normalised, no row shared
+-- with another connection's post); the reports read them at once through the view
+-- unmatched_questions. The fold moves them into unmatched_counts, normalised and added up per
+-- site, day and text (backend 0: one folder at a time, no row shared with a poster), in one
+-- statement: the rows it deletes are the rows it counts (DELETE .. RETURNING into the upsert),
+-- so each question is counted once, committed or not at all. At most p_max rows a call (NULL:
+-- all). One folder at a time per schema (the lock:
+-- others would wait for its rows): chat_unmatched_fold answers -1 when the lock is taken, else
+-- the rows folded; chat_unmatched_fold_locked is for a caller that holds it (the erasure). The
+-- lock's key is (72436, the pending table's oid): each schema of the chat its own (the core
+-- tests'); looked up when called (to_regclass), so that this file applies before 035 too.
+CREATE OR REPLACE FUNCTION chat_unmatched_lock_key() RETURNS int
+LANGUAGE sql STABLE AS $$ SELECT to_regclass('unmatched_pending')::oid::int $$;
+
+CREATE OR REPLACE FUNCTION chat_unmatched_fold_locked(p_max int) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
 BEGIN
-    INSERT INTO unmatched_questions AS u (site, day, text, backend, count)
-    SELECT q.site, (clock_timestamp() AT TIME ZONE 'UTC')::date, q.t, pg_backend_pid(), count(*)
-      FROM (SELECT x.site, chat_unmatched_text(x.t) AS t
-              FROM unnest(p_sites, p_texts) x(site, t)) q
-     WHERE q.t IS NOT NULL
-     GROUP BY 1, 2, 3
-        ON CONFLICT (site, day, text, backend) DO UPDATE SET count = u.count + excluded.count;
+    WITH d AS (
+        DELETE FROM unmatched_pending p
+         WHERE p.ctid = ANY (ARRAY(SELECT ctid FROM unmatched_pending LIMIT p_max))
+        RETURNING p.site, p.day, p.content),
+    -- the same question as posted added up first: one normal form (a regexp) per distinct text
+    -- (MATERIALIZED: else the filter on the normal form below is pushed under the GROUP BY, a
+    -- regexp a row again)
+    raw AS MATERIALIZED (
+        SELECT d.site, d.day, d.content, count(*) AS n FROM d GROUP BY 1, 2, 3),
+    ins AS (
+        INSERT INTO unmatched_counts AS u (site, day, text, backend, count)
+        SELECT x.site, x.day, x.text, 0, sum(x.n)
+          FROM (SELECT r.site, r.day, chat_unmatched_text(r.content) AS text, r.n FROM raw r) x
+         WHERE x.text IS NOT NULL
+         GROUP BY 1, 2, 3
+            ON CONFLICT (site, day, text, backend) DO UPDATE SET count = u.count + excluded.count)
+    SELECT count(*) INTO n FROM d;
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION chat_unmatched_fold(p_max int) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(72436, chat_unmatched_lock_key()) THEN
+        RETURN -1;
+    END IF;
+    RETURN chat_unmatched_fold_locked(p_max);
 END
 $$;

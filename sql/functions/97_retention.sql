@@ -72,10 +72,12 @@ BEGIN
            FOR UPDATE SKIP LOCKED);
     GET DIAGNOSTICS n_cust = ROW_COUNT;
 
-    DELETE FROM unmatched_questions WHERE ctid IN (
-        SELECT ctid FROM unmatched_questions
+    DELETE FROM unmatched_counts WHERE ctid IN (
+        SELECT ctid FROM unmatched_counts
          WHERE day < (cutoff AT TIME ZONE 'UTC')::date LIMIT p_batch);
     GET DIAGNOSTICS n_unm = ROW_COUNT;
+    -- and questions of those days not folded yet (none while a worker folds every second)
+    DELETE FROM unmatched_pending WHERE day < (cutoff AT TIME ZONE 'UTC')::date;
 
     INSERT INTO erasures (session_id, conversation_id)
     SELECT * FROM unnest(coalesce(sids, '{}'), coalesce(convs, '{}'));
@@ -142,7 +144,11 @@ BEGIN
     out := out || jsonb_build_object('messages',
         (SELECT count(*) FROM messages WHERE conversation_id = ANY (convs)));
 
-    -- the questions of theirs the bot could not answer, taken out of the reports' counts
+    -- the questions of theirs the bot could not answer, taken out of the reports' counts:
+    -- every pending question folded first (waiting for a fold running elsewhere), so that the
+    -- counts hold all of them
+    PERFORM pg_advisory_xact_lock(72436, chat_unmatched_lock_key());
+    PERFORM chat_unmatched_fold_locked(NULL);
     n := 0;
     FOR u IN
         SELECT c.site, (q.created_at AT TIME ZONE 'UTC')::date AS day,
@@ -157,11 +163,11 @@ BEGIN
         CONTINUE WHEN u.text IS NULL;
         -- the rows of every backend merged into one, less theirs (none left: no row)
         WITH d AS (
-            DELETE FROM unmatched_questions
+            DELETE FROM unmatched_counts
              WHERE site = u.site AND day = u.day AND text = u.text RETURNING count)
         SELECT coalesce(sum(count), 0) INTO total FROM d;
         IF total > u.times THEN
-            INSERT INTO unmatched_questions (site, day, text, backend, count)
+            INSERT INTO unmatched_counts (site, day, text, backend, count)
             VALUES (u.site, u.day, u.text, 0, total - u.times);
         END IF;
         n := n + least(total, u.times);

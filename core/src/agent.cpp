@@ -116,11 +116,11 @@ Result<Outcome> pick_parsed(const json::Value& root, std::initializer_list<std::
 Result<TextWrite> parse_text_write(std::string_view body, std::size_t max_chars) {
     auto parsed = input::parse_body(body);
     if (!parsed.ok()) return parsed.error();
-    auto client_id = input::client_id(parsed.value());
+    auto client_id = input::take_client_id(parsed.value());
     if (!client_id.ok()) return client_id.error();
-    const json::Value* t = parsed.value().find("text");
+    json::Value* t = parsed.value().find("text");
     if (!t) return make_error(Errc::bad_request, "text is required");
-    auto text = input::message_text(*t, max_chars);
+    auto text = input::take_message_text(*t, max_chars);
     if (!text.ok()) return text.error();
     return TextWrite{std::move(text.value()), std::move(client_id.value())};
 }

@@ -58,7 +58,7 @@ Result<Outcome> pick(std::string_view text, std::initializer_list<std::string_vi
                      Effects fx = Effects::publish, std::string_view site = limits::kSiteDefault);
 
 // The body of an agent's message or note: {"text", "client_id"?}. No text is 400; the text
-// and the client_id as input::message_text and input::client_id say (422).
+// and the client_id as input::take_message_text and input::take_client_id say (422).
 struct TextWrite {
     std::string text;
     std::optional<std::string> client_id;

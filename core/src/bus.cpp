@@ -20,6 +20,8 @@ namespace {
 // Echoes awaited at most: published events are heard back within a loop turn or two, so
 // this is only reached while the subscription is down (the oldest is then long lost).
 constexpr std::size_t kEchoesMax = 256;
+// Events a turn's batch has room for when it starts (it grows beyond, doubling).
+constexpr std::size_t kGatherRoom = 16;
 }  // namespace
 
 // Callbacks hold a weak_ptr to this: once the Bus is gone they find nothing and do nothing.
@@ -145,6 +147,9 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
             b->sent = false;
             b->channel = std::move(channel);
             if (b->payload.capacity() < 4096) b->payload.reserve(4096);
+            // a post's three events, and the turn's other posts: room for several posts at once,
+            // not 1, 2, 4, 8 (each growth moves every Event's strings)
+            if (!now) b->events.reserve(kGatherRoom);
             post_send();
         }
         events::append_to_batch(b->payload, e);

@@ -473,7 +473,10 @@ Result<std::string> render(const Conversation& c) {
 // chat_message_json's keys in jsonb's order.
 Result<std::string> render(const Message& m) {
     std::string out;
-    out.reserve(256 + m.content.size());
+    // the keys, ids, seq, timestamp and punctuation take ~255 bytes (more with a long seq),
+    // then its text and metadata, unescaped: without the metadata's room the bot's reply (its
+    // metadata ~100 bytes) grew once, a second allocation and a copy
+    out.reserve(320 + m.content.size() + m.metadata.size());
     json::Writer w(out);
     w.begin_object();
     w.key("id"_key).string(m.id);

@@ -496,10 +496,11 @@ void Service::open_session(std::string_view token, std::string_view body, std::s
               done = std::move(done)]() mutable { open_session_now(token, body, site, std::move(done)); });
 }
 
-void Service::post_message(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept {
-    if (faq_) return post_message_now(sid, body, site, std::move(done));
-    with_faq([this, sid, body = std::string(body), site = std::string(site), done = std::move(done)]() mutable {
-        post_message_now(sid, body, site, std::move(done));
+void Service::post_message(std::string sid, std::string_view body, std::string_view site, Done done) noexcept {
+    if (faq_) return post_message_now(std::move(sid), body, site, std::move(done));
+    with_faq([this, sid = std::move(sid), body = std::string(body), site = std::string(site),
+              done = std::move(done)]() mutable {
+        post_message_now(std::move(sid), body, site, std::move(done));
     });
 }
 
@@ -572,7 +573,7 @@ void Service::conversation(const std::string& sid, std::int64_t after, std::int6
         std::move(done));
 }
 
-void Service::post_message_now(const std::string& sid, std::string_view body, std::string_view site,
+void Service::post_message_now(std::string sid, std::string_view body, std::string_view site,
                                Done done) noexcept {
     try {
         auto fail = [this, &done](Errc code, std::string msg) {
@@ -580,12 +581,12 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         };
         auto parsed = parse_body(body);
         if (!parsed.ok()) return loop_.post([done, e = parsed.error()] { done(e); });
-        const json::Value& in = parsed.value();
+        json::Value& in = parsed.value();  // its strings are taken (moved out), not copied
 
-        auto client_id = input::client_id(in);
+        auto client_id = input::take_client_id(in);
         if (!client_id.ok()) return fail(client_id.error().code, client_id.error().message);
 
-        const json::Value* text = in.find("text");
+        json::Value* text = in.find("text");
         const json::Value* faq_slug = in.find("faq");
         if ((text && faq_slug) || (!text && !faq_slug))
             return fail(Errc::bad_request, "expected exactly one of \"text\" or \"faq\"");
@@ -604,7 +605,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
             std::array<MetadataMember, 1> meta{{{"faq", slug_json}}};
             bot_meta = bot_metadata(meta);
         } else {
-            auto s = input::message_text(*text, settings_.message_max);
+            auto s = input::take_message_text(*text, settings_.message_max);
             if (!s.ok()) return fail(s.error().code, s.error().message);
             kind = "text";
             content = std::move(s.value());
@@ -662,7 +663,7 @@ void Service::post_message_now(const std::string& sid, std::string_view body, st
         };
         std::vector<pg::Param> item;
         item.reserve(6);
-        item.emplace_back(sid);
+        item.emplace_back(std::move(sid));
         item.emplace_back(std::move(client_id.value()));
         item.emplace_back(std::move(kind));
         item.emplace_back(std::move(content));

@@ -432,6 +432,7 @@ Result<std::vector<std::string_view>> split_batch(std::string_view payload) noex
         if (!is_batch(payload)) return make_error(Errc::bad_request, "not an event batch");
         payload.remove_prefix(kBatchTag.size());
         std::vector<std::string_view> parts;
+        parts.reserve(8);  // a post's three events and more at once, not 1, 2, 4 (every worker hears each)
         while (!payload.empty()) {
             if (parts.size() == kBatchEventsMax) return make_error(Errc::bad_request, "too many events in a batch");
             if (payload.size() <= kBatchLengthDigits || payload[kBatchLengthDigits] != '\n')

@@ -2,6 +2,7 @@
 #include "chat/input.h"
 
 #include <charconv>
+#include <utility>
 
 #include "chat/limits.h"
 #include "chat/utf8.h"
@@ -20,21 +21,21 @@ Result<json::Value> parse_body(std::string_view body) noexcept {
     return v;
 }
 
-Result<std::optional<std::string>> client_id(const json::Value& body) {
-    const json::Value* c = body.find("client_id");
+Result<std::optional<std::string>> take_client_id(json::Value& body) {
+    json::Value* c = body.find("client_id");
     if (!c || c->is_null()) return std::optional<std::string>();
-    const std::string* s = c->as_string();
+    std::string* s = c->as_string();
     if (!s || !is_uuid(*s)) return make_error(Errc::validation, "client_id must be a UUID");
-    return std::optional<std::string>(*s);
+    return std::optional<std::string>(std::move(*s));
 }
 
-Result<std::string> message_text(const json::Value& text, std::size_t max_chars) {
-    const std::string* s = text.as_string();
+Result<std::string> take_message_text(json::Value& text, std::size_t max_chars) {
+    std::string* s = text.as_string();
     if (!s) return make_error(Errc::validation, "text must be a string");
     if (blank(*s)) return make_error(Errc::validation, "text is empty");
     if (chat::utf8_length(*s) > max_chars)
         return make_error(Errc::validation, "text is longer than " + std::to_string(max_chars) + " characters");
-    return *s;
+    return std::move(*s);
 }
 
 std::optional<std::int64_t> parse_seq(std::string_view s) noexcept {

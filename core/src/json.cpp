@@ -1,6 +1,8 @@
 // Strict bounded JSON parsing into Value trees (the Writer is in json_writer.cpp).
 #include "chat/json.h"
 
+#include <utility>
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -32,6 +34,7 @@ std::optional<std::int64_t> Value::as_int() const noexcept {
 }
 
 const std::string* Value::as_string() const noexcept { return std::get_if<std::string>(&v_); }
+std::string* Value::as_string() noexcept { return std::get_if<std::string>(&v_); }
 const Array* Value::as_array() const noexcept { return std::get_if<Array>(&v_); }
 const Object* Value::as_object() const noexcept { return std::get_if<Object>(&v_); }
 Array* Value::as_array() noexcept { return std::get_if<Array>(&v_); }
@@ -43,6 +46,10 @@ const Value* Value::find(std::string_view key) const noexcept {
     for (const Member& m : *o)
         if (m.key == key) return &m.value;
     return nullptr;
+}
+
+Value* Value::find(std::string_view key) noexcept {
+    return const_cast<Value*>(std::as_const(*this).find(key));  // the same member, of a non-const Value
 }
 
 const std::string* Value::find_string(std::string_view key) const noexcept {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <hiredis/async.h>
 
@@ -120,5 +121,17 @@ Reply copy_reply(const redisReply& r);
 // The reply builders our connections' readers use (redis_reply.cpp): hiredis's redisReply
 // objects, each in one allocation. Set on a reader before it reads anything.
 redisReplyObjectFunctions* reply_objects() noexcept;
+
+// A reply object taken out of the reply hiredis frees after its callback (its slot in the array
+// set to NULL, which that free skips): its bytes live on, not copied, until this goes.
+struct ReplyFree {
+    void operator()(redisReply* r) const noexcept { reply_objects()->freeObject(r); }
+};
+using OwnedReply = std::unique_ptr<redisReply, ReplyFree>;
+
+// The bytes of a string reply, empty for none.
+inline std::string_view reply_text(const redisReply* r) noexcept {
+    return r == nullptr || r->str == nullptr ? std::string_view() : std::string_view(r->str, r->len);
+}
 
 }  // namespace chat::redis::detail

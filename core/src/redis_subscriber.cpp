@@ -10,11 +10,12 @@ namespace chat::redis {
 
 namespace {
 
-// A message or a state change, waiting for its posted task.
+// A message or a state change, waiting for its posted task. A message's channel and payload
+// are the reply's own string objects, taken from it (no copy of the payload, no allocation).
 struct Event {
     bool is_state = false;
     bool state = false;
-    std::string channel, payload;
+    detail::OwnedReply channel, payload;
 };
 
 // What posted tasks may touch: they can run after the Subscriber is gone,
@@ -40,7 +41,7 @@ void run_batch(Shared& sh, Batch& b) noexcept {
             if (e.is_state) {
                 if (sh.on_state) sh.on_state(e.state);
             } else if (sh.on_message) {
-                sh.on_message(e.channel, e.payload);
+                sh.on_message(detail::reply_text(e.channel.get()), detail::reply_text(e.payload.get()));
             }
         } catch (...) {
             // A throwing callback must not unwind into the host's loop.
@@ -53,9 +54,11 @@ bool is(const redisReply* r, const char* word) {
            r->len == std::strlen(word) && std::memcmp(r->str, word, r->len) == 0;
 }
 
-std::string text(const redisReply* r) {
-    if (r == nullptr || r->str == nullptr) return {};
-    return std::string(r->str, r->len);
+// Element i of an array reply, taken out of it: the reply's free (after the callback) skips it.
+detail::OwnedReply take(redisReply& r, std::size_t i) noexcept {
+    detail::OwnedReply e(r.element[i]);
+    r.element[i] = nullptr;
+    return e;
 }
 
 }  // namespace
@@ -122,7 +125,7 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
         confirmed = 0;
         if (expected() == 0) {
             subscribed = true;
-            post(Event{true, true, {}, {}});
+            post(Event{true, true, nullptr, nullptr});
             return;
         }
         redisAsyncContext* ac = conn->context();
@@ -138,7 +141,7 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
         confirmed = 0;
         if (subscribed) {
             subscribed = false;
-            post(Event{true, false, {}, {}});
+            post(Event{true, false, nullptr, nullptr});
         }
     }
 
@@ -155,19 +158,19 @@ struct Subscriber::Impl final : detail::ConnectionEvents {
         }
     }
 
-    void push(const redisReply& r) {
+    void push(redisReply& r) {
         if (r.type != REDIS_REPLY_ARRAY || r.elements < 3) return;
         const redisReply* kind = r.element[0];
         if (is(kind, "message")) {
-            post(Event{false, false, text(r.element[1]), text(r.element[2])});
+            post(Event{false, false, take(r, 1), take(r, 2)});
         } else if (is(kind, "pmessage") && r.elements >= 4) {
-            post(Event{false, false, text(r.element[2]), text(r.element[3])});
+            post(Event{false, false, take(r, 2), take(r, 3)});
         } else if (is(kind, "subscribe") || is(kind, "psubscribe")) {
             // Redis confirms each channel and pattern on its own.
             if (++confirmed == expected() && !subscribed) {
                 subscribed = true;
                 confirm_timer->cancel();
-                post(Event{true, true, {}, {}});
+                post(Event{true, true, nullptr, nullptr});
             }
         }
     }

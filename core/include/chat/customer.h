@@ -104,8 +104,9 @@ public:
     void open_session(std::string_view token, std::string_view body, std::string_view site, Done done) noexcept;
     // GET /conversation?after=&limit= (limit already clamped by parse_window).
     void conversation(const std::string& sid, std::int64_t after, std::int64_t limit, Done done) noexcept;
-    // POST /messages; the bot answers from the FAQ of `site` (the session's).
-    void post_message(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
+    // POST /messages; the bot answers from the FAQ of `site` (the session's). `sid` by value:
+    // it becomes the post's batch item (no copy).
+    void post_message(std::string sid, std::string_view body, std::string_view site, Done done) noexcept;
     // POST /escalate (body: a JSON object or empty, with an optional "department_id");
     // `site` is the session's, for its events.
     void escalate(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
@@ -154,7 +155,7 @@ private:
     // bot never answers with the fallback or lists no FAQ for want of it.
     void with_faq(std::function<void()> next) noexcept;
     void open_session_now(std::string_view token, std::string_view body, std::string_view site, Done done) noexcept;
-    void post_message_now(const std::string& sid, std::string_view body, std::string_view site, Done done) noexcept;
+    void post_message_now(std::string sid, std::string_view body, std::string_view site, Done done) noexcept;
     // The FAQ of a site (empty until the first sync).
     const SiteFaq& faq_of(std::string_view site) const noexcept;
     void run(std::string sql, std::vector<std::optional<std::string>> params,

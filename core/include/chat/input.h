@@ -40,12 +40,12 @@ bool valid_email(std::string_view s) noexcept;
 std::optional<std::string> normal_tag(std::string_view s);
 
 // A retried write's "client_id" (API.md "Conventions"): absent or null is none, else a UUID
-// (422 "client_id must be a UUID").
-Result<std::optional<std::string>> client_id(const json::Value& body);
+// (422 "client_id must be a UUID"). Taken: moved out of the parsed body (no copy).
+Result<std::optional<std::string>> take_client_id(json::Value& body);
 
 // A message's text (customer and agent posts, notes): a string (422 otherwise), not blank,
-// at most max_chars characters (each 422 with its reason).
-Result<std::string> message_text(const json::Value& text, std::size_t max_chars);
+// at most max_chars characters (each 422 with its reason). Taken: moved out of `text`.
+Result<std::string> take_message_text(json::Value& text, std::size_t max_chars);
 
 // True for the 8-4-4-4-12 hex form of a UUID.
 bool is_uuid(std::string_view s) noexcept;

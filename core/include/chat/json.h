@@ -66,6 +66,7 @@ public:
     // The exact integer of an integral literal (or of a Value built from one).
     std::optional<std::int64_t> as_int() const noexcept;
     const std::string* as_string() const noexcept;
+    std::string* as_string() noexcept;  // to move a parsed string out (input::take_client_id)
     const Array* as_array() const noexcept;
     const Object* as_object() const noexcept;
     Array* as_array() noexcept;
@@ -74,6 +75,7 @@ public:
     // The member's value in an object; nullptr when absent or not an object.
     // Linear in the number of members: objects in this API are small.
     const Value* find(std::string_view key) const noexcept;
+    Value* find(std::string_view key) noexcept;
     // Convenience for the common "optional string / integer field" lookups.
     const std::string* find_string(std::string_view key) const noexcept;
     std::optional<std::int64_t> find_int(std::string_view key) const noexcept;

@@ -10,8 +10,8 @@
 -- transaction (DELETE .. RETURNING into the upsert: each row counted once), normalised and
 -- added up a second at a time.
 --
--- Readers see both at every moment: unmatched_questions becomes a view of the counts (the
--- table, renamed unmatched_counts) and the pending rows, normalised and added up per (site, day,
+-- Readers see both at every moment: unmatched_questions becomes a view (functions/92_feedback.sql)
+-- of the counts (the table, renamed unmatched_counts) and the pending rows, normalised and added up per (site, day,
 -- text, backend), so the reports (chat_agent_reports, which add up a text's rows) answer exactly
 -- what they answered before, before or after a fold. An INSERT into the view (a backfill,
 -- the tests) writes the counts; the CHECKs stay the table's.
@@ -33,39 +33,10 @@ CREATE TABLE unmatched_pending (
 );
 COMMENT ON TABLE unmatched_pending IS 'Questions the FAQ bot could not answer, not yet folded into unmatched_counts.';
 
--- The view's normal form is chat_unmatched_text's (functions/92_feedback.sql, which runs after
--- the migrations: defined here first for a fresh database; the file replaces it unchanged).
-CREATE OR REPLACE FUNCTION chat_unmatched_text(p_text text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT nullif(btrim(left(btrim(regexp_replace(lower(p_text), '\s+', ' ', 'g')), 200)), '')
-$$;
-
--- The pending questions added up as posted first (one normal form, a regexp, per distinct text;
--- OFFSET 0: else the filter on the normal form is pushed under that GROUP BY, a regexp a row),
--- then per normal form. A key may have a row of each part (the counts' and the pending ones'):
--- readers add them up, as they add up the rows of several backends.
-CREATE VIEW unmatched_questions AS
-SELECT site, day, text, backend, count FROM unmatched_counts
-UNION ALL
-SELECT site, day, text, backend, sum(n)::bigint
-  FROM (SELECT site, day, backend, chat_unmatched_text(content) AS text, n
-          FROM (SELECT site, day, backend, content, count(*) AS n
-                  FROM unmatched_pending GROUP BY site, day, backend, content OFFSET 0) r) p
- WHERE text IS NOT NULL
- GROUP BY site, day, text, backend;
-ALTER VIEW unmatched_questions ALTER COLUMN backend SET DEFAULT 0;
-ALTER VIEW unmatched_questions ALTER COLUMN count SET DEFAULT 1;
-COMMENT ON VIEW unmatched_questions IS 'Questions the FAQ bot could not answer, per site and day (reports "unmatched"): the counts and the pending questions.';
-
-CREATE FUNCTION chat_unmatched_questions_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO unmatched_counts (site, day, text, backend, count)
-    VALUES (NEW.site, NEW.day, NEW.text, NEW.backend, NEW.count);
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER unmatched_questions_insert INSTEAD OF INSERT ON unmatched_questions
-    FOR EACH ROW EXECUTE FUNCTION chat_unmatched_questions_insert();
+-- The view unmatched_questions (the counts and the pending questions, as readers see them) and
+-- its INSTEAD OF INSERT trigger are functions/92_feedback.sql's: the view reads the pending ones
+-- through chat_unmatched_text (one normal form for the view and the fold), which a function file
+-- defines, and goes with it if the functions are ever dropped and applied again.
 
 -- its one caller in each post path now appends to unmatched_pending (functions/40_messages.sql)
 DROP FUNCTION IF EXISTS chat_count_unmatched(text[], text[]);

@@ -114,3 +114,47 @@ BEGIN
     RETURN chat_unmatched_fold_locked(p_max);
 END
 $$;
+
+-- unmatched_questions, what readers see (the reports, retention, a backfill): the counts and the
+-- pending questions, these normalised (chat_unmatched_text: one normal form for the view and the
+-- fold) and added up per (site, day, text, backend): as posted first, a regexp per distinct text
+-- (OFFSET 0: else the filter on the normal form is pushed under that GROUP BY, a regexp a row),
+-- then per normal form. A key may have a row of each part; readers add them up, as they add up
+-- the rows of several backends. An INSERT into the view writes the counts (backend 0 and count 1
+-- unless given); the CHECKs are the table's. Created here, once (the view depends on
+-- chat_unmatched_text, so it goes with it if the functions are dropped, and comes back with them;
+-- sql/035_unmatched_pending.sql made the tables; before it, nothing).
+CREATE OR REPLACE FUNCTION chat_unmatched_questions_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO unmatched_counts (site, day, text, backend, count)
+    VALUES (NEW.site, NEW.day, NEW.text, coalesce(NEW.backend, 0), coalesce(NEW.count, 1));
+    RETURN NEW;
+END
+$$;
+
+DO $$
+BEGIN
+    -- a schema before 035 (its unmatched_questions a table) has nothing to do here
+    IF to_regclass('unmatched_pending') IS NULL THEN
+        RETURN;
+    END IF;
+    IF to_regclass('unmatched_questions') IS NULL THEN
+        CREATE VIEW unmatched_questions AS
+        SELECT site, day, text, backend, count FROM unmatched_counts
+        UNION ALL
+        SELECT site, day, text, backend, sum(n)::bigint
+          FROM (SELECT site, day, backend, chat_unmatched_text(content) AS text, n
+                  FROM (SELECT site, day, backend, content, count(*) AS n
+                          FROM unmatched_pending GROUP BY site, day, backend, content OFFSET 0) r) p
+         WHERE text IS NOT NULL
+         GROUP BY site, day, text, backend;
+        COMMENT ON VIEW unmatched_questions IS 'Questions the FAQ bot could not answer, per site and day (reports "unmatched"): the counts and the pending questions.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'unmatched_questions_insert'
+                      AND tgrelid = 'unmatched_questions'::regclass) THEN
+        CREATE TRIGGER unmatched_questions_insert INSTEAD OF INSERT ON unmatched_questions
+            FOR EACH ROW EXECUTE FUNCTION chat_unmatched_questions_insert();
+    END IF;
+END
+$$;

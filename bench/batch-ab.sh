@@ -18,7 +18,8 @@
 # calls SELECT * (every column of the answer written out, as core's call has them: uuid, jsonb and
 # bigint output functions count) instead of count(*).
 # BENCH_COLD=1: a real chat's posts, each more than a minute after its conversation's last change
-# (its updated_minute, held by conversations_site_updated_minute_idx, changes: not HOT): before every round each
+# (its minute changes: before 034_conversation_minutes an indexed column of conversations, not HOT; since, the narrow row
+# conversation_minutes, the conversation HOT): before every round each
 # variant's conversations are set an hour back, and each round prints the share of its
 # conversation updates that were HOT (pg_stat_user_tables); give it BENCH_BATCH_SESSIONS well above
 # a round's posts (e.g. 30000), since a conversation's second post in a round is within its minute.
@@ -122,6 +123,11 @@ SQL
 fi
 
 variant_script a; variant_script b
+# a variant's conversations an hour older: their updated_at, and where the variant has the site
+# lists' narrow rows (034_conversation_minutes) their minutes too, as a writer keeps them
+age_sql="UPDATE conversations SET updated_at = updated_at - interval '1 hour';
+    DO \$\$ BEGIN IF to_regclass('conversation_minutes') IS NOT NULL THEN
+        UPDATE conversation_minutes SET updated_minute = updated_minute - interval '1 hour'; END IF; END \$\$"
 
 # BENCH_INSTRUCTIONS=1: instead of timed rounds, the instructions Postgres executes per post, counted
 # exactly by valgrind's callgrind (repeatable whatever else the machine does: the rounds above vary by
@@ -164,7 +170,7 @@ if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
     # slow runs fall in (HOT or not by the clock made the counts differ by a sixth between runs)
     for v in a b; do
         # (in the variant's search_path: a trigger it fires names its tables unqualified, as every function does)
-        psql "${pg[@]}" -qAtX chat -c "SET search_path = bench_ab_$v; UPDATE conversations SET updated_at = updated_at - interval '1 hour'" >/dev/null
+        psql "${pg[@]}" -qAtX chat -c "SET search_path = bench_ab_$v; $age_sql" >/dev/null
     done
     "$here/../scripts/db.sh" stop >/dev/null
     trap '"$here/../scripts/db.sh" start >/dev/null; cleanup' EXIT
@@ -228,7 +234,7 @@ upd() {  # variant: "updates hot-updates" of its conversations (as the statistic
 age() {
     local v
     for v in a b; do
-        psql "${pg[@]}" -qAtX chat -c "SET search_path = bench_ab_$v; UPDATE conversations SET updated_at = updated_at - interval '1 hour'" >/dev/null
+        psql "${pg[@]}" -qAtX chat -c "SET search_path = bench_ab_$v; $age_sql" >/dev/null
         upd "$v" > "$work/upd_$v"
     done
     sleep 1  # the statistics of the UPDATEs above reach the counts before the round's own

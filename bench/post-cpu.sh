@@ -54,6 +54,9 @@ fi
 # changes updated_minute and writes one into each of the conversation's indexes), and the
 # autovacuum and autoanalyze runs by table (their workers come and go within a run: snap misses them)
 hot_q="select n_tup_upd||' '||n_tup_hot_upd from pg_stat_user_tables where relid = 'conversations'::regclass"
+# since 034_conversation_minutes the conversation's update stays HOT and a cold post (its minute
+# changed) updates its narrow row instead: those updates per post are the cold posts' share
+min_q="select coalesce((select n_tup_upd from pg_stat_user_tables where relid = to_regclass('conversation_minutes')), 0)"
 vac_q="select coalesce(string_agg(relname||':'||autovacuum_count||':'||autoanalyze_count, ' ' ORDER BY relname), '') from pg_stat_user_tables where schemaname = 'public'"
 snap() {  # this stack's processes only: children of its nginx master and postmaster, its Redis
   local ngm pgm; ngm=$(cat "$CHAT_VAR/nginx.pid"); pgm=$(head -1 "$PGDATA/postmaster.pid")
@@ -90,14 +93,14 @@ wrk -t2 -c64 -d${warm}s -s "$here/post.lua" $api/messages >/dev/null
 sleep 0.5
 c0=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch_v2'"); w0=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
 b0=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_database, pg_stat_bgwriter where datname = 'chat'")
-h0=$(Q "$hot_q"); v0=$(Q "$vac_q")
+h0=$(Q "$hot_q"); v0=$(Q "$vac_q"); m0=$(Q "$min_q")
 snap > "$CHAT_VAR/cpu0"
 /usr/bin/time -f "wrk_cpu %U %S" wrk -t2 -c64 -d${D:-15}s --latency -s "$here/post.lua" $api/messages > "$CHAT_VAR/wrk.out" 2>"$CHAT_VAR/wrk.time"
 snap > "$CHAT_VAR/cpu1"
 sleep 0.6
 c1=$(Q "select calls from pg_stat_user_functions where funcname='chat_customer_post_batch_v2'"); w1=$(Q "select wal_records||' '||wal_fpi||' '||wal_bytes from pg_stat_wal")
 b1=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_database, pg_stat_bgwriter where datname = 'chat'")
-h1=$(Q "$hot_q"); v1=$(Q "$vac_q")
+h1=$(Q "$hot_q"); v1=$(Q "$vac_q"); m1=$(Q "$min_q")
 grep -E "BENCH" "$CHAT_VAR/wrk.out" | sed 's/socket_errors.*status_2xx/201/'
 posts=$(grep -o 'status_2xx=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2)
 hz=$(getconf CLK_TCK)
@@ -106,6 +109,7 @@ awk -v n=$posts '/wrk_cpu/{printf "%-16s %7.1f us/post\n","wrk",($2+$3)*1e6/n}' 
 echo "posts/s $(awk -v n=$posts -v d=$(grep -o 'duration_us=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2) 'BEGIN{printf "%.0f", n/d*1e6}')  per batch call: $(awk -v n=$posts -v a=${c0:-0} -v b=${c1:-0} 'BEGIN{if(b>a) printf "%.1f", n/(b-a); else print "?"}')"
 echo $w0 $w1 | awk -v n=$posts '{printf "wal per post: %.1f records, %.2f fpi, %.0f bytes\n", ($4-$1)/n, ($5-$2)/n, ($6-$3)/n}'
 echo $h0 $h1 | awk -v n=$posts '{u=$3-$1; h=$4-$2; printf "conversation updates per post: %.2f, HOT %.3f of them\n", u/n, (u>0 ? h/u : 0)}'
+awk -v n=$posts -v a=${m0:-0} -v b=${m1:-0} 'BEGIN{printf "narrow rows (conversation_minutes) updated per post: %.3f (the cold posts)\n", (b-a)/n}'
 join <(tr ' ' '\n' <<<"$v0" | tr ':' ' ' | sort) <(tr ' ' '\n' <<<"$v1" | tr ':' ' ' | sort) \
     | awk '$4>$2 || $5>$3 {s = s sprintf(" %s %d/%d", $1, $4-$2, $5-$3)} END{print "autovacuum/autoanalyze runs during the run:" (s == "" ? " none" : s)}'
 echo $b0 $b1 | awk -v n=$posts '{printf "blocks per post: %.2f read from the OS (not in shared_buffers), %.1f hit, %.2f written out by backends\n", ($4-$1)/n, ($5-$2)/n, ($6-$3)/n}'

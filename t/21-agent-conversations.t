@@ -299,6 +299,12 @@ my %at = map { ($_->[0] => "2021-03-04 $_->[1]") } [ $m[0], '10:01:00.000000' ],
 my %closed = map { $_ => 1 } @m[0 .. 2], $o[2];
 ChatTest::sql(join ';', map { "UPDATE conversations SET updated_at = '$at{$_}+00'"
     . ($closed{$_} ? ", status = 'closed', closed_at = '$at{$_}+00'" : '') . " WHERE id = '$_'" } keys %at);
+# the site lists' narrow rows follow (034_conversation_minutes), as every writer keeps them
+sub minutes_follow {
+    ChatTest::sql("UPDATE conversation_minutes r SET updated_minute = chat_minute(c.updated_at)
+                     FROM conversations c WHERE c.id = r.id AND c.site = '$S'");
+}
+minutes_follow();
 # newest first, ties by id (a uuid orders as its text)
 my @want = sort { $at{$b} cmp $at{$a} || $a cmp $b } keys %at;
 
@@ -328,6 +334,54 @@ for my $id ($o[1], $m[3]) {
 is_deeply(listed('all', 2), [ $m[3], $o[1], grep { $_ ne $m[3] && $_ ne $o[1] } @want ],
           'the conversation posted to last comes first, the one before it second, the rest as they were');
 
+# --- every kind of change moves its conversation to the top of the site's list --------------
+# Each writer of a conversation's updated_at writes its narrow row (conversation_minutes: the
+# site lists' order, 034_conversation_minutes) in the same transaction. Before each change the
+# conversation is made the site's oldest (the others a day back, it in 2000, narrow rows
+# following); after it the supervisor's view=all, two a page, lists it first and the site in
+# (updated_at DESC, id) order exactly. A writer that forgot the narrow row would leave the
+# conversation at the bottom, in its old minute.
+my $mc = $ng->customer(base => $B);
+my $mover = $ng->new_agent($admin, 'mover', role => 'agent', site => $S, base => $B, max => 5);
+my $taker = $ng->new_agent($admin, 'taker', role => 'agent', site => $S, base => $B, max => 5);
+sub site_order {
+    [ split /\n/, ChatTest::sql("SELECT string_agg(id::text, E'\\n' ORDER BY updated_at DESC, id)
+                                   FROM conversations WHERE site = '$S'") ]
+}
+sub moves_to_top {
+    my ($what, $change) = @_;
+    ChatTest::sql("UPDATE conversations SET updated_at = CASE WHEN id = '$mc->{id}'
+                          THEN timestamptz '2000-01-01 00:00:00+00' ELSE updated_at - interval '1 day' END
+                    WHERE site = '$S'");
+    minutes_follow();
+    is(listed('all', 50)->[-1], $mc->{id}, "before $what: the conversation is the site's oldest");
+    my $r = $change->();
+    ok($r->{status} >= 200 && $r->{status} < 300, "$what answers $r->{status}") or diag $r->{body};
+    my $got = listed('all', 2);
+    is($got->[0], $mc->{id}, "$what moves the conversation to the top of the site's list");
+    is_deeply($got, site_order(), "after $what the site is listed by updated_at newest first, ties by id");
+}
+my $cpath = "$B/agent/conversations/$mc->{id}";
+moves_to_top('a customer post', sub {
+    $ng->post("$B/messages", headers => $mc->{auth}, json => { text => 'hello there', client_id => uuid() }) });
+moves_to_top('the session given a context', sub {
+    $ng->post("$B/session", headers => $mc->{auth}, json => { context => { page_url => "/cart/$run" } }) });
+moves_to_top('the customer identifying', sub {
+    $ng->post("$B/identify", headers => $mc->{auth}, json => { name => 'Minute Mover' }) });
+moves_to_top('an escalation', sub { $ng->post("$B/escalate", headers => $mc->{auth}, json => {}) });
+moves_to_top('a supervisor tagging it', sub {
+    $ng->patch($cpath, headers => $osup->{auth}, json => { tags => ['minute'], priority => 'high' }) });
+moves_to_top('its assignment (an agent comes online)', sub {
+    $ng->post("$B/agent/presence", headers => $mover->{auth}, json => { presence => 'online' }) });
+moves_to_top('an agent post', sub {
+    $ng->post("$cpath/messages", headers => $mover->{auth}, json => { text => 'I am here', client_id => uuid() }) });
+$ng->presence($taker, 'online', $B);
+moves_to_top('a transfer', sub {
+    $ng->post("$cpath/transfer", headers => $mover->{auth}, json => { agent_id => $taker->{id} }) });
+moves_to_top('a close', sub { $ng->post("$cpath/close", headers => $taker->{auth}, json => {}) });
+moves_to_top('a rating', sub { $ng->post("$B/rating", headers => $mc->{auth}, json => { score => 5 }) });
+$ng->presence($_, 'offline', $B) for $mover, $taker;
+
 # --- an agent's own closed and all views: the same order and cursors ----------------------
 # An agent (role agent) lists what they handled: assigned to them (closed, or open for all),
 # or written in and now another's (transferred). These come from their own indexes and are
@@ -351,6 +405,7 @@ ChatTest::sql(join ';',
      SELECT id, last_seq + 1, 'agent', '$handler->{id}', 'a word before the transfer' FROM conversations WHERE id = '$ac[5]'",
     "UPDATE conversations SET last_seq = last_seq + 1, version = version + 1,
             customer_unread = customer_unread + 1 WHERE id = '$ac[5]'");   # as chat_append counts it (t/16)
+minutes_follow();
 my @awant = sort { $aat{$b} cmp $aat{$a} || $a cmp $b } keys %aat;
 is_deeply(listed('closed', $_, $handler), [ grep { $aclosed{$_} } @awant ],
           "an agent's view=closed, $_ a page, lists what they handled by updated_at newest first, ties by id")

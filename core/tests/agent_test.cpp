@@ -144,7 +144,7 @@ protected:
         ASSERT_TRUE(g_error.empty()) << g_error;
         db_.emplace(g_conninfo);
         ASSERT_TRUE(db_->ok()) << db_->error();
-        ASSERT_EQ(db_->q("TRUNCATE webhook_deliveries, outbox, webhooks, notes, bot_feedback, messages, conversations, department_agents, departments, agents, faq_entries, login_failures"), "");
+        ASSERT_EQ(db_->q("TRUNCATE webhook_deliveries, outbox, webhooks, notes, bot_feedback, messages, conversation_minutes, conversations, department_agents, departments, agents, faq_entries, login_failures"), "");
         chat::pg::PoolConfig cfg;
         cfg.conninfo = g_conninfo;
         cfg.size = 4;

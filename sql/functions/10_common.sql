@@ -18,6 +18,30 @@ LANGUAGE sql STABLE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
+-- The minute of a conversation's last change: updated_at rounded down to its minute, what a
+-- site's lists are ordered by first (conversation_minutes, 034_conversation_minutes). date_bin
+-- on timestamptz has no time zone in it: immutable, inlined.
+CREATE OR REPLACE FUNCTION chat_minute(t timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT date_bin('1 minute', t, timestamptz '2000-01-01 00:00:00+00')
+$$;
+
+-- After an UPDATE of a conversation's updated_at, in the same transaction (its row lock held):
+-- its narrow row follows, written only when the minute changed (034_conversation_minutes: every
+-- writer of updated_at calls this after its UPDATE, or writes the narrow row itself as the post
+-- batch does, set-based). It reads the conversation as it is now, so a writer cannot pass a
+-- stale time. plpgsql: its plan is kept for the session (a LANGUAGE sql function's statement
+-- is planned again in every call), and its body is not checked against tables that a schema
+-- of an older migration lacks.
+CREATE OR REPLACE FUNCTION chat_minute_touch(p_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE conversation_minutes r SET updated_minute = chat_minute(c.updated_at)
+      FROM conversations c
+     WHERE c.id = p_id AND r.id = p_id AND r.updated_minute <> chat_minute(c.updated_at);
+END
+$$;
+
 -- A new row's id, time-ordered: a UUID version 7 (RFC 9562: the unix time in milliseconds in
 -- the first 48 bits, then version 7, the variant and 74 random bits). Messages and conversations
 -- get it (issue 11): with random ids every message insert went to a random leaf of messages_pkey

@@ -59,6 +59,8 @@ BEGIN
         VALUES (chat_uuid7(), p_sid, p_site, customer, coalesce(p_context, '{}'::jsonb),
                 clock_timestamp(), clock_timestamp())
         RETURNING * INTO c;
+        INSERT INTO conversation_minutes (id, site, updated_minute)
+        VALUES (c.id, c.site, chat_minute(c.updated_at));
         PERFORM chat_append(c.id, 'bot', NULL, 'text', p_greeting,
                             '{"greeting": true}'::jsonb, NULL);
         created := true;
@@ -69,6 +71,7 @@ BEGIN
            SET context = context || p_context, updated_at = clock_timestamp(),
                version = version + 1
          WHERE id = c.id;
+        PERFORM chat_minute_touch(c.id);
     END IF;
 
     SELECT * INTO c FROM conversations WHERE id = c.id;
@@ -116,6 +119,7 @@ BEGIN
            updated_at = clock_timestamp()
      WHERE id = c.id
     RETURNING * INTO c;
+    PERFORM chat_minute_touch(c.id);
     RETURN jsonb_build_object('conversation', chat_conversation_json(c, 'customer'),
                               'unread', chat_unread_json(c));
 END

@@ -40,6 +40,7 @@ BEGIN
            agent_unread = agent_unread + (p_sender = 'customer')::int
      WHERE id = conv
     RETURNING last_seq INTO s;
+    PERFORM chat_minute_touch(conv);
 
     INSERT INTO messages (id, conversation_id, seq, sender_type, sender_agent_id,
                           kind, content, metadata, client_id, created_at)
@@ -99,6 +100,7 @@ BEGIN
            agent_unread = agent_unread + 1
      WHERE id = c.id
     RETURNING * INTO c;
+    PERFORM chat_minute_touch(c.id);
 
     WITH ins AS (
         INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
@@ -316,6 +318,7 @@ DECLARE
     waits bool := false;
     t timestamptz;  -- the run's clock (above)
     t_ms bigint;
+    t_min timestamptz;
 BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
@@ -382,6 +385,7 @@ BEGIN
         j := coalesce(array_position(w_id, NULL, i) - 1, n);
         t := clock_timestamp();
         t_ms := chat_ms(t);
+        t_min := chat_minute(t);
         RETURN QUERY
             WITH upd AS (
                 UPDATE conversations c
@@ -414,7 +418,15 @@ BEGIN
                 SELECT (u.conv).site, (t AT TIME ZONE 'UTC')::date, pg_backend_pid(),
                        p_contents[u.o]
                   FROM upd u
-                 WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback')
+                 WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'),
+            -- the site lists' narrow rows (034_conversation_minutes) of the run's conversations
+            -- (each updated by upd: locked above), only where the minute changed: a real chat's
+            -- post; the conversation's own update stays HOT. By id = ANY of the run's ids, a
+            -- lookup by the key whatever the table's size, where a join to upd's rows was planned
+            -- as a sequential scan of a few thousand narrow rows (a small shop's: +9 % a post)
+            mins AS (
+                UPDATE conversation_minutes r SET updated_minute = t_min
+                 WHERE r.id = ANY (w_id[i:j]) AND r.updated_minute <> t_min)
             -- agent_unread is a chat_count (031_domains): RETURN QUERY wants the declared int;
             -- updated_at is t (t_ms: no chat_ms a row)
             SELECT NULL::text, NULL::text, NULL::text, c.c_id, c.c_status, c.c_agent_id,

@@ -45,6 +45,7 @@ BEGIN
        SET assigned_agent_id = a.id, updated_at = clock_timestamp(), version = version + 1
      WHERE id = p_conv
     RETURNING department_id INTO dept;
+    PERFORM chat_minute_touch(p_conv);
     UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = a.id;
     IF dept IS NOT NULL THEN
         UPDATE department_agents SET last_assigned_at = clock_timestamp()
@@ -236,6 +237,7 @@ BEGIN
                queued_at = base - r.k * interval '1 millisecond',
                updated_at = clock_timestamp(), version = version + 1
          WHERE id = r.id;
+        PERFORM chat_minute_touch(r.id);
         PERFORM chat_append(r.id, 'system', NULL, 'event',
                             r.display_name || ' left; you are back in the queue',
                             jsonb_build_object('event', 'requeued', 'agent_id', r.agent_id),
@@ -289,6 +291,7 @@ BEGIN
                department_id = d.id, offline = off,
                version = version + 1
          WHERE id = c.id;
+        PERFORM chat_minute_touch(c.id);
 
         assigned := chat_assign_queue();
 
@@ -390,6 +393,7 @@ BEGIN
     UPDATE conversations
        SET assigned_agent_id = t.id, updated_at = clock_timestamp(), version = version + 1
      WHERE id = c.id;
+    PERFORM chat_minute_touch(c.id);
     UPDATE agents SET last_assigned_at = clock_timestamp() WHERE id = t.id;
     PERFORM chat_append(c.id, 'system', NULL, 'event', 'Transferred to ' || t.display_name,
                         jsonb_build_object('event', 'transferred', 'agent_id', t.id,
@@ -450,6 +454,7 @@ BEGIN
            assigned_agent_id = CASE WHEN moved AND status = 'agent' THEN NULL ELSE assigned_agent_id END,
            updated_at = clock_timestamp(), version = version + 1
      WHERE id = c.id;
+    PERFORM chat_minute_touch(c.id);
 
     IF moved AND c.status = 'agent' THEN
         IF c.assigned_agent_id IS NOT NULL THEN
@@ -502,6 +507,7 @@ BEGIN
        SET status = 'closed', closed_at = clock_timestamp(), updated_at = clock_timestamp(),
            version = version + 1
      WHERE id = c.id;
+    PERFORM chat_minute_touch(c.id);
     assigned := chat_assign_queue();
     SELECT * INTO c FROM conversations WHERE id = c.id;
     RETURN jsonb_build_object(

@@ -102,19 +102,23 @@ BEGIN
                  LIMIT p_limit + 1) q;
     ELSE
         -- the site newest first (and an agent's own active chats, few: conversations_agent_idx
-        -- and a sort). No index holds updated_at, so that a customer's post is a HOT update
-        -- (030_hot_post_update): conversations_site_updated_minute_idx gives the site's
-        -- conversations by updated_minute (updated_at rounded down to its minute) newest first,
-        -- and ordering by (updated_minute DESC, updated_at DESC, id) is ordering by (updated_at
-        -- DESC, id), since updated_minute never decreases as updated_at grows: an Incremental Sort
-        -- sorts one minute's conversations at a time until the page is full. A later page starts
-        -- at its cursor's minute: updated_at <= cur implies updated_minute <= cur.
+        -- and a sort). No index of conversations holds updated_at or its minute, so that a
+        -- customer's post is a HOT update (030_hot_post_update, 034_conversation_minutes):
+        -- conversation_minutes_site_minute_idx gives the site's conversations by updated_minute
+        -- (chat_minute(updated_at), the narrow row every writer of updated_at keeps) newest
+        -- first, each joined to its conversation by id, and ordering by (updated_minute DESC,
+        -- updated_at DESC, id) is ordering by (updated_at DESC, id), since updated_minute never
+        -- decreases as updated_at grows: an Incremental Sort sorts one minute's conversations at
+        -- a time until the page is full. A later page starts at its cursor's minute: updated_at
+        -- <= cur implies updated_minute <= cur.
         SELECT array_agg(id ORDER BY updated_at DESC, id),
                array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
           INTO ids, keys
-          FROM (SELECT c.id, c.updated_at FROM conversations c
-                 WHERE c.site = p_site
-                   AND c.updated_minute <= coalesce(cur, 'infinity')
+          FROM (SELECT c.id, c.updated_at
+                  FROM conversation_minutes r
+                  JOIN conversations c ON c.id = r.id
+                 WHERE r.site = p_site
+                   AND r.updated_minute <= coalesce(cur, 'infinity')
                    AND (cur IS NULL OR c.updated_at < cur
                         OR (c.updated_at = cur AND c.id > p_cur_id))
                    AND CASE p_view
@@ -127,7 +131,7 @@ BEGIN
                    AND (p_department IS NULL OR c.department_id = p_department)
                    AND (p_priority IS NULL OR c.priority = p_priority)
                    AND (tsq IS NULL OR c.id IN (SELECT s FROM chat_search_conversation_ids(tsq) s))
-                 ORDER BY c.updated_minute DESC, c.updated_at DESC, c.id
+                 ORDER BY r.updated_minute DESC, c.updated_at DESC, c.id
                  LIMIT p_limit + 1) q;
     END IF;
 

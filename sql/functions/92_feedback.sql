@@ -22,6 +22,7 @@ BEGIN
            version = version + 1, updated_at = clock_timestamp()
      WHERE id = c.id
     RETURNING * INTO c;
+    PERFORM chat_minute_touch(c.id);
     RETURN jsonb_build_object('conversation', chat_conversation_json(c, 'customer'),
                               'unread', chat_unread_json(c));
 END

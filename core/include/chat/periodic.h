@@ -13,8 +13,8 @@
 // The worker's other timers are not of this shape: the presence sweep (every 5 s, a JSON answer of
 // side effects, errors at error level, no back-off), retention (a JSON batch, timed by the batch
 // and the retention), the erasures poll (every 2 s, a JSON list the worker acts on; its 30 s
-// back-off is the same rule, written there once), the FAQ sync (faq_sync.h's own Step) and the
-// webhooks (the sender's own tick).
+// back-off after a failure is this rule, kept in the worker beside what it does with the list),
+// the FAQ sync (faq_sync.h's own Step) and the webhooks (the sender's own tick).
 #pragma once
 
 #include <cstdint>

@@ -2,8 +2,9 @@
  * The worker's state: the event loop adapter, Postgres pool, Redis client,
  * event bus, use-case services and FAQ sync, created in init_process and torn
  * down in exit_process; the presence sweep, the FAQ sync timer, retention
- * (chat_retention's batches and the erased sessions' cached copies) and
- * publish.
+ * (chat_retention's batches and the erased sessions' cached copies), the
+ * periodic SQL jobs (the search index's merge, the unanswered questions'
+ * fold) and publish.
  */
 
 #include "ngx_http_chat.h"
@@ -24,6 +25,7 @@
 #include "chat/json.h"
 #include "chat/limits.h"
 #include "chat/ops.h"
+#include "chat/periodic.h"
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
 #include "chat/retention.h"
@@ -93,6 +95,17 @@ struct ngx_http_chat_faq_shelf_t : chat::faq_sync::Shelf {
 
 
 /*
+ * A periodic SQL job (chat::periodic::Job) and its timer: asked once a second
+ * by every worker, one at a time doing the work (the SQL's advisory lock).
+ */
+struct ngx_http_chat_periodic_t {
+    std::unique_ptr<chat::periodic::Job>    job;
+    /* after the job: destroyed first */
+    std::unique_ptr<chat::Timer>            timer;
+};
+
+
+/*
  * The worker's C++ state. It lives exactly as long as the worker process:
  * built in init_process, torn down in exit_process (before nginx frees the
  * connections it borrowed).
@@ -115,10 +128,8 @@ struct ngx_http_chat_worker_state_t {
     std::unique_ptr<chat::retention::Service> retention;
     std::unique_ptr<chat::Timer>            retention_timer;
     std::unique_ptr<chat::Timer>            erasure_timer;
-    std::unique_ptr<chat::search_index::Flusher> search;
-    std::unique_ptr<chat::Timer>            search_timer;
-    std::unique_ptr<chat::unmatched::Folder> unmatched;
-    std::unique_ptr<chat::Timer>            unmatched_timer;
+    ngx_http_chat_periodic_t                search;
+    ngx_http_chat_periodic_t                unmatched;
     std::int64_t                            retention_s;
     std::int64_t                            erased_after;
     ngx_http_chat_zone_t                   *zone;
@@ -324,63 +335,32 @@ ngx_http_chat_erasures(ngx_http_chat_worker_state_t *st)
 
 
 /*
- * The search index's pending list merged once a second by a query no post
- * waits on (sql/functions/98_search_index.sql): else the post that finds it
- * full merges it inside its batch. Every worker asks; one at a time merges.
+ * A periodic SQL job asked, and asked again when its step says: at once, in
+ * a second, or in 30 s after a warning (chat::periodic::Job::step).
  */
 static void
-ngx_http_chat_search_flush(ngx_http_chat_worker_state_t *st)
+ngx_http_chat_periodic_run(ngx_http_chat_periodic_t *p)
 {
-    st->search->flush([st](chat::Result<chat::search_index::Flush> res) {
-        std::int64_t  next = chat::search_index::kFlushEveryMs;
-
-        if (res.ok() && !res.value().owned) {
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                          "chat: the search index belongs to another role, "
-                          "its pending list is merged by the posts that fill "
-                          "it (next try in 30 s)");
-            next = chat::search_index::kFlushRetryMs;
-
-        } else if (!res.ok() && res.error().code != chat::Errc::unavailable) {
-            /* e.g. a new module before `chatctl migrate`: not every second */
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                          "chat: merging the search index's pending list "
-                          "failed (next try in 30 s): %s",
-                          res.error().message.c_str());
-            next = chat::search_index::kFlushRetryMs;
+    p->job->run([p](chat::periodic::Step step) {
+        if (step.warning) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0, "chat: %s",
+                          step.warning->c_str());
         }
 
-        st->search_timer->arm(static_cast<std::uint64_t>(next));
+        p->timer->arm(static_cast<std::uint64_t>(step.next_ms));
     });
 }
 
 
-/*
- * The questions the bot fell back on, appended by the posts to
- * unmatched_pending, folded into the reports' counts once a second by a
- * query no post waits on (sql/functions/92_feedback.sql). Every worker asks;
- * one at a time folds.
- */
 static void
-ngx_http_chat_unmatched_fold(ngx_http_chat_worker_state_t *st)
+ngx_http_chat_periodic_start(ngx_http_chat_worker_state_t *st,
+    ngx_http_chat_periodic_t *p, std::unique_ptr<chat::periodic::Job> job)
 {
-    st->unmatched->fold([st](chat::Result<chat::unmatched::Fold> res) {
-        std::int64_t  next = chat::unmatched::kFoldEveryMs;
-
-        if (res.ok()) {
-            next = chat::unmatched::next_fold_ms(res.value());
-
-        } else if (res.error().code != chat::Errc::unavailable) {
-            /* e.g. a new module before `chatctl migrate`: not every second */
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                          "chat: folding the unanswered questions failed "
-                          "(next try in 30 s): %s",
-                          res.error().message.c_str());
-            next = chat::unmatched::kFoldRetryMs;
-        }
-
-        st->unmatched_timer->arm(static_cast<std::uint64_t>(next));
+    p->job = std::move(job);
+    p->timer = st->loop->timer([p] {
+        ngx_http_chat_periodic_run(p);
     });
+    p->timer->arm(chat::periodic::kEveryMs);
 }
 
 
@@ -470,19 +450,23 @@ ngx_http_chat_init_process(ngx_cycle_t *cycle)
             });
             st->erasure_timer->arm(2000);
 
-            st->search = std::make_unique<chat::search_index::Flusher>(
-                             *st->loop, *st->pg);
-            st->search_timer = st->loop->timer([raw] {
-                ngx_http_chat_search_flush(raw);
-            });
-            st->search_timer->arm(chat::search_index::kFlushEveryMs);
+            /*
+             * the search index's pending list merged by a query no post
+             * waits on (sql/functions/98_search_index.sql): else the post
+             * that finds it full merges it inside its batch
+             */
+            ngx_http_chat_periodic_start(raw, &st->search,
+                std::make_unique<chat::search_index::Flusher>(*st->loop,
+                                                              *st->pg));
 
-            st->unmatched = std::make_unique<chat::unmatched::Folder>(
-                                *st->loop, *st->pg);
-            st->unmatched_timer = st->loop->timer([raw] {
-                ngx_http_chat_unmatched_fold(raw);
-            });
-            st->unmatched_timer->arm(chat::unmatched::kFoldEveryMs);
+            /*
+             * the questions the bot fell back on, appended by the posts to
+             * unmatched_pending, folded into the reports' counts by a query
+             * no post waits on (sql/functions/92_feedback.sql)
+             */
+            ngx_http_chat_periodic_start(raw, &st->unmatched,
+                std::make_unique<chat::unmatched::Folder>(*st->loop,
+                                                          *st->pg));
 
             st->retention_s = cmcf->retention;
 

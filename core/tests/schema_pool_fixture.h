@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "chat/epoll_loop.h"
 #include "chat/pg_pool.h"
@@ -34,6 +36,16 @@ protected:
         pool_.emplace(loop_, cfg);
         pool_->start();
         ASSERT_TRUE(loop_.run_until([&] { return pool_->stats().connected == 1; }, 5000));
+    }
+
+    // One call of an async API whose callback takes a T, its answer waited for (nullopt: none
+    // within timeout_ms).
+    template <class T, class Call>
+    std::optional<T> answer(Call call, std::uint64_t timeout_ms = 10000) {
+        std::optional<T> out;
+        call([&](T r) { out.emplace(std::move(r)); });
+        loop_.run_until([&] { return out.has_value(); }, timeout_ms);
+        return out;
     }
 
     static inline std::string conninfo_;  // CHAT_TEST_PG on the suite's schema

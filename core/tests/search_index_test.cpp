@@ -4,6 +4,7 @@
 // empty list merges nothing, and a merge already running elsewhere (its lock held) is left alone.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -39,8 +40,27 @@ TEST(SearchIndexFlush, ParsesPagesNotRunAndNotOwned) {
     auto foreign = parse_flush("-2");
     ASSERT_TRUE(foreign.ok());
     EXPECT_FALSE(foreign.value().owned);
-    for (const char* bad : {"", "-3", "1x", " 1", "abc", "99999999999999999999"})
-        EXPECT_FALSE(parse_flush(bad).ok()) << '"' << bad << '"';
+    // below its lowest answer; what is no integer at all: PeriodicJob.ParsesAnIntegerNoLowerThanTheJobsLowest
+    EXPECT_FALSE(parse_flush("-3").ok());
+}
+
+// The worker's timer: an index of another role is a warning and 30 s, as is a failure (the rest
+// of the rule: PeriodicJob); a merge, done or not, asks again in a second.
+TEST(SearchIndexFlush, TheTimerWarnsAndWaits30sWhenTheIndexIsAnotherRolesOrTheMergeFailed) {
+    chat::EpollLoop loop;
+    Pool pool(loop, {});
+    const Flusher flusher(loop, pool);
+    for (std::int64_t n : {12, 0, -1}) {
+        EXPECT_EQ(flusher.step(n).next_ms, 1000) << n;
+        EXPECT_EQ(flusher.step(n).warning, std::nullopt) << n;
+    }
+    const auto foreign = flusher.step(-2);
+    EXPECT_EQ(foreign.next_ms, 30000);
+    EXPECT_EQ(foreign.warning,
+              "the search index belongs to another role, its pending list is merged by the posts that fill it "
+              "(next try in 30 s)");
+    EXPECT_EQ(flusher.step(chat::make_error(chat::Errc::internal, "boom")).warning,
+              "merging the search index's pending list failed (next try in 30 s): boom");
 }
 
 constexpr char kSchema[] = "chat_sitest";
@@ -55,10 +75,7 @@ protected:
 
     // One flush, waited for.
     std::optional<Result<Flush>> flush() {
-        std::optional<Result<Flush>> out;
-        flusher_->flush([&](Result<Flush> r) { out.emplace(std::move(r)); });
-        loop_.run_until([&] { return out.has_value(); }, 10000);
-        return out;
+        return answer<Result<Flush>>([&](auto done) { flusher_->flush(done); });
     }
 
     // Posts of 300 new sessions (the customer's text and the bot's reply): the index's pending

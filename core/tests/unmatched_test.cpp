@@ -35,14 +35,26 @@ TEST(UnmatchedFold, ParsesRowsAndNotRun) {
         EXPECT_EQ(f.value().ran, c.ran) << c.answer;
         EXPECT_EQ(f.value().rows, c.rows) << c.answer;
     }
-    for (const char* bad : {"", "-2", "1x", " 1", "abc", "99999999999999999999"})
-        EXPECT_FALSE(um::parse_fold(bad).ok()) << '"' << bad << '"';
+    // below its lowest answer; what is no integer at all: PeriodicJob.ParsesAnIntegerNoLowerThanTheJobsLowest
+    EXPECT_FALSE(um::parse_fold("-2").ok());
 }
 
 TEST(UnmatchedFold, AFullFoldAsksAgainAtOnceElseInASecond) {
     EXPECT_EQ(um::next_fold_ms(um::Fold{true, um::kFoldMax}), 1);
     EXPECT_EQ(um::next_fold_ms(um::Fold{true, um::kFoldMax - 1}), um::kFoldEveryMs);
     EXPECT_EQ(um::next_fold_ms(um::Fold{false, 0}), um::kFoldEveryMs);
+}
+
+// The worker's timer: a full fold asks again at once; a failure warns of the fold (the rest of
+// the rule: PeriodicJob).
+TEST(UnmatchedFold, TheTimerAsksAgainAtOnceAfterAFullFoldAndWarnsOfAFailedOne) {
+    chat::EpollLoop loop;
+    chat::pg::Pool pool(loop, {});
+    const um::Folder folder(loop, pool);
+    EXPECT_EQ(folder.step(um::kFoldMax).next_ms, 1);
+    EXPECT_EQ(folder.step(um::kFoldMax - 1).next_ms, um::kFoldEveryMs);
+    EXPECT_EQ(folder.step(chat::make_error(chat::Errc::internal, "boom")).warning,
+              "folding the unanswered questions failed (next try in 30 s): boom");
 }
 
 constexpr char kSchema[] = "chat_unmtest";
@@ -60,10 +72,7 @@ protected:
 
     // One fold, waited for.
     std::optional<Result<um::Fold>> fold() {
-        std::optional<Result<um::Fold>> out;
-        folder_->fold([&](Result<um::Fold> r) { out.emplace(std::move(r)); });
-        loop_.run_until([&] { return out.has_value(); }, 10000);
-        return out;
+        return answer<Result<um::Fold>>([&](auto done) { folder_->fold(done); });
     }
 
     // One fold that must answer, its answer ({false, -1} when it did not).

@@ -9,21 +9,14 @@
 #include <functional>
 #include <string_view>
 
-#include "chat/event_loop.h"
+#include "chat/periodic.h"
 #include "chat/result.h"
-
-namespace chat::pg {
-class Pool;
-}
 
 namespace chat::unmatched {
 
-inline constexpr std::int64_t kFoldEveryMs = 1000;
+inline constexpr std::int64_t kFoldEveryMs = periodic::kEveryMs;
 // Pending questions folded per call: a call that folds this many asks again at once.
 inline constexpr std::int64_t kFoldMax = 20000;
-// After a failure that is not the database being away (e.g. a module newer than the schema,
-// before `chatctl migrate`): not every second.
-inline constexpr std::int64_t kFoldRetryMs = 30000;
 
 struct Fold {
     bool ran = false;       // false: another worker or node was folding (its lock was taken)
@@ -34,15 +27,12 @@ Result<Fold> parse_fold(std::string_view answer) noexcept;
 // When to ask again after a fold: at once when it was full, else in a second.
 std::int64_t next_fold_ms(const Fold& f) noexcept;
 
-// The callback runs exactly once, from the loop, never inside the call.
-class Folder {
+// The fold, a periodic SQL job (periodic.h): the worker's timer runs it.
+class Folder : public periodic::Job {
 public:
-    Folder(EventLoop& loop, pg::Pool& pg) noexcept : loop_(loop), pg_(pg) {}
+    Folder(EventLoop& loop, pg::Pool& pg);
+    // The callback runs exactly once, from the loop, never inside the call.
     void fold(std::function<void(Result<Fold>)> done) noexcept;
-
-private:
-    EventLoop& loop_;
-    pg::Pool& pg_;
 };
 
 }  // namespace chat::unmatched

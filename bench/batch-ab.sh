@@ -146,7 +146,8 @@ age_sql="UPDATE conversations SET updated_at = updated_at - interval '1 hour';
 # it per call, +23 %), where a shop's table of millions gets index lookups. BENCH_FOLD=1 ends each
 # counted run with chat_unmatched_fold (where the variant has it, 035_unmatched_pending): the fold
 # of the pending unanswered questions that the worker's timer runs off the post path counts with
-# the posts that appended them.
+# the posts that appended them. BENCH_CALLGRIND_DIR=dir (writable by postgres) keeps each counted
+# run's profile there (<variant>.<calls>.out: callgrind_annotate --inclusive=yes shows where).
 if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
     command -v valgrind >/dev/null || { echo "batch-ab: valgrind is missing (apt-get install -y valgrind)" >&2; exit 1; }
     warm="${BENCH_WARM:-5}" calls="${BENCH_CALLS:-40}"
@@ -161,7 +162,9 @@ if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
     }
     count() {  # variant first-call calls: instructions of a single-user backend running them
         script "$1" "$2" "$3" > "$work/one.sql"
-        (cd / && runuser -u postgres -- valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        local out=/dev/null
+        if [ -n "${BENCH_CALLGRIND_DIR:-}" ]; then out="$BENCH_CALLGRIND_DIR/$1.$3.out"; fi
+        (cd / && runuser -u postgres -- valgrind --tool=callgrind --callgrind-out-file="$out" \
             "$PG_BIN/postgres" --single -D "$PGDATA" -c shared_buffers=128MB -c full_page_writes=off chat) < "$work/one.sql" 2>&1 \
             | grep -oP 'Collected : \K[0-9]+'
     }

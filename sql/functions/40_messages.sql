@@ -323,14 +323,28 @@ BEGIN
     IF n > 64 THEN
         RAISE EXCEPTION 'at most 64 posts per batch' USING ERRCODE = 'CH422';
     END IF;
-    -- every reply of the batch, written or not (see chat_bot_texts_add), in the same statement
-    -- (one executor start less). A session's conversation as chat_session_conv finds it (the
-    -- newest open one, else the newest): two lookups in the order of conversations_session_idx
-    -- (the second only for a session whose conversations are all closed), where one ordered by
-    -- (status <> 'closed') DESC, created_at DESC sorted each item's rows.
+    -- every reply of the batch, written or not, in the same statement: chat_bot_texts_add's
+    -- insert as a data-modifying WITH (session 17, wt-exec: the call of the plpgsql function
+    -- was a nested executor and its insert planned again on every call, 2.9 % of the batch's
+    -- instructions a post). It runs to completion before the statement ends, after the rows are
+    -- locked (SKIP LOCKED: nothing waited for); waiting there for another transaction's same new
+    -- text is as chat_customer_post waits for it, under its row lock. A session's conversation
+    -- as chat_session_conv finds it (the newest open one, else the newest): two lookups in the
+    -- order of conversations_session_idx (the second only for a session whose conversations are
+    -- all closed), where one ordered by (status <> 'closed') DESC, created_at DESC sorted each
+    -- item's rows. The known texts looked up by a subquery a text, a lookup by the key: as NOT
+    -- EXISTS the generic plan was a hash anti join over a scan of all of bot_texts.
+    WITH added AS (
+        INSERT INTO bot_texts (hash, content)
+        SELECT x.h, x.txt
+          FROM (SELECT md5(d.txt)::uuid AS h, d.txt
+                  FROM (SELECT DISTINCT r.txt FROM unnest(p_bot_replies) r(txt)
+                         WHERE r.txt IS NOT NULL) d) x
+         WHERE (SELECT b.hash FROM bot_texts b WHERE b.hash = x.h) IS NULL
+         ORDER BY x.h
+            ON CONFLICT DO NOTHING)
     SELECT array_agg(x.id), array_agg(x.n) INTO w_id, w_n
-      FROM chat_bot_texts_add(p_bot_replies) added,
-           (SELECT s.id, CASE WHEN s.status = 'automated' AND p_bot_replies[i.o] IS NOT NULL
+      FROM (SELECT s.id, CASE WHEN s.status = 'automated' AND p_bot_replies[i.o] IS NOT NULL
                               THEN 2 ELSE 1 END AS n
               FROM generate_subscripts(p_sids, 1) i(o)
               LEFT JOIN (SELECT x.o, x.id, x.status

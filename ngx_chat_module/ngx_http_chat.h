@@ -76,8 +76,10 @@ typedef struct {
                                                     chat_session_rate */
 
     /* ngx_http_chat_cache.cpp, under shpool->mutex; zero is a valid start */
-    ngx_rbtree_t                cache_rbtree;
-    ngx_rbtree_node_t           cache_sentinel;
+    void                      **cache_buckets;     /* hash index, chained */
+    ngx_uint_t                  cache_mask;        /* buckets - 1 */
+    void                       *cache_bucket0;     /* the one bucket if the
+                                                      index found no room */
     ngx_queue_t                 cache_lru;         /* most recent first */
     ngx_uint_t                  cache_entries;
     ngx_uint_t                  cache_evictions;

@@ -1,18 +1,19 @@
 /*
  * Over 500 lines on purpose: the crash-safe linking and recovery must sit
- * next to the slab, tree and LRU code whose pointer writes they bracket.
+ * next to the slab, index and LRU code whose pointer writes they bracket.
  *
  * The shared-memory conversation cache: one slab block per conversation in
- * an rbtree keyed by a hash of the session id, with an LRU queue for eviction.
+ * a hash index (a bucket array in the slab, chained through the blocks)
+ * keyed by a hash of the session id, with an LRU queue for eviction.
  * What a block's packed message list looks like, which messages a write
  * keeps and which a read serves, is decided by core (chat/cache_entry.h);
- * this file owns the slab, the lock, the tree, the queue and their recovery.
+ * this file owns the slab, the lock, the index, the queue and their recovery.
  *
  * Crash safety: a worker may die while holding the slab mutex (nginx's
  * master then force-unlocks it).  So a new block is written completely
  * before it becomes reachable, and the few pointer writes that link and
  * unlink blocks are bracketed by sh->cache_linking; the next locker that
- * finds the bracket open throws the (possibly half-rotated) tree away and
+ * finds the bracket open empties the (possibly half-linked) index and
  * frees what the LRU queue's forward links still reach.  A block's bytes
  * are checked by core before they are believed.
  */
@@ -43,6 +44,7 @@
 
 typedef struct {
     ngx_str_node_t              sn;         /* hash of the key, the key */
+    void                       *hnext;      /* next in its index bucket */
     ngx_queue_t                 queue;      /* LRU, most recent first */
 
     /* written last, cleared on free: a block is valid only with it set */
@@ -101,6 +103,7 @@ private:
 
 
 static ngx_uint_t ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone);
+static void ngx_http_chat_cache_index_init(ngx_http_chat_zone_t *zone);
 static ngx_http_chat_cache_node_t *ngx_http_chat_cache_lookup(
     ngx_http_chat_shctx_t *sh, std::string_view key, uint32_t hash);
 static void ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
@@ -117,8 +120,8 @@ static void ngx_http_chat_cache_buf_release(void *data);
 
 
 /*
- * The tree's key of a key: core's word-at-a-time hash (chat/cache_entry.h
- * says why it need not be keyed), 32 bits as ngx_str_rbtree_lookup() takes.
+ * The index's key of a key: core's word-at-a-time hash (chat/cache_entry.h
+ * says why it need not be keyed), 32 bits.
  */
 static inline uint32_t
 ngx_http_chat_cache_hash(std::string_view key)
@@ -634,9 +637,8 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
     sh = zone->sh;
     shpool = zone->shpool;
 
-    if (sh->cache_rbtree.root == NULL) {
-        ngx_rbtree_init(&sh->cache_rbtree, &sh->cache_sentinel,
-                        ngx_str_rbtree_insert_value);
+    if (sh->cache_buckets == NULL) {
+        ngx_http_chat_cache_index_init(zone);
         ngx_queue_init(&sh->cache_lru);
         return 0;
     }
@@ -658,8 +660,8 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
     }
 
     /*
-     * Died inside ngx_rbtree_insert/delete or the queue macros: the tree may
-     * be mid-rotation, but every queue "next" link still points at a live,
+     * Died inside the index's or the queue's linking: a bucket's chain may
+     * be half-linked, but every queue "next" link still points at a live,
      * complete block (blocks are freed only after being unlinked), so the
      * forward walk is safe; the walk is bounded in case it is not.
      */
@@ -703,8 +705,7 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
         n++;
     }
 
-    ngx_rbtree_init(&sh->cache_rbtree, &sh->cache_sentinel,
-                    ngx_str_rbtree_insert_value);
+    ngx_memzero(sh->cache_buckets, (sh->cache_mask + 1) * sizeof(void *));
     ngx_queue_init(&sh->cache_lru);
 
     sh->cache_entries = 0;
@@ -716,25 +717,61 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
 }
 
 
+/*
+ * The hash index: a power-of-two array of bucket heads allocated once from
+ * the slab, half a bucket per page of the zone (a conversation's block takes
+ * a page or more), each bucket a chain through the blocks' hnext.  It
+ * replaced an rbtree: under load a lookup among 10 000+ blocks touched ~15
+ * page-aligned nodes in a 256 MB zone, each a cache and TLB miss
+ * (ngx_str_rbtree_lookup was 8.5 % of the workers' CPU, README "Session 17,
+ * wt-nginxcpu"); a bucket is one miss and its chain mostly one block.
+ */
+
+static void
+ngx_http_chat_cache_index_init(ngx_http_chat_zone_t *zone)
+{
+    ngx_uint_t              n, pages;
+    ngx_http_chat_shctx_t  *sh;
+
+    sh = zone->sh;
+    pages = (ngx_uint_t) (zone->shpool->end - zone->shpool->start)
+            / ngx_pagesize;
+
+    for (n = 64; n < pages / 2; n <<= 1) { /* void */ }
+
+    sh->cache_buckets = static_cast<void **>(
+        ngx_slab_calloc_locked(zone->shpool, n * sizeof(void *)));
+
+    if (sh->cache_buckets == NULL) {
+        /* a zone too small for it: one chain, still correct */
+        sh->cache_bucket0 = NULL;
+        sh->cache_buckets = &sh->cache_bucket0;
+        n = 1;
+    }
+
+    sh->cache_mask = n - 1;
+}
+
+
 static ngx_http_chat_cache_node_t *
 ngx_http_chat_cache_lookup(ngx_http_chat_shctx_t *sh, std::string_view key,
     uint32_t hash)
 {
-    ngx_str_t                    name;
-    ngx_str_node_t              *sn;
     ngx_http_chat_cache_node_t  *cn;
 
-    name.len = key.size();
-    name.data = (u_char *) key.data();
-
-    sn = ngx_str_rbtree_lookup(&sh->cache_rbtree, &name, hash);
-    if (sn == NULL) {
-        return NULL;
+    for (cn = static_cast<ngx_http_chat_cache_node_t *>(
+                  sh->cache_buckets[hash & sh->cache_mask]);
+         cn;
+         cn = static_cast<ngx_http_chat_cache_node_t *>(cn->hnext))
+    {
+        if (cn->sn.node.key == hash && cn->sn.str.len == key.size()
+            && ngx_memcmp(cn->sn.str.data, key.data(), key.size()) == 0)
+        {
+            return cn->magic == NGX_HTTP_CHAT_CACHE_MAGIC ? cn : NULL;
+        }
     }
 
-    cn = (ngx_http_chat_cache_node_t *) sn;
-
-    return cn->magic == NGX_HTTP_CHAT_CACHE_MAGIC ? cn : NULL;
+    return NULL;
 }
 
 
@@ -749,6 +786,7 @@ static void
 ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
     ngx_http_chat_cache_node_t *cn, ngx_http_chat_cache_node_t *old)
 {
+    void                  **bucket, **link;
     ngx_http_chat_shctx_t  *sh;
 
     sh = zone->sh;
@@ -759,14 +797,27 @@ ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
     ngx_memory_barrier();
 
     if (cn) {
-        ngx_rbtree_insert(&sh->cache_rbtree, &cn->sn.node);
+        /* first in its bucket: found before an old block of the same key */
+        bucket = &sh->cache_buckets[cn->sn.node.key & sh->cache_mask];
+        cn->hnext = *bucket;
+        *bucket = cn;
         ngx_queue_insert_head(&sh->cache_lru, &cn->queue);
         sh->cache_entries++;
     }
 
     if (old) {
         ngx_queue_remove(&old->queue);
-        ngx_rbtree_delete(&sh->cache_rbtree, &old->sn.node);
+
+        for (link = &sh->cache_buckets[old->sn.node.key & sh->cache_mask];
+             *link;
+             link = &static_cast<ngx_http_chat_cache_node_t *>(*link)->hnext)
+        {
+            if (*link == old) {
+                *link = old->hnext;
+                break;
+            }
+        }
+
         sh->cache_entries--;
     }
 

@@ -159,7 +159,11 @@ struct Client::Impl final : detail::ConnectionEvents {
         const auto len = static_cast<std::size_t>(p - wire.data());
         auto now = loop.now_ms();
         pending.push_back(Pending{std::move(cb), now + cfg.command_timeout_ms, failures_only});
-        if (redisAsyncFormattedCommand(ac, &on_reply, this, wire.data(), len) != REDIS_OK) {
+        // written by the flush posted below, in this turn: no writable event armed for it
+        conn->defer_write_event(true);
+        const int sent = redisAsyncFormattedCommand(ac, &on_reply, this, wire.data(), len);
+        conn->defer_write_event(false);
+        if (sent != REDIS_OK) {
             auto p = std::move(pending.back());
             pending.pop_back();
             return deliver(std::move(p.cb), unavailable("command not accepted"));

@@ -165,7 +165,14 @@ void Connection::schedule_retry() {
 }
 
 void Connection::flush() {
-    if (state_ != State::up || in_hiredis_ > 0) return;
+    const bool deferred = write_deferred_;
+    write_deferred_ = false;
+    if (state_ != State::up || in_hiredis_ > 0) {
+        // not written now: the writable event writes it, as without deferring
+        if (deferred && watch_) watch_->want_write(true);
+        return;
+    }
+    // hiredis asks for the writable event itself when the socket takes less than everything
     on_io(this, false, true);  // an I/O error frees the context, as on a writable event
 }
 
@@ -191,6 +198,10 @@ void Connection::hook_del_read(void* data) {
 
 void Connection::hook_add_write(void* data) {
     auto* self = static_cast<Connection*>(data);
+    if (self->deferring_write_) {
+        self->write_deferred_ = true;
+        return;
+    }
     if (self->watch_) self->watch_->want_write(true);
 }
 

@@ -62,6 +62,11 @@ public:
     // Writes what hiredis holds for the server now, instead of at the next writable
     // event (one loop turn later); does nothing unless up. Not from a hiredis callback.
     void flush();
+    // Around a command that the owner flush()es later in this loop turn: hiredis's request
+    // for a writable event is only noted, not armed (epoll_ctl to arm it, and to disarm it
+    // once flush() wrote everything, were two system calls per flush); flush() arms it when
+    // the socket took less than everything, or when it cannot write now.
+    void defer_write_event(bool on) { deferring_write_ = on; }
 
     // Non-null only while up.
     redisAsyncContext* context() const { return state_ == State::up ? ac_ : nullptr; }
@@ -105,6 +110,8 @@ private:
     bool announced_up_ = false;  // on_up called for the current context
     int in_hiredis_ = 0;   // depth of our calls into hiredis that may run callbacks
     bool freeing_ = false;  // inside our redisAsyncFree: reason_ is already set
+    bool deferring_write_ = false;  // see defer_write_event
+    bool write_deferred_ = false;   // hiredis asked for a writable event while deferring
     std::string reason_;
     std::string name_;
     // What the log last said about this connection.

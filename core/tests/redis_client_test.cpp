@@ -158,6 +158,63 @@ TEST_F(RedisTest, SetGetIsBinarySafe) {
     EXPECT_EQ(arr->value().elements[1].type, Reply::Type::nil);
 }
 
+// The loop the client runs on, counting how often a watch starts asking for writability (an
+// epoll_ctl under nginx each time, and another when it stops).
+class WriteArmCountingLoop final : public chat::EventLoop {
+public:
+    explicit WriteArmCountingLoop(chat::EventLoop& inner) : inner_(inner) {}
+    int arms = 0;
+
+    std::unique_ptr<chat::IoWatch> watch(int fd, std::function<void(bool, bool)> on_ready) override {
+        return std::make_unique<Watch>(*this, inner_.watch(fd, std::move(on_ready)));
+    }
+    std::unique_ptr<chat::Timer> timer(std::function<void()> on_fire) override { return inner_.timer(std::move(on_fire)); }
+    void post(std::function<void()> fn) override { inner_.post(std::move(fn)); }
+    std::uint64_t now_ms() override { return inner_.now_ms(); }
+    std::int64_t wall_ms() override { return inner_.wall_ms(); }
+    void random_bytes(std::span<std::byte> out) override { inner_.random_bytes(out); }
+    void log(chat::LogLevel level, std::string_view line) noexcept override { inner_.log(level, line); }
+
+private:
+    struct Watch final : chat::IoWatch {
+        Watch(WriteArmCountingLoop& l, std::unique_ptr<chat::IoWatch> w) : loop(l), inner(std::move(w)) {}
+        void want_read(bool on) override { inner->want_read(on); }
+        void want_write(bool on) override {
+            if (on && !writing) loop.arms++;
+            writing = on;
+            inner->want_write(on);
+        }
+        WriteArmCountingLoop& loop;
+        std::unique_ptr<chat::IoWatch> inner;
+        bool writing = false;
+    };
+    chat::EventLoop& inner_;
+};
+
+// The client writes a turn's commands from the flush it posts in that turn: hiredis's request
+// for a writable event per command is not armed (two epoll_ctl a flush under nginx), and every
+// command still arrives and is answered.
+TEST_F(RedisTest, CommandsTheTurnsFlushWritesArmNoWritableEvent) {
+    WriteArmCountingLoop counting(loop);
+    chat::redis::Client client(counting, config());
+    ASSERT_TRUE(connect(client));
+    counting.arms = 0;
+    for (int i = 0; i < 20; i++) {
+        auto r = call(client, {"SET", "k" + std::to_string(i), std::string(100 * i, 'x')});
+        ASSERT_TRUE(r && r->ok());
+        EXPECT_EQ(r->value().str, "OK");
+    }
+    std::vector<std::optional<Result<Reply>>> out(10);
+    for (std::size_t i = 0; i < out.size(); i++)
+        client.command({"PUBLISH", "c", "m" + std::to_string(i)}, [&out, i](Result<Reply> r) { out[i].emplace(std::move(r)); });
+    ASSERT_TRUE(loop.run_until([&] { for (auto& o : out) if (!o) return false; return true; }, 2000));
+    for (auto& o : out) EXPECT_TRUE(o->ok());
+    EXPECT_EQ(counting.arms, 0);
+    auto get = call(client, {"GET", "k19"});
+    ASSERT_TRUE(get && get->ok());
+    EXPECT_EQ(get->value().str, std::string(1900, 'x'));
+}
+
 // A command is written in Redis's protocol into one buffer kept between commands: one of a
 // value larger than the buffer keeps (64 KB), and the small ones before and after it, arrive whole.
 TEST_F(RedisTest, ALargeCommandAndTheSmallOnesAroundItArriveWhole) {

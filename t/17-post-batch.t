@@ -15,6 +15,8 @@ use File::Temp ();
 use JSON::PP ();
 use POSIX ();
 use IO::Socket::INET;
+use Time::HiRes ();
+use IO::Select;
 
 my $ng = ChatTest::start_nginx(workers => 1, pool => 1, http => 'chat_rate 1000r/s burst=1000;');
 my $api = '/chat/api/v1';
@@ -311,10 +313,52 @@ for my $k (0 .. 2) {
 # Customers who hang up while their posts wait for the pool (the only connection held, as above):
 # each post is still written once, nobody is answered on a closed socket, and the worker keeps
 # serving: the same client_id posted again answers the stored message and writes nothing.
+# No timer ends the hold: the row stays locked until the test has seen the held post wait for it
+# (posted again alone, chat_customer_post), nginx read the four posts (they are queued in the
+# same turn of its loop: no connection is free), the customers hang up, and a status request
+# waits in the pool too (/chat/status asks Postgres, so it cannot answer before the release).
+# Then the test ends the locker: the status's query goes first (plain queries go before the
+# end of the loop's turn, batched items at it) and reports the four posts still waiting. The
+# one bound in time left is the pool's queue timeout (1 s) from the posts queuing to the
+# release, in which the test only reads /proc/net/tcp, closes sockets and sends ROLLBACK.
 {
+    # /proc/net/tcp's queues of the connections between a local port and nginx's: sent and not
+    # yet acknowledged by the other side (the client's end) and received and not yet read
+    # (nginx's end: 0 once nginx read what came)
+    my $tcp_queues = sub {
+        my %q;
+        my $ng_port = sprintf('%04X', $ng->port);
+        open my $fh, '<', '/proc/net/tcp' or die "/proc/net/tcp: $!";
+        while (<$fh>) {
+            my ($l, $r, $tx, $rx) = /^\s*\d+: [0-9A-F]+:([0-9A-F]+) [0-9A-F]+:([0-9A-F]+) 01 ([0-9A-F]+):([0-9A-F]+)/ or next;
+            $q{ hex $l }{tx} = hex $tx if $r eq $ng_port;
+            $q{ hex $r }{rx} = hex $rx if $l eq $ng_port;
+        }
+        return \%q;
+    };
+    # nginx has read everything sent on these sockets: it reached nginx's end (acknowledged),
+    # then a later look finds nothing unread there
+    my $read_by_nginx = sub {
+        my @ports = map { $_->sockport } @_;
+        return ChatTest::wait_until(sub {
+            my $q = $tcp_queues->();
+            !grep { ($q->{$_}{tx} // 1) != 0 } @ports
+        }, 10, 0.005) && ChatTest::wait_until(sub {
+            my $q = $tcp_queues->();
+            !grep { ($q->{$_}{rx} // 1) != 0 } @ports
+        }, 10, 0.005);
+    };
+    my $send = sub {
+        my ($head, $body) = @_;
+        my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ng->port, Proto => 'tcp')
+            or die "connect: $!\n";
+        $c->autoflush(1);
+        print $c $head . (defined $body ? "Content-Length: " . length($body) . "\r\n\r\n$body" : "\r\n");
+        return $c;
+    };
     my @g = map { session() } 1 .. 4;
     my $held = session();
-    my $locker = hold_row($held->{conv}, 0.8);   # under the pool's queue timeout (1 s)
+    my $locker = ChatTest::hold_locks("SELECT id FROM conversations WHERE id = '$held->{conv}' FOR UPDATE");
     my $heldpid = fork // die;
     if (!$heldpid) {
         HTTP::Tiny->new(timeout => 30)->request('POST', $ng->url("$api/messages"), {
@@ -322,23 +366,31 @@ for my $k (0 .. 2) {
             content => JSON::PP->new->encode({ text => 'held a third time', client_id => uuid() }) });
         POSIX::_exit(0);
     }
+    # its batch gives up on the row after 50 ms (lock_timeout, 55P03): then the post waits alone
+    # on the pool's only connection, for as long as the locker holds the row
     ChatTest::wait_until(sub {
-        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0
-    }, 5) or diag('the held post did not take the connection in time');
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT chat_customer_post(%' "
+                      . "AND wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')") > 0
+    }, 10, 0.02) or diag('the held post did not wait for the row in time');
     my @cid = map { uuid() } @g;
-    my @socks;
-    for my $i (0 .. $#g) {
-        my $body = JSON::PP->new->encode({ text => "hung up $i", client_id => $cid[$i] });
-        my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ng->port, Proto => 'tcp')
-            or die "connect: $!\n";
-        print $c "POST $api/messages HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $g[$i]{token}\r\n"
-               . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
-        push @socks, $c;
-    }
-    ok(ChatTest::wait_until(sub { ($ng->status->{postgres}{queued} // 0) >= @g }, 5, 0.02),
-       'the four posts wait in the pool for the held connection');
+    my $t0 = Time::HiRes::time();
+    my @socks = map {
+        $send->("POST $api/messages HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $g[$_]{token}\r\n"
+                . "Content-Type: application/json\r\n",
+                JSON::PP->new->encode({ text => "hung up $_", client_id => $cid[$_] }))
+    } 0 .. $#g;
+    $read_by_nginx->(@socks) or diag('nginx did not read the four posts in time');
     close $_ for @socks;
-    waitpid($_, 0) for $heldpid, $locker;
+    my $status = $send->("GET /chat/status HTTP/1.0\r\nHost: localhost\r\n");
+    $read_by_nginx->($status) or diag('nginx did not read the status request in time');
+    $locker->release;
+    note(sprintf('the four posts were sent %.0f ms before the locker ended', 1000 * (Time::HiRes::time() - $t0)));
+    my $answer = do { local $/; my $sel = IO::Select->new($status);
+                      $sel->can_read(10) ? <$status> // '' : '' };
+    my ($json) = $answer =~ /\r\n\r\n(.*)\z/s;
+    ok((eval { JSON::PP->new->decode($json // '') }->{postgres}{queued} // 0) >= @g,
+       'the four posts wait in the pool for the held connection');
+    waitpid($heldpid, 0);
     my $ids = join(',', map { "'$_'" } @cid);
     ok(ChatTest::wait_until(sub {
         ChatTest::sql("SELECT count(*) FROM messages WHERE client_id IN ($ids)") == @g

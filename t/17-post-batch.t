@@ -193,7 +193,7 @@ for my $k (0 .. 2) {
     my $arr = sub { my ($i, $cast) = @_;
         'ARRAY[' . join(',', map { defined $_->[$i] ? "'$_->[$i]'" : 'NULL' } @items) . "]::$cast" };
     my $n = @items;
-    my $locker = hold_row($w->{conv}, 1.5);
+    my $locker = ChatTest::hold_locks("SELECT id FROM conversations WHERE id = '$w->{conv}' FOR UPDATE");
     # psql's stderr too: the batch says WARNING in it when its set-based write failed. An item
     # written set-based answers typed columns (never a replay: "false"; its message and the
     # bot's reply), every other one chat_customer_post's JSON.
@@ -211,7 +211,7 @@ for my $k (0 .. 2) {
     close $file;
     my $out = do { local $ENV{PGPASSWORD} = 'chat';
                    `psql -X -q -At -h 127.0.0.1 -p @{[ ChatTest::pg_port() ]} -U chat -d chat -f $file 2>&1` };
-    waitpid($locker, 0);
+    $locker->release;   # held for as long as the batch ran, whatever its speed
     is_deeply([ split /\n/, $out ], [
         '|false|2:customer,3:bot',
         '|false|2:customer,3:bot',

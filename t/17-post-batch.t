@@ -15,6 +15,8 @@ use File::Temp ();
 use JSON::PP ();
 use POSIX ();
 use IO::Socket::INET;
+use Time::HiRes ();
+use IO::Select;
 
 my $ng = ChatTest::start_nginx(workers => 1, pool => 1, http => 'chat_rate 1000r/s burst=1000;');
 my $api = '/chat/api/v1';
@@ -50,19 +52,57 @@ splice @jobs, 20, 0, { s => 'gone', cid => uuid(), text => 'to no chat' };
 splice @jobs, 3, 0, { s => 4, cid => $dup, text => 'twice at once' };
 splice @jobs, 30, 0, { s => 4, cid => $dup, text => 'twice at once' };
 sub who { my $k = shift; $k eq 'closed' ? $closed : $k eq 'gone' ? $gone : $k eq 'hold' ? $hold : $s[$k] }
-# Another transaction holds a conversation's row for some seconds (a forked process, returned
-# once its lock is taken).
+# Another transaction holds a conversation's row until the test ends it ($locker->release);
+# returned once the row is locked. No timer ends the hold.
 sub hold_row {
-    my ($conv, $secs) = @_;
-    my $pid = fork // die;
-    if (!$pid) {
-        ChatTest::sql("SELECT pg_sleep($secs) FROM (SELECT id FROM conversations WHERE id = '$conv' FOR UPDATE) x");
-        POSIX::_exit(0);
-    }
+    my ($conv) = @_;
+    return ChatTest::hold_locks("SELECT id FROM conversations WHERE id = '$conv' FOR UPDATE");
+}
+# A post to a held row holds the pool's only connection: its batch gives up on the row after
+# 50 ms (lock_timeout, 55P03), then it is posted again alone (chat_customer_post) and waits for
+# the row for as long as it is held. Returns once it waits so.
+sub wait_held_post {
     ChatTest::wait_until(sub {
-        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep($secs)%'") > 0
-    }, 5) or diag('the locker did not start in time');
-    return $pid;
+        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT chat_customer_post(%' "
+                      . "AND wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')") > 0
+    }, 10, 0.02) or diag('the held post did not wait for the row in time');
+}
+# A request on a socket of its own; answer() reads its answer, (status, body), when it was sent
+# as HTTP/1.0 (nginx closes the socket after it).
+sub send_request {
+    my ($head, $body) = @_;
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ng->port, Proto => 'tcp')
+        or die "connect: $!\n";
+    $c->autoflush(1);
+    print $c $head . (defined $body ? "Content-Length: " . length($body) . "\r\n\r\n$body" : "\r\n");
+    return $c;
+}
+sub answer {
+    my ($c) = @_;
+    my $all = IO::Select->new($c)->can_read(30) ? do { local $/; <$c> } // '' : '';
+    my ($code, $body) = $all =~ m{\AHTTP/1\.\d (\d+) .*?\r\n\r\n(.*)\z}s;
+    return ($code // 0, $body // '');
+}
+# /proc/net/tcp's queues of the connections between a local port and nginx's: sent and not yet
+# acknowledged by the other side (the client's end), received and not yet read (nginx's end).
+sub tcp_queues {
+    my %q;
+    my $ng_port = sprintf('%04X', $ng->port);
+    open my $fh, '<', '/proc/net/tcp' or die "/proc/net/tcp: $!";
+    while (<$fh>) {
+        my ($l, $r, $tx, $rx) = /^\s*\d+: [0-9A-F]+:([0-9A-F]+) [0-9A-F]+:([0-9A-F]+) 01 ([0-9A-F]+):([0-9A-F]+)/ or next;
+        $q{ hex $l }{tx} = hex $tx if $r eq $ng_port;
+        $q{ hex $r }{rx} = hex $rx if $l eq $ng_port;
+    }
+    return \%q;
+}
+# Returns once nginx has read everything sent on these sockets: it reached nginx's end
+# (acknowledged), then a later look finds nothing unread there. nginx handles a request in the
+# turn of its loop that read it: a post is queued in the pool then (no connection is free).
+sub read_by_nginx {
+    my @ports = map { $_->sockport } @_;
+    return ChatTest::wait_until(sub { my $q = tcp_queues(); !grep { ($q->{$_}{tx} // 1) != 0 } @ports }, 10, 0.005)
+        && ChatTest::wait_until(sub { my $q = tcp_queues(); !grep { ($q->{$_}{rx} // 1) != 0 } @ports }, 10, 0.005);
 }
 
 my $before = $ng->status->{postgres};
@@ -191,7 +231,7 @@ for my $k (0 .. 2) {
     my $arr = sub { my ($i, $cast) = @_;
         'ARRAY[' . join(',', map { defined $_->[$i] ? "'$_->[$i]'" : 'NULL' } @items) . "]::$cast" };
     my $n = @items;
-    my $locker = hold_row($w->{conv}, 1.5);
+    my $locker = hold_row($w->{conv});
     # psql's stderr too: the batch says WARNING in it when its set-based write failed. An item
     # written set-based answers typed columns (never a replay: "false"; its message and the
     # bot's reply), every other one chat_customer_post's JSON.
@@ -209,7 +249,7 @@ for my $k (0 .. 2) {
     close $file;
     my $out = do { local $ENV{PGPASSWORD} = 'chat';
                    `psql -X -q -At -h 127.0.0.1 -p @{[ ChatTest::pg_port() ]} -U chat -d chat -f $file 2>&1` };
-    waitpid($locker, 0);
+    $locker->release;   # held for as long as the batch ran, whatever its speed
     is_deeply([ split /\n/, $out ], [
         '|false|2:customer,3:bot',
         '|false|2:customer,3:bot',
@@ -265,7 +305,7 @@ for my $k (0 .. 2) {
     ChatTest::sql("CREATE TRIGGER test_poison_$$ BEFORE INSERT ON messages FOR EACH ROW "
                   . "WHEN (NEW.content = '$poison') EXECUTE FUNCTION test_poison_$$()");
     my $before = $ng->status->{postgres};
-    my $locker = hold_row($held->{conv}, 0.7);
+    my $locker = hold_row($held->{conv});
     my %jobs = map { ("p$_" => { s => $p[$_], text => $_ == 3 ? $poison : "fine post $_" }) } 0 .. 5;
     my $post = sub {
         my ($who, $text, $file) = @_;
@@ -280,11 +320,23 @@ for my $k (0 .. 2) {
         POSIX::_exit(0);
     };
     my @pids = ($post->($held, 'held again', 'held2'));
-    ChatTest::wait_until(sub {
-        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0
-    }, 5) or diag('the held post did not take the connection in time');
-    push @pids, map { $post->($jobs{$_}{s}, $jobs{$_}{text}, $_) } sort keys %jobs;
-    waitpid($_, 0) for @pids, $locker;
+    wait_held_post();
+    # the six queue behind the held post, to go as one batch with the poisoned post in it: the
+    # locker ends once nginx has read them all (no timer)
+    my %sock = map {
+        ($_ => send_request("POST $api/messages HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer $jobs{$_}{s}{token}\r\n"
+                            . "Content-Type: application/json\r\n",
+                            JSON::PP->new->encode({ text => $jobs{$_}{text}, client_id => uuid() })))
+    } sort keys %jobs;
+    read_by_nginx(values %sock) or diag('nginx did not read the six posts in time');
+    $locker->release;
+    for my $f (sort keys %sock) {
+        my ($code, $body) = answer($sock{$f});
+        open my $fh, '>', "$dir/$f" or die "$dir/$f: $!";
+        print $fh "$code\n$body";
+        close $fh;
+    }
+    waitpid($_, 0) for @pids;
     ChatTest::sql("DROP TRIGGER test_poison_$$ ON messages");
     ChatTest::sql("DROP FUNCTION test_poison_$$()");
     my %st;
@@ -311,10 +363,18 @@ for my $k (0 .. 2) {
 # Customers who hang up while their posts wait for the pool (the only connection held, as above):
 # each post is still written once, nobody is answered on a closed socket, and the worker keeps
 # serving: the same client_id posted again answers the stored message and writes nothing.
+# No timer ends the hold: the row stays locked until the test has seen the held post wait for it
+# (posted again alone, chat_customer_post), nginx read the four posts (they are queued in the
+# same turn of its loop: no connection is free) and a status request (it waits in the pool too:
+# /chat/status asks Postgres, so it cannot answer before the release), and the customers hung up.
+# Then the test ends the locker: the status's query goes first (plain queries go before the
+# end of the loop's turn, batched items at it) and reports the four posts still waiting. The
+# one bound in time left is the pool's queue timeout (1 s) from the posts queuing to the
+# release, in which the test only reads /proc/net/tcp, closes sockets and sends ROLLBACK.
 {
     my @g = map { session() } 1 .. 4;
     my $held = session();
-    my $locker = hold_row($held->{conv}, 0.8);   # under the pool's queue timeout (1 s)
+    my $locker = hold_row($held->{conv});
     my $heldpid = fork // die;
     if (!$heldpid) {
         HTTP::Tiny->new(timeout => 30)->request('POST', $ng->url("$api/messages"), {
@@ -322,23 +382,25 @@ for my $k (0 .. 2) {
             content => JSON::PP->new->encode({ text => 'held a third time', client_id => uuid() }) });
         POSIX::_exit(0);
     }
-    ChatTest::wait_until(sub {
-        ChatTest::sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0
-    }, 5) or diag('the held post did not take the connection in time');
+    wait_held_post();
     my @cid = map { uuid() } @g;
-    my @socks;
-    for my $i (0 .. $#g) {
-        my $body = JSON::PP->new->encode({ text => "hung up $i", client_id => $cid[$i] });
-        my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ng->port, Proto => 'tcp')
-            or die "connect: $!\n";
-        print $c "POST $api/messages HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $g[$i]{token}\r\n"
-               . "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n$body";
-        push @socks, $c;
-    }
-    ok(ChatTest::wait_until(sub { ($ng->status->{postgres}{queued} // 0) >= @g }, 5, 0.02),
-       'the four posts wait in the pool for the held connection');
+    my $t0 = Time::HiRes::time();
+    my @socks = map {
+        send_request("POST $api/messages HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer $g[$_]{token}\r\n"
+                . "Content-Type: application/json\r\n",
+                JSON::PP->new->encode({ text => "hung up $_", client_id => $cid[$_] }))
+    } 0 .. $#g;
+    my $status = send_request("GET /chat/status HTTP/1.0\r\nHost: localhost\r\n");
+    read_by_nginx(@socks, $status) or diag('nginx did not read the four posts and the status request in time');
+    my $t1 = Time::HiRes::time();
     close $_ for @socks;
-    waitpid($_, 0) for $heldpid, $locker;
+    $locker->release;
+    note(sprintf('the four posts were sent %.0f ms before nginx had read them, %.0f ms before the locker ended',
+                 map { 1000 * ($_ - $t0) } $t1, Time::HiRes::time()));
+    my (undef, $json) = answer($status);
+    ok((eval { JSON::PP->new->decode($json) }->{postgres}{queued} // 0) >= @g,
+       'the four posts wait in the pool for the held connection');
+    waitpid($heldpid, 0);
     my $ids = join(',', map { "'$_'" } @cid);
     ok(ChatTest::wait_until(sub {
         ChatTest::sql("SELECT count(*) FROM messages WHERE client_id IN ($ids)") == @g

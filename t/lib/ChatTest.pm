@@ -124,6 +124,40 @@ sub sql {
     return $out;
 }
 
+# hold_locks($statement): a transaction of its own runs $statement (e.g. SELECT ... FOR UPDATE)
+# and stays open, holding the locks it took, until the test ends it: $hold->release rolls it
+# back (no commit to flush) and returns once its session is gone. Returns when the statement has run (its session is
+# idle in that transaction, so the locks are held), or dies after 10 s. No timer ends the hold:
+# a test holds the locks until it has seen what it waits for (posts waiting behind them), then
+# releases them. A hold never released ends with the test's process (psql reads the end of its
+# input and the transaction rolls back).
+my $holds = 0;
+sub hold_locks {
+    my ($statement) = @_;
+    my $app = sprintf('chat-test-hold-%d-%d', $$, ++$holds);
+    local $ENV{PGPASSWORD} = 'chat';
+    local $ENV{PGAPPNAME} = $app;
+    open(my $fh, '|-', 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-h', '127.0.0.1',
+         '-p', pg_port(), '-U', 'chat', '-d', 'chat') or die "hold_locks: psql: $!";
+    $fh->autoflush(1);
+    print $fh "BEGIN;\n$statement;\n";
+    # a fresh session per look (psql): pg_stat_activity is read once per transaction
+    wait_until(sub {
+        sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '$app' "
+            . "AND state = 'idle in transaction' AND query NOT ILIKE 'begin%'") > 0
+    }, 10, 0.02) or die "hold_locks: the statement did not run within 10 s: $statement\n";
+    return bless { fh => $fh }, 'ChatTest::Hold';
+}
+
+package ChatTest::Hold {
+    sub release {
+        my ($self) = @_;
+        my $fh = delete $self->{fh} or return;
+        print $fh "ROLLBACK;\n";
+        close $fh or die "hold_locks: the holding transaction did not end ($?)\n";   # waits for psql
+    }
+}
+
 
 # --- Fixtures: what a file makes in the shared database goes when it ends ----------------
 #

@@ -79,11 +79,11 @@ $$;
 --     whose every match search first would read): the view's first 4 pages of candidates in
 --     its order, without q, tested in that order until the page is full
 --     (chat_conversation_matches: the conversation's messages by (conversation_id, seq)); then
---     further, as far as the matches so far say fills the page (half as far again to spare).
---     Exact when the page filled or the view had no more candidates.
---   full, when the walk found no match in its first candidates or would go past walk_max
---     (a word frequent in the database but rare in this view, e.g. another site's): as search
---     first. The walk's tests are what it costs more.
+--     further, as far as the matches so far say fills the page (half as far again to spare, at
+--     least twice as far). Exact when the page filled or the view had no more candidates.
+--   full, when the walk would go past walk_max, the candidates whose messages cost about what
+--     reading the estimated matches does (a word frequent in the database but rare in this
+--     view, e.g. another site's): as search first. At most about twice what search first costs.
 -- {"conversations": [Conversation + last_message], "next": {"us", "id"} | null}
 CREATE OR REPLACE FUNCTION chat_agent_conversations(p_agent uuid, p_role text,
     p_view text, p_limit int, p_cur_us bigint, p_cur_id uuid, p_site text,
@@ -95,7 +95,8 @@ DECLARE
     cur timestamptz := to_timestamp(0) + p_cur_us * interval '1 microsecond';
     tsq tsquery;
     search_cap constant int := 5000;   -- matching messages (estimated) searched first
-    walk_max constant int := 1000;     -- candidates tested by walk at most
+    estimate float8;                   -- matching messages, chat_search_estimate
+    walk_max float8;                   -- candidates a walk tests at most
     bot text[];                        -- the bot_texts that match tsq
     found uuid[];                      -- search first, full: every matching conversation
     walking bool := false;
@@ -118,9 +119,18 @@ BEGIN
             RAISE EXCEPTION 'q must contain a word to search for' USING ERRCODE = 'CH422';
         END IF;
         bot := ARRAY(SELECT b.content FROM bot_texts b WHERE to_tsvector('simple', b.content) @@ tsq);
-        IF chat_search_estimate(tsq, bot) > search_cap THEN
+        estimate := chat_search_estimate(tsq, bot);
+        IF estimate > search_cap THEN
             walking := true;
             lim := 4 * (p_limit + 1);
+            -- testing a candidate reads its messages (to_tsvector of each), the full search
+            -- each match once: a walk goes at most as far as costs what the full search would,
+            -- a message tested counted as 8 matches read (measured 3-14x on the bench data)
+            walk_max := greatest(lim, estimate / 8
+                                      / (SELECT greatest(m.reltuples, 1) / greatest(c.reltuples, 1)
+                                           FROM pg_class m, pg_class c
+                                          WHERE m.oid = 'messages'::regclass
+                                            AND c.oid = 'conversations'::regclass));
         ELSE
             found := ARRAY(SELECT DISTINCT s FROM chat_search_conversation_ids(tsq) s);
         END IF;
@@ -222,12 +232,12 @@ BEGIN
             EXIT;
         END IF;
         -- on, as far as the matches so far say fills the page with half as many again to spare,
-        -- at least twice as far; none yet, or further than walk_max: full
+        -- at least twice as far; past walk_max, full
         walked := lim;
-        lim := CASE WHEN cardinality(hits) > 0
-                    THEN greatest(2 * walked, ceil(1.5 * walked * (p_limit + 1) / cardinality(hits)))
-                    END;
-        IF lim IS NULL OR lim > walk_max THEN
+        lim := least(greatest(2 * walked,
+                              ceil(1.5 * walked * (p_limit + 1) / greatest(cardinality(hits), 1))),
+                     1000000000);
+        IF lim > walk_max THEN
             walking := false;
             found := ARRAY(SELECT DISTINCT s FROM chat_search_conversation_ids(tsq) s);
             lim := p_limit + 1;

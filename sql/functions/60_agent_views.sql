@@ -5,8 +5,9 @@
 -- replies are not in messages_content_fts_idx (029_post_write_path): their texts are matched in
 -- bot_texts and their messages found by the text's hashtextextended (messages_bot_text_hash_idx,
 -- 033_indexes), then compared whole (a hash collision matches nothing); every other
--- message through messages_content_fts_idx, whose predicate the first branch repeats. LANGUAGE
--- sql, STABLE, one SELECT: inlined into the views' queries.
+-- message through messages_content_fts_idx, whose predicate the first branch repeats. Every
+-- site's matches, all of them: what chat_agent_conversations reads for a rare word (search
+-- first), never for a frequent one unless walking the view would cost more (full).
 CREATE OR REPLACE FUNCTION chat_search_conversation_ids(tsq tsquery)
 RETURNS SETOF uuid LANGUAGE sql STABLE AS $$
     SELECT m.conversation_id FROM messages m

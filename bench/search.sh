@@ -5,8 +5,8 @@
 #
 #   bench/search.sh                     BENCH_MESSAGES=1000000 (default)
 #
-# In a scratch schema of the chat database (bench_search, dropped at the end unless
-# BENCH_KEEP=1), migrated by chatctl exactly as `make migrate` does, it writes BENCH_MESSAGES
+# In a scratch schema of the chat database (bench_search, or BENCH_SCHEMA; dropped at the end
+# unless BENCH_KEEP=1), migrated by chatctl exactly as `make migrate` does, it writes BENCH_MESSAGES
 # messages in conversations of 50 (40,000 for two million), a tenth of them of another site
 # ("other"), the rest of site "bench": every tenth message is the bot's fallback reply (it says
 # "rephrase": a word in every conversation), every tenth a FAQ answer, the others customers' and
@@ -22,7 +22,7 @@ source "$(dirname "$0")/scratch.sh"
 
 N="${BENCH_MESSAGES:-1000000}"
 PER=50
-scratch_schema bench_search
+scratch_schema "${BENCH_SCHEMA:-bench_search}"
 
 t0=$(date +%s)
 FALLBACK="Sorry, I couldn''t find an answer to that. You can rephrase, pick a topic below, or talk to a person."

@@ -335,6 +335,44 @@ is_deeply(ids("view=queue&department_id=$returns", $a1->{auth}), [], "a1 (not in
 is(ChatTest::sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'messages_content_fts_idx'
                    AND indexdef LIKE '%gin%to_tsvector%'"), 1, 'message text has its GIN full-text index');
 
+# q= of a frequent word: more matching messages than chat_agent_conversations searches first
+# (the bot's fallback and a customer's word in every message of another site's 100 chats,
+# 20 000 messages, ANALYZEd), so the view is walked in its order and each chat tested: the same
+# chats, in the same order and pages, as a rare word's; another site's chats never answer here.
+my $far = "t45-far-$run";
+ChatTest::sql("WITH c AS (INSERT INTO conversations (session_id, site, status, closed_at, last_seq)
+                          SELECT '$far-' || i, '$far', 'closed', now(), 200 FROM generate_series(1, 100) i
+                          RETURNING id, site, updated_at),
+                    r AS (INSERT INTO conversation_minutes (id, site, updated_minute)
+                          SELECT id, site, chat_minute(updated_at) FROM c)
+               INSERT INTO messages (conversation_id, seq, sender_type, content)
+               SELECT c.id, s, CASE WHEN s % 2 = 0 THEN 'bot' ELSE 'customer' END,
+                      CASE WHEN s % 2 = 0 THEN f.content ELSE 'often$run and elsewhere$run' END
+                 FROM c, generate_series(1, 200) s,
+                      (SELECT content FROM messages WHERE conversation_id = '$f2->{id}'
+                          AND sender_type = 'bot' AND metadata ? 'fallback') f");
+ChatTest::sql('ANALYZE messages');
+is(ChatTest::sql("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                   WHERE c.site = '$far' AND m.content LIKE '%rephrase%'"), 10000,
+   "another site's chats hold 10 000 bot fallback replies");
+cmp_ok(ChatTest::sql("SELECT chat_search_estimate('often$run', '{}')"), '>', 5000,
+       "... and 10 000 messages a word, which ANALYZE's statistics see as frequent (the walk)");
+say_($f1, "often$run and elsewhere$run");
+say_($f2, "often$run");
+is_deeply(ids('view=queue&q=rephrase'), [ $f2->{id} ], "q=rephrase, in 10 000 bot replies of another site: f2 alone");
+is_deeply(ids('view=all&q=rephrase'), [ $f2->{id} ], '... in view all');
+is_deeply(ids("view=queue&q=often$run"), [ $f1->{id}, $f2->{id} ], 'a word in 10 000 messages: both queued chats, oldest first');
+my $often = $ng->get("$A/conversations?view=all&q=often$run", headers => $admin)->{json};
+is_deeply([ map { $_->{id} } @{ $often->{conversations} } ], [ $f2->{id}, $f1->{id} ],
+          '... view all: exactly the two chats of this site, newest first');
+my $p1 = $ng->get("$A/conversations?view=all&q=often$run&limit=1", headers => $admin)->{json};
+is_deeply([ map { $_->{id} } @{ $p1->{conversations} } ], [ $f2->{id} ], '... limit=1: the first page holds the newest');
+my $p2 = $ng->get("$A/conversations?view=all&q=often$run&limit=1&cursor=$p1->{next_cursor}", headers => $admin)->{json};
+is_deeply([ map { $_->{id} } @{ $p2->{conversations} } ], [ $f1->{id} ], '... the next page the other');
+is($p2->{next_cursor}, undef, '... and no page after it');
+is_deeply(ids("view=all&q=elsewhere$run"), [ $f1->{id} ], "a word frequent on another site: this site's one chat");
+ChatTest::sql("DELETE FROM conversations WHERE site = '$far'");
+
 # --- department changes racing assignment ------------------------------------------------------
 # 16 queued chats in two departments with an overlapping member; at once, every chat is moved
 # to the other department while three agents come online: members only, nobody over capacity,

@@ -5,8 +5,9 @@
 -- replies are not in messages_content_fts_idx (029_post_write_path): their texts are matched in
 -- bot_texts and their messages found by the text's hashtextextended (messages_bot_text_hash_idx,
 -- 033_indexes), then compared whole (a hash collision matches nothing); every other
--- message through messages_content_fts_idx, whose predicate the first branch repeats. LANGUAGE
--- sql, STABLE, one SELECT: inlined into the views' queries.
+-- message through messages_content_fts_idx, whose predicate the first branch repeats. Every
+-- site's matches, all of them: what chat_agent_conversations reads for a rare word (search
+-- first), never for a frequent one unless walking the view would cost more (full).
 CREATE OR REPLACE FUNCTION chat_search_conversation_ids(tsq tsquery)
 RETURNS SETOF uuid LANGUAGE sql STABLE AS $$
     SELECT m.conversation_id FROM messages m
@@ -18,6 +19,48 @@ RETURNS SETOF uuid LANGUAGE sql STABLE AS $$
      WHERE to_tsvector('simple', b.content) @@ tsq
 $$;
 
+-- q=: about how many messages match tsq, from ANALYZE's statistics (no message read): the
+-- planner ignores those of a partial index, which both of q='s are. Each word's share of the
+-- messages in messages_content_fts_idx (its most common words; a word not among them, rare:
+-- none), summed over the words tsq requires (an upper bound of an AND; a query of only -words
+-- matches nearly everything: infinity), plus the bot's messages of each of p_bot (the bot texts
+-- that match tsq) by their hash's share of messages_bot_text_hash_idx.
+CREATE OR REPLACE FUNCTION chat_search_estimate(tsq tsquery, p_bot text[])
+RETURNS float8 LANGUAGE sql STABLE AS $$
+    WITH w AS (SELECT replace(x[2], '''''', '''') AS word, x[1] = '!' AS negated
+                 FROM regexp_matches(tsq::text, '(!?)''((?:[^'']|'''')*)''', 'g') x),
+         st AS (SELECT s.tablename AS relname,
+                       (SELECT greatest(i.reltuples, 0) FROM pg_class i
+                         WHERE i.oid = to_regclass(s.tablename)) AS n,
+                       s.most_common_elems::text::text[] AS elems, s.most_common_elem_freqs AS elem_freqs,
+                       s.most_common_vals::text::text[] AS vals, s.most_common_freqs AS freqs
+                  FROM pg_stats s
+                 WHERE s.tablename IN ('messages_content_fts_idx', 'messages_bot_text_hash_idx')
+                   AND s.schemaname = (SELECT i.relnamespace::regnamespace::text FROM pg_class i
+                                        WHERE i.oid = to_regclass('messages_content_fts_idx')))
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM w WHERE NOT w.negated) THEN 'infinity'::float8
+           ELSE coalesce((SELECT sum(st.n * coalesce(st.elem_freqs[array_position(st.elems, w.word)], 0))
+                            FROM w, st
+                           WHERE NOT w.negated AND st.relname = 'messages_content_fts_idx'), 0)
+                + coalesce((SELECT sum(st.n * coalesce(st.freqs[array_position(st.vals,
+                                                           hashtextextended(b, 0)::text)], 0))
+                              FROM unnest(p_bot) b, st
+                             WHERE st.relname = 'messages_bot_text_hash_idx'), 0)
+           END
+$$;
+
+-- q= one conversation at a time: whether p_conv has a message matching tsq, its messages read
+-- through messages (conversation_id, seq) until one matches: a bot message when its text is one
+-- of p_bot (the bot_texts that match tsq, as the second branch above), any other by its words.
+-- What chat_agent_conversations tests a view's candidates with when a word is frequent.
+CREATE OR REPLACE FUNCTION chat_conversation_matches(p_conv uuid, tsq tsquery, p_bot text[])
+RETURNS bool LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM messages m
+                    WHERE m.conversation_id = p_conv
+                      AND CASE WHEN m.sender_type = 'bot' THEN m.content = ANY (p_bot)
+                               ELSE to_tsvector('simple', m.content) @@ tsq END)
+$$;
+
 -- GET /agent/conversations, on the request's site only (p_site). Views: active (assigned to me, open), queue (unassigned,
 -- oldest first; role agent: the queues they serve, chat_agent_serves; supervisor/admin: every queue of the site), closed (closed ones I handled; supervisor/admin: all), all (mine of any
 -- status; supervisor/admin: everyone's). Keyset pagination: queue is ordered by
@@ -25,8 +68,23 @@ $$;
 -- item's key, (p_cur_us = epoch microseconds, p_cur_id), NULL for the first page.
 -- Filters (API.md "Agent tools"; NULL: none, checked by core): p_tag (one of the tags),
 -- p_department, p_priority, p_q (full-text search over message text: websearch syntax with
--- the 'simple' configuration, chat_search_conversation_ids; a query
--- without a word is CH422 naming q).
+-- the 'simple' configuration; a query without a word is CH422 naming q).
+-- q= is answered one of three ways, each exact (the same page and cursor), chosen per call so
+-- that neither a frequent word nor a rare one reads the whole database (a word's matches are of
+-- every site; the view keeps the request's site):
+--   search first, when chat_search_estimate (ANALYZE's statistics) expects at most search_cap
+--     matching messages: every matching conversation (chat_search_conversation_ids: the text's
+--     GIN index and the bot's messages of the matching bot_texts), then the view filtered by
+--     that set (c.id = ANY (found)). A rare word: few rows.
+--   walk, when more (a frequent word, e.g. of the bot's fallback reply, in most conversations,
+--     whose every match search first would read): the view's first 4 pages of candidates in
+--     its order, without q, tested in that order until the page is full
+--     (chat_conversation_matches: the conversation's messages by (conversation_id, seq)); then
+--     further, as far as the matches so far say fills the page (half as far again to spare, at
+--     least twice as far). Exact when the page filled or the view had no more candidates.
+--   full, when the walk would go past walk_max, the candidates whose messages cost about what
+--     reading the estimated matches does (a word frequent in the database but rare in this
+--     view, e.g. another site's): as search first. At most about twice what search first costs.
 -- {"conversations": [Conversation + last_message], "next": {"us", "id"} | null}
 CREATE OR REPLACE FUNCTION chat_agent_conversations(p_agent uuid, p_role text,
     p_view text, p_limit int, p_cur_us bigint, p_cur_id uuid, p_site text,
@@ -37,6 +95,16 @@ DECLARE
     boss bool := p_role IN ('supervisor', 'admin');
     cur timestamptz := to_timestamp(0) + p_cur_us * interval '1 microsecond';
     tsq tsquery;
+    search_cap constant int := 5000;   -- matching messages (estimated) searched first
+    estimate float8;                   -- matching messages, chat_search_estimate
+    walk_max float8;                   -- candidates a walk tests at most
+    bot text[];                        -- the bot_texts that match tsq
+    found uuid[];                      -- search first, full: every matching conversation
+    walking bool := false;
+    lim int := p_limit + 1;            -- the view query's LIMIT (walk: its candidates)
+    walked int := 0;                   -- walk: the candidates tested
+    hits uuid[] := '{}';               -- walk: the ones that match, in order
+    hit_keys bigint[] := '{}';
     ids uuid[];
     keys bigint[];
     wrote uuid[];
@@ -51,89 +119,131 @@ BEGIN
         IF numnode(tsq) = 0 THEN
             RAISE EXCEPTION 'q must contain a word to search for' USING ERRCODE = 'CH422';
         END IF;
+        bot := ARRAY(SELECT b.content FROM bot_texts b WHERE to_tsvector('simple', b.content) @@ tsq);
+        estimate := chat_search_estimate(tsq, bot);
+        IF estimate > search_cap THEN
+            walking := true;
+            lim := 4 * (p_limit + 1);
+            -- testing a candidate reads its messages (to_tsvector of each), the full search
+            -- each match once: a walk goes at most as far as costs what the full search would,
+            -- a message tested counted as 8 matches read (measured 3-14x on the bench data)
+            walk_max := greatest(lim, estimate / 8
+                                      / (SELECT greatest(m.reltuples, 1) / greatest(c.reltuples, 1)
+                                           FROM pg_class m, pg_class c
+                                          WHERE m.oid = 'messages'::regclass
+                                            AND c.oid = 'conversations'::regclass));
+        ELSE
+            found := ARRAY(SELECT DISTINCT s FROM chat_search_conversation_ids(tsq) s);
+        END IF;
     END IF;
 
-    IF p_view = 'queue' THEN
-        SELECT array_agg(id ORDER BY queued_at, id),
-               array_agg((extract(epoch FROM queued_at) * 1000000)::bigint ORDER BY queued_at, id)
-          INTO ids, keys
-          FROM (SELECT id, queued_at FROM conversations
-                 WHERE site = p_site AND status = 'agent' AND assigned_agent_id IS NULL
-                   AND (boss OR department_id IS NULL
-                        OR department_id IN (SELECT m.department_id FROM department_agents m
-                                              WHERE m.agent_id = p_agent))
-                   AND (cur IS NULL OR (queued_at, id) > (cur, p_cur_id))
-                   AND (p_tag IS NULL OR tags @> ARRAY[p_tag])
-                   AND (p_department IS NULL OR department_id = p_department)
-                   AND (p_priority IS NULL OR priority = p_priority)
-                   AND (tsq IS NULL OR id IN (SELECT s FROM chat_search_conversation_ids(tsq) s))
-                 ORDER BY queued_at, id
-                 LIMIT p_limit + 1) q;
-    ELSIF NOT boss AND p_view IN ('closed', 'all') THEN
-        -- an agent's closed and all views start from what the agent handled, not from every
-        -- conversation of the site newest first (an agent who handled few chats of a busy shop
-        -- would scan all of them): the conversations assigned to the agent (closed ones, or of
-        -- any status but automated: 'agent' and 'closed', the only ones an assigned conversation
-        -- has), through conversations_agent_idx (033_indexes), and the ones the agent wrote in
-        -- and is not assigned (transferred, requeued: messages_sender_agent_conversation_idx and
-        -- conversations_agent_idx, index-only), each conversation in one branch. No index holds
-        -- updated_at (030_hot_post_update): all of them are sorted in memory, (updated_at DESC,
-        -- id) as every view, the cursor a bound on that key.
-        wrote := ARRAY(SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent
-                       EXCEPT
-                       SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent);
-        SELECT array_agg(id ORDER BY updated_at DESC, id),
-               array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
-          INTO ids, keys
-          FROM (SELECT c.id, c.updated_at
-                  FROM (SELECT * FROM conversations WHERE assigned_agent_id = p_agent
-                        UNION ALL
-                        SELECT * FROM conversations WHERE id = ANY (wrote)) c
-                 WHERE c.status = ANY (CASE p_view WHEN 'closed' THEN '{closed}'::text[]
-                                                   ELSE '{agent,closed}'::text[] END)
-                   AND c.site = p_site
-                   AND (cur IS NULL OR c.updated_at < cur
-                        OR (c.updated_at = cur AND c.id > p_cur_id))
-                   AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
-                   AND (p_department IS NULL OR c.department_id = p_department)
-                   AND (p_priority IS NULL OR c.priority = p_priority)
-                   AND (tsq IS NULL OR c.id IN (SELECT s FROM chat_search_conversation_ids(tsq) s))
-                 ORDER BY c.updated_at DESC, c.id
-                 LIMIT p_limit + 1) q;
-    ELSE
-        -- the site newest first (and an agent's own active chats, few: conversations_agent_idx
-        -- and a sort). No index of conversations holds updated_at or its minute, so that a
-        -- customer's post is a HOT update (030_hot_post_update, 034_conversation_minutes):
-        -- conversation_minutes_site_minute_idx gives the site's conversations by updated_minute
-        -- (chat_minute(updated_at), the narrow row every writer of updated_at keeps) newest
-        -- first, each joined to its conversation by id, and ordering by (updated_minute DESC,
-        -- updated_at DESC, id) is ordering by (updated_at DESC, id), since updated_minute never
-        -- decreases as updated_at grows: an Incremental Sort sorts one minute's conversations at
-        -- a time until the page is full. A later page starts at its cursor's minute: updated_at
-        -- <= cur implies updated_minute <= cur.
-        SELECT array_agg(id ORDER BY updated_at DESC, id),
-               array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
-          INTO ids, keys
-          FROM (SELECT c.id, c.updated_at
-                  FROM conversation_minutes r
-                  JOIN conversations c ON c.id = r.id
-                 WHERE r.site = p_site
-                   AND r.updated_minute <= coalesce(cur, 'infinity')
-                   AND (cur IS NULL OR c.updated_at < cur
-                        OR (c.updated_at = cur AND c.id > p_cur_id))
-                   AND CASE p_view
-                       WHEN 'active' THEN c.status = 'agent' AND c.assigned_agent_id = p_agent
-                       WHEN 'closed' THEN c.status = 'closed'
-                                          AND (boss OR chat_agent_handled(c, p_agent))
-                       ELSE boss OR (c.status <> 'automated' AND chat_agent_handled(c, p_agent))
-                       END
-                   AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
-                   AND (p_department IS NULL OR c.department_id = p_department)
-                   AND (p_priority IS NULL OR c.priority = p_priority)
-                   AND (tsq IS NULL OR c.id IN (SELECT s FROM chat_search_conversation_ids(tsq) s))
-                 ORDER BY r.updated_minute DESC, c.updated_at DESC, c.id
-                 LIMIT p_limit + 1) q;
-    END IF;
+    LOOP
+        IF p_view = 'queue' THEN
+            SELECT array_agg(id ORDER BY queued_at, id),
+                   array_agg((extract(epoch FROM queued_at) * 1000000)::bigint ORDER BY queued_at, id)
+              INTO ids, keys
+              FROM (SELECT id, queued_at FROM conversations
+                     WHERE site = p_site AND status = 'agent' AND assigned_agent_id IS NULL
+                       AND (boss OR department_id IS NULL
+                            OR department_id IN (SELECT m.department_id FROM department_agents m
+                                                  WHERE m.agent_id = p_agent))
+                       AND (cur IS NULL OR (queued_at, id) > (cur, p_cur_id))
+                       AND (p_tag IS NULL OR tags @> ARRAY[p_tag])
+                       AND (p_department IS NULL OR department_id = p_department)
+                       AND (p_priority IS NULL OR priority = p_priority)
+                       AND (found IS NULL OR id = ANY (found))
+                     ORDER BY queued_at, id
+                     LIMIT lim) q;
+        ELSIF NOT boss AND p_view IN ('closed', 'all') THEN
+            -- an agent's closed and all views start from what the agent handled, not from every
+            -- conversation of the site newest first (an agent who handled few chats of a busy shop
+            -- would scan all of them): the conversations assigned to the agent (closed ones, or of
+            -- any status but automated: 'agent' and 'closed', the only ones an assigned conversation
+            -- has), through conversations_agent_idx (033_indexes), and the ones the agent wrote in
+            -- and is not assigned (transferred, requeued: messages_sender_agent_conversation_idx and
+            -- conversations_agent_idx, index-only), each conversation in one branch. No index holds
+            -- updated_at (030_hot_post_update): all of them are sorted in memory, (updated_at DESC,
+            -- id) as every view, the cursor a bound on that key.
+            wrote := ARRAY(SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent
+                           EXCEPT
+                           SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent);
+            SELECT array_agg(id ORDER BY updated_at DESC, id),
+                   array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
+              INTO ids, keys
+              FROM (SELECT c.id, c.updated_at
+                      FROM (SELECT * FROM conversations WHERE assigned_agent_id = p_agent
+                            UNION ALL
+                            SELECT * FROM conversations WHERE id = ANY (wrote)) c
+                     WHERE c.status = ANY (CASE p_view WHEN 'closed' THEN '{closed}'::text[]
+                                                       ELSE '{agent,closed}'::text[] END)
+                       AND c.site = p_site
+                       AND (cur IS NULL OR c.updated_at < cur
+                            OR (c.updated_at = cur AND c.id > p_cur_id))
+                       AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
+                       AND (p_department IS NULL OR c.department_id = p_department)
+                       AND (p_priority IS NULL OR c.priority = p_priority)
+                       AND (found IS NULL OR c.id = ANY (found))
+                     ORDER BY c.updated_at DESC, c.id
+                     LIMIT lim) q;
+        ELSE
+            -- the site newest first (and an agent's own active chats, few: conversations_agent_idx
+            -- and a sort). No index of conversations holds updated_at or its minute, so that a
+            -- customer's post is a HOT update (030_hot_post_update, 034_conversation_minutes):
+            -- conversation_minutes_site_minute_idx gives the site's conversations by updated_minute
+            -- (chat_minute(updated_at), the narrow row every writer of updated_at keeps) newest
+            -- first, each joined to its conversation by id, and ordering by (updated_minute DESC,
+            -- updated_at DESC, id) is ordering by (updated_at DESC, id), since updated_minute never
+            -- decreases as updated_at grows: an Incremental Sort sorts one minute's conversations at
+            -- a time until the page is full. A later page starts at its cursor's minute: updated_at
+            -- <= cur implies updated_minute <= cur.
+            SELECT array_agg(id ORDER BY updated_at DESC, id),
+                   array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
+              INTO ids, keys
+              FROM (SELECT c.id, c.updated_at
+                      FROM conversation_minutes r
+                      JOIN conversations c ON c.id = r.id
+                     WHERE r.site = p_site
+                       AND r.updated_minute <= coalesce(cur, 'infinity')
+                       AND (cur IS NULL OR c.updated_at < cur
+                            OR (c.updated_at = cur AND c.id > p_cur_id))
+                       AND CASE p_view
+                           WHEN 'active' THEN c.status = 'agent' AND c.assigned_agent_id = p_agent
+                           WHEN 'closed' THEN c.status = 'closed'
+                                              AND (boss OR chat_agent_handled(c, p_agent))
+                           ELSE boss OR (c.status <> 'automated' AND chat_agent_handled(c, p_agent))
+                           END
+                       AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
+                       AND (p_department IS NULL OR c.department_id = p_department)
+                       AND (p_priority IS NULL OR c.priority = p_priority)
+                       AND (found IS NULL OR c.id = ANY (found))
+                     ORDER BY r.updated_minute DESC, c.updated_at DESC, c.id
+                     LIMIT lim) q;
+        END IF;
+        EXIT WHEN NOT walking;
+        -- walk: the candidates not tested yet, in the view's order, until the page is full
+        SELECT hits || coalesce(array_agg(x.id ORDER BY x.ord), '{}'),
+               hit_keys || coalesce(array_agg(x.key ORDER BY x.ord), '{}')
+          INTO hits, hit_keys
+          FROM (SELECT u.id, u.key, u.ord FROM unnest(ids, keys) WITH ORDINALITY AS u(id, key, ord)
+                 WHERE u.ord > walked AND chat_conversation_matches(u.id, tsq, bot)
+                 LIMIT p_limit + 1 - cardinality(hits)) x;
+        IF cardinality(hits) > p_limit OR coalesce(cardinality(ids), 0) < lim THEN
+            ids := hits;        -- the page is full, or the view has no more candidates
+            keys := hit_keys;
+            EXIT;
+        END IF;
+        -- on, as far as the matches so far say fills the page with half as many again to spare,
+        -- at least twice as far; past walk_max, full
+        walked := lim;
+        lim := least(greatest(2 * walked,
+                              ceil(1.5 * walked * (p_limit + 1) / greatest(cardinality(hits), 1))),
+                     1000000000);
+        IF lim > walk_max THEN
+            walking := false;
+            found := ARRAY(SELECT DISTINCT s FROM chat_search_conversation_ids(tsq) s);
+            lim := p_limit + 1;
+        END IF;
+    END LOOP;
 
     ids := coalesce(ids, '{}');
     more := cardinality(ids) > p_limit;

@@ -361,8 +361,10 @@ for my $k (0 .. 2) {
 }
 
 # Customers who hang up while their posts wait for the pool (the only connection held, as above):
-# each post is still written once, nobody is answered on a closed socket, and the worker keeps
-# serving: the same client_id posted again answers the stored message and writes nothing.
+# each post is still written once and the worker keeps serving: the same client_id posted again
+# answers the stored message and writes nothing. (nginx does not read a connection whose post
+# waits, so it learns of the hang-up only when the answer, after commit, meets the closed socket:
+# the access log says 201, the write fails, the request ends as any other.)
 # No timer ends the hold: the row stays locked until the test has seen the held post wait for it
 # (posted again alone, chat_customer_post), nginx read the four posts (they are queued in the
 # same turn of its loop: no connection is free) and a status request (it waits in the pool too:

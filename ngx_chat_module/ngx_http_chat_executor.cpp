@@ -7,6 +7,8 @@
 
 #include <memory>
 
+#include <openssl/crypto.h>
+
 
 namespace {
 
@@ -29,6 +31,16 @@ ngx_http_chat_job_work(void *data, ngx_log_t *log)
     } catch (...) {
         /* done() still runs; the use case sees its work did not happen */
     }
+
+    /*
+     * The thread keeps no OpenSSL state between tasks (the KDF's error queue,
+     * its per-thread handlers).  At worker exit nginx's thread pool lets each
+     * thread go (pthread_exit) without waiting for it to end, so a thread
+     * that still held such state freed it in its key destructor while the
+     * main thread's exit() ran OpenSSL's atexit cleanup of the same lists:
+     * "double free or corruption", a worker exited on signal 6 after "exit".
+     */
+    OPENSSL_thread_stop();
 }
 
 

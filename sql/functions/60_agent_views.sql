@@ -226,6 +226,7 @@ BEGIN
           INTO hits, hit_keys
           FROM (SELECT u.id, u.key, u.ord FROM unnest(ids, keys) WITH ORDINALITY AS u(id, key, ord)
                  WHERE u.ord > walked AND chat_conversation_matches(u.id, tsq, bot)
+                 ORDER BY u.ord
                  LIMIT p_limit + 1 - cardinality(hits)) x;
         IF cardinality(hits) > p_limit OR coalesce(cardinality(ids), 0) < lim THEN
             ids := hits;        -- the page is full, or the view has no more candidates

@@ -96,55 +96,62 @@ sub tcp_queues {
     }
     return \%q;
 }
-# Returns once nginx has read everything sent on these sockets: it reached nginx's end
-# (acknowledged), then a later look finds nothing unread there. nginx handles a request in the
-# turn of its loop that read it: a post is queued in the pool then (no connection is free).
+# Returns once nginx has read everything sent on these sockets (or from these local ports): it
+# reached nginx's end (acknowledged), then a later look finds nothing unread there. nginx handles
+# a request in the turn of its loop that read it: a post is queued in the pool then (no
+# connection is free).
 sub read_by_nginx {
-    my @ports = map { $_->sockport } @_;
+    my @ports = map { ref $_ ? $_->sockport : $_ } @_;
     return ChatTest::wait_until(sub { my $q = tcp_queues(); !grep { ($q->{$_}{tx} // 1) != 0 } @ports }, 10, 0.005)
         && ChatTest::wait_until(sub { my $q = tcp_queues(); !grep { ($q->{$_}{rx} // 1) != 0 } @ports }, 10, 0.005);
 }
 
 my $before = $ng->status->{postgres};
 
-# Hold the only connection: a post on a conversation row locked by another transaction
-# waits until that commits, so everything posted meanwhile queues behind it (for less
-# than the pool's queue timeout of 1 s, after which a waiting request is answered 503).
-my $locker = fork // die;
-if (!$locker) {
-    ChatTest::sql("SELECT pg_sleep(0.7) FROM (SELECT id FROM conversations WHERE id = '$hold->{conv}' FOR UPDATE) x");
-    POSIX::_exit(0);
-}
-ChatTest::wait_until(sub {
-    ChatTest::sql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                  . "WHERE c.relname = 'conversations' AND l.mode = 'RowShareLock'") > 0
-}, 5) or diag('the locker did not start in time');
-
+# Hold the only connection: a post on a conversation row another transaction holds waits
+# until that ends, so everything posted meanwhile queues behind it (for less than the pool's
+# queue timeout of 1 s, after which a waiting request is answered 503). No timer ends the hold:
+# the row stays locked until the held post waits for it (posted again alone, chat_customer_post)
+# and nginx has read the first post of every posting process (they are queued in the pool: no
+# connection is free); then the posts go as batches.
+my $locker = hold_row($hold->{conv});
 my $dir = File::Temp::tempdir(CLEANUP => 1);
+pipe(my $sent_r, my $sent_w) or die "pipe: $!";
 sub poster {   # forks a process posting the given jobs one after another, answers into files
     my (@list) = @_;
     my $pid = fork // die;
     return $pid if $pid;
-    my $h = HTTP::Tiny->new(timeout => 30);
+    close $sent_r;
     for my $j (@list) {
-        my $res = $h->request('POST', $ng->url("$api/messages"), {
-            headers => { %{ who($j->{s})->{auth} }, 'Content-Type' => 'application/json' },
-            content => JSON::PP->new->encode({ text => $j->{text}, client_id => $j->{cid} }) });
+        # the whole request in one write (send_request), as HTTP/1.0: answered, then closed
+        my $c = send_request("POST $api/messages HTTP/1.0\r\nHost: localhost\r\n"
+                             . "Authorization: " . who($j->{s})->{auth}{Authorization} . "\r\n"
+                             . "Content-Type: application/json\r\n",
+                             JSON::PP->new->encode({ text => $j->{text}, client_id => $j->{cid} }));
+        # after the first post is sent: its local port, for read_by_nginx (one line, written whole)
+        if ($sent_w) { syswrite($sent_w, $c->sockport . "\n"); close $sent_w; undef $sent_w }
+        my ($code, $body) = answer($c);
         open my $fh, '>', "$dir/$j->{idx}" or POSIX::_exit(2);
-        print $fh "$res->{status}\n$res->{content}";
+        print $fh "$code\n$body";
         close $fh;
     }
     POSIX::_exit(0);
 }
 $jobs[$_]{idx} = $_ for 0 .. $#jobs;
 my @pids = (poster({ s => 'hold', cid => uuid(), text => 'held', idx => 'hold' }));
-select(undef, undef, undef, 0.2);   # the held post takes the connection first
+wait_held_post();   # the held post takes the connection first
 my $procs = 8;
 for my $p (0 .. $procs - 1) {
     push @pids, poster(map { $jobs[$_] } grep { $_ % $procs == $p } 0 .. $#jobs);
 }
+close $sent_w;
+my @first = map { scalar <$sent_r> // () } 0 .. $procs;   # the held post's port and the 8 first posts'
+chomp @first;
+read_by_nginx(@first) or diag('nginx did not read the first posts in time');
+$locker->release;
+close $sent_r;
 my $failed = 0;
-for (@pids, $locker) { waitpid($_, 0); $failed++ if $? }
+for (@pids) { waitpid($_, 0); $failed++ if $? }
 is($failed, 0, 'every posting process finished');
 
 my %ans;

@@ -336,19 +336,19 @@ is(ChatTest::sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'messages_co
                    AND indexdef LIKE '%gin%to_tsvector%'"), 1, 'message text has its GIN full-text index');
 
 # q= of a frequent word: more matching messages than chat_agent_conversations searches first
-# (the bot's fallback and a customer's word in every message of another site's 100 chats,
+# (the bot's fallback and a customer's word in every message of another site's 10 000 chats,
 # 20 000 messages, ANALYZEd), so the view is walked in its order and each chat tested: the same
 # chats, in the same order and pages, as a rare word's; another site's chats never answer here.
 my $far = "t45-far-$run";
 ChatTest::sql("WITH c AS (INSERT INTO conversations (session_id, site, status, closed_at, last_seq)
-                          SELECT '$far-' || i, '$far', 'closed', now(), 200 FROM generate_series(1, 100) i
+                          SELECT '$far-' || i, '$far', 'closed', now(), 2 FROM generate_series(1, 10000) i
                           RETURNING id, site, updated_at),
                     r AS (INSERT INTO conversation_minutes (id, site, updated_minute)
                           SELECT id, site, chat_minute(updated_at) FROM c)
                INSERT INTO messages (conversation_id, seq, sender_type, content)
                SELECT c.id, s, CASE WHEN s % 2 = 0 THEN 'bot' ELSE 'customer' END,
                       CASE WHEN s % 2 = 0 THEN f.content ELSE 'often$run and elsewhere$run' END
-                 FROM c, generate_series(1, 200) s,
+                 FROM c, generate_series(1, 2) s,
                       (SELECT content FROM messages WHERE conversation_id = '$f2->{id}'
                           AND sender_type = 'bot' AND metadata ? 'fallback') f");
 ChatTest::sql('ANALYZE messages');
@@ -371,7 +371,36 @@ my $p2 = $ng->get("$A/conversations?view=all&q=often$run&limit=1&cursor=$p1->{ne
 is_deeply([ map { $_->{id} } @{ $p2->{conversations} } ], [ $f1->{id} ], '... the next page the other');
 is($p2->{next_cursor}, undef, '... and no page after it');
 is_deeply(ids("view=all&q=elsewhere$run"), [ $f1->{id} ], "a word frequent on another site: this site's one chat");
-ChatTest::sql("DELETE FROM conversations WHERE site = '$far'");
+# A walk that goes on past its first candidates, from their last one's key: 20 chats of this site
+# without the word between f2 (posted to again: the newest) and f1, which are 1st and 22nd in view
+# all. limit=1: the first 8 candidates (4 pages) hold f2 alone, so the walk goes on to 24 (at least
+# twice as far; as far as 1 match in 8 fills a page of 1 with half again to spare: 1.5 x 8 x 2 / 1)
+# and finds f1; the next page, from f2's key, walks the 20 and on. limit=2: 12 candidates, then on
+# to 54 (1.5 x 12 x 3 / 1). The statistics allow a walk that far (walk_max, the estimate / 8 /
+# messages per conversation, >= 54: the other site's 10 000 chats of 2 messages keep that ratio
+# low), so the walk answers, not the full search: each chat once.
+my $site = ChatTest::sql("SELECT site FROM conversations WHERE id = '$f1->{id}'");
+ChatTest::sql("WITH c AS (INSERT INTO conversations (session_id, site, status, closed_at, last_seq)
+                          SELECT '$far-near-' || i, '$site', 'closed', now(), 0 FROM generate_series(1, 20) i
+                          RETURNING id, site, updated_at)
+               INSERT INTO conversation_minutes (id, site, updated_minute)
+               SELECT id, site, chat_minute(updated_at) FROM c");
+say_($f2, "often$run again");
+ChatTest::sql('ANALYZE conversations');
+cmp_ok(ChatTest::sql("SELECT chat_search_estimate('often$run', '{}') / 8
+                             / (SELECT greatest(m.reltuples, 1) / greatest(c.reltuples, 1) FROM pg_class m, pg_class c
+                                 WHERE m.oid = 'messages'::regclass AND c.oid = 'conversations'::regclass)"), '>=', 54,
+       '... the statistics allow a walk of 54 candidates');
+my $w1 = $ng->get("$A/conversations?view=all&q=often$run&limit=1", headers => $admin)->{json};
+is_deeply([ map { $_->{id} } @{ $w1->{conversations} } ], [ $f2->{id} ],
+          '20 chats without the word between the two, limit=1: the newest');
+my $w2 = $ng->get("$A/conversations?view=all&q=often$run&limit=1&cursor=$w1->{next_cursor}", headers => $admin)->{json};
+is_deeply([ map { $_->{id} } @{ $w2->{conversations} } ], [ $f1->{id} ], '... the next page the other');
+is($w2->{next_cursor}, undef, '... and no page after it');
+my $w3 = $ng->get("$A/conversations?view=all&q=often$run&limit=2", headers => $admin)->{json};
+is_deeply([ map { $_->{id} } @{ $w3->{conversations} } ], [ $f2->{id}, $f1->{id} ], '... limit=2: both, once each, newest first');
+is($w3->{next_cursor}, undef, '... and no page after them');
+ChatTest::sql("DELETE FROM conversations WHERE site = '$far' OR session_id LIKE '$far-near-%'");
 
 # --- department changes racing assignment ------------------------------------------------------
 # 16 queued chats in two departments with an overlapping member; at once, every chat is moved

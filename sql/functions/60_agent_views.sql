@@ -81,7 +81,9 @@ $$;
 --     its order, without q, tested in that order until the page is full
 --     (chat_conversation_matches: the conversation's messages by (conversation_id, seq)); then
 --     further, as far as the matches so far say fills the page (half as far again to spare, at
---     least twice as far). Exact when the page filled or the view had no more candidates.
+--     least twice as far): the view's next candidates after the last one tested (its key as
+--     the cursor), so that each candidate is read and tested once. Exact when the page filled
+--     or the view had no more candidates.
 --   full, when the walk would go past walk_max, the candidates whose messages cost about what
 --     reading the estimated matches does (a word frequent in the database but rare in this
 --     view, e.g. another site's): as search first. At most about twice what search first costs.
@@ -101,8 +103,11 @@ DECLARE
     bot text[];                        -- the bot_texts that match tsq
     found uuid[];                      -- search first, full: every matching conversation
     walking bool := false;
-    lim int := p_limit + 1;            -- the view query's LIMIT (walk: its candidates)
+    cur_id uuid := p_cur_id;           -- the view query's cursor (walk: its last candidate)
+    lim int := p_limit + 1;            -- the view query's LIMIT (walk: its new candidates)
     walked int := 0;                   -- walk: the candidates tested
+    reach float8;                      -- walk: how far it goes next (candidates from the start)
+    n int;
     hits uuid[] := '{}';               -- walk: the ones that match, in order
     hit_keys bigint[] := '{}';
     ids uuid[];
@@ -137,6 +142,14 @@ BEGIN
         END IF;
     END IF;
 
+    IF NOT boss AND p_view IN ('closed', 'all') THEN
+        -- the agent's closed and all views: the conversations the agent wrote in and is not
+        -- assigned (below), once for every query of the walk
+        wrote := ARRAY(SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent
+                       EXCEPT
+                       SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent);
+    END IF;
+
     LOOP
         IF p_view = 'queue' THEN
             SELECT array_agg(id ORDER BY queued_at, id),
@@ -147,7 +160,7 @@ BEGIN
                        AND (boss OR department_id IS NULL
                             OR department_id IN (SELECT m.department_id FROM department_agents m
                                                   WHERE m.agent_id = p_agent))
-                       AND (cur IS NULL OR (queued_at, id) > (cur, p_cur_id))
+                       AND (cur IS NULL OR (queued_at, id) > (cur, cur_id))
                        AND (p_tag IS NULL OR tags @> ARRAY[p_tag])
                        AND (p_department IS NULL OR department_id = p_department)
                        AND (p_priority IS NULL OR priority = p_priority)
@@ -164,9 +177,6 @@ BEGIN
             -- conversations_agent_idx, index-only), each conversation in one branch. No index holds
             -- updated_at (030_hot_post_update): all of them are sorted in memory, (updated_at DESC,
             -- id) as every view, the cursor a bound on that key.
-            wrote := ARRAY(SELECT m.conversation_id FROM messages m WHERE m.sender_agent_id = p_agent
-                           EXCEPT
-                           SELECT x.id FROM conversations x WHERE x.assigned_agent_id = p_agent);
             SELECT array_agg(id ORDER BY updated_at DESC, id),
                    array_agg((extract(epoch FROM updated_at) * 1000000)::bigint ORDER BY updated_at DESC, id)
               INTO ids, keys
@@ -178,7 +188,7 @@ BEGIN
                                                        ELSE '{agent,closed}'::text[] END)
                        AND c.site = p_site
                        AND (cur IS NULL OR c.updated_at < cur
-                            OR (c.updated_at = cur AND c.id > p_cur_id))
+                            OR (c.updated_at = cur AND c.id > cur_id))
                        AND (p_tag IS NULL OR c.tags @> ARRAY[p_tag])
                        AND (p_department IS NULL OR c.department_id = p_department)
                        AND (p_priority IS NULL OR c.priority = p_priority)
@@ -205,7 +215,7 @@ BEGIN
                      WHERE r.site = p_site
                        AND r.updated_minute <= coalesce(cur, 'infinity')
                        AND (cur IS NULL OR c.updated_at < cur
-                            OR (c.updated_at = cur AND c.id > p_cur_id))
+                            OR (c.updated_at = cur AND c.id > cur_id))
                        AND CASE p_view
                            WHEN 'active' THEN c.status = 'agent' AND c.assigned_agent_id = p_agent
                            WHEN 'closed' THEN c.status = 'closed'
@@ -220,29 +230,40 @@ BEGIN
                      LIMIT lim) q;
         END IF;
         EXIT WHEN NOT walking;
-        -- walk: the candidates not tested yet, in the view's order, until the page is full
+        -- walk: the new candidates, in the view's order (the ordinality's: no sort, the LIMIT
+        -- stops the tests), until the page is full
+        n := coalesce(cardinality(ids), 0);
         SELECT hits || coalesce(array_agg(x.id ORDER BY x.ord), '{}'),
                hit_keys || coalesce(array_agg(x.key ORDER BY x.ord), '{}')
           INTO hits, hit_keys
           FROM (SELECT u.id, u.key, u.ord FROM unnest(ids, keys) WITH ORDINALITY AS u(id, key, ord)
-                 WHERE u.ord > walked AND chat_conversation_matches(u.id, tsq, bot)
+                 WHERE chat_conversation_matches(u.id, tsq, bot)
                  ORDER BY u.ord
                  LIMIT p_limit + 1 - cardinality(hits)) x;
-        IF cardinality(hits) > p_limit OR coalesce(cardinality(ids), 0) < lim THEN
+        IF cardinality(hits) > p_limit OR n < lim THEN
             ids := hits;        -- the page is full, or the view has no more candidates
             keys := hit_keys;
             EXIT;
         END IF;
         -- on, as far as the matches so far say fills the page with half as many again to spare,
-        -- at least twice as far; past walk_max, full
-        walked := lim;
-        lim := least(greatest(2 * walked,
-                              ceil(1.5 * walked * (p_limit + 1) / greatest(cardinality(hits), 1))),
-                     1000000000);
-        IF lim > walk_max THEN
+        -- at least twice as far, from the last candidate tested (the view's key: a later page's
+        -- cursor); past walk_max, full (from the request's cursor). A key without a time (a
+        -- queued conversation without queued_at, last in the queue's order) cannot be a cursor:
+        -- full too.
+        walked := walked + n;
+        reach := least(greatest(2 * walked,
+                                ceil(1.5 * walked * (p_limit + 1) / greatest(cardinality(hits), 1))),
+                       1000000000);
+        IF reach > walk_max OR keys[n] IS NULL THEN
             walking := false;
             found := ARRAY(SELECT DISTINCT s FROM chat_search_conversation_ids(tsq) s);
+            cur := to_timestamp(0) + p_cur_us * interval '1 microsecond';
+            cur_id := p_cur_id;
             lim := p_limit + 1;
+        ELSE
+            cur := to_timestamp(0) + keys[n] * interval '1 microsecond';
+            cur_id := ids[n];
+            lim := reach - walked;
         END IF;
     END LOOP;
 

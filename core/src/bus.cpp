@@ -256,13 +256,19 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
     struct Forgotten {
         std::string_view key;
         std::int64_t version = 0;
+        // The conversation the last part was about when no socket here listened to it: a write's
+        // events follow one another, and the hub is asked once for them, not once an event (a hash
+        // of the id each). Cleared once a part is dispatched: only a socket's handling changes
+        // what the hub would answer, and nothing else runs between the parts of a batch.
+        std::string_view deaf;
     };
 
     void forget_once(std::string_view key, std::int64_t version, Forgotten* last) noexcept {
         if (key.empty()) return;
         if (last) {
             if (last->version == version && last->key == key) return;
-            *last = Forgotten{key, version};
+            last->key = key;
+            last->version = version;
         }
         sink.forget(key, version);
     }
@@ -281,10 +287,16 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
         }
         // Nobody here listens: the cached copy is all this worker has to do with it.
         const auto p = events::peek(payload);
-        if (p && !sink.listens(p->conversation_id)) {
+        if (p && last && !last->deaf.empty() && p->conversation_id == last->deaf) {
             forget_once(p->cache_key, p->version, last);
             return;
         }
+        if (p && !sink.listens(p->conversation_id)) {
+            if (last) last->deaf = p->conversation_id;  // a view into the batch, as the key's
+            forget_once(p->cache_key, p->version, last);
+            return;
+        }
+        if (last) last->deaf = {};
         auto e = events::parse(payload);
         if (!e.ok()) return;
         // A write on another node: this node's older cached copy goes (remembered only as the

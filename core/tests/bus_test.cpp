@@ -175,6 +175,35 @@ TEST(Bus, AHeardBatchForgetsEachWritesCachedCopyOnce) {
     EXPECT_EQ(sink.forgotten.size(), 6u);
 }
 
+// A heard batch asks the hub once for a run of events of one conversation nobody here listens to
+// (a write's three), again after another conversation's, and again after one was dispatched.
+TEST(Bus, AHeardBatchAsksWhetherAnyoneListensOnceForARunOfOneConversation) {
+    ListeningSink sink;
+    sink.conversations = {"c2"};
+    chat::bus::Bus bus(sink, nullptr, nullptr);
+    const auto event = [](std::string_view conversation, std::int64_t version) {
+        Event e = chat::events::typing(conversation, "", chat::events::Sender::customer, true, "automated");
+        e.cache_key = std::string("sid-") + std::string(conversation);
+        e.version = version;
+        return e;
+    };
+    std::string batch;
+    for (const Event& e : {event("c1", 4), event("c1", 4), event("c1", 4), event("c3", 2), event("c3", 2),
+                           event("c2", 7), event("c2", 7), event("c3", 3), event("c3", 3)})
+        chat::events::append_to_batch(batch, e);
+    bus.heard("chat:events", batch);
+    // c1 once, c3 once, c2 twice (dispatched: asked again), c3 once after it
+    EXPECT_EQ(sink.asked, 5);
+    EXPECT_EQ(sink.dispatched.size(), 2u);
+    using F = std::pair<std::string, std::int64_t>;
+    EXPECT_EQ(sink.forgotten, (std::vector<F>{{"sid-c1", 4}, {"sid-c3", 2}, {"sid-c2", 7}, {"sid-c3", 3}}));
+
+    // payloads heard alone each ask
+    bus.heard("chat:events", chat::events::encode(event("c1", 5)));
+    bus.heard("chat:events", chat::events::encode(event("c1", 5)));
+    EXPECT_EQ(sink.asked, 7);
+}
+
 TEST(Bus, AHeardBatchIsHeardAsItsEventsInOrder) {
     FakeSink sink;
     chat::bus::Bus bus(sink, nullptr, nullptr);

@@ -266,6 +266,39 @@ TEST(Events, APeekLeavesToParseWhatIsNotLaidOutAsEncodeWritesIt) {
     EXPECT_FALSE(chat::events::parse(head + R"({"type":"read","conversation_id":"c1",broken)").ok());
 }
 
+// A peek reads the id eight bytes at a time: an escape, a control character or the closing quote
+// is found wherever it falls in a block (a UUID's 36 bytes, and every position of a longer id).
+TEST(Events, APeekFindsTheIdsEndAndItsEscapesAtEveryPosition) {
+    const std::string head = "e3\nsid\n5\n\nagent\ndefault\n";
+    const auto wire = [&](const std::string& id) {
+        return head + R"({"type":"message.created","conversation_id":")" + id + R"(","seq":1,"data":{}})";
+    };
+    const std::string uuid = "01a23421-6f7b-738b-9ddb-bfa0bf800c51";
+    ASSERT_TRUE(chat::events::peek(wire(uuid)).has_value());
+    EXPECT_EQ(chat::events::peek(wire(uuid))->conversation_id, uuid);
+    for (std::size_t n = 1; n <= 40; n++) {
+        const std::string id(n, 'a');
+        ASSERT_TRUE(chat::events::peek(wire(id)).has_value()) << n;
+        EXPECT_EQ(chat::events::peek(wire(id))->conversation_id, id) << n;
+        for (std::size_t at = 0; at < n; at++) {
+            for (const char bad : {'\\', '\n', '\x01', '\x1f'}) {
+                std::string broken = id;
+                broken[at] = bad;
+                EXPECT_FALSE(chat::events::peek(wire(broken)).has_value()) << n << " " << at << " " << int(bad);
+            }
+            // bytes from 0x80 (UTF-8) and the last plain ones are the id's like any other
+            for (const char plain : {'\x7f', ' ', '\xc3'}) {
+                std::string other = id;
+                other[at] = plain;
+                ASSERT_TRUE(chat::events::peek(wire(other)).has_value()) << n << " " << at;
+                EXPECT_EQ(chat::events::peek(wire(other))->conversation_id, other) << n << " " << at;
+            }
+        }
+    }
+    // no closing quote at all, however long the rest
+    EXPECT_FALSE(chat::events::peek(head + R"({"type":"read","conversation_id":")" + std::string(30, 'a')).has_value());
+}
+
 TEST(Events, EveryTypeHasOneWireNameThatReadsBackAsItself) {
     using chat::events::Type;
     for (Type t : {Type::message_created, Type::conversation_updated, Type::agent_assigned, Type::chat_closed,

@@ -115,6 +115,11 @@ ngx_http_chat_outcome_done(ngx_http_request_t *r, ngx_http_chat_park_t id)
         ngx_http_chat_resume(id, [&](ngx_http_request_t *r) {
             return ngx_http_chat_outcome_send(r, res);
         });
+
+        /* the body was copied to r->pool (or nobody waits): the next answer's */
+        if (res.ok()) {
+            chat::recycle_body(res.value().body);
+        }
     };
 
     static_assert(std::is_nothrow_constructible_v<chat::OutcomeDone,

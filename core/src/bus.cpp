@@ -22,6 +22,14 @@ namespace {
 constexpr std::size_t kEchoesMax = 256;
 // Events a turn's batch has room for when it starts (it grows beyond, doubling).
 constexpr std::size_t kGatherRoom = 16;
+// Bytes a turn's batch payload has room for when it starts.
+constexpr std::size_t kGatherBytes = 4096;
+// The largest payload and events vector (its capacity) kept, once their echo came, for the next
+// turn's batch: what a worker publishes every turn is not allocated and freed every turn (a 4 KB
+// payload and ~6 KB of events, each a large request that makes malloc merge its fastbins); one
+// that grew beyond (a turn of many posts, a long message) is freed, so what is kept stays small.
+constexpr std::size_t kSpareBytes = 64 * 1024;
+constexpr std::size_t kSpareEvents = 64;
 }  // namespace
 
 // Callbacks hold a weak_ptr to this: once the Bus is gone they find nothing and do nothing.
@@ -86,6 +94,9 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
         std::size_t count = 0;  // not sent yet: the events in `payload`
     };
     std::deque<Echo> echoes;
+    // a heard echo's payload and events vector, emptied, for the next batch (kSpareBytes)
+    std::string spare_payload;
+    std::vector<events::Event> spare_events;
     std::uint64_t next_id = 0;
     bool subscribed = true;
     bool send_posted = false;
@@ -146,10 +157,14 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
             b->delivered = now;
             b->sent = false;
             b->channel = std::move(channel);
-            if (b->payload.capacity() < 4096) b->payload.reserve(4096);
+            if (spare_payload.capacity() >= kGatherBytes) b->payload.swap(spare_payload);
+            if (b->payload.capacity() < kGatherBytes) b->payload.reserve(kGatherBytes);
             // a post's three events, and the turn's other posts: room for several posts at once,
             // not 1, 2, 4, 8 (each growth moves every Event's strings)
-            if (!now) b->events.reserve(kGatherRoom);
+            if (!now) {
+                if (spare_events.capacity() >= kGatherRoom) b->events.swap(spare_events);
+                if (b->events.capacity() < kGatherRoom) b->events.reserve(kGatherRoom);
+            }
             post_send();
         }
         events::append_to_batch(b->payload, e);
@@ -222,12 +237,23 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
                 std::memcmp(it->payload.data(), payload.data(), payload.size()) != 0)
                 continue;
             const bool due = !it->delivered;
-            const std::vector<events::Event> mine = due ? std::move(it->events) : std::vector<events::Event>{};
+            std::vector<events::Event> mine = due ? std::move(it->events) : std::vector<events::Event>{};
+            keep_spare(it->payload);
             echoes.erase(echoes.begin(), it + 1);  // before a socket's handling may publish
+            const auto self = shared_from_this();  // here still after the sockets' handling
             for (const events::Event& e : mine) sink.dispatch(e);
+            mine.clear();
+            if (mine.capacity() <= kSpareEvents && mine.capacity() > spare_events.capacity()) spare_events.swap(mine);
             return true;
         }
         return false;
+    }
+
+    // An echo's payload, emptied, for the next turn's batch, unless it grew beyond kSpareBytes.
+    void keep_spare(std::string& payload) noexcept {
+        if (payload.capacity() > kSpareBytes || payload.capacity() <= spare_payload.capacity()) return;
+        payload.clear();
+        spare_payload.swap(payload);
     }
 
     // The subscription was lost: no echo still due will come on it, so this worker's sockets

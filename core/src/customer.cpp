@@ -435,10 +435,9 @@ void Service::run(std::string sql, std::vector<std::optional<std::string>> param
 }
 
 std::string Service::render_conversation(std::string_view conversation_json, std::span<const CachedMessage> messages) {
-    std::string out;
     std::size_t size = 40 + conversation_json.size();  // the keys and brackets around them
     for (const auto& m : messages) size += m.json.size() + 1;
-    out.reserve(size);
+    std::string out = body_room(size);  // the last answer's buffer, given back once sent
     json::Writer w(out);
     w.begin_object();
     w.key("conversation"_key).raw(conversation_json);

@@ -141,8 +141,8 @@ public:
             s.batch_kind = nullptr;
             if (!c.up() && c.down_reason() == Conn::DownReason::timeout) ++stats_.timeouts;
             if (!req.items.empty()) {
-                auto answers = split_batch(std::move(res), req.items.size());
-                for (std::size_t i = 0; i < req.items.size(); ++i) deliver_item(req.items[i], std::move(answers[i]));
+                const std::size_t n = req.items.size();
+                deliver_items(std::move(req.items), split_batch(std::move(res), n));
             } else {
                 deliver(std::move(req.cb), std::move(res));
             }
@@ -389,19 +389,24 @@ private:
     // The first item of a kind and every later one of the same kind still queued (up to
     // its max_items), in queue order, as the one query of a batch.
     Request take_batch(Request first) {
-        std::vector<Request> items;
-        items.push_back(std::move(first));
-        const BatchKind* kind = items.front().batch.get();
+        const BatchKind* kind = first.batch.get();
         std::size_t cap = std::max<std::size_t>(kind->max_items, 1);
+        std::vector<Request> items;
+        items.reserve(std::min(cap, queue_.size() + 1));  // one allocation, not 1, 2, 4, ... 32
+        items.push_back(std::move(first));
         if (cap > 1) {
-            std::deque<Request> rest;
-            for (auto& r : queue_) {
-                if (items.size() < cap && r.batch.get() == kind)
-                    items.push_back(std::move(r));
-                else
-                    rest.push_back(std::move(r));
+            // the others stay in the queue, in order, moved up over the taken ones: no new
+            // deque (its map and first block, two allocations a batch) and no copy of the rest
+            auto kept = queue_.begin();
+            for (auto r = queue_.begin(); r != queue_.end(); ++r) {
+                if (items.size() < cap && r->batch.get() == kind) {
+                    items.push_back(std::move(*r));
+                } else {
+                    if (kept != r) *kept = std::move(*r);
+                    ++kept;
+                }
             }
-            queue_ = std::move(rest);
+            queue_.erase(kept, queue_.end());
         }
         ++stats_.batches;
         stats_.batched_items += items.size();
@@ -439,6 +444,40 @@ private:
             return post_call([cb = std::move(item.item_back_cb), res = std::move(res),
                               params = std::move(item.params)]() mutable { cb(std::move(res), std::move(params)); });
         if (item.item_cb) post_call([cb = std::move(item.item_cb), res = std::move(res)]() mutable { cb(std::move(res)); });
+    }
+
+    // A batch's answers to its items' callbacks, in item order, from one task posted to the loop
+    // (one closure a batch, not one an item: two allocations a batch instead of one a post). A
+    // callback that throws does not keep the next from its answer; once the Pool is gone the rest
+    // are destroyed, not called.
+    void deliver_items(std::vector<Request> items, std::vector<Result<BatchRow>> answers) {
+        if (items.size() == 1) return deliver_item(items.front(), std::move(answers.front()));
+        for (const auto& a : answers)
+            if (!a.ok()) ++stats_.errors;
+        struct Answers {
+            std::vector<Request> items;
+            std::vector<Result<BatchRow>> answers;
+        };
+        auto all = std::make_shared<Answers>(Answers{std::move(items), std::move(answers)});
+        std::weak_ptr<PoolImpl> self = weak_from_this();
+        loop_.post([self, all] {
+            for (std::size_t i = 0; i < all->items.size(); ++i) {
+                auto alive = self.lock();
+                if (!alive || alive->dead_) return;
+                Request& it = all->items[i];
+                try {
+                    if (it.item_back_cb) {
+                        const ItemBackCallback cb = std::move(it.item_back_cb);
+                        cb(std::move(all->answers[i]), std::move(it.params));
+                    } else if (it.item_cb) {
+                        const ItemCallback cb = std::move(it.item_cb);
+                        cb(std::move(all->answers[i]));
+                    }
+                } catch (...) {
+                    // as post_call: a throwing callback is the caller's bug, not the next item's
+                }
+            }
+        });
     }
 
     // call() from the loop, unless the Pool is gone by then.

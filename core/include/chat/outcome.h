@@ -78,6 +78,14 @@ struct Outcome {
     }
 };
 
+// An answer's body without an allocation of its own each time: body_room(n) hands out the thread's
+// spare buffer (empty, with room for n bytes; a new string when there is none), and the host gives
+// a body back once it has copied it out (recycle_body: `body` is left empty when kept). A body above 1 KB
+// is one of malloc's large requests, which make it merge its fastbins: a post's answer was one.
+// Only buffers up to 64 KB are kept (one a thread), so a large answer does not stay.
+std::string body_room(std::size_t bytes);
+void recycle_body(std::string& body) noexcept;
+
 // How every use case completes: exactly once, on the loop.
 using OutcomeDone = std::function<void(Result<Outcome>)>;
 

@@ -409,7 +409,7 @@ BEGIN
                        agent_unread = c.agent_unread + 1
                   FROM unnest(w_id[i:j], w_n[i:j]) WITH ORDINALITY f(id, n, k)
                  WHERE c.id = f.id
-                RETURNING c AS conv, (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid,
+                RETURNING (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid,
                           CASE WHEN f.n = 2 THEN chat_uuid7() END AS rid,
                           c.id, c.status, c.assigned_agent_id, c.context, c.customer_id,
                           c.department_id, c.priority, c.offline, c.tags, c.rating_score,
@@ -449,13 +449,14 @@ BEGIN
             -- over upd's columns (session 18, wt-pgpost: each (u.conv).field walked the whole
             -- row's composite datum up to its column, ~30 of them a post, 2.7 % of its
             -- instructions); the queue's position (rare: an agent chat waiting in the queue) from
-            -- the row. Domains (031_domains): RETURN QUERY wants the declared types; updated_at
+            -- the row as the statement's snapshot has it (before upd: a post changes none of the
+            -- columns the position reads), not from a copy of every row returned. Domains (031_domains): RETURN QUERY wants the declared types; updated_at
             -- is t (t_ms: no chat_ms a row)
             SELECT NULL::text, NULL::text, NULL::text, u.id, u.status::text, u.assigned_agent_id,
                    CASE WHEN u.assigned_agent_id IS NOT NULL
                         THEN (SELECT a.display_name FROM agents a WHERE a.id = u.assigned_agent_id) END,
                    CASE WHEN u.status = 'agent' AND u.assigned_agent_id IS NULL
-                        THEN chat_queue_position(u.conv) END,
+                        THEN (SELECT chat_queue_position(q) FROM conversations q WHERE q.id = u.id) END,
                    u.context::text, k.id, k.name, k.email, u.department_id,
                    CASE WHEN u.department_id IS NOT NULL
                         THEN (SELECT d.name FROM departments d WHERE d.id = u.department_id) END,

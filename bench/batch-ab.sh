@@ -148,25 +148,46 @@ age_sql="UPDATE conversations SET updated_at = updated_at - interval '1 hour';
 # of the pending unanswered questions that the worker's timer runs off the post path counts with
 # the posts that appended them. BENCH_CALLGRIND_DIR=dir (writable by postgres) keeps each counted
 # run's profile there (<variant>.<calls>.out: callgrind_annotate --inclusive=yes shows where).
+# BENCH_WARM_MINUTE=1 counts warm posts instead (a chat's next post within the minute of its last
+# change, its narrow row conversation_minutes unchanged: most posts under the real load): each
+# counted run first sets the conversations both runs post to (and their narrow rows) to its
+# clock, in both runs alike (each run starts at a minute's start), and reports its cold posts
+# (a minute's end fell among its posts: run it again). BENCH_VACUUM=1 vacuums a variant's conversations and narrow rows before each
+# counted run: its posts then prune no dead rows of the aging (a prune in one variant's runs and
+# not in the other's, as the heap's state fell, made B/A of the same trees differ by 4 %).
 if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
     command -v valgrind >/dev/null || { echo "batch-ab: valgrind is missing (apt-get install -y valgrind)" >&2; exit 1; }
     warm="${BENCH_WARM:-5}" calls="${BENCH_CALLS:-40}"
     script() {  # variant first-call count: the calls as lines (single-user mode reads a query a line)
         echo "SET search_path = bench_ab_$1;"; [ "${BENCH_NOSEQ:-0}" != 1 ] || echo "SET enable_seqscan = off;"
+        local posted=$(( (2 * warm + calls) * K ))  # the sessions both runs post to: 1 ..
+        [ "${BENCH_WARM_MINUTE:-0}" != 1 ] || echo "CREATE TEMP TABLE bench_warm AS SELECT chat_minute(clock_timestamp()) AS u, clock_timestamp() AS t; UPDATE conversations c SET updated_at = w.t FROM batch_sids b, bench_warm w WHERE b.n <= $posted AND c.session_id = b.sid; UPDATE conversation_minutes r SET updated_minute = w.u FROM conversations c, batch_sids b, bench_warm w WHERE b.n <= $posted AND c.session_id = b.sid AND r.id = c.id;"
         local c
         for ((c = $2; c < $2 + $3; c++)); do
             grep -v '^\\set' "$work/s_$1.sql" | tr '\n' ' ' | sed "s/:off/$(( (c * K) % (N - K) ))/g"; echo
         done
         [ "${BENCH_FOLD:-0}" != 1 ] || echo "DO \$\$ BEGIN IF to_regproc('chat_unmatched_fold') IS NOT NULL THEN PERFORM chat_unmatched_fold(NULL); END IF; END \$\$;"
         [ "${BENCH_GIN_CLEAN:-0}" != 1 ] || echo "SELECT gin_clean_pending_list(c.oid) FROM pg_class c WHERE c.relname = 'messages_content_fts_idx' AND c.relnamespace = 'bench_ab_$1'::regnamespace;"
+        [ "${BENCH_WARM_MINUTE:-0}" != 1 ] || echo "SELECT 'coldposts=' || count(*) FROM conversation_minutes r, conversations c, batch_sids b, bench_warm w WHERE b.n <= $posted AND c.session_id = b.sid AND r.id = c.id AND r.updated_minute <> w.u;"
+    }
+    vacuum() {  # variant
+        [ "${BENCH_VACUUM:-0}" = 1 ] || return 0
+        "$here/../scripts/db.sh" start >/dev/null
+        psql "${pg[@]}" -qAtX chat -c "VACUUM bench_ab_$1.conversations, bench_ab_$1.conversation_minutes" >/dev/null
+        "$here/../scripts/db.sh" stop >/dev/null
     }
     count() {  # variant first-call calls: instructions of a single-user backend running them
         script "$1" "$2" "$3" > "$work/one.sql"
         local out=/dev/null
         if [ -n "${BENCH_CALLGRIND_DIR:-}" ]; then out="$BENCH_CALLGRIND_DIR/$1.$3.out"; fi
+        vacuum "$1"
+        # warm: started at a minute's start (its first call, planned under valgrind, is slow: a
+        # minute's end between the warming and the posts made every post of a run cold)
+        if [ "${BENCH_WARM_MINUTE:-0}" = 1 ]; then while [ "$(date +%-S)" -gt 1 ]; do sleep 0.5; done; fi
         (cd / && runuser -u postgres -- valgrind --tool=callgrind --callgrind-out-file="$out" \
-            "$PG_BIN/postgres" --single -D "$PGDATA" -c shared_buffers=128MB -c full_page_writes=off chat) < "$work/one.sql" 2>&1 \
-            | grep -oP 'Collected : \K[0-9]+'
+            "$PG_BIN/postgres" --single -D "$PGDATA" -c shared_buffers=128MB -c full_page_writes=off chat) < "$work/one.sql" > "$work/run.out" 2>&1
+        grep -o 'coldposts=[0-9]*' "$work/run.out" | sed "s/^/batch-ab: $1's run of $3 calls: /" >&2 || true
+        grep -oP 'Collected : \K[0-9]+' "$work/run.out"
     }
     # every conversation last changed an hour ago: each post's update is then non-HOT alike (its
     # updated_minute, an indexed column, changes: 030_hot_post_update), whatever minute valgrind's

@@ -409,18 +409,22 @@ BEGIN
                        agent_unread = c.agent_unread + 1
                   FROM unnest(w_id[i:j], w_n[i:j]) WITH ORDINALITY f(id, n, k)
                  WHERE c.id = f.id
-                RETURNING c AS conv, (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid,
-                          CASE WHEN f.n = 2 THEN chat_uuid7() END AS rid),
+                RETURNING (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid,
+                          CASE WHEN f.n = 2 THEN chat_uuid7() END AS rid,
+                          c.id, c.status, c.assigned_agent_id, c.context, c.customer_id,
+                          c.department_id, c.priority, c.offline, c.tags, c.rating_score,
+                          c.rating_comment, c.last_seq, c.customer_unread, c.agent_unread,
+                          c.created_at, c.requested_agent_at, c.closed_at, c.version, c.site),
             -- not read below: a data-modifying WITH runs to completion all the same, before
             -- the statement ends (a failure fails the statement, and so the call)
             ins AS (
                 INSERT INTO messages (id, conversation_id, seq, sender_type, kind, content,
                                       metadata, client_id, created_at)
-                SELECT u.mid, (u.conv).id, (u.conv).last_seq - u.n + 1, 'customer',
+                SELECT u.mid, u.id, u.last_seq - u.n + 1, 'customer',
                        p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o], t
                   FROM upd u
                 UNION ALL
-                SELECT u.rid, (u.conv).id, (u.conv).last_seq, 'bot', 'text',
+                SELECT u.rid, u.id, u.last_seq, 'bot', 'text',
                        p_bot_replies[u.o],
                        coalesce(p_bot_metadata[u.o], '{}'::jsonb)
                            || jsonb_build_object('in_reply_to', u.mid),
@@ -429,7 +433,7 @@ BEGIN
                  WHERE u.n = 2),
             unm AS (
                 INSERT INTO unmatched_pending (site, day, backend, content)
-                SELECT (u.conv).site, (t AT TIME ZONE 'UTC')::date, pg_backend_pid(),
+                SELECT u.site, (t AT TIME ZONE 'UTC')::date, pg_backend_pid(),
                        p_contents[u.o]
                   FROM upd u
                  WHERE u.n = 2 AND p_bot_metadata[u.o] ? 'fallback'),
@@ -441,16 +445,30 @@ BEGIN
             mins AS (
                 UPDATE conversation_minutes r SET updated_minute = t_min
                  WHERE r.id = ANY (w_id[i:j]) AND r.updated_minute <> t_min)
-            -- agent_unread is a chat_count (031_domains): RETURN QUERY wants the declared int;
-            -- updated_at is t (t_ms: no chat_ms a row)
-            SELECT NULL::text, NULL::text, NULL::text, c.c_id, c.c_status, c.c_agent_id,
-                   c.c_agent_name, c.c_queue_position, c.c_context, c.c_customer_id,
-                   c.c_customer_name, c.c_customer_email, c.c_department_id, c.c_department_name,
-                   c.c_priority, c.c_offline, c.c_tags, c.c_rating_score, c.c_rating_comment,
-                   c.c_last_seq, c.c_unread_count, c.c_created_at, t_ms, c.c_requested_agent_at,
-                   c.c_closed_at, c.c_version, u.mid, u.rid, (u.conv).agent_unread::int
+            -- the conversation as chat_conversation_row(c, 'customer') answers it, written out
+            -- over upd's columns (session 18, wt-pgpost: each (u.conv).field walked the whole
+            -- row's composite datum up to its column, ~30 of them a post, 2.7 % of its
+            -- instructions); the queue's position (rare: an agent chat waiting in the queue) from
+            -- the row as the statement's snapshot has it (before upd: a post changes none of the
+            -- columns the position reads), not from a copy of every row returned. Domains (031_domains): RETURN QUERY wants the declared types; updated_at
+            -- is t (t_ms: no chat_ms a row)
+            SELECT NULL::text, NULL::text, NULL::text, u.id, u.status::text, u.assigned_agent_id,
+                   CASE WHEN u.assigned_agent_id IS NOT NULL
+                        THEN (SELECT a.display_name FROM agents a WHERE a.id = u.assigned_agent_id) END,
+                   CASE WHEN u.status = 'agent' AND u.assigned_agent_id IS NULL
+                        THEN (SELECT chat_queue_position(q) FROM conversations q WHERE q.id = u.id) END,
+                   u.context::text, k.id, k.name, k.email, u.department_id,
+                   CASE WHEN u.department_id IS NOT NULL
+                        THEN (SELECT d.name FROM departments d WHERE d.id = u.department_id) END,
+                   u.priority::text, u.offline, array_to_string(u.tags, ' '), u.rating_score::int,
+                   u.rating_comment::text, u.last_seq::int, u.customer_unread::int,
+                   chat_ms(u.created_at), t_ms, chat_ms(u.requested_agent_at), chat_ms(u.closed_at),
+                   u.version::bigint, u.mid, u.rid, u.agent_unread::int
               FROM upd u
-              CROSS JOIN LATERAL chat_conversation_row(u.conv, 'customer') c
+              -- a lookup by the key a row (OFFSET 0: not pulled up into a join, which the generic
+              -- plan made a hash join over a scan of all customers)
+              LEFT JOIN LATERAL (SELECT k.id, k.name, k.email FROM customers k
+                                  WHERE k.id = u.customer_id OFFSET 0) k ON true
              ORDER BY u.o;
         i := j + 1;
     END LOOP;

@@ -9,6 +9,7 @@
 #include "chat/pg_pool.h"
 #include "chat/redis_client.h"
 #include "chat/retention.h"
+#include "chat/spare.h"
 
 namespace chat::bus {
 
@@ -238,22 +239,14 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
                 continue;
             const bool due = !it->delivered;
             std::vector<events::Event> mine = due ? std::move(it->events) : std::vector<events::Event>{};
-            keep_spare(it->payload);
+            keep_spare(spare_payload, it->payload, kSpareBytes);
             echoes.erase(echoes.begin(), it + 1);  // before a socket's handling may publish
             const auto self = shared_from_this();  // here still after the sockets' handling
             for (const events::Event& e : mine) sink.dispatch(e);
-            mine.clear();
-            if (mine.capacity() <= kSpareEvents && mine.capacity() > spare_events.capacity()) spare_events.swap(mine);
+            keep_spare(spare_events, mine, kSpareEvents);
             return true;
         }
         return false;
-    }
-
-    // An echo's payload, emptied, for the next turn's batch, unless it grew beyond kSpareBytes.
-    void keep_spare(std::string& payload) noexcept {
-        if (payload.capacity() > kSpareBytes || payload.capacity() <= spare_payload.capacity()) return;
-        payload.clear();
-        spare_payload.swap(payload);
     }
 
     // The subscription was lost: no echo still due will come on it, so this worker's sockets

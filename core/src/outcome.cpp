@@ -1,6 +1,8 @@
 // The answer bodies' spare buffer (chat/outcome.h: body_room, recycle_body).
 #include "chat/outcome.h"
 
+#include "chat/spare.h"
+
 namespace chat {
 
 namespace {
@@ -18,10 +20,6 @@ std::string body_room(std::size_t bytes) {
     return out;
 }
 
-void recycle_body(std::string& body) noexcept {
-    if (body.capacity() > kBodySpareMax || body.capacity() <= body_spare.capacity()) return;
-    body.clear();
-    body_spare.swap(body);
-}
+void recycle_body(std::string& body) noexcept { keep_spare(body_spare, body, kBodySpareMax); }
 
 }  // namespace chat

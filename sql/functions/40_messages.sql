@@ -277,6 +277,22 @@ $$;
 -- Its conversation's earlier posts of the batch are written by then (input order). The common
 -- batch is one run: two statements in all.
 --
+-- Each conversation is found by an index once (session 19, wt-lookup): its session's lookup in
+-- conversations_session_idx gives the row's ctid, the lock reaches the row through it (a TID scan,
+-- the session_id checked again) and answers the ctid of the version it locked, and the write's
+-- UPDATE finds its rows by those ctids (the ids checked again), where the lock and the UPDATE each
+-- descended conversations_pkey once more. A ctid is the row version the statement's snapshot saw.
+-- Locked without a wait (SKIP LOCKED) it is the newest version, and nothing moves it before the
+-- write: the row lock is held, and no per-item post of the batch writes a later run's conversation
+-- (a run's item is its conversation's first of the batch). A row that a transaction committing
+-- after that snapshot updated moved: the lock follows it to its newest version, and Postgres's
+-- recheck of a TID scan (EvalPlanQual: is the newest version at the ctid?) drops the row, its lock
+-- kept; that item then goes the per-item path, where chat_customer_post finds its conversation
+-- anew, never the set-based write from a version the statement did not see. Should the UPDATE
+-- miss a row all the same, the call fails (XX000, nothing written) and core posts each item alone.
+-- Postgres's instructions a post (bench/batch-ab.sh BENCH_INSTRUCTIONS=1 BENCH_VACUUM=1): cold
+-- -1.7 %, the real load's mix -1.5 %, warm -2.5 % (index descents 37 300 -> 26 500 a post).
+--
 -- The set-based statements run in no subtransaction of their own (a subtransaction gave every
 -- row they wrote its own xid, for commit and for every reader's visibility check, and rows
 -- already answered cannot be taken back should the write fail after answering): they are never
@@ -315,6 +331,8 @@ DECLARE
     -- many messages (2 with the bot's reply)
     w_id uuid[];
     w_n int[];
+    w_tid tid[];
+    rc int;
     waits bool := false;
     t timestamptz;  -- the run's clock (above)
     t_ms bigint;
@@ -332,8 +350,9 @@ BEGIN
     -- as chat_session_conv finds it (the newest open one, else the newest): two lookups in the
     -- order of conversations_session_idx (the second only for a session whose conversations are
     -- all closed), where one ordered by (status <> 'closed') DESC, created_at DESC sorted each
-    -- item's rows. The known texts looked up by a subquery a text, a lookup by the key: as NOT
-    -- EXISTS the generic plan was a hash anti join over a scan of all of bot_texts.
+    -- item's rows; each gives the row's ctid, locked by it (a TID scan, above). The known texts
+    -- looked up by a subquery a text, a lookup by the key: as NOT EXISTS the generic plan was a
+    -- hash anti join over a scan of all of bot_texts.
     WITH added AS (
         INSERT INTO bot_texts (hash, content)
         SELECT x.h, x.txt
@@ -343,24 +362,25 @@ BEGIN
          WHERE (SELECT b.hash FROM bot_texts b WHERE b.hash = x.h) IS NULL
          ORDER BY x.h
             ON CONFLICT DO NOTHING)
-    SELECT array_agg(x.id), array_agg(x.n) INTO w_id, w_n
-      FROM (SELECT s.id, CASE WHEN s.status = 'automated' AND p_bot_replies[i.o] IS NOT NULL
-                              THEN 2 ELSE 1 END AS n
+    SELECT array_agg(x.id), array_agg(x.n), array_agg(x.tid) INTO w_id, w_n, w_tid
+      FROM (SELECT s.id, s.tid, CASE WHEN s.status = 'automated' AND p_bot_replies[i.o] IS NOT NULL
+                                     THEN 2 ELSE 1 END AS n
               FROM generate_subscripts(p_sids, 1) i(o)
-              LEFT JOIN (SELECT x.o, x.id, x.status
-                           FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.status
+              LEFT JOIN (SELECT x.o, x.id, x.tid, x.status
+                           FROM (SELECT DISTINCT ON (k.id) i.o, k.id, k.tid, k.status
                                    FROM generate_subscripts(p_sids, 1) i(o)
                                    CROSS JOIN LATERAL (
                                          SELECT coalesce(
-                                             (SELECT id FROM conversations
+                                             (SELECT ctid FROM conversations
                                                WHERE session_id = p_sids[i.o] AND status <> 'closed'
                                                ORDER BY created_at DESC LIMIT 1),
-                                             (SELECT id FROM conversations
+                                             (SELECT ctid FROM conversations
                                                WHERE session_id = p_sids[i.o]
-                                               ORDER BY created_at DESC LIMIT 1)) AS id) s
+                                               ORDER BY created_at DESC LIMIT 1)) AS tid) s
                                    CROSS JOIN LATERAL (
-                                         SELECT id, status FROM conversations
-                                          WHERE id = s.id FOR UPDATE SKIP LOCKED) k
+                                         SELECT id, ctid AS tid, status FROM conversations
+                                          WHERE ctid = s.tid AND session_id = p_sids[i.o]
+                                            FOR UPDATE SKIP LOCKED) k
                                   ORDER BY k.id, i.o) x
                           WHERE x.status <> 'closed'
                             AND NOT EXISTS (SELECT 1 FROM messages m
@@ -407,8 +427,8 @@ BEGIN
                        version = c.version + f.n,
                        customer_unread = c.customer_unread + f.n - 1,
                        agent_unread = c.agent_unread + 1
-                  FROM unnest(w_id[i:j], w_n[i:j]) WITH ORDINALITY f(id, n, k)
-                 WHERE c.id = f.id
+                  FROM unnest(w_tid[i:j], w_id[i:j], w_n[i:j]) WITH ORDINALITY f(tid, id, n, k)
+                 WHERE c.ctid = f.tid AND c.id = f.id
                 RETURNING (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid,
                           CASE WHEN f.n = 2 THEN chat_uuid7() END AS rid,
                           c.id, c.status, c.assigned_agent_id, c.context, c.customer_id,
@@ -470,6 +490,11 @@ BEGIN
               LEFT JOIN LATERAL (SELECT k.id, k.name, k.email FROM customers k
                                   WHERE k.id = u.customer_id OFFSET 0) k ON true
              ORDER BY u.o;
+        GET DIAGNOSTICS rc = ROW_COUNT;
+        IF rc <> j - i + 1 THEN
+            RAISE EXCEPTION 'post batch: % of % locked conversations not found by ctid', j - i + 1 - rc, j - i + 1
+                USING ERRCODE = 'XX000';
+        END IF;
         i := j + 1;
     END LOOP;
 END

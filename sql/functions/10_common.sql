@@ -81,9 +81,10 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Position in the queue the conversation waits in (API.md "Offline"): its site's queue of its
--- department (NULL: the default queue), in serving order (priority_rank, queued_at, id);
+-- department (NULL: the default queue), in serving order (the priority's rank, queued_at, id);
 -- 1 for the next one served. plpgsql with one branch per kind of queue, so each count is an
--- index range of conversations_dept_queue_idx.
+-- index range of conversations_dept_queue_idx. The rank is written out as that index has it
+-- (036_check_domains: urgent 0, high 1, normal 2, low 3), so that the planner matches it.
 CREATE OR REPLACE FUNCTION chat_queue_position(c conversations) RETURNS int
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -94,12 +95,18 @@ BEGIN
         RETURN (SELECT count(*)::int + 1 FROM conversations q
                  WHERE q.site = c.site AND q.department_id IS NULL
                    AND q.status = 'agent' AND q.assigned_agent_id IS NULL
-                   AND (q.priority_rank, q.queued_at, q.id) < (c.priority_rank, c.queued_at, c.id));
+                   AND (CASE q.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+                        q.queued_at, q.id)
+                     < (CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+                        c.queued_at, c.id));
     END IF;
     RETURN (SELECT count(*)::int + 1 FROM conversations q
              WHERE q.site = c.site AND q.department_id = c.department_id
                AND q.status = 'agent' AND q.assigned_agent_id IS NULL
-               AND (q.priority_rank, q.queued_at, q.id) < (c.priority_rank, c.queued_at, c.id));
+               AND (CASE q.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+                    q.queued_at, q.id)
+                 < (CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+                    c.queued_at, c.id));
 END
 $$;
 

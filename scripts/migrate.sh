@@ -2,7 +2,8 @@
 # Brings the database to sql/ with `chatctl migrate` (build/core/chatctl, from `make core`): the
 # schema migrations sql/NNN_*.sql each exactly once, in order, tracked in schema_migrations;
 # then the function files sql/functions/*.sql, re-applied unless unchanged and still intact in
-# the database. Each file runs in its own transaction, so files must not contain BEGIN/COMMIT.
+# the database. All of it runs in one transaction (a running nginx sees the old schema with the old
+# functions or the new one with the new), so files must not contain BEGIN/COMMIT.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 

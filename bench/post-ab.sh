@@ -77,6 +77,16 @@ wrk_one() {  # variant port seconds
         wrk -t1 -c"$CONNS" -d"${3}s" -s "$here/post.lua" "http://127.0.0.1:$2/chat/api/v1/messages" > "$work/wrk_$1" 2>&1
 }
 wrk_one a "$port_a" 3 & wrk_one b "$port_b" 3 & wait   # warm-up: every connection up, statements made
+# a side that answered no post (its sessions' conversations closed, e.g. by a test run against
+# this stack: 409) would print inf and nan for every round: stop and say why
+for v in a b; do
+    n2xx="$(grep -o 'status_2xx=[0-9]*' "$work/wrk_$v" | cut -d= -f2)"
+    if [ "${n2xx:-0}" -eq 0 ]; then
+        echo "post-ab: side $v answered no post with 2xx in the warm-up (access log: $(tail -n 1 "$work/$v/access.log" 2>/dev/null | cut -d'"' -f3));" \
+             "the sessions in $tok may be closed: FRESH=1 bench/post-cpu.sh makes new ones" >&2
+        exit 1
+    fi
+done
 echo "A=[$1] B=[$2]; us of Postgres backends' CPU per post (201s), both at once"
 for ((r = 1; r <= ROUNDS; r++)); do
     # the backends idle between rounds (their connections stay up from the warm-up): the ticks

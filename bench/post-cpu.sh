@@ -103,6 +103,11 @@ b1=$(Q "select blks_read||' '||blks_hit||' '||buffers_backend from pg_stat_datab
 h1=$(Q "$hot_q"); v1=$(Q "$vac_q"); m1=$(Q "$min_q")
 grep -E "BENCH" "$CHAT_VAR/wrk.out" | sed 's/socket_errors.*status_2xx/201/'
 posts=$(grep -o 'status_2xx=[0-9]*' "$CHAT_VAR/wrk.out" | cut -d= -f2)
+if [ "${posts:-0}" -eq 0 ]; then
+    # every post refused (e.g. 409: the kept sessions' conversations closed by a test run against this stack)
+    echo "post-cpu: no post answered 2xx; the sessions in $tok may be closed: run again with FRESH=1" >&2
+    exit 1
+fi
 hz=$(getconf CLK_TCK)
 join -a2 <(sort "$CHAT_VAR/cpu0") <(sort "$CHAT_VAR/cpu1") | awk -v n=$posts -v hz=$hz 'NF==3{printf "%-16s %7.1f us/post\n", $1, ($3-$2)/hz*1e6/n} NF==2{printf "%-16s %7.1f us/post (new)\n", $1, $2/hz*1e6/n}'
 awk -v n=$posts '/wrk_cpu/{printf "%-16s %7.1f us/post\n","wrk",($2+$3)*1e6/n}' "$CHAT_VAR/wrk.time"

@@ -80,11 +80,22 @@ LANGUAGE sql STABLE AS $$
         'read_at', chat_ts(m.read_at))
 $$;
 
+-- A queued conversation's place by priority: urgent 0, high 1, normal 2, low 3 (then queued_at,
+-- then id). The department queues' index holds the same expression
+-- (039_priority_rank_index writes it out: a migration cannot call this function; keep the two
+-- the same). A SQL function the planner inlines, so a reader's call matches that index; it takes
+-- text (the column, a chat_priority since 036, is coerced) because these files must apply to a
+-- schema migrated only to 030.
+CREATE OR REPLACE FUNCTION chat_priority_rank(p text) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE p WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END
+$$;
+
 -- Position in the queue the conversation waits in (API.md "Offline"): its site's queue of its
 -- department (NULL: the default queue), in serving order (the priority's rank, queued_at, id);
 -- 1 for the next one served. plpgsql with one branch per kind of queue, so each count is an
--- index range of conversations_dept_queue_idx. The rank is written out as that index has it
--- (036_check_domains: urgent 0, high 1, normal 2, low 3), so that the planner matches it.
+-- index range of conversations_dept_queue_idx (chat_priority_rank, inlined, is that index's
+-- expression: 039_priority_rank_index).
 CREATE OR REPLACE FUNCTION chat_queue_position(c conversations) RETURNS int
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -95,17 +106,17 @@ BEGIN
         RETURN (SELECT count(*)::int + 1 FROM conversations q
                  WHERE q.site = c.site AND q.department_id IS NULL
                    AND q.status = 'agent' AND q.assigned_agent_id IS NULL
-                   AND (CASE q.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+                   AND (chat_priority_rank(q.priority),
                         q.queued_at, q.id)
-                     < (CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+                     < (chat_priority_rank(c.priority),
                         c.queued_at, c.id));
     END IF;
     RETURN (SELECT count(*)::int + 1 FROM conversations q
              WHERE q.site = c.site AND q.department_id = c.department_id
                AND q.status = 'agent' AND q.assigned_agent_id IS NULL
-               AND (CASE q.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+               AND (chat_priority_rank(q.priority),
                     q.queued_at, q.id)
-                 < (CASE c.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END,
+                 < (chat_priority_rank(c.priority),
                     c.queued_at, c.id));
 END
 $$;

@@ -136,7 +136,7 @@ $$;
 -- by agents granted the site (chat_agent_on_site): one site at a time, so a site nobody
 -- can serve never holds up another's (capacity is per agent, across sites and
 -- departments, all under the one lock). Within a site, the queue heads are tried in
--- serving order (the priority's rank as conversations_dept_queue_idx has it, then queued_at,
+-- serving order (chat_priority_rank, as conversations_dept_queue_idx has it, then queued_at,
 -- then id) and the first one that
 -- chat_assign_pick finds an agent for is assigned; then the heads are read again. A
 -- queue whose head nobody may take is skipped this round (every conversation of a queue
@@ -162,16 +162,14 @@ BEGIN
             progress := false;
             FOR h IN
                 SELECT q.id FROM (
-                    (SELECT id, CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END
-                               AS priority_rank, queued_at FROM conversations
+                    (SELECT id, chat_priority_rank(priority) AS priority_rank, queued_at FROM conversations
                       WHERE site = s AND department_id IS NULL
                         AND status = 'agent' AND assigned_agent_id IS NULL
                       ORDER BY priority_rank, queued_at, id
                       LIMIT 1)
                     UNION ALL
                     SELECT k.* FROM departments d CROSS JOIN LATERAL (
-                        SELECT id, CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END
-                               AS priority_rank, queued_at FROM conversations
+                        SELECT id, chat_priority_rank(priority) AS priority_rank, queued_at FROM conversations
                          WHERE site = s AND department_id = d.id
                            AND status = 'agent' AND assigned_agent_id IS NULL
                          ORDER BY priority_rank, queued_at, id

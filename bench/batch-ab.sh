@@ -123,6 +123,50 @@ SQL
 fi
 
 variant_script a; variant_script b
+# BENCH_GROW=P (or BENCH_GROW_A / BENCH_GROW_B, one per variant): before anything is measured, P
+# posts (the variant's own calls above, K conversations a call) to every conversation, so that each
+# holds 1 + 2P messages (the greeting, then each post and the bot's reply), as the bench's
+# conversations grow from run to run. BENCH_FILL_A / BENCH_FILL_B = P: as many more conversations
+# in both variants (sessions abf-1 .., never posted to by the measured calls), given P posts each in
+# that variant: tables as large as a grown variant's while the measured conversations stay short.
+# So BENCH_GROW_A=23 BENCH_FILL_B=23 with A = B compares a post to conversations of ~48 and ~2
+# messages in tables of the same size. Then, when either variant grew or filled, both variants'
+# pending unanswered questions are folded (chat_unmatched_fold, as the worker's timer does) and
+# their conversations, narrow rows and messages vacuumed and analyzed, alike (an autovacuum run in
+# one variant and not the other would change its plans).
+grow_a="${BENCH_GROW_A:-${BENCH_GROW:-0}}" grow_b="${BENCH_GROW_B:-${BENCH_GROW:-0}}"
+fill_a="${BENCH_FILL_A:-0}" fill_b="${BENCH_FILL_B:-0}"
+grow() {  # variant posts-a-conversation first-offset: posts to the sessions first-offset + 1 .. + N (whole calls)
+    local p o
+    for ((p = 0; p < $2; p++)); do
+        for ((o = $3; o + K <= $3 + N; o += K)); do
+            grep -v '^\\set' "$work/s_$1.sql" | tr '\n' ' ' | sed "s/:off/$o/g"; echo
+        done
+    done > "$work/grow.sql"
+    PGOPTIONS="-c search_path=bench_ab_$1 -c client_min_messages=warning" psql "${pg[@]}" -qAtX chat \
+        -v ON_ERROR_STOP=1 -f "$work/grow.sql" >/dev/null
+}
+if [ "$fill_a" -gt 0 ] || [ "$fill_b" -gt 0 ]; then
+    for v in a b; do
+        PGOPTIONS="-c search_path=bench_ab_$v -c client_min_messages=warning" psql "${pg[@]}" -qAtX chat -v ON_ERROR_STOP=1 -c "
+            SELECT count(chat_open_session('abf-' || g, NULL, 'Hello! How can I help?', 0, 'default'))
+              FROM generate_series(1, $N) g;
+            INSERT INTO batch_sids SELECT $N + g, 'abf-' || g FROM generate_series(1, $N) g" >/dev/null
+    done
+    grow a "$fill_a" "$N"; grow b "$fill_b" "$N"
+fi
+if [ "$grow_a" -gt 0 ] || [ "$grow_b" -gt 0 ] || [ "$fill_a" -gt 0 ] || [ "$fill_b" -gt 0 ]; then
+    grow a "$grow_a" 0; grow b "$grow_b" 0
+    for v in a b; do
+        psql "${pg[@]}" -qAtX chat -c "SET search_path = bench_ab_$v;
+            DO \$\$ BEGIN IF to_regproc('chat_unmatched_fold') IS NOT NULL THEN PERFORM chat_unmatched_fold(NULL); END IF; END \$\$" >/dev/null
+        minutes="$(psql "${pg[@]}" -qAtX chat -c "SELECT coalesce(to_regclass('bench_ab_$v.conversation_minutes')::text, '')")"
+        psql "${pg[@]}" -qAtX chat -c "VACUUM ANALYZE bench_ab_$v.conversations, bench_ab_$v.messages, bench_ab_$v.batch_sids${minutes:+, $minutes}" >/dev/null
+    done
+    for v in a b; do
+        echo "$v: $(psql "${pg[@]}" -qAtX chat -c "SELECT count(*) || ' messages, ' || count(DISTINCT conversation_id) || ' conversations, the measured ones ' || (SELECT round(avg(c.last_seq), 1) FROM bench_ab_$v.conversations c JOIN bench_ab_$v.batch_sids b ON b.sid = c.session_id WHERE b.n <= $N) || ' messages long' FROM bench_ab_$v.messages")"
+    done
+fi
 # a variant's conversations an hour older: their updated_at, and where the variant has the site
 # lists' narrow rows (034_conversation_minutes) their minutes too, as a writer keeps them
 age_sql="UPDATE conversations SET updated_at = updated_at - interval '1 hour';

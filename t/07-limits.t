@@ -248,6 +248,42 @@ is($update_state->('tags', $_), '23514', "an UPDATE of conversations.tags to $_ 
        '... and leaves the schema as it was');
 }
 
+# The queues' serving order is written in two places that cannot share it
+# (039_priority_rank_index): chat_priority_rank, which chat_queue_position and
+# chat_assign_queue call, and conversations_dept_queue_idx, which holds the rank. Should the
+# two drift apart, the positions stay right (t/43) but every count and queue head becomes a
+# scan of the site's queued conversations: the rank must be in the index scan's condition,
+# and a queue's head must come out of the index unsorted (the functions' own statements).
+{
+    # a shop's queues: 40 departments, 4 000 queued conversations of every priority
+    in_schema(q{INSERT INTO departments (id, name)
+                SELECT ('00000000-0000-0000-0000-' || lpad(d::text, 12, '0'))::uuid, 'd' || d
+                  FROM generate_series(1, 40) d;
+                INSERT INTO conversations (session_id, status, queued_at, priority, department_id)
+                SELECT 'queued-' || i, 'agent', now() - i * interval '1 second',
+                       (ARRAY['urgent', 'high', 'normal', 'low'])[1 + i % 4],
+                       ('00000000-0000-0000-0000-' || lpad((1 + i % 40)::text, 12, '0'))::uuid
+                  FROM generate_series(1, 4000) i;
+                ANALYZE conversations});
+    my $plan = sub { in_schema('EXPLAIN (COSTS OFF) ' . shift) };
+    my $queued = q{q.site = 'default' AND q.department_id = '00000000-0000-0000-0000-000000000001'
+                   AND q.status = 'agent' AND q.assigned_agent_id IS NULL};
+    my $count = $plan->(qq{SELECT count(*) FROM conversations q WHERE $queued
+                           AND (chat_priority_rank(q.priority), q.queued_at, q.id)
+                             < (chat_priority_rank('high'), now(), '00000000-0000-0000-0000-000000000002'::uuid)});
+    like($count, qr/Index (?:Only )?Scan using conversations_dept_queue_idx/,
+         "a department queue's position is counted on conversations_dept_queue_idx") or diag $count;
+    like($count, qr/Index Cond: .*CASE \(priority\)::text WHEN 'urgent'/s,
+         '... with chat_priority_rank inlined into its Index Cond, as the index holds it') or diag $count;
+    unlike($count, qr/Filter:/, '... and nothing left to filter row by row') or diag $count;
+    my $head = $plan->(qq{SELECT id, chat_priority_rank(priority) AS priority_rank, queued_at
+                            FROM conversations q WHERE $queued
+                           ORDER BY priority_rank, queued_at, id LIMIT 1});
+    like($head, qr/Index Scan using conversations_dept_queue_idx/,
+         "a department queue's head is read from conversations_dept_queue_idx") or diag $head;
+    unlike($head, qr/Sort/, '... in its order, with no sort') or diag $head;
+}
+
 is($limits->{directives}{chat_site}{default}, $S->{'conversations.site'}{default},
    'chat_site defaults to the site the schema gives existing rows');
 

@@ -20,6 +20,7 @@ extern "C" {
 
 #include "chat/http_rules.h"
 #include "chat/outcome.h"
+#include "chat/page_runs.h"
 #include "chat/rate_buckets.h"
 #include "chat/result.h"
 
@@ -87,6 +88,15 @@ typedef struct {
     void                       *cache_pending;     /* written, not linked */
     void                       *cache_victim;      /* being unlinked */
     ngx_uint_t                  cache_linking;     /* tree/LRU mid-change */
+
+    /*
+     * the pages of blocks above half a page (chat/page_runs.h): one tag a
+     * page of the zone, the pages taken from the slab in extents; NULL: no
+     * room for the tags, every block from the slab
+     */
+    chat::pages::Head           cache_pages;
+    chat::pages::Tag           *cache_tags;
+    ngx_uint_t                  cache_ntags;
 
     /* ngx_http_chat_faq.cpp, under shpool->mutex */
     u_char                     *faq_blob;          /* chat_faq_json() text */

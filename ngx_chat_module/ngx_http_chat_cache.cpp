@@ -16,6 +16,12 @@
  * finds the bracket open empties the (possibly half-linked) index and
  * frees what the LRU queue's forward links still reach.  A block's bytes
  * are checked by core before they are believed.
+ *
+ * Blocks above half a page (most conversations: ~450 bytes a message) take
+ * their pages from chat::pages (chat/page_runs.h says why not the slab's
+ * own page runs), which gets them from the slab in extents of a megabyte
+ * and keeps them; its changes are bracketed by cache_linking too, and a
+ * crash among them resets it, all its pages free (the cache emptied).
  */
 
 #include <limits>
@@ -30,6 +36,14 @@
 
 /* evictions tried for one allocation before giving the entry up */
 #define NGX_HTTP_CHAT_CACHE_EVICT     16
+
+/*
+ * The pages chat::pages takes from the slab at a time (fewer only for the
+ * last ones), and the part of the zone it leaves to the slab for the rest
+ * (the FAQ, the events ring, the blocks of half a page or less).
+ */
+#define NGX_HTTP_CHAT_CACHE_EXTENT    256
+#define NGX_HTTP_CHAT_CACHE_RESERVE   32          /* a 32nd of the pages */
 
 /*
  * Answers up to this size are allocated from r->pool; larger ones, above
@@ -114,6 +128,14 @@ static ngx_uint_t ngx_http_chat_cache_longest_free(ngx_slab_pool_t *shpool);
 static ngx_uint_t ngx_http_chat_cache_evict(ngx_http_chat_zone_t *zone,
     ngx_http_chat_cache_node_t *keep);
 static std::optional<chat::cache::Entry> ngx_http_chat_cache_entry(
+    ngx_http_chat_cache_node_t *cn);
+static ngx_uint_t ngx_http_chat_cache_paged(ngx_http_chat_zone_t *zone,
+    void *block);
+static void *ngx_http_chat_cache_block_alloc(ngx_http_chat_zone_t *zone,
+    size_t size);
+static ngx_int_t ngx_http_chat_cache_grow(ngx_http_chat_zone_t *zone,
+    ngx_uint_t pages);
+static void ngx_http_chat_cache_block_free(ngx_http_chat_zone_t *zone,
     ngx_http_chat_cache_node_t *cn);
 static u_char *ngx_http_chat_cache_alloc(ngx_pool_t *pool, size_t size);
 static void ngx_http_chat_cache_buf_release(void *data);
@@ -233,7 +255,7 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
 
             for (n = 0; /* void */; n++) {
                 cn = static_cast<ngx_http_chat_cache_node_t *>(
-                         ngx_slab_alloc_locked(shpool, size));
+                         ngx_http_chat_cache_block_alloc(zone, size));
 
                 if (cn != NULL || n == NGX_HTTP_CHAT_CACHE_EVICT) {
                     break;
@@ -269,7 +291,7 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
                     cached.reset();
 
                     cn = static_cast<ngx_http_chat_cache_node_t *>(
-                             ngx_slab_alloc_locked(shpool, size));
+                             ngx_http_chat_cache_block_alloc(zone, size));
                 }
             }
 
@@ -295,16 +317,24 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
                                               *list_len)))
             {
                 /* the old entry's list changed under us: cannot be */
-                ngx_slab_free_locked(shpool, cn);
                 sh->cache_pending = NULL;
+                ngx_memory_barrier();
+                ngx_http_chat_cache_block_free(zone, cn);
                 cn = NULL;
             }
         }
 
         if (cn == NULL) {
             /* why, for the log: a full zone or a fragmented one */
-            free_pages = shpool->pfree;
+            free_pages = shpool->pfree + sh->cache_pages.free_pages;
             longest = ngx_http_chat_cache_longest_free(shpool);
+
+            if (sh->cache_tags != NULL) {
+                longest = ngx_max(longest, (ngx_uint_t)
+                              chat::pages::longest_free(sh->cache_pages,
+                                  std::span(sh->cache_tags,
+                                            sh->cache_ntags)));
+            }
 
             /* a stale entry must not outlive a newer write */
             if (old) {
@@ -652,8 +682,7 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
         }
 
         /* died while copying into a block that nothing points to yet */
-        pending->magic = 0;
-        ngx_slab_free_locked(shpool, pending);
+        ngx_http_chat_cache_block_free(zone, pending);
         sh->cache_pending = NULL;
         sh->cache_victim = NULL;
         return 2;
@@ -687,7 +716,12 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
         victim_seen |= (cn == victim);
 
         cn->magic = 0;
-        ngx_slab_free_locked(shpool, cn);
+
+        /* chat::pages' blocks all go at once below */
+        if (!ngx_http_chat_cache_paged(zone, cn)) {
+            ngx_slab_free_locked(shpool, cn);
+        }
+
         n++;
 
         q = next;
@@ -695,14 +729,31 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
 
     if (pending && !pending_seen) {
         pending->magic = 0;
-        ngx_slab_free_locked(shpool, pending);
+
+        if (!ngx_http_chat_cache_paged(zone, pending)) {
+            ngx_slab_free_locked(shpool, pending);
+        }
+
         n++;
     }
 
     if (victim && !victim_seen) {
         victim->magic = 0;
-        ngx_slab_free_locked(shpool, victim);
+
+        if (!ngx_http_chat_cache_paged(zone, victim)) {
+            ngx_slab_free_locked(shpool, victim);
+        }
+
         n++;
+    }
+
+    /*
+     * the death may have been inside chat::pages' change too: nothing is
+     * in use any more, so every page it holds is free again
+     */
+    if (sh->cache_tags != NULL) {
+        chat::pages::reset(sh->cache_pages,
+                           std::span(sh->cache_tags, sh->cache_ntags));
     }
 
     ngx_memzero(sh->cache_buckets, (sh->cache_mask + 1) * sizeof(void *));
@@ -750,6 +801,20 @@ ngx_http_chat_cache_index_init(ngx_http_chat_zone_t *zone)
     }
 
     sh->cache_mask = n - 1;
+
+    /* a tag a page for chat::pages: 16 bytes a page, 0.4 % of the zone */
+
+    sh->cache_tags = static_cast<chat::pages::Tag *>(
+        ngx_slab_alloc_locked(zone->shpool, pages * sizeof(chat::pages::Tag)));
+
+    if (sh->cache_tags == NULL) {
+        /* a zone too small for them: every block from the slab */
+        sh->cache_ntags = 0;
+        return;
+    }
+
+    sh->cache_ntags = pages;
+    chat::pages::init(sh->cache_pages, std::span(sh->cache_tags, pages));
 }
 
 
@@ -829,8 +894,7 @@ ngx_http_chat_cache_replace(ngx_http_chat_zone_t *zone,
     ngx_memory_barrier();
 
     if (old) {
-        old->magic = 0;
-        ngx_slab_free_locked(zone->shpool, old);
+        ngx_http_chat_cache_block_free(zone, old);
     }
 }
 
@@ -878,6 +942,186 @@ ngx_http_chat_cache_longest_free(ngx_slab_pool_t *shpool)
     }
 
     return longest;
+}
+
+
+/*
+ * Whether block is chat::pages': on a page it was given (it never gives
+ * one back, and the slab's blocks are never on those).
+ */
+
+static ngx_uint_t
+ngx_http_chat_cache_paged(ngx_http_chat_zone_t *zone, void *block)
+{
+    size_t                  page;
+    ngx_http_chat_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    if (sh->cache_tags == NULL
+        || (u_char *) block < zone->shpool->start)
+    {
+        return 0;
+    }
+
+    page = ((u_char *) block - zone->shpool->start) >> ngx_pagesize_shift;
+
+    return page < sh->cache_ntags && sh->cache_tags[page].owned;
+}
+
+
+/*
+ * A block of size bytes for an entry, under the lock: above half a page
+ * from chat::pages (given another extent of the slab's pages if it has no
+ * run that long), else the slab's chunk, or a page of chat::pages when the
+ * slab has none (the zone full: the pages evictions free are chat::pages',
+ * which never gives them back to the slab).  NULL if there is no room.
+ */
+
+static void *
+ngx_http_chat_cache_block_alloc(ngx_http_chat_zone_t *zone, size_t size)
+{
+    void                           *p;
+    ngx_uint_t                      pages;
+    ngx_http_chat_shctx_t          *sh;
+    std::optional<std::uint32_t>    first;
+
+    sh = zone->sh;
+
+    if (size <= ngx_pagesize / 2 || sh->cache_tags == NULL) {
+        p = ngx_slab_alloc_locked(zone->shpool, size);
+
+        if (p != NULL || sh->cache_tags == NULL) {
+            return p;
+        }
+    }
+
+    pages = ngx_http_chat_cache_pages(size);
+
+    if (pages > sh->cache_ntags) {
+        return NULL;
+    }
+
+    std::span<chat::pages::Tag>  tags(sh->cache_tags, sh->cache_ntags);
+
+    sh->cache_linking = 1;
+    ngx_memory_barrier();
+
+    first = chat::pages::alloc(sh->cache_pages, tags, (std::uint32_t) pages);
+
+    if (!first && ngx_http_chat_cache_grow(zone, pages) == NGX_OK) {
+        first = chat::pages::alloc(sh->cache_pages, tags,
+                                   (std::uint32_t) pages);
+    }
+
+    ngx_memory_barrier();
+    sh->cache_linking = 0;
+
+    if (!first) {
+        return NULL;
+    }
+
+    return zone->shpool->start + ((size_t) *first << ngx_pagesize_shift);
+}
+
+
+/*
+ * Gives chat::pages an extent of the slab's pages, at least pages of them,
+ * with cache_linking set: NGX_HTTP_CHAT_CACHE_EXTENT, or only what is asked
+ * when the slab has no more, always leaving it a RESERVE'th of the zone.
+ */
+
+static ngx_int_t
+ngx_http_chat_cache_grow(ngx_http_chat_zone_t *zone, ngx_uint_t pages)
+{
+    u_char                 *p;
+    ngx_uint_t              n, reserve, nomem;
+    ngx_slab_pool_t        *shpool;
+    ngx_http_chat_shctx_t  *sh;
+
+    sh = zone->sh;
+    shpool = zone->shpool;
+    reserve = sh->cache_ntags / NGX_HTTP_CHAT_CACHE_RESERVE;
+
+    n = ngx_max(pages, NGX_HTTP_CHAT_CACHE_EXTENT);
+
+    if (shpool->pfree < n + reserve) {
+        n = pages;
+    }
+
+    if (shpool->pfree < n + reserve) {
+        return NGX_DECLINED;
+    }
+
+    /* NULL is expected here and handled: no "no memory" crit */
+    nomem = shpool->log_nomem;
+    shpool->log_nomem = 0;
+
+    p = static_cast<u_char *>(ngx_slab_alloc_locked(shpool,
+                                                    n << ngx_pagesize_shift));
+
+    if (p == NULL && n > pages) {
+        /* the free pages are there, not that many in one run */
+        n = pages;
+        p = static_cast<u_char *>(ngx_slab_alloc_locked(shpool,
+                                                    n << ngx_pagesize_shift));
+    }
+
+    shpool->log_nomem = nomem;
+
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (!chat::pages::add(sh->cache_pages,
+                          std::span(sh->cache_tags, sh->cache_ntags),
+                          (std::uint32_t) ((p - shpool->start)
+                                           >> ngx_pagesize_shift),
+                          (std::uint32_t) n))
+    {
+        /* cannot be: the slab handed out pages chat::pages holds */
+        ngx_slab_free_locked(shpool, p);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Frees an entry's block (unlinked, or never linked), under the lock.  That
+ * chat::pages refuses one of its blocks cannot be (a table a crash left
+ * half-changed is reset by the recovery of the bracket around the change);
+ * were it so, its pages would stay taken: a leak, never a page used twice.
+ */
+
+static void
+ngx_http_chat_cache_block_free(ngx_http_chat_zone_t *zone,
+    ngx_http_chat_cache_node_t *cn)
+{
+    size_t                  page;
+    ngx_http_chat_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    cn->magic = 0;
+
+    if (!ngx_http_chat_cache_paged(zone, cn)) {
+        ngx_slab_free_locked(zone->shpool, cn);
+        return;
+    }
+
+    page = ((u_char *) cn - zone->shpool->start) >> ngx_pagesize_shift;
+
+    sh->cache_linking = 1;
+    ngx_memory_barrier();
+
+    (void) chat::pages::free(sh->cache_pages,
+                             std::span(sh->cache_tags, sh->cache_ntags),
+                             (std::uint32_t) page);
+
+    ngx_memory_barrier();
+    sh->cache_linking = 0;
 }
 
 

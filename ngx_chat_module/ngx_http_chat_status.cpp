@@ -119,7 +119,9 @@ ngx_http_chat_zone_use(ngx_http_chat_zone_t *zone, ngx_http_chat_zone_use_t *u)
     }
 
     ngx_shmtx_lock(&shpool->mutex);
-    u->free_pages = shpool->pfree;
+    /* the cache's free pages are free for its next entries */
+    u->free_pages = shpool->pfree
+                    + (zone->sh ? zone->sh->cache_pages.free_pages : 0);
     ngx_shmtx_unlock(&shpool->mutex);
 
     u->pages = (shpool->end - shpool->start) / ngx_pagesize;

@@ -100,6 +100,22 @@ TEST(PageRuns, RefusesWhatItWasNotGivenOrDidNotHandOut) {
     EXPECT_TRUE(t.whole());
 }
 
+TEST(PageRuns, APageThatWasARunsEndOnceDoesNotFreeTheRunItIsInsideNow) {
+    Table t(32);
+    ASSERT_TRUE(add(t.head, t.tags, 0, 32));
+    const auto a = t.get(3);
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(t.put(*a));           // joined with the rest: its ends are inner pages now
+    const auto b = t.get(10);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(*b, *a);
+    EXPECT_FALSE(t.put(*a + 2)) << "a's old last page";
+    EXPECT_EQ(used_run(t.tags, *a + 2), 0U);
+    EXPECT_TRUE(t.whole());
+    EXPECT_TRUE(t.put(*b));
+    EXPECT_EQ(longest_free(t.head, t.tags), 32U);
+}
+
 TEST(PageRuns, ATableLeftHalfChangedIsRefusedThenResetToAllFree) {
     Table t(64);
     ASSERT_TRUE(add(t.head, t.tags, 0, 20));

@@ -22,9 +22,10 @@ CHAT_MODULE_BUILD="$CHAT_ROOT/build/nginx-asan" CHAT_CORE_LIB="$B/libchatcore.a"
 CHAT_CC_EXTRA="-fsanitize=address -fno-omit-frame-pointer" "$(dirname "$0")/build-module.sh"
 
 # the t/ files run under ASan: the WebSocket and ring suites, a reload suite, the post path (its
-# batches, a failed batch, customers hanging up while their posts queue) and agent login (scrypt
-# on the thread pool, logout)
-ASAN_T="${CHAT_ASAN_T:-t/03-reload.t t/11-messages.t t/17-post-batch.t t/20-agent-login.t $(echo t/3[0-9]-*.t)}"
+# batches, a failed batch, customers hanging up while their posts queue), the cache in a zone
+# too small for it (evictions, chat::pages' runs split and joined, a failed store) and agent
+# login (scrypt on the thread pool, logout)
+ASAN_T="${CHAT_ASAN_T:-t/03-reload.t t/08-cache-zone.t t/11-messages.t t/17-post-batch.t t/20-agent-login.t $(echo t/3[0-9]-*.t)}"
 
 chat_log "t/ under ASan: $ASAN_T"
 cd "$CHAT_ROOT"

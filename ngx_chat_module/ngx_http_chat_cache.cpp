@@ -171,6 +171,22 @@ ngx_http_chat_cache_pages(size_t size)
 }
 
 
+/* chat::pages' table: a tag a page of the zone, empty when it has none */
+static inline std::span<chat::pages::Tag>
+ngx_http_chat_cache_tags(ngx_http_chat_shctx_t *sh)
+{
+    return std::span(sh->cache_tags, sh->cache_ntags);
+}
+
+
+/* the page of the zone that p (at or after the zone's first page) is on */
+static inline size_t
+ngx_http_chat_cache_page(ngx_http_chat_zone_t *zone, void *p)
+{
+    return ((u_char *) p - zone->shpool->start) >> ngx_pagesize_shift;
+}
+
+
 void
 ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
     size_t max_messages) noexcept
@@ -332,8 +348,7 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
             if (sh->cache_tags != NULL) {
                 longest = ngx_max(longest, (ngx_uint_t)
                               chat::pages::longest_free(sh->cache_pages,
-                                  std::span(sh->cache_tags,
-                                            sh->cache_ntags)));
+                                  ngx_http_chat_cache_tags(sh)));
             }
 
             /* a stale entry must not outlive a newer write */
@@ -752,8 +767,7 @@ ngx_http_chat_cache_recover(ngx_http_chat_zone_t *zone)
      * in use any more, so every page it holds is free again
      */
     if (sh->cache_tags != NULL) {
-        chat::pages::reset(sh->cache_pages,
-                           std::span(sh->cache_tags, sh->cache_ntags));
+        chat::pages::reset(sh->cache_pages, ngx_http_chat_cache_tags(sh));
     }
 
     ngx_memzero(sh->cache_buckets, (sh->cache_mask + 1) * sizeof(void *));
@@ -814,7 +828,7 @@ ngx_http_chat_cache_index_init(ngx_http_chat_zone_t *zone)
     }
 
     sh->cache_ntags = pages;
-    chat::pages::init(sh->cache_pages, std::span(sh->cache_tags, pages));
+    chat::pages::init(sh->cache_pages, ngx_http_chat_cache_tags(sh));
 }
 
 
@@ -964,7 +978,7 @@ ngx_http_chat_cache_paged(ngx_http_chat_zone_t *zone, void *block)
         return 0;
     }
 
-    page = ((u_char *) block - zone->shpool->start) >> ngx_pagesize_shift;
+    page = ngx_http_chat_cache_page(zone, block);
 
     return page < sh->cache_ntags && sh->cache_tags[page].owned;
 }
@@ -1002,7 +1016,7 @@ ngx_http_chat_cache_block_alloc(ngx_http_chat_zone_t *zone, size_t size)
         return NULL;
     }
 
-    std::span<chat::pages::Tag>  tags(sh->cache_tags, sh->cache_ntags);
+    std::span<chat::pages::Tag>  tags = ngx_http_chat_cache_tags(sh);
 
     sh->cache_linking = 1;
     ngx_memory_barrier();
@@ -1073,10 +1087,8 @@ ngx_http_chat_cache_grow(ngx_http_chat_zone_t *zone, ngx_uint_t pages)
         return NGX_DECLINED;
     }
 
-    if (!chat::pages::add(sh->cache_pages,
-                          std::span(sh->cache_tags, sh->cache_ntags),
-                          (std::uint32_t) ((p - shpool->start)
-                                           >> ngx_pagesize_shift),
+    if (!chat::pages::add(sh->cache_pages, ngx_http_chat_cache_tags(sh),
+                          (std::uint32_t) ngx_http_chat_cache_page(zone, p),
                           (std::uint32_t) n))
     {
         /* cannot be: the slab handed out pages chat::pages holds */
@@ -1111,13 +1123,12 @@ ngx_http_chat_cache_block_free(ngx_http_chat_zone_t *zone,
         return;
     }
 
-    page = ((u_char *) cn - zone->shpool->start) >> ngx_pagesize_shift;
+    page = ngx_http_chat_cache_page(zone, cn);
 
     sh->cache_linking = 1;
     ngx_memory_barrier();
 
-    (void) chat::pages::free(sh->cache_pages,
-                             std::span(sh->cache_tags, sh->cache_ntags),
+    (void) chat::pages::free(sh->cache_pages, ngx_http_chat_cache_tags(sh),
                              (std::uint32_t) page);
 
     ngx_memory_barrier();

@@ -75,6 +75,35 @@ test("an XSS payload in a message stays text", async () => {
   await context.close();
 });
 
+test("a message that arrives before its post's answer is shown once, not twice", async () => {
+  // the server commits the post at once, but its answer reaches the page only after the
+  // message itself has come (the bot's reply on the socket, then the catch-up that fills its gap)
+  const context = await browser.newContext();
+  const { page } = await openWidget(context);
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route("**/chat/api/v1/messages", async (route) => {
+    const res = await route.fetch();
+    await held;
+    await route.fulfill({ response: res }).catch(() => {});
+  });
+  const text = `where is my parcel ${RUN}`;
+  await page.getByTestId("chat-input").fill(text);
+  await page.getByTestId("chat-send").click();
+  const mine = page.locator('[data-testid="chat-message"][data-sender="customer"]').filter({ hasText: text });
+  // the confirmed message (it has a seq) is on screen while the post's answer is still held
+  await page.locator('[data-testid="chat-message"][data-sender="customer"][data-seq]').filter({ hasText: text }).waitFor();
+  assert.equal(await mine.count(), 1, "one bubble while the answer is held: the sending one gave way to the message");
+  assert.equal(await page.getByText("Sending…").count(), 0, "nothing still says Sending…");
+  const answered = page.waitForResponse("**/chat/api/v1/messages");
+  release();
+  await answered;
+  await page.waitForTimeout(300);
+  assert.equal(await mine.count(), 1, "still one once the answer came");
+  await page.unroute("**/chat/api/v1/messages");
+  await context.close();
+});
+
 test('"Talk to agent" shows the queue and hides itself', async () => {
   const context = await browser.newContext();
   const { page } = await openWidget(context, "/product-tee.html");

@@ -26,7 +26,8 @@ declare const __WIDGET_CSS__: string;
   let conv: Conversation | null = null;
   const msgs = new Map<number, Message>();
   const msgEls = new Map<number, HTMLElement>();
-  const pending = new Set<HTMLElement>();
+  // bubbles of posts not yet answered: their text, and the last seq known when they were sent
+  const pending = new Map<HTMLElement, { text: string; after: number }>();
   let faq: FaqEntry[] = [];
   let lastSeq = 0;
   // a live message skipped seqs after this one (its frame lost): the next catch-up asks from here
@@ -243,7 +244,7 @@ declare const __WIDGET_CSS__: string;
       prev = el;
       if (m.sender_type === "customer") lastCustomer = m;
     }
-    for (const p of pending) list.appendChild(p);
+    for (const p of pending.keys()) list.appendChild(p);
     // read receipt under the customer's last message
     list.querySelectorAll(".receipt").forEach((r) => r.remove());
     if (lastCustomer && conv && conv.status === "agent") {
@@ -384,12 +385,24 @@ declare const __WIDGET_CSS__: string;
     for (const m of ms) {
       if (!m || typeof m.seq !== "number" || (conv && m.conversation_id && m.conversation_id !== conv.id)) continue;
       if (fromLive && m.seq > lastSeq + 1) { gap = true; missingAfter = Math.min(missingAfter, lastSeq); }
+      if (m.sender_type === "customer" && !msgs.has(m.seq)) settlePending(m);
       // a read_at once known stays: a copy from before the read ("Seen" → "Delivered") is older
       msgs.set(m.seq, newestMessage(m, msgs.get(m.seq)));
       if (m.seq > lastSeq) lastSeq = m.seq;
       if (m.sender_type === "agent") setTyping(false);
     }
     if (gap) catchUp();
+  }
+
+  /**
+   * A post's message can arrive (socket, catch-up) before the post's own answer: it then
+   * replaces the oldest bubble still sending that text since before it, so the customer never
+   * sees it twice. The answer, when it comes, finds its bubble gone and adds nothing new.
+   */
+  function settlePending(m: Message): void {
+    for (const [el, p] of pending) {
+      if (p.text === m.content && m.seq > p.after) { pending.delete(el); el.remove(); return; }
+    }
   }
 
   async function catchUp(): Promise<void> {
@@ -519,7 +532,7 @@ declare const __WIDGET_CSS__: string;
     live.stop();
     conv = null;
     msgs.clear(); msgEls.clear(); list.textContent = "";
-    for (const p of pending) p.remove();
+    for (const p of pending.keys()) p.remove();
     pending.clear();
     lastSeq = 0; readSeq = 0; readPosted = 0; missingAfter = Infinity;
     thanks = ""; picking = false; emailErr.textContent = ""; email.value = "";
@@ -541,7 +554,7 @@ declare const __WIDGET_CSS__: string;
   function pendingEl(text: string): HTMLElement {
     const el = h("div", { class: "msg customer pending", role: "listitem", "data-testid": "chat-message", "data-sender": "customer" },
       h("div", { class: "sr" }, "You:"), h("div", { class: "bubble" }, text), h("div", { class: "meta" }, "Sending…"));
-    pending.add(el);
+    pending.set(el, { text, after: lastSeq });
     return el;
   }
 

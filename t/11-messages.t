@@ -177,5 +177,43 @@ my $ms = hex(substr($later[0], 0, 8)) * 65536 + hex(substr($later[0], 9, 4));
 ok(abs($ms - time() * 1000) < 600_000, 'whose time is the time of the post (within 10 minutes)')
     or diag("id time $ms, now " . time() * 1000);
 
+# the ids' generator itself (chat_uuid7_at: at a millisecond given, the post batch's ids at its
+# run's clock; chat_uuid7: at the clock's): 20 000 ids, each version 7 with the variant 10, the
+# given millisecond in its first 48 bits, none twice, their 12 bits after the version and the
+# variant's two bits after it spread over all their values (random(), not a constant)
+is(ChatTest::sql(q{
+    SELECT count(*) || ' ' || count(DISTINCT id) || ' '
+           || count(*) FILTER (WHERE substr(id::text, 15, 1) = '7' AND substr(id::text, 20, 1) IN ('8', '9', 'a', 'b')) || ' '
+           || count(*) FILTER (WHERE ('x' || lpad(replace(left(id::text, 13), '-', ''), 16, '0'))::bit(64)::bigint = 1764680000123) || ' '
+           || (count(DISTINCT substr(id::text, 16, 3)) > 4000) || ' ' || count(DISTINCT substr(id::text, 20, 1))
+      FROM (SELECT chat_uuid7_at(1764680000123) AS id FROM generate_series(1, 20000)) g}),
+   '20000 20000 20000 20000 true 4', 'chat_uuid7_at: 20 000 ids, all distinct, version 7, variant 10, at the millisecond given, random bits');
+is(ChatTest::sql(q{
+    SELECT (SELECT max(chat_uuid7_at(1764680000123)::text COLLATE "C") FROM generate_series(1, 2000))
+         < (SELECT min(chat_uuid7_at(1764680000124)::text COLLATE "C") FROM generate_series(1, 2000))}),
+   't', "... and a millisecond's ids sort before every id of the next millisecond");
+is(ChatTest::sql(q{
+    CREATE TEMP TABLE u7 AS SELECT chat_ms(clock_timestamp()) AS ms, NULL::uuid AS id;
+    INSERT INTO u7 SELECT NULL, chat_uuid7() FROM generate_series(1, 2000);
+    INSERT INTO u7 SELECT chat_ms(clock_timestamp()), NULL;
+    SELECT count(DISTINCT id) || ' '
+           || bool_and(substr(id::text, 15, 1) = '7' AND substr(id::text, 20, 1) IN ('8', '9', 'a', 'b')) || ' '
+           || bool_and(('x' || lpad(replace(left(id::text, 13), '-', ''), 16, '0'))::bit(64)::bigint
+                       BETWEEN (SELECT min(ms) FROM u7) AND (SELECT max(ms) FROM u7))
+      FROM u7 WHERE id IS NOT NULL}),
+   '2000 true true', "chat_uuid7: distinct v7 ids at the clock's millisecond (between one read before and one after)");
+# the post's reply refers to the customer's message (in_reply_to: written by the batch as
+# jsonb_object over the id's text), and both ids carry the millisecond of their created_at
+is(ChatTest::sql(qq{SELECT count(*) FROM messages b JOIN messages m ON m.id::text = b.metadata->>'in_reply_to'
+                     WHERE b.id = '$later[1]' AND m.id = '$later[0]'
+                       AND m.conversation_id = b.conversation_id AND m.seq = b.seq - 1
+                       AND jsonb_typeof(b.metadata->'in_reply_to') = 'string'}),
+   1, "the reply's in_reply_to is the customer message's id, as a string");
+is(ChatTest::sql(qq{SELECT count(*) FROM messages
+                     WHERE id IN ('@{[ join("','", @later) ]}')
+                       AND ('x' || lpad(replace(left(id::text, 13), '-', ''), 16, '0'))::bit(64)::bigint
+                           = floor(extract(epoch FROM created_at) * 1000)}),
+   scalar @later, "a post's message ids carry their created_at's millisecond");
+
 $ng->stop;
 done_testing;

@@ -417,6 +417,8 @@ BEGIN
         -- their answers in item order (sorted after every write of the statement: no row is
         -- answered before the writes are done)
         j := coalesce(array_position(w_id, NULL, i) - 1, n);
+        -- t_ms is also the millisecond of the run's message ids (chat_uuid7_at: their time is
+        -- their created_at's, no clock read and float epoch an id)
         t := clock_timestamp();
         t_ms := chat_ms(t);
         t_min := chat_minute(t);
@@ -429,8 +431,8 @@ BEGIN
                        agent_unread = c.agent_unread + 1
                   FROM unnest(w_tid[i:j], w_id[i:j], w_n[i:j]) WITH ORDINALITY f(tid, id, n, k)
                  WHERE c.ctid = f.tid AND c.id = f.id
-                RETURNING (i - 1 + f.k)::int AS o, f.n, chat_uuid7() AS mid,
-                          CASE WHEN f.n = 2 THEN chat_uuid7() END AS rid,
+                RETURNING (i - 1 + f.k)::int AS o, f.n, chat_uuid7_at(t_ms) AS mid,
+                          CASE WHEN f.n = 2 THEN chat_uuid7_at(t_ms) END AS rid,
                           c.id, c.status, c.assigned_agent_id, c.context, c.customer_id,
                           c.department_id, c.priority, c.offline, c.tags, c.rating_score,
                           c.rating_comment, c.last_seq, c.customer_unread, c.agent_unread,
@@ -444,10 +446,13 @@ BEGIN
                        p_kinds[u.o], p_contents[u.o], '{}'::jsonb, p_client_ids[u.o], t
                   FROM upd u
                 UNION ALL
+                -- the reply's in_reply_to by jsonb_object over text (the uuid's text, as
+                -- jsonb_build_object writes it): jsonb_build_object looked up its arguments'
+                -- types' output functions on every row (~2 000 instructions a reply, session 22)
                 SELECT u.rid, u.id, u.last_seq, 'bot', 'text',
                        p_bot_replies[u.o],
                        coalesce(p_bot_metadata[u.o], '{}'::jsonb)
-                           || jsonb_build_object('in_reply_to', u.mid),
+                           || jsonb_object('{in_reply_to}'::text[], ARRAY[u.mid::text]),
                        NULL, t
                   FROM upd u
                  WHERE u.n = 2),

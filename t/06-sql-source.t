@@ -170,6 +170,10 @@ my $fresh_functions;
     is(psql($fresh, q{SELECT count(*) FROM pg_trigger WHERE tgname = 'chat_conversations_gone'
                         AND tgrelid = 'conversations'::regclass}), 1,
        '... and the trigger that went with one of them (messages go with their conversations)');
+    is(psql($fresh, q{SELECT string_agg(tgname, ' ' ORDER BY tgname) FROM pg_trigger
+                       WHERE tgname IN ('chat_message_agent', 'chat_agent_messages')
+                         AND tgrelid IN ('messages'::regclass, 'agents'::regclass)}), 'chat_agent_messages chat_message_agent',
+       '... and the two that keep messages.sender_agent_id naming an agent (040_sender_agent_triggers)');
 
     # one function replaced by hand (a hot fix never written to sql/) is put back
     psql($fresh, q{CREATE OR REPLACE FUNCTION chat_ts(t timestamptz) RETURNS text

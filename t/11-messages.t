@@ -215,5 +215,64 @@ is(ChatTest::sql(qq{SELECT count(*) FROM messages
                            = floor(extract(epoch FROM created_at) * 1000)}),
    scalar @later, "a post's message ids carry their created_at's millisecond");
 
+# messages.sender_agent_id names an agent (040_sender_agent_triggers: the foreign key it had, now
+# two triggers that cost nothing on the customer's and the bot's messages): an agent's reply
+# through the API is stored naming them; a message naming no agent is refused, and so is the
+# delete of an agent a message names (23503, as the key refused them); an agent no message
+# names can still be deleted.
+{
+    my $A = '/chat/api/v1/agent';
+    my $admin = ChatTest::bearer($ng->agent_login('admin', 'Admin@123')->{token});
+    my $ag = $ng->new_agent($admin, 'fk', role => 'supervisor');
+    my $c = $ng->customer;
+    $ng->escalate($c);
+    is($ng->post("$A/conversations/$c->{id}/claim", headers => $ag->{auth})->{status}, 200, 'an agent takes a chat');
+    my $reply = $ng->post("$A/conversations/$c->{id}/messages", headers => $ag->{auth},
+                          json => { text => 'Hello, I am here.', client_id => uuid() });
+    is($reply->{status}, 201, '... replies through the API');
+    is(ChatTest::sql(qq{SELECT count(*) FROM messages WHERE conversation_id = '$c->{id}'
+                         AND sender_type = 'agent' AND sender_agent_id = '$ag->{id}'}), 1,
+       '... and the reply is stored naming the agent');
+    # each statement run and rolled back: its SQLSTATE and message, or "ok" when it passed
+    my $try = sub {  # (statement, isolation level)
+        my ($statement, $isolation) = @_;
+        (my $q = $statement) =~ s/'/''/g;
+        return ChatTest::sql(qq{BEGIN ISOLATION LEVEL @{[ $isolation // 'READ COMMITTED' ]}; CREATE FUNCTION pg_temp.try(s text) RETURNS text LANGUAGE plpgsql AS \$\$
+            BEGIN EXECUTE s; RAISE EXCEPTION 'ok' USING ERRCODE = 'P0001';
+            EXCEPTION WHEN OTHERS THEN RETURN CASE SQLSTATE WHEN 'P0001' THEN SQLERRM ELSE SQLSTATE || ' ' || SQLERRM END;
+            END \$\$; SELECT pg_temp.try('$q')});
+    };
+    is($try->(qq{INSERT INTO messages (conversation_id, seq, sender_type, sender_agent_id, content)
+                 VALUES ('$c->{id}', 1000, 'agent', gen_random_uuid(), 'from nobody')}),
+       '23503 insert or update on table "messages" violates foreign key constraint "messages_sender_agent_id_fkey"',
+       'a message naming no agent is refused (23503)');
+    is($try->(qq{UPDATE messages SET sender_agent_id = gen_random_uuid()
+                  WHERE conversation_id = '$c->{id}' AND sender_type = 'agent'}),
+       '23503 insert or update on table "messages" violates foreign key constraint "messages_sender_agent_id_fkey"',
+       "... and so is a message's sender changed to no agent");
+    is($try->(qq{INSERT INTO messages (conversation_id, seq, sender_type, sender_agent_id, content)
+                 VALUES ('$c->{id}', 1000, 'agent', '$ag->{id}', 'from the agent')}), 'ok',
+       '... one naming an agent is not');
+    my $referenced = '23503 update or delete on table "agents" violates foreign key constraint '
+                   . '"messages_sender_agent_id_fkey" on table "messages"';
+    # (the chat given back first: conversations' own key to its agent would refuse it too)
+    my $unassign = qq{WITH u AS (UPDATE conversations SET assigned_agent_id = NULL WHERE id = '$c->{id}' RETURNING 1)};
+    is($try->(qq{$unassign DELETE FROM agents WHERE id = '$ag->{id}'}), $referenced,
+       'an agent who sent a message cannot be deleted (23503)');
+    is($try->(qq{$unassign UPDATE agents SET id = gen_random_uuid() WHERE id = '$ag->{id}'}), $referenced,
+       '... nor given another id');
+    is($try->(qq{UPDATE agents SET display_name = 'Renamed' WHERE id = '$ag->{id}'}), 'ok',
+       '... but can still be changed otherwise');
+    my $idle = $ng->post('/chat/api/v1/admin/agents', headers => $admin,
+                         json => { username => "t11.fk.idle.$$", password => 'T11-Pass-Idle-1234', display_name => 'Idle',
+                                   role => 'agent', max_active_chats => 5 });
+    is($idle->{status}, 201, 'an agent who never wrote a message');
+    is($try->(qq{DELETE FROM agents WHERE id = '$idle->{json}{agent}{id}'}), 'ok', '... can be deleted');
+    # under a transaction's snapshot the delete could miss a message committed meanwhile: refused
+    is($try->(qq{DELETE FROM agents WHERE id = '$idle->{json}{agent}{id}'}, $_),
+       "0A000 an agent's delete or change of id needs READ COMMITTED", "... but not under $_")
+        for 'REPEATABLE READ', 'SERIALIZABLE';
+}
+
 $ng->stop;
 done_testing;

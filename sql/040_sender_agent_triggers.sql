@@ -1,0 +1,18 @@
+-- 040_sender_agent_triggers: messages lose their foreign key to agents (001_init's
+-- `sender_agent_id uuid REFERENCES agents (id)`), kept by two triggers instead (issue 11).
+--
+-- A customer post inserts two messages (the customer's, the bot's reply), both with
+-- sender_agent_id NULL. For every inserted row Postgres queued the key's AFTER event, fired it,
+-- and only then saw the NULL and skipped: ~12 000 of a post's ~449 000 Postgres instructions
+-- (-2.7 % without the key, callgrind, bench/batch-ab.sh BENCH_MIX=1) for rows that can never
+-- violate it. The triggers keep the same guarantee at a cost only for agents' messages (-2.3 %,
+-- swapped -2.5 %, with them instead of the key: their WHEN is evaluated for each row written):
+-- on messages, a constraint trigger whose WHEN (NEW.sender_agent_id IS NOT NULL) is evaluated as
+-- the row is written (no event queued for the NULL rows) checks the agent exists and locks it
+-- FOR KEY SHARE as the key's check did; on agents, one refuses the DELETE (or UPDATE of id) of an
+-- agent a message names. Both raise 23503 (foreign_key_violation) under the key's name. Their
+-- functions, and the triggers themselves (a migration cannot name a function of the function
+-- files: they are applied after the migrations), are in sql/functions/40_messages.sql
+-- (chat_message_agent_check, chat_agent_messages_check); one transaction applies both, so no
+-- write sees messages with neither the key nor the triggers.
+ALTER TABLE messages DROP CONSTRAINT messages_sender_agent_id_fkey;

@@ -5,8 +5,8 @@
 -- sender_agent_id NULL. For every inserted row Postgres queued the key's AFTER event, fired it,
 -- and only then saw the NULL and skipped: ~12 000 of a post's ~449 000 Postgres instructions
 -- (-2.7 % without the key, callgrind, bench/batch-ab.sh BENCH_MIX=1) for rows that can never
--- violate it. The triggers keep the same guarantee at a cost only for agents' messages (-2.3 %,
--- swapped -2.5 %, with them instead of the key: their WHEN is evaluated for each row written):
+-- violate it. The triggers keep the same guarantee at a cost only for agents' messages (-2.4 %,
+-- swapped -2.4 %, with them instead of the key: their WHEN is evaluated for each row written):
 -- on messages, a constraint trigger whose WHEN (NEW.sender_agent_id IS NOT NULL) is evaluated as
 -- the row is written (no event queued for the NULL rows) checks the agent exists and locks it
 -- FOR KEY SHARE as the key's check did; on agents, one refuses the DELETE (or UPDATE of id) of an

@@ -567,7 +567,7 @@ $$;
 
 -- The key messages.sender_agent_id -> agents (id) as two triggers (040_sender_agent_triggers):
 -- the key's AFTER event was queued and fired for every inserted message, the customer's and the
--- bot's of every post too, only to find their NULL (-2.3 % of a post's instructions with these).
+-- bot's of every post too, only to find their NULL (-2.4 % of a post's instructions with these).
 -- A message naming an agent: the agent must exist, locked FOR KEY SHARE until the transaction
 -- ends as the key's check locked it, so that a concurrent DELETE (or UPDATE of id) of the agent
 -- waits for this one and then finds the message (chat_agent_messages_check, below, in its own

@@ -195,7 +195,8 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
     size_t                                  size, cap;
     uint32_t                                hash;
     ngx_uint_t                              n, failed, nomem, evicted;
-    ngx_uint_t                              free_pages, longest, heap;
+    ngx_uint_t                              free_pages, longest, heap,
+                                            reserve;
     std::string                             list;
     ngx_slab_pool_t                        *shpool;
     ngx_http_chat_shctx_t                  *sh;
@@ -341,9 +342,17 @@ ngx_http_chat_cache_apply(ngx_http_chat_zone_t *zone, const chat::Snapshot &s,
         }
 
         if (cn == NULL) {
-            /* why, for the log: a full zone or a fragmented one */
-            free_pages = shpool->pfree + sh->cache_pages.free_pages;
-            longest = ngx_http_chat_cache_longest_free(shpool);
+            /*
+             * why, for the log: a full zone or a fragmented one, counting
+             * only the pages the entry could have had: the slab's beyond
+             * the RESERVE'th it keeps for small blocks (its longest run
+             * may be that reserve), and chat::pages' free ones
+             */
+            reserve = sh->cache_ntags / NGX_HTTP_CHAT_CACHE_RESERVE;
+            free_pages = shpool->pfree > reserve ? shpool->pfree - reserve : 0;
+            longest = ngx_min(ngx_http_chat_cache_longest_free(shpool),
+                              free_pages);
+            free_pages += sh->cache_pages.free_pages;
 
             if (sh->cache_tags != NULL) {
                 longest = ngx_max(longest, (ngx_uint_t)

@@ -401,8 +401,12 @@ declare const __WIDGET_CSS__: string;
    */
   function settlePending(m: Message): void {
     for (const [el, p] of pending) {
-      if (p.text === m.content && m.seq > p.after) { pending.delete(el); el.remove(); return; }
+      if (p.text === m.content && m.seq > p.after) { dropPending(el); return; }
     }
+  }
+
+  function dropPending(el: HTMLElement): void {
+    pending.delete(el); el.remove();
   }
 
   async function catchUp(): Promise<void> {
@@ -570,7 +574,7 @@ declare const __WIDGET_CSS__: string;
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await api(API, "POST", "/messages", { ...body, client_id });
-        pending.delete(el); el.remove();
+        dropPending(el);
         applyConv(r.conversation);
         addMessages(r.messages);
         afterChange();
@@ -583,10 +587,10 @@ declare const __WIDGET_CSS__: string;
           const meta = el.querySelector(".meta")!;
           meta.textContent = "";
           el.classList.add("failed");
-          if (he && he.status === 409) { pending.delete(el); el.remove(); catchUp().catch(() => {}); return; }
+          if (he && he.status === 409) { dropPending(el); catchUp().catch(() => {}); return; }
           meta.append(he && he.status === 422 ? "Not sent: " + he.message + " " : "Not sent. ",
             transient ? h("button", { type: "button", class: "link", onclick: () => send(body, label, el, client_id) }, "Retry") : "");
-          if (!transient) setTimeout(() => { pending.delete(el!); el!.remove(); }, 8000);
+          if (!transient) setTimeout(() => dropPending(el!), 8000);
           return;
         }
         await sleep(he && he.retryAfter ? he.retryAfter * 1000 : Math.min(1000 * 2 ** attempt, 8000));

@@ -20,6 +20,10 @@
 #      with 4.: BENCH_WRITE_PAIRS (2) pairs of 5. then 4., each run after a CHECKPOINT
 #   6. POST /chat/api/v1/escalate                 assignment: bench/escalate.mjs (node), each of
 #                                                BENCH_ESCALATIONS sessions once, all assigned
+#   7. WebSocket fan-out                         realtime end to end: bench/ws.mjs (node), 1 000
+#                                                sockets at 500 messages/s and 10 000 at 200, each
+#                                                on fresh workers: latency, exactly-once delivery,
+#                                                KB per idle socket (BENCH_WS=0 skips)
 # and then the ratios the issue tracker's goals are written in (same run, same machine), the FAQ
 # bot's answer quality, and the reports' and full-text search's SQL on a million rows
 # (bench/reports.sh, bench/search.sh; BENCH_MILLION=0 skips those two, which take minutes).
@@ -70,6 +74,13 @@ trap 'rm -rf "$work"' EXIT
 # start: the config of make up, regenerated from conf/dev.conf.in as make up does), when it is
 # this checkout's nginx that answers on CHAT_PORT; BENCH_FRESH_ZONE=0 keeps the running one.
 zone_note="not fresh: BENCH_FRESH_ZONE=0"
+can_restart=0
+# restart_nginx: the stack's nginx stopped and started again (fresh workers, an empty zone); only
+# after the check below found it this checkout's, with this config
+restart_nginx() {
+    "$here/../scripts/nginx.sh" stop >&2
+    "$here/../scripts/nginx.sh" start > /dev/null
+}
 if [ "${BENCH_FRESH_ZONE:-1}" = 1 ]; then
     # only if the config it would start from is the running one: rendered afresh with these ports
     # (scripts/nginx-conf.sh, as make up renders it), the same bytes as the stack's var/nginx.conf
@@ -78,9 +89,9 @@ if [ "${BENCH_FRESH_ZONE:-1}" = 1 ]; then
     if (source "$here/../scripts/env.sh" && "$CHAT_ROOT/scripts/nginx.sh" status \
             && "$CHAT_ROOT/scripts/nginx-conf.sh" "$CHAT_ROOT/conf/dev.conf.in" "$work/nginx.conf" \
             && cmp -s "$work/nginx.conf" "$CHAT_VAR/nginx.conf") 2>/dev/null; then
+        can_restart=1
         log "restarting the stack's nginx (scripts/nginx.sh): a cache zone without earlier runs' conversations"
-        "$here/../scripts/nginx.sh" stop >&2
-        "$here/../scripts/nginx.sh" start > /dev/null
+        restart_nginx
         zone_note="fresh: nginx restarted (scripts/nginx.sh), $(curl -fsS "$base/chat/status" | jq -r .cache.conversations) conversations cached at the start"
     else
         zone_note="not fresh: no nginx of this checkout (scripts/nginx.sh) runs with these ports' config, none restarted"
@@ -521,6 +532,41 @@ if [ "${BENCH_READ_ONLY:-0}" != 1 ] && [ "$post_only" != 1 ]; then
         "$(jq -r .p99_ms <<<"$esc" 2>/dev/null)" "$esc_note")")
 fi
 
+# realtime (issue 11): bench/ws.mjs (node) opens N customer sockets, posts messages at a fixed pace
+# from random sessions, and times each from its POST being sent to its message.created on the
+# author's socket; every message must arrive exactly once; the nginx workers' RSS before and after
+# the sockets open gives the memory per idle socket, which means something on fresh workers only,
+# so nginx is restarted before each run (when the check above allows it). BENCH_WS_RUNS lists the
+# runs as sockets:messages-per-second (default "1000:500 10000:200", the goals' two), each
+# BENCH_WS_SECONDS (10) long; BENCH_WS=0 skips them. The client needs a descriptor a socket.
+ws_rows=()
+ws_p99=()        # sockets:p99 of each run that passed
+ws_kb=""         # the highest KB per idle socket of the runs
+ws_failed=0
+ws_var="$( (source "$here/../scripts/env.sh" && echo "$CHAT_VAR") 2>/dev/null || echo "$here/../var")"
+if [ "${BENCH_READ_ONLY:-0}" != 1 ] && [ "$post_only" != 1 ] && [ "${BENCH_WS:-1}" != 0 ]; then
+    for spec in ${BENCH_WS_RUNS:-1000:500 10000:200}; do
+        socks="${spec%%:*}"; rate="${spec#*:}"
+        fresh="fresh workers"
+        if [ "$can_restart" = 1 ]; then restart_nginx; else fresh="workers not restarted: KB not of idle sockets alone"; fi
+        log "realtime: $socks sockets, $rate messages/s for ${BENCH_WS_SECONDS:-10}s (bench/ws.mjs, $fresh)"
+        wsout="$( (ulimit -n $((socks + 1024)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+                   CHAT_PORT="$CHAT_PORT" CHAT_VAR="$ws_var" node "$here/ws.mjs" --sockets "$socks" \
+                       --rate "$rate" --seconds "${BENCH_WS_SECONDS:-10}") )" && ok=1 || ok=0
+        note=""
+        if ! jq -e .sockets <<<"$wsout" > /dev/null 2>&1; then
+            ws_failed=1
+            ws_rows+=("$(printf '| %7s | %6s | FAILED: no result (bench/ws.mjs%s) | | | | | | |' "$socks" "$rate" "${wsout:+: $(tail -c 200 <<<"$wsout")}")")
+            continue
+        fi
+        if [ "$ok" = 0 ]; then ws_failed=1; note=" FAILED: $(jq -r '"failed \(.failed), missing \(.missing), duplicates \(.duplicates)"' <<<"$wsout")"; fi
+        ws_rows+=("$(jq -r --arg note "$note" --arg fresh "$fresh" '"| \(.sockets) | \(.achieved_rate) | \(.delivered) / \(.posted) | \(.duplicates) | \(.p50_ms) | \(.p99_ms) | \(.max_ms) | \(.post_p99_ms) | \(.event_after_201_p99_ms) | \(.kb_per_socket) (\($fresh)) |\($note)"' <<<"$wsout")")
+        [ "$ok" = 0 ] || ws_p99+=("$socks:$(jq -r .p99_ms <<<"$wsout")")
+        kb="$(jq -r .kb_per_socket <<<"$wsout")"
+        ws_kb="$(awk -v a="$ws_kb" -v b="$kb" 'BEGIN{print (a == "" || b + 0 > a + 0) ? b : a}')"
+    done
+fi
+
 # --- report ----------------------------------------------------------------------------
 workers="$(wc -w <<<"$nginx_workers")"
 [ "$workers" -gt 0 ] || workers="?"
@@ -566,6 +612,20 @@ if [ "${BENCH_READ_ONLY:-0}" != 1 ]; then
     pairs_txt="$(for i in "${!w_rps[@]}"; do printf '%spair %d %s÷%s = %s×' "${i:+; }" $((i + 1)) "${w_rps[$i]}" "${i_rps[$i]}" "$(ratio "${w_rps[$i]}" "${i_rps[$i]}")"; done)"
     echo "| POST /messages ÷ pgbench single-row INSERT right before it (the goal line: median of $PAIRS pairs; ${pairs_txt#; }) | ${w_median}× | ≥ 0.5× |"
     echo "| POST /messages p99 at $CONNS connections (the goal line: the highest of $PAIRS runs; $(printf '%s ms, ' "${w_p99[@]}" | sed 's/, $//')) | $w_p99_max ms | ≤ 25 ms |"
+fi
+if [ "${#ws_rows[@]}" -gt 0 ]; then
+    # the realtime goals: p99 (POST sent -> its event on the socket) at each run's sockets, every
+    # message delivered once, the memory per idle socket
+    for x in "${ws_p99[@]}"; do
+        goal=10; [ "${x%%:*}" -lt 10000 ] || goal=20
+        echo "| realtime p99 at ${x%%:*} sockets, POST sent → its event on the author's socket (bench/ws.mjs; every message delivered once) | ${x#*:} ms | ≤ $goal ms |"
+    done
+    [ "$ws_failed" = 0 ] || echo "| realtime: a run FAILED (lost, duplicated or failed messages: see its row) | FAILED | every message once |"
+    [ -z "$ws_kb" ] || echo "| nginx workers' memory per idle socket (the highest of the runs) | $ws_kb KB | ≤ 10 KB |"
+    echo
+    echo "| sockets | msg/s | delivered | duplicates | p50 ms | p99 ms | max ms | POST p99 ms | event after 201 p99 ms | KB per idle socket |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '%s\n' "${ws_rows[@]}"
 fi
 echo
 echo "read ÷ return 200, round by round: ${read_rounds% }"

@@ -35,7 +35,7 @@ static ngx_int_t
 ngx_http_chat_session(ngx_http_chat_call_t &c)
 {
     ngx_http_request_t           *r = c.r;
-    const std::string            &body = c.body;
+    std::string_view              body = c.body;
     chat::customer::Service      *svc = ngx_http_chat_service();
     ngx_http_chat_main_conf_t    *cmcf = ngx_http_chat_cmcf(r);
     ngx_http_chat_credentials_t   cr;
@@ -43,16 +43,41 @@ ngx_http_chat_session(ngx_http_chat_call_t &c)
     cr = ngx_http_chat_credentials(r, chat::customer::kSessionCookie,
                                    ngx_http_chat_token_header_or_cookie);
 
+    bool  no_context = true;
+
+    if (!c.sid.empty()) {
+        auto                      in = chat::json::parse(body);
+        const chat::json::Value  *context = in.ok()
+                                            ? in.value().find("context") : NULL;
+
+        no_context = body.find_first_not_of(" \t\r\n") == std::string::npos
+                     || (in.ok() && (context == NULL || context->is_null()));
+
+        /*
+         * A valid token is never limited, but a context it brings is a write
+         * (an UPDATE of its conversation): it takes from the session's
+         * chat_rate like every customer write. Past it the session is
+         * restored as without a context, and nothing is written (a restore
+         * with a new page_url on every request was a write the limit never
+         * saw).
+         */
+        if (context && context->as_object()
+            && ngx_http_chat_rate_take(cmcf,
+                   cmcf->zone && cmcf->zone->sh ? cmcf->zone->sh->buckets
+                                                : NULL,
+                   &cmcf->rate, c.sid)
+               != 0)
+        {
+            body = {};
+            no_context = true;
+        }
+    }
+
     /*
      * Refresh resilience without a round trip: a valid token, no new
      * context, and an open conversation in the cache.
      */
     if (cmcf->zone && !cr.token.empty()) {
-        auto in = chat::json::parse(body);
-        bool no_context = body.find_first_not_of(" \t\r\n") == std::string::npos
-                          || (in.ok() && (in.value().find("context") == NULL
-                                  || in.value().find("context")->is_null()));
-
         std::string                          conv;
         std::vector<chat::CachedMessage>     msgs;
 

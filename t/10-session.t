@@ -92,6 +92,13 @@ is($bj->{status}, 400, 'broken JSON is 400');
 is($bj->{json}{error}{code}, 'invalid_json', 'with code invalid_json');
 my $bc = $ng->post('/chat/api/v1/session', json => { context => 'nope' });
 is($bc->{status}, 422, 'a context that is not an object is 422');
+# a NUL in a context field ("\u0000") cannot be stored (jsonb refuses it): 422, never a 500
+for my $who ([ 'a new session', {} ], [ 'a valid token', $auth ]) {
+    my $nul = $ng->post('/chat/api/v1/session', headers => $who->[1],
+                        json => { context => { page_url => "http://shop.test/\0x" } });
+    is($nul->{status}, 422, "$who->[0] with a NUL in context.page_url is 422");
+    is($nul->{json}{error}{code}, 'validation', '  with code validation');
+}
 is($ng->get('/chat/api/v1/session')->{status}, 405, 'GET /session is 405');
 
 # the FAQ endpoint

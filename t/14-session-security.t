@@ -225,6 +225,18 @@ is(say_hi($A), 429, 'and A is still limited: B did not reset its bucket');
 my @others = map { open_minted($_) } @coll[1 .. 3];
 say_hi($_) for @others;
 is(say_hi($A), 429, 'A is still limited after three more sessions on its slot wrote');
+
+# a valid token restoring its session is never limited, but the context it brings is a write
+# (an UPDATE of its conversation): it takes from the session's chat_rate, and past it the
+# session is restored without writing it (was: a new page_url on every restore, unlimited)
+my $C = open_minted(random_sid());
+my @ctx = map { $rl->post('/chat/api/v1/session', headers => $C,
+                          json => { context => { page_url => "http://shop.test/p/$_" } }) } 1 .. 5;
+is_deeply([ map { $_->{status} } @ctx ], [ (200) x 5 ], 'five restores with a new context each: 200 each time');
+is_deeply([ map { $_->{json}{conversation}{context}{page_url} } @ctx ],
+          [ map { 'http://shop.test/p/' . $_ } 1, 2, 3, 3, 3 ],
+          'the first three (burst 3) write their context, the next two write nothing');
+is(say_hi($C), 429, 'they took from the bucket of its messages');
 $rl->stop;
 
 

@@ -518,11 +518,13 @@ void Service::open_session_now(std::string_view token, std::string_view body, st
                 const json::Value* f = c->find(field);
                 if (!f || f->is_null()) continue;
                 const std::string* s = f->as_string();
-                if (!s || s->size() > limits::kContextFieldMaxBytes)
+                // a NUL ("\u0000") is no text Postgres keeps: jsonb refuses its escape (22P05),
+                // which was a 500 and an [error] line for every such request
+                if (!s || s->size() > limits::kContextFieldMaxBytes || s->find('\0') != std::string::npos)
                     return loop_.post([done, f = std::string(field)] {
                         done(make_error(Errc::validation, "context." + f + " must be a string of at most " +
                                                               std::to_string(limits::kContextFieldMaxBytes) +
-                                                              " bytes"));
+                                                              " bytes, without NUL"));
                     });
                 context.set(std::string(field), json::Value(*s));
             }

@@ -167,6 +167,23 @@ is($ba->{status}, 200, 'the agent granted both logs in on the default site');
 is($bb->{status}, 200, "... and on $S2");
 my ($BA, $BB) = (bearer($ba->{json}{token}), bearer($bb->{json}{token}));
 
+# An admin of one site changes nothing of an agent that holds on another site of theirs:
+# not the password (they would log in there as them), the role (make them its admin), the
+# name or the capacity (403); only an admin granted every site of the agent does.
+for my $f ([password => "Taken-Over-$run"], [role => 'admin'], [display_name => 'Renamed'],
+           [max_active_chats => 0]) {
+    my $r = $ng->patch("$A/admin/agents/$both_id", headers => $AH, json => { @$f });
+    is($r->{status}, 403, "the default admin may not set the $f->[0] of an agent also granted $S2: 403");
+    like($r->{json}{error}{message} // '', qr/sites you are not granted/, '... saying why');
+}
+is(login($B, $both, "Taken-Over-$run")->{status}, 401, "so they cannot log in on $S2 as that agent");
+my $me_b = $ng->get("$B/agent/me", headers => $BB);
+is($me_b->{status}, 200, "... the agent's token of $S2 still works");
+is($me_b->{json}{agent}{role}, 'agent', '... still as a plain agent');
+is_deeply([@{ $me_b->{json}{agent} }{qw(display_name max_active_chats)}], ['Both Sites', 3], '... name and capacity kept');
+my $by_both = $ng->patch("$B/admin/agents/$both_id", headers => $BH, json => { display_name => 'Both Sites' });
+is($by_both->{status}, 200, 'the admin granted both sites may') or diag $by_both->{body};
+
 # --- queues, conversations and events ---------------------------------------------------------
 
 my $wa = ChatWS->connect(port => $ng->port, path => "$A/agent/ws", headers => $AH);

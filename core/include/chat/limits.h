@@ -72,6 +72,12 @@ inline constexpr Range kFaqAnswerChars{1, 10000};
 inline constexpr std::size_t kFaqKeywordsMax = 100;  // keywords per entry
 inline constexpr Range kFaqKeywordChars{1, 100};
 inline constexpr Range kFaqDisplayOrder{-1000000, 1000000};
+// One site's FAQ (POST and PATCH /admin/faq past either: 409): every worker loads every
+// site's FAQ in one answer, so one site's admin must not be able to grow it without end.
+inline constexpr int kFaqEntriesPerSite = 500;
+inline constexpr std::int64_t kFaqSiteBytes = 1 << 20;  // of the entries' JSON, as loaded
+// What a worker reads of every site's FAQ at once: 64 sites at their bound, and more.
+inline constexpr std::size_t kFaqLoadBytes = std::size_t{80} << 20;
 
 // --- sites (chat_site; sql/010_sites.sql) ------------------------------------------
 

@@ -108,6 +108,9 @@ inline constexpr std::string_view kStrategyDefault = "least_loaded";
 static_assert(one_of(kStrategies, kStrategyDefault));
 inline constexpr Range kDepartmentNameChars{1, 64};  // trimmed
 inline constexpr std::size_t kDepartmentAgentsMax = 200;  // members of one department
+// Departments of one site (POST /admin/departments past it: 409): every assignment probes
+// each department's queue of a site with queued chats, under the one assign lock of all sites.
+inline constexpr int kDepartmentsPerSite = 200;
 // hours: {"tz": IANA name, "mon": ["09:00", "17:00"], ...}; the days are these keys
 inline constexpr std::array<std::string_view, 7> kHoursDays{"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 // An IANA time zone name as hours.tz may spell it ("Europe/Berlin", "UTC", "Etc/GMT+1"):

@@ -27,6 +27,8 @@ my $ng2 = ChatTest::start_nginx(workers => 3, http => $rate);
 my $run = sprintf('%d%d', $$, int(time * 1000) % 100000);
 my $A = '/chat/api/v1/agent';
 sub bearer { { Authorization => "Bearer $_[0]" } }
+my $n = 0;
+sub uuid { sprintf('00000000-0000-4000-8000-%012d', ++$n + $$ * 1000) }
 
 sub login {
     my ($ng, $u, $p) = @_;
@@ -202,6 +204,9 @@ for my $c (@by_pos[1 .. $#by_pos]) {
 is($admin_closed, 25, 'an admin can close queued chats (emptying the queue)');
 presence($ng2, $a3, 'online');
 is(active_chats($ng2, $a3), 0, 'gamma comes online with room and nothing queued');
+my $a1post = $ng2->post("$A/conversations/$a1chat->{id}/messages", headers => $a1->{auth},
+                        json => { text => "alpha was here $run", client_id => uuid() });
+is($a1post->{status}, 201, 'alpha writes in their chat before handing it on') or diag($a1post->{body});
 my $before = view($a1chat)->{conversation}{last_seq};
 my $tr = $ng2->post("$A/conversations/$a1chat->{id}/transfer", headers => $a1->{auth},
                     json => { agent_id => $a3->{id} });
@@ -217,6 +222,20 @@ is(active_chats($ng1, $a3), 1, 'gamma has it');
 is($ng1->get("$A/conversations/$a1chat->{id}", headers => $a3->{auth})->{status}, 200, 'gamma can read it');
 is($ng1->post("$A/conversations/$a1chat->{id}/transfer", headers => $a3->{auth},
               json => { agent_id => $a3->{id} })->{status}, 409, 'transfer to the current agent is 409');
+# Handed on, it is gamma's: alpha, who wrote in it, no longer reads it (404), and no view
+# of alpha's lists it either (its last_message would show alpha what the customer tells
+# gamma); an agent hears no event of it any more (t/34).
+my $after = $ng1->post('/chat/api/v1/messages', headers => $a1chat->{auth},
+                       json => { text => "told gamma only $run", client_id => uuid() });
+is($after->{status}, 201, 'the customer writes to gamma');
+is($ng1->get("$A/conversations/$a1chat->{id}", headers => $a1->{auth})->{status}, 404,
+   'alpha cannot read the chat they transferred (404)');
+for my $v (qw(all active queue)) {
+    my $l = $ng1->get("$A/conversations?view=$v&limit=100", headers => $a1->{auth});
+    is($l->{status}, 200, "alpha's view=$v answers 200");
+    ok(!(grep { $_->{id} eq $a1chat->{id} } @{ $l->{json}{conversations} }),
+       "... and does not list the chat now gamma's") or diag(explain [ grep { $_->{id} eq $a1chat->{id} } @{ $l->{json}{conversations} } ]);
+}
 
 # --- claim with room -------------------------------------------------------------------
 

@@ -167,6 +167,23 @@ is($ba->{status}, 200, 'the agent granted both logs in on the default site');
 is($bb->{status}, 200, "... and on $S2");
 my ($BA, $BB) = (bearer($ba->{json}{token}), bearer($bb->{json}{token}));
 
+# An admin of one site changes nothing of an agent that holds on another site of theirs:
+# not the password (they would log in there as them), the role (make them its admin), the
+# name or the capacity (403); only an admin granted every site of the agent does.
+for my $f ([password => "Taken-Over-$run"], [role => 'admin'], [display_name => 'Renamed'],
+           [max_active_chats => 0]) {
+    my $r = $ng->patch("$A/admin/agents/$both_id", headers => $AH, json => { @$f });
+    is($r->{status}, 403, "the default admin may not set the $f->[0] of an agent also granted $S2: 403");
+    like($r->{json}{error}{message} // '', qr/sites you are not granted/, '... saying why');
+}
+is(login($B, $both, "Taken-Over-$run")->{status}, 401, "so they cannot log in on $S2 as that agent");
+my $me_b = $ng->get("$B/agent/me", headers => $BB);
+is($me_b->{status}, 200, "... the agent's token of $S2 still works");
+is($me_b->{json}{agent}{role}, 'agent', '... still as a plain agent');
+is_deeply([@{ $me_b->{json}{agent} }{qw(display_name max_active_chats)}], ['Both Sites', 3], '... name and capacity kept');
+my $by_both = $ng->patch("$B/admin/agents/$both_id", headers => $BH, json => { display_name => 'Both Sites' });
+is($by_both->{status}, 200, 'the admin granted both sites may') or diag $by_both->{body};
+
 # --- queues, conversations and events ---------------------------------------------------------
 
 my $wa = ChatWS->connect(port => $ng->port, path => "$A/agent/ws", headers => $AH);
@@ -267,6 +284,54 @@ is_deeply($left && $left->{sites}, ['default'], '... and the default admin still
     ok(scalar($about->($wa->drain(2))), 'the default dashboard hears their presence');
     ok(!scalar($about->($wb->drain(1))), "${S2}'s does not");
     $ng->post("$A/agent/presence", headers => $st, json => { presence => 'offline' });
+}
+
+# --- one site's FAQ never keeps another's from loading ---------------------------------------
+# Every worker loads the FAQ of every site in one answer: each site's FAQ is bounded (its
+# entries, and the bytes of their JSON: 409 past either, on create and on PATCH), so the admin
+# of one site filling theirs never stops a change of another site's FAQ from reaching the bot.
+{
+    my @kw = map { sprintf('kw%03d', $_) . ('k' x 95) } 1 .. 100;
+    my %big = (question => ('q' x 999) . '?', answer => 'a' x 10000, keywords => \@kw);
+    my ($made, $refused) = (0, undef);
+    for my $i (1 .. 80) {      # 80 of about 21 KB each: well past 1 MiB
+        my $r = $ng->post("$B/admin/faq", headers => $BH, json => { slug => "t40-big-$run-$i", %big });
+        if ($r->{status} != 201) { $refused = $r; last }
+        $made++;
+    }
+    ok($made >= 40, "the admin of $S2 adds large FAQ entries ($made)");
+    is($refused && $refused->{status}, 409, '... until the FAQ of the site is full: 409')
+        or diag($refused ? $refused->{body} : 'never refused');
+    like($refused && $refused->{json}{error}{message} // '', qr/FAQ/, '... saying why');
+    my $after = "t40-after-$run";
+    is($ng->post("$A/admin/faq", headers => $AH,
+                 json => { slug => $after, question => 'Is the other shop full?', answer => 'Not ours.' })->{status},
+       201, 'then the default admin adds an entry');
+    ok(ChatTest::wait_until(sub { grep { $_->{slug} eq $after } @{ $ng->get("$A/faq")->{json}{faq} // [] } }, 15),
+       "... and GET /faq of the default site lists it: ${S2}'s FAQ did not stop the load");
+    is($ng->delete("$B/admin/faq/t40-big-$run-1", headers => $BH)->{status}, 204, "the admin of $S2 deletes one");
+    is($ng->post("$B/admin/faq", headers => $BH,
+                 json => { slug => "t40-small-$run", question => 'Small?', answer => 'Yes.' })->{status},
+       201, '... then a small entry fits');
+    # three bytes a character: three times a large entry's size, more than one deletion freed
+    my $euro = "\x{20ac}";
+    my %bigger = (question => $euro x 1000, answer => $euro x 10000,
+                  keywords => [map { sprintf('%03d', $_) . ($euro x 97) } 1 .. 100]);
+    is($ng->patch("$B/admin/faq/t40-small-$run", headers => $BH, json => \%bigger)->{status}, 409,
+       '... but growing it past the budget with PATCH is 409');
+    my ($small) = grep { $_->{slug} eq "t40-small-$run" } @{ $ng->get("$B/admin/faq", headers => $BH)->{json}{faq} };
+    is($small && $small->{question}, 'Small?', '... and leaves it as it was');
+    ChatTest::sql("DELETE FROM faq_entries WHERE slug LIKE 't40-%-$run%' OR slug = '$after'; SELECT chat_faq_bump()");
+    # and the number of entries, however small: 500 (limits.h kFaqEntriesPerSite)
+    ChatTest::sql("INSERT INTO faq_entries (site, slug, question, answer)
+                   SELECT '$S2', 't40-n-$run-' || i, 'Q' || i || '?', 'A.' FROM generate_series(1, 499) i");
+    is($ng->post("$B/admin/faq", headers => $BH,
+                 json => { slug => "t40-n-$run-500", question => 'Q?', answer => 'A.' })->{status}, 201,
+       'the 500th entry of a site: 201');
+    is($ng->post("$B/admin/faq", headers => $BH,
+                 json => { slug => "t40-n-$run-501", question => 'Q?', answer => 'A.' })->{status}, 409,
+       'the 501st: 409');
+    ChatTest::sql("DELETE FROM faq_entries WHERE slug LIKE 't40-n-$run-%'; SELECT chat_faq_bump()");
 }
 
 $wa->close;

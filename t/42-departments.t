@@ -354,6 +354,20 @@ my $none = $mk->($BH, $B, 's6', undef);
 is_deeply($none->{json}{agent}{sites}, [$S2], "without sites: the admin's site ($S2)");
 ChatTest::sql("UPDATE agents SET sites = ARRAY['$S2'] WHERE username = '$boss2'");
 
+# --- a site's departments are bounded ------------------------------------------------------------
+# Every assignment, of any site, probes the queue of each department of a site with queued
+# chats under the one assign lock: one site's admin cannot add departments without end.
+my $have = ChatTest::sql("SELECT count(*) FROM departments WHERE site = '$S2'");
+ChatTest::sql("INSERT INTO departments (site, name) SELECT '$S2', 'Many ' || i || ' $run'
+                 FROM generate_series(1, " . (199 - $have) . ") i");
+is($ng->post($D2, headers => $BH, json => { name => "Two hundredth $run" })->{status}, 201,
+   "the 200th department of $S2: 201");
+my $over = $ng->post($D2, headers => $BH, json => { name => "One too many $run" });
+is($over->{status}, 409, '... the 201st: 409');
+like($over->{json}{error}{message} // '', qr/at most 200 departments/, '... saying why');
+ok(!(grep { $_->{name} eq "One too many $run" } @{ $ng->get($D2, headers => $BH)->{json}{departments} }),
+   '... and it was not made');
+
 # This run's departments go, so the dev site's list stays the seed's.
 ChatTest::sql("DELETE FROM departments WHERE name LIKE '% $run' OR site = '$S2'");
 

@@ -328,9 +328,10 @@ void Service::admin_create_faq(const Principal& p, std::string_view body, Done d
             return fail(done, v.error.code, v.error.message);
         std::string keywords = "[]";
         if (const json::Value* k = f.find("keywords")) keywords = json::to_string(*k);
-        run("SELECT chat_admin_faq_create($1, $2, $3, $4, $5::jsonb, $6)::text",
+        run("SELECT chat_admin_faq_within(chat_admin_faq_create($1, $2, $3, $4, $5::jsonb, $6), $6, $7, $8)::text",
             {*slug, *f.find_string("question"), *f.find_string("answer"),
-             std::to_string(f.find_int("display_order").value_or(0)), keywords, p.site},
+             std::to_string(f.find_int("display_order").value_or(0)), keywords, p.site,
+             std::to_string(limits::kFaqEntriesPerSite), std::to_string(limits::kFaqSiteBytes)},
             [](std::string_view text, bool) { return pick(text, {"faq"}, 201); }, std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
@@ -346,7 +347,9 @@ void Service::admin_update_faq(const Principal& p, std::string_view slug, std::s
         json::Value patch{json::Object{}};
         if (auto v = check_faq_fields(parsed.value(), false, patch); !v.ok())
             return fail(done, v.error.code, v.error.message);
-        run("SELECT chat_admin_faq_update($1, $2::jsonb, $3)::text", {std::string(slug), json::to_string(patch), p.site},
+        run("SELECT chat_admin_faq_within(chat_admin_faq_update($1, $2::jsonb, $3), $3, $4, $5)::text",
+            {std::string(slug), json::to_string(patch), p.site, std::to_string(limits::kFaqEntriesPerSite),
+             std::to_string(limits::kFaqSiteBytes)},
             [](std::string_view text, bool) { return pick(text, {"faq"}); }, std::move(done));
     } catch (const std::exception& e) {
         fail(done, Errc::internal, e.what());
@@ -384,7 +387,8 @@ void Service::admin_create_department(const Principal& p, std::string_view body,
         if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
         auto fields = department::check_fields(parsed.value(), true);
         if (!fields.ok()) return fail(done, fields.error().code, fields.error().message);
-        run("SELECT chat_admin_department_create($1::jsonb, $2)::text", {json::to_string(fields.value()), p.site},
+        run("SELECT chat_admin_departments_within(chat_admin_department_create($1::jsonb, $2), $2, $3)::text",
+            {json::to_string(fields.value()), p.site, std::to_string(limits::kDepartmentsPerSite)},
             [site = p.site](std::string_view text, bool) {
                 return pick(text, {"department"}, 201, Effects::publish, site);
             },

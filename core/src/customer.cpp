@@ -302,9 +302,23 @@ const SiteFaq& FaqSet::site(std::string_view name) const noexcept {
     return it == sites.end() ? kNone : it->second;
 }
 
+namespace {
+
+// Every site's FAQ in one text: each site's bounded by kFaqEntriesPerSite and kFaqSiteBytes
+// (chat_admin_faq_within), the whole by kFaqLoadBytes, so that no site's FAQ can keep the
+// others' from loading (json::parse's defaults, 1 MiB and 10 000 entries, were one site's reach).
+json::Limits faq_limits() {
+    json::Limits lim;
+    lim.max_bytes = limits::kFaqLoadBytes;
+    lim.max_members = std::size_t{1} << 20;
+    return lim;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view text, std::int64_t version) noexcept {
     try {
-        auto v = json::parse(text);
+        auto v = json::parse(text, faq_limits());
         if (!v.ok()) return v.error();
         const json::Array* arr = v.value().as_array();
         if (!arr) return make_error(Errc::internal, "FAQ list is not an array");
@@ -350,7 +364,7 @@ Result<std::shared_ptr<const FaqSet>> load_faq(std::string_view text, std::int64
 
 Result<LoadedFaq> load_faq_current(std::string_view answer) noexcept {
     try {
-        auto v = json::parse(answer);
+        auto v = json::parse(answer, faq_limits());
         const json::Value* list = v.ok() ? v.value().find("faq") : nullptr;
         if (!list) return make_error(Errc::internal, "the FAQ answer has no list");
         LoadedFaq out;

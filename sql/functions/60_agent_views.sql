@@ -63,7 +63,8 @@ $$;
 
 -- GET /agent/conversations, on the request's site only (p_site). Views: active (assigned to me, open), queue (unassigned,
 -- oldest first; role agent: the queues they serve, chat_agent_serves; supervisor/admin: every queue of the site), closed (closed ones I handled; supervisor/admin: all), all (mine of any
--- status; supervisor/admin: everyone's). Keyset pagination: queue is ordered by
+-- status: the closed ones I handled and the open ones chat_agent_can_see shows me, never one
+-- transferred to another agent; supervisor/admin: everyone's). Keyset pagination: queue is ordered by
 -- (queued_at, id) ascending, the others by (updated_at DESC, id); the cursor is the last
 -- item's key, (p_cur_us = epoch microseconds, p_cur_id), NULL for the first page.
 -- Filters (API.md "Agent tools"; NULL: none, checked by core): p_tag (one of the tags),
@@ -186,6 +187,10 @@ BEGIN
                             SELECT * FROM conversations WHERE id = ANY (wrote)) c
                      WHERE c.status = ANY (CASE p_view WHEN 'closed' THEN '{closed}'::text[]
                                                        ELSE '{agent,closed}'::text[] END)
+                       -- an open one only while chat_agent_can_see shows it: theirs, or in a
+                       -- queue they serve -- never one handed on to another agent
+                       AND (c.status = 'closed' OR c.assigned_agent_id = p_agent
+                            OR (c.assigned_agent_id IS NULL AND chat_agent_serves(c, p_agent)))
                        AND c.site = p_site
                        AND (cur IS NULL OR c.updated_at < cur
                             OR (c.updated_at = cur AND c.id > cur_id))

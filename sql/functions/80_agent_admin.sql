@@ -70,9 +70,13 @@ $$;
 -- PATCH /admin/agents/{id}: patch may hold display_name, role, max_active_chats, sites
 -- (validated by core); a new password hash bumps token_version (revoking tokens).
 -- Sites added or taken away must be sites the acting admin (p_actor) is granted (else
--- CH403); an agent not granted p_site is not found. The chats they hold on a site taken
--- away go back to its queue, and they leave its departments; a raised capacity or a new site is offered to the queue at
--- once. {"agent", "assigned", "requeued"}
+-- CH403); an agent not granted p_site is not found. Their password, role, name and
+-- capacity hold on every site they are granted, so only an admin granted all of those
+-- sites changes them (else CH403): an admin of one site who set the password or role of
+-- an agent also granted another would log in there as them, or make them its admin. The
+-- chats they hold on a site taken away go back to its queue, and they leave its
+-- departments; a raised capacity or a new site is offered to the queue at once.
+-- {"agent", "assigned", "requeued"}
 CREATE OR REPLACE FUNCTION chat_admin_agent_update(p_id uuid, p_patch jsonb,
     p_password_hash text, p_site text, p_actor uuid)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -87,6 +91,12 @@ BEGIN
     SELECT * INTO a FROM agents WHERE id = p_id AND deleted_at IS NULL FOR UPDATE;
     IF NOT FOUND OR NOT chat_admin_sees_agent(a, p_site) THEN
         RAISE EXCEPTION 'agent not found' USING ERRCODE = 'CH404';
+    END IF;
+    IF (p_password_hash IS NOT NULL OR p_patch ?| ARRAY['display_name', 'role', 'max_active_chats'])
+       AND p_actor IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM agents actor WHERE actor.id = p_actor AND actor.sites @> a.sites) THEN
+        RAISE EXCEPTION 'this agent also works on sites you are not granted: only an admin granted all of them changes their password, role, name or capacity'
+            USING ERRCODE = 'CH403';
     END IF;
     new_sites := a.sites;
     old_sites := a.sites;

@@ -72,6 +72,22 @@ BEGIN
 END
 $$;
 
+-- POST /admin/departments: the answer of chat_admin_department_create (p_answer, computed
+-- first, as the argument), passed through while the site has at most p_max departments
+-- (limits.h kDepartmentsPerSite), else CH409 (the statement rolls back, the department with
+-- it). Every assignment, of any site, probes each queued site's department queues under the
+-- one assign lock, so one site's admin must not be able to add departments without end. The
+-- create took that lock: two creates never both take the last place.
+CREATE OR REPLACE FUNCTION chat_admin_departments_within(p_answer jsonb, p_site text, p_max int)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT count(*) FROM departments WHERE site = p_site) > p_max THEN
+        RAISE EXCEPTION 'a site has at most % departments: delete one first', p_max USING ERRCODE = 'CH409';
+    END IF;
+    RETURN p_answer;
+END
+$$;
+
 -- PATCH /admin/departments/{id}: p_patch holds any of the fields; "hours": null clears them.
 CREATE OR REPLACE FUNCTION chat_admin_department_update(p_id uuid, p_patch jsonb, p_site text) RETURNS jsonb
 LANGUAGE plpgsql AS $$

@@ -91,6 +91,33 @@ BEGIN
 END
 $$;
 
+-- POST and PATCH /admin/faq: the answer of chat_admin_faq_create or _update (p_answer,
+-- computed first, as the argument), passed through while the site's FAQ stays within its
+-- bounds, else CH409 (the statement rolls back, the write with it): at most p_max_entries
+-- entries and p_max_bytes bytes of their JSON (limits.h kFaqEntriesPerSite, kFaqSiteBytes).
+-- Every worker loads the FAQ of every site in one answer (chat_faq_current), so one site's
+-- admin must not be able to grow it without end, nor past what the loader reads. Counted
+-- under the site's advisory lock, taken after the write: a concurrent write of the site
+-- commits before the count, so two writes never both take the last place.
+CREATE OR REPLACE FUNCTION chat_admin_faq_within(p_answer jsonb, p_site text, p_max_entries int,
+    p_max_bytes bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    n int;
+    bytes bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('chat_faq_site:' || p_site));
+    SELECT count(*), coalesce(sum(octet_length(chat_faq_entry_json(f)::text)), 0)
+      INTO n, bytes
+      FROM faq_entries f WHERE f.site = p_site;
+    IF n > p_max_entries OR bytes > p_max_bytes THEN
+        RAISE EXCEPTION 'the FAQ of a site holds at most % entries and % bytes: delete or shorten some first',
+            p_max_entries, p_max_bytes USING ERRCODE = 'CH409';
+    END IF;
+    RETURN p_answer;
+END
+$$;
+
 -- DELETE /admin/faq/{slug}: a hard delete (the slug may be reused; hiding an entry
 -- is PATCH is_active=false). Messages keep the answer text they showed.
 CREATE OR REPLACE FUNCTION chat_admin_faq_delete(p_slug text, p_site text) RETURNS jsonb

@@ -72,6 +72,12 @@ inline constexpr Range kFaqAnswerChars{1, 10000};
 inline constexpr std::size_t kFaqKeywordsMax = 100;  // keywords per entry
 inline constexpr Range kFaqKeywordChars{1, 100};
 inline constexpr Range kFaqDisplayOrder{-1000000, 1000000};
+// One site's FAQ (POST and PATCH /admin/faq past either: 409): every worker loads every
+// site's FAQ in one answer, so one site's admin must not be able to grow it without end.
+inline constexpr int kFaqEntriesPerSite = 500;
+inline constexpr std::int64_t kFaqSiteBytes = 1 << 20;  // of the entries' JSON, as loaded
+// What a worker reads of every site's FAQ at once: 64 sites at their bound, and more.
+inline constexpr std::size_t kFaqLoadBytes = std::size_t{80} << 20;
 
 // --- sites (chat_site; sql/010_sites.sql) ------------------------------------------
 
@@ -102,6 +108,9 @@ inline constexpr std::string_view kStrategyDefault = "least_loaded";
 static_assert(one_of(kStrategies, kStrategyDefault));
 inline constexpr Range kDepartmentNameChars{1, 64};  // trimmed
 inline constexpr std::size_t kDepartmentAgentsMax = 200;  // members of one department
+// Departments of one site (POST /admin/departments past it: 409): every assignment probes
+// each department's queue of a site with queued chats, under the one assign lock of all sites.
+inline constexpr int kDepartmentsPerSite = 200;
 // hours: {"tz": IANA name, "mon": ["09:00", "17:00"], ...}; the days are these keys
 inline constexpr std::array<std::string_view, 7> kHoursDays{"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 // An IANA time zone name as hours.tz may spell it ("Europe/Berlin", "UTC", "Etc/GMT+1"):

@@ -387,7 +387,7 @@ void Service::admin_create_department(const Principal& p, std::string_view body,
         if (!parsed.ok()) return fail(done, parsed.error().code, parsed.error().message);
         auto fields = department::check_fields(parsed.value(), true);
         if (!fields.ok()) return fail(done, fields.error().code, fields.error().message);
-        run("SELECT chat_admin_departments_within(chat_admin_department_create($1::jsonb, $2), $2, $3)::text",
+        run("SELECT chat_admin_department_create($1::jsonb, $2, $3)::text",
             {json::to_string(fields.value()), p.site, std::to_string(limits::kDepartmentsPerSite)},
             [site = p.site](std::string_view text, bool) {
                 return pick(text, {"department"}, 201, Effects::publish, site);

@@ -50,13 +50,20 @@ LANGUAGE sql STABLE AS $$
      WHERE d.site = p_site
 $$;
 
--- POST /admin/departments: p_fields {"name", "strategy", "agent_ids", "hours"}.
-CREATE OR REPLACE FUNCTION chat_admin_department_create(p_fields jsonb, p_site text) RETURNS jsonb
+-- POST /admin/departments: p_fields {"name", "strategy", "agent_ids", "hours"}. CH409 when the
+-- site has p_max departments already (limits.h kDepartmentsPerSite: every assignment, of any
+-- site, probes each department queue of a site with queued chats under the one assign lock, so
+-- one site's admin must not be able to add departments without end). Counted under that lock:
+-- two creates never both take the last place.
+CREATE OR REPLACE FUNCTION chat_admin_department_create(p_fields jsonb, p_site text, p_max int) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     d departments;
 BEGIN
     PERFORM pg_advisory_xact_lock(chat_assign_lock_key());
+    IF (SELECT count(*) FROM departments WHERE site = p_site) >= p_max THEN
+        RAISE EXCEPTION 'a site has at most % departments: delete one first', p_max USING ERRCODE = 'CH409';
+    END IF;
     PERFORM chat_department_check_hours(p_fields->'hours');
     BEGIN
         INSERT INTO departments (site, name, strategy, hours)
@@ -69,22 +76,6 @@ BEGIN
     END;
     PERFORM chat_department_set_agents(d, coalesce(p_fields->'agent_ids', '[]'::jsonb));
     RETURN jsonb_build_object('department', chat_department_json(d), 'assigned', chat_assign_queue());
-END
-$$;
-
--- POST /admin/departments: the answer of chat_admin_department_create (p_answer, computed
--- first, as the argument), passed through while the site has at most p_max departments
--- (limits.h kDepartmentsPerSite), else CH409 (the statement rolls back, the department with
--- it). Every assignment, of any site, probes each queued site's department queues under the
--- one assign lock, so one site's admin must not be able to add departments without end. The
--- create took that lock: two creates never both take the last place.
-CREATE OR REPLACE FUNCTION chat_admin_departments_within(p_answer jsonb, p_site text, p_max int)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT count(*) FROM departments WHERE site = p_site) > p_max THEN
-        RAISE EXCEPTION 'a site has at most % departments: delete one first', p_max USING ERRCODE = 'CH409';
-    END IF;
-    RETURN p_answer;
 END
 $$;
 
